@@ -1,0 +1,85 @@
+"""The ``optrun`` command line: parsing, output and error translation only.
+
+Commands live in their own modules and are imported only when invoked, so ``optrun --help``
+starts without numpy. Library errors (:class:`optrun.errors.OptrunError`) become one line on
+stderr and their exit code here, in one place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import OptrunError
+
+# name -> (module, attribute, one-line help shown by `optrun --help` without importing it)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("optrun.cli.run", "run", "Run one or more configs into new run folders."),
+}
+
+
+class CommandFailed(click.ClickException):
+    """A ClickException carrying an OptrunError's exit code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs or shows its own help."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OptrunError as e:
+            raise CommandFailed(e.message, e.exit_code) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                              "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="optrun")
+def cli() -> None:
+    """Run first-order optimizers from YAML configs and keep every run as a folder.
+
+    \b
+    Examples:
+      optrun run configs/amsgrad.yaml
+      optrun run configs/adagrad.yaml iterations=500 algorithm.alpha=0.05 seed=3
+
+    Exit codes: 0 success; 1 the run finished but failed its expect: block or
+    diverged; 2 bad usage or bad input; 130 interrupted.
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="optrun")
+    except KeyboardInterrupt:  # pragma: no cover - a Ctrl-C outside a run loop
+        click.echo("optrun: interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # a bug in optrun: say so in one line unless debugging
+        if os.environ.get("OPTRUN_DEBUG"):
+            raise
+        click.echo(f"optrun: internal error: {type(e).__name__}: {e} "
+                   "(set OPTRUN_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)

@@ -1,0 +1,106 @@
+"""What a person sees while runs go: a rich progress bar on a terminal, plain lines otherwise.
+
+Human output goes to stderr, data (the result line, machine formats) to stdout. No ANSI codes
+when stdout is not a terminal or NO_COLOR is set. rich's progress module is imported only when
+a bar is actually drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+
+def use_bar(quiet: bool, verbose: bool) -> bool:
+    return (not quiet and not verbose and not os.environ.get("NO_COLOR")
+            and sys.stdout.isatty() and sys.stderr.isatty())
+
+
+def describe(config) -> str:
+    algo = config.algorithm
+    return (f"{algo.name} ({algo.variant}) on {config.objective.name}, d={config.dim}, "
+            f"{config.iterations:,} iterations")
+
+
+def result_line(outcome) -> str:
+    s = outcome.summary
+    st = s["status"]
+    f = s.get("final_f")
+    fs = "n/a" if f is None else f"{f:.6g}"
+    best = s.get("best_f")
+    bs = "" if best is None else f" (best {best:.6g} at {s.get('best_iteration')})"
+    head = f"{st} at iteration {s.get('iterations')}" if st != "completed" else st
+    if st == "completed" and s.get("stop_reason") not in (None, "iterations"):
+        head = f"completed ({s['stop_reason']})"
+    return (f"{head}: {s.get('name')} f = {fs}{bs}, {s.get('iterations'):,} iterations "
+            f"in {s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
+
+
+class PlainReporter:
+    """Plain lines on stderr: a start line, a progress line every 10 s, problems as they happen."""
+
+    every_s = 10.0
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self._next = 0.0
+
+    def start(self, run_id, path, config) -> None:
+        self._next = time.monotonic() + self.every_s
+        if not self.quiet:
+            click.echo(f"run {run_id}: {describe(config)}", err=True)
+
+    def progress(self, iteration, total, f, best_f) -> None:
+        now = time.monotonic()
+        if not self.quiet and now >= self._next:
+            self._next = now + self.every_s
+            pct = 100.0 * iteration / total if total else 100.0
+            click.echo(f"  iteration {iteration:,}/{total:,} ({pct:.0f}%)  f = {f:.6g}  best = {best_f:.6g}",
+                       err=True)
+
+    def iterations(self, lines) -> None:
+        if lines:
+            sys.stdout.write("\n".join(lines) + "\n")
+
+    def finish(self, outcome) -> None:
+        s = outcome.summary
+        if s.get("error"):
+            click.echo(f"run failed: {s['error']}", err=True)
+        for msg in outcome.expect_failures:
+            click.echo(f"expect failed: {msg}", err=True)
+
+
+class BarReporter(PlainReporter):
+    """A rich progress bar on stderr with live f and best f; cleared lines stay readable."""
+
+    def __init__(self):
+        super().__init__(quiet=False)
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.console = Console(stderr=True)
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("f {task.fields[f]}  best {task.fields[best]}"),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
+                            transient=False, refresh_per_second=8)
+        self.task = None
+
+    def start(self, run_id, path, config) -> None:
+        self.console.print(f"run [bold]{run_id}[/]: {describe(config)}", highlight=False)
+        self.bar.start()
+        self.task = self.bar.add_task(config.name, total=config.iterations or 1, f="-", best="-")
+
+    def progress(self, iteration, total, f, best_f) -> None:
+        self.bar.update(self.task, completed=iteration, f=f"{f:.4g}", best=f"{best_f:.4g}")
+
+    def finish(self, outcome) -> None:
+        self.bar.stop()
+        super().finish(outcome)
+
+    def close(self) -> None:
+        if self.bar.live.is_started:
+            self.bar.stop()

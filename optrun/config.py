@@ -1,0 +1,505 @@
+"""Config files: YAML in, a validated, fully resolved :class:`RunConfig` out.
+
+Loading is safe (``yaml.SafeLoader`` only, Python tags refused, alias bombs refused before they
+are expanded). Every key and value is checked before any work starts; unknown keys are refused
+with the nearest valid name suggested. Every error names the file, the dotted key path and, where
+known, the line (:class:`~optrun.errors.ConfigError`). ``KEY=VALUE`` overrides are typed by YAML
+rules and validated by the same code, with the override itself named as the source.
+
+The schema is documented in the README ("Config format"); :meth:`RunConfig.to_dict` is the
+resolved form written to a run folder's ``config.yaml``, which reruns the run bit for bit.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .params import Param
+
+TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
+            "stop", "expect", "trace")
+STOP_KEYS = ("f_target", "grad_norm")
+EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
+               "distance_max")
+TRACE_KEYS = ("every", "x")
+RNG_MODES = ("generator", "legacy")
+MAX_NODES = 20_000  # YAML nodes visited, aliases included: refuses "billion laughs" quickly
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DEFAULT_ITERATIONS = 100
+
+
+# ------------------------------------------------------------------------------------ model
+
+
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    name: str
+    variant: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    name: str
+    dim: int
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StopConfig:
+    f_target: float | None = None
+    grad_norm: float | None = None
+
+
+@dataclass(frozen=True)
+class ExpectConfig:
+    status: str | None = None
+    f_final_max: float | None = None
+    f_best_max: float | None = None
+    f_gap_max: float | None = None
+    grad_norm_max: float | None = None
+    distance_max: float | None = None
+
+    def active(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in EXPECT_KEYS if getattr(self, k) is not None}
+
+
+@dataclass(frozen=True)
+class TraceConfig:
+    every: int = 1
+    x: str | int = "auto"  # auto | all | none | N (the first N coordinates)
+
+    def x_columns(self, dim: int) -> int:
+        """How many x coordinates the trace files carry."""
+        if self.x == "all":
+            return dim
+        if self.x == "none":
+            return 0
+        if self.x == "auto":
+            return dim if dim <= 32 else 0
+        return min(int(self.x), dim)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A fully resolved run: every default filled in."""
+
+    name: str
+    objective: ObjectiveConfig
+    bounds: tuple[tuple[float, float], ...]
+    start: str | tuple[float, ...]
+    algorithm: AlgorithmConfig
+    iterations: int
+    seed: int
+    rng: str
+    stop: StopConfig = field(default_factory=StopConfig)
+    expect: ExpectConfig = field(default_factory=ExpectConfig)
+    trace: TraceConfig = field(default_factory=TraceConfig)
+    source: str = "<config>"
+
+    @property
+    def dim(self) -> int:
+        return self.objective.dim
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain YAML-ready data, in the documented key order."""
+        return {
+            "name": self.name,
+            "objective": {"name": self.objective.name, "dim": self.objective.dim,
+                          **self.objective.params},
+            "bounds": [list(b) for b in self.bounds],
+            "start": self.start if isinstance(self.start, str) else list(self.start),
+            "algorithm": {"name": self.algorithm.name, "variant": self.algorithm.variant,
+                          **self.algorithm.params},
+            "iterations": self.iterations,
+            "seed": self.seed,
+            "rng": self.rng,
+            "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
+            "expect": {k: getattr(self.expect, k) for k in EXPECT_KEYS},
+            "trace": {"every": self.trace.every, "x": self.trace.x},
+        }
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+
+
+# ------------------------------------------------------------------------------------ YAML
+
+
+def _line_map(node: yaml.Node, source: str) -> dict[tuple[str, ...], int]:
+    """Dotted key path -> 1-based line, from the composed (not constructed) node tree."""
+    lines: dict[tuple[str, ...], int] = {}
+    count = 0
+    stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(node, ())]
+    while stack:
+        n, path = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ConfigError(f"too many YAML nodes (more than {MAX_NODES}, aliases included); "
+                              "a config this large is refused", source=source)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+                lines.setdefault(path + (key,), k.start_mark.line + 1)
+                stack.append((v, path + (key,)))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                lines.setdefault(path + (str(i),), v.start_mark.line + 1)
+                stack.append((v, path + (str(i),)))
+    return lines
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """Safely parse YAML text; returns the data and a key-path -> line map."""
+    if "\0" in text:
+        raise ConfigError("the file contains a NUL byte; is it a YAML text file?", source=source)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        lines = _line_map(node, source) if node is not None else {}
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except ConfigError:
+        raise
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        what = e.problem or e.context or "invalid YAML"
+        if isinstance(e, yaml.constructor.ConstructorError) and "tag" in str(what):
+            what = f"{what} (only plain YAML is allowed: Python and custom tags are refused)"
+        raise ConfigError(f"invalid YAML: {what}", source=source, line=line) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML: {e}", source=source) from None
+    return data, lines
+
+
+def read_config_file(path: str) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    """Read and parse a config file into a raw mapping (not yet validated)."""
+    if not os.path.exists(path):
+        raise ConfigError("no such file", source=path)
+    if os.path.isdir(path):
+        raise ConfigError("is a folder, not a config file", source=path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read(1_000_001)
+    except UnicodeDecodeError:
+        raise ConfigError("not a UTF-8 text file", source=path) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read: {e.strerror}", source=path) from None
+    if len(text) > 1_000_000:
+        raise ConfigError("larger than 1 MB; a config this large is refused", source=path)
+    data, lines = parse_yaml(text, path)
+    if data is None:
+        raise ConfigError("the file is empty; a config needs at least 'objective' and "
+                          "'algorithm'", source=path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"the top level must be a mapping of keys, not a {_tname(data)}",
+                          source=path)
+    return data, lines
+
+
+# ------------------------------------------------------------------------------------ overrides
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``'algorithm.alpha=0.01'`` -> (['algorithm', 'alpha'], 0.01), the value typed by YAML."""
+    src = f"override '{text}'"
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError("an override is KEY=VALUE, e.g. algorithm.alpha=0.01", source=src)
+    parts = key.split(".")
+    if any(not p or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|\d+", p) for p in parts):
+        raise ConfigError(f"'{key}' is not a dotted key like algorithm.alpha", source=src)
+    value, _ = parse_yaml(raw, src) if raw.strip() else (None, {})
+    return parts, value
+
+
+def apply_override(data: dict[str, Any], parts: list[str], value: Any, src: str) -> None:
+    """Set a dotted key in raw config data, creating mappings on the way."""
+    node: Any = data
+    for i, p in enumerate(parts[:-1]):
+        nxt = node.get(p) if isinstance(node, dict) else None
+        if isinstance(nxt, str) and p in ("objective", "algorithm"):
+            nxt = {"name": nxt}  # 'objective: sphere' + objective.dim=5
+        elif isinstance(nxt, list) and parts[i + 1].isdigit():
+            nxt = list(nxt)
+        elif not isinstance(nxt, dict):
+            if nxt is not None:
+                raise ConfigError(f"'{'.'.join(parts[: i + 1])}' is a {_tname(nxt)}, it has no "
+                                  f"key '{parts[i + 1]}'", source=src)
+            nxt = {}
+        if isinstance(node, list):
+            node[int(p)] = nxt
+        else:
+            node[p] = nxt
+        node = nxt
+    last = parts[-1]
+    if isinstance(node, list):
+        idx = int(last)
+        if idx >= len(node):
+            raise ConfigError(f"index {idx} is past the end of a list of {len(node)}", source=src)
+        node[idx] = value
+    else:
+        node[last] = value
+
+
+# ------------------------------------------------------------------------------------ validation
+
+
+def _tname(v: Any) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer",
+            float: "number", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
+
+
+class _Checker:
+    """Raises ConfigError with source, key path and line for a given dotted path."""
+
+    def __init__(self, source: str, lines: dict[tuple[str, ...], int], overridden: dict[str, str]):
+        self.source, self.lines, self.overridden = source, lines, overridden
+
+    def fail(self, path: str, message: str) -> ConfigError:
+        for key, src in self.overridden.items():
+            if path == key or path.startswith(key + "."):
+                return ConfigError(message, source=src, path=path)
+        line = None
+        parts = tuple(path.split(".")) if path else ()
+        while parts and line is None:
+            line = self.lines.get(parts)
+            parts = parts[:-1]
+        return ConfigError(message, source=self.source, path=path or None, line=line)
+
+    def mapping(self, path: str, value: Any, valid: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be a mapping, not a {_tname(value)}")
+        for k in value:
+            if not isinstance(k, str):
+                raise self.fail(path, f"key {k!r} is not a string")
+            if k not in valid:
+                where = f"{path}.{k}" if path else k
+                raise self.fail(where, f"unknown key '{k}'{suggest(k, valid)}")
+        return value
+
+    def param(self, path: str, p: Param, value: Any) -> Any:
+        try:
+            return p.validate(value)
+        except ValueError as e:
+            raise self.fail(path, str(e)) from None
+
+    def number(self, path: str, value: Any, *, nullable: bool = True, positive: bool = False,
+               low: float | None = None) -> float | None:
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(path, f"must be a finite number{' or null' if nullable else ''}, "
+                                  f"not {value!r}")
+        if positive and value <= 0:
+            raise self.fail(path, f"must be greater than 0, not {value!r}")
+        if low is not None and value < low:
+            raise self.fail(path, f"must be at least {low:g}, not {value!r}")
+        return float(value)
+
+    def integer(self, path: str, value: Any, low: int, high: int | None = None) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"must be a whole number, not {value!r}")
+        if value < low or (high is not None and value > high):
+            rng = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise self.fail(path, f"must be {rng}, not {value}")
+        return value
+
+
+def _objective(c: _Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
+    from .objectives import get_objective, objective_names
+
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if raw is None:
+        raise c.fail("objective", "is required, e.g. 'objective: sphere'")
+    if not isinstance(raw, dict):
+        raise c.fail("objective", f"must be a name or a mapping, not a {_tname(raw)}")
+    name = raw.get("name")
+    if not isinstance(name, str):
+        raise c.fail("objective.name" if "name" in raw else "objective",
+                     "needs a name, e.g. 'objective: sphere' or '{name: rosenbrock, dim: 10}'")
+    try:
+        spec = get_objective(name)
+    except KeyError:
+        raise c.fail("objective.name", f"unknown objective '{name}'"
+                     f"{suggest(name, objective_names())} (see 'optrun objectives')") from None
+    valid = ("name", "dim") + tuple(p.name for p in spec.params)
+    c.mapping("objective", raw, valid)
+    params = {p.name: c.param(f"objective.{p.name}", p, raw.get(p.name, p.default))
+              for p in spec.params}
+    return spec, params
+
+
+def _bounds(c: _Checker, raw: Any) -> tuple[list[tuple[float, float]] | None, bool]:
+    """Returns (pairs, single): ``single`` when one [low, high] pair is given for every dimension."""
+    if raw is None:
+        return None, False
+    if (isinstance(raw, list) and len(raw) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)):
+        pairs, single = [raw], True
+    elif isinstance(raw, list) and raw:
+        pairs, single = raw, False
+    else:
+        raise c.fail("bounds", "must be a list of [low, high] pairs, one per dimension, "
+                               "e.g. [[-1.0, 1.0], [-1.0, 1.0]], or one pair for every dimension")
+    out = []
+    for i, pair in enumerate(pairs):
+        p = "bounds" if single else f"bounds.{i}"
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise c.fail(p, f"must be a [low, high] pair, not {pair!r}")
+        lo = c.number(p, pair[0], nullable=False)
+        hi = c.number(p, pair[1], nullable=False)
+        if not lo < hi:
+            raise c.fail(p, f"impossible bounds: low {pair[0]!r} must be less than high {pair[1]!r}")
+        out.append((lo, hi))
+    return out, single
+
+
+def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
+    from .optimizers import algorithm_names, get_algorithm
+
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if raw is None:
+        raise c.fail("algorithm", "is required, e.g. 'algorithm: {name: amsgrad, alpha: 0.01}'")
+    if not isinstance(raw, dict):
+        raise c.fail("algorithm", f"must be a name or a mapping, not a {_tname(raw)}")
+    name = raw.get("name")
+    if not isinstance(name, str):
+        raise c.fail("algorithm.name" if "name" in raw else "algorithm",
+                     "needs a name, e.g. 'algorithm: {name: amsgrad}'")
+    try:
+        algo = get_algorithm(name)
+    except KeyError:
+        raise c.fail("algorithm.name", f"unknown algorithm '{name}'"
+                     f"{suggest(name, algorithm_names())} (see 'optrun algorithms')") from None
+    vname = raw.get("variant")
+    if vname is not None and not isinstance(vname, str):
+        raise c.fail("algorithm.variant", f"must be a string, not {vname!r}")
+    try:
+        variant = algo.variant(vname)
+    except KeyError:
+        raise c.fail("algorithm.variant", f"'{algo.name}' has no variant '{vname}'; "
+                     f"choose one of {', '.join(algo.variant_names())}") from None
+    valid = ("name", "variant") + tuple(p.name for p in variant.params)
+    c.mapping("algorithm", raw, valid)
+    params = {p.name: c.param(f"algorithm.{p.name}", p, raw.get(p.name, p.default))
+              for p in variant.params}
+    return AlgorithmConfig(name=algo.name, variant=variant.name, params=params)
+
+
+def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int] | None = None,
+             overridden: dict[str, str] | None = None) -> RunConfig:
+    """Validate raw config data and resolve every default. Raises :class:`ConfigError`."""
+    c = _Checker(source, lines or {}, overridden or {})
+    c.mapping("", data, TOP_KEYS)
+    for key in ("objective", "algorithm"):
+        if key not in data:
+            raise c.fail(key, f"is required (see the README's config format)")
+
+    spec, oparams = _objective(c, data.get("objective"))
+    raw_obj = data["objective"] if isinstance(data["objective"], dict) else {}
+    dim = None
+    if "dim" in raw_obj:
+        dim = c.integer("objective.dim", raw_obj["dim"], 1, 100_000_000)
+    bounds, single = _bounds(c, data.get("bounds"))
+    start = data.get("start", "random")
+    if isinstance(start, list):
+        start_dim = len(start)
+    elif start == "random":
+        start_dim = None
+    else:
+        raise c.fail("start", f"must be 'random' or a list of numbers, not {start!r}")
+    if dim is None:
+        dim = len(bounds) if bounds and not single else start_dim or spec.default_dim
+    if bounds is not None and single:
+        bounds = bounds * dim
+    if bounds is not None and len(bounds) != dim:
+        raise c.fail("bounds", f"has {len(bounds)} pairs but the objective has dimension {dim}")
+    if start_dim is not None and start_dim != dim:
+        raise c.fail("start", f"has {start_dim} coordinates but the objective has dimension {dim}")
+    if not spec.accepts_dim(dim):
+        raise c.fail("objective.dim", f"'{spec.name}' is defined for {spec.dims_text()}, not d = {dim}")
+    if bounds is None:
+        bounds = [tuple(map(float, b)) for b in spec.bounds(dim)]
+    if isinstance(start, list):
+        start = tuple(c.number(f"start.{i}", v, nullable=False) for i, v in enumerate(start))
+
+    algorithm = _algorithm(c, data.get("algorithm"))
+    iterations = c.integer("iterations", data.get("iterations", DEFAULT_ITERATIONS), 0, 10**12)
+    seed = c.integer("seed", data.get("seed", 0), 0, 2**32 - 1)
+    rng = data.get("rng", "generator")
+    if rng not in RNG_MODES:
+        raise c.fail("rng", f"must be one of {', '.join(RNG_MODES)}, not {rng!r}")
+
+    name = data.get("name")
+    if name is None:
+        name = f"{algorithm.name}-{spec.name}"
+    elif not isinstance(name, str) or not NAME_RE.match(name):
+        raise c.fail("name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a "
+                             f"letter or digit (it becomes part of the run folder's name), not {name!r}")
+
+    raw = data.get("stop") or {}
+    c.mapping("stop", raw, STOP_KEYS)
+    stop = StopConfig(f_target=c.number("stop.f_target", raw.get("f_target")),
+                      grad_norm=c.number("stop.grad_norm", raw.get("grad_norm"), positive=True))
+
+    raw = data.get("expect") or {}
+    c.mapping("expect", raw, EXPECT_KEYS)
+    status = raw.get("status")
+    if status is not None and status not in ("completed", "diverged"):
+        raise c.fail("expect.status", f"must be 'completed' or 'diverged', not {status!r}")
+    expect = ExpectConfig(status=status, **{
+        k: c.number(f"expect.{k}", raw.get(k), low=0.0 if k != "f_final_max" and k != "f_best_max" else None)
+        for k in EXPECT_KEYS if k != "status"})
+
+    raw = data.get("trace") or {}
+    c.mapping("trace", raw, TRACE_KEYS)
+    every = c.integer("trace.every", raw.get("every", 1), 1)
+    x = raw.get("x", "auto")
+    if isinstance(x, bool) or not (x in ("auto", "all", "none") or (isinstance(x, int) and x >= 0)):
+        raise c.fail("trace.x", f"must be auto, all, none or a number of coordinates, not {x!r}")
+
+    return RunConfig(
+        name=name,
+        objective=ObjectiveConfig(name=spec.name, dim=dim, params=oparams),
+        bounds=tuple(bounds),
+        start=start,
+        algorithm=algorithm,
+        iterations=iterations,
+        seed=seed,
+        rng=rng,
+        stop=stop,
+        expect=expect,
+        trace=TraceConfig(every=every, x=x),
+        source=source,
+    )
+
+
+def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Read, override and validate one config file."""
+    data, lines = read_config_file(path)
+    data = copy.deepcopy(data)
+    overridden: dict[str, str] = {}
+    for text in overrides:
+        parts, value = parse_override(text)
+        apply_override(data, parts, value, f"override '{text}'")
+        overridden[".".join(parts)] = f"override '{text}'"
+    return validate(data, path, lines, overridden)

@@ -1,0 +1,290 @@
+"""Running a resolved config end to end: build the problem, create the run folder, stream the
+trace, write the summary, check the ``expect:`` block. No console code: progress goes to a
+:class:`Reporter` supplied by the caller (the CLI supplies a rich bar or plain lines).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import __version__
+from .config import RunConfig
+from .errors import OptrunError, StorageError
+from .objectives import Objective, get_objective
+from .optimizers import Optimizer, get_algorithm
+from .runner import Chunk, MemberResult, Problem, run
+from .store import FORMAT_VERSION, RunFolder, TraceWriter
+from .store.folder import process_start_ticks, utc_now
+
+HEARTBEAT_SECONDS = 5.0
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Reporter(Protocol):
+    """What a run tells its audience. Every method is optional to act on."""
+
+    def start(self, run_id: str, path: str, config: RunConfig) -> None: ...
+
+    def progress(self, iteration: int, total: int, f: float, best_f: float) -> None: ...
+
+    def iterations(self, lines: list[str]) -> None: ...
+
+    def finish(self, outcome: RunOutcome) -> None: ...
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    path: str
+    summary: dict[str, Any]
+    exit_code: int
+    expect_failures: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- building blocks
+
+
+def build_objective(config: RunConfig) -> Objective:
+    spec = get_objective(config.objective.name)
+    return spec.build(config.objective.dim, **config.objective.params)
+
+
+def build_optimizer(config: RunConfig) -> Optimizer:
+    variant = get_algorithm(config.algorithm.name).variant(config.algorithm.variant)
+    return variant.build(**config.algorithm.params)
+
+
+def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:
+    """The ``(d,)`` start point: explicit, or uniform inside the bounds.
+
+    ``rng: legacy`` draws ``RandomState(seed).random_sample(d)``, the same numbers as the
+    tutorials' ``seed(seed); rand(d)`` on numpy's global legacy generator (without touching the
+    global state); ``rng: generator`` draws ``default_rng(seed).random(d)``. Either way
+    ``x0 = low + r * (high - low)``, the tutorials' expression.
+    """
+    if not isinstance(config.start, str):
+        return np.array(config.start, dtype=np.float64)
+    seed = config.seed if seed is None else seed
+    b = np.asarray(config.bounds, dtype=np.float64)
+    d = len(b)
+    if config.rng == "legacy":
+        r = np.random.RandomState(seed).random_sample(d)
+    else:
+        r = np.random.default_rng(seed).random(d)
+    return b[:, 0] + r * (b[:, 1] - b[:, 0])
+
+
+def check_expect(config: RunConfig, summary: dict[str, Any]) -> list[str]:
+    """The ``expect:`` rules this run misses, as short sentences (empty when all hold)."""
+    e = config.expect
+    out = []
+    if e.status is not None and summary["status"] != e.status:
+        out.append(f"status is {summary['status']}, expected {e.status}")
+    checks = (("f_final_max", "final_f", "final f"), ("f_best_max", "best_f", "best f"),
+              ("f_gap_max", "f_gap", "f - f*"), ("grad_norm_max", "final_grad_norm", "final gradient norm"),
+              ("distance_max", "distance_to_optimum", "distance to the optimum"))
+    for key, field_, label in checks:
+        limit = getattr(e, key)
+        if limit is None:
+            continue
+        value = summary.get(field_)
+        if value is None or not np.isfinite(value):
+            out.append(f"{label} is {value}, expected at most {limit:g} ({key})")
+        elif value > limit:
+            out.append(f"{label} {value:.6g} > {limit:g} ({key})")
+    return out
+
+
+def git_commit(cwd: str) -> str | None:
+    try:
+        p = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                           timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else None
+
+
+def member_summary(config: RunConfig, objective: Objective, r: MemberResult) -> dict[str, Any]:
+    """The summary fields of one finished member (status, final, best, optimum distances)."""
+    dist = objective.distance_to_optimum(r.final_x)
+    f_gap = (r.final_f - objective.f_min) if objective.f_min is not None else None
+    return {
+        "status": r.status,
+        "stop_reason": r.stop_reason,
+        "iterations": r.iterations,
+        "final_f": r.final_f,
+        "final_x": r.final_x.tolist(),
+        "final_grad_norm": r.final_grad_norm,
+        "best_f": r.best_f,
+        "best_x": r.best_x.tolist(),
+        "best_iteration": r.best_iteration,
+        "f_min": objective.f_min,
+        "f_gap": f_gap,
+        "distance_to_optimum": float(dist) if dist is not None else None,
+    }
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+class _Signals:
+    """SIGINT/SIGTERM set a flag the loop polls, so a run stops between two steps."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C while finishing up
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
+            argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
+    """Run one config into a new run folder under ``runs_dir``."""
+    objective = build_objective(config)
+    optimizer = build_optimizer(config)
+    x0 = start_point(config)[None, :]
+
+    folder = RunFolder.create(runs_dir, config.name)
+    started, t0 = utc_now(), time.perf_counter()
+    base = {
+        "format_version": FORMAT_VERSION,
+        "id": folder.id,
+        "name": config.name,
+        "algorithm": config.algorithm.name,
+        "variant": config.algorithm.variant,
+        "objective": config.objective.name,
+        "dim": config.dim,
+        "iterations_planned": config.iterations,
+        "pid": os.getpid(),
+        "pid_start": process_start_ticks(os.getpid()),
+        "hostname": socket.gethostname(),
+        "started_at": started,
+    }
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "optrun": __version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "command": argv if argv is not None else list(sys.argv),
+        "cwd": os.getcwd(),
+        "git_commit": git_commit(os.getcwd()),
+        "started_at": started,
+        "ended_at": None,
+        "gradient": "analytic",
+    }
+    try:
+        folder.write_text("config.yaml", config.to_yaml())
+        folder.write_json("meta.json", meta)
+        folder.write_json("summary.json", {**base, "status": "running", "updated_at": started})
+        writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every)
+    except OSError as e:
+        raise StorageError(f"cannot write the run folder {folder.path}: {e.strerror or e}") from None
+
+    if reporter:
+        reporter.start(folder.id, folder.path, config)
+    last_beat = [time.monotonic()]
+    best = [np.inf]
+
+    def on_chunk(c: Chunk) -> None:
+        m = int(c.rows[0])
+        if m:
+            writer.add(c.first_iteration, c.f[:m, 0], c.grad_norm[:m, 0], c.step_norm[:m, 0],
+                       c.x[:m, 0], last=bool(c.ended[0]))
+            fin = c.f[:m, 0][np.isfinite(c.f[:m, 0])]
+            if fin.size:
+                best[0] = min(best[0], float(fin.min()))
+            if verbose and reporter:
+                its = range(c.first_iteration, c.first_iteration + m)
+                reporter.iterations([">%d f(%s) = %.5f" % (i - 1, c.x[j, 0], c.f[j, 0])
+                                     for j, i in enumerate(its) if i > 0])
+            if reporter:
+                reporter.progress(c.first_iteration + m - 1, config.iterations, float(c.f[m - 1, 0]), best[0])
+        now = time.monotonic()
+        if now - last_beat[0] >= HEARTBEAT_SECONDS:
+            last_beat[0] = now
+            folder.write_json("summary.json", {**base, "status": "running", "updated_at": utc_now(),
+                                               "iterations": c.first_iteration + max(m, 1) - 1})
+
+    problem = Problem(objective, optimizer, x0, config.iterations,
+                      config.stop.f_target, config.stop.grad_norm)
+    error: str | None = None
+    result: MemberResult | None = None
+    with _Signals() as sig:
+        try:
+            (result,) = run(problem, on_chunk, should_stop=lambda: sig.received is not None)
+        except OptrunError as e:
+            error = e.message
+        except OSError as e:
+            error = f"writing the trace failed: {e.strerror or e}"
+        except KeyboardInterrupt:
+            error = None
+            sig.received = signal.SIGINT
+        except Exception as e:  # a user objective or optimizer raised: record, do not lose the run
+            error = f"{type(e).__name__}: {e}"
+        finally:
+            try:
+                writer.close()
+            except OSError as e:
+                error = error or f"writing the trace failed: {e.strerror or e}"
+
+    wall = time.perf_counter() - t0
+    if result is not None:
+        summary = {**base, **member_summary(config, objective, result)}
+    else:
+        summary = {**base, "status": "interrupted" if error is None else "failed",
+                   "stop_reason": "interrupted" if error is None else "error",
+                   "iterations": max(writer.rows_written - 1, 0) * config.trace.every}
+    if error is not None:
+        summary["status"], summary["stop_reason"], summary["error"] = "failed", "error", error
+    if sig.received is not None and summary["status"] == "interrupted":
+        summary["signal"] = signal.Signals(sig.received).name
+    summary["wall_time_s"] = wall
+    summary["time_per_iteration_s"] = wall / summary["iterations"] if summary.get("iterations") else None
+    summary["updated_at"] = summary["ended_at"] = utc_now()
+    failures = check_expect(config, summary) if summary["status"] in ("completed", "diverged") else []
+    summary["expect"] = {"checked": config.expect.active(), "failures": failures,
+                         "passed": not failures}
+    meta["ended_at"] = summary["ended_at"]
+    try:
+        folder.write_json("summary.json", summary)
+        folder.write_json("meta.json", meta)
+    except OSError as e:
+        raise StorageError(f"cannot write the summary of {folder.path}: {e.strerror or e}") from None
+
+    status = summary["status"]
+    if status == "interrupted":
+        code = EXIT_INTERRUPTED.get(sig.received or signal.SIGINT, 130)
+    elif status == "completed" and not failures:
+        code = 0
+    else:
+        code = 1
+    outcome = RunOutcome(folder.id, folder.path, summary, code, failures)
+    if reporter:
+        reporter.finish(outcome)
+    return outcome

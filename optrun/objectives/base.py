@@ -1,0 +1,108 @@
+"""The objective interface: vectorized value and gradient over arrays of shape ``(..., d)``.
+
+A built-in test function is declared once as an :class:`ObjectiveSpec` (formula, reference,
+dimensions, default bounds, hyperparameters, known minima) and instantiated for a dimension and
+parameters as an :class:`Objective`, which is what the runner uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..params import Param
+
+ValueAndGrad = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A concrete objective of fixed dimension ``dim``.
+
+    ``value_and_grad(x)`` maps ``(..., d)`` to ``((...), (..., d))``. ``minima`` holds every
+    known global minimizer as rows of a ``(k, d)`` array (empty when unknown) and ``f_min`` the
+    optimal value (``None`` when unknown). ``bounds`` is the ``(d, 2)`` default box.
+    """
+
+    name: str
+    dim: int
+    value_and_grad: ValueAndGrad
+    bounds: np.ndarray
+    minima: np.ndarray
+    f_min: float | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        return self.value_and_grad(x)[0]
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        return self.value_and_grad(x)[1]
+
+    def distance_to_optimum(self, x: np.ndarray) -> np.ndarray | None:
+        """Euclidean distance from each point of ``x`` (``(..., d)``) to the nearest known minimizer."""
+        if self.minima.size == 0:
+            return None
+        diff = np.asarray(x)[..., None, :] - self.minima
+        return np.sqrt(np.min(np.sum(diff * diff, axis=-1), axis=-1))
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """A built-in test function, before a dimension is chosen.
+
+    ``make(dim, **params)`` returns the ``value_and_grad`` function; ``bounds(dim)`` the default
+    ``(d, 2)`` box; ``minima(dim, **params)`` the ``(k, d)`` known minimizers and ``f_min(dim,
+    **params)`` the optimal value. ``dims`` is ``(min_d, max_d)`` with ``max_d`` ``None`` for
+    any dimension from ``min_d`` up.
+    """
+
+    name: str
+    summary: str
+    formula: str
+    reference: str
+    make: Callable[..., ValueAndGrad]
+    bounds: Callable[[int], np.ndarray]
+    minima: Callable[..., np.ndarray]
+    f_min: Callable[..., float | None]
+    dims: tuple[int, int | None] = (1, None)
+    default_dim: int = 2
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def accepts_dim(self, d: int) -> bool:
+        lo, hi = self.dims
+        return d >= lo and (hi is None or d <= hi)
+
+    def dims_text(self) -> str:
+        lo, hi = self.dims
+        if hi is None:
+            return f"d >= {lo}"
+        return f"d = {lo}" if lo == hi else f"{lo} <= d <= {hi}"
+
+    def build(self, dim: int, **params: Any) -> Objective:
+        minima = np.asarray(self.minima(dim, **params), dtype=float).reshape(-1, dim)
+        return Objective(
+            name=self.name,
+            dim=dim,
+            value_and_grad=self.make(dim, **params),
+            bounds=np.asarray(self.bounds(dim), dtype=float).reshape(dim, 2),
+            minima=minima,
+            f_min=self.f_min(dim, **params),
+            info={"params": dict(params)},
+        )
+
+
+def box(lo: float, hi: float) -> Callable[[int], np.ndarray]:
+    """Default bounds ``[lo, hi]`` in every coordinate."""
+    return lambda d: np.tile([float(lo), float(hi)], (d, 1))
+
+
+def origin(d: int, **_: Any) -> np.ndarray:
+    return np.zeros((1, d))
+
+
+def zero(d: int, **_: Any) -> float:
+    return 0.0

@@ -1,0 +1,191 @@
+"""The optimization loop, in pure numpy: no files, no console.
+
+The loop runs a batch of S members at once (``x`` of shape ``(S, d)``; a single run is S = 1).
+Each step's figures are copied into preallocated chunk buffers; when a chunk is full the
+stopping rules are applied to it in one vectorized pass and the chunk is handed to ``on_chunk``
+(the trace writer, the progress display). Applying a stop at the first row of a chunk that meets
+it is exactly equivalent to stopping at that iteration, because later iterations never change
+earlier rows; a member that stops is frozen (its rows end there) while the others go on.
+
+Per member the loop records ``f``, ``grad_norm`` (Euclidean norm of the gradient at the point),
+``step_norm`` (norm of the step that led to the point; 0 at iteration 0) and ``x``. Row ``t`` is
+the point after ``t`` steps; row 0 is the start point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .objectives import Objective
+from .optimizers import Optimizer
+
+CHUNK_ELEMENTS = 1 << 18  # floats held per chunk buffer set: bounded memory at any d and S
+MAX_CHUNK_ROWS = 1024
+
+# member status codes while running
+RUNNING, COMPLETED, DIVERGED = 0, 1, 2
+
+
+@dataclass
+class Problem:
+    objective: Objective
+    optimizer: Optimizer
+    x0: np.ndarray  # (S, d) start points
+    iterations: int
+    f_target: float | None = None
+    grad_norm_tol: float | None = None
+
+
+@dataclass
+class Chunk:
+    """Rows ``first_iteration .. first_iteration + n - 1`` of every member.
+
+    ``f``, ``grad_norm``, ``step_norm`` are ``(n, S)``, ``x`` is ``(n, S, d)`` (views into
+    reused buffers: copy what you keep). ``rows[s]`` is how many of the n rows belong to member
+    s (fewer when it stopped inside this chunk; 0 when it had stopped before).
+    """
+
+    first_iteration: int
+    n: int
+    f: np.ndarray
+    grad_norm: np.ndarray
+    step_norm: np.ndarray
+    x: np.ndarray
+    rows: np.ndarray
+    ended: np.ndarray  # (S,) bool: the member's last row is in this chunk
+
+
+@dataclass
+class MemberResult:
+    status: str  # completed | diverged | interrupted
+    stop_reason: str  # iterations | f_target | grad_norm | nonfinite | interrupted
+    iterations: int
+    final_f: float
+    final_x: np.ndarray
+    final_grad_norm: float
+    best_f: float
+    best_x: np.ndarray
+    best_iteration: int
+
+
+def chunk_rows(S: int, d: int) -> int:
+    return int(max(1, min(MAX_CHUNK_ROWS, CHUNK_ELEMENTS // (S * (d + 3)))))
+
+
+def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
+        should_stop: Callable[[], bool] | None = None) -> list[MemberResult]:
+    """Run the loop to the budget, a stop rule, or ``should_stop()``; one result per member."""
+    x = np.array(problem.x0, dtype=np.float64, copy=True)
+    if x.ndim != 2:
+        raise ValueError("x0 must have shape (S, d)")
+    S, d = x.shape
+    vg = problem.objective.value_and_grad
+    init, update = problem.optimizer
+    T = problem.iterations
+    K = chunk_rows(S, d)
+    F = np.empty((K, S))
+    G = np.empty((K, S))
+    D = np.empty((K, S))
+    X = np.empty((K, S, d))
+
+    status = np.full(S, RUNNING, dtype=np.int8)
+    reason = ["iterations"] * S
+    last_row = np.zeros(S, dtype=np.int64)  # iteration of each member's last kept row
+    final_f = np.full(S, np.nan)
+    final_g = np.full(S, np.nan)
+    final_x = np.full((S, d), np.nan)
+    best_f = np.full(S, np.inf)
+    best_it = np.zeros(S, dtype=np.int64)
+    best_x = np.full((S, d), np.nan)
+    target, gtol = problem.f_target, problem.grad_norm_tol
+    interrupted = False
+
+    def flush(first: int, n: int, at_end: bool) -> None:
+        """Apply stop rules to rows [0, n) of the chunk, update results, hand it on."""
+        f, gn, sn, xs = F[:n], G[:n], D[:n], X[:n]
+        alive = status == RUNNING
+        bad = ~(np.isfinite(f) & np.isfinite(gn) & np.isfinite(sn))
+        hit = np.zeros_like(bad)
+        if target is not None:
+            hit |= f <= target
+        if gtol is not None:
+            hit |= gn <= gtol
+        event = (bad | hit) & alive
+        rows = np.where(alive, n, 0)
+        ended = np.zeros(S, dtype=bool)
+        if event.any():
+            for s in np.flatnonzero(event.any(axis=0)):
+                r = int(np.argmax(event[:, s]))
+                rows[s] = r + 1
+                ended[s] = True
+                if bad[r, s]:
+                    status[s], reason[s] = DIVERGED, "nonfinite"
+                else:
+                    status[s] = COMPLETED
+                    reason[s] = "f_target" if target is not None and f[r, s] <= target else "grad_norm"
+        if at_end:
+            ended |= status == RUNNING
+        for s in np.flatnonzero(rows):
+            m = int(rows[s])
+            fs = f[:m, s]
+            ok = np.isfinite(fs)
+            if ok.any():
+                i = int(np.argmin(np.where(ok, fs, np.inf)))
+                if fs[i] < best_f[s]:
+                    best_f[s], best_it[s] = fs[i], first + i
+                    best_x[s] = xs[i, s]
+            last_row[s] = first + m - 1
+            final_f[s], final_g[s] = f[m - 1, s], gn[m - 1, s]
+            final_x[s] = xs[m - 1, s]
+        if on_chunk is not None:
+            on_chunk(Chunk(first, n, f, gn, sn, xs, rows, ended))
+
+    with np.errstate(all="ignore"):
+        state = init(x)
+        f, g = vg(x)
+        F[0] = f
+        np.vecdot(g, g, out=G[0])
+        np.sqrt(G[0], out=G[0])
+        D[0] = 0.0
+        X[0] = x
+        k, first, t = 1, 0, 0
+        while t < T:
+            if should_stop is not None and should_stop():
+                interrupted = True
+                break
+            if k == K:
+                flush(first, k, False)
+                first += k
+                k = 0
+                if not (status == RUNNING).any():
+                    break
+            t += 1
+            step, state = update(g, state, x, t)
+            np.add(x, step, out=x)
+            f, g = vg(x)
+            F[k] = f
+            np.vecdot(g, g, out=G[k])
+            np.sqrt(G[k], out=G[k])
+            np.vecdot(step, step, out=D[k])
+            np.sqrt(D[k], out=D[k])
+            X[k] = x
+            k += 1
+        if k:
+            flush(first, k, True)
+
+    results = []
+    for s in range(S):
+        if status[s] == RUNNING:
+            st, why = ("interrupted", "interrupted") if interrupted else ("completed", "iterations")
+        else:
+            st, why = ("diverged" if status[s] == DIVERGED else "completed"), reason[s]
+        results.append(MemberResult(
+            status=st, stop_reason=why, iterations=int(last_row[s]),
+            final_f=float(final_f[s]), final_x=final_x[s].copy(), final_grad_norm=float(final_g[s]),
+            best_f=float(best_f[s]) if np.isfinite(best_f[s]) else float("nan"),
+            best_x=best_x[s].copy(), best_iteration=int(best_it[s])))
+    return results

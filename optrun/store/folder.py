@@ -1,0 +1,199 @@
+"""Creating run folders and writing their files.
+
+Every whole file (``config.yaml``, ``summary.json``, ``meta.json``) is written to a temporary
+name in the same folder and renamed over the target, so a reader sees the old file or the new
+one, never half of one. The traces are streamed: rows are formatted a chunk at a time and each
+block of complete lines is appended with one ``os.write`` call, so after a crash the trace holds
+every row up to the last block written and at most a partial last line, which readers drop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from ..errors import StorageError
+
+FORMAT_VERSION = 1
+FLUSH_SECONDS = 0.5  # longest a recorded row waits in memory before it reaches the file
+FLUSH_BYTES = 1 << 18
+
+
+def jsonable(obj: Any) -> Any:
+    """JSON-safe copy: non-finite floats become null, numpy scalars and arrays plain Python."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see either the old or the new file."""
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_json(path: str, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(jsonable(obj), indent=1, allow_nan=False) + "\n")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id(label: str) -> str:
+    """``YYYYMMDD-HHMMSS.mmm-label-xxxxxx``: sorts by start time (UTC), unique by the hash."""
+    now = datetime.now(timezone.utc)
+    return f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{label}-{secrets.token_hex(3)}"
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The kernel's start time of a process (Linux), to tell a live run from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class RunFolder:
+    """A run folder being written: ``config.yaml``, ``meta.json``, ``summary.json``, traces."""
+
+    def __init__(self, path: str, run_id: str):
+        self.path, self.id = path, run_id
+
+    @classmethod
+    def create(cls, runs_dir: str, label: str) -> RunFolder:
+        """Make a new, uniquely named folder under ``runs_dir`` (created if missing)."""
+        try:
+            os.makedirs(runs_dir, exist_ok=True)
+        except OSError as e:
+            raise StorageError(f"cannot create the runs folder {runs_dir}: {e.strerror}") from None
+        if not os.access(runs_dir, os.W_OK | os.X_OK):
+            raise StorageError(f"the runs folder {runs_dir} is not writable")
+        for _ in range(100):
+            run_id = new_run_id(label)
+            path = os.path.join(runs_dir, run_id)
+            try:
+                os.mkdir(path)  # atomic: fails if another process took the name
+                return cls(path, run_id)
+            except FileExistsError:
+                continue
+            except OSError as e:
+                raise StorageError(f"cannot create a run folder in {runs_dir}: {e.strerror}") from None
+        raise StorageError(f"could not find a free run id in {runs_dir}")
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write_text(self.file(name), text)
+
+    def write_json(self, name: str, obj: Any) -> None:
+        atomic_write_json(self.file(name), obj)
+
+
+class TraceWriter:
+    """Streams one member's trace rows to ``trace.csv`` and ``trace.jsonl``.
+
+    Columns: ``iteration, f, grad_norm, step_norm, x0 .. x{m-1}`` (m = ``x_columns``). Floats are
+    written with Python's shortest round-trip repr, so a trace reads back bit for bit. In the
+    JSON Lines file non-finite numbers are ``null``. With ``every = k`` only iterations divisible
+    by k are kept, plus each member's last row.
+    """
+
+    def __init__(self, folder: str, x_columns: int, every: int = 1):
+        self.m, self.every = x_columns, every
+        self.columns = ["iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
+        keys = ",".join(f'"{c}":{{}}' for c in self.columns[1:])
+        self._json_fmt = '{{"iteration":{},' + keys + "}}"
+        self._csv = os.open(os.path.join(folder, "trace.csv"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._jsonl = os.open(os.path.join(folder, "trace.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._csv_parts: list[str] = [",".join(self.columns) + "\n"]
+        self._json_parts: list[str] = []
+        self._pending = 0
+        self._last_flush = time.monotonic()
+        self.rows_written = 0
+
+    def add(self, first_iteration: int, f: np.ndarray, grad_norm: np.ndarray, step_norm: np.ndarray,
+            x: np.ndarray, last: bool = False) -> None:
+        """Add rows for iterations ``first_iteration ..`` (1-D f/grad_norm/step_norm, x ``(n, d)``)."""
+        n = len(f)
+        if n == 0:
+            return
+        its = np.arange(first_iteration, first_iteration + n)
+        block = np.empty((n, 3 + self.m))
+        block[:, 0], block[:, 1], block[:, 2] = f, grad_norm, step_norm
+        if self.m:
+            block[:, 3:] = x[:, : self.m]
+        if self.every > 1:
+            keep = its % self.every == 0
+            if last:
+                keep[-1] = True
+            its, block = its[keep], block[keep]
+        its_l = its.tolist()
+        rows = [list(map(repr, r)) for r in block.tolist()]
+        self._csv_parts.append("".join(f"{i},{','.join(r)}\n" for i, r in zip(its_l, rows)))
+        fmt = self._json_fmt.format
+        if not np.isfinite(block).all():
+            rows = [[v if v not in ("nan", "inf", "-inf") else "null" for v in r] for r in rows]
+        self._json_parts.append("".join(fmt(i, *r) + "\n" for i, r in zip(its_l, rows)))
+        self.rows_written += len(its_l)
+        self._pending += len(its_l) * (8 + 24 * len(self.columns))
+        if self._pending >= FLUSH_BYTES or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    @staticmethod
+    def _write_all(fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+
+    def flush(self) -> None:
+        """Append every complete pending line to the files (one write call per file)."""
+        if self._csv_parts:
+            self._write_all(self._csv, "".join(self._csv_parts).encode())
+            self._csv_parts = []
+        if self._json_parts:
+            self._write_all(self._jsonl, "".join(self._json_parts).encode())
+            self._json_parts = []
+        self._pending = 0
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            for fd in (self._csv, self._jsonl):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
