@@ -19,6 +19,14 @@ from ..errors import OptrunError
 # name -> (module, attribute, one-line help shown by `optrun --help` without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("optrun.cli.run", "run", "Run one or more configs into new run folders."),
+    "runs": ("optrun.cli.runs", "runs", "List the runs in the runs folder, newest first."),
+    "show": ("optrun.cli.runs", "show", "Show one run's config, summary and trace head and tail."),
+    "compare": ("optrun.cli.compare", "compare", "Compare two or more runs side by side; gate CI on it."),
+    "plot": ("optrun.cli.plot", "plot", "Draw runs: contour with search path (2-D), f - f* curves."),
+    "algorithms": ("optrun.cli.algorithms", "algorithms", "List optimizers, their variants and update rules."),
+    "objectives": ("optrun.cli.objectives", "objectives", "List test functions, formulas and known minima."),
+    "check-gradient": ("optrun.cli.objectives", "check_gradient",
+                       "Check an objective's gradient against finite differences."),
 }
 
 
