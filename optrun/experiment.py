@@ -60,9 +60,11 @@ def build_objective(config: RunConfig) -> Objective:
     return spec.build(config.objective.dim, **config.objective.params)
 
 
-def build_optimizer(config: RunConfig) -> Optimizer:
+def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
+    """The config's optimizer. ``params`` replaces ``config.algorithm.params`` when given: a batch
+    passes its numeric hyperparameters as ``(S, 1)`` arrays (see :func:`optrun.sweep.batch_params`)."""
     variant = get_algorithm(config.algorithm.name).variant(config.algorithm.variant)
-    return variant.build(**config.algorithm.params)
+    return variant.build(**(config.algorithm.params if params is None else params))
 
 
 def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:
