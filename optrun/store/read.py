@@ -186,8 +186,9 @@ def read_trace(path: str, run_id: str | None = None) -> dict[str, np.ndarray]:
     if body.strip():
         try:
             data = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
-        except ValueError as e:
-            raise RunReadError(f"run {run_id}: trace.csv is damaged ({_loadtxt_problem(e)})") from None
+        except ValueError:
+            raise RunReadError(f"run {run_id}: trace.csv is damaged ({_first_bad_line(body, len(columns))})"
+                               ) from None
         if data.shape[1] != len(columns):
             raise RunReadError(f"run {run_id}: trace.csv is damaged ({data.shape[1]} values per row, "
                                f"header names {len(columns)})")
@@ -202,13 +203,20 @@ def read_trace(path: str, run_id: str | None = None) -> dict[str, np.ndarray]:
     return out
 
 
-def _loadtxt_problem(e: ValueError) -> str:
-    """numpy's loadtxt message, with its 1-based data row turned into the file's line number."""
-    msg = str(e).strip().rstrip(".")
-    m = re.search(r"at row (\d+)", msg)
-    if m:  # loadtxt counts data rows from 1; the file has a header line first
-        msg = msg.replace(m.group(0), f"at line {int(m.group(1)) + 1}")
-    return msg
+def _first_bad_line(body: str, width: int) -> str:
+    """Where and why the trace body does not parse (the slow path, taken only on damage)."""
+    for n, line in enumerate(body.split("\n"), start=2):  # line 1 is the header
+        if not line.strip():
+            continue
+        values = line.split(",")
+        if len(values) != width:
+            return f"line {n} has {len(values)} values, the header names {width}"
+        for v in values:
+            try:
+                float(v)
+            except ValueError:
+                return f"line {n}: {v.strip()[:20]!r} is not a number"
+    return "unparsable rows"
 
 
 # ------------------------------------------------------------------------------------ status
