@@ -135,8 +135,25 @@ class RunConfig:
 # ------------------------------------------------------------------------------------ YAML
 
 
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads YAML 1.2 floats without a dot (``1e-3``, ``2E+5``).
+
+    PyYAML implements YAML 1.1, where ``1e-3`` is the *string* "1e-3"; YAML 1.2's core schema
+    (yaml.org/spec/1.2.2, section 10.3.2) and every other YAML library read it as a number, which
+    is what a user writing ``algorithm.alpha=1e-3`` means. Nothing else differs from SafeLoader.
+    """
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                              re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+                              list("-+.0123456789"))
+
+
 def _line_map(node: yaml.Node, source: str) -> dict[tuple[str, ...], int]:
-    """Dotted key path -> 1-based line, from the composed (not constructed) node tree."""
+    """Dotted key path -> 1-based line, from the composed (not constructed) node tree.
+
+    Also refuses a key repeated in one mapping (YAML forbids it; PyYAML would keep the last).
+    """
     lines: dict[tuple[str, ...], int] = {}
     count = 0
     stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(node, ())]
@@ -147,8 +164,14 @@ def _line_map(node: yaml.Node, source: str) -> dict[tuple[str, ...], int]:
             raise ConfigError(f"too many YAML nodes (more than {MAX_NODES}, aliases included); "
                               "a config this large is refused", source=source)
         if isinstance(n, yaml.MappingNode):
+            seen: set[str] = set()
             for k, v in n.value:
                 key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+                if key in seen and key != "<<":
+                    where = ".".join(path + (key,))
+                    raise ConfigError(f"duplicate key '{key}' (each key may appear once)",
+                                      source=source, path=where, line=k.start_mark.line + 1)
+                seen.add(key)
                 lines.setdefault(path + (key,), k.start_mark.line + 1)
                 stack.append((v, path + (key,)))
         elif isinstance(n, yaml.SequenceNode):
@@ -163,9 +186,9 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
     if "\0" in text:
         raise ConfigError("the file contains a NUL byte; is it a YAML text file?", source=source)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
         lines = _line_map(node, source) if node is not None else {}
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except ConfigError:
         raise
     except yaml.MarkedYAMLError as e:
@@ -218,7 +241,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = key.split(".")
     if any(not p or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|\d+", p) for p in parts):
         raise ConfigError(f"'{key}' is not a dotted key like algorithm.alpha", source=src)
-    value, _ = parse_yaml(raw, src) if raw.strip() else (None, {})
+    try:
+        value, _ = parse_yaml(raw, src) if raw.strip() else (None, {})
+    except ConfigError as e:  # a line number inside a one-line override says nothing
+        raise ConfigError(e.detail, source=src) from None
     return parts, value
 
 
@@ -233,8 +259,8 @@ def apply_override(data: dict[str, Any], parts: list[str], value: Any, src: str)
             nxt = list(nxt)
         elif not isinstance(nxt, dict):
             if nxt is not None:
-                raise ConfigError(f"'{'.'.join(parts[: i + 1])}' is a {_tname(nxt)}, it has no "
-                                  f"key '{parts[i + 1]}'", source=src)
+                raise ConfigError(f"'{'.'.join(parts[: i + 1])}' is {_a(_tname(nxt))}, it has "
+                                  f"no key '{parts[i + 1]}'", source=src)
             nxt = {}
         if isinstance(node, list):
             node[int(p)] = nxt
@@ -259,6 +285,10 @@ def _tname(v: Any) -> str:
             float: "number", type(None): "null"}.get(type(v), type(v).__name__)
 
 
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
 def suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
@@ -274,6 +304,9 @@ class _Checker:
         for key, src in self.overridden.items():
             if path == key or path.startswith(key + "."):
                 return ConfigError(message, source=src, path=path)
+        for key, src in self.overridden.items():  # an override set something inside this path
+            if path and key.startswith(path + "."):
+                return ConfigError(message, source=f"{self.source} with {src}", path=path)
         line = None
         parts = tuple(path.split(".")) if path else ()
         while parts and line is None:

@@ -119,7 +119,8 @@ def git_commit(cwd: str) -> str | None:
 
 def member_summary(config: RunConfig, objective: Objective, r: MemberResult) -> dict[str, Any]:
     """The summary fields of one finished member (status, final, best, optimum distances)."""
-    dist = objective.distance_to_optimum(r.final_x)
+    with np.errstate(all="ignore"):  # a diverged x (1e200, inf) has an infinite distance, no warning
+        dist = objective.distance_to_optimum(r.final_x)
     f_gap = (r.final_f - objective.f_min) if objective.f_min is not None else None
     return {
         "status": r.status,
