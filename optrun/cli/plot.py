@@ -1,0 +1,54 @@
+"""``optrun plot``: draw runs to a PNG, SVG or PDF file."""
+
+from __future__ import annotations
+
+import click
+
+from .options import runs_dir_option
+
+KIND_CHOICES = ("auto", "contour", "surface", "convergence")
+
+
+@click.command(context_settings={"ignore_unknown_options": True})  # so -1, -2 reach RUN...
+@click.argument("selectors", nargs=-1, required=True, metavar="RUN...")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+              help="File to write; .png, .svg or .pdf picks the format. "
+                   "[default: <first run folder>/<kind>.png]")
+@click.option("--kind", type=click.Choice(KIND_CHOICES), default="auto", show_default=True,
+              help="auto: contour for 2-D runs, convergence otherwise.")
+@click.option("--surface", is_flag=True, help="The 3-D surface view (same as --kind surface).")
+@click.option("--cmap", default="viridis", show_default=True, help="matplotlib colormap of the contour.")
+@click.option("--title", default=None, help="Title [default: objective and algorithm].")
+@click.option("--dpi", type=click.FloatRange(10, 1200), default=100, show_default=True,
+              help="Resolution of PNG output (pixels = inches x dpi).")
+@runs_dir_option
+def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
+    """Draw one or more RUNs and print the path of the file written.
+
+    A RUN is a run folder, a unique prefix of a run id, or last / -1, -2, ...
+
+    For a 2-D objective the picture is the tutorials' contour plot: the objective's
+    filled contour over the run's bounds with each run's search path as dots joined
+    by a line (start circled, end crossed, known minima starred). For any dimension,
+    --kind convergence draws f - f* against iteration on a log scale, one line per run.
+    Traces longer than a few thousand points are thinned before drawing.
+
+    \b
+    Examples:
+      optrun plot last
+      optrun plot last -2 -o paths.png           # two runs on one contour
+      optrun plot last --surface -o surface.svg
+      optrun plot last --kind convergence --title "AMSGrad on the sphere"
+    """
+    from ..plot import plot_runs
+    from ..store.read import load_run, resolve_run
+
+    for s in selectors:  # unknown options land in RUN... too: only -N is a selector
+        if s.startswith("-") and not s[1:].isdigit():
+            raise click.NoSuchOption(s)
+    if surface:
+        if kind not in ("auto", "surface"):
+            raise click.UsageError(f"--surface contradicts --kind {kind}; give one of them")
+        kind = "surface"
+    runs = [load_run(resolve_run(s, runs_dir)) for s in selectors]
+    click.echo(plot_runs(runs, output, kind=kind, title=title, cmap=cmap, dpi=dpi))
