@@ -26,7 +26,7 @@ from .errors import ConfigError
 from .params import Param
 
 TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
-            "stop", "expect", "trace")
+            "stop", "expect", "trace", "sweep")
 STOP_KEYS = ("f_target", "grad_norm")
 EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
                "distance_max")

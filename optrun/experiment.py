@@ -168,7 +168,10 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
     """Run one config into a new run folder under ``runs_dir``."""
     objective = build_objective(config)
-    optimizer = build_optimizer(config)
+    from .sweep import batch_params
+
+    # numeric hyperparameters as (1, 1) arrays: the same numpy operations as a batched sweep member
+    optimizer = build_optimizer(config, batch_params([config]))
     x0 = start_point(config)[None, :]
 
     folder = RunFolder.create(runs_dir, config.name)

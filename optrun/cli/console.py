@@ -104,3 +104,84 @@ class BarReporter(PlainReporter):
     def close(self) -> None:
         if self.bar.live.is_started:
             self.bar.stop()
+
+
+def describe_sweep(plan, batches) -> str:
+    axes = ", ".join(f"{' + '.join(a.keys)} ({len(a.values)})" for a in plan.axes)
+    return f"{len(plan.members):,} members over {axes}; {len(batches)} batch{'es' if len(batches) != 1 else ''}"
+
+
+def sweep_result_line(outcome) -> str:
+    s = outcome.summary
+    counts = ", ".join(f"{n} {k}" for k, n in s.get("counts", {}).items())
+    return (f"sweep {s['status']}: {s.get('name')} {s['members']:,} members ({counts}) in "
+            f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
+
+
+class PlainSweepReporter:
+    """Plain lines for sweeps: start, a line every 10 s, each failure as soon as it happens."""
+
+    every_s = 10.0
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self._next = 0.0
+        self.total = 0
+
+    def sweep_start(self, run_id, path, plan, batches, workers) -> None:
+        self.total = sum(len(b) for b in batches)
+        self._next = time.monotonic() + self.every_s
+        if not self.quiet:
+            click.echo(f"sweep {run_id}: {describe_sweep(plan, batches)}, {workers} worker(s)", err=True)
+
+    def sweep_progress(self, members_done, batches_done) -> None:
+        now = time.monotonic()
+        if not self.quiet and now >= self._next:
+            self._next = now + self.every_s
+            click.echo(f"  {members_done:,.0f}/{self.total:,} members, {batches_done} batches done", err=True)
+
+    def member_failed(self, member, assignment, error) -> None:
+        axes = ", ".join(f"{k}={v}" for k, v in assignment.items())
+        click.echo(f"member {member} ({axes}) failed: {error}", err=True)
+
+    def sweep_finish(self, outcome) -> None:
+        pass
+
+
+class BarSweepReporter(PlainSweepReporter):
+    """One rich bar for the whole sweep: members done, batches, elapsed, ETA."""
+
+    def __init__(self):
+        super().__init__(quiet=False)
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.console = Console(stderr=True)
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                            TextColumn("{task.completed:,.0f}/{task.total:,.0f} members"),
+                            TextColumn("batches {task.fields[batches]}"), TimeElapsedColumn(),
+                            TimeRemainingColumn(), console=self.console, refresh_per_second=8)
+        self.task = None
+        self.nbatches = 0
+
+    def sweep_start(self, run_id, path, plan, batches, workers) -> None:
+        self.total = sum(len(b) for b in batches)
+        self.nbatches = len(batches)
+        self.console.print(f"sweep [bold]{run_id}[/]: {describe_sweep(plan, batches)}, {workers} worker(s)",
+                           highlight=False)
+        self.bar.start()
+        self.task = self.bar.add_task(plan.base.name, total=self.total, batches=f"0/{self.nbatches}")
+
+    def sweep_progress(self, members_done, batches_done) -> None:
+        self.bar.update(self.task, completed=members_done, batches=f"{batches_done}/{self.nbatches}")
+
+    def member_failed(self, member, assignment, error) -> None:
+        axes = ", ".join(f"{k}={v}" for k, v in assignment.items())
+        self.bar.console.print(f"member {member} ({axes}) failed: {error}", highlight=False, markup=False)
+
+    def sweep_finish(self, outcome) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.bar.live.is_started:
+            self.bar.stop()

@@ -35,7 +35,17 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
               help="Print every iteration in the tutorials' format '>%d f(%s) = %.5f'.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: print each run's summary as a JSON line on stdout instead of the result line.")
-def run(args, runs_dir, quiet, verbose, fmt):
+@click.option("--sweep", "sweeps", multiple=True, metavar="KEY=SPEC",
+              help="Add a sweep axis: seed=0:100, algorithm.alpha=0.001,0.01,0.1, "
+                   "algorithm.alpha=logspace(1e-4,1e-1,7). Repeatable; the sweep is the product.")
+@click.option("--dry-run", is_flag=True, help="Print the members and batches a sweep would run, and stop.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes for a sweep's batches (default: the number of cores).")
+@click.option("--fail-fast", is_flag=True, help="Stop a sweep at the first failed member (default: keep going).")
+@click.option("--plot", "plot", is_flag=True,
+              help="Also draw each run into its folder, as optrun plot does (contour.png for a 2-D "
+                   "objective, convergence.png otherwise); the path goes to stderr.")
+def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast, plot):
     """Run one or more CONFIG files, each into a new folder under the runs folder.
 
     Overrides set any config key by its dotted path; values are typed by YAML rules
@@ -48,33 +58,95 @@ def run(args, runs_dir, quiet, verbose, fmt):
       optrun run configs/adagrad.yaml iterations=500 algorithm.alpha=0.05 seed=3
       optrun run configs/amsgrad.yaml configs/adagrad.yaml --quiet
       optrun run configs/amsgrad.yaml --verbose        # the tutorial's own lines
+      optrun run configs/amsgrad.yaml --sweep seed=0:100 --sweep algorithm.alpha=0.001,0.01,0.1
+      optrun run configs/amsgrad.yaml --sweep seed=0:10 --dry-run
+
+    A config with a sweep: block (or --sweep options) runs as a sweep: members that
+    share algorithm, objective and dimension run as one vectorized batch, batches run
+    in a process pool, and one sweep folder holds a summary table and the traces.
 
     Exit status: 0 all runs completed and met their expect: block; 1 a run diverged,
     failed or missed its expect: block; 2 bad input; 130 interrupted (143 on SIGTERM).
     """
-    from ..config import load_config
+    from ..batch import execute_sweep
     from ..experiment import execute
     from ..store.folder import jsonable
-    from .console import BarReporter, PlainReporter, result_line, use_bar
+    from ..sweep import load_plan, make_batches
+    from .console import (BarReporter, BarSweepReporter, PlainReporter, PlainSweepReporter, describe_sweep,
+                          result_line, sweep_result_line, use_bar)
 
     config_paths, overrides = split_args(args)
-    configs = [load_config(p, overrides) for p in config_paths]  # validate all before running any
+    plans = [load_plan(p, overrides, sweeps) for p in config_paths]  # validate all before running any
+    if dry_run:
+        for plan in plans:
+            print_dry_run(plan)
+        return
     worst = 0
     argv = ["optrun", *sys.argv[1:]]
-    for config in configs:
-        reporter = BarReporter() if use_bar(quiet or fmt == "json", verbose) else PlainReporter(
-            quiet=quiet or fmt == "json")
-        try:
-            outcome = execute(config, runs_dir, reporter, argv=argv, verbose=verbose)
-        finally:
-            if isinstance(reporter, BarReporter):
-                reporter.close()
-        if fmt == "json":
-            click.echo(json.dumps(jsonable({"path": outcome.path, **outcome.summary}), allow_nan=False,
-                                  default=str))
+    if plot:  # no matplotlib: say so (exit 2) before any run starts
+        from ..plot import require_matplotlib
+        require_matplotlib()
+    bar = use_bar(quiet or fmt == "json", verbose)
+    for plan in plans:
+        if plan.is_sweep:
+            reporter = BarSweepReporter() if bar else PlainSweepReporter(quiet=quiet or fmt == "json")
+            try:
+                outcome = execute_sweep(plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast,
+                                        argv=argv)
+            finally:
+                if isinstance(reporter, BarSweepReporter):
+                    reporter.close()
+            line = sweep_result_line(outcome)
+            data = {"path": outcome.path, **{k: v for k, v in outcome.summary.items() if k != "rows"}}
         else:
-            click.echo(result_line(outcome))
+            reporter = BarReporter() if bar else PlainReporter(quiet=quiet or fmt == "json")
+            try:
+                outcome = execute(plan.base, runs_dir, reporter, argv=argv, verbose=verbose)
+            finally:
+                if isinstance(reporter, BarReporter):
+                    reporter.close()
+            line = result_line(outcome)
+            data = {"path": outcome.path, **outcome.summary}
+            if plot and outcome.exit_code not in (130, 143):
+                from ..errors import OptrunError
+                from ..plot import plot_run_folder
+                try:
+                    data["plot"] = plot_run_folder(outcome.path)
+                    if not quiet and fmt != "json":
+                        click.echo(f"picture: {data['plot']}", err=True)
+                except OptrunError as e:
+                    click.echo(f"optrun: no picture of {outcome.path}: {e.message}", err=True)
+                    worst = max(worst, e.exit_code)
+        if fmt == "json":
+            click.echo(json.dumps(jsonable(data), allow_nan=False))
+        else:
+            click.echo(line)
         if outcome.exit_code in (130, 143):
             sys.exit(outcome.exit_code)
         worst = max(worst, outcome.exit_code)
     sys.exit(worst)
+
+
+def print_dry_run(plan) -> None:
+    """The members and the batches they would run in."""
+    from ..sweep import make_batches
+    from .console import describe_sweep
+
+    if not plan.is_sweep:
+        c = plan.base
+        click.echo(f"{plan.source}: one run: {c.algorithm.name} ({c.algorithm.variant}) on "
+                   f"{c.objective.name}, d={c.dim}, {c.iterations:,} iterations, seed {c.seed}")
+        return
+    batches = make_batches(plan.members)
+    click.echo(f"{plan.source}: {describe_sweep(plan, batches)}")
+    for b, idx in enumerate(batches):
+        m0 = plan.members[idx[0]]
+        click.echo(f"batch {b}: {len(idx):,} members, {m0.algorithm.name} ({m0.algorithm.variant}) on "
+                   f"{m0.objective.name} d={m0.dim}, {m0.iterations:,} iterations")
+        shown = idx if len(idx) <= 20 else idx[:10] + [None] + idx[-5:]
+        for i in shown:
+            if i is None:
+                click.echo("  ...")
+                continue
+            axes = ", ".join(f"{k}={v}" for k, v in plan.assignments[i].items())
+            click.echo(f"  member {i}: {axes}")

@@ -1,0 +1,299 @@
+"""Running a sweep: batches of members as vectorized loops, in a process pool, into a sweep folder.
+
+See :mod:`optrun.sweep` for how members are declared and grouped and
+:mod:`optrun.store.sweepstore` for the folder layout.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .config import RunConfig
+from .errors import StorageError
+from .store import FORMAT_VERSION, RunFolder
+from .store.folder import atomic_write_json, atomic_write_text, jsonable, utc_now
+from .store.sweepstore import (ROW_FIELDS, TARGET_COLUMNS, TARGETS, BatchTraceWriter, trace_name,
+                               write_summary_csv)
+from .sweep import Plan, batch_params, make_batches
+
+
+class SweepReporter(Protocol):
+    def sweep_start(self, run_id: str, path: str, plan: Plan, batches: list[list[int]], workers: int) -> None: ...
+
+    def sweep_progress(self, members_done: int, batches_done: int) -> None: ...
+
+    def member_failed(self, member: int, assignment: dict[str, Any], error: str) -> None: ...
+
+    def sweep_finish(self, outcome: SweepOutcome) -> None: ...
+
+
+@dataclass
+class SweepOutcome:
+    run_id: str
+    path: str
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]]
+    exit_code: int
+    failures: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------ one batch
+
+
+def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConfig],
+              progress: Any = None, should_stop: Any = None) -> list[dict[str, Any]]:
+    """Run one batch of members as one loop; returns one summary row per member (in order).
+
+    Any exception inside (a user objective raising, a full disk) marks every unfinished member
+    of the batch ``failed`` with the error; nothing propagates.
+    ``should_stop`` is polled between steps; without it SIGINT/SIGTERM stop the batch (in a worker).
+    """
+    from .experiment import _Signals, build_objective, build_optimizer, check_expect, member_summary, start_point
+    from .runner import Problem, run
+
+    t0 = time.perf_counter()
+    S = len(indices)
+    hits = np.full((len(TARGETS), S), -1, dtype=np.int64)
+    writer = None
+    try:
+        cfg0 = configs[0]
+        objective = build_objective(cfg0)
+        optimizer = build_optimizer(cfg0, batch_params(configs))
+        x0 = np.stack([start_point(c) for c in configs])
+        writer = BatchTraceWriter(folder, batch, indices, cfg0.trace.x_columns(cfg0.dim), cfg0.trace.every)
+        f_min = objective.f_min
+        levels = np.asarray(TARGETS)
+
+        def on_chunk(c):
+            writer.add(c.first_iteration, c.f, c.grad_norm, c.step_norm, c.x, c.rows, c.ended)
+            if f_min is not None and c.n:
+                valid = np.arange(c.n)[:, None] < c.rows[None, :]
+                gap = np.where(valid, c.f - f_min, np.inf)
+                for li, lv in enumerate(levels):
+                    todo = hits[li] < 0
+                    if not todo.any():
+                        continue
+                    below = gap[:, todo] <= lv
+                    anyb = below.any(axis=0)
+                    if anyb.any():
+                        first = np.argmax(below, axis=0) + c.first_iteration
+                        sub = hits[li, todo]
+                        sub[anyb] = first[anyb]
+                        hits[li, todo] = sub
+            if progress is not None:
+                progress(c)
+
+        problem = Problem(objective, optimizer, x0, cfg0.iterations, cfg0.stop.f_target, cfg0.stop.grad_norm)
+        if should_stop is None:
+            with _Signals() as sig:
+                results = run(problem, on_chunk, should_stop=lambda: sig.received is not None)
+        else:
+            results = run(problem, on_chunk, should_stop=should_stop)
+        writer.close()
+        wall = time.perf_counter() - t0
+        rows = []
+        for s, (cfg, r) in enumerate(zip(configs, results)):
+            row = member_summary(cfg, objective, r)
+            row["wall_time_s"] = wall / S
+            row["batch_wall_time_s"] = wall
+            for li, col in enumerate(TARGET_COLUMNS):
+                row[col] = int(hits[li, s]) if hits[li, s] >= 0 else None
+            fails = check_expect(cfg, row) if row["status"] in ("completed", "diverged") else []
+            row["expect_passed"] = not fails
+            row["expect_failures"] = fails
+            rows.append(row)
+        return rows
+    except Exception as e:  # keep going: the batch's members are recorded as failed
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
+        err = f"{type(e).__name__}: {e}" if not hasattr(e, "message") else e.message
+        wall = time.perf_counter() - t0
+        return [{"status": "failed", "stop_reason": "error", "error": err, "iterations": 0,
+                 "wall_time_s": wall / S} for _ in indices]
+
+
+def _worker(args):
+    folder, batch, indices, configs = args
+    return batch, run_batch(folder, batch, indices, configs)
+
+
+# ------------------------------------------------------------------------------ a sweep
+
+
+def _axis_columns(plan: Plan) -> list[str]:
+    return [k for ax in plan.axes for k in ax.keys]
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, (dict, list)):
+        import json
+
+        return json.dumps(v, separators=(",", ":"))
+    return v
+
+
+def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = None,
+                  workers: int | None = None, fail_fast: bool = False, argv: list[str] | None = None,
+                  folder_path: str | None = None, only: list[int] | None = None,
+                  previous_rows: list[dict[str, Any]] | None = None) -> SweepOutcome:
+    """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``)."""
+    import platform
+
+    import yaml
+
+    from . import __version__
+    from .experiment import _Signals, git_commit
+
+    members = plan.members
+    todo = list(range(len(members))) if only is None else list(only)
+    batches = [[todo[i] for i in b] for b in make_batches([members[i] for i in todo])]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(batches)))
+    if folder_path is None:
+        folder = RunFolder.create(runs_dir, plan.base.name)
+        run_id, path = folder.id, folder.path
+        first_batch = 0
+    else:
+        path = folder_path
+        run_id = os.path.basename(os.path.normpath(path))
+        used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
+        first_batch = max(used, default=-1) + 1
+    started = utc_now()
+    t0 = time.perf_counter()
+    axis_cols = _axis_columns(plan)
+    rows: list[dict[str, Any]] = [dict(r) for r in previous_rows] if previous_rows else [
+        {"member": i, "batch": None, **{k: _cell(plan.assignments[i].get(k)) for k in axis_cols},
+         "status": "pending"} for i in range(len(members))]
+    base_summary = {"format_version": FORMAT_VERSION, "kind": "sweep", "id": run_id,
+                    "name": plan.base.name, "members": len(members), "axes": axis_cols,
+                    "algorithm": sorted({m.algorithm.name for m in members}),
+                    "objective": sorted({m.objective.name for m in members}),
+                    "pid": os.getpid(), "started_at": started}
+    meta = {"format_version": FORMAT_VERSION, "kind": "sweep", "optrun": __version__,
+            "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(),
+            "command": argv if argv is not None else list(sys.argv), "cwd": os.getcwd(),
+            "git_commit": git_commit(os.getcwd()), "started_at": started, "workers": workers,
+            "batches": len(batches)}
+    try:
+        if folder_path is None:
+            atomic_write_text(os.path.join(path, "config.yaml"),
+                              yaml.safe_dump(plan.resolved_dict(), sort_keys=False, default_flow_style=None))
+        atomic_write_json(os.path.join(path, "meta.json" if folder_path is None else "meta.resume.json"), meta)
+        _write_summary(path, {**base_summary, "status": "running"}, rows, axis_cols)
+    except OSError as e:
+        raise StorageError(f"cannot write the sweep folder {path}: {e.strerror or e}") from None
+    if reporter:
+        reporter.sweep_start(run_id, path, plan, batches, workers)
+
+    done_members = 0
+    failures: list[str] = []
+    stop_all = False
+
+    def take(bno: int, idx: list[int], res: list[dict[str, Any]]) -> None:
+        nonlocal done_members, stop_all
+        for i, r in zip(idx, res):
+            rows[i] = {**{k: rows[i].get(k) for k in ("member",) + tuple(axis_cols)},
+                       "batch": bno, **r}
+            if r["status"] == "failed":
+                msg = r.get("error", "failed")
+                failures.append(f"member {i}: {msg}")
+                if reporter:
+                    reporter.member_failed(i, plan.assignments[i], msg)
+                if fail_fast:
+                    stop_all = True
+        done_members += len(idx)
+
+    jobs = [(path, first_batch + b, idx, [members[i] for i in idx]) for b, idx in enumerate(batches)]
+    with _Signals() as sig:
+        if workers == 1 or len(jobs) == 1:
+            for bi, job in enumerate(jobs):
+                if sig.received is not None or stop_all:
+                    break
+                S, T = len(job[2]), max(job[3][0].iterations, 1)
+
+                def prog(c, base=done_members, S=S, T=T, bi=bi):
+                    if reporter:
+                        reporter.sweep_progress(base + S * min(1.0, (c.first_iteration + c.n) / (T + 1)), bi)
+
+                res = run_batch(*job, progress=prog, should_stop=lambda: sig.received is not None)
+                take(job[1], job[2], res)
+                if reporter:
+                    reporter.sweep_progress(done_members, bi + 1)
+        else:
+            ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futs = {pool.submit(_worker, job): job for job in jobs}
+                nb = 0
+                pending = set(futs)
+                while pending:
+                    finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                    for fut in finished:
+                        job = futs[fut]
+                        try:
+                            bno, res = fut.result()
+                        except Exception as e:  # a worker died
+                            bno, res = job[1], [{"status": "failed", "stop_reason": "error",
+                                                 "error": f"worker failed: {e}", "iterations": 0}
+                                                for _ in job[2]]
+                        take(bno, job[2], res)
+                        nb += 1
+                        if reporter:
+                            reporter.sweep_progress(done_members, nb)
+                    if (sig.received is not None or stop_all) and pending:
+                        for fut in pending:
+                            fut.cancel()
+                        if sig.received is not None:
+                            for p in list(getattr(pool, "_processes", {}).values()):
+                                try:
+                                    os.kill(p.pid, sig.received)
+                                except OSError:
+                                    pass
+                        pending = {f for f in pending if not f.cancelled()}
+    wall = time.perf_counter() - t0
+    statuses = [r.get("status") for r in rows]
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    if sig.received is not None or "interrupted" in counts or "pending" in counts and not stop_all:
+        status = "interrupted"
+    elif stop_all:
+        status = "failed"
+    else:
+        status = "completed"
+    expect_misses = sum(1 for r in rows if r.get("expect_passed") is False)
+    summary = {**base_summary, "status": status, "counts": counts, "batches": len(batches),
+               "workers": workers, "wall_time_s": wall, "members_per_second": len(todo) / wall if wall else None,
+               "expect_failed_members": expect_misses, "ended_at": utc_now(), "updated_at": utc_now()}
+    if sig.received is not None:
+        summary["signal"] = signal.Signals(sig.received).name
+    meta["ended_at"] = summary["ended_at"]
+    try:
+        _write_summary(path, summary, rows, axis_cols)
+        atomic_write_json(os.path.join(path, "meta.json" if folder_path is None else "meta.resume.json"), meta)
+    except OSError as e:
+        raise StorageError(f"cannot write the sweep summary of {path}: {e.strerror or e}") from None
+    if status == "interrupted":
+        code = 143 if sig.received == signal.SIGTERM else 130
+    elif counts.get("failed") or counts.get("diverged") or expect_misses:
+        code = 1
+    else:
+        code = 0
+    outcome = SweepOutcome(run_id, path, summary, rows, code, failures)
+    if reporter:
+        reporter.sweep_finish(outcome)
+    return outcome
+
+
+def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]], axis_cols: list[str]) -> None:
+    columns = ["member", "batch", *axis_cols, *ROW_FIELDS]
+    write_summary_csv(os.path.join(path, "summary.csv"), columns, rows)
+    atomic_write_json(os.path.join(path, "summary.json"), {**summary, "columns": columns, "rows": jsonable(rows)})
