@@ -285,6 +285,15 @@ def _tname(v: Any) -> str:
             float: "number", type(None): "null"}.get(type(v), type(v).__name__)
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters so that an error stays one readable line."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str) else ""
+    return f"{text[: limit - 4]}...{text[-1]}{size}"
+
+
 def _a(noun: str) -> str:
     return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
@@ -319,7 +328,7 @@ class _Checker:
             raise self.fail(path, f"must be a mapping, not a {_tname(value)}")
         for k in value:
             if not isinstance(k, str):
-                raise self.fail(path, f"key {k!r} is not a string")
+                raise self.fail(f"{path}.{k}" if path else str(k), f"key {k!r} is not a string")
             if k not in valid:
                 where = f"{path}.{k}" if path else k
                 raise self.fail(where, f"unknown key '{k}'{suggest(k, valid)}")
@@ -487,7 +496,8 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         name = f"{algorithm.name}-{spec.name}"
     elif not isinstance(name, str) or not NAME_RE.match(name):
         raise c.fail("name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a "
-                             f"letter or digit (it becomes part of the run folder's name), not {name!r}")
+                             f"letter or digit (it becomes part of the run folder's name), "
+                             f"not {_short(name)}")
 
     raw = data.get("stop") or {}
     c.mapping("stop", raw, STOP_KEYS)
