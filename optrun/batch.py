@@ -7,6 +7,7 @@ See :mod:`optrun.sweep` for how members are declared and grouped and
 from __future__ import annotations
 
 import concurrent.futures as cf
+import math
 import multiprocessing
 import os
 import signal
@@ -190,7 +191,8 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
             atomic_write_text(os.path.join(path, "config.yaml"),
                               yaml.safe_dump(plan.resolved_dict(), sort_keys=False, default_flow_style=None))
         atomic_write_json(os.path.join(path, "meta.json" if folder_path is None else "meta.resume.json"), meta)
-        _write_summary(path, {**base_summary, "status": "running"}, rows, axis_cols)
+        atomic_write_json(os.path.join(path, "summary.json"), {**base_summary, "status": "running",
+                                                               "updated_at": started})
     except OSError as e:
         raise StorageError(f"cannot write the sweep folder {path}: {e.strerror or e}") from None
     if reporter:
@@ -293,7 +295,21 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     return outcome
 
 
+def _plain(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
 def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]], axis_cols: list[str]) -> None:
+    """summary.csv, then summary.json (compact: 100,000 rows stay quick to write and read)."""
+    import json
+
     columns = ["member", "batch", *axis_cols, *ROW_FIELDS]
     write_summary_csv(os.path.join(path, "summary.csv"), columns, rows)
-    atomic_write_json(os.path.join(path, "summary.json"), {**summary, "columns": columns, "rows": jsonable(rows)})
+    clean = [{k: _plain(v) for k, v in r.items()} for r in rows]
+    atomic_write_text(os.path.join(path, "summary.json"),
+                      json.dumps({**jsonable(summary), "columns": columns, "rows": clean},
+                                 separators=(",", ":"), allow_nan=False) + "\n")

@@ -46,6 +46,7 @@ class BatchTraceWriter:
         self._fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         cols = ["member", "iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
         self._parts = [",".join(cols) + "\n"]
+        self._fmt = "%d,%d," + ",".join(["%r"] * (3 + x_columns)) + "\n"
         self._pending = 0
         self._last = time.monotonic()
 
@@ -72,8 +73,8 @@ class BatchTraceWriter:
             block[:, 3:] = x[sel_r, sel_s, : self.m]
         mem = self.members[sel_s].tolist()
         it = its[sel_r].tolist()
-        self._parts.append("".join(f"{a},{b},{','.join(map(repr, r))}\n"
-                                   for a, b, r in zip(mem, it, block.tolist())))
+        fmt = self._fmt
+        self._parts.append("".join([fmt % (a, b, *r) for a, b, r in zip(mem, it, block.tolist())]))
         self._pending += len(mem) * (12 + 22 * (3 + self.m))
         if self._pending >= FLUSH_BYTES or time.monotonic() - self._last >= FLUSH_SECONDS:
             self.flush()
