@@ -1,0 +1,526 @@
+"""Comparing runs: loaded runs in, rows out. No console and no files; the CLI lays the rows out.
+
+For each run (:class:`RunStats`, from the summary and, where the summary lacks a figure, the
+trace): status, iterations, final f, best f and the iteration it was reached, final gradient norm,
+distance to the nearest known minimizer, the optimality gap f - f*, the first recorded iteration
+at which f - f* < t for each t of a ladder of targets (1e-1 ... 1e-8, the "target precision"
+convergence measure of performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and
+Wild 2009, SIAM J. Optim. 20), wall time and time per iteration.
+
+:func:`compare_runs` puts runs side by side (:class:`Comparison`): one :class:`Row` per figure
+with a value per run, the best run of each row marked (every figure here is better lower), the
+config keys whose values differ, and notes saying what cannot be compared (runs on different
+problems are shown but not ranked on f; f - f* needs a known f*). :func:`gate` is the CI check:
+is a candidate worse than the baseline on the chosen metric beyond a relative tolerance, in the
+spirit of asv's ``compare --factor`` (airspeed-velocity, ``asv/commands/compare.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import OptrunError
+from .store.read import Run
+
+TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
+COMPLETE = "completed"
+
+
+class CompareError(OptrunError):
+    """These runs cannot be compared the way the options ask (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure that decides 'best' (lower is better); ``problem``: only meaningful within one problem."""
+
+    key: str
+    label: str
+    problem: bool = True
+
+
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("final_f", "final f"),
+    Metric("best_f", "best f"),
+    Metric("f_gap", "f - f*"),
+    Metric("distance", "distance to optimum"),
+    Metric("grad_norm", "final grad norm"),
+    Metric("iterations_to_target", "iterations to target"),
+    Metric("wall_time", "wall time", problem=False),
+    Metric("time_per_iteration", "time per iteration", problem=False),
+)}
+
+
+def metric_key(name: str) -> str:
+    """Normalise a metric name (``iterations-to-target`` -> ``iterations_to_target``)."""
+    key = name.strip().lower().replace("-", "_")
+    aliases = {"f": "final_f", "gap": "f_gap", "distance_to_optimum": "distance", "time": "wall_time",
+               "wall_time_s": "wall_time", "final_grad_norm": "grad_norm", "target": "iterations_to_target"}
+    key = aliases.get(key, key)
+    if key not in METRICS:
+        raise CompareError(f"unknown metric '{name}'; choose one of {', '.join(METRICS)}")
+    return key
+
+
+# ------------------------------------------------------------------------------------ one run
+
+
+@dataclass
+class RunStats:
+    """What compare needs from one run. ``None`` is 'not known' (never 'zero')."""
+
+    id: str
+    path: str
+    label: str
+    status: str
+    algorithm: str | None
+    variant: str | None
+    objective: str | None
+    dim: int | None
+    problem: str
+    iterations: int | None
+    final_f: float | None
+    best_f: float | None
+    best_iteration: int | None
+    grad_norm: float | None
+    distance: float | None
+    f_min: float | None
+    f_gap: float | None
+    hits: dict[float, int | None]  # target -> first recorded iteration with f - f* < target
+    wall_time: float | None
+    time_per_iteration: float | None
+    trace_every: int = 1
+    config: dict[str, Any] = field(default_factory=dict, repr=False)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def metric(self, key: str, target: float) -> float | None:
+        """The value of metric ``key``; for ``iterations_to_target`` a never-reached target is inf."""
+        if key == "iterations_to_target":
+            if self.f_min is None:
+                return None
+            hit = self.hits.get(target)
+            return math.inf if hit is None else float(hit)
+        return {"final_f": self.final_f, "best_f": self.best_f, "f_gap": self.f_gap,
+                "distance": self.distance, "grad_norm": self.grad_norm, "wall_time": self.wall_time,
+                "time_per_iteration": self.time_per_iteration}[key]
+
+
+def first_below(iterations: np.ndarray, gap: np.ndarray, targets: Sequence[float]) -> dict[float, int | None]:
+    """For each target t, the first ``iterations[i]`` with ``gap[i] < t`` (``None`` if never).
+
+    NaN gaps never count as below. One pass: the running minimum of the gap is non-increasing,
+    so the first crossing of each target is a binary search in it.
+    """
+    g = np.where(np.isnan(gap), np.inf, np.asarray(gap, dtype=np.float64))
+    if g.size == 0:
+        return {t: None for t in targets}
+    run_min = np.minimum.accumulate(g)
+    # run_min is non-increasing; -run_min is non-decreasing: first i with run_min[i] < t
+    idx = np.searchsorted(-run_min, -np.asarray(targets, dtype=np.float64), side="right")
+    return {t: (int(iterations[i]) if i < g.size else None) for t, i in zip(targets, idx.tolist())}
+
+
+def _finite_or_none(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v
+
+
+def _objective(run: Run):
+    """The run's objective rebuilt from its config, or ``None`` (for runs that died early)."""
+    from .config import validate
+    from .experiment import build_objective
+
+    try:
+        return build_objective(validate(dict(run.config), source=os.path.join(run.path, "config.yaml")))
+    except (OptrunError, KeyError, ValueError, TypeError):
+        return None
+
+
+def short_label(run_id: str) -> str:
+    """``20250101-120000.000-name-abc123`` -> ``name-abc123`` (the time is in the listing)."""
+    head, _, rest = run_id.partition("-")
+    if head.isdigit() and len(head) == 8 and rest:
+        _, _, rest2 = rest.partition("-")
+        return rest2 or run_id
+    return run_id
+
+
+def _problem_key(run: Run) -> str:
+    obj = run.config.get("objective")
+    if isinstance(obj, dict):
+        params = ", ".join(f"{k}={v}" for k, v in obj.items() if k not in ("name", "dim"))
+        name = obj.get("name") or run.objective
+    else:
+        params, name = "", obj or run.objective
+    return f"{name} d={run.dim}" + (f" ({params})" if params else "")
+
+
+def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
+    """Figures of one run: the summary's where it has them, the trace's otherwise (a crashed or
+    running run has no final summary; its trace holds every recorded iteration)."""
+    s = run.summary
+    tr = run.trace()
+    its, f = tr["iteration"], tr["f"]
+    n = len(f)
+
+    f_min = _finite_or_none(s.get("f_min")) if "f_min" in s else None
+    objective = None
+    if "f_min" not in s or (s.get("distance_to_optimum") is None and s.get("final_x") is None):
+        objective = _objective(run)
+        if objective is not None and "f_min" not in s:
+            f_min = objective.f_min
+
+    final_f = _finite_or_none(s.get("final_f")) if "final_f" in s else (float(f[-1]) if n else None)
+    grad = _finite_or_none(s.get("final_grad_norm")) if "final_grad_norm" in s else (
+        float(tr["grad_norm"][-1]) if n else None)
+    if "final_f" in s and isinstance(s.get("iterations"), int):
+        iterations = s["iterations"]
+    else:  # no final summary: the trace is ahead of the last heartbeat
+        iterations = int(its[-1]) if n else (s["iterations"] if isinstance(s.get("iterations"), int) else None)
+    best_f, best_it = _finite_or_none(s.get("best_f")), s.get("best_iteration")
+    finite = np.isfinite(f)
+    if (best_f is None or "best_f" not in s) and finite.any():
+        i = int(np.argmin(np.where(finite, f, np.inf)))
+        best_f, best_it = float(f[i]), int(its[i])
+    distance = _finite_or_none(s.get("distance_to_optimum"))
+    if distance is None and objective is not None and n and objective.minima.size:
+        x_cols = [f"x{i}" for i in range(objective.dim)]
+        if all(c in tr for c in x_cols):
+            d = objective.distance_to_optimum(np.array([tr[c][-1] for c in x_cols]))
+            distance = float(d) if d is not None else None
+    f_gap = None
+    if f_min is not None and final_f is not None:
+        f_gap = final_f - f_min
+    hits = first_below(its, f - f_min, targets) if f_min is not None else {t: None for t in targets}
+    wall = _finite_or_none(s.get("wall_time_s"))
+    tpi = _finite_or_none(s.get("time_per_iteration_s"))
+    if tpi is None and wall is not None and iterations:
+        tpi = wall / iterations
+    every = run.config.get("trace", {}).get("every", 1) if isinstance(run.config.get("trace"), dict) else 1
+    return RunStats(
+        id=run.id, path=run.path, label=short_label(run.id), status=run.status, algorithm=run.algorithm,
+        variant=run.variant, objective=run.objective, dim=run.dim, problem=_problem_key(run),
+        iterations=iterations, final_f=final_f, best_f=best_f, best_iteration=best_it, grad_norm=grad,
+        distance=distance, f_min=f_min, f_gap=f_gap, hits=hits, wall_time=wall, time_per_iteration=tpi,
+        trace_every=int(every) if isinstance(every, int) else 1, config=run.config, meta=run.meta)
+
+
+# ------------------------------------------------------------------------------------ rows
+
+
+@dataclass
+class Row:
+    """One figure across the runs: raw ``values`` (``None`` unknown) and their ``text``.
+
+    ``best`` holds the column indices marked best (empty when the row is not ranked); ``note``
+    says why a row is not ranked or what a value means.
+    """
+
+    key: str
+    label: str
+    values: list[Any]
+    text: list[str]
+    best: list[int] = field(default_factory=list)
+    section: str = "results"
+    note: str | None = None
+
+
+@dataclass
+class Comparison:
+    """Runs as columns (``runs``, in display order), result rows, config rows and notes."""
+
+    runs: list[RunStats]
+    rows: list[Row]
+    config_rows: list[Row]
+    notes: list[str]
+    metric: str
+    target: float
+    best: list[int]
+    comparable: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: runs, rows (values keyed by run id), best run by the metric."""
+        ids = [r.id for r in self.runs]
+
+        def row(r: Row) -> dict[str, Any]:
+            return {"key": r.key, "label": r.label, "values": dict(zip(ids, r.values)),
+                    "best": [ids[i] for i in r.best], **({"note": r.note} if r.note else {})}
+
+        from .store.folder import jsonable
+
+        return jsonable({
+            "runs": [{"id": r.id, "path": r.path, "label": r.label, "status": r.status,
+                      "algorithm": r.algorithm, "variant": r.variant, "objective": r.objective,
+                      "dim": r.dim, "f_min": r.f_min} for r in self.runs],
+            "metric": self.metric, "target": self.target if self.metric == "iterations_to_target" else None,
+            "best": [ids[i] for i in self.best],
+            "comparable": self.comparable,
+            "rows": [row(r) for r in self.rows],
+            "config": [row(r) for r in self.config_rows],
+            "notes": self.notes,
+        })  # non-finite -> null: a target never reached, a diverged f
+
+
+def fmt_number(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.6g}"
+
+
+def fmt_seconds(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if v >= 1.0:
+        return f"{v:.3g} s"
+    if v >= 1e-3:
+        return f"{v * 1e3:.3g} ms"
+    if v >= 1e-6:
+        return f"{v * 1e6:.3g} us"
+    return f"{v * 1e9:.3g} ns"
+
+
+def fmt_int(v: int | None) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def fmt_target(t: float) -> str:
+    return f"{t:.0e}".replace("e-0", "e-")
+
+
+def rank(values: Sequence[float | None]) -> list[int]:
+    """Indices of the lowest value (ties all marked); none when fewer than two values differ."""
+    nums = [(i, v) for i, v in enumerate(values) if v is not None and not math.isnan(v)]
+    distinct = {v for _, v in nums}
+    if len(distinct) < 2 and len(nums) == len(values):
+        return []
+    if not nums:
+        return []
+    low = min(v for _, v in nums)
+    if math.isinf(low) and low > 0:
+        return []
+    return [i for i, v in nums if v == low]
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict) or (not d and prefix):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+MISSING = object()
+
+
+def config_rows(stats: Sequence[RunStats], all_keys: bool = False) -> list[Row]:
+    """Config keys (dotted) side by side: only those that differ, or all with ``all_keys``.
+
+    Provenance that can explain a difference (optrun, numpy and Python versions, git commit) joins
+    as ``meta.*`` rows when it differs."""
+    flats = [_flatten(s.config) for s in stats]
+    keys: list[str] = []
+    for fl in flats:
+        keys += [k for k in fl if k not in keys]
+    rows = []
+    for k in keys:
+        vals = [fl.get(k, MISSING) for fl in flats]
+        differ = len({repr(v) for v in vals}) > 1
+        if differ or all_keys:
+            rows.append(Row(f"config.{k}", k, [None if v is MISSING else v for v in vals],
+                            ["(absent)" if v is MISSING else _show(v) for v in vals], section="config"))
+    for k in ("optrun", "numpy", "python", "git_commit"):
+        vals = [s.meta.get(k) for s in stats]
+        if len({repr(v) for v in vals}) > 1 or (all_keys and any(v is not None for v in vals)):
+            rows.append(Row(f"meta.{k}", f"meta.{k}", vals, [_show(v) for v in vals], section="config"))
+    return rows
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    return str(v)
+
+
+def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float = 1e-6,
+                 sort: str | None = None, all_config: bool = False,
+                 targets: Sequence[float] = TARGETS) -> Comparison:
+    """Side-by-side rows for two or more runs (see the module docstring).
+
+    ``metric`` decides the overall best run; ``sort`` orders the columns by a metric, best first
+    (runs without a value last), otherwise they stay in the given order. ``target`` is the
+    f - f* target of the ``iterations_to_target`` metric.
+    """
+    if len(runs) < 2:
+        raise CompareError("give at least two runs to compare")
+    metric = metric_key(metric)
+    if not (isinstance(target, float) and target > 0 and math.isfinite(target)):
+        raise CompareError(f"--target must be a positive number, not {target}")
+    ladder = sorted(set(targets) | ({target} if metric == "iterations_to_target" else set()), reverse=True)
+    stats = [run_stats(r, ladder) for r in runs]
+    if sort is not None:
+        sk = metric_key(sort)
+
+        def order(s: RunStats) -> tuple[int, float]:
+            v = s.metric(sk, target)
+            return (1, 0.0) if v is None or math.isnan(v) else (0, v)
+
+        stats = sorted(stats, key=order)
+
+    problems = list(dict.fromkeys(s.problem for s in stats))
+    comparable = len(problems) == 1
+    notes: list[str] = []
+    not_ranked = None
+    if not comparable:
+        not_ranked = "not ranked: the runs solve different problems"
+        notes.append("the runs solve different problems (" + "; ".join(problems) + "): f, gradient and "
+                     "distance rows are shown side by side but not ranked; times are ranked")
+    rows: list[Row] = []
+
+    def add(key: str, label: str, values: list[Any], text: list[str], ranked: bool | None,
+            note: str | None = None) -> None:
+        if ranked is None:  # a problem-dependent figure
+            ranked = comparable
+            note = note or (None if comparable else not_ranked)
+        rows.append(Row(key, label, values, text, rank(values) if ranked else [], note=note))
+
+    add("status", "status", [s.status for s in stats], [s.status for s in stats], False)
+    add("problem", "problem", [s.problem for s in stats],
+        [f"{s.algorithm}{'/' + s.variant if s.variant and s.variant != 'default' else ''} on {s.problem}"
+         for s in stats], False)
+    add("iterations", "iterations", [s.iterations for s in stats], [fmt_int(s.iterations) for s in stats], False)
+    add("final_f", "final f", [s.final_f for s in stats], [fmt_number(s.final_f) for s in stats], None)
+    add("best_f", "best f (iteration)", [s.best_f for s in stats],
+        [fmt_number(s.best_f) + ("" if s.best_iteration is None else f" @ {s.best_iteration:,}")
+         for s in stats], None)
+    add("grad_norm", "final grad norm", [s.grad_norm for s in stats], [fmt_number(s.grad_norm) for s in stats],
+        None)
+    known = [s.f_min is not None for s in stats]
+    add("distance", "distance to optimum", [s.distance for s in stats],
+        [fmt_number(s.distance) if s.distance is not None else "unknown" for s in stats], None)
+    add("f_gap", "f - f*", [s.f_gap for s in stats],
+        [fmt_number(s.f_gap) if k else "f* unknown" for s, k in zip(stats, known)], None)
+    if any(known):
+        for t in ladder:
+            vals = [None if not k else (math.inf if s.hits[t] is None else s.hits[t]) for s, k in zip(stats, known)]
+            text = ["f* unknown" if not k else ("-" if s.hits[t] is None else f"{s.hits[t]:,}")
+                    for s, k in zip(stats, known)]
+            add(f"target_{fmt_target(t)}", f"f - f* < {fmt_target(t)} at", vals, text, None)
+        thinned = [s.label for s in stats if s.trace_every > 1]
+        if thinned:
+            notes.append(f"{', '.join(thinned)} record every k-th iteration (trace.every): their target "
+                         "iterations are the first recorded row at or after the crossing")
+    else:
+        notes.append("f* is unknown for " + ("these objectives" if len(problems) > 1 else "this objective")
+                     + ": f - f* and the targets ladder cannot be computed; compare final f and best f")
+    if not all(known) and any(known):
+        notes.append("f* is unknown for " + ", ".join(s.label for s, k in zip(stats, known) if not k)
+                     + ": no f - f* or targets for them")
+    add("wall_time", "wall time", [s.wall_time for s in stats], [fmt_seconds(s.wall_time) for s in stats], True)
+    add("time_per_iteration", "time per iteration", [s.time_per_iteration for s in stats],
+        [fmt_seconds(s.time_per_iteration) for s in stats], True)
+
+    values = [s.metric(metric, target) for s in stats]
+    m = METRICS[metric]
+    best = rank(values) if (comparable or not m.problem) else []
+    if metric == "iterations_to_target" and not any(known):
+        notes.append("iterations to target needs a known f*")
+    first = values[0] if values else None
+    if len(stats) > 1 and first is not None and first > 0 and math.isfinite(first):
+        ratios = [None if v is None or math.isnan(v) else v / first for v in values]
+        add(f"{metric}_ratio", f"{m.label} / first run", ratios,
+            ["-" if r is None else f"{r:.3g}x" for r in ratios], False)
+    return Comparison(stats, rows, config_rows(stats, all_config), notes, metric, target, best, comparable)
+
+
+# ------------------------------------------------------------------------------------ CI gate
+
+
+@dataclass
+class GateResult:
+    """``worse``: labels of the candidates worse than the baseline; ``line``: the one-line verdict."""
+
+    worse: list[str]
+    line: str
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.worse else 0
+
+
+def is_worse(candidate: float | None, baseline: float | None, rtol: float) -> bool:
+    """Lower is better: worse when above ``baseline + rtol * |baseline|``; an unknown or NaN
+    candidate is worse than a known baseline; nothing is worse than an unknown baseline."""
+    if baseline is None or math.isnan(baseline):
+        return False
+    if candidate is None or math.isnan(candidate):
+        return True
+    if math.isinf(baseline):
+        return candidate > baseline
+    return candidate > baseline + rtol * abs(baseline)
+
+
+def gate(comparison: Comparison, rtol: float = 0.0) -> GateResult:
+    """BASELINE is the first run, each later run a CANDIDATE; see :func:`is_worse`.
+
+    A candidate that did not complete while the baseline did counts as worse whatever its metric.
+    Problem-dependent metrics need every run on the same problem (else :class:`CompareError`).
+    """
+    if not (rtol >= 0 and math.isfinite(rtol)):
+        raise CompareError(f"--rtol must be a number >= 0, not {rtol}")
+    stats = comparison.runs
+    if len(stats) < 2:
+        raise CompareError("--fail-if-worse needs a BASELINE and at least one CANDIDATE run")
+    m = METRICS[comparison.metric]
+    if m.problem and not comparison.comparable:
+        raise CompareError(f"cannot gate on {m.label}: the runs solve different problems "
+                           f"({stats[0].problem} vs {', '.join(s.problem for s in stats[1:])}); "
+                           "use --metric wall_time or compare runs of one problem")
+    t = comparison.target
+    base = stats[0]
+    b = base.metric(m.key, t)
+    label = m.label + (f" {fmt_target(t)}" if m.key == "iterations_to_target" else "")
+    if b is None and all(s.metric(m.key, t) is None for s in stats[1:]):
+        raise CompareError(f"cannot gate on {label}: it is unknown for every run")
+    show = fmt_seconds if m.key in ("wall_time", "time_per_iteration") else fmt_number
+    worse, parts = [], []
+    for s in stats[1:]:
+        c = s.metric(m.key, t)
+        bad = is_worse(c, b, rtol)
+        part = f"{s.label} {show(c)}"
+        if base.status == COMPLETE and s.status != COMPLETE:
+            bad, part = True, f"{s.label} {s.status} ({show(c)})"
+        if bad:
+            worse.append(s.label)
+        parts.append(part)
+    figures = f"baseline {base.label} {show(b)}, candidate{'s' * (len(parts) > 1)} {'; '.join(parts)}"
+    n = len(stats) - 1
+    if worse:
+        who = f"{worse[0]} is" if n == 1 else f"{len(worse)} of {n} candidates ({', '.join(worse)}) are"
+        verdict = "worse"
+    else:
+        who = f"{stats[1].label} is not" if n == 1 else f"none of {n} candidates is"
+        verdict = "ok"
+    line = f"{verdict}: {who} worse than the baseline on {label}: {figures} (rtol {rtol:g})"
+    return GateResult(worse, line)
