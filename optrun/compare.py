@@ -238,7 +238,8 @@ class Row:
 
 @dataclass
 class Comparison:
-    """Runs as columns (``runs``, in display order), result rows, config rows and notes."""
+    """Runs as columns (``runs``, in display order; ``given``: the order they were given in, whose
+    first is the baseline of :func:`gate`), result rows, config rows and notes."""
 
     runs: list[RunStats]
     rows: list[Row]
@@ -248,6 +249,7 @@ class Comparison:
     target: float
     best: list[int]
     comparable: bool
+    given: list[RunStats] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: runs, rows (values keyed by run id), best run by the metric."""
@@ -378,7 +380,7 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
     if not (isinstance(target, float) and target > 0 and math.isfinite(target)):
         raise CompareError(f"--target must be a positive number, not {target}")
     ladder = sorted(set(targets) | ({target} if metric == "iterations_to_target" else set()), reverse=True)
-    stats = [run_stats(r, ladder) for r in runs]
+    stats = given = [run_stats(r, ladder) for r in runs]
     if sort is not None:
         sk = metric_key(sort)
 
@@ -406,9 +408,9 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
         rows.append(Row(key, label, values, text, rank(values) if ranked else [], note=note))
 
     add("status", "status", [s.status for s in stats], [s.status for s in stats], False)
-    add("problem", "problem", [s.problem for s in stats],
-        [f"{s.algorithm}{'/' + s.variant if s.variant and s.variant != 'default' else ''} on {s.problem}"
-         for s in stats], False)
+    setups = [f"{s.algorithm}{'/' + s.variant if s.variant and s.variant != 'default' else ''} on {s.problem}"
+              for s in stats]
+    add("setup", "algorithm on problem", setups, setups, False)
     add("iterations", "iterations", [s.iterations for s in stats], [fmt_int(s.iterations) for s in stats], False)
     add("final_f", "final f", [s.final_f for s in stats], [fmt_number(s.final_f) for s in stats], None)
     add("best_f", "best f (iteration)", [s.best_f for s in stats],
@@ -448,10 +450,11 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
         notes.append("iterations to target needs a known f*")
     first = values[0] if values else None
     if len(stats) > 1 and first is not None and first > 0 and math.isfinite(first):
-        ratios = [None if v is None or math.isnan(v) else v / first for v in values]
-        add(f"{metric}_ratio", f"{m.label} / first run", ratios,
+        ratios = [None if v is None or not math.isfinite(v) else v / first for v in values]
+        add(f"{metric}_ratio", f"{m.label} / first column", ratios,
             ["-" if r is None else f"{r:.3g}x" for r in ratios], False)
-    return Comparison(stats, rows, config_rows(stats, all_config), notes, metric, target, best, comparable)
+    return Comparison(stats, rows, config_rows(stats, all_config), notes, metric, target, best, comparable,
+                      list(given))
 
 
 # ------------------------------------------------------------------------------------ CI gate
@@ -489,7 +492,7 @@ def gate(comparison: Comparison, rtol: float = 0.0) -> GateResult:
     """
     if not (rtol >= 0 and math.isfinite(rtol)):
         raise CompareError(f"--rtol must be a number >= 0, not {rtol}")
-    stats = comparison.runs
+    stats = comparison.given or comparison.runs
     if len(stats) < 2:
         raise CompareError("--fail-if-worse needs a BASELINE and at least one CANDIDATE run")
     m = METRICS[comparison.metric]

@@ -57,7 +57,7 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: 
 
     console = make_console()
     plain = plain_output()
-    ascii_head = box.Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii=True)
+    ascii_head = box.Box("    \n    \n -- \n    \n -- \n -- \n    \n    \n", ascii=True)
     table = Table(box=ascii_head if plain else box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   header_style="" if plain else "bold", title=title, title_justify="left",
                   title_style="" if plain else "bold")
