@@ -1,0 +1,262 @@
+"""Run every optrun benchmark of issue 9 and write the results as markdown.
+
+    python benchmarks/run.py            # everything, about 10 minutes on 2 cores
+    python benchmarks/run.py --quick    # d <= 1e6, few repeats, about 3 minutes
+    python benchmarks/run.py --only kernels,startup --peer-python /tmp/benchvenv/bin/python
+
+Prints each table on stdout as it is measured (progress on stderr) and writes all of them, with
+the machine description and the issue-9 targets marked PASS/MISS, to
+``benchmarks/results/latest.md`` (or ``--output``). Every ratio compares figures measured in this
+one run. Peers (torch.optim, optax) are optional: they run in child processes of
+``--peer-python`` (default: ``$OPTRUN_BENCH_PEER_PYTHON`` or this interpreter) and are skipped
+with a note when not installed there.
+
+Benchmarks (see each module's docstring for the method):
+  kernels   bench_kernels.py  step time of every registered algorithm/variant vs the memory roof
+  peers     bench_peers.py    torch.optim fused/foreach and optax under jit, same sizes
+  tutorial  bench_processes.py  optrun run vs the tutorial's own program, 100,000 iterations
+  startup   bench_processes.py  optrun --help / optrun run vs importing the four core packages
+  memory    bench_processes.py  peak RSS of a 1,000,000- vs a 1,000-iteration run
+  trace     bench_trace.py    trace writing cost per row
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench_util import Machine, Table, fmt_ratio, fmt_time, load_average, progress, verdict  # noqa: E402
+
+SECTIONS = ("kernels", "peers", "tutorial", "startup", "memory", "trace")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--quick", action="store_true", help="d <= 1e6, few repeats (a smoke run of the suite)")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
+    p.add_argument("--algorithms", default="", help="comma-separated algorithm names (default: every registered one)")
+    p.add_argument("--peer-python", default=os.environ.get("OPTRUN_BENCH_PEER_PYTHON", sys.executable),
+                   help="interpreter with torch / jax+optax installed (default: $OPTRUN_BENCH_PEER_PYTHON or this one)")
+    p.add_argument("--output", default=os.path.join(HERE, "results", "latest.md"), help="markdown results file")
+    a = p.parse_args(argv)
+    a.only = [s.strip() for s in a.only.split(",") if s.strip()]
+    unknown = [s for s in a.only if s not in SECTIONS]
+    if unknown:
+        p.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    a.algorithms = {s.strip() for s in a.algorithms.split(",") if s.strip()} or None
+    return a
+
+
+class Report:
+    """Collects the sections; prints each table as it comes and rewrites the file after each."""
+
+    def __init__(self, path: str, header: list[str], machine: Machine):
+        self.path, self.header, self.machine = path, header, machine
+        self.headline = Table("Issue 9 targets (this run)", ["figure", "measured", "target", "verdict"])
+        self.sections: list[tuple[str, list[Table | str]]] = []
+
+    def section(self, title: str, *items: Table | str) -> None:
+        self.sections.append((title, list(items)))
+        print(f"\n## {title}\n", flush=True)
+        for it in items:
+            print((it.markdown() if isinstance(it, Table) else it) + "\n", flush=True)
+        self.write()
+
+    def write(self, final: bool = False) -> None:
+        out = ["# optrun benchmarks: latest results", "", *self.header, "", "## Machine", ""]
+        m = Table("", ["", ""])
+        for k, v in self.machine.rows:
+            m.add(k, v)
+        if final:
+            m.add("load average at end", load_average())
+        out += [m.markdown(), "", "## " + self.headline.title, "", self.headline.markdown(), ""]
+        for title, items in self.sections:
+            out += [f"## {title}", ""]
+            for it in items:
+                if isinstance(it, Table):
+                    if it.title:
+                        out += [f"**{it.title}**", ""]
+                    out += [it.markdown(), ""]
+                else:
+                    out += [it, ""]
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("\n".join(out))
+        os.replace(tmp, self.path)
+
+
+# ---------------------------------------------------------------------------- peers
+
+
+def run_peers(python: str, algorithms: list[str], sizes: list[int], dtypes: list[str], rounds: int,
+              sample_s: float) -> tuple[dict, list[str], list[tuple[str, str]]]:
+    """Time the peers in child processes; returns (times, notes, kernel-table columns)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    base = {"algorithms": algorithms, "sizes": sizes, "dtypes": dtypes, "rounds": rounds,
+            "rounds_big": max(5, rounds * 2 // 3), "sample_s": sample_s}
+    runs = [("torch", {**base, "threads": 1, "modes": ["fused", "foreach"]})]
+    if cores > 1:
+        runs.append(("torch", {**base, "threads": cores, "modes": ["fused"]}))
+    runs.append(("optax", base))
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(cores))
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # numpy's BLAS pool is idle here; keep it out of the way
+    env.setdefault("XLA_FLAGS", "")
+    times: dict[tuple[str, str, str, int], float] = {}
+    what: dict[str, str] = {}
+    notes: list[str] = []
+    errors: dict[str, set[str]] = {}
+    for lib, spec in runs:
+        progress(f"peers: {lib} {spec.get('threads', '')} in {python}")
+        try:
+            p = subprocess.run([python, os.path.join(HERE, "bench_peers.py"), lib, json.dumps(spec)],
+                               capture_output=True, text=True, env=env, timeout=3600)
+        except (OSError, subprocess.SubprocessError) as e:
+            notes.append(f"{lib}: could not run {python}: {e}")
+            continue
+        if p.returncode != 0:
+            notes.append(f"{lib}: the peer process failed ({p.stderr.strip().splitlines()[-1:]})")
+        for line in p.stdout.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if "skip" in rec:
+                notes.append(f"{lib} skipped: {rec['skip']}")
+            elif "info" in rec:
+                notes.append(f"{lib} settings: " + ", ".join(f"{k} {v}" for k, v in rec["info"].items()))
+            elif "seconds" in rec:
+                times[rec["lib"], rec["algorithm"], rec["dtype"], rec["d"]] = rec["seconds"]
+                what[rec["lib"]] = what.get(rec["lib"], "") or rec["what"]
+            elif "error" in rec:
+                errors.setdefault(f"{rec['lib']} {rec['algorithm']}", set()).add(rec["error"])
+    for k, errs in errors.items():
+        notes.append(f"{k}: not measured ({'; '.join(sorted(errs))})")
+    libs = sorted({k[0] for k in times}, key=lambda s: (not s.startswith("torch-fused"), s))
+    labels = {"optax-jit": "optax jit"}
+    cols = [(labels.get(lib, lib.replace("-", " ").replace(" 1t", " 1 thread").replace(f" {cores}t", f" {cores} threads")),
+             lib) for lib in libs]
+    notes.append("Each peer library runs in its own process, one after another, so two thread pools never "
+                 f"share the {cores} cores: torch with torch.set_num_threads(1) and ({cores}), "
+                 "set_num_interop_threads(1); XLA with its default CPU pool (XLA_FLAGS as shown); numpy "
+                 "ufuncs are single-threaded.")
+    return times, notes, cols
+
+
+def peers_table(results, times: dict, cols: list[tuple[str, str]]) -> Table:
+    from bench_kernels import fmt_d
+
+    t = Table("Peers: step time and ratio to the roof (same arrays moved as the optrun kernel)",
+              ["algorithm", "dtype", "d", "roof", *[c for label, _ in cols for c in (label, "× roof")]])
+    seen = set()
+    for r in results:
+        key = (r.algorithm, r.dtype, r.d)
+        if r.error or key in seen or not any((lib, *key) in times for _, lib in cols):
+            continue
+        seen.add(key)
+        cells = []
+        for _, lib in cols:
+            s = times.get((lib, *key))
+            cells += [fmt_time(s), fmt_ratio(s / r.roof_s) if s else "—"]
+        t.add(r.algorithm, r.dtype, fmt_d(r.d), fmt_time(r.roof_s), *cells)
+    return t
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    quick = a.quick
+    t_start = time.perf_counter()
+    sizes = [10**3, 10**5, 10**6] if quick else [10**3, 10**5, 10**6, 10**7]
+    dtypes = ["float64", "float32"]
+    rounds = 5 if quick else 11
+    sample_s = 0.003 if quick else 0.01
+    machine = Machine.describe()
+    cmd = "python benchmarks/run.py" + (" --quick" if quick else "")
+    header = [f"Produced by `{cmd}` ({'quick' if quick else 'full'} mode). Every ratio compares figures "
+              "measured in this run. The machine is shared with other engineers' test runs, so expect "
+              "noise of ±10-20% on single figures; ratios of interleaved measurements are steadier."]
+    report = Report(a.output, header, machine)
+    hl = report.headline
+
+    results = []
+    if "kernels" in a.only:
+        import bench_kernels as K
+
+        results = K.measure(sizes, dtypes, rounds, sample_s, a.algorithms)
+        peer_times, peer_notes, cols = {}, [], []
+        if "peers" in a.only:
+            algs = sorted({r.algorithm for r in results})
+            peer_times, peer_notes, cols = run_peers(a.peer_python, algs, sizes, dtypes, rounds, sample_s)
+        allocs = K.allocations(only=a.algorithms)
+        kt = K.kernel_table(results, peer_times, cols)
+        items: list = [kt, K.layout_table(results, allocs)]
+        if "peers" in a.only:
+            pt = peers_table(results, peer_times, cols)
+            pt.notes += peer_notes
+            items.append(pt)
+        report.section("1. Kernel step time", *items)
+        big = max(sizes)
+        fused = next((lib for _, lib in cols if lib.startswith("torch-fused") and not lib.endswith("-1t")), None)
+        for r in results:
+            if r.error or r.d != big or r.dtype != "float64":
+                continue
+            measured = f"{fmt_time(r.step_s)} = {fmt_ratio(r.ratio)} roof ({fmt_time(r.roof_s)})"
+            if fused and (fused, r.algorithm, r.dtype, r.d) in peer_times:
+                p = peer_times[fused, r.algorithm, r.dtype, r.d]
+                measured += f"; {fmt_ratio(r.step_s / p)} {fused} ({fmt_time(p)})"
+            hl.add(f"{r.algorithm}/{r.variant} step, float64, d={K.fmt_d(big)}", measured,
+                   "≤ 3× roof at d = 1e7", verdict(r.ratio, K.ROOF_TARGET) if big >= 10**7 else "(d = 1e7 not run)")
+        ok = [al for al in allocs if not al.error]
+        bad = [f"{al.algorithm}/{al.variant} ({al.peak_bytes / (al.d * 8):.1f} arrays)" for al in ok
+               if al.peak_bytes >= al.d * 4]
+        hl.add("kernels allocating d-sized temporaries per step (d = 1e5)",
+               f"{len(bad)} of {len(ok)}" + (": " + ", ".join(bad) if bad else ""), "none",
+               "PASS" if not bad else "MISS")
+    if "tutorial" in a.only:
+        import bench_processes as P
+
+        t = P.tutorial(3 if quick else 5)
+        report.section("2. The tutorial problem", t)
+        hl.add("optrun run / tutorial script, 100,000 iterations", t.rows[0][5], "≤ 1.0", t.rows[0][6])
+    if "startup" in a.only:
+        import bench_processes as P
+
+        t1, t2 = P.startup(5 if quick else 15)
+        report.section("3. CLI start-up", t1, t2)
+        hl.add("`optrun --help` / bare imports", t1.rows[1][2], "≤ 1.3", t1.rows[1][3])
+        hl.add("`optrun run` (100 it.) / bare imports", t1.rows[2][2], "≤ 1.6", t1.rows[2][3])
+        for row in t2.rows:
+            hl.add(f"{row[0]} imports none of: {row[2]}", row[1], "only what is used", row[3])
+    if "memory" in a.only:
+        import bench_processes as P
+
+        t = P.memory()
+        report.section("4. Peak memory", t)
+        hl.add("peak RSS, 1,000,000 / 1,000 iterations", t.rows[1][3], "≤ 1.2", t.rows[1][4])
+    if "trace" in a.only:
+        import bench_trace as B
+
+        t = B.trace_rows(50_000 if quick else 200_000, 3 if quick else 5)
+        report.section("5. Trace writing", t)
+        hl.add("trace row, 2-D run", t.rows[0][2], "≤ 2 µs", t.rows[0][5])
+    report.write(final=True)
+    print("\n## " + hl.title + "\n\n" + hl.markdown(), flush=True)
+    progress(f"done in {time.perf_counter() - t_start:.0f} s; results in {a.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
