@@ -1,0 +1,120 @@
+"""Checks of the benchmark machinery itself (not timings): run with
+``pytest -q benchmarks/test_bench.py``. The project's test run (testpaths = tests) does not
+collect this file; it needs no peer library and takes about a second.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_kernels as K  # noqa: E402
+import bench_processes as P  # noqa: E402
+from bench_util import Table, interleaved, verdict  # noqa: E402
+
+
+class _Variant(NamedTuple):
+    params: tuple
+    build: object
+
+
+class _S(NamedTuple):
+    m: np.ndarray  # persistent: read then written
+    out: np.ndarray  # scratch: written before read
+
+
+def _momentum(beta=0.9):
+    from optrun.optimizers import Optimizer
+
+    def init(x):
+        return _S(np.zeros_like(x), np.empty_like(x))
+
+    def update(g, s, x, t):
+        np.multiply(s.m, beta, out=s.m)
+        np.add(s.m, g, out=s.m)
+        np.multiply(s.m, -0.1, out=s.out)
+        return s.out, s
+
+    return Optimizer(init, update)
+
+
+def test_state_layout_separates_persistent_from_scratch_by_behaviour():
+    lay = K.state_layout(_Variant((), _momentum))
+    assert lay.persistent == ["m"] and lay.scratch == ["out"]
+    assert lay.arrays_moved == 5  # g, x, m read; x, m written
+
+
+@pytest.mark.parametrize("name, k", [("gd", 0), ("adagrad", 1), ("amsgrad", 3)])
+def test_state_layout_of_builtins_matches_their_update_rules(name, k):
+    # gd keeps nothing between steps; AdaGrad the sum of squares; AMSGrad m, v and vhat.
+    from optrun.optimizers import ALGORITHMS
+
+    alg = ALGORITHMS[name]
+    assert K.state_layout(alg.variant(None)).k == k
+
+
+@pytest.mark.parametrize("block", [None, 3, 4, 100])
+def test_roof_adds_g_to_every_array_whatever_the_blocking(block):
+    g = np.arange(10.0)
+    x0 = np.ones(10)
+    roof = K.Roof(g, x0, k=2)
+    roof.body(block)(3)
+    np.testing.assert_array_equal(roof.x, 1.0 + 3 * g)
+    for s in roof.states:
+        np.testing.assert_array_equal(s, 0.5 + 3 * g)
+
+
+def test_allocations_detect_a_kernel_that_allocates_temporaries():
+    from optrun.optimizers import Optimizer
+
+    def alloc_build():
+        return Optimizer(lambda x: None, lambda g, s, x, t: (-0.1 * g * g, s))  # two temporaries
+
+    class V(NamedTuple):
+        name: str
+        params: tuple
+        build: object
+
+    orig = K.registry_variants
+    K.registry_variants = lambda: [("toy", V("alloc", (), alloc_build)), ("toy", V("inplace", (), _momentum))]
+    try:
+        res = {r.variant: r for r in K.allocations(d=50_000, steps=2)}
+    finally:
+        K.registry_variants = orig
+    assert res["alloc"].peak_bytes >= 50_000 * 8  # at least one d-sized float64 array alive
+    assert res["inplace"].peak_bytes < 50_000 * 8 // 2
+
+
+def test_interleaved_rotates_the_order_each_round():
+    calls = []
+    out = interleaved({n: (lambda n=n: calls.append(n) or len(calls)) for n in "abc"}, 3)
+    assert calls == list("abc" "bca" "cab")
+    assert out == {"a": [1, 6, 8], "b": [2, 4, 9], "c": [3, 5, 7]}
+
+
+def test_importtime_parser_credits_lazy_imports_to_their_own_package(tmp_path):
+    p = tmp_path / "it.txt"
+    p.write_text(
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       100 |        100 |     numpy.core\n"
+        "import time:        50 |        150 |   numpy\n"
+        "import time:        10 |        160 | optrun.config\n"
+        "import time:        30 |         30 |   click.core\n"
+        "import time:        20 |         50 | click\n"
+    )
+    got = dict(P._slowest_imports(str(p)))
+    assert got["optrun"] == 160 and got["numpy"] == 150 and got["click"] == 50
+
+
+def test_table_markdown_and_verdicts():
+    t = Table("t", ["a", "bb"])
+    t.add(1, "x")
+    assert t.markdown().splitlines() == ["| a | bb |", "|---|----|", "| 1 | x  |"]
+    assert verdict(1.0, 1.0).startswith("PASS") and verdict(1.01, 1.0).startswith("MISS")
+    assert verdict(None, 1.0) == "—"
