@@ -252,7 +252,12 @@ def apply_override(data: dict[str, Any], parts: list[str], value: Any, src: str)
     """Set a dotted key in raw config data, creating mappings on the way."""
     node: Any = data
     for i, p in enumerate(parts[:-1]):
-        nxt = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, list):  # entered only with an index next: 'bounds.0.0=-2'
+            if int(p) >= len(node):
+                raise ConfigError(f"index {p} is past the end of a list of {len(node)}", source=src)
+            nxt = node[int(p)]
+        else:
+            nxt = node.get(p)
         if isinstance(nxt, str) and p in ("objective", "algorithm"):
             nxt = {"name": nxt}  # 'objective: sphere' + objective.dim=5
         elif isinstance(nxt, list) and parts[i + 1].isdigit():
@@ -365,7 +370,14 @@ class _Checker:
 
 
 def _objective(c: _Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
-    from .objectives import get_objective, objective_names
+    """``(spec, params)``: a built-in's spec, or a user objective's (``function``/``expression``).
+
+    ``params`` holds every other key, resolved (the function's parameters and the transform keys
+    of a built-in; the references or expression of a user objective), so that
+    ``{name, dim, **params}`` reruns identically. User code is not imported here.
+    """
+    from .objectives import TRANSFORM_KEYS, get_objective, objective_names
+    from .objectives.resolve import USER_KEYS, ObjectiveKeyError, transform_params, user_params
 
     if isinstance(raw, str):
         raw = {"name": raw}
@@ -373,20 +385,28 @@ def _objective(c: _Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
         raise c.fail("objective", "is required, e.g. 'objective: sphere'")
     if not isinstance(raw, dict):
         raise c.fail("objective", f"must be a name or a mapping, not a {_tname(raw)}")
-    name = raw.get("name")
-    if not isinstance(name, str):
-        raise c.fail("objective.name" if "name" in raw else "objective",
-                     "needs a name, e.g. 'objective: sphere' or '{name: rosenbrock, dim: 10}'")
     try:
-        spec = get_objective(name)
-    except KeyError:
-        raise c.fail("objective.name", f"unknown objective '{name}'"
-                     f"{suggest(name, objective_names())} (see 'optrun objectives')") from None
-    valid = ("name", "dim") + tuple(p.name for p in spec.params)
-    c.mapping("objective", raw, valid)
-    params = {p.name: c.param(f"objective.{p.name}", p, raw.get(p.name, p.default))
-              for p in spec.params}
-    return spec, params
+        if "function" in raw or "expression" in raw:
+            c.mapping("objective", raw, USER_KEYS)
+            return user_params(raw, objective_names())
+        name = raw.get("name")
+        if not isinstance(name, str):
+            raise c.fail("objective.name" if "name" in raw else "objective",
+                         "needs a name, e.g. 'objective: sphere', '{name: rosenbrock, dim: 10}', "
+                         "'{function: \"module:f\"}' or '{expression: \"x0**2 + x1**2\"}'")
+        try:
+            spec = get_objective(name)
+        except KeyError:
+            raise c.fail("objective.name", f"unknown objective '{name}'"
+                         f"{suggest(name, objective_names())} (see 'optrun objectives')") from None
+        valid = ("name", "dim") + tuple(p.name for p in spec.params) + TRANSFORM_KEYS
+        c.mapping("objective", raw, valid)
+        params = {p.name: c.param(f"objective.{p.name}", p, raw.get(p.name, p.default))
+                  for p in spec.params}
+        params.update(transform_params(raw))
+        return spec, params
+    except ObjectiveKeyError as e:
+        raise c.fail(f"objective.{e.key}", e.message) from None
 
 
 def _bounds(c: _Checker, raw: Any) -> tuple[list[tuple[float, float]] | None, bool]:
@@ -447,6 +467,13 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
     return AlgorithmConfig(name=algo.name, variant=variant.name, params=params)
 
 
+def _section(data: dict[str, Any], key: str) -> Any:
+    """An optional mapping section: absent or null is empty; anything else is checked as given
+    (so 'stop: []' or 'trace: 0' is refused, not read as empty)."""
+    raw = data.get(key)
+    return {} if raw is None else raw
+
+
 def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int] | None = None,
              overridden: dict[str, str] | None = None) -> RunConfig:
     """Validate raw config data and resolve every default. Raises :class:`ConfigError`."""
@@ -471,6 +498,9 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         raise c.fail("start", f"must be 'random' or a list of numbers, not {start!r}")
     if dim is None:
         dim = len(bounds) if bounds and not single else start_dim or spec.default_dim
+    if dim is None:
+        raise c.fail("objective.dim", "the dimension of a user function is not known: give objective.dim, "
+                                      "one bounds pair per dimension, or an explicit start point")
     if bounds is not None and single:
         bounds = bounds * dim
     if bounds is not None and len(bounds) != dim:
@@ -480,7 +510,15 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
     if not spec.accepts_dim(dim):
         raise c.fail("objective.dim", f"'{spec.name}' is defined for {spec.dims_text()}, not d = {dim}")
     if bounds is None:
+        if spec.bounds is None:
+            raise c.fail("bounds", "a user objective has no default bounds: give them, e.g. "
+                                   f"bounds: {[[-5.0, 5.0]] * min(dim, 2)}{' (one pair per dimension)' if dim > 2 else ''}")
         bounds = [tuple(map(float, b)) for b in spec.bounds(dim)]
+    from .objectives.resolve import dim_problem
+
+    problem = dim_problem(oparams, dim)
+    if problem:
+        raise c.fail(f"objective.{problem[0]}", problem[1])
     if isinstance(start, list):
         start = tuple(c.number(f"start.{i}", v, nullable=False) for i, v in enumerate(start))
 
@@ -499,12 +537,12 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
                              f"letter or digit (it becomes part of the run folder's name), "
                              f"not {_short(name)}")
 
-    raw = data.get("stop") or {}
+    raw = _section(data, "stop")
     c.mapping("stop", raw, STOP_KEYS)
     stop = StopConfig(f_target=c.number("stop.f_target", raw.get("f_target")),
                       grad_norm=c.number("stop.grad_norm", raw.get("grad_norm"), positive=True))
 
-    raw = data.get("expect") or {}
+    raw = _section(data, "expect")
     c.mapping("expect", raw, EXPECT_KEYS)
     status = raw.get("status")
     if status is not None and status not in ("completed", "diverged"):
@@ -513,12 +551,13 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         k: c.number(f"expect.{k}", raw.get(k), low=0.0 if k != "f_final_max" and k != "f_best_max" else None)
         for k in EXPECT_KEYS if k != "status"})
 
-    raw = data.get("trace") or {}
+    raw = _section(data, "trace")
     c.mapping("trace", raw, TRACE_KEYS)
     every = c.integer("trace.every", raw.get("every", 1), 1)
     x = raw.get("x", "auto")
     if isinstance(x, bool) or not (x in ("auto", "all", "none") or (isinstance(x, int) and x >= 0)):
         raise c.fail("trace.x", f"must be auto, all, none or a number of coordinates, not {x!r}")
+    checkpoint_s = c.number("trace.checkpoint_s", raw.get("checkpoint_s", 10.0), positive=True)
 
     return RunConfig(
         name=name,

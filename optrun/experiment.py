@@ -56,8 +56,13 @@ class RunOutcome:
 
 
 def build_objective(config: RunConfig) -> Objective:
-    spec = get_objective(config.objective.name)
-    return spec.build(config.objective.dim, **config.objective.params)
+    """The config's objective: a built-in (shifted/rotated as configured) or a user's function or
+    expression, which is imported/compiled here and checked at the start point (raises
+    :class:`~optrun.errors.UserCodeError` naming the function, before any run folder exists)."""
+    from .objectives.resolve import build
+
+    return build(config.objective.name, config.objective.dim, config.objective.params,
+                 np.asarray(config.bounds, dtype=np.float64), start_point(config))
 
 
 def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
@@ -202,7 +207,8 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         "git_commit": git_commit(os.getcwd()),
         "started_at": started,
         "ended_at": None,
-        "gradient": "analytic",
+        "gradient": objective.info.get("gradient", "analytic"),
+        "evaluations_per_gradient": objective.info.get("evaluations_per_gradient", 0),
     }
     try:
         folder.write_text("config.yaml", config.to_yaml())

@@ -1,4 +1,8 @@
-"""Objective registry: built-in test functions by name."""
+"""Objective registry: built-in test functions by name, and the builder for any objective config.
+
+Built-ins live in :mod:`.library`; shift/rotation in :mod:`.transform`; user functions and
+expressions in :mod:`.user` and :mod:`.expression`; finite differences in :mod:`.numdiff`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from .base import Objective, ObjectiveSpec
 from .library import SPECS
 
 OBJECTIVES: dict[str, ObjectiveSpec] = {s.name: s for s in SPECS}
+TRANSFORM_KEYS = ("shift", "rotate", "transform_seed")
 
 
 def get_objective(name: str) -> ObjectiveSpec:
@@ -25,4 +30,10 @@ def objective_names() -> list[str]:
     return names
 
 
-__all__ = ["OBJECTIVES", "Objective", "ObjectiveSpec", "get_objective", "objective_names"]
+def config_keys(name: str) -> tuple[str, ...]:
+    """Every key ``objective:`` accepts for the built-in ``name`` (``KeyError`` when unknown)."""
+    return ("name", "dim") + tuple(p.name for p in get_objective(name).params) + TRANSFORM_KEYS
+
+
+__all__ = ["OBJECTIVES", "TRANSFORM_KEYS", "Objective", "ObjectiveSpec", "config_keys", "get_objective",
+           "objective_names"]

@@ -25,6 +25,11 @@ class Objective:
     ``value_and_grad(x)`` maps ``(..., d)`` to ``((...), (..., d))``. ``minima`` holds every
     known global minimizer as rows of a ``(k, d)`` array (empty when unknown) and ``f_min`` the
     optimal value (``None`` when unknown). ``bounds`` is the ``(d, 2)`` default box.
+
+    ``info`` describes how the objective was built: ``params`` (its config keys), ``gradient``
+    (``analytic`` for built-ins, ``user`` for a user's gradient function, ``automatic`` for an
+    expression differentiated exactly, ``finite-differences``) and ``evaluations_per_gradient``
+    (extra objective evaluations one gradient costs: 0, or ``2 d`` for central differences).
     """
 
     name: str
@@ -71,6 +76,8 @@ class ObjectiveSpec:
     default_dim: int = 2
     params: tuple[Param, ...] = ()
     aliases: tuple[str, ...] = ()
+    f_min_text: str | None = None  # f* in words when it depends on d, e.g. "-39.16616570377142 d"
+    minima_text: str | None = None  # the minimizers in words, e.g. "x_i = 1 for all i"
 
     def accepts_dim(self, d: int) -> bool:
         lo, hi = self.dims
@@ -91,7 +98,7 @@ class ObjectiveSpec:
             bounds=np.asarray(self.bounds(dim), dtype=float).reshape(dim, 2),
             minima=minima,
             f_min=self.f_min(dim, **params),
-            info={"params": dict(params)},
+            info={"params": dict(params), "gradient": "analytic", "evaluations_per_gradient": 0},
         )
 
 
