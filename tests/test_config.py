@@ -92,6 +92,22 @@ def test_override_into_string_shorthand_and_list_index(tmp_path):
     assert load_config(str(p)).bounds == ((-1.0, 1.0), (-1.0, 1.0))  # the file is untouched
 
 
+def test_override_into_nested_list(tmp_path):
+    p = write(tmp_path, GOOD + "bounds: [[-1, 1], [-1, 1]]\n")
+    c = load_config(str(p), ["bounds.0.0=-2", "bounds.1.1=3"])
+    assert c.bounds == ((-2.0, 1.0), (-1.0, 3.0))
+    c = load_config(str(write(tmp_path, GOOD + "start: [0.1, 0.2]\n", "s.yaml")), ["start.1=0.5"])
+    assert c.start == (0.1, 0.5)
+
+
+@pytest.mark.parametrize("section", ["stop", "expect", "trace"])
+@pytest.mark.parametrize("value", ["[]", "0", "false", "''"])
+def test_falsy_non_mapping_sections_are_refused(tmp_path, section, value):
+    with pytest.raises(ConfigError, match=f"{section}: must be a mapping"):
+        load_config(str(write(tmp_path, GOOD + f"{section}: {value}\n")))
+    assert load_config(str(write(tmp_path, GOOD + f"{section}: null\n", "n.yaml"))).iterations == 3
+
+
 def test_aliases_and_variants_resolve_to_canonical_names(tmp_path):
     c = load_config(str(write(tmp_path, "objective: sphere\nalgorithm: {name: sgd, variant: torch}\n")))
     assert (c.algorithm.name, c.algorithm.variant) == ("gd", "standard")
@@ -211,6 +227,9 @@ CORPUS: dict[str, tuple[str | bytes, list[str], list[str]]] = {
     "override-python-tag": (B, ["seed=!!python/object/apply:os.getpid []"], ["override", "tags are refused"]),
     "override-index-past-end": (B + "bounds: [[-1, 1], [-1, 1]]\n", ["bounds.5=[0, 1]"],
                                 ["override 'bounds.5=[0, 1]'", "past the end"]),
+    "override-nested-index-past-end": (B + "bounds: [[-1, 1], [-1, 1]]\n", ["bounds.2.0=1"],
+                                       ["override 'bounds.2.0=1'", "index 2 is past the end"]),
+    "stop-is-a-list": (B + "stop: []\n", [], ["{file}:4:", "stop", "mapping"]),
     "override-index-into-missing": (B, ["bounds.0=[0, 1]"], ["{file} with override 'bounds.0=[0, 1]'",
                                                              "bounds"]),
 }
