@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import optrun
 from optrun.cli import cli
-from optrun.config import EXPECT_KEYS, TRACE_KEYS
+from optrun.config import EXPECT_KEYS, TRACE_KEYS, load_config
 
 ANSI = re.compile(r"\x1b\[")
 MINIMAL = "objective: sphere\nalgorithm: amsgrad\niterations: 25\n"
@@ -217,7 +217,8 @@ def test_run_folder_contents(tmp_path, runs_dir, monkeypatch):
     c = yaml.safe_load((folder / "config.yaml").read_text())
     assert list(c) == ["name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
                        "stop", "expect", "trace"]
-    assert c["objective"] == {"name": "sphere", "dim": 2}
+    assert {k: c["objective"][k] for k in ("name", "dim")} == {"name": "sphere", "dim": 2}
+    assert c == yaml.safe_load(load_config(str(cfg)).to_yaml())  # the resolved form, nothing left out
     assert c["algorithm"] == {"name": "amsgrad", "variant": "tutorial", "alpha": 0.001, "beta1": 0.9,
                               "beta2": 0.999, "eps": 1e-8, "beta1_schedule": "power"}
     assert (c["bounds"], c["start"], c["seed"], c["rng"]) == ([[-1.0, 1.0], [-1.0, 1.0]], "random", 0,
