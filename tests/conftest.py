@@ -56,7 +56,7 @@ def run_optrun(optrun_bin: str, runs_dir: Path, tmp_path: Path):
         full_env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
         full_env.pop("OPTRUN_DEBUG", None)
         full_env.update(env or {})
-        return subprocess.run([optrun_bin, *map(str, args)], cwd=cwd or tmp_path, env=full_env,
+        return subprocess.run([optrun_bin, *map(str, args)], check=False, cwd=cwd or tmp_path, env=full_env,
                               capture_output=True, text=True, timeout=timeout)
 
     return _run

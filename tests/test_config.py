@@ -158,8 +158,10 @@ CORPUS: dict[str, tuple[str | bytes, list[str], list[str]]] = {
     "wrong-type-bounds": (B + "bounds: 3\n", [], ["{file}:4:", "bounds", "[low, high]"]),
     "wrong-type-objective": ("objective: [sphere]\nalgorithm: gd\n", [], ["{file}:1:", "objective",
                                                                           "a name or a mapping"]),
-    "bounds-lo-gt-hi": (B + "bounds: [[1, -1], [-1, 1]]\n", [], ["{file}:4:", "bounds.0", "impossible bounds"]),
-    "bounds-lo-eq-hi": (B + "bounds: [[-1, 1], [0.5, 0.5]]\n", [], ["{file}:4:", "bounds.1", "impossible bounds"]),
+    "bounds-lo-gt-hi": (B + "bounds: [[1, -1], [-1, 1]]\n", [], ["{file}:4:", "bounds.0",
+                                                                       "impossible bounds"]),
+    "bounds-lo-eq-hi": (B + "bounds: [[-1, 1], [0.5, 0.5]]\n", [], ["{file}:4:", "bounds.1",
+                                                                          "impossible bounds"]),
     "bounds-dim-mismatch": ("objective: {name: sphere, dim: 3}\nalgorithm: gd\nbounds: [[-1, 1], [-1, 1]]\n",
                             [], ["{file}:3:", "bounds", "2 pairs", "dimension 3"]),
     "bounds-infinite": (B + "bounds: [[-.inf, 1], [-1, 1]]\n", [], ["{file}:4:", "bounds.0", "finite"]),
@@ -271,8 +273,8 @@ def test_corpus_is_large_enough():
     assert sum(bool(ov) for _, ov, _ in CORPUS.values()) >= 8
 
 
-SUBPROCESS_CASES = ["broken-yaml", "python-object-tag", "alias-bomb", "missing-file", "override-unknown-nested",
-                    "name-path-traversal"]
+SUBPROCESS_CASES = ["broken-yaml", "python-object-tag", "alias-bomb", "missing-file",
+                    "override-unknown-nested", "name-path-traversal"]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
