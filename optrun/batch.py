@@ -313,3 +313,31 @@ def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]
     atomic_write_text(os.path.join(path, "summary.json"),
                       json.dumps({**jsonable(summary), "columns": columns, "rows": clean},
                                  separators=(",", ":"), allow_nan=False) + "\n")
+
+
+def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int | None = None,
+                 argv: list[str] | None = None) -> SweepOutcome:
+    """Run the members of the sweep at ``path`` that are missing, failed or interrupted."""
+    import json
+
+    from .errors import RunReadError, RunSelectionError
+    from .sweep import load_plan
+
+    run_id = os.path.basename(os.path.normpath(path))
+    try:
+        with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
+            old = json.load(f)
+    except (OSError, ValueError) as e:
+        raise RunReadError(f"sweep {run_id}: cannot read summary.json ({e})") from None
+    plan = load_plan(os.path.join(path, "config.yaml"))
+    if not plan.is_sweep:
+        raise RunSelectionError(f"{path}: config.yaml has no sweep block")
+    rows = old.get("rows") or None
+    if rows is not None and len(rows) != len(plan.members):
+        raise RunReadError(f"sweep {run_id}: summary.json has {len(rows)} rows for {len(plan.members)} members")
+    todo = [i for i in range(len(plan.members))
+            if rows is None or rows[i].get("status") not in ("completed", "diverged")]
+    if not todo:
+        raise RunSelectionError(f"sweep {run_id} has nothing left to run: every member finished")
+    return execute_sweep(plan, os.path.dirname(path), reporter, workers=workers, argv=argv,
+                         folder_path=path, only=todo, previous_rows=rows)

@@ -30,7 +30,7 @@ TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "
 STOP_KEYS = ("f_target", "grad_norm")
 EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
                "distance_max")
-TRACE_KEYS = ("every", "x")
+TRACE_KEYS = ("every", "x", "checkpoint_s")
 RNG_MODES = ("generator", "legacy")
 MAX_NODES = 20_000  # YAML nodes visited, aliases included: refuses "billion laughs" quickly
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -77,6 +77,7 @@ class ExpectConfig:
 class TraceConfig:
     every: int = 1
     x: str | int = "auto"  # auto | all | none | N (the first N coordinates)
+    checkpoint_s: float | None = 10.0  # seconds between checkpoints (for optrun resume); null: off
 
     def x_columns(self, dim: int) -> int:
         """How many x coordinates the trace files carry."""
@@ -125,7 +126,8 @@ class RunConfig:
             "rng": self.rng,
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
             "expect": {k: getattr(self.expect, k) for k in EXPECT_KEYS},
-            "trace": {"every": self.trace.every, "x": self.trace.x},
+            "trace": {"every": self.trace.every, "x": self.trace.x,
+                      "checkpoint_s": self.trace.checkpoint_s},
         }
 
     def to_yaml(self) -> str:
@@ -570,7 +572,7 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         rng=rng,
         stop=stop,
         expect=expect,
-        trace=TraceConfig(every=every, x=x),
+        trace=TraceConfig(every=every, x=x, checkpoint_s=checkpoint_s),
         source=source,
     )
 

@@ -20,12 +20,12 @@ import numpy as np
 
 from . import __version__
 from .config import RunConfig
-from .errors import OptrunError, StorageError
+from .errors import OptrunError, RunReadError, RunSelectionError, StorageError
 from .objectives import Objective, get_objective
 from .optimizers import Optimizer, get_algorithm
-from .runner import Chunk, MemberResult, Problem, run
+from .runner import Checkpoint, Chunk, MemberResult, Problem, run
 from .store import FORMAT_VERSION, RunFolder, TraceWriter
-from .store.folder import process_start_ticks, utc_now
+from .store.folder import atomic_write_text, process_start_ticks, utc_now
 
 HEARTBEAT_SECONDS = 5.0
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -180,7 +180,7 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
     x0 = start_point(config)[None, :]
 
     folder = RunFolder.create(runs_dir, config.name)
-    started, t0 = utc_now(), time.perf_counter()
+    started = utc_now()
     base = {
         "format_version": FORMAT_VERSION,
         "id": folder.id,
@@ -217,11 +217,136 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every)
     except OSError as e:
         raise StorageError(f"cannot write the run folder {folder.path}: {e.strerror or e}") from None
+    return _drive(folder, config, objective, optimizer, x0, base, meta, writer, reporter, verbose)
 
+
+# ---------------------------------------------------------------------------- checkpoints
+
+CHECKPOINT = "checkpoint.npz"
+_CK_FIELDS = ("x", "status", "last_row", "final_f", "final_g", "final_x", "best_f", "best_it", "best_x")
+
+
+def save_checkpoint(folder: RunFolder, ck: Checkpoint) -> bool:
+    """Write ``checkpoint.npz`` atomically; False when the optimizer state is not arrays by name."""
+    state = ck.opt_state
+    if not (isinstance(state, tuple) and hasattr(state, "_fields")
+            and all(isinstance(v, np.ndarray) for v in state)):
+        return False
+    arrays = {k: getattr(ck, k) for k in _CK_FIELDS}
+    arrays["iteration"] = np.array(ck.iteration)
+    arrays["reason"] = np.array(ck.reason)
+    arrays.update({f"state.{k}": v for k, v in zip(state._fields, state)})
+    path = folder.file(CHECKPOINT)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+    return True
+
+
+def load_checkpoint(path: str, template_state: Any) -> Checkpoint:
+    """Read ``checkpoint.npz`` into a :class:`Checkpoint`, filling a fresh ``init(x)`` state."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise RunReadError(f"{path}: unreadable checkpoint ({e})") from None
+    fields = getattr(template_state, "_fields", None)
+    if fields is None or any(f"state.{k}" not in data for k in fields):
+        raise RunReadError(f"{path}: the checkpoint does not match this optimizer's state")
+    state = type(template_state)(*(data[f"state.{k}"] for k in fields))
+    return Checkpoint(int(data["iteration"]), data["x"], state, data["status"], [str(r) for r in data["reason"]],
+                      data["last_row"], data["final_f"], data["final_g"], data["final_x"], data["best_f"],
+                      data["best_it"], data["best_x"])
+
+
+def _truncate_trace(path: str, last_iteration: int, json_lines: bool) -> int:
+    """Keep the header and the complete rows up to ``last_iteration``; returns the rows kept."""
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    if lines and lines[-1] != "":
+        lines = lines[:-1]  # a partial last line from a crash
+    lines = [ln for ln in lines if ln]
+    head = [] if json_lines else lines[:1]
+    body = lines if json_lines else lines[1:]
+    kept = []
+    for ln in body:
+        it = json.loads(ln)["iteration"] if json_lines else int(ln.split(",", 1)[0])
+        if it > last_iteration:
+            break
+        kept.append(ln)
+    atomic_write_text(path, "".join(x + "\n" for x in head + kept))
+    return len(kept)
+
+
+def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | None = None,
+               verbose: bool = False) -> RunOutcome:
+    """Continue an interrupted or crashed run from its last checkpoint, in its own folder."""
+    import json
+
+    from .config import load_config
+
+    run_id = os.path.basename(os.path.normpath(path))
+    try:
+        with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
+            old = json.load(f)
+        with open(os.path.join(path, "meta.json"), encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as e:
+        raise RunReadError(f"run {run_id}: cannot read summary.json/meta.json ({e})") from None
+    status = old.get("status")
+    if status == "running":
+        pid, ticks = old.get("pid"), old.get("pid_start")
+        if (old.get("hostname") == socket.gethostname() and isinstance(pid, int)
+                and process_start_ticks(pid) is not None and process_start_ticks(pid) == ticks):
+            raise RunSelectionError(f"run {run_id} is still running (pid {pid}); it cannot be resumed")
+    elif status not in ("interrupted", "crashed"):
+        raise RunSelectionError(f"run {run_id} is {status}; only interrupted or crashed runs are resumed")
+    ck_path = os.path.join(path, CHECKPOINT)
+    if not os.path.exists(ck_path):
+        raise RunSelectionError(f"run {run_id} has no checkpoint (it stopped before the first one); "
+                                f"rerun it with: optrun run {os.path.join(path, 'config.yaml')}")
+    config = load_config(os.path.join(path, "config.yaml"))
+    objective = build_objective(config)
+    from .sweep import batch_params
+
+    optimizer = build_optimizer(config, batch_params([config]))
+    x0 = start_point(config)[None, :]
+    ck = load_checkpoint(ck_path, optimizer.init(x0.copy()))
+    folder = RunFolder(path, run_id)
+    try:
+        rows = _truncate_trace(folder.file("trace.csv"), ck.iteration, False)
+        _truncate_trace(folder.file("trace.jsonl"), ck.iteration, True)
+        writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
+                             append=True, rows_already=rows)
+    except (OSError, ValueError) as e:
+        raise RunReadError(f"run {run_id}: cannot prepare the trace for resuming ({e})") from None
+    resumed = utc_now()
+    base = {k: old[k] for k in ("format_version", "id", "name", "algorithm", "variant", "objective", "dim",
+                                "iterations_planned", "started_at") if k in old}
+    base.update({"pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
+                 "hostname": socket.gethostname(), "resumed_from": ck.iteration})
+    meta.setdefault("resumes", []).append({"at": resumed, "from_iteration": ck.iteration,
+                                            "command": argv if argv is not None else list(sys.argv)})
+    folder.write_json("meta.json", meta)
+    folder.write_json("summary.json", {**base, "status": "running", "updated_at": resumed})
+    return _drive(folder, config, objective, optimizer, x0, base, meta, writer, reporter, verbose,
+                  resume=ck, prior_wall=float(old.get("wall_time_s") or 0.0))
+
+
+# ---------------------------------------------------------------------------- the loop, driven
+
+
+def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer: Optimizer, x0: np.ndarray,
+           base: dict[str, Any], meta: dict[str, Any], writer: TraceWriter, reporter: Reporter | None,
+           verbose: bool, resume: Checkpoint | None = None, prior_wall: float = 0.0) -> RunOutcome:
+    t0 = time.perf_counter()
     if reporter:
         reporter.start(folder.id, folder.path, config)
     last_beat = [time.monotonic()]
-    best = [np.inf]
+    best = [float(resume.best_f[0]) if resume is not None else np.inf]
 
     def on_chunk(c: Chunk) -> None:
         m = int(c.rows[0])
@@ -243,13 +368,19 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             folder.write_json("summary.json", {**base, "status": "running", "updated_at": utc_now(),
                                                "iterations": c.first_iteration + max(m, 1) - 1})
 
+    def on_checkpoint(ck: Checkpoint) -> None:
+        writer.flush()  # the trace holds every row up to the checkpoint before the checkpoint exists
+        save_checkpoint(folder, ck)
+
     problem = Problem(objective, optimizer, x0, config.iterations,
                       config.stop.f_target, config.stop.grad_norm)
     error: str | None = None
     result: MemberResult | None = None
     with _Signals() as sig:
         try:
-            (result,) = run(problem, on_chunk, should_stop=lambda: sig.received is not None)
+            (result,) = run(problem, on_chunk, should_stop=lambda: sig.received is not None, resume=resume,
+                            on_checkpoint=on_checkpoint if config.trace.checkpoint_s else None,
+                            checkpoint_every_s=config.trace.checkpoint_s)
         except OptrunError as e:
             error = e.message
         except OSError as e:
@@ -265,7 +396,7 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             except OSError as e:
                 error = error or f"writing the trace failed: {e.strerror or e}"
 
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 + prior_wall
     if result is not None:
         summary = {**base, **member_summary(config, objective, result)}
     else:
@@ -286,6 +417,8 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
     try:
         folder.write_json("summary.json", summary)
         folder.write_json("meta.json", meta)
+        if summary["status"] in ("completed", "diverged") and os.path.exists(folder.file(CHECKPOINT)):
+            os.unlink(folder.file(CHECKPOINT))  # a finished run needs no checkpoint
     except OSError as e:
         raise StorageError(f"cannot write the summary of {folder.path}: {e.strerror or e}") from None
 

@@ -15,6 +15,7 @@ the point after ``t`` steps; row 0 is the start point.
 from __future__ import annotations
 
 from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,13 +73,55 @@ class MemberResult:
     best_iteration: int
 
 
+@dataclass
+class Checkpoint:
+    """Everything the loop needs to continue after row ``iteration`` exactly as if never stopped.
+
+    The gradient at ``x`` is not stored: it is recomputed, bit for bit, from ``x``.
+    """
+
+    iteration: int
+    x: np.ndarray  # (S, d)
+    opt_state: Any
+    status: np.ndarray  # (S,) int8
+    reason: list[str]
+    last_row: np.ndarray
+    final_f: np.ndarray
+    final_g: np.ndarray
+    final_x: np.ndarray
+    best_f: np.ndarray
+    best_it: np.ndarray
+    best_x: np.ndarray
+
+
+def copy_state(state: Any) -> Any:
+    """A deep copy of an optimizer state made of arrays (NamedTuple, tuple, list or dict)."""
+    if isinstance(state, np.ndarray):
+        return state.copy()
+    if isinstance(state, tuple) and hasattr(state, "_fields"):
+        return type(state)(*(copy_state(v) for v in state))
+    if isinstance(state, (tuple, list)):
+        return type(state)(copy_state(v) for v in state)
+    if isinstance(state, dict):
+        return {k: copy_state(v) for k, v in state.items()}
+    return state
+
+
 def chunk_rows(S: int, d: int) -> int:
     return int(max(1, min(MAX_CHUNK_ROWS, CHUNK_ELEMENTS // (S * (d + 3)))))
 
 
 def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
-        should_stop: Callable[[], bool] | None = None) -> list[MemberResult]:
-    """Run the loop to the budget, a stop rule, or ``should_stop()``; one result per member."""
+        should_stop: Callable[[], bool] | None = None, *, resume: Checkpoint | None = None,
+        on_checkpoint: Callable[[Checkpoint], Any] | None = None,
+        checkpoint_every_s: float | None = None) -> list[MemberResult]:
+    """Run the loop to the budget, a stop rule, or ``should_stop()``; one result per member.
+
+    With ``on_checkpoint``, a :class:`Checkpoint` is handed over at a chunk boundary every
+    ``checkpoint_every_s`` seconds and when the run is interrupted (after its rows were handed to
+    ``on_chunk``). ``resume`` continues from such a checkpoint; the rows it produces are those an
+    uninterrupted run would have produced after ``resume.iteration``.
+    """
     x = np.array(problem.x0, dtype=np.float64, copy=True)
     if x.ndim != 2:
         raise ValueError("x0 must have shape (S, d)")
@@ -144,15 +187,31 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
         if on_chunk is not None:
             on_chunk(Chunk(first, n, f, gn, sn, xs, rows, ended))
 
+    def snapshot(it: int) -> Checkpoint:
+        return Checkpoint(it, x.copy(), copy_state(state), status.copy(), list(reason), last_row.copy(),
+                          final_f.copy(), final_g.copy(), final_x.copy(), best_f.copy(), best_it.copy(),
+                          best_x.copy())
+
+    next_checkpoint = time.monotonic() + (checkpoint_every_s or 0.0)
     with np.errstate(all="ignore"):
-        state = init(x)
-        f, g = vg(x)
-        F[0] = f
-        np.vecdot(g, g, out=G[0])
-        np.sqrt(G[0], out=G[0])
-        D[0] = 0.0
-        X[0] = x
-        k, first, t = 1, 0, 0
+        if resume is None:
+            state = init(x)
+            f, g = vg(x)
+            F[0] = f
+            np.vecdot(g, g, out=G[0])
+            np.sqrt(G[0], out=G[0])
+            D[0] = 0.0
+            X[0] = x
+            k, first, t = 1, 0, 0
+        else:
+            x[...] = resume.x
+            state = resume.opt_state
+            status[:], reason[:], last_row[:] = resume.status, resume.reason, resume.last_row
+            final_f[:], final_g[:], final_x[:] = resume.final_f, resume.final_g, resume.final_x
+            best_f[:], best_it[:], best_x[:] = resume.best_f, resume.best_it, resume.best_x
+            f, g = vg(x)
+            t = resume.iteration
+            k, first = 0, t + 1
         while t < T:
             if should_stop is not None and should_stop():
                 interrupted = True
@@ -163,6 +222,9 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                 k = 0
                 if not (status == RUNNING).any():
                     break
+                if on_checkpoint is not None and checkpoint_every_s and time.monotonic() >= next_checkpoint:
+                    on_checkpoint(snapshot(t))
+                    next_checkpoint = time.monotonic() + checkpoint_every_s
             t += 1
             step, state = update(g, state, x, t)
             np.add(x, step, out=x)
@@ -176,6 +238,8 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
             k += 1
         if k:
             flush(first, k, True)
+        if interrupted and on_checkpoint is not None:
+            on_checkpoint(snapshot(t))
 
     results = []
     for s in range(S):

@@ -129,18 +129,20 @@ class TraceWriter:
     by k are kept, plus each member's last row.
     """
 
-    def __init__(self, folder: str, x_columns: int, every: int = 1):
+    def __init__(self, folder: str, x_columns: int, every: int = 1, append: bool = False,
+                 rows_already: int = 0):
         self.m, self.every = x_columns, every
         self.columns = ["iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
         keys = ",".join(f'"{c}":{{}}' for c in self.columns[1:])
         self._json_fmt = '{{"iteration":{},' + keys + "}}"
-        self._csv = os.open(os.path.join(folder, "trace.csv"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        self._jsonl = os.open(os.path.join(folder, "trace.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        self._csv_parts: list[str] = [",".join(self.columns) + "\n"]
+        mode = os.O_WRONLY | (os.O_APPEND if append else os.O_CREAT | os.O_EXCL)
+        self._csv = os.open(os.path.join(folder, "trace.csv"), mode, 0o644)
+        self._jsonl = os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644)
+        self._csv_parts: list[str] = [] if append else [",".join(self.columns) + "\n"]
         self._json_parts: list[str] = []
         self._pending = 0
         self._last_flush = time.monotonic()
-        self.rows_written = 0
+        self.rows_written = rows_already
 
     def add(self, first_iteration: int, f: np.ndarray, grad_norm: np.ndarray, step_norm: np.ndarray,
             x: np.ndarray, last: bool = False) -> None:

@@ -1,0 +1,53 @@
+"""``optrun resume``: continue an interrupted or crashed run, or finish a sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .options import quiet_option, runs_dir_option
+
+
+@click.command()
+@click.argument("run_selector", metavar="RUN")
+@runs_dir_option
+@quiet_option
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes for a sweep's remaining batches (default: the number of cores).")
+def resume(run_selector, runs_dir, quiet, workers):
+    """Continue RUN where it stopped.
+
+    A run (interrupted by Ctrl-C or SIGTERM, or crashed) continues from its last
+    checkpoint (trace.checkpoint_s in the config, every 10 s by default, and always
+    at an interruption); rows after the checkpoint are dropped and recomputed, so
+    the finished trace is bit-identical to an uninterrupted run. A sweep runs only
+    its members that are missing, failed or interrupted.
+
+    \b
+    Examples:
+      optrun resume last
+      optrun resume 20261122-0451
+    """
+    from ..experiment import resume_run
+    from ..store.read import resolve_run
+    from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
+
+    path = resolve_run(run_selector, runs_dir)
+    try:
+        with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
+            kind = json.load(f).get("kind", "run")
+    except (OSError, ValueError):
+        kind = "run"
+    argv = ["optrun", *sys.argv[1:]]
+    if kind == "sweep":
+        from ..batch import resume_sweep
+
+        outcome = resume_sweep(path, PlainSweepReporter(quiet=quiet), workers=workers, argv=argv)
+        click.echo(sweep_result_line(outcome))
+    else:
+        outcome = resume_run(path, PlainReporter(quiet=quiet), argv=argv)
+        click.echo(result_line(outcome))
+    sys.exit(outcome.exit_code)
