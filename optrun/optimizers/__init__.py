@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .algorithms import ADAGRAD, AMSGRAD, GD
+from .algorithms import ALL
 from .base import Algorithm, Optimizer, Variant
 
-ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (GD, ADAGRAD, AMSGRAD)}
+ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in ALL}
 
 
 def get_algorithm(name: str) -> Algorithm:

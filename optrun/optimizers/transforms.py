@@ -66,3 +66,95 @@ def scale(out: np.ndarray, factor) -> None:
 def negate(out: np.ndarray) -> None:
     """``out = -out``: the one place a descent direction's sign is flipped."""
     np.negative(out, out=out)
+
+
+# ------------------------------------------------------------------ blocks in torch's order
+#
+# torch.optim's single-tensor kernels use fused ATen ops whose operand order differs from the
+# textbook: ``lerp_`` for first moments, ``mul_(b).addcmul_(g, g, value=1 - b)`` for second
+# moments (``(value * g) * g``), ``addcdiv_(a, b, value=c)`` as ``(c * a) / b``. The blocks
+# below reproduce those orders (ATen ``Lerp.h`` and ``PointwiseOpsKernel.cpp``).
+
+
+def lerp(avg: np.ndarray, value: np.ndarray, weight, tmp: np.ndarray) -> None:
+    """``avg = avg + weight * (value - avg)`` as torch's ``Tensor.lerp_`` computes it.
+
+    ATen evaluates ``self + w * (end - self)`` when ``|w| < 0.5`` and
+    ``end - (end - self) * (1 - w)`` otherwise (more accurate near ``w = 1``); ``weight`` may be
+    an array (a batch of betas), in which case each member takes its own branch. For an array,
+    ``end - d * (1 - w)`` is computed as ``end + d * (w - 1)``, which is the same number
+    (``w - 1 == -(1 - w)`` exactly).
+    """
+    np.subtract(value, avg, out=tmp)
+    if not isinstance(weight, np.ndarray):
+        if abs(weight) < 0.5:
+            np.multiply(tmp, weight, out=tmp)
+            np.add(avg, tmp, out=avg)
+        else:
+            np.multiply(tmp, 1.0 - weight, out=tmp)
+            np.subtract(value, tmp, out=avg)
+        return
+    small = np.abs(weight) < 0.5
+    np.multiply(tmp, np.where(small, weight, weight - 1.0), out=tmp)
+    np.add(avg, tmp, out=avg, where=small)
+    np.add(value, tmp, out=avg, where=~small)
+
+
+def decay_add_square(avg: np.ndarray, value: np.ndarray, decay, tmp: np.ndarray) -> None:
+    """``avg = avg * decay + ((1 - decay) * value) * value``: torch's
+    ``avg.mul_(decay).addcmul_(value, value, value=1 - decay)`` (Adam, RMSprop, Adadelta)."""
+    np.multiply(avg, decay, out=avg)
+    np.multiply(value, 1.0 - decay, out=tmp)
+    np.multiply(tmp, value, out=tmp)
+    np.add(avg, tmp, out=avg)
+
+
+# ------------------------------------------------------------------ shared pieces
+
+
+def add_scaled(out: np.ndarray, base: np.ndarray, value: np.ndarray, factor) -> None:
+    """``out = base + factor * value``: torch's ``base.add(value, alpha=factor)`` (coupled L2
+    weight decay ``g + wd * x``, Nesterov's ``g + mu * buf``) and optax's ``g + s * p`` and
+    ``trace = g + decay * trace``. ``out`` may be ``value`` (updated in place) but not ``base``."""
+    if out is base:
+        raise ValueError("add_scaled: out must not be base")
+    np.multiply(value, factor, out=out)
+    np.add(base, out, out=out)
+
+
+def abs_plus_eps(out: np.ndarray, value: np.ndarray, eps) -> None:
+    """``out = |value| + eps`` (AdaMax's infinity-norm candidate, torch and optax alike)."""
+    np.abs(value, out=out)
+    np.add(out, eps, out=out)
+
+
+def power(base, exponent):
+    """``base ** exponent`` with C ``pow`` (Python's float power), elementwise for arrays.
+
+    torch computes bias corrections such as ``1 - beta1 ** step`` on Python floats; numpy's
+    vectorised ``np.power`` may use a different (SIMD) approximation, so a batch of betas goes
+    through Python's power member by member to stay bit-identical with a single run.
+    """
+    if isinstance(base, np.ndarray) or isinstance(exponent, np.ndarray):
+        b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64),
+                                   np.asarray(exponent, dtype=np.float64))
+        out = np.empty(b.shape)
+        flat = out.reshape(-1)
+        for i, (bi, ei) in enumerate(zip(b.flat, e.flat)):
+            flat[i] = float(bi) ** float(ei)
+        return out
+    return float(base) ** float(exponent)
+
+
+def bias_correction(beta, t):
+    """``1 - beta ** t``, the factor Adam divides its moments by (Kingma & Ba 2015, alg. 1)."""
+    return 1.0 - power(beta, t)
+
+
+def select(out: np.ndarray, mask, if_true: np.ndarray, if_false: np.ndarray) -> None:
+    """``out = if_true where mask else if_false``; ``mask`` is a bool or a broadcastable array."""
+    if not isinstance(mask, np.ndarray):
+        np.copyto(out, if_true if mask else if_false)
+        return
+    np.copyto(out, if_false, where=~mask)
+    np.copyto(out, if_true, where=mask)

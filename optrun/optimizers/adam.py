@@ -1,0 +1,494 @@
+"""The Adam family: Adam, AdamW, AdaMax, NAdam and AMSGrad.
+
+Two kernels carry the family, one per library, each with switches (AMSGrad's maximum, decoupled
+weight decay, Nesterov's look-ahead); the AMSGrad tutorial kernel and AdaMax are separate rules.
+What differs between the libraries, and is reproduced here:
+
+- torch updates the first moment with ``lerp_`` and the second with ``mul_(b2).addcmul_``, divides
+  ``sqrt(v) / sqrt(1 - beta2**t)`` before adding eps, and folds ``alpha / (1 - beta1**t)`` into
+  the numerator; optax bias-corrects both moments first and adds ``eps_root`` inside the root.
+- AMSGrad: torch takes the maximum over the raw second moment ``v``; optax over the
+  bias-corrected ``v / (1 - beta2**t)``.
+- AdamW: torch multiplies ``x`` by ``1 - alpha * weight_decay`` before the Adam step; optax adds
+  ``weight_decay * x`` to the Adam direction and scales the sum by the learning rate (the same
+  maths; torch's default weight decay is 1e-2, optax's 1e-4).
+- NAdam: torch follows Dozat (2016) with the momentum schedule
+  ``mu(t) = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay))`` and a running product of the mu's;
+  optax's nadam is Adam with ``m_hat = beta1 * m / (1 - beta1**(t+1)) + (1 - beta1) * g / (1 - beta1**t)``.
+
+Library versions whose source was read: torch 2.13.0 (``torch/optim/adam.py``, ``nadam.py``,
+``adamax.py``, single-tensor paths, which torch uses on CPU) and optax 0.2.8 (``transform.py``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..params import Param
+from . import hyper as H
+from . import transforms as T
+from .adaptive import _nonzero
+from .base import Algorithm, Optimizer, Variant
+
+
+class AdamState(NamedTuple):
+    mu: np.ndarray  # (..., d) first moment m (torch: exp_avg)
+    nu: np.ndarray  # (..., d) second moment v (torch: exp_avg_sq); AdaMax: the infinity norm u
+    nu_max: np.ndarray  # (..., d) running maximum (AMSGrad only)
+    geff: np.ndarray  # (..., d) gradient after coupled weight decay
+    step: np.ndarray  # (..., d)
+    tmp: np.ndarray  # (..., d)
+
+
+def _adam_state(x: np.ndarray) -> AdamState:
+    z, e = np.zeros_like, np.empty_like
+    return AdamState(z(x), z(x), z(x), e(x), e(x), e(x))
+
+
+def _decoupled(step: np.ndarray, x: np.ndarray, factor, tmp: np.ndarray) -> None:
+    """Turn the step of ``x' = x * factor + step`` into ``x' - x`` so that the runner's
+    ``x + step`` lands on torch's ``x.mul_(factor).add_(...)`` (exactly whenever ``x'`` and ``x``
+    are within a factor of 2, by Sterbenz's lemma; to an ulp of the step otherwise)."""
+    np.multiply(x, factor, out=tmp)
+    np.add(tmp, step, out=tmp)
+    np.subtract(tmp, x, out=step)
+
+
+# ---------------------------------------------------------------- torch: Adam, AdamW, AMSGrad
+
+
+def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
+               decoupled=False) -> Optimizer:
+    """torch.optim.Adam / AdamW (``_single_tensor_adam``, torch 2.13)::
+
+        g     = g + weight_decay * x                  (Adam: coupled L2)
+        x     = x * (1 - alpha * weight_decay)        (AdamW: decoupled, before the step)
+        m     = lerp(m, g, 1 - beta1)
+        v     = beta2 * v + (1 - beta2) * g**2
+        vmax  = max(vmax, v)                          (amsgrad; v below is then vmax)
+        den   = sqrt(v) / sqrt(1 - beta2**t) + eps
+        x     = x - (alpha / (1 - beta1**t)) * m / den
+
+    Kingma & Ba, Adam: A Method for Stochastic Optimization, ICLR 2015, algorithm 1 with the
+    "efficient" ordering of section 2; AMSGrad: Reddi, Kale & Kumar, ICLR 2018; AdamW: Loshchilov
+    & Hutter, Decoupled Weight Decay Regularization, ICLR 2019.
+    """
+    has_wd = _nonzero(weight_decay)
+    w1 = 1.0 - beta1
+
+    def update(g, s, x, t):
+        if has_wd and not decoupled:
+            T.add_scaled(s.geff, g, x, weight_decay)
+            g = s.geff
+        T.lerp(s.mu, g, w1, s.tmp)
+        T.decay_add_square(s.nu, g, beta2, s.tmp)
+        step_size = alpha / T.bias_correction(beta1, t)
+        bc2_sqrt = T.power(T.bias_correction(beta2, t), 0.5)
+        if amsgrad:
+            T.running_max(s.nu_max, s.nu)
+        np.sqrt(s.nu_max if amsgrad else s.nu, out=s.tmp)
+        np.divide(s.tmp, bc2_sqrt, out=s.tmp)
+        np.add(s.tmp, eps, out=s.tmp)
+        np.multiply(s.mu, -step_size, out=s.step)
+        np.divide(s.step, s.tmp, out=s.step)
+        if has_wd and decoupled:
+            _decoupled(s.step, x, 1.0 - alpha * weight_decay, s.tmp)
+        return s.step, s
+
+    return Optimizer(_adam_state, update)
+
+
+def adamw_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
+    """torch.optim.AdamW: :func:`adam_torch` with decoupled weight decay."""
+    return adam_torch(alpha, beta1, beta2, eps, weight_decay, decoupled=True)
+
+
+def amsgrad_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
+    """torch.optim.Adam(amsgrad=True): :func:`adam_torch` with the maximum of the raw ``v``."""
+    return adam_torch(alpha, beta1, beta2, eps, weight_decay, amsgrad=True)
+
+
+# ---------------------------------------------------------------- optax: Adam, AdamW, NAdam, AMSGrad
+
+
+def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nesterov=False,
+               amsgrad=False) -> Optimizer:
+    """optax.adam / adamw / nadam / amsgrad (``scale_by_adam``, ``scale_by_amsgrad``, optax 0.2.8)::
+
+        m     = (1 - beta1) * g + beta1 * m
+        v     = (1 - beta2) * g**2 + beta2 * v
+        m_hat = m / (1 - beta1**t)
+              | beta1 * m / (1 - beta1**(t+1)) + (1 - beta1) * g / (1 - beta1**t)   (nesterov)
+        v_hat = v / (1 - beta2**t);  v_hat = vmax = max(vmax, v_hat)             (amsgrad)
+        u     = m_hat / (sqrt(v_hat + eps_root) + eps) + weight_decay * x       (adamw)
+        x     = x - alpha * u
+
+    optax computes ``beta**t`` with XLA's power; optrun uses C ``pow``. They differ by an ulp or
+    so, which the 1e-12 agreement absorbs. Nesterov form: Dozat, Incorporating Nesterov Momentum
+    into Adam, ICLR workshop 2016, as optax writes it.
+    """
+    has_wd = _nonzero(weight_decay)
+
+    def update(g, s, x, t):
+        T.ema(s.mu, g, beta1, s.tmp)
+        T.ema_square(s.nu, g, beta2, s.tmp)
+        bc1 = T.bias_correction(beta1, t)
+        if nesterov:
+            np.divide(s.mu, T.bias_correction(beta1, t + 1), out=s.step)
+            np.multiply(s.step, beta1, out=s.step)
+            np.divide(g, bc1, out=s.tmp)
+            np.multiply(s.tmp, 1.0 - beta1, out=s.tmp)
+            np.add(s.step, s.tmp, out=s.step)
+        else:
+            np.divide(s.mu, bc1, out=s.step)
+        np.divide(s.nu, T.bias_correction(beta2, t), out=s.tmp)
+        if amsgrad:
+            T.running_max(s.nu_max, s.tmp)
+            np.copyto(s.tmp, s.nu_max)
+        np.add(s.tmp, eps_root, out=s.tmp)
+        T.root_plus_eps(s.tmp, s.tmp, eps)
+        np.divide(s.step, s.tmp, out=s.step)
+        if has_wd:
+            np.multiply(x, weight_decay, out=s.tmp)
+            np.add(s.step, s.tmp, out=s.step)
+        np.multiply(s.step, -alpha, out=s.step)
+        return s.step, s
+
+    return Optimizer(_adam_state, update)
+
+
+def adamw_optax(alpha, beta1, beta2, eps, eps_root, weight_decay) -> Optimizer:
+    """optax.adamw: :func:`adam_optax` plus ``weight_decay * x`` before the learning rate."""
+    return adam_optax(alpha, beta1, beta2, eps, eps_root, weight_decay)
+
+
+def nadam_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
+    """optax.nadam = adam(nesterov=True)."""
+    return adam_optax(alpha, beta1, beta2, eps, eps_root, nesterov=True)
+
+
+def amsgrad_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
+    """optax.amsgrad: maximum over the bias-corrected second moment."""
+    return adam_optax(alpha, beta1, beta2, eps, eps_root, amsgrad=True)
+
+
+# ---------------------------------------------------------------- NAdam (torch)
+
+
+class NadamState(NamedTuple):
+    mu: np.ndarray  # (..., d) first moment (exp_avg)
+    nu: np.ndarray  # (..., d) second moment (exp_avg_sq)
+    mu_product: np.ndarray  # (..., 1) running product of mu(t), float32 as torch keeps it
+    geff: np.ndarray  # (..., d)
+    step: np.ndarray  # (..., d)
+    tmp: np.ndarray  # (..., d)
+    den: np.ndarray  # (..., d)
+
+
+def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay,
+                mu_product_float32=True) -> Optimizer:
+    """torch.optim.NAdam (``_single_tensor_nadam``, torch 2.13; Dozat 2016)::
+
+        g      = g + weight_decay * x           | x = x * (1 - alpha * weight_decay)  (decoupled)
+        mu(t)  = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay))
+        P(t)   = P(t-1) * mu(t)                 (P(0) = 1; kept in float32, see below)
+        m      = lerp(m, g, 1 - beta1)
+        v      = beta2 * v + (1 - beta2) * g**2
+        den    = sqrt(v / (1 - beta2**t)) + eps
+        x      = x + (-alpha * (1 - mu(t)) / (1 - P(t))) * g / den
+        x      = x + (-alpha * mu(t+1) / (1 - P(t) * mu(t+1))) * m / den
+
+    Precision: torch stores the product ``P`` (``state['mu_product']``) as a 0-d tensor of
+    ``_get_scalar_dtype()``, which is float32 unless ``torch.set_default_dtype(torch.float64)``
+    was called, even when the parameters are float64. Each ``P *= mu`` therefore rounds to
+    float32, and ``1 - P`` in the step sizes carries float32 error (relative ~1e-7 in the step).
+    ``mu_product_float32=True`` (the default) reproduces that; ``False`` matches torch with a
+    float64 default dtype.
+    """
+    has_wd = _nonzero(weight_decay)
+    w1 = 1.0 - beta1
+    pdtype = np.float32 if mu_product_float32 else np.float64
+
+    def init(x):
+        z, e = np.zeros_like, np.empty_like
+        return NadamState(z(x), z(x), np.ones(x.shape[:-1] + (1,), dtype=pdtype), e(x), e(x), e(x),
+                          e(x))
+
+    def update(g, s, x, t):
+        if has_wd and not decoupled_weight_decay:
+            T.add_scaled(s.geff, g, x, weight_decay)
+            g = s.geff
+        bc2 = T.bias_correction(beta2, t)
+        mu = beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay))
+        np.multiply(s.mu_product, np.asarray(mu, dtype=pdtype), out=s.mu_product)
+        prod = s.mu_product.astype(np.float64)
+        prod_next = prod * mu_next
+        T.lerp(s.mu, g, w1, s.tmp)
+        T.decay_add_square(s.nu, g, beta2, s.tmp)
+        np.divide(s.nu, bc2, out=s.den)
+        T.root_plus_eps(s.den, s.den, eps)
+        # y = x (* decay) + c1 * g / den + c2 * m / den, two roundings as torch's two addcdiv_
+        if has_wd and decoupled_weight_decay:
+            np.multiply(x, 1.0 - alpha * weight_decay, out=s.step)
+        else:
+            np.copyto(s.step, x)
+        np.multiply(g, (-alpha * (1.0 - mu)) / (1.0 - prod), out=s.tmp)
+        np.divide(s.tmp, s.den, out=s.tmp)
+        np.add(s.step, s.tmp, out=s.step)
+        np.multiply(s.mu, (-alpha * mu_next) / (1.0 - prod_next), out=s.tmp)
+        np.divide(s.tmp, s.den, out=s.tmp)
+        np.add(s.step, s.tmp, out=s.step)
+        np.subtract(s.step, x, out=s.step)  # x + (y - x) == y (Sterbenz), see _decoupled
+        return s.step, s
+
+    return Optimizer(init, update)
+
+
+# ---------------------------------------------------------------- AdaMax
+
+
+class AdamaxState(NamedTuple):
+    mu: np.ndarray  # (..., d) first moment m
+    u: np.ndarray  # (..., d) exponentially weighted infinity norm
+    geff: np.ndarray  # (..., d)
+    step: np.ndarray  # (..., d)
+    tmp: np.ndarray  # (..., d)
+
+
+def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
+    """AdaMax (Kingma & Ba 2015, section 7.1, algorithm 2) with eps inside the maximum::
+
+        g = g + weight_decay * x                 (torch only)
+        m = beta1 * m + (1 - beta1) * g          (torch: lerp)
+        u = max(beta2 * u, |g| + eps)
+        x = x - (alpha / (1 - beta1**t)) * m / u               (torch order)
+        x = x + ((m / (1 - beta1**t)) / u) * (-alpha)          (optax order)
+    """
+    has_wd = _nonzero(weight_decay)
+    w1 = 1.0 - beta1
+
+    def init(x):
+        z, e = np.zeros_like, np.empty_like
+        return AdamaxState(z(x), z(x), e(x), e(x), e(x))
+
+    def update(g, s, x, t):
+        if has_wd:
+            T.add_scaled(s.geff, g, x, weight_decay)
+            g = s.geff
+        if torch_order:
+            T.lerp(s.mu, g, w1, s.tmp)
+        else:
+            T.ema(s.mu, g, beta1, s.tmp)
+        np.multiply(s.u, beta2, out=s.u)
+        T.abs_plus_eps(s.tmp, g, eps)
+        np.maximum(s.u, s.tmp, out=s.u)
+        bc1 = T.bias_correction(beta1, t)
+        if torch_order:
+            np.multiply(s.mu, -(alpha / bc1), out=s.step)
+            np.divide(s.step, s.u, out=s.step)
+        else:
+            np.divide(s.mu, bc1, out=s.step)
+            np.divide(s.step, s.u, out=s.step)
+            np.multiply(s.step, -alpha, out=s.step)
+        return s.step, s
+
+    return Optimizer(init, update)
+
+
+def adamax_optax(alpha, beta1, beta2, eps) -> Optimizer:
+    """optax.adamax: :func:`adamax` in optax's order, no weight decay."""
+    return adamax(alpha, beta1, beta2, eps, torch_order=False)
+
+
+# ---------------------------------------------------------------- AMSGrad (tutorial)
+
+BETA1_SCHEDULES = {
+    "power": lambda beta1, t: beta1**t,  # the tutorial's beta1(t) = beta1**t
+    "inverse": lambda beta1, t: beta1 / t,  # beta1(t) = beta1 / t, also named by the tutorial
+    "constant": lambda beta1, t: beta1,  # the textbook rule (Reddi et al. 2018)
+}
+
+
+class AmsgradState(NamedTuple):
+    mu: np.ndarray  # (..., d) first moment m
+    nu: np.ndarray  # (..., d) second moment v
+    nu_max: np.ndarray  # (..., d) running maximum vhat
+    step: np.ndarray  # (..., d) step buffer
+    tmp: np.ndarray  # (..., d) scratch
+
+
+def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
+    """AMSGrad as the AMSGrad tutorial writes it (Reddi, Kale & Kumar 2018), no bias correction::
+
+        b1(t)   = beta1**t | beta1 / t | beta1          (beta1_schedule: power | inverse | constant)
+        m(t)    = b1(t) * m(t-1) + (1 - b1(t)) * g(t)
+        v(t)    = beta2 * v(t-1) + (1 - beta2) * g(t)**2
+        vhat(t) = max(vhat(t-1), v(t))
+        x(t)    = x(t-1) - alpha * m(t) / (sqrt(vhat(t)) + eps)
+    """
+    b1_of = BETA1_SCHEDULES[beta1_schedule]
+
+    def init(x):
+        return AmsgradState(*(np.zeros_like(x) for _ in range(3)), np.empty_like(x), np.empty_like(x))
+
+    def update(g, s, x, t):
+        T.ema(s.mu, g, b1_of(beta1, t), s.tmp)
+        T.ema_square(s.nu, g, beta2, s.tmp)
+        T.running_max(s.nu_max, s.nu)
+        T.root_plus_eps(s.tmp, s.nu_max, eps)
+        np.multiply(s.mu, alpha, out=s.step)  # (alpha * m) / (...): the tutorial's order
+        np.divide(s.step, s.tmp, out=s.step)
+        T.negate(s.step)
+        return s.step, s
+
+    return Optimizer(init, update)
+
+
+# ---------------------------------------------------------------- declarations
+
+_TORCH_ADAM = (H.alpha(1e-3, "learning rate (torch: lr)"), H.beta1(), H.beta2(), H.eps(1e-8))
+_OPTAX_ADAM = (H.alpha(1e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
+               H.beta1(), H.beta2(), H.eps(1e-8, "added to the root, outside it"), H.eps_root())
+_OPTAX_LR = "optax has no default learning rate; optrun uses torch's."
+
+_ADAM_TORCH_RULE = ("g = g + weight_decay * x\n"
+                    "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
+                    "v = beta2 * v + (1 - beta2) * g**2\n"
+                    "x = x - alpha / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)")
+_ADAM_OPTAX_RULE = ("m = beta1 * m + (1 - beta1) * g\n"
+                    "v = beta2 * v + (1 - beta2) * g**2\n"
+                    "m_hat = m / (1 - beta1**t);  v_hat = v / (1 - beta2**t)\n"
+                    "x = x - alpha * m_hat / (sqrt(v_hat + eps_root) + eps)")
+
+ADAM = Algorithm(
+    name="adam",
+    summary="momentum on bias-corrected first and second moment estimates",
+    reference="Kingma & Ba, Adam: A Method for Stochastic Optimization, ICLR 2015",
+    variants=(
+        Variant("torch", _TORCH_ADAM + (H.weight_decay(),), adam_torch, rule=_ADAM_TORCH_RULE,
+                notes="torch.optim.Adam: eps added after dividing sqrt(v) by sqrt(1 - beta2**t) "
+                      "(the paper's 'efficient' form); weight_decay is coupled L2 (see adamw)."),
+        Variant("optax", _OPTAX_ADAM, adam_optax, rule=_ADAM_OPTAX_RULE,
+                notes="optax.adam: both moments bias-corrected first, eps_root inside the root. "
+                      "Differs from torch only in rounding when eps_root = 0. " + _OPTAX_LR),
+    ),
+    default_variant="torch",
+)
+
+ADAMW = Algorithm(
+    name="adamw",
+    summary="Adam with weight decay decoupled from the gradient",
+    reference="Loshchilov & Hutter, Decoupled Weight Decay Regularization, ICLR 2019",
+    variants=(
+        Variant("torch", _TORCH_ADAM + (H.weight_decay(1e-2, "decoupled decay: x = x * (1 - alpha * weight_decay)"),),
+                adamw_torch,
+                rule=("x = x * (1 - alpha * weight_decay)\n" + _ADAM_TORCH_RULE.split("\n", 1)[1]),
+                notes="torch.optim.AdamW: weight_decay 1e-2, applied to x before the Adam step."),
+        Variant("optax", _OPTAX_ADAM + (H.weight_decay(1e-4, "decoupled decay, added to the Adam direction"),),
+                adamw_optax,
+                rule=("m, v, m_hat, v_hat as adam (optax)\n"
+                      "x = x - alpha * (m_hat / (sqrt(v_hat + eps_root) + eps) + weight_decay * x)"),
+                notes="optax.adamw: weight_decay 1e-4 added to the Adam direction, then scaled by "
+                      "the learning rate: the same maths as torch, a different default. " + _OPTAX_LR),
+    ),
+    default_variant="torch",
+)
+
+ADAMAX = Algorithm(
+    name="adamax",
+    summary="Adam with the second moment replaced by an exponentially weighted infinity norm",
+    reference="Kingma & Ba, Adam: A Method for Stochastic Optimization, ICLR 2015, section 7.1",
+    variants=(
+        Variant("torch", (H.alpha(2e-3, "learning rate (torch: lr)"), H.beta1(), H.beta2(),
+                          H.eps(1e-8, "added to |g| inside the maximum"), H.weight_decay()),
+                adamax,
+                rule=("g = g + weight_decay * x\n"
+                      "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
+                      "u = max(beta2 * u, |g| + eps)\n"
+                      "x = x - alpha / (1 - beta1**t) * m / u"),
+                notes="torch.optim.Adamax: lr 2e-3, eps inside the maximum."),
+        Variant("optax", (H.alpha(2e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
+                          H.beta1(), H.beta2(), H.eps(1e-8, "added to |g| inside the maximum")),
+                adamax_optax,
+                rule=("m = beta1 * m + (1 - beta1) * g\n"
+                      "u = max(beta2 * u, |g| + eps)\n"
+                      "x = x - alpha * (m / (1 - beta1**t)) / u"),
+                notes="optax.adamax: the same rule as torch in another order of operations. " + _OPTAX_LR),
+    ),
+    default_variant="torch",
+)
+
+NADAM = Algorithm(
+    name="nadam",
+    summary="Adam with Nesterov momentum",
+    reference="Dozat, Incorporating Nesterov Momentum into Adam, ICLR 2016 workshop",
+    variants=(
+        Variant("torch",
+                (H.alpha(2e-3, "learning rate (torch: lr)"), H.beta1(), H.beta2(), H.eps(1e-8),
+                 H.weight_decay(),
+                 Param("momentum_decay", 4e-3, "psi in mu(t) = beta1 * (1 - 0.5 * 0.96**(t * psi))",
+                       low=0.0),
+                 H.flag("decoupled_weight_decay", False, "AdamW-style decay (torch's NAdamW)"),
+                 H.flag("mu_product_float32", True, "keep the product of mu's in float32 as torch "
+                                                    "does with its default dtype float32")),
+                nadam_torch,
+                rule=("mu(t) = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay));  P = P * mu(t)\n"
+                      "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
+                      "v = beta2 * v + (1 - beta2) * g**2\n"
+                      "den = sqrt(v / (1 - beta2**t)) + eps\n"
+                      "x = x - alpha * (1 - mu(t)) / (1 - P) * g / den\n"
+                      "      - alpha * mu(t+1) / (1 - P * mu(t+1)) * m / den"),
+                notes="torch.optim.NAdam: Dozat's momentum schedule; the product P is float32 in "
+                      "torch (state['mu_product'] uses the default dtype), reproduced here."),
+        Variant("optax", (H.alpha(2e-3, "learning rate (optax: learning_rate; no default there, "
+                                        "torch's used)"),) + _OPTAX_ADAM[1:],
+                nadam_optax,
+                rule=("m, v, v_hat as adam (optax)\n"
+                      "m_hat = beta1 * m / (1 - beta1**(t+1)) + (1 - beta1) * g / (1 - beta1**t)\n"
+                      "x = x - alpha * m_hat / (sqrt(v_hat + eps_root) + eps)"),
+                notes="optax.nadam = adam(nesterov=True): constant beta1, no momentum schedule; a "
+                      "different algorithm from torch's NAdam with the same name. " + _OPTAX_LR),
+    ),
+    default_variant="torch",
+)
+
+AMSGRAD = Algorithm(
+    name="amsgrad",
+    summary="Adam with a running maximum of the second moment, so step sizes never grow",
+    reference="Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018",
+    variants=(
+        Variant("tutorial",
+                (Param("alpha", 0.001, "step size", low=0.0, low_open=True),
+                 H.beta("beta1", 0.9, "decay of the first moment"),
+                 H.beta("beta2", 0.999, "decay of the second moment"),
+                 H.eps(1e-8),
+                 Param("beta1_schedule", "power", "how beta1 changes with t", kind=str,
+                       choices=tuple(BETA1_SCHEDULES))),
+                amsgrad_tutorial,
+                rule=("b1 = beta1**t | beta1/t | beta1   (beta1_schedule power | inverse | constant)\n"
+                      "m = b1 * m + (1 - b1) * g\n"
+                      "v = beta2 * v + (1 - beta2) * g**2\n"
+                      "vhat = max(vhat, v)\n"
+                      "x = x - alpha * m / (sqrt(vhat) + eps)"),
+                notes="No bias correction; the max is over the raw second moment."),
+        Variant("torch", _TORCH_ADAM + (H.weight_decay(),), amsgrad_torch,
+                rule=("g = g + weight_decay * x\n"
+                      "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
+                      "v = beta2 * v + (1 - beta2) * g**2\n"
+                      "vmax = max(vmax, v)   (raw second moment)\n"
+                      "x = x - alpha / (1 - beta1**t) * m / (sqrt(vmax) / sqrt(1 - beta2**t) + eps)"),
+                notes="torch.optim.Adam(amsgrad=True): bias-corrected like Adam, the maximum taken "
+                      "over the raw v."),
+        Variant("optax", _OPTAX_ADAM, amsgrad_optax,
+                rule=("m = beta1 * m + (1 - beta1) * g\n"
+                      "v = beta2 * v + (1 - beta2) * g**2\n"
+                      "vmax = max(vmax, v / (1 - beta2**t))   (bias-corrected second moment)\n"
+                      "x = x - alpha * m / (1 - beta1**t) / (sqrt(vmax + eps_root) + eps)"),
+                notes="optax.amsgrad: the maximum is over the bias-corrected v, so early large "
+                      "corrections persist longer than in torch. " + _OPTAX_LR),
+    ),
+    default_variant="tutorial",
+)
