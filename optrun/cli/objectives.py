@@ -1,0 +1,174 @@
+"""``optrun objectives [NAME]`` (the built-in test functions) and ``optrun check-gradient CONFIG``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .options import format_option
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    def cell(v: object) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _spec(name: str):
+    from ..config import suggest
+    from ..objectives import get_objective, objective_names
+
+    try:
+        return get_objective(name)
+    except KeyError:
+        hint = suggest(name, objective_names()).replace("valid keys", "known objectives")
+        raise click.BadParameter(f"unknown objective '{name}'{hint}", param_hint="NAME") from None
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("-d", "--dim", type=click.IntRange(1, 100_000), default=None,
+              help="Dimension for the bounds, f* and minima shown (default: the function's default).")
+@format_option("json", "markdown")
+def objectives(name, dim, fmt):
+    """List the built-in test functions, or describe the function NAME.
+
+    The list shows each function's dimensions, default bounds, optimal value f* and
+    a one-line summary; NAME adds the formula, the reference, the parameters and
+    every known global minimizer. Any built-in takes shift/rotate/transform_seed.
+
+    \b
+    Examples:
+      optrun objectives
+      optrun objectives himmelblau
+      optrun objectives styblinski-tang --dim 5 --format json
+      optrun objectives --format markdown > objectives.md
+    """
+    from ..objectives import OBJECTIVES
+    from ..objectives.catalog import describe
+    from .runs import echo_json, print_table
+
+    if name is None:
+        if dim is not None:
+            raise click.UsageError("--dim needs a NAME, e.g. optrun objectives rosenbrock --dim 10")
+        records = [describe(s) for s in OBJECTIVES.values()]
+        if fmt == "json":
+            echo_json(records)
+            return
+        header = ["name", "dims", "default bounds", "f*", "global minimizers", "summary"]
+        rows = [[r["name"], r["dims_text"], r["bounds_text"], r["f_min_text"], r["minima_text"], r["summary"]]
+                for r in records]
+        if fmt == "markdown":
+            click.echo(_markdown(header, [[f"`{r[0]}`", *r[1:]] for r in rows]))
+        else:
+            print_table(header, rows)
+        return
+
+    spec = _spec(name)
+    if dim is not None and not spec.accepts_dim(dim):
+        raise click.BadParameter(f"'{spec.name}' is defined for {spec.dims_text()}, not d = {dim}",
+                                 param_hint="--dim")
+    r = describe(spec, dim)
+    if fmt == "json":
+        echo_json(r)
+        return
+    d = r["dim"]
+    minima = r["minima"]
+    if fmt == "markdown":
+        out = [f"### `{r['name']}`", "", r["summary"], "", f"    {r['formula']}", "",
+               f"- reference: {r['reference']}", f"- dimensions: {r['dims_text']} (default {r['default_dim']})",
+               f"- default bounds: {r['bounds_text']}", f"- f* = {r['f_min_text']}",
+               f"- global minimizers: {r['minima_text']}"]
+        if r["params"]:
+            out += ["", _markdown(["parameter", "default", "range", "meaning"],
+                                  [[f"`{p['name']}`", p["default"], p["range"], p["doc"]] for p in r["params"]])]
+        click.echo("\n".join(out))
+        return
+    import numpy as np
+
+    from ..objectives.catalog import point_text
+
+    f_star = r["f_min_text"] + (f" ({r['f_min']!r} at d = {d})" if spec.f_min_text else "")
+    formula = r["formula"]
+    lines = [f"{r['name']}: {r['summary']}",
+             f"  formula     {formula}",
+             f"  reference   {r['reference']}",
+             f"  dimensions  {r['dims_text']} (default {r['default_dim']})",
+             f"  bounds      {r['bounds_text']} (default)",
+             f"  f*          {f_star}",
+             f"  minimizers  {len(minima)} global at d = {d}:"]
+    lines += [f"    {point_text(np.asarray(p), exact=True)}" for p in minima] if d <= 10 else \
+        [f"    {r['minima_text']}"]
+    if r["aliases"]:
+        lines.append(f"  aliases     {', '.join(r['aliases'])}")
+    if r["params"]:
+        lines.append("  parameters")
+        w = max(len(p["name"]) for p in r["params"])
+        lines += [f"    {p['name']:<{w}}  default {p['default']!r:<20} {p['range']:<14} {p['doc']}"
+                  for p in r["params"]]
+    lines.append(f"  transforms  {r['transform_keys']}")
+    click.echo("\n".join(lines))
+
+
+@click.command("check-gradient")
+@click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]")
+@click.option("-n", "--points", type=click.IntRange(1, 1_000_000), default=20, show_default=True,
+              help="How many random points inside the config's bounds.")
+@click.option("--tolerance", type=click.FloatRange(0.0, min_open=True), default=1e-6, show_default=True,
+              help="Exit 1 when the worst error is above this.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the random points.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per config on stdout.")
+def check_gradient(args, points, tolerance, seed, fmt):
+    """Compare the objective's gradient with finite differences at random points.
+
+    The reference is Richardson-extrapolated central differences; the error at a
+    point is max_i |g_i - r_i| / max(1, |g|_inf, |r|_inf) (relative for large
+    gradients, absolute for small ones). The worst over all points is printed.
+
+    \b
+    Examples:
+      optrun check-gradient configs/rosenbrock.yaml
+      optrun check-gradient configs/examples/user-objective.yaml --points 100
+      optrun check-gradient configs/rastrigin.yaml objective.dim=50 --tolerance 1e-8
+
+    Exit status: 0 every error is within the tolerance; 1 one is not; 2 bad input.
+    """
+    import json
+
+    import numpy as np
+
+    from ..config import load_config
+    from ..experiment import build_objective
+    from ..objectives.check import check_gradient as measure
+    from .run import split_args
+
+    paths, overrides = split_args(args)
+    configs = [load_config(p, overrides) for p in paths]
+    worst_code = 0
+    for path, config in zip(paths, configs):
+        objective = build_objective(config)
+        res = measure(objective, np.asarray(config.bounds), points, seed)
+        ok = bool(res.worst <= tolerance)
+        kind = objective.info.get("gradient", "analytic")
+        worst_code = max(worst_code, 0 if ok else 1)
+        if fmt == "json":
+            click.echo(json.dumps({"config": path, "objective": objective.name, "dim": objective.dim,
+                                   "gradient": kind, "points": points, "seed": seed, "tolerance": tolerance,
+                                   "worst_error": res.worst if np.isfinite(res.worst) else None,
+                                   "worst_x": res.worst_x.tolist(), "passed": ok}))
+            continue
+        err = f"{res.worst:.3g}" if np.isfinite(res.worst) else "not finite"
+        x = np.array2string(res.worst_x, precision=6, threshold=8, separator=", ")
+        click.echo(f"{objective.name} (d={objective.dim}, {kind} gradient): worst error {err} over {points} "
+                   f"points inside the bounds (tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}"
+                   + ("" if ok else f"; worst at x = {x}"))
+        if kind == "finite-differences":
+            click.echo(f"  note: {path} has no gradient function, so its gradient is itself a finite "
+                       "difference", err=True)
+    sys.exit(worst_code)
