@@ -164,11 +164,11 @@ def thin_path(xy: np.ndarray, budget: int = THIN_BUDGET) -> np.ndarray:
 
 
 def require_matplotlib() -> None:
-    """Raise :class:`PlotUnavailable` unless matplotlib can be imported."""
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise PlotUnavailable()
+    """Raise :class:`PlotUnavailable` unless matplotlib can be imported (pyplot is not loaded)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise PlotUnavailable() from None
 
 
 def _pyplot():
@@ -186,15 +186,22 @@ def _pyplot():
 def _style() -> dict[str, Any]:
     return {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9.5,
             "xtick.labelsize": 10, "ytick.labelsize": 10, "figure.constrained_layout.use": True,
+            "figure.constrained_layout.w_pad": 0.1, "figure.constrained_layout.h_pad": 0.08,
             "svg.hashsalt": "optrun", "svg.fonttype": "path"}
 
 
 def output_format(path: str) -> str:
-    """``png``, ``svg`` or ``pdf`` from the file name; :class:`PlotError` otherwise."""
+    """``png``, ``svg`` or ``pdf`` from the file name, checked before any drawing starts.
+
+    :class:`PlotError` for another extension or a folder that does not exist.
+    """
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext not in FORMATS:
         raise PlotError(f"cannot write '{path}': the file name must end in "
                         f"{', '.join('.' + f for f in FORMATS)} (the format is chosen by extension)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise PlotError(f"cannot write '{path}': the folder {folder} does not exist")
     return ext
 
 
@@ -207,8 +214,6 @@ def _save(fig, path: str, dpi: float) -> str:
     """Write the figure to ``path`` atomically (a temporary file renamed over it)."""
     fmt = output_format(path)
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise PlotError(f"cannot write '{path}': the folder {folder} does not exist")
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
     try:
         fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Software": "optrun"} if fmt == "png" else None)
@@ -234,7 +239,7 @@ def _grid(objective, region: np.ndarray, n: int = GRID_POINTS) -> tuple[np.ndarr
     X, Y = np.meshgrid(xs, ys)
     try:
         Z = np.asarray(objective.value(np.stack([X, Y], axis=-1)), dtype=float)
-    except Exception as e:  # a user objective that cannot take a grid
+    except Exception as e:  # noqa: BLE001 - a user objective that cannot take a grid
         raise PlotError(f"cannot evaluate the objective '{objective.name}' on a grid for the contour: "
                         f"{type(e).__name__}: {e}") from None
     if Z.shape != X.shape:
@@ -246,10 +251,10 @@ def _grid(objective, region: np.ndarray, n: int = GRID_POINTS) -> tuple[np.ndarr
 def contour_levels(Z: np.ndarray, n: int = CONTOUR_LEVELS) -> tuple[np.ndarray, bool]:
     """``n + 1`` level boundaries for ``Z`` and whether they are logarithmic.
 
-    Linear levels (the tutorials') unless more than 40% of the grid would fall into the lowest
-    linear band, i.e. a few high walls would flatten the picture to one colour (Rosenbrock's
-    valley, for instance); then the levels are ``min + geomspace`` so every decade above the
-    minimum gets its share of colours.
+    Linear levels (the tutorials') unless the median of ``Z`` lies in the lowest tenth of its
+    range, i.e. half the picture would share 5 of the 50 colours because a few high walls set the
+    scale (Rosenbrock's valley, for instance); then the levels are ``min + geomspace`` so every
+    decade above the minimum gets its share of colours.
     """
     z = Z[np.isfinite(Z)]
     if z.size == 0:
@@ -258,7 +263,7 @@ def contour_levels(Z: np.ndarray, n: int = CONTOUR_LEVELS) -> tuple[np.ndarray, 
     if hi <= lo:
         return np.linspace(lo - 0.5, lo + 0.5, n + 1), False
     linear = np.linspace(lo, hi, n + 1)
-    if np.mean(z < linear[1]) <= 0.4:
+    if np.median(z) - lo >= 0.1 * (hi - lo):
         return linear, False
     gap = z - lo
     floor = max(float(np.min(gap[gap > 0])), (hi - lo) * 1e-12)
@@ -367,8 +372,11 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
             else:
                 ax.plot(xy[:, 0], xy[:, 1], ".-", color=colour, lw=lw, ms=size, zorder=z,
                         path_effects=_outlined(lw + 1.3), label=label)
-                ax.plot(*xy[0], marker="o", ms=11, mfc="none", mec=colour, mew=2.2, zorder=z + 1,
-                        path_effects=_outlined(4.2), ls="none")
+                # start: a ring in the run's colour on a dark ring, the first point visible inside
+                ax.plot(*xy[0], marker="o", ms=11, mfc="none", mec="black", mew=4.0, alpha=0.75,
+                        zorder=z + 1, ls="none")
+                ax.plot(*xy[0], marker="o", ms=11, mfc="none", mec=colour, mew=2.0, zorder=z + 1,
+                        ls="none")
                 ax.plot(*xy[-1], marker="X", ms=11, color=colour, mec="black", mew=0.8, zorder=z + 2,
                         ls="none")
         pad = {"labelpad": 8} if surface else {}
@@ -390,9 +398,6 @@ def _minima_label(minima: np.ndarray) -> str:
 
 
 def _legend(ax, surface: bool) -> None:
-    handles, labels = ax.get_legend_handles_labels()
-    if not handles:
-        return
     if surface:
         ax.legend(loc="upper left", framealpha=0.85)
     else:
@@ -452,7 +457,8 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
         pos = [a[np.isfinite(a) & (a > 0)] for _, _, m, lo, hi, _, _ in prepared
                for a in (m, lo, hi) if a is not None]
         pos = np.concatenate(pos) if pos else np.array([])
-        floor = float(pos.min()) / 10.0 if pos.size else 1e-300
+        smallest = float(pos.min()) if pos.size else 1e-300
+        floor = smallest / 10.0 if smallest / 10.0 > 0 else smallest  # a denormal cannot go lower
         out_prep = []
         for label, it, mid, lo, hi, n_all, members in prepared:
             fixed = []
@@ -466,6 +472,8 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
         prepared = out_prep
 
     plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter
+
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(7.6, 4.8))
         for i, (label, it, mid, lo, hi, n_all, members) in enumerate(prepared):
@@ -479,8 +487,13 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
                                 label="interquartile range" if i == 0 else None)
         if log:
             ax.set_yscale("log")
+            top = [float(np.nanmax(a[np.isfinite(a)])) for p in prepared for a in (p[2], p[4])
+                   if a is not None and np.isfinite(a).any()]
+            if top and floor is not None:
+                ax.set_ylim(min(floor, max(top)) / 2.0 if floor / 2.0 > 0 else floor, max(top) * 2.0)
         ax.set_xlabel("iteration")
-        ax.set_ylabel(ylabel + (f" (values <= 0 drawn at {floor:.1e})" if clipped else ""))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.set_ylabel(ylabel + (f"\n(values <= 0 drawn at {floor:.1e})" if clipped else ""))
         ax.set_title(title)
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", axis="y", alpha=0.12)
