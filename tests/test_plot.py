@@ -3,12 +3,14 @@ subprocesses writing real PNG and SVG files into a temporary folder."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,11 +27,13 @@ def optrun(*args, runs_dir, cwd=None, env_extra=None):
     env.pop("OPTRUN_DEBUG", None)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "optrun", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=cwd or str(runs_dir.parent), timeout=120)
+                          text=True, env=env, cwd=cwd or str(runs_dir.parent), timeout=120,
+                          check=False)
 
 
 def png_size(path) -> tuple[int, int]:
-    data = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        data = fh.read()
     assert data[:8] == PNG_MAGIC, f"{path} is not a PNG"
     assert data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
@@ -86,7 +90,7 @@ def test_thin_curve_bounds_points_and_keeps_ends_spikes_and_divergence():
     # min/max envelope: in each of budget/4 equal buckets, the bucket's extremes are kept
     q = budget // 4
     edges = np.linspace(0, n, q + 1).astype(int)
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         seg = v[a:b]
         if not np.isfinite(seg).any():
             continue
@@ -168,7 +172,7 @@ def _axes_box(img: np.ndarray) -> tuple[int, int, int, int]:
     coloured = (rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.08  # viridis is never grey
 
     def longest(mask):
-        best, start, run = (0, 0), None, 0
+        best, start = (0, 0), None
         for i, m in enumerate(list(mask) + [False]):
             if m and start is None:
                 start = i
@@ -178,7 +182,7 @@ def _axes_box(img: np.ndarray) -> tuple[int, int, int, int]:
                 start = None
         return best
 
-    h, w = coloured.shape
+    h = coloured.shape[0]
     x0, x1 = max((longest(coloured[y]) for y in (h // 3, h // 2, 2 * h // 3)), key=lambda e: e[1] - e[0])
     cols = (x0 + (x1 - x0) // 3, (x0 + x1) // 2, x1 - (x1 - x0) // 3)
     y0, y1 = max((longest(coloured[:, x]) for x in cols), key=lambda e: e[1] - e[0])
@@ -210,7 +214,7 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
         (lo_x, hi_x), (lo_y, hi_y) = run.config["bounds"]
         px = x0 + (x - lo_x) / (hi_x - lo_x) * (x1 - x0)
         py = y1 - (y - lo_y) / (hi_y - lo_y) * (y1 - y0)
-        return int(round(py)), int(round(px))
+        return round(py), round(px)
 
     # the start point of the tutorial run: seed(1); rand(2) mapped into [-1, 1]^2
     r = np.random.RandomState(1).random_sample(2)
@@ -257,9 +261,10 @@ def test_a_100000_iteration_trace_plots_thinned(runs, tmp_path):
     """A long trace (synthetic spiral, 100,001 rows) plots; the SVG holds a thinned path."""
     folder = tmp_path / "runs" / "20260101-000000.000-long-abcdef"
     folder.mkdir(parents=True)
+    source = Path(runs["tutorial"])
     for name in ("config.yaml", "meta.json"):
-        (folder / name).write_text(open(os.path.join(runs["tutorial"], name)).read())
-    summary = json.load(open(os.path.join(runs["tutorial"], "summary.json")))
+        (folder / name).write_text((source / name).read_text())
+    summary = json.loads((source / "summary.json").read_text())
     n = 100_001
     summary.update(id=folder.name, iterations=n - 1)
     (folder / "summary.json").write_text(json.dumps(summary))
