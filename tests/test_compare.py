@@ -16,8 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from optrun.cli import cli
-from optrun.compare import (TARGETS, CompareError, compare_runs, first_below, gate, is_worse, rank,
-                            run_stats)
+from optrun.compare import TARGETS, CompareError, compare_runs, first_below, gate, is_worse, rank, run_stats
 from optrun.store.read import load_run
 
 BASE_CONFIG = {"name": "t", "objective": {"name": "sphere", "dim": 2}, "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
@@ -50,8 +49,7 @@ def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None
         json.dump({"format_version": 1, "optrun": "0.1.0", "numpy": np.__version__}, fh)
     with open(os.path.join(path, "trace.csv"), "w") as fh:
         fh.write("iteration,f,grad_norm,step_norm\n")
-        for i, v in zip(its, f):
-            fh.write(f"{i},{float(v)!r},1.0,0.1\n")
+        fh.writelines(f"{i},{float(v)!r},1.0,0.1\n" for i, v in zip(its, f))
     return path
 
 
@@ -311,7 +309,7 @@ def test_cli_json(pair):
 
 
 def test_cli_csv(pair):
-    runs, long, short = pair
+    runs, long, _short = pair
     r = invoke(runs, "-2", "-1", "--format", "csv", "--all")
     assert r.exit_code == 0, r.output
     table = list(csv.DictReader(io.StringIO(r.stdout)))
@@ -333,7 +331,7 @@ def test_cli_markdown(pair):
 
 
 def test_cli_gate_exit_codes(pair):
-    runs, long, short = pair
+    runs, _long, _short = pair
     worse = invoke(runs, "-2", "-1", "--fail-if-worse")
     better = invoke(runs, "-1", "-2", "--fail-if-worse", "--quiet")
     assert worse.exit_code == 1 and worse.stdout.splitlines()[-1].startswith("worse: ")
@@ -357,7 +355,7 @@ def test_cli_bad_input_exit_2(pair, args, needle):
 
 
 def test_cli_damaged_run_exit_2(pair):
-    runs, long, short = pair
+    runs, _long, short = pair
     with open(os.path.join(short.path, "trace.csv"), "a") as fh:
         fh.write("9,oops,1,1\n10,1,1,1\n")
     r = invoke(runs, "-2", "-1")
@@ -366,11 +364,11 @@ def test_cli_damaged_run_exit_2(pair):
 
 
 def test_plot_through_real_subprocess(pair, optrun_bin, tmp_path):
-    runs, long, short = pair
+    runs, _long, _short = pair
     env = {**os.environ, "OPTRUN_RUNS_DIR": runs, "NO_COLOR": "1"}
     out = tmp_path / "conv.png"
     p = subprocess.run([optrun_bin, "compare", "-2", "-1", "--plot", str(out), "--quiet"], env=env,
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("best by final f: ") and f"plot: {out}" in p.stderr
     data = out.read_bytes()
@@ -380,7 +378,7 @@ def test_plot_through_real_subprocess(pair, optrun_bin, tmp_path):
 
 
 def test_plot_svg(pair, tmp_path):
-    runs, long, short = pair
+    runs, _long, _short = pair
     out = tmp_path / "conv.svg"
     r = invoke(runs, "-2", "-1", "--plot", str(out), "--format", "json")
     assert r.exit_code == 0, r.output
@@ -396,7 +394,7 @@ def test_plot_without_matplotlib_is_one_line_exit_2(pair, optrun_bin, tmp_path):
     (fake / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
     env = {**os.environ, "OPTRUN_RUNS_DIR": runs, "NO_COLOR": "1", "PYTHONPATH": str(fake)}
     p = subprocess.run([optrun_bin, "compare", "-2", "-1", "--plot", str(tmp_path / "x.png")], env=env,
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     assert p.returncode == 2 and "matplotlib" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
 

@@ -73,7 +73,8 @@ def test_real_run_reads_back_bit_for_bit(tmp_path):
     assert run.meta["optrun"] and run.summary["final_f"] == out.summary["final_f"]
     tr = run.trace()
     # the JSON Lines trace is an independent copy of the same rows
-    rows = [json.loads(line) for line in open(os.path.join(out.path, "trace.jsonl"))]
+    with open(os.path.join(out.path, "trace.jsonl")) as fh:
+        rows = [json.loads(line) for line in fh]
     assert tr["iteration"].dtype == np.int64 and list(tr["iteration"]) == list(range(41))
     for col in ("f", "grad_norm", "step_norm", "x0", "x1"):
         assert tr[col].tolist() == [r[col] for r in rows]
@@ -124,6 +125,10 @@ def test_missing_trace(tmp_path):
     ("summary.json", '{"status": "completed", ', "summary.json is damaged (invalid JSON at line 1"),
     ("summary.json", "[1, 2]", "summary.json is damaged (a JSON object expected"),
     ("summary.json", '{"id": "x"}', "no status"),
+    ("summary.json", '{"status": "completed", "final_f": "small"}',
+     'summary.json is damaged (final_f is "small", expected a number or null)'),
+    ("summary.json", '{"status": "completed", "iterations": 2.5}', "iterations is 2.5, expected an integer"),
+    ("summary.json", '{"status": "completed", "dim": true}', "dim is true"),
     ("config.yaml", "a: [1, 2\n", "config.yaml is damaged"),
     ("meta.json", "", "meta.json is damaged"),
 ])

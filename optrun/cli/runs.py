@@ -273,7 +273,7 @@ def show(run, runs_dir, rows, fmt):
             return {c: (int(trace[c][i]) if c == "iteration" else float(trace[c][i])) for c in cols}
 
         head = [row(i) for i in idx[:min(rows, total)]]
-        tail = [row(i) for i in idx[len(head):]] if total > 2 * rows else [row(i) for i in idx[len(head):]]
+        tail = [row(i) for i in idx[len(head):]]
         echo_json({"id": r.id, "path": r.path, "status": r.status, "config": r.config, "summary": r.summary,
                    "meta": r.meta, "trace": {"columns": cols, "rows": total, "head": head, "tail": tail}})
         return

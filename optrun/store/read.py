@@ -263,6 +263,36 @@ def reconcile_status(summary: dict[str, Any], now: datetime | None = None) -> di
 # ------------------------------------------------------------------------------------ loading
 
 
+SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("status",), (str,)),
+    **dict.fromkeys(("id", "name", "algorithm", "variant", "objective", "hostname", "started_at",
+                     "updated_at", "ended_at", "stop_reason"), (str, type(None))),
+    **dict.fromkeys(("iterations", "iterations_planned", "best_iteration", "dim", "pid", "pid_start"),
+                    (int, type(None))),
+    **dict.fromkeys(("final_f", "best_f", "final_grad_norm", "f_min", "f_gap", "distance_to_optimum",
+                     "wall_time_s", "time_per_iteration_s"), (int, float, type(None))),
+    **dict.fromkeys(("final_x", "best_x"), (list, type(None))),
+}
+
+
+def summary_problem(summary: dict[str, Any]) -> str | None:
+    """What is wrong with a parsed summary's documented fields (``None`` when nothing is)."""
+    if "status" not in summary:
+        return "no status"
+    for key, types in SUMMARY_TYPES.items():
+        if key in summary:
+            v = summary[key]
+            if not isinstance(v, types) or isinstance(v, bool):
+                return f"{key} is {json.dumps(v)[:40]}, expected {_type_words(types)}"
+    return None
+
+
+def _type_words(types: tuple[type, ...]) -> str:
+    words = {str: "a string", int: "an integer", float: "a number", list: "a list", type(None): "null"}
+    names = [words[t] for t in types if not (t is int and float in types)]
+    return " or ".join(names)
+
+
 def _has_run_files(path: str) -> bool:
     return any(os.path.isfile(os.path.join(path, name)) for name in RUN_FILES)
 
@@ -296,19 +326,20 @@ def load_run(path: str, lenient: bool = False) -> Run:
             parts[name] = {}
             problems.append(e.message.split(": ", 1)[1])
     summary = parts["summary.json"]
-    if not problems and not isinstance(summary.get("status"), str):
-        problems.append("summary.json is damaged (no status)")
-        if not lenient:
-            raise RunReadError(f"run {run_id}: {problems[0]}")
+    if "summary.json" not in " ".join(problems):
+        bad = summary_problem(summary)
+        if bad:
+            if not lenient:
+                raise RunReadError(f"run {run_id}: summary.json is damaged ({bad})")
+            problems.insert(0, f"summary.json is damaged ({bad})")
     if problems:
         problem = "; ".join(problems)
+        recorded = summary.get("status")
         summary = {**summary, "status": "damaged", "problem": problem}
-        if "recorded_status" not in summary and parts["summary.json"].get("status") is not None:
-            summary["recorded_status"] = parts["summary.json"]["status"]
-        return Run(path, str(summary.get("id") or run_id), parts["config.yaml"], summary,
-                   parts["meta.json"], problem)
-    return Run(path, str(summary.get("id") or run_id), parts["config.yaml"], reconcile_status(summary),
-               parts["meta.json"])
+        if isinstance(recorded, str) and recorded != "damaged":
+            summary["recorded_status"] = recorded
+        return Run(path, run_id, parts["config.yaml"], summary, parts["meta.json"], problem)
+    return Run(path, run_id, parts["config.yaml"], reconcile_status(summary), parts["meta.json"])
 
 
 def sort_key(run: Run) -> tuple[float, str]:
