@@ -437,7 +437,11 @@ def _bounds(c: _Checker, raw: Any) -> tuple[list[tuple[float, float]] | None, bo
 
 
 def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
+    from .errors import UserCodeError
     from .optimizers import algorithm_names, get_algorithm
+    from .optimizers.schedules import validate_schedule
+    from .optimizers.user import is_user_name, load_factory
+    from .optimizers.user import validate_params as validate_user_params
 
     if isinstance(raw, str):
         raw = {"name": raw}
@@ -449,6 +453,29 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
     if not isinstance(name, str):
         raise c.fail("algorithm.name" if "name" in raw else "algorithm",
                      "needs a name, e.g. 'algorithm: {name: amsgrad}'")
+    schedule = None
+    if "schedule" in raw:  # optional learning-rate schedule, resolved with its defaults
+        try:
+            schedule = validate_schedule(raw["schedule"])
+        except ValueError as e:
+            key, _, msg = str(e).partition(": ")
+            raise c.fail("algorithm.schedule" + (f".{key}" if key else ""), msg) from None
+    if is_user_name(name):  # 'package.module:factory': free-form parameters, importable now
+        if raw.get("variant", "user") != "user":
+            raise c.fail("algorithm.variant", "a user optimizer has no variants; remove the key")
+        try:
+            load_factory(name)
+        except UserCodeError as e:
+            raise c.fail("algorithm.name", e.message) from None
+        try:
+            params = validate_user_params({k: v for k, v in raw.items()
+                                           if k not in ("name", "variant", "schedule")})
+        except ValueError as e:
+            key, _, msg = str(e).partition(": ")
+            raise c.fail(f"algorithm.{key}", msg) from None
+        if schedule is not None:
+            params["schedule"] = schedule
+        return AlgorithmConfig(name=name, variant="user", params=params)
     try:
         algo = get_algorithm(name)
     except KeyError:
@@ -462,10 +489,12 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
     except KeyError:
         raise c.fail("algorithm.variant", f"'{algo.name}' has no variant '{vname}'; "
                      f"choose one of {', '.join(algo.variant_names())}") from None
-    valid = ("name", "variant") + tuple(p.name for p in variant.params)
+    valid = ("name", "variant", "schedule") + tuple(p.name for p in variant.params)
     c.mapping("algorithm", raw, valid)
     params = {p.name: c.param(f"algorithm.{p.name}", p, raw.get(p.name, p.default))
               for p in variant.params}
+    if schedule is not None:
+        params["schedule"] = schedule
     return AlgorithmConfig(name=algo.name, variant=variant.name, params=params)
 
 

@@ -68,8 +68,25 @@ def build_objective(config: RunConfig) -> Objective:
 def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
     """The config's optimizer. ``params`` replaces ``config.algorithm.params`` when given: a batch
     passes its numeric hyperparameters as ``(S, 1)`` arrays (see :func:`optrun.sweep.batch_params`)."""
+    from .optimizers.schedules import scheduled
+    from .optimizers.user import build_user_optimizer, is_user_name
+
+    given = config.algorithm.params
+    params = dict(given if params is None else params)
+    schedule = params.pop("schedule", None)
+    if is_user_name(config.algorithm.name):
+        # a batch's numeric values arrive as (S, 1) arrays; equal ones go back to the config's
+        # scalar so user code sees plain numbers unless a sweep really varies them
+        for k, v in params.items():
+            if isinstance(v, np.ndarray) and k in given and np.all(v == given[k]):
+                params[k] = given[k]
+        opt = build_user_optimizer(config.algorithm.name, params, config.dim)
+        alpha = params.get("alpha", 1.0)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.ndarray)):
+            alpha = 1.0
+        return scheduled(opt, schedule, alpha, in_place=False)
     variant = get_algorithm(config.algorithm.name).variant(config.algorithm.variant)
-    return variant.build(**(config.algorithm.params if params is None else params))
+    return scheduled(variant.build(**params), schedule, params.get("alpha", 1.0))
 
 
 def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:

@@ -44,7 +44,8 @@ GD = Algorithm(
     summary="plain gradient descent with a fixed step size",
     reference="Cauchy 1847; any optimization text, e.g. Kochenderfer & Wheeler, Algorithms for Optimization (2019), ch. 5",
     variants=(
-        Variant("standard", (H.alpha(0.01),), gradient_descent, rule="x = x - alpha * g",
+        Variant("standard", (H.alpha(1e-3, "learning rate (torch: lr, default 1e-3; optax: learning_rate)"),),
+                gradient_descent, rule="x = x - alpha * g",
                 notes="torch.optim.SGD (momentum=0, weight_decay=0) and optax.sgd compute the same "
                       "step, -alpha * g, bit for bit.",
                 aliases=("torch", "optax", "tutorial")),

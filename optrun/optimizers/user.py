@@ -1,0 +1,159 @@
+"""User optimizers: ``algorithm: {name: "package.module:factory", ...}``.
+
+The factory is imported with the current directory first on ``sys.path`` (so a ``my_opt.py``
+beside the config works), then the installed environment. It is called with the algorithm's
+other keys as keyword arguments and must return an :class:`~optrun.optimizers.base.Optimizer`
+(or any object with ``init`` and ``update`` attributes, or an ``(init, update)`` pair) following
+the kernel interface documented in :mod:`optrun.optimizers.base`.
+
+Everything that can go wrong is reported as one line naming the function:
+:func:`load_factory` raises :class:`~optrun.errors.UserCodeError` for an import error, a missing
+or non-callable attribute; :func:`build_user_optimizer` calls the factory and tries ``init`` and
+one ``update`` on a probe point before the run starts, so a factory that raises, an ``update``
+that raises or returns a step of the wrong shape fails with exit status 2 and no run folder.
+During the run the checked wrapper turns an exception in ``init``/``update`` into a
+``UserCodeError`` too, which the run records as status ``failed``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserCodeError
+from .base import Optimizer
+
+NAME_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def is_user_name(name: str) -> bool:
+    """Whether an ``algorithm.name`` refers to user code (``module:attribute``)."""
+    return ":" in name
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
+def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
+    """A user optimizer's parameters: YAML scalars (numbers, strings, booleans, null) or flat
+    lists of them. Raises ``ValueError("key: message")``."""
+    out = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(f"{key}: parameter names of a user optimizer must be Python "
+                             "identifiers (they become keyword arguments)")
+        items = value if isinstance(value, list) else [value]
+        for v in items:
+            if v is not None and not isinstance(v, (bool, int, float, str)):
+                raise ValueError(f"{key}: must be a number, string, boolean, null or a list of "
+                                 f"those, not {type(v).__name__}")
+        out[key] = value
+    return out
+
+
+def load_factory(spec: str) -> Callable[..., Any]:
+    """Import ``module:attribute`` (cwd first on ``sys.path``) and return the callable."""
+    if not NAME_RE.match(spec):
+        raise UserCodeError(f"user optimizer '{spec}': the name must look like "
+                            "'package.module:factory'")
+    module_name, _, attr = spec.partition(":")
+    cwd = os.getcwd()
+    if cwd not in sys.path[:1]:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            raise UserCodeError(f"user optimizer '{spec}': no module named '{e.name}' in {cwd} "
+                                "or the installed packages") from None
+        raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
+                            f"{_one_line(e)}") from None
+    except Exception as e:  # the module itself raised while importing
+        raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
+                            f"{_one_line(e)}") from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise UserCodeError(f"user optimizer '{spec}': module {module_name} has no "
+                                f"attribute '{attr}'")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise UserCodeError(f"user optimizer '{spec}': {attr} is a {type(obj).__name__}, not a "
+                            "function returning an optimizer")
+    return obj
+
+
+def _as_pair(spec: str, opt: Any) -> tuple[Callable, Callable]:
+    if isinstance(opt, tuple) and len(opt) == 2:
+        init, update = opt
+    elif hasattr(opt, "init") and hasattr(opt, "update"):
+        init, update = opt.init, opt.update
+    else:
+        raise UserCodeError(f"user optimizer '{spec}': the factory returned a "
+                            f"{type(opt).__name__}; it must return an Optimizer(init, update) "
+                            "or an object with init and update methods")
+    if not callable(init) or not callable(update):
+        raise UserCodeError(f"user optimizer '{spec}': init and update must be callable")
+    return init, update
+
+
+def checked(spec: str, opt: Any) -> Optimizer:
+    """Wrap a user optimizer so that every failure becomes a one-line :class:`UserCodeError`."""
+    user_init, user_update = _as_pair(spec, opt)
+
+    def init(x):
+        try:
+            return user_init(x)
+        except Exception as e:
+            raise UserCodeError(f"user optimizer '{spec}': init raised {_one_line(e)}") from None
+
+    def update(g, state, x, t):
+        try:
+            result = user_update(g, state, x, t)
+        except Exception as e:
+            raise UserCodeError(f"user optimizer '{spec}': update raised {_one_line(e)} "
+                                f"at step {t}") from None
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise UserCodeError(f"user optimizer '{spec}': update must return (step, state), "
+                                f"not a {type(result).__name__}")
+        step, state = result
+        step = np.asarray(step, dtype=np.float64)
+        if step.shape != x.shape:
+            raise UserCodeError(f"user optimizer '{spec}': update returned a step of shape "
+                                f"{step.shape}; it must have the shape of x, {x.shape}")
+        return step, state
+
+    return Optimizer(init, update)
+
+
+def build_user_optimizer(spec: str, params: dict[str, Any], dim: int) -> Optimizer:
+    """Load, construct and probe a user optimizer; returns a fresh, checked instance.
+
+    The factory is called twice: once for a probe (``init`` on a ``(1, dim)`` point of 0.5's and
+    one ``update`` with a gradient of ones), once for the run, so that a stateful factory's run
+    starts clean.
+    """
+    factory = load_factory(spec)
+
+    def make() -> Optimizer:
+        try:
+            opt = factory(**params)
+        except Exception as e:
+            raise UserCodeError(f"user optimizer '{spec}': calling {spec.partition(':')[2]}"
+                                f"({', '.join(f'{k}=...' for k in params)}) raised "
+                                f"{_one_line(e)}") from None
+        return checked(spec, opt)
+
+    probe = make()
+    x = np.full((1, dim), 0.5)
+    with np.errstate(all="ignore"):
+        probe.update(np.ones_like(x), probe.init(x.copy()), x, 1)
+    return make()
