@@ -114,16 +114,20 @@ def check_selectors(selectors: Sequence[str]) -> None:
 # ------------------------------------------------------------------------------------ optrun runs
 
 
-def _g(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.6g}"
+def _number(v: Any) -> float | None:
+    """A summary value as a number, or ``None`` (missing, or damaged into something else)."""
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def _wall(v: float | None) -> str:
+def _g(v: Any) -> str:
+    v = _number(v)
+    return "-" if v is None else f"{v:.6g}"
+
+
+def _wall(v: Any) -> str:
     from ..compare import fmt_seconds
 
-    return fmt_seconds(v)
+    return fmt_seconds(_number(v))
 
 
 def _algorithm(run) -> str:
@@ -135,10 +139,11 @@ def _algorithm(run) -> str:
 
 def _iterations(run) -> str:
     s = run.summary
-    it = s.get("iterations")
-    if run.status in ("running", "crashed") and s.get("iterations_planned"):
-        return f"{it if it is not None else 0:,}/{s['iterations_planned']:,}"
-    return "-" if not isinstance(it, int) else f"{it:,}"
+    it, planned = s.get("iterations"), s.get("iterations_planned")
+    it = it if isinstance(it, int) and not isinstance(it, bool) else None
+    if run.status in ("running", "crashed") and isinstance(planned, int) and not isinstance(planned, bool):
+        return f"{it or 0:,}/{planned:,}"
+    return "-" if it is None else f"{it:,}"
 
 
 def run_record(run) -> dict[str, Any]:
