@@ -80,15 +80,29 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every failure is one line on stderr and an exit code."""
     try:
-        cli.main(prog_name="optrun")
-    except KeyboardInterrupt:  # pragma: no cover - a Ctrl-C outside a run loop
+        code = cli.main(prog_name="optrun", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:  # bare `optrun`: the help, on stdout
+        click.echo(e.ctx.get_help() if e.ctx is not None else e.format_message())
+        sys.exit(0)
+    except click.UsageError as e:  # bad usage: one line, with where to look (exit 2)
+        cmd = e.ctx.command_path if e.ctx is not None else "optrun"
+        click.echo(f"Error: {e.format_message()} (see '{cmd} --help')", err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (click.Abort, KeyboardInterrupt):
         click.echo("optrun: interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # `optrun runs | head`
+        sys.stderr.close()
+        sys.exit(0)
     except Exception as e:  # a bug in optrun: say so in one line unless debugging
         if os.environ.get("OPTRUN_DEBUG"):
             raise
         click.echo(f"optrun: internal error: {type(e).__name__}: {e} "
                    "(set OPTRUN_DEBUG=1 for the traceback)", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
