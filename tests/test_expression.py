@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ def fd(f, x):
     for i in range(len(x)):
         h = 6.06e-6 * max(1.0, abs(x[i]))
 
-        def d(step):
+        def d(step, i=i):
             xp, xm = list(x), list(x)
             xp[i] += step
             xm[i] -= step
@@ -123,9 +124,9 @@ def test_expression_runs_end_to_end_and_round_trips(tmp_path):
     assert r.exit_code == 0, r.output
     s = json.loads(r.output)
     assert s["objective"] == "expression" and s["f_gap"] < 1e-12 and s["distance_to_optimum"] < 1e-6
-    meta = json.load(open(f"{s['path']}/meta.json"))
+    meta = json.loads(Path(s["path"], "meta.json").read_text())
     assert meta["gradient"] == "automatic" and meta["evaluations_per_gradient"] == 0
-    again = yaml.safe_load(open(f"{s['path']}/config.yaml"))
+    again = yaml.safe_load(Path(s["path"], "config.yaml").read_text())
     assert again["objective"] == {"name": "expression", "dim": 2, "expression": "x0**2 + 10*x1**2",
                                   "f_min": 0.0, "minima": [[0.0, 0.0]]}
 

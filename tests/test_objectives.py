@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,7 +86,7 @@ def ref_gradient(f, x):
     for i in range(len(x)):
         h = 6.06e-6 * max(1.0, abs(x[i]))
 
-        def d(step):
+        def d(step, i=i):
             xp, xm = list(x), list(x)
             xp[i] += step
             xm[i] -= step
@@ -409,7 +410,7 @@ def test_a_run_reports_distance_and_gap_to_the_nearest_minimum(tmp_path, configs
     assert s["f_min"] == 0.0 and s["f_gap"] == s["final_f"] < 1e-12
     nearest = np.min(np.linalg.norm(get_objective("himmelblau").build(2).minima - s["final_x"], axis=1))
     assert s["distance_to_optimum"] == pytest.approx(nearest, abs=1e-15) and nearest < 1e-6
-    meta = json.load(open(f"{s['path']}/meta.json"))
+    meta = json.loads(Path(s["path"], "meta.json").read_text())
     assert meta["gradient"] == "analytic" and meta["evaluations_per_gradient"] == 0
 
 

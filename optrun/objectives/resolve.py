@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import TRANSFORM_KEYS, get_objective
+from . import get_objective
 from .base import Objective, ObjectiveSpec
 from .expression import Expression, ExpressionError
 from .transform import MAX_ROTATE_DIM, transform

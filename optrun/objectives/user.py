@@ -55,7 +55,7 @@ def load_callable(ref: str, role: str) -> Callable:
             raise UserCodeError(f"{role} '{ref}': no module named '{e.name}' in the working directory "
                                 f"{cwd} or the installed packages") from None
         raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' failed: {e}") from None
-    except (Exception, SystemExit) as e:  # the user's module raised while importing
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's module may raise anything
         where = ""
         if isinstance(e, SyntaxError):
             where = f" ({os.path.basename(e.filename or '?')}, line {e.lineno})"
@@ -100,7 +100,7 @@ class UserFunction:
                 out = [self.fn(row) for row in x.copy()]
         except OptrunError:
             raise
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - user code may raise anything: name it, one line
             raise self._fail(f"raised {type(e).__name__}: {_first_line(e)}") from None
         try:
             arr = np.asarray(out, dtype=np.float64)
@@ -146,7 +146,7 @@ class UserFunction:
         """The function's output as a float array, or what went wrong."""
         try:
             out = self.fn(x.copy())
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - user code may raise anything
             return f"raised {type(e).__name__}: {_first_line(e)}"
         try:
             return np.asarray(out, dtype=np.float64)
