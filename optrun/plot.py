@@ -138,26 +138,31 @@ def thin_curve(values: np.ndarray, budget: int = THIN_BUDGET) -> np.ndarray:
 def thin_path(xy: np.ndarray, budget: int = THIN_BUDGET) -> np.ndarray:
     """Sorted indices of the points of a search path worth drawing; all when ``n <= budget``.
 
-    Otherwise the union of: first and last point; ``budget/2`` points evenly spaced in arc length
+    Otherwise the union of: first and last point; ``3 budget/4`` points evenly spaced in arc length
     along the path (where the search moves, it keeps points; where it creeps near a minimum, it
-    drops them); and ``budget/2`` log-spaced in the iteration number (the first steps, which
-    decide where the search goes). At most about ``budget + 2`` indices, whatever ``n``.
+    drops them); ``budget/4`` log-spaced in the iteration number (the first steps, which
+    decide where the search goes); and, when these coincide, enough evenly spaced iterations to
+    fill the budget. At most about ``budget + 2`` indices, whatever ``n``.
     ``xy`` must be finite (cut a diverging path at its first non-finite point first).
     """
     p = np.asarray(xy, dtype=float)
     n = len(p)
     if n <= budget:
         return np.arange(n)
-    half = max(budget // 2, 1)
-    parts = [np.array([0, n - 1]), _log_spaced(n, half)]
+    early = max(budget // 4, 1)
+    along = max(budget - early, 1)
+    parts = [np.array([0, n - 1]), _log_spaced(n, early)]
     seg = np.sqrt(np.sum(np.diff(p, axis=0) ** 2, axis=1))
     s = np.concatenate([[0.0], np.cumsum(seg)])
     if s[-1] > 0:
-        targets = np.linspace(0.0, s[-1], half)
+        targets = np.linspace(0.0, s[-1], along)
         parts.append(np.searchsorted(s, targets, side="left").clip(0, n - 1))
     else:
-        parts.append(np.linspace(0, n - 1, half).round().astype(np.int64))
-    return np.unique(np.concatenate(parts))
+        parts.append(np.linspace(0, n - 1, along).round().astype(np.int64))
+    idx = np.unique(np.concatenate(parts))
+    if len(idx) < budget:  # samples that coincided: fill up the budget evenly in iteration
+        idx = np.unique(np.concatenate([idx, np.linspace(0, n - 1, budget - len(idx)).round().astype(np.int64)]))
+    return idx
 
 
 # ---------------------------------------------------------------------------- matplotlib
@@ -332,12 +337,12 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
             ax.set_zlabel("f(x)", labelpad=8)
             ax.view_init(elev=32, azim=-60)
             fig.colorbar(surf, ax=ax, shrink=0.6, pad=0.1, label="f(x)",
-                         ticks=_cbar_ticks(levels, logarithmic))
+                         ticks=_cbar_ticks(levels, logarithmic), format=_cbar_format())
         else:
             fig, ax = plt.subplots(figsize=(7.2, 6.0))
             filled = ax.contourf(X, Y, Z, levels=levels, cmap=cm, norm=norm, extend="neither")
-            cbar = fig.colorbar(filled, ax=ax, ticks=_cbar_ticks(levels, logarithmic),
-                                label="f(x)" + (" (levels log-spaced above the minimum)" if logarithmic else ""))
+            cbar = fig.colorbar(filled, ax=ax, ticks=_cbar_ticks(levels, logarithmic), format=_cbar_format(),
+                                label="f(x)" + (", log-spaced levels" if logarithmic else ""))
             cbar.ax.tick_params(labelsize=9)
             ax.set_aspect("equal" if _square_enough(region) else "auto")
             ax.set_xlim(region[0])
@@ -409,6 +414,12 @@ def _square_enough(region: np.ndarray) -> bool:
     return 0.5 <= w[0] / w[1] <= 2.0
 
 
+def _cbar_format():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:.3g}")
+
+
 def _cbar_ticks(levels: np.ndarray, logarithmic: bool) -> np.ndarray:
     """About six readable colour-bar ticks among the level boundaries."""
     if not logarithmic:
@@ -420,7 +431,7 @@ def _cbar_ticks(levels: np.ndarray, logarithmic: bool) -> np.ndarray:
 
 
 def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
-                     ylabel: str = "f(x) - f*", log: bool = True, dpi: float = DEFAULT_DPI,
+                     ylabel: str = "f(x) − f*", log: bool = True, dpi: float = DEFAULT_DPI,
                      budget: int = THIN_BUDGET) -> str:
     """Draw one line per series against iteration; a matrix series gets its median and IQR band.
 
@@ -452,7 +463,7 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
         prepared.append((s.label, it[idx], mid[idx], None if q1 is None else q1[idx],
                          None if q3 is None else q3[idx], len(it), members))
     clipped = False
-    floor = None
+    floor = smallest = None
     if log:
         pos = [a[np.isfinite(a) & (a > 0)] for _, _, m, lo, hi, _, _ in prepared
                for a in (m, lo, hi) if a is not None]
@@ -479,8 +490,6 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
         for i, (label, it, mid, lo, hi, n_all, members) in enumerate(prepared):
             colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
             text = label if members == 1 else f"{label} (median of {members})"
-            if len(it) < n_all:
-                text += f" [{len(it):,} of {n_all:,} points]"
             ax.plot(it, mid, "-", color=colour, lw=1.6, label=text, zorder=3)
             if lo is not None:
                 ax.fill_between(it, lo, hi, color=colour, alpha=0.22, lw=0, zorder=2,
@@ -490,7 +499,8 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
             top = [float(np.nanmax(a[np.isfinite(a)])) for p in prepared for a in (p[2], p[4])
                    if a is not None and np.isfinite(a).any()]
             if top and floor is not None:
-                ax.set_ylim(min(floor, max(top)) / 2.0 if floor / 2.0 > 0 else floor, max(top) * 2.0)
+                bottom = min(floor if clipped else smallest, max(top))
+                ax.set_ylim(bottom / 2.0 if bottom / 2.0 > 0 else bottom, max(top) * 2.0)
         ax.set_xlabel("iteration")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_ylabel(ylabel + (f"\n(values <= 0 drawn at {floor:.1e})" if clipped else ""))
@@ -521,27 +531,40 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def run_labels(runs: Sequence[Any]) -> list[str]:
-    """Short legend labels: each run's name (plus its algorithm when the name does not say it).
+def _algorithm_text(run) -> str:
+    v = run.variant
+    return (run.algorithm or "?") + (f" ({v})" if v and v not in ("default", "standard") else "")
 
-    Runs that share a name get the config values that tell them apart (``alpha=0.05, seed=3``,
-    at most three), or the hash at the end of their id when their configs are the same.
+
+def _value_text(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def run_labels(runs: Sequence[Any]) -> list[str]:
+    """Short legend labels that tell the runs apart.
+
+    The run's name when names differ (always for a single run), its algorithm when algorithms
+    differ and the name does not already say it, then up to three config values that every run
+    has but not all share (``alpha=0.05, seed=3``); the hash ending the run id when two labels
+    would still be equal.
     """
     names = [str(r.summary.get("name") or r.config.get("name") or r.id) for r in runs]
+    algos = [_algorithm_text(r) for r in runs]
+    show_name, show_algo = len(runs) == 1 or len(set(names)) > 1, len(set(algos)) > 1
+    flat = [_flatten(r.config) for r in runs]
+    fixed = {"name", "algorithm.name", "algorithm.variant", "iterations"}  # the picture shows the steps
+    differ = [k for k in flat[0] if k not in fixed and not k.startswith(("expect.", "trace."))
+              and all(k in f for f in flat) and len({repr(f[k]) for f in flat}) > 1]
     labels = []
-    for r, name in zip(runs, names):
-        algo = r.algorithm or "?"
-        label = name if algo in name else f"{name} ({algo})"
-        twins = [o for o, n in zip(runs, names) if n == name]
-        if len(twins) > 1:
-            flat = [_flatten(o.config) for o in twins]
-            mine = _flatten(r.config)
-            keys = [k for k in mine if k != "name" and any(repr(f.get(k)) != repr(mine[k]) for f in flat)]
-            if keys:
-                label += ": " + ", ".join(f"{k.rsplit('.', 1)[-1]}={mine[k]}" for k in keys[:3])
-            else:
-                label += f" [{str(r.id).rsplit('-', 1)[-1]}]"
-        labels.append(label)
+    for r, name, algo, f in zip(runs, names, algos, flat):
+        head = name if show_name else ""
+        if (show_algo or len(runs) == 1) and (r.algorithm or "?") not in head:
+            head = f"{head} ({algo})" if head else algo
+        values = ", ".join(f"{k.rsplit('.', 1)[-1]}={_value_text(f[k])}" for k in differ[:3])
+        labels.append(", ".join(x for x in (head, values) if x))
+    for i, label in enumerate(labels):
+        if labels.count(label) > 1 or not label:
+            labels[i] = f"{label} [{str(runs[i].id).rsplit('-', 1)[-1]}]".lstrip()
     return labels
 
 
@@ -588,16 +611,23 @@ def default_output(run, kind: str) -> str:
 
 
 def default_title(runs: Sequence[Any]) -> str:
-    """Objective and algorithm(s): ``sphere (d=2): amsgrad (tutorial)``, or ``... vs ...``."""
+    """Objective and algorithm(s): ``sphere (d=2): amsgrad (tutorial)``, or ``... vs ...``.
+
+    With more than three algorithms the variants are left out, and a title longer than a line
+    is wrapped.
+    """
+    import textwrap
+
     objs: list[str] = []
     algos: list[str] = []
     for r in runs:
         o = f"{r.objective or '?'} (d={_dim(r)})"
-        v = r.variant
-        a = (r.algorithm or "?") + (f" ({v})" if v and v != "default" else "")
         objs += [o] if o not in objs else []
+        a = _algorithm_text(r)
         algos += [a] if a not in algos else []
-    return f"{', '.join(objs)}: {' vs '.join(algos)}"
+    if len(algos) > 3:
+        algos = list(dict.fromkeys(r.algorithm or "?" for r in runs))
+    return "\n".join(textwrap.wrap(f"{', '.join(objs)}: {' vs '.join(algos)}", 70))
 
 
 def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto",
@@ -655,7 +685,7 @@ def _plot_runs_convergence(runs, out, title, dpi, budget) -> str:
         t = _trace(r)
         series.append(CurveSeries(label, t["iteration"], t["f"] - fs if gap else t["f"]))
     if gap:
-        ylabel, log = "f(x) - f*  (log scale)", True
+        ylabel, log = "f(x) − f*  (log scale)", True
     else:
         finite = np.concatenate([np.asarray(s.values)[np.isfinite(s.values)] for s in series])
         log = bool(finite.size) and bool(np.all(finite > 0))

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Regenerate the README's pictures from real runs (needs matplotlib: pip install -e '.[plot]'):
+#
+#   tools/make_readme_images.sh              # uses the optrun on PATH
+#   OPTRUN=/path/to/venv/bin/optrun tools/make_readme_images.sh
+#
+# docs/images/amsgrad-contour.png  the AMSGrad tutorial's run (configs/amsgrad.yaml) on its contour
+# docs/images/convergence.png      five optimizers on the 10-D Rosenbrock function, f - f* per step
+#
+# The runs go to a temporary runs folder that is removed afterwards; only the PNGs are kept.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+optrun=${OPTRUN:-optrun}
+out=$root/docs/images
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export OPTRUN_RUNS_DIR=$tmp/runs NO_COLOR=1
+mkdir -p "$out"
+
+# 1. The tutorial's picture: 100 AMSGrad steps on f(x) = x0^2 + x1^2 from the seed(1) start.
+"$optrun" run "$root/configs/amsgrad.yaml" --quiet >/dev/null
+"$optrun" plot last -o "$out/amsgrad-contour.png" --dpi 90 \
+  --title "AMSGrad tutorial: 100 steps on the sphere, from seed(1)"
+
+# 2. Convergence: the same random start in [-2.048, 2.048]^10, 5,000 steps of each optimizer.
+common=(objective.dim=10 iterations=5000 seed=1 name=rosenbrock-10d expect.f_gap_max=null)
+for algorithm in "{name: gd, alpha: 2.0e-4}" \
+                 "{name: momentum, variant: torch, alpha: 2.0e-4, momentum: 0.9}" \
+                 "{name: adagrad, variant: torch, alpha: 0.5}" \
+                 "{name: adam, variant: torch, alpha: 0.02}" \
+                 "{name: amsgrad, variant: torch, alpha: 0.02}"; do
+  "$optrun" run "$root/configs/rosenbrock.yaml" "${common[@]}" "algorithm=$algorithm" --quiet >/dev/null
+done
+"$optrun" plot -5 -4 -3 -2 -1 --kind convergence -o "$out/convergence.png" --dpi 90 \
+  --title "Rosenbrock, d = 10: five optimizers from the same start"
+
+ls -l "$out"/amsgrad-contour.png "$out"/convergence.png
