@@ -1,5 +1,7 @@
-"""Pictures (issue 7): thinning, levels, and `optrun plot` / `optrun run --plot` through real
-subprocesses writing real PNG and SVG files into a temporary folder."""
+"""Pictures (issue 7): thinning, levels, and `optrun plot` / `optrun run --plot` writing real PNG
+and SVG files into a temporary folder: through real subprocesses of `python -m optrun` where the
+process matters (default output, the drawn path, the long trace, --plot, missing matplotlib), and
+through click's CliRunner on the real command group for the rest."""
 
 from __future__ import annotations
 
@@ -31,6 +33,17 @@ def optrun(*args, runs_dir, cwd=None, env_extra=None):
                           check=False)
 
 
+def invoke(*args, runs_dir):
+    """The real command group in-process (click's CliRunner): for cases that need no new process."""
+    from click.testing import CliRunner
+
+    from optrun.cli import cli
+
+    env = {"OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
+    r = CliRunner().invoke(cli, list(map(str, args)), env=env)
+    return subprocess.CompletedProcess(args, r.exit_code, r.stdout, r.stderr)
+
+
 def png_size(path) -> tuple[int, int]:
     with open(path, "rb") as fh:
         data = fh.read()
@@ -57,7 +70,7 @@ def runs(tmp_path_factory):
     out = {}
     for key, extra in (("tutorial", []), ("fast", ["algorithm.alpha=0.05", "seed=3"]),
                        ("3d", ["bounds=[[-1,1],[-1,1],[-1,1]]", "iterations=40", "expect.f_final_max=null"])):
-        p = optrun("run", AMSGRAD, *extra, "--format", "json", runs_dir=runs_dir)
+        p = invoke("run", AMSGRAD, *extra, "--format", "json", runs_dir=runs_dir)
         assert p.returncode == 0, p.stderr
         out[key] = json.loads(p.stdout)["path"]
     out["dir"] = runs_dir
@@ -154,11 +167,11 @@ def test_plot_writes_the_default_png_in_the_run_folder(runs):
 
 def test_dpi_scales_pixels_and_svg_by_extension(runs, tmp_path):
     png = tmp_path / "big.png"
-    p = optrun("plot", runs["tutorial"], "-o", png, "--dpi", 150, runs_dir=runs["dir"])
+    p = invoke("plot", runs["tutorial"], "-o", png, "--dpi", 150, runs_dir=runs["dir"])
     assert p.returncode == 0, p.stderr
     assert png_size(png) == (1080, 900)
     svg = tmp_path / "paths.svg"
-    p = optrun("plot", runs["tutorial"], runs["fast"], "-o", svg, "--title", "Two runs", runs_dir=runs["dir"])
+    p = invoke("plot", runs["tutorial"], runs["fast"], "-o", svg, "--title", "Two runs", runs_dir=runs["dir"])
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == str(svg)
     text = svg.read_text()
@@ -235,11 +248,11 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
 
 def test_surface_and_convergence_kinds(runs, tmp_path):
     surf = tmp_path / "surface.png"
-    p = optrun("plot", "-2", "--surface", "-o", surf, runs_dir=runs["dir"])
+    p = invoke("plot", "-2", "--surface", "-o", surf, runs_dir=runs["dir"])
     assert p.returncode == 0, p.stderr
     assert png_size(surf)[0] >= 700
     # a 3-D objective: auto picks the convergence plot, written as <run>/convergence.png
-    p = optrun("plot", "last", runs_dir=runs["dir"])
+    p = invoke("plot", "last", runs_dir=runs["dir"])
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == os.path.join(runs["3d"], "convergence.png")
     assert png_size(p.stdout.strip()) == (760, 480)
@@ -283,7 +296,7 @@ def test_a_100000_iteration_trace_plots_thinned(runs, tmp_path):
     longest = max(len(re.findall(r"[ML] ", d)) for d in re.findall(r' d="([^"]*)"', text))
     assert 500 < longest < 2_500, longest  # the path, thinned from 100,001 points
     assert text.count("<use ") < 12_000  # markers are bounded too
-    p = optrun("plot", folder, "--kind", "convergence", runs_dir=tmp_path / "runs")
+    p = invoke("plot", folder, "--kind", "convergence", runs_dir=tmp_path / "runs")
     assert p.returncode == 0, p.stderr
     assert png_size(folder / "convergence.png") == (760, 480)
 
@@ -302,13 +315,9 @@ def test_run_with_plot_writes_the_picture(tmp_path):
 
 def test_bad_requests_are_one_line_exit_2(runs, tmp_path):
     """Through the real command group in-process (CliRunner): faster than a process per case."""
-    from click.testing import CliRunner
-
-    from optrun.cli import cli
 
     def plot(*args):
-        r = CliRunner().invoke(cli, ["plot", *map(str, args), "--runs-dir", str(runs["dir"])])
-        return subprocess.CompletedProcess(args, r.exit_code, r.stdout, r.stderr)
+        return invoke("plot", *args, runs_dir=runs["dir"])
 
     one_line_error(plot(runs["3d"], "--kind", "contour"), "d = 3", "--kind convergence")
     one_line_error(plot(runs["tutorial"], "-o", tmp_path / "x.jpg"), ".png", ".svg")
