@@ -220,7 +220,7 @@ def memory(big: int = 1_000_000, small: int = 1_000, small_rounds: int = 3) -> T
         def f() -> float:
             log = s.file("mem.out")
             cmd = [*optrun_cmd(), "run", CONFIG, f"iterations={n}", "--quiet", "--runs-dir", s.runs()]
-            r = _checked(run_process(cmd, log, str(REPO_ROOT), env, log), " ".join(cmd), log)
+            r = _checked(run_process(cmd, log, str(REPO_ROOT), env, log, own_rss=True), " ".join(cmd), log)
             res[n].append(r)
             return r.wall_s
         return f
@@ -235,7 +235,7 @@ def memory(big: int = 1_000_000, small: int = 1_000, small_rounds: int = 3) -> T
     rss_small = median([r.maxrss_kib for r in res[small]])
     rss_big = max(r.maxrss_kib for r in res[big])
     ratio = rss_big / rss_small
-    t = Table("Peak memory of a 2-D run (ru_maxrss of the optrun process)",
+    t = Table("Peak memory of a 2-D run (ru_maxrss of the optrun process, started through bench_rss.py)",
               ["command", "peak RSS", "wall", "ratio to 1,000 iterations", "target ≤ 1.2"])
     t.add(f"`optrun run {CONFIG} iterations={small}`", f"{rss_small / 1024:.1f} MiB",
           fmt_time(median([r.wall_s for r in res[small]])), "1.00×", "")

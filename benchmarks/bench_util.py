@@ -84,12 +84,30 @@ class ProcResult:
 
 
 def run_process(cmd: Sequence[str], stdout_path: str | None = None, cwd: str | None = None,
-                env: dict[str, str] | None = None, stderr_path: str | None = None) -> ProcResult:
+                env: dict[str, str] | None = None, stderr_path: str | None = None,
+                own_rss: bool = False) -> ProcResult:
     """Run ``cmd`` as a whole process; wall time from spawn to reap, its own rusage via ``wait4``.
 
     ``stdout``/``stderr`` go to the given files (or /dev/null): a pipe would make the parent's
-    reading part of the measurement.
+    reading part of the measurement. The ``maxrss_kib`` of a direct child includes this
+    process's own peak (see ``bench_rss.py``); with ``own_rss`` the command is started through
+    that small middleman and the figure is the command's own (the wall time then includes the
+    middleman's start, ~20 ms).
     """
+    if own_rss:
+        import json
+        import tempfile
+
+        fd, rss_json = tempfile.mkstemp(suffix=".json", prefix="optrun-bench-rss-")
+        os.close(fd)
+        try:
+            r = run_process([sys.executable, str(Path(__file__).with_name("bench_rss.py")), rss_json, *cmd],
+                            stdout_path, cwd, env, stderr_path)
+            with open(rss_json, encoding="utf-8") as f:
+                got = json.load(f)
+        finally:
+            os.unlink(rss_json)
+        return ProcResult(r.wall_s, got["returncode"], int(got["maxrss_kib"]), float(got["cpu_s"]))
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
     try:

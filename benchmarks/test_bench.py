@@ -118,3 +118,15 @@ def test_table_markdown_and_verdicts():
     assert t.markdown().splitlines() == ["| a | bb |", "|---|----|", "| 1 | x  |"]
     assert verdict(1.0, 1.0).startswith("PASS") and verdict(1.01, 1.0).startswith("MISS")
     assert verdict(None, 1.0) == "—"
+
+
+def test_own_rss_reports_the_child_not_the_fat_parent():
+    from bench_util import run_process
+
+    ballast = np.ones(400 * 2**20 // 8)  # 400 MiB touched in this process
+    try:
+        r = run_process([sys.executable, "-c", "pass"], own_rss=True)
+    finally:
+        del ballast
+    assert r.returncode == 0
+    assert 1_000 < r.maxrss_kib < 100 * 1024  # a bare interpreter: a few MiB, far below the parent's 400
