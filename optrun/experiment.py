@@ -228,13 +228,41 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         "evaluations_per_gradient": objective.info.get("evaluations_per_gradient", 0),
     }
     try:
+        reserve_space(folder)
         folder.write_text("config.yaml", config.to_yaml())
         folder.write_json("meta.json", meta)
         folder.write_json("summary.json", {**base, "status": "running", "updated_at": started})
         writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every)
     except OSError as e:
+        import shutil
+
+        shutil.rmtree(folder.path, ignore_errors=True)  # nothing half-written is left behind
         raise StorageError(f"cannot write the run folder {folder.path}: {e.strerror or e}") from None
     return _drive(folder, config, objective, optimizer, x0, base, meta, writer, reporter, verbose)
+
+
+RESERVE = ".reserve"
+RESERVE_BYTES = 64 * 1024
+
+
+def reserve_space(folder: RunFolder) -> None:
+    """Set aside disk space for the final summary: freed just before it is written, so a run that
+    fills the disk can still record that it failed and how far it got."""
+    fd = os.open(folder.file(RESERVE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except (AttributeError, OSError):
+            os.write(fd, b"\0" * RESERVE_BYTES)
+    finally:
+        os.close(fd)
+
+
+def release_space(folder: RunFolder) -> None:
+    try:
+        os.unlink(folder.file(RESERVE))
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -431,6 +459,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
     summary["expect"] = {"checked": config.expect.active(), "failures": failures,
                          "passed": not failures}
     meta["ended_at"] = summary["ended_at"]
+    release_space(folder)
     try:
         folder.write_json("summary.json", summary)
         folder.write_json("meta.json", meta)
