@@ -43,6 +43,7 @@ THIN_BUDGET = 2000  # points kept per path or curve (before the few always-kept 
 GRID_POINTS = 240  # contour grid resolution per axis
 CONTOUR_LEVELS = 50  # as the tutorials
 DEFAULT_DPI = 100
+VALUE_CEILING = 1e200  # curves are drawn no higher: matplotlib's log ticks overflow past ~1e250
 # Drawn path colours, one per run: white first (the tutorials' colour), then hues that stay
 # visible on viridis; every path gets a dark outline so it also shows on the light end.
 PATH_COLOURS = ("#ffffff", "#ff7f0e", "#ff3b3b", "#00e5ff", "#f781bf", "#c7e9c0", "#ffd92f", "#b3b3ff")
@@ -221,7 +222,8 @@ def _save(fig, path: str, dpi: float) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
     try:
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Software": "optrun"} if fmt == "png" else None)
+        with np.errstate(over="ignore", invalid="ignore"):  # log axes near the float64 limit
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Software": "optrun"} if fmt == "png" else None)
         os.replace(tmp, path)
     except OSError as e:
         raise PlotError(f"cannot write '{path}': {e.strerror or e}") from None
@@ -319,8 +321,8 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
         cut = int(np.argmin(ok)) if not ok.all() else len(xy)
         xy, f = xy[:cut], f[:cut]
         idx = thin_path(xy, budget) if len(xy) else np.arange(0)
-        drawn.append((p, xy[idx], f[idx], len(xy), cut < len(p.xy)))
-    region = _region(bounds, [PathSeries(p.label, xy, f) for p, xy, f, _, _ in drawn])
+        drawn.append((p, xy[idx], f[idx], len(xy)))
+    region = _region(bounds, [PathSeries(p.label, xy, f) for p, xy, f, _ in drawn])
     X, Y, Z = _grid(objective, region)
     levels, logarithmic = contour_levels(Z)
     norm = BoundaryNorm(levels, cm.N, clip=True)
@@ -356,12 +358,12 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
             else:
                 ax.plot(minima[:, 0], minima[:, 1], "*", ms=19, color="#ffd700", mec="black", mew=0.8,
                         zorder=2, ls="none", label=_minima_label(minima))
-        for i, (p, xy, f, n_all, diverged) in enumerate(drawn):
+        for i, (p, xy, f, n_all) in enumerate(drawn):
             if not len(xy):
                 continue
             colour = PATH_COLOURS[i % len(PATH_COLOURS)]
             note = f", {len(xy):,} of {n_all:,} points shown" if len(xy) < n_all else ""
-            label = f"{p.label} ({n_all - 1:,} steps{note}{', diverged' if diverged else ''})"
+            label = f"{p.label} ({n_all - 1:,} steps{note})"
             # earlier runs are drawn wider, so a later path on the same track leaves them visible
             wider = min(k - 1 - i, 3)
             lw = 1.3 + 0.9 * wider
@@ -437,7 +439,8 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
 
     With ``log`` the y axis is logarithmic; values ``<= 0`` (a run that reached ``f*`` to the
     last bit) cannot be drawn there and are clipped to a floor one decade below the smallest
-    positive value, which the axis label then mentions. Each series is thinned to about
+    positive value, and values beyond ``VALUE_CEILING`` (a diverging run) are drawn at it; the
+    axis label then says so. Each series is thinned to about
     ``budget`` points (:func:`thin_curve`, applied to the median). Returns ``out``.
     """
     _check_dpi(dpi)
@@ -459,9 +462,22 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
         if mid.shape != it.shape:
             raise PlotError(f"series '{s.label}': {mid.shape[0]} values for {it.shape[0]} iterations")
         idx = thin_curve(mid, budget)
+        if q1 is not None:  # keep the band's own extremes too
+            idx = np.union1d(idx, np.union1d(thin_curve(q1, budget // 4), thin_curve(q3, budget // 4)))
         members = v.shape[0] if v.ndim == 2 else 1
         prepared.append((s.label, it[idx], mid[idx], None if q1 is None else q1[idx],
                          None if q3 is None else q3[idx], len(it), members))
+    # matplotlib's axes fail on values near the float64 limit (a diverging run reaches 1e308)
+    capped = False
+    for k, (label, it, *arrays, n_all, members) in enumerate(prepared):
+        fixed = []
+        for a in arrays:
+            if a is not None:
+                big = np.isfinite(a) & (np.abs(a) > VALUE_CEILING)
+                capped |= bool(big.any())
+                a = np.where(big, np.sign(a) * VALUE_CEILING, a)
+            fixed.append(a)
+        prepared[k] = (label, it, *fixed, n_all, members)
     clipped = False
     floor = smallest = None
     if log:
@@ -499,11 +515,15 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
             top = [float(np.nanmax(a[np.isfinite(a)])) for p in prepared for a in (p[2], p[4])
                    if a is not None and np.isfinite(a).any()]
             if top and floor is not None:
-                bottom = min(floor if clipped else smallest, max(top))
-                ax.set_ylim(bottom / 2.0 if bottom / 2.0 > 0 else bottom, max(top) * 2.0)
+                bottom, highest = min(floor if clipped else smallest, max(top)), max(top)
+                with np.errstate(over="ignore"):  # a diverged run may reach 1e308
+                    highest = highest * 2.0 if np.isfinite(highest * 2.0) else highest
+                ax.set_ylim(bottom / 2.0 if bottom / 2.0 > 0 else bottom, highest)
         ax.set_xlabel("iteration")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        ax.set_ylabel(ylabel + (f"\n(values <= 0 drawn at {floor:.1e})" if clipped else ""))
+        notes = ([f"values <= 0 drawn at {floor:.1e}"] if clipped else []) + (
+            [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else [])
+        ax.set_ylabel(ylabel + (f"\n({'; '.join(notes)})" if notes else ""))
         ax.set_title(title)
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", axis="y", alpha=0.12)
@@ -546,7 +566,7 @@ def run_labels(runs: Sequence[Any]) -> list[str]:
     The run's name when names differ (always for a single run), its algorithm when algorithms
     differ and the name does not already say it, then up to three config values that every run
     has but not all share (``alpha=0.05, seed=3``); the hash ending the run id when two labels
-    would still be equal.
+    would still be equal. A run that did not complete says how it ended (``[diverged]``).
     """
     names = [str(r.summary.get("name") or r.config.get("name") or r.id) for r in runs]
     algos = [_algorithm_text(r) for r in runs]
@@ -557,11 +577,12 @@ def run_labels(runs: Sequence[Any]) -> list[str]:
               and all(k in f for f in flat) and len({repr(f[k]) for f in flat}) > 1]
     labels = []
     for r, name, algo, f in zip(runs, names, algos, flat):
+        status = r.status if r.status != "completed" else ""
         head = name if show_name else ""
         if (show_algo or len(runs) == 1) and (r.algorithm or "?") not in head:
             head = f"{head} ({algo})" if head else algo
         values = ", ".join(f"{k.rsplit('.', 1)[-1]}={_value_text(f[k])}" for k in differ[:3])
-        labels.append(", ".join(x for x in (head, values) if x))
+        labels.append(", ".join(x for x in (head, values) if x) + (f" [{status}]" if status else ""))
     for i, label in enumerate(labels):
         if labels.count(label) > 1 or not label:
             labels[i] = f"{label} [{str(runs[i].id).rsplit('-', 1)[-1]}]".lstrip()
