@@ -271,7 +271,7 @@ CHECKPOINT = "checkpoint.npz"
 _CK_FIELDS = ("x", "status", "last_row", "final_f", "final_g", "final_x", "best_f", "best_it", "best_x")
 
 
-def save_checkpoint(folder: RunFolder, ck: Checkpoint) -> bool:
+def save_checkpoint(folder: RunFolder, ck: Checkpoint, trace_last_forced: bool = False) -> bool:
     """Write ``checkpoint.npz`` atomically; False when the optimizer state is not arrays by name."""
     state = ck.opt_state
     if not (isinstance(state, tuple) and hasattr(state, "_fields")
@@ -280,6 +280,8 @@ def save_checkpoint(folder: RunFolder, ck: Checkpoint) -> bool:
     arrays = {k: getattr(ck, k) for k in _CK_FIELDS}
     arrays["iteration"] = np.array(ck.iteration)
     arrays["reason"] = np.array(ck.reason)
+    # an interrupted thinned trace ends with a row kept only because it was last: resuming drops it
+    arrays["trace_last_forced"] = np.array(trace_last_forced)
     arrays.update({f"state.{k}": v for k, v in zip(state._fields, state)})
     path = folder.file(CHECKPOINT)
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -360,10 +362,12 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
     optimizer = build_optimizer(config, batch_params([config]))
     x0 = start_point(config)[None, :]
     ck = load_checkpoint(ck_path, optimizer.init(x0.copy()))
+    with np.load(ck_path, allow_pickle=False) as z:
+        keep_upto = ck.iteration - 1 if "trace_last_forced" in z.files and bool(z["trace_last_forced"]) else ck.iteration
     folder = RunFolder(path, run_id)
     try:
-        rows = _truncate_trace(folder.file("trace.csv"), ck.iteration, False)
-        _truncate_trace(folder.file("trace.jsonl"), ck.iteration, True)
+        rows = _truncate_trace(folder.file("trace.csv"), keep_upto, False)
+        _truncate_trace(folder.file("trace.jsonl"), keep_upto, True)
         writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
                              append=True, rows_already=rows)
     except (OSError, ValueError) as e:
@@ -415,7 +419,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
 
     def on_checkpoint(ck: Checkpoint) -> None:
         writer.flush()  # the trace holds every row up to the checkpoint before the checkpoint exists
-        save_checkpoint(folder, ck)
+        save_checkpoint(folder, ck, trace_last_forced=writer.forced_last == ck.iteration)
 
     problem = Problem(objective, optimizer, x0, config.iterations,
                       config.stop.f_target, config.stop.grad_norm)

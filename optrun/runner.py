@@ -212,30 +212,39 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
             f, g = vg(x)
             t = resume.iteration
             k, first = 0, t + 1
-        while t < T:
-            if should_stop is not None and should_stop():
-                interrupted = True
-                break
-            if k == K:
-                flush(first, k, False)
-                first += k
-                k = 0
-                if not (status == RUNNING).any():
+        in_flush = False
+        try:
+            while t < T:
+                if should_stop is not None and should_stop():
+                    interrupted = True
                     break
-                if on_checkpoint is not None and checkpoint_every_s and time.monotonic() >= next_checkpoint:
-                    on_checkpoint(snapshot(t))
-                    next_checkpoint = time.monotonic() + checkpoint_every_s
-            t += 1
-            step, state = update(g, state, x, t)
-            np.add(x, step, out=x)
-            f, g = vg(x)
-            F[k] = f
-            np.vecdot(g, g, out=G[k])
-            np.sqrt(G[k], out=G[k])
-            np.vecdot(step, step, out=D[k])
-            np.sqrt(D[k], out=D[k])
-            X[k] = x
-            k += 1
+                if k == K:
+                    in_flush = True
+                    flush(first, k, False)
+                    in_flush = False
+                    first += k
+                    k = 0
+                    if not (status == RUNNING).any():
+                        break
+                    if on_checkpoint is not None and checkpoint_every_s and time.monotonic() >= next_checkpoint:
+                        on_checkpoint(snapshot(t))
+                        next_checkpoint = time.monotonic() + checkpoint_every_s
+                t += 1
+                step, state = update(g, state, x, t)
+                np.add(x, step, out=x)
+                f, g = vg(x)
+                F[k] = f
+                np.vecdot(g, g, out=G[k])
+                np.sqrt(G[k], out=G[k])
+                np.vecdot(step, step, out=D[k])
+                np.sqrt(D[k], out=D[k])
+                X[k] = x
+                k += 1
+        except BaseException:
+            # keep every row recorded before the failure (a user objective raising, a full disk)
+            if k and not in_flush:
+                flush(first, k, True)
+            raise
         if k:
             flush(first, k, True)
         if interrupted and on_checkpoint is not None:

@@ -229,10 +229,9 @@ def _accepted_keys(section: str, raw: dict[str, Any]) -> set[str] | None:
 
             v = get_algorithm(name).variant(raw.get("variant"))
             return {"name", "variant", "schedule"} | {p.name for p in v.params}
-        from .objectives import get_objective
+        from .objectives import config_keys
 
-        spec = get_objective(name)
-        return {"name", "dim"} | {p.name for p in spec.params}
+        return set(config_keys(name))
     except (KeyError, AttributeError):
         return None
 

@@ -143,6 +143,7 @@ class TraceWriter:
         self._pending = 0
         self._last_flush = time.monotonic()
         self.rows_written = rows_already
+        self.forced_last: int | None = None  # iteration of a last row kept only because it was last
 
     def add(self, first_iteration: int, f: np.ndarray, grad_norm: np.ndarray, step_norm: np.ndarray,
             x: np.ndarray, last: bool = False) -> None:
@@ -158,6 +159,8 @@ class TraceWriter:
         if self.every > 1:
             keep = its % self.every == 0
             if last:
+                if not keep[-1]:
+                    self.forced_last = int(its[-1])
                 keep[-1] = True
             its, block = its[keep], block[keep]
         its_l = its.tolist()
