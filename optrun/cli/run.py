@@ -97,6 +97,9 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
                 if isinstance(reporter, BarSweepReporter):
                     reporter.close()
             line = sweep_result_line(outcome)
+            if plot:
+                click.echo(f"optrun: --plot draws single runs, not sweeps: no picture of {outcome.path}",
+                           err=True)
             data = {"path": outcome.path, **{k: v for k, v in outcome.summary.items() if k != "rows"}}
         else:
             reporter = BarReporter() if bar else PlainReporter(quiet=quiet or fmt == "json")
