@@ -3,15 +3,17 @@
 The figure of merit for an elementwise optimizer step over ``d`` coordinates is memory traffic:
 a step must read ``g``, ``x`` and the ``k`` state arrays that carry information from one step to
 the next, and write ``x`` and those ``k`` arrays back, i.e. ``2k + 3`` arrays of ``d`` numbers
-("arrays moved"). Anything more (scratch buffers, several passes, temporaries) is overhead.
+("arrays moved"; plus one read per read-only state array, if a kernel has any). Anything more
+(scratch buffers, several passes, temporaries) is overhead.
 This is the roofline argument of Williams, Waterman & Patterson, "Roofline: an insightful visual
 performance model for multicore architectures", CACM 52(4), 2009, applied to a streaming kernel
 of arithmetic intensity close to zero, with the roof measured rather than taken from a data sheet
 (McCalpin's STREAM benchmark, https://www.cs.virginia.edu/stream/, does the same for copy/add).
 
-* ``k`` is found by behaviour, not by name: a state array is *persistent* when perturbing it
-  before a step changes the step or the state after it; scratch buffers (overwritten before they
-  are read) do not count. So algorithms added to the registry later are measured correctly.
+* ``k`` is found by tracing one step, not by field names (:func:`inspect_step`): a state array
+  whose first access in a step is a read is *persistent*; scratch buffers (written before they
+  are read) do not count. So algorithms added to the registry later are measured correctly, and
+  the same trace counts the passes each kernel makes, which predicts its ratio to the roof.
 * The roof is a kernel with exactly that traffic and trivial arithmetic: in-place ufuncs
   ``np.add(s_i, g, out=s_i)`` for each state array and ``np.add(x, g, out=x)``, either over whole
   arrays or in cache-sized blocks (then ``g`` is re-read from cache and main-memory traffic is
@@ -20,12 +22,11 @@ of arithmetic intensity close to zero, with the roof measured rather than taken 
   the same machine load; the ratio is the median of the per-round ratios (each kernel sample
   over the roof sample taken right beside it), which is steadier than a ratio of medians on a
   machine whose load changes.
-* Effective bandwidth is ``(2k + 3) * d * itemsize / step time``.
+* Effective bandwidth is ``arrays moved * d * itemsize / step time``.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,10 +72,17 @@ def _leaves(obj: Any, path: str = "") -> list[tuple[str, np.ndarray]]:
 
 @dataclass
 class StateLayout:
-    """Which of a kernel's d-sized state arrays persist between steps (count toward traffic)."""
+    """How a kernel's d-sized state arrays take part in a step (what counts toward traffic).
+
+    ``persistent``: read first, and written (carried from step to step: moments, accumulators);
+    ``read_only``: read but not written; ``scratch``: written before being read (buffers);
+    ``unused``: neither (e.g. a weight-decay buffer when weight decay is 0).
+    """
 
     persistent: list[str]
     scratch: list[str]
+    read_only: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # arrays of another size (counters, ...)
 
     @property
@@ -83,88 +91,185 @@ class StateLayout:
 
     @property
     def arrays_moved(self) -> int:
-        return 2 * self.k + 3
+        """Minimal traffic in arrays: g, x and the read-only ones read; x and k persistent read and written."""
+        return 3 + 2 * self.k + len(self.read_only)
 
     def describe(self) -> str:
-        k = self.k
-        reads = ", ".join(["g", "x", *self.persistent])
-        writes = ", ".join(["x", *self.persistent])
-        return f"reads {reads} ({k + 2}); writes {writes} ({k + 1})"
+        reads = ["g", "x", *self.persistent, *self.read_only]
+        writes = ["x", *self.persistent]
+        return f"reads {', '.join(reads)} ({len(reads)}); writes {', '.join(writes)} ({len(writes)})"
 
 
-def state_layout(variant: Any, d: int = 64, warm: int = 3) -> StateLayout:
-    """Classify the state arrays of ``variant`` by perturbing each one before a step.
+class _Traced(np.ndarray):
+    """An ndarray that logs every access made through numpy's override protocols.
 
-    For each d-sized array: rebuild the optimizer, replay the same warm-up steps, add
-    ``1 + |a|`` to that array, take one more step, and compare the step and every state array
-    with the unperturbed replay. A difference means the step read the array before writing it.
+    ufuncs (NEP 13 ``__array_ufunc__``: inputs read, ``out=`` written, a result without ``out``
+    is a temporary), array functions (NEP 18 ``__array_function__``: ``np.copyto(dst, src)``
+    writes ``dst``; other functions read their array arguments and write ``out=``) and item
+    assignment (``a[...] = b`` writes ``a``). ``_Traced.log`` collects ``(kind, array)`` events
+    while it is a list; arrays made by ``zeros_like``/``empty_like`` of a traced array are traced.
     """
 
-    def replay(perturb: int | None):
-        rng = np.random.default_rng(12345)
-        x = rng.standard_normal(d)
-        opt = build_default(variant)
-        state = opt.init(x)
-        for t in range(1, warm + 1):
-            step, state = opt.update(rng.standard_normal(d), state, x, t)
-            np.add(x, step, out=x)
-        g = rng.standard_normal(d)
-        leaves = _leaves(state)
-        if perturb is not None:
-            a = leaves[perturb][1]
-            a += 1.0 + np.abs(a)
-        step, state = opt.update(g, state, x, warm + 1)
-        return [np.array(step, copy=True)] + [np.array(a, copy=True) for _, a in _leaves(state)], leaves
+    log: list[tuple[str, np.ndarray]] | None = None
+    calls = 0
 
-    ref, leaves = replay(None)
-    persistent, scratch, other = [], [], []
-    for i, (name, a) in enumerate(leaves):
-        if a.size != d:
-            other.append(name)
+    @staticmethod
+    def _note(kind: str, arrays) -> None:
+        if _Traced.log is not None:
+            _Traced.log += [(kind, a) for a in arrays if isinstance(a, np.ndarray)]
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        plain = [a.view(np.ndarray) if isinstance(a, _Traced) else a for a in inputs]
+        if out is not None:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _Traced) else o for o in out)
+        res = getattr(ufunc, method)(*plain, **kwargs)
+        if _Traced.log is not None:
+            _Traced.calls += 1
+            self._note("read", inputs)
+        if out is not None:
+            self._note("write", out)
+            return out[0] if len(out) == 1 else out
+        if isinstance(res, np.ndarray):
+            res = res.view(_Traced)
+            self._note("temporary", [res])
+        return res
+
+    def __array_function__(self, func, types, args, kwargs):
+        if _Traced.log is not None:
+            _Traced.calls += 1
+            if func is np.copyto:
+                self._note("read", args[1:2])
+                self._note("write", args[:1])
+            else:
+                self._note("read", [*args, *(v for k, v in kwargs.items() if k != "out")])
+                out = kwargs.get("out")
+                self._note("write", out if isinstance(out, tuple) else [out])
+        return super().__array_function__(func, types, args, kwargs)
+
+    def __setitem__(self, key, value):
+        self._note("read", [value])
+        self._note("write", [self])
+        super().__setitem__(key, value)
+
+
+@dataclass
+class Traffic:
+    """What one step does through numpy calls: calls, d-sized operands read and written, temporaries."""
+
+    calls: int
+    reads: int
+    writes: int
+    temporaries: int
+
+    @property
+    def arrays(self) -> int:
+        return self.reads + self.writes
+
+
+def inspect_step(variant: Any, d: int = 64, warm: int = 3) -> tuple[StateLayout, Traffic]:
+    """Trace one step (``update`` and ``x += step``) of ``variant`` and classify its state arrays.
+
+    ``x`` and ``g`` are :class:`_Traced`, so the state built from ``x`` is too. In the log of the
+    step, a state array whose first access is a read carries information between steps
+    (persistent if it is also written, read-only if not); one first written is scratch; one not
+    touched is unused. Each d-sized operand of a call is one array moved, so ``Traffic.arrays /
+    StateLayout.arrays_moved`` predicts the ratio to the roof when every pass streams from main
+    memory (d = 1e7). Work done outside numpy's override protocols (Python loops over
+    elements, views taken as plain ndarrays) is not seen.
+    """
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(d).view(_Traced)
+    opt = build_default(variant)
+    state = opt.init(x)
+    with np.errstate(all="ignore"):
+        for t in range(1, warm + 1):
+            step, state = opt.update(rng.standard_normal(d).view(_Traced), state, x, t)
+            np.add(x, step, out=x)
+        g = rng.standard_normal(d).view(_Traced)
+        leaves = _leaves(state)
+        _Traced.log, _Traced.calls = [], 0
+        try:
+            step, state = opt.update(g, state, x, warm + 1)
+            np.add(x, step, out=x)
+            log, calls = _Traced.log, _Traced.calls
+        finally:
+            _Traced.log = None
+
+    def owner(a: np.ndarray) -> int | None:
+        for i, (_, leaf) in enumerate(leaves):
+            if leaf.size == d and np.may_share_memory(a, leaf):
+                return i
+        return None
+
+    first: dict[int, str] = {}
+    written: set[int] = set()
+    for kind, arr in log:
+        i = owner(arr)
+        if i is None:
             continue
-        out, _ = replay(i)
-        same = len(out) == len(ref) and all(np.array_equal(p, q, equal_nan=True) for p, q in zip(out, ref))
-        (scratch if same else persistent).append(name)
-    return StateLayout(persistent, scratch, other)
+        first.setdefault(i, kind)
+        if kind == "write":
+            written.add(i)
+    lay = StateLayout([], [])
+    for i, (name, leaf) in enumerate(leaves):
+        if leaf.size != d:
+            lay.other.append(name)
+        elif i not in first:
+            lay.unused.append(name)
+        elif first[i] == "read":
+            (lay.persistent if i in written else lay.read_only).append(name)
+        else:
+            lay.scratch.append(name)
+    big = [(k, a) for k, a in log if a.size == d]
+    traffic = Traffic(calls=calls, reads=sum(k == "read" for k, _ in big),
+                      writes=sum(k in ("write", "temporary") for k, _ in big),
+                      temporaries=sum(k == "temporary" for k, _ in big))
+    return lay, traffic
+
+
+def state_layout(variant: Any, d: int = 64) -> StateLayout:
+    """The :class:`StateLayout` part of :func:`inspect_step`."""
+    return inspect_step(variant, d)[0]
 
 
 # ---------------------------------------------------------------------------- the roof
 
 
 class Roof:
-    """In-place adds over ``g``, ``x`` and ``k`` state arrays: the traffic of the kernel, no maths."""
+    """In-place adds over the kernel's arrays: the same traffic, no maths.
 
-    def __init__(self, g: np.ndarray, x0: np.ndarray, k: int):
+    Per step: ``s += g`` for each of the ``k`` persistent arrays (read and write), ``x += r`` for
+    each of the ``r`` read-only arrays (read), ``x += g`` (g and x read, x written).
+    """
+
+    def __init__(self, g: np.ndarray, x0: np.ndarray, k: int, r: int = 0):
         self.g, self.x = g, x0.copy()
         self.states = [np.full_like(x0, 0.5) for _ in range(k)]
+        self.read_only = [np.full_like(x0, 1e-3) for _ in range(r)]
 
-    def _blocks(self, bs: int) -> list[tuple[np.ndarray, ...]]:
+    def _parts(self, block: int | None) -> list[tuple[np.ndarray, np.ndarray, list, list]]:
+        arrays = (self.g, self.x, self.states, self.read_only)
+        if block is None:
+            return [arrays]
         d = self.g.shape[-1]
-        return [tuple(a[i:i + bs] for a in (self.g, self.x, *self.states)) for i in range(0, d, bs)]
+        return [(self.g[i:i + block], self.x[i:i + block], [s[i:i + block] for s in self.states],
+                 [r[i:i + block] for r in self.read_only]) for i in range(0, d, block)]
 
     def body(self, block: int | None):
-        """A function ``f(n)`` doing ``n`` roof steps, whole-array or in blocks of ``block``."""
+        """A function ``f(n)`` doing ``n`` roof steps, whole-array (None) or in blocks of ``block``."""
         add = np.add
-        if block is None:
-            g, x, states = self.g, self.x, self.states
+        parts = self._parts(block)
 
-            def whole(n: int) -> None:
-                for _ in range(n):
+        def roof(n: int) -> None:
+            for _ in range(n):
+                for g, x, states, read_only in parts:
                     for s in states:
                         add(s, g, out=s)
+                    for r in read_only:
+                        add(x, r, out=x)
                     add(x, g, out=x)
 
-            return whole
-        blocks = self._blocks(block)
-
-        def blocked(n: int) -> None:
-            for _ in range(n):
-                for gb, xb, *sb in blocks:
-                    for s in sb:
-                        add(s, gb, out=s)
-                    add(xb, gb, out=xb)
-
-        return blocked
+        return roof
 
     def tune(self, n: int, tries: int = 3) -> int | None:
         """The fastest of whole arrays (None) and the candidate block sizes (shortest median)."""
@@ -198,6 +303,7 @@ class KernelResult:
     roof_how: str = ""
     ratio: float | None = None  # median over rounds of (kernel sample / the roof sample beside it)
     error: str | None = None
+    traffic: Traffic | None = None
 
     def gbps(self, seconds: float | None) -> float | None:
         if not seconds or self.layout is None:
@@ -213,10 +319,10 @@ def measure(sizes: list[int], dtypes: list[str], rounds: int, sample_s: float,
             only: set[str] | None = None) -> list[KernelResult]:
     """Time every registered variant at every size and dtype, interleaved with its roof."""
     variants = [(a, v) for a, v in registry_variants() if not only or a in only]
-    layouts: dict[tuple[str, str], StateLayout | str] = {}
+    layouts: dict[tuple[str, str], tuple[StateLayout, Traffic] | str] = {}
     for a, v in variants:
         try:
-            layouts[a, v.name] = state_layout(v)
+            layouts[a, v.name] = inspect_step(v)
         except Exception as e:  # a kernel being edited right now must not stop the suite
             layouts[a, v.name] = f"{type(e).__name__}: {e}"
     results: list[KernelResult] = []
@@ -225,16 +331,18 @@ def measure(sizes: list[int], dtypes: list[str], rounds: int, sample_s: float,
         for d in sizes:
             g = rng.standard_normal(d).astype(dtype)
             x0 = rng.standard_normal(d).astype(dtype)
-            tuned: dict[int, int | None] = {}  # k -> roof block size picked at this d and dtype
+            tuned: dict[tuple[int, int], int | None] = {}  # (k, r) -> roof block size at this d, dtype
             rounds_here = rounds if d < 10**7 else max(5, rounds * 2 // 3)
             for a, v in variants:
-                lay = layouts[a, v.name]
-                if isinstance(lay, str):
-                    results.append(KernelResult(a, v.name, dtype, d, None, error=lay))
+                got = layouts[a, v.name]
+                if isinstance(got, str):
+                    results.append(KernelResult(a, v.name, dtype, d, None, error=got))
                     continue
+                lay, traffic = got
                 progress(f"kernel {a}/{v.name} {dtype} d={d:.0e}")
                 try:
                     results.append(_measure_one(a, v, lay, g, x0, rounds_here, sample_s, tuned))
+                    results[-1].traffic = traffic
                 except Exception as e:
                     results.append(KernelResult(a, v.name, dtype, d, lay, error=f"{type(e).__name__}: {e}"))
             del g, x0, tuned
@@ -242,7 +350,7 @@ def measure(sizes: list[int], dtypes: list[str], rounds: int, sample_s: float,
 
 
 def _measure_one(a: str, v: Any, lay: StateLayout, g: np.ndarray, x0: np.ndarray, rounds: int,
-                 sample_s: float, tuned: dict[int, int | None]) -> KernelResult:
+                 sample_s: float, tuned: dict[tuple[int, int], int | None]) -> KernelResult:
     d, dtype = g.shape[-1], g.dtype.name
     opt = build_default(v)
     x = x0.copy()
@@ -262,16 +370,17 @@ def _measure_one(a: str, v: Any, lay: StateLayout, g: np.ndarray, x0: np.ndarray
         kernel(2)
         one = time_loop(kernel, 1)
         n = _inner_steps(one, sample_s)
-        roof = Roof(g, x0, lay.k)
-        if lay.k not in tuned:
-            tuned[lay.k] = roof.tune(n)
-        rbody = roof.body(tuned[lay.k])
+        roof = Roof(g, x0, lay.k, len(lay.read_only))
+        shape = (lay.k, len(lay.read_only))
+        if shape not in tuned:
+            tuned[shape] = roof.tune(n)
+        rbody = roof.body(tuned[shape])
         rbody(1)
         samples = interleaved({"kernel": lambda: time_loop(kernel, n), "roof": lambda: time_loop(rbody, n)},
                               rounds)
     ratio = median([k / r for k, r in zip(samples["kernel"], samples["roof"])])
     return KernelResult(a, v.name, dtype, d, lay, median(samples["kernel"]), median(samples["roof"]),
-                        roof_label(tuned[lay.k]), ratio)
+                        roof_label(tuned[shape]), ratio)
 
 
 # ---------------------------------------------------------------------------- allocations
@@ -356,7 +465,7 @@ def kernel_table(results: list[KernelResult], peer_times: dict[tuple[str, str, s
               *[fmt_ratio(r.step_s / p) if p else "—" for p in peers],
               verdict(r.ratio, ROOF_TARGET) if r.d >= 10**7 else "")
     t.notes += [
-        "arrays moved = 2k + 3: g and x read, x written, and the k persistent state arrays read and written.",
+        "arrays moved = minimal traffic: g, x and read-only state read; x and persistent state read and written.",
         "roof = in-place `np.add` over the same arrays (whole arrays or cache-sized blocks, the faster one, "
         "picked in this run), timed interleaved with the kernel; × roof = median of the per-round ratios.",
         "GB/s = arrays moved × d × itemsize / time (effective: the minimal traffic, not what the hardware moved).",
@@ -368,25 +477,35 @@ def kernel_table(results: list[KernelResult], peer_times: dict[tuple[str, str, s
 
 
 def layout_table(results: list[KernelResult], allocs: list[AllocResult]) -> Table:
-    t = Table("State traffic and per-step allocations (d = {:,}, float64, tracemalloc)".format(
-        allocs[0].d if allocs else 0),
-        ["algorithm", "variant", "persistent state (k)", "scratch buffers", "traffic per step",
-         "peak allocated during a step", "temporaries (× one array)", "target: none"])
-    layouts = {(r.algorithm, r.variant): r.layout for r in results if r.layout is not None}
+    d = allocs[0].d if allocs else 0
+    t = Table(f"What a step touches (traced at d = 64) and allocates (d = {d:,}, float64, tracemalloc)",
+              ["algorithm", "variant", "persistent (read+write)", "read-only", "scratch", "unused",
+               "minimal traffic (arrays)", "numpy calls", "arrays moved by the calls",
+               "predicted × roof at 1e7", "peak allocated in a step", "check: no temporaries"])
+    info = {(r.algorithm, r.variant): r for r in results if r.layout is not None}
     for al in allocs:
-        lay = layouts.get((al.algorithm, al.variant))
-        if al.error:
-            t.add(al.algorithm, al.variant, "", "", "", "error", "", al.error[:80])
+        r = info.get((al.algorithm, al.variant))
+        if al.error or r is None:
+            t.add(al.algorithm, al.variant, "", "", "", "", "", "", "", "", "error",
+                  (al.error or "not measured")[:80])
             continue
-        arrays = al.peak_bytes / (al.d * 8)
-        t.add(al.algorithm, al.variant,
-              f"{', '.join(lay.persistent) or '—'} ({lay.k})" if lay else "?",
-              ", ".join(lay.scratch) or "—" if lay else "?",
-              lay.describe() if lay else "?",
-              f"{al.peak_bytes:,} B", f"{arrays:.2f}",
+        lay, tr = r.layout, r.traffic
+        t.add(al.algorithm, al.variant, ", ".join(lay.persistent) or "—", ", ".join(lay.read_only) or "—",
+              ", ".join(lay.scratch) or "—", ", ".join(lay.unused) or "—", lay.arrays_moved,
+              tr.calls if tr else "?", tr.arrays if tr else "?",
+              f"{tr.arrays / lay.arrays_moved:.2f}×" if tr else "?",
+              f"{al.peak_bytes:,} B ({al.peak_bytes / (al.d * 8):.2f} arrays)",
               "PASS" if al.peak_bytes < al.d * 8 // 2 else "MISS")
-    t.notes.append("peak = tracemalloc's peak during 5 steps minus what was allocated before them; a "
-                   "d-sized float64 temporary is 8·d bytes. Small peaks are Python objects (tuples, floats).")
+    t.notes += [
+        "Traced: every numpy call of one step (update + x += step) is logged through numpy's override "
+        "protocols (`__array_ufunc__`, `__array_function__`, item assignment); a state array first read "
+        "carries information between steps, one first written is scratch.",
+        "minimal traffic = g and x read, x written, persistent arrays read and written, read-only arrays read.",
+        "arrays moved by the calls = d-sized operands summed over the calls; divided by the minimal traffic "
+        "it predicts × roof when every call streams from main memory.",
+        "peak = tracemalloc's peak during 5 steps minus what was allocated before them; a d-sized float64 "
+        "temporary is 8·d bytes; a few hundred bytes are Python objects.",
+    ]
     return t
 
 
