@@ -200,8 +200,11 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
         if isinstance(e, yaml.constructor.ConstructorError) and "tag" in str(what):
             what = f"{what} (only plain YAML is allowed: Python and custom tags are refused)"
         raise ConfigError(f"invalid YAML: {what}", source=source, line=line) from None
+    except yaml.reader.ReaderError as e:
+        raise ConfigError(f"invalid YAML: character {e.character!r} at position {e.position} is not "
+                          "allowed in YAML text", source=source) from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"invalid YAML: {e}", source=source) from None
+        raise ConfigError(f"invalid YAML: {' '.join(str(e).split())}", source=source) from None
     return data, lines
 
 

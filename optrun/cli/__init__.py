@@ -60,7 +60,8 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OptrunError as e:
-            raise CommandFailed(e.message, e.exit_code) from None
+            # the contract is one line: fold any line breaks a message picked up from a library
+            raise CommandFailed(" ".join(e.message.split()), e.exit_code) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
