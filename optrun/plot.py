@@ -362,7 +362,7 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
             if not len(xy):
                 continue
             colour = PATH_COLOURS[i % len(PATH_COLOURS)]
-            note = f", {len(xy):,} of {n_all:,} points shown" if len(xy) < n_all else ""
+            note = f"; {len(xy):,} points drawn" if len(xy) < n_all else ""
             label = f"{p.label} ({n_all - 1:,} steps{note})"
             # earlier runs are drawn wider, so a later path on the same track leaves them visible
             wider = min(k - 1 - i, 3)
@@ -389,7 +389,7 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
         pad = {"labelpad": 8} if surface else {}
         ax.set_xlabel(axis_labels[0], **pad)
         ax.set_ylabel(axis_labels[1], **pad)
-        ax.set_title(title)
+        ax.set_title(_wrap(title))
         # start / end legend entries drawn in grey, so they read on the white legend box
         ax.plot([], [], "o", ms=9, mfc="none", mec="0.25", mew=2.0, ls="none", label="start")
         ax.plot([], [], "X", ms=10, color="0.25", mec="black", mew=0.6, ls="none", label="end")
@@ -404,11 +404,22 @@ def _minima_label(minima: np.ndarray) -> str:
     return "known minimum" if len(minima) == 1 else f"known minima ({len(minima)})"
 
 
-def _legend(ax, surface: bool) -> None:
+def _wrap(text: str, width: int = 60) -> str:
+    """Long titles and legend labels broken into lines (explicit line breaks are kept)."""
+    import textwrap
+
+    return "\n".join(line for part in text.split("\n") for line in (textwrap.wrap(part, width) or [""]))
+
+
+def _legend(ax, surface: bool = False) -> None:
+    """The legend, labels wrapped, left out of the layout so it never shrinks the axes."""
+    handles, labels = ax.get_legend_handles_labels()
+    labels = [_wrap(label, 48) for label in labels]
     if surface:
-        ax.legend(loc="upper left", framealpha=0.85)
+        leg = ax.legend(handles, labels, loc="upper left", framealpha=0.85)
     else:
-        ax.legend(loc="best", framealpha=0.85, facecolor="white", edgecolor="0.6")
+        leg = ax.legend(handles, labels, loc="best", framealpha=0.85, facecolor="white", edgecolor="0.6")
+    leg.set_in_layout(False)
 
 
 def _square_enough(region: np.ndarray) -> bool:
@@ -524,7 +535,7 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
         notes = ([f"values <= 0 drawn at {floor:.1e}"] if clipped else []) + (
             [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else [])
         ax.set_ylabel(ylabel + (f"\n({'; '.join(notes)})" if notes else ""))
-        ax.set_title(title)
+        ax.set_title(_wrap(title))
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", axis="y", alpha=0.12)
         if prepared:
@@ -532,7 +543,7 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
             hi_it = max(float(p[1][-1]) for p in prepared if len(p[1]))
             if hi_it > lo_it:
                 ax.set_xlim(lo_it, hi_it)
-        ax.legend(loc="best", framealpha=0.9)
+        _legend(ax)
         try:
             return _save(fig, out, dpi)
         finally:
@@ -563,8 +574,8 @@ def _value_text(v: Any) -> str:
 def run_labels(runs: Sequence[Any]) -> list[str]:
     """Short legend labels that tell the runs apart.
 
-    The run's name when names differ (always for a single run), its algorithm when algorithms
-    differ and the name does not already say it, then up to three config values that every run
+    The run's name when names differ (always for a single run; the title names its algorithm),
+    the algorithm when algorithms differ and the name does not already say it, then up to three config values that every run
     has but not all share (``alpha=0.05, seed=3``); the hash ending the run id when two labels
     would still be equal. A run that did not complete says how it ended (``[diverged]``).
     """
@@ -579,8 +590,8 @@ def run_labels(runs: Sequence[Any]) -> list[str]:
     for r, name, algo, f in zip(runs, names, algos, flat):
         status = r.status if r.status != "completed" else ""
         head = name if show_name else ""
-        if (show_algo or len(runs) == 1) and (r.algorithm or "?") not in head:
-            head = f"{head} ({algo})" if head else algo
+        if show_algo and (r.algorithm or "?") not in head:
+            head = f"{head}: {algo}" if head else algo
         values = ", ".join(f"{k.rsplit('.', 1)[-1]}={_value_text(f[k])}" for k in differ[:3])
         labels.append(", ".join(x for x in (head, values) if x) + (f" [{status}]" if status else ""))
     for i, label in enumerate(labels):
@@ -634,11 +645,8 @@ def default_output(run, kind: str) -> str:
 def default_title(runs: Sequence[Any]) -> str:
     """Objective and algorithm(s): ``sphere (d=2): amsgrad (tutorial)``, or ``... vs ...``.
 
-    With more than three algorithms the variants are left out, and a title longer than a line
-    is wrapped.
+    With more than three algorithms the variants are left out.
     """
-    import textwrap
-
     objs: list[str] = []
     algos: list[str] = []
     for r in runs:
@@ -648,7 +656,7 @@ def default_title(runs: Sequence[Any]) -> str:
         algos += [a] if a not in algos else []
     if len(algos) > 3:
         algos = list(dict.fromkeys(r.algorithm or "?" for r in runs))
-    return "\n".join(textwrap.wrap(f"{', '.join(objs)}: {' vs '.join(algos)}", 70))
+    return f"{', '.join(objs)}: {' vs '.join(algos)}"
 
 
 def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto",
