@@ -42,10 +42,9 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
     """
     from ..plot import plot_runs
     from ..store.read import load_run, resolve_run
+    from .runs import check_selectors
 
-    for s in selectors:  # unknown options land in RUN... too: only -N is a selector
-        if s.startswith("-") and not s[1:].isdigit():
-            raise click.NoSuchOption(s)
+    check_selectors(selectors)  # unknown options land in RUN... too: only -N is a selector
     if surface:
         if kind not in ("auto", "surface"):
             raise click.UsageError(f"--surface contradicts --kind {kind}; give one of them")
