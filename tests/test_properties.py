@@ -5,7 +5,6 @@ readers (issue 8)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -140,8 +139,12 @@ def _damage(path: Path, how: str, where: float) -> None:
     elif how == "empty":
         path.write_bytes(b"")
     elif how == "wrong_type" and path.suffix == ".json":
-        obj = json.loads(data)
-        obj = {k: ([1, 2] if isinstance(v, (int, float)) else 7) for k, v in obj.items()}
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            return  # already damaged beyond parsing
+        if isinstance(obj, dict):
+            obj = {k: ([1, 2] if isinstance(v, (int, float)) else 7) for k, v in obj.items()}
         path.write_text(json.dumps(obj))
 
 
@@ -160,11 +163,9 @@ def test_damaged_folders_never_crash_the_readers(pristine, damages, which, tmp_p
     for args in (["runs"], ["runs", "--format", "json"], ["show", str(target)], ["show", "-1"],
                  ["compare", str(folders[0]), str(folders[1])],
                  ["compare", str(folders[0]), str(folders[1]), "--fail-if-worse"]):
-        r = runner.invoke(cli, [*args, "--runs-dir", str(runs)] if args[0] != "runs" or True else args)
+        r = runner.invoke(cli, [*args, "--runs-dir", str(runs)])
         assert "Traceback" not in r.output
         assert r.exception is None or isinstance(r.exception, SystemExit), (args, repr(r.exception))
         assert r.exit_code in (0, 1, 2), (args, r.exit_code, r.output)
         if r.exit_code == 2:
             assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) == 1, r.stderr
-    if os.environ.get("OPTRUN_KEEP"):
-        print(target)
