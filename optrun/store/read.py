@@ -6,6 +6,15 @@ and, on demand, numpy columns of the trace); :func:`list_runs` reads a runs fold
 :func:`resolve_run` turns a RUN argument (a folder path, a unique id prefix, ``last``, ``-1``,
 ``-2`` ...) into a folder path.
 
+Sweeps (:mod:`optrun.store.sweepstore` describes their folder) are read here too:
+:func:`load_sweep` gives a :class:`Sweep` (the member table, the axes, member traces), and every
+RUN argument may name one member of a sweep, as ``SWEEP/7`` (member number 7) or
+``SWEEP:algorithm.alpha=0.01,seed=3`` (its axis values; a key may be shortened to its last part
+when that is unambiguous, values are typed by YAML rules), where SWEEP is any selector.
+:func:`resolve_run` turns a member address into ``<sweep folder>/<member>``, which
+:func:`load_run` reads as a :class:`Run` whose config is the member's resolved config, whose
+summary is the member's row and whose trace is the member's rows of its batch trace file.
+
 Two things are reconciled on reading rather than trusted:
 
 * ``status: running`` is what a live run writes. If the recorded process is gone, or its pid now
@@ -25,9 +34,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -56,6 +67,10 @@ class Run:
     value is then kept as ``recorded_status`` and the reason as ``status_note``), ``meta`` the
     provenance (``meta.json``). A folder read leniently whose files are damaged has status
     ``damaged`` and the reason in ``problem`` (also ``summary["problem"]``).
+
+    A sweep member (``kind == "member"``) has ``member`` (its number), ``sweep_path`` (the sweep
+    folder), ``path`` = ``<sweep folder>/<member>`` (an address :func:`load_run` reads back) and
+    ``id`` = ``<sweep id>/<member>``; ``meta`` is the sweep's.
     """
 
     path: str
@@ -65,6 +80,13 @@ class Run:
     meta: dict[str, Any]
     problem: str | None = None
     _trace: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    member: int | None = None
+    sweep_path: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``run`` for a run folder, ``member`` for one member of a sweep."""
+        return "member" if self.member is not None else "run"
 
     @property
     def status(self) -> str:
@@ -100,7 +122,14 @@ class Run:
         :class:`~optrun.errors.RunReadError`. Read once, then cached.
         """
         if self._trace is None:
-            self._trace = read_trace(self.path, self.id)
+            if self.member is not None and self.sweep_path is not None:
+                batch = self.summary.get("batch")
+                if not isinstance(batch, int) or isinstance(batch, bool):  # never ran: no rows
+                    self._trace = _empty_trace()
+                else:
+                    self._trace = read_batch_trace(self.sweep_path, batch, [self.member])[self.member]
+            else:
+                self._trace = read_trace(self.path, self.id)
         return self._trace
 
     def trace_frame(self):
@@ -124,82 +153,152 @@ def _get(d: dict[str, Any], *keys: str) -> Any:
 # ------------------------------------------------------------------------------------ files
 
 
-def _read_json(path: str, run_id: str, name: str) -> dict[str, Any]:
+def _read_json(path: str, run_id: str, name: str, kind: str = "run") -> dict[str, Any]:
+    what = f"{kind} {run_id}"
     try:
         with open(os.path.join(path, name), encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise RunReadError(f"run {run_id}: {name} is missing") from None
+        raise RunReadError(f"{what}: {name} is missing") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise RunReadError(f"run {run_id}: cannot read {name}: {getattr(e, 'strerror', None) or e}") from None
+        raise RunReadError(f"{what}: cannot read {name}: {getattr(e, 'strerror', None) or e}") from None
     except json.JSONDecodeError as e:
-        raise RunReadError(f"run {run_id}: {name} is damaged (invalid JSON at line {e.lineno}: "
+        raise RunReadError(f"{what}: {name} is damaged (invalid JSON at line {e.lineno}: "
                            f"{e.msg})") from None
     if not isinstance(data, dict):
-        raise RunReadError(f"run {run_id}: {name} is damaged (a JSON object expected, "
+        raise RunReadError(f"{what}: {name} is damaged (a JSON object expected, "
                            f"found {type(data).__name__})")
     return data
 
 
-def _read_config(path: str, run_id: str) -> dict[str, Any]:
+def _read_config(path: str, run_id: str, kind: str = "run") -> dict[str, Any]:
+    what = f"{kind} {run_id}"
     try:
         with open(os.path.join(path, "config.yaml"), encoding="utf-8") as f:
             data = yaml.load(f, Loader=_YAML_LOADER)
     except FileNotFoundError:
-        raise RunReadError(f"run {run_id}: config.yaml is missing") from None
+        raise RunReadError(f"{what}: config.yaml is missing") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise RunReadError(f"run {run_id}: cannot read config.yaml: "
+        raise RunReadError(f"{what}: cannot read config.yaml: "
                            f"{getattr(e, 'strerror', None) or e}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise RunReadError(f"run {run_id}: config.yaml is damaged (invalid YAML{where})") from None
+        raise RunReadError(f"{what}: config.yaml is damaged (invalid YAML{where})") from None
     if not isinstance(data, dict):
-        raise RunReadError(f"run {run_id}: config.yaml is damaged (a mapping expected)")
+        raise RunReadError(f"{what}: config.yaml is damaged (a mapping expected)")
     return data
+
+
+def _empty_trace() -> dict[str, np.ndarray]:
+    return {c: np.empty(0, dtype=np.int64 if c == "iteration" else np.float64) for c in TRACE_BASE_COLUMNS}
+
+
+def _read_text(path: str, what: str, name: str) -> str:
+    """A trace file's complete lines (a partial last line is a write cut short: dropped)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise RunReadError(f"{what}: {name} is missing") from None
+    except OSError as e:
+        raise RunReadError(f"{what}: cannot read {name}: {e.strerror or e}") from None
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise RunReadError(f"{what}: {name} is damaged (not a text file)") from None
+    return text[: text.rfind("\n") + 1]
+
+
+def _parse_columns(header: str, body: str, base: tuple[str, ...], what: str, name: str
+                   ) -> dict[str, np.ndarray]:
+    """Columns of a CSV body under ``header`` whose first columns must be ``base``; integer
+    columns (``member``, ``iteration``) as int64, the others float64."""
+    columns = header.strip().split(",")
+    if tuple(columns[:len(base)]) != base or len(set(columns)) != len(columns):
+        raise RunReadError(f"{what}: {name} is damaged (header {header.strip()[:60]!r}, "
+                           f"expected {','.join(base)},x0,...)")
+    if body.strip():
+        try:
+            data = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
+        except ValueError:
+            raise RunReadError(f"{what}: {name} is damaged ({_first_bad_line(body, len(columns))})") from None
+        if data.shape[1] != len(columns):
+            raise RunReadError(f"{what}: {name} is damaged ({data.shape[1]} values per row, "
+                               f"header names {len(columns)})")
+    else:
+        data = np.empty((0, len(columns)))
+    out: dict[str, np.ndarray] = {}
+    for j, c in enumerate(columns):
+        col = data[:, j]
+        if c in ("member", "iteration"):
+            if not np.all(np.isfinite(col)) or np.any(col != np.round(col)):
+                raise RunReadError(f"{what}: {name} is damaged (an {c} is not a whole number)")
+            out[c] = col.astype(np.int64)
+        else:
+            out[c] = np.ascontiguousarray(col)
+    return out
 
 
 def read_trace(path: str, run_id: str | None = None) -> dict[str, np.ndarray]:
     """Columns of ``path/trace.csv`` by name (see :meth:`Run.trace`)."""
     run_id = run_id or os.path.basename(os.path.normpath(path))
-    try:
-        with open(os.path.join(path, "trace.csv"), "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise RunReadError(f"run {run_id}: trace.csv is missing") from None
-    except OSError as e:
-        raise RunReadError(f"run {run_id}: cannot read trace.csv: {e.strerror or e}") from None
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise RunReadError(f"run {run_id}: trace.csv is damaged (not a text file)") from None
-    cut = text.rfind("\n")
-    text = text[: cut + 1]  # a partial last line is a write cut short: drop it
+    text = _read_text(os.path.join(path, "trace.csv"), f"run {run_id}", "trace.csv")
     if not text:  # no complete line yet: a run that has not flushed its first block
-        return {c: np.empty(0, dtype=np.int64 if c == "iteration" else np.float64)
-                for c in TRACE_BASE_COLUMNS}
+        return _empty_trace()
     header, _, body = text.partition("\n")
-    columns = header.strip().split(",")
-    if tuple(columns[:4]) != TRACE_BASE_COLUMNS or len(set(columns)) != len(columns):
-        raise RunReadError(f"run {run_id}: trace.csv is damaged (header {header.strip()[:60]!r}, "
-                           f"expected {','.join(TRACE_BASE_COLUMNS)},x0,...)")
-    if body.strip():
+    return _parse_columns(header, body, TRACE_BASE_COLUMNS, f"run {run_id}", "trace.csv")
+
+
+def batch_trace_file(sweep_path: str, batch: int) -> str:
+    """``traces/batch-NNNN.csv`` of a sweep, or its ``.partial`` file while (or if never) closed."""
+    path = os.path.join(sweep_path, "traces", f"batch-{batch:04d}.csv")
+    if not os.path.exists(path) and os.path.exists(path + ".partial"):
+        return path + ".partial"
+    return path
+
+
+def read_batch_trace(sweep_path: str, batch: int, members: Sequence[int] | None = None
+                     ) -> dict[int, dict[str, np.ndarray]]:
+    """The rows of each member in a sweep's ``traces/batch-NNNN.csv``, by member number, as
+    :meth:`Run.trace` columns (the ``member`` column dropped, rows in file order, which is
+    iteration order). ``members`` picks some (absent ones get empty columns); ``None`` gives all.
+
+    A few members are picked out by the line prefix before parsing, so reading one member of a
+    4,096-member batch does not parse the others' rows.
+    """
+    sweep_id = os.path.basename(os.path.normpath(sweep_path))
+    path = batch_trace_file(sweep_path, batch)
+    what, name = f"sweep {sweep_id}", os.path.relpath(path, sweep_path)
+    text = _read_text(path, what, name)
+    wanted = None if members is None else [int(m) for m in members]
+    if not text:
+        return {m: _empty_trace() for m in wanted or []}
+    header, _, body = text.partition("\n")
+    base = ("member",) + TRACE_BASE_COLUMNS
+    if wanted is not None and len(wanted) <= 8:
+        prefixes = tuple(f"{m}," for m in wanted)
+        picked = [line for line in body.split("\n") if line.startswith(prefixes)]
         try:
-            data = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
-        except ValueError:
-            raise RunReadError(f"run {run_id}: trace.csv is damaged ({_first_bad_line(body, len(columns))})"
-                               ) from None
-        if data.shape[1] != len(columns):
-            raise RunReadError(f"run {run_id}: trace.csv is damaged ({data.shape[1]} values per row, "
-                               f"header names {len(columns)})")
+            cols = _parse_columns(header, "\n".join(picked) + "\n" if picked else "", base, what, name)
+        except RunReadError:
+            _parse_columns(header, body, base, what, name)  # the same damage, with its true line number
+            raise
     else:
-        data = np.empty((0, len(columns)))
-    its = data[:, 0]
-    if not np.all(np.isfinite(its)) or np.any(its != np.round(its)):
-        raise RunReadError(f"run {run_id}: trace.csv is damaged (an iteration is not a whole number)")
-    out: dict[str, np.ndarray] = {"iteration": its.astype(np.int64)}
-    for j, c in enumerate(columns[1:], start=1):
-        out[c] = np.ascontiguousarray(data[:, j])
+        cols = _parse_columns(header, body, base, what, name)
+    member = cols.pop("member")
+    order = np.argsort(member, kind="stable")
+    found, starts = np.unique(member[order], return_index=True)
+    ends = np.r_[starts[1:], order.size]
+    keep = None if wanted is None else set(wanted)
+    out: dict[int, dict[str, np.ndarray]] = {}
+    for m, a, b in zip(found.tolist(), starts.tolist(), ends.tolist()):
+        if keep is None or m in keep:
+            idx = order[a:b]
+            out[m] = {c: v[idx] for c, v in cols.items()}
+    for m in wanted or []:
+        if m not in out:
+            out[m] = {c: v[:0] for c, v in cols.items()}
     return out
 
 
@@ -305,14 +404,24 @@ def load_run(path: str, lenient: bool = False) -> Run:
     not a run folder raises :class:`~optrun.errors.RunSelectionError`. Lenient: a damaged folder
     comes back with status ``damaged`` and the reason in ``problem``. The trace is read on
     demand by :meth:`Run.trace`.
+
+    ``<sweep folder>/<N>`` (what :func:`resolve_run` gives for ``SWEEP/N`` and
+    ``SWEEP:key=value``) reads member N of the sweep (:meth:`Sweep.member`); a sweep folder
+    itself is not a run (:func:`load_sweep` reads it).
     """
     path = os.path.normpath(path)
     run_id = os.path.basename(os.path.abspath(path))
     if not os.path.isdir(path):
+        head, tail = os.path.split(path)
+        if tail.isdigit() and os.path.isdir(head) and folder_kind(head) == "sweep":
+            return _cached_sweep(head).member(int(tail))
         what = "does not exist" if not os.path.exists(path) else "is a file, not a run folder"
         raise RunSelectionError(f"{path} {what}")
     if not _has_run_files(path):
         raise RunSelectionError(f"{path} is not a run folder (no summary.json, config.yaml or trace.csv)")
+    if folder_kind(path) == "sweep":
+        raise RunSelectionError(f"{path} is a sweep, not one run: name a member as {run_id}/0 or "
+                                f"{run_id}:seed=0 (load_sweep reads the whole sweep)")
     parts: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     for name, reader in (("summary.json", lambda: _read_json(path, run_id, "summary.json")),
@@ -342,7 +451,425 @@ def load_run(path: str, lenient: bool = False) -> Run:
     return Run(path, run_id, parts["config.yaml"], reconcile_status(summary), parts["meta.json"])
 
 
-def sort_key(run: Run) -> tuple[float, str]:
+# ------------------------------------------------------------------------------------ sweeps
+
+
+_KIND_RE = re.compile(rb'"kind"\s*:\s*"([A-Za-z_]+)"')
+_SWEEP_CACHE: dict[str, tuple[tuple[int, int], Sweep]] = {}
+_SWEEP_CACHE_SIZE = 4
+
+
+def folder_kind(path: str) -> str:
+    """``sweep`` when ``path/summary.json`` says ``"kind": "sweep"``, else ``run``.
+
+    Sweep summaries write ``kind`` near the top, so only the head of a large file is read."""
+    try:
+        with open(os.path.join(path, "summary.json"), "rb") as f:
+            head = f.read(4096)
+            m = _KIND_RE.search(head)
+            if m is None and len(head) == 4096:
+                m = _KIND_RE.search(head + f.read())
+    except OSError:
+        return "run"
+    return m.group(1).decode() if m else "run"
+
+
+def _json_value(v: Any) -> Any:
+    """A member-table cell as its value: dict and list axis values are stored as JSON text."""
+    if isinstance(v, str) and v[:1] in ("{", "["):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _value_key(v: Any) -> str:
+    """A canonical text of an axis value, for matching a plan's assignments to table rows."""
+    return json.dumps(_json_value(v), sort_keys=True, default=str)
+
+
+def same_value(cell: Any, value: Any) -> bool:
+    """Does the member-table ``cell`` hold ``value``? Numbers compare by value (3 == 3.0, and
+    to 1e-9 relative so a typed 0.1 finds a stored 0.1), JSON-encoded mappings by content."""
+    cell = _json_value(cell)
+    num = (int, float)
+    if isinstance(cell, num) and isinstance(value, num) and not isinstance(cell, bool) \
+            and not isinstance(value, bool):
+        return cell == value or math.isclose(cell, value, rel_tol=1e-9, abs_tol=0.0)
+    if isinstance(cell, str) and not isinstance(value, str) and value is not None:
+        return cell == _show(value)
+    return cell == value
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+_SPEC_SPLIT = re.compile(r",(?=\s*[A-Za-z_][A-Za-z0-9_.]*\s*=)")
+
+
+def parse_member_spec(text: str, source: str = "member selector") -> list[tuple[str, Any]]:
+    """``algorithm.alpha=0.01,seed=3`` -> ``[("algorithm.alpha", 0.01), ("seed", 3)]``.
+
+    Values are typed by YAML rules (as overrides are); a value may itself hold commas
+    (``objective={name: rosenbrock, dim: 10}``): the text is split only before ``KEY=``."""
+    from ..config import parse_yaml
+    from ..errors import ConfigError
+
+    pairs: list[tuple[str, Any]] = []
+    for part in _SPEC_SPLIT.split(text):
+        key, sep, raw = part.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not key or not raw:
+            raise RunSelectionError(f"{source}: '{part.strip()}' is not KEY=VALUE "
+                                    "(e.g. SWEEP:algorithm.alpha=0.01,seed=3)")
+        try:
+            value, _ = parse_yaml(raw, source)
+        except ConfigError as e:
+            raise RunSelectionError(f"{source}: {e.message}") from None
+        pairs.append((key, value))
+    return pairs
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    """A member-table column: int64 when every value is a whole number, float64 (NaN for
+    missing) when every value is a number or missing, otherwise an object array."""
+    nums = [v for v in values if v is not None]
+    if nums and all(isinstance(v, int) and not isinstance(v, bool) for v in nums):
+        if len(nums) == len(values):
+            return np.array(values, dtype=np.int64)
+        return np.array([math.nan if v is None else float(v) for v in values])
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in nums):
+        return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+@dataclass
+class Sweep:
+    """One sweep folder, read (layout: :mod:`optrun.store.sweepstore`).
+
+    ``config`` is the resolved base config with its ``sweep:`` block, ``summary`` the sweep's
+    summary (status reconciled as a run's; the member table taken out into ``rows``), ``rows``
+    one dict per member in member order (member, batch, the axis values by dotted key, status,
+    final_f, best_f, f_gap, hit_1e-1 .. hit_1e-8, ...), ``axes`` the dotted keys swept.
+    A running or crashed sweep has no member table yet (``rows`` is empty).
+    """
+
+    path: str
+    id: str
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    meta: dict[str, Any]
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    problem: str | None = None
+    _plan: Any = field(default=None, repr=False, compare=False)
+
+    kind = "sweep"
+
+    @property
+    def status(self) -> str:
+        return str(self.summary.get("status", "damaged"))
+
+    @property
+    def axes(self) -> list[str]:
+        axes = self.summary.get("axes")
+        if isinstance(axes, list) and all(isinstance(a, str) for a in axes):
+            return list(axes)
+        return []
+
+    @property
+    def size(self) -> int:
+        """The number of members (planned: a running sweep has no rows yet)."""
+        n = self.summary.get("members")
+        return n if isinstance(n, int) and not isinstance(n, bool) else len(self.rows)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Members by status (from the table when there is one)."""
+        if self.rows:
+            out: dict[str, int] = {}
+            for r in self.rows:
+                s = str(r.get("status"))
+                out[s] = out.get(s, 0) + 1
+            return dict(sorted(out.items()))
+        c = self.summary.get("counts")
+        return dict(c) if isinstance(c, dict) else {}
+
+    def _names(self, section: str) -> list[str]:
+        names = self.summary.get(section)
+        if isinstance(names, list) and names:
+            return [str(n) for n in names]
+        base = _get(self.config, section, "name")
+        return [str(base)] if base else []
+
+    @property
+    def algorithm(self) -> str | None:
+        return ", ".join(self._names("algorithm")) or None
+
+    @property
+    def variant(self) -> str | None:
+        if any(a.startswith("algorithm") for a in self.axes):
+            return None
+        return _get(self.config, "algorithm", "variant")
+
+    @property
+    def objective(self) -> str | None:
+        return ", ".join(self._names("objective")) or None
+
+    @property
+    def dim(self) -> int | None:
+        if any(a.startswith("objective") for a in self.axes):
+            return None
+        return _get(self.config, "objective", "dim")
+
+    def best_member(self, key: str = "final_f") -> dict[str, Any] | None:
+        """The row with the lowest ``key`` (``None`` when no member has a value)."""
+        best = None
+        for r in self.rows:
+            v = r.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v):
+                if best is None or v < best[key]:
+                    best = r
+        return best
+
+    # ---------------------------------------------------------------- axes and members
+
+    def axis_key(self, key: str) -> str:
+        """The dotted axis key ``key`` names: itself, its last part(s) (``alpha`` for
+        ``algorithm.alpha``) when unambiguous, or a section for its name (``algorithm`` for
+        ``algorithm.name``). :class:`~optrun.errors.RunSelectionError` otherwise."""
+        axes = self.axes
+        if key in axes:
+            return key
+        found = [a for a in axes if a.endswith("." + key) or a == key + ".name"]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise RunSelectionError(f"'{key}' matches the axes {', '.join(found)} of sweep {self.id}: "
+                                    "give the full dotted key")
+        listed = ", ".join(axes) if axes else "none"
+        raise RunSelectionError(f"sweep {self.id} has no axis '{key}' (its axes: {listed})")
+
+    def axis_values(self, key: str) -> list[Any]:
+        """The distinct values of axis ``key`` in member order."""
+        key = self.axis_key(key)
+        seen: dict[str, Any] = {}
+        for r in self.rows:
+            seen.setdefault(_value_key(r.get(key)), _json_value(r.get(key)))
+        return list(seen.values())
+
+    def _require_rows(self) -> None:
+        if self.rows:
+            return
+        if self.status == "running":
+            why = "is still running: its member table is written when it ends"
+        elif self.status == "damaged":
+            why = f"is damaged ({self.problem})"
+        else:
+            why = f"is {self.status} and has no member table (optrun resume {self.id} finishes it)"
+        raise RunSelectionError(f"sweep {self.id} {why}")
+
+    def find(self, spec: str | dict[str, Any]) -> int:
+        """The number of the one member whose axis values match ``spec`` (``"alpha=0.01,seed=3"``
+        or a mapping). No match or several: :class:`~optrun.errors.RunSelectionError` saying which
+        values exist or which axes still tell the matches apart."""
+        self._require_rows()
+        source = f"sweep {self.id}"
+        pairs = parse_member_spec(spec, source) if isinstance(spec, str) else list(spec.items())
+        if not pairs:
+            raise RunSelectionError(f"{source}: give axis values, e.g. {self.id}:seed=0")
+        wanted = [(self.axis_key(k), v) for k, v in pairs]
+        hits = [r for r in self.rows if all(same_value(r.get(k), v) for k, v in wanted)]
+        said = ",".join(f"{k}={_show(v)}" for k, v in wanted)
+        if len(hits) == 1:
+            return int(hits[0]["member"])
+        if not hits:
+            for k, v in wanted:
+                if not any(same_value(r.get(k), v) for r in self.rows):
+                    vals = self.axis_values(k)
+                    shown = ", ".join(_show(x) for x in vals[:12]) + (f", ... ({len(vals)} values)"
+                                                                       if len(vals) > 12 else "")
+                    raise RunSelectionError(f"no member of sweep {self.id} has {k}={_show(v)}; "
+                                            f"{k} takes {shown}")
+            raise RunSelectionError(f"no member of sweep {self.id} has {said} (each value exists, "
+                                    "not this combination)")
+        given = {k for k, _ in wanted}
+        varying = [a for a in self.axes if a not in given
+                   and len({_value_key(r.get(a)) for r in hits}) > 1]
+        members = ", ".join(str(r["member"]) for r in hits[:8]) + (", ..." if len(hits) > 8 else "")
+        more = f": add {', '.join(a + '=...' for a in varying)} to pick one" if varying else ""
+        raise RunSelectionError(f"{len(hits)} members of sweep {self.id} have {said} "
+                                f"(members {members}){more}")
+
+    def member_config(self, i: int) -> dict[str, Any]:
+        """Member ``i``'s resolved config: the base config with its axis values applied and
+        validated (:func:`optrun.sweep.load_plan` of the sweep's ``config.yaml``)."""
+        self._require_rows()
+        row = self.rows[i]
+        if self._plan is None:
+            from ..errors import OptrunError
+            from ..sweep import load_plan
+
+            try:
+                plan = load_plan(os.path.join(self.path, "config.yaml"))
+                index = {tuple(_value_key(a.get(k)) for k in self.axes): j
+                         for j, a in enumerate(plan.assignments)}
+                self._plan = (plan, index)
+            except OptrunError as e:
+                self._plan = (None, e.message)
+        plan, index = self._plan
+        if plan is None:
+            raise RunReadError(f"sweep {self.id}: its config.yaml no longer validates ({index})")
+        j = index.get(tuple(_value_key(row.get(k)) for k in self.axes))
+        if j is None:
+            raise RunReadError(f"sweep {self.id}: member {i}'s axis values are not in the sweep of "
+                               "its config.yaml (was the config edited?)")
+        return plan.members[j].to_dict()
+
+    def member(self, i: int) -> Run:
+        """Member ``i`` as a :class:`Run` (config, its row as summary, its trace on demand)."""
+        self._require_rows()
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self.rows):
+            raise RunSelectionError(f"sweep {self.id} has members 0 to {len(self.rows) - 1}; "
+                                    f"there is no member {i}")
+        row = self.rows[i]
+        bad = summary_problem(row)
+        if bad:
+            raise RunReadError(f"sweep {self.id}: summary.json is damaged (member {i}: {bad})")
+        summary = {**row, "id": f"{self.id}/{i}", "kind": "member", "sweep": self.id, "member": i,
+                   "name": self.summary.get("name")}
+        return Run(os.path.join(self.path, str(i)), f"{self.id}/{i}", self.member_config(i), summary,
+                   self.meta, member=i, sweep_path=self.path)
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The member table as numpy columns by name (the columns of ``summary.csv``): whole
+        numbers as int64 (float64 with NaN when some are missing, as targets never reached),
+        numbers as float64, anything else (status, text) as object arrays."""
+        cols = list(self.columns) or list(dict.fromkeys(k for r in self.rows for k in r))
+        return {c: _column([_json_value(r.get(c)) if c in self.axes else r.get(c) for r in self.rows])
+                for c in cols}
+
+    def table_frame(self):
+        """The member table as a ``pandas.DataFrame`` (pandas is optional: ImportError when missing)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Sweep.table_frame() needs pandas (pip install pandas); Sweep.table() "
+                              "gives the same columns as numpy arrays") from None
+        return pd.DataFrame(self.table())
+
+    def traces(self, members: Sequence[int] | None = None) -> dict[int, dict[str, np.ndarray]]:
+        """Traces of ``members`` (all by default) by member number, as :meth:`Run.trace` gives
+        one; a member that never ran has empty columns. Each batch file is read once."""
+        self._require_rows()
+        wanted = range(len(self.rows)) if members is None else members
+        by_batch: dict[int, list[int]] = {}
+        out: dict[int, dict[str, np.ndarray]] = {}
+        for m in wanted:
+            b = self.rows[m].get("batch")
+            if isinstance(b, int) and not isinstance(b, bool):
+                by_batch.setdefault(b, []).append(m)
+            else:
+                out[m] = _empty_trace()
+        for b, ms in by_batch.items():
+            out.update(read_batch_trace(self.path, b, ms))
+        return {m: out[m] for m in wanted}
+
+
+def _sweep_problem(summary: dict[str, Any]) -> str | None:
+    if not isinstance(summary.get("status"), str):
+        return "no status"
+    rows = summary.get("rows", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return "rows is not a list of member objects"
+    for i, r in enumerate(rows):
+        if r.get("member") != i:
+            return f"row {i} is member {json.dumps(r.get('member'))[:20]}, expected {i}"
+    axes = summary.get("axes", [])
+    if not isinstance(axes, list) or not all(isinstance(a, str) for a in axes):
+        return "axes is not a list of dotted keys"
+    return None
+
+
+def load_sweep(path: str, lenient: bool = False) -> Sweep:
+    """Read the sweep folder at ``path`` (strict or lenient as :func:`load_run`).
+
+    A path that is a run folder or not a folder raises :class:`~optrun.errors.RunSelectionError`;
+    a damaged ``summary.json``, ``config.yaml`` or ``meta.json`` raises
+    :class:`~optrun.errors.RunReadError` (lenient: status ``damaged``, reason in ``problem``).
+    """
+    path = os.path.normpath(path)
+    sweep_id = os.path.basename(os.path.abspath(path))
+    if not os.path.isdir(path):
+        what = "does not exist" if not os.path.exists(path) else "is a file, not a sweep folder"
+        raise RunSelectionError(f"{path} {what}")
+    if folder_kind(path) != "sweep":
+        raise RunSelectionError(f"{path} is not a sweep folder (its summary.json has no \"kind\": \"sweep\")")
+    parts: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for name in ("summary.json", "config.yaml", "meta.json"):
+        try:
+            parts[name] = (_read_config(path, sweep_id, "sweep") if name == "config.yaml"
+                           else _read_json(path, sweep_id, name, "sweep"))
+        except RunReadError as e:
+            if not lenient:
+                raise
+            parts[name] = {}
+            problems.append(e.message.split(": ", 1)[1])
+    summary = parts["summary.json"]
+    if "summary.json" not in " ".join(problems):
+        bad = _sweep_problem(summary)
+        if bad:
+            if not lenient:
+                raise RunReadError(f"sweep {sweep_id}: summary.json is damaged ({bad})")
+            problems.insert(0, f"summary.json is damaged ({bad})")
+    rows = summary.get("rows") if not problems else None
+    columns = summary.get("columns")
+    head = {k: v for k, v in summary.items() if k not in ("rows", "columns")}
+    if problems:
+        problem = "; ".join(problems)
+        recorded = head.get("status")
+        head = {**head, "status": "damaged", "problem": problem}
+        if isinstance(recorded, str) and recorded != "damaged":
+            head["recorded_status"] = recorded
+        return Sweep(path, sweep_id, parts["config.yaml"], head, parts["meta.json"], [], [], problem)
+    columns = [str(c) for c in columns] if isinstance(columns, list) else []
+    return Sweep(path, sweep_id, parts["config.yaml"], reconcile_status(head), parts["meta.json"],
+                 list(rows or []), columns)
+
+
+def _cached_sweep(path: str) -> Sweep:
+    """:func:`load_sweep`, remembered while ``summary.json`` is unchanged (resolving then loading
+    ``SWEEP/7`` and ``SWEEP/8`` reads and plans the sweep once)."""
+    key = os.path.abspath(path)
+    try:
+        st = os.stat(os.path.join(key, "summary.json"))
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return load_sweep(path)
+    hit = _SWEEP_CACHE.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    sweep = load_sweep(path)
+    _SWEEP_CACHE[key] = (stamp, sweep)
+    while len(_SWEEP_CACHE) > _SWEEP_CACHE_SIZE:
+        _SWEEP_CACHE.pop(next(iter(_SWEEP_CACHE)))
+    return sweep
+
+
+def sort_key(run: Run | Sweep) -> tuple[float, str]:
     """Start time (``started_at``, else the time in the id, else the folder's mtime), then id."""
     t = _parse_time(run.summary.get("started_at")) or _parse_time(run.meta.get("started_at"))
     if t is None:
@@ -379,17 +906,25 @@ def _run_folders(runs_dir: str) -> list[str]:
     return out
 
 
-def list_runs(runs_dir: str) -> list[Run]:
-    """Every run folder in ``runs_dir``, newest first (by ``started_at``, then id).
+def list_runs(runs_dir: str, kind: str | None = None) -> list[Run | Sweep]:
+    """Every run and sweep folder in ``runs_dir``, newest first (by ``started_at``, then id).
 
-    Read leniently: damaged folders are listed with status ``damaged``, dead ``running`` runs as
-    ``crashed``. A missing runs folder is an empty list. Folders of other kinds (a summary with
-    ``kind`` other than ``run``) are skipped.
+    ``kind`` keeps only ``"run"`` folders (:class:`Run`) or only ``"sweep"`` folders
+    (:class:`Sweep`); both have ``kind``, ``id``, ``path``, ``status``, ``summary``, ``config``,
+    ``algorithm``, ``objective`` and ``problem``. Read leniently: damaged folders are listed with
+    status ``damaged``, dead ``running`` runs and sweeps as ``crashed``. A missing runs folder is
+    an empty list. Folders of other kinds are skipped.
     """
-    runs = [load_run(p, lenient=True) for p in _run_folders(runs_dir)]
-    runs = [r for r in runs if r.summary.get("kind", "run") == "run"]
-    runs.sort(key=sort_key, reverse=True)
-    return runs
+    if kind not in (None, "run", "sweep"):
+        raise ValueError(f"kind must be None, 'run' or 'sweep', not {kind!r}")
+    entries: list[Run | Sweep] = []
+    for p in _run_folders(runs_dir):
+        k = folder_kind(p)
+        if k not in ("run", "sweep") or (kind is not None and k != kind):
+            continue
+        entries.append(load_sweep(p, lenient=True) if k == "sweep" else load_run(p, lenient=True))
+    entries.sort(key=sort_key, reverse=True)
+    return entries
 
 
 # ------------------------------------------------------------------------------------ selecting
@@ -408,19 +943,55 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def resolve_run(selector: str, runs_dir: str) -> str:
-    """The folder a RUN argument names.
+_MEMBER_AXES_RE = re.compile(r"^(?P<head>[^:]+?):(?P<spec>\s*[A-Za-z_][A-Za-z0-9_.]*\s*=.*)$", re.S)
+_MEMBER_NUMBER_RE = re.compile(r"^(?P<head>.+)/(?P<n>\d+)/?$")
 
-    In order: an existing run folder path; a relative selector (``last`` = ``-1`` the newest run,
-    ``-2`` the one before, ... as ``optrun runs`` lists them); an exact run id; a unique prefix of
-    a run id in ``runs_dir``. Raises :class:`~optrun.errors.RunSelectionError` when nothing
-    matches, when a prefix is ambiguous (listing the candidates) or when the path is not a run.
+
+def _member_address(sel: str, runs_dir: str) -> str | None:
+    """``SWEEP/7`` or ``SWEEP:key=value,...`` -> ``<sweep folder>/<member>``; ``None`` when
+    ``sel`` has neither form."""
+    m = _MEMBER_AXES_RE.match(sel)
+    number = None
+    if m is None:
+        m = _MEMBER_NUMBER_RE.match(sel)
+        if m is None or os.path.exists(sel):
+            return None
+        number = int(m.group("n"))
+    head = m.group("head")
+    path = resolve_run(head, runs_dir)
+    if not os.path.isdir(path) or folder_kind(path) != "sweep":
+        raise RunSelectionError(f"'{sel}' names a member of a sweep, but '{head}' is the run "
+                                f"{os.path.basename(path)}, not a sweep")
+    sweep = _cached_sweep(path)
+    if number is None:
+        number = sweep.find(m.group("spec"))
+    else:
+        sweep._require_rows()
+        if number >= len(sweep.rows):
+            raise RunSelectionError(f"sweep {sweep.id} has members 0 to {len(sweep.rows) - 1}; "
+                                    f"there is no member {number}")
+    return os.path.join(path, str(number))
+
+
+def resolve_run(selector: str, runs_dir: str) -> str:
+    """The folder a RUN argument names (a run's or a sweep's), or a sweep member's address.
+
+    In order: an existing run or sweep folder path; a sweep member, ``SWEEP/7`` or
+    ``SWEEP:alpha=0.01,seed=3`` with SWEEP any selector (gives ``<sweep folder>/7``, which
+    :func:`load_run` reads); a relative selector (``last`` = ``-1`` the newest run or sweep,
+    ``-2`` the one before, ... as ``optrun runs`` lists them); an exact id; a unique prefix of an
+    id in ``runs_dir``. Raises :class:`~optrun.errors.RunSelectionError` when nothing matches,
+    when a prefix is ambiguous (listing the candidates), when the path is not a run, or when a
+    member address matches no member or several.
     """
     sel = selector.strip()
     if not sel:
         raise RunSelectionError("an empty RUN selector: give a run folder, an id prefix, last or -1")
     if os.path.isdir(sel) and _has_run_files(sel):
         return os.path.normpath(sel)
+    member = _member_address(sel, runs_dir)
+    if member is not None:
+        return member
     n = relative_index(sel)
     if n is not None:
         runs = list_runs(runs_dir)
@@ -455,5 +1026,13 @@ def resolve_run(selector: str, runs_dir: str) -> str:
 
 
 def select_run(selector: str, runs_dir: str) -> Run:
-    """:func:`resolve_run` then a strict :func:`load_run`."""
+    """:func:`resolve_run` then a strict :func:`load_run` (a run or a sweep member)."""
     return load_run(resolve_run(selector, runs_dir))
+
+
+def select(selector: str, runs_dir: str) -> Run | Sweep:
+    """:func:`resolve_run` then a strict :func:`load_sweep` for a sweep, :func:`load_run` otherwise."""
+    path = resolve_run(selector, runs_dir)
+    if os.path.isdir(path) and folder_kind(path) == "sweep":
+        return load_sweep(path)
+    return load_run(path)
