@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 
 # Lazy exports: ``from optrun import load_run, list_runs`` without importing numpy on ``import optrun``.
 _LAZY = {"load_run": "optrun.store.read", "list_runs": "optrun.store.read",
-         "resolve_run": "optrun.store.read", "Run": "optrun.store.read"}
+         "resolve_run": "optrun.store.read", "Run": "optrun.store.read",
+         "load_sweep": "optrun.store.read", "Sweep": "optrun.store.read"}
 
 
 def __getattr__(name: str):
