@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 from bench_util import Table, fmt_ratio, fmt_time, interleaved, median, progress, time_loop, verdict
 
 T_CYCLE = 100  # t cycles through 1..T_CYCLE: beta**t stays far from subnormal numbers (see run())
@@ -91,7 +90,7 @@ class StateLayout:
 
     @property
     def arrays_moved(self) -> int:
-        """Minimal traffic in arrays: g, x and the read-only ones read; x and k persistent read and written."""
+        """Minimal traffic in arrays: g, x, read-only state read; x and persistent state read and written."""
         return 3 + 2 * self.k + len(self.read_only)
 
     def describe(self) -> str:
@@ -456,19 +455,22 @@ def kernel_table(results: list[KernelResult], peer_times: dict[tuple[str, str, s
                "roof GB/s", "× roof", *[f"÷ {label}" for label, _ in peer_cols], "target ≤3× roof at 1e7"])
     for r in results:
         if r.error:
-            t.add(r.algorithm, r.variant, r.dtype, fmt_d(r.d), "", "error: " + r.error[:80], "", "", "", "", "",
-                  *["" for _ in peer_cols], "")
+            t.add(r.algorithm, r.variant, r.dtype, fmt_d(r.d), "", "error: " + r.error[:80],
+                  *["" for _ in range(5 + len(peer_cols))], "")
             continue
         peers = [peer_times.get((key, r.algorithm, r.dtype, r.d)) for _, key in peer_cols]
         t.add(r.algorithm, r.variant, r.dtype, fmt_d(r.d), r.layout.arrays_moved, fmt_time(r.step_s),
-              fmt_time(r.roof_s), r.roof_how, f"{r.gbps(r.step_s):.1f}", f"{r.gbps(r.roof_s):.1f}", fmt_ratio(r.ratio),
+              fmt_time(r.roof_s), r.roof_how, f"{r.gbps(r.step_s):.1f}", f"{r.gbps(r.roof_s):.1f}",
+              fmt_ratio(r.ratio),
               *[fmt_ratio(r.step_s / p) if p else "—" for p in peers],
               verdict(r.ratio, ROOF_TARGET) if r.d >= 10**7 else "")
     t.notes += [
-        "arrays moved = minimal traffic: g, x and read-only state read; x and persistent state read and written.",
+        "arrays moved = minimal traffic: g, x and read-only state read; x and persistent state read and "
+        "written.",
         "roof = in-place `np.add` over the same arrays (whole arrays or cache-sized blocks, the faster one, "
         "picked in this run), timed interleaved with the kernel; × roof = median of the per-round ratios.",
-        "GB/s = arrays moved × d × itemsize / time (effective: the minimal traffic, not what the hardware moved).",
+        "GB/s = arrays moved × d × itemsize / time (effective: the minimal traffic, not what the hardware "
+        "moved).",
         "÷ peer = optrun step time / the peer's step time for the same algorithm (< 1: optrun faster).",
         f"t cycles through 1..{T_CYCLE}, so factors like beta1**t stay out of the subnormal range "
         "(float32 beta1**t reaches subnormals near t = 830 and would time the slow subnormal path).",
@@ -500,7 +502,8 @@ def layout_table(results: list[KernelResult], allocs: list[AllocResult]) -> Tabl
         "Traced: every numpy call of one step (update + x += step) is logged through numpy's override "
         "protocols (`__array_ufunc__`, `__array_function__`, item assignment); a state array first read "
         "carries information between steps, one first written is scratch.",
-        "minimal traffic = g and x read, x written, persistent arrays read and written, read-only arrays read.",
+        "minimal traffic = g and x read, x written, persistent arrays read and written, read-only arrays "
+        "read.",
         "arrays moved by the calls = d-sized operands summed over the calls; divided by the minimal traffic "
         "it predicts × roof when every call streams from main memory.",
         "peak = tracemalloc's peak during 5 steps minus what was allocated before them; a d-sized float64 "

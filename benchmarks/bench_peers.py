@@ -8,7 +8,8 @@ peers are installed)::
 and prints one JSON object per line on stdout. Only the standard library and the peer library
 are imported, and each library gets a process of its own, so two threaded runtimes never share
 the cores: torch's intra-op pool is set with ``torch.set_num_threads`` to the ``threads`` of the
-spec (default: the usable cores; inter-op pool 1), and the results are labelled with it; XLA runs with its default CPU thread pool and the
+spec (default: the usable cores; inter-op pool 1), and the results are labelled with it; XLA
+runs with its default CPU thread pool and the
 ``XLA_FLAGS`` the parent passes. The optrun kernels (numpy ufuncs) are single-threaded.
 
 The step timed is the library's whole optimizer step for one parameter tensor of ``d``
@@ -128,7 +129,8 @@ def run_torch(spec: dict) -> None:
                                 opt.step()
 
                         n = inner(steps, spec["sample_s"])
-                        emit(**key, seconds=sample(steps, n, spec["rounds"] if d < 10**7 else spec["rounds_big"]))
+                        rounds = spec["rounds"] if d < 10**7 else spec["rounds_big"]
+                        emit(**key, seconds=sample(steps, n, rounds))
                         del opt, p
                     except Exception as e:  # e.g. no fused CPU kernel for this optimizer
                         emit(**key, error=f"{type(e).__name__}: {str(e).splitlines()[0][:100]}")
@@ -171,7 +173,7 @@ def run_optax(spec: dict) -> None:
                     box = [jnp.zeros(d, dtype=jdt)]
                     box.append(tx.init(box[0]))
 
-                    def steps(n: int, step=step, box=box) -> None:
+                    def steps(n: int, step=step, box=box, g=g) -> None:
                         x, st = box
                         for _ in range(n):
                             x, st = step(g, st, x)

@@ -19,8 +19,19 @@ import shutil
 import sys
 import tempfile
 
-from bench_util import (REPO_ROOT, ProcResult, Table, fmt_ratio, fmt_time, interleaved, median, progress,
-                        run_process, sibling_executable, verdict)
+from bench_util import (
+    REPO_ROOT,
+    ProcResult,
+    Table,
+    fmt_ratio,
+    fmt_time,
+    interleaved,
+    median,
+    progress,
+    run_process,
+    sibling_executable,
+    verdict,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = "configs/amsgrad.yaml"
@@ -108,7 +119,8 @@ def tutorial(rounds: int, iterations: int = 100_000) -> Table:
         s.close()
     t_opt, t_tut = median(walls["optrun"]), median(walls["tutorial"])
     ratio = t_opt / t_tut
-    t = Table(f"The AMSGrad tutorial problem, {iterations:,} iterations, whole processes ({rounds} rounds, medians)",
+    t = Table(f"The AMSGrad tutorial problem, {iterations:,} iterations, whole processes "
+              f"({rounds} rounds, medians)",
               ["command", "wall", "per iteration", "CPU", "output written", "ratio to tutorial",
                "target ≤ 1.0"])
     t.add(f"`optrun run {CONFIG} iterations={iterations}`", fmt_time(t_opt), fmt_time(t_opt / iterations),
@@ -155,11 +167,13 @@ def startup(rounds: int) -> tuple[Table, Table]:
     t = Table(f"CLI start-up ({rounds} interleaved rounds, medians)",
               ["command", "wall", "ratio to bare imports", "target"])
     t.add('`python -c "import numpy, click, yaml, rich"`', fmt_time(bare), "1.00×", "")
-    for name, label, limit in (("help", "`optrun --help`", 1.3), ("run", f"`optrun run {CONFIG}` (100 iterations)", 1.6)):
+    for name, label, limit in (("help", "`optrun --help`", 1.3),
+                               ("run", f"`optrun run {CONFIG}` (100 iterations)", 1.6)):
         m = median(walls[name])
         t.add(label, fmt_time(m), fmt_ratio(m / bare), verdict(m / bare, limit))
     t2 = Table("Heavy modules imported by each command (sys.modules at exit; -X importtime)",
-               ["command", "heavy modules imported", "must not import", "check", "slowest top-level imports (cumulative)"])
+               ["command", "heavy modules imported", "must not import", "check",
+                "slowest top-level imports (cumulative)"])
     for name, (mods, slow) in imports.items():
         tops = {m.split(".")[0] for m in mods}
         got = [h for h in HEAVY if h in tops]

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from bench_util import Table, fmt_time, median, progress, verdict
 
 TARGET_US = 2.0

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -43,10 +44,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="d <= 1e6, few repeats (a smoke run of the suite)")
     p.add_argument("--only", default=",".join(SECTIONS),
                    help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
-    p.add_argument("--algorithms", default="", help="comma-separated algorithm names (default: every registered one)")
+    p.add_argument("--algorithms", default="",
+                   help="comma-separated algorithm names (default: every registered one)")
     p.add_argument("--peer-python", default=os.environ.get("OPTRUN_BENCH_PEER_PYTHON", sys.executable),
-                   help="interpreter with torch / jax+optax installed (default: $OPTRUN_BENCH_PEER_PYTHON or this one)")
-    p.add_argument("--output", default=os.path.join(HERE, "results", "latest.md"), help="markdown results file")
+                   help="interpreter with torch / jax+optax installed "
+                        "(default: $OPTRUN_BENCH_PEER_PYTHON or this one)")
+    p.add_argument("--output", default=os.path.join(HERE, "results", "latest.md"),
+                   help="markdown results file")
     a = p.parse_args(argv)
     a.only = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = [s for s in a.only if s not in SECTIONS]
@@ -115,7 +119,7 @@ def run_peers(python: str, algorithms: list[str], sizes: list[int], dtypes: list
     times: dict[tuple[str, str, str, int], float] = {}
     what: dict[str, str] = {}
     notes: list[str] = []
-    errors: dict[str, set[str]] = {}
+    errors: dict[tuple[str, str], set[str]] = {}  # (peer without thread count, error) -> algorithms
     for lib, spec in runs:
         progress(f"peers: {lib} {spec.get('threads', '')} in {python}")
         try:
@@ -134,18 +138,23 @@ def run_peers(python: str, algorithms: list[str], sizes: list[int], dtypes: list
             if "skip" in rec:
                 notes.append(f"{lib} skipped: {rec['skip']}")
             elif "info" in rec:
-                notes.append(f"{lib} settings: " + ", ".join(f"{k} {v}" for k, v in rec["info"].items()))
+                notes.append(f"{lib} settings: " + ", ".join(f"{k} {v if v != '' else '(none)'}"
+                                                              for k, v in rec["info"].items()))
             elif "seconds" in rec:
                 times[rec["lib"], rec["algorithm"], rec["dtype"], rec["d"]] = rec["seconds"]
                 what[rec["lib"]] = what.get(rec["lib"], "") or rec["what"]
             elif "error" in rec:
-                errors.setdefault(f"{rec['lib']} {rec['algorithm']}", set()).add(rec["error"])
-    for k, errs in errors.items():
-        notes.append(f"{k}: not measured ({'; '.join(sorted(errs))})")
+                lib_name = re.sub(r"-\d+t$", "", rec["lib"])
+                errors.setdefault((lib_name, rec["error"]), set()).add(rec["algorithm"])
+    for (lib_name, err), algs in sorted(errors.items()):
+        notes.append(f"{lib_name} not measured for {', '.join(sorted(algs))}: {err}")
     libs = sorted({k[0] for k in times}, key=lambda s: (not s.startswith("torch-fused"), s))
     labels = {"optax-jit": "optax jit"}
-    cols = [(labels.get(lib, lib.replace("-", " ").replace(" 1t", " 1 thread").replace(f" {cores}t", f" {cores} threads")),
-             lib) for lib in libs]
+    def label(lib: str) -> str:
+        return labels.get(lib) or re.sub(r" (\d+)t$", lambda m: f" {m[1]} thread{'s' if m[1] != '1' else ''}",
+                                         lib.replace("-", " "))
+
+    cols = [(label(lib), lib) for lib in libs]
     notes.append("Each peer library runs in its own process, one after another, so two thread pools never "
                  f"share the {cores} cores: torch with torch.set_num_threads(1) and ({cores}), "
                  "set_num_interop_threads(1); XLA with its default CPU pool (XLA_FLAGS as shown); numpy "
@@ -209,16 +218,20 @@ def main(argv: list[str] | None = None) -> int:
             items.append(pt)
         report.section("1. Kernel step time", *items)
         big = max(sizes)
-        fused = next((lib for _, lib in cols if lib.startswith("torch-fused") and not lib.endswith("-1t")), None)
+        fused = [(label, lib) for label, lib in cols if lib.startswith("torch-fused")]
         for r in results:
             if r.error or r.d != big or r.dtype != "float64":
                 continue
             measured = f"{fmt_time(r.step_s)} = {fmt_ratio(r.ratio)} roof ({fmt_time(r.roof_s)})"
-            if fused and (fused, r.algorithm, r.dtype, r.d) in peer_times:
-                p = peer_times[fused, r.algorithm, r.dtype, r.d]
-                measured += f"; {fmt_ratio(r.step_s / p)} {fused} ({fmt_time(p)})"
+            if r.traffic:
+                measured += f" (its passes predict {r.traffic.arrays / r.layout.arrays_moved:.1f}×)"
+            for label, lib in fused:
+                p = peer_times.get((lib, r.algorithm, r.dtype, r.d))
+                if p:
+                    measured += f"; {fmt_ratio(r.step_s / p)} {label} ({fmt_time(p)})"
             hl.add(f"{r.algorithm}/{r.variant} step, float64, d={K.fmt_d(big)}", measured,
-                   "≤ 3× roof at d = 1e7", verdict(r.ratio, K.ROOF_TARGET) if big >= 10**7 else "(d = 1e7 not run)")
+                   "≤ 3× roof at d = 1e7",
+                   verdict(r.ratio, K.ROOF_TARGET) if big >= 10**7 else "(d = 1e7 not run)")
         ok = [al for al in allocs if not al.error]
         bad = [f"{al.algorithm}/{al.variant} ({al.peak_bytes / (al.d * 8):.1f} arrays)" for al in ok
                if al.peak_bytes >= al.d * 4]

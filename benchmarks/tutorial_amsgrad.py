@@ -1,3 +1,4 @@
+# ruff: noqa  (the tutorial's code, kept as published)
 # The AMSGrad tutorial's complete program ("Gradient Descent Optimization With AMSGrad From
 # Scratch", ../shared/seeds/amsgrad-tutorial.txt), copied unchanged except for two things:
 # the iteration count comes from the command line (default 100, as the tutorial) so the benchmark
