@@ -638,7 +638,10 @@ def resolve_kind(runs: Sequence[Any], kind: str = "auto") -> str:
 
 
 def default_output(run, kind: str) -> str:
-    """Where a picture goes when no file is named: ``<run folder>/<kind>.png``."""
+    """Where a picture goes when no file is named: ``<run folder>/<kind>.png``
+    (``<sweep folder>/<kind>-member-<N>.png`` for a sweep member)."""
+    if getattr(run, "sweep_path", None) is not None:
+        return os.path.join(run.sweep_path, f"{kind}-member-{run.member}.png")
     return os.path.join(run.path, f"{kind}.png")
 
 
@@ -727,3 +730,67 @@ def plot_run_folder(path: str, out: str | None = None, **options: Any) -> str:
     from .store.read import load_run
 
     return plot_runs([load_run(path)], out, **options)
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+SWEEP_PLOT_MEMBERS = 1000  # members drawn per configuration at most (evenly spaced by member number)
+
+
+def sweep_curves(sweeps: Sequence[Any], group_by: str | None = None,
+                 max_members: int = SWEEP_PLOT_MEMBERS) -> tuple[list[CurveSeries], bool]:
+    """One :class:`CurveSeries` per configuration of the sweeps (the members that differ only by
+    seed, as :func:`optrun.compare.compare_sweeps` groups them), holding the ``(m, n)`` matrix of
+    its members' f - f* (or f when some f* is unknown: the second value returned is whether it
+    is the gap) on the union of their recorded iterations. A member that stopped early keeps its
+    last value (it is frozen, not missing). At most ``max_members`` members per configuration are
+    read, evenly spaced."""
+    from .compare import compare_sweeps
+
+    comparison = compare_sweeps(sweeps, group_by=group_by)
+    by_id = {s.id: s for s in sweeps}
+    gap = all(by_id[g.sweep].rows[m].get("f_min") is not None for g in comparison.groups for m in g.members)
+    series = []
+    for g in comparison.groups:
+        sweep = by_id[g.sweep]
+        members = g.members
+        if len(members) > max_members:
+            members = [members[i] for i in np.linspace(0, len(members) - 1, max_members).round().astype(int)]
+        traces = sweep.traces(members)
+        its = [traces[m]["iteration"] for m in members]
+        grid = np.unique(np.concatenate(its)) if its else np.empty(0, dtype=np.int64)
+        values = np.full((len(members), grid.size), np.nan)
+        for k, m in enumerate(members):
+            t = traces[m]
+            if t["iteration"].size == 0:
+                continue
+            f = t["f"] - sweep.rows[m]["f_min"] if gap else t["f"]
+            idx = np.searchsorted(t["iteration"], grid, side="right") - 1
+            ok = idx >= 0
+            values[k, ok] = f[idx[ok]]
+        label = g.label + (f" ({len(members)} of {g.n} members)" if len(members) < g.n else "")
+        series.append(CurveSeries(label, grid, values))
+    return series, gap
+
+
+def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str | None = None,
+                title: str | None = None, dpi: float = DEFAULT_DPI, budget: int = THIN_BUDGET) -> str:
+    """Convergence of sweeps (:func:`optrun.store.read.load_sweep` objects): per configuration
+    (:func:`sweep_curves`), the median of f - f* across its members with the interquartile band.
+    ``out`` defaults to ``<first sweep>/convergence.png``. Returns the file written."""
+    if not sweeps:
+        raise PlotError("give at least one sweep to plot")
+    out = out or os.path.join(sweeps[0].path, "convergence.png")
+    output_format(out)
+    _check_dpi(dpi)
+    series, gap = sweep_curves(sweeps, group_by)
+    if not any(np.asarray(s.values).size for s in series):
+        raise PlotError(f"sweep {sweeps[0].id} has no trace rows to plot")
+    if gap:
+        ylabel, log = "f(x) − f*  (log scale)", True
+    else:
+        finite = np.concatenate([np.asarray(s.values)[np.isfinite(s.values)] for s in series])
+        log = bool(finite.size) and bool(np.all(finite > 0))
+        ylabel = "f(x)  (f* unknown" + ("; log scale)" if log else "; linear scale)")
+    title = title or default_title(sweeps) + "\nmedian and interquartile range across seeds"
+    return plot_convergence(series, out, title=title, ylabel=ylabel, log=log, dpi=dpi, budget=budget)
