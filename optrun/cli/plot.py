@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from .options import runs_dir_option
+from .runs import SelectorCommand
 
 KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 
 
-@click.command(context_settings={"ignore_unknown_options": True})  # so -1, -2 reach RUN...
+@click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})  # -1, -2 reach RUN...
 @click.argument("selectors", nargs=-1, required=True, metavar="RUN...")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="File to write; .png, .svg or .pdf picks the format. "
@@ -25,7 +26,10 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
     """Draw one or more RUNs and print the path of the file written.
 
-    A RUN is a run folder, a unique prefix of a run id, or last / -1, -2, ...
+    A RUN is a run folder, a unique prefix of a run id, or last / -1, -2, ...;
+    SWEEP/7 or SWEEP:alpha=0.01,seed=3 is one member of a sweep, and a whole
+    SWEEP is drawn as the median of f - f* across seeds with its interquartile
+    band, one line per configuration.
 
     For a 2-D objective the picture is the tutorials' contour plot: the objective's
     filled contour over the run's bounds with each run's search path as dots joined
@@ -39,9 +43,9 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
       optrun plot last -2 -o paths.png           # two runs on one contour
       optrun plot last --surface -o surface.svg
       optrun plot last --kind convergence --title "AMSGrad on the sphere"
+      optrun plot SWEEP -o sweep.png             # median and IQR per alpha
     """
     from ..plot import plot_runs
-    from ..store.read import load_run, resolve_run
     from .runs import check_selectors
 
     check_selectors(selectors)  # unknown options land in RUN... too: only -N is a selector
@@ -49,5 +53,18 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
         if kind not in ("auto", "surface"):
             raise click.UsageError(f"--surface contradicts --kind {kind}; give one of them")
         kind = "surface"
-    runs = [load_run(resolve_run(s, runs_dir)) for s in selectors]
-    click.echo(plot_runs(runs, output, kind=kind, title=title, cmap=cmap, dpi=dpi))
+    from ..store.read import select
+
+    chosen = [select(s, runs_dir) for s in selectors]
+    sweeps = [c for c in chosen if c.kind == "sweep"]
+    if sweeps:  # a sweep: median and interquartile band per configuration
+        if len(sweeps) != len(chosen):
+            raise click.UsageError("plot sweeps together or runs together; a sweep member (SWEEP/7) is a run")
+        if kind not in ("auto", "convergence"):
+            raise click.UsageError(f"a sweep is drawn as convergence curves, not --kind {kind}; "
+                                   "plot one member (SWEEP/7) for its path")
+        from ..plot import plot_sweeps
+
+        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi))
+        return
+    click.echo(plot_runs(chosen, output, kind=kind, title=title, cmap=cmap, dpi=dpi))

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -102,12 +103,35 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(jsonable(data), indent=1, allow_nan=False, default=str))
 
 
-def check_selectors(selectors: Sequence[str]) -> None:
-    """RUN arguments may start with '-' (-1, -2); anything else starting with '-' is a bad option."""
-    from ..store.read import relative_index
+_SHIELD = "\x00"  # cannot come from a shell: marks RUN tokens that look like short options
+_MEMBER_TOKEN = re.compile(r"-\d+(?:/\d+/?|:.+)", re.S)
 
+
+class SelectorCommand(click.Command):
+    """A command whose RUN arguments may look like options.
+
+    ``-1`` and ``-2/7`` pass Click as unknown options (``ignore_unknown_options``), but
+    ``-1:alpha=0.1`` holds letters that Click would read as short options (``-h``, ``-o``, ...)
+    clustered together. Such tokens are shielded before parsing and restored after it.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = [_SHIELD + a if _MEMBER_TOKEN.fullmatch(a) else a for a in args]
+        rest = super().parse_args(ctx, args)
+
+        def restore(v: Any) -> Any:
+            return v[1:] if isinstance(v, str) and v.startswith(_SHIELD) else v
+
+        for name, value in list(ctx.params.items()):
+            ctx.params[name] = tuple(map(restore, value)) if isinstance(value, tuple) else restore(value)
+        return rest
+
+
+def check_selectors(selectors: Sequence[str]) -> None:
+    """RUN arguments may start with '-' (-1, -2, and members -1/7, -1:seed=3); anything else
+    starting with '-' is a bad option."""
     for s in selectors:
-        if s.startswith("-") and relative_index(s) is None:
+        if s.startswith("-") and not re.fullmatch(r"-\d+(?:/\d+/?|:.*)?", s, re.S):
             raise click.UsageError(f"no such option: {s} (a relative RUN is -1, -2, ...)")
 
 
@@ -247,7 +271,7 @@ def trace_rows(trace: dict, n: int) -> tuple[list[str], list[int], int]:
     return cols, idx, total
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+@click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("run", metavar="RUN")
 @runs_dir_option
 @click.option("-n", "--rows", type=click.IntRange(min=0), default=5, show_default=True,
