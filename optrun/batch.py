@@ -11,6 +11,7 @@ import math
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,10 +22,11 @@ import numpy as np
 from .config import RunConfig
 from .errors import StorageError
 from .store import FORMAT_VERSION, RunFolder
-from .store.folder import atomic_write_json, atomic_write_text, jsonable, utc_now
-from .store.sweepstore import (ROW_FIELDS, TARGET_COLUMNS, TARGETS, BatchTraceWriter, trace_name,
-                               write_summary_csv)
+from .store.folder import atomic_write_json, atomic_write_text, jsonable, process_start_ticks, utc_now
+from .store.sweepstore import ROW_FIELDS, TARGET_COLUMNS, BatchTraceWriter, write_summary_csv
 from .sweep import Plan, batch_params, make_batches
+
+SAVE_SECONDS = 5.0  # at most this long between summary writes while a sweep runs
 
 
 class SweepReporter(Protocol):
@@ -50,6 +52,33 @@ class SweepOutcome:
 # ------------------------------------------------------------------------------ one batch
 
 
+def start_points(configs: list[RunConfig]) -> np.ndarray:
+    """The ``(S, d)`` start points of a batch, row s exactly ``experiment.start_point(configs[s])``.
+
+    For ``rng: legacy`` one ``RandomState`` is reseeded per member instead of constructing one
+    (``RandomState(seed)`` and ``rs.seed(seed)`` run the same legacy seeding and give the same
+    numbers; construction costs about 50 times more, which dominates a 10,000-seed sweep).
+    """
+    from .experiment import start_point
+
+    x0 = np.empty((len(configs), configs[0].dim))
+    rs = None
+    boxes: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    for s, c in enumerate(configs):
+        if c.start == "random" and c.rng == "legacy":
+            if rs is None:
+                rs = np.random.RandomState()
+            box = boxes.get(c.bounds)
+            if box is None:
+                bnd = np.asarray(c.bounds, dtype=np.float64)
+                box = boxes[c.bounds] = (bnd[:, 0], bnd[:, 1] - bnd[:, 0])
+            rs.seed(c.seed)
+            x0[s] = box[0] + rs.random_sample(c.dim) * box[1]
+        else:
+            x0[s] = start_point(c)
+    return x0
+
+
 def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConfig],
               progress: Any = None, should_stop: Any = None) -> list[dict[str, Any]]:
     """Run one batch of members as one loop; returns one summary row per member (in order).
@@ -58,38 +87,22 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
     of the batch ``failed`` with the error; nothing propagates.
     ``should_stop`` is polled between steps; without it SIGINT/SIGTERM stop the batch (in a worker).
     """
-    from .experiment import _Signals, build_objective, build_optimizer, check_expect, member_summary, start_point
+    from .experiment import _Signals, build_objective, build_optimizer, check_expect, member_summary
     from .runner import Problem, run
 
     t0 = time.perf_counter()
     S = len(indices)
-    hits = np.full((len(TARGETS), S), -1, dtype=np.int64)
     writer = None
     try:
         cfg0 = configs[0]
         objective = build_objective(cfg0)
         optimizer = build_optimizer(cfg0, batch_params(configs))
-        x0 = np.stack([start_point(c) for c in configs])
-        writer = BatchTraceWriter(folder, batch, indices, cfg0.trace.x_columns(cfg0.dim), cfg0.trace.every)
-        f_min = objective.f_min
-        levels = np.asarray(TARGETS)
+        x0 = start_points(configs)
+        writer = BatchTraceWriter(folder, batch, indices, cfg0.trace.x_columns(cfg0.dim), cfg0.trace.every,
+                                  cfg0.trace.log_per_decade, objective.f_min)
 
         def on_chunk(c):
             writer.add(c.first_iteration, c.f, c.grad_norm, c.step_norm, c.x, c.rows, c.ended)
-            if f_min is not None and c.n:
-                valid = np.arange(c.n)[:, None] < c.rows[None, :]
-                gap = np.where(valid, c.f - f_min, np.inf)
-                for li, lv in enumerate(levels):
-                    todo = hits[li] < 0
-                    if not todo.any():
-                        continue
-                    below = gap[:, todo] <= lv
-                    anyb = below.any(axis=0)
-                    if anyb.any():
-                        first = np.argmax(below, axis=0) + c.first_iteration
-                        sub = hits[li, todo]
-                        sub[anyb] = first[anyb]
-                        hits[li, todo] = sub
             if progress is not None:
                 progress(c)
 
@@ -101,6 +114,7 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
             results = run(problem, on_chunk, should_stop=should_stop)
         writer.close()
         wall = time.perf_counter() - t0
+        hits = writer.hits
         rows = []
         for s, (cfg, r) in enumerate(zip(configs, results)):
             row = member_summary(cfg, objective, r)
@@ -113,7 +127,7 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
             row["expect_failures"] = fails
             rows.append(row)
         return rows
-    except Exception as e:  # keep going: the batch's members are recorded as failed
+    except Exception as e:  # noqa: BLE001 - user code may raise anything: its members are recorded as failed
         if writer is not None:
             try:
                 writer.close()
@@ -121,7 +135,7 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
                 pass
         err = f"{type(e).__name__}: {e}" if not hasattr(e, "message") else e.message
         wall = time.perf_counter() - t0
-        return [{"status": "failed", "stop_reason": "error", "error": err, "iterations": 0,
+        return [{"status": "failed", "stop_reason": "error", "error": err, "iterations": None,
                  "wall_time_s": wall / S} for _ in indices]
 
 
@@ -180,7 +194,8 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                     "name": plan.base.name, "members": len(members), "axes": axis_cols,
                     "algorithm": sorted({m.algorithm.name for m in members}),
                     "objective": sorted({m.objective.name for m in members}),
-                    "pid": os.getpid(), "started_at": started}
+                    "pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
+                    "hostname": socket.gethostname(), "started_at": started}
     meta = {"format_version": FORMAT_VERSION, "kind": "sweep", "optrun": __version__,
             "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(),
             "command": argv if argv is not None else list(sys.argv), "cwd": os.getcwd(),
@@ -202,11 +217,13 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     failures: list[str] = []
     stop_all = False
 
+    last_save = [time.monotonic()]
+
     def take(bno: int, idx: list[int], res: list[dict[str, Any]]) -> None:
         nonlocal done_members, stop_all
         for i, r in zip(idx, res):
-            rows[i] = {**{k: rows[i].get(k) for k in ("member",) + tuple(axis_cols)},
-                       "batch": bno, **r}
+            rows[i] = {"member": rows[i].get("member", i), "batch": bno,
+                       **{k: rows[i].get(k) for k in axis_cols}, **r}
             if r["status"] == "failed":
                 msg = r.get("error", "failed")
                 failures.append(f"member {i}: {msg}")
@@ -215,6 +232,13 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                 if fail_fast:
                     stop_all = True
         done_members += len(idx)
+        if time.monotonic() - last_save[0] >= SAVE_SECONDS:  # a killed sweep keeps its finished members
+            last_save[0] = time.monotonic()
+            try:
+                _write_summary(path, {**base_summary, "status": "running", "updated_at": utc_now()},
+                               rows, axis_cols)
+            except OSError:
+                pass  # the final write reports a full disk
 
     jobs = [(path, first_batch + b, idx, [members[i] for i in idx]) for b, idx in enumerate(batches)]
     with _Signals() as sig:
@@ -244,9 +268,9 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                         job = futs[fut]
                         try:
                             bno, res = fut.result()
-                        except Exception as e:  # a worker died
+                        except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool, unpicklable result)
                             bno, res = job[1], [{"status": "failed", "stop_reason": "error",
-                                                 "error": f"worker failed: {e}", "iterations": 0}
+                                                 "error": f"worker failed: {e}", "iterations": None}
                                                 for _ in job[2]]
                         take(bno, job[2], res)
                         nb += 1
@@ -329,10 +353,18 @@ def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int 
             old = json.load(f)
     except (OSError, ValueError) as e:
         raise RunReadError(f"sweep {run_id}: cannot read summary.json ({e})") from None
+    if old.get("kind") != "sweep":
+        raise RunSelectionError(f"{path} is not a sweep folder")
+    pid, ticks = old.get("pid"), old.get("pid_start")
+    if (old.get("status") == "running" and old.get("hostname") == socket.gethostname()
+            and isinstance(pid, int) and ticks is not None and process_start_ticks(pid) == ticks):
+        raise RunSelectionError(f"sweep {run_id} is still running (pid {pid}); it cannot be resumed")
     plan = load_plan(os.path.join(path, "config.yaml"))
     if not plan.is_sweep:
         raise RunSelectionError(f"{path}: config.yaml has no sweep block")
     rows = old.get("rows") or None
+    if rows is not None and not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
+        raise RunReadError(f"sweep {run_id}: summary.json rows are damaged")
     if rows is not None and len(rows) != len(plan.members):
         raise RunReadError(f"sweep {run_id}: summary.json has {len(rows)} rows for {len(plan.members)} members")
     todo = [i for i in range(len(plan.members))

@@ -41,7 +41,7 @@ import numpy as np
 from .config import RunConfig, _Checker, _tname, apply_override, parse_override, parse_yaml, validate
 from .errors import ConfigError
 
-BATCH_MAX = 4096
+BATCH_MAX = 1024
 MAX_MEMBERS = 1_000_000
 
 
@@ -106,16 +106,19 @@ def axis_values(spec: Any) -> list[Any]:
 
 def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
     """Axes of a config's ``sweep:`` block, in declaration order."""
-    if not isinstance(raw, dict) or not raw:
+    if not isinstance(raw, dict):
         raise c.fail("sweep", f"must be a mapping of dotted keys to values, not a {_tname(raw)}")
+    if not raw:
+        raise c.fail("sweep", "is empty: give at least one axis, e.g. 'sweep: {seed: {range: [0, 10]}}'")
     axes = []
     for key, spec in raw.items():
         if key == "zip":
             groups = spec if isinstance(spec, list) else [spec]
             for gi, group in enumerate(groups):
                 path = "sweep.zip" if not isinstance(spec, list) else f"sweep.zip.{gi}"
-                if not isinstance(group, dict) or len(group) < 1:
-                    raise c.fail(path, "must map two or more dotted keys to lists of equal length")
+                if not isinstance(group, dict) or not group:
+                    raise c.fail(path, "must map dotted keys to lists of equal length, "
+                                       "e.g. {algorithm.beta1: [0.8, 0.9], algorithm.beta2: [0.99, 0.999]}")
                 cols = {}
                 for k, v in group.items():
                     try:
@@ -134,21 +137,60 @@ def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
         except ValueError as e:
             raise c.fail(f"sweep.{key}", str(e)) from None
         axes.append(Axis((str(key),), tuple((v,) for v in vals)))
-    _check_axis_keys(axes, c)
-    return axes
-
-
-def _check_axis_keys(axes: list[Axis], c: _Checker) -> None:
     seen: set[str] = set()
     for ax in axes:
         for k in ax.keys:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9][A-Za-z0-9_]*)*", k):
+            if not _KEY.fullmatch(k):
                 raise c.fail("sweep", f"'{k}' is not a dotted key like algorithm.alpha")
             if k in seen:
                 raise c.fail(f"sweep.{k}", "is swept twice")
-            if k.split(".")[0] in ("sweep", "name"):
-                raise c.fail(f"sweep.{k}", "cannot be swept")
             seen.add(k)
+            problem = _key_problem(k) or _seed_problem(k, ax)
+            if problem:
+                raise c.fail(f"sweep.{k}", problem)
+    return axes
+
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9][A-Za-z0-9_]*)*")
+
+
+def _key_problem(key: str) -> str | None:
+    if key.split(".")[0] in ("sweep", "name"):
+        return "cannot be swept (the sweep's name labels its folder)" if key == "name" else "cannot be swept"
+    return None
+
+
+def _seed_problem(key: str, ax: Axis) -> str | None:
+    """Seeds bypass member validation (members differing only by seed share one config)."""
+    if key != "seed":
+        return None
+    i = ax.keys.index("seed")
+    for v in ax.values:
+        seed = v[i]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            return f"seed values must be whole numbers in [0, 2**32), not {seed!r}"
+    return None
+
+
+def _split_top(text: str) -> list[str]:
+    """Split at commas outside brackets, braces and quotes: 'a,[1,2],b' -> ['a', '[1,2]', 'b']."""
+    out, depth, quote, cur = [], 0, "", []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    out.append("".join(cur))
+    return out
 
 
 _CALL = re.compile(r"^(range|logspace|linspace)\((.*)\)$")
@@ -162,7 +204,11 @@ def parse_sweep_option(text: str) -> Axis:
     if not sep or not key or not spec:
         raise ConfigError("a sweep axis is KEY=VALUES, e.g. seed=0:100 or algorithm.alpha=0.001,0.01",
                           source=src)
-    parts, _ = parse_override(f"{key}=0")  # validates the dotted key
+    if not _KEY.fullmatch(key):
+        raise ConfigError(f"'{key}' is not a dotted key like algorithm.alpha", source=src)
+    if _key_problem(key):
+        raise ConfigError(_key_problem(key), source=src, path=key)
+    parts = key.split(".")
 
     def typed(s: str) -> Any:
         v, _ = parse_yaml(s, src)
@@ -178,10 +224,14 @@ def parse_sweep_option(text: str) -> Axis:
             if not vals:
                 raise ValueError(f"{spec} gives no values")
         else:
-            vals = axis_values([typed(a) for a in spec.split(",")])
+            vals = axis_values([typed(a) for a in _split_top(spec)])
     except ValueError as e:
         raise ConfigError(str(e), source=src) from None
-    return Axis((".".join(parts),), tuple((v,) for v in vals))
+    axis = Axis((".".join(parts),), tuple((v,) for v in vals))
+    problem = _seed_problem(axis.keys[0], axis)
+    if problem:
+        raise ConfigError(problem, source=src)
+    return axis
 
 
 # --------------------------------------------------------------------------------- plans
@@ -236,23 +286,38 @@ def _accepted_keys(section: str, raw: dict[str, Any]) -> set[str] | None:
         return None
 
 
-def _assign(data: dict[str, Any], key: str, value: Any, src: str) -> None:
+def _switches_section(key: str) -> bool:
+    """``algorithm``, ``algorithm.name``, ``objective``, ``objective.name``: axes that swap what runs."""
     parts = key.split(".")
-    if parts[0] in ("algorithm", "objective") and (len(parts) == 1 or parts[1] == "name"):
+    return parts[0] in ("algorithm", "objective") and (len(parts) == 1 or parts[1:] == ["name"])
+
+
+def _assign(data: dict[str, Any], key: str, value: Any, src: str) -> None:
+    """Set one axis value in a member's raw config.
+
+    Swapping the algorithm or objective (by name, or as a whole mapping) keeps the base's settings
+    the new one accepts (a shared ``alpha``, ``dim``, ``shift``) and drops the rest, so a config
+    for AMSGrad's tutorial variant can sweep ``algorithm.name: [amsgrad, adam]``; the base's
+    ``variant`` is dropped too unless the new value names one. Keys the value itself gives are
+    always kept, so that validation reports a wrong one.
+    """
+    parts = key.split(".")
+    if _switches_section(key):
         section = parts[0]
         base = data.get(section)
-        base = {"name": base} if isinstance(base, str) else dict(base or {})
-        new = value if len(parts) == 1 else {**base, "name": value}
-        if isinstance(new, str):
-            new = {"name": new}
+        base = {"name": base} if isinstance(base, str) else dict(base) if isinstance(base, dict) else {}
+        new = {"name": value} if len(parts) == 2 or isinstance(value, str) else value
         if isinstance(new, dict):
-            # a new algorithm/objective keeps the base's settings it accepts, drops the rest
-            merged = {**base, **new} if len(parts) == 1 else new
+            merged = {**base, **new}
             if new.get("name") != base.get("name"):
-                ok = _accepted_keys(section, merged)
+                if "variant" not in new:
+                    merged.pop("variant", None)
+                user = any(k in new for k in ("function", "expression"))
+                ok = None if user else _accepted_keys(section, merged)
                 if ok is not None:
-                    merged = {k: v for k, v in merged.items() if k in ok}
-                merged.pop("variant", None) if "variant" not in new else None
+                    merged = {k: v for k, v in merged.items() if k in ok or k in new}
+                elif user:  # a user objective replaces a built-in: keep only its own keys and dim
+                    merged = {k: v for k, v in merged.items() if k in new or k == "dim"}
             data[section] = merged
             return
     apply_override(data, parts, value, src)
@@ -260,7 +325,12 @@ def _assign(data: dict[str, Any], key: str, value: Any, src: str) -> None:
 
 def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
               sweep_options: list[str] | tuple[str, ...] = ()) -> Plan:
-    """Read a config with overrides and ``--sweep`` axes; validate the base and every member."""
+    """Read a config with overrides and ``--sweep`` axes; validate the base and every member.
+
+    A ``--sweep`` option replaces the config's axis for the same key; giving one key twice on the
+    command line, or a key the config zips with others, is an error. Every distinct member config
+    is validated before anything runs; an invalid one is reported with the axis values that made it.
+    """
     from .config import read_config_file
 
     data, lines = read_config_file(path)
@@ -273,11 +343,17 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
     c = _Checker(path, lines, overridden)
     raw_sweep = data.pop("sweep", None)
     axes = parse_sweep_block(raw_sweep, c) if raw_sweep is not None else []
+    from_options: set[str] = set()
     for opt in sweep_options:
         ax = parse_sweep_option(opt)
+        k = ax.keys[0]
+        if k in from_options:
+            raise ConfigError("is swept twice on the command line", source=f"--sweep '{opt}'", path=k)
+        from_options.add(k)
+        if any(k in a.keys and len(a.keys) > 1 for a in axes):
+            raise ConfigError(f"'{k}' is zipped with other keys in the config's sweep block; "
+                              "change it there", source=f"--sweep '{opt}'")
         axes = [a for a in axes if a.keys != ax.keys] + [ax]
-        if any(k in ax.keys for a in axes[:-1] for k in a.keys):
-            raise ConfigError(f"'{ax.keys[0]}' is already zipped with other keys", source=f"--sweep '{opt}'")
     base = validate(data, path, lines, overridden)
     plan = Plan(path, base, axes)
     if not axes:
@@ -290,20 +366,23 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
         assignment = {k: v for a, vals in zip(axes, combo) for k, v in zip(a.keys, vals)}
         plan.assignments.append(assignment)
         seed = assignment.get("seed")
-        rest = {k: v for k, v in assignment.items() if k != "seed"}
-        ck = repr(sorted(rest.items(), key=lambda kv: kv[0]))
+        # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
+        rest = sorted(((k, v) for k, v in assignment.items() if k != "seed"),
+                      key=lambda kv: not _switches_section(kv[0]))
+        ck = repr(rest)
         cfg = cache.get(ck)
         if cfg is None:
             member = copy.deepcopy(data)
-            for k, v in rest.items():
-                _assign(member, k, v, f"sweep axis '{k}'")
-            sweep_src = {k: f"sweep axis {k}={v!r} in {path}" for k, v in rest.items()}
-            cfg = validate(member, path, lines, {**overridden, **sweep_src})
+            sweep_src, swapped = {}, {}
+            for k, v in rest:
+                where = f"sweep axis {k}={v!r} in {path}"
+                _assign(member, k, v, where)
+                sweep_src[k] = where
+                if _switches_section(k):  # other errors in a swapped section come from this axis
+                    swapped.setdefault(k.split(".")[0], where)
+            cfg = validate(member, path, lines, {**overridden, **sweep_src, **swapped})
             cache[ck] = cfg
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-                raise ConfigError(f"seed values must be whole numbers in [0, 2**32), not {seed!r}",
-                                  source=path, path="sweep.seed", line=lines.get(("sweep", "seed")))
             cfg = replace(cfg, seed=seed)
         plan.members.append(cfg)
     return plan
@@ -340,12 +419,22 @@ def batch_params(configs: list[RunConfig]) -> dict[str, Any]:
 
 
 def make_batches(members: list[RunConfig], batch_max: int = BATCH_MAX) -> list[list[int]]:
-    """Member indices grouped into batches, in order of each group's first member."""
+    """Member indices grouped into batches, in order of each group's first member.
+
+    A group of n members runs as ceil(n / batch_max) batches of near-equal size (10,000 members:
+    ten batches of 1,000), so that a process pool shares the work evenly. The batches depend only
+    on the members, never on the number of workers: a sweep's files are the same with any --workers.
+    """
     groups: dict[tuple, list[int]] = {}
     for i, cfg in enumerate(members):
         groups.setdefault(batch_key(cfg), []).append(i)
     out = []
     for idx in groups.values():
-        for j in range(0, len(idx), batch_max):
-            out.append(idx[j:j + batch_max])
+        k = -(-len(idx) // batch_max)
+        q, r = divmod(len(idx), k)
+        j = 0
+        for b in range(k):
+            size = q + (b < r)
+            out.append(idx[j:j + size])
+            j += size
     return out

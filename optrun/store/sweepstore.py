@@ -1,21 +1,31 @@
-"""Writing sweep folders.
+"""Writing sweep folders, and the trace thinning shared with single runs.
 
 Layout (documented in the README)::
 
     <runs>/<id>/config.yaml           resolved base config + the sweep block as explicit lists
     <runs>/<id>/meta.json             versions, command line, times (as a run's)
-    <runs>/<id>/summary.json          {"kind": "sweep", "status", "members", "counts", "axes", "rows": [...]}
+    <runs>/<id>/summary.json          {"kind": "sweep", "status", "members", "counts", "axes",
+                                       "columns", "rows": [...]}
     <runs>/<id>/summary.csv           one row per member: member, batch, axis columns, summary fields
     <runs>/<id>/traces/batch-NNNN.csv member, iteration, f, grad_norm, step_norm, x0.. for that batch
 
 One trace file per batch (not one folder per member) keeps a 10,000-member sweep to a handful of
-files. A member's rows are those with its number in the file its summary row names.
+files. A member's rows are those with its number in the file its summary row names; within a file
+the rows come a runner chunk at a time, member by member inside each chunk.
+
+Thinning (``trace.every`` or ``trace.log_per_decade``) follows COCO's "anytime" logging
+(Hansen et al., *COCO: performance assessment*, Optimization Methods and Software 36(1), 2021,
+section 3): with ``log_per_decade: N`` the trace keeps iteration 0, the iterations t where
+floor(N log10 t) increases (N rows per decade: 1, 2, 3, ..., 10, 13, 16, 20, ... for N = 10), the
+first row where f - f* <= 10^-k for k = 1..8, and each member's last row. A run of 10^6
+iterations keeps about 6N + 10 rows, and still says exactly when it first reached each target.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import time
 
@@ -33,36 +43,123 @@ def trace_name(batch: int) -> str:
     return os.path.join("traces", f"batch-{batch:04d}.csv")
 
 
-class BatchTraceWriter:
-    """Streams the rows of one batch's members to ``traces/batch-NNNN.csv``."""
+# ------------------------------------------------------------------------------ thinning
 
-    def __init__(self, folder: str, batch: int, members: list[int], x_columns: int, every: int = 1):
+
+class LogMarks:
+    """The iterations ``t >= 1`` where ``floor(N log10 t)`` increases, plus 0, computed exactly.
+
+    ``floor(N log10 t)`` first reaches ``j`` at ``t_j = min{t : t**N >= 10**j}``; the comparison
+    is done in integers, so exact powers of ten are never lost to rounding in ``log10``.
+    """
+
+    def __init__(self, per_decade: int):
+        self.n = int(per_decade)
+        self.marks = [0]
+        self._j = 0
+        self._next = 1
+
+    def _t(self, j: int) -> int:
+        t = max(1, math.ceil(10 ** (j / self.n)))
+        p = 10**j
+        while t > 1 and (t - 1) ** self.n >= p:
+            t -= 1
+        while t**self.n < p:
+            t += 1
+        return t
+
+    def mask(self, first: int, n: int) -> np.ndarray:
+        """Boolean ``(n,)``: which of iterations ``first .. first + n - 1`` are marks."""
+        last = first + n - 1
+        while self._next <= last:
+            if self._next != self.marks[-1]:
+                self.marks.append(self._next)
+            self._j += 1
+            self._next = self._t(self._j)
+        marks = np.asarray(self.marks, dtype=np.int64)
+        lo, hi = np.searchsorted(marks, [first, last + 1])
+        out = np.zeros(n, dtype=bool)
+        out[marks[lo:hi] - first] = True
+        return out
+
+
+def first_crossings(f: np.ndarray, valid: np.ndarray, f_min: float, hits: np.ndarray,
+                    first: int) -> np.ndarray:
+    """Rows where a member first gets ``f - f* <= target`` for each of :data:`TARGETS`.
+
+    ``f`` and ``valid`` are ``(n, S)`` (``valid``: the row belongs to the member's run); ``hits``
+    ``(len(TARGETS), S)`` holds each member's first iteration per target (-1: not yet) and is
+    updated in place. Returns the ``(n, S)`` mask of the rows that are first crossings.
+    """
+    n, S = f.shape
+    cross = np.zeros((n, S), dtype=bool)
+    if n == 0:
+        return cross
+    with np.errstate(invalid="ignore"):
+        gap = np.where(valid, f - f_min, np.inf)
+    gap[np.isnan(gap)] = np.inf
+    for li, level in enumerate(TARGETS):
+        todo = hits[li] < 0
+        if not todo.any():
+            continue
+        below = gap[:, todo] <= level
+        reached = below.any(axis=0)
+        if not reached.any():
+            continue
+        cols = np.flatnonzero(todo)[reached]
+        rows = np.argmax(below[:, reached], axis=0)
+        hits[li, cols] = rows + first
+        cross[rows, cols] = True
+    return cross
+
+
+# ------------------------------------------------------------------------------ batch traces
+
+
+class BatchTraceWriter:
+    """Streams the rows of one batch's members to ``traces/batch-NNNN.csv``.
+
+    Rows are formatted with Python's shortest round-trip ``repr`` (as a single run's
+    ``trace.csv``), so a member's rows read back bit for bit. ``hits`` (``(len(TARGETS), S)``)
+    collects each member's first iteration with ``f - f* <= target`` when ``f_min`` is known,
+    whatever the thinning.
+    """
+
+    def __init__(self, folder: str, batch: int, members: list[int], x_columns: int, every: int = 1,
+                 log_per_decade: int | None = None, f_min: float | None = None):
         self.members = np.asarray(members, dtype=np.int64)
         self.m, self.every = x_columns, every
+        self.marks = LogMarks(log_per_decade) if log_per_decade else None
+        self.f_min = f_min
+        self.hits = np.full((len(TARGETS), len(members)), -1, dtype=np.int64)
         os.makedirs(os.path.join(folder, "traces"), exist_ok=True)
         self.path = os.path.join(folder, trace_name(batch))
-        tmp = self.path + ".partial"
-        self._tmp = tmp
-        self._fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._tmp = self.path + ".partial"
+        self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         cols = ["member", "iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
         self._parts = [",".join(cols) + "\n"]
         self._fmt = "%d,%d," + ",".join(["%r"] * (3 + x_columns)) + "\n"
         self._pending = 0
         self._last = time.monotonic()
+        self.rows_written = 0
 
     def add(self, first: int, f, gn, sn, x, rows: np.ndarray, ended: np.ndarray) -> None:
         """Rows of a runner chunk: ``f``/``gn``/``sn`` ``(n, S)``, ``x`` ``(n, S, d)``."""
         n = f.shape[0]
         if n == 0 or not rows.any():
             return
-        its = np.arange(first, first + n)
-        keep = np.arange(n)[:, None] < rows[None, :]  # (n, S)
-        if self.every > 1:
-            thin = (its % self.every == 0)[:, None] & keep
-            last = np.zeros_like(keep)
+        keep = np.arange(n)[:, None] < rows[None, :]  # (n, S): the member's own rows
+        cross = first_crossings(f, keep, self.f_min, self.hits, first) if self.f_min is not None else None
+        if self.marks is not None or self.every > 1:
+            if self.marks is not None:
+                thin = self.marks.mask(first, n)[:, None] & keep
+                if cross is not None:
+                    thin |= cross
+            else:
+                thin = (np.arange(first, first + n) % self.every == 0)[:, None] & keep
             ends = np.flatnonzero(ended & (rows > 0))
-            last[rows[ends] - 1, ends] = True
-            keep = thin | last
+            thin[rows[ends] - 1, ends] = True
+            keep = thin
         # member-major order within the chunk
         sel_s, sel_r = np.nonzero(keep.T)
         block = np.empty((len(sel_s), 3 + self.m))
@@ -72,9 +169,10 @@ class BatchTraceWriter:
         if self.m:
             block[:, 3:] = x[sel_r, sel_s, : self.m]
         mem = self.members[sel_s].tolist()
-        it = its[sel_r].tolist()
+        it = (sel_r + first).tolist()
         fmt = self._fmt
         self._parts.append("".join([fmt % (a, b, *r) for a, b, r in zip(mem, it, block.tolist())]))
+        self.rows_written += len(mem)
         self._pending += len(mem) * (12 + 22 * (3 + self.m))
         if self._pending >= FLUSH_BYTES or time.monotonic() - self._last >= FLUSH_SECONDS:
             self.flush()
@@ -88,8 +186,9 @@ class BatchTraceWriter:
         self._pending = 0
         self._last = time.monotonic()
 
-    def close(self, complete: bool = True) -> None:
-        """Flush; a batch's file gets its final name when it is closed (kept as .partial on a fault)."""
+    def close(self) -> None:
+        """Flush, close, and give the file its final name (also after a failure or an interruption:
+        it holds the batch's rows up to there). A killed process leaves ``batch-NNNN.csv.partial``."""
         try:
             self.flush()
         finally:
@@ -97,11 +196,20 @@ class BatchTraceWriter:
         os.replace(self._tmp, self.path)
 
 
+def _cell(v) -> object:
+    """A CSV cell: floats by repr (non-finite as empty, as null in summary.json), None empty."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else ""
+    return v
+
+
 def write_summary_csv(path: str, columns: list[str], rows: list[dict]) -> None:
+    """``summary.csv`` written atomically: one line per member, ``columns`` in order."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
     for r in rows:
-        w.writerow(["" if r.get(c) is None else (repr(r[c]) if isinstance(r[c], float) else r[c])
-                    for c in columns])
+        w.writerow([_cell(r.get(c)) for c in columns])
     atomic_write_text(path, buf.getvalue())
