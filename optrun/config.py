@@ -30,7 +30,7 @@ TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "
 STOP_KEYS = ("f_target", "grad_norm")
 EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
                "distance_max")
-TRACE_KEYS = ("every", "x", "checkpoint_s")
+TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s")
 RNG_MODES = ("generator", "legacy")
 MAX_NODES = 20_000  # YAML nodes visited, aliases included: refuses "billion laughs" quickly
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -78,6 +78,7 @@ class TraceConfig:
     every: int = 1
     x: str | int = "auto"  # auto | all | none | N (the first N coordinates)
     checkpoint_s: float | None = 10.0  # seconds between checkpoints (for optrun resume); null: off
+    log_per_decade: int | None = None  # N log-spaced rows per decade + first target crossings; null: off
 
     def x_columns(self, dim: int) -> int:
         """How many x coordinates the trace files carry."""
@@ -126,8 +127,8 @@ class RunConfig:
             "rng": self.rng,
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
             "expect": {k: getattr(self.expect, k) for k in EXPECT_KEYS},
-            "trace": {"every": self.trace.every, "x": self.trace.x,
-                      "checkpoint_s": self.trace.checkpoint_s},
+            "trace": {"every": self.trace.every, "log_per_decade": self.trace.log_per_decade,
+                      "x": self.trace.x, "checkpoint_s": self.trace.checkpoint_s},
         }
 
     def to_yaml(self) -> str:
@@ -592,6 +593,11 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
     if isinstance(x, bool) or not (x in ("auto", "all", "none") or (isinstance(x, int) and x >= 0)):
         raise c.fail("trace.x", f"must be auto, all, none or a number of coordinates, not {x!r}")
     checkpoint_s = c.number("trace.checkpoint_s", raw.get("checkpoint_s", 10.0), positive=True)
+    log_per_decade = raw.get("log_per_decade")
+    if log_per_decade is not None:
+        log_per_decade = c.integer("trace.log_per_decade", log_per_decade, 1, 100)
+        if every != 1:
+            raise c.fail("trace.log_per_decade", "thins the trace on its own: give it or trace.every, not both")
 
     return RunConfig(
         name=name,
@@ -604,7 +610,7 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         rng=rng,
         stop=stop,
         expect=expect,
-        trace=TraceConfig(every=every, x=x, checkpoint_s=checkpoint_s),
+        trace=TraceConfig(every=every, x=x, checkpoint_s=checkpoint_s, log_per_decade=log_per_decade),
         source=source,
     )
 

@@ -126,12 +126,19 @@ class TraceWriter:
     Columns: ``iteration, f, grad_norm, step_norm, x0 .. x{m-1}`` (m = ``x_columns``). Floats are
     written with Python's shortest round-trip repr, so a trace reads back bit for bit. In the
     JSON Lines file non-finite numbers are ``null``. With ``every = k`` only iterations divisible
-    by k are kept, plus each member's last row.
+    by k are kept, plus each member's last row. With ``log_per_decade = N`` the rows kept are
+    COCO-style log-spaced ones plus the first row at each target f - f* <= 1e-1 .. 1e-8 (when
+    ``f_min`` is known) and the last row (see :mod:`optrun.store.sweepstore`).
     """
 
     def __init__(self, folder: str, x_columns: int, every: int = 1, append: bool = False,
-                 rows_already: int = 0):
+                 rows_already: int = 0, log_per_decade: int | None = None, f_min: float | None = None):
+        from .sweepstore import TARGETS, LogMarks
+
         self.m, self.every = x_columns, every
+        self.marks = LogMarks(log_per_decade) if log_per_decade else None
+        self.f_min = f_min
+        self.hits = np.full((len(TARGETS), 1), -1, dtype=np.int64)  # first iteration at each target
         self.columns = ["iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
         keys = ",".join(f'"{c}":{{}}' for c in self.columns[1:])
         self._json_fmt = '{{"iteration":{},' + keys + "}}"
@@ -156,8 +163,16 @@ class TraceWriter:
         block[:, 0], block[:, 1], block[:, 2] = f, grad_norm, step_norm
         if self.m:
             block[:, 3:] = x[:, : self.m]
-        if self.every > 1:
+        if self.marks is not None:
+            from .sweepstore import first_crossings
+
+            keep = self.marks.mask(first_iteration, n)
+            if self.f_min is not None:
+                keep |= first_crossings(np.asarray(f, dtype=np.float64)[:, None], np.ones((n, 1), dtype=bool),
+                                        self.f_min, self.hits, first_iteration)[:, 0]
+        elif self.every > 1:
             keep = its % self.every == 0
+        if self.marks is not None or self.every > 1:
             if last:
                 if not keep[-1]:
                     self.forced_last = int(its[-1])
