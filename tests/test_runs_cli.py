@@ -64,18 +64,18 @@ def test_runs_table_newest_first(folder):
     r = invoke("runs", "--runs-dir", runs)
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["id", "status", "algorithm", "objective", "d", "iterations", "final", "f",
-                                "wall", "time"]
+    assert lines[0].split() == ["id", "kind", "status", "members", "algorithm", "objective", "d", "iterations",
+                                "final", "f", "wall", "time"]
     ids = [line.split()[0] for line in lines[2:]]
     assert ids == [outs[2].run_id, outs[1].run_id, outs[0].run_id, "20000102-000000.000-dead-bbbbbb",
                    "20000101-000000.000-broken-aaaaaa"]
     row = lines[2 + 1].split()
-    assert row[1:6] == ["completed", f"gd/{outs[1].summary['variant']}", "sphere", "2", "12"]
-    assert row[6] == f"{outs[1].summary['final_f']:.6g}"
-    assert lines[2].split()[2] == f"amsgrad/{outs[2].summary['variant']}"
+    assert row[1:8] == ["run", "completed", "-", f"gd/{outs[1].summary['variant']}", "sphere", "2", "12"]
+    assert row[8] == f"{outs[1].summary['final_f']:.6g}"
+    assert lines[2].split()[4] == f"amsgrad/{outs[2].summary['variant']}"
     crashed = lines[5].split()
-    assert crashed[1] == "crashed" and crashed[5] == "7/100"
-    assert lines[6].split()[1] == "damaged"
+    assert crashed[2] == "crashed" and crashed[7] == "7/100"
+    assert lines[6].split()[2] == "damaged"
     assert "damaged: 20000101-000000.000-broken-aaaaaa: summary.json is damaged" in r.stderr
     assert "\x1b[" not in r.stdout
 

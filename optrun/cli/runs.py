@@ -171,22 +171,54 @@ def _iterations(run) -> str:
 
 
 def run_record(run) -> dict[str, Any]:
-    """The JSON object of one run in ``optrun runs --format json``."""
-    rec = {"id": run.id, "path": run.path, "status": run.status}
+    """The JSON object of one run (or sweep) in ``optrun runs --format json``.
+
+    A sweep's object has ``kind: "sweep"``, its summary fields (``members``, ``counts``, ``axes``,
+    lists of ``algorithm`` and ``objective`` names, ...) and ``best_member`` / ``best_final_f``,
+    the member with the lowest final f; its member table is left out (``optrun show SWEEP``)."""
+    rec = {"id": run.id, "path": run.path, "kind": run.kind, "status": run.status}
     rec.update({k: v for k, v in run.summary.items() if k not in rec})
+    if run.kind == "sweep":
+        rec["counts"] = run.counts
+        best = run.best_member()
+        rec["best_member"] = None if best is None else best["member"]
+        rec["best_final_f"] = None if best is None else best["final_f"]
+        rec.setdefault("iterations", run.config.get("iterations"))
+        rec.setdefault("variant", run.variant)
+        rec.setdefault("dim", run.dim)
+        return rec
     rec["algorithm"], rec["objective"] = run.algorithm, run.objective
     rec.setdefault("variant", run.variant)
     rec.setdefault("dim", run.dim)
     return rec
 
 
-CSV_FIELDS = ("id", "path", "status", "name", "algorithm", "variant", "objective", "dim", "iterations",
+CSV_FIELDS = ("id", "path", "kind", "status", "name", "algorithm", "variant", "objective", "dim", "iterations",
               "iterations_planned", "final_f", "best_f", "best_iteration", "final_grad_norm", "f_gap",
-              "distance_to_optimum", "wall_time_s", "started_at", "ended_at", "stop_reason", "problem")
+              "distance_to_optimum", "wall_time_s", "started_at", "ended_at", "stop_reason", "problem",
+              "members", "best_member", "best_final_f")
+
+
+def _csv_cell(v: Any) -> Any:
+    if isinstance(v, list):
+        return " ".join(map(str, v))
+    if isinstance(v, dict):
+        return json.dumps(v, separators=(",", ":"))
+    return v
 
 
 def _matches(value: str | None, wanted: tuple[str, ...]) -> bool:
-    return not wanted or (value is not None and value.lower() in wanted)
+    """Does a name (or a sweep's comma-separated names) match one of the wanted names?"""
+    return not wanted or (value is not None and any(v.strip().lower() in wanted for v in value.split(",")))
+
+
+def _members_text(sweep) -> str:
+    counts = sweep.counts
+    if not counts:
+        return f"{sweep.size:,}"
+    parts = ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"{sweep.size:,}: {parts}" if len(counts) > 1 or sum(counts.values()) != sweep.size else \
+        f"{sweep.size:,} {next(iter(counts))}"
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -200,17 +232,21 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--algorithm", "algorithms", multiple=True, metavar="NAME", help="Only runs of this algorithm.")
 @click.option("--objective", "objectives", multiple=True, metavar="NAME", help="Only runs on this objective.")
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="Show at most N runs (newest).")
+@click.option("--kind", "kinds", type=click.Choice(("run", "sweep")), default=None,
+              help="Only runs, or only sweeps (default: both).")
 @format_option("json", "csv")
-def runs(runs_dir, statuses, algorithms, objectives, limit, fmt):
-    """List the runs in the runs folder, newest first.
+def runs(runs_dir, statuses, algorithms, objectives, limit, kinds, fmt):
+    """List the runs and sweeps in the runs folder, newest first.
 
     Damaged folders are listed as damaged (the problem on stderr); a run whose
-    process died without finishing is listed as crashed.
+    process died without finishing is listed as crashed. A sweep's row shows its
+    members by status and, as final f, its best member's.
 
     \b
     Examples:
       optrun runs
       optrun runs --status completed --algorithm amsgrad --limit 5
+      optrun runs --kind sweep
       optrun runs --format json > runs.json
     """
     from ..store.read import list_runs
@@ -220,7 +256,7 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, fmt):
         if s not in STATUSES:
             raise click.BadParameter(f"'{s}' is not a status; choose from {', '.join(STATUSES)}",
                                      param_hint="--status")
-    every = list_runs(runs_dir)
+    every = list_runs(runs_dir, kind=kinds)
     chosen = [r for r in every if _matches(r.status, statuses) and _matches(r.algorithm, algorithms)
               and _matches(r.objective, objectives)]
     if limit is not None:
@@ -229,7 +265,8 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, fmt):
         echo_json([run_record(r) for r in chosen])
         return
     if fmt == "csv":
-        click.echo(csv_text(CSV_FIELDS, [[run_record(r).get(k) for k in CSV_FIELDS] for r in chosen]), nl=False)
+        click.echo(csv_text(CSV_FIELDS, [[_csv_cell(run_record(r).get(k)) for k in CSV_FIELDS] for r in chosen]),
+                   nl=False)
         return
     if not chosen:
         if every:
@@ -239,14 +276,28 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, fmt):
             click.echo(f"no runs in {runs_dir} yet: optrun run CONFIG makes one "
                        "(or point --runs-dir / OPTRUN_RUNS_DIR at another folder)", err=True)
         return
-    header = ("id", "status", "algorithm", "objective", "d", "iterations", "final f", "wall time")
-    rows = [(r.id, r.status, _algorithm(r), r.objective or "-", "-" if r.dim is None else str(r.dim),
-             _iterations(r), _g(r.summary.get("final_f")) if "final_f" in r.summary else "-",
-             _wall(r.summary.get("wall_time_s"))) for r in chosen]
-    styles = [[None, STATUS_STYLE.get(r.status), None, None, None, None, None, None] for r in chosen]
-    print_table(header, rows, right=(4, 5, 6, 7), styles=styles)
+    header = ("id", "kind", "status", "members", "algorithm", "objective", "d", "iterations", "final f",
+              "wall time")
+    rows = []
+    for r in chosen:
+        if r.kind == "sweep":
+            best = r.best_member()
+            its = r.config.get("iterations")
+            rows.append((r.id, "sweep", r.status, _members_text(r), _algorithm(r), r.objective or "-",
+                         "-" if r.dim is None else str(r.dim),
+                         f"{its:,}" if isinstance(its, int) and not isinstance(its, bool) else "-",
+                         "-" if best is None else _g(best["final_f"]), _wall(r.summary.get("wall_time_s"))))
+            continue
+        rows.append((r.id, "run", r.status, "-", _algorithm(r), r.objective or "-",
+                     "-" if r.dim is None else str(r.dim), _iterations(r),
+                     _g(r.summary.get("final_f")) if "final_f" in r.summary else "-",
+                     _wall(r.summary.get("wall_time_s"))))
+    styles = [[None, None, STATUS_STYLE.get(r.status)] + [None] * 7 for r in chosen]
+    print_table(header, rows, right=(6, 7, 8, 9), styles=styles)
     shown = f"{len(chosen)} of {len(every)} runs" if len(chosen) != len(every) else f"{len(every)} runs"
     click.echo(f"{shown} in {runs_dir}", err=True)
+    if any(r.kind == "sweep" for r in chosen):
+        click.echo("a sweep's final f is its best member's (optrun show SWEEP lists the best members)", err=True)
     for r in chosen:
         if r.problem:
             click.echo(f"damaged: {r.id}: {r.problem}", err=True)
@@ -256,11 +307,81 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, fmt):
 
 
 def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return repr(v)
     if isinstance(v, (dict, list)):
         return json.dumps(v, default=str)
     return "null" if v is None else str(v)
+
+
+def best_rows(sweep, n: int) -> tuple[str, list[dict[str, Any]]]:
+    """The key ranked on (``f_gap`` when every ranked member has it, else ``final_f``) and the
+    ``n`` members with the lowest value (members without one are left out)."""
+    def value(r: dict[str, Any], key: str) -> float | None:
+        return _number(r.get(key))
+
+    key = "f_gap" if all(value(r, "f_gap") is not None for r in sweep.rows if value(r, "final_f") is not None) \
+        else "final_f"
+    ranked = sorted((r for r in sweep.rows if value(r, key) is not None), key=lambda r: (value(r, key), r["member"]))
+    return key, ranked[:n]
+
+
+def _show_sweep(sweep, n: int, fmt: str) -> None:
+    """``optrun show SWEEP``: config, members by status, axes, the best members."""
+    import yaml
+
+    from ..store.read import _show as show_value
+
+    key, top = best_rows(sweep, n)
+    axes = {a: sweep.axis_values(a) for a in sweep.axes} if sweep.rows else {}
+    if fmt == "json":
+        echo_json({"id": sweep.id, "path": sweep.path, "kind": "sweep", "status": sweep.status,
+                   "config": sweep.config, "summary": sweep.summary, "meta": sweep.meta,
+                   "counts": sweep.counts, "axes": axes, "ranked_by": key, "best": top})
+        return
+    out = click.echo
+    note = sweep.summary.get("status_note")
+    out(f"sweep {sweep.id}: {sweep.status}" + (f" ({note})" if note else ""))
+    out(f"path: {sweep.path}")
+    out(f"members: {_members_text(sweep)}")
+    out("")
+    out("config:")
+    text = yaml.safe_dump(sweep.config, sort_keys=False, default_flow_style=None, width=100)
+    out("".join(f"  {line}\n" for line in text.splitlines()), nl=False)
+    out("")
+    if not sweep.rows:
+        out(f"no member table yet: the sweep is {sweep.status}")
+        return
+    out("axes:")
+    for a, vals in axes.items():
+        shown = ", ".join(show_value(v) for v in vals[:10]) + (f", ... {show_value(vals[-1])}" if len(vals) > 10 else "")
+        out(f"  {a}: {len(vals)} value{'s' * (len(vals) != 1)} ({shown})")
+    out("")
+    if not top:
+        out("no member has a final f")
+        return
+    label = "final f - f*" if key == "f_gap" else "final f"
+    out(f"best {len(top)} of {len(sweep.rows):,} members by {label}:")
+    targets = [c for c in sweep.columns if c.startswith("hit_")]
+    reached = [c for c in targets if any(r.get(c) is not None for r in top)]
+    hit_col = reached[-1] if reached else None
+    header = ["member", *sweep.axes, "status", "final f", "f - f*", "best f", "iterations"]
+    if hit_col:
+        header.append(f"f - f* <= {hit_col[4:]} at")
+    body = []
+    for r in top:
+        cells = [str(r["member"]), *[show_value(r.get(a)) for a in sweep.axes], str(r.get("status")),
+                 _g(r.get("final_f")), _g(r.get("f_gap")), _g(r.get("best_f")),
+                 "-" if _number(r.get("iterations")) is None else f"{r['iterations']:,}"]
+        if hit_col:
+            cells.append("-" if r.get(hit_col) is None else f"{r[hit_col]:,}")
+        body.append(cells)
+    print_table(header, body, right=tuple(range(len(sweep.axes) + 2, len(header))) + (0,))
+    out("")
+    out(f"one member: optrun show {sweep.id}/{top[0]['member']}, or by its axis values "
+        f"{sweep.id}:" + ",".join(f"{a}={show_value(top[0].get(a))}" for a in sweep.axes))
 
 
 def trace_rows(trace: dict, n: int) -> tuple[list[str], list[int], int]:
@@ -276,25 +397,36 @@ def trace_rows(trace: dict, n: int) -> tuple[list[str], list[int], int]:
 @runs_dir_option
 @click.option("-n", "--rows", type=click.IntRange(min=0), default=5, show_default=True,
               help="Trace rows shown from the head and from the tail.")
+@click.option("--best", "best", type=click.IntRange(min=0), default=10, show_default=True,
+              help="For a sweep: how many of its best members to list.")
 @format_option("json")
-def show(run, runs_dir, rows, fmt):
+def show(run, runs_dir, rows, best, fmt):
     """Show one run: its resolved config, summary, and first and last trace rows.
 
+    For a sweep: its config (with the sweep block), members by status, its axes
+    and the table of its best members (lowest final f - f*, or final f).
+
     \b
-    RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ...
+    RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ...;
+    SWEEP/7 or SWEEP:alpha=0.01,seed=3 is one member of a sweep.
 
     \b
     Examples:
       optrun show last
       optrun show 20250101-1200 --rows 10
       optrun show runs/20250101-120000.000-amsgrad-tutorial-1a2b3c --format json
+      optrun show SWEEP --best 20
+      optrun show SWEEP:alpha=0.01,seed=3
     """
     import yaml
 
-    from ..store.read import select_run
+    from ..store.read import select
 
     check_selectors([run])
-    r = select_run(run, runs_dir)
+    r = select(run, runs_dir)
+    if r.kind == "sweep":
+        _show_sweep(r, best, fmt)
+        return
     trace = r.trace()
     cols, idx, total = trace_rows(trace, rows)
     if fmt == "json":
