@@ -527,3 +527,419 @@ def gate(comparison: Comparison, rtol: float = 0.0) -> GateResult:
         verdict = "ok"
     line = f"{verdict}: {who} worse than the baseline on {label}: {figures} (rtol {rtol:g})"
     return GateResult(worse, line)
+
+
+# ------------------------------------------------------------------------------------ sweeps
+#
+# A sweep's members differ by their axis values; those that differ only by ``seed`` are
+# replicates of one configuration. Aggregating across seeds gives, per configuration, the median
+# and interquartile range of the metric (robust summaries of a distribution that is often heavy-
+# tailed across seeds) and, per target of the ladder, the success rate (the share of members that
+# reached it) with the median iterations among those that did: the "fixed-target" view of
+# benchmarking (Hansen et al. 2021, "COCO: a platform for comparing continuous optimizers in a
+# black-box setting", Optim. Methods Softw. 36(1)). Two sweeps or groups are compared with the
+# Mann-Whitney U test across seeds (:mod:`optrun.stats`), so "A beats B" comes with a p-value.
+
+
+SWEEP_METRIC_COLUMNS: dict[str, str] = {
+    "f_gap": "f_gap", "final_f": "final_f", "best_f": "best_f", "distance": "distance_to_optimum",
+    "grad_norm": "final_grad_norm", "wall_time": "wall_time_s",
+}
+NOT_RUN = ("pending",)  # members that never ran are left out of every statistic
+MIN_TEST_MEMBERS = 5  # the CI gate asks the test for significance only from this many per side
+
+
+def hit_column(t: float) -> str:
+    """The member-table column of target ``t``: ``hit_1e-6`` (first iteration with f - f* <= t)."""
+    return f"hit_{fmt_target(t)}"
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def member_value(row: dict[str, Any], metric: str, target: float) -> float:
+    """Member ``row``'s value of ``metric`` (lower is better). A member without one (diverged to
+    NaN/inf, failed, or a target never reached) counts as ``inf``: worse than any that has one."""
+    if metric == "iterations_to_target":
+        v = _num(row.get(hit_column(target)))
+    else:
+        v = _num(row.get(SWEEP_METRIC_COLUMNS[metric]))
+    return math.inf if v is None or math.isnan(v) else v
+
+
+@dataclass
+class GroupStats:
+    """One configuration of a sweep (the members that differ only by seed), aggregated.
+
+    ``side`` is the sweep or group it belongs to, ``key`` its axis values (seed excluded),
+    ``values`` the metric per member (``inf`` for members without one, counted in ``missing``),
+    ``median``/``q1``/``q3`` their quartiles, ``success[t]`` the share of members whose trace reached
+    f - f* <= t and ``hit_median[t]`` the median first iteration among those (``None`` if none did).
+    """
+
+    label: str
+    side: str
+    sweep: str
+    key: dict[str, Any]
+    members: list[int]
+    counts: dict[str, int]
+    values: np.ndarray
+    median: float
+    q1: float
+    q3: float
+    missing: int
+    success: dict[float, float]
+    hit_median: dict[float, float | None]
+
+    @property
+    def n(self) -> int:
+        return len(self.members)
+
+
+@dataclass
+class TestResult:
+    """A two-sided Mann-Whitney U test of side ``a`` against side ``b`` across seeds.
+
+    ``u`` is U of ``a`` (pairs where a's value is larger, ties 1/2), ``u_min`` the smaller of the two
+    U statistics (the textbook U, what the verdict line prints); ``prob_a_better`` estimates
+    P(a < b) + P(a = b) / 2 (lower is better); ``better`` is the label of the significantly better
+    side at level ``alpha`` or ``None``; ``line`` is the one-line verdict.
+    """
+
+    a: str
+    b: str
+    key: dict[str, Any]
+    n_a: int
+    n_b: int
+    median_a: float
+    median_b: float
+    u: float
+    p_value: float
+    method: str
+    prob_a_better: float
+    alpha: float
+    better: str | None
+    line: str
+
+    @property
+    def u_min(self) -> float:
+        return min(self.u, self.n_a * self.n_b - self.u)
+
+
+@dataclass
+class Ranking:
+    """Mean rank of each entrant (an algorithm) across objectives, by the median metric on each
+    objective (its best configuration there); rank 1 is best, ties share the average rank."""
+
+    entrants: list[str]  # best mean rank first
+    objectives: list[str]
+    medians: dict[str, dict[str, float]]  # entrant -> objective -> median
+    ranks: dict[str, dict[str, float]]
+    mean_rank: dict[str, float]
+
+
+@dataclass
+class SweepComparison:
+    """Sweeps (or groups of one sweep) aggregated per configuration, with tests and a ranking."""
+
+    sides: list[str]
+    groups: list[GroupStats]
+    metric: str
+    metric_label: str
+    target: float
+    targets: list[float]
+    best: list[int]
+    tests: list[TestResult]
+    ranking: Ranking | None
+    alpha: float
+    notes: list[str]
+    axes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        from .store.folder import jsonable
+
+        def group(g: GroupStats) -> dict[str, Any]:
+            return {"label": g.label, "side": g.side, "sweep": g.sweep, "key": g.key, "n": g.n,
+                    "members": g.members, "counts": g.counts, "median": g.median, "q1": g.q1, "q3": g.q3,
+                    "missing": g.missing,
+                    "success": {fmt_target(t): g.success[t] for t in self.targets},
+                    "median_iterations": {fmt_target(t): g.hit_median[t] for t in self.targets}}
+
+        return jsonable({
+            "kind": "sweep-comparison", "metric": self.metric, "metric_label": self.metric_label,
+            "target": self.target if self.metric == "iterations_to_target" else None,
+            "sides": self.sides, "axes": self.axes,
+            "groups": [group(g) for g in self.groups],
+            "best": [self.groups[i].label for i in self.best],
+            "tests": [{**t.__dict__, "u_min": t.u_min} for t in self.tests],
+            "ranking": None if self.ranking is None else {
+                "entrants": self.ranking.entrants, "objectives": self.ranking.objectives,
+                "medians": self.ranking.medians, "ranks": self.ranking.ranks,
+                "mean_rank": self.ranking.mean_rank},
+            "alpha": self.alpha, "notes": self.notes,
+        })  # non-finite -> null
+
+
+def _short_keys(axes: Sequence[str]) -> dict[str, str]:
+    """Display names of axes: ``algorithm.alpha`` -> ``alpha``, ``algorithm.name`` -> ``algorithm``,
+    the full key where the short one would be ambiguous."""
+    short = {a: (a[: -len(".name")] if a.endswith(".name") else a.rsplit(".", 1)[-1]) for a in axes}
+    clash = {s for s in short.values() if list(short.values()).count(s) > 1}
+    return {a: (a if s in clash else s) for a, s in short.items()}
+
+
+def _value_text(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, dict):
+        name = v.get("name", "?")
+        rest = ", ".join(f"{k}={_value_text(x)}" for k, x in v.items() if k != "name")
+        return f"{name}({rest})" if rest else str(name)
+    return _show(v)
+
+
+def _key_of(row: dict[str, Any], axes: Sequence[str]) -> tuple[str, ...]:
+    from .store.read import _value_key
+
+    return tuple(_value_key(row.get(a)) for a in axes)
+
+
+def aggregate(label: str, side: str, sweep_id: str, key: dict[str, Any], rows: Sequence[dict[str, Any]],
+              metric: str, target: float, targets: Sequence[float]) -> GroupStats:
+    """Statistics of one configuration's members (see :class:`GroupStats`)."""
+    from .stats import quantile
+
+    values = np.array([member_value(r, metric, target) for r in rows], dtype=np.float64)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[str(r.get("status"))] = counts.get(str(r.get("status")), 0) + 1
+    success: dict[float, float] = {}
+    hit_median: dict[float, float | None] = {}
+    for t in targets:
+        hits = [h for h in (_num(r.get(hit_column(t))) for r in rows) if h is not None]
+        success[t] = len(hits) / len(rows) if rows else 0.0
+        hit_median[t] = quantile(hits, 0.5) if hits else None
+    return GroupStats(label, side, sweep_id, key, [int(r["member"]) for r in rows], dict(sorted(counts.items())),
+                      values, quantile(values, 0.5), quantile(values, 0.25), quantile(values, 0.75),
+                      int(np.isinf(values).sum()), success, hit_median)
+
+
+def _order_key(g: GroupStats) -> tuple[float, float, float]:
+    return (g.median if not math.isnan(g.median) else math.inf, g.q3 if not math.isnan(g.q3) else math.inf,
+            -g.n)
+
+
+def mann_whitney_verdict(a: GroupStats, b: GroupStats, alpha: float, metric_label: str) -> TestResult:
+    """The Mann-Whitney U test of ``a``'s values against ``b``'s, and its one-line verdict."""
+    from .stats import mann_whitney_u
+
+    res = mann_whitney_u(a.values, b.values)
+    pa = res.prob_x_better
+    better = None
+    if res.p_value < alpha and pa != 0.5:
+        better = a.label if pa > 0.5 else b.label
+    first, second, p_first = (b, a, 1.0 - pa) if better == b.label else (a, b, pa)
+    figures = (f"median {fmt_number(first.median)} vs {fmt_number(second.median)}, n = {first.n} vs {second.n}, "
+               f"P({first.label} better) = {p_first:.2f}; Mann-Whitney U = {min(res.u1, res.u2):g} ({res.method})")
+    if better is None:
+        line = (f"no significant difference in {metric_label} between {a.label} and {b.label} "
+                f"(p = {res.p_value:.3g} >= {alpha:g}): {figures}")
+    else:
+        line = f"{first.label} beats {second.label} on {metric_label} (p = {res.p_value:.3g} < {alpha:g}): {figures}"
+    return TestResult(a.label, b.label, dict(a.key), a.n, b.n, a.median, b.median, res.u1, res.p_value,
+                      res.method, pa, alpha, better, line)
+
+
+def _entity(sweep: Any, row: dict[str, Any], section: str) -> str | None:
+    """The algorithm or objective name of a member: its axis value, else the sweep's base config."""
+    for key in (f"{section}.name", section):
+        if key in sweep.axes:
+            from .store.read import _json_value
+
+            v = _json_value(row.get(key))
+            if isinstance(v, dict):
+                name = str(v.get("name", "?"))
+                return name + (f" d={v['dim']}" if "dim" in v else "")
+            return None if v is None else str(v)
+    base = sweep.config.get(section)
+    if isinstance(base, dict):
+        return None if base.get("name") is None else str(base.get("name"))
+    return None if base is None else str(base)
+
+
+def rank_matrix(cells: dict[str, dict[str, float]]) -> Ranking | None:
+    """Ranks within each objective (lower median is better; ties averaged) and each entrant's
+    mean rank over the objectives it ran on. ``cells``: entrant -> objective -> median."""
+    from .stats import rankdata
+
+    entrants = list(cells)
+    objectives = list(dict.fromkeys(o for e in entrants for o in cells[e]))
+    if len(entrants) < 2 or len(objectives) < 2:
+        return None
+    ranks: dict[str, dict[str, float]] = {e: {} for e in entrants}
+    for o in objectives:
+        here = [e for e in entrants if o in cells[e] and not math.isnan(cells[e][o])]
+        if not here:
+            continue
+        r, _ = rankdata([cells[e][o] for e in here])
+        for e, v in zip(here, r.tolist()):
+            ranks[e][o] = v
+    mean = {e: (sum(ranks[e].values()) / len(ranks[e]) if ranks[e] else math.nan) for e in entrants}
+    order = sorted(entrants, key=lambda e: (math.isnan(mean[e]), mean[e]))
+    return Ranking(order, objectives, cells, ranks, mean)
+
+
+def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric: str | None = None,
+                   target: float = 1e-6, alpha: float = 0.05,
+                   targets: Sequence[float] = TARGETS) -> SweepComparison:
+    """Aggregate sweeps across seeds and compare them (see the section comment above).
+
+    Each sweep, or with ``group_by`` each value of that axis in each sweep, is a *side*; within a
+    side every combination of the remaining axes (seed excluded) is a configuration,
+    aggregated by :func:`aggregate`. ``metric`` (default ``f_gap``: final f - f*, or final f when
+    f* is unknown) decides the best configuration (lowest median). With two or more sides each
+    later side is tested against the first with the Mann-Whitney U test across seeds, matching
+    configurations by their axis values when the sides have the same ones, otherwise the best
+    configuration of each. With two or more algorithms and objectives, a ranking by mean rank.
+    """
+    if not sweeps:
+        raise CompareError("give at least one sweep to compare")
+    metric = "f_gap" if metric is None else metric_key(metric)
+    if metric not in SWEEP_METRIC_COLUMNS and metric != "iterations_to_target":
+        raise CompareError(f"sweeps are not compared on {METRICS[metric].label}; use one of "
+                           f"{', '.join(list(SWEEP_METRIC_COLUMNS) + ['iterations_to_target'])}")
+    if not (isinstance(alpha, float) and 0 < alpha < 1):
+        raise CompareError(f"--alpha must be a number between 0 and 1, not {alpha}")
+    targets = sorted(targets, reverse=True)
+    if metric == "iterations_to_target" and not any(math.isclose(target, t) for t in targets):
+        raise CompareError(f"sweeps record the targets {', '.join(fmt_target(t) for t in targets)}; "
+                           f"--target {target:g} is not one of them")
+    target = next((t for t in targets if math.isclose(target, t)), target)
+    notes: list[str] = []
+    for s in sweeps:
+        s._require_rows()
+    live = [[r for r in s.rows if r.get("status") not in NOT_RUN] for s in sweeps]
+    if metric == "f_gap":
+        unknown = sum(1 for rows in live for r in rows if r.get("f_min") is None and r.get("status") == COMPLETE
+                      and r.get("f_gap") is None)
+        if unknown:
+            metric = "final_f"
+            notes.append("f* is unknown for some members: configurations are compared on final f")
+    label = {"f_gap": "final f - f*", "iterations_to_target": f"iterations to {fmt_target(target)}"}.get(
+        metric, METRICS[metric].label)
+    sweep_labels = [short_label(s.id) for s in sweeps]
+    sweep_labels = [lab if sweep_labels.count(lab) == 1 else f"{lab} #{i + 1}" for i, lab in enumerate(sweep_labels)]
+
+    sides: list[str] = []
+    groups: list[GroupStats] = []
+    side_groups: dict[str, list[int]] = {}
+    all_axes: list[str] = []
+    for s, rows, slabel in zip(sweeps, live, sweep_labels):
+        gkey = s.axis_key(group_by) if group_by else None
+        rest = [a for a in s.axes if a not in ("seed", gkey)]
+        all_axes += [a for a in rest if a not in all_axes]
+        short = _short_keys(s.axes)
+        split: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+        if gkey:
+            from .store.read import _json_value, _value_key
+
+            for r in rows:
+                split.setdefault(_value_key(r.get(gkey)), (_json_value(r.get(gkey)), []))[1].append(r)
+        else:
+            split[""] = (None, rows)
+        for gval, grows in split.values():
+            if gkey:
+                side = f"{short[gkey]}={_value_text(gval)}"
+                side = side if len(sweeps) == 1 else f"{slabel}: {side}"
+            else:
+                side = slabel
+            sides.append(side)
+            configs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for r in grows:
+                configs.setdefault(_key_of(r, rest), []).append(r)
+            side_groups[side] = []
+            for crows in configs.values():
+                from .store.read import _json_value
+
+                key = {a: _json_value(crows[0].get(a)) for a in rest}
+                text = ", ".join(f"{short[a]}={_value_text(v)}" for a, v in key.items())
+                glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or gkey) else ""), text) if x) or side
+                side_groups[side].append(len(groups))
+                groups.append(aggregate(glabel, side, s.id, key, crows, metric, target, targets))
+    if not groups:
+        raise CompareError("no member of these sweeps has run yet")
+    if group_by and len(sides) == len(sweeps):
+        notes.append(f"--group-by {group_by}: the axis has one value, so there is nothing to compare")
+    order = sorted(range(len(groups)), key=lambda i: _order_key(groups[i]))
+    top = _order_key(groups[order[0]])
+    best = [i for i in order if _order_key(groups[i])[:2] == top[:2]] if len(groups) > 1 else []
+    missing = sum(g.missing for g in groups)
+    if missing:
+        notes.append(f"{missing} member{'s' * (missing != 1)} without a value of {label} (diverged, failed"
+                     + (", or never reached the target" if metric == "iterations_to_target" else "")
+                     + ") count as worst (inf)")
+
+    tests: list[TestResult] = []
+    if len(sides) >= 2:
+        base = sides[0]
+        for other in sides[1:]:
+            ga, gb = side_groups[base], side_groups[other]
+            keys_a = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items())): i for i in ga}
+            keys_b = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items())): i for i in gb}
+            if set(keys_a) == set(keys_b):
+                pairs = [(keys_a[k], keys_b[k]) for k in keys_a]
+            else:
+                pairs = [(min(ga, key=lambda i: _order_key(groups[i])), min(gb, key=lambda i: _order_key(groups[i])))]
+                notes.append(f"{base} and {other} have different configurations: their best ones (by median) "
+                             "are tested, which favours both equally but is a selection")
+            for i, j in pairs:
+                tests.append(mann_whitney_verdict(groups[i], groups[j], alpha, label))
+        if len(tests) > 1:
+            notes.append(f"{len(tests)} tests at alpha = {alpha:g} each: expect about {alpha * len(tests):.2g} "
+                         "false positives by chance (Bonferroni: compare p with alpha / number of tests)")
+
+    cells: dict[str, dict[str, float]] = {}  # entrant -> objective -> its best configuration's median
+    by_id = {s.id: s for s in sweeps}
+    for g in groups:
+        s = by_id[g.sweep]
+        row = s.rows[g.members[0]]
+        alg = _entity(s, row, "algorithm") or "?"
+        obj = _entity(s, row, "objective") or "?"
+        entrant = alg if len(sides) == 1 else (g.side if alg in g.side else f"{g.side}: {alg}")
+        cell = cells.setdefault(entrant, {})
+        if not math.isnan(g.median):
+            cell[obj] = min(cell.get(obj, math.inf), g.median)
+    ranking = rank_matrix(cells)
+    return SweepComparison(sides, groups, metric, label, target, list(targets), best, tests, ranking, alpha,
+                           notes, all_axes)
+
+
+def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
+    """CI gate between sweeps: the first side is the BASELINE, the others CANDIDATES. A candidate
+    configuration is worse when its median is worse than the baseline's beyond ``rtol``
+    (:func:`is_worse`) AND, when both have at least :data:`MIN_TEST_MEMBERS` members, the
+    Mann-Whitney test says the difference is significant (p < alpha)."""
+    if not (rtol >= 0 and math.isfinite(rtol)):
+        raise CompareError(f"--rtol must be a number >= 0, not {rtol}")
+    if not comparison.tests:
+        raise CompareError("--fail-if-worse needs a BASELINE and a CANDIDATE: two sweeps, or --group-by "
+                           "an axis with two values")
+    worse: list[str] = []
+    parts: list[str] = []
+    for t in comparison.tests:
+        bad = is_worse(t.median_b, t.median_a, rtol)
+        tested = t.n_a >= MIN_TEST_MEMBERS and t.n_b >= MIN_TEST_MEMBERS
+        if bad and tested:
+            bad = t.p_value < t.alpha
+        why = (f"p = {t.p_value:.3g}" + (f" {'<' if t.p_value < t.alpha else '>='} {t.alpha:g}" if tested
+                                          else f", not tested: fewer than {MIN_TEST_MEMBERS} members"))
+        parts.append(f"{t.b} median {fmt_number(t.median_b)} vs {fmt_number(t.median_a)} ({why})")
+        if bad:
+            worse.append(t.b)
+    verdict = "worse" if worse else "ok"
+    who = (f"{len(worse)} of {len(comparison.tests)} candidate configurations ({', '.join(worse)}) are" if worse
+           else "no candidate configuration is")
+    line = (f"{verdict}: {who} worse than the baseline {comparison.sides[0]} on "
+            f"{comparison.metric_label}: {'; '.join(parts)} (rtol {rtol:g})")
+    return GateResult(worse, line)

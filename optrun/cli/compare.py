@@ -1,4 +1,5 @@
-"""``optrun compare RUN RUN...``: runs side by side, the config diff, a convergence plot, a CI gate.
+"""``optrun compare RUN RUN...``: runs side by side, the config diff, a convergence plot, a CI gate;
+and sweeps aggregated across seeds, tested against each other, ranked.
 
 The figures come from :mod:`optrun.compare` (pure data); this module lays them out as a rich
 table, JSON, CSV or markdown, and turns the gate's verdict into the exit status.
@@ -11,7 +12,7 @@ import sys
 import click
 
 from .options import format_option, quiet_option, runs_dir_option
-from .runs import check_selectors, csv_text, echo_json, markdown_text, print_table
+from .runs import SelectorCommand, check_selectors, csv_text, echo_json, markdown_text, print_table
 
 BEST_STYLE = "bold green"
 
@@ -68,12 +69,190 @@ def _best_line(comparison) -> str | None:
     return f"best by {label}: {names}"
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+# ------------------------------------------------------------------------------------ sweeps
+
+
+def shown_targets(cmp) -> list[float]:
+    """The targets worth a column: those some configuration reached, and the first none did."""
+    reached = [i for i, t in enumerate(cmp.targets) if any(g.success[t] > 0 for g in cmp.groups)]
+    return [] if not reached else cmp.targets[: min(reached[-1] + 2, len(cmp.targets))]
+
+
+def _target_cell(g, t: float) -> str:
+    share = g.success[t]
+    if not share:
+        return "0%"
+    return f"{share:.0%} @ {g.hit_median[t]:,.0f}"
+
+
+def _iqr(g) -> str:
+    from ..compare import fmt_number
+
+    return f"{fmt_number(g.q1)} .. {fmt_number(g.q3)}"
+
+
+def _group_table(cmp) -> tuple[list[str], list[list[str]], list[float]]:
+    from ..compare import fmt_number, fmt_target
+
+    targets = shown_targets(cmp)
+    header = ["configuration", "n", f"median {cmp.metric_label}", "IQR (25% .. 75%)",
+              *[f"<= {fmt_target(t)}" for t in targets]]
+    body = [[g.label, f"{g.n:,}", fmt_number(g.median), _iqr(g), *[_target_cell(g, t) for t in targets]]
+            for g in cmp.groups]
+    return header, body, targets
+
+
+def _test_table(cmp) -> tuple[list[str], list[list[str]]]:
+    from ..compare import fmt_number
+
+    header = ["A", "B", "n A", "n B", "median A", "median B", "U", "p", "P(A better)", "better"]
+    body = [[t.a, t.b, str(t.n_a), str(t.n_b), fmt_number(t.median_a), fmt_number(t.median_b), f"{t.u_min:g}",
+             f"{t.p_value:.3g}", f"{t.prob_a_better:.2f}", t.better or "neither"] for t in cmp.tests]
+    return header, body
+
+
+def _ranking_table(cmp) -> tuple[list[str], list[list[str]]]:
+    from ..compare import fmt_number
+
+    rk = cmp.ranking
+    header = ["algorithm", *rk.objectives, "mean rank"]
+    body = []
+    for e in rk.entrants:
+        cells = [f"{fmt_number(rk.medians[e][o])} ({rk.ranks[e][o]:g})" if o in rk.ranks[e] else "-"
+                 for o in rk.objectives]
+        body.append([e, *cells, f"{rk.mean_rank[e]:.2f}"])
+    return header, body
+
+
+def _sweep_best_line(cmp) -> str:
+    from ..compare import fmt_number
+
+    if not cmp.best:
+        return f"best by {cmp.metric_label}: none (one configuration)" if len(cmp.groups) == 1 else \
+            f"best by {cmp.metric_label}: none"
+    parts = [f"{cmp.groups[i].label} (median {fmt_number(cmp.groups[i].median)}, IQR {_iqr(cmp.groups[i])}, "
+             f"n = {cmp.groups[i].n})" for i in cmp.best]
+    return f"best by median {cmp.metric_label}: " + "; ".join(parts)
+
+
+def _print_sweeps(cmp, result: str | None) -> None:
+    header, body, targets = _group_table(cmp)
+    best = set(cmp.best)
+    styles = [[BEST_STYLE if i in best and j in (0, 2) else None for j in range(len(header))]
+              for i in range(len(body))]
+    for i in best:
+        body[i][2] += " *"
+    click.echo(f"{cmp.metric_label} across seeds (lower is better); '<= t': share of members that reached "
+               "f - f* <= t @ median iterations among them")
+    print_table(header, body, right=tuple(range(1, len(header))), styles=styles)
+    if cmp.tests:
+        click.echo("")
+        click.echo(f"Mann-Whitney U tests across seeds (two-sided, alpha = {cmp.alpha:g}):")
+        th, tb = _test_table(cmp)
+        print_table(th, tb, right=tuple(range(2, 9)))
+        for t in cmp.tests:
+            click.echo(t.line)
+    if cmp.ranking is not None:
+        click.echo("")
+        click.echo(f"ranking by median {cmp.metric_label} per objective (rank in brackets, 1 = best):")
+        rh, rb = _ranking_table(cmp)
+        print_table(rh, rb, right=tuple(range(1, len(rh))))
+    click.echo("")
+    for note in ["* best configuration (lowest median)", *cmp.notes]:
+        click.echo(note)
+    if result:
+        click.echo(result)
+
+
+def _markdown_sweeps(cmp, result: str | None) -> str:
+    header, body, _ = _group_table(cmp)
+    for i in cmp.best:
+        body[i][0], body[i][2] = f"**{body[i][0]}**", f"**{body[i][2]}**"
+    text = f"{cmp.metric_label} across seeds (lower is better)\n\n" + markdown_text(header, body)
+    if cmp.tests:
+        th, tb = _test_table(cmp)
+        text += f"\nMann-Whitney U tests (two-sided, alpha = {cmp.alpha:g})\n\n" + markdown_text(th, tb)
+    if cmp.ranking is not None:
+        rh, rb = _ranking_table(cmp)
+        text += f"\nRanking by median {cmp.metric_label} (rank in brackets)\n\n" + markdown_text(rh, rb)
+    notes = ["Best configuration in **bold** (lowest median).", *[t.line for t in cmp.tests], *cmp.notes]
+    if result:
+        notes.append(result)
+    return text + "\n" + "".join(f"- {n}\n" for n in notes)
+
+
+def _csv_sweeps(cmp) -> str:
+    """The group table; tests and the ranking follow as further CSV tables after a blank line."""
+    from ..compare import fmt_target
+
+    ts = [fmt_target(t) for t in cmp.targets]
+    header = ["side", "configuration", *cmp.axes, "n", "median", "q1", "q3", "missing",
+              *[f"success_{t}" for t in ts], *[f"median_iterations_{t}" for t in ts], "best"]
+    best = set(cmp.best)
+    rows = []
+    for i, g in enumerate(cmp.groups):
+        axes = [g.key.get(a) if not isinstance(g.key.get(a), (dict, list)) else str(g.key.get(a)) for a in cmp.axes]
+        rows.append([g.side, g.label, *axes, g.n, g.median, g.q1, g.q3, g.missing,
+                     *[g.success[t] for t in cmp.targets], *[g.hit_median[t] for t in cmp.targets],
+                     "true" if i in best else "false"])
+    text = csv_text(header, rows)
+    if cmp.tests:
+        keys = ["a", "b", "n_a", "n_b", "median_a", "median_b", "u", "u_min", "p_value", "method",
+                "prob_a_better", "alpha", "better"]
+        text += "\n" + csv_text(keys, [[getattr(t, k) for k in keys] for t in cmp.tests])
+    if cmp.ranking is not None:
+        rk = cmp.ranking
+        text += "\n" + csv_text(["algorithm", *[f"median {o}" for o in rk.objectives],
+                                 *[f"rank {o}" for o in rk.objectives], "mean_rank"],
+                                [[e, *[rk.medians[e].get(o) for o in rk.objectives],
+                                  *[rk.ranks[e].get(o) for o in rk.objectives], rk.mean_rank[e]]
+                                 for e in rk.entrants])
+    return text
+
+
+def _compare_sweeps(sweeps, *, group_by, metric, target, alpha, fmt, plot_file, fail_if_worse, rtol, quiet):
+    from ..compare import compare_sweeps, gate_sweeps
+
+    cmp = compare_sweeps(sweeps, group_by=group_by, metric=metric, target=target, alpha=alpha)
+    verdict = gate_sweeps(cmp, rtol) if fail_if_worse else None
+    if plot_file is not None:
+        from ..plot import plot_sweeps
+
+        click.echo(f"plot: {plot_sweeps(sweeps, plot_file, group_by=group_by)}", err=True)
+    result = verdict.line if verdict else (" | ".join(t.line for t in cmp.tests) if quiet and cmp.tests
+                                           else _sweep_best_line(cmp))
+    if quiet:
+        click.echo(result)
+    elif fmt == "json":
+        data = cmp.to_dict()
+        if verdict:
+            data["gate"] = {"baseline": cmp.sides[0], "rtol": rtol, "worse": verdict.worse,
+                            "exit_code": verdict.exit_code, "line": verdict.line}
+        echo_json(data)
+        if verdict:
+            click.echo(verdict.line, err=True)
+    elif fmt == "csv":
+        click.echo(_csv_sweeps(cmp), nl=False)
+        if verdict:
+            click.echo(verdict.line, err=True)
+    elif fmt == "markdown":
+        click.echo(_markdown_sweeps(cmp, result), nl=False)
+    else:
+        _print_sweeps(cmp, result)
+    if verdict is not None:
+        sys.exit(verdict.exit_code)
+
+
+# ------------------------------------------------------------------------------------ the command
+
+
+@click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("selectors", nargs=-1, metavar="RUN RUN...")
 @runs_dir_option
-@click.option("--metric", default="final_f", show_default=True, metavar="METRIC",
+@click.option("--metric", default=None, metavar="METRIC",
               help="What 'best' means and what --fail-if-worse checks: final_f, best_f, f_gap, distance, "
-                   "grad_norm, iterations_to_target, wall_time, time_per_iteration (lower is better).")
+                   "grad_norm, iterations_to_target, wall_time, time_per_iteration (lower is better). "
+                   "[default: final_f for runs; f_gap for sweeps (final f where f* is unknown)]")
 @click.option("--target", type=float, default=1e-6, show_default=True,
               help="The f - f* target of --metric iterations_to_target.")
 @click.option("--sort", "sort", default=None, metavar="METRIC",
@@ -87,9 +266,15 @@ def _best_line(comparison) -> str | None:
                    "(1st RUN) on --metric beyond --rtol, or did not complete when the baseline did.")
 @click.option("--rtol", type=float, default=0.0, show_default=True,
               help="Relative tolerance of --fail-if-worse: worse means above baseline + rtol * |baseline|.")
+@click.option("--group-by", "group_by", default=None, metavar="KEY",
+              help="Sweeps: split each sweep by the values of this axis (e.g. algorithm.name or alpha) "
+                   "and compare the groups.")
+@click.option("--alpha", "alpha", type=float, default=0.05, show_default=True,
+              help="Sweeps: significance level of the Mann-Whitney test (and of --fail-if-worse).")
 @quiet_option
-def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_file, fail_if_worse, rtol, quiet):
-    """Compare two or more runs side by side; optionally gate CI on the result.
+def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_file, fail_if_worse, rtol,
+            group_by, alpha, quiet):
+    """Compare two or more runs side by side, or sweeps across seeds; optionally gate CI.
 
     Rows: status, iterations, final f, best f and its iteration, final gradient
     norm, distance to the known optimum, f - f*, the first iteration at which
@@ -97,8 +282,17 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
     time per iteration; then the config keys whose values differ. The best run of
     each row is marked with '*' (lower is better).
 
+    Sweeps (one or more, not mixed with runs): members that differ only by seed
+    are aggregated per configuration: median and interquartile range of final
+    f - f*, the share of members reaching each target with their median
+    iterations; the best configuration is marked. Two sweeps, or two groups of
+    --group-by, are compared by a two-sided Mann-Whitney U test across seeds (U,
+    p-value, which is better, a one-line verdict). A sweep over algorithm.name and
+    objective.name also gets a ranking: each algorithm's mean rank over objectives.
+
     \b
-    RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ...
+    RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ...;
+    SWEEP/7 or SWEEP:alpha=0.01,seed=3 is one member of a sweep.
 
     \b
     Examples:
@@ -106,24 +300,43 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
       optrun compare RUN_A RUN_B --all --format markdown >> pr-comment.md
       optrun compare RUN_A RUN_B RUN_C --sort final_f --plot convergence.png
       optrun compare BASELINE CANDIDATE --fail-if-worse --rtol 0.05   # exit 1 if worse
+      optrun compare SWEEP                       # median and IQR per alpha, best marked
+      optrun compare SWEEP_A SWEEP_B --fail-if-worse   # worse only if significant
+      optrun compare SWEEP --group-by algorithm.name --format markdown
 
-    Exit status: 0, or 1 when --fail-if-worse finds a worse candidate; 2 for a
-    RUN that matches nothing or a damaged run folder.
+    Exit status: 0, or 1 when --fail-if-worse finds a worse candidate (for
+    sweeps: a worse median beyond --rtol and, with 5 or more members each,
+    p < --alpha); 2 for a RUN that matches nothing or a damaged run folder.
     """
-    from ..compare import compare_runs, gate, metric_key
-    from ..store.read import select_run
+    from ..compare import CompareError, compare_runs, gate, metric_key
+    from ..store.read import select
 
     check_selectors(selectors)
-    if len(selectors) < 2:
-        raise click.UsageError("give at least two runs to compare, e.g. optrun compare -2 -1")
-    metric = metric_key(metric)
-    if sort is not None:
-        sort = metric_key(sort)
+    if not selectors:
+        raise click.UsageError("give at least two runs (or one sweep) to compare, e.g. optrun compare -2 -1")
     if plot_file is not None:
         from ..plot import output_format
 
         output_format(plot_file)
-    runs = [select_run(s, runs_dir) for s in selectors]
+    chosen = [select(s, runs_dir) for s in selectors]
+    sweeps = [c for c in chosen if c.kind == "sweep"]
+    if sweeps:
+        if len(sweeps) != len(chosen):
+            raise CompareError("compare sweeps with sweeps; to compare a run with a sweep, name one of its "
+                               "members (SWEEP/7 or SWEEP:seed=3)")
+        if sort is not None or all_config:
+            raise click.UsageError("--sort and --all apply to runs, not sweeps")
+        _compare_sweeps(sweeps, group_by=group_by, metric=metric, target=target, alpha=alpha, fmt=fmt,
+                        plot_file=plot_file, fail_if_worse=fail_if_worse, rtol=rtol, quiet=quiet)
+        return
+    if group_by is not None:
+        raise click.UsageError("--group-by splits sweeps; these are runs")
+    if len(selectors) < 2:
+        raise click.UsageError("give at least two runs to compare, e.g. optrun compare -2 -1")
+    metric = metric_key(metric or "final_f")
+    if sort is not None:
+        sort = metric_key(sort)
+    runs = chosen
     comparison = compare_runs(runs, metric=metric, target=target, sort=sort, all_config=all_config)
     verdict = gate(comparison, rtol) if fail_if_worse else None
 
