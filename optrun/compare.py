@@ -591,6 +591,7 @@ class GroupStats:
     missing: int
     success: dict[float, float]
     hit_median: dict[float, float | None]
+    problem: str = ""
 
     @property
     def n(self) -> int:
@@ -660,7 +661,8 @@ class SweepComparison:
         from .store.folder import jsonable
 
         def group(g: GroupStats) -> dict[str, Any]:
-            return {"label": g.label, "side": g.side, "sweep": g.sweep, "key": g.key, "n": g.n,
+            return {"label": g.label, "side": g.side, "sweep": g.sweep, "problem": g.problem, "key": g.key,
+                    "n": g.n,
                     "members": g.members, "counts": g.counts, "median": g.median, "q1": g.q1, "q3": g.q3,
                     "missing": g.missing,
                     "success": {fmt_target(t): g.success[t] for t in self.targets},
@@ -671,6 +673,7 @@ class SweepComparison:
             "target": self.target if self.metric == "iterations_to_target" else None,
             "sides": self.sides, "axes": self.axes,
             "groups": [group(g) for g in self.groups],
+            "problems": list(dict.fromkeys(g.problem for g in self.groups)),
             "best": [self.groups[i].label for i in self.best],
             "tests": [{**t.__dict__, "u_min": t.u_min} for t in self.tests],
             "ranking": None if self.ranking is None else {
@@ -766,6 +769,15 @@ def _entity(sweep: Any, row: dict[str, Any], section: str) -> str | None:
     if isinstance(base, dict):
         return None if base.get("name") is None else str(base.get("name"))
     return None if base is None else str(base)
+
+
+def _problem_of(sweep: Any, row: dict[str, Any]) -> str:
+    """The objective a member solves, for telling problems apart (name, and dimension when the
+    objective is not an axis)."""
+    name = _entity(sweep, row, "objective") or "?"
+    if "d=" not in name and not any(a.startswith("objective") for a in sweep.axes) and sweep.dim is not None:
+        name += f" d={sweep.dim}"
+    return name
 
 
 def rank_matrix(cells: dict[str, dict[str, float]]) -> Ranking | None:
@@ -866,14 +878,24 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                 text = ", ".join(f"{short[a]}={_value_text(v)}" for a, v in key.items())
                 glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or gkey) else ""), text) if x) or side
                 side_groups[side].append(len(groups))
-                groups.append(aggregate(glabel, side, s.id, key, crows, metric, target, targets))
+                g = aggregate(glabel, side, s.id, key, crows, metric, target, targets)
+                g.problem = _problem_of(s, crows[0])
+                groups.append(g)
     if not groups:
         raise CompareError("no member of these sweeps has run yet")
     if group_by and len(sides) == len(sweeps):
         notes.append(f"--group-by {group_by}: the axis has one value, so there is nothing to compare")
-    order = sorted(range(len(groups)), key=lambda i: _order_key(groups[i]))
-    top = _order_key(groups[order[0]])
-    best = [i for i in order if _order_key(groups[i])[:2] == top[:2]] if len(groups) > 1 else []
+    problems = list(dict.fromkeys(g.problem for g in groups))
+    best: list[int] = []
+    for prob in problems:  # f on one objective says nothing about f on another: best per problem
+        members = [i for i, g in enumerate(groups) if g.problem == prob]
+        if len(members) < 2:
+            continue
+        top = min(_order_key(groups[i])[:2] for i in members)
+        best += [i for i in members if _order_key(groups[i])[:2] == top]
+    if len(problems) > 1:
+        notes.append(f"{len(problems)} problems ({', '.join(problems)}): the best configuration is marked "
+                     "on each")
     missing = sum(g.missing for g in groups)
     if missing:
         notes.append(f"{missing} member{'s' * (missing != 1)} without a value of {label} (diverged, failed"

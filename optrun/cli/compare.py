@@ -130,7 +130,9 @@ def _sweep_best_line(cmp) -> str:
     if not cmp.best:
         return f"best by {cmp.metric_label}: none (one configuration)" if len(cmp.groups) == 1 else \
             f"best by {cmp.metric_label}: none"
-    parts = [f"{cmp.groups[i].label} (median {fmt_number(cmp.groups[i].median)}, IQR {_iqr(cmp.groups[i])}, "
+    several = len({g.problem for g in cmp.groups}) > 1
+    parts = [(f"on {cmp.groups[i].problem}: " if several else "")
+             + f"{cmp.groups[i].label} (median {fmt_number(cmp.groups[i].median)}, IQR {_iqr(cmp.groups[i])}, "
              f"n = {cmp.groups[i].n})" for i in cmp.best]
     return f"best by median {cmp.metric_label}: " + "; ".join(parts)
 
@@ -158,7 +160,8 @@ def _print_sweeps(cmp, result: str | None) -> None:
         rh, rb = _ranking_table(cmp)
         print_table(rh, rb, right=tuple(range(1, len(rh))))
     click.echo("")
-    for note in ["* best configuration (lowest median)", *cmp.notes]:
+    for note in ["* best configuration (lowest median)" + (" on each problem" if len({g.problem for g in cmp.groups}) > 1
+                                                           else ""), *cmp.notes]:
         click.echo(note)
     if result:
         click.echo(result)
@@ -219,7 +222,7 @@ def _compare_sweeps(sweeps, *, group_by, metric, target, alpha, fmt, plot_file, 
         from ..plot import plot_sweeps
 
         click.echo(f"plot: {plot_sweeps(sweeps, plot_file, group_by=group_by)}", err=True)
-    result = verdict.line if verdict else (" | ".join(t.line for t in cmp.tests) if quiet and cmp.tests
+    result = verdict.line if verdict else (cmp.tests[0].line if quiet and len(cmp.tests) == 1
                                            else _sweep_best_line(cmp))
     if quiet:
         click.echo(result)
