@@ -287,21 +287,41 @@ def _accepted_keys(section: str, raw: dict[str, Any]) -> set[str] | None:
 
 
 def _switches_section(key: str) -> bool:
-    """``algorithm``, ``algorithm.name``, ``objective``, ``objective.name``: axes that swap what runs."""
+    """``algorithm``, ``algorithm.name``, ``algorithm.variant``, ``objective``, ``objective.name``:
+    axes that swap what runs (and so which other keys of the section are valid)."""
     parts = key.split(".")
-    return parts[0] in ("algorithm", "objective") and (len(parts) == 1 or parts[1:] == ["name"])
+    return parts[0] in ("algorithm", "objective") and (
+        len(parts) == 1 or parts[1:] == ["name"] or parts == ["algorithm", "variant"])
+
+
+def _switch_rank(key: str) -> int:
+    """Apply swaps of the whole section or its name first, then the variant, then everything else."""
+    if not _switches_section(key):
+        return 2
+    return 1 if key == "algorithm.variant" else 0
 
 
 def _assign(data: dict[str, Any], key: str, value: Any, src: str) -> None:
     """Set one axis value in a member's raw config.
 
-    Swapping the algorithm or objective (by name, or as a whole mapping) keeps the base's settings
-    the new one accepts (a shared ``alpha``, ``dim``, ``shift``) and drops the rest, so a config
-    for AMSGrad's tutorial variant can sweep ``algorithm.name: [amsgrad, adam]``; the base's
-    ``variant`` is dropped too unless the new value names one. Keys the value itself gives are
-    always kept, so that validation reports a wrong one.
+    Swapping the algorithm, its variant or the objective (by name, or as a whole mapping) keeps
+    the base's settings the new one accepts (a shared ``alpha``, ``dim``, ``shift``) and drops the
+    rest, so a config for AMSGrad's tutorial variant can sweep ``algorithm.name: [amsgrad, adam]``
+    or ``algorithm.variant: [tutorial, torch]``; the base's ``variant`` is dropped too unless the
+    new value names one. Keys the value itself gives are always kept, so that validation reports
+    a wrong one.
     """
     parts = key.split(".")
+    if key == "algorithm.variant" and isinstance(data.get("algorithm"), (dict, str)):
+        base = data["algorithm"]
+        base = {"name": base} if isinstance(base, str) else dict(base)
+        merged = {**base, "variant": value}
+        if value != base.get("variant"):
+            ok = _accepted_keys("algorithm", merged)
+            if ok is not None:
+                merged = {k: v for k, v in merged.items() if k in ok}
+        data["algorithm"] = merged
+        return
     if _switches_section(key):
         section = parts[0]
         base = data.get(section)
@@ -368,7 +388,7 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
         seed = assignment.get("seed")
         # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
         rest = sorted(((k, v) for k, v in assignment.items() if k != "seed"),
-                      key=lambda kv: not _switches_section(kv[0]))
+                      key=lambda kv: _switch_rank(kv[0]))
         ck = repr(rest)
         cfg = cache.get(ck)
         if cfg is None:
