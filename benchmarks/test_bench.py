@@ -130,3 +130,13 @@ def test_own_rss_reports_the_child_not_the_fat_parent():
         del ballast
     assert r.returncode == 0
     assert 1_000 < r.maxrss_kib < 100 * 1024  # a bare interpreter: a few MiB, far below the parent's 400
+
+
+def test_child_env_caches_bytecode_outside_the_source_tree(monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("OPTRUN_RUNS_DIR", "/somewhere")
+    env = P.child_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and "OPTRUN_RUNS_DIR" not in env
+    prefix = env["PYTHONPYCACHEPREFIX"]
+    assert os.path.isdir(prefix) and not prefix.startswith(str(P.REPO_ROOT))
+    assert P.child_env(bytecode_cache=False)["PYTHONDONTWRITEBYTECODE"] == "1"
