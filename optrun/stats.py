@@ -44,7 +44,7 @@ def quantile(values: Sequence[float] | np.ndarray, q: float) -> float:
     if a.size == 0:
         return math.nan
     h = (a.size - 1) * q
-    lo = int(math.floor(h))
+    lo = math.floor(h)
     hi = min(lo + 1, a.size - 1)
     below, above = float(a[lo]), float(a[hi])
     frac = h - lo
@@ -140,7 +140,7 @@ def mann_whitney_u(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndar
     big = max(u1, u2)
     if method == "exact":
         counts = u_distribution(n1, n2)
-        k = int(math.ceil(big))  # U is an integer without ties; with ties (forced exact) round up
+        k = math.ceil(big)  # U is an integer without ties; with ties (forced exact) round up
         tail = sum(counts[k:])
         p = min(1.0, 2.0 * tail / math.comb(n1 + n2, n1))
         return MannWhitney(u1, u2, p, "exact", n1, n2)

@@ -83,7 +83,7 @@ def test_member_trace_equals_the_same_run_alone(world):
     from optrun.experiment import execute
     from optrun.store.read import read_trace
 
-    runs, _, sw, tmp = world
+    _, _, sw, tmp = world
     member = load_run(os.path.join(sw.path, "6"))
     cfg = tmp / "member6.yaml"
     cfg.write_text(yaml.safe_dump(member.config))

@@ -138,7 +138,7 @@ def _sweep_best_line(cmp) -> str:
 
 
 def _print_sweeps(cmp, result: str | None) -> None:
-    header, body, targets = _group_table(cmp)
+    header, body, _ = _group_table(cmp)
     best = set(cmp.best)
     styles = [[BEST_STYLE if i in best and j in (0, 2) else None for j in range(len(header))]
               for i in range(len(body))]

@@ -104,7 +104,7 @@ def echo_json(data: Any) -> None:
 
 
 _SHIELD = "\x00"  # cannot come from a shell: marks RUN tokens that look like short options
-_MEMBER_TOKEN = re.compile(r"-\d+(?:/\d+/?|:.+)", re.S)
+_MEMBER_TOKEN = re.compile(r"-\d+(?:/\d+/?|:.+)", re.DOTALL)
 
 
 class SelectorCommand(click.Command):
@@ -131,7 +131,7 @@ def check_selectors(selectors: Sequence[str]) -> None:
     """RUN arguments may start with '-' (-1, -2, and members -1/7, -1:seed=3); anything else
     starting with '-' is a bad option."""
     for s in selectors:
-        if s.startswith("-") and not re.fullmatch(r"-\d+(?:/\d+/?|:.*)?", s, re.S):
+        if s.startswith("-") and not re.fullmatch(r"-\d+(?:/\d+/?|:.*)?", s, re.DOTALL):
             raise click.UsageError(f"no such option: {s} (a relative RUN is -1, -2, ...)")
 
 

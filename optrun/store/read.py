@@ -639,9 +639,9 @@ class Sweep:
         best = None
         for r in self.rows:
             v = r.get(key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v):
-                if best is None or v < best[key]:
-                    best = r
+            number = isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+            if number and (best is None or v < best[key]):
+                best = r
         return best
 
     # ---------------------------------------------------------------- axes and members
@@ -943,7 +943,7 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-_MEMBER_AXES_RE = re.compile(r"^(?P<head>[^:]+?):(?P<spec>\s*[A-Za-z_][A-Za-z0-9_.]*\s*=.*)$", re.S)
+_MEMBER_AXES_RE = re.compile(r"^(?P<head>[^:]+?):(?P<spec>\s*[A-Za-z_][A-Za-z0-9_.]*\s*=.*)$", re.DOTALL)
 _MEMBER_NUMBER_RE = re.compile(r"^(?P<head>.+)/(?P<n>\d+)/?$")
 
 
