@@ -125,8 +125,8 @@ def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nestero
         u     = m_hat / (sqrt(v_hat + eps_root) + eps) + weight_decay * x       (adamw)
         x     = x - alpha * u
 
-    optax computes ``beta**t`` with XLA's power; optrun uses C ``pow``. They differ by an ulp or
-    so, which the 1e-12 agreement absorbs. Nesterov form: Dozat, Incorporating Nesterov Momentum
+    XLA's algebraic simplifier rewrites ``m / (1 - beta1**t)`` (a division by a broadcast
+    scalar) as ``m * (1 / (1 - beta1**t))``; that order is reproduced here. Nesterov form: Dozat, Incorporating Nesterov Momentum
     into Adam, ICLR workshop 2016, as optax writes it.
     """
     has_wd = _nonzero(weight_decay)
@@ -134,16 +134,17 @@ def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nestero
     def update(g, s, x, t):
         T.ema(s.mu, g, beta1, s.tmp)
         T.ema_square(s.nu, g, beta2, s.tmp)
-        bc1 = T.bias_correction(beta1, t)
+        # XLA turns the division by the broadcast scalar into a product with its reciprocal
+        inv_bc1 = 1.0 / T.bias_correction(beta1, t)
         if nesterov:
-            np.divide(s.mu, T.bias_correction(beta1, t + 1), out=s.step)
+            np.multiply(s.mu, 1.0 / T.bias_correction(beta1, t + 1), out=s.step)
             np.multiply(s.step, beta1, out=s.step)
-            np.divide(g, bc1, out=s.tmp)
+            np.multiply(g, inv_bc1, out=s.tmp)
             np.multiply(s.tmp, 1.0 - beta1, out=s.tmp)
             np.add(s.step, s.tmp, out=s.step)
         else:
-            np.divide(s.mu, bc1, out=s.step)
-        np.divide(s.nu, T.bias_correction(beta2, t), out=s.tmp)
+            np.multiply(s.mu, inv_bc1, out=s.step)
+        np.multiply(s.nu, 1.0 / T.bias_correction(beta2, t), out=s.tmp)
         if amsgrad:
             T.running_max(s.nu_max, s.tmp)
             np.copyto(s.tmp, s.nu_max)
@@ -289,8 +290,8 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
         if torch_order:
             np.multiply(s.mu, -(alpha / bc1), out=s.step)
             np.divide(s.step, s.u, out=s.step)
-        else:
-            np.divide(s.mu, bc1, out=s.step)
+        else:  # optax: m * (1 / bc), as XLA rewrites m / bc
+            np.multiply(s.mu, 1.0 / bc1, out=s.step)
             np.divide(s.step, s.u, out=s.step)
             np.multiply(s.step, -alpha, out=s.step)
         return s.step, s

@@ -147,7 +147,11 @@ def power(base, exponent):
 
 
 def bias_correction(beta, t):
-    """``1 - beta ** t``, the factor Adam divides its moments by (Kingma & Ba 2015, alg. 1)."""
+    """``1 - beta ** t``, the factor Adam divides its moments by (Kingma & Ba 2015, alg. 1).
+
+    C ``pow`` serves both libraries: torch evaluates it on Python floats, and optax's jitted
+    ``1 - decay ** count`` lowers to XLA's float64 ``power``, which agrees with C ``pow``.
+    """
     return 1.0 - power(beta, t)
 
 
