@@ -499,5 +499,5 @@ def test_member_order_is_the_product_order(tmp_path):
 
 def test_load_plan_errors_are_config_errors(tmp_path):
     with pytest.raises(ConfigError) as e:
-        plan_of(tmp_path, "sweep: {seed: {range: [2000000]}}\n")
-    assert "at most 1,000,000" in str(e.value)
+        plan_of(tmp_path, "sweep: {seed: {range: [1001]}, algorithm.alpha: {linspace: [0.1, 0.2, 1000]}}\n")
+    assert "the sweep has 1,001,000 members; at most 1,000,000 are allowed" in str(e.value)
