@@ -15,6 +15,23 @@ Built-in kernels keep their state as a NamedTuple of preallocated arrays and upd
 with ufuncs (``out=``), so a step allocates no temporaries; the returned ``step`` is a buffer
 owned by the state and is overwritten by the next call. User kernels may instead return fresh
 arrays: the runner only reads ``step`` before calling ``update`` again.
+
+User optimizers
+---------------
+A config names one as ``algorithm: {name: "package.module:factory", key: value, ...}``. optrun
+imports ``package.module`` (the current directory first on ``sys.path``, then the installed
+environment) and calls ``factory(key=value, ...)`` with every algorithm key except ``name`` and
+``schedule``; values are YAML scalars or lists of them. The factory returns an
+:class:`Optimizer` (or any object with ``init`` and ``update``, or an ``(init, update)`` pair)
+obeying the contract above: ``x`` and ``g`` are float64 arrays of shape ``(S, d)``, ``t``
+counts from 1, ``update`` returns ``(step, state)`` with ``step`` of the shape of ``x``. A
+hyperparameter that a sweep varies arrives as an ``(S, 1)`` array, one row per member; one
+that is equal across the batch arrives as the config's number. Before a run starts optrun
+calls the factory once more and tries ``init`` and one ``update`` on a probe point; an import
+error, a missing attribute, a factory or update that raises or a step of the wrong shape
+stops the command with one line naming the function (exit status 2). An exception during the
+run marks the run ``failed`` with that line. See :mod:`optrun.optimizers.user` and
+``configs/examples/my_optimizer.py``.
 """
 
 from __future__ import annotations
