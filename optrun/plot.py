@@ -750,13 +750,20 @@ def sweep_curves(sweeps: Sequence[Any], group_by: str | None = None,
     comparison = compare_sweeps(sweeps, group_by=group_by)
     by_id = {s.id: s for s in sweeps}
     gap = all(by_id[g.sweep].rows[m].get("f_min") is not None for g in comparison.groups for m in g.members)
-    series = []
+    drawn = []
     for g in comparison.groups:
-        sweep = by_id[g.sweep]
         members = g.members
         if len(members) > max_members:
             members = [members[i] for i in np.linspace(0, len(members) - 1, max_members).round().astype(int)]
-        traces = sweep.traces(members)
+        drawn.append(members)
+    read: dict[str, dict[int, dict[str, np.ndarray]]] = {}
+    for sid, sweep in by_id.items():  # every batch file is read once, whatever the groups
+        read[sid] = sweep.traces(sorted({m for g, ms in zip(comparison.groups, drawn) if g.sweep == sid
+                                         for m in ms}))
+    series = []
+    for g, members in zip(comparison.groups, drawn):
+        sweep = by_id[g.sweep]
+        traces = read[g.sweep]
         its = [traces[m]["iteration"] for m in members]
         grid = np.unique(np.concatenate(its)) if its else np.empty(0, dtype=np.int64)
         values = np.full((len(members), grid.size), np.nan)
@@ -768,7 +775,7 @@ def sweep_curves(sweeps: Sequence[Any], group_by: str | None = None,
             idx = np.searchsorted(t["iteration"], grid, side="right") - 1
             ok = idx >= 0
             values[k, ok] = f[idx[ok]]
-        label = g.label + (f" ({len(members)} of {g.n} members)" if len(members) < g.n else "")
+        label = g.label + (f", sample of {g.n:,}" if len(members) < g.n else "")
         series.append(CurveSeries(label, grid, values))
     return series, gap
 

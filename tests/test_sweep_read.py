@@ -298,6 +298,23 @@ def test_sweep_curves_median_band_data(world):
     assert first.values.shape == (4, 41) and first.iterations.tolist() == list(range(41))
     for k, m in enumerate([4, 5, 6, 7]):
         np.testing.assert_array_equal(first.values[k], s.member(m).trace()["f"] - 0.0)
+    few, _ = sweep_curves([s], max_members=2)  # evenly spaced members: the first and the last
+    assert few[1].label == "alpha=0.1, sample of 4" and few[1].values.shape == (2, 41)
+    np.testing.assert_array_equal(few[1].values[1], s.member(7).trace()["f"])
+
+
+def test_sweep_curves_hold_a_stopped_member_at_its_last_value(tmp_path):
+    from optrun.plot import sweep_curves
+
+    cfg = {**CONFIG, "stop": {"f_target": 1e-3, "grad_norm": None}, "algorithm": {"name": "gd", "alpha": 0.2}}
+    out = make_sweep(tmp_path / "runs", tmp_path, ["seed=0:3"], config=cfg)
+    s = load_sweep(out.path)
+    (curve,), _ = sweep_curves([s])
+    lengths = [len(s.member(m).trace()["f"]) for m in range(3)]
+    assert min(lengths) < max(lengths) == curve.iterations.size  # members stopped at different steps
+    for m in range(3):
+        f = s.member(m).trace()["f"]
+        assert (curve.values[m, : f.size] == f).all() and (curve.values[m, f.size:] == f[-1]).all()
 
 
 def test_lazy_exports():
