@@ -321,3 +321,21 @@ def test_lazy_exports():
     import optrun
 
     assert optrun.load_sweep is load_sweep and optrun.Sweep.__name__ == "Sweep"
+
+
+def test_member_config_follows_the_row_when_zip_axes_come_first(tmp_path):
+    """config.yaml lists zipped axes after the others, so re-planning it orders members differently
+    from the table; a member's config is matched by its axis values, not by position."""
+    cfg = {**CONFIG, "sweep": {"zip": {"algorithm.beta1": [0.8, 0.9], "algorithm.beta2": [0.99, 0.999]},
+                               "seed": [0, 1, 2]}}
+    path = tmp_path / "z.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    from optrun.batch import execute_sweep
+    from optrun.sweep import load_plan
+
+    out = execute_sweep(load_plan(str(path)), str(tmp_path / "runs"), workers=1)
+    s = load_sweep(out.path)
+    for i, row in enumerate(s.rows):
+        c = s.member(i).config
+        assert (c["algorithm"]["beta1"], c["algorithm"]["beta2"], c["seed"]) == \
+            (row["algorithm.beta1"], row["algorithm.beta2"], row["seed"])
