@@ -139,9 +139,23 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
                  "wall_time_s": wall / S} for _ in indices]
 
 
+_STOP: list[int] = []  # in a pool worker: the signals that asked it to stop
+
+
+def _worker_init() -> None:
+    """Pool workers note SIGINT/SIGTERM and stop their batch between two steps; they never raise
+    KeyboardInterrupt (a terminal's Ctrl-C reaches every process of the group, and the parent
+    forwards the signal too)."""
+    def note(signum, frame):
+        _STOP.append(signum)
+
+    signal.signal(signal.SIGINT, note)
+    signal.signal(signal.SIGTERM, note)
+
+
 def _worker(args):
     folder, batch, indices, configs = args
-    return batch, run_batch(folder, batch, indices, configs)
+    return batch, run_batch(folder, batch, indices, configs, should_stop=lambda: bool(_STOP))
 
 
 # ------------------------------------------------------------------------------ a sweep
@@ -217,7 +231,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     failures: list[str] = []
     stop_all = False
 
-    last_save = [time.monotonic()]
+    next_save = [time.monotonic() + SAVE_SECONDS]
 
     def take(bno: int, idx: list[int], res: list[dict[str, Any]]) -> None:
         nonlocal done_members, stop_all
@@ -232,13 +246,15 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                 if fail_fast:
                     stop_all = True
         done_members += len(idx)
-        if time.monotonic() - last_save[0] >= SAVE_SECONDS:  # a killed sweep keeps its finished members
-            last_save[0] = time.monotonic()
+        if time.monotonic() >= next_save[0]:  # a killed sweep keeps its finished members
+            t = time.monotonic()
             try:
                 _write_summary(path, {**base_summary, "status": "running", "updated_at": utc_now()},
                                rows, axis_cols)
             except OSError:
                 pass  # the final write reports a full disk
+            # at most every SAVE_SECONDS, and never more than ~10% of the time on saving
+            next_save[0] = time.monotonic() + max(SAVE_SECONDS, 10 * (time.monotonic() - t))
 
     jobs = [(path, first_batch + b, idx, [members[i] for i in idx]) for b, idx in enumerate(batches)]
     with _Signals() as sig:
@@ -258,7 +274,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                     reporter.sweep_progress(done_members, bi + 1)
         else:
             ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
                 futs = {pool.submit(_worker, job): job for job in jobs}
                 nb = 0
                 pending = set(futs)
@@ -268,7 +284,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                         job = futs[fut]
                         try:
                             bno, res = fut.result()
-                        except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool, unpicklable result)
+                        except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool)
                             bno, res = job[1], [{"status": "failed", "stop_reason": "error",
                                                  "error": f"worker failed: {e}", "iterations": None}
                                                 for _ in job[2]]

@@ -16,7 +16,7 @@ the rows come a runner chunk at a time, member by member inside each chunk.
 Thinning (``trace.every`` or ``trace.log_per_decade``) follows COCO's "anytime" logging
 (Hansen et al., *COCO: performance assessment*, Optimization Methods and Software 36(1), 2021,
 section 3): with ``log_per_decade: N`` the trace keeps iteration 0, the iterations t where
-floor(N log10 t) increases (N rows per decade: 1, 2, 3, ..., 10, 13, 16, 20, ... for N = 10), the
+floor(N log10 t) increases (N = 10: 1, 2, 3, 4, 6, 7, 8, 10, 13, 16, 20, 26, ...), the
 first row where f - f* <= 10^-k for k = 1..8, and each member's last row. A run of 10^6
 iterations keeps about 6N + 10 rows, and still says exactly when it first reached each target.
 """
