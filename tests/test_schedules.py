@@ -139,7 +139,8 @@ def test_resolved_config_holds_the_schedule_and_reruns_bit_for_bit(tmp_path):
     assert rerun.algorithm.params["schedule"] == c.algorithm.params["schedule"]
     second = execute(rerun, str(tmp_path / "r"))
     assert first.summary["final_x"] == second.summary["final_x"]
-    assert yaml.safe_load(open(f"{first.path}/config.yaml"))["algorithm"]["schedule"]["decay_steps"] == 50
+    with open(f"{first.path}/config.yaml") as f:
+        assert yaml.safe_load(f)["algorithm"]["schedule"]["decay_steps"] == 50
     unscheduled = execute(build("momentum")[0], str(tmp_path / "r"))
     assert unscheduled.summary["final_x"] != first.summary["final_x"]
 

@@ -183,16 +183,16 @@ SCHEDULED = [
     ("adam", O, "cosine", {"alpha": 0.02, "schedule": {"name": "cosine", "decay_steps": 800,
                                                        "alpha_min": 1e-4, "warmup_steps": 100,
                                                        "warmup_init": 0.0}},
-     {}, ("warmup_cosine", dict(init_value=0.0, peak_value=0.02, warmup_steps=100, decay_steps=800,
-                                end_value=1e-4))),
+     {}, ("warmup_cosine", {"init_value": 0.0, "peak_value": 0.02, "warmup_steps": 100, "decay_steps": 800,
+                                "end_value": 1e-4})),
     ("momentum", O, "exponential", {"alpha": 1e-3, "schedule": {"name": "exponential", "decay_rate": 0.5,
                                                                 "decay_steps": 300, "staircase": False}},
-     {"momentum": 0.9}, ("exponential", dict(init_value=1e-3, transition_steps=300, decay_rate=0.5))),
+     {"momentum": 0.9}, ("exponential", {"init_value": 1e-3, "transition_steps": 300, "decay_rate": 0.5})),
     ("adam", T, "step", {"alpha": 0.02, "schedule": {"name": "step", "decay_steps": 250, "decay_rate": 0.5}},
-     {"lr": 0.02}, ("StepLR", dict(step_size=250, gamma=0.5))),
+     {"lr": 0.02}, ("StepLR", {"step_size": 250, "gamma": 0.5})),
     ("adagrad", T, "exponential", {"alpha": 0.05, "schedule": {"name": "exponential", "decay_rate": 0.999,
                                                                "decay_steps": 1, "staircase": False}},
-     {"lr": 0.05}, ("ExponentialLR", dict(gamma=0.999))),
+     {"lr": 0.05}, ("ExponentialLR", {"gamma": 0.999})),
 ]
 
 TORCH_CLASS = {"gd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad": "Adagrad",
@@ -272,22 +272,22 @@ def schedule_values():
     k = np.arange(n + 1)
     for spec, fn, kw in [
         ({"name": "cosine", "decay_steps": 1000, "alpha_min": 0.0, "warmup_steps": 0, "warmup_init": 0.0},
-         optax.cosine_decay_schedule, dict(init_value=0.1, decay_steps=1000, alpha=0.0)),
+         optax.cosine_decay_schedule, {"init_value": 0.1, "decay_steps": 1000, "alpha": 0.0}),
         ({"name": "cosine", "decay_steps": 1000, "alpha_min": 1e-3, "warmup_steps": 100, "warmup_init": 0.01},
          optax.warmup_cosine_decay_schedule,
-         dict(init_value=0.01, peak_value=0.1, warmup_steps=100, decay_steps=1000, end_value=1e-3)),
+         {"init_value": 0.01, "peak_value": 0.1, "warmup_steps": 100, "decay_steps": 1000, "end_value": 1e-3}),
         ({"name": "exponential", "decay_rate": 0.5, "decay_steps": 200, "staircase": False},
-         optax.exponential_decay, dict(init_value=0.1, transition_steps=200, decay_rate=0.5)),
+         optax.exponential_decay, {"init_value": 0.1, "transition_steps": 200, "decay_rate": 0.5}),
         ({"name": "exponential", "decay_rate": 0.5, "decay_steps": 200, "staircase": True},
-         optax.exponential_decay, dict(init_value=0.1, transition_steps=200, decay_rate=0.5, staircase=True)),
+         optax.exponential_decay, {"init_value": 0.1, "transition_steps": 200, "decay_rate": 0.5, "staircase": True}),
     ]:
         f = fn(**kw)
         out.append({"library": "optax", "call": f"optax.{fn.__name__}(**{kw})", "alpha": 0.1,
                     "schedule": spec, "lr": [float(f(int(i))) for i in k]})
     for spec, cls, kw in [
-        ({"name": "step", "decay_steps": 150, "decay_rate": 0.3}, "StepLR", dict(step_size=150, gamma=0.3)),
+        ({"name": "step", "decay_steps": 150, "decay_rate": 0.3}, "StepLR", {"step_size": 150, "gamma": 0.3}),
         ({"name": "exponential", "decay_rate": 0.995, "decay_steps": 1, "staircase": False}, "ExponentialLR",
-         dict(gamma=0.995)),
+         {"gamma": 0.995}),
     ]:
         p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         opt = torch.optim.SGD([p], lr=0.1)

@@ -25,4 +25,4 @@ def algorithm_names() -> list[str]:
     return names
 
 
-__all__ = ["ALGORITHMS", "Algorithm", "Optimizer", "Variant", "get_algorithm", "algorithm_names"]
+__all__ = ["ALGORITHMS", "Algorithm", "Optimizer", "Variant", "algorithm_names", "get_algorithm"]

@@ -16,5 +16,17 @@ from .sgd import GD, MOMENTUM, NESTEROV
 ALL: tuple[Algorithm, ...] = (GD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADADELTA, ADAM, ADAMW,
                               ADAMAX, NADAM, AMSGRAD)
 
-__all__ = ["ALL", "GD", "MOMENTUM", "NESTEROV", "ADAGRAD", "RMSPROP", "ADADELTA", "ADAM", "ADAMW",
-           "ADAMAX", "NADAM", "AMSGRAD"]
+__all__ = [
+                              "ADADELTA",
+                              "ADAGRAD",
+                              "ADAM",
+                              "ADAMAX",
+                              "ADAMW",
+                              "ALL",
+                              "AMSGRAD",
+                              "GD",
+                              "MOMENTUM",
+                              "NADAM",
+                              "NESTEROV",
+                              "RMSPROP",
+]

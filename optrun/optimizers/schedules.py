@@ -81,8 +81,8 @@ def validate_schedule(raw: Any) -> dict[str, Any]:
     """
     if isinstance(raw, str):
         raw = {"name": raw}
-    if not isinstance(raw, dict):
-        raise ValueError(f": must be a schedule name or a mapping such as {{name: cosine, "
+    if not isinstance(raw, dict):  # ValueError by contract: config.py reports it with the key
+        raise ValueError(f": must be a schedule name or a mapping such as {{name: cosine, "  # noqa: TRY004
                          f"decay_steps: 1000}}, not {raw!r}")
     name = raw.get("name")
     if name not in SCHEDULES:

@@ -76,7 +76,7 @@ def load_factory(spec: str) -> Callable[..., Any]:
                                 "or the installed packages") from None
         raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
                             f"{_one_line(e)}") from None
-    except Exception as e:  # the module itself raised while importing
+    except Exception as e:  # noqa: BLE001 - the module itself raised while importing
         raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
                             f"{_one_line(e)}") from None
     obj: Any = module
@@ -112,13 +112,13 @@ def checked(spec: str, opt: Any) -> Optimizer:
     def init(x):
         try:
             return user_init(x)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - user code may raise anything
             raise UserCodeError(f"user optimizer '{spec}': init raised {_one_line(e)}") from None
 
     def update(g, state, x, t):
         try:
             result = user_update(g, state, x, t)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - user code may raise anything
             raise UserCodeError(f"user optimizer '{spec}': update raised {_one_line(e)} "
                                 f"at step {t}") from None
         if not isinstance(result, tuple) or len(result) != 2:
@@ -146,7 +146,7 @@ def build_user_optimizer(spec: str, params: dict[str, Any], dim: int) -> Optimiz
     def make() -> Optimizer:
         try:
             opt = factory(**params)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - user code may raise anything
             raise UserCodeError(f"user optimizer '{spec}': calling {spec.partition(':')[2]}"
                                 f"({', '.join(f'{k}=...' for k in params)}) raised "
                                 f"{_one_line(e)}") from None
