@@ -135,14 +135,12 @@ def power(base, exponent):
     vectorised ``np.power`` may use a different (SIMD) approximation, so a batch of betas goes
     through Python's power member by member to stay bit-identical with a single run.
     """
-    if isinstance(base, np.ndarray) or isinstance(exponent, np.ndarray):
-        b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64),
-                                   np.asarray(exponent, dtype=np.float64))
-        out = np.empty(b.shape)
-        flat = out.reshape(-1)
-        for i, (bi, ei) in enumerate(zip(b.flat, e.flat)):
-            flat[i] = float(bi) ** float(ei)
-        return out
+    if isinstance(exponent, np.ndarray):
+        b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64), exponent.astype(np.float64))
+        return np.array([bi**ei for bi, ei in zip(b.ravel().tolist(), e.ravel().tolist())]).reshape(b.shape)
+    if isinstance(base, np.ndarray):
+        e = float(exponent)
+        return np.array([bi**e for bi in base.ravel().tolist()]).reshape(base.shape)
     return float(base) ** float(exponent)
 
 
