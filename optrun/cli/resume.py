@@ -9,9 +9,10 @@ import sys
 import click
 
 from .options import quiet_option, runs_dir_option
+from .runs import SelectorCommand, check_selectors
 
 
-@click.command()
+@click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("run_selector", metavar="RUN")
 @runs_dir_option
 @quiet_option
@@ -35,7 +36,15 @@ def resume(run_selector, runs_dir, quiet, workers):
     from ..store.read import resolve_run
     from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
 
+    check_selectors([run_selector])
+    from ..errors import RunSelectionError
+
     path = resolve_run(run_selector, runs_dir)
+    if not os.path.isfile(os.path.join(path, "summary.json")) and os.path.isfile(
+            os.path.join(os.path.dirname(os.path.normpath(path)), "summary.json")):
+        raise RunSelectionError(f"{run_selector} is one member of a sweep; resume the whole sweep "
+                                f"(optrun resume {os.path.dirname(os.path.normpath(path))}): it reruns "
+                                "only the members that did not finish")
     try:
         with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
             kind = json.load(f).get("kind", "run")
