@@ -29,7 +29,7 @@ class LionState(NamedTuple):
 
 
 def lion(alpha=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
-    if not alpha > 0:
+    if np.any(np.asarray(alpha) <= 0):  # a number, or an (S, 1) array in a sweep
         raise ValueError(f"alpha must be positive, not {alpha}")
 
     def init(x):
