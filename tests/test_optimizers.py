@@ -322,6 +322,21 @@ def test_user_optimizer_gets_config_numbers_not_arrays(user_dir):
     assert useropt_mod.SEEN == [0.25, 0.25]  # probe + run, plain float both times
 
 
+def test_user_optimizer_in_a_sweep_gets_member_arrays(user_dir):
+    """A swept hyperparameter arrives as an (S, 1) array; the batch equals the single runs."""
+    import useropt_mod
+
+    from optrun.sweep import batch_params
+
+    members = [config({"name": "useropt_mod:seen", "alpha": a}) for a in (0.1, 0.3)]
+    useropt_mod.SEEN.clear()
+    opt = build_optimizer(members[0], batch_params(members))
+    assert all(np.array_equal(a, [[0.1], [0.3]]) for a in useropt_mod.SEEN)
+    x = np.array([[0.5, -0.5], [0.5, -0.5]])
+    step, _ = opt.update(2 * x, opt.init(x), x, 1)
+    assert np.array_equal(step, [[-0.1, 0.1], [-0.3, 0.3]])
+
+
 def test_cli_reports_user_errors_in_one_line(user_dir):
     (user_dir / "c.yaml").write_text("objective: sphere\nalgorithm: {name: 'useropt_mod:broken_factory'}\n")
     r = CliRunner().invoke(cli, ["run", "c.yaml", "--runs-dir", str(user_dir / "runs")])

@@ -137,9 +137,9 @@ def checked(spec: str, opt: Any) -> Optimizer:
 def build_user_optimizer(spec: str, params: dict[str, Any], dim: int) -> Optimizer:
     """Load, construct and probe a user optimizer; returns a fresh, checked instance.
 
-    The factory is called twice: once for a probe (``init`` on a ``(1, dim)`` point of 0.5's and
-    one ``update`` with a gradient of ones), once for the run, so that a stateful factory's run
-    starts clean.
+    The factory is called twice: once for a probe (``init`` on ``(S, dim)`` points of 0.5's, S
+    the batch size of any ``(S, 1)`` parameter, and one ``update`` with a gradient of ones), once
+    for the run, so that a stateful factory's run starts clean.
     """
     factory = load_factory(spec)
 
@@ -153,7 +153,9 @@ def build_user_optimizer(spec: str, params: dict[str, Any], dim: int) -> Optimiz
         return checked(spec, opt)
 
     probe = make()
-    x = np.full((1, dim), 0.5)
+    rows = max([v.shape[0] for v in params.values() if isinstance(v, np.ndarray) and v.ndim == 2],
+               default=1)  # a batch's (S, 1) hyperparameters: probe with S rows
+    x = np.full((rows, dim), 0.5)
     with np.errstate(all="ignore"):
         probe.update(np.ones_like(x), probe.init(x.copy()), x, 1)
     return make()
