@@ -23,7 +23,11 @@ with ``D = decay_steps`` and ``W = warmup_steps``. Every algorithm's step is lin
 learning rate (the decoupled weight decay of AdamW included), so a schedule is applied to any
 optimizer by multiplying the step it returns by ``lr(k) / alpha`` (:func:`scheduled`). That is
 the library's maths exactly; the extra multiplication rounds once more than torch or optax do,
-a relative difference of about 1e-16 per step.
+a relative difference of about 1e-16 per step. One difference is not reproduced: optax calls
+a schedule with its int32 step count, and jax promotes that with Python floats to float32, so
+optax's scheduled learning rates are float32 values even under ``jax_enable_x64`` (up to 6e-8
+relative away from the formula); optrun evaluates every schedule in float64 (tested against
+optax's schedule functions called with a float64 count, and torch's StepLR/ExponentialLR).
 
 A user optimizer's step is scaled by ``lr(k) / alpha`` with its ``alpha`` parameter, or by
 ``lr(k)`` computed with ``alpha = 1`` when it has none.
