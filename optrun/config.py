@@ -565,8 +565,8 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         raise c.fail("rng", f"must be one of {', '.join(RNG_MODES)}, not {rng!r}")
 
     name = data.get("name")
-    if name is None:
-        name = f"{algorithm.name}-{spec.name}"
+    if name is None:  # user functions ("pkg.mod:f") become "pkg.mod.f": a safe folder label
+        name = re.sub(r"[^A-Za-z0-9._-]+", ".", f"{algorithm.name}-{spec.name}").strip(".")[:64] or "run"
     elif not isinstance(name, str) or not NAME_RE.match(name):
         raise c.fail("name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a "
                              f"letter or digit (it becomes part of the run folder's name), "
