@@ -159,7 +159,12 @@ def short_label(run_id: str) -> str:
 def _problem_key(run: Run) -> str:
     obj = run.config.get("objective")
     if isinstance(obj, dict):
-        params = ", ".join(f"{k}={v}" for k, v in obj.items() if k not in ("name", "dim"))
+        # transform keys at their "off" values say nothing: show only what changes the problem
+        off = {"shift": False, "rotate": False}
+        shown = {k: v for k, v in obj.items() if k not in ("name", "dim") and off.get(k, object()) != v}
+        if not shown.get("shift") and not shown.get("rotate"):
+            shown.pop("transform_seed", None)
+        params = ", ".join(f"{k}={v}" for k, v in shown.items())
         name = obj.get("name") or run.objective
     else:
         params, name = "", obj or run.objective

@@ -358,7 +358,8 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
     overridden: dict[str, str] = {}
     for text in overrides:
         parts, value = parse_override(text)
-        apply_override(data, parts, value, f"override '{text}'")
+        # algorithm.name=adam swaps the algorithm as a sweep axis would: shared settings kept
+        _assign(data, ".".join(parts), value, f"override '{text}'")
         overridden[".".join(parts)] = f"override '{text}'"
     c = _Checker(path, lines, overridden)
     raw_sweep = data.pop("sweep", None)

@@ -40,8 +40,8 @@ def make_console():
     from rich.console import Console
 
     if plain_output():
-        cols = os.environ.get("COLUMNS", "")
-        width = int(cols) if cols.isdigit() and int(cols) > 20 else 100_000
+        # plain output (a pipe, a file, CI, NO_COLOR) is for reading whole: lines are never cut
+        width = 100_000
         return Console(file=sys.stdout, force_terminal=False, color_system=None, width=width,
                        highlight=False, emoji=False)
     return Console(file=sys.stdout, highlight=False, emoji=False)
@@ -63,7 +63,10 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: 
                   header_style="" if plain else "bold", title=title, title_justify="left",
                   title_style="" if plain else "bold")
     for j, name in enumerate(header):
-        table.add_column(escape(name), justify="right" if j in right else "left", no_wrap=plain)
+        # the first column names the rows: it never shrinks away when the table is too wide
+        first = max([len(str(name))] + [len(str(r[0])) for r in rows]) if j == 0 and rows else None
+        table.add_column(escape(name), justify="right" if j in right else "left", no_wrap=plain or j == 0,
+                         min_width=first)
     for i, row in enumerate(rows):
         if i in sections and i:
             table.add_section()
