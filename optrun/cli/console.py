@@ -39,8 +39,8 @@ def result_line(outcome) -> str:
             f"in {s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
 
 
-class PlainReporter:
-    """Plain lines on stderr: a start line, a progress line every 10 s, problems as they happen."""
+class _Throttled:
+    """Plain progress lines on stderr, at most one every ``every_s`` seconds."""
 
     every_s = 10.0
 
@@ -48,15 +48,27 @@ class PlainReporter:
         self.quiet = quiet
         self._next = 0.0
 
-    def start(self, run_id, path, config) -> None:
+    def _restart(self) -> None:
         self._next = time.monotonic() + self.every_s
+
+    def _due(self) -> bool:
+        now = time.monotonic()
+        if self.quiet or now < self._next:
+            return False
+        self._next = now + self.every_s
+        return True
+
+
+class PlainReporter(_Throttled):
+    """Plain lines on stderr: a start line, a progress line every 10 s, problems as they happen."""
+
+    def start(self, run_id, path, config) -> None:
+        self._restart()
         if not self.quiet:
             click.echo(f"run {run_id}: {describe(config)}", err=True)
 
     def progress(self, iteration, total, f, best_f) -> None:
-        now = time.monotonic()
-        if not self.quiet and now >= self._next:
-            self._next = now + self.every_s
+        if self._due():
             pct = 100.0 * iteration / total if total else 100.0
             click.echo(f"  iteration {iteration:,}/{total:,} ({pct:.0f}%)  f = {f:.6g}  best = {best_f:.6g}",
                        err=True)
@@ -118,26 +130,19 @@ def sweep_result_line(outcome) -> str:
             f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
 
 
-class PlainSweepReporter:
+class PlainSweepReporter(_Throttled):
     """Plain lines for sweeps: start, a line every 10 s, each failure as soon as it happens."""
 
-    every_s = 10.0
-
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-        self._next = 0.0
-        self.total = 0
+    total = 0
 
     def sweep_start(self, run_id, path, plan, batches, workers) -> None:
         self.total = sum(len(b) for b in batches)
-        self._next = time.monotonic() + self.every_s
+        self._restart()
         if not self.quiet:
             click.echo(f"sweep {run_id}: {describe_sweep(plan, batches)}, {workers} worker(s)", err=True)
 
     def sweep_progress(self, members_done, batches_done) -> None:
-        now = time.monotonic()
-        if not self.quiet and now >= self._next:
-            self._next = now + self.every_s
+        if self._due():
             click.echo(f"  {members_done:,.0f}/{self.total:,} members, {batches_done} batches done", err=True)
 
     def member_failed(self, member, assignment, error) -> None:

@@ -171,6 +171,33 @@ def _read_json(path: str, run_id: str, name: str, kind: str = "run") -> dict[str
     return data
 
 
+def _read_parts(path: str, folder_id: str, kind: str, lenient: bool,
+                check_summary: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """summary.json, config.yaml and meta.json of a run or sweep folder, and what is wrong with them.
+
+    Strict: the first problem raises :class:`RunReadError`. Lenient: a damaged file reads as ``{}``
+    and its problem is listed. ``check_summary(summary)`` names damage inside a parsed summary.
+    """
+    parts: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for name in ("summary.json", "config.yaml", "meta.json"):
+        try:
+            parts[name] = (_read_config(path, folder_id, kind) if name == "config.yaml"
+                           else _read_json(path, folder_id, name, kind))
+        except RunReadError as e:
+            if not lenient:
+                raise
+            parts[name] = {}
+            problems.append(e.message.split(": ", 1)[1])
+    if "summary.json" not in " ".join(problems):
+        bad = check_summary(parts["summary.json"])
+        if bad:
+            if not lenient:
+                raise RunReadError(f"{kind} {folder_id}: summary.json is damaged ({bad})")
+            problems.insert(0, f"summary.json is damaged ({bad})")
+    return parts, problems
+
+
 def _read_config(path: str, run_id: str, kind: str = "run") -> dict[str, Any]:
     what = f"{kind} {run_id}"
     try:
@@ -422,25 +449,8 @@ def load_run(path: str, lenient: bool = False) -> Run:
     if folder_kind(path) == "sweep":
         raise RunSelectionError(f"{path} is a sweep, not one run: name a member as {run_id}/0 or "
                                 f"{run_id}:seed=0 (load_sweep reads the whole sweep)")
-    parts: dict[str, dict[str, Any]] = {}
-    problems: list[str] = []
-    for name, reader in (("summary.json", lambda: _read_json(path, run_id, "summary.json")),
-                         ("config.yaml", lambda: _read_config(path, run_id)),
-                         ("meta.json", lambda: _read_json(path, run_id, "meta.json"))):
-        try:
-            parts[name] = reader()
-        except RunReadError as e:
-            if not lenient:
-                raise
-            parts[name] = {}
-            problems.append(e.message.split(": ", 1)[1])
+    parts, problems = _read_parts(path, run_id, "run", lenient, summary_problem)
     summary = parts["summary.json"]
-    if "summary.json" not in " ".join(problems):
-        bad = summary_problem(summary)
-        if bad:
-            if not lenient:
-                raise RunReadError(f"run {run_id}: summary.json is damaged ({bad})")
-            problems.insert(0, f"summary.json is damaged ({bad})")
     if problems:
         problem = "; ".join(problems)
         recorded = summary.get("status")
@@ -817,24 +827,8 @@ def load_sweep(path: str, lenient: bool = False) -> Sweep:
         raise RunSelectionError(f"{path} {what}")
     if folder_kind(path) != "sweep":
         raise RunSelectionError(f"{path} is not a sweep folder (its summary.json has no \"kind\": \"sweep\")")
-    parts: dict[str, dict[str, Any]] = {}
-    problems: list[str] = []
-    for name in ("summary.json", "config.yaml", "meta.json"):
-        try:
-            parts[name] = (_read_config(path, sweep_id, "sweep") if name == "config.yaml"
-                           else _read_json(path, sweep_id, name, "sweep"))
-        except RunReadError as e:
-            if not lenient:
-                raise
-            parts[name] = {}
-            problems.append(e.message.split(": ", 1)[1])
+    parts, problems = _read_parts(path, sweep_id, "sweep", lenient, _sweep_problem)
     summary = parts["summary.json"]
-    if "summary.json" not in " ".join(problems):
-        bad = _sweep_problem(summary)
-        if bad:
-            if not lenient:
-                raise RunReadError(f"sweep {sweep_id}: summary.json is damaged ({bad})")
-            problems.insert(0, f"summary.json is damaged ({bad})")
     rows = summary.get("rows") if not problems else None
     columns = summary.get("columns")
     head = {k: v for k, v in summary.items() if k not in ("rows", "columns")}
