@@ -191,7 +191,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
     try:
         node = yaml.compose(text, Loader=_Loader)
         lines = _line_map(node, source) if node is not None else {}
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except ConfigError:
         raise
     except yaml.MarkedYAMLError as e:
@@ -516,7 +516,7 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
     c.mapping("", data, TOP_KEYS)
     for key in ("objective", "algorithm"):
         if key not in data:
-            raise c.fail(key, f"is required (see the README's config format)")
+            raise c.fail(key, "is required (see the README's config format)")
 
     spec, oparams = _objective(c, data.get("objective"))
     raw_obj = data["objective"] if isinstance(data["objective"], dict) else {}

@@ -21,7 +21,7 @@ import numpy as np
 from . import __version__
 from .config import RunConfig
 from .errors import OptrunError, RunReadError, RunSelectionError, StorageError
-from .objectives import Objective, get_objective
+from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
 from .runner import Checkpoint, Chunk, MemberResult, Problem, run
 from .store import FORMAT_VERSION, RunFolder, TraceWriter
@@ -133,7 +133,7 @@ def check_expect(config: RunConfig, summary: dict[str, Any]) -> list[str]:
 def git_commit(cwd: str) -> str | None:
     try:
         p = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                           timeout=5)
+                           timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else None
@@ -407,7 +407,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
                 best[0] = min(best[0], float(fin.min()))
             if verbose and reporter:
                 its = range(c.first_iteration, c.first_iteration + m)
-                reporter.iterations([">%d f(%s) = %.5f" % (i - 1, c.x[j, 0], c.f[j, 0])
+                reporter.iterations([">%d f(%s) = %.5f" % (i - 1, c.x[j, 0], c.f[j, 0])  # noqa: UP031 - the tutorials' format
                                      for j, i in enumerate(its) if i > 0])
             if reporter:
                 reporter.progress(c.first_iteration + m - 1, config.iterations, float(c.f[m - 1, 0]), best[0])
@@ -437,7 +437,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         except KeyboardInterrupt:
             error = None
             sig.received = signal.SIGINT
-        except Exception as e:  # a user objective or optimizer raised: record, do not lose the run
+        except Exception as e:  # noqa: BLE001 - a user objective or optimizer raised: record it, keep the run
             error = f"{type(e).__name__}: {e}"
         finally:
             try:

@@ -62,7 +62,7 @@ class Param:
                 raise ValueError(f"must be one of {', '.join(self.choices)}, not {value!r}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"must be {self._want()}, not {value!r}")
+            raise ValueError(f"must be {self._want()}, not {value!r}")  # noqa: TRY004 - a config value error
         if self.kind is int:
             if isinstance(value, float):
                 if not value.is_integer():

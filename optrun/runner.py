@@ -14,8 +14,8 @@ the point after ``t`` steps; row 0 is the start point.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 

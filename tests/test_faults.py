@@ -260,5 +260,5 @@ def test_python_module_entry_point_handles_sigint_cleanly(tmp_path, configs_dir)
                          cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_rows(tmp_path / "runs")
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=60)
+    _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "Traceback" not in err

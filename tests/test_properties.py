@@ -37,7 +37,7 @@ VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3),
 
 def _override_text(key: str, value) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
-    if text.endswith("\n...") or text.endswith("..."):
+    if text.endswith(("\n...", "...")):
         text = text.rsplit("\n", 1)[0].strip()
     return f"{key}={text}"
 

@@ -71,9 +71,16 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     from ..batch import execute_sweep
     from ..experiment import execute
     from ..store.folder import jsonable
-    from ..sweep import load_plan, make_batches
-    from .console import (BarReporter, BarSweepReporter, PlainReporter, PlainSweepReporter, describe_sweep,
-                          result_line, sweep_result_line, use_bar)
+    from ..sweep import load_plan
+    from .console import (
+        BarReporter,
+        BarSweepReporter,
+        PlainReporter,
+        PlainSweepReporter,
+        result_line,
+        sweep_result_line,
+        use_bar,
+    )
 
     config_paths, overrides = split_args(args)
     plans = [load_plan(p, overrides, sweeps) for p in config_paths]  # validate all before running any
