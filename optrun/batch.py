@@ -7,7 +7,6 @@ See :mod:`optrun.sweep` for how members are declared and grouped and
 from __future__ import annotations
 
 import concurrent.futures as cf
-import math
 import multiprocessing
 import os
 import signal
@@ -22,8 +21,8 @@ import numpy as np
 from .config import RunConfig
 from .errors import StorageError
 from .store import FORMAT_VERSION, RunFolder
-from .store.folder import atomic_write_json, atomic_write_text, jsonable, process_start_ticks, utc_now
-from .store.sweepstore import ROW_FIELDS, TARGET_COLUMNS, BatchTraceWriter, write_summary_csv
+from .store.folder import atomic_write_json, atomic_write_text, process_start_ticks, utc_now
+from .store.sweepstore import ROW_FIELDS, TARGET_COLUMNS, BatchTraceWriter, write_summary
 from .sweep import Plan, batch_params, make_batches
 
 SAVE_SECONDS = 5.0  # at most this long between summary writes while a sweep runs
@@ -335,24 +334,9 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     return outcome
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    return v
-
-
 def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]], axis_cols: list[str]) -> None:
-    """summary.csv, then summary.json (compact: 100,000 rows stay quick to write and read)."""
-    import json
-
-    columns = ["member", "batch", *axis_cols, *ROW_FIELDS]
-    write_summary_csv(os.path.join(path, "summary.csv"), columns, rows)
-    clean = [{k: _plain(v) for k, v in r.items()} for r in rows]
-    atomic_write_text(os.path.join(path, "summary.json"),
-                      json.dumps({**jsonable(summary), "columns": columns, "rows": clean},
-                                 separators=(",", ":"), allow_nan=False) + "\n")
+    """summary.csv and summary.json: the member number, its batch, the axis values, the fields."""
+    write_summary(path, summary, ["member", "batch", *axis_cols, *ROW_FIELDS], rows)
 
 
 def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int | None = None,

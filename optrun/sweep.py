@@ -47,15 +47,26 @@ MAX_MEMBERS = 1_000_000
 
 @dataclass(frozen=True)
 class Axis:
-    """One sweep axis: one key, or several keys zipped together; ``values[i]`` has one entry per key."""
+    """One sweep axis: one key, or several keys zipped together; ``values[i]`` has one entry per key.
+
+    ``specs[i]`` is the ``{range|logspace|linspace: [...]}`` key i was given as (None for a list):
+    the resolved config writes it back in that form, so that a sweep over 100,000 seeds keeps a
+    one-line, re-readable ``config.yaml`` whose axis gives the very same values.
+    """
 
     keys: tuple[str, ...]
     values: tuple[tuple[Any, ...], ...]
+    specs: tuple[Any, ...] = field(default=(), compare=False)
+
+    def spec(self, i: int) -> Any:
+        if self.specs and self.specs[i] is not None:
+            return copy.deepcopy(self.specs[i])
+        return [v[i] for v in self.values]
 
     def to_yaml(self) -> dict[str, Any]:
         if len(self.keys) == 1:
-            return {self.keys[0]: [v[0] for v in self.values]}
-        return {"zip": {k: [v[i] for v in self.values] for i, k in enumerate(self.keys)}}
+            return {self.keys[0]: self.spec(0)}
+        return {"zip": {k: self.spec(i) for i, k in enumerate(self.keys)}}
 
 
 # --------------------------------------------------------------------------------- grammar
@@ -104,6 +115,14 @@ def axis_values(spec: Any) -> list[Any]:
                      f"{{linspace: [...]}}, not {spec!r}")
 
 
+def _generator(spec: Any) -> Any:
+    """A valid ``{range|logspace|linspace: [...]}`` spec as plain data, None for a list."""
+    if isinstance(spec, dict):
+        ((kind, args),) = spec.items()
+        return {kind: list(args)}
+    return None
+
+
 def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
     """Axes of a config's ``sweep:`` block, in declaration order."""
     if not isinstance(raw, dict):
@@ -130,13 +149,14 @@ def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
                     raise c.fail(path, "zipped axes must have the same number of values, not "
                                        + ", ".join(f"{k}: {len(v)}" for k, v in cols.items()))
                 keys = tuple(cols)
-                axes.append(Axis(keys, tuple(zip(*(cols[k] for k in keys)))))
+                axes.append(Axis(keys, tuple(zip(*(cols[k] for k in keys))),
+                                 tuple(_generator(group[k]) for k in keys)))
             continue
         try:
             vals = axis_values(spec)
         except ValueError as e:
             raise c.fail(f"sweep.{key}", str(e)) from None
-        axes.append(Axis((str(key),), tuple((v,) for v in vals)))
+        axes.append(Axis((str(key),), tuple((v,) for v in vals), (_generator(spec),)))
     seen: set[str] = set()
     for ax in axes:
         for k in ax.keys:
@@ -214,20 +234,22 @@ def parse_sweep_option(text: str) -> Axis:
         v, _ = parse_yaml(s, src)
         return v
 
+    generator = None
     try:
         m = _CALL.match(spec)
         if m:
-            args = [typed(a) for a in m.group(2).split(",") if a.strip()]
-            vals = axis_values({m.group(1): args})
+            generator = {m.group(1): [typed(a) for a in m.group(2).split(",") if a.strip()]}
+            vals = axis_values(generator)
         elif re.fullmatch(r"-?\d+:-?\d+(:-?\d+)?", spec):
-            vals = _range_values([int(a) for a in spec.split(":")])
+            generator = {"range": [int(a) for a in spec.split(":")]}
+            vals = _range_values(generator["range"])
             if not vals:
                 raise ValueError(f"{spec} gives no values")
         else:
             vals = axis_values([typed(a) for a in _split_top(spec)])
     except ValueError as e:
         raise ConfigError(str(e), source=src) from None
-    axis = Axis((".".join(parts),), tuple((v,) for v in vals))
+    axis = Axis((".".join(parts),), tuple((v,) for v in vals), (generator,))
     problem = _seed_problem(axis.keys[0], axis)
     if problem:
         raise ConfigError(problem, source=src)
@@ -252,18 +274,21 @@ class Plan:
         return bool(self.axes)
 
     def resolved_dict(self) -> dict[str, Any]:
+        """The base config with the ``sweep:`` block that gives the same members in the same order.
+
+        Zip groups are contiguous in the axis order (they all come from the block's one ``zip``
+        key; ``--sweep`` adds single keys at the end), so writing ``zip`` where the first group
+        was keeps the order, and with it every member's number.
+        """
         d = self.base.to_dict()
         if self.axes:
             sweep: dict[str, Any] = {}
-            zips = []
+            zips = [ax.to_yaml()["zip"] for ax in self.axes if len(ax.keys) > 1]
             for ax in self.axes:
-                y = ax.to_yaml()
-                if "zip" in y:
-                    zips.append(y["zip"])
-                else:
-                    sweep.update(y)
-            if zips:
-                sweep["zip"] = zips if len(zips) > 1 else zips[0]
+                if len(ax.keys) == 1:
+                    sweep.update(ax.to_yaml())
+                elif "zip" not in sweep:
+                    sweep["zip"] = zips if len(zips) > 1 else zips[0]
             d["sweep"] = sweep
         return d
 

@@ -12,10 +12,12 @@ import csv
 import itertools
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from optrun.batch import start_points
@@ -107,6 +109,23 @@ def test_block_zip_pairs_values_and_list_of_zip_groups(tmp_path):
     resolved = plan.resolved_dict()["sweep"]
     assert resolved["zip"] == [{"algorithm.beta1": [0.8, 0.9], "algorithm.beta2": [0.99, 0.999]},
                                {"iterations": [5, 6, 7], "algorithm.alpha": [0.1, 0.2, 0.3]}]
+
+
+def test_resolved_sweep_keeps_generators_and_the_member_order(tmp_path):
+    plan = plan_of(tmp_path, "sweep:\n  zip: {iterations: [5, 6], algorithm.beta2: {linspace: [0.9, 0.99, 2]}}\n"
+                             "  seed: {range: [4]}\n  rng: [legacy, generator]\n",
+                   options=("algorithm.alpha=logspace(1e-3, 1e-1, 2)", "rng=generator,legacy"))
+    resolved = plan.resolved_dict()["sweep"]
+    # generators stay generators: a sweep over 100,000 seeds keeps a one-line axis that reads back
+    # (as a list it would pass the config reader's 20,000-node limit)
+    assert resolved == {"zip": {"iterations": [5, 6], "algorithm.beta2": {"linspace": [0.9, 0.99, 2]}},
+                        "seed": {"range": [4]}, "algorithm.alpha": {"logspace": [1e-3, 1e-1, 2]},
+                        "rng": ["generator", "legacy"]}
+    assert list(resolved) == ["zip", "seed", "algorithm.alpha", "rng"]  # the axis order, zip first
+    again = load_plan(str(write(tmp_path, yaml.safe_dump({**plan.base.to_dict(), "sweep": resolved},
+                                                         sort_keys=False), "again.yaml")))
+    assert again.assignments == plan.assignments
+    assert [replace(m, source="") for m in again.members] == [replace(m, source="") for m in plan.members]
 
 
 def test_block_single_zip_mapping(tmp_path):

@@ -189,9 +189,9 @@ def test_folder_layout(tmp_path):
     assert out["path"] == str(folder) and out["status"] == "completed" and out["members"] == 12
     assert sorted(os.listdir(folder)) == ["config.yaml", "meta.json", "summary.csv", "summary.json", "traces"]
     assert sorted(os.listdir(folder / "traces")) == ["batch-0000.csv", "batch-0001.csv"]
-    # config.yaml: the resolved base with the sweep as explicit lists
+    # config.yaml: the resolved base with the sweep's axes as given (lists, or range/logspace/linspace)
     conf = yaml.safe_load((folder / "config.yaml").read_text())
-    assert conf["sweep"] == {"algorithm.name": ["amsgrad", "rmsprop"], "seed": [0, 1, 2],
+    assert conf["sweep"] == {"algorithm.name": ["amsgrad", "rmsprop"], "seed": {"range": [3]},
                              "algorithm.alpha": [0.05, 0.1]}
     assert conf["algorithm"]["variant"] == "tutorial" and conf["trace"]["every"] == 1
     meta = json.loads((folder / "meta.json").read_text())

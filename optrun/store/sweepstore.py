@@ -23,15 +23,17 @@ iterations keeps about 6N + 10 rows, and still says exactly when it first reache
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
+import json
 import math
 import os
+import secrets
 import time
 
 import numpy as np
 
-from .folder import FLUSH_BYTES, FLUSH_SECONDS, atomic_write_text
+from .folder import FLUSH_BYTES, FLUSH_SECONDS, jsonable
 
 TARGETS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
 TARGET_COLUMNS = tuple(f"hit_{t:.0e}".replace("e-0", "e-") for t in TARGETS)
@@ -205,11 +207,43 @@ def _cell(v) -> object:
     return v
 
 
-def write_summary_csv(path: str, columns: list[str], rows: list[dict]) -> None:
-    """``summary.csv`` written atomically: one line per member, ``columns`` in order."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for r in rows:
-        w.writerow([_cell(r.get(c)) for c in columns])
-    atomic_write_text(path, buf.getvalue())
+def _plain(v):
+    """A JSON value: non-finite floats become null (lists too)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+@contextlib.contextmanager
+def _streamed(path: str):
+    """A text file written piece by piece under a temporary name, renamed over ``path`` at the end:
+    readers see the old file or the whole new one, and memory holds one piece at a time."""
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="", buffering=1 << 20) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_summary(folder: str, summary: dict, columns: list[str], rows: list[dict]) -> None:
+    """``summary.csv`` (``columns``, one line per member), then ``summary.json`` (``summary`` plus
+    ``columns`` and ``rows``, compact), both streamed: 100,000 members never need the whole text
+    in memory."""
+    with _streamed(os.path.join(folder, "summary.csv")) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([_cell(r.get(c)) for c in columns])
+    head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
+    with _streamed(os.path.join(folder, "summary.json")) as f:
+        f.write(head[:-1] + ',"rows":[')
+        for i in range(0, len(rows), 1000):
+            part = [{k: _plain(v) for k, v in r.items()} for r in rows[i:i + 1000]]
+            f.write(("," if i else "") + json.dumps(part, separators=(",", ":"), allow_nan=False)[1:-1])
+        f.write("]}\n")
