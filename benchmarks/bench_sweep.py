@@ -140,11 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         t.add(label, fmt_time(w), f"{a.members / w:,.0f}", f"{ratio:,.0f}×", target if key == "default" else "")
     t.add("one at a time, optrun.experiment.execute", f"{fmt_time(alone_total)} (extrapolated)",
           f"{1 / per_member:,.0f}", "1×", "")
-    t.notes += [f"sweep: median of {a.repeats} child processes each, from spawn to exit "
-                f"(runs: {', '.join(fmt_time(x) for x in walls['default'])} / "
-                f"{', '.join(fmt_time(x) for x in walls['1'])})",
-                f"one at a time: {a.sample} members timed in this process ({fmt_time(per_member)} each, "
-                f"a run folder each) and extrapolated linearly to {a.members:,}",
+    runs = " / ".join(", ".join(fmt_time(x) for x in walls[k]) for k in ("default", "1"))
+    t.notes += [f"sweep: median of {a.repeats} child processes each, from spawn to exit (runs: {runs})",
+                (f"one at a time: {a.sample} members timed in this process ({fmt_time(per_member)} each, "
+                 f"a run folder each) and extrapolated linearly to {a.members:,}"),
                 f"load average after timing (1, 5, 15 min): {load_average()}"]
     print(t.markdown() + "\n")
 
