@@ -26,12 +26,13 @@ from .errors import ConfigError
 from .params import Param
 
 TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
-            "stop", "expect", "trace", "sweep")
+            "backend", "stop", "expect", "trace", "sweep")
 STOP_KEYS = ("f_target", "grad_norm")
 EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
                "distance_max")
 TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s")
 RNG_MODES = ("generator", "legacy")
+BACKENDS = ("auto", "numpy", "numba")  # optrun.backends: how the built-in kernels are computed
 MAX_NODES = 20_000  # YAML nodes visited, aliases included: refuses "billion laughs" quickly
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_ITERATIONS = 100
@@ -107,6 +108,7 @@ class RunConfig:
     expect: ExpectConfig = field(default_factory=ExpectConfig)
     trace: TraceConfig = field(default_factory=TraceConfig)
     source: str = "<config>"
+    backend: str = "auto"  # auto | numpy | numba (optrun.backends); results are the same bits
 
     @property
     def dim(self) -> int:
@@ -125,6 +127,9 @@ class RunConfig:
             "iterations": self.iterations,
             "seed": self.seed,
             "rng": self.rng,
+            # written only when chosen: every backend computes the same bits, so "auto" (the
+            # default) is left out of resolved configs
+            **({"backend": self.backend} if self.backend != "auto" else {}),
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
             "expect": {k: getattr(self.expect, k) for k in EXPECT_KEYS},
             "trace": {"every": self.trace.every, "log_per_decade": self.trace.log_per_decade,
@@ -563,6 +568,15 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
     rng = data.get("rng", "generator")
     if rng not in RNG_MODES:
         raise c.fail("rng", f"must be one of {', '.join(RNG_MODES)}, not {rng!r}")
+    backend = data.get("backend", "auto")
+    if backend not in BACKENDS:
+        raise c.fail("backend", f"must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend == "numba":
+        from .backends import INSTALL_HINT, numba_available
+
+        if not numba_available():
+            raise c.fail("backend", f"numba is not installed: {INSTALL_HINT} (or use backend: auto "
+                                    "or numpy)")
 
     name = data.get("name")
     if name is None:  # user functions ("pkg.mod:f") become "pkg.mod.f": a safe folder label
@@ -612,6 +626,7 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         expect=expect,
         trace=TraceConfig(every=every, x=x, checkpoint_s=checkpoint_s, log_per_decade=log_per_decade),
         source=source,
+        backend=backend,
     )
 
 

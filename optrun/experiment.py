@@ -85,8 +85,10 @@ def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> 
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.ndarray)):
             alpha = 1.0
         return scheduled(opt, schedule, alpha, in_place=False)
+    from .backends import build_variant
+
     variant = get_algorithm(config.algorithm.name).variant(config.algorithm.variant)
-    return scheduled(variant.build(**params), schedule, params.get("alpha", 1.0))
+    return build_variant(variant, params, config.backend, config.dim, schedule)
 
 
 def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:

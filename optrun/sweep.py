@@ -442,7 +442,8 @@ def batch_key(cfg: RunConfig) -> tuple:
     fixed = tuple(sorted((k, repr(v)) for k, v in cfg.algorithm.params.items()
                          if not _numeric(v)))
     return (cfg.algorithm.name, cfg.algorithm.variant, fixed, cfg.objective.name, cfg.objective.dim,
-            repr(sorted(cfg.objective.params.items())), cfg.iterations, cfg.stop, cfg.trace)
+            repr(sorted(cfg.objective.params.items())), cfg.iterations, cfg.stop, cfg.trace,
+            cfg.backend)
 
 
 def _numeric(v: Any) -> bool:

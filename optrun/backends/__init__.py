@@ -1,0 +1,84 @@
+"""Compute backends for the built-in optimizers: ``backend: auto | numpy | numba`` in a config.
+
+``numpy``
+    The kernels of :mod:`optrun.optimizers`: in-place ufuncs on preallocated buffers, no
+    temporaries per step, and above :data:`optrun.optimizers.blocked.MIN_ELEMENTS` elements
+    processed in cache-sized slices (:func:`optrun.optimizers.blocked.blocked`). Always available.
+``numba``
+    One fused, compiled loop per step (:mod:`optrun.backends.fused`), multi-threaded above
+    :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates. An optional extra:
+    ``pip install 'optrun[fast]'``. Results are bit-identical to the numpy backend in float64.
+``auto`` (the default)
+    numba when it is installed and ``d >= NUMBA_MIN_D``, numpy otherwise.
+
+numba is imported only when the numba backend is chosen, never when optrun starts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+from ..errors import ConfigError
+from ..optimizers.base import Optimizer, Variant
+
+BACKENDS = ("auto", "numpy", "numba")
+INSTALL_HINT = "pip install 'optrun[fast]'"
+#: ``auto`` picks numba from this dimension up. Measured (benchmarks/bench_kernels.py): below
+#: ~1e3 coordinates a step is dominated by Python (~3-10 us either way, and the first use of a
+#: kernel in a process loads its compiled code from numba's cache: ~0.3 s); from 1e4 up the
+#: fused kernels are several times faster than the numpy ones.
+NUMBA_MIN_D = 10_000
+
+
+def numba_available() -> bool:
+    """Whether numba can be imported (without importing it)."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"] is not None
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def resolve_backend(backend: str, d: int) -> str:
+    """The backend a run of dimension ``d`` uses: ``numpy`` or ``numba``.
+
+    Raises :class:`ConfigError` for ``numba`` when numba is not installed.
+    """
+    if backend == "numpy":
+        return "numpy"
+    if backend == "numba":
+        if not numba_available():
+            raise ConfigError(f"numba is not installed: {INSTALL_HINT} (or use backend: auto or numpy)",
+                              path="backend")
+        return "numba"
+    if backend != "auto":
+        raise ConfigError(f"must be one of {', '.join(BACKENDS)}, not {backend!r}", path="backend")
+    return "numba" if d >= NUMBA_MIN_D and numba_available() else "numpy"
+
+
+def build_variant(variant: Variant, params: dict[str, Any], backend: str, d: int,
+                  schedule: dict[str, Any] | None = None) -> Optimizer:
+    """A built-in variant's optimizer for ``backend`` (``auto | numpy | numba``) at dimension ``d``.
+
+    ``params`` are the variant's hyperparameters (floats or ``(S, 1)`` arrays); ``schedule`` a
+    resolved learning-rate schedule (:mod:`optrun.optimizers.schedules`) or None.
+    """
+    from ..optimizers.blocked import blocked
+    from ..optimizers.schedules import scheduled
+
+    alpha = params.get("alpha", 1.0)
+    if resolve_backend(backend, d) == "numba":
+        try:
+            from .fused import fused_builder
+        except ImportError as e:  # installed but broken (e.g. a numpy it does not support)
+            if backend == "numba":
+                raise ConfigError(f"numba could not be imported ({e}); {INSTALL_HINT} or use "
+                                  "backend: numpy", path="backend") from None
+        else:
+            fused = fused_builder(variant.build)
+            if fused is not None:
+                return scheduled(fused(**params), schedule, alpha)
+    return blocked(scheduled(variant.build(**params), schedule, alpha))

@@ -1,0 +1,387 @@
+"""The numba backend: every built-in variant as one fused kernel per step.
+
+For each numpy kernel of :mod:`optrun.optimizers` this module has a builder with the same
+signature. It keeps the numpy kernel's ``init`` (the same state NamedTuple, so checkpoints and
+``optrun resume`` work across backends) and replaces ``update`` by: the per-step scalars
+(bias corrections ``1 - beta**t``, torch's ``clr``, NAdam's momentum schedule and product, the
+tutorial's ``beta1(t)``) computed in numpy with the numpy kernel's own expressions, then one call
+of the matching kernel of :mod:`optrun.backends.kernels`, which reads and writes each array once.
+
+Agreement with the numpy backend (float64, the dtype optrun runs in): bit for bit for every
+variant, because each kernel performs the numpy kernel's IEEE operations in its order (see
+:mod:`optrun.backends.kernels`); ``tests/test_backends.py`` checks it on random data for every
+variant, with ``(S, 1)`` hyperparameters. Scratch state fields (``tmp``, ``geff``, ``step`` of
+the numpy kernels other than the returned step) are not written: they carry nothing between
+steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+from ..optimizers import adam as A
+from ..optimizers import adaptive as AD
+from ..optimizers import sgd as SG
+from ..optimizers import transforms as T
+from ..optimizers.base import Optimizer
+from . import kernels as K
+
+#: columns from which a step runs on every thread (prange); below, the serial kernel (measured:
+#: waking numba's pool costs ~10-20 us, a serial fused pass streams ~1e5 float64 in that time)
+PARALLEL_MIN_D = 1 << 17
+
+
+def _rows(h: Any, S: int) -> np.ndarray:
+    """A hyperparameter (float or ``(S, 1)`` array) as a contiguous ``(S,)`` float64 array."""
+    a = np.asarray(h, dtype=np.float64)
+    return np.ascontiguousarray(np.broadcast_to(a.reshape(-1) if a.ndim else a, (S,)))
+
+
+def _lerp_coef(weight: Any, S: int) -> tuple[np.ndarray, np.ndarray]:
+    """torch's ``lerp_`` branch per member: ``(c, small)`` with ``c = w`` or ``w - 1`` (see
+    :func:`optrun.optimizers.transforms.lerp`)."""
+    w = _rows(weight, S)
+    small = np.abs(w) < 0.5
+    return np.where(small, w, w - 1.0), small
+
+
+def _2d(a: np.ndarray) -> np.ndarray:
+    """``(..., d)`` as ``(S, d)``: a view for the contiguous arrays optrun passes."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
+def _call(serial: Callable, parallel: Callable, d: int, *args: Any) -> None:
+    if d >= PARALLEL_MIN_D:
+        parallel(numba.get_num_threads(), *args)
+    else:
+        serial(0, d, *args)
+
+
+def _any(v: Any) -> bool:
+    return AD._nonzero(v)
+
+
+# ---------------------------------------------------------------- builders (numpy signatures)
+
+
+def gradient_descent(alpha) -> Optimizer:
+    rows: dict[int, np.ndarray] = {}
+
+    def update(g, s, x, t):
+        g2, st = _2d(g), _2d(s.step)
+        S, d = g2.shape
+        a = rows.get(S)
+        if a is None:
+            a = rows[S] = _rows(alpha, S)
+        _call(K.gd, K.gd_par, d, g2, st, a)
+        return s.step, s
+
+    return Optimizer(SG.gradient_descent(alpha).init, update)
+
+
+def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False) -> Optimizer:
+    has_wd = isinstance(weight_decay, np.ndarray) or weight_decay != 0  # as sgd.heavy_ball
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(alpha, S), _rows(momentum, S), _rows(1.0 - np.asarray(dampening), S),
+                            _rows(weight_decay, S))
+        _call(K.heavy_ball, K.heavy_ball_par, d, g2, _2d(x), _2d(s.buf), _2d(s.step), *h, has_wd,
+              t == 1, nesterov)
+        return s.step, s
+
+    return Optimizer(SG.heavy_ball(alpha, momentum, dampening, weight_decay, nesterov).init, update)
+
+
+def nesterov_momentum(alpha, momentum, weight_decay=0.0) -> Optimizer:
+    return heavy_ball(alpha, momentum, 0.0, weight_decay, nesterov=True)
+
+
+def adagrad_tutorial(alpha, eps) -> Optimizer:
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(alpha, S), _rows(eps, S))
+        _call(K.adagrad_tutorial, K.adagrad_tutorial_par, d, g2, _2d(s.sum_sq), _2d(s.step), *h)
+        return s.step, s
+
+    return Optimizer(AD.adagrad_tutorial(alpha, eps).init, update)
+
+
+def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps) -> Optimizer:
+    has_wd = _any(weight_decay)
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(weight_decay, S), _rows(eps, S))
+        clr = alpha / (1.0 + (t - 1) * lr_decay)
+        _call(K.adagrad_torch, K.adagrad_torch_par, d, g2, _2d(x), _2d(s.sum_sq), _2d(s.step),
+              _rows(-clr, S), *h, has_wd)
+        return s.step, s
+
+    return Optimizer(AD.adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value,
+                                      eps).init, update)
+
+
+def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(-alpha, S), _rows(eps, S))
+        _call(K.adagrad_optax, K.adagrad_optax_par, d, g2, _2d(s.sum_sq), _2d(s.step), *h)
+        return s.step, s
+
+    return Optimizer(AD.adagrad_optax(alpha, initial_accumulator_value, eps).init, update)
+
+
+def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimizer:
+    has_wd = _any(weight_decay)
+    upd_buf = bool(np.any(np.asarray(momentum) > 0))  # any member with momentum: see the numpy kernel
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            lc, ls = _lerp_coef(1.0 - decay, S)
+            h = cache[S] = (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), lc, ls,
+                            _rows(eps, S), _rows(weight_decay, S), _rows(momentum, S))
+        _call(K.rmsprop_torch, K.rmsprop_torch_par, d, g2, _2d(x), _2d(s.nu), _2d(s.mu), _2d(s.buf),
+              _2d(s.step), *h, has_wd, bool(centered), upd_buf)
+        return s.step, s
+
+    return Optimizer(AD.rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered).init, update)
+
+
+def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
+                  nesterov) -> Optimizer:
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), _rows(eps, S),
+                            _rows(0.0 if momentum is None else momentum, S))
+        _call(K.rmsprop_optax, K.rmsprop_optax_par, d, g2, _2d(s.nu), _2d(s.mu), _2d(s.buf),
+              _2d(s.step), *h, bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
+        return s.step, s
+
+    return Optimizer(AD.rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
+                                      nesterov).init, update)
+
+
+def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
+    has_wd = _any(weight_decay)
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(rho, S), _rows(1.0 - rho, S), _rows(eps, S), _rows(-alpha, S),
+                            _rows(weight_decay, S))
+        _call(K.adadelta, K.adadelta_par, d, g2, _2d(x), _2d(s.e_g), _2d(s.e_x), _2d(s.step), *h,
+              has_wd, torch_order)
+        return s.step, s
+
+    return Optimizer(AD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update)
+
+
+def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
+    return adadelta(alpha, rho, eps, weight_decay, torch_order=False)
+
+
+def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoupled=False) -> Optimizer:
+    has_wd = _any(weight_decay)
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            lc, ls = _lerp_coef(1.0 - beta1, S)
+            h = cache[S] = (lc, ls, _rows(beta2, S), _rows(1.0 - beta2, S))
+            cache[-S] = (_rows(eps, S), _rows(weight_decay, S), _rows(1.0 - alpha * weight_decay, S))
+        step_size = alpha / T.bias_correction(beta1, t)
+        bc2_sqrt = T.power(T.bias_correction(beta2, t), 0.5)
+        _call(K.adam_torch, K.adam_torch_par, d, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+              _2d(s.step), *h, _rows(-step_size, S), _rows(bc2_sqrt, S), *cache[-S],
+              has_wd and not decoupled, has_wd and decoupled, amsgrad)
+        return s.step, s
+
+    return Optimizer(A._adam_state, update)
+
+
+def adamw_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
+    return adam_torch(alpha, beta1, beta2, eps, weight_decay, decoupled=True)
+
+
+def amsgrad_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
+    return adam_torch(alpha, beta1, beta2, eps, weight_decay, amsgrad=True)
+
+
+def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nesterov=False,
+               amsgrad=False) -> Optimizer:
+    has_wd = _any(weight_decay)
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
+                            _rows(1.0 - beta2, S))
+            cache[-S] = (_rows(eps_root, S), _rows(eps, S), _rows(weight_decay, S), _rows(-alpha, S))
+        inv_bc1 = 1.0 / T.bias_correction(beta1, t)
+        inv_bc1n = 1.0 / T.bias_correction(beta1, t + 1) if nesterov else inv_bc1
+        inv_bc2 = 1.0 / T.bias_correction(beta2, t)
+        _call(K.adam_optax, K.adam_optax_par, d, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+              _2d(s.step), *h, _rows(inv_bc1, S), _rows(inv_bc1n, S), _rows(inv_bc2, S), *cache[-S],
+              has_wd, nesterov, amsgrad)
+        return s.step, s
+
+    return Optimizer(A._adam_state, update)
+
+
+def adamw_optax(alpha, beta1, beta2, eps, eps_root, weight_decay) -> Optimizer:
+    return adam_optax(alpha, beta1, beta2, eps, eps_root, weight_decay)
+
+
+def nadam_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
+    return adam_optax(alpha, beta1, beta2, eps, eps_root, nesterov=True)
+
+
+def amsgrad_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
+    return adam_optax(alpha, beta1, beta2, eps, eps_root, amsgrad=True)
+
+
+def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay,
+                mu_product_float32=True) -> Optimizer:
+    has_wd = _any(weight_decay)
+    pdtype = np.float32 if mu_product_float32 else np.float64
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            lc, ls = _lerp_coef(1.0 - beta1, S)
+            h = cache[S] = (lc, ls, _rows(beta2, S), _rows(1.0 - beta2, S))
+            cache[-S] = (_rows(eps, S), _rows(weight_decay, S), _rows(1.0 - alpha * weight_decay, S))
+        # the scalars exactly as adam.nadam_torch computes them
+        bc2 = T.bias_correction(beta2, t)
+        mu = beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay))
+        np.multiply(s.mu_product, np.asarray(mu, dtype=pdtype), out=s.mu_product)
+        prod = s.mu_product.astype(np.float64)
+        prod_next = prod * mu_next
+        c1 = (-alpha * (1.0 - mu)) / (1.0 - prod)
+        c2 = (-alpha * mu_next) / (1.0 - prod_next)
+        _call(K.nadam_torch, K.nadam_torch_par, d, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.step), *h,
+              _rows(bc2, S), *cache[-S], _rows(c1, S), _rows(c2, S),
+              has_wd and not decoupled_weight_decay, has_wd and bool(decoupled_weight_decay))
+        return s.step, s
+
+    return Optimizer(A.nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay,
+                                   decoupled_weight_decay, mu_product_float32).init, update)
+
+
+def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
+    has_wd = _any(weight_decay)
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            lc, ls = _lerp_coef(1.0 - beta1, S)
+            h = cache[S] = (lc, ls, _rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
+                            _rows(eps, S), _rows(weight_decay, S))
+        bc1 = T.bias_correction(beta1, t)
+        coef = -(alpha / bc1) if torch_order else 1.0 / bc1
+        _call(K.adamax, K.adamax_par, d, g2, _2d(x), _2d(s.mu), _2d(s.u), _2d(s.step), *h,
+              _rows(coef, S), _rows(-alpha, S), has_wd, torch_order)
+        return s.step, s
+
+    return Optimizer(A.adamax(alpha, beta1, beta2, eps, weight_decay, torch_order).init, update)
+
+
+def adamax_optax(alpha, beta1, beta2, eps) -> Optimizer:
+    return adamax(alpha, beta1, beta2, eps, torch_order=False)
+
+
+def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
+    b1_of = A.BETA1_SCHEDULES[beta1_schedule]
+    cache: dict[int, tuple] = {}
+
+    def update(g, s, x, t):
+        g2 = _2d(g)
+        S, d = g2.shape
+        h = cache.get(S)
+        if h is None:
+            h = cache[S] = (_rows(beta2, S), _rows(1.0 - beta2, S), _rows(alpha, S), _rows(eps, S))
+        b1 = b1_of(beta1, t)
+        _call(K.amsgrad_tutorial, K.amsgrad_tutorial_par, d, g2, _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+              _2d(s.step), _rows(b1, S), _rows(1.0 - b1, S), *h)
+        return s.step, s
+
+    return Optimizer(A.amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule).init, update)
+
+
+#: numpy builder -> fused builder with the same signature
+FUSED: dict[Callable[..., Optimizer], Callable[..., Optimizer]] = {
+    SG.gradient_descent: gradient_descent,
+    SG.heavy_ball: heavy_ball,
+    SG.nesterov_momentum: nesterov_momentum,
+    AD.adagrad_tutorial: adagrad_tutorial,
+    AD.adagrad_torch: adagrad_torch,
+    AD.adagrad_optax: adagrad_optax,
+    AD.rmsprop_torch: rmsprop_torch,
+    AD.rmsprop_optax: rmsprop_optax,
+    AD.adadelta: adadelta,
+    AD.adadelta_optax: adadelta_optax,
+    A.adam_torch: adam_torch,
+    A.adamw_torch: adamw_torch,
+    A.amsgrad_torch: amsgrad_torch,
+    A.adam_optax: adam_optax,
+    A.adamw_optax: adamw_optax,
+    A.nadam_optax: nadam_optax,
+    A.amsgrad_optax: amsgrad_optax,
+    A.nadam_torch: nadam_torch,
+    A.adamax: adamax,
+    A.adamax_optax: adamax_optax,
+    A.amsgrad_tutorial: amsgrad_tutorial,
+}
+
+
+def fused_builder(build: Callable[..., Optimizer]) -> Callable[..., Optimizer] | None:
+    """The fused counterpart of a numpy builder (``Variant.build``), or None when there is none."""
+    return FUSED.get(build)

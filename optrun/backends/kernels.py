@@ -1,0 +1,382 @@
+"""Fused numba kernels: one pass over memory per optimizer step.
+
+Imported only when the numba backend is chosen (see :mod:`optrun.backends`). Each kernel is a
+plain loop over rows ``s`` (batch members, one hyperparameter value per row) and columns
+``lo <= j < hi``, compiled with ``@njit(cache=True, error_model="numpy")`` and *without*
+``fastmath``: every ``+ - * / sqrt`` is one IEEE-754 operation with round-to-nearest and LLVM
+contracts no multiply-add into an FMA, so where a kernel performs the numpy kernel's operations
+in the numpy kernel's order (always, here; see each kernel's comment) the results are the same
+bits. ``error_model="numpy"`` makes a division by zero give inf/nan as numpy does instead of
+raising. ``_par`` drivers split the columns into one contiguous range per thread with ``prange``
+(``parallel=True``); small steps call the serial kernel directly to avoid the thread-pool wake-up.
+
+Arrays are ``(S, d)``; hyperparameters and per-step coefficients are ``(S,)`` float64 arrays
+(one value per member), computed in numpy by :mod:`optrun.backends.fused` with the expressions
+the numpy kernels use. ``maximum`` reproduces ``np.maximum`` including NaN propagation
+(``a if a >= b or a != a else b``); ``lerp`` reproduces torch's two-branch ``lerp_`` as
+:func:`optrun.optimizers.transforms.lerp` does, with ``c = w`` (``|w| < 0.5``) or ``w - 1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_JIT = {"cache": True, "error_model": "numpy"}
+_PAR = {"cache": True, "error_model": "numpy", "parallel": True}
+
+
+@njit(**_JIT, inline="always")
+def maximum(a, b):
+    return a if (a >= b or a != a) else b
+
+
+@njit(**_JIT, inline="always")
+def lerp(m, v, c, small):
+    # transforms.lerp: tmp = v - m; tmp = tmp * c; small: m + tmp | else: v + tmp
+    d = (v - m) * c
+    return m + d if small else v + d
+
+
+# ---------------------------------------------------------------- gradient descent, momentum
+
+
+@njit(**_JIT)
+def gd(lo, hi, g, step, alpha):
+    for s in range(g.shape[0]):
+        a = alpha[s]
+        for j in range(lo, hi):
+            step[s, j] = -(g[s, j] * a)  # multiply(g, alpha); negate
+
+
+@njit(**_PAR)
+def gd_par(n, g, step, alpha):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        gd(c * w, min(d, (c + 1) * w), g, step, alpha)
+
+
+@njit(**_JIT)
+def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov):
+    for s in range(g.shape[0]):
+        a, m, o, w = alpha[s], mom[s], omd[s], wd[s]
+        for j in range(lo, hi):
+            ge = g[s, j] + x[s, j] * w if has_wd else g[s, j]  # add_scaled(geff, g, x, wd)
+            b = ge if first else buf[s, j] * m + ge * o  # copyto | buf*mu + g*(1-dampening)
+            buf[s, j] = b
+            st = (ge + b * m) * a if nesterov else b * a
+            step[s, j] = -st
+
+
+@njit(**_PAR)
+def heavy_ball_par(n, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        heavy_ball(c * w, min(d, (c + 1) * w), g, x, buf, step, alpha, mom, omd, wd, has_wd, first,
+                   nesterov)
+
+
+# ---------------------------------------------------------------- AdaGrad
+
+
+@njit(**_JIT)
+def adagrad_tutorial(lo, hi, g, sum_sq, step, alpha, eps):
+    for s in range(g.shape[0]):
+        a, e = alpha[s], eps[s]
+        for j in range(lo, hi):
+            gj = g[s, j]
+            v = sum_sq[s, j] + gj * gj
+            sum_sq[s, j] = v
+            step[s, j] = -((a / (e + np.sqrt(v))) * gj)
+
+
+@njit(**_PAR)
+def adagrad_tutorial_par(n, g, sum_sq, step, alpha, eps):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adagrad_tutorial(c * w, min(d, (c + 1) * w), g, sum_sq, step, alpha, eps)
+
+
+@njit(**_JIT)
+def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd):
+    for s in range(g.shape[0]):
+        nc, w, e = neg_clr[s], wd[s], eps[s]
+        for j in range(lo, hi):
+            ge = g[s, j] + x[s, j] * w if has_wd else g[s, j]
+            v = sum_sq[s, j] + ge * ge
+            sum_sq[s, j] = v
+            step[s, j] = (ge * nc) / (np.sqrt(v) + e)
+
+
+@njit(**_PAR)
+def adagrad_torch_par(n, g, x, sum_sq, step, neg_clr, wd, eps, has_wd):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adagrad_torch(c * w, min(d, (c + 1) * w), g, x, sum_sq, step, neg_clr, wd, eps, has_wd)
+
+
+@njit(**_JIT)
+def adagrad_optax(lo, hi, g, sum_sq, step, neg_alpha, eps):
+    for s in range(g.shape[0]):
+        na, e = neg_alpha[s], eps[s]
+        for j in range(lo, hi):
+            gj = g[s, j]
+            v = sum_sq[s, j] + gj * gj
+            sum_sq[s, j] = v
+            r = 1.0 / np.sqrt(v + e)
+            if v <= 0.0:
+                r = 0.0
+            step[s, j] = (r * gj) * na
+
+
+@njit(**_PAR)
+def adagrad_optax_par(n, g, sum_sq, step, neg_alpha, eps):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adagrad_optax(c * w, min(d, (c + 1) * w), g, sum_sq, step, neg_alpha, eps)
+
+
+# ---------------------------------------------------------------- RMSProp, Adadelta
+
+
+@njit(**_JIT)
+def rmsprop_torch(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
+                  has_wd, centered, upd_buf):
+    for s in range(g.shape[0]):
+        na, dc, o, c, sm, e, w, m = neg_alpha[s], decay[s], omd[s], lc[s], ls[s], eps[s], wd[s], mom[s]
+        for j in range(lo, hi):
+            ge = g[s, j] + x[s, j] * w if has_wd else g[s, j]
+            v = nu[s, j] * dc + (ge * o) * ge  # decay_add_square
+            nu[s, j] = v
+            if centered:
+                a = lerp(mu[s, j], ge, c, sm)
+                mu[s, j] = a
+                den = np.sqrt(v - a * a) + e
+            else:
+                den = np.sqrt(v) + e
+            if upd_buf:
+                b = buf[s, j] * m + ge / den
+                buf[s, j] = b
+                if m > 0.0:
+                    step[s, j] = b * na
+                else:
+                    step[s, j] = (ge * na) / den
+            else:
+                step[s, j] = (ge * na) / den
+
+
+@njit(**_PAR)
+def rmsprop_torch_par(n, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
+                      has_wd, centered, upd_buf):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        rmsprop_torch(c * w, min(d, (c + 1) * w), g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc,
+                      ls, eps, wd, mom, has_wd, centered, upd_buf)
+
+
+@njit(**_JIT)
+def rmsprop_optax(lo, hi, g, nu, mu, buf, step, neg_alpha, decay, omd, eps, mom, centered,
+                  eps_in_sqrt, has_mom, nesterov):
+    for s in range(g.shape[0]):
+        na, dc, o, e, m = neg_alpha[s], decay[s], omd[s], eps[s], mom[s]
+        for j in range(lo, hi):
+            gj = g[s, j]
+            v = nu[s, j] * dc + (gj * gj) * o  # ema_square
+            nu[s, j] = v
+            if centered:
+                a = mu[s, j] * dc + gj * o  # ema
+                mu[s, j] = a
+                v = v - a * a
+            r = np.sqrt(v + e) if eps_in_sqrt else np.sqrt(v) + e
+            st = ((1.0 / r) * gj) * na
+            if has_mom:
+                b = st + buf[s, j] * m
+                buf[s, j] = b
+                st = st + b * m if nesterov else b
+            step[s, j] = st
+
+
+@njit(**_PAR)
+def rmsprop_optax_par(n, g, nu, mu, buf, step, neg_alpha, decay, omd, eps, mom, centered,
+                      eps_in_sqrt, has_mom, nesterov):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        rmsprop_optax(c * w, min(d, (c + 1) * w), g, nu, mu, buf, step, neg_alpha, decay, omd, eps,
+                      mom, centered, eps_in_sqrt, has_mom, nesterov)
+
+
+@njit(**_JIT)
+def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
+    for s in range(g.shape[0]):
+        r, o, e, na, w = rho[s], omr[s], eps[s], neg_alpha[s], wd[s]
+        for j in range(lo, hi):
+            ge = g[s, j] + x[s, j] * w if has_wd else g[s, j]
+            a = e_g[s, j] * r + ((ge * o) * ge if torch_order else (ge * ge) * o)
+            e_g[s, j] = a
+            delta = (np.sqrt(e_x[s, j] + e) / np.sqrt(a + e)) * ge
+            e_x[s, j] = e_x[s, j] * r + ((delta * o) * delta if torch_order else (delta * delta) * o)
+            step[s, j] = delta * na
+
+
+@njit(**_PAR)
+def adadelta_par(n, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adadelta(c * w, min(d, (c + 1) * w), g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd,
+                 has_wd, torch_order)
+
+
+# ---------------------------------------------------------------- the Adam family
+
+
+@njit(**_JIT)
+def adam_torch(lo, hi, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd,
+               factor, coupled, decoupled, amsgrad):
+    for s in range(g.shape[0]):
+        c, sm, b2, o2, nss, bc, e, w, f = (lc[s], ls[s], beta2[s], omb2[s], neg_ss[s], bc2_sqrt[s],
+                                           eps[s], wd[s], factor[s])
+        for j in range(lo, hi):
+            ge = g[s, j] + x[s, j] * w if coupled else g[s, j]
+            m = lerp(mu[s, j], ge, c, sm)
+            mu[s, j] = m
+            v = nu[s, j] * b2 + (ge * o2) * ge
+            nu[s, j] = v
+            if amsgrad:
+                v = maximum(nu_max[s, j], v)
+                nu_max[s, j] = v
+            st = (m * nss) / (np.sqrt(v) / bc + e)
+            if decoupled:  # adam._decoupled: (x * factor + step) - x
+                st = (x[s, j] * f + st) - x[s, j]
+            step[s, j] = st
+
+
+@njit(**_PAR)
+def adam_torch_par(n, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd,
+                   factor, coupled, decoupled, amsgrad):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adam_torch(c * w, min(d, (c + 1) * w), g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2,
+                   neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad)
+
+
+@njit(**_JIT)
+def adam_optax(lo, hi, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
+               inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+    for s in range(g.shape[0]):
+        b1, o1, b2, o2, i1, i1n, i2, er, e, w, na = (beta1[s], omb1[s], beta2[s], omb2[s], inv_bc1[s],
+                                                     inv_bc1n[s], inv_bc2[s], eps_root[s], eps[s],
+                                                     wd[s], neg_alpha[s])
+        for j in range(lo, hi):
+            gj = g[s, j]
+            m = mu[s, j] * b1 + gj * o1  # ema
+            mu[s, j] = m
+            v = nu[s, j] * b2 + (gj * gj) * o2  # ema_square
+            nu[s, j] = v
+            st = (m * i1n) * b1 + (gj * i1) * o1 if nesterov else m * i1
+            vh = v * i2
+            if amsgrad:
+                vh = maximum(nu_max[s, j], vh)
+                nu_max[s, j] = vh
+            st = st / (np.sqrt(vh + er) + e)
+            if has_wd:
+                st = st + x[s, j] * w
+            step[s, j] = st * na
+
+
+@njit(**_PAR)
+def adam_optax_par(n, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
+                   inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adam_optax(c * w, min(d, (c + 1) * w), g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2,
+                   inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad)
+
+
+@njit(**_JIT)
+def nadam_torch(lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
+                coupled, decoupled):
+    for s in range(g.shape[0]):
+        c, sm, b2, o2, bc, e, w, f, k1, k2 = (lc[s], ls[s], beta2[s], omb2[s], bc2[s], eps[s], wd[s],
+                                              factor[s], c1[s], c2[s])
+        for j in range(lo, hi):
+            xj = x[s, j]
+            ge = g[s, j] + xj * w if coupled else g[s, j]
+            m = lerp(mu[s, j], ge, c, sm)
+            mu[s, j] = m
+            v = nu[s, j] * b2 + (ge * o2) * ge
+            nu[s, j] = v
+            den = np.sqrt(v / bc) + e
+            y = xj * f if decoupled else xj
+            y = y + (ge * k1) / den
+            y = y + (m * k2) / den
+            step[s, j] = y - xj
+
+
+@njit(**_PAR)
+def nadam_torch_par(n, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
+                    coupled, decoupled):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        nadam_torch(c * w, min(d, (c + 1) * w), g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd,
+                    factor, c1, c2, coupled, decoupled)
+
+
+@njit(**_JIT)
+def adamax(lo, hi, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
+           torch_order):
+    for s in range(g.shape[0]):
+        c, sm, b1, o1, b2, e, w, k, na = (lc[s], ls[s], beta1[s], omb1[s], beta2[s], eps[s], wd[s],
+                                          coef[s], neg_alpha[s])
+        for j in range(lo, hi):
+            ge = g[s, j] + x[s, j] * w if has_wd else g[s, j]
+            m = lerp(mu[s, j], ge, c, sm) if torch_order else mu[s, j] * b1 + ge * o1
+            mu[s, j] = m
+            un = maximum(u[s, j] * b2, np.abs(ge) + e)
+            u[s, j] = un
+            # torch: (m * -(alpha / bc1)) / u;  optax: ((m * (1 / bc1)) / u) * -alpha
+            step[s, j] = (m * k) / un if torch_order else ((m * k) / un) * na
+
+
+@njit(**_PAR)
+def adamax_par(n, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
+               torch_order):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adamax(c * w, min(d, (c + 1) * w), g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd,
+               coef, neg_alpha, has_wd, torch_order)
+
+
+@njit(**_JIT)
+def amsgrad_tutorial(lo, hi, g, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps):
+    for s in range(g.shape[0]):
+        d1, o1, b2, o2, a, e = b1[s], omb1[s], beta2[s], omb2[s], alpha[s], eps[s]
+        for j in range(lo, hi):
+            gj = g[s, j]
+            m = mu[s, j] * d1 + gj * o1  # ema
+            mu[s, j] = m
+            v = nu[s, j] * b2 + (gj * gj) * o2  # ema_square
+            nu[s, j] = v
+            vh = maximum(nu_max[s, j], v)
+            nu_max[s, j] = vh
+            step[s, j] = -((m * a) / (np.sqrt(vh) + e))
+
+
+@njit(**_PAR)
+def amsgrad_tutorial_par(n, g, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps):
+    d = g.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        amsgrad_tutorial(c * w, min(d, (c + 1) * w), g, mu, nu, nu_max, step, b1, omb1, beta2, omb2,
+                         alpha, eps)
