@@ -280,7 +280,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                 while pending:
                     finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
                     for fut in finished:
-                        job = futs[fut]
+                        job = futs.pop(fut)  # and the future with its result: rows are kept once
                         try:
                             bno, res = fut.result()
                         except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool)
