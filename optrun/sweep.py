@@ -7,24 +7,37 @@ In a config, ``sweep:`` maps dotted keys to values::
     sweep:
       seed: {range: [0, 100]}                 # 0, 1, ..., 99 (Python's range; [start, stop, step])
       algorithm.alpha: {logspace: [1.0e-4, 1.0e-1, 7]}   # 7 log-spaced values, ends included
-      algorithm.beta2: [0.99, 0.999]          # a plain list
+      algorithm.name: [amsgrad, adam]         # a plain list (algorithm and objective swaps too)
       zip:                                    # paired axes: values move together
         algorithm.beta1: [0.8, 0.9]
         algorithm.beta2: [0.99, 0.999]
 
-``linspace: [a, b, n]`` is also accepted. On the command line ``--sweep KEY=SPEC`` adds an axis
-(Hydra's spirit): ``seed=0:100`` or ``seed=range(0,100)``, ``algorithm.alpha=0.001,0.01,0.1``,
-``algorithm.alpha=logspace(1e-4,1e-1,7)``, ``linspace(a,b,n)``; values are typed by YAML rules.
-The sweep is the product of the axes, first axis slowest.
+``linspace: [a, b, n]`` is also accepted; ``zip`` may also be a list of such groups. On the
+command line ``--sweep KEY=SPEC`` adds an axis (Hydra's spirit): ``seed=0:100`` (or ``0:100:5``,
+``range(0,100)``), ``algorithm.alpha=0.001,0.01,0.1``, ``algorithm.alpha=logspace(1e-4,1e-1,7)``,
+``linspace(a,b,n)``, ``start=[0.1,0.2],[0.3,0.4]`` (commas inside brackets do not split); values
+are typed by YAML rules. A ``--sweep`` key replaces the config's axis of that key; one key twice
+on the command line is an error. The sweep is the product of the axes, first axis slowest; members
+are numbered 0, 1, ... in that order.
+
+Swapping ``algorithm.name``, ``algorithm.variant`` or ``objective.name`` (or the whole section)
+keeps the base's settings the new one accepts and drops the others, so the tutorial's AMSGrad
+config can sweep ``algorithm.name: [amsgrad, adam, gd]``. Every distinct member config is
+validated before anything runs; an error names the axis value that made it.
+
+The resolved ``sweep:`` block written to a sweep folder keeps ``range``/``logspace``/``linspace``
+axes in that form and the axis order, so ``optrun run SWEEP/config.yaml`` (and ``optrun resume``)
+rebuilds the same members with the same numbers, even for 100,000 seeds.
 
 Running
 -------
 Members that share algorithm, variant, non-numeric hyperparameters, objective, iteration budget,
-stop rules and trace settings form a group; a group runs as batches of at most ``BATCH_MAX``
-members, each ONE numpy loop over ``x`` of shape ``(S, d)`` with numeric hyperparameters as
-``(S, 1)`` arrays. A single run goes through the same code with S = 1 (its hyperparameters are
-``(1, 1)`` arrays), so a member's trace is bit-identical to that member run alone. Batches run in
-a process pool (``--workers``) and their results are merged in member order.
+stop rules and trace settings form a group; a group runs as near-equal batches of at most
+``BATCH_MAX`` members, each ONE numpy loop over ``x`` of shape ``(S, d)`` with numeric
+hyperparameters as ``(S, 1)`` arrays. A single run goes through the same code with S = 1 (its
+hyperparameters are ``(1, 1)`` arrays), so a member's trace is bit-identical to that member run
+alone. Batches run in a process pool (``--workers``) and their results are merged in member
+order; the batches, and so the files, do not depend on the number of workers.
 """
 
 from __future__ import annotations
