@@ -39,13 +39,15 @@ MIN_ELEMENTS = 1 << 19
 
 
 def blocked(optimizer: Optimizer, block: int = BLOCK_ELEMENTS,
-            min_elements: int = MIN_ELEMENTS) -> Optimizer:
+            min_elements: int = MIN_ELEMENTS, min_width: int = 1024) -> Optimizer:
     """``optimizer`` with each step computed in slices of about ``block`` elements (module doc).
 
     Requires an elementwise kernel whose state is a NamedTuple (or tuple) of arrays updated in
     place and whose ``update`` returns that same state object; anything else (a state the kernel
     replaces, a nested state) is run unblocked. Steps of fewer than ``min_elements`` elements per
-    array are run unblocked too. Results are bit-identical to ``optimizer`` either way.
+    array are run unblocked too, and a slice is at least ``min_width`` columns wide (many members
+    with few coordinates each are not worth slicing). Results are bit-identical to ``optimizer``
+    either way.
     """
     init, update = optimizer
     cache: dict[str, Any] = {}
@@ -55,7 +57,7 @@ def blocked(optimizer: Optimizer, block: int = BLOCK_ELEMENTS,
             return None
         S = int(np.prod(x.shape[:-1], dtype=np.int64))
         d = x.shape[-1]
-        width = max(1024, block // max(S, 1))
+        width = max(min_width, block // max(S, 1), 1)
         if x.size < min_elements or d < 2 * width:
             return None
         make = type(state)._make if hasattr(state, "_fields") else type(state)

@@ -1,0 +1,300 @@
+"""Backends: blocked numpy kernels, fused numba kernels, the backend key and its fallback.
+
+Reference for both: the plain numpy kernel of each variant (itself held to torch and optax by
+tests/test_references.py). Agreement claimed and checked:
+
+* blocked numpy vs unblocked numpy: bit for bit (same ufuncs per element, in the same order);
+* numba vs numpy, float64: bit for bit for every variant (each fused kernel performs the numpy
+  kernel's IEEE operations in its order; no fastmath, so no FMA contraction).
+
+The numba parts are skipped when numba is not installed (``pytest.importorskip``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from optrun import backends
+from optrun.backends import NUMBA_MIN_D, build_variant, resolve_backend
+from optrun.cli import cli
+from optrun.config import validate
+from optrun.errors import ConfigError
+from optrun.experiment import build_optimizer
+from optrun.optimizers import ALGORITHMS, get_algorithm
+from optrun.optimizers.blocked import MIN_ELEMENTS, blocked
+from optrun.runner import Problem, run
+from optrun.sweep import batch_key, batch_params
+
+VARIANTS = [(a, v.name) for a, alg in ALGORITHMS.items() for v in alg.variants]
+SCRATCH = {"tmp", "tmp2", "geff", "step", "zero", "delta", "den"}  # written before read each step
+
+# non-default settings that switch on the kernels' optional branches
+EXTRA = [
+    ("momentum", "torch", {"dampening": 0.25, "weight_decay": 0.01}),
+    ("nesterov", "torch", {"weight_decay": 0.01}),
+    ("adagrad", "torch", {"lr_decay": 0.01, "weight_decay": 0.01, "initial_accumulator_value": 0.1}),
+    ("adagrad", "optax", {"initial_accumulator_value": 0.0}),
+    ("rmsprop", "torch", {"centered": True, "weight_decay": 0.01}),
+    ("rmsprop", "torch", {"momentum": 0.9}),
+    ("rmsprop", "optax", {"centered": True, "momentum": 0.9, "nesterov": True}),
+    ("rmsprop", "optax", {"eps_in_sqrt": False, "momentum": 0.5}),
+    ("adadelta", "torch", {"weight_decay": 0.01}),
+    ("adadelta", "optax", {"weight_decay": 0.01}),
+    ("adam", "torch", {"weight_decay": 0.01}),
+    ("adam", "optax", {"eps_root": 1e-8}),
+    ("adamw", "torch", {"weight_decay": 0.1}),
+    ("adamax", "torch", {"weight_decay": 0.01}),
+    ("nadam", "torch", {"weight_decay": 0.01}),
+    ("nadam", "torch", {"weight_decay": 0.01, "decoupled_weight_decay": True}),
+    ("nadam", "torch", {"mu_product_float32": False}),
+    ("amsgrad", "tutorial", {"beta1_schedule": "inverse"}),
+    ("amsgrad", "tutorial", {"beta1_schedule": "constant"}),
+    ("amsgrad", "torch", {"weight_decay": 0.01}),
+]
+
+
+def hyper(algo: str, variant: str, S: int, extra: dict | None = None) -> dict:
+    """The variant's defaults as the runner passes them: numeric values as (S, 1) arrays, each
+    member a little different (so a per-row mix-up shows)."""
+    v = get_algorithm(algo).variant(variant)
+    out = {}
+    for p in v.params:
+        val = (extra or {}).get(p.name, p.default)
+        if isinstance(val, float) and not isinstance(val, bool):
+            out[p.name] = np.array([[val * (1.0 - 0.03 * i)] for i in range(S)])
+        else:
+            out[p.name] = val
+    return out
+
+
+def trajectory(opt, x0: np.ndarray, grads: list[np.ndarray]):
+    """Steps of ``opt`` from ``x0``; the gradient mixes in x so that the state feeds back."""
+    x = x0.copy()
+    state = opt.init(x)
+    steps = []
+    with np.errstate(all="ignore"):
+        for t, g in enumerate(grads, start=1):
+            step, state = opt.update(g + 0.5 * x, state, x, t)
+            steps.append(step.copy())
+            np.add(x, step, out=x)
+    kept = {k: np.array(v, copy=True) for k, v in state._asdict().items() if k not in SCRATCH}
+    return x, steps, kept
+
+
+def assert_same_bits(a, b) -> None:
+    xa, sa, ka = a
+    xb, sb, kb = b
+    assert np.isfinite(xa).all()
+    assert xa.tobytes() == xb.tobytes()
+    for t, (u, w) in enumerate(zip(sa, sb), start=1):
+        assert u.tobytes() == w.tobytes(), f"step {t} differs"
+    assert ka.keys() == kb.keys()
+    for k in ka:
+        assert ka[k].tobytes() == kb[k].tobytes(), f"state field {k} differs"
+
+
+def data(S: int, d: int, steps: int = 5, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((S, d)), [rng.standard_normal((S, d)) for _ in range(steps)]
+
+
+# ------------------------------------------------------------------ blocked numpy
+
+
+@pytest.mark.parametrize(("algo", "variant"), VARIANTS)
+@pytest.mark.parametrize(("S", "d"), [(1, 127), (1, 128), (1, 129), (3, 1001), (2, 64)])
+def test_blocked_numpy_is_bit_identical(algo, variant, S, d):
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, S)
+    x0, grads = data(S, d)
+    plain = trajectory(v.build(**p), x0, grads)
+    # slices of 64 elements over all members: odd tails, a last slice of one column, S > 1
+    tiny = trajectory(blocked(v.build(**p), block=64, min_elements=0, min_width=1), x0, grads)
+    assert_same_bits(plain, tiny)
+
+
+@pytest.mark.parametrize(("algo", "variant", "extra"), EXTRA)
+def test_blocked_numpy_branches(algo, variant, extra):
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 3, extra)
+    x0, grads = data(3, 301, seed=1)
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(blocked(v.build(**p), block=96, min_elements=0, min_width=1), x0, grads))
+
+
+@pytest.mark.parametrize("d", [MIN_ELEMENTS - 1, MIN_ELEMENTS + 3])
+@pytest.mark.parametrize(("algo", "variant"), [("adagrad", "tutorial"), ("amsgrad", "torch"), ("nadam", "torch")])
+def test_blocked_default_threshold(algo, variant, d):
+    """At the real threshold: below it one call, above it slices; same bits either way."""
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 1)
+    x0, grads = data(1, d, steps=3)
+    assert_same_bits(trajectory(v.build(**p), x0, grads), trajectory(blocked(v.build(**p)), x0, grads))
+
+
+def test_blocked_slices_only_above_the_threshold():
+    """The wrapper really calls update once per slice above the threshold, once below."""
+    calls = []
+    inner = get_algorithm("gd").variant("standard").build(alpha=0.1)
+
+    def counting(g, s, x, t):
+        calls.append(g.shape[-1])
+        return inner.update(g, s, x, t)
+
+    opt = blocked(type(inner)(inner.init, counting), block=100, min_elements=1000, min_width=1)
+    for d, expected in [(999, [999]), (1000, [100] * 10), (1050, [100] * 10 + [50])]:
+        calls.clear()
+        x = np.zeros((1, d))
+        opt.update(np.ones((1, d)), opt.init(x), x, 1)
+        assert calls == expected
+
+
+# ------------------------------------------------------------------ numba
+
+
+@pytest.fixture(scope="module")
+def fused():
+    pytest.importorskip("numba")
+    from optrun.backends import fused as F
+
+    return F
+
+
+@pytest.mark.parametrize(("algo", "variant"), VARIANTS)
+def test_numba_matches_numpy_bit_for_bit(fused, algo, variant):
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 3)
+    x0, grads = data(3, 37)
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+
+
+@pytest.mark.parametrize(("algo", "variant", "extra"), EXTRA)
+def test_numba_branches_match_numpy(fused, algo, variant, extra):
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 3, extra)
+    x0, grads = data(3, 53, seed=2)
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+
+
+def test_numba_rmsprop_mixed_momentum(fused):
+    """Members with momentum 0 and > 0 in one batch: each takes its own branch, as in numpy."""
+    v = get_algorithm("rmsprop").variant("torch")
+    p = hyper("rmsprop", "torch", 3, {"centered": True})
+    p["momentum"] = np.array([[0.0], [0.9], [0.5]])
+    x0, grads = data(3, 41, seed=3)
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+
+
+def test_numba_scalar_hyperparameters(fused):
+    """Python floats (as user code or the benchmarks pass them) work like (S, 1) arrays."""
+    v = get_algorithm("amsgrad").variant("torch")
+    p = {q.name: q.default for q in v.params}
+    x0, grads = data(2, 29, seed=4)
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+
+
+@pytest.mark.parametrize(("algo", "variant"), [(a, v) for a, v in VARIANTS if a in ("adagrad", "amsgrad")])
+def test_numba_parallel_path_matches_numpy(fused, monkeypatch, algo, variant):
+    """The prange drivers (one column range per thread), with an odd d and S > 1."""
+    monkeypatch.setattr(fused, "PARALLEL_MIN_D", 16)
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 2)
+    x0, grads = data(2, 1001, seed=5)
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+
+
+def test_every_variant_has_a_fused_kernel(fused):
+    missing = [f"{a}/{v}" for a, v in VARIANTS
+               if fused.fused_builder(get_algorithm(a).variant(v).build) is None]
+    assert missing == []
+
+
+# ------------------------------------------------------------------ choice of backend
+
+
+def test_resolve_backend_with_numba(fused):
+    assert resolve_backend("numpy", 10**7) == "numpy"
+    assert resolve_backend("numba", 2) == "numba"
+    assert resolve_backend("auto", NUMBA_MIN_D - 1) == "numpy"
+    assert resolve_backend("auto", NUMBA_MIN_D) == "numba"
+
+
+def test_fallback_when_numba_is_absent(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # "import numba" now raises ImportError
+    assert not backends.numba_available()
+    assert resolve_backend("auto", 10**7) == "numpy"
+    with pytest.raises(ConfigError, match=r"pip install 'optrun\[fast\]'"):
+        resolve_backend("numba", 10)
+    v = get_algorithm("adagrad").variant("tutorial")
+    p = hyper("adagrad", "tutorial", 1)
+    x0, grads = data(1, 50)
+    opt = build_variant(v, p, "auto", 10**7)  # auto at a size that would pick numba
+    assert_same_bits(trajectory(v.build(**p), x0, grads), trajectory(opt, x0, grads))
+
+
+BASE = {"objective": {"name": "sphere", "dim": 40}, "algorithm": {"name": "amsgrad", "variant": "torch"},
+        "iterations": 30, "start": "random", "seed": 3}
+
+
+def run_config(cfg):
+    from optrun.experiment import build_objective, start_point
+
+    problem = Problem(build_objective(cfg), build_optimizer(cfg, batch_params([cfg])), start_point(cfg)[None],
+                      cfg.iterations)
+    return run(problem)[0]
+
+
+@pytest.mark.parametrize("algorithm", [{"name": "adagrad", "variant": "optax"},
+                                       {"name": "amsgrad", "variant": "tutorial",
+                                        "schedule": {"name": "cosine", "decay_steps": 20}}])
+def test_a_run_gives_the_same_bits_on_both_backends(fused, algorithm):
+    results = [run_config(validate({**BASE, "algorithm": algorithm, "backend": b}, "test"))
+               for b in ("numpy", "numba")]
+    assert results[0].final_x.tobytes() == results[1].final_x.tobytes()
+    assert results[0].best_f == results[1].best_f
+
+
+def test_backend_key_in_config_and_batches():
+    auto = validate(dict(BASE), "test")
+    numpy_ = validate({**BASE, "backend": "numpy"}, "test")
+    assert auto.backend == "auto" and "backend" not in auto.to_dict()
+    assert numpy_.to_dict()["backend"] == "numpy"
+    assert validate(numpy_.to_dict(), "test") == numpy_
+    assert batch_key(auto) != batch_key(numpy_)
+
+
+def test_config_errors_exit_2(tmp_path, monkeypatch):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**BASE, "backend": "gpu"}))
+    r = CliRunner().invoke(cli, ["run", str(bad), "--runs-dir", str(tmp_path / "runs")])
+    assert r.exit_code == 2
+    assert "backend" in r.output and "auto, numpy, numba" in r.output and "Traceback" not in r.output
+    monkeypatch.setitem(sys.modules, "numba", None)
+    good = tmp_path / "numba.yaml"
+    good.write_text(yaml.safe_dump({**BASE, "backend": "numba"}))
+    r = CliRunner().invoke(cli, ["run", str(good), "--runs-dir", str(tmp_path / "runs")])
+    assert r.exit_code == 2
+    assert "pip install 'optrun[fast]'" in r.output and "Traceback" not in r.output
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1
+
+
+def test_numba_is_imported_only_when_chosen():
+    code = ("import sys; from optrun.config import validate; from optrun.experiment import build_optimizer;"
+            "from optrun.sweep import batch_params;"
+            "c = validate({'objective': {'name': 'sphere', 'dim': 10**5}, 'algorithm': 'adam', "
+            "'backend': 'numpy'}, 't'); build_optimizer(c, batch_params([c]));"
+            "c = validate({'objective': {'name': 'sphere', 'dim': 2}, 'algorithm': 'adam'}, 't');"
+            "build_optimizer(c, batch_params([c])); print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
