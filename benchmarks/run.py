@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--peer-python", default=os.environ.get("OPTRUN_BENCH_PEER_PYTHON", sys.executable),
                    help="interpreter with torch / jax+optax installed "
                         "(default: $OPTRUN_BENCH_PEER_PYTHON or this one)")
+    p.add_argument("--backends", default="",
+                   help="comma-separated kernel backends to time: numpy, numba (default: numpy, and "
+                        "numba when installed)")
     p.add_argument("--output", default=os.path.join(HERE, "results", "latest.md"),
                    help="markdown results file")
     a = p.parse_args(argv)
@@ -57,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     a.algorithms = {s.strip() for s in a.algorithms.split(",") if s.strip()} or None
+    a.backends = [s.strip() for s in a.backends.split(",") if s.strip()] or None
     return a
 
 
@@ -204,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     if "kernels" in a.only:
         import bench_kernels as K
 
-        results = K.measure(sizes, dtypes, rounds, sample_s, a.algorithms)
+        results = K.measure(sizes, dtypes, rounds, sample_s, a.algorithms,
+                            a.backends or K.available_backends())
         peer_times, peer_notes, cols = {}, [], []
         if "peers" in a.only:
             algs = sorted({r.algorithm for r in results})
@@ -220,16 +225,26 @@ def main(argv: list[str] | None = None) -> int:
         big = max(sizes)
         fused = [(label, lib) for label, lib in cols if lib.startswith("torch-fused")]
         for r in results:
-            if r.error or r.d != big or r.dtype != "float64":
+            numba_row = r.backend == "numba" and r.d >= 10**6
+            if r.error or r.dtype != "float64" or not (r.d == big or numba_row):
                 continue
             measured = f"{fmt_time(r.step_s)} = {fmt_ratio(r.ratio)} roof ({fmt_time(r.roof_s)})"
-            if r.traffic:
+            if r.traffic and r.backend == "numpy":
                 measured += f" (its passes predict {r.traffic.arrays / r.layout.arrays_moved:.1f}×)"
+            worst_peer = 0.0
             for label, lib in fused:
                 p = peer_times.get((lib, r.algorithm, r.dtype, r.d))
                 if p:
                     measured += f"; {fmt_ratio(r.step_s / p)} {label} ({fmt_time(p)})"
-            hl.add(f"{r.algorithm}/{r.variant} step, float64, d={K.fmt_d(big)}", measured,
+                    worst_peer = max(worst_peer, r.step_s / p)
+            if r.backend == "numba":
+                ok = verdict(r.ratio, K.NUMBA_ROOF_TARGET)
+                if worst_peer:
+                    ok += f"; vs torch fused {verdict(worst_peer, 1.0)}"
+                hl.add(f"{r.algorithm}/{r.variant} step, numba, float64, d={K.fmt_d(r.d)}", measured,
+                       "≤ 1.15× roof; ≤ 1.0× torch fused", ok)
+                continue
+            hl.add(f"{r.algorithm}/{r.variant} step, numpy, float64, d={K.fmt_d(big)}", measured,
                    "≤ 3× roof at d = 1e7",
                    verdict(r.ratio, K.ROOF_TARGET) if big >= 10**7 else "(d = 1e7 not run)")
         ok = [al for al in allocs if not al.error]

@@ -17,6 +17,7 @@ steps.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,12 @@ from . import kernels as K
 #: columns from which a step runs on every thread (prange); below, the serial kernel (measured:
 #: waking numba's pool costs ~10-20 us, a serial fused pass streams ~1e5 float64 in that time)
 PARALLEL_MIN_D = 1 << 17
+
+# numba's OpenMP layer measured ~8 ms per parallel call at d = 1e6 on this 2-core machine under
+# load (its threads wait out a scheduler slice at the barrier), 8x the serial kernel; the
+# workqueue layer, 0.6 ms. A user's explicit NUMBA_THREADING_LAYER is left alone.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 
 def _rows(h: Any, S: int) -> np.ndarray:
