@@ -44,6 +44,8 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 def _rows(h: Any, S: int) -> np.ndarray:
     """A hyperparameter (float or ``(S, 1)`` array) as a contiguous ``(S,)`` float64 array."""
+    if type(h) is np.ndarray and h.dtype == np.float64 and h.size == S and h.flags.c_contiguous:
+        return h.reshape(S)  # the runner's (S, 1) arrays: a view, no copy
     a = np.asarray(h, dtype=np.float64)
     return np.ascontiguousarray(np.broadcast_to(a.reshape(-1) if a.ndim else a, (S,)))
 
