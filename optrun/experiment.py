@@ -234,7 +234,8 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         folder.write_text("config.yaml", config.to_yaml())
         folder.write_json("meta.json", meta)
         folder.write_json("summary.json", {**base, "status": "running", "updated_at": started})
-        writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every)
+        writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
+                             log_per_decade=config.trace.log_per_decade, f_min=objective.f_min)
     except OSError as e:
         import shutil
 
@@ -371,7 +372,16 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
         rows = _truncate_trace(folder.file("trace.csv"), keep_upto, False)
         _truncate_trace(folder.file("trace.jsonl"), keep_upto, True)
         writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
-                             append=True, rows_already=rows)
+                             append=True, rows_already=rows, log_per_decade=config.trace.log_per_decade,
+                             f_min=objective.f_min)
+        writer.last_iteration = keep_upto
+        if objective.f_min is not None:  # targets the run had already reached are not marked again
+            from .store.sweepstore import TARGETS
+
+            gap = float(ck.best_f[0]) - objective.f_min
+            for li, level in enumerate(TARGETS):
+                if gap <= level:
+                    writer.hits[li, 0] = int(ck.best_it[0])
     except (OSError, ValueError) as e:
         raise RunReadError(f"run {run_id}: cannot prepare the trace for resuming ({e})") from None
     resumed = utc_now()
@@ -453,7 +463,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
     else:
         summary = {**base, "status": "interrupted" if error is None else "failed",
                    "stop_reason": "interrupted" if error is None else "error",
-                   "iterations": max(writer.rows_written - 1, 0) * config.trace.every}
+                   "iterations": writer.last_iteration}
     if error is not None:
         summary["status"], summary["stop_reason"], summary["error"] = "failed", "error", error
     if sig.received is not None and summary["status"] == "interrupted":

@@ -150,6 +150,8 @@ class TraceWriter:
         self._pending = 0
         self._last_flush = time.monotonic()
         self.rows_written = rows_already
+        self.last_iteration: int | None = None  # the iteration of the last row written to trace.csv
+        self._pending_last: int | None = None
         self.forced_last: int | None = None  # iteration of a last row kept only because it was last
 
     def add(self, first_iteration: int, f: np.ndarray, grad_norm: np.ndarray, step_norm: np.ndarray,
@@ -186,6 +188,8 @@ class TraceWriter:
             rows = [[v if v not in ("nan", "inf", "-inf") else "null" for v in r] for r in rows]
         self._json_parts.append("".join(fmt(i, *r) + "\n" for i, r in zip(its_l, rows)))
         self.rows_written += len(its_l)
+        if its_l:
+            self._pending_last = its_l[-1]
         self._pending += len(its_l) * (8 + 24 * len(self.columns))
         if self._pending >= FLUSH_BYTES or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
@@ -202,6 +206,8 @@ class TraceWriter:
         if self._csv_parts:
             self._write_all(self._csv, "".join(self._csv_parts).encode())
             self._csv_parts = []
+            if self._pending_last is not None:
+                self.last_iteration = self._pending_last
         if self._json_parts:
             self._write_all(self._jsonl, "".join(self._json_parts).encode())
             self._json_parts = []
