@@ -3,7 +3,7 @@
 For each run (:class:`RunStats`, from the summary and, where the summary lacks a figure, the
 trace): status, iterations, final f, best f and the iteration it was reached, final gradient norm,
 distance to the nearest known minimizer, the optimality gap f - f*, the first recorded iteration
-at which f - f* < t for each t of a ladder of targets (1e-1 ... 1e-8, the "target precision"
+at which f - f* <= t for each t of a ladder of targets (1e-1 ... 1e-8, the "target precision"
 convergence measure of performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and
 Wild 2009, SIAM J. Optim. 20), wall time and time per iteration.
 
@@ -92,7 +92,7 @@ class RunStats:
     distance: float | None
     f_min: float | None
     f_gap: float | None
-    hits: dict[float, int | None]  # target -> first recorded iteration with f - f* < target
+    hits: dict[float, int | None]  # target -> first recorded iteration with f - f* <= target
     wall_time: float | None
     time_per_iteration: float | None
     trace_every: int = 1
@@ -112,7 +112,9 @@ class RunStats:
 
 
 def first_below(iterations: np.ndarray, gap: np.ndarray, targets: Sequence[float]) -> dict[float, int | None]:
-    """For each target t, the first ``iterations[i]`` with ``gap[i] < t`` (``None`` if never).
+    """For each target t, the first ``iterations[i]`` with ``gap[i] <= t`` (``None`` if never).
+
+    ``<=``, as the sweep tables' ``hit_`` columns and COCO's target hits count.
 
     NaN gaps never count as below. One pass: the running minimum of the gap is non-increasing,
     so the first crossing of each target is a binary search in it.
@@ -121,8 +123,8 @@ def first_below(iterations: np.ndarray, gap: np.ndarray, targets: Sequence[float
     if g.size == 0:
         return {t: None for t in targets}
     run_min = np.minimum.accumulate(g)
-    # run_min is non-increasing; -run_min is non-decreasing: first i with run_min[i] < t
-    idx = np.searchsorted(-run_min, -np.asarray(targets, dtype=np.float64), side="right")
+    # run_min is non-increasing; -run_min is non-decreasing: first i with run_min[i] <= t
+    idx = np.searchsorted(-run_min, -np.asarray(targets, dtype=np.float64), side="left")
     return {t: (int(iterations[i]) if i < g.size else None) for t, i in zip(targets, idx.tolist())}
 
 
@@ -433,7 +435,7 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
             vals = [None if not k else (math.inf if s.hits[t] is None else s.hits[t]) for s, k in zip(stats, known)]
             text = ["f* unknown" if not k else ("-" if s.hits[t] is None else f"{s.hits[t]:,}")
                     for s, k in zip(stats, known)]
-            add(f"target_{fmt_target(t)}", f"f - f* < {fmt_target(t)} at", vals, text, None)
+            add(f"target_{fmt_target(t)}", f"f - f* <= {fmt_target(t)} at", vals, text, None)
         thinned = [s.label for s in stats if s.trace_every > 1]
         if thinned:
             notes.append(f"{', '.join(thinned)} record every k-th iteration (trace.every): their target "
