@@ -16,7 +16,7 @@ contiguous range per thread with ``prange``
 Arrays are ``(S, d)``; hyperparameters and per-step coefficients are ``(S,)`` float64 arrays
 (one value per member), computed in numpy by :mod:`optrun.backends.fused` with the expressions
 the numpy kernels use. ``maximum`` reproduces ``np.maximum`` including NaN propagation
-(``a if a >= b or a != a else b``); ``lerp`` reproduces torch's two-branch ``lerp_`` as
+(``a if a >= b or isnan(a) else b``); ``lerp`` reproduces torch's two-branch ``lerp_`` as
 :func:`optrun.optimizers.transforms.lerp` does, with ``c = w`` (``|w| < 0.5``) or ``w - 1``.
 """
 
@@ -31,7 +31,7 @@ _PAR = {"cache": True, "error_model": "numpy", "parallel": True}
 
 @njit(**_JIT, inline="always")
 def maximum(a, b):
-    return a if (a >= b or a != a) else b
+    return a if (a >= b or np.isnan(a)) else b
 
 
 @njit(**_JIT, inline="always")
