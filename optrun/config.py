@@ -127,9 +127,7 @@ class RunConfig:
             "iterations": self.iterations,
             "seed": self.seed,
             "rng": self.rng,
-            # written only when chosen: every backend computes the same bits, so "auto" (the
-            # default) is left out of resolved configs
-            **({"backend": self.backend} if self.backend != "auto" else {}),
+            "backend": self.backend,
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
             "expect": {k: getattr(self.expect, k) for k in EXPECT_KEYS},
             "trace": {"every": self.trace.every, "log_per_decade": self.trace.log_per_decade,

@@ -218,7 +218,7 @@ def test_run_folder_contents(tmp_path, runs_dir, monkeypatch):
     # config.yaml: every default filled in
     c = yaml.safe_load((folder / "config.yaml").read_text())
     assert list(c) == ["name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
-                       "stop", "expect", "trace"]
+                       "backend", "stop", "expect", "trace"]
     assert {k: c["objective"][k] for k in ("name", "dim")} == {"name": "sphere", "dim": 2}
     assert c == yaml.safe_load(load_config(str(cfg)).to_yaml())  # the resolved form, nothing left out
     assert c["algorithm"] == {"name": "amsgrad", "variant": "tutorial", "alpha": 0.001, "beta1": 0.9,
