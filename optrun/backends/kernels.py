@@ -50,7 +50,7 @@ def gd(lo, hi, g, step, alpha):
         a = alpha[s]
         step_, g_ = step[s, lo:hi], g[s, lo:hi]
         for j in range(hi - lo):
-            step_[j] = -(g_[j] * a)  # multiply(g, alpha); negate
+            step_[j] = -(g_[j] * a)  # multiply(g, -alpha): the same bits
 
 
 @njit(**_PAR)

@@ -43,8 +43,10 @@ def adagrad_tutorial(alpha, eps) -> Optimizer:
         x(t) = x(t-1) - alpha / (eps + sqrt(s(t))) * g(t)
 
     The accumulator starts at 0 and epsilon sits outside the root (torch's placement; optax puts
-    it inside and starts the accumulator at 0.1).
+    it inside and starts the accumulator at 0.1). The sign is folded into the numerator,
+    ``(-alpha) / den``, which equals ``-(alpha / den)`` bit for bit (IEEE negation is exact).
     """
+    neg_alpha = -alpha
 
     def init(x):
         return AdagradState(np.zeros_like(x), np.empty_like(x), np.empty_like(x))
@@ -52,9 +54,8 @@ def adagrad_tutorial(alpha, eps) -> Optimizer:
     def update(g, s, x, t):
         T.accumulate_square(s.sum_sq, g, s.tmp)
         T.eps_plus_root(s.step, s.sum_sq, eps)
-        np.divide(alpha, s.step, out=s.step)  # per-coordinate step size
+        np.divide(neg_alpha, s.step, out=s.step)  # minus the per-coordinate step size
         np.multiply(s.step, g, out=s.step)
-        T.negate(s.step)
         return s.step, s
 
     return Optimizer(init, update)

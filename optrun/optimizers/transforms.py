@@ -59,13 +59,13 @@ def root_of_plus_eps(out: np.ndarray, value: np.ndarray, eps) -> None:
 
 
 def scale(out: np.ndarray, factor) -> None:
-    """``out = factor * out`` (a learning-rate scale; pass ``-lr`` for descent)."""
+    """``out = factor * out`` (a learning-rate scale; pass ``-lr`` for descent).
+
+    Descent signs are folded into such scales rather than applied as a separate negation pass:
+    IEEE-754 negation is exact and round-to-nearest is symmetric, so ``(-a) * g``, ``(-a) / d``
+    and ``m * (-a)`` are ``-(a * g)``, ``-(a / d)`` and ``-(m * a)`` bit for bit.
+    """
     np.multiply(out, factor, out=out)
-
-
-def negate(out: np.ndarray) -> None:
-    """``out = -out``: the one place a descent direction's sign is flipped."""
-    np.negative(out, out=out)
 
 
 # ------------------------------------------------------------------ blocks in torch's order
