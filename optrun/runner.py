@@ -127,7 +127,8 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
         raise ValueError("x0 must have shape (S, d)")
     S, d = x.shape
     vg = problem.objective.value_and_grad
-    init, update = problem.optimizer
+    init, update = problem.optimizer[0], problem.optimizer[1]
+    apply = getattr(problem.optimizer, "apply", None)  # fused x += step with its squared norm
     T = problem.iterations
     K = chunk_rows(S, d)
     F = np.empty((K, S))
@@ -230,14 +231,17 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                         on_checkpoint(snapshot(t))
                         next_checkpoint = time.monotonic() + checkpoint_every_s
                 t += 1
-                step, state = update(g, state, x, t)
-                np.add(x, step, out=x)
+                if apply is not None:
+                    state = apply(g, state, x, t, D[k])
+                else:
+                    step, state = update(g, state, x, t)
+                    np.add(x, step, out=x)
+                    np.vecdot(step, step, out=D[k])
+                np.sqrt(D[k], out=D[k])
                 f, g = vg(x)
                 F[k] = f
                 np.vecdot(g, g, out=G[k])
                 np.sqrt(G[k], out=G[k])
-                np.vecdot(step, step, out=D[k])
-                np.sqrt(D[k], out=D[k])
                 X[k] = x
                 k += 1
         except BaseException:

@@ -298,3 +298,114 @@ def test_numba_is_imported_only_when_chosen():
             "build_optimizer(c, batch_params([c])); print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ fused step: apply
+
+
+def applied(opt, x0: np.ndarray, grads: list[np.ndarray]):
+    """``trajectory`` through ``opt.apply``: final x, the squared step norms per step, the state."""
+    x = x0.copy()
+    state = opt.init(x)
+    norms = []
+    with np.errstate(all="ignore"):
+        for t, g in enumerate(grads, start=1):
+            sq = np.full(x.shape[0], np.nan)
+            state = opt.apply(g + 0.5 * x, state, x, t, sq)
+            norms.append(sq)
+    kept = {k: np.array(v, copy=True) for k, v in state._asdict().items() if k not in SCRATCH}
+    return x, norms, kept
+
+
+def assert_apply_matches(reference, fused_opt, x0, grads) -> None:
+    """x and the carried state bit for bit; squared step norms to 1e-14 relative (vecdot's
+    pairwise order vs the kernel's four running sums)."""
+    xr, steps, kr = trajectory(reference, x0, grads)
+    xf, norms, kf = applied(fused_opt, x0, grads)
+    assert np.isfinite(xr).all()
+    assert xr.tobytes() == xf.tobytes()
+    assert kr.keys() == kf.keys()
+    for k in kr:
+        assert kr[k].tobytes() == kf[k].tobytes(), f"state field {k} differs"
+    for t, (st, sq) in enumerate(zip(steps, norms), start=1):
+        want = np.vecdot(st, st)  # the runner's numpy path
+        assert (want > 0).all()
+        np.testing.assert_allclose(sq, want, rtol=1e-14, atol=0, err_msg=f"step {t}")
+
+
+@pytest.mark.parametrize(("algo", "variant"), VARIANTS)
+def test_numba_apply_matches_numpy(fused, algo, variant):
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 3)
+    x0, grads = data(3, 4099, seed=6)  # several tiles and a partial one per member
+    assert_apply_matches(v.build(**p), fused.fused_builder(v.build)(**p), x0, grads)
+
+
+@pytest.mark.parametrize(("algo", "variant", "extra"), EXTRA)
+def test_numba_apply_branches(fused, algo, variant, extra):
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 2, extra)
+    x0, grads = data(2, 1031, seed=7)
+    assert_apply_matches(v.build(**p), fused.fused_builder(v.build)(**p), x0, grads)
+
+
+@pytest.mark.parametrize(("algo", "variant"), [(a, v) for a, v in VARIANTS if a in ("adagrad", "amsgrad")])
+def test_numba_apply_parallel_path(fused, monkeypatch, algo, variant):
+    """The prange apply drivers: each thread's column range, partial norms added in thread order."""
+    monkeypatch.setattr(fused, "PARALLEL_MIN_D", 16)
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 2)
+    x0, grads = data(2, 5001, seed=8)
+    assert_apply_matches(v.build(**p), fused.fused_builder(v.build)(**p), x0, grads)
+
+
+def test_apply_is_dropped_where_it_would_be_wrong(fused):
+    """numpy kernels, blocked or scheduled ones and user optimizers have no apply (the runner then
+    adds the step itself); a constant schedule keeps the fused kernel's."""
+    from optrun.optimizers.schedules import scheduled
+
+    v = get_algorithm("adam").variant("torch")
+    p = hyper("adam", "torch", 1)
+    assert v.build(**p).apply is None
+    assert build_variant(v, p, "numpy", 10**6).apply is None
+    assert build_variant(v, p, "numba", 10).apply is not None
+    assert build_variant(v, p, "numba", 10, {"name": "constant"}).apply is not None
+    cos = {"name": "cosine", "decay_steps": 10, "alpha_min": 0.0, "warmup_steps": 0, "warmup_init": 0.0}
+    assert scheduled(fused.fused_builder(v.build)(**p), cos, p["alpha"]).apply is None
+
+
+@pytest.mark.parametrize("algorithm", [{"name": "adam", "variant": "torch"},
+                                       {"name": "amsgrad", "variant": "tutorial"},
+                                       {"name": "adagrad", "variant": "optax"}])
+def test_a_run_through_apply_matches_numpy(fused, algorithm):
+    """Whole runs: numba's fused apply vs numpy's update + add + vecdot. x and f bit for bit,
+    step norms to 1e-14 relative, and the numba run really went through apply."""
+    calls = []
+    real = fused._fused
+
+    def counting(init, update):
+        opt = real(init, update)
+
+        def apply(*a):
+            calls.append(1)
+            return opt.apply(*a)
+
+        return type(opt)(opt.init, opt.update, apply)
+
+    from optrun.experiment import build_objective, start_point
+
+    rows = {}
+    for b in ("numpy", "numba"):
+        cfg = validate({**BASE, "algorithm": algorithm, "backend": b}, "test")
+        got: list = []
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fused, "_fused", counting)
+            problem = Problem(build_objective(cfg), build_optimizer(cfg, batch_params([cfg])),
+                              start_point(cfg)[None], cfg.iterations)
+            run(problem, on_chunk=lambda c, got=got: got.append((c.f.copy(), c.step_norm.copy(), c.x.copy())))
+        rows[b] = [np.concatenate(a) for a in zip(*got)]
+    assert len(calls) == BASE["iterations"]
+    (fn, sn, xn), (fb, sb, xb) = rows["numpy"], rows["numba"]
+    assert xn.tobytes() == xb.tobytes() and fn.tobytes() == fb.tobytes()
+    assert sn[0] == 0 and sb[0] == 0
+    np.testing.assert_allclose(sb[1:], sn[1:], rtol=1e-14, atol=0)

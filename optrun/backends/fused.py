@@ -63,11 +63,51 @@ def _2d(a: np.ndarray) -> np.ndarray:
     return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
 
 
-def _call(serial: Callable, parallel: Callable, d: int, *args: Any) -> None:
-    if d >= PARALLEL_MIN_D:
-        parallel(numba.get_num_threads(), *args)
+#: marks the step buffer among a kernel's arguments (:func:`_call` puts the step or a tile there)
+STEP = object()
+#: elements of one ``apply`` tile (all rows together): 2,048 float64 = 16 KiB stays in L1
+TILE_ELEMENTS = 2048
+
+
+def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndarray, *args: Any) -> None:
+    """Run kernel ``name`` of :mod:`optrun.backends.kernels` over ``d`` columns.
+
+    ``sq`` None: ``update`` (the kernel writes ``step``, placed where ``STEP`` is in ``args``).
+    Otherwise ``apply``: ``x += step`` in place, tile by tile, and ``sq[s]`` = the squared norm
+    of member ``s``'s step (per-thread partial sums added in thread order).
+    """
+    threads = numba.get_num_threads() if d >= PARALLEL_MIN_D else 1
+    if sq is None:
+        args = tuple(_2d(step) if a is STEP else a for a in args)
+        if threads > 1:
+            getattr(K, name + "_par")(threads, *args)
+        else:
+            getattr(K, name)(0, d, *args, 0)
+        return
+    args = tuple(a for a in args if a is not STEP)
+    x2 = _2d(x)
+    S = x2.shape[0]
+    width = max(4, TILE_ELEMENTS // max(S, 1))
+    if threads > 1:
+        part = np.empty((threads, S))
+        getattr(K, name + "_apply_par")(threads, np.empty((threads, S, width)), x2, part, *args)
+        np.copyto(sq, part[0])
+        for c in range(1, threads):
+            np.add(sq, part[c], out=sq)
     else:
-        serial(0, d, *args)
+        getattr(K, name + "_apply")(0, d, np.empty((S, width)), x2, sq, *args)
+
+
+def _fused(init: Callable, update: Callable) -> Optimizer:
+    """An :class:`Optimizer` whose ``apply`` is ``update`` in its fused mode (``sq`` given)."""
+
+    def plain(g, s, x, t):
+        return update(g, s, x, t)
+
+    def apply(g, s, x, t, step_sq):
+        return update(g, s, x, t, step_sq)[1]
+
+    return Optimizer(init, plain, apply)
 
 
 def _any(v: Any) -> bool:
@@ -80,34 +120,34 @@ def _any(v: Any) -> bool:
 def gradient_descent(alpha) -> Optimizer:
     rows: dict[int, np.ndarray] = {}
 
-    def update(g, s, x, t):
-        g2, st = _2d(g), _2d(s.step)
+    def update(g, s, x, t, sq=None):
+        g2 = _2d(g)
         S, d = g2.shape
         a = rows.get(S)
         if a is None:
             a = rows[S] = _rows(alpha, S)
-        _call(K.gd, K.gd_par, d, g2, st, a)
+        _call(sq, s.step, "gd", d, x, g2, STEP, a)
         return s.step, s
 
-    return Optimizer(SG.gradient_descent(alpha).init, update)
+    return _fused(SG.gradient_descent(alpha).init, update)
 
 
 def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False) -> Optimizer:
     has_wd = isinstance(weight_decay, np.ndarray) or weight_decay != 0  # as sgd.heavy_ball
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
         if h is None:
             h = cache[S] = (_rows(alpha, S), _rows(momentum, S), _rows(1.0 - np.asarray(dampening), S),
                             _rows(weight_decay, S))
-        _call(K.heavy_ball, K.heavy_ball_par, d, g2, _2d(x), _2d(s.buf), _2d(s.step), *h, has_wd,
+        _call(sq, s.step, "heavy_ball", d, x, g2, _2d(x), _2d(s.buf), STEP, *h, has_wd,
               t == 1, nesterov)
         return s.step, s
 
-    return Optimizer(SG.heavy_ball(alpha, momentum, dampening, weight_decay, nesterov).init, update)
+    return _fused(SG.heavy_ball(alpha, momentum, dampening, weight_decay, nesterov).init, update)
 
 
 def nesterov_momentum(alpha, momentum, weight_decay=0.0) -> Optimizer:
@@ -117,50 +157,50 @@ def nesterov_momentum(alpha, momentum, weight_decay=0.0) -> Optimizer:
 def adagrad_tutorial(alpha, eps) -> Optimizer:
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
         if h is None:
             h = cache[S] = (_rows(alpha, S), _rows(eps, S))
-        _call(K.adagrad_tutorial, K.adagrad_tutorial_par, d, g2, _2d(s.sum_sq), _2d(s.step), *h)
+        _call(sq, s.step, "adagrad_tutorial", d, x, g2, _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
-    return Optimizer(AD.adagrad_tutorial(alpha, eps).init, update)
+    return _fused(AD.adagrad_tutorial(alpha, eps).init, update)
 
 
 def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps) -> Optimizer:
     has_wd = _any(weight_decay)
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
         if h is None:
             h = cache[S] = (_rows(weight_decay, S), _rows(eps, S))
         clr = alpha / (1.0 + (t - 1) * lr_decay)
-        _call(K.adagrad_torch, K.adagrad_torch_par, d, g2, _2d(x), _2d(s.sum_sq), _2d(s.step),
+        _call(sq, s.step, "adagrad_torch", d, x, g2, _2d(x), _2d(s.sum_sq), STEP,
               _rows(-clr, S), *h, has_wd)
         return s.step, s
 
-    return Optimizer(AD.adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value,
+    return _fused(AD.adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value,
                                       eps).init, update)
 
 
 def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
         if h is None:
             h = cache[S] = (_rows(-alpha, S), _rows(eps, S))
-        _call(K.adagrad_optax, K.adagrad_optax_par, d, g2, _2d(s.sum_sq), _2d(s.step), *h)
+        _call(sq, s.step, "adagrad_optax", d, x, g2, _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
-    return Optimizer(AD.adagrad_optax(alpha, initial_accumulator_value, eps).init, update)
+    return _fused(AD.adagrad_optax(alpha, initial_accumulator_value, eps).init, update)
 
 
 def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimizer:
@@ -168,7 +208,7 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
     upd_buf = bool(np.any(np.asarray(momentum) > 0))  # any member with momentum: see the numpy kernel
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
@@ -176,29 +216,29 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
             lc, ls = _lerp_coef(1.0 - decay, S)
             h = cache[S] = (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), lc, ls,
                             _rows(eps, S), _rows(weight_decay, S), _rows(momentum, S))
-        _call(K.rmsprop_torch, K.rmsprop_torch_par, d, g2, _2d(x), _2d(s.nu), _2d(s.mu), _2d(s.buf),
-              _2d(s.step), *h, has_wd, bool(centered), upd_buf)
+        _call(sq, s.step, "rmsprop_torch", d, x, g2, _2d(x), _2d(s.nu), _2d(s.mu), _2d(s.buf),
+              STEP, *h, has_wd, bool(centered), upd_buf)
         return s.step, s
 
-    return Optimizer(AD.rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered).init, update)
+    return _fused(AD.rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered).init, update)
 
 
 def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
                   nesterov) -> Optimizer:
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
         if h is None:
             h = cache[S] = (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), _rows(eps, S),
                             _rows(0.0 if momentum is None else momentum, S))
-        _call(K.rmsprop_optax, K.rmsprop_optax_par, d, g2, _2d(s.nu), _2d(s.mu), _2d(s.buf),
-              _2d(s.step), *h, bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
+        _call(sq, s.step, "rmsprop_optax", d, x, g2, _2d(s.nu), _2d(s.mu), _2d(s.buf),
+              STEP, *h, bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
         return s.step, s
 
-    return Optimizer(AD.rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
+    return _fused(AD.rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
                                       nesterov).init, update)
 
 
@@ -206,18 +246,18 @@ def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     has_wd = _any(weight_decay)
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
         if h is None:
             h = cache[S] = (_rows(rho, S), _rows(1.0 - rho, S), _rows(eps, S), _rows(-alpha, S),
                             _rows(weight_decay, S))
-        _call(K.adadelta, K.adadelta_par, d, g2, _2d(x), _2d(s.e_g), _2d(s.e_x), _2d(s.step), *h,
+        _call(sq, s.step, "adadelta", d, x, g2, _2d(x), _2d(s.e_g), _2d(s.e_x), STEP, *h,
               has_wd, torch_order)
         return s.step, s
 
-    return Optimizer(AD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update)
+    return _fused(AD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update)
 
 
 def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
@@ -228,7 +268,7 @@ def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoup
     has_wd = _any(weight_decay)
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
@@ -238,12 +278,12 @@ def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoup
             cache[-S] = (_rows(eps, S), _rows(weight_decay, S), _rows(1.0 - alpha * weight_decay, S))
         step_size = alpha / T.bias_correction(beta1, t)
         bc2_sqrt = T.power(T.bias_correction(beta2, t), 0.5)
-        _call(K.adam_torch, K.adam_torch_par, d, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              _2d(s.step), *h, _rows(-step_size, S), _rows(bc2_sqrt, S), *cache[-S],
+        _call(sq, s.step, "adam_torch", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+              STEP, *h, _rows(-step_size, S), _rows(bc2_sqrt, S), *cache[-S],
               has_wd and not decoupled, has_wd and decoupled, amsgrad)
         return s.step, s
 
-    return Optimizer(A._adam_state, update)
+    return _fused(A._adam_state, update)
 
 
 def adamw_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
@@ -259,7 +299,7 @@ def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nestero
     has_wd = _any(weight_decay)
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
@@ -270,12 +310,12 @@ def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nestero
         inv_bc1 = 1.0 / T.bias_correction(beta1, t)
         inv_bc1n = 1.0 / T.bias_correction(beta1, t + 1) if nesterov else inv_bc1
         inv_bc2 = 1.0 / T.bias_correction(beta2, t)
-        _call(K.adam_optax, K.adam_optax_par, d, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              _2d(s.step), *h, _rows(inv_bc1, S), _rows(inv_bc1n, S), _rows(inv_bc2, S), *cache[-S],
+        _call(sq, s.step, "adam_optax", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+              STEP, *h, _rows(inv_bc1, S), _rows(inv_bc1n, S), _rows(inv_bc2, S), *cache[-S],
               has_wd, nesterov, amsgrad)
         return s.step, s
 
-    return Optimizer(A._adam_state, update)
+    return _fused(A._adam_state, update)
 
 
 def adamw_optax(alpha, beta1, beta2, eps, eps_root, weight_decay) -> Optimizer:
@@ -296,7 +336,7 @@ def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decouple
     pdtype = np.float32 if mu_product_float32 else np.float64
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
@@ -313,12 +353,12 @@ def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decouple
         prod_next = prod * mu_next
         c1 = (-alpha * (1.0 - mu)) / (1.0 - prod)
         c2 = (-alpha * mu_next) / (1.0 - prod_next)
-        _call(K.nadam_torch, K.nadam_torch_par, d, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.step), *h,
+        _call(sq, s.step, "nadam_torch", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), STEP, *h,
               _rows(bc2, S), *cache[-S], _rows(c1, S), _rows(c2, S),
               has_wd and not decoupled_weight_decay, has_wd and bool(decoupled_weight_decay))
         return s.step, s
 
-    return Optimizer(A.nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay,
+    return _fused(A.nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay,
                                    decoupled_weight_decay, mu_product_float32).init, update)
 
 
@@ -326,7 +366,7 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
     has_wd = _any(weight_decay)
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
@@ -336,11 +376,11 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
                             _rows(eps, S), _rows(weight_decay, S))
         bc1 = T.bias_correction(beta1, t)
         coef = -(alpha / bc1) if torch_order else 1.0 / bc1
-        _call(K.adamax, K.adamax_par, d, g2, _2d(x), _2d(s.mu), _2d(s.u), _2d(s.step), *h,
+        _call(sq, s.step, "adamax", d, x, g2, _2d(x), _2d(s.mu), _2d(s.u), STEP, *h,
               _rows(coef, S), _rows(-alpha, S), has_wd, torch_order)
         return s.step, s
 
-    return Optimizer(A.adamax(alpha, beta1, beta2, eps, weight_decay, torch_order).init, update)
+    return _fused(A.adamax(alpha, beta1, beta2, eps, weight_decay, torch_order).init, update)
 
 
 def adamax_optax(alpha, beta1, beta2, eps) -> Optimizer:
@@ -351,18 +391,18 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
     b1_of = A.BETA1_SCHEDULES[beta1_schedule]
     cache: dict[int, tuple] = {}
 
-    def update(g, s, x, t):
+    def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = cache.get(S)
         if h is None:
             h = cache[S] = (_rows(beta2, S), _rows(1.0 - beta2, S), _rows(alpha, S), _rows(eps, S))
         b1 = b1_of(beta1, t)
-        _call(K.amsgrad_tutorial, K.amsgrad_tutorial_par, d, g2, _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              _2d(s.step), _rows(b1, S), _rows(1.0 - b1, S), *h)
+        _call(sq, s.step, "amsgrad_tutorial", d, x, g2, _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+              STEP, _rows(b1, S), _rows(1.0 - b1, S), *h)
         return s.step, s
 
-    return Optimizer(A.amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule).init, update)
+    return _fused(A.amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule).init, update)
 
 
 #: numpy builder -> fused builder with the same signature

@@ -45,10 +45,10 @@ def lerp(m, v, c, small):
 
 
 @njit(**_JIT)
-def gd(lo, hi, g, step, alpha):
+def gd(lo, hi, g, step, alpha, so):
     for s in range(g.shape[0]):
         a = alpha[s]
-        step_, g_ = step[s, lo:hi], g[s, lo:hi]
+        step_, g_ = step[s, lo - so:hi - so], g[s, lo:hi]
         for j in range(hi - lo):
             step_[j] = -(g_[j] * a)  # multiply(g, -alpha): the same bits
 
@@ -58,15 +58,15 @@ def gd_par(n, g, step, alpha):
     d = g.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        gd(c * w, min(d, (c + 1) * w), g, step, alpha)
+        gd(c * w, min(d, (c + 1) * w), g, step, alpha, 0)
 
 
 @njit(**_JIT)
-def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov):
+def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov, so):
     for s in range(g.shape[0]):
         a, m, o, w = alpha[s], mom[s], omd[s], wd[s]
         g_, x_, buf_ = g[s, lo:hi], x[s, lo:hi], buf[s, lo:hi]
-        step_ = step[s, lo:hi]
+        step_ = step[s, lo - so:hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]  # add_scaled(geff, g, x, wd)
             b = ge if first else buf_[j] * m + ge * o  # copyto | buf*mu + g*(1-dampening)
@@ -81,17 +81,17 @@ def heavy_ball_par(n, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, neste
     w = (d + n - 1) // n
     for c in prange(n):
         heavy_ball(c * w, min(d, (c + 1) * w), g, x, buf, step, alpha, mom, omd, wd, has_wd, first,
-                   nesterov)
+                   nesterov, 0)
 
 
 # ---------------------------------------------------------------- AdaGrad
 
 
 @njit(**_JIT)
-def adagrad_tutorial(lo, hi, g, sum_sq, step, alpha, eps):
+def adagrad_tutorial(lo, hi, g, sum_sq, step, alpha, eps, so):
     for s in range(g.shape[0]):
         a, e = alpha[s], eps[s]
-        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo:hi]
+        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             v = sum_sq_[j] + gj * gj
@@ -104,15 +104,15 @@ def adagrad_tutorial_par(n, g, sum_sq, step, alpha, eps):
     d = g.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adagrad_tutorial(c * w, min(d, (c + 1) * w), g, sum_sq, step, alpha, eps)
+        adagrad_tutorial(c * w, min(d, (c + 1) * w), g, sum_sq, step, alpha, eps, 0)
 
 
 @njit(**_JIT)
-def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd):
+def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so):
     for s in range(g.shape[0]):
         nc, w, e = neg_clr[s], wd[s], eps[s]
         g_, x_, sum_sq_ = g[s, lo:hi], x[s, lo:hi], sum_sq[s, lo:hi]
-        step_ = step[s, lo:hi]
+        step_ = step[s, lo - so:hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             v = sum_sq_[j] + ge * ge
@@ -125,14 +125,14 @@ def adagrad_torch_par(n, g, x, sum_sq, step, neg_clr, wd, eps, has_wd):
     d = g.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adagrad_torch(c * w, min(d, (c + 1) * w), g, x, sum_sq, step, neg_clr, wd, eps, has_wd)
+        adagrad_torch(c * w, min(d, (c + 1) * w), g, x, sum_sq, step, neg_clr, wd, eps, has_wd, 0)
 
 
 @njit(**_JIT)
-def adagrad_optax(lo, hi, g, sum_sq, step, neg_alpha, eps):
+def adagrad_optax(lo, hi, g, sum_sq, step, neg_alpha, eps, so):
     for s in range(g.shape[0]):
         na, e = neg_alpha[s], eps[s]
-        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo:hi]
+        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             v = sum_sq_[j] + gj * gj
@@ -148,7 +148,7 @@ def adagrad_optax_par(n, g, sum_sq, step, neg_alpha, eps):
     d = g.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adagrad_optax(c * w, min(d, (c + 1) * w), g, sum_sq, step, neg_alpha, eps)
+        adagrad_optax(c * w, min(d, (c + 1) * w), g, sum_sq, step, neg_alpha, eps, 0)
 
 
 # ---------------------------------------------------------------- RMSProp, Adadelta
@@ -156,11 +156,11 @@ def adagrad_optax_par(n, g, sum_sq, step, neg_alpha, eps):
 
 @njit(**_JIT)
 def rmsprop_torch(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
-                  has_wd, centered, upd_buf):
+                  has_wd, centered, upd_buf, so):
     for s in range(g.shape[0]):
         na, dc, o, c, sm, e, w, m = neg_alpha[s], decay[s], omd[s], lc[s], ls[s], eps[s], wd[s], mom[s]
         g_, x_, nu_ = g[s, lo:hi], x[s, lo:hi], nu[s, lo:hi]
-        mu_, buf_, step_ = mu[s, lo:hi], buf[s, lo:hi], step[s, lo:hi]
+        mu_, buf_, step_ = mu[s, lo:hi], buf[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             v = nu_[j] * dc + (ge * o) * ge  # decay_add_square
@@ -189,16 +189,16 @@ def rmsprop_torch_par(n, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls,
     w = (d + n - 1) // n
     for c in prange(n):
         rmsprop_torch(c * w, min(d, (c + 1) * w), g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc,
-                      ls, eps, wd, mom, has_wd, centered, upd_buf)
+                      ls, eps, wd, mom, has_wd, centered, upd_buf, 0)
 
 
 @njit(**_JIT)
 def rmsprop_optax(lo, hi, g, nu, mu, buf, step, neg_alpha, decay, omd, eps, mom, centered,
-                  eps_in_sqrt, has_mom, nesterov):
+                  eps_in_sqrt, has_mom, nesterov, so):
     for s in range(g.shape[0]):
         na, dc, o, e, m = neg_alpha[s], decay[s], omd[s], eps[s], mom[s]
         g_, nu_, mu_ = g[s, lo:hi], nu[s, lo:hi], mu[s, lo:hi]
-        buf_, step_ = buf[s, lo:hi], step[s, lo:hi]
+        buf_, step_ = buf[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             v = nu_[j] * dc + (gj * gj) * o  # ema_square
@@ -223,15 +223,15 @@ def rmsprop_optax_par(n, g, nu, mu, buf, step, neg_alpha, decay, omd, eps, mom, 
     w = (d + n - 1) // n
     for c in prange(n):
         rmsprop_optax(c * w, min(d, (c + 1) * w), g, nu, mu, buf, step, neg_alpha, decay, omd, eps,
-                      mom, centered, eps_in_sqrt, has_mom, nesterov)
+                      mom, centered, eps_in_sqrt, has_mom, nesterov, 0)
 
 
 @njit(**_JIT)
-def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
+def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, so):
     for s in range(g.shape[0]):
         r, o, e, na, w = rho[s], omr[s], eps[s], neg_alpha[s], wd[s]
         g_, x_, e_g_ = g[s, lo:hi], x[s, lo:hi], e_g[s, lo:hi]
-        e_x_, step_ = e_x[s, lo:hi], step[s, lo:hi]
+        e_x_, step_ = e_x[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             a = e_g_[j] * r + ((ge * o) * ge if torch_order else (ge * ge) * o)
@@ -247,7 +247,7 @@ def adadelta_par(n, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, 
     w = (d + n - 1) // n
     for c in prange(n):
         adadelta(c * w, min(d, (c + 1) * w), g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd,
-                 has_wd, torch_order)
+                 has_wd, torch_order, 0)
 
 
 # ---------------------------------------------------------------- the Adam family
@@ -255,12 +255,12 @@ def adadelta_par(n, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, 
 
 @njit(**_JIT)
 def adam_torch(lo, hi, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd,
-               factor, coupled, decoupled, amsgrad):
+               factor, coupled, decoupled, amsgrad, so):
     for s in range(g.shape[0]):
         c, sm, b2, o2, nss, bc, e, w, f = (lc[s], ls[s], beta2[s], omb2[s], neg_ss[s], bc2_sqrt[s],
                                            eps[s], wd[s], factor[s])
         g_, x_, mu_ = g[s, lo:hi], x[s, lo:hi], mu[s, lo:hi]
-        nu_, nu_max_, step_ = nu[s, lo:hi], nu_max[s, lo:hi], step[s, lo:hi]
+        nu_, nu_max_, step_ = nu[s, lo:hi], nu_max[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if coupled else g_[j]
             m = lerp(mu_[j], ge, c, sm)
@@ -283,18 +283,18 @@ def adam_torch_par(n, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, b
     w = (d + n - 1) // n
     for c in prange(n):
         adam_torch(c * w, min(d, (c + 1) * w), g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2,
-                   neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad)
+                   neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad, 0)
 
 
 @njit(**_JIT)
 def adam_optax(lo, hi, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
-               inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+               inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, so):
     for s in range(g.shape[0]):
         b1, o1, b2, o2, i1, i1n, i2, er, e, w, na = (beta1[s], omb1[s], beta2[s], omb2[s], inv_bc1[s],
                                                      inv_bc1n[s], inv_bc2[s], eps_root[s], eps[s],
                                                      wd[s], neg_alpha[s])
         g_, mu_, nu_ = g[s, lo:hi], mu[s, lo:hi], nu[s, lo:hi]
-        nu_max_, x_, step_ = nu_max[s, lo:hi], x[s, lo:hi], step[s, lo:hi]
+        nu_max_, x_, step_ = nu_max[s, lo:hi], x[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             m = mu_[j] * b1 + gj * o1  # ema
@@ -319,17 +319,17 @@ def adam_optax_par(n, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv_
     w = (d + n - 1) // n
     for c in prange(n):
         adam_optax(c * w, min(d, (c + 1) * w), g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2,
-                   inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad)
+                   inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, 0)
 
 
 @njit(**_JIT)
 def nadam_torch(lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
-                coupled, decoupled):
+                coupled, decoupled, so):
     for s in range(g.shape[0]):
         c, sm, b2, o2, bc, e, w, f, k1, k2 = (lc[s], ls[s], beta2[s], omb2[s], bc2[s], eps[s], wd[s],
                                               factor[s], c1[s], c2[s])
         x_, g_, mu_ = x[s, lo:hi], g[s, lo:hi], mu[s, lo:hi]
-        nu_, step_ = nu[s, lo:hi], step[s, lo:hi]
+        nu_, step_ = nu[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             xj = x_[j]
             ge = g_[j] + xj * w if coupled else g_[j]
@@ -351,17 +351,17 @@ def nadam_torch_par(n, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, fa
     w = (d + n - 1) // n
     for c in prange(n):
         nadam_torch(c * w, min(d, (c + 1) * w), g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd,
-                    factor, c1, c2, coupled, decoupled)
+                    factor, c1, c2, coupled, decoupled, 0)
 
 
 @njit(**_JIT)
 def adamax(lo, hi, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
-           torch_order):
+           torch_order, so):
     for s in range(g.shape[0]):
         c, sm, b1, o1, b2, e, w, k, na = (lc[s], ls[s], beta1[s], omb1[s], beta2[s], eps[s], wd[s],
                                           coef[s], neg_alpha[s])
         g_, x_, mu_ = g[s, lo:hi], x[s, lo:hi], mu[s, lo:hi]
-        u_, step_ = u[s, lo:hi], step[s, lo:hi]
+        u_, step_ = u[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             m = lerp(mu_[j], ge, c, sm) if torch_order else mu_[j] * b1 + ge * o1
@@ -379,15 +379,15 @@ def adamax_par(n, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef, 
     w = (d + n - 1) // n
     for c in prange(n):
         adamax(c * w, min(d, (c + 1) * w), g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd,
-               coef, neg_alpha, has_wd, torch_order)
+               coef, neg_alpha, has_wd, torch_order, 0)
 
 
 @njit(**_JIT)
-def amsgrad_tutorial(lo, hi, g, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps):
+def amsgrad_tutorial(lo, hi, g, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps, so):
     for s in range(g.shape[0]):
         d1, o1, b2, o2, a, e = b1[s], omb1[s], beta2[s], omb2[s], alpha[s], eps[s]
         g_, mu_, nu_ = g[s, lo:hi], mu[s, lo:hi], nu[s, lo:hi]
-        nu_max_, step_ = nu_max[s, lo:hi], step[s, lo:hi]
+        nu_max_, step_ = nu_max[s, lo:hi], step[s, lo - so:hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             m = mu_[j] * d1 + gj * o1  # ema
@@ -405,4 +405,273 @@ def amsgrad_tutorial_par(n, g, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alph
     w = (d + n - 1) // n
     for c in prange(n):
         amsgrad_tutorial(c * w, min(d, (c + 1) * w), g, mu, nu, nu_max, step, b1, omb1, beta2, omb2,
-                         alpha, eps)
+                         alpha, eps, 0)
+
+
+# ---------------------------------------------------------------- fused steps: x += step in place
+#
+# ``<kernel>_apply`` runs the kernel over columns [lo, hi) in tiles of ``tile.shape[1]`` columns
+# with the tile as its step buffer (offset ``so = a``), then adds the tile into ``x`` and sums its
+# squares while it is still in L1: ``x`` gets exactly the bits of ``np.add(x, step, out=x)`` and
+# no d-sized step is written or read back. The squares are summed per row in four interleaved
+# partial sums (so LLVM can vectorize without reassociating anything), which is a different order
+# from numpy's pairwise ``vecdot``: step norms agree to a few ulps, not bit for bit.
+
+
+@njit(**_JIT)
+def _flush(a, b, tile, x, acc):
+    n = b - a
+    n4 = n - n % 4
+    for s in range(x.shape[0]):
+        t_, x_ = tile[s, :n], x[s, a:b]
+        for j in range(n):
+            x_[j] = x_[j] + t_[j]
+        a0, a1, a2, a3 = acc[s, 0], acc[s, 1], acc[s, 2], acc[s, 3]
+        for j in range(0, n4, 4):
+            a0 += t_[j] * t_[j]
+            a1 += t_[j + 1] * t_[j + 1]
+            a2 += t_[j + 2] * t_[j + 2]
+            a3 += t_[j + 3] * t_[j + 3]
+        for j in range(n4, n):
+            a0 += t_[j] * t_[j]
+        acc[s, 0], acc[s, 1], acc[s, 2], acc[s, 3] = a0, a1, a2, a3
+
+
+@njit(**_JIT)
+def _sums(acc, sq):
+    for s in range(acc.shape[0]):
+        sq[s] = (acc[s, 0] + acc[s, 1]) + (acc[s, 2] + acc[s, 3])
+
+
+@njit(**_JIT)
+def gd_apply(lo, hi, tile, xa, sq, g, alpha):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        gd(a, b, g, tile, alpha, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def gd_apply_par(n, tiles, xa, part, g, alpha):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        gd_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, alpha)
+
+
+@njit(**_JIT)
+def heavy_ball_apply(lo, hi, tile, xa, sq, g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        heavy_ball(a, b, g, x, buf, tile, alpha, mom, omd, wd, has_wd, first, nesterov, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def heavy_ball_apply_par(n, tiles, xa, part, g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        heavy_ball_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov)
+
+
+@njit(**_JIT)
+def adagrad_tutorial_apply(lo, hi, tile, xa, sq, g, sum_sq, alpha, eps):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        adagrad_tutorial(a, b, g, sum_sq, tile, alpha, eps, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def adagrad_tutorial_apply_par(n, tiles, xa, part, g, sum_sq, alpha, eps):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adagrad_tutorial_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, sum_sq, alpha, eps)
+
+
+@njit(**_JIT)
+def adagrad_torch_apply(lo, hi, tile, xa, sq, g, x, sum_sq, neg_clr, wd, eps, has_wd):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        adagrad_torch(a, b, g, x, sum_sq, tile, neg_clr, wd, eps, has_wd, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def adagrad_torch_apply_par(n, tiles, xa, part, g, x, sum_sq, neg_clr, wd, eps, has_wd):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adagrad_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, sum_sq, neg_clr, wd, eps, has_wd)
+
+
+@njit(**_JIT)
+def adagrad_optax_apply(lo, hi, tile, xa, sq, g, sum_sq, neg_alpha, eps):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        adagrad_optax(a, b, g, sum_sq, tile, neg_alpha, eps, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def adagrad_optax_apply_par(n, tiles, xa, part, g, sum_sq, neg_alpha, eps):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adagrad_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, sum_sq, neg_alpha, eps)
+
+
+@njit(**_JIT)
+def rmsprop_torch_apply(lo, hi, tile, xa, sq, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        rmsprop_torch(a, b, g, x, nu, mu, buf, tile, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def rmsprop_torch_apply_par(n, tiles, xa, part, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        rmsprop_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf)
+
+
+@njit(**_JIT)
+def rmsprop_optax_apply(lo, hi, tile, xa, sq, g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        rmsprop_optax(a, b, g, nu, mu, buf, tile, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def rmsprop_optax_apply_par(n, tiles, xa, part, g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        rmsprop_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov)
+
+
+@njit(**_JIT)
+def adadelta_apply(lo, hi, tile, xa, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        adadelta(a, b, g, x, e_g, e_x, tile, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def adadelta_apply_par(n, tiles, xa, part, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adadelta_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order)
+
+
+@njit(**_JIT)
+def adam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        adam_torch(a, b, g, x, mu, nu, nu_max, tile, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def adam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad)
+
+
+@njit(**_JIT)
+def adam_optax_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        adam_optax(a, b, g, x, mu, nu, nu_max, tile, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def adam_optax_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adam_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad)
+
+
+@njit(**_JIT)
+def nadam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        nadam_torch(a, b, g, x, mu, nu, tile, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def nadam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        nadam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled)
+
+
+@njit(**_JIT)
+def adamax_apply(lo, hi, tile, xa, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        adamax(a, b, g, x, mu, u, tile, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def adamax_apply_par(n, tiles, xa, part, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        adamax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order)
+
+
+@njit(**_JIT)
+def amsgrad_tutorial_apply(lo, hi, tile, xa, sq, g, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps):
+    acc = np.zeros((xa.shape[0], 4))
+    for a in range(lo, hi, tile.shape[1]):
+        b = min(hi, a + tile.shape[1])
+        amsgrad_tutorial(a, b, g, mu, nu, nu_max, tile, b1, omb1, beta2, omb2, alpha, eps, a)
+        _flush(a, b, tile, xa, acc)
+    _sums(acc, sq)
+
+
+@njit(**_PAR)
+def amsgrad_tutorial_apply_par(n, tiles, xa, part, g, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps):
+    d = xa.shape[1]
+    w = (d + n - 1) // n
+    for c in prange(n):
+        amsgrad_tutorial_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps)

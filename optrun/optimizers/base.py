@@ -48,10 +48,18 @@ Hyper = Any  # a float, or an array of shape (S, 1) in a batched sweep
 
 
 class Optimizer(NamedTuple):
-    """``init(x) -> state`` and ``update(g, state, x, t) -> (step, state)``; see the module doc."""
+    """``init(x) -> state`` and ``update(g, state, x, t) -> (step, state)``; see the module doc.
+
+    ``apply(g, state, x, t, step_sq) -> state`` is an optional fused step: it adds the step
+    ``update`` would return to ``x`` in place (``x`` gets the same bits as ``x + step``) and
+    writes each member's squared step norm into ``step_sq`` (shape ``(S,)``), without a d-sized
+    step array written and read back. The runner uses it when present; the norms may differ from
+    ``vecdot(step, step)`` in the last bits (another summation order). None for most kernels.
+    """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray, int], tuple[np.ndarray, Any]]
+    apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def blocked(optimizer: Optimizer, block: int = BLOCK_ELEMENTS,
     with few coordinates each are not worth slicing). Results are bit-identical to ``optimizer``
     either way.
     """
-    init, update = optimizer
+    init, update = optimizer[0], optimizer[1]  # a fused apply, if any, is not blocked
     cache: dict[str, Any] = {}
 
     def plan(state: Any, x: np.ndarray) -> list[tuple[int, int, Any, np.ndarray]] | None:

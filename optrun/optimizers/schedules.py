@@ -169,7 +169,7 @@ def scheduled(optimizer: Optimizer, schedule: dict[str, Any] | None, alpha=1.0,
     if not schedule or schedule["name"] == "constant":
         return optimizer
     lr = learning_rate(schedule, alpha)
-    init, update = optimizer
+    init, update = optimizer[0], optimizer[1]  # the scaled step has no fused apply
 
     def scaled_update(g, state, x, t):
         step, state = update(g, state, x, t)
