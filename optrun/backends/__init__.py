@@ -7,7 +7,9 @@
 ``numba``
     One fused, compiled loop per step (:mod:`optrun.backends.fused`), multi-threaded above
     :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates. An optional extra:
-    ``pip install 'optrun[fast]'``. Results are bit-identical to the numpy backend in float64.
+    ``pip install 'optrun[fast]'``. Points, f and the optimizer state are bit-identical to the
+    numpy backend in float64; the fused step (``Optimizer.apply``) sums the step norm in another
+    order, so ``step_norm`` in the trace may differ in the last bits (within 1e-14 relative).
 ``auto`` (the default)
     numba when it is installed and ``d >= NUMBA_MIN_D``, numpy otherwise.
 

@@ -10,7 +10,19 @@ of the matching kernel of :mod:`optrun.backends.kernels`, which reads and writes
 Agreement with the numpy backend (float64, the dtype optrun runs in): bit for bit for every
 variant, because each kernel performs the numpy kernel's IEEE operations in its order (see
 :mod:`optrun.backends.kernels`); ``tests/test_backends.py`` checks it on random data for every
-variant, with ``(S, 1)`` hyperparameters. Scratch state fields (``tmp``, ``geff``, ``step`` of
+variant, with ``(S, 1)`` hyperparameters.
+
+Each optimizer also has the fused ``apply(g, state, x, t, step_sq)`` of
+:class:`optrun.optimizers.base.Optimizer`, which the runner uses: the kernel runs tile by tile
+(:data:`TILE_ELEMENTS` elements, all members together) and each tile is added into ``x`` and its
+squares summed while it is in L1, so the step never goes to main memory. Traffic per step is
+then the minimum (``g`` read, ``x`` and the state read and written) instead of two arrays more.
+``x`` and the state stay bit-identical to the numpy backend's ``x + step``; the squared step
+norm is summed per member in four interleaved running sums (and, on several threads, one
+partial per thread added in thread order) where numpy's ``vecdot`` sums pairwise, so the
+recorded ``step_norm`` may differ from the numpy backend's in the last bits (tested to 1e-14
+relative), and with the number of threads. A non-constant learning-rate schedule scales the
+returned step, so a scheduled run uses ``update`` (same bits, not fused). Scratch state fields (``tmp``, ``geff``, ``step`` of
 the numpy kernels other than the returned step) are not written: they carry nothing between
 steps.
 """

@@ -13,6 +13,10 @@ non-negative, drop numba's wrap-around check and vectorize the loop (4x faster t
 contiguous range per thread with ``prange``
 (``parallel=True``); small steps call the serial kernel directly to avoid the thread-pool wake-up.
 
+Every kernel writes its step into ``step[s, lo - so:hi - so]``: ``so = 0`` with the ``(S, d)``
+step buffer (``update``), ``so = lo`` with a small ``(S, W)`` tile (the ``_apply`` drivers at
+the end of the module, which add the tile into ``x`` while it is in L1).
+
 Arrays are ``(S, d)``; hyperparameters and per-step coefficients are ``(S,)`` float64 arrays
 (one value per member), computed in numpy by :mod:`optrun.backends.fused` with the expressions
 the numpy kernels use. ``maximum`` reproduces ``np.maximum`` including NaN propagation
@@ -476,7 +480,8 @@ def heavy_ball_apply_par(n, tiles, xa, part, g, x, buf, alpha, mom, omd, wd, has
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        heavy_ball_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov)
+        heavy_ball_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, buf, alpha, mom, omd, wd,
+                         has_wd, first, nesterov)
 
 
 @njit(**_JIT)
@@ -512,7 +517,8 @@ def adagrad_torch_apply_par(n, tiles, xa, part, g, x, sum_sq, neg_clr, wd, eps, 
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adagrad_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, sum_sq, neg_clr, wd, eps, has_wd)
+        adagrad_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, sum_sq, neg_clr, wd, eps,
+                            has_wd)
 
 
 @njit(**_JIT)
@@ -534,39 +540,47 @@ def adagrad_optax_apply_par(n, tiles, xa, part, g, sum_sq, neg_alpha, eps):
 
 
 @njit(**_JIT)
-def rmsprop_torch_apply(lo, hi, tile, xa, sq, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf):
+def rmsprop_torch_apply(lo, hi, tile, xa, sq, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
+                        has_wd, centered, upd_buf):
     acc = np.zeros((xa.shape[0], 4))
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        rmsprop_torch(a, b, g, x, nu, mu, buf, tile, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf, a)
+        rmsprop_torch(a, b, g, x, nu, mu, buf, tile, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd,
+                      centered, upd_buf, a)
         _flush(a, b, tile, xa, acc)
     _sums(acc, sq)
 
 
 @njit(**_PAR)
-def rmsprop_torch_apply_par(n, tiles, xa, part, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf):
+def rmsprop_torch_apply_par(n, tiles, xa, part, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd,
+                            mom, has_wd, centered, upd_buf):
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        rmsprop_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf)
+        rmsprop_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, nu, mu, buf, neg_alpha,
+                            decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf)
 
 
 @njit(**_JIT)
-def rmsprop_optax_apply(lo, hi, tile, xa, sq, g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov):
+def rmsprop_optax_apply(lo, hi, tile, xa, sq, g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
+                        eps_in_sqrt, has_mom, nesterov):
     acc = np.zeros((xa.shape[0], 4))
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        rmsprop_optax(a, b, g, nu, mu, buf, tile, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov, a)
+        rmsprop_optax(a, b, g, nu, mu, buf, tile, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt,
+                      has_mom, nesterov, a)
         _flush(a, b, tile, xa, acc)
     _sums(acc, sq)
 
 
 @njit(**_PAR)
-def rmsprop_optax_apply_par(n, tiles, xa, part, g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov):
+def rmsprop_optax_apply_par(n, tiles, xa, part, g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
+                            eps_in_sqrt, has_mom, nesterov):
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        rmsprop_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov)
+        rmsprop_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, nu, mu, buf, neg_alpha,
+                            decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov)
 
 
 @njit(**_JIT)
@@ -584,79 +598,97 @@ def adadelta_apply_par(n, tiles, xa, part, g, x, e_g, e_x, rho, omr, eps, neg_al
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adadelta_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order)
+        adadelta_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, e_g, e_x, rho, omr, eps,
+                       neg_alpha, wd, has_wd, torch_order)
 
 
 @njit(**_JIT)
-def adam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad):
+def adam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps,
+                     wd, factor, coupled, decoupled, amsgrad):
     acc = np.zeros((xa.shape[0], 4))
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        adam_torch(a, b, g, x, mu, nu, nu_max, tile, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad, a)
+        adam_torch(a, b, g, x, mu, nu, nu_max, tile, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor,
+                   coupled, decoupled, amsgrad, a)
         _flush(a, b, tile, xa, acc)
     _sums(acc, sq)
 
 
 @njit(**_PAR)
-def adam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad):
+def adam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps,
+                         wd, factor, coupled, decoupled, amsgrad):
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad)
+        adam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, nu_max, lc, ls,
+                         beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad)
 
 
 @njit(**_JIT)
-def adam_optax_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+def adam_optax_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
+                     inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
     acc = np.zeros((xa.shape[0], 4))
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        adam_optax(a, b, g, x, mu, nu, nu_max, tile, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, a)
+        adam_optax(a, b, g, x, mu, nu, nu_max, tile, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2,
+                   eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, a)
         _flush(a, b, tile, xa, acc)
     _sums(acc, sq)
 
 
 @njit(**_PAR)
-def adam_optax_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+def adam_optax_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1,
+                         inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adam_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad)
+        adam_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, nu_max, beta1, omb1,
+                         beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd,
+                         nesterov, amsgrad)
 
 
 @njit(**_JIT)
-def nadam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled):
+def nadam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
+                      coupled, decoupled):
     acc = np.zeros((xa.shape[0], 4))
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        nadam_torch(a, b, g, x, mu, nu, tile, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled, a)
+        nadam_torch(a, b, g, x, mu, nu, tile, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled,
+                    decoupled, a)
         _flush(a, b, tile, xa, acc)
     _sums(acc, sq)
 
 
 @njit(**_PAR)
-def nadam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled):
+def nadam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
+                          coupled, decoupled):
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        nadam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled)
+        nadam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, nu, lc, ls, beta2,
+                          omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled)
 
 
 @njit(**_JIT)
-def adamax_apply(lo, hi, tile, xa, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order):
+def adamax_apply(lo, hi, tile, xa, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha,
+                 has_wd, torch_order):
     acc = np.zeros((xa.shape[0], 4))
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        adamax(a, b, g, x, mu, u, tile, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order, a)
+        adamax(a, b, g, x, mu, u, tile, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
+               torch_order, a)
         _flush(a, b, tile, xa, acc)
     _sums(acc, sq)
 
 
 @njit(**_PAR)
-def adamax_apply_par(n, tiles, xa, part, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order):
+def adamax_apply_par(n, tiles, xa, part, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha,
+                     has_wd, torch_order):
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        adamax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order)
+        adamax_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, x, mu, u, lc, ls, beta1, omb1,
+                     beta2, eps, wd, coef, neg_alpha, has_wd, torch_order)
 
 
 @njit(**_JIT)
@@ -674,4 +706,5 @@ def amsgrad_tutorial_apply_par(n, tiles, xa, part, g, mu, nu, nu_max, b1, omb1, 
     d = xa.shape[1]
     w = (d + n - 1) // n
     for c in prange(n):
-        amsgrad_tutorial_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps)
+        amsgrad_tutorial_apply(c * w, min(d, (c + 1) * w), tiles[c], xa, part[c], g, mu, nu, nu_max, b1, omb1,
+                               beta2, omb2, alpha, eps)
