@@ -380,14 +380,25 @@ def _measure_one(a: str, v: Any, lay: StateLayout, g: np.ndarray, x0: np.ndarray
     state = [opt.init(x)]
     tc = [0]
     update, add = opt.update, np.add
+    apply = getattr(opt, "apply", None)  # the fused step the runner uses when a kernel has one
+    sq = np.empty(max(1, x.size // d))
 
-    def kernel(n: int) -> None:
+    def unfused(n: int) -> None:
         st, t = state[0], tc[0]
         for _ in range(n):
             t = t % T_CYCLE + 1
             step, st = update(g, st, x, t)
             add(x, step, out=x)
         state[0], tc[0] = st, t
+
+    def fused(n: int) -> None:
+        st, t = state[0], tc[0]
+        for _ in range(n):
+            t = t % T_CYCLE + 1
+            st = apply(g, st, x, t, sq)
+        state[0], tc[0] = st, t
+
+    kernel = unfused if apply is None else fused  # the step the runner pays for
 
     with np.errstate(all="ignore"):
         kernel(2)
@@ -504,9 +515,9 @@ def kernel_table(results: list[KernelResult], peer_times: dict[tuple[str, str, s
         "÷ peer = optrun step time / the peer's step time for the same algorithm (< 1: optrun faster).",
         f"t cycles through 1..{T_CYCLE}, so factors like beta1**t stay out of the subnormal range "
         "(float32 beta1**t reaches subnormals near t = 830 and would time the slow subnormal path).",
-        "step = the optimizer's update plus the runner's `x += step` (optrun's kernel interface returns the "
-        "step), so even a fused kernel moves 2 arrays more than the roof (it writes the step, the add reads "
-        "it back): its floor is (arrays moved + 2) / arrays moved × roof on one thread.",
+        "step = what the runner pays per step: the optimizer's fused `apply` (x += step in place, with the "
+        "squared step norm) when it has one (numba), else its `update` plus `x += step` (numpy; the runner's "
+        "`vecdot` for the step norm is not included there), which moves 2 arrays more than the roof.",
         "numba kernels run on every core from d = 2**17 (prange); numpy and the roof on one core.",
     ]
     return t
