@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .params import Param
+from .params import Param, yaml_repr
 
 TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
             "backend", "stop", "expect", "trace", "sweep")
@@ -120,7 +120,9 @@ class RunConfig:
             "name": self.name,
             "objective": {"name": self.objective.name, "dim": self.objective.dim,
                           **self.objective.params},
-            "bounds": [list(b) for b in self.bounds],
+            # one pair when every dimension shares it: a d = 1e6 config stays small and re-readable
+            "bounds": (list(self.bounds[0]) if len(self.bounds) > 1 and len(set(self.bounds)) == 1
+                       else [list(b) for b in self.bounds]),
             "start": self.start if isinstance(self.start, str) else list(self.start),
             "algorithm": {"name": self.algorithm.name, "variant": self.algorithm.variant,
                           **self.algorithm.params},
@@ -360,18 +362,18 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.fail(path, f"must be a finite number{' or null' if nullable else ''}, "
-                                  f"not {value!r}")
+                                  f"not {yaml_repr(value)}")
         if positive and value <= 0:
-            raise self.fail(path, f"must be greater than 0, not {value!r}")
+            raise self.fail(path, f"must be greater than 0, not {yaml_repr(value)}")
         if low is not None and value < low:
-            raise self.fail(path, f"must be at least {low:g}, not {value!r}")
+            raise self.fail(path, f"must be at least {low:g}, not {yaml_repr(value)}")
         return float(value)
 
     def integer(self, path: str, value: Any, low: int, high: int | None = None) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"must be a whole number, not {value!r}")
+            raise self.fail(path, f"must be a whole number, not {yaml_repr(value)}")
         if value < low or (high is not None and value > high):
             rng = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise self.fail(path, f"must be {rng}, not {value}")

@@ -11,6 +11,21 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def yaml_repr(value: Any) -> str:
+    """A value as the user wrote it in YAML (null, true, 'text', [1, 2]), for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if value != value else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_repr(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {yaml_repr(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class Param:
     """One hyperparameter.
@@ -36,8 +51,8 @@ class Param:
             return " | ".join(self.choices)
         if self.kind is bool:
             return "true | false"
-        lo = "(" if self.low_open else "["
-        hi = ")" if self.high_open else "]"
+        lo = "(" if self.low_open or self.low is None else "["
+        hi = ")" if self.high_open or self.high is None else "]"
         a = "-inf" if self.low is None else f"{self.low:g}"
         b = "inf" if self.high is None else f"{self.high:g}"
         if self.low is None and self.high is None:
@@ -53,29 +68,29 @@ class Param:
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
-            raise ValueError(f"must be true or false, not {value!r}")
+            raise ValueError(f"must be true or false, not {yaml_repr(value)}")
         if self.kind is str:
             if not isinstance(value, str):
-                raise ValueError(f"must be one of {', '.join(self.choices or ())}, not {value!r}"
-                                 if self.choices else f"must be a string, not {value!r}")
+                raise ValueError(f"must be one of {', '.join(self.choices or ())}, not {yaml_repr(value)}"
+                                 if self.choices else f"must be a string, not {yaml_repr(value)}")
             if self.choices and value not in self.choices:
-                raise ValueError(f"must be one of {', '.join(self.choices)}, not {value!r}")
+                raise ValueError(f"must be one of {', '.join(self.choices)}, not {yaml_repr(value)}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"must be {self._want()}, not {value!r}")  # noqa: TRY004 - a config value error
+            raise ValueError(f"must be {self._want()}, not {yaml_repr(value)}")  # noqa: TRY004 - a config value error
         if self.kind is int:
             if isinstance(value, float):
                 if not value.is_integer():
-                    raise ValueError(f"must be a whole number, not {value!r}")
+                    raise ValueError(f"must be a whole number, not {yaml_repr(value)}")
                 value = int(value)
         else:
             value = float(value)
             if not math.isfinite(value):
-                raise ValueError(f"must be a finite number, not {value!r}")
+                raise ValueError(f"must be a finite number, not {yaml_repr(value)}")
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            raise ValueError(f"must be in {self.range_text()}, not {value!r}")
+            raise ValueError(f"must be in {self.range_text()}, not {yaml_repr(value)}")
         if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
-            raise ValueError(f"must be in {self.range_text()}, not {value!r}")
+            raise ValueError(f"must be in {self.range_text()}, not {yaml_repr(value)}")
         return value
 
     def _want(self) -> str:

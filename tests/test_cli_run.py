@@ -223,7 +223,7 @@ def test_run_folder_contents(tmp_path, runs_dir, monkeypatch):
     assert c == yaml.safe_load(load_config(str(cfg)).to_yaml())  # the resolved form, nothing left out
     assert c["algorithm"] == {"name": "amsgrad", "variant": "tutorial", "alpha": 0.001, "beta1": 0.9,
                               "beta2": 0.999, "eps": 1e-8, "beta1_schedule": "power"}
-    assert (c["bounds"], c["start"], c["seed"], c["rng"]) == ([[-1.0, 1.0], [-1.0, 1.0]], "random", 0,
+    assert (c["bounds"], c["start"], c["seed"], c["rng"]) == ([-1.0, 1.0], "random", 0,
                                                                "generator")
     assert c["stop"] == {"f_target": None, "grad_norm": None}
     assert list(c["expect"]) == list(EXPECT_KEYS) and set(c["expect"].values()) == {None}

@@ -317,7 +317,7 @@ def test_defaults_are_filled_in_for_a_plain_name():
     ({"name": "rosenbrock", "rotation": True}, "objective.rotation", "did you mean 'rotate'"),
     ({"name": "rosenbrock", "dim": 1}, "objective.dim", "d >= 2"),
     ({"name": "beale", "dim": 3}, "objective.dim", "d = 2"),
-    ({"name": "ellipsoid", "condition": 0.5}, "objective.condition", "[1, inf]"),
+    ({"name": "ellipsoid", "condition": 0.5}, "objective.condition", "[1, inf)"),
     ({"name": "rosenbrok"}, "objective.name", "did you mean 'rosenbrock'"),
 ])
 def test_bad_objective_keys_are_refused_with_the_key_path(objective, key, words):

@@ -274,7 +274,7 @@ def test_invalid_member_names_the_axis_value(tmp_path):
     res = invoke("run", cfg, "--runs-dir", tmp_path / "runs")
     assert res.exit_code == 2
     assert res.stderr.strip() == (f"Error: sweep axis algorithm.alpha=-1 in {cfg}: algorithm.alpha: "
-                                  "must be in (0, inf], not -1.0")
+                                  "must be in (0, inf), not -1.0")
     assert not (tmp_path / "runs").exists()  # every member is validated before anything runs
 
 
