@@ -333,8 +333,16 @@ def assert_apply_matches(reference, fused_opt, x0, grads) -> None:
         np.testing.assert_allclose(sq, want, rtol=1e-14, atol=0, err_msg=f"step {t}")
 
 
+@pytest.fixture
+def small_tiles(fused, monkeypatch):
+    """Tiles of 3 x 300 columns, so that a row of 4099 spans 13 tiles and a partial one."""
+    monkeypatch.setattr(fused, "TILE_ELEMENTS", 900)
+    return fused
+
+
 @pytest.mark.parametrize(("algo", "variant"), VARIANTS)
-def test_numba_apply_matches_numpy(fused, algo, variant):
+def test_numba_apply_matches_numpy(small_tiles, algo, variant):
+    fused = small_tiles
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 3)
     x0, grads = data(3, 4099, seed=6)  # several tiles and a partial one per member
@@ -342,7 +350,8 @@ def test_numba_apply_matches_numpy(fused, algo, variant):
 
 
 @pytest.mark.parametrize(("algo", "variant", "extra"), EXTRA)
-def test_numba_apply_branches(fused, algo, variant, extra):
+def test_numba_apply_branches(small_tiles, algo, variant, extra):
+    fused = small_tiles
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 2, extra)
     x0, grads = data(2, 1031, seed=7)
@@ -353,6 +362,7 @@ def test_numba_apply_branches(fused, algo, variant, extra):
 def test_numba_apply_parallel_path(fused, monkeypatch, algo, variant):
     """The prange apply drivers: each thread's column range, partial norms added in thread order."""
     monkeypatch.setattr(fused, "PARALLEL_MIN_D", 16)
+    monkeypatch.setattr(fused, "TILE_ELEMENTS", 512)
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 2)
     x0, grads = data(2, 5001, seed=8)

@@ -15,16 +15,19 @@ variant, with ``(S, 1)`` hyperparameters.
 Each optimizer also has the fused ``apply(g, state, x, t, step_sq)`` of
 :class:`optrun.optimizers.base.Optimizer`, which the runner uses: the kernel runs tile by tile
 (:data:`TILE_ELEMENTS` elements, all members together) and each tile is added into ``x`` and its
-squares summed while it is in L1, so the step never goes to main memory. Traffic per step is
+squares summed while it is in cache, so the step never goes to main memory. Traffic per step is
 then the minimum (``g`` read, ``x`` and the state read and written) instead of two arrays more.
 ``x`` and the state stay bit-identical to the numpy backend's ``x + step``; the squared step
-norm is summed per member in four interleaved running sums (and, on several threads, one
-partial per thread added in thread order) where numpy's ``vecdot`` sums pairwise, so the
-recorded ``step_norm`` may differ from the numpy backend's in the last bits (tested to 1e-14
-relative), and with the number of threads. A non-constant learning-rate schedule scales the
-returned step, so a scheduled run uses ``update`` (same bits, not fused). Scratch state fields (``tmp``, ``geff``, ``step`` of
-the numpy kernels other than the returned step) are not written: they carry nothing between
-steps.
+norm is summed per tile with a vectorized (reassociated) reduction, tile sums in column order
+and, on several threads, one partial per thread added in thread order, where numpy's ``vecdot``
+sums pairwise over the whole row. So the recorded ``step_norm`` may differ from the numpy
+backend's in the last bits (tested to 1e-14 relative), with the number of threads, and between
+machines (vector width); on one machine with one thread count it is the same every run, so
+``optrun resume`` stays bit-identical. A non-constant learning-rate schedule scales the returned
+step, so a scheduled run uses ``update`` (same bits, not fused).
+
+Scratch state fields (``tmp``, ``geff``, ``step`` of the numpy kernels other than the returned
+step) are not written: they carry nothing between steps.
 """
 
 from __future__ import annotations
@@ -77,8 +80,11 @@ def _2d(a: np.ndarray) -> np.ndarray:
 
 #: marks the step buffer among a kernel's arguments (:func:`_call` puts the step or a tile there)
 STEP = object()
-#: elements of one ``apply`` tile (all rows together): 2,048 float64 = 16 KiB stays in L1
-TILE_ELEMENTS = 2048
+#: elements of one ``apply`` tile (all rows together): 32K float64 = 256 KiB, held in L2 between
+#: the kernel writing it and the add reading it. Measured against update + add + vecdot (d = 1e6,
+#: 1e7; AdaGrad tutorial, AMSGrad torch): 2K tiles 0.43-0.92x of its time, 8K 0.29-0.74x, 32K
+#: 0.29-0.66x (per-tile call overhead amortised; still far inside the 1 MiB L2)
+TILE_ELEMENTS = 1 << 15
 
 
 def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndarray, *args: Any) -> None:

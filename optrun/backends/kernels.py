@@ -15,7 +15,7 @@ contiguous range per thread with ``prange``
 
 Every kernel writes its step into ``step[s, lo - so:hi - so]``: ``so = 0`` with the ``(S, d)``
 step buffer (``update``), ``so = lo`` with a small ``(S, W)`` tile (the ``_apply`` drivers at
-the end of the module, which add the tile into ``x`` while it is in L1).
+the end of the module, which add the tile into ``x`` while it is in cache).
 
 Arrays are ``(S, d)``; hyperparameters and per-step coefficients are ``(S,)`` float64 arrays
 (one value per member), computed in numpy by :mod:`optrun.backends.fused` with the expressions
@@ -416,45 +416,43 @@ def amsgrad_tutorial_par(n, g, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alph
 #
 # ``<kernel>_apply`` runs the kernel over columns [lo, hi) in tiles of ``tile.shape[1]`` columns
 # with the tile as its step buffer (offset ``so = a``), then adds the tile into ``x`` and sums its
-# squares while it is still in L1: ``x`` gets exactly the bits of ``np.add(x, step, out=x)`` and
-# no d-sized step is written or read back. The squares are summed per row in four interleaved
-# partial sums (so LLVM can vectorize without reassociating anything), which is a different order
-# from numpy's pairwise ``vecdot``: step norms agree to a few ulps, not bit for bit.
+# squares while it is still in cache: ``x`` gets exactly the bits of ``np.add(x, step, out=x)`` and
+# no d-sized step is written or read back. The squares of a tile are summed by :func:`_sum_sq`
+# and the tile sums added in column order, which is not numpy's ``vecdot`` order: step norms
+# agree to a few ulps, not bit for bit.
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _sum_sq(t):
+    """``sum(t ** 2)``, reassociation allowed so that LLVM vectorizes the reduction (several
+    partial sums, combined at the end). Only this function has the flag: the kernels' arithmetic
+    is never reassociated. The order is fixed by the compiled code, so the same machine gives
+    the same bits every time; it is not numpy's pairwise order."""
+    acc = 0.0
+    for j in range(t.shape[0]):
+        acc += t[j] * t[j]
+    return acc
 
 
 @njit(**_JIT)
 def _flush(a, b, tile, x, acc):
+    """``x[:, a:b] += tile`` (the bits of ``np.add``) and ``acc[s] += sum(tile[s] ** 2)``."""
     n = b - a
-    n4 = n - n % 4
     for s in range(x.shape[0]):
         t_, x_ = tile[s, :n], x[s, a:b]
         for j in range(n):
             x_[j] = x_[j] + t_[j]
-        a0, a1, a2, a3 = acc[s, 0], acc[s, 1], acc[s, 2], acc[s, 3]
-        for j in range(0, n4, 4):
-            a0 += t_[j] * t_[j]
-            a1 += t_[j + 1] * t_[j + 1]
-            a2 += t_[j + 2] * t_[j + 2]
-            a3 += t_[j + 3] * t_[j + 3]
-        for j in range(n4, n):
-            a0 += t_[j] * t_[j]
-        acc[s, 0], acc[s, 1], acc[s, 2], acc[s, 3] = a0, a1, a2, a3
-
-
-@njit(**_JIT)
-def _sums(acc, sq):
-    for s in range(acc.shape[0]):
-        sq[s] = (acc[s, 0] + acc[s, 1]) + (acc[s, 2] + acc[s, 3])
+        acc[s] = acc[s] + _sum_sq(t_)
 
 
 @njit(**_JIT)
 def gd_apply(lo, hi, tile, xa, sq, g, alpha):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         gd(a, b, g, tile, alpha, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -467,12 +465,12 @@ def gd_apply_par(n, tiles, xa, part, g, alpha):
 
 @njit(**_JIT)
 def heavy_ball_apply(lo, hi, tile, xa, sq, g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         heavy_ball(a, b, g, x, buf, tile, alpha, mom, omd, wd, has_wd, first, nesterov, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -486,12 +484,12 @@ def heavy_ball_apply_par(n, tiles, xa, part, g, x, buf, alpha, mom, omd, wd, has
 
 @njit(**_JIT)
 def adagrad_tutorial_apply(lo, hi, tile, xa, sq, g, sum_sq, alpha, eps):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         adagrad_tutorial(a, b, g, sum_sq, tile, alpha, eps, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -504,12 +502,12 @@ def adagrad_tutorial_apply_par(n, tiles, xa, part, g, sum_sq, alpha, eps):
 
 @njit(**_JIT)
 def adagrad_torch_apply(lo, hi, tile, xa, sq, g, x, sum_sq, neg_clr, wd, eps, has_wd):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         adagrad_torch(a, b, g, x, sum_sq, tile, neg_clr, wd, eps, has_wd, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -523,12 +521,12 @@ def adagrad_torch_apply_par(n, tiles, xa, part, g, x, sum_sq, neg_clr, wd, eps, 
 
 @njit(**_JIT)
 def adagrad_optax_apply(lo, hi, tile, xa, sq, g, sum_sq, neg_alpha, eps):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         adagrad_optax(a, b, g, sum_sq, tile, neg_alpha, eps, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -542,13 +540,13 @@ def adagrad_optax_apply_par(n, tiles, xa, part, g, sum_sq, neg_alpha, eps):
 @njit(**_JIT)
 def rmsprop_torch_apply(lo, hi, tile, xa, sq, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
                         has_wd, centered, upd_buf):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         rmsprop_torch(a, b, g, x, nu, mu, buf, tile, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd,
                       centered, upd_buf, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -564,13 +562,13 @@ def rmsprop_torch_apply_par(n, tiles, xa, part, g, x, nu, mu, buf, neg_alpha, de
 @njit(**_JIT)
 def rmsprop_optax_apply(lo, hi, tile, xa, sq, g, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
                         eps_in_sqrt, has_mom, nesterov):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         rmsprop_optax(a, b, g, nu, mu, buf, tile, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt,
                       has_mom, nesterov, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -585,12 +583,12 @@ def rmsprop_optax_apply_par(n, tiles, xa, part, g, nu, mu, buf, neg_alpha, decay
 
 @njit(**_JIT)
 def adadelta_apply(lo, hi, tile, xa, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         adadelta(a, b, g, x, e_g, e_x, tile, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -605,13 +603,13 @@ def adadelta_apply_par(n, tiles, xa, part, g, x, e_g, e_x, rho, omr, eps, neg_al
 @njit(**_JIT)
 def adam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps,
                      wd, factor, coupled, decoupled, amsgrad):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         adam_torch(a, b, g, x, mu, nu, nu_max, tile, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor,
                    coupled, decoupled, amsgrad, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -627,13 +625,13 @@ def adam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, lc, ls, beta2
 @njit(**_JIT)
 def adam_optax_apply(lo, hi, tile, xa, sq, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
                      inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         adam_optax(a, b, g, x, mu, nu, nu_max, tile, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2,
                    eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -650,13 +648,13 @@ def adam_optax_apply_par(n, tiles, xa, part, g, x, mu, nu, nu_max, beta1, omb1, 
 @njit(**_JIT)
 def nadam_torch_apply(lo, hi, tile, xa, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
                       coupled, decoupled):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         nadam_torch(a, b, g, x, mu, nu, tile, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled,
                     decoupled, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -672,13 +670,13 @@ def nadam_torch_apply_par(n, tiles, xa, part, g, x, mu, nu, lc, ls, beta2, omb2,
 @njit(**_JIT)
 def adamax_apply(lo, hi, tile, xa, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha,
                  has_wd, torch_order):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         adamax(a, b, g, x, mu, u, tile, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
                torch_order, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
@@ -693,12 +691,12 @@ def adamax_apply_par(n, tiles, xa, part, g, x, mu, u, lc, ls, beta1, omb1, beta2
 
 @njit(**_JIT)
 def amsgrad_tutorial_apply(lo, hi, tile, xa, sq, g, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps):
-    acc = np.zeros((xa.shape[0], 4))
+    acc = np.zeros(xa.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         amsgrad_tutorial(a, b, g, mu, nu, nu_max, tile, b1, omb1, beta2, omb2, alpha, eps, a)
         _flush(a, b, tile, xa, acc)
-    _sums(acc, sq)
+    sq[:] = acc
 
 
 @njit(**_PAR)
