@@ -27,7 +27,8 @@ from .runner import Checkpoint, Chunk, MemberResult, Problem, run
 from .store import FORMAT_VERSION, RunFolder, TraceWriter
 from .store.folder import atomic_write_text, process_start_ticks, utc_now
 
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
+SUMMARY_X_MAX = 1000  # coordinates of final_x/best_x kept in summary.json; larger points go to x.npz
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
@@ -146,15 +147,18 @@ def member_summary(config: RunConfig, objective: Objective, r: MemberResult) -> 
     with np.errstate(all="ignore"):  # a diverged x (1e200, inf) has an infinite distance, no warning
         dist = objective.distance_to_optimum(r.final_x)
     f_gap = (r.final_f - objective.f_min) if objective.f_min is not None else None
+    big = r.final_x.size > SUMMARY_X_MAX
     return {
         "status": r.status,
         "stop_reason": r.stop_reason,
         "iterations": r.iterations,
         "final_f": r.final_f,
-        "final_x": r.final_x.tolist(),
+        # above SUMMARY_X_MAX coordinates the points go to x.npz (final_x, best_x), not into the JSON
+        "final_x": None if big else r.final_x.tolist(),
         "final_grad_norm": r.final_grad_norm,
         "best_f": r.best_f,
-        "best_x": r.best_x.tolist(),
+        "best_x": None if big else r.best_x.tolist(),
+        **({"x_file": "x.npz"} if big else {}),
         "best_iteration": r.best_iteration,
         "f_min": objective.f_min,
         "f_gap": f_gap,
@@ -460,6 +464,13 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
     wall = time.perf_counter() - t0 + prior_wall
     if result is not None:
         summary = {**base, **member_summary(config, objective, result)}
+        if "x_file" in summary:
+            try:
+                with open(folder.file("x.npz.tmp"), "wb") as fx:
+                    np.savez(fx, final_x=result.final_x, best_x=result.best_x)
+                os.replace(folder.file("x.npz.tmp"), folder.file("x.npz"))
+            except OSError as e:
+                error = error or f"writing x.npz failed: {e.strerror or e}"
     else:
         summary = {**base, "status": "interrupted" if error is None else "failed",
                    "stop_reason": "interrupted" if error is None else "error",

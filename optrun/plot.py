@@ -604,9 +604,22 @@ def _objective_key(config: dict[str, Any]) -> str:
     return repr(sorted(_flatten({"objective": config.get("objective")}).items()))
 
 
+def _bounds(run, objective) -> np.ndarray:
+    """The run's ``(d, 2)`` box: a resolved config holds one pair per dimension, or one pair for
+    all of them; the objective's default box when the config has none."""
+    raw = run.config.get("bounds")
+    if not raw:
+        return np.array(objective.bounds, dtype=float)
+    b = np.array(raw, dtype=float)
+    if b.ndim == 1:
+        d = run.dim if run.dim is not None else (objective.dim if objective is not None else 1)
+        b = np.tile(b, (int(d), 1))
+    return b
+
+
 def _dim(run) -> int:
     d = run.dim
-    return int(d) if d is not None else len(run.config.get("bounds") or [])
+    return int(d) if d is not None else len(_bounds(run, None) if run.config.get("bounds") else [])
 
 
 def _objective_of(run):
@@ -685,9 +698,9 @@ def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto"
         raise PlotError("these runs are on different objectives, so one contour cannot show them; "
                         "plot them one at a time or use --kind convergence")
     objective = _objective_of(runs[0])
-    bounds = np.array(runs[0].config.get("bounds") or objective.bounds, dtype=float)
+    bounds = _bounds(runs[0], objective)
     for r in runs[1:]:
-        b = np.array(r.config.get("bounds") or objective.bounds, dtype=float)
+        b = _bounds(r, objective)
         bounds[:, 0] = np.minimum(bounds[:, 0], b[:, 0])
         bounds[:, 1] = np.maximum(bounds[:, 1], b[:, 1])
     paths = []

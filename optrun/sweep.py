@@ -396,9 +396,13 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
     overridden: dict[str, str] = {}
     for text in overrides:
         parts, value = parse_override(text)
+        key = ".".join(parts)
+        if key in overridden:
+            raise ConfigError(f"'{key}' is set twice on the command line (also by {overridden[key]})",
+                              source=f"override '{text}'")
         # algorithm.name=adam swaps the algorithm as a sweep axis would: shared settings kept
-        _assign(data, ".".join(parts), value, f"override '{text}'")
-        overridden[".".join(parts)] = f"override '{text}'"
+        _assign(data, key, value, f"override '{text}'")
+        overridden[key] = f"override '{text}'"
     c = _Checker(path, lines, overridden)
     raw_sweep = data.pop("sweep", None)
     axes = parse_sweep_block(raw_sweep, c) if raw_sweep is not None else []

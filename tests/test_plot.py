@@ -217,7 +217,7 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
     run = load_run(runs["tutorial"])
     objective = build_objective(validate(run.config, source="config.yaml"))
     background = tmp_path / "background.png"
-    plot_contour(objective, np.array(run.config["bounds"]), [], str(background), title="background")
+    plot_contour(objective, np.array(validate(run.config, source="config.yaml").bounds), [], str(background), title="background")
     a, b = imread(str(with_path)), imread(str(background))
     assert a.shape == b.shape
     x0, x1, y0, y1 = _axes_box(b)

@@ -423,6 +423,28 @@ def _has_run_files(path: str) -> bool:
     return any(os.path.isfile(os.path.join(path, name)) for name in RUN_FILES)
 
 
+def _trace_progress(path: str) -> dict[str, Any]:
+    """How far a running or crashed run got, from the last complete line of its trace.csv
+    (read from the end: cheap however long the trace). Empty when there is nothing to read."""
+    try:
+        with open(os.path.join(path, "trace.csv"), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            tail = f.read().decode("utf-8", "replace")
+    except OSError:
+        return {}
+    lines = tail.split("\n")[:-1]  # drop the partial (or empty) text after the last newline
+    for line in reversed(lines):
+        cells = line.split(",")
+        try:
+            it, fval = int(cells[0]), float(cells[1])
+        except (ValueError, IndexError):
+            continue
+        return {"iterations": it, "final_f": fval, "progress_from": "trace.csv"}
+    return {}
+
+
 def load_run(path: str, lenient: bool = False) -> Run:
     """Read the run folder at ``path``.
 
@@ -458,7 +480,11 @@ def load_run(path: str, lenient: bool = False) -> Run:
         if isinstance(recorded, str) and recorded != "damaged":
             summary["recorded_status"] = recorded
         return Run(path, run_id, parts["config.yaml"], summary, parts["meta.json"], problem)
-    return Run(path, run_id, parts["config.yaml"], reconcile_status(summary), parts["meta.json"])
+    summary = reconcile_status(summary)
+    if summary.get("status") in ("running", "crashed") and summary.get("final_f") is None:
+        progress = _trace_progress(path)  # fills what the heartbeat did not record
+        summary = {**summary, **{k: v for k, v in progress.items() if summary.get(k) is None}}
+    return Run(path, run_id, parts["config.yaml"], summary, parts["meta.json"])
 
 
 # ------------------------------------------------------------------------------------ sweeps
