@@ -224,7 +224,7 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
     assert x1 - x0 > 300 and abs((x1 - x0) - (y1 - y0)) <= 2  # square bounds, equal aspect
 
     def pixel(x, y):
-        (lo_x, hi_x), (lo_y, hi_y) = run.config["bounds"]
+        (lo_x, hi_x), (lo_y, hi_y) = validate(run.config, source="config.yaml").bounds
         px = x0 + (x - lo_x) / (hi_x - lo_x) * (x1 - x0)
         py = y1 - (y - lo_y) / (hi_y - lo_y) * (y1 - y0)
         return round(py), round(px)
