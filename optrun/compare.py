@@ -163,7 +163,8 @@ def _problem_key(run: Run) -> str:
     if isinstance(obj, dict):
         # transform keys at their "off" values say nothing: show only what changes the problem
         off = {"shift": False, "rotate": False}
-        shown = {k: v for k, v in obj.items() if k not in ("name", "dim") and off.get(k, object()) != v}
+        shown = {k: v for k, v in obj.items()
+                 if k not in ("name", "dim") and v is not None and off.get(k, object()) != v}
         if not shown.get("shift") and not shown.get("rotate"):
             shown.pop("transform_seed", None)
         params = ", ".join(f"{k}={v}" for k, v in shown.items())
@@ -514,6 +515,10 @@ def gate(comparison: Comparison, rtol: float = 0.0) -> GateResult:
     if b is None and all(s.metric(m.key, t) is None for s in stats[1:]):
         raise CompareError(f"cannot gate on {label}: it is unknown for every run")
     show = fmt_seconds if m.key in ("wall_time", "time_per_iteration") else fmt_number
+    values = [b] + [s.metric(m.key, t) for s in stats[1:]]
+    if show is fmt_number and len({fmt_number(v) for v in values if v is not None}) < len(
+            {v for v in values if v is not None}):
+        show = _fmt_distinct  # enough digits that different values never print the same
     worse, parts = [], []
     for s in stats[1:]:
         c = s.metric(m.key, t)
@@ -565,12 +570,18 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def _fmt_distinct(v: float | None) -> str:
+    return "-" if v is None else repr(float(v))
+
+
 def member_value(row: dict[str, Any], metric: str, target: float) -> float:
     """Member ``row``'s value of ``metric`` (lower is better). A member without one (diverged to
     NaN/inf, failed, or a target never reached) counts as ``inf``: worse than any that has one."""
     if metric == "iterations_to_target":
         v = _num(row.get(hit_column(target)))
     else:
+        if row.get("status") in ("diverged", "failed"):
+            return math.inf  # its last f may still be finite (1e267): it is not a result
         v = _num(row.get(SWEEP_METRIC_COLUMNS[metric]))
     return math.inf if v is None or math.isnan(v) else v
 

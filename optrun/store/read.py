@@ -482,8 +482,10 @@ def load_run(path: str, lenient: bool = False) -> Run:
         return Run(path, run_id, parts["config.yaml"], summary, parts["meta.json"], problem)
     summary = reconcile_status(summary)
     if summary.get("status") in ("running", "crashed") and summary.get("final_f") is None:
-        progress = _trace_progress(path)  # fills what the heartbeat did not record
-        summary = {**summary, **{k: v for k, v in progress.items() if summary.get(k) is None}}
+        progress = _trace_progress(path)  # the trace is at least as recent as the last heartbeat
+        beat = summary.get("iterations")
+        if progress and (not isinstance(beat, int) or progress["iterations"] >= beat):
+            summary = {**summary, **progress}
     return Run(path, run_id, parts["config.yaml"], summary, parts["meta.json"])
 
 
