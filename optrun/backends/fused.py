@@ -18,12 +18,13 @@ Each optimizer also has the fused ``apply(g, state, x, t, step_sq)`` of
 squares summed while it is in cache, so the step never goes to main memory. Traffic per step is
 then the minimum (``g`` read, ``x`` and the state read and written) instead of two arrays more.
 ``x`` and the state stay bit-identical to the numpy backend's ``x + step``; the squared step
-norm is summed per tile with a vectorized (reassociated) reduction, tile sums in column order
-and, on several threads, one partial per thread added in thread order, where numpy's ``vecdot``
-sums pairwise over the whole row. So the recorded ``step_norm`` may differ from the numpy
-backend's in the last bits (tested to 1e-14 relative), with the number of threads, and between
-machines (vector width); on one machine with one thread count it is the same every run, so
-``optrun resume`` stays bit-identical. A non-constant learning-rate schedule scales the returned
+norm is summed per block of :data:`optrun.backends.kernels.SUM_BLOCK` columns with a vectorized
+(reassociated) reduction, block sums in column order and, on several threads, one partial per
+thread added in thread order, where numpy's ``vecdot`` sums pairwise over the whole row. So the
+recorded ``step_norm`` may differ from the numpy backend's in the last bits (tested to 1e-14
+relative), with the number of threads, and between machines (vector width). On one machine with
+one thread count it is the same every run and the same for a member alone or in a sweep batch,
+so ``optrun resume`` and sweep members stay bit-identical. A non-constant learning-rate schedule scales the returned
 step, so a scheduled run uses ``update`` (same bits, not fused).
 
 Scratch state fields (``tmp``, ``geff``, ``step`` of the numpy kernels other than the returned
@@ -105,7 +106,7 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
     args = tuple(a for a in args if a is not STEP)
     x2 = _2d(x)
     S = x2.shape[0]
-    width = max(4, TILE_ELEMENTS // max(S, 1))
+    width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK  # see K._flush
     if threads > 1:
         part = np.empty((threads, S))
         getattr(K, name + "_apply_par")(threads, np.empty((threads, S, width)), x2, part, *args)

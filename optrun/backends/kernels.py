@@ -417,9 +417,10 @@ def amsgrad_tutorial_par(n, g, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alph
 # ``<kernel>_apply`` runs the kernel over columns [lo, hi) in tiles of ``tile.shape[1]`` columns
 # with the tile as its step buffer (offset ``so = a``), then adds the tile into ``x`` and sums its
 # squares while it is still in cache: ``x`` gets exactly the bits of ``np.add(x, step, out=x)`` and
-# no d-sized step is written or read back. The squares of a tile are summed by :func:`_sum_sq`
-# and the tile sums added in column order, which is not numpy's ``vecdot`` order: step norms
-# agree to a few ulps, not bit for bit.
+# no d-sized step is written or read back. The squares are summed by :func:`_sum_sq` per block of
+# ``SUM_BLOCK`` columns from the start of each thread's range and the block sums added in column
+# order: not numpy's ``vecdot`` order (step norms agree to a few ulps, not bit for bit), but the
+# same for a member alone and in a batch. ``tile.shape[1]`` must be a multiple of ``SUM_BLOCK``.
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
@@ -434,15 +435,24 @@ def _sum_sq(t):
     return acc
 
 
+#: columns per partial sum of squares; tiles are whole multiples of it, so a member's step norm
+#: does not depend on the tile width (which shrinks with the batch size S)
+SUM_BLOCK = 1024
+
+
 @njit(**_JIT)
 def _flush(a, b, tile, x, acc):
-    """``x[:, a:b] += tile`` (the bits of ``np.add``) and ``acc[s] += sum(tile[s] ** 2)``."""
+    """``x[:, a:b] += tile`` (the bits of ``np.add``) and ``acc[s] += sum(tile[s] ** 2)``, the
+    sum taken per :data:`SUM_BLOCK` columns and the block sums added in column order."""
     n = b - a
     for s in range(x.shape[0]):
         t_, x_ = tile[s, :n], x[s, a:b]
         for j in range(n):
             x_[j] = x_[j] + t_[j]
-        acc[s] = acc[s] + _sum_sq(t_)
+        r = acc[s]
+        for k in range(0, n, SUM_BLOCK):
+            r = r + _sum_sq(t_[k:min(n, k + SUM_BLOCK)])
+        acc[s] = r
 
 
 @njit(**_JIT)
