@@ -762,7 +762,7 @@ def mann_whitney_verdict(a: GroupStats, b: GroupStats, alpha: float, metric_labe
         better = a.label if pa > 0.5 else b.label
     first, second, p_first = (b, a, 1.0 - pa) if better == b.label else (a, b, pa)
     figures = (f"median {fmt_number(first.median)} vs {fmt_number(second.median)}, n = {first.n} vs {second.n}, "
-               f"P({first.label} better) = {p_first:.2f}; Mann-Whitney U = {min(res.u1, res.u2):g} ({res.method})")
+               f"P({first.label} better) = {p_first:.2f}; Mann-Whitney min(U_A, U_B) = {min(res.u1, res.u2):g} ({res.method})")
     if better is None:
         line = (f"no significant difference in {metric_label} between {a.label} and {b.label} "
                 f"(p = {res.p_value:.3g} >= {alpha:g}): {figures}")

@@ -58,7 +58,7 @@ class PlotUnavailable(PlotError):
     """matplotlib is not installed (exit 2)."""
 
     def __init__(self) -> None:
-        super().__init__("pictures need matplotlib, which is not installed: pip install 'optrun[plot]'")
+        super().__init__("pictures need matplotlib, which is not installed: pip install matplotlib (or the plot extra: pip install '.[plot]' in the checkout)")
 
 
 # ---------------------------------------------------------------------------- data in

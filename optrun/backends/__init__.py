@@ -7,7 +7,7 @@
 ``numba``
     One fused, compiled loop per step (:mod:`optrun.backends.fused`), multi-threaded above
     :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates. An optional extra:
-    ``pip install 'optrun[fast]'``. Points, f and the optimizer state are bit-identical to the
+    ``pip install numba`` (the ``fast`` extra). Points, f and the optimizer state are bit-identical to the
     numpy backend in float64; the fused step (``Optimizer.apply``) sums the step norm in another
     order, so ``step_norm`` in the trace may differ in the last bits (within 1e-14 relative).
 ``auto`` (the default)
@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..optimizers.base import Optimizer, Variant
 
 BACKENDS = ("auto", "numpy", "numba")
-INSTALL_HINT = "pip install 'optrun[fast]'"
+INSTALL_HINT = "pip install numba (or the fast extra: pip install '.[fast]' in the checkout)"
 #: ``auto`` picks numba from this dimension up. Measured (benchmarks/results/kernels-numba.md):
 #: at d = 1e3 a step is dominated by Python call overhead and numba is no faster (7-21 us vs
 #: 7-14 us); at d = 1e5 it is 2-3x faster. 1e4 lies between the two (not measured on its own);

@@ -105,7 +105,7 @@ def _group_table(cmp) -> tuple[list[str], list[list[str]], list[float]]:
 def _test_table(cmp) -> tuple[list[str], list[list[str]]]:
     from ..compare import fmt_number
 
-    header = ["A", "B", "n A", "n B", "median A", "median B", "U", "p", "P(A better)", "better"]
+    header = ["A", "B", "n A", "n B", "median A", "median B", "U (min)", "p", "P(A better)", "better"]
     body = [[t.a, t.b, str(t.n_a), str(t.n_b), fmt_number(t.median_a), fmt_number(t.median_b), f"{t.u_min:g}",
              f"{t.p_value:.3g}", f"{t.prob_a_better:.2f}", t.better or "neither"] for t in cmp.tests]
     return header, body

@@ -131,7 +131,7 @@ def describe_sweep(plan, batches) -> str:
 
 def sweep_result_line(outcome) -> str:
     s = outcome.summary
-    counts = ", ".join(f"{n} {k}" for k, n in s.get("counts", {}).items())
+    counts = ", ".join(f"{n:,} {k}" for k, n in s.get("counts", {}).items())
     return (f"sweep {s['status']}: {s.get('name')} {s['members']:,} members ({counts}) in "
             f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
 

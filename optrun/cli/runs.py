@@ -63,10 +63,13 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: 
                   header_style="" if plain else "bold", title=title, title_justify="left",
                   title_style="" if plain else "bold")
     for j, name in enumerate(header):
-        # the first column names the rows: it never shrinks away when the table is too wide
-        first = max([len(str(name))] + [len(str(r[0])) for r in rows]) if j == 0 and rows else None
-        table.add_column(escape(name), justify="right" if j in right else "left", no_wrap=plain or j == 0,
-                         min_width=first)
+        # the first column names the rows and numbers must never be cut: on a narrow terminal the
+        # other text columns wrap instead
+        width = max([len(str(name))] + [len(str(r[j])) for r in rows if j < len(r)]) if rows else 0
+        keep = j in right or (j == 0 and width <= 30)  # row labels and numbers stay whole
+        width = width if keep else None
+        table.add_column(escape(name), justify="right" if j in right else "left", no_wrap=plain or keep,
+                         min_width=width, overflow="fold")
     for i, row in enumerate(rows):
         if i in sections and i:
             table.add_section()
@@ -76,7 +79,12 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: 
             text = escape(str(cell))
             cells.append(f"[{style}]{text}[/]" if style else text)
         table.add_row(*cells)
-    console.print(table)
+    if plain:  # no trailing padding in piped output
+        with console.capture() as cap:
+            console.print(table)
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in cap.get().splitlines()))
+    else:
+        console.print(table)
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
