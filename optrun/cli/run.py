@@ -104,10 +104,13 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
                 if isinstance(reporter, BarSweepReporter):
                     reporter.close()
             line = sweep_result_line(outcome)
-            if plot:
-                click.echo(f"optrun: --plot draws single runs, not sweeps: no picture of {outcome.path}",
-                           err=True)
             data = {"path": outcome.path, **{k: v for k, v in outcome.summary.items() if k != "rows"}}
+            if plot and outcome.exit_code not in (130, 143):  # median and IQR band per configuration
+                from ..plot import plot_sweeps
+                from ..store.read import load_sweep
+
+                worst = max(worst, _draw(lambda p=outcome.path: plot_sweeps([load_sweep(p)]), outcome.path, data,
+                                         quiet or fmt == "json"))
         else:
             reporter = BarReporter() if bar else PlainReporter(quiet=quiet or fmt == "json")
             try:
@@ -118,15 +121,10 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
             line = result_line(outcome)
             data = {"path": outcome.path, **outcome.summary}
             if plot and outcome.exit_code not in (130, 143):
-                from ..errors import OptrunError
                 from ..plot import plot_run_folder
-                try:
-                    data["plot"] = plot_run_folder(outcome.path)
-                    if not quiet and fmt != "json":
-                        click.echo(f"picture: {data['plot']}", err=True)
-                except OptrunError as e:
-                    click.echo(f"optrun: no picture of {outcome.path}: {e.message}", err=True)
-                    worst = max(worst, e.exit_code)
+
+                worst = max(worst, _draw(lambda p=outcome.path: plot_run_folder(p), outcome.path, data,
+                                         quiet or fmt == "json"))
         if fmt == "json":
             click.echo(json.dumps(jsonable(data), allow_nan=False))
         else:
@@ -135,6 +133,21 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
             sys.exit(outcome.exit_code)
         worst = max(worst, outcome.exit_code)
     sys.exit(worst)
+
+
+def _draw(make, path: str, data: dict, quiet: bool) -> int:
+    """Draw a finished run or sweep (``--plot``); a picture that cannot be drawn is one line and
+    exit 2, the run itself is kept. Returns the exit code it adds."""
+    from ..errors import OptrunError
+
+    try:
+        data["plot"] = make()
+    except OptrunError as e:
+        click.echo(f"optrun: no picture of {path}: {e.message}", err=True)
+        return e.exit_code
+    if not quiet:
+        click.echo(f"picture: {data['plot']}", err=True)
+    return 0
 
 
 def print_dry_run(plan) -> None:
