@@ -1034,6 +1034,8 @@ def resolve_run(selector: str, runs_dir: str) -> str:
     if sel in folders:
         return folders[sel]
     matches = sorted((i for i in folders if i.startswith(sel)), reverse=True)
+    if not matches:  # the short label compare and plot print: name-hash, the end of the id
+        matches = sorted((i for i in folders if i.endswith("-" + sel)), reverse=True)
     if len(matches) == 1:
         return folders[matches[0]]
     if len(matches) > 1:
