@@ -5,6 +5,7 @@ trace, write the summary, check the ``expect:`` block. No console code: progress
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import signal
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import __version__
 from .config import RunConfig
-from .errors import OptrunError, RunReadError, RunSelectionError, StorageError
+from .errors import ConfigError, OptrunError, RunReadError, RunSelectionError, StorageError
 from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
 from .runner import Checkpoint, Chunk, MemberResult, Problem, run
@@ -192,14 +193,29 @@ class _Signals:
             signal.signal(sig, old)
 
 
+@contextlib.contextmanager
+def _located(config: RunConfig, key: str):
+    """User code fails when it is built, after validation: name the config file and key too."""
+    try:
+        yield
+    except ConfigError as e:
+        if e.source:
+            raise
+        raise ConfigError(e.detail, source=config.source, path=e.path or key) from None
+    except OptrunError as e:
+        raise ConfigError(e.message, source=config.source, path=key) from None
+
+
 def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
     """Run one config into a new run folder under ``runs_dir``."""
-    objective = build_objective(config)
     from .sweep import batch_params
 
-    # numeric hyperparameters as (1, 1) arrays: the same numpy operations as a batched sweep member
-    optimizer = build_optimizer(config, batch_params([config]))
+    with _located(config, "objective"):
+        objective = build_objective(config)
+    with _located(config, "algorithm"):
+        # numeric hyperparameters as (1, 1) arrays: the same numpy operations as a batched sweep member
+        optimizer = build_optimizer(config, batch_params([config]))
     x0 = start_point(config)[None, :]
 
     folder = RunFolder.create(runs_dir, config.name)
