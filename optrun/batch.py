@@ -6,8 +6,6 @@ See :mod:`optrun.sweep` for how members are declared and grouped and
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 import os
 import signal
 import socket
@@ -272,6 +270,9 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                 if reporter:
                     reporter.sweep_progress(done_members, bi + 1)
         else:
+            import concurrent.futures as cf
+            import multiprocessing
+
             ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
                 futs = {pool.submit(_worker, job): job for job in jobs}

@@ -68,7 +68,6 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     Exit status: 0 all runs completed and met their expect: block; 1 a run diverged,
     failed or missed its expect: block; 2 bad input; 130 interrupted (143 on SIGTERM).
     """
-    from ..batch import execute_sweep
     from ..experiment import execute
     from ..store.folder import jsonable
     from ..sweep import load_plan
@@ -98,6 +97,8 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
         if plan.is_sweep:
             reporter = BarSweepReporter() if bar else PlainSweepReporter(quiet=quiet or fmt == "json")
             try:
+                from ..batch import execute_sweep  # multiprocessing: imported only for sweeps
+
                 outcome = execute_sweep(plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast,
                                         argv=argv)
             finally:
