@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,14 @@ import numpy as np
 from .config import RunConfig
 from .errors import StorageError
 from .store import FORMAT_VERSION, RunFolder
-from .store.folder import atomic_write_json, atomic_write_text, process_start_ticks, utc_now
+from .store.folder import (
+    atomic_write_json,
+    atomic_write_text,
+    hostname,
+    platform_text,
+    process_start_ticks,
+    utc_now,
+)
 from .store.sweepstore import ROW_FIELDS, TARGET_COLUMNS, BatchTraceWriter, write_summary
 from .sweep import Plan, batch_params, make_batches
 
@@ -206,9 +212,9 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                     "algorithm": sorted({m.algorithm.name for m in members}),
                     "objective": sorted({m.objective.name for m in members}),
                     "pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
-                    "hostname": socket.gethostname(), "started_at": started}
+                    "hostname": hostname(), "started_at": started}
     meta = {"format_version": FORMAT_VERSION, "kind": "sweep", "optrun": __version__,
-            "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(),
+            "numpy": np.__version__, "python": platform.python_version(), "platform": platform_text(),
             "command": argv if argv is not None else list(sys.argv), "cwd": os.getcwd(),
             "git_commit": git_commit(os.getcwd()), "started_at": started, "workers": workers,
             "batches": len(batches)}
@@ -357,7 +363,7 @@ def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int 
     if old.get("kind") != "sweep":
         raise RunSelectionError(f"{path} is not a sweep folder")
     pid, ticks = old.get("pid"), old.get("pid_start")
-    if (old.get("status") == "running" and old.get("hostname") == socket.gethostname()
+    if (old.get("status") == "running" and old.get("hostname") == hostname()
             and isinstance(pid, int) and ticks is not None and process_start_ticks(pid) == ticks):
         raise RunSelectionError(f"sweep {run_id} is still running (pid {pid}); it cannot be resumed")
     plan = load_plan(os.path.join(path, "config.yaml"))

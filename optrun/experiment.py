@@ -8,9 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
 from .runner import Checkpoint, Chunk, MemberResult, Problem, run
 from .store import FORMAT_VERSION, RunFolder, TraceWriter
-from .store.folder import atomic_write_text, process_start_ticks, utc_now
+from .store.folder import atomic_write_text, hostname, platform_text, process_start_ticks, utc_now
 
 HEARTBEAT_SECONDS = 2.0
 SUMMARY_X_MAX = 1000  # coordinates of final_x/best_x kept in summary.json; larger points go to x.npz
@@ -135,12 +134,52 @@ def check_expect(config: RunConfig, summary: dict[str, Any]) -> list[str]:
 
 
 def git_commit(cwd: str) -> str | None:
+    """The commit checked out in the git working tree that holds ``cwd``, or None.
+
+    Read from ``.git`` directly (HEAD, then the loose ref or packed-refs): no ``git`` process
+    is started, so a run does not pay for one. Worktrees (a ``.git`` file) are followed.
+    """
+    d = os.path.abspath(cwd)
+    while True:
+        dot = os.path.join(d, ".git")
+        if os.path.exists(dot):
+            break
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
     try:
-        p = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                           timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
+        if os.path.isfile(dot):  # a worktree or submodule: "gitdir: <path>"
+            with open(dot, encoding="utf-8") as f:
+                line = f.read().strip()
+            if not line.startswith("gitdir:"):
+                return None
+            dot = os.path.normpath(os.path.join(d, line.split(":", 1)[1].strip()))
+        with open(os.path.join(dot, "HEAD"), encoding="utf-8") as f:
+            head = f.read().strip()
+        if not head.startswith("ref:"):
+            return head if re.fullmatch(r"[0-9a-f]{40,64}", head) else None
+        ref = head.split(":", 1)[1].strip()
+        common = dot
+        if os.path.isfile(os.path.join(dot, "commondir")):
+            with open(os.path.join(dot, "commondir"), encoding="utf-8") as f:
+                common = os.path.normpath(os.path.join(dot, f.read().strip()))
+        for base in (dot, common):
+            loose = os.path.join(base, ref)
+            if os.path.isfile(loose):
+                with open(loose, encoding="utf-8") as f:
+                    sha = f.read().strip()
+                return sha if re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+        packed = os.path.join(common, "packed-refs")
+        if os.path.isfile(packed):
+            with open(packed, encoding="utf-8") as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 2 and parts[1] == ref:
+                        return parts[0]
+    except OSError:
         return None
-    return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else None
+    return None  # a branch with no commits yet
 
 
 def member_summary(config: RunConfig, objective: Objective, r: MemberResult) -> dict[str, Any]:
@@ -231,7 +270,7 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         "iterations_planned": config.iterations,
         "pid": os.getpid(),
         "pid_start": process_start_ticks(os.getpid()),
-        "hostname": socket.gethostname(),
+        "hostname": hostname(),
         "started_at": started,
     }
     meta = {
@@ -239,8 +278,8 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         "optrun": __version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
+        "platform": platform_text(),
+        "machine": os.uname().machine if hasattr(os, "uname") else platform.machine(),
         "command": argv if argv is not None else list(sys.argv),
         "cwd": os.getcwd(),
         "git_commit": git_commit(os.getcwd()),
@@ -369,7 +408,7 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
     status = old.get("status")
     if status == "running":
         pid, ticks = old.get("pid"), old.get("pid_start")
-        if (old.get("hostname") == socket.gethostname() and isinstance(pid, int)
+        if (old.get("hostname") == hostname() and isinstance(pid, int)
                 and process_start_ticks(pid) is not None and process_start_ticks(pid) == ticks):
             raise RunSelectionError(f"run {run_id} is still running (pid {pid}); it cannot be resumed")
     elif status not in ("interrupted", "crashed"):
@@ -408,7 +447,7 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
     base = {k: old[k] for k in ("format_version", "id", "name", "algorithm", "variant", "objective", "dim",
                                 "iterations_planned", "started_at") if k in old}
     base.update({"pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
-                 "hostname": socket.gethostname(), "resumed_from": ck.iteration})
+                 "hostname": hostname(), "resumed_from": ck.iteration})
     meta.setdefault("resumes", []).append({"at": resumed, "from_iteration": ck.iteration,
                                             "command": argv if argv is not None else list(sys.argv)})
     folder.write_json("meta.json", meta)

@@ -18,7 +18,7 @@ def yaml_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and not math.isfinite(value):
-        return ".nan" if value != value else (".inf" if value > 0 else "-.inf")
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(yaml_repr(v) for v in value) + "]"
     if isinstance(value, dict):

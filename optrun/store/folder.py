@@ -73,6 +73,29 @@ def new_run_id(label: str) -> str:
     return f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{label}-{secrets.token_hex(3)}"
 
 
+def platform_text() -> str:
+    """``platform.platform()``'s text (e.g. Linux-6.1-x86_64-with-glibc2.36) without its cost:
+    the standard function runs ``uname -p`` in a subprocess on Linux."""
+    import platform
+
+    try:
+        u = os.uname()
+    except AttributeError:  # pragma: no cover - not POSIX
+        return platform.platform()
+    lib, ver = platform.libc_ver()
+    return f"{u.sysname}-{u.release}-{u.machine}" + (f"-with-{lib}{ver}" if lib else "")
+
+
+def hostname() -> str:
+    """This machine's name (what socket.gethostname() says, without importing socket)."""
+    try:
+        return os.uname().nodename
+    except AttributeError:  # pragma: no cover - not POSIX
+        import socket
+
+        return socket.gethostname()
+
+
 def process_start_ticks(pid: int) -> int | None:
     """The kernel's start time of a process (Linux), to tell a live run from a reused pid."""
     try:

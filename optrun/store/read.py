@@ -37,7 +37,6 @@ import json
 import math
 import os
 import re
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,7 +46,7 @@ import numpy as np
 import yaml
 
 from ..errors import RunReadError, RunSelectionError
-from .folder import process_start_ticks
+from .folder import hostname, process_start_ticks
 
 RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv")
 TRACE_BASE_COLUMNS = ("iteration", "f", "grad_norm", "step_norm")
@@ -369,7 +368,7 @@ def reconcile_status(summary: dict[str, Any], now: datetime | None = None) -> di
         return summary
     pid, started, host = summary.get("pid"), summary.get("pid_start"), summary.get("hostname")
     note = None
-    if host in (None, socket.gethostname()):
+    if host in (None, hostname()):
         if isinstance(pid, int) and pid > 0:
             ticks = process_start_ticks(pid)
             if ticks is None:
