@@ -470,6 +470,10 @@ def show(run, runs_dir, rows, best, fmt):
     first, last = int(trace["iteration"][0]), int(trace["iteration"][-1])
     what = "all" if total <= 2 * rows else f"first {rows} and last {rows}"
     out(f"trace: {total:,} rows (iterations {first:,} to {last:,}), {what}:")
+    done = r.summary.get("iterations")
+    if r.summary.get("status") in ("completed", "diverged") and isinstance(done, int) and last != done:
+        click.echo(f"warning: trace.csv ends at iteration {last:,} but summary.json says {done:,} "
+                   "iterations: the trace was cut short or edited", err=True)
     table_rows = []
     sections = []
     for k, i in enumerate(idx):
