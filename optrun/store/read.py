@@ -136,7 +136,7 @@ class Run:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Run.trace_frame() needs pandas (pip install pandas); Run.trace() "
+            raise ImportError("Run.trace_frame() needs pandas (pip install pandas, or the pandas extra: pip install '.[pandas]'); Run.trace() "
                               "gives the same columns as numpy arrays") from None
         return pd.DataFrame(self.trace())
 
@@ -803,7 +803,7 @@ class Sweep:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Sweep.table_frame() needs pandas (pip install pandas); Sweep.table() "
+            raise ImportError("Sweep.table_frame() needs pandas (pip install pandas, or the pandas extra: pip install '.[pandas]'); Sweep.table() "
                               "gives the same columns as numpy arrays") from None
         return pd.DataFrame(self.table())
 
