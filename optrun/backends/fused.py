@@ -144,6 +144,20 @@ def _fused(init: Callable, update: Callable) -> Optimizer:
     return Optimizer(init, plain, apply)
 
 
+def _per_batch(make: Callable[[int], Any]) -> Callable[[int], Any]:
+    """``make(S)`` computed once per batch size S: the hyperparameter rows a kernel reads every
+    step are built on the first step of a batch and reused."""
+    cache: dict[int, Any] = {}
+
+    def get(S: int) -> Any:
+        v = cache.get(S)
+        if v is None:
+            v = cache[S] = make(S)
+        return v
+
+    return get
+
+
 def _any(v: Any) -> bool:
     return AD._nonzero(v)
 
@@ -168,15 +182,17 @@ def gradient_descent(alpha) -> Optimizer:
 
 def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False) -> Optimizer:
     has_wd = isinstance(weight_decay, np.ndarray) or weight_decay != 0  # as sgd.heavy_ball
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        return (_rows(alpha, S), _rows(momentum, S), _rows(1.0 - np.asarray(dampening), S),
+                _rows(weight_decay, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(alpha, S), _rows(momentum, S), _rows(1.0 - np.asarray(dampening), S),
-                            _rows(weight_decay, S))
+        h = consts(S)
         _call(sq, s.step, "heavy_ball", d, x, g2, _2d(x), _2d(s.buf), STEP, *h, has_wd,
               t == 1, nesterov)
         return s.step, s
@@ -189,14 +205,16 @@ def nesterov_momentum(alpha, momentum, weight_decay=0.0) -> Optimizer:
 
 
 def adagrad_tutorial(alpha, eps) -> Optimizer:
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        return (_rows(alpha, S), _rows(eps, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(alpha, S), _rows(eps, S))
+        h = consts(S)
         _call(sq, s.step, "adagrad_tutorial", d, x, g2, _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
@@ -205,14 +223,16 @@ def adagrad_tutorial(alpha, eps) -> Optimizer:
 
 def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps) -> Optimizer:
     has_wd = _any(weight_decay)
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        return (_rows(weight_decay, S), _rows(eps, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(weight_decay, S), _rows(eps, S))
+        h = consts(S)
         clr = alpha / (1.0 + (t - 1) * lr_decay)
         _call(sq, s.step, "adagrad_torch", d, x, g2, _2d(x), _2d(s.sum_sq), STEP,
               _rows(-clr, S), *h, has_wd)
@@ -223,14 +243,16 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
 
 
 def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        return (_rows(-alpha, S), _rows(eps, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(-alpha, S), _rows(eps, S))
+        h = consts(S)
         _call(sq, s.step, "adagrad_optax", d, x, g2, _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
@@ -240,16 +262,18 @@ def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
 def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimizer:
     has_wd = _any(weight_decay)
     upd_buf = bool(np.any(np.asarray(momentum) > 0))  # any member with momentum: see the numpy kernel
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        lc, ls = _lerp_coef(1.0 - decay, S)
+        return (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), lc, ls,
+                _rows(eps, S), _rows(weight_decay, S), _rows(momentum, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            lc, ls = _lerp_coef(1.0 - decay, S)
-            h = cache[S] = (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), lc, ls,
-                            _rows(eps, S), _rows(weight_decay, S), _rows(momentum, S))
+        h = consts(S)
         _call(sq, s.step, "rmsprop_torch", d, x, g2, _2d(x), _2d(s.nu), _2d(s.mu), _2d(s.buf),
               STEP, *h, has_wd, bool(centered), upd_buf)
         return s.step, s
@@ -259,15 +283,17 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
 
 def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
                   nesterov) -> Optimizer:
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        return (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), _rows(eps, S),
+                _rows(0.0 if momentum is None else momentum, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), _rows(eps, S),
-                            _rows(0.0 if momentum is None else momentum, S))
+        h = consts(S)
         _call(sq, s.step, "rmsprop_optax", d, x, g2, _2d(s.nu), _2d(s.mu), _2d(s.buf),
               STEP, *h, bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
         return s.step, s
@@ -278,15 +304,17 @@ def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momen
 
 def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     has_wd = _any(weight_decay)
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        return (_rows(rho, S), _rows(1.0 - rho, S), _rows(eps, S), _rows(-alpha, S),
+                _rows(weight_decay, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(rho, S), _rows(1.0 - rho, S), _rows(eps, S), _rows(-alpha, S),
-                            _rows(weight_decay, S))
+        h = consts(S)
         _call(sq, s.step, "adadelta", d, x, g2, _2d(x), _2d(s.e_g), _2d(s.e_x), STEP, *h,
               has_wd, torch_order)
         return s.step, s
@@ -298,22 +326,31 @@ def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
     return adadelta(alpha, rho, eps, weight_decay, torch_order=False)
 
 
+def _torch_adam_consts(alpha, beta1, beta2, eps, weight_decay) -> Callable[[int], tuple]:
+    """The per-batch rows torch's Adam family (Adam, AdamW, AMSGrad, NAdam) kernels read."""
+
+    def consts(S: int) -> tuple:
+        lc, ls = _lerp_coef(1.0 - beta1, S)
+        first = (lc, ls, _rows(beta2, S), _rows(1.0 - beta2, S))
+        second = (_rows(eps, S), _rows(weight_decay, S), _rows(1.0 - alpha * weight_decay, S))
+        return first, second
+
+    return _per_batch(consts)
+
+
 def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoupled=False) -> Optimizer:
     has_wd = _any(weight_decay)
-    cache: dict[int, tuple] = {}
+
+    consts = _torch_adam_consts(alpha, beta1, beta2, eps, weight_decay)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            lc, ls = _lerp_coef(1.0 - beta1, S)
-            h = cache[S] = (lc, ls, _rows(beta2, S), _rows(1.0 - beta2, S))
-            cache[-S] = (_rows(eps, S), _rows(weight_decay, S), _rows(1.0 - alpha * weight_decay, S))
+        h, h2 = consts(S)
         step_size = alpha / T.bias_correction(beta1, t)
         bc2_sqrt = T.power(T.bias_correction(beta2, t), 0.5)
         _call(sq, s.step, "adam_torch", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              STEP, *h, _rows(-step_size, S), _rows(bc2_sqrt, S), *cache[-S],
+              STEP, *h, _rows(-step_size, S), _rows(bc2_sqrt, S), *h2,
               has_wd and not decoupled, has_wd and decoupled, amsgrad)
         return s.step, s
 
@@ -331,21 +368,24 @@ def amsgrad_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
 def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nesterov=False,
                amsgrad=False) -> Optimizer:
     has_wd = _any(weight_decay)
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        first = (_rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
+                 _rows(1.0 - beta2, S))
+        second = (_rows(eps_root, S), _rows(eps, S), _rows(weight_decay, S), _rows(-alpha, S))
+        return first, second
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
-                            _rows(1.0 - beta2, S))
-            cache[-S] = (_rows(eps_root, S), _rows(eps, S), _rows(weight_decay, S), _rows(-alpha, S))
+        h, h2 = consts(S)
         inv_bc1 = 1.0 / T.bias_correction(beta1, t)
         inv_bc1n = 1.0 / T.bias_correction(beta1, t + 1) if nesterov else inv_bc1
         inv_bc2 = 1.0 / T.bias_correction(beta2, t)
         _call(sq, s.step, "adam_optax", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              STEP, *h, _rows(inv_bc1, S), _rows(inv_bc1n, S), _rows(inv_bc2, S), *cache[-S],
+              STEP, *h, _rows(inv_bc1, S), _rows(inv_bc1n, S), _rows(inv_bc2, S), *h2,
               has_wd, nesterov, amsgrad)
         return s.step, s
 
@@ -368,16 +408,13 @@ def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decouple
                 mu_product_float32=True) -> Optimizer:
     has_wd = _any(weight_decay)
     pdtype = np.float32 if mu_product_float32 else np.float64
-    cache: dict[int, tuple] = {}
+
+    consts = _torch_adam_consts(alpha, beta1, beta2, eps, weight_decay)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            lc, ls = _lerp_coef(1.0 - beta1, S)
-            h = cache[S] = (lc, ls, _rows(beta2, S), _rows(1.0 - beta2, S))
-            cache[-S] = (_rows(eps, S), _rows(weight_decay, S), _rows(1.0 - alpha * weight_decay, S))
+        h, h2 = consts(S)
         # the scalars exactly as adam.nadam_torch computes them
         bc2 = T.bias_correction(beta2, t)
         mu = beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay))
@@ -388,7 +425,7 @@ def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decouple
         c1 = (-alpha * (1.0 - mu)) / (1.0 - prod)
         c2 = (-alpha * mu_next) / (1.0 - prod_next)
         _call(sq, s.step, "nadam_torch", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), STEP, *h,
-              _rows(bc2, S), *cache[-S], _rows(c1, S), _rows(c2, S),
+              _rows(bc2, S), *h2, _rows(c1, S), _rows(c2, S),
               has_wd and not decoupled_weight_decay, has_wd and bool(decoupled_weight_decay))
         return s.step, s
 
@@ -398,16 +435,18 @@ def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decouple
 
 def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     has_wd = _any(weight_decay)
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        lc, ls = _lerp_coef(1.0 - beta1, S)
+        return (lc, ls, _rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
+                _rows(eps, S), _rows(weight_decay, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            lc, ls = _lerp_coef(1.0 - beta1, S)
-            h = cache[S] = (lc, ls, _rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
-                            _rows(eps, S), _rows(weight_decay, S))
+        h = consts(S)
         bc1 = T.bias_correction(beta1, t)
         coef = -(alpha / bc1) if torch_order else 1.0 / bc1
         _call(sq, s.step, "adamax", d, x, g2, _2d(x), _2d(s.mu), _2d(s.u), STEP, *h,
@@ -423,14 +462,16 @@ def adamax_optax(alpha, beta1, beta2, eps) -> Optimizer:
 
 def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
     b1_of = A.BETA1_SCHEDULES[beta1_schedule]
-    cache: dict[int, tuple] = {}
+
+    def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
+        return (_rows(beta2, S), _rows(1.0 - beta2, S), _rows(alpha, S), _rows(eps, S))
+
+    consts = _per_batch(consts)
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        h = cache.get(S)
-        if h is None:
-            h = cache[S] = (_rows(beta2, S), _rows(1.0 - beta2, S), _rows(alpha, S), _rows(eps, S))
+        h = consts(S)
         b1 = b1_of(beta1, t)
         _call(sq, s.step, "amsgrad_tutorial", d, x, g2, _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
               STEP, _rows(b1, S), _rows(1.0 - b1, S), *h)
