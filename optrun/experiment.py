@@ -245,18 +245,22 @@ def _located(config: RunConfig, key: str):
         raise ConfigError(e.message, source=config.source, path=key) from None
 
 
-def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
-            argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
-    """Run one config into a new run folder under ``runs_dir``."""
+def _build(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
+    """A single run's objective, optimizer and ``(1, d)`` start point. Its numeric hyperparameters
+    are ``(1, 1)`` arrays: the same numpy operations as a member of a batched sweep."""
     from .sweep import batch_params
 
     with _located(config, "objective"):
         objective = build_objective(config)
     with _located(config, "algorithm"):
-        # numeric hyperparameters as (1, 1) arrays: the same numpy operations as a batched sweep member
         optimizer = build_optimizer(config, batch_params([config]))
-    x0 = start_point(config)[None, :]
+    return objective, optimizer, start_point(config)[None, :]
 
+
+def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
+            argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
+    """Run one config into a new run folder under ``runs_dir``."""
+    objective, optimizer, x0 = _build(config)
     folder = RunFolder.create(runs_dir, config.name)
     started = utc_now()
     base = {
@@ -353,8 +357,9 @@ def save_checkpoint(folder: RunFolder, ck: Checkpoint, trace_last_forced: bool =
     return True
 
 
-def load_checkpoint(path: str, template_state: Any) -> Checkpoint:
-    """Read ``checkpoint.npz`` into a :class:`Checkpoint`, filling a fresh ``init(x)`` state."""
+def load_checkpoint(path: str, template_state: Any) -> tuple[Checkpoint, bool]:
+    """Read ``checkpoint.npz`` into a :class:`Checkpoint`, filling a fresh ``init(x)`` state; the
+    flag says whether the trace's last row was kept only because it was last (see save)."""
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
@@ -364,9 +369,10 @@ def load_checkpoint(path: str, template_state: Any) -> Checkpoint:
     if fields is None or any(f"state.{k}" not in data for k in fields):
         raise RunReadError(f"{path}: the checkpoint does not match this optimizer's state")
     state = type(template_state)(*(data[f"state.{k}"] for k in fields))
+    forced = "trace_last_forced" in data and bool(data["trace_last_forced"])
     return Checkpoint(int(data["iteration"]), data["x"], state, data["status"], [str(r) for r in data["reason"]],
                       data["last_row"], data["final_f"], data["final_g"], data["final_x"], data["best_f"],
-                      data["best_it"], data["best_x"])
+                      data["best_it"], data["best_x"]), forced
 
 
 def _truncate_trace(path: str, last_iteration: int, json_lines: bool) -> int:
@@ -418,14 +424,9 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
         raise RunSelectionError(f"run {run_id} has no checkpoint (it stopped before the first one); "
                                 f"rerun it with: optrun run {os.path.join(path, 'config.yaml')}")
     config = load_config(os.path.join(path, "config.yaml"))
-    objective = build_objective(config)
-    from .sweep import batch_params
-
-    optimizer = build_optimizer(config, batch_params([config]))
-    x0 = start_point(config)[None, :]
-    ck = load_checkpoint(ck_path, optimizer.init(x0.copy()))
-    with np.load(ck_path, allow_pickle=False) as z:
-        keep_upto = ck.iteration - 1 if "trace_last_forced" in z.files and bool(z["trace_last_forced"]) else ck.iteration
+    objective, optimizer, x0 = _build(config)
+    ck, last_forced = load_checkpoint(ck_path, optimizer.init(x0.copy()))
+    keep_upto = ck.iteration - 1 if last_forced else ck.iteration
     folder = RunFolder(path, run_id)
     try:
         rows = _truncate_trace(folder.file("trace.csv"), keep_upto, False)
