@@ -226,18 +226,8 @@ def _compare_sweeps(sweeps, *, group_by, metric, target, alpha, fmt, plot_file, 
                                            else _sweep_best_line(cmp))
     if quiet:
         click.echo(result)
-    elif fmt == "json":
-        data = cmp.to_dict()
-        if verdict:
-            data["gate"] = {"baseline": cmp.sides[0], "rtol": rtol, "worse": verdict.worse,
-                            "exit_code": verdict.exit_code, "line": verdict.line}
-        echo_json(data)
-        if verdict:
-            click.echo(verdict.line, err=True)
-    elif fmt == "csv":
-        click.echo(_csv_sweeps(cmp), nl=False)
-        if verdict:
-            click.echo(verdict.line, err=True)
+    elif fmt in ("json", "csv"):
+        _machine_output(fmt, cmp.to_dict, lambda: _csv_sweeps(cmp), verdict, cmp.sides[0], rtol)
     elif fmt == "markdown":
         click.echo(_markdown_sweeps(cmp, result), nl=False)
     else:
@@ -247,6 +237,20 @@ def _compare_sweeps(sweeps, *, group_by, metric, target, alpha, fmt, plot_file, 
 
 
 # ------------------------------------------------------------------------------------ the command
+
+
+def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: float) -> None:
+    """JSON (with the gate's verdict inside) or CSV on stdout; the gate's line on stderr."""
+    if fmt == "json":
+        data = to_dict()
+        if verdict:
+            data["gate"] = {"baseline": baseline, "rtol": rtol, "worse": verdict.worse,
+                            "exit_code": verdict.exit_code, "line": verdict.line}
+        echo_json(data)
+    else:
+        click.echo(to_csv(), nl=False)
+    if verdict:
+        click.echo(verdict.line, err=True)
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
@@ -354,18 +358,9 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
     if quiet:
         if result:
             click.echo(result)
-    elif fmt == "json":
-        data = comparison.to_dict()
-        if verdict:
-            data["gate"] = {"baseline": comparison.given[0].id, "rtol": rtol, "worse": verdict.worse,
-                            "exit_code": verdict.exit_code, "line": verdict.line}
-        echo_json(data)
-        if verdict:
-            click.echo(verdict.line, err=True)
-    elif fmt == "csv":
-        click.echo(_csv(comparison), nl=False)
-        if verdict:
-            click.echo(verdict.line, err=True)
+    elif fmt in ("json", "csv"):
+        _machine_output(fmt, comparison.to_dict, lambda: _csv(comparison), verdict,
+                        comparison.given[0].id, rtol)
     elif fmt == "markdown":
         text = _markdown(comparison)
         notes = ["Best per row in **bold** (lower is better).", *comparison.notes]
