@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from reference_math import ref_gradient
 
 from optrun.cli import cli
 from optrun.config import load_config, validate
@@ -78,22 +79,6 @@ def dims_of(spec):
 
 
 CASES = [(name, d) for name, spec in OBJECTIVES.items() for d in dims_of(spec)]
-
-
-def ref_gradient(f, x):
-    """Richardson-extrapolated central differences of a scalar reference, coordinate by coordinate."""
-    g = []
-    for i in range(len(x)):
-        h = 6.06e-6 * max(1.0, abs(x[i]))
-
-        def d(step, i=i):
-            xp, xm = list(x), list(x)
-            xp[i] += step
-            xm[i] -= step
-            return (f(xp) - f(xm)) / (xp[i] - xm[i])
-
-        g.append((4 * d(h / 2) - d(h)) / 3)
-    return np.array(g)
 
 
 def random_points(obj, n, seed):
