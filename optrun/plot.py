@@ -714,6 +714,16 @@ def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto"
                         surface=kind == "surface", budget=budget)
 
 
+def _y_axis(series: Sequence[CurveSeries], gap: bool) -> tuple[str, bool]:
+    """The y label and scale: f - f* on a log scale when every f* is known; otherwise f, on a
+    log scale only when every finite value is positive."""
+    if gap:
+        return "f(x) − f*  (log scale)", True
+    finite = np.concatenate([np.asarray(s.values)[np.isfinite(s.values)] for s in series])
+    log = bool(finite.size) and bool(np.all(finite > 0))
+    return "f(x)  (f* unknown" + ("; log scale)" if log else "; linear scale)"), log
+
+
 def _plot_runs_convergence(runs, out, title, dpi, budget) -> str:
     f_stars = []
     for r in runs:
@@ -729,12 +739,7 @@ def _plot_runs_convergence(runs, out, title, dpi, budget) -> str:
     for r, fs, label in zip(runs, f_stars, run_labels(runs)):
         t = _trace(r)
         series.append(CurveSeries(label, t["iteration"], t["f"] - fs if gap else t["f"]))
-    if gap:
-        ylabel, log = "f(x) − f*  (log scale)", True
-    else:
-        finite = np.concatenate([np.asarray(s.values)[np.isfinite(s.values)] for s in series])
-        log = bool(finite.size) and bool(np.all(finite > 0))
-        ylabel = "f(x)  (f* unknown" + ("; log scale)" if log else "; linear scale)")
+    ylabel, log = _y_axis(series, gap)
     return plot_convergence(series, out, title=title, ylabel=ylabel, log=log, dpi=dpi, budget=budget)
 
 
@@ -806,11 +811,6 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
     series, gap = sweep_curves(sweeps, group_by)
     if not any(np.asarray(s.values).size for s in series):
         raise PlotError(f"sweep {sweeps[0].id} has no trace rows to plot")
-    if gap:
-        ylabel, log = "f(x) − f*  (log scale)", True
-    else:
-        finite = np.concatenate([np.asarray(s.values)[np.isfinite(s.values)] for s in series])
-        log = bool(finite.size) and bool(np.all(finite > 0))
-        ylabel = "f(x)  (f* unknown" + ("; log scale)" if log else "; linear scale)")
+    ylabel, log = _y_axis(series, gap)
     title = title or default_title(sweeps) + "\nmedian and interquartile range across seeds"
     return plot_convergence(series, out, title=title, ylabel=ylabel, log=log, dpi=dpi, budget=budget)
