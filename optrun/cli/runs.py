@@ -138,6 +138,23 @@ class SelectorCommand(click.Command):
         return rest
 
 
+def _show_head(kind: str, item: Any, lines: list[str]) -> None:
+    """The top of ``optrun show``: id and status, path, extra lines, the resolved config."""
+    note = item.summary.get("status_note")
+    click.echo(f"{kind} {item.id}: {item.status}" + (f" ({note})" if note else ""))
+    click.echo(f"path: {item.path}")
+    for line in lines:
+        click.echo(line)
+    if lines and lines[-1]:
+        click.echo("")
+    click.echo("config:")
+    import yaml
+
+    text = yaml.safe_dump(item.config, sort_keys=False, default_flow_style=None, width=100)
+    click.echo("".join(f"  {line}\n" for line in text.splitlines()), nl=False)
+    click.echo("")
+
+
 def check_selectors(selectors: Sequence[str]) -> None:
     """RUN arguments may start with '-' (-1, -2, and members -1/7, -1:seed=3); anything else
     starting with '-' is a bad option."""
@@ -341,7 +358,6 @@ def best_rows(sweep, n: int) -> tuple[str, list[dict[str, Any]]]:
 
 def _show_sweep(sweep, n: int, fmt: str) -> None:
     """``optrun show SWEEP``: config, members by status, axes, the best members."""
-    import yaml
 
     from ..store.read import _show as show_value
 
@@ -353,15 +369,7 @@ def _show_sweep(sweep, n: int, fmt: str) -> None:
                    "counts": sweep.counts, "axes": axes, "ranked_by": key, "best": top})
         return
     out = click.echo
-    note = sweep.summary.get("status_note")
-    out(f"sweep {sweep.id}: {sweep.status}" + (f" ({note})" if note else ""))
-    out(f"path: {sweep.path}")
-    out(f"members: {_members_text(sweep)}")
-    out("")
-    out("config:")
-    text = yaml.safe_dump(sweep.config, sort_keys=False, default_flow_style=None, width=100)
-    out("".join(f"  {line}\n" for line in text.splitlines()), nl=False)
-    out("")
+    _show_head("sweep", sweep, [f"members: {_members_text(sweep)}"])
     if not sweep.rows:
         out(f"no member table yet: the sweep is {sweep.status}")
         return
@@ -429,7 +437,6 @@ def show(run, runs_dir, rows, best, fmt):
       optrun show SWEEP --best 20
       optrun show SWEEP:alpha=0.01,seed=3
     """
-    import yaml
 
     from ..store.read import select
 
@@ -450,14 +457,7 @@ def show(run, runs_dir, rows, best, fmt):
                    "meta": r.meta, "trace": {"columns": cols, "rows": total, "head": head, "tail": tail}})
         return
     out = click.echo
-    note = r.summary.get("status_note")
-    out(f"run {r.id}: {r.status}" + (f" ({note})" if note else ""))
-    out(f"path: {r.path}")
-    out("")
-    out("config:")
-    text = yaml.safe_dump(r.config, sort_keys=False, default_flow_style=None, width=100)
-    out("".join(f"  {line}\n" for line in text.splitlines()), nl=False)
-    out("")
+    _show_head("run", r, [""])
     out("summary:")
     skip = {"id", "format_version"}
     for k, v in r.summary.items():
