@@ -147,8 +147,8 @@ class TraceWriter:
     """Streams one member's trace rows to ``trace.csv`` and ``trace.jsonl``.
 
     Columns: ``iteration, f, grad_norm, step_norm, x0 .. x{m-1}`` (m = ``x_columns``). Floats are
-    written with Python's shortest round-trip repr, so a trace reads back bit for bit. In the
-    JSON Lines file non-finite numbers are ``null``. With ``every = k`` only iterations divisible
+    written as their shortest round-trip text (:mod:`optrun.store.rows`), so a trace reads back
+    bit for bit. In the JSON Lines file non-finite numbers are ``null``. With ``every = k`` only iterations divisible
     by k are kept, plus each member's last row. With ``log_per_decade = N`` the rows kept are
     COCO-style log-spaced ones plus the first row at each target f - f* <= 1e-1 .. 1e-8 (when
     ``f_min`` is known) and the last row (see :mod:`optrun.store.sweepstore`).
@@ -156,6 +156,7 @@ class TraceWriter:
 
     def __init__(self, folder: str, x_columns: int, every: int = 1, append: bool = False,
                  rows_already: int = 0, log_per_decade: int | None = None, f_min: float | None = None):
+        from .rows import RowFormat
         from .sweepstore import TARGETS, LogMarks
 
         self.m, self.every = x_columns, every
@@ -163,12 +164,11 @@ class TraceWriter:
         self.f_min = f_min
         self.hits = np.full((len(TARGETS), 1), -1, dtype=np.int64)  # first iteration at each target
         self.columns = ["iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
-        self._csv_fmt = "%d" + ",%r" * (len(self.columns) - 1) + "\n"
-        self._jsonl_fmt = "{" + ",".join(f'"{c}":%s' for c in self.columns) + "}\n"
+        self._rows = RowFormat(self.columns, ints=1)
         mode = os.O_WRONLY | (os.O_APPEND if append else os.O_CREAT | os.O_EXCL)
         self._csv = os.open(os.path.join(folder, "trace.csv"), mode, 0o644)
         self._jsonl = os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644)
-        self._csv_parts: list[str] = [] if append else [",".join(self.columns) + "\n"]
+        self._csv_parts: list[str] = [] if append else [self._rows.header]
         self._json_parts: list[str] = []
         self._pending = 0
         self._last_flush = time.monotonic()
@@ -203,22 +203,13 @@ class TraceWriter:
                     self.forced_last = int(its[-1])
                 keep[-1] = True
             its, block = its[keep], block[keep]
-        its_l = its.tolist()
-        # each float is formatted once (repr, shortest round trip: the bulk of the cost); the JSON
-        # line reuses the CSV line's text
-        csv_fmt, json_fmt = self._csv_fmt, self._jsonl_fmt
-        lines = [csv_fmt % (i, *r) for i, r in zip(its_l, block.tolist())]
-        self._csv_parts.append("".join(lines))
-        if np.isfinite(block).all():
-            self._json_parts.append("".join([json_fmt % tuple(ln[:-1].split(",")) for ln in lines]))
-        else:  # JSON has no NaN or infinity: null
-            null = {"nan": "null", "inf": "null", "-inf": "null"}
-            self._json_parts.append("".join([json_fmt % tuple(null.get(v, v) for v in ln[:-1].split(","))
-                                             for ln in lines]))
-        self.rows_written += len(its_l)
-        if its_l:
-            self._pending_last = its_l[-1]
-        self._pending += len(its_l) * (8 + 24 * len(self.columns))
+        csv_text, json_text = self._rows.format([its], block)
+        self._csv_parts.append(csv_text)
+        self._json_parts.append(json_text)
+        self.rows_written += len(its)
+        if len(its):
+            self._pending_last = int(its[-1])
+        self._pending += len(its) * (8 + 24 * len(self.columns))
         if self._pending >= FLUSH_BYTES or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 

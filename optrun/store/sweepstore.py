@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 from .folder import FLUSH_BYTES, FLUSH_SECONDS, jsonable
+from .rows import RowFormat
 
 TARGETS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
 TARGET_COLUMNS = tuple(f"hit_{t:.0e}".replace("e-0", "e-") for t in TARGETS)
@@ -121,8 +122,8 @@ def first_crossings(f: np.ndarray, valid: np.ndarray, f_min: float, hits: np.nda
 class BatchTraceWriter:
     """Streams the rows of one batch's members to ``traces/batch-NNNN.csv``.
 
-    Rows are formatted with Python's shortest round-trip ``repr`` (as a single run's
-    ``trace.csv``), so a member's rows read back bit for bit. ``hits`` (``(len(TARGETS), S)``)
+    Floats are written as their shortest round-trip text (:mod:`optrun.store.rows`, as a single
+    run's ``trace.csv``), so a member's rows read back bit for bit. ``hits`` (``(len(TARGETS), S)``)
     collects each member's first iteration with ``f - f* <= target`` when ``f_min`` is known,
     whatever the thinning.
     """
@@ -139,8 +140,8 @@ class BatchTraceWriter:
         self._tmp = self.path + ".partial"
         self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         cols = ["member", "iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
-        self._parts = [",".join(cols) + "\n"]
-        self._fmt = "%d,%d," + ",".join(["%r"] * (3 + x_columns)) + "\n"
+        self._rows = RowFormat(cols, ints=2)
+        self._parts = [self._rows.header]
         self._pending = 0
         self._last = time.monotonic()
         self.rows_written = 0
@@ -170,12 +171,9 @@ class BatchTraceWriter:
         block[:, 2] = sn[sel_r, sel_s]
         if self.m:
             block[:, 3:] = x[sel_r, sel_s, : self.m]
-        mem = self.members[sel_s].tolist()
-        it = (sel_r + first).tolist()
-        fmt = self._fmt
-        self._parts.append("".join([fmt % (a, b, *r) for a, b, r in zip(mem, it, block.tolist())]))
-        self.rows_written += len(mem)
-        self._pending += len(mem) * (12 + 22 * (3 + self.m))
+        self._parts.append(self._rows.format([self.members[sel_s], sel_r + first], block, jsonl=False)[0])
+        self.rows_written += len(sel_s)
+        self._pending += len(sel_s) * (12 + 22 * (3 + self.m))
         if self._pending >= FLUSH_BYTES or time.monotonic() - self._last >= FLUSH_SECONDS:
             self.flush()
 
