@@ -99,6 +99,7 @@ def test_any_rows_read_back(rows):
     its = np.array([r[0] for r in rows], dtype=np.int64)
     values = np.array([r[1:] for r in rows], dtype=np.float64)
     csv_text, json_text = fmt.format([its], values)
+    assert fmt.format([its], values, jsonl=False) == (csv_text, "")  # the CSV-only layout agrees
     back = read_csv(csv_text, fmt.header)
     assert [int(r[0]) for r in back] == its.tolist()
     for r, want in zip(back, values):

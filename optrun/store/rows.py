@@ -47,6 +47,7 @@ class RowFormat:
         self._csv_row = self._row_template([""] + [","] * (c - 1) + ["\n"])
         self._json_row = self._row_template(
             ['{"%s":' % self.columns[0]] + [',"%s":' % k for k in self.columns[1:]] + ["}\n"])
+        self._csv_halves = self._row_template(["", ",", "\n"])  # integer columns, float columns
 
     @staticmethod
     def _row_template(separators: list[str]) -> list[str]:
@@ -61,15 +62,40 @@ class RowFormat:
         if n == 0:
             return "", ""
         floats = np.ascontiguousarray(floats, dtype=np.float64)
+        if not jsonl:
+            return self._csv_only(ints, floats), ""
         flat = number_texts(floats.reshape(-1))
         values = [number_texts(np.asarray(a, dtype=np.int64)) for a in ints]
         values += [flat[j::k] for j in range(k)]
-        json_text = self._lay_out(self._json_row, values, n) if jsonl else ""
-        bad = np.flatnonzero(~np.isfinite(floats.reshape(-1)))
-        if len(bad):  # JSON's null, CSV's nan/inf/-inf
-            for i, v in zip(bad.tolist(), floats.reshape(-1)[bad].tolist()):
-                values[self.ints + i % k][i // k] = repr(v)
+        json_text = self._lay_out(self._json_row, values, n)
+        for i, text in self._non_finite(floats.reshape(-1)):  # JSON's null, CSV's nan/inf/-inf
+            values[self.ints + i % k][i // k] = text
         return self._lay_out(self._csv_row, values, n), json_text
+
+    def _csv_only(self, ints: Sequence[np.ndarray], floats: np.ndarray) -> str:
+        """CSV lines cut into one piece per row for the integer columns and one for the floats
+        (rather than one per field): the fewest string objects."""
+        n = len(floats)
+        ints_text = self._row_texts(np.stack([np.asarray(a, dtype=np.int64) for a in ints], axis=1))
+        floats_text = self._row_texts(floats)
+        bad = np.flatnonzero(~np.isfinite(floats).all(axis=1))
+        for i in bad.tolist():  # orjson's null becomes nan/inf/-inf, as in the other layout
+            fields = floats_text[i].split(",")
+            for j, text in self._non_finite(floats[i]):
+                fields[j] = text
+            floats_text[i] = ",".join(fields)
+        return self._lay_out(self._csv_halves, [ints_text, floats_text], n)
+
+    @staticmethod
+    def _row_texts(block: np.ndarray) -> list[str]:
+        """Each row of a 2-D array as comma-separated shortest round-trip texts."""
+        return orjson.dumps(np.ascontiguousarray(block), option=_NUMPY).decode()[2:-2].split("],[")
+
+    @staticmethod
+    def _non_finite(flat: np.ndarray):
+        """``(index, repr)`` of each non-finite element of a 1-D float array."""
+        bad = np.flatnonzero(~np.isfinite(flat))
+        return zip(bad.tolist(), map(repr, flat[bad].tolist()))
 
     @staticmethod
     def _lay_out(template: list[str], values: list[list[str]], n: int) -> str:
