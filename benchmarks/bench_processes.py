@@ -13,7 +13,6 @@ Contenders are run interleaved, rotating the order every round, and compared by 
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from bench_util import (
     REPO_ROOT,
     ProcResult,
     Table,
+    child_env,
     fmt_ratio,
     fmt_time,
     interleaved,
@@ -47,31 +47,6 @@ def optrun_cmd() -> list[str]:
     """The ``optrun`` console script of the running interpreter's environment (what users type)."""
     exe = sibling_executable("optrun")
     return [exe] if exe else [sys.executable, "-m", "optrun"]
-
-
-_PYCACHE: str | None = None
-
-
-def child_env(bytecode_cache: bool = True) -> dict[str, str]:
-    """The environment of the measured processes.
-
-    With ``bytecode_cache`` (what a user's machine does) Python may write ``.pyc`` files, into a
-    private folder (``PYTHONPYCACHEPREFIX``) kept for this benchmark run, so nothing is written
-    into the source tree; the first (warm-up) run fills it. This machine sets
-    ``PYTHONDONTWRITEBYTECODE=1``, under which an editable install recompiles every optrun
-    module at each start (about 80 ms here): measured separately, not hidden.
-    """
-    global _PYCACHE
-    env = dict(os.environ)
-    env.pop("OPTRUN_RUNS_DIR", None)
-    env["NO_COLOR"] = "1"
-    if bytecode_cache:
-        if _PYCACHE is None:
-            _PYCACHE = tempfile.mkdtemp(prefix="optrun-bench-pycache-")
-            atexit.register(shutil.rmtree, _PYCACHE, True)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = _PYCACHE
-    return env
 
 
 class Scratch:

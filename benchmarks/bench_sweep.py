@@ -10,7 +10,9 @@ Method:
   (the AMSGrad tutorial config: 2-D sphere, 100 iterations, every trace row written), timed from
   spawn to exit, so start-up, validation, the process pool, the traces (1,010,000 rows) and the
   summary table are all in the figure. Median of ``--repeats`` runs, with the default workers
-  (one per core) and with ``--workers 1``.
+  (one per core) and with ``--workers 1``, after one untimed warm-up sweep. The children may
+  write bytecode (into a private ``PYTHONPYCACHEPREFIX``, as an installed package has its
+  ``.pyc`` files), although this machine sets ``PYTHONDONTWRITEBYTECODE=1``.
 * **one at a time**: the same members through the public API in this process,
   ``optrun.experiment.execute(config, runs_dir)`` in a loop (each makes its own run folder, as
   ``optrun run`` does). Timing all 10,000 would take minutes, so a sample of ``--sample``
@@ -40,6 +42,7 @@ from bench_util import (
     REPO_ROOT,
     Machine,
     Table,
+    child_env,
     fmt_time,
     load_average,
     median,
@@ -66,7 +69,7 @@ def sweep_once(members: int, workers: int | None, own_rss: bool = False) -> tupl
         cmd = optrun_cmd() + ["run", CONFIG, "--sweep", f"seed=0:{members}", "--runs-dir", runs, "--quiet"]
         if workers:
             cmd += ["--workers", str(workers)]
-        r = run_process(cmd, own_rss=own_rss, cwd=runs)
+        r = run_process(cmd, own_rss=own_rss, cwd=runs, env=child_env())
         if r.returncode != 0:
             raise SystemExit(f"the sweep failed (exit {r.returncode}): {' '.join(cmd)}")
         (folder,) = os.listdir(runs)
@@ -120,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     progress(f"sweep of {a.members:,} members, default workers ({cores}) and --workers 1, {a.repeats}x")
     walls: dict[str, list[float]] = {"default": [], "1": []}
     rows = 0
+    sweep_once(100, None)  # warm-up: fills the bytecode cache and the page cache
     for _ in range(a.repeats):  # interleaved, so a busy spell hits both settings
         for key, w in (("default", None), ("1", 1)):
             wall, _, rows = sweep_once(a.members, w)

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_kernels as K  # noqa: E402
 import bench_processes as P  # noqa: E402
-from bench_util import Table, interleaved, verdict  # noqa: E402
+from bench_util import Table, child_env, interleaved, verdict  # noqa: E402
 
 
 class _Variant(NamedTuple):
@@ -135,8 +135,8 @@ def test_own_rss_reports_the_child_not_the_fat_parent():
 def test_child_env_caches_bytecode_outside_the_source_tree(monkeypatch):
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     monkeypatch.setenv("OPTRUN_RUNS_DIR", "/somewhere")
-    env = P.child_env()
+    env = child_env()
     assert "PYTHONDONTWRITEBYTECODE" not in env and "OPTRUN_RUNS_DIR" not in env
     prefix = env["PYTHONPYCACHEPREFIX"]
     assert os.path.isdir(prefix) and not prefix.startswith(str(P.REPO_ROOT))
-    assert P.child_env(bytecode_cache=False)["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert child_env(bytecode_cache=False)["PYTHONDONTWRITEBYTECODE"] == "1"

@@ -114,6 +114,13 @@ class RunConfig:
     def dim(self) -> int:
         return self.objective.dim
 
+    def with_seed(self, seed: int) -> RunConfig:
+        """This config with another seed, sharing every section object (the same as
+        ``dataclasses.replace(self, seed=seed)``, which a 100,000-member seed sweep feels)."""
+        new = object.__new__(RunConfig)
+        new.__dict__.update(self.__dict__, seed=seed)
+        return new
+
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain YAML-ready data, in the documented key order."""
         return {

@@ -46,7 +46,7 @@ import copy
 import itertools
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -446,7 +446,7 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
             cfg = validate(member, path, lines, {**overridden, **sweep_src, **swapped})
             cache[ck] = cfg
         if seed is not None:
-            cfg = replace(cfg, seed=seed)
+            cfg = cfg.with_seed(seed)
         plan.members.append(cfg)
     return plan
 
@@ -490,8 +490,15 @@ def make_batches(members: list[RunConfig], batch_max: int = BATCH_MAX) -> list[l
     on the members, never on the number of workers: a sweep's files are the same with any --workers.
     """
     groups: dict[tuple, list[int]] = {}
+    # members that differ only in scalars (seed, start) share their section objects: their key
+    # is computed once (the members are alive throughout, so the ids stay theirs)
+    keys: dict[tuple, tuple] = {}
     for i, cfg in enumerate(members):
-        groups.setdefault(batch_key(cfg), []).append(i)
+        ids = (id(cfg.algorithm), id(cfg.objective), id(cfg.stop), id(cfg.trace), cfg.iterations, cfg.backend)
+        key = keys.get(ids)
+        if key is None:
+            key = keys[ids] = batch_key(cfg)
+        groups.setdefault(key, []).append(i)
     out = []
     for idx in groups.values():
         k = -(-len(idx) // batch_max)

@@ -324,3 +324,15 @@ def test_line_numbers_follow_nesting(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(str(write(tmp_path, text)))
     assert (e.value.path, e.value.line) == ("algorithm.beta2", 9)
+
+
+def test_with_seed_is_dataclasses_replace(configs_dir):
+    import dataclasses
+
+    cfg = load_config(str(configs_dir / "amsgrad.yaml"))
+    other = cfg.with_seed(cfg.seed + 7)
+    assert other == dataclasses.replace(cfg, seed=cfg.seed + 7)
+    assert other.seed == cfg.seed + 7 and cfg.seed != other.seed
+    assert other.algorithm is cfg.algorithm and other.to_dict() == {**cfg.to_dict(), "seed": cfg.seed + 7}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        other.seed = 1

@@ -165,13 +165,22 @@ class BatchTraceWriter:
             thin[rows[ends] - 1, ends] = True
             keep = thin
         # member-major order within the chunk
-        sel_s, sel_r = np.nonzero(keep.T)
-        block = np.empty((len(sel_s), 3 + self.m))
-        block[:, 0] = f[sel_r, sel_s]
-        block[:, 1] = gn[sel_r, sel_s]
-        block[:, 2] = sn[sel_r, sel_s]
-        if self.m:
-            block[:, 3:] = x[sel_r, sel_s, : self.m]
+        S = keep.shape[1]
+        block = np.empty((int(np.count_nonzero(keep)), 3 + self.m))
+        if len(block) == n * S:  # every row kept (the common case): transposes, no gathers
+            sel_s, sel_r = np.repeat(np.arange(S), n), np.tile(np.arange(n), S)
+            cube = block.reshape(S, n, 3 + self.m)  # a view: block is new and contiguous
+            for j, a in enumerate((f, gn, sn)):
+                cube[:, :, j] = a.T
+            if self.m:
+                cube[:, :, 3:] = x[:, :, : self.m].transpose(1, 0, 2)
+        else:
+            sel_s, sel_r = np.nonzero(keep.T)
+            block[:, 0] = f[sel_r, sel_s]
+            block[:, 1] = gn[sel_r, sel_s]
+            block[:, 2] = sn[sel_r, sel_s]
+            if self.m:
+                block[:, 3:] = x[sel_r, sel_s, : self.m]
         self._parts.append(self._rows.format([self.members[sel_s], sel_r + first], block, jsonl=False)[0])
         self.rows_written += len(sel_s)
         self._pending += len(sel_s) * (12 + 22 * (3 + self.m))
@@ -228,8 +237,10 @@ def write_summary(folder: str, summary: dict, columns: list[str], rows: list[dic
     with _streamed(os.path.join(folder, "summary.csv")) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(columns)
-        for r in rows:
-            w.writerow([_cell(r.get(c)) for c in columns])
+        isfinite = math.isfinite
+        for r in rows:  # as _cell, inline: this loop runs once per member and column
+            w.writerow(["" if v is None or (type(v) is float and not isfinite(v)) else v
+                        for v in map(r.get, columns)])
     head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
     with _streamed(os.path.join(folder, "summary.json")) as f:
         f.write(head[:-1] + ',"rows":[')
