@@ -203,14 +203,15 @@ class TraceWriter:
                     self.forced_last = int(its[-1])
                 keep[-1] = True
             its, block = its[keep], block[keep]
-        csv_text, json_text = self._rows.format([its], block)
-        self._csv_parts.append(csv_text)
-        self._json_parts.append(json_text)
         self.rows_written += len(its)
-        if len(its):
-            self._pending_last = int(its[-1])
-        self._pending += len(its) * (8 + 24 * len(self.columns))
-        if self._pending >= FLUSH_BYTES or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+        for end, csv_text, json_text in self._rows.pieces([its], block):
+            self._csv_parts.append(csv_text)
+            self._json_parts.append(json_text)
+            self._pending_last = int(its[end - 1])
+            self._pending += len(csv_text) + len(json_text)
+            if self._pending >= FLUSH_BYTES:
+                self.flush()
+        if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 
     @staticmethod

@@ -181,10 +181,13 @@ class BatchTraceWriter:
             block[:, 2] = sn[sel_r, sel_s]
             if self.m:
                 block[:, 3:] = x[sel_r, sel_s, : self.m]
-        self._parts.append(self._rows.format([self.members[sel_s], sel_r + first], block, jsonl=False)[0])
         self.rows_written += len(sel_s)
-        self._pending += len(sel_s) * (12 + 22 * (3 + self.m))
-        if self._pending >= FLUSH_BYTES or time.monotonic() - self._last >= FLUSH_SECONDS:
+        for _, text, _ in self._rows.pieces([self.members[sel_s], sel_r + first], block, jsonl=False):
+            self._parts.append(text)
+            self._pending += len(text)
+            if self._pending >= FLUSH_BYTES:
+                self.flush()
+        if time.monotonic() - self._last >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
