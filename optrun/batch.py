@@ -90,7 +90,14 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
     of the batch ``failed`` with the error; nothing propagates.
     ``should_stop`` is polled between steps; without it SIGINT/SIGTERM stop the batch (in a worker).
     """
-    from .experiment import _Signals, build_objective, build_optimizer, check_expect, member_summary
+    from .experiment import (
+        _Signals,
+        build_objective,
+        build_optimizer,
+        check_expect,
+        final_distances,
+        member_summary,
+    )
     from .runner import Problem, run
 
     t0 = time.perf_counter()
@@ -119,8 +126,9 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
         wall = time.perf_counter() - t0
         hits = writer.hits
         rows = []
+        dists = final_distances(objective, np.stack([r.final_x for r in results]))
         for s, (cfg, r) in enumerate(zip(configs, results)):
-            row = member_summary(cfg, objective, r)
+            row = member_summary(cfg, objective, r, dists[s])
             row["wall_time_s"] = wall / S
             row["batch_wall_time_s"] = wall
             for li, col in enumerate(TARGET_COLUMNS):

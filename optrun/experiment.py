@@ -182,10 +182,14 @@ def git_commit(cwd: str) -> str | None:
     return None  # a branch with no commits yet
 
 
-def member_summary(config: RunConfig, objective: Objective, r: MemberResult) -> dict[str, Any]:
-    """The summary fields of one finished member (status, final, best, optimum distances)."""
-    with np.errstate(all="ignore"):  # a diverged x (1e200, inf) has an infinite distance, no warning
-        dist = objective.distance_to_optimum(r.final_x)
+def member_summary(config: RunConfig, objective: Objective, r: MemberResult,
+                   dist: float | None = None) -> dict[str, Any]:
+    """The summary fields of one finished member (status, final, best, optimum distances).
+
+    ``dist`` is the distance of ``r.final_x`` to the optimum when the caller has it (a batch
+    computes its members' at once); otherwise it is computed here."""
+    if dist is None:
+        dist = final_distances(objective, r.final_x[None, :])[0]
     f_gap = (r.final_f - objective.f_min) if objective.f_min is not None else None
     big = r.final_x.size > SUMMARY_X_MAX
     return {
@@ -202,8 +206,15 @@ def member_summary(config: RunConfig, objective: Objective, r: MemberResult) -> 
         "best_iteration": r.best_iteration,
         "f_min": objective.f_min,
         "f_gap": f_gap,
-        "distance_to_optimum": float(dist) if dist is not None else None,
+        "distance_to_optimum": dist,
     }
+
+
+def final_distances(objective: Objective, final_x: np.ndarray) -> list[float | None]:
+    """Each row's distance to the nearest known minimizer (None when none is known)."""
+    with np.errstate(all="ignore"):  # a diverged x (1e200, inf) has an infinite distance, no warning
+        dist = objective.distance_to_optimum(final_x)
+    return [None] * len(final_x) if dist is None else dist.tolist()
 
 
 # ---------------------------------------------------------------------------- one run
