@@ -116,7 +116,7 @@ class Run:
         """The columns of ``trace.csv`` by name: ``iteration`` (int64), ``f``, ``grad_norm``,
         ``step_norm`` and any ``x0 .. x{m-1}`` (float64; ``nan``/``inf`` kept as written).
 
-        Floats were written as shortest round-trip reprs, so values read back bit for bit. A
+        Floats were written as their shortest round-trip text, so values read back bit for bit. A
         partial last line (a run killed mid-write) is dropped; any other unparsable line raises
         :class:`~optrun.errors.RunReadError`. Read once, then cached.
         """
