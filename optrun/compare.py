@@ -840,7 +840,7 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
         raise CompareError(f"sweeps are not compared on {METRICS[metric].label}; use one of "
                            f"{', '.join(list(SWEEP_METRIC_COLUMNS) + ['iterations_to_target'])}")
     if not (isinstance(alpha, float) and 0 < alpha < 1):
-        raise CompareError(f"--alpha must be a number between 0 and 1, not {alpha}")
+        raise CompareError(f"--significance must be a number between 0 and 1, not {alpha}")
     targets = sorted(targets, reverse=True)
     if metric == "iterations_to_target" and not any(math.isclose(target, t) for t in targets):
         raise CompareError(f"sweeps record the targets {', '.join(fmt_target(t) for t in targets)}; "
@@ -936,7 +936,7 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             for i, j in pairs:
                 tests.append(mann_whitney_verdict(groups[i], groups[j], alpha, label))
         if len(tests) > 1:
-            notes.append(f"{len(tests)} tests at alpha = {alpha:g} each: expect about {alpha * len(tests):.2g} "
+            notes.append(f"{len(tests)} tests at significance level {alpha:g} each: expect about {alpha * len(tests):.2g} "
                          "false positives by chance (Bonferroni: compare p with alpha / number of tests)")
 
     cells: dict[str, dict[str, float]] = {}  # entrant -> objective -> its best configuration's median

@@ -165,7 +165,7 @@ def test_matched_configurations_are_tested_pairwise(tmp_path):
     c = compare_sweeps([load_sweep(a), load_sweep(b)])
     assert [(t.key, t.better) for t in c.tests] == [({"algorithm.alpha": 0.1}, "a, alpha=0.1"),
                                                     ({"algorithm.alpha": 0.2}, "b, alpha=0.2")]
-    assert any("2 tests at alpha = 0.05" in n for n in c.notes)
+    assert any("2 tests at significance level 0.05" in n for n in c.notes)
 
 
 def test_ranking_of_an_algorithms_by_objectives_matrix(tmp_path):
@@ -245,6 +245,18 @@ def test_cli_group_by_markdown_and_quiet(alpha_sweep):
     assert float(tests[0]["p_value"]) == pytest.approx(2 / 252) and tests[0]["better"] == "alpha=0.1"
 
 
+def test_significance_level_changes_the_verdict_and_alpha_is_its_synonym(tmp_path):
+    # p = 2/252 ~ 0.0079 for fully separated groups of 5: significant at 0.05, not at 0.005
+    two_sweeps(tmp_path, [1.0, 2, 3, 4, 5], [11.0, 12, 13, 14, 15])
+    runs = tmp_path / "runs"
+    loose = invoke(runs, "compare", "-2", "-1", "--fail-if-worse", "--significance", "0.05")
+    strict = invoke(runs, "compare", "-2", "-1", "--fail-if-worse", "--significance", "0.005")
+    synonym = invoke(runs, "compare", "-2", "-1", "--fail-if-worse", "--alpha", "0.005")
+    assert loose.exit_code == 1 and strict.exit_code == 0
+    assert synonym.exit_code == strict.exit_code and synonym.stdout == strict.stdout
+    assert "significance level 0.005" in strict.stdout
+
+
 def test_cli_gate_exit_codes(tmp_path):
     two_sweeps(tmp_path, [1.0, 2, 3, 4, 5, 6], [11.0, 12, 13, 14, 15, 16])
     runs = tmp_path / "runs"
@@ -258,7 +270,8 @@ def test_cli_gate_exit_codes(tmp_path):
 
 @pytest.mark.parametrize("args, needle", [  # -2 is the sweep, -1 a single run made after it
     (["-2", "--group-by", "beta"], "has no axis 'beta'"),
-    (["-2", "--alpha", "1.5"], "--alpha must be a number between 0 and 1"),
+    (["-2", "--alpha", "1.5"], "--significance must be a number between 0 and 1"),
+    (["-2", "--significance", "-0.1"], "--significance must be a number between 0 and 1"),
     (["-2", "--metric", "time_per_iteration"], "sweeps are not compared on time per iteration"),
     (["-2", "--sort", "final_f"], "--sort and --all apply to runs"),
     (["-2", "--fail-if-worse"], "needs a BASELINE and a CANDIDATE"),

@@ -149,7 +149,7 @@ def _print_sweeps(cmp, result: str | None) -> None:
     print_table(header, body, right=tuple(range(1, len(header))), styles=styles)
     if cmp.tests:
         click.echo("")
-        click.echo(f"Mann-Whitney U tests across seeds (two-sided, alpha = {cmp.alpha:g}):")
+        click.echo(f"Mann-Whitney U tests across seeds (two-sided, significance level {cmp.alpha:g}):")
         th, tb = _test_table(cmp)
         print_table(th, tb, right=tuple(range(2, 9)))
         for t in cmp.tests:
@@ -174,7 +174,7 @@ def _markdown_sweeps(cmp, result: str | None) -> str:
     text = f"{cmp.metric_label} across seeds (lower is better)\n\n" + markdown_text(header, body)
     if cmp.tests:
         th, tb = _test_table(cmp)
-        text += f"\nMann-Whitney U tests (two-sided, alpha = {cmp.alpha:g})\n\n" + markdown_text(th, tb)
+        text += f"\nMann-Whitney U tests (two-sided, significance level {cmp.alpha:g})\n\n" + markdown_text(th, tb)
     if cmp.ranking is not None:
         rh, rb = _ranking_table(cmp)
         text += f"\nRanking by median {cmp.metric_label} (rank in brackets)\n\n" + markdown_text(rh, rb)
@@ -276,8 +276,9 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
 @click.option("--group-by", "group_by", default=None, metavar="KEY",
               help="Sweeps: split each sweep by the values of this axis (e.g. algorithm.name or alpha) "
                    "and compare the groups.")
-@click.option("--alpha", "alpha", type=float, default=0.05, show_default=True,
-              help="Sweeps: significance level of the Mann-Whitney test (and of --fail-if-worse).")
+@click.option("--significance", "--alpha", "alpha", type=float, default=0.05, show_default=True,
+              help="Sweeps: significance level of the Mann-Whitney test (and of --fail-if-worse); "
+                   "--alpha is the same option (the statisticians' name, not the learning rate).")
 @quiet_option
 def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_file, fail_if_worse, rtol,
             group_by, alpha, quiet):
@@ -313,7 +314,7 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
 
     Exit status: 0, or 1 when --fail-if-worse finds a worse candidate (for
     sweeps: a worse median beyond --rtol and, with 5 or more members each,
-    p < --alpha); 2 for a RUN that matches nothing or a damaged run folder.
+    p < --significance); 2 for a RUN that matches nothing or a damaged run folder.
     """
     from ..compare import CompareError, compare_runs, gate, metric_key
     from ..store.read import select
