@@ -182,13 +182,16 @@ def git_commit(cwd: str) -> str | None:
     return None  # a branch with no commits yet
 
 
+_UNSET: Any = object()
+
+
 def member_summary(config: RunConfig, objective: Objective, r: MemberResult,
-                   dist: float | None = None) -> dict[str, Any]:
+                   dist: float | None = _UNSET) -> dict[str, Any]:
     """The summary fields of one finished member (status, final, best, optimum distances).
 
-    ``dist`` is the distance of ``r.final_x`` to the optimum when the caller has it (a batch
-    computes its members' at once); otherwise it is computed here."""
-    if dist is None:
+    ``dist`` is the distance of ``r.final_x`` to the optimum (None: no known optimum) when the
+    caller has it (a batch computes its members' at once); otherwise it is computed here."""
+    if dist is _UNSET:
         dist = final_distances(objective, r.final_x[None, :])[0]
     f_gap = (r.final_f - objective.f_min) if objective.f_min is not None else None
     big = r.final_x.size > SUMMARY_X_MAX
@@ -211,10 +214,17 @@ def member_summary(config: RunConfig, objective: Objective, r: MemberResult,
 
 
 def final_distances(objective: Objective, final_x: np.ndarray) -> list[float | None]:
-    """Each row's distance to the nearest known minimizer (None when none is known)."""
+    """Each row's distance to the nearest known minimizer (None when none is known), computed
+    for blocks of rows whose temporaries (rows x minima x d) stay near 2**20 numbers."""
+    S = final_x.shape[0]
+    if objective.minima.size == 0:
+        return [None] * S
+    step = max(1, (1 << 20) // max(1, objective.minima.size))
+    out: list[float | None] = []
     with np.errstate(all="ignore"):  # a diverged x (1e200, inf) has an infinite distance, no warning
-        dist = objective.distance_to_optimum(final_x)
-    return [None] * len(final_x) if dist is None else dist.tolist()
+        for a in range(0, S, step):
+            out += objective.distance_to_optimum(final_x[a:a + step]).tolist()
+    return out
 
 
 # ---------------------------------------------------------------------------- one run

@@ -120,3 +120,13 @@ def test_csv_and_json_agree_on_every_value(n):
     csv_vals = [[float(t) for t in r[1:]] for r in read_csv(csv_text, fmt.header)]
     json_vals = [[o[k] for k in ("f", "a", "b", "c")] for o in map(json.loads, json_text.splitlines())]
     assert csv_vals == json_vals == values.tolist()
+
+
+def test_integer_columns_only():
+    fmt = RowFormat(["member", "iteration"], ints=2)
+    block = np.empty((3, 0))
+    ints = [np.array([7, 7, 8]), np.arange(3)]
+    want = "7,0\n7,1\n8,2\n"
+    assert fmt.format(ints, block, jsonl=False) == (want, "")
+    assert fmt.format(ints, block) == (want, '{"member":7,"iteration":0}\n{"member":7,"iteration":1}\n'
+                                             '{"member":8,"iteration":2}\n')

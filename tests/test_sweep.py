@@ -520,3 +520,21 @@ def test_load_plan_errors_are_config_errors(tmp_path):
     with pytest.raises(ConfigError) as e:
         plan_of(tmp_path, "sweep: {seed: {range: [1001]}, algorithm.alpha: {linspace: [0.1, 0.2, 1000]}}\n")
     assert "the sweep has 1,001,000 members; at most 1,000,000 are allowed" in str(e.value)
+
+
+def test_final_distances_of_a_batch_equal_each_member_alone():
+    # blocks of rows keep the temporaries small (here 209 rows of d = 5000 per block)
+    from optrun.experiment import final_distances
+    from optrun.objectives import get_objective
+
+    obj = get_objective("rastrigin").build(5000)
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((500, 5000))
+    xs[7, 3], xs[400, 0] = np.inf, np.nan
+    got = final_distances(obj, xs)
+    with np.errstate(all="ignore"):
+        alone = [float(obj.distance_to_optimum(x)) for x in xs]
+    assert np.array_equal(np.array(got), np.array(alone), equal_nan=True)
+    assert got[7] == np.inf and np.isnan(got[400])
+    assert final_distances(get_objective("sphere").build(3), xs[:2, :3]) == [
+        float(np.sqrt(np.sum(xs[0, :3] ** 2))), float(np.sqrt(np.sum(xs[1, :3] ** 2)))]

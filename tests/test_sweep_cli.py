@@ -225,6 +225,22 @@ def test_folder_layout(tmp_path):
     assert head == "member,iteration,f,grad_norm,step_norm,x0,x1"
 
 
+def test_a_swept_integer_beyond_64_bits_is_written_to_the_summary(tmp_path):
+    # orjson (the fast summary.json writer) refuses such integers: the rows go through json instead
+    cfg = write(tmp_path, {"objective": {"name": "sphere", "dim": 2}, "iterations": 5,
+                           "algorithm": {"name": "gd", "schedule": {"name": "exponential", "decay_steps": 1000,
+                                                                    "decay_rate": 0.5}},
+                           "sweep": {"algorithm.schedule.decay_steps": [1000, 10**20]}})
+    res = invoke("run", cfg, "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
+    assert res.exit_code == 0, res.output
+    folder = sweep_folder(tmp_path / "runs")
+    rows = summary(folder)["rows"]
+    assert [r["algorithm.schedule.decay_steps"] for r in rows] == [1000, 10**20]
+    assert all(r["status"] == "completed" for r in rows)
+    with open(folder / "summary.csv", newline="") as f:
+        assert [r["algorithm.schedule.decay_steps"] for r in csv.DictReader(f)] == ["1000", str(10**20)]
+
+
 def test_rerunning_config_yaml_reproduces_the_table_and_traces(tmp_path):
     res = invoke("run", write(tmp_path, LAYOUT), "--runs-dir", tmp_path / "a", "--workers", "1", "--quiet")
     assert res.exit_code == 0

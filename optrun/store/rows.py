@@ -77,8 +77,9 @@ class RowFormat:
         for a in range(0, n, step):
             b = min(n, a + step)
             part_ints, part = [i[a:b] for i in ints], floats[a:b]
-            if jsonl:
-                yield (b, *self._both(part_ints, part))
+            if jsonl or k == 0:  # (no float columns: nothing to cut into rows)
+                csv_text, json_text = self._both(part_ints, part)
+                yield b, csv_text, json_text if jsonl else ""
             else:
                 yield b, self._csv_only(part_ints, part), ""
 

@@ -218,6 +218,15 @@ def _cell(v) -> object:
     return v
 
 
+def _plain(v):
+    """A JSON value: non-finite floats become null (lists too)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
 @contextlib.contextmanager
 def _streamed(path: str):
     """A text file written piece by piece under a temporary name, renamed over ``path`` at the end:
@@ -242,12 +251,17 @@ def write_summary(folder: str, summary: dict, columns: list[str], rows: list[dic
         w.writerow(columns)
         isfinite = math.isfinite
         for r in rows:  # as _cell, inline: this loop runs once per member and column
-            w.writerow(["" if v is None or (type(v) is float and not isfinite(v)) else v
+            w.writerow(["" if v is None or (isinstance(v, float) and not isfinite(v)) else v
                         for v in map(r.get, columns)])
     head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
     with _streamed(os.path.join(folder, "summary.json")) as f:
         f.write(head[:-1] + ',"rows":[')
-        for i in range(0, len(rows), 1000):  # orjson writes non-finite floats as null
-            part = orjson.dumps(rows[i:i + 1000], option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        for i in range(0, len(rows), 1000):
+            chunk = rows[i:i + 1000]
+            try:  # orjson writes non-finite floats as null
+                part = orjson.dumps(chunk, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+            except orjson.JSONEncodeError:  # an integer beyond 64 bits (a swept value): the json module
+                part = json.dumps([{k: _plain(v) for k, v in r.items()} for r in chunk],
+                                  separators=(",", ":"), allow_nan=False)
             f.write(("," if i else "") + part[1:-1])
         f.write("]}\n")
