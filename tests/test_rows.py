@@ -128,5 +128,6 @@ def test_integer_columns_only():
     ints = [np.array([7, 7, 8]), np.arange(3)]
     want = "7,0\n7,1\n8,2\n"
     assert fmt.format(ints, block, jsonl=False) == (want, "")
-    assert fmt.format(ints, block) == (want, '{"member":7,"iteration":0}\n{"member":7,"iteration":1}\n'
-                                             '{"member":8,"iteration":2}\n')
+    lines = ('{"member":7,"iteration":0}\n{"member":7,"iteration":1}\n'
+             '{"member":8,"iteration":2}\n')
+    assert fmt.format(ints, block) == (want, lines)
