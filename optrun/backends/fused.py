@@ -33,7 +33,6 @@ step) are not written: they carry nothing between steps.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -52,11 +51,13 @@ from . import kernels as K
 #: waking numba's pool costs ~10-20 us, a serial fused pass streams ~1e5 float64 in that time)
 PARALLEL_MIN_D = 1 << 17
 
-# numba's OpenMP layer measured ~8 ms per parallel call at d = 1e6 on this 2-core machine under
-# load (its threads wait out a scheduler slice at the barrier), 8x the serial kernel; the
-# workqueue layer, 0.6 ms. A user's explicit NUMBA_THREADING_LAYER is left alone.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+# Threads come from numba's own choice of threading layer (TBB, else OpenMP, else its workqueue),
+# as torch's come from OpenMP; NUMBA_THREADING_LAYER overrides it. Measured on the 2-core
+# reference machine (AdaGrad / AMSGrad apply, d = 1e6, ratio to the one-core memory roof): idle,
+# OpenMP 1.07-1.14 / 0.52-0.73 (an empty parallel call: 1.6 us) and workqueue 1.50-1.82 /
+# 0.96-1.30 (110 us); with the other core busy, OpenMP 2.45-2.70 / 2.05-2.23 and workqueue
+# 1.79-2.33 / 1.32-1.44. So a dedicated machine is best served by the default and a shared one
+# by NUMBA_THREADING_LAYER=workqueue (or NUMBA_NUM_THREADS=1); see the README.
 
 
 def _rows(h: Any, S: int) -> np.ndarray:
