@@ -27,7 +27,7 @@ from ..optimizers.base import Optimizer, Variant
 
 BACKENDS = ("auto", "numpy", "numba")
 INSTALL_HINT = "pip install numba (or the fast extra: pip install '.[fast]' in the checkout)"
-#: ``auto`` picks numba from this dimension up. Measured (benchmarks/results/kernels-numba.md):
+#: ``auto`` picks numba from this dimension up. Measured (benchmarks/results/latest.md):
 #: at d = 1e3 a step is dominated by Python call overhead and numba is no faster (7-21 us vs
 #: 7-14 us); at d = 1e5 it is 2-3x faster. 1e4 lies between the two (not measured on its own);
 #: at d = 2 the 100,000-iteration tutorial run took 4.2 s with numba vs 2.8 s with numpy.
