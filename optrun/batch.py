@@ -164,6 +164,27 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, note)
 
 
+def _openmp_started() -> bool:
+    """Has this process run a numba kernel on GNU OpenMP threads? A child forked from it would
+    be killed by numba ("fork() called from a process already using GNU OpenMP")."""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    try:
+        return numba.threading_layer() == "omp"
+    except ValueError:  # no parallel kernel has run yet
+        return False
+
+
+def _pool_context(multiprocessing: Any) -> Any:
+    """Workers are forked (they start at once, with everything imported), unless this process
+    already runs OpenMP threads (a large run with the numba backend before the sweep): then
+    they start from a fresh server process."""
+    if not hasattr(os, "fork"):
+        return None
+    return multiprocessing.get_context("forkserver" if _openmp_started() else "fork")
+
+
 def _worker(args):
     folder, batch, indices, configs = args
     return batch, run_batch(folder, batch, indices, configs, should_stop=lambda: bool(_STOP))
@@ -287,7 +308,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
             import concurrent.futures as cf
             import multiprocessing
 
-            ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+            ctx = _pool_context(multiprocessing)
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
                 futs = {pool.submit(_worker, job): job for job in jobs}
                 nb = 0

@@ -453,3 +453,32 @@ def test_resume_refuses_a_finished_or_live_sweep(tmp_path):
                                                       "pid_start": process_start_ticks(os.getpid())}))
     res = invoke("resume", folder, "--runs-dir", tmp_path / "runs")
     assert res.exit_code == 2 and f"is still running (pid {os.getpid()})" in res.stderr
+
+
+def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
+    # numba's OpenMP threads do not survive fork(): once a large numba run has used them, the
+    # sweep's workers must start from a fresh process (else numba kills each worker)
+    pytest.importorskip("numba")
+    big = write(tmp_path, {"objective": {"name": "sphere", "dim": 300_000}, "backend": "numba",
+                           "algorithm": {"name": "adagrad", "alpha": 0.1}, "iterations": 2,
+                           "trace": {"x": 0}}, "big.yaml")
+    # two groups (two batches, one per worker), each member threaded too
+    swept = write(tmp_path, {"objective": {"name": "sphere", "dim": 140_000}, "iterations": 2, "backend": "numba",
+                             "algorithm": {"name": "adagrad", "alpha": 0.1}, "trace": {"x": 0},
+                             "sweep": {"seed": [0, 1], "algorithm.name": ["adagrad", "rmsprop"]}}, "swept.yaml")
+    script = (
+        "import sys, numba\n"
+        "from optrun.config import load_config\n"
+        "from optrun.experiment import execute\n"
+        "from optrun.sweep import load_plan\n"
+        "from optrun.batch import execute_sweep\n"
+        f"execute(load_config({str(big)!r}), {str(tmp_path / 'runs')!r})\n"
+        "print(numba.threading_layer())\n"
+        f"out = execute_sweep(load_plan({str(swept)!r}), {str(tmp_path / 'runs')!r}, workers=2)\n"
+        "print(out.summary['counts'], out.summary['workers'])\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    layer, counts = r.stdout.strip().splitlines()
+    assert counts == "{'completed': 4} 2", (layer, r.stderr)
+    assert "fork() called from a process already using GNU OpenMP" not in r.stderr
