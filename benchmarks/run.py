@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         t = P.tutorial(3 if quick else 5)
         report.section("2. The tutorial problem", t)
         hl.add("optrun run / tutorial script, 100,000 iterations", t.rows[0][5], "≤ 1.0", t.rows[0][6])
+        if "backend=numba" in t.rows[1][0]:
+            hl.add("optrun run backend=numba / tutorial script, 100,000 iterations", t.rows[1][5], "≤ 0.3",
+                   t.rows[1][6])
     if "startup" in a.only:
         import bench_processes as P
 

@@ -28,6 +28,7 @@ from .store import FORMAT_VERSION, RunFolder, TraceWriter
 from .store.folder import atomic_write_text, hostname, platform_text, process_start_ticks, utc_now
 
 HEARTBEAT_SECONDS = 2.0
+CHUNK_SECONDS = 1.0  # a single run hands its rows on at least this often (see optrun.runner.run)
 SUMMARY_X_MAX = 1000  # coordinates of final_x/best_x kept in summary.json; larger points go to x.npz
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -522,7 +523,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         try:
             (result,) = run(problem, on_chunk, should_stop=lambda: sig.received is not None, resume=resume,
                             on_checkpoint=on_checkpoint if config.trace.checkpoint_s else None,
-                            checkpoint_every_s=config.trace.checkpoint_s)
+                            checkpoint_every_s=config.trace.checkpoint_s, flush_every_s=CHUNK_SECONDS)
         except OptrunError as e:
             error = e.message
         except OSError as e:

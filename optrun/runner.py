@@ -114,13 +114,18 @@ def chunk_rows(S: int, d: int) -> int:
 def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
         should_stop: Callable[[], bool] | None = None, *, resume: Checkpoint | None = None,
         on_checkpoint: Callable[[Checkpoint], Any] | None = None,
-        checkpoint_every_s: float | None = None) -> list[MemberResult]:
+        checkpoint_every_s: float | None = None, flush_every_s: float | None = None) -> list[MemberResult]:
     """Run the loop to the budget, a stop rule, or ``should_stop()``; one result per member.
 
     With ``on_checkpoint``, a :class:`Checkpoint` is handed over at a chunk boundary every
     ``checkpoint_every_s`` seconds and when the run is interrupted (after its rows were handed to
     ``on_chunk``). ``resume`` continues from such a checkpoint; the rows it produces are those an
     uninterrupted run would have produced after ``resume.iteration``.
+
+    With ``flush_every_s``, a chunk is also handed on when it is not full but that many seconds
+    have passed since the last one: with a slow objective the trace, the progress, the heartbeat
+    and the checkpoints stay on time. The rows are the same either way; only a batch's trace file
+    (rows grouped by member within each chunk) would see the difference, so sweeps leave it unset.
     """
     x = np.array(problem.x0, dtype=np.float64, copy=True)
     if x.ndim != 2:
@@ -194,6 +199,7 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                           best_x.copy())
 
     next_checkpoint = time.monotonic() + (checkpoint_every_s or 0.0)
+    next_flush = time.monotonic() + (flush_every_s or 0.0)
     with np.errstate(all="ignore"):
         if resume is None:
             state = init(x)
@@ -219,12 +225,14 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                 if should_stop is not None and should_stop():
                     interrupted = True
                     break
-                if k == K:
+                if k == K or (flush_every_s is not None and k and time.monotonic() >= next_flush):
                     in_flush = True
                     flush(first, k, False)
                     in_flush = False
                     first += k
                     k = 0
+                    if flush_every_s is not None:
+                        next_flush = time.monotonic() + flush_every_s
                     if not (status == RUNNING).any():
                         break
                     if on_checkpoint is not None and checkpoint_every_s and time.monotonic() >= next_checkpoint:

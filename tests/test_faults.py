@@ -262,3 +262,50 @@ def test_python_module_entry_point_handles_sigint_cleanly(tmp_path, configs_dir)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "Traceback" not in err
+
+
+SLOW_OBJECTIVE = '''
+import time
+import numpy as np
+
+
+def slow_sphere(x):
+    time.sleep(0.003)  # a costly simulation: about 300 steps per second
+    return float(np.dot(x, x))
+
+
+def slow_sphere_gradient(x):
+    return 2.0 * np.asarray(x)
+'''
+
+
+def test_slow_objective_keeps_trace_heartbeat_and_checkpoints_on_time(optrun_bin, runs_dir, tmp_path,
+                                                                      run_optrun):
+    # 1,024 rows (a whole chunk at d = 2) take 3 s here: rows, the heartbeat and checkpoints must not
+    # wait for a full chunk (the runner hands a partial one on every second)
+    (tmp_path / "slowmod.py").write_text(SLOW_OBJECTIVE)
+    cfg = tmp_path / "slow.yaml"
+    cfg.write_text("objective: {function: 'slowmod:slow_sphere', gradient: 'slowmod:slow_sphere_gradient'}\n"
+                   "bounds: [[-2, 2], [-2, 2]]\nstart: [1.0, -0.5]\nalgorithm: {name: adagrad, alpha: 0.1}\n"
+                   "iterations: 1100\ntrace: {checkpoint_s: 0.5}\n")
+    p = _popen(optrun_bin, runs_dir, tmp_path, "run", str(cfg))
+    try:
+        deadline = time.monotonic() + 60
+        folder = None
+        while time.monotonic() < deadline:
+            (folder,) = _folders(runs_dir) or [None]
+            if folder is not None and (folder / "checkpoint.npz").exists() and _summary(folder).get("iterations"):
+                break
+            time.sleep(0.1)
+        p.kill()
+        p.wait(timeout=30)
+        assert folder is not None and (folder / "checkpoint.npz").exists(), "no checkpoint within 60 s"
+        assert 0 < _summary(folder)["iterations"] < 1024  # the heartbeat's progress, before a full chunk
+        rows = _check_complete_rows(folder)
+        assert 0 < rows < 1024
+    finally:
+        if p.poll() is None:
+            p.kill()
+    resumed = run_optrun("resume", str(folder), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _summary(folder)["status"] == "completed" and _summary(folder)["iterations"] == 1100

@@ -363,3 +363,23 @@ def test_divergence_through_the_cli(tmp_path):
     s = json.loads((folder / "summary.json").read_text())
     assert (s["status"], s["stop_reason"], s["iterations"]) == ("diverged", "nonfinite", 47)
     assert (s["best_f"], s["best_iteration"], s["final_f"]) == (0.3125, 0, None)
+
+
+@pytest.mark.parametrize("target", [None, 1e-3])
+def test_handing_on_partial_chunks_by_time_changes_no_row(target):
+    # flush_every_s = 0: every step is handed on alone; the rows, the stop and the results are
+    # those of whole chunks
+    def problem():
+        return Problem(sphere(2), optimizer("adagrad", alpha=0.1, eps=1e-8), np.array([X0]), 300,
+                       f_target=target)
+
+    whole, whole_rows = collect(problem())
+    timed, timed_rows = collect(problem(), flush_every_s=0.0)
+    assert timed_rows == whole_rows and len(whole_rows[0]) > 10
+    assert (len(whole_rows[0]) < 301) == (target is not None)  # the stop rule ends it early
+    for a, b in zip(timed, whole):
+        for k, v in vars(a).items():
+            assert np.array_equal(v, getattr(b, k)), k
+    chunks = []
+    run(problem(), lambda c: chunks.append(c.n), flush_every_s=0.0)
+    assert set(chunks) == {1} and len(chunks) == len(whole_rows[0])
