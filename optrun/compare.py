@@ -937,7 +937,7 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                 tests.append(mann_whitney_verdict(groups[i], groups[j], alpha, label))
         if len(tests) > 1:
             notes.append(f"{len(tests)} tests at significance level {alpha:g} each: expect about {alpha * len(tests):.2g} "
-                         "false positives by chance (Bonferroni: compare p with alpha / number of tests)")
+                         "false positives by chance (Bonferroni: compare p with the significance level / number of tests)")
 
     cells: dict[str, dict[str, float]] = {}  # entrant -> objective -> its best configuration's median
     by_id = {s.id: s for s in sweeps}

@@ -416,7 +416,12 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
         if any(k in a.keys and len(a.keys) > 1 for a in axes):
             raise ConfigError(f"'{k}' is zipped with other keys in the config's sweep block; "
                               "change it there", source=f"--sweep '{opt}'")
-        axes = [a for a in axes if a.keys != ax.keys] + [ax]
+        # in the place of the config's axis for the key (the member order stays the config's), or last
+        same = [i for i, a in enumerate(axes) if a.keys == ax.keys]
+        if same:
+            axes[same[0]] = ax
+        else:
+            axes.append(ax)
     base = validate(data, path, lines, overridden)
     plan = Plan(path, base, axes)
     if not axes:

@@ -121,7 +121,8 @@ def test_resolved_sweep_keeps_generators_and_the_member_order(tmp_path):
     assert resolved == {"zip": {"iterations": [5, 6], "algorithm.beta2": {"linspace": [0.9, 0.99, 2]}},
                         "seed": {"range": [4]}, "algorithm.alpha": {"logspace": [1e-3, 1e-1, 2]},
                         "rng": ["generator", "legacy"]}
-    assert list(resolved) == ["zip", "seed", "algorithm.alpha", "rng"]  # the axis order, zip first
+    # the axis order: the config's (rng replaced in its place), then the new axis
+    assert list(resolved) == ["zip", "seed", "rng", "algorithm.alpha"]
     again = load_plan(str(write(tmp_path, yaml.safe_dump({**plan.base.to_dict(), "sweep": resolved},
                                                          sort_keys=False), "again.yaml")))
     assert again.assignments == plan.assignments
@@ -171,9 +172,10 @@ def test_option_typing_int_vs_float_vs_string():
 def test_option_replaces_the_config_axis_and_adds_new_ones(tmp_path):
     plan = plan_of(tmp_path, "sweep: {seed: [7, 8, 9], algorithm.alpha: [0.1, 0.2]}\n",
                    options=("seed=0:2", "iterations=3,4"))
-    assert [a.keys for a in plan.axes] == [("algorithm.alpha",), ("seed",), ("iterations",)]
-    assert sorted({m.seed for m in plan.members}) == [0, 1]
-    assert len(plan.members) == 2 * 2 * 2
+    # the replaced axis keeps its place (seed still varies slowest), the new one comes last
+    assert [a.keys for a in plan.axes] == [("seed",), ("algorithm.alpha",), ("iterations",)]
+    assert [(m.seed, m.algorithm.params["alpha"], m.iterations) for m in plan.members] == [
+        (s, a, i) for s in (0, 1) for a in (0.1, 0.2) for i in (3, 4)]
 
 
 def test_overrides_apply_to_every_member(tmp_path):

@@ -482,3 +482,14 @@ def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
     layer, counts = r.stdout.strip().splitlines()
     assert counts == "{'completed': 4} 2", (layer, r.stderr)
     assert "fork() called from a process already using GNU OpenMP" not in r.stderr
+
+
+def test_members_missing_expect_are_named_on_stderr(tmp_path, configs_dir):
+    res = invoke("run", configs_dir / "rosenbrock.yaml", "iterations=1000", "--sweep", "seed=0:3",
+                 "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
+    assert res.exit_code == 1
+    (line,) = [ln for ln in res.stderr.splitlines() if ln.startswith("expect failed")]
+    assert line.startswith("expect failed for 3 of 3 members (member 0: f - f* ") and line.endswith("(f_gap_max))")
+    ok = invoke("run", configs_dir / "rosenbrock.yaml", "--sweep", "seed=0:2", "--runs-dir", tmp_path / "runs",
+                "--workers", "1", "--quiet")
+    assert ok.exit_code == 0 and "expect failed" not in ok.stderr

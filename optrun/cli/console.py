@@ -136,6 +136,16 @@ def sweep_result_line(outcome) -> str:
             f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
 
 
+def expect_summary(outcome) -> None:
+    """One line on stderr when members missed the config's ``expect:`` (the sweep's exit 1)."""
+    missed = [r for r in outcome.rows if r.get("expect_passed") is False]
+    if missed:
+        first = missed[0]
+        why = "; ".join(first.get("expect_failures") or []) or "expect failed"
+        click.echo(f"expect failed for {len(missed):,} of {len(outcome.rows):,} members "
+                   f"(member {first.get('member')}: {why})", err=True)
+
+
 class PlainSweepReporter(_Throttled):
     """Plain lines for sweeps: start, a line every 10 s, each failure as soon as it happens."""
 
@@ -156,7 +166,7 @@ class PlainSweepReporter(_Throttled):
         click.echo(f"member {member} ({axes}) failed: {error}", err=True)
 
     def sweep_finish(self, outcome) -> None:
-        pass
+        expect_summary(outcome)
 
 
 class BarSweepReporter(PlainSweepReporter):
@@ -192,6 +202,7 @@ class BarSweepReporter(PlainSweepReporter):
 
     def sweep_finish(self, outcome) -> None:
         self.close()
+        expect_summary(outcome)
 
     def close(self) -> None:
         if self.bar.live.is_started:
