@@ -27,7 +27,6 @@ without it a :class:`PlotUnavailable` error (exit 2) says how to install it.
 from __future__ import annotations
 
 import os
-import secrets
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -220,7 +219,7 @@ def _save(fig, path: str, dpi: float) -> str:
     """Write the figure to ``path`` atomically (a temporary file renamed over it)."""
     fmt = output_format(path)
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # log axes near the float64 limit
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Software": "optrun"} if fmt == "png" else None)

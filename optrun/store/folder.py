@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -46,7 +45,7 @@ def jsonable(obj: Any) -> Any:
 
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see either the old or the new file."""
-    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+    tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
@@ -70,7 +69,7 @@ def utc_now() -> str:
 def new_run_id(label: str) -> str:
     """``YYYYMMDD-HHMMSS.mmm-label-xxxxxx``: sorts by start time (UTC), unique by the hash."""
     now = datetime.now(timezone.utc)
-    return f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{label}-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{label}-{os.urandom(3).hex()}"
 
 
 def platform_text() -> str:

@@ -28,7 +28,6 @@ import csv
 import json
 import math
 import os
-import secrets
 import time
 
 import numpy as np
@@ -231,7 +230,7 @@ def _plain(v):
 def _streamed(path: str):
     """A text file written piece by piece under a temporary name, renamed over ``path`` at the end:
     readers see the old file or the whole new one, and memory holds one piece at a time."""
-    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+    tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8", newline="", buffering=1 << 20) as f:
             yield f
