@@ -178,8 +178,8 @@ def _openmp_started() -> bool:
 
 def _pool_context(multiprocessing: Any) -> Any:
     """Workers are forked (they start at once, with everything imported), unless this process
-    already runs OpenMP threads (a large run with the numba backend before the sweep): then
-    they start from a fresh server process."""
+    already runs OpenMP threads (NUMBA_THREADING_LAYER=omp and a large numba run before the
+    sweep): then they start from a fresh server process."""
     if not hasattr(os, "fork"):
         return None
     return multiprocessing.get_context("forkserver" if _openmp_started() else "fork")

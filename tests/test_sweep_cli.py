@@ -456,9 +456,10 @@ def test_resume_refuses_a_finished_or_live_sweep(tmp_path):
 
 
 def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
-    # numba's OpenMP threads do not survive fork(): once a large numba run has used them, the
-    # sweep's workers must start from a fresh process (else numba kills each worker)
-    pytest.importorskip("numba")
+    # numba's OpenMP threads (the user's choice: NUMBA_THREADING_LAYER=omp) do not survive fork():
+    # once a large numba run has used them, the sweep's workers must start from a fresh process
+    # (else numba kills each worker)
+    pytest.importorskip("numba.np.ufunc.omppool", reason="numba's OpenMP layer is not available here")
     big = write(tmp_path, {"objective": {"name": "sphere", "dim": 300_000}, "backend": "numba",
                            "algorithm": {"name": "adagrad", "alpha": 0.1}, "iterations": 2,
                            "trace": {"x": 0}}, "big.yaml")
@@ -477,9 +478,10 @@ def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
         f"out = execute_sweep(load_plan({str(swept)!r}), {str(tmp_path / 'runs')!r}, workers=2)\n"
         "print(out.summary['counts'], out.summary['workers'])\n")
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False,
-                       cwd=tmp_path)
+                       cwd=tmp_path, env={**os.environ, "NUMBA_THREADING_LAYER": "omp"})
     assert r.returncode == 0, r.stderr
     layer, counts = r.stdout.strip().splitlines()
+    assert layer == "omp"
     assert counts == "{'completed': 4} 2", (layer, r.stderr)
     assert "fork() called from a process already using GNU OpenMP" not in r.stderr
 

@@ -33,6 +33,7 @@ step) are not written: they carry nothing between steps.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -51,13 +52,15 @@ from . import kernels as K
 #: waking numba's pool costs ~10-20 us, a serial fused pass streams ~1e5 float64 in that time)
 PARALLEL_MIN_D = 1 << 17
 
-# Threads come from numba's own choice of threading layer (TBB, else OpenMP, else its workqueue),
-# as torch's come from OpenMP; NUMBA_THREADING_LAYER overrides it. Measured on the 2-core
-# reference machine (AdaGrad / AMSGrad apply, d = 1e6, ratio to the one-core memory roof): idle,
-# OpenMP 1.07-1.14 / 0.52-0.73 (an empty parallel call: 1.6 us) and workqueue 1.50-1.82 /
-# 0.96-1.30 (110 us); with the other core busy, OpenMP 2.45-2.70 / 2.05-2.23 and workqueue
-# 1.79-2.33 / 1.32-1.44. So a dedicated machine is best served by the default and a shared one
-# by NUMBA_THREADING_LAYER=workqueue (or NUMBA_NUM_THREADS=1); see the README.
+# numba's workqueue threading layer, not its default OpenMP: OpenMP's threads spin between
+# parallel calls and slow down the numpy work the runner does in between. Measured on the 2-core
+# reference machine, whole `optrun run` processes, 300 steps: AMSGrad at d = 1e6, workqueue
+# 5.1-5.8 s vs OpenMP 6.7-7.1 s; a 4-member sweep at d = 3e5, 5.6-5.9 s vs 8.5-9.4 s; with the
+# other core busy, OpenMP is slower still. (The kernel alone in a tight loop favours OpenMP at
+# d = 1e6: an empty parallel call costs 1.6 us against 110 us.) A user's explicit
+# NUMBA_THREADING_LAYER is left alone; sweeps then start their workers safely (optrun.batch).
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 
 def _rows(h: Any, S: int) -> np.ndarray:
