@@ -131,3 +131,10 @@ def test_integer_columns_only():
     lines = ('{"member":7,"iteration":0}\n{"member":7,"iteration":1}\n'
              '{"member":8,"iteration":2}\n')
     assert fmt.format(ints, block) == (want, lines)
+
+
+def test_float_columns_only():
+    fmt = RowFormat(["a", "b"], ints=0)
+    block = np.array([[0.5, np.inf], [1e-7, -0.0]])
+    assert fmt.format([], block, jsonl=False) == ("0.5,inf\n1e-7,-0.0\n", "")
+    assert fmt.format([], block)[1] == '{"a":0.5,"b":null}\n{"a":1e-7,"b":-0.0}\n'

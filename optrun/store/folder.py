@@ -147,8 +147,8 @@ class TraceWriter:
 
     Columns: ``iteration, f, grad_norm, step_norm, x0 .. x{m-1}`` (m = ``x_columns``). Floats are
     written as their shortest round-trip text (:mod:`optrun.store.rows`), so a trace reads back
-    bit for bit. In the JSON Lines file non-finite numbers are ``null``. With ``every = k`` only iterations divisible
-    by k are kept, plus each member's last row. With ``log_per_decade = N`` the rows kept are
+    bit for bit. In the JSON Lines file non-finite numbers are ``null``. With ``every = k`` only
+    iterations divisible by k are kept, plus each member's last row. With ``log_per_decade = N`` the rows kept are
     COCO-style log-spaced ones plus the first row at each target f - f* <= 1e-1 .. 1e-8 (when
     ``f_min`` is known) and the last row (see :mod:`optrun.store.sweepstore`).
     """

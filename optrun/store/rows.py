@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
-PIECE_NUMBERS = 4096  # numbers formatted per piece of a block (see RowFormat.format)
+PIECE_NUMBERS = 4096  # numbers formatted per piece of a block (see RowFormat.pieces)
 
 
 def number_texts(values: np.ndarray) -> list[str]:
@@ -77,7 +77,7 @@ class RowFormat:
         for a in range(0, n, step):
             b = min(n, a + step)
             part_ints, part = [i[a:b] for i in ints], floats[a:b]
-            if jsonl or k == 0:  # (no float columns: nothing to cut into rows)
+            if jsonl or k == 0 or not ints:  # (the row layout needs integer and float columns)
                 csv_text, json_text = self._both(part_ints, part)
                 yield b, csv_text, json_text if jsonl else ""
             else:
