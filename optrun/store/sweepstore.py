@@ -208,15 +208,6 @@ class BatchTraceWriter:
         os.replace(self._tmp, self.path)
 
 
-def _cell(v) -> object:
-    """A CSV cell: floats by repr (non-finite as empty, as null in summary.json), None empty."""
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ""
-    return v
-
-
 def _plain(v):
     """A JSON value: non-finite floats become null (lists too)."""
     if isinstance(v, float):
@@ -249,7 +240,7 @@ def write_summary(folder: str, summary: dict, columns: list[str], rows: list[dic
         w = csv.writer(f, lineterminator="\n")
         w.writerow(columns)
         isfinite = math.isfinite
-        for r in rows:  # as _cell, inline: this loop runs once per member and column
+        for r in rows:  # None and non-finite floats (null in summary.json) are empty cells
             w.writerow(["" if v is None or (isinstance(v, float) and not isfinite(v)) else v
                         for v in map(r.get, columns)])
     head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
