@@ -637,6 +637,18 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
     )
 
 
+def start_outside_bounds(config: RunConfig) -> str | None:
+    """A one-line note when an explicit start point lies outside the config's bounds (allowed:
+    bounds only shape random starts and plots; the optimization is unconstrained), else None."""
+    if not isinstance(config.start, tuple):
+        return None
+    for i, (v, (lo, hi)) in enumerate(zip(config.start, config.bounds)):
+        if not lo <= v <= hi:
+            return (f"the start point lies outside the bounds (x{i} = {v:g}, bounds [{lo:g}, {hi:g}]); "
+                    "bounds only shape random starts and plots, the run is not confined to them")
+    return None
+
+
 def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read, override and validate one config file."""
     data, lines = read_config_file(path)

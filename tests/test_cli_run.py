@@ -352,3 +352,20 @@ def test_terminal_shows_a_bar_unless_no_color(optrun_bin, configs_dir, tmp_path)
                               {**env, "NO_COLOR": "1"}, tmp_path)
     assert code == 0 and not ANSI.search(shown), shown
     assert "completed: adagrad-tutorial" in shown and shown.count("run 20") == 1
+
+
+def test_a_start_outside_the_bounds_is_noted_not_refused(tmp_path):
+    cfg = tmp_path / "out.yaml"
+    cfg.write_text("objective: sphere\nbounds: [-1, 1]\nstart: [0.5, 3.0]\nalgorithm: {name: gd, alpha: 0.1}\n"
+                   "iterations: 5\n")
+    runs = tmp_path / "runs"
+    res = CliRunner().invoke(cli, ["run", str(cfg), "--runs-dir", str(runs)])
+    assert res.exit_code == 0
+    (note,) = [ln for ln in res.stderr.splitlines() if ln.startswith("note:")]
+    assert "outside the bounds (x1 = 3, bounds [-1, 1])" in note and "not confined" in note
+    quiet = CliRunner().invoke(cli, ["run", str(cfg), "--runs-dir", str(runs), "-q"])
+    assert quiet.exit_code == 0 and "note:" not in quiet.stderr
+    inside = CliRunner().invoke(cli, ["run", str(cfg), "start=[0.5,1.0]", "--runs-dir", str(runs)])
+    assert inside.exit_code == 0 and "note:" not in inside.stderr
+    swept = CliRunner().invoke(cli, ["run", str(cfg), "--sweep", "seed=0:3", "--runs-dir", str(runs)])
+    assert swept.exit_code == 0 and swept.stderr.count("outside the bounds") == 1

@@ -68,6 +68,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     Exit status: 0 all runs completed and met their expect: block; 1 a run diverged,
     failed or missed its expect: block; 2 bad input; 130 interrupted (143 on SIGTERM).
     """
+    from ..config import start_outside_bounds
     from ..experiment import execute
     from ..store.folder import jsonable
     from ..sweep import load_plan
@@ -83,6 +84,11 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
 
     config_paths, overrides = split_args(args)
     plans = [load_plan(p, overrides, sweeps) for p in config_paths]  # validate all before running any
+    if not quiet:
+        for path, plan in zip(config_paths, plans):
+            notes = {n for n in map(start_outside_bounds, plan.members if plan.is_sweep else [plan.base]) if n}
+            for note in sorted(notes):
+                click.echo(f"note: {path}: {note}", err=True)
     if dry_run:
         for plan in plans:
             print_dry_run(plan)
