@@ -650,12 +650,12 @@ def start_outside_bounds(config: RunConfig) -> str | None:
 
 
 def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read, override and validate one config file."""
+    """Read, override and validate one config file (its ``sweep:`` block, if any, is not applied:
+    this is the base config). Overrides behave as on the command line of ``optrun run``:
+    ``algorithm.name=adam`` swaps the algorithm, keeping the settings it accepts."""
+    from .sweep import apply_overrides
+
     data, lines = read_config_file(path)
     data = copy.deepcopy(data)
-    overridden: dict[str, str] = {}
-    for text in overrides:
-        parts, value = parse_override(text)
-        apply_override(data, parts, value, f"override '{text}'")
-        overridden[".".join(parts)] = f"override '{text}'"
+    overridden = apply_overrides(data, overrides)
     return validate(data, path, lines, overridden)

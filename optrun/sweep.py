@@ -381,6 +381,24 @@ def _assign(data: dict[str, Any], key: str, value: Any, src: str) -> None:
     apply_override(data, parts, value, src)
 
 
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Apply ``KEY=VALUE`` overrides to a raw config in place; returns ``{key: source}``.
+
+    ``algorithm.name=adam`` (or the variant, or ``objective.name``) swaps the section as a sweep
+    axis would, keeping the settings the new one accepts. One key twice is an error.
+    """
+    overridden: dict[str, str] = {}
+    for text in overrides:
+        parts, value = parse_override(text)
+        key = ".".join(parts)
+        if key in overridden:
+            raise ConfigError(f"'{key}' is set twice on the command line (also by {overridden[key]})",
+                              source=f"override '{text}'")
+        _assign(data, key, value, f"override '{text}'")
+        overridden[key] = f"override '{text}'"
+    return overridden
+
+
 def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
               sweep_options: list[str] | tuple[str, ...] = ()) -> Plan:
     """Read a config with overrides and ``--sweep`` axes; validate the base and every member.
@@ -393,16 +411,7 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
 
     data, lines = read_config_file(path)
     data = copy.deepcopy(data)
-    overridden: dict[str, str] = {}
-    for text in overrides:
-        parts, value = parse_override(text)
-        key = ".".join(parts)
-        if key in overridden:
-            raise ConfigError(f"'{key}' is set twice on the command line (also by {overridden[key]})",
-                              source=f"override '{text}'")
-        # algorithm.name=adam swaps the algorithm as a sweep axis would: shared settings kept
-        _assign(data, key, value, f"override '{text}'")
-        overridden[key] = f"override '{text}'"
+    overridden = apply_overrides(data, overrides)
     c = _Checker(path, lines, overridden)
     raw_sweep = data.pop("sweep", None)
     axes = parse_sweep_block(raw_sweep, c) if raw_sweep is not None else []

@@ -336,3 +336,17 @@ def test_with_seed_is_dataclasses_replace(configs_dir):
     assert other.algorithm is cfg.algorithm and other.to_dict() == {**cfg.to_dict(), "seed": cfg.seed + 7}
     with pytest.raises(dataclasses.FrozenInstanceError):
         other.seed = 1
+
+
+def test_load_config_overrides_swap_sections_as_the_command_line_does(configs_dir):
+    from optrun.sweep import load_plan
+
+    path = str(configs_dir / "amsgrad.yaml")
+    for overrides in (["algorithm.name=adam"], ["algorithm.variant=torch"], ["objective.name=rosenbrock"],
+                      ["algorithm.name=adam", "iterations=7"]):
+        cfg = load_config(path, overrides)
+        assert cfg == load_plan(path, overrides).base
+    adam = load_config(path, ["algorithm.name=adam"])
+    assert (adam.algorithm.name, adam.algorithm.variant, adam.algorithm.params["alpha"]) == ("adam", "torch", 0.007)
+    with pytest.raises(ConfigError, match="set twice"):
+        load_config(path, ["iterations=3", "iterations=4"])
