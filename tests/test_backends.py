@@ -73,13 +73,13 @@ def hyper(algo: str, variant: str, S: int, extra: dict | None = None) -> dict:
     return out
 
 
-def trajectory(opt, x0: np.ndarray, grads: list[np.ndarray]):
+def trajectory(opt, x0: np.ndarray, grads: list[np.ndarray], first_t: int = 1):
     """Steps of ``opt`` from ``x0``; the gradient mixes in x so that the state feeds back."""
     x = x0.copy()
     state = opt.init(x)
     steps = []
     with np.errstate(all="ignore"):
-        for t, g in enumerate(grads, start=1):
+        for t, g in enumerate(grads, start=first_t):
             step, state = opt.update(g + 0.5 * x, state, x, t)
             steps.append(step.copy())
             np.add(x, step, out=x)
@@ -173,6 +173,21 @@ def test_numba_matches_numpy_bit_for_bit(fused, algo, variant):
     x0, grads = data(3, 37)
     assert_same_bits(trajectory(v.build(**p), x0, grads),
                      trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+
+
+@pytest.mark.parametrize(("algo", "variant"), VARIANTS)
+def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, variant):
+    # 600 steps cross the blocks in which fused builders compute bias corrections (STEP_BLOCK)
+    assert fused.STEP_BLOCK < 600
+    v = get_algorithm(algo).variant(variant)
+    p = hyper(algo, variant, 2)
+    x0, grads = data(2, 9, steps=600, seed=5)
+    grads = [0.01 * g for g in grads]
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    # and from the middle of a block on, as a resumed run steps
+    assert_same_bits(trajectory(v.build(**p), x0, grads[:40], first_t=300),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads[:40], first_t=300))
 
 
 @pytest.mark.parametrize(("algo", "variant", "extra"), EXTRA)
