@@ -108,19 +108,34 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
         else:
             getattr(K, name)(0, d, *args, 0)
         return
-    args = tuple(a for a in args if a is not STEP)
+    i = _STEP_AT.get(name)
+    if i is None or i >= len(args) or args[i] is not STEP:  # where the step buffer sits (checked)
+        i = _STEP_AT[name] = next(k for k, a in enumerate(args) if a is STEP)
+    args = args[:i] + args[i + 1:]
     x2 = _2d(x)
     S = x2.shape[0]
     width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK  # see K._flush
     tiles = _tiles(threads, S, width)
     if threads > 1:
         part = np.empty((threads, S))
-        getattr(K, name + "_apply_par")(threads, tiles, x2, part, *args)
+        _kernel(name + "_apply_par")(threads, tiles, x2, part, *args)
         np.copyto(sq, part[0])
         for c in range(1, threads):
             np.add(sq, part[c], out=sq)
     else:
-        getattr(K, name + "_apply")(0, d, tiles[0], x2, sq, *args)
+        _kernel(name + "_apply")(0, d, tiles[0], x2, sq, *args)
+
+
+_STEP_AT: dict[str, int] = {}  # kernel name -> position of STEP in its _call arguments
+_KERNELS: dict[str, Callable] = {}
+
+
+def _kernel(name: str) -> Callable:
+    """Kernel ``name`` of :mod:`optrun.backends.kernels` (looked up once)."""
+    k = _KERNELS.get(name)
+    if k is None:
+        k = _KERNELS[name] = getattr(K, name)
+    return k
 
 
 _SCRATCH = threading.local()
