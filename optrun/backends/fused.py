@@ -464,15 +464,17 @@ def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decouple
     pdtype = np.float32 if mu_product_float32 else np.float64
 
     consts = _torch_adam_consts(alpha, beta1, beta2, eps, weight_decay)
+    # the scalars exactly as adam.nadam_torch computes them (the running product stays per step)
+    per_step = _PerStep(lambda t: (T.bias_correction(beta2, t),
+                                   beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay)),
+                                   beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay))))
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h, h2 = consts(S)
-        # the scalars exactly as adam.nadam_torch computes them
-        bc2 = T.bias_correction(beta2, t)
-        mu = beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay))
-        mu_next = beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay))
+        bc2, mu, mu_next = per_step(t, S)
+        mu, mu_next = mu.reshape(s.mu_product.shape), mu_next.reshape(s.mu_product.shape)  # (..., 1)
         np.multiply(s.mu_product, np.asarray(mu, dtype=pdtype), out=s.mu_product)
         prod = s.mu_product.astype(np.float64)
         prod_next = prod * mu_next
