@@ -24,6 +24,7 @@ from .store.folder import (
     hostname,
     platform_text,
     process_start_ticks,
+    python_version,
     utc_now,
 )
 from .store.sweepstore import ROW_FIELDS, TARGET_COLUMNS, BatchTraceWriter, write_summary
@@ -210,8 +211,6 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                   folder_path: str | None = None, only: list[int] | None = None,
                   previous_rows: list[dict[str, Any]] | None = None) -> SweepOutcome:
     """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``)."""
-    import platform
-
     import yaml
 
     from . import __version__
@@ -243,7 +242,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                     "pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
                     "hostname": hostname(), "started_at": started}
     meta = {"format_version": FORMAT_VERSION, "kind": "sweep", "optrun": __version__,
-            "numpy": np.__version__, "python": platform.python_version(), "platform": platform_text(),
+            "numpy": np.__version__, "python": python_version(), "platform": platform_text(),
             "command": argv if argv is not None else list(sys.argv), "cwd": os.getcwd(),
             "git_commit": git_commit(os.getcwd()), "started_at": started, "workers": workers,
             "batches": len(batches)}

@@ -13,7 +13,6 @@ resolved form written to a run folder's ``config.yaml``, which reruns the run bi
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import os
 import re
@@ -322,6 +321,8 @@ def _a(noun: str) -> str:
 
 
 def suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
+    import difflib  # only when a name is wrong
+
     close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
 

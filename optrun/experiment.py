@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import re
 import signal
 import sys
@@ -25,7 +24,15 @@ from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
 from .runner import Checkpoint, Chunk, MemberResult, Problem, run
 from .store import FORMAT_VERSION, RunFolder, TraceWriter
-from .store.folder import atomic_write_text, hostname, platform_text, process_start_ticks, utc_now
+from .store.folder import (
+    atomic_write_text,
+    hostname,
+    machine_name,
+    platform_text,
+    process_start_ticks,
+    python_version,
+    utc_now,
+)
 
 HEARTBEAT_SECONDS = 2.0
 CHUNK_SECONDS = 1.0  # a single run hands its rows on at least this often (see optrun.runner.run)
@@ -303,9 +310,9 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         "format_version": FORMAT_VERSION,
         "optrun": __version__,
         "numpy": np.__version__,
-        "python": platform.python_version(),
+        "python": python_version(),
         "platform": platform_text(),
-        "machine": os.uname().machine if hasattr(os, "uname") else platform.machine(),
+        "machine": machine_name(),
         "command": argv if argv is not None else list(sys.argv),
         "cwd": os.getcwd(),
         "git_commit": git_commit(os.getcwd()),

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from optrun.cli import cli
 from optrun.compare import compare_runs, gate, member_value
 from optrun.experiment import git_commit
-from optrun.store.folder import platform_text
+from optrun.store.folder import machine_name, platform_text, python_version
 from optrun.store.read import load_run, resolve_run
 
 AMSGRAD = Path(__file__).resolve().parent.parent / "configs" / "amsgrad.yaml"
@@ -156,3 +156,4 @@ def test_git_commit_is_read_without_git_and_none_outside_a_repository(tmp_path):
 
 def test_platform_text_is_platform_platform():
     assert platform_text() == platform.platform()
+    assert python_version() == platform.python_version() and machine_name() == platform.machine()
