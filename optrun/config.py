@@ -199,10 +199,12 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
     """Safely parse YAML text; returns the data and a key-path -> line map."""
     if "\0" in text:
         raise ConfigError("the file contains a NUL byte; is it a YAML text file?", source=source)
-    try:
-        node = yaml.compose(text, Loader=_Loader)
+    loader = None
+    try:  # parsed once: the node tree gives the line map, then the data (as yaml.load would)
+        loader = _Loader(text)  # (its reader already refuses some characters)
+        node = loader.get_single_node()
         lines = _line_map(node, source) if node is not None else {}
-        data = yaml.load(text, Loader=_Loader)
+        data = loader.construct_document(node) if node is not None else None
     except ConfigError:
         raise
     except yaml.MarkedYAMLError as e:
@@ -217,6 +219,9 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
                           "allowed in YAML text", source=source) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"invalid YAML: {' '.join(str(e).split())}", source=source) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     return data, lines
 
 
