@@ -13,10 +13,11 @@ variant, because each kernel performs the numpy kernel's IEEE operations in its 
 variant, with ``(S, 1)`` hyperparameters.
 
 Each optimizer also has the fused ``apply(g, state, x, t, step_sq)`` of
-:class:`optrun.optimizers.base.Optimizer`, which the runner uses: the kernel runs tile by tile
-(:data:`TILE_ELEMENTS` elements, all members together) and each tile is added into ``x`` and its
-squares summed while it is in cache, so the step never goes to main memory. Traffic per step is
-then the minimum (``g`` read, ``x`` and the state read and written) instead of two arrays more.
+:class:`optrun.optimizers.base.Optimizer`, which the runner uses: the kernel adds each element's
+step into ``x`` in the pass that computes it and writes the step to a tile (:data:`TILE_ELEMENTS`
+elements, all members together) whose squares are summed while it is in cache, so the step never
+goes to main memory. Traffic per step is then the minimum (``g`` read, ``x`` and the state read
+and written) instead of two arrays more.
 ``x`` and the state stay bit-identical to the numpy backend's ``x + step``; the squared step
 norm is summed per block of :data:`optrun.backends.kernels.SUM_BLOCK` columns with a vectorized
 (reassociated) reduction, block sums in column order and, on several threads, one partial per
@@ -106,7 +107,7 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
         if threads > 1:
             getattr(K, name + "_par")(threads, *args)
         else:
-            getattr(K, name)(0, d, *args, 0)
+            getattr(K, name)(0, d, *args, 0, False)
         return
     i = _STEP_AT.get(name)
     if i is None or i >= len(args) or args[i] is not STEP:  # where the step buffer sits (checked)
@@ -114,16 +115,16 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
     args = args[:i] + args[i + 1:]
     x2 = _2d(x)
     S = x2.shape[0]
-    width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK  # see K._flush
+    width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK  # see K._sum_tile
     tiles = _tiles(threads, S, width)
     if threads > 1:
         part = np.empty((threads, S))
-        _kernel(name + "_apply_par")(threads, tiles, x2, part, *args)
+        _kernel(name + "_apply_par")(threads, tiles, part, *args)
         np.copyto(sq, part[0])
         for c in range(1, threads):
             np.add(sq, part[c], out=sq)
     else:
-        _kernel(name + "_apply")(0, d, tiles[0], x2, sq, *args)
+        _kernel(name + "_apply")(0, d, tiles[0], sq, *args)
 
 
 _STEP_AT: dict[str, int] = {}  # kernel name -> position of STEP in its _call arguments
@@ -224,7 +225,7 @@ def gradient_descent(alpha) -> Optimizer:
         a = rows.get(S)
         if a is None:
             a = rows[S] = _rows(alpha, S)
-        _call(sq, s.step, "gd", d, x, g2, STEP, a)
+        _call(sq, s.step, "gd", d, x, g2, _2d(x), STEP, a)
         return s.step, s
 
     return _fused(SG.gradient_descent(alpha).init, update)
@@ -265,7 +266,7 @@ def adagrad_tutorial(alpha, eps) -> Optimizer:
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
-        _call(sq, s.step, "adagrad_tutorial", d, x, g2, _2d(s.sum_sq), STEP, *h)
+        _call(sq, s.step, "adagrad_tutorial", d, x, g2, _2d(x), _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
     return _fused(AD.adagrad_tutorial(alpha, eps).init, update)
@@ -303,7 +304,7 @@ def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
-        _call(sq, s.step, "adagrad_optax", d, x, g2, _2d(s.sum_sq), STEP, *h)
+        _call(sq, s.step, "adagrad_optax", d, x, g2, _2d(x), _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
     return _fused(AD.adagrad_optax(alpha, initial_accumulator_value, eps).init, update)
@@ -344,7 +345,7 @@ def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momen
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
-        _call(sq, s.step, "rmsprop_optax", d, x, g2, _2d(s.nu), _2d(s.mu), _2d(s.buf),
+        _call(sq, s.step, "rmsprop_optax", d, x, g2, _2d(x), _2d(s.nu), _2d(s.mu), _2d(s.buf),
               STEP, *h, bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
         return s.step, s
 
@@ -530,7 +531,7 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
         S, d = g2.shape
         h = consts(S)
         b1 = b1_of(beta1, t)
-        _call(sq, s.step, "amsgrad_tutorial", d, x, g2, _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+        _call(sq, s.step, "amsgrad_tutorial", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
               STEP, _rows(b1, S), _rows(1.0 - b1, S), *h)
         return s.step, s
 
