@@ -518,7 +518,7 @@ def kernel_table(results: list[KernelResult], peer_times: dict[tuple[str, str, s
         "step = what the runner pays per step: the optimizer's fused `apply` (x += step in place, with the "
         "squared step norm) when it has one (numba), else its `update` plus `x += step` (numpy; the runner's "
         "`vecdot` for the step norm is not included there), which moves 2 arrays more than the roof.",
-        "numba kernels run on every core from d = 2**17 (prange); numpy and the roof on one core.",
+        "numba kernels run on every core from d = 2**17 (one kernel call per thread, see optrun.backends.fused); numpy and the roof on one core.",
     ]
     return t
 

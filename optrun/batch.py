@@ -166,8 +166,10 @@ def _worker_init() -> None:
 
 
 def _openmp_started() -> bool:
-    """Has this process run a numba kernel on GNU OpenMP threads? A child forked from it would
-    be killed by numba ("fork() called from a process already using GNU OpenMP")."""
+    """Has this process run numba ``parallel=True`` code on GNU OpenMP threads (a user's own
+    objective, with NUMBA_THREADING_LAYER=omp; optrun's kernels use their own threads, see
+    :mod:`optrun.backends.fused`)? A child forked from it would be killed by numba ("fork()
+    called from a process already using GNU OpenMP")."""
     numba = sys.modules.get("numba")
     if numba is None:
         return False
@@ -179,8 +181,7 @@ def _openmp_started() -> bool:
 
 def _pool_context(multiprocessing: Any) -> Any:
     """Workers are forked (they start at once, with everything imported), unless this process
-    already runs OpenMP threads (NUMBA_THREADING_LAYER=omp and a large numba run before the
-    sweep): then they start from a fresh server process."""
+    already runs OpenMP threads: then they start from a fresh server process."""
     if not hasattr(os, "fork"):
         return None
     return multiprocessing.get_context("forkserver" if _openmp_started() else "fork")

@@ -456,9 +456,10 @@ def test_resume_refuses_a_finished_or_live_sweep(tmp_path):
 
 
 def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
-    # numba's OpenMP threads (the user's choice: NUMBA_THREADING_LAYER=omp) do not survive fork():
-    # once a large numba run has used them, the sweep's workers must start from a fresh process
-    # (else numba kills each worker)
+    # a large numba run leaves optrun's kernel helper threads behind, and a user's own
+    # parallel=True numba code may have started GNU OpenMP threads (NUMBA_THREADING_LAYER=omp),
+    # which do not survive fork(): the sweep's forked workers must rebuild the helpers, and with
+    # OpenMP running they must start from a fresh process (else numba kills each worker)
     pytest.importorskip("numba.np.ufunc.omppool", reason="numba's OpenMP layer is not available here")
     big = write(tmp_path, {"objective": {"name": "sphere", "dim": 300_000}, "backend": "numba",
                            "algorithm": {"name": "adagrad", "alpha": 0.1}, "iterations": 2,
@@ -468,20 +469,23 @@ def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
                              "algorithm": {"name": "adagrad", "alpha": 0.1}, "trace": {"x": 0},
                              "sweep": {"seed": [0, 1], "algorithm.name": ["adagrad", "rmsprop"]}}, "swept.yaml")
     script = (
-        "import sys, numba\n"
+        "import sys, threading, numba, numpy as np\n"
         "from optrun.config import load_config\n"
         "from optrun.experiment import execute\n"
         "from optrun.sweep import load_plan\n"
         "from optrun.batch import execute_sweep\n"
         f"execute(load_config({str(big)!r}), {str(tmp_path / 'runs')!r})\n"
+        "print(sum(t.name == 'optrun-kernel' for t in threading.enumerate()))\n"
+        "users_own = numba.njit(parallel=True)(lambda a: np.sum(a * 2.0))\n"
+        "users_own(np.ones(100_000))\n"
         "print(numba.threading_layer())\n"
         f"out = execute_sweep(load_plan({str(swept)!r}), {str(tmp_path / 'runs')!r}, workers=2)\n"
         "print(out.summary['counts'], out.summary['workers'])\n")
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False,
-                       cwd=tmp_path, env={**os.environ, "NUMBA_THREADING_LAYER": "omp"})
+                       cwd=tmp_path, env={**os.environ, "NUMBA_THREADING_LAYER": "omp", "NUMBA_NUM_THREADS": "2"})
     assert r.returncode == 0, r.stderr
-    layer, counts = r.stdout.strip().splitlines()
-    assert layer == "omp"
+    helpers, layer, counts = r.stdout.strip().splitlines()
+    assert helpers == "1" and layer == "omp"
     assert counts == "{'completed': 4} 2", (layer, r.stderr)
     assert "fork() called from a process already using GNU OpenMP" not in r.stderr
 

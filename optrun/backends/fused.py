@@ -35,6 +35,7 @@ step) are not written: they carry nothing between steps.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -49,19 +50,99 @@ from ..optimizers import transforms as T
 from ..optimizers.base import Optimizer
 from . import kernels as K
 
-#: columns from which a step runs on every thread (prange); below, the serial kernel (measured:
-#: waking numba's pool costs ~10-20 us, a serial fused pass streams ~1e5 float64 in that time)
+#: columns from which a step runs on every thread; below, one thread (measured on the 2-core
+#: reference machine: handing half of a step to a sleeping thread costs ~70 us before it starts)
 PARALLEL_MIN_D = 1 << 17
 
-# numba's workqueue threading layer, not its default OpenMP: OpenMP's threads spin between
-# parallel calls and slow down the numpy work the runner does in between. Measured on the 2-core
-# reference machine, whole `optrun run` processes, 300 steps: AMSGrad at d = 1e6, workqueue
-# 5.1-5.8 s vs OpenMP 6.7-7.1 s; a 4-member sweep at d = 3e5, 5.6-5.9 s vs 8.5-9.4 s; with the
-# other core busy, OpenMP is slower still. (The kernel alone in a tight loop favours OpenMP at
-# d = 1e6: an empty parallel call costs 1.6 us against 110 us.) A user's explicit
-# NUMBA_THREADING_LAYER is left alone; sweeps then start their workers safely (optrun.batch).
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+
+def threads() -> int:
+    """Threads a large step runs on: ``NUMBA_NUM_THREADS`` (numba's setting, by default the
+    number of CPUs)."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+class _Team:
+    """``n - 1`` helper threads that, with the calling thread, run one kernel call each.
+
+    The kernels release the GIL (``nogil=True``), so the calls run at once; the caller runs the
+    first range itself while the helpers wake. This replaces numba's ``parallel=True`` thread
+    pools: its workqueue layer polls with 1 us naps that take ~55 us each on Linux (timer slack),
+    ~110 us per parallel call measured here, and its OpenMP layer's spinning threads slowed whole
+    runs by 1.3-1.6x. A helper sleeps in a blocking queue until it has work. Measured (AdaGrad
+    torch fused step, 2 threads, d = 1e6): 0.72 ms, against 0.9-1.2 ms with the workqueue layer
+    and 1.3 ms on one thread.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.lock = threading.Lock()  # one step at a time (Python threads may share the team)
+        self.done: queue.SimpleQueue = queue.SimpleQueue()
+        self.jobs = [queue.SimpleQueue() for _ in range(n - 1)]
+        for q in self.jobs:
+            threading.Thread(target=self._serve, args=(q,), name="optrun-kernel", daemon=True).start()
+
+    def _serve(self, jobs: queue.SimpleQueue) -> None:
+        while True:
+            fn, args = jobs.get()
+            try:
+                fn(*args)
+            except BaseException as e:  # noqa: BLE001 - any failure goes to the caller, which raises it
+                self.done.put(e)
+            else:
+                self.done.put(None)
+
+    def run(self, fn: Callable, calls: list[tuple]) -> None:
+        """``fn(*calls[c])`` for every ``c``, the first on this thread; returns when all are done."""
+        with self.lock:
+            for q, args in zip(self.jobs, calls[1:]):
+                q.put((fn, args))
+            try:
+                fn(*calls[0])
+            finally:  # even on an error here: the helpers are writing into the caller's arrays
+                failure = self._wait(len(calls) - 1)
+            if failure is not None:
+                raise failure
+
+    def _wait(self, k: int) -> BaseException | None:
+        """Wait for ``k`` helpers; the first failure among them. A Ctrl-C while waiting is
+        raised once all ``k`` are done, so no helper is left writing into a run's arrays."""
+        failure: BaseException | None = None
+        interrupt: KeyboardInterrupt | None = None
+        while k:
+            try:
+                e = self.done.get()
+            except KeyboardInterrupt as i:
+                interrupt = i
+                continue
+            k -= 1
+            failure = failure or e
+        if interrupt is not None:
+            raise interrupt
+        return failure
+
+
+_TEAM: _Team | None = None
+
+
+def _team(n: int) -> _Team:
+    global _TEAM
+    if _TEAM is None or _TEAM.n != n:
+        _TEAM = _Team(n)
+    return _TEAM
+
+
+def _forget_team() -> None:  # a forked child has none of the parent's helper threads
+    global _TEAM
+    _TEAM = None
+
+
+os.register_at_fork(after_in_child=_forget_team)
+
+
+def _ranges(d: int, n: int) -> list[tuple[int, int]]:
+    """``n`` contiguous column ranges covering ``[0, d)`` (the last may be shorter)."""
+    w = (d + n - 1) // n
+    return [(c * w, min(d, (c + 1) * w)) for c in range(n)]
 
 
 def _rows(h: Any, S: int) -> np.ndarray:
@@ -101,27 +182,27 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
     Otherwise ``apply``: ``x += step`` in place, tile by tile, and ``sq[s]`` = the squared norm
     of member ``s``'s step (per-thread partial sums added in thread order).
     """
-    threads = numba.get_num_threads() if d >= PARALLEL_MIN_D else 1
+    n = threads() if d >= PARALLEL_MIN_D else 1
     if sq is None:
         args = tuple(_2d(step) if a is STEP else a for a in args)
-        if threads > 1:
-            getattr(K, name + "_par")(threads, *args)
+        if n > 1:
+            _team(n).run(_kernel(name), [(lo, hi, *args, 0, False) for lo, hi in _ranges(d, n)])
         else:
-            getattr(K, name)(0, d, *args, 0, False)
+            _kernel(name)(0, d, *args, 0, False)
         return
     i = _STEP_AT.get(name)
     if i is None or i >= len(args) or args[i] is not STEP:  # where the step buffer sits (checked)
         i = _STEP_AT[name] = next(k for k, a in enumerate(args) if a is STEP)
     args = args[:i] + args[i + 1:]
-    x2 = _2d(x)
-    S = x2.shape[0]
+    S = _2d(x).shape[0]
     width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK  # see K._sum_tile
-    tiles = _tiles(threads, S, width)
-    if threads > 1:
-        part = np.empty((threads, S))
-        _kernel(name + "_apply_par")(threads, tiles, part, *args)
+    tiles = _tiles(n, S, width)
+    if n > 1:
+        part = np.empty((n, S))
+        _team(n).run(_kernel(name + "_apply"),
+                     [(lo, hi, tiles[c], part[c], *args) for c, (lo, hi) in enumerate(_ranges(d, n))])
         np.copyto(sq, part[0])
-        for c in range(1, threads):
+        for c in range(1, n):
             np.add(sq, part[c], out=sq)
     else:
         _kernel(name + "_apply")(0, d, tiles[0], sq, *args)

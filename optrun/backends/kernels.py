@@ -2,20 +2,20 @@
 
 Imported only when the numba backend is chosen (see :mod:`optrun.backends`). Each kernel is a
 plain loop over rows ``s`` (batch members, one hyperparameter value per row) and columns
-``lo <= j < hi``, compiled with ``@njit(cache=True, error_model="numpy")`` and *without*
+``lo <= j < hi``, compiled with ``@njit(cache=True, error_model="numpy", nogil=True)`` and *without*
 ``fastmath``: every ``+ - * / sqrt`` is one IEEE-754 operation with round-to-nearest and LLVM
 contracts no multiply-add into an FMA, so where a kernel performs the numpy kernel's operations
 in the numpy kernel's order (always, here; see each kernel's comment) the results are the same
 bits. ``error_model="numpy"`` makes a division by zero give inf/nan as numpy does instead of
 raising. Each row is taken as a 1-D view and indexed from 0, which lets LLVM prove the index
 non-negative, drop numba's wrap-around check and vectorize the loop (4x faster than indexing
-``a[s, j]`` with ``j`` from ``lo``, measured). ``_par`` drivers split the columns into one
-contiguous range per thread with ``prange``
-(``parallel=True``); small steps call the serial kernel directly to avoid the thread-pool wake-up.
+``a[s, j]`` with ``j`` from ``lo``, measured). Kernels are compiled with ``nogil=True``: a large
+step runs on several threads, each calling the kernel on its own contiguous range of columns
+(:mod:`optrun.backends.fused` runs them; small steps call the kernel directly on one thread).
 
 Every kernel writes its step into ``step[s, lo - so:hi - so]``: ``so = 0`` with the ``(S, d)``
-step buffer (``update``), ``so = lo`` with a small ``(S, W)`` tile (the ``_apply`` drivers at
-the end of the module, which add the tile into ``x`` while it is in cache).
+step buffer (``update``, ``add`` False), ``so = lo`` with a small ``(S, W)`` tile (the ``_apply``
+drivers at the end of the module, ``add`` True: the step also goes into ``x`` in the same pass).
 
 Arrays are ``(S, d)``; hyperparameters and per-step coefficients are ``(S,)`` float64 arrays
 (one value per member), computed in numpy by :mod:`optrun.backends.fused` with the expressions
@@ -27,10 +27,9 @@ the numpy kernels use. ``maximum`` reproduces ``np.maximum`` including NaN propa
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy"}
-_PAR = {"cache": True, "error_model": "numpy", "parallel": True}
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
 @njit(**_JIT, inline="always")
@@ -61,14 +60,6 @@ def gd(lo, hi, g, x, step, alpha, so, add):
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def gd_par(n, g, x, step, alpha):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        gd(c * w, min(d, (c + 1) * w), g, x, step, alpha, 0, False)
-
-
 @njit(**_JIT)
 def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov, so, add):
     for s in range(g.shape[0]):
@@ -84,15 +75,6 @@ def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nest
             step_[j] = out
             if add:  # the fused step: x += step in the same pass
                 x_[j] = x_[j] + out
-
-
-@njit(**_PAR)
-def heavy_ball_par(n, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        heavy_ball(c * w, min(d, (c + 1) * w), g, x, buf, step, alpha, mom, omd, wd, has_wd, first,
-                   nesterov, 0, False)
 
 
 # ---------------------------------------------------------------- AdaGrad
@@ -114,14 +96,6 @@ def adagrad_tutorial(lo, hi, g, x, sum_sq, step, alpha, eps, so, add):
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def adagrad_tutorial_par(n, g, x, sum_sq, step, alpha, eps):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adagrad_tutorial(c * w, min(d, (c + 1) * w), g, x, sum_sq, step, alpha, eps, 0, False)
-
-
 @njit(**_JIT)
 def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so, add):
     for s in range(g.shape[0]):
@@ -136,14 +110,6 @@ def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so, add)
             step_[j] = out
             if add:  # the fused step: x += step in the same pass
                 x_[j] = x_[j] + out
-
-
-@njit(**_PAR)
-def adagrad_torch_par(n, g, x, sum_sq, step, neg_clr, wd, eps, has_wd):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adagrad_torch(c * w, min(d, (c + 1) * w), g, x, sum_sq, step, neg_clr, wd, eps, has_wd, 0, False)
 
 
 @njit(**_JIT)
@@ -163,14 +129,6 @@ def adagrad_optax(lo, hi, g, x, sum_sq, step, neg_alpha, eps, so, add):
             step_[j] = out
             if add:  # the fused step: x += step in the same pass
                 x_[j] = x_[j] + out
-
-
-@njit(**_PAR)
-def adagrad_optax_par(n, g, x, sum_sq, step, neg_alpha, eps):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adagrad_optax(c * w, min(d, (c + 1) * w), g, x, sum_sq, step, neg_alpha, eps, 0, False)
 
 
 # ---------------------------------------------------------------- RMSProp, Adadelta
@@ -204,16 +162,6 @@ def rmsprop_torch(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def rmsprop_torch_par(n, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
-                      has_wd, centered, upd_buf):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        rmsprop_torch(c * w, min(d, (c + 1) * w), g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc,
-                      ls, eps, wd, mom, has_wd, centered, upd_buf, 0, False)
-
-
 @njit(**_JIT)
 def rmsprop_optax(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, eps, mom, centered,
                   eps_in_sqrt, has_mom, nesterov, so, add):
@@ -242,16 +190,6 @@ def rmsprop_optax(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, eps, m
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def rmsprop_optax_par(n, g, x, nu, mu, buf, step, neg_alpha, decay, omd, eps, mom, centered,
-                      eps_in_sqrt, has_mom, nesterov):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        rmsprop_optax(c * w, min(d, (c + 1) * w), g, x, nu, mu, buf, step, neg_alpha, decay, omd, eps,
-                      mom, centered, eps_in_sqrt, has_mom, nesterov, 0, False)
-
-
 @njit(**_JIT)
 def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, so, add):
     for s in range(g.shape[0]):
@@ -268,15 +206,6 @@ def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd,
             step_[j] = out
             if add:  # the fused step: x += step in the same pass
                 x_[j] = x_[j] + out
-
-
-@njit(**_PAR)
-def adadelta_par(n, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adadelta(c * w, min(d, (c + 1) * w), g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd,
-                 has_wd, torch_order, 0, False)
 
 
 # ---------------------------------------------------------------- the Adam family
@@ -308,16 +237,6 @@ def adam_torch(lo, hi, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, 
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def adam_torch_par(n, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd,
-                   factor, coupled, decoupled, amsgrad):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adam_torch(c * w, min(d, (c + 1) * w), g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2,
-                   neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad, 0, False)
-
-
 @njit(**_JIT)
 def adam_optax(lo, hi, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
                inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, so, add):
@@ -347,16 +266,6 @@ def adam_optax(lo, hi, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def adam_optax_par(n, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
-                   inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adam_optax(c * w, min(d, (c + 1) * w), g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2,
-                   inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, 0, False)
-
-
 @njit(**_JIT)
 def nadam_torch(lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
                 coupled, decoupled, so, add):
@@ -382,16 +291,6 @@ def nadam_torch(lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, f
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def nadam_torch_par(n, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
-                    coupled, decoupled):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        nadam_torch(c * w, min(d, (c + 1) * w), g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd,
-                    factor, c1, c2, coupled, decoupled, 0, False)
-
-
 @njit(**_JIT)
 def adamax(lo, hi, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
            torch_order, so, add):
@@ -413,16 +312,6 @@ def adamax(lo, hi, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef,
                 x_[j] = x_[j] + out
 
 
-@njit(**_PAR)
-def adamax_par(n, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
-               torch_order):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adamax(c * w, min(d, (c + 1) * w), g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd,
-               coef, neg_alpha, has_wd, torch_order, 0, False)
-
-
 @njit(**_JIT)
 def amsgrad_tutorial(lo, hi, g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps, so, add):
     for s in range(g.shape[0]):
@@ -442,15 +331,6 @@ def amsgrad_tutorial(lo, hi, g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2, 
             step_[j] = out
             if add:  # the fused step: x += step in the same pass
                 x_[j] = x_[j] + out
-
-
-@njit(**_PAR)
-def amsgrad_tutorial_par(n, g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        amsgrad_tutorial(c * w, min(d, (c + 1) * w), g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2,
-                         alpha, eps, 0, False)
 
 
 # ---------------------------------------------------------------- fused steps: x += step in place
@@ -506,14 +386,6 @@ def gd_apply(lo, hi, tile, sq, g, x, alpha):
     sq[:] = acc
 
 
-@njit(**_PAR)
-def gd_apply_par(n, tiles, part, g, x, alpha):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        gd_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, alpha)
-
-
 @njit(**_JIT)
 def heavy_ball_apply(lo, hi, tile, sq, g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov):
     acc = np.zeros(g.shape[0])
@@ -522,15 +394,6 @@ def heavy_ball_apply(lo, hi, tile, sq, g, x, buf, alpha, mom, omd, wd, has_wd, f
         heavy_ball(a, b, g, x, buf, tile, alpha, mom, omd, wd, has_wd, first, nesterov, a, True)
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
-
-
-@njit(**_PAR)
-def heavy_ball_apply_par(n, tiles, part, g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        heavy_ball_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, buf, alpha, mom, omd, wd,
-                         has_wd, first, nesterov)
 
 
 @njit(**_JIT)
@@ -543,14 +406,6 @@ def adagrad_tutorial_apply(lo, hi, tile, sq, g, x, sum_sq, alpha, eps):
     sq[:] = acc
 
 
-@njit(**_PAR)
-def adagrad_tutorial_apply_par(n, tiles, part, g, x, sum_sq, alpha, eps):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adagrad_tutorial_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, sum_sq, alpha, eps)
-
-
 @njit(**_JIT)
 def adagrad_torch_apply(lo, hi, tile, sq, g, x, sum_sq, neg_clr, wd, eps, has_wd):
     acc = np.zeros(g.shape[0])
@@ -561,15 +416,6 @@ def adagrad_torch_apply(lo, hi, tile, sq, g, x, sum_sq, neg_clr, wd, eps, has_wd
     sq[:] = acc
 
 
-@njit(**_PAR)
-def adagrad_torch_apply_par(n, tiles, part, g, x, sum_sq, neg_clr, wd, eps, has_wd):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adagrad_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, sum_sq, neg_clr, wd, eps,
-                            has_wd)
-
-
 @njit(**_JIT)
 def adagrad_optax_apply(lo, hi, tile, sq, g, x, sum_sq, neg_alpha, eps):
     acc = np.zeros(g.shape[0])
@@ -578,14 +424,6 @@ def adagrad_optax_apply(lo, hi, tile, sq, g, x, sum_sq, neg_alpha, eps):
         adagrad_optax(a, b, g, x, sum_sq, tile, neg_alpha, eps, a, True)
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
-
-
-@njit(**_PAR)
-def adagrad_optax_apply_par(n, tiles, part, g, x, sum_sq, neg_alpha, eps):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adagrad_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, sum_sq, neg_alpha, eps)
 
 
 @njit(**_JIT)
@@ -600,16 +438,6 @@ def rmsprop_torch_apply(lo, hi, tile, sq, g, x, nu, mu, buf, neg_alpha, decay, o
     sq[:] = acc
 
 
-@njit(**_PAR)
-def rmsprop_torch_apply_par(n, tiles, part, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd,
-                            mom, has_wd, centered, upd_buf):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        rmsprop_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, nu, mu, buf, neg_alpha,
-                            decay, omd, lc, ls, eps, wd, mom, has_wd, centered, upd_buf)
-
-
 @njit(**_JIT)
 def rmsprop_optax_apply(lo, hi, tile, sq, g, x, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
                         eps_in_sqrt, has_mom, nesterov):
@@ -622,16 +450,6 @@ def rmsprop_optax_apply(lo, hi, tile, sq, g, x, nu, mu, buf, neg_alpha, decay, o
     sq[:] = acc
 
 
-@njit(**_PAR)
-def rmsprop_optax_apply_par(n, tiles, part, g, x, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
-                            eps_in_sqrt, has_mom, nesterov):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        rmsprop_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, nu, mu, buf, neg_alpha,
-                            decay, omd, eps, mom, centered, eps_in_sqrt, has_mom, nesterov)
-
-
 @njit(**_JIT)
 def adadelta_apply(lo, hi, tile, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
     acc = np.zeros(g.shape[0])
@@ -640,15 +458,6 @@ def adadelta_apply(lo, hi, tile, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, w
         adadelta(a, b, g, x, e_g, e_x, tile, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, a, True)
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
-
-
-@njit(**_PAR)
-def adadelta_apply_par(n, tiles, part, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adadelta_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, e_g, e_x, rho, omr, eps,
-                       neg_alpha, wd, has_wd, torch_order)
 
 
 @njit(**_JIT)
@@ -663,16 +472,6 @@ def adam_torch_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, lc, ls, beta2, omb2
     sq[:] = acc
 
 
-@njit(**_PAR)
-def adam_torch_apply_par(n, tiles, part, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps,
-                         wd, factor, coupled, decoupled, amsgrad):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, mu, nu, nu_max, lc, ls,
-                         beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor, coupled, decoupled, amsgrad)
-
-
 @njit(**_JIT)
 def adam_optax_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
                      inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
@@ -683,17 +482,6 @@ def adam_optax_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, beta1, omb1, beta2,
                    eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, a, True)
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
-
-
-@njit(**_PAR)
-def adam_optax_apply_par(n, tiles, part, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1,
-                         inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adam_optax_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, mu, nu, nu_max, beta1, omb1,
-                         beta2, omb2, inv_bc1, inv_bc1n, inv_bc2, eps_root, eps, wd, neg_alpha, has_wd,
-                         nesterov, amsgrad)
 
 
 @njit(**_JIT)
@@ -708,16 +496,6 @@ def nadam_torch_apply(lo, hi, tile, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, 
     sq[:] = acc
 
 
-@njit(**_PAR)
-def nadam_torch_apply_par(n, tiles, part, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
-                          coupled, decoupled):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        nadam_torch_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, mu, nu, lc, ls, beta2,
-                          omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled)
-
-
 @njit(**_JIT)
 def adamax_apply(lo, hi, tile, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha,
                  has_wd, torch_order):
@@ -730,16 +508,6 @@ def adamax_apply(lo, hi, tile, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps,
     sq[:] = acc
 
 
-@njit(**_PAR)
-def adamax_apply_par(n, tiles, part, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha,
-                     has_wd, torch_order):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        adamax_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, mu, u, lc, ls, beta1, omb1,
-                     beta2, eps, wd, coef, neg_alpha, has_wd, torch_order)
-
-
 @njit(**_JIT)
 def amsgrad_tutorial_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps):
     acc = np.zeros(g.shape[0])
@@ -748,12 +516,3 @@ def amsgrad_tutorial_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, b1, omb1, bet
         amsgrad_tutorial(a, b, g, x, mu, nu, nu_max, tile, b1, omb1, beta2, omb2, alpha, eps, a, True)
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
-
-
-@njit(**_PAR)
-def amsgrad_tutorial_apply_par(n, tiles, part, g, x, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps):
-    d = g.shape[1]
-    w = (d + n - 1) // n
-    for c in prange(n):
-        amsgrad_tutorial_apply(c * w, min(d, (c + 1) * w), tiles[c], part[c], g, x, mu, nu, nu_max, b1, omb1,
-                               beta2, omb2, alpha, eps)
