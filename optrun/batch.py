@@ -63,7 +63,7 @@ def start_points(configs: list[RunConfig]) -> np.ndarray:
     (``RandomState(seed)`` and ``rs.seed(seed)`` run the same legacy seeding and give the same
     numbers; construction costs about 50 times more, which dominates a 10,000-seed sweep).
     """
-    from .experiment import start_point
+    from .experiment import bounds_array, start_point
 
     x0 = np.empty((len(configs), configs[0].dim))
     rs = None
@@ -74,7 +74,7 @@ def start_points(configs: list[RunConfig]) -> np.ndarray:
                 rs = np.random.RandomState()
             box = boxes.get(c.bounds)
             if box is None:
-                bnd = np.asarray(c.bounds, dtype=np.float64)
+                bnd = bounds_array(c.bounds)
                 box = boxes[c.bounds] = (bnd[:, 0], bnd[:, 1] - bnd[:, 0])
             rs.seed(c.seed)
             x0[s] = box[0] + rs.random_sample(c.dim) * box[1]

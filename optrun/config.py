@@ -127,7 +127,7 @@ class RunConfig:
             "objective": {"name": self.objective.name, "dim": self.objective.dim,
                           **self.objective.params},
             # one pair when every dimension shares it: a d = 1e6 config stays small and re-readable
-            "bounds": (list(self.bounds[0]) if len(self.bounds) > 1 and len(set(self.bounds)) == 1
+            "bounds": (list(self.bounds[0]) if len(self.bounds) > 1 and uniform_bounds(self.bounds)
                        else [list(b) for b in self.bounds]),
             "start": self.start if isinstance(self.start, str) else list(self.start),
             "algorithm": {"name": self.algorithm.name, "variant": self.algorithm.variant,
@@ -566,7 +566,11 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         if spec.bounds is None:
             raise c.fail("bounds", "a user objective has no default bounds: give them, e.g. "
                                    f"bounds: {[[-5.0, 5.0]] * min(dim, 2)}{' (one pair per dimension)' if dim > 2 else ''}")
-        bounds = [tuple(map(float, b)) for b in spec.bounds(dim)]
+        box = spec.bounds(dim)  # a (d, 2) array
+        if (box == box[0]).all():  # one shared pair object: O(1) per dimension here and downstream
+            bounds = [(float(box[0, 0]), float(box[0, 1]))] * dim
+        else:
+            bounds = list(map(tuple, box.tolist()))
     from .objectives.resolve import dim_problem
 
     problem = dim_problem(oparams, dim)
@@ -641,6 +645,12 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         source=source,
         backend=backend,
     )
+
+
+def uniform_bounds(bounds: tuple[tuple[float, float], ...]) -> bool:
+    """Do all dimensions share one [low, high] pair? Fast (identity comparisons) for the pairs
+    the loader builds, which share one tuple object whenever they are equal."""
+    return bool(bounds) and bounds.count(bounds[0]) == len(bounds)
 
 
 def start_outside_bounds(config: RunConfig) -> str | None:

@@ -71,7 +71,7 @@ def build_objective(config: RunConfig) -> Objective:
     from .objectives.resolve import build
 
     return build(config.objective.name, config.objective.dim, config.objective.params,
-                 np.asarray(config.bounds, dtype=np.float64), start_point(config))
+                 bounds_array(config.bounds), start_point(config))
 
 
 def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
@@ -100,6 +100,16 @@ def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> 
     return build_variant(variant, params, config.backend, config.dim, schedule)
 
 
+def bounds_array(bounds: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """A config's bounds as a ``(d, 2)`` float64 array (built from one pair when all dimensions
+    share it: converting a million pairs one by one takes most of a second)."""
+    from .config import uniform_bounds
+
+    if len(bounds) > 1 and uniform_bounds(bounds):
+        return np.tile(np.array(bounds[0], dtype=np.float64), (len(bounds), 1))
+    return np.asarray(bounds, dtype=np.float64).reshape(len(bounds), 2)
+
+
 def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:
     """The ``(d,)`` start point: explicit, or uniform inside the bounds.
 
@@ -111,7 +121,7 @@ def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:
     if not isinstance(config.start, str):
         return np.array(config.start, dtype=np.float64)
     seed = config.seed if seed is None else seed
-    b = np.asarray(config.bounds, dtype=np.float64)
+    b = bounds_array(config.bounds)
     d = len(b)
     if config.rng == "legacy":
         r = np.random.RandomState(seed).random_sample(d)

@@ -63,6 +63,36 @@ def test_dimension_and_bounds_resolution(tmp_path, text, dim, bounds):
     assert c.dim == dim and c.bounds == bounds
 
 
+@pytest.mark.parametrize("text", [
+    "objective: {name: sphere, dim: 5}\n",  # the objective's default box
+    "objective: six-hump-camel\n",  # a box with different pairs
+    "objective: {name: sphere, dim: 5}\nbounds: [-2, 3]\n",  # one pair for all
+    "bounds: [[0, 1], [1, 2], [2, 3]]\nobjective: sphere\n",  # a pair each
+    "bounds: [[0, 1], [0, 1], [0, 1.5]]\nobjective: sphere\n",
+])
+def test_bounds_array_is_the_pairs_as_an_array(tmp_path, text):
+    import numpy as np
+
+    from optrun.config import uniform_bounds
+    from optrun.experiment import bounds_array
+    from optrun.objectives import get_objective
+
+    c = load_config(str(write(tmp_path, "algorithm: gd\n" + text)))
+    b = bounds_array(c.bounds)
+    assert b.dtype == np.float64 and b.shape == (c.dim, 2)
+    assert b.tolist() == [list(p) for p in c.bounds]
+    assert uniform_bounds(c.bounds) == (len(set(c.bounds)) == 1)
+    if "bounds" not in text:  # the objective's own box, value for value
+        assert b.tolist() == get_objective(c.objective.name).bounds(c.dim).tolist()
+
+
+def test_a_million_default_bounds_share_one_pair(tmp_path):
+    c = load_config(str(write(tmp_path, "objective: {name: rastrigin, dim: 1000000}\nalgorithm: gd\n")))
+    assert len(c.bounds) == 10**6 and c.bounds[0] == (-5.12, 5.12)
+    assert all(p is c.bounds[0] for p in c.bounds)  # no million tuples: see bounds_array
+    assert c.to_dict()["bounds"] == [-5.12, 5.12]
+
+
 def test_overrides_are_typed_by_yaml(tmp_path):
     p = write(tmp_path, GOOD)
     c = load_config(str(p), ["seed=3", "algorithm.alpha=1e-3", "start=[0.5, -0.25]", "rng=legacy",

@@ -144,7 +144,7 @@ def check_gradient(args, points, tolerance, seed, fmt):
     import numpy as np
 
     from ..config import load_config
-    from ..experiment import build_objective
+    from ..experiment import bounds_array, build_objective
     from ..objectives.check import check_gradient as measure
     from .run import split_args
 
@@ -153,7 +153,7 @@ def check_gradient(args, points, tolerance, seed, fmt):
     worst_code = 0
     for path, config in zip(paths, configs):
         objective = build_objective(config)
-        res = measure(objective, np.asarray(config.bounds), points, seed)
+        res = measure(objective, bounds_array(config.bounds), points, seed)
         ok = bool(res.worst <= tolerance)
         kind = objective.info.get("gradient", "analytic")
         worst_code = max(worst_code, 0 if ok else 1)
