@@ -34,8 +34,6 @@ step) are not written: they carry nothing between steps.
 
 from __future__ import annotations
 
-import os
-import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -48,95 +46,18 @@ from ..optimizers import adaptive as AD
 from ..optimizers import sgd as SG
 from ..optimizers import transforms as T
 from ..optimizers.base import Optimizer
+from ..threads import available, team
 from . import kernels as K
 
-#: columns from which a step runs on every thread; below, one thread (measured on the 2-core
-#: reference machine: handing half of a step to a sleeping thread costs ~70 us before it starts)
+#: columns from which a step runs on every thread (:mod:`optrun.threads`); below, one thread
+#: (measured on the 2-core reference machine: a sleeping helper thread starts ~70 us late)
 PARALLEL_MIN_D = 1 << 17
 
 
 def threads() -> int:
-    """Threads a large step runs on: ``NUMBA_NUM_THREADS`` (numba's setting, by default the
-    number of CPUs)."""
-    return max(1, int(numba.config.NUMBA_NUM_THREADS))
-
-
-class _Team:
-    """``n - 1`` helper threads that, with the calling thread, run one kernel call each.
-
-    The kernels release the GIL (``nogil=True``), so the calls run at once; the caller runs the
-    first range itself while the helpers wake. This replaces numba's ``parallel=True`` thread
-    pools: its workqueue layer polls with 1 us naps that take ~55 us each on Linux (timer slack),
-    ~110 us per parallel call measured here, and its OpenMP layer's spinning threads slowed whole
-    runs by 1.3-1.6x. A helper sleeps in a blocking queue until it has work. Measured (AdaGrad
-    torch fused step, 2 threads, d = 1e6): 0.72 ms, against 0.9-1.2 ms with the workqueue layer
-    and 1.3 ms on one thread.
-    """
-
-    def __init__(self, n: int):
-        self.n = n
-        self.lock = threading.Lock()  # one step at a time (Python threads may share the team)
-        self.done: queue.SimpleQueue = queue.SimpleQueue()
-        self.jobs = [queue.SimpleQueue() for _ in range(n - 1)]
-        for q in self.jobs:
-            threading.Thread(target=self._serve, args=(q,), name="optrun-kernel", daemon=True).start()
-
-    def _serve(self, jobs: queue.SimpleQueue) -> None:
-        while True:
-            fn, args = jobs.get()
-            try:
-                fn(*args)
-            except BaseException as e:  # noqa: BLE001 - any failure goes to the caller, which raises it
-                self.done.put(e)
-            else:
-                self.done.put(None)
-
-    def run(self, fn: Callable, calls: list[tuple]) -> None:
-        """``fn(*calls[c])`` for every ``c``, the first on this thread; returns when all are done."""
-        with self.lock:
-            for q, args in zip(self.jobs, calls[1:]):
-                q.put((fn, args))
-            try:
-                fn(*calls[0])
-            finally:  # even on an error here: the helpers are writing into the caller's arrays
-                failure = self._wait(len(calls) - 1)
-            if failure is not None:
-                raise failure
-
-    def _wait(self, k: int) -> BaseException | None:
-        """Wait for ``k`` helpers; the first failure among them. A Ctrl-C while waiting is
-        raised once all ``k`` are done, so no helper is left writing into a run's arrays."""
-        failure: BaseException | None = None
-        interrupt: KeyboardInterrupt | None = None
-        while k:
-            try:
-                e = self.done.get()
-            except KeyboardInterrupt as i:
-                interrupt = i
-                continue
-            k -= 1
-            failure = failure or e
-        if interrupt is not None:
-            raise interrupt
-        return failure
-
-
-_TEAM: _Team | None = None
-
-
-def _team(n: int) -> _Team:
-    global _TEAM
-    if _TEAM is None or _TEAM.n != n:
-        _TEAM = _Team(n)
-    return _TEAM
-
-
-def _forget_team() -> None:  # a forked child has none of the parent's helper threads
-    global _TEAM
-    _TEAM = None
-
-
-os.register_at_fork(after_in_child=_forget_team)
+    """Threads a large step runs on: :func:`optrun.threads.available`, at most
+    ``NUMBA_NUM_THREADS`` (numba's own setting)."""
+    return max(1, min(available(), int(numba.config.NUMBA_NUM_THREADS)))
 
 
 def _ranges(d: int, n: int) -> list[tuple[int, int]]:
@@ -186,7 +107,7 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
     if sq is None:
         args = tuple(_2d(step) if a is STEP else a for a in args)
         if n > 1:
-            _team(n).run(_kernel(name), [(lo, hi, *args, 0, False) for lo, hi in _ranges(d, n)])
+            team(n).run(_kernel(name), [(lo, hi, *args, 0, False) for lo, hi in _ranges(d, n)])
         else:
             _kernel(name)(0, d, *args, 0, False)
         return
@@ -199,7 +120,7 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
     tiles = _tiles(n, S, width)
     if n > 1:
         part = np.empty((n, S))
-        _team(n).run(_kernel(name + "_apply"),
+        team(n).run(_kernel(name + "_apply"),
                      [(lo, hi, tiles[c], part[c], *args) for c, (lo, hi) in enumerate(_ranges(d, n))])
         np.copyto(sq, part[0])
         for c in range(1, n):
