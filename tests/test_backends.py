@@ -128,55 +128,6 @@ def test_blocked_numpy_branches(algo, variant, extra):
                      trajectory(blocked(v.build(**p), block=96, min_elements=0, min_width=1), x0, grads))
 
 
-@pytest.mark.parametrize("threads", ["1", "2", "3"])
-@pytest.mark.parametrize(("algo", "variant", "extra"), [(a, v, None) for a, v in VARIANTS] + EXTRA)
-def test_blocked_numpy_on_threads_is_bit_identical(monkeypatch, algo, variant, extra, threads):
-    """Slices shared among threads (module doc of optrun.optimizers.blocked): update and the
-    fused apply give the plain kernel's bits for x, steps and state, and apply's squared norms
-    are the runner's vecdot(step, step) exactly; NAdam's running product (not shaped like x) too."""
-    monkeypatch.setenv("OPTRUN_THREADS", threads)
-    v = get_algorithm(algo).variant(variant)
-    p = hyper(algo, variant, 2, extra)
-    x0, grads = data(2, 1003, steps=6, seed=3)
-    plain = trajectory(v.build(**p), x0, grads)
-    assert_same_bits(plain, trajectory(blocked(v.build(**p), block=128, min_elements=0, min_width=1), x0, grads))
-    xf, norms, kf = applied(blocked(v.build(**p), block=128, min_elements=0, min_width=1), x0, grads)
-    assert_same_bits(plain, (xf, plain[1], kf))
-    for t, (step, sq) in enumerate(zip(plain[1], norms), start=1):
-        assert sq.tobytes() == np.vecdot(step, step).tobytes(), f"step {t}"
-
-
-def test_blocked_threads_run_at_once_and_hand_back_errors(monkeypatch):
-    """Above one slice per thread the slices really go to two threads; a failure on a helper
-    thread reaches the caller; numpy's error state is the caller's on every thread."""
-    import threading
-
-    monkeypatch.setenv("OPTRUN_THREADS", "2")
-    inner = get_algorithm("gd").variant("standard").build(alpha=0.1)
-    seen: list[tuple[str, dict]] = []
-
-    def spying(g, s, x, t):
-        seen.append((threading.current_thread().name, np.geterr()))
-        if t == 3 and threading.current_thread().name == "optrun-kernel":
-            raise ValueError("boom on a helper")
-        return inner.update(g, s, x, t)
-
-    opt = blocked(type(inner)(inner.init, spying), block=100, min_elements=0, min_width=1)
-    x = np.ones((1, 1000))
-    state = opt.init(x)
-    sq = np.empty(1)
-    with np.errstate(over="raise", invalid="ignore"):
-        opt.apply(np.ones_like(x), state, x, 1, sq)  # first step on one thread (finds the step)
-        seen.clear()
-        opt.apply(np.ones_like(x), state, x, 2, sq)
-        names = {n for n, _ in seen}
-        assert names == {threading.current_thread().name, "optrun-kernel"} and len(seen) == 10
-        assert all(e["over"] == "raise" and e["invalid"] == "ignore" for _, e in seen)
-        assert np.array_equal(x, np.full((1, 1000), 1.0 - 0.1 - 0.1)) and sq[0] == np.vecdot(np.full(1000, -0.1), np.full(1000, -0.1))
-        with pytest.raises(ValueError, match="boom on a helper"):
-            opt.apply(np.ones_like(x), state, x, 3, sq)
-
-
 @pytest.mark.parametrize("d", [MIN_ELEMENTS - 1, MIN_ELEMENTS + 3])
 @pytest.mark.parametrize(("algo", "variant"), [("adagrad", "tutorial"), ("amsgrad", "torch"), ("nadam", "torch")])
 def test_blocked_default_threshold(algo, variant, d):
@@ -267,15 +218,21 @@ def test_numba_scalar_hyperparameters(fused):
                      trajectory(fused.fused_builder(v.build)(**p), x0, grads))
 
 
+@pytest.mark.parametrize("threads", ["2", "3"])
 @pytest.mark.parametrize(("algo", "variant"), [(a, v) for a, v in VARIANTS if a in ("adagrad", "amsgrad")])
-def test_numba_parallel_path_matches_numpy(fused, monkeypatch, algo, variant):
-    """The prange drivers (one column range per thread), with an odd d and S > 1."""
+def test_numba_parallel_path_matches_numpy(fused, monkeypatch, algo, variant, threads):
+    """One column range per thread (optrun.threads), with an odd d and S > 1, through update and
+    through the fused apply (norms: one partial per thread, to 1e-14)."""
     monkeypatch.setattr(fused, "PARALLEL_MIN_D", 16)
+    monkeypatch.setattr(fused.numba.config, "NUMBA_NUM_THREADS", 8)
+    monkeypatch.setenv("OPTRUN_THREADS", threads)
+    assert fused.threads() == int(threads)
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 2)
     x0, grads = data(2, 1001, seed=5)
     assert_same_bits(trajectory(v.build(**p), x0, grads),
                      trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_apply_matches(v.build(**p), fused.fused_builder(v.build)(**p), x0, grads)
 
 
 def test_every_variant_has_a_fused_kernel(fused):
@@ -434,15 +391,14 @@ def test_numba_apply_parallel_path(fused, monkeypatch, algo, variant):
 
 
 def test_apply_is_dropped_where_it_would_be_wrong(fused):
-    """numpy kernels, scheduled fused ones and user optimizers have no apply (the runner then adds
-    the step itself); blocked numpy kernels have theirs; a constant schedule keeps the fused
-    kernel's."""
+    """numpy kernels, blocked or scheduled ones and user optimizers have no apply (the runner then
+    adds the step itself); a constant schedule keeps the fused kernel's."""
     from optrun.optimizers.schedules import scheduled
 
     v = get_algorithm("adam").variant("torch")
     p = hyper("adam", "torch", 1)
     assert v.build(**p).apply is None
-    assert build_variant(v, p, "numpy", 10**6).apply is not None  # blocked: update + add, vecdot
+    assert build_variant(v, p, "numpy", 10**6).apply is None
     assert build_variant(v, p, "numba", 10).apply is not None
     assert build_variant(v, p, "numba", 10, {"name": "constant"}).apply is not None
     cos = {"name": "cosine", "decay_steps": 10, "alpha_min": 0.0, "warmup_steps": 0, "warmup_init": 0.0}
