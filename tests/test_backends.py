@@ -175,12 +175,14 @@ def test_numba_matches_numpy_bit_for_bit(fused, algo, variant):
                      trajectory(fused.fused_builder(v.build)(**p), x0, grads))
 
 
-@pytest.mark.parametrize(("algo", "variant"), VARIANTS)
-def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, variant):
+@pytest.mark.parametrize(("algo", "variant", "extra"),
+                         [(a, v, None) for a, v in VARIANTS]
+                         + [("amsgrad", "tutorial", {"beta1_schedule": s}) for s in ("inverse", "constant")])
+def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, variant, extra):
     # 600 steps cross the blocks in which fused builders compute bias corrections (STEP_BLOCK)
     assert fused.STEP_BLOCK < 600
     v = get_algorithm(algo).variant(variant)
-    p = hyper(algo, variant, 2)
+    p = hyper(algo, variant, 2, extra)
     x0, grads = data(2, 9, steps=600, seed=5)
     grads = [0.01 * g for g in grads]
     assert_same_bits(trajectory(v.build(**p), x0, grads),
@@ -188,6 +190,17 @@ def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, v
     # and from the middle of a block on, as a resumed run steps
     assert_same_bits(trajectory(v.build(**p), x0, grads[:40], first_t=300),
                      trajectory(fused.fused_builder(v.build)(**p), x0, grads[:40], first_t=300))
+
+
+@pytest.mark.parametrize("schedule", ["power", "inverse", "constant"])
+def test_numba_amsgrad_tutorial_with_float_hyperparameters(fused, schedule):
+    """The Python API may pass plain floats (the runner passes (S, 1) arrays): beta1(t) is then
+    Python's float power, step by step in numpy and in blocks of steps in the fused builder."""
+    v = get_algorithm("amsgrad").variant("tutorial")
+    p = {q.name: q.default for q in v.params} | {"beta1_schedule": schedule, "beta1": 0.93}
+    x0, grads = data(1, 7, steps=600, seed=6)
+    assert_same_bits(trajectory(v.build(**p), x0, grads),
+                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
 
 
 @pytest.mark.parametrize(("algo", "variant", "extra"), EXTRA)
