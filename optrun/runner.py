@@ -156,6 +156,8 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
     def flush(first: int, n: int, at_end: bool) -> None:
         """Apply stop rules to rows [0, n) of the chunk, update results, hand it on."""
         f, gn, sn, xs = F[:n], G[:n], D[:n], X[:n]
+        np.sqrt(gn, out=gn)  # the loop records squared norms; one call per chunk, the same bits
+        np.sqrt(sn, out=sn)
         alive = status == RUNNING
         bad = ~(np.isfinite(f) & np.isfinite(gn) & np.isfinite(sn))
         hit = np.zeros_like(bad)
@@ -206,7 +208,6 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
             f, g = vg(x)
             F[0] = f
             np.vecdot(g, g, out=G[0])
-            np.sqrt(G[0], out=G[0])
             D[0] = 0.0
             X[0] = x
             k, first, t = 1, 0, 0
@@ -245,11 +246,9 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                     step, state = update(g, state, x, t)
                     np.add(x, step, out=x)
                     np.vecdot(step, step, out=D[k])
-                np.sqrt(D[k], out=D[k])
                 f, g = vg(x)
                 F[k] = f
                 np.vecdot(g, g, out=G[k])
-                np.sqrt(G[k], out=G[k])
                 X[k] = x
                 k += 1
         except BaseException:
