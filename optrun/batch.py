@@ -91,6 +91,7 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
     of the batch ``failed`` with the error; nothing propagates.
     ``should_stop`` is polled between steps; without it SIGINT/SIGTERM stop the batch (in a worker).
     """
+    from .backends import chunked_gradient
     from .experiment import (
         _Signals,
         build_objective,
@@ -117,7 +118,8 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
             if progress is not None:
                 progress(c)
 
-        problem = Problem(objective, optimizer, x0, cfg0.iterations, cfg0.stop.f_target, cfg0.stop.grad_norm)
+        problem = Problem(objective, optimizer, x0, cfg0.iterations, cfg0.stop.f_target, cfg0.stop.grad_norm,
+                          chunked_gradient(objective, optimizer, cfg0.dim))
         if should_stop is None:
             with _Signals() as sig:
                 results = run(problem, on_chunk, should_stop=lambda: sig.received is not None)

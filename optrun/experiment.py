@@ -532,8 +532,10 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         writer.flush()  # the trace holds every row up to the checkpoint before the checkpoint exists
         save_checkpoint(folder, ck, trace_last_forced=writer.forced_last == ck.iteration)
 
-    problem = Problem(objective, optimizer, x0, config.iterations,
-                      config.stop.f_target, config.stop.grad_norm)
+    from .backends import chunked_gradient
+
+    problem = Problem(objective, optimizer, x0, config.iterations, config.stop.f_target, config.stop.grad_norm,
+                      chunked_gradient(objective, optimizer, config.dim))
     error: str | None = None
     result: MemberResult | None = None
     with _Signals() as sig:

@@ -39,6 +39,9 @@ class Problem:
     iterations: int
     f_target: float | None = None
     grad_norm_tol: float | None = None
+    #: the objective's compiled gradient ``(code, params)`` when the optimizer's ``steps`` may run
+    #: whole chunks with it (:func:`optrun.backends.chunked_gradient`), else None
+    compiled: tuple[int, np.ndarray] | None = None
 
 
 @dataclass
@@ -134,6 +137,8 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
     vg = problem.objective.value_and_grad
     init, update = problem.optimizer[0], problem.optimizer[1]
     apply = getattr(problem.optimizer, "apply", None)  # fused x += step with its squared norm
+    steps = getattr(problem.optimizer, "steps", None) if problem.compiled is not None else None
+    gbuf = None  # the gradient a chunk of compiled steps updates in place
     T = problem.iterations
     K = chunk_rows(S, d)
     F = np.empty((K, S))
@@ -239,6 +244,20 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                     if on_checkpoint is not None and checkpoint_every_s and time.monotonic() >= next_checkpoint:
                         on_checkpoint(snapshot(t))
                         next_checkpoint = time.monotonic() + checkpoint_every_s
+                if steps is not None and t >= 1:  # a chunk of steps in one compiled call
+                    n = min(K - k, T - t)
+                    if g is not gbuf:
+                        gbuf = np.array(g, dtype=np.float64, order="C")
+                    code, params = problem.compiled
+                    state = steps(code, params, gbuf, state, x, t + 1, X[k:k + n], D[k:k + n])
+                    g = gbuf
+                    # f and |g| of the chunk's rows by the objective's own numpy code, all at once
+                    fs, gs = vg(X[k:k + n].reshape(n * S, d))
+                    F[k:k + n] = np.reshape(fs, (n, S))
+                    np.vecdot(gs, gs, out=G[k:k + n].reshape(n * S))
+                    t += n
+                    k += n
+                    continue
                 t += 1
                 if apply is not None:
                     state = apply(g, state, x, t, D[k])

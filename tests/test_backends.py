@@ -427,14 +427,14 @@ def test_a_run_through_apply_matches_numpy(fused, algorithm):
     calls = []
     real = fused._fused
 
-    def counting(init, update):
-        opt = real(init, update)
+    def counting(init, update, steps=None):
+        opt = real(init, update, steps)
 
         def apply(*a):
             calls.append(1)
             return opt.apply(*a)
 
-        return type(opt)(opt.init, opt.update, apply)
+        return type(opt)(opt.init, opt.update, apply, opt.steps)
 
     from optrun.experiment import build_objective, start_point
 

@@ -84,3 +84,16 @@ def build_variant(variant: Variant, params: dict[str, Any], backend: str, d: int
             if fused is not None:
                 return scheduled(fused(**params), schedule, alpha)
     return blocked(scheduled(variant.build(**params), schedule, alpha))
+
+
+def chunked_gradient(objective: Any, optimizer: Optimizer, d: int) -> tuple[int, Any] | None:
+    """The objective's compiled gradient ``(code, params)`` when ``optimizer`` can run whole
+    chunks of steps with it (:attr:`Optimizer.steps`, a numba-backend kernel, on one thread:
+    ``d`` below :data:`optrun.backends.fused.PARALLEL_MIN_D`), else None. See
+    :mod:`optrun.backends.compiled`."""
+    if getattr(optimizer, "steps", None) is None:
+        return None
+    from .compiled import compiled_gradient
+    from .fused import PARALLEL_MIN_D
+
+    return compiled_gradient(objective) if d < PARALLEL_MIN_D else None

@@ -133,11 +133,11 @@ _STEP_AT: dict[str, int] = {}  # kernel name -> position of STEP in its _call ar
 _KERNELS: dict[str, Callable] = {}
 
 
-def _kernel(name: str) -> Callable:
-    """Kernel ``name`` of :mod:`optrun.backends.kernels` (looked up once)."""
+def _kernel(name: str, module: Any = K) -> Callable:
+    """Kernel ``name`` of :mod:`optrun.backends.kernels` (or ``module``), looked up once."""
     k = _KERNELS.get(name)
     if k is None:
-        k = _KERNELS[name] = getattr(K, name)
+        k = _KERNELS[name] = getattr(module, name)
     return k
 
 
@@ -154,7 +154,7 @@ def _tiles(threads: int, S: int, width: int) -> np.ndarray:
     return buf
 
 
-def _fused(init: Callable, update: Callable) -> Optimizer:
+def _fused(init: Callable, update: Callable, steps: Callable | None = None) -> Optimizer:
     """An :class:`Optimizer` whose ``apply`` is ``update`` in its fused mode (``sq`` given)."""
 
     def plain(g, s, x, t):
@@ -163,7 +163,17 @@ def _fused(init: Callable, update: Callable) -> Optimizer:
     def apply(g, s, x, t, step_sq):
         return update(g, s, x, t, step_sq)[1]
 
-    return Optimizer(init, plain, apply)
+    return Optimizer(init, plain, apply, steps)
+
+
+def _steps(name: str, code: int, p: np.ndarray, X: np.ndarray, D: np.ndarray, g: np.ndarray, x: np.ndarray,
+           *args: Any) -> None:
+    """Run ``<name>_steps`` of :mod:`optrun.backends.compiled` for ``len(X)`` steps (one thread)."""
+    from . import compiled
+
+    S = x.shape[0]
+    width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK
+    _kernel(name + "_steps", compiled)(X.shape[0], code, p, X, D, _tiles(1, S, width)[0], g, x, *args)
 
 
 def _per_batch(make: Callable[[int], Any]) -> Callable[[int], Any]:
@@ -202,13 +212,15 @@ class _PerStep:
     def __call__(self, t: int, S: int) -> list[np.ndarray]:
         blk = self.blocks.get(S)
         if blk is None or not blk[0] <= t < blk[0] + STEP_BLOCK:
-            ts = np.arange(t, t + STEP_BLOCK, dtype=np.int64).reshape(-1, 1, 1)
-            rows = [np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(STEP_BLOCK, -1),
-                                                         (STEP_BLOCK, S)))
-                    for v in self.make(ts)]
-            blk = self.blocks[S] = (t, rows)
+            blk = self.blocks[S] = (t, self.rows(t, STEP_BLOCK, S))
         i = t - blk[0]
         return [r[i] for r in blk[1]]
+
+    def rows(self, t0: int, n: int, S: int) -> list[np.ndarray]:
+        """Each coefficient for steps ``t0 .. t0 + n - 1`` as an ``(n, S)`` array."""
+        ts = np.arange(t0, t0 + n, dtype=np.int64).reshape(-1, 1, 1)
+        return [np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(n, -1), (n, S)))
+                for v in self.make(ts)]
 
 
 def _any(v: Any) -> bool:
@@ -230,7 +242,15 @@ def gradient_descent(alpha) -> Optimizer:
         _call(sq, s.step, "gd", d, x, g2, _2d(x), STEP, a)
         return s.step, s
 
-    return _fused(SG.gradient_descent(alpha).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        S = x.shape[0]
+        a = rows.get(S)
+        if a is None:
+            a = rows[S] = _rows(alpha, S)
+        _steps("gd", code, p, X, D, g, x, a)
+        return s
+
+    return _fused(SG.gradient_descent(alpha).init, update, steps)
 
 
 def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False) -> Optimizer:
@@ -250,7 +270,11 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
               t == 1, nesterov)
         return s.step, s
 
-    return _fused(SG.heavy_ball(alpha, momentum, dampening, weight_decay, nesterov).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        _steps("heavy_ball", code, p, X, D, g, x, _2d(s.buf), *consts(x.shape[0]), has_wd, nesterov)
+        return s
+
+    return _fused(SG.heavy_ball(alpha, momentum, dampening, weight_decay, nesterov).init, update, steps)
 
 
 def nesterov_momentum(alpha, momentum, weight_decay=0.0) -> Optimizer:
@@ -271,7 +295,11 @@ def adagrad_tutorial(alpha, eps) -> Optimizer:
         _call(sq, s.step, "adagrad_tutorial", d, x, g2, _2d(x), _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
-    return _fused(AD.adagrad_tutorial(alpha, eps).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        _steps("adagrad_tutorial", code, p, X, D, g, x, _2d(s.sum_sq), *consts(x.shape[0]))
+        return s
+
+    return _fused(AD.adagrad_tutorial(alpha, eps).init, update, steps)
 
 
 def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps) -> Optimizer:
@@ -291,8 +319,17 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
               _rows(-clr, S), *h, has_wd)
         return s.step, s
 
+    # -clr for a chunk of steps: the same elementwise expression with t an array
+    neg_clr = _PerStep(lambda t: (-(alpha / (1.0 + (t - 1) * lr_decay)),))
+
+    def steps(code, p, g, s, x, t0, X, D):
+        S = x.shape[0]
+        (nc,) = neg_clr.rows(t0, X.shape[0], S)
+        _steps("adagrad_torch", code, p, X, D, g, x, _2d(s.sum_sq), nc, *consts(S), has_wd)
+        return s
+
     return _fused(AD.adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value,
-                                      eps).init, update)
+                                      eps).init, update, steps)
 
 
 def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
@@ -309,7 +346,11 @@ def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
         _call(sq, s.step, "adagrad_optax", d, x, g2, _2d(x), _2d(s.sum_sq), STEP, *h)
         return s.step, s
 
-    return _fused(AD.adagrad_optax(alpha, initial_accumulator_value, eps).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        _steps("adagrad_optax", code, p, X, D, g, x, _2d(s.sum_sq), *consts(x.shape[0]))
+        return s
+
+    return _fused(AD.adagrad_optax(alpha, initial_accumulator_value, eps).init, update, steps)
 
 
 def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimizer:
@@ -331,7 +372,12 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
               STEP, *h, has_wd, bool(centered), upd_buf)
         return s.step, s
 
-    return _fused(AD.rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        _steps("rmsprop_torch", code, p, X, D, g, x, _2d(s.nu), _2d(s.mu), _2d(s.buf), *consts(x.shape[0]),
+               has_wd, bool(centered), upd_buf)
+        return s
+
+    return _fused(AD.rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered).init, update, steps)
 
 
 def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
@@ -351,8 +397,13 @@ def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momen
               STEP, *h, bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
         return s.step, s
 
+    def steps(code, p, g, s, x, t0, X, D):
+        _steps("rmsprop_optax", code, p, X, D, g, x, _2d(s.nu), _2d(s.mu), _2d(s.buf), *consts(x.shape[0]),
+               bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
+        return s
+
     return _fused(AD.rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
-                                      nesterov).init, update)
+                                      nesterov).init, update, steps)
 
 
 def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
@@ -372,7 +423,11 @@ def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
               has_wd, torch_order)
         return s.step, s
 
-    return _fused(AD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        _steps("adadelta", code, p, X, D, g, x, _2d(s.e_g), _2d(s.e_x), *consts(x.shape[0]), has_wd, torch_order)
+        return s
+
+    return _fused(AD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update, steps)
 
 
 def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
@@ -408,7 +463,14 @@ def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoup
               has_wd and not decoupled, has_wd and decoupled, amsgrad)
         return s.step, s
 
-    return _fused(A._adam_state, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        S = x.shape[0]
+        h, h2 = consts(S)
+        _steps("adam_torch", code, p, X, D, g, x, _2d(s.mu), _2d(s.nu), _2d(s.nu_max), *h,
+               *per_step.rows(t0, X.shape[0], S), *h2, has_wd and not decoupled, has_wd and decoupled, amsgrad)
+        return s
+
+    return _fused(A._adam_state, update, steps)
 
 
 def adamw_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
@@ -446,7 +508,14 @@ def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nestero
               STEP, *h, *per_step(t, S), *h2, has_wd, nesterov, amsgrad)
         return s.step, s
 
-    return _fused(A._adam_state, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        S = x.shape[0]
+        h, h2 = consts(S)
+        _steps("adam_optax", code, p, X, D, g, x, _2d(s.mu), _2d(s.nu), _2d(s.nu_max), *h,
+               *per_step.rows(t0, X.shape[0], S), *h2, has_wd, nesterov, amsgrad)
+        return s
+
+    return _fused(A._adam_state, update, steps)
 
 
 def adamw_optax(alpha, beta1, beta2, eps, eps_root, weight_decay) -> Optimizer:
@@ -513,7 +582,14 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
               coef, _rows(-alpha, S), has_wd, torch_order)
         return s.step, s
 
-    return _fused(A.adamax(alpha, beta1, beta2, eps, weight_decay, torch_order).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        S = x.shape[0]
+        (coef,) = per_step.rows(t0, X.shape[0], S)
+        _steps("adamax", code, p, X, D, g, x, _2d(s.mu), _2d(s.u), *consts(S), coef, _rows(-alpha, S), has_wd,
+               torch_order)
+        return s
+
+    return _fused(A.adamax(alpha, beta1, beta2, eps, weight_decay, torch_order).init, update, steps)
 
 
 def adamax_optax(alpha, beta1, beta2, eps) -> Optimizer:
@@ -551,7 +627,13 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
               STEP, b1, omb1, *h)
         return s.step, s
 
-    return _fused(A.amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule).init, update)
+    def steps(code, p, g, s, x, t0, X, D):
+        S = x.shape[0]
+        _steps("amsgrad_tutorial", code, p, X, D, g, x, _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
+               *per_step.rows(t0, X.shape[0], S), *consts(S))
+        return s
+
+    return _fused(A.amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule).init, update, steps)
 
 
 #: numpy builder -> fused builder with the same signature
