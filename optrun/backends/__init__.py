@@ -6,7 +6,9 @@
     processed in cache-sized slices (:func:`optrun.optimizers.blocked.blocked`). Always available.
 ``numba``
     One fused, compiled loop per step (:mod:`optrun.backends.fused`), multi-threaded above
-    :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates. An optional extra:
+    :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates; below, whole chunks of steps in
+    one compiled call when the objective has a compiled gradient
+    (:mod:`optrun.backends.compiled`). An optional extra:
     ``pip install numba`` (the ``fast`` extra). Points, f and the optimizer state are bit-identical to the
     numpy backend in float64; the fused step (``Optimizer.apply``) sums the step norm in another
     order, so ``step_norm`` in the trace may differ in the last bits (within 1e-14 relative).
