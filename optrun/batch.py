@@ -89,7 +89,8 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
 
     Any exception inside (a user objective raising, a full disk) marks every unfinished member
     of the batch ``failed`` with the error; nothing propagates.
-    ``should_stop`` is polled between steps; without it SIGINT/SIGTERM stop the batch (in a worker).
+    ``should_stop`` is polled between steps (between chunks of compiled steps on the numba backend's
+    chunked path); without it SIGINT/SIGTERM stop the batch (in a worker).
     """
     from .backends import chunked_gradient
     from .experiment import (
@@ -169,9 +170,9 @@ def _worker_init() -> None:
 
 def _openmp_started() -> bool:
     """Has this process run numba ``parallel=True`` code on GNU OpenMP threads (a user's own
-    objective, with NUMBA_THREADING_LAYER=omp; optrun's kernels use their own threads, see
-    :mod:`optrun.backends.fused`)? A child forked from it would be killed by numba ("fork()
-    called from a process already using GNU OpenMP")."""
+    objective: numba picks OpenMP when it is available, or NUMBA_THREADING_LAYER=omp; optrun's
+    kernels use their own threads, see :mod:`optrun.threads`)? A child forked from it would be
+    killed by numba ("fork() called from a process already using GNU OpenMP")."""
     numba = sys.modules.get("numba")
     if numba is None:
         return False

@@ -234,9 +234,9 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                 if k == K or (flush_every_s is not None and k and time.monotonic() >= next_flush):
                     in_flush = True
                     flush(first, k, False)
-                    in_flush = False
                     first += k
                     k = 0
+                    in_flush = False  # only now: rows handed on are never flushed again
                     if flush_every_s is not None:
                         next_flush = time.monotonic() + flush_every_s
                     if not (status == RUNNING).any():

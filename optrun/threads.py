@@ -14,17 +14,19 @@ steps, so they cost nothing while a run does other work (objective, trace).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def available() -> int:
     """Threads a large step may use: ``OPTRUN_THREADS`` when set to a positive integer, else the
     CPUs this process may run on."""
     env = os.environ.get("OPTRUN_THREADS", "").strip()
-    if env.isdigit() and int(env) >= 1:
+    if env.isascii() and env.isdigit() and int(env) >= 1:
         return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -47,65 +49,104 @@ class Team:
     def __init__(self, n: int):
         self.n = n
         self.lock = threading.Lock()  # one step at a time (Python threads may share the team)
+        self.generation = 0  # of the current step: a token of an abandoned step is never counted
         self.done: queue.SimpleQueue = queue.SimpleQueue()
-        self.jobs = [queue.SimpleQueue() for _ in range(n - 1)]
+        self.jobs: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(n - 1)]
         for q in self.jobs:
             threading.Thread(target=self._serve, args=(q,), name="optrun-kernel", daemon=True).start()
 
     def _serve(self, jobs: queue.SimpleQueue) -> None:
+        if _MASKABLE:  # signals go to the main thread, whose handlers decide (helpers never see them)
+            signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
         while True:
-            fn, args = jobs.get()
+            job = jobs.get()
+            if job is None:  # the team was replaced
+                return
+            generation, fn, args = job
             try:
                 fn(*args)
             except BaseException as e:  # noqa: BLE001 - any failure goes to the caller, which raises it
-                self.done.put(e)
+                self.done.put((generation, e))
             else:
-                self.done.put(None)
+                self.done.put((generation, None))
 
     def run(self, fn: Callable, calls: list[tuple]) -> None:
-        """``fn(*calls[c])`` for every ``c``, the first on this thread; returns when all are done."""
-        with self.lock:
-            for q, args in zip(self.jobs, calls[1:]):
-                q.put((fn, args))
+        """``fn(*calls[c])`` for every ``c``, the first on this thread; returns when all are done.
+
+        SIGINT and SIGTERM are held back until the helpers are done (their handlers then run as
+        usual), so a Ctrl-C cannot return control while a helper still writes into the caller's
+        arrays; failures of any call are raised here."""
+        with _signals_deferred(), self.lock:
+            self.generation += 1
+            generation, posted = self.generation, 0
             try:
+                for q, args in zip(self.jobs, calls[1:]):
+                    q.put((generation, fn, args))
+                    posted += 1
                 fn(*calls[0])
             finally:  # even on an error here: the helpers are writing into the caller's arrays
-                failure = self._wait(len(calls) - 1)
+                failure = self._wait(generation, posted)
             if failure is not None:
                 raise failure
 
-    def _wait(self, k: int) -> BaseException | None:
-        """Wait for ``k`` helpers; the first failure among them. A Ctrl-C while waiting is
-        raised once all ``k`` are done, so no helper is left writing into a run's arrays."""
+    def _wait(self, generation: int, k: int) -> BaseException | None:
+        """Wait for the ``k`` helpers of step ``generation``; the first failure among them."""
         failure: BaseException | None = None
         interrupt: KeyboardInterrupt | None = None
         while k:
             try:
-                e = self.done.get()
-            except KeyboardInterrupt as i:
+                gen, e = self.done.get()
+            except KeyboardInterrupt as i:  # a handler that ran before the signals were held back
                 interrupt = i
                 continue
-            k -= 1
-            failure = failure or e
+            if gen == generation:
+                k -= 1
+                failure = failure or e
         if interrupt is not None:
             raise interrupt
         return failure
 
+    def close(self) -> None:
+        """Let the helpers end (after any job already queued)."""
+        for q in self.jobs:
+            q.put(None)
+
+
+_MASKABLE = hasattr(signal, "pthread_sigmask")
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back in this thread for the block (no-op where unsupported)."""
+    if not _MASKABLE:
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
 
 _TEAM: Team | None = None
+_TEAM_LOCK = threading.Lock()
 
 
 def team(n: int) -> Team:
     """The process's team of ``n`` threads (the caller and ``n - 1`` helpers)."""
     global _TEAM
-    if _TEAM is None or _TEAM.n != n:
-        _TEAM = Team(n)
-    return _TEAM
+    with _TEAM_LOCK:
+        if _TEAM is None or _TEAM.n != n:
+            if _TEAM is not None:
+                _TEAM.close()
+            _TEAM = Team(n)
+        return _TEAM
 
 
 def _forget_team() -> None:  # a forked child has none of the parent's helper threads
-    global _TEAM
-    _TEAM = None
+    global _TEAM, _TEAM_LOCK
+    _TEAM, _TEAM_LOCK = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

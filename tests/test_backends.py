@@ -177,7 +177,9 @@ def test_numba_matches_numpy_bit_for_bit(fused, algo, variant):
 
 @pytest.mark.parametrize(("algo", "variant", "extra"),
                          [(a, v, None) for a, v in VARIANTS]
-                         + [("amsgrad", "tutorial", {"beta1_schedule": s}) for s in ("inverse", "constant")])
+                         + [("amsgrad", "tutorial", {"beta1_schedule": s}) for s in ("inverse", "constant")]
+                         # beta1 = 0.8: numpy's array ** 2 (square) and its power by an array of t differ
+                         + [("amsgrad", "tutorial", {"beta1": b}) for b in (0.8, 0.1, 0.4)])
 def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, variant, extra):
     # 600 steps cross the blocks in which fused builders compute bias corrections (STEP_BLOCK)
     assert fused.STEP_BLOCK < 600
@@ -192,12 +194,13 @@ def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, v
                      trajectory(fused.fused_builder(v.build)(**p), x0, grads[:40], first_t=300))
 
 
+@pytest.mark.parametrize("beta1", [0.93, 0.8])
 @pytest.mark.parametrize("schedule", ["power", "inverse", "constant"])
-def test_numba_amsgrad_tutorial_with_float_hyperparameters(fused, schedule):
+def test_numba_amsgrad_tutorial_with_float_hyperparameters(fused, schedule, beta1):
     """The Python API may pass plain floats (the runner passes (S, 1) arrays): beta1(t) is then
     Python's float power, step by step in numpy and in blocks of steps in the fused builder."""
     v = get_algorithm("amsgrad").variant("tutorial")
-    p = {q.name: q.default for q in v.params} | {"beta1_schedule": schedule, "beta1": 0.93}
+    p = {q.name: q.default for q in v.params} | {"beta1_schedule": schedule, "beta1": beta1}
     x0, grads = data(1, 7, steps=600, seed=6)
     assert_same_bits(trajectory(v.build(**p), x0, grads),
                      trajectory(fused.fused_builder(v.build)(**p), x0, grads))
@@ -394,7 +397,7 @@ def test_numba_apply_branches(small_tiles, algo, variant, extra):
 
 @pytest.mark.parametrize(("algo", "variant"), [(a, v) for a, v in VARIANTS if a in ("adagrad", "amsgrad")])
 def test_numba_apply_parallel_path(fused, monkeypatch, algo, variant):
-    """The prange apply drivers: each thread's column range, partial norms added in thread order."""
+    """The threaded apply drivers: each thread's column range, partial norms added in thread order."""
     monkeypatch.setattr(fused, "PARALLEL_MIN_D", 16)
     monkeypatch.setattr(fused, "TILE_ELEMENTS", 512)
     v = get_algorithm(algo).variant(variant)

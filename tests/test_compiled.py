@@ -45,6 +45,17 @@ def test_compiled_gradients_are_numpys_bit_for_bit(name):
             assert got.tobytes() == np.ascontiguousarray(want, dtype=np.float64).tobytes(), (name, d, scale)
 
 
+def test_the_ellipsoids_condition_reaches_the_compiled_gradient():
+    obj = build_objective(validate({"objective": {"name": "ellipsoid", "dim": 6, "condition": 10.0},
+                                    "algorithm": "gd"}, "t"))
+    code, p = compiled.compiled_gradient(obj)
+    x = np.random.default_rng(2).standard_normal((3, 6))
+    got = np.empty_like(x)
+    compiled.gradient(code, p, x, got)
+    assert got.tobytes() == obj.value_and_grad(x)[1].tobytes()
+    assert p[-1] == 2.0 * 10.0
+
+
 @pytest.mark.parametrize("objective", [
     {"name": "rastrigin"},  # sin/cos: not compiled (numpy's SIMD sin differs in the last bits)
     {"name": "sphere", "shift": True},
@@ -92,13 +103,14 @@ def rows_of(cfg, S: int, chunked: bool, counter: list | None = None):
     return [np.concatenate(a) for a in zip(*got)], results
 
 
-@pytest.mark.parametrize(("algo", "variant"), CHUNKED)
+@pytest.mark.parametrize(("algo", "variant", "extra"), [(a, v, {}) for a, v in CHUNKED]
+                         + [("amsgrad", "tutorial", {"beta1": 0.8})])
 @pytest.mark.parametrize("objective", [{"name": "sphere", "dim": 3}, {"name": "rosenbrock", "dim": 4},
                                        {"name": "himmelblau"}])
-def test_chunked_runs_equal_the_numpy_backend(algo, variant, objective):
+def test_chunked_runs_equal_the_numpy_backend(algo, variant, extra, objective):
     """Whole runs, two members, 2,500 iterations (chunks of 1,024 rows and a partial one): x, f and
     the gradient norm bit for bit, step norms to 1e-14, and the chunks really ran."""
-    base = {"objective": objective, "algorithm": {"name": algo, "variant": variant, "alpha": 1e-4},
+    base = {"objective": objective, "algorithm": {"name": algo, "variant": variant, "alpha": 1e-4, **extra},
             "iterations": 2500, "seed": 4}
     (fn, gn, sn, xn, _), _ = rows_of(validate({**base, "backend": "numpy"}, "t"), 2, chunked=False)
     calls: list = []

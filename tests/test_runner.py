@@ -383,3 +383,39 @@ def test_handing_on_partial_chunks_by_time_changes_no_row(target):
     chunks = []
     run(problem(), lambda c: chunks.append(c.n), flush_every_s=0.0)
     assert set(chunks) == {1} and len(chunks) == len(whole_rows[0])
+
+
+def test_an_interrupt_right_after_a_flush_hands_no_row_on_twice():
+    """A Ctrl-C landing between a flush and the reset of the chunk (injected there with a line
+    tracer) must not hand the flushed rows on again (they would get their norms rooted twice)."""
+    import inspect
+    import sys
+
+    src, start = inspect.getsourcelines(runner.run)
+    line = start + next(i for i, text in enumerate(src) if text.strip() == "first += k")
+    fired = []
+
+    def tracer(frame, event, arg):
+        if frame.f_code is runner.run.__code__:
+            def local(frame, event, arg):
+                if event == "line" and frame.f_lineno == line and not fired:
+                    fired.append(1)
+                    raise KeyboardInterrupt
+                return local
+            return local
+        return None
+
+    chunks = []
+    problem = Problem(sphere(2), optimizer("gd", alpha=0.01), np.array([X0]), 3000)
+    sys.settrace(tracer)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(problem, on_chunk=lambda c: chunks.append((c.first_iteration, c.n, c.grad_norm.copy())))
+    finally:
+        sys.settrace(None)
+    assert fired
+    firsts = [f for f, _, _ in chunks]
+    assert len(firsts) == len(set(firsts)) == 1  # the first chunk, once
+    (_, n, gn), = chunks
+    x = np.array(X0) * (1 - 0.02) ** np.arange(n)[:, None]  # gd on the sphere: x_t = 0.98^t x0
+    np.testing.assert_allclose(gn[:, 0], 2 * np.sqrt((x * x).sum(axis=1)), rtol=1e-12)

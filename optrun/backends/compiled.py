@@ -3,8 +3,8 @@
 With the numba backend a small problem spends nearly all its time in Python between two kernel
 calls (~20 us a step at d = 2, against ~0.1 us of arithmetic). When the objective is one of
 :data:`GRADIENTS` (built in, neither shifted nor rotated) and the algorithm's fused builder can
-step in chunks, the runner hands whole chunks of steps to one compiled loop
-(``<kernel>_steps`` in :mod:`optrun.backends.kernels`): kernel, ``x`` row and gradient, step
+step in chunks, the runner hands whole chunks of steps to one compiled loop (the
+``<kernel>_steps`` functions below): kernel, ``x`` row and gradient, step
 after step, without returning to Python. The values ``f`` and the gradient norms of the chunk's
 rows are then computed by the objective's own numpy code on all rows at once.
 
@@ -88,10 +88,13 @@ def compiled_gradient(objective: Objective) -> tuple[int, np.ndarray] | None:
     if code is None or info.get("gradient", "analytic") != "analytic" or params.get("shift") or params.get("rotate"):
         return None
     p = np.zeros(1)
-    if objective.name == "ellipsoid":
+    if objective.name == "ellipsoid":  # its weights as the objective computes them
+        from ..objectives import get_objective
         from ..objectives.library import _ellipsoid_weights
 
-        p = 2.0 * _ellipsoid_weights(objective.dim, float(params.get("condition", 1e6)))
+        spec = get_objective("ellipsoid")
+        condition = params.get("condition", next(q.default for q in spec.params if q.name == "condition"))
+        p = 2.0 * _ellipsoid_weights(objective.dim, float(condition))
     return code, np.ascontiguousarray(p, dtype=np.float64)
 
 

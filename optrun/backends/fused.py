@@ -605,15 +605,12 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
     consts = _per_batch(consts)
 
     def b1_block(t: np.ndarray) -> tuple:
-        """beta1(t) and 1 - beta1(t) for a block of steps, as ``b1_of`` gives them step by step:
-        the runner's ``(S, 1)`` beta1 goes through numpy's array power as in the numpy kernel
-        (elementwise: the same bits for a block of t as for one t; tested over 600 steps), a
-        float beta1 through C ``pow`` per element as Python's ``beta1 ** t`` does."""
-        if beta1_schedule == "power" and np.ndim(beta1) == 0:
-            b1 = T.power(beta1, t)
-        else:
-            b1 = b1_of(beta1, t)
-        b1 = np.broadcast_to(np.asarray(b1, dtype=np.float64), np.broadcast_shapes(np.shape(b1), t.shape))
+        """beta1(t) and 1 - beta1(t) for a block of steps, each by the numpy kernel's own
+        expression ``b1_of(beta1, t)`` with ``t`` a Python int (numpy's power of an array by a
+        scalar takes shortcuts, e.g. ``square`` for t = 2, that its power by an array of t does
+        not: the two differ in the last bit for some beta1)."""
+        b1 = np.stack([np.broadcast_to(np.asarray(b1_of(beta1, int(ti)), dtype=np.float64), np.shape(beta1))
+                       for ti in t.reshape(-1)])
         return b1, 1.0 - b1
 
     per_step = _PerStep(b1_block)
