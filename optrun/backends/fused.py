@@ -605,12 +605,19 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
     consts = _per_batch(consts)
 
     def b1_block(t: np.ndarray) -> tuple:
-        """beta1(t) and 1 - beta1(t) for a block of steps, each by the numpy kernel's own
-        expression ``b1_of(beta1, t)`` with ``t`` a Python int (numpy's power of an array by a
-        scalar takes shortcuts, e.g. ``square`` for t = 2, that its power by an array of t does
-        not: the two differ in the last bit for some beta1)."""
-        b1 = np.stack([np.broadcast_to(np.asarray(b1_of(beta1, int(ti)), dtype=np.float64), np.shape(beta1))
-                       for ti in t.reshape(-1)])
+        """beta1(t) and 1 - beta1(t) for a block of steps, with the bits the numpy kernel's
+        ``b1_of(beta1, t)`` gives step by step (``t`` a Python int). A float beta1: C ``pow`` per
+        element, as Python's ``beta1 ** t``. The runner's ``(S, 1)`` beta1: numpy's power by the
+        array of t, which equals its power by each t except where numpy's array-by-scalar power
+        takes a shortcut (``square`` for t = 2, a copy for t = 1); the first steps are therefore
+        evaluated one by one (tested with beta1 = 0.8, where t = 2 differs)."""
+        if np.ndim(beta1) == 0 and beta1_schedule == "power":
+            b1 = T.power(beta1, t)
+        else:
+            b1 = np.array(np.broadcast_to(b1_of(beta1, t), np.broadcast_shapes(np.shape(beta1), t.shape)),
+                          dtype=np.float64)
+            for i in np.flatnonzero(t.reshape(-1) <= 4):
+                b1[i] = b1_of(beta1, int(t.reshape(-1)[i]))
         return b1, 1.0 - b1
 
     per_step = _PerStep(b1_block)
