@@ -30,7 +30,7 @@ GRADIENTS = {"sphere": 0, "ellipsoid": 1, "rosenbrock": 2, "styblinski-tang": 3,
              "matyas": 5, "himmelblau": 6, "three-hump-camel": 7}
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def gradient(code, p, x, g):
     """``g[s] = grad f(x[s])`` for every row; ``p`` holds the objective's parameters (the
     ellipsoid's ``2 w``)."""
@@ -108,7 +108,7 @@ def compiled_gradient(objective: Objective) -> tuple[int, np.ndarray] | None:
 # used below the size at which a step is split among threads.
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def gd_steps(n, code, p, X, D, tile, g, x, alpha):
     for k in range(n):
         K.gd_apply(0, x.shape[1], tile, D[k], g, x, alpha)
@@ -116,7 +116,7 @@ def gd_steps(n, code, p, X, D, tile, g, x, alpha):
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def heavy_ball_steps(n, code, p, X, D, tile, g, x, buf, alpha, mom, omd, wd, has_wd, nesterov):
     for k in range(n):  # never the first step (t = 1 initialises the buffer)
         K.heavy_ball_apply(0, x.shape[1], tile, D[k], g, x, buf, alpha, mom, omd, wd, has_wd, False, nesterov)
@@ -124,7 +124,7 @@ def heavy_ball_steps(n, code, p, X, D, tile, g, x, buf, alpha, mom, omd, wd, has
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def adagrad_tutorial_steps(n, code, p, X, D, tile, g, x, sum_sq, alpha, eps):
     for k in range(n):
         K.adagrad_tutorial_apply(0, x.shape[1], tile, D[k], g, x, sum_sq, alpha, eps)
@@ -132,7 +132,7 @@ def adagrad_tutorial_steps(n, code, p, X, D, tile, g, x, sum_sq, alpha, eps):
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def adagrad_torch_steps(n, code, p, X, D, tile, g, x, sum_sq, NEG_CLR, wd, eps, has_wd):
     for k in range(n):
         K.adagrad_torch_apply(0, x.shape[1], tile, D[k], g, x, sum_sq, NEG_CLR[k], wd, eps, has_wd)
@@ -140,7 +140,7 @@ def adagrad_torch_steps(n, code, p, X, D, tile, g, x, sum_sq, NEG_CLR, wd, eps, 
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def adagrad_optax_steps(n, code, p, X, D, tile, g, x, sum_sq, neg_alpha, eps):
     for k in range(n):
         K.adagrad_optax_apply(0, x.shape[1], tile, D[k], g, x, sum_sq, neg_alpha, eps)
@@ -148,7 +148,7 @@ def adagrad_optax_steps(n, code, p, X, D, tile, g, x, sum_sq, neg_alpha, eps):
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def rmsprop_torch_steps(n, code, p, X, D, tile, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
                         has_wd, centered, upd_buf):
     for k in range(n):
@@ -158,7 +158,7 @@ def rmsprop_torch_steps(n, code, p, X, D, tile, g, x, nu, mu, buf, neg_alpha, de
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def rmsprop_optax_steps(n, code, p, X, D, tile, g, x, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
                         eps_in_sqrt, has_mom, nesterov):
     for k in range(n):
@@ -168,7 +168,7 @@ def rmsprop_optax_steps(n, code, p, X, D, tile, g, x, nu, mu, buf, neg_alpha, de
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def adadelta_steps(n, code, p, X, D, tile, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
     for k in range(n):
         K.adadelta_apply(0, x.shape[1], tile, D[k], g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd,
@@ -177,7 +177,7 @@ def adadelta_steps(n, code, p, X, D, tile, g, x, e_g, e_x, rho, omr, eps, neg_al
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def adam_torch_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, NEG_SS, BC2_SQRT, eps,
                      wd, factor, coupled, decoupled, amsgrad):
     for k in range(n):
@@ -187,7 +187,7 @@ def adam_torch_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, lc, ls, beta2
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def adam_optax_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, INV_BC1, INV_BC1N,
                      INV_BC2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
     for k in range(n):
@@ -197,7 +197,7 @@ def adam_optax_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, beta1, omb1, 
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def adamax_steps(n, code, p, X, D, tile, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, COEF, neg_alpha, has_wd,
                  torch_order):
     for k in range(n):
@@ -207,7 +207,7 @@ def adamax_steps(n, code, p, X, D, tile, g, x, mu, u, lc, ls, beta1, omb1, beta2
         gradient(code, p, x, g)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(**K._JIT)
 def amsgrad_tutorial_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, B1, OMB1, beta2, omb2, alpha, eps):
     for k in range(n):
         K.amsgrad_tutorial_apply(0, x.shape[1], tile, D[k], g, x, mu, nu, nu_max, B1[k], OMB1[k], beta2, omb2, alpha,

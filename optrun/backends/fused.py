@@ -116,8 +116,7 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
         i = _STEP_AT[name] = next(k for k, a in enumerate(args) if a is STEP)
     args = args[:i] + args[i + 1:]
     S = _2d(x).shape[0]
-    width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK  # see K._sum_tile
-    tiles = _tiles(n, S, width)
+    tiles = _tiles(n, S)
     if n > 1:
         part = np.empty((n, S))
         team(n).run(_kernel(name + "_apply"),
@@ -144,10 +143,12 @@ def _kernel(name: str, module: Any = K) -> Callable:
 _SCRATCH = threading.local()
 
 
-def _tiles(threads: int, S: int, width: int) -> np.ndarray:
+def _tiles(threads: int, S: int) -> np.ndarray:
     """The ``(threads, S, width)`` tile buffers, kept between steps (per Python thread): a fresh
-    allocation of this size is mmap'ed and page-faulted on every step (measured ~1 ms at d = 1e6)."""
-    shape = (threads, S, width)
+    allocation of this size is mmap'ed and page-faulted on every step (measured ~1 ms at d = 1e6).
+    ``width`` is a whole number of :data:`optrun.backends.kernels.SUM_BLOCK` columns (see
+    ``K._sum_tile``) with about :data:`TILE_ELEMENTS` elements for all ``S`` rows together."""
+    shape = (threads, S, max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK)
     buf = getattr(_SCRATCH, "tiles", None)
     if buf is None or buf.shape != shape:
         buf = _SCRATCH.tiles = np.empty(shape)
@@ -171,9 +172,7 @@ def _steps(name: str, code: int, p: np.ndarray, X: np.ndarray, D: np.ndarray, g:
     """Run ``<name>_steps`` of :mod:`optrun.backends.compiled` for ``len(X)`` steps (one thread)."""
     from . import compiled
 
-    S = x.shape[0]
-    width = max(1, TILE_ELEMENTS // (max(S, 1) * K.SUM_BLOCK)) * K.SUM_BLOCK
-    _kernel(name + "_steps", compiled)(X.shape[0], code, p, X, D, _tiles(1, S, width)[0], g, x, *args)
+    _kernel(name + "_steps", compiled)(X.shape[0], code, p, X, D, _tiles(1, x.shape[0])[0], g, x, *args)
 
 
 def _per_batch(make: Callable[[int], Any]) -> Callable[[int], Any]:
@@ -231,23 +230,16 @@ def _any(v: Any) -> bool:
 
 
 def gradient_descent(alpha) -> Optimizer:
-    rows: dict[int, np.ndarray] = {}
+    rows = _per_batch(lambda S: _rows(alpha, S))  # the alpha row, once per batch size
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        a = rows.get(S)
-        if a is None:
-            a = rows[S] = _rows(alpha, S)
-        _call(sq, s.step, "gd", d, x, g2, _2d(x), STEP, a)
+        _call(sq, s.step, "gd", d, x, g2, _2d(x), STEP, rows(S))
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
-        S = x.shape[0]
-        a = rows.get(S)
-        if a is None:
-            a = rows[S] = _rows(alpha, S)
-        _steps("gd", code, p, X, D, g, x, a)
+        _steps("gd", code, p, X, D, g, x, rows(x.shape[0]))
         return s
 
     return _fused(SG.gradient_descent(alpha).init, update, steps)
@@ -616,8 +608,9 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
         else:
             b1 = np.array(np.broadcast_to(b1_of(beta1, t), np.broadcast_shapes(np.shape(beta1), t.shape)),
                           dtype=np.float64)
-            for i in np.flatnonzero(t.reshape(-1) <= 4):
-                b1[i] = b1_of(beta1, int(t.reshape(-1)[i]))
+            ts = t.reshape(-1)
+            for i in np.flatnonzero(ts <= 4):
+                b1[i] = b1_of(beta1, int(ts[i]))
         return b1, 1.0 - b1
 
     per_step = _PerStep(b1_block)
