@@ -8,18 +8,15 @@ Adadelta steps at d = 1e7 took 0.95-1.17x their one-thread time: the slices' man
 are bound by the shared cache and memory, not by the core.)
 
 ``OPTRUN_THREADS=n`` caps the threads (``1``: every step on the calling thread); by default all
-CPUs this process may run on. Helpers start on first use and sleep in a blocking queue between
+CPUs this process may run on. Helpers start on first use and sleep on a condition variable between
 steps, so they cost nothing while a run does other work (objective, trace).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
-import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 
 def available() -> int:
@@ -49,84 +46,91 @@ class Team:
     def __init__(self, n: int):
         self.n = n
         self.lock = threading.Lock()  # one step at a time (Python threads may share the team)
-        self.generation = 0  # of the current step: a token of an abandoned step is never counted
-        self.done: queue.SimpleQueue = queue.SimpleQueue()
-        self.jobs: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(n - 1)]
-        for q in self.jobs:
-            threading.Thread(target=self._serve, args=(q,), name="optrun-kernel", daemon=True).start()
+        self.cond = threading.Condition()  # guards the helpers' job/done fields; wakes both sides
+        self.generation = 0  # the current step's number; a helper's job is stamped with it
+        self.helpers = [_Helper() for _ in range(n - 1)]
+        for h in self.helpers:
+            threading.Thread(target=self._serve, args=(h,), name="optrun-kernel", daemon=True).start()
 
-    def _serve(self, jobs: queue.SimpleQueue) -> None:
-        if _MASKABLE:  # signals go to the main thread, whose handlers decide (helpers never see them)
-            signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    def _serve(self, h: _Helper) -> None:
         while True:
-            job = jobs.get()
-            if job is None:  # the team was replaced
+            with self.cond:
+                while h.job is None or h.job[0] == h.done:
+                    self.cond.wait()
+                generation, fn, args = h.job
+            if fn is None:  # the team was replaced
                 return
-            generation, fn, args = job
+            error = None
             try:
                 fn(*args)
             except BaseException as e:  # noqa: BLE001 - any failure goes to the caller, which raises it
-                self.done.put((generation, e))
-            else:
-                self.done.put((generation, None))
+                error = e
+            with self.cond:
+                h.error, h.done = error, generation
+                self.cond.notify_all()
 
     def run(self, fn: Callable, calls: list[tuple]) -> None:
-        """``fn(*calls[c])`` for every ``c``, the first on this thread; returns when all are done.
+        """``fn(*calls[c])`` for every ``c``, the first on this thread; returns (or raises, a
+        failure of any call or a Ctrl-C) only once every helper given a job is done with it.
 
-        SIGINT and SIGTERM are held back until the helpers are done (their handlers then run as
-        usual), so a Ctrl-C cannot return control while a helper still writes into the caller's
-        arrays; failures of any call are raised here."""
-        with _signals_deferred(), self.lock:
+        A job is handed over by one attribute assignment, so an interrupt leaves each helper
+        either with this step's job (then waited for) or without one. (Holding SIGINT back with
+        ``pthread_sigmask`` does not work: native threads such as OpenBLAS's take the signal for
+        the process and Python runs the handler in the main thread anyway.)"""
+        with self.lock:
             self.generation += 1
-            generation, posted = self.generation, 0
+            generation = self.generation
+            helpers = self.helpers[:len(calls) - 1]
             try:
-                for q, args in zip(self.jobs, calls[1:]):
-                    q.put((generation, fn, args))
-                    posted += 1
+                for h, args in zip(helpers, calls[1:]):
+                    h.job = (generation, fn, args)
+                with self.cond:
+                    self.cond.notify_all()
                 fn(*calls[0])
-            finally:  # even on an error here: the helpers are writing into the caller's arrays
-                failure = self._wait(generation, posted)
+            finally:  # even on an error or a Ctrl-C here: the helpers write into the caller's arrays
+                failure = self._settle(generation, helpers)
             if failure is not None:
                 raise failure
 
-    def _wait(self, generation: int, k: int) -> BaseException | None:
-        """Wait for the ``k`` helpers of step ``generation``; the first failure among them."""
-        failure: BaseException | None = None
+    def _settle(self, generation: int, helpers: list[_Helper]) -> BaseException | None:
+        """Wait until every helper holding a job of step ``generation`` is done; the first
+        failure among them. A Ctrl-C while settling is raised after the wait. (Python checks for
+        signals between bytecodes, so a Ctrl-C landing in the few bytecodes between the end of
+        the caller's own call and the ``try`` below could still leave early; everywhere a step
+        spends its time, the caller's call and this wait, it cannot.)"""
         interrupt: KeyboardInterrupt | None = None
-        while k:
+        while True:
             try:
-                gen, e = self.done.get()
-            except KeyboardInterrupt as i:  # a handler that ran before the signals were held back
-                interrupt = i
-                continue
-            if gen == generation:
-                k -= 1
-                failure = failure or e
+                mine = [h for h in helpers if h.job is not None and h.job[0] == generation]
+                with self.cond:
+                    self.cond.notify_all()  # a job handed over just before an interrupt
+                    while any(h.done != generation for h in mine):
+                        self.cond.wait()
+                failure = next((h.error for h in mine if h.error is not None), None)
+                break
+            except KeyboardInterrupt as e:
+                interrupt = e
         if interrupt is not None:
             raise interrupt
         return failure
 
     def close(self) -> None:
-        """Let the helpers end (after any job already queued)."""
-        for q in self.jobs:
-            q.put(None)
+        """Let the helpers end (after the job in hand, if any)."""
+        with self.cond:
+            self.generation += 1
+            for h in self.helpers:
+                h.job = (self.generation, None, None)
+            self.cond.notify_all()
 
 
-_MASKABLE = hasattr(signal, "pthread_sigmask")
-_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+class _Helper:
+    """One helper thread's mailbox: ``job`` = ``(step, fn, args)``, ``done`` = the last step it
+    finished, ``error`` = that step's failure or None."""
 
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back in this thread for the block (no-op where unsupported)."""
-    if not _MASKABLE:
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    def __init__(self) -> None:
+        self.job: tuple[int, Callable | None, tuple | None] | None = None
+        self.done = 0
+        self.error: BaseException | None = None
 
 
 _TEAM: Team | None = None

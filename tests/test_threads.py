@@ -46,43 +46,60 @@ def test_optrun_threads_caps_the_count(monkeypatch, env, want):
     assert T.available() == (want or 5)  # anything but a positive integer: every usable CPU
 
 
-def test_a_stale_token_never_ends_a_later_step():
-    """A token left by an abandoned step (another generation) is not counted for the next one."""
+@pytest.mark.parametrize(("where", "text"), [
+    ("run", "h.job = (generation, fn, args)"),  # after the first helper got its job, before the next
+    ("run", "self.cond.notify_all()"),  # jobs handed over, not yet announced
+    ("run", "fn(*calls[0])"),  # the caller's own share
+    ("_settle", "mine = ["),
+    ("_settle", "self.cond.wait()"),  # waiting for the helpers
+])
+def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(where, text):
+    """A KeyboardInterrupt injected (with a line tracer) where a step hands out jobs, computes
+    and waits: it reaches the caller, never while a helper still works on the step, and the next
+    step is waited for properly (no token of the broken step ends it early)."""
+    import inspect
+    import sys
     import time
 
-    t = T.team(2)
-    t.done.put((t.generation - 5, None))  # as an interrupted earlier step could leave behind
-    written = []
+    team = T.team(3)
+    code = getattr(T.Team, where).__code__
+    src, start = inspect.getsourcelines(code)
+    line = start + next(i for i, t in enumerate(src) if t.strip().startswith(text))
+    running: list[int] = []
+    lock = threading.Lock()
 
     def call(i):
-        if i == 1:
-            time.sleep(0.05)
-            written.append(i)
+        if i:
+            with lock:
+                running.append(i)
+            time.sleep(0.02)
+            with lock:
+                running.remove(i)
 
-    t.run(call, [(0,), (1,)])
-    assert written == [1]  # run returned only after the helper's own token
+    fired: list[int] = []
 
+    def tracer(frame, event, arg):
+        if frame.f_code is code:
+            def local(frame, event, arg):
+                if event == "line" and frame.f_lineno == line and not fired:
+                    fired.append(1)
+                    raise KeyboardInterrupt
+                return local
+            return local
+        return None
 
-@pytest.mark.skipif(not T._MASKABLE, reason="no pthread_sigmask on this platform")
-def test_ctrl_c_during_a_step_is_raised_after_every_helper_is_done():
-    import os
-    import signal
-    import time
-
-    written = []
-
-    def call(i):
-        if i == 0:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the helper works
-            time.sleep(0.01)
-            written.append("caller")  # held back: the handler runs once the step is over
-        else:
-            time.sleep(0.1)
-            written.append("helper")
-
-    with pytest.raises(KeyboardInterrupt):
-        T.team(2).run(call, [(0,), (1,)])
-    assert sorted(written) == ["caller", "helper"]
+    sys.settrace(tracer)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            team.run(call, [(0,), (1,), (2,)])
+    finally:
+        sys.settrace(None)
+    assert fired
+    with lock:
+        assert running == []
+    team.run(call, [(0,), (1,), (2,)])
+    with lock:
+        assert running == []
 
 
 def test_a_new_thread_count_replaces_the_team_and_ends_its_helpers():
