@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from interrupts import interrupt_at
 
 from optrun import runner
 from optrun.cli import cli
@@ -388,31 +389,10 @@ def test_handing_on_partial_chunks_by_time_changes_no_row(target):
 def test_an_interrupt_right_after_a_flush_hands_no_row_on_twice():
     """A Ctrl-C landing between a flush and the reset of the chunk (injected there with a line
     tracer) must not hand the flushed rows on again (they would get their norms rooted twice)."""
-    import inspect
-    import sys
-
-    src, start = inspect.getsourcelines(runner.run)
-    line = start + next(i for i, text in enumerate(src) if text.strip() == "first += k")
-    fired = []
-
-    def tracer(frame, event, arg):
-        if frame.f_code is runner.run.__code__:
-            def local(frame, event, arg):
-                if event == "line" and frame.f_lineno == line and not fired:
-                    fired.append(1)
-                    raise KeyboardInterrupt
-                return local
-            return local
-        return None
-
     chunks = []
     problem = Problem(sphere(2), optimizer("gd", alpha=0.01), np.array([X0]), 3000)
-    sys.settrace(tracer)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run(problem, on_chunk=lambda c: chunks.append((c.first_iteration, c.n, c.grad_norm.copy())))
-    finally:
-        sys.settrace(None)
+    with interrupt_at(runner.run, "first += k") as fired, pytest.raises(KeyboardInterrupt):
+        run(problem, on_chunk=lambda c: chunks.append((c.first_iteration, c.n, c.grad_norm.copy())))
     assert fired
     firsts = [f for f, _, _ in chunks]
     assert len(firsts) == len(set(firsts)) == 1  # the first chunk, once

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from interrupts import interrupt_at
 
 from optrun import threads as T
 
@@ -57,14 +58,9 @@ def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(where, text):
     """A KeyboardInterrupt injected (with a line tracer) where a step hands out jobs, computes
     and waits: it reaches the caller, never while a helper still works on the step, and the next
     step is waited for properly (no token of the broken step ends it early)."""
-    import inspect
-    import sys
     import time
 
     team = T.team(3)
-    code = getattr(T.Team, where).__code__
-    src, start = inspect.getsourcelines(code)
-    line = start + next(i for i, t in enumerate(src) if t.strip().startswith(text))
     running: list[int] = []
     lock = threading.Lock()
 
@@ -76,24 +72,8 @@ def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(where, text):
             with lock:
                 running.remove(i)
 
-    fired: list[int] = []
-
-    def tracer(frame, event, arg):
-        if frame.f_code is code:
-            def local(frame, event, arg):
-                if event == "line" and frame.f_lineno == line and not fired:
-                    fired.append(1)
-                    raise KeyboardInterrupt
-                return local
-            return local
-        return None
-
-    sys.settrace(tracer)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            team.run(call, [(0,), (1,), (2,)])
-    finally:
-        sys.settrace(None)
+    with interrupt_at(getattr(T.Team, where), text) as fired, pytest.raises(KeyboardInterrupt):
+        team.run(call, [(0,), (1,), (2,)])
     assert fired
     with lock:
         assert running == []
