@@ -160,8 +160,8 @@ def _print_sweeps(cmp, result: str | None) -> None:
     for i in best:
         body[i][2] += " *"
     width = output_width()
-    click.echo(f"{cmp.metric_label} across seeds (lower is better); '<= t': share of members that reached "
-               "f - f* <= t @ median iterations among them")
+    click.echo(f"{cmp.metric_label} across seeds (lower is better)")
+    click.echo("'<= t': share of members that reached f - f* <= t @ their median iterations")
     if cmp.constant:
         click.echo(_constant_line(cmp))
     print_table(header, body, right=tuple(range(1, len(header))), styles=styles, width=width)
