@@ -242,6 +242,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     base_summary = {"format_version": FORMAT_VERSION, "kind": "sweep", "id": run_id,
                     "name": plan.base.name, "members": len(members), "axes": axis_cols,
                     "algorithm": sorted({m.algorithm.name for m in members}),
+                    "variant": sorted({m.algorithm.variant for m in members}),
                     "objective": sorted({m.objective.name for m in members}),
                     "pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
                     "hostname": hostname(), "started_at": started}

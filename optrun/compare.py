@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OptrunError
-from .store.read import Run
+from .store.read import Run, _json_value, _value_key, parse_member_spec
 
 TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
 COMPLETE = "completed"
@@ -674,6 +674,7 @@ class SweepComparison:
     alpha: float
     notes: list[str]
     axes: list[str]
+    constant: dict[str, Any] = field(default_factory=dict)  # short axis name -> its one value
 
     def to_dict(self) -> dict[str, Any]:
         from .store.folder import jsonable
@@ -689,7 +690,7 @@ class SweepComparison:
         return jsonable({
             "kind": "sweep-comparison", "metric": self.metric, "metric_label": self.metric_label,
             "target": self.target if self.metric == "iterations_to_target" else None,
-            "sides": self.sides, "axes": self.axes,
+            "sides": self.sides, "axes": self.axes, "constant": self.constant,
             "groups": [group(g) for g in self.groups],
             "problems": list(dict.fromkeys(g.problem for g in self.groups)),
             "best": [self.groups[i].label for i in self.best],
@@ -710,9 +711,13 @@ def _short_keys(axes: Sequence[str]) -> dict[str, str]:
     return {a: (a if s in clash else s) for a, s in short.items()}
 
 
-def _value_text(v: Any) -> str:
+def _value_text(v: Any, values: Sequence[Any] = ()) -> str:
+    """An axis value in a label: what a selector takes back (``alpha=0.0316228``; the full
+    ``repr`` when another of the axis's ``values`` would print the same)."""
+    from .store.read import value_label
+
     if isinstance(v, float):
-        return f"{v:g}"
+        return value_label(v, values)
     if isinstance(v, dict):
         name = v.get("name", "?")
         rest = ", ".join(f"{k}={_value_text(x)}" for k, x in v.items() if k != "name")
@@ -847,9 +852,13 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                            f"--target {target:g} is not one of them")
     target = next((t for t in targets if math.isclose(target, t)), target)
     notes: list[str] = []
+    specs = [getattr(s, "spec", None) for s in sweeps]  # a MemberGroup: some members of one sweep
+    chosen = [s.rows if spec is not None else None for s, spec in zip(sweeps, specs)]
+    sweeps = [s.sweep if spec is not None else s for s, spec in zip(sweeps, specs)]
     for s in sweeps:
         s._require_rows()
-    live = [[r for r in s.rows if r.get("status") not in NOT_RUN] for s in sweeps]
+    live = [[r for r in (s.rows if rows is None else rows) if r.get("status") not in NOT_RUN]
+            for s, rows in zip(sweeps, chosen)]
     if metric == "f_gap":
         unknown = sum(1 for rows in live for r in rows if r.get("f_min") is None and r.get("status") == COMPLETE
                       and r.get("f_gap") is None)
@@ -858,29 +867,31 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             notes.append("f* is unknown for some members: configurations are compared on final f")
     label = {"f_gap": "final f - f*", "iterations_to_target": f"iterations to {fmt_target(target)}"}.get(
         metric, METRICS[metric].label)
-    sweep_labels = [short_label(s.id) for s in sweeps]
+    one_sweep = len({s.id for s in sweeps}) == 1
+    sweep_labels = [spec if (spec and one_sweep) else short_label(s.id) + (f":{spec}" if spec else "")
+                    for s, spec in zip(sweeps, specs)]
     sweep_labels = [lab if sweep_labels.count(lab) == 1 else f"{lab} #{i + 1}" for i, lab in enumerate(sweep_labels)]
 
     sides: list[str] = []
     groups: list[GroupStats] = []
     side_groups: dict[str, list[int]] = {}
     all_axes: list[str] = []
-    for s, rows, slabel in zip(sweeps, live, sweep_labels):
+    pending: list[tuple[str, Any, dict[str, Any], list[dict[str, Any]], dict[str, str], set[str]]] = []
+    for s, rows, slabel, spec in zip(sweeps, live, sweep_labels, specs):
         gkey = s.axis_key(group_by) if group_by else None
         rest = [a for a in s.axes if a not in ("seed", gkey)]
         all_axes += [a for a in rest if a not in all_axes]
         short = _short_keys(s.axes)
+        named = {s.axis_key(k) for k, _ in parse_member_spec(spec)} if spec else set()  # in the side label
         split: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         if gkey:
-            from .store.read import _json_value, _value_key
-
             for r in rows:
                 split.setdefault(_value_key(r.get(gkey)), (_json_value(r.get(gkey)), []))[1].append(r)
         else:
             split[""] = (None, rows)
         for gval, grows in split.values():
             if gkey:
-                side = f"{short[gkey]}={_value_text(gval)}"
+                side = f"{short[gkey]}={_value_text(gval, s.axis_values(gkey))}"
                 side = side if len(sweeps) == 1 else f"{slabel}: {side}"
             else:
                 side = slabel
@@ -890,15 +901,22 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                 configs.setdefault(_key_of(r, rest), []).append(r)
             side_groups[side] = []
             for crows in configs.values():
-                from .store.read import _json_value
-
                 key = {a: _json_value(crows[0].get(a)) for a in rest}
-                text = ", ".join(f"{short[a]}={_value_text(v)}" for a, v in key.items())
-                glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or gkey) else ""), text) if x) or side
-                side_groups[side].append(len(groups))
-                g = aggregate(glabel, side, s.id, key, crows, metric, target, targets)
-                g.problem = _problem_of(s, crows[0])
-                groups.append(g)
+                side_groups[side].append(len(pending))
+                pending.append((side, s, key, crows, short, named))
+    # axes with one value in every configuration are said once (constant), not in every label
+    constant: dict[str, Any] = {}
+    for a in all_axes:
+        seen = {_value_key(key.get(a, MISSING)) if a in key else None for _, _, key, _, _, _ in pending}
+        if len(seen) == 1 and None not in seen:
+            constant[a] = pending[0][2][a]
+    for side, s, key, crows, short, named in pending:
+        text = ", ".join(f"{short[a]}={_value_text(v, s.axis_values(a))}" for a, v in key.items()
+                         if a not in constant and a not in named)
+        glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or group_by) else ""), text) if x) or side
+        g = aggregate(glabel, side, s.id, key, crows, metric, target, targets)
+        g.problem = _problem_of(s, crows[0])
+        groups.append(g)
     if not groups:
         raise CompareError("no member of these sweeps has run yet")
     if group_by and len(sides) == len(sweeps):
@@ -952,7 +970,7 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             cell[obj] = min(cell.get(obj, math.inf), g.median)
     ranking = rank_matrix(cells)
     return SweepComparison(sides, groups, metric, label, target, list(targets), best, tests, ranking, alpha,
-                           notes, all_axes)
+                           notes, all_axes, {_short_keys(all_axes)[a]: v for a, v in constant.items()})
 
 
 def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
