@@ -42,6 +42,15 @@ ROW_FIELDS = ("status", "stop_reason", "iterations", "final_f", "best_f", "best_
               "distance_to_optimum", "final_grad_norm", "wall_time_s") + TARGET_COLUMNS + ("error",)
 
 
+TARGET_LABELS = tuple(c[len("hit_"):] for c in TARGET_COLUMNS)  # 1e-1 .. 1e-8
+
+
+def hits_record(hits) -> dict[str, int | None]:
+    """A run summary's ``hits``: ``{"1e-1": first iteration with f - f* <= 1e-1 or None, ...}``
+    from one member's hits (-1: never), the same figures as a sweep's ``hit_`` columns."""
+    return {label: (int(h) if h >= 0 else None) for label, h in zip(TARGET_LABELS, list(hits))}
+
+
 def trace_name(batch: int) -> str:
     return os.path.join("traces", f"batch-{batch:04d}.csv")
 
