@@ -103,6 +103,20 @@ def test_a_full_disk_never_leaves_a_partial_line(configs_dir, runs_dir, monkeypa
     assert load_run(path).summary["iterations"] == csv_rows - 1
 
 
+def test_a_full_disk_never_leaves_a_partial_line_in_a_batch_file(configs_dir, runs_dir, monkeypatch):
+    _disk_full_after(monkeypatch, 3)
+    r = CliRunner().invoke(cli, ["run", str(configs_dir / "rosenbrock.yaml"), *RUN_ARGS, "--sweep", "seed=0:4",
+                                 "--runs-dir", str(runs_dir), "-q", "--workers", "1"])
+    monkeypatch.undo()
+    assert r.exit_code == 1, r.output
+    (path,) = list(runs_dir.iterdir())
+    text = (path / "traces" / "batch-0000.csv").read_text()
+    assert text.count("\n") > 1 and text.endswith("\n")
+    sweep = load_sweep(str(path))
+    assert {row["status"] for row in sweep.rows} == {"failed"}
+    assert all(t["iteration"].size for t in sweep.traces().values())
+
+
 def test_a_failed_run_with_a_checkpoint_resumes_bit_identical(configs_dir, runs_dir, monkeypatch):
     clean = load_run(_run(configs_dir, runs_dir, "trace.checkpoint_s=0.001")).trace()
     _disk_full_after(monkeypatch, 7)

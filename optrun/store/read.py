@@ -1,7 +1,7 @@
 """Finding and reading run folders: the reading half of the run-folder contract.
 
 A run folder (README, "Run folder") holds ``config.yaml``, ``summary.json``, ``meta.json``,
-``trace.csv`` and ``trace.jsonl``. :func:`load_run` reads one into a :class:`Run` (plain dicts
+and ``trace.csv`` and/or ``trace.jsonl`` (``trace.formats``; readers take either). :func:`load_run` reads one into a :class:`Run` (plain dicts
 and, on demand, numpy columns of the trace); :func:`list_runs` reads a runs folder newest first;
 :func:`resolve_run` turns a RUN argument (a folder path, a unique id prefix, ``last``, ``-1``,
 ``-2`` ...) into a folder path.
@@ -116,7 +116,8 @@ class Run:
         return self.summary.get("f_min")
 
     def trace(self) -> dict[str, np.ndarray]:
-        """The columns of ``trace.csv`` by name: ``iteration`` (int64), ``f``, ``grad_norm``,
+        """The columns of ``trace.csv`` (or ``trace.jsonl`` when the run wrote only that, where
+        non-finite numbers read as nan) by name: ``iteration`` (int64), ``f``, ``grad_norm``,
         ``step_norm`` and any ``x0 .. x{m-1}`` (float64; ``nan``/``inf`` kept as written).
 
         Floats were written as their shortest round-trip text, so values read back bit for bit. A

@@ -199,10 +199,18 @@ class BatchTraceWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Append the pending lines; a write that fails (a full disk) is cut back off the file, so
+        it always ends with a whole line."""
         if self._parts:
             data = memoryview("".join(self._parts).encode())
-            while data:
-                data = data[os.write(self._fd, data):]
+            start = os.lseek(self._fd, 0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[os.write(self._fd, data):]
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, start)
+                raise
             self._parts = []
         self._pending = 0
         self._last = time.monotonic()
@@ -212,9 +220,9 @@ class BatchTraceWriter:
         it holds the batch's rows up to there). A killed process leaves ``batch-NNNN.csv.partial``."""
         try:
             self.flush()
-        finally:
+        finally:  # a flush that failed (a full disk) left whole lines: the file still gets its name
             os.close(self._fd)
-        os.replace(self._tmp, self.path)
+            os.replace(self._tmp, self.path)
 
 
 def _plain(v):
