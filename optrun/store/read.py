@@ -1,8 +1,9 @@
 """Finding and reading run folders: the reading half of the run-folder contract.
 
 A run folder (README, "Run folder") holds ``config.yaml``, ``summary.json``, ``meta.json``,
-and ``trace.csv`` and/or ``trace.jsonl`` (``trace.formats``; readers take either). :func:`load_run` reads one into a :class:`Run` (plain dicts
-and, on demand, numpy columns of the trace); :func:`list_runs` reads a runs folder newest first;
+and ``trace.csv`` and/or ``trace.jsonl`` (``trace.formats``; readers take either).
+:func:`load_run` reads one into a :class:`Run` (plain dicts and, on demand, numpy columns of the
+trace); :func:`list_runs` reads a runs folder newest first;
 :func:`resolve_run` turns a RUN argument (a folder path, a unique id prefix, ``last``, ``-1``,
 ``-2`` ...) into a folder path.
 
