@@ -2,10 +2,11 @@
 
 For each run (:class:`RunStats`, from the summary and, where the summary lacks a figure, the
 trace): status, iterations, final f, best f and the iteration it was reached, final gradient norm,
-distance to the nearest known minimizer, the optimality gap f - f*, the first iteration (every
-iteration counts, as the run's summary records it, whatever its trace keeps) at which f - f* <= t for each t of a ladder of targets (1e-1 ... 1e-8, the "target precision"
-convergence measure of performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and
-Wild 2009, SIAM J. Optim. 20), wall time and time per iteration.
+distance to the nearest known minimizer, the optimality gap f - f*, the first iteration at which
+f - f* <= t (every iteration counts: the run's summary records it, whatever its trace keeps) for
+each t of a ladder of targets (1e-1 ... 1e-8, the "target precision" convergence measure of
+performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and Wild 2009, SIAM J. Optim.
+20), wall time and time per iteration.
 
 :func:`compare_runs` puts runs side by side (:class:`Comparison`): one :class:`Row` per figure
 with a value per run, the best run of each row marked (every figure here is better lower), the

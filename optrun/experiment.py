@@ -532,7 +532,8 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
                 and process_start_ticks(pid) is not None and process_start_ticks(pid) == ticks):
             raise RunSelectionError(f"run {run_id} is still running (pid {pid}); it cannot be resumed")
     elif status not in ("interrupted", "crashed", "failed"):
-        raise RunSelectionError(f"run {run_id} is {status}; only interrupted, crashed or failed runs are resumed")
+        raise RunSelectionError(f"run {run_id} is {status}; only interrupted, crashed or failed runs "
+                                "are resumed")
     ck_path = os.path.join(path, CHECKPOINT)
     if not os.path.exists(ck_path):
         raise RunSelectionError(f"run {run_id} has no checkpoint (it stopped before the first one); "

@@ -105,8 +105,8 @@ def test_a_full_disk_never_leaves_a_partial_line(configs_dir, runs_dir, monkeypa
 
 def test_a_full_disk_never_leaves_a_partial_line_in_a_batch_file(configs_dir, runs_dir, monkeypatch):
     _disk_full_after(monkeypatch, 3)
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "rosenbrock.yaml"), *RUN_ARGS, "--sweep", "seed=0:4",
-                                 "--runs-dir", str(runs_dir), "-q", "--workers", "1"])
+    r = CliRunner().invoke(cli, ["run", str(configs_dir / "rosenbrock.yaml"), *RUN_ARGS, "--sweep",
+                                 "seed=0:4", "--runs-dir", str(runs_dir), "-q", "--workers", "1"])
     monkeypatch.undo()
     assert r.exit_code == 1, r.output
     (path,) = list(runs_dir.iterdir())

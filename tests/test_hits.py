@@ -99,7 +99,8 @@ def test_compare_falls_back_to_the_trace_for_old_folders(three_runs):
     del s["hits"]
     with open(os.path.join(old, "summary.json"), "w") as f:
         json.dump(s, f)
-    r = CliRunner().invoke(cli, ["compare", paths["every1"], old, "--runs-dir", str(runs), "--format", "json"])
+    r = CliRunner().invoke(cli, ["compare", paths["every1"], old, "--runs-dir", str(runs),
+                                 "--format", "json"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     row = {row["key"]: row["values"] for row in data["rows"]}["target_1e-1"]
@@ -146,7 +147,8 @@ def test_a_resumed_run_keeps_the_hits_it_had(three_runs, tmp_path, monkeypatch):
     monkeypatch.setattr(experiment, "run", real_run)
     (folder,) = list(runs.iterdir())
     s = load_run(str(folder)).summary
-    assert s["status"] == "interrupted" and s["hits"]["1e-2"] == expected["1e-2"] and s["hits"]["1e-3"] is None
+    assert s["status"] == "interrupted"
+    assert s["hits"]["1e-2"] == expected["1e-2"] and s["hits"]["1e-3"] is None
     r = CliRunner().invoke(cli, ["resume", str(folder), "--runs-dir", str(runs), "-q"])
     assert r.exit_code == 0, r.output
     done = load_run(str(folder))

@@ -107,8 +107,8 @@ def test_a_large_trace_gets_one_note_before_the_run(run_optrun, configs_dir):
     assert "about 480 MB" in notes[0] and "2,000,001 rows" in notes[0]
     for hint in ("trace.log_per_decade", "trace.every", "trace.formats"):
         assert hint in notes[0]
-    for quiet in (["iterations=2000000", "trace.formats=[csv]"], ["iterations=2000000", "trace.log_per_decade=10"],
-                  ["iterations=200000"]):
+    for quiet in (["iterations=2000000", "trace.formats=[csv]"],
+                  ["iterations=2000000", "trace.log_per_decade=10"], ["iterations=200000"]):
         r = run_optrun("run", configs_dir / "amsgrad.yaml", *quiet, "--dry-run")
         assert r.returncode == 0 and "note:" not in r.stderr, (quiet, r.stderr)
     r = run_optrun("run", configs_dir / "amsgrad.yaml", "iterations=2000000", "--sweep", "seed=0:4",

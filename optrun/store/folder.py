@@ -192,7 +192,8 @@ class TraceWriter:
         self._rows = RowFormat(self.columns, ints=1)
         mode = os.O_WRONLY | (os.O_APPEND if append else os.O_CREAT | os.O_EXCL)
         self._csv = os.open(os.path.join(folder, "trace.csv"), mode, 0o644) if "csv" in formats else None
-        self._jsonl = os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644) if "jsonl" in formats else None
+        self._jsonl = (os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644) if "jsonl" in formats
+                       else None)
         self._csv_parts: list[str] = [] if append or self._csv is None else [self._rows.header]
         self._json_parts: list[str] = []
         self._pending = 0

@@ -972,8 +972,8 @@ def load_sweep(path: str, lenient: bool = False) -> Sweep:
         if gone:
             b, ms = next(iter(gone.items()))
             more = f" and {len(gone) - 1} more batch files" if len(gone) > 1 else ""
-            damage = (f"traces/batch-{b:04d}.csv is missing{more} (the traces of members {_members_text(ms)}; "
-                      f"optrun resume {sweep_id} reruns them)")
+            damage = (f"traces/batch-{b:04d}.csv is missing{more} (the traces of members "
+                      f"{_members_text(ms)}; optrun resume {sweep_id} reruns them)")
             if not lenient:
                 raise RunReadError(f"sweep {sweep_id}: {damage}")
             problems.append(damage)
