@@ -2,10 +2,11 @@
 
 For each run (:class:`RunStats`, from the summary and, where the summary lacks a figure, the
 trace): status, iterations, final f, best f and the iteration it was reached, final gradient norm,
-distance to the nearest known minimizer, the optimality gap f - f*, the first recorded iteration
-at which f - f* <= t for each t of a ladder of targets (1e-1 ... 1e-8, the "target precision"
-convergence measure of performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and
-Wild 2009, SIAM J. Optim. 20), wall time and time per iteration.
+distance to the nearest known minimizer, the optimality gap f - f*, the first iteration at which
+f - f* <= t (every iteration counts: the run's summary records it, whatever its trace keeps) for
+each t of a ladder of targets (1e-1 ... 1e-8, the "target precision" convergence measure of
+performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and Wild 2009, SIAM J. Optim.
+20), wall time and time per iteration.
 
 :func:`compare_runs` puts runs side by side (:class:`Comparison`): one :class:`Row` per figure
 with a value per run, the best run of each row marked (every figure here is better lower), the
@@ -92,7 +93,7 @@ class RunStats:
     distance: float | None
     f_min: float | None
     f_gap: float | None
-    hits: dict[float, int | None]  # target -> first recorded iteration with f - f* <= target
+    hits: dict[float, int | None]  # target -> first iteration with f - f* <= target (summary, else trace)
     wall_time: float | None
     time_per_iteration: float | None
     trace_every: int = 1
@@ -126,6 +127,30 @@ def first_below(iterations: np.ndarray, gap: np.ndarray, targets: Sequence[float
     # run_min is non-increasing; -run_min is non-decreasing: first i with run_min[i] <= t
     idx = np.searchsorted(-run_min, -np.asarray(targets, dtype=np.float64), side="left")
     return {t: (int(iterations[i]) if i < g.size else None) for t, i in zip(targets, idx.tolist())}
+
+
+def summary_hits(summary: dict[str, Any], targets: Sequence[float]) -> dict[float, int | None]:
+    """The first crossings a summary records for ``targets``: a run's ``hits`` mapping
+    (``{"1e-6": 812, ...}``) or a sweep member's ``hit_1e-6`` columns. Targets it does not
+    record are left out (a folder written before runs recorded them has none)."""
+    recorded: dict[float, Any] = {}
+    given = summary.get("hits")
+    if isinstance(given, dict):
+        items = list(given.items())
+    else:
+        items = [(k[len("hit_"):], v) for k, v in summary.items() if k.startswith("hit_")]
+    for label, v in items:
+        try:
+            recorded[float(label)] = v
+        except ValueError:
+            continue
+    out: dict[float, int | None] = {}
+    for t in targets:
+        for level, v in recorded.items():
+            whole = isinstance(v, int) and not isinstance(v, bool)
+            if math.isclose(level, t, rel_tol=1e-9) and (v is None or whole):
+                out[t] = v
+    return out
 
 
 def _finite_or_none(v: Any) -> float | None:
@@ -210,12 +235,21 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     f_gap = None
     if f_min is not None and final_f is not None:
         f_gap = final_f - f_min
-    hits = first_below(its, f - f_min, targets) if f_min is not None else {t: None for t in targets}
+    hits = {t: None for t in targets}
+    every = run.config.get("trace", {}).get("every", 1) if isinstance(run.config.get("trace"), dict) else 1
+    if f_min is not None:
+        # the summary's first crossings were found on every iteration; the trace (thinned or not)
+        # only for targets off its ladder and for folders written before summaries held them
+        hits = summary_hits(s, targets)
+        rest = [t for t in targets if t not in hits]
+        hits.update(first_below(its, f - f_min, rest) if rest else {})
+        hits = {t: hits[t] for t in targets}
+        if not rest:
+            every = 1  # no figure here depends on the thinning
     wall = _finite_or_none(s.get("wall_time_s"))
     tpi = _finite_or_none(s.get("time_per_iteration_s"))
     if tpi is None and wall is not None and iterations:
         tpi = wall / iterations
-    every = run.config.get("trace", {}).get("every", 1) if isinstance(run.config.get("trace"), dict) else 1
     return RunStats(
         id=run.id, path=run.path, label=short_label(run.id), status=run.status, algorithm=run.algorithm,
         variant=run.variant, objective=run.objective, dim=run.dim, problem=_problem_key(run),

@@ -1,8 +1,9 @@
 """Finding and reading run folders: the reading half of the run-folder contract.
 
 A run folder (README, "Run folder") holds ``config.yaml``, ``summary.json``, ``meta.json``,
-``trace.csv`` and ``trace.jsonl``. :func:`load_run` reads one into a :class:`Run` (plain dicts
-and, on demand, numpy columns of the trace); :func:`list_runs` reads a runs folder newest first;
+and ``trace.csv`` and/or ``trace.jsonl`` (``trace.formats``; readers take either).
+:func:`load_run` reads one into a :class:`Run` (plain dicts and, on demand, numpy columns of the
+trace); :func:`list_runs` reads a runs folder newest first;
 :func:`resolve_run` turns a RUN argument (a folder path, a unique id prefix, ``last``, ``-1``,
 ``-2`` ...) into a folder path.
 
@@ -48,7 +49,10 @@ import yaml
 from ..errors import RunReadError, RunSelectionError
 from .folder import hostname, process_start_ticks
 
-RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv")
+RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")
+TRACE_FILES = ("trace.csv", "trace.jsonl")  # a run writes one or both (trace.formats); readers take either
+#: statuses whose run wrote its first rows before it ended: an empty trace file then is damage
+WROTE_ROWS = ("completed", "diverged", "interrupted")
 TRACE_BASE_COLUMNS = ("iteration", "f", "grad_norm", "step_norm")
 STALE_SECONDS = 600.0  # a running run on another host with no heartbeat for this long is crashed
 RELATIVE_RE = re.compile(r"^(?:last|-(\d+))$")
@@ -113,7 +117,8 @@ class Run:
         return self.summary.get("f_min")
 
     def trace(self) -> dict[str, np.ndarray]:
-        """The columns of ``trace.csv`` by name: ``iteration`` (int64), ``f``, ``grad_norm``,
+        """The columns of ``trace.csv`` (or ``trace.jsonl`` when the run wrote only that, where
+        non-finite numbers read as nan) by name: ``iteration`` (int64), ``f``, ``grad_norm``,
         ``step_norm`` and any ``x0 .. x{m-1}`` (float64; ``nan``/``inf`` kept as written).
 
         Floats were written as their shortest round-trip text, so values read back bit for bit. A
@@ -266,14 +271,91 @@ def _parse_columns(header: str, body: str, base: tuple[str, ...], what: str, nam
     return out
 
 
+def trace_file(path: str) -> str:
+    """The trace file a reader takes: ``trace.csv``, else ``trace.jsonl`` (``trace.formats:
+    [jsonl]``); ``trace.csv`` when neither exists (so the error names it)."""
+    for name in TRACE_FILES:
+        if os.path.exists(os.path.join(path, name)):
+            return name
+    return TRACE_FILES[0]
+
+
 def read_trace(path: str, run_id: str | None = None) -> dict[str, np.ndarray]:
-    """Columns of ``path/trace.csv`` by name (see :meth:`Run.trace`)."""
+    """Columns of ``path/trace.csv`` (or of ``trace.jsonl`` when the run wrote only that) by name
+    (see :meth:`Run.trace`)."""
     run_id = run_id or os.path.basename(os.path.normpath(path))
-    text = _read_text(os.path.join(path, "trace.csv"), f"run {run_id}", "trace.csv")
+    what = f"run {run_id}"
+    name = trace_file(path)
+    if not os.path.exists(os.path.join(path, name)):
+        raise RunReadError(f"{what}: trace.csv is missing (and there is no trace.jsonl)")
+    text = _read_text(os.path.join(path, name), what, name)
     if not text:  # no complete line yet: a run that has not flushed its first block
         return _empty_trace()
+    if name == "trace.jsonl":
+        return _parse_json_lines(text, what, name)
     header, _, body = text.partition("\n")
-    return _parse_columns(header, body, TRACE_BASE_COLUMNS, f"run {run_id}", "trace.csv")
+    return _parse_columns(header, body, TRACE_BASE_COLUMNS, what, name)
+
+
+def _parse_json_lines(text: str, what: str, name: str) -> dict[str, np.ndarray]:
+    """Columns of a ``trace.jsonl`` text (whole lines): the keys of its first object, in order;
+    ``null`` (a non-finite number: JSON has no spelling for them) reads as nan."""
+    import orjson
+
+    lines = text.splitlines()
+    try:
+        rows = orjson.loads("[" + ",".join(line for line in lines if line.strip()) + "]")
+    except orjson.JSONDecodeError:
+        for n, line in enumerate(lines, start=1):
+            try:
+                orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise RunReadError(f"{what}: {name} is damaged (line {n} is not JSON)") from None
+        raise RunReadError(f"{what}: {name} is damaged") from None
+    if not rows:
+        return _empty_trace()
+    columns = list(rows[0]) if isinstance(rows[0], dict) else []
+    if tuple(columns[:len(TRACE_BASE_COLUMNS)]) != TRACE_BASE_COLUMNS:
+        raise RunReadError(f"{what}: {name} is damaged (line 1 has the keys {','.join(columns)[:60]!r}, "
+                           f"expected {','.join(TRACE_BASE_COLUMNS)},x0,...)")
+    for n, r in enumerate(rows, start=1):
+        if not isinstance(r, dict) or list(r) != columns:
+            raise RunReadError(f"{what}: {name} is damaged (line {n} does not have the keys of line 1)")
+    out: dict[str, np.ndarray] = {}
+    for c in columns:
+        values = [r[c] for r in rows]
+        if c == "iteration":
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise RunReadError(f"{what}: {name} is damaged (an iteration is not a whole number)")
+            out[c] = np.array(values, dtype=np.int64)
+        else:
+            try:
+                out[c] = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise RunReadError(f"{what}: {name} is damaged (a {c} value is not a number)") from None
+    return out
+
+
+def trace_damage(path: str, status: Any) -> str | None:
+    """What is wrong with a run folder's trace files given its status (``None``: nothing seen).
+
+    A run that ended ``completed``, ``diverged`` or ``interrupted`` wrote its header and first
+    rows before it ended, so an empty trace file (or none at all) is damage, not "no rows yet".
+    Only file sizes are looked at: cheap enough for every listing."""
+    if status not in WROTE_ROWS:
+        return None
+    sizes = {}
+    for name in TRACE_FILES:
+        try:
+            sizes[name] = os.path.getsize(os.path.join(path, name))
+        except OSError:
+            continue
+    if not sizes:
+        return "trace.csv is missing (and there is no trace.jsonl)"
+    for name, size in sizes.items():
+        if size == 0:
+            return f"{name} is damaged (empty, but the run is {status})"
+    return None
 
 
 def batch_trace_file(sweep_path: str, batch: int) -> str:
@@ -397,6 +479,7 @@ SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("final_f", "best_f", "final_grad_norm", "f_min", "f_gap", "distance_to_optimum",
                      "wall_time_s", "time_per_iteration_s"), (int, float, type(None))),
     **dict.fromkeys(("final_x", "best_x"), (list, type(None))),
+    "hits": (dict, type(None)),
 }
 
 
@@ -425,8 +508,9 @@ def _has_run_files(path: str) -> bool:
 def _trace_progress(path: str) -> dict[str, Any]:
     """How far a running or crashed run got, from the last complete line of its trace.csv
     (read from the end: cheap however long the trace). Empty when there is nothing to read."""
+    name = trace_file(path)
     try:
-        with open(os.path.join(path, "trace.csv"), "rb") as f:
+        with open(os.path.join(path, name), "rb") as f:
             f.seek(0, os.SEEK_END)
             size = f.tell()
             f.seek(max(0, size - 65536))
@@ -435,12 +519,17 @@ def _trace_progress(path: str) -> dict[str, Any]:
         return {}
     lines = tail.split("\n")[:-1]  # drop the partial (or empty) text after the last newline
     for line in reversed(lines):
-        cells = line.split(",")
         try:
-            it, fval = int(cells[0]), float(cells[1])
-        except (ValueError, IndexError):
+            if name == "trace.jsonl":
+                row = json.loads(line)
+                it, fval = int(row["iteration"]), row["f"]
+                fval = math.nan if fval is None else float(fval)
+            else:
+                cells = line.split(",")
+                it, fval = int(cells[0]), float(cells[1])
+        except (ValueError, IndexError, KeyError, TypeError):
             continue
-        return {"iterations": it, "final_f": fval, "progress_from": "trace.csv"}
+        return {"iterations": it, "final_f": fval, "progress_from": name}
     return {}
 
 
@@ -491,6 +580,12 @@ def load_run(path: str, lenient: bool = False, runs_dir: str | None = None) -> R
                                 f"{run_id}:seed=0 (load_sweep reads the whole sweep)")
     parts, problems = _read_parts(path, run_id, "run", lenient, summary_problem)
     summary = parts["summary.json"]
+    if not problems:
+        damage = trace_damage(path, summary.get("status"))
+        if damage is not None:
+            if not lenient:
+                raise RunReadError(f"run {run_id}: {damage}")
+            problems.append(damage)
     if problems:
         problem = "; ".join(problems)
         recorded = summary.get("status")
@@ -979,6 +1074,22 @@ def _sweep_problem(summary: dict[str, Any]) -> str | None:
     return None
 
 
+def missing_batch_files(path: str, rows: list[dict[str, Any]]) -> dict[int, list[int]]:
+    """Batches whose trace file (``traces/batch-NNNN.csv`` or its ``.partial``) is gone although
+    a member ran in it (``completed``, ``diverged`` or ``interrupted``), with those members.
+    (A batch that failed before it started, e.g. its objective would not build, wrote no file.)"""
+    ran: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        b = r.get("batch")
+        if isinstance(b, int) and not isinstance(b, bool) and r.get("status") in WROTE_ROWS:
+            ran.setdefault(b, []).append(i)
+    return {b: ms for b, ms in sorted(ran.items()) if not os.path.exists(batch_trace_file(path, b))}
+
+
+def _members_text(ms: list[int]) -> str:
+    return ", ".join(map(str, ms[:6])) + (f", ... ({len(ms)} members)" if len(ms) > 6 else "")
+
+
 def load_sweep(path: str, lenient: bool = False, runs_dir: str | None = None) -> Sweep:
     """Read the sweep folder at ``path``, or the sweep a selector names (``last``, ``-2``, an id
     prefix, resolved in ``runs_dir`` as :func:`load_run` does); strict or lenient as
@@ -999,6 +1110,16 @@ def load_sweep(path: str, lenient: bool = False, runs_dir: str | None = None) ->
         raise RunSelectionError(f"{path} is not a sweep folder (its summary.json has no \"kind\": \"sweep\")")
     parts, problems = _read_parts(path, sweep_id, "sweep", lenient, _sweep_problem)
     summary = parts["summary.json"]
+    if not problems:
+        gone = missing_batch_files(path, summary.get("rows") or [])
+        if gone:
+            b, ms = next(iter(gone.items()))
+            more = f" and {len(gone) - 1} more batch files" if len(gone) > 1 else ""
+            damage = (f"traces/batch-{b:04d}.csv is missing{more} (the traces of members "
+                      f"{_members_text(ms)}; optrun resume {sweep_id} reruns them)")
+            if not lenient:
+                raise RunReadError(f"sweep {sweep_id}: {damage}")
+            problems.append(damage)
     rows = summary.get("rows") if not problems else None
     columns = summary.get("columns")
     head = {k: v for k, v in summary.items() if k not in ("rows", "columns")}
