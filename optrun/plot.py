@@ -13,9 +13,12 @@ Three kinds of picture, each written as PNG, SVG or PDF (chosen by the file's ex
 * ``surface`` (2-D objectives): the tutorials' 3-D view (``axis.plot_surface(x, y, results)``)
   with the path lifted onto the surface at height ``f``.
 * ``convergence`` (any dimension): ``f - f*`` against iteration on a logarithmic axis, one line
-  per run, or ``f`` itself when ``f*`` is unknown (the axis label says so). A series may carry a
-  matrix of several members (a sweep): its median is drawn with the interquartile band (25th to
-  75th percentile across members at each iteration).
+  per run, or ``f`` itself when ``f*`` is unknown (the axis label says so), one panel per
+  objective (objectives differ in scale by many decades). A series may carry a matrix of several
+  members (a sweep): its median is drawn with the interquartile band (25th to 75th percentile
+  across members at each iteration). A line style per algorithm and a colour per setting, and
+  the legend beside the panels (never over a curve or the title), keep a sweep of dozens of
+  configurations readable; ``where`` conditions (:func:`parse_where`) choose what is drawn.
 
 Long traces are thinned before drawing so that a 100,000-iteration run plots in bounded time:
 at most a few thousand points per series are kept (see :func:`thin_curve`, :func:`thin_path`).
