@@ -215,9 +215,8 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                   folder_path: str | None = None, only: list[int] | None = None,
                   previous_rows: list[dict[str, Any]] | None = None) -> SweepOutcome:
     """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``)."""
-    import yaml
-
     from . import __version__
+    from .config import dump_yaml
     from .experiment import _Signals, git_commit
 
     members = plan.members
@@ -253,7 +252,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     try:
         if folder_path is None:
             atomic_write_text(os.path.join(path, "config.yaml"),
-                              yaml.safe_dump(plan.resolved_dict(), sort_keys=False, default_flow_style=None))
+                              dump_yaml(plan.resolved_dict()))
         atomic_write_json(os.path.join(path, "meta.json" if folder_path is None else "meta.resume.json"), meta)
         atomic_write_json(os.path.join(path, "summary.json"), {**base_summary, "status": "running",
                                                                "updated_at": started})

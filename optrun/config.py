@@ -151,7 +151,7 @@ class RunConfig:
         }
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+        return dump_yaml(self.to_dict())
 
 
 # ------------------------------------------------------------------------------------ YAML
@@ -173,6 +173,21 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float",
                               re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
                               list("-+.0123456789"))
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"), list("-+0"))
+
+
+
+class _Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that quotes every string :class:`_Loader` would read as something else
+    (``'1e5'``, ``'0o17'``) or refuse (``'yes'``, ``'1_000'``), so that written configs read back."""
+
+
+_Dumper.yaml_implicit_resolvers = {k: list(v) for k, v in _Loader.yaml_implicit_resolvers.items()}
+
+
+def dump_yaml(data: Any) -> str:
+    """Config data as YAML text that :func:`parse_yaml` reads back to the same data."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=None)
+
 
 _BOOL_TAG, _INT_TAG, _FLOAT_TAG = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
                                    "tag:yaml.org,2002:float")

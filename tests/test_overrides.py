@@ -64,8 +64,8 @@ def test_name_axis_keeps_the_pinned_variant_in_every_member(tmp_path):
         ("adam", "torch"), ("amsgrad", "torch"), ("adagrad", "torch"), ("rmsprop", "torch"), ("gd", "standard")]
     assert [m.algorithm.params["eps"] for m in plan.members[:4]] == [1e-7] * 4
     # settings the new algorithm does not take are dropped, and said: one line per axis value
-    assert plan.notes == [f"--sweep '{axis}' (algorithm.name='gd') drops algorithm.eps=1e-07, "
-                          "algorithm.weight_decay=0.0 (not settings of gd standard)"]
+    assert plan.notes == [(f"--sweep '{axis}' (algorithm.name='gd') drops algorithm.eps=1e-07, "
+                           "algorithm.weight_decay=0.0 (not settings of gd standard)")]
 
 
 def test_a_variant_the_new_algorithm_lacks_is_dropped_and_named(tmp_path, configs_dir):
@@ -73,9 +73,9 @@ def test_a_variant_the_new_algorithm_lacks_is_dropped_and_named(tmp_path, config
                  "--runs-dir", tmp_path / "runs")
     assert res.exit_code == 0, res.output
     notes = [line for line in res.stderr.splitlines() if line.startswith("note:")]
-    assert notes == [f"note: {configs_dir / 'amsgrad.yaml'}: override 'algorithm.name=adam' drops "
-                     "algorithm.variant=tutorial (adam has no variant 'tutorial'; it runs its default, torch), "
-                     "algorithm.beta1_schedule=power (not a setting of adam torch)"]
+    assert notes == [(f"note: {configs_dir / 'amsgrad.yaml'}: override 'algorithm.name=adam' drops "
+                      "algorithm.variant=tutorial (adam has no variant 'tutorial'; it runs its default, torch), "
+                      "algorithm.beta1_schedule=power (not a setting of adam torch)")]
 
 
 def test_drop_notes_come_once_per_axis_value_not_per_member(tmp_path, configs_dir):
@@ -138,7 +138,7 @@ def test_make_readme_images_runs_end_to_end(tmp_path, repo_root, optrun_bin):
     env = {**os.environ, "OPTRUN": optrun_bin, "OUT_DIR": str(tmp_path / "img"),
            "OPTRUN_RUNS_DIR": str(tmp_path / "runs"), "MPLBACKEND": "Agg"}
     res = subprocess.run(["bash", str(repo_root / "tools" / "make_readme_images.sh")], env=env,
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, timeout=600, check=False)
     assert res.returncode == 0, res.stderr
     for name in ("amsgrad-contour.png", "convergence.png"):
         data = (tmp_path / "img" / name).read_bytes()
@@ -309,7 +309,8 @@ def test_dry_run_of_one_run_prints_the_resolved_config_that_reruns_it(tmp_path, 
 def test_run_reads_the_config_from_stdin(tmp_path, configs_dir, run_optrun, runs_dir):
     text = (configs_dir / "amsgrad.yaml").read_text()
     res = subprocess.run([shutil.which("optrun") or "optrun", "run", "-", "iterations=5", "--runs-dir",
-                          str(runs_dir)], input=text, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                          str(runs_dir)], input=text, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                         check=False)
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("completed: amsgrad-tutorial")
     (run,) = runs_dir.iterdir()
@@ -318,3 +319,12 @@ def test_run_reads_the_config_from_stdin(tmp_path, configs_dir, run_optrun, runs
     one_line_error(res, "<stdin>:2: algorithm.alpah: unknown key")
     res = invoke("run", "-", "-", input="")
     assert res.exit_code == 2 and "once" in res.output
+
+
+@pytest.mark.parametrize("name", ["0o17", "1e5", "yes", "1_000"])
+def test_a_written_config_reads_back_with_the_yaml_1_2_rules(tmp_path, name):
+    from optrun.config import parse_yaml
+
+    cfg = load_config(str(write(tmp_path, ADAM_TORCH)), [f"name='{name}'"])
+    data, _ = parse_yaml(cfg.to_yaml(), "config.yaml")
+    assert data == cfg.to_dict() and data["name"] == name

@@ -11,7 +11,6 @@ import click
 
 from .options import quiet_option, runs_dir_option
 
-
 _TOP = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng", "backend",
         "stop", "expect", "trace", "sweep")  # config.TOP_KEYS, without importing the config module
 
