@@ -59,8 +59,9 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: print each run's summary as a JSON line on stdout instead of the result line.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="KEY=SPEC",
-              help="Add a sweep axis: seed=0:100, algorithm.alpha=0.001,0.01,0.1, "
-                   "algorithm.alpha=logspace(1e-4,1e-1,7). Repeatable; the sweep is the product.")
+              help="Add a sweep axis: KEY=a,b,c, KEY=START:STOP[:STEP], KEY=range(...), KEY=logspace(a,b,n) "
+                   "or KEY=linspace(a,b,n), e.g. seed=0:100, algorithm.alpha=0.001,0.01,0.1. "
+                   "Repeatable; the sweep is the product.")
 @click.option("--dry-run", is_flag=True,
               help="Print what would run, and stop: the resolved config as YAML for one run (re-readable: "
                    "pipe it to 'optrun run -'), the members, their variants and the batches for a sweep.")
@@ -95,7 +96,8 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     in a process pool, and one sweep folder holds a summary table and the traces.
 
     Exit status: 0 all runs completed and met their expect: block; 1 a run diverged,
-    failed or missed its expect: block; 2 bad input; 130 interrupted (143 on SIGTERM).
+    failed or missed its expect: block (a sweep: a member did, or a gate such as
+    expect.success_rate_min failed); 2 bad input; 130 interrupted (143 on SIGTERM).
     """
     from ..experiment import execute
     from ..store.folder import jsonable
