@@ -20,10 +20,13 @@ are typed by YAML rules. A ``--sweep`` key replaces the config's axis of that ke
 on the command line is an error. The sweep is the product of the axes, first axis slowest; members
 are numbered 0, 1, ... in that order.
 
-Swapping ``algorithm.name``, ``algorithm.variant`` or ``objective.name`` (or the whole section)
-keeps the base's settings the new one accepts and drops the others, so the tutorial's AMSGrad
-config can sweep ``algorithm.name: [amsgrad, adam, gd]``. Every distinct member config is
-validated before anything runs; an error names the axis value that made it.
+Swapping ``algorithm.name``, ``algorithm.variant`` or ``objective.name`` (or the whole section
+by a plain name) keeps the base's settings the new one accepts, a pinned variant included where
+the new algorithm has it, and drops the others, naming them in :attr:`Plan.notes`; so the
+tutorial's AMSGrad config can sweep ``algorithm.name: [amsgrad, adam, gd]``. A whole section
+given as a mapping replaces the base's. An override of a key that an axis also sets is refused.
+Every distinct member config is validated before anything runs; an error names the axis value
+(the ``--sweep`` option, or the config's block) that made it.
 
 The resolved ``sweep:`` block written to a sweep folder keeps ``range``/``logspace``/``linspace``
 axes in that form and the axis order, so ``optrun run SWEEP/config.yaml`` (and ``optrun resume``)
