@@ -328,3 +328,12 @@ def test_a_written_config_reads_back_with_the_yaml_1_2_rules(tmp_path, name):
     cfg = load_config(str(write(tmp_path, ADAM_TORCH)), [f"name='{name}'"])
     data, _ = parse_yaml(cfg.to_yaml(), "config.yaml")
     assert data == cfg.to_dict() and data["name"] == name
+
+
+def test_a_broken_member_selector_names_its_sweep_once(tmp_path):
+    cfg = write(tmp_path, ADAM_TORCH + "sweep: {seed: [0, 1]}\n")
+    assert invoke("run", cfg, "--runs-dir", tmp_path / "runs", "-q", "--workers", "1").exit_code == 0
+    res = invoke("show", "--runs-dir", tmp_path / "runs", "last:seed=[1,")
+    err = one_line_error(res, "invalid YAML")
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert err.count(folder.name) == 1 and ":1:" not in err

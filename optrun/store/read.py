@@ -572,7 +572,7 @@ def parse_member_spec(text: str, source: str = "member selector") -> list[tuple[
         try:
             value, _ = parse_yaml(raw, source)
         except ConfigError as e:
-            raise RunSelectionError(f"{source}: {e.message}") from None
+            raise RunSelectionError(f"{source}: {e.detail}") from None  # its source and line once
         pairs.append((key, value))
     return pairs
 
