@@ -806,7 +806,7 @@ def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> RunCo
     """Read, override and validate one config file (its ``sweep:`` block, if any, is not applied:
     this is the base config). Overrides behave as on the command line of ``optrun run``:
     ``algorithm.name=adam`` swaps the algorithm, keeping the settings it accepts."""
-    from .sweep import apply_overrides
+    from .overrides import apply_overrides
 
     data, lines = read_config_file(path)
     path = config_source(path)

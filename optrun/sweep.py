@@ -54,17 +54,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import (
-    RunConfig,
-    _Checker,
-    _tname,
-    apply_override,
-    config_source,
-    parse_override,
-    parse_yaml,
-    validate,
-)
+from .config import RunConfig, _Checker, _tname, config_source, parse_yaml, validate
 from .errors import ConfigError
+from .overrides import apply_overrides, assign, drop_note, switch_rank, switches_section
 
 BATCH_MAX = 1024
 MAX_MEMBERS = 1_000_000
@@ -337,137 +329,6 @@ class Plan:
         return d
 
 
-def _accepted_keys(section: str, raw: dict[str, Any]) -> set[str] | None:
-    """Keys the named algorithm/objective accepts, or None when it is unknown (validation says so)."""
-    name = raw.get("name")
-    if not isinstance(name, str):
-        return None
-    try:
-        if section == "algorithm":
-            from .optimizers import get_algorithm
-
-            v = get_algorithm(name).variant(raw.get("variant"))
-            return {"name", "variant", "schedule"} | {p.name for p in v.params}
-        from .objectives import config_keys
-
-        return set(config_keys(name))
-    except (KeyError, AttributeError):
-        return None
-
-
-def _switches_section(key: str) -> bool:
-    """``algorithm``, ``algorithm.name``, ``algorithm.variant``, ``objective``, ``objective.name``:
-    axes that swap what runs (and so which other keys of the section are valid)."""
-    parts = key.split(".")
-    return parts[0] in ("algorithm", "objective") and (
-        len(parts) == 1 or parts[1:] == ["name"] or parts == ["algorithm", "variant"])
-
-
-def _switch_rank(key: str) -> int:
-    """Apply swaps of the whole section or its name first, then the variant, then everything else."""
-    if not _switches_section(key):
-        return 2
-    return 1 if key == "algorithm.variant" else 0
-
-
-def _variant_of(raw: dict[str, Any]) -> str | None:
-    """The variant a raw algorithm section resolves to (None when validation will refuse it)."""
-    try:
-        from .optimizers import get_algorithm
-
-        return get_algorithm(raw.get("name")).variant(raw.get("variant")).name
-    except (KeyError, AttributeError, TypeError):
-        return None
-
-
-def _assign(data: dict[str, Any], key: str, value: Any, src: str) -> dict[str, Any]:
-    """Set one override or axis value in a raw config; returns the base's settings it dropped.
-
-    Swapping the algorithm, its variant or the objective by name keeps every base setting the
-    new one accepts: a pinned ``variant`` (when the new algorithm has a variant of that name, so
-    that ``adam (torch)`` swapped to ``amsgrad`` runs ``amsgrad (torch)``), a shared ``alpha``,
-    ``dim``, ``shift``; the rest is dropped and returned as ``{dotted key: value}``, for the
-    caller to name. Keys the value itself gives are always kept, so that validation reports a
-    wrong one. A whole section given as a mapping (``algorithm={name: adam, alpha: 0.1}``) IS
-    the section: it replaces the base's and nothing is carried over.
-    """
-    parts = key.split(".")
-    section = parts[0]
-    if _switches_section(key) and len(parts) == 1 and isinstance(value, dict):
-        data[section] = copy.deepcopy(value)
-        return {}
-    if not _switches_section(key) or not (len(parts) == 2 or isinstance(value, str)):
-        apply_override(data, parts, value, src)
-        return {}
-    base = data.get(section)
-    base = {"name": base} if isinstance(base, str) else dict(base) if isinstance(base, dict) else {}
-    field_ = "variant" if key == "algorithm.variant" else "name"
-    merged = {**base, field_: value}
-    if value == base.get(field_):
-        data[section] = merged
-        return {}
-    if section == "algorithm" and field_ == "name" and "variant" in merged:
-        from .optimizers.user import is_user_name
-
-        if isinstance(value, str) and is_user_name(value):
-            keep = False  # a user optimizer has no variants
-        else:
-            keep = _variant_of(merged) is not None or _variant_of({"name": value}) is None
-        if not keep:
-            merged.pop("variant")
-    ok = _accepted_keys(section, merged)
-    if ok is not None:
-        merged = {k: v for k, v in merged.items() if k in ok or k == field_}
-    data[section] = merged
-    return {f"{section}.{k}": v for k, v in base.items() if k not in merged}
-
-
-def drop_note(src: str, dropped: dict[str, Any], raw: Any) -> str:
-    """One line naming the settings a swap dropped and what runs instead, e.g. "override
-    'algorithm.name=adam' drops algorithm.variant=tutorial (adam has no variant 'tutorial'; it runs
-    its default, torch), algorithm.beta1_schedule=power (not a setting of adam torch)"."""
-    raw = raw if isinstance(raw, dict) else {"name": raw}
-    name = raw.get("name")
-    runs = _variant_of(raw) if any(k.startswith("algorithm.") for k in dropped) else None
-    what = f"{name} {runs}" if runs else f"{name}"
-    parts = []
-    for k, v in dropped.items():
-        if k == "algorithm.variant":
-            parts.append(f"{k}={v} ({name} has no variant '{v}'; it runs its default, {runs})")
-        else:
-            parts.append(f"{k}={v}")
-    others = [k for k in dropped if k != "algorithm.variant"]
-    tail = f" ({'not settings' if len(others) > 1 else 'not a setting'} of {what})" if others else ""
-    return f"{src} drops {', '.join(parts)}{tail}"
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...],
-                    notes: list[str] | None = None) -> dict[str, str]:
-    """Apply ``KEY=VALUE`` overrides to a raw config in place; returns ``{key: source}``.
-
-    ``algorithm.name=adam`` (or the variant, or ``objective.name``) swaps the section as a sweep
-    axis would, keeping the settings the new one accepts; a line for each override that dropped
-    settings is appended to ``notes``. One key twice is an error.
-    """
-    overridden: dict[str, str] = {}
-    drops = []
-    for text in overrides:
-        parts, value = parse_override(text)
-        key = ".".join(parts)
-        if key in overridden:
-            raise ConfigError(f"'{key}' is set twice on the command line (also by {overridden[key]})",
-                              source=f"override '{text}'")
-        dropped = _assign(data, key, value, f"override '{text}'")
-        if dropped:
-            drops.append((f"override '{text}'", dropped, parts[0]))
-        overridden[key] = f"override '{text}'"
-    for src, dropped, section in drops:  # a setting a later override sets again is not lost
-        dropped = {k: v for k, v in dropped.items() if k not in overridden}
-        if dropped and notes is not None:
-            notes.append(drop_note(src, dropped, data.get(section)))
-    return overridden
-
-
 def _conflict(key: str, src: str, axes: list[Axis]) -> None:
     """Refuse an override that a sweep axis would overwrite in every member (it would be ignored)."""
     for ax in axes:
@@ -540,7 +401,7 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
         seed = assignment.get("seed")
         # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
         rest = sorted(((k, v) for k, v in assignment.items() if k != "seed"),
-                      key=lambda kv: _switch_rank(kv[0]))
+                      key=lambda kv: switch_rank(kv[0]))
         ck = repr(rest)
         cfg = cache.get(ck)
         if cfg is None:
@@ -549,7 +410,7 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
             for k, v in rest:
                 where = (f"--sweep '{options[k]}' ({k}={v!r})" if k in options
                          else f"sweep axis {k}={v!r} in {path}")
-                dropped = _assign(member, k, v, where)
+                dropped = assign(member, k, v, where)
                 # a setting another axis of this member sets again is not lost
                 dropped = {d: dv for d, dv in dropped.items() if d not in assignment}
                 if dropped:
@@ -558,7 +419,7 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
                         seen_notes.add(note)
                         plan.notes.append(note)
                 sweep_src[k] = where
-                if _switches_section(k):  # other errors in a swapped section come from this axis
+                if switches_section(k):  # other errors in a swapped section come from this axis
                     swapped.setdefault(k.split(".")[0], where)
             cfg = validate(member, path, lines, {**overridden, **sweep_src, **swapped})
             cache[ck] = cfg
