@@ -340,8 +340,8 @@ def _conflict(key: str, src: str, axes: list[Axis]) -> None:
                 by = (f"--sweep '{ax.option}'" if ax.option is not None else "the config's sweep block")
                 fix = ("give one of the two" if ax.option is not None
                        else f"replace that axis with --sweep {a}=VALUES instead")
-                raise ConfigError(f"'{key}' is also set by the sweep axis {a} ({by}): the axis would "
-                                  f"override it in every member; {fix}", source=src)
+                raise ConfigError(f"'{key}' is also set by the sweep axis {a} ({by}), which would "
+                                  f"override it; {fix}", source=src)
 
 
 def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
