@@ -116,14 +116,14 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
         raise click.UsageError("--verbose and --quiet contradict each other; give one")
     config_paths, overrides = split_args(args)
     plans = [load_plan(p, overrides, sweeps) for p in config_paths]  # validate all before running any
-    if dry_run:
-        for plan in plans:
-            print_dry_run(plan)
-        return
     if not quiet:
         for plan in plans:
             for note in plan_notes(plan):
                 click.echo(f"note: {plan.source}: {note}", err=True)
+    if dry_run:
+        for plan in plans:
+            print_dry_run(plan)
+        return
     worst = 0
     argv = ["optrun", *sys.argv[1:]]
     if plot:  # no matplotlib: say so (exit 2) before any run starts
