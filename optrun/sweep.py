@@ -304,6 +304,8 @@ class Plan:
     assignments: list[dict[str, Any]] = field(default_factory=list)
     members: list[RunConfig] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # settings a swap dropped, one line per override or axis value
+    #: the config as read, overrides applied, without its sweep block: the members are made from it
+    raw: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_sweep(self) -> bool:
@@ -317,6 +319,22 @@ class Plan:
         was keeps the order, and with it every member's number.
         """
         d = self.base.to_dict()
+        # A section an axis swaps is written as it was given, not resolved: the members are made by
+        # swapping the given section, so a resolved one would pin the base's defaults (its bounds,
+        # dimension and step sizes) on every other objective or algorithm when the folder's config
+        # is run again or resumed.
+        swapped = {k.split(".")[0] for ax in self.axes for k in ax.keys if switches_section(k)}
+        for section in sorted(swapped):
+            given = self.raw.get(section)
+            d[section] = {"name": given} if isinstance(given, str) else copy.deepcopy(given)
+        if "objective" in swapped:
+            for key in ("bounds", "start"):
+                if key in self.raw:
+                    d[key] = copy.deepcopy(self.raw[key])
+                else:
+                    d.pop(key, None)
+        if swapped and "name" not in self.raw:
+            d.pop("name", None)  # the default name follows the base's algorithm and objective again
         if self.axes:
             sweep: dict[str, Any] = {}
             zips = [ax.to_yaml()["zip"] for ax in self.axes if len(ax.keys) > 1]
@@ -381,7 +399,7 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
     for key, src in overridden.items():
         _conflict(key, src, axes)
     base = validate(data, path, lines, overridden)
-    plan = Plan(path, base, axes, notes=notes)
+    plan = Plan(path, base, axes, notes=notes, raw=data)
     if not axes:
         gates = base.expect.sweep_gates()
         if gates:

@@ -337,3 +337,30 @@ def test_a_broken_member_selector_names_its_sweep_once(tmp_path):
     err = one_line_error(res, "invalid YAML")
     (folder,) = (tmp_path / "runs").iterdir()
     assert err.count(folder.name) == 1 and ":1:" not in err
+
+
+def test_a_sweep_folder_config_remakes_members_of_swapped_sections_bit_for_bit(tmp_path):
+    """The sweep folder's config.yaml keeps a swapped section as given: resolved, it pinned the
+    base objective's bounds and dimension (and the base algorithm's defaults) on every other one,
+    so running it again or resuming gave other numbers for the swapped members."""
+    import json
+
+    from optrun.store.read import load_sweep
+
+    cfg = tmp_path / "raw.yaml"
+    cfg.write_text("objective: rosenbrock\nalgorithm: amsgrad\niterations: 200\n")
+    runs = tmp_path / "runs"
+    args = ["--sweep", "algorithm.name=amsgrad,adam,momentum", "--sweep", "objective.name=rosenbrock,sphere,rastrigin"]
+    r = CliRunner().invoke(cli, ["run", str(cfg), *args, "--runs-dir", str(runs), "-q"])
+    assert r.exit_code == 0, r.output
+    (first,) = list(runs.iterdir())
+    plan = load_plan(str(cfg), (), args[1::2])
+    again = load_plan(str(first / "config.yaml"))
+    assert [m.to_dict() for m in again.members] == [m.to_dict() for m in plan.members]
+    assert [load_sweep(str(first)).member_config(i) for i in range(9)] == [m.to_dict() for m in plan.members]
+    r = CliRunner().invoke(cli, ["run", str(first / "config.yaml"), "--runs-dir", str(runs), "-q"])
+    assert r.exit_code == 0, r.output
+    (second,) = [p for p in runs.iterdir() if p != first]
+    rows = [json.loads((p / "summary.json").read_text())["rows"] for p in (first, second)]
+    assert [r["final_f"] for r in rows[0]] == [r["final_f"] for r in rows[1]]
+    assert len({r["final_f"] for r in rows[0]}) == 9
