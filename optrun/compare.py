@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OptrunError
-from .store.read import Run, _json_value, _value_key, parse_member_spec
+from .store.read import Run, json_value, parse_member_spec, value_key
 
 TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
 COMPLETE = "completed"
@@ -760,9 +760,9 @@ def _value_text(v: Any, values: Sequence[Any] = ()) -> str:
 
 
 def _key_of(row: dict[str, Any], axes: Sequence[str]) -> tuple[str, ...]:
-    from .store.read import _value_key
+    from .store.read import value_key
 
-    return tuple(_value_key(row.get(a)) for a in axes)
+    return tuple(value_key(row.get(a)) for a in axes)
 
 
 def aggregate(label: str, side: str, sweep_id: str, key: dict[str, Any], rows: Sequence[dict[str, Any]],
@@ -815,9 +815,9 @@ def _entity(sweep: Any, row: dict[str, Any], section: str) -> str | None:
     """The algorithm or objective name of a member: its axis value, else the sweep's base config."""
     for key in (f"{section}.name", section):
         if key in sweep.axes:
-            from .store.read import _json_value
+            from .store.read import json_value
 
-            v = _json_value(row.get(key))
+            v = json_value(row.get(key))
             if isinstance(v, dict):
                 name = str(v.get("name", "?"))
                 return name + (f" d={v['dim']}" if "dim" in v else "")
@@ -920,7 +920,7 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
         split: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         if gkey:
             for r in rows:
-                split.setdefault(_value_key(r.get(gkey)), (_json_value(r.get(gkey)), []))[1].append(r)
+                split.setdefault(value_key(r.get(gkey)), (json_value(r.get(gkey)), []))[1].append(r)
         else:
             split[""] = (None, rows)
         for gval, grows in split.values():
@@ -935,13 +935,13 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                 configs.setdefault(_key_of(r, rest), []).append(r)
             side_groups[side] = []
             for crows in configs.values():
-                key = {a: _json_value(crows[0].get(a)) for a in rest}
+                key = {a: json_value(crows[0].get(a)) for a in rest}
                 side_groups[side].append(len(pending))
                 pending.append((side, s, key, crows, short, named))
     # axes with one value in every configuration are said once (constant), not in every label
     constant: dict[str, Any] = {}
     for a in all_axes:
-        seen = {_value_key(key.get(a, MISSING)) if a in key else None for _, _, key, _, _, _ in pending}
+        seen = {value_key(key.get(a, MISSING)) if a in key else None for _, _, key, _, _, _ in pending}
         if len(seen) == 1 and None not in seen:
             constant[a] = pending[0][2][a]
     for side, s, key, crows, short, named in pending:

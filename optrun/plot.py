@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OptrunError
+from .store.read import json_value, rounds_to, same_value, significant_digits
 
 KINDS = ("auto", "contour", "surface", "convergence")
 FORMATS = ("png", "svg", "pdf")
@@ -1022,18 +1023,6 @@ class Where:
     digits: int | None = None
 
 
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][+-]?\d+)?")
-
-
-def _significant_digits(raw: str) -> int | None:
-    """``0.0316228`` -> 6, ``1e-3`` -> 1, ``0.10`` -> 2; ``None`` unless ``raw`` is a plain number."""
-    raw = raw.strip()
-    if not raw or not _NUMBER_TEXT.fullmatch(raw) or not any(c.isdigit() for c in raw):
-        return None
-    mantissa = re.split(r"[eE]", raw)[0].lstrip("+-").replace("_", "").replace(".", "").lstrip("0")
-    return max(len(mantissa), 1)
-
-
 def parse_where(items: Sequence[str]) -> list[Where]:
     """``["algorithm=adam", "alpha=0.1"]`` -> :class:`Where` conditions (:class:`PlotError` for an
     item that is not KEY=VALUE or a value that is not YAML)."""
@@ -1051,24 +1040,8 @@ def parse_where(items: Sequence[str]) -> list[Where]:
         except ConfigError as e:
             raise PlotError(f"--where {item}: {e.detail}") from None
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        out.append(Where(key, value, f"{key}={raw}", _significant_digits(raw) if number else None))
+        out.append(Where(key, value, f"{key}={raw}", significant_digits(raw) if number else None))
     return out
-
-
-def _decoded(v: Any) -> Any:
-    """A member-table cell as its value (mapping and list axis values are stored as JSON text)."""
-    if isinstance(v, str) and v[:1] in ("{", "["):
-        import json
-
-        try:
-            return json.loads(v)
-        except ValueError:
-            return v
-    return v
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _yaml_text(v: Any) -> str:
@@ -1077,22 +1050,18 @@ def _yaml_text(v: Any) -> str:
 
 def value_matches(cell: Any, want: Where, exact: bool = True) -> bool:
     """Does the value ``cell`` (a member-table cell or a config value) satisfy ``want``? Numbers
-    compare by value, or with ``exact=False`` also at ``want.digits`` significant digits; a mapping
-    matches a name (``objective=rosenbrock``) or a mapping of some of its keys."""
-    cell, v = _decoded(cell), want.value
-    if _is_number(cell) and _is_number(v):
-        if cell == v or math.isclose(cell, v, rel_tol=1e-9, abs_tol=0.0):
-            return True
-        if exact or want.digits is None or not (math.isfinite(cell) and math.isfinite(v)):
-            return False
-        return f"{cell:.{want.digits - 1}e}" == f"{v:.{want.digits - 1}e}"
+    compare as member selectors compare them (:func:`optrun.store.read.same_value`), or with
+    ``exact=False`` also at ``want.digits`` significant digits; a mapping matches a name
+    (``objective=rosenbrock``) or a mapping of some of its keys."""
+    cell, v = json_value(cell), want.value
     if isinstance(cell, dict):
         if isinstance(v, dict):
             return all(k in cell and value_matches(cell[k], Where(k, x, want.text), exact) for k, x in v.items())
         return cell.get("name") == v
-    if isinstance(cell, str) and not isinstance(v, str):
-        return cell == _yaml_text(v)
-    return cell == v
+    if same_value(cell, v):
+        return True
+    return (not exact and want.digits is not None and isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v) and rounds_to(cell, v, want.digits))
 
 
 def _key_in(key: str, keys: Sequence[str]) -> list[str]:
@@ -1112,7 +1081,7 @@ def _matching(values: Sequence[Any], want: Where) -> list[bool]:
 
 
 def _shown(values: Sequence[Any]) -> str:
-    distinct = list(dict.fromkeys(_value_text(_decoded(v)) for v in values))
+    distinct = list(dict.fromkeys(_value_text(json_value(v)) for v in values))
     return ", ".join(distinct[:12]) + (f", ... ({len(distinct)} values)" if len(distinct) > 12 else "")
 
 
@@ -1224,7 +1193,7 @@ def _split_axes(sweep: Any, row: dict[str, Any]) -> tuple[str, str, dict[str, An
     for axis in sweep.axes:
         if axis == "seed":
             continue
-        v = _decoded(row.get(axis))
+        v = json_value(row.get(axis))
         section, _, rest = axis.partition(".")
         if section in ("objective", "algorithm") and not rest and isinstance(v, dict):
             target = obj if section == "objective" else algo

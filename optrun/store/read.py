@@ -625,7 +625,7 @@ def folder_kind(path: str) -> str:
     return m.group(1).decode() if m else "run"
 
 
-def _json_value(v: Any) -> Any:
+def json_value(v: Any) -> Any:
     """A member-table cell as its value: dict and list axis values are stored as JSON text."""
     if isinstance(v, str) and v[:1] in ("{", "["):
         try:
@@ -635,15 +635,15 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def _value_key(v: Any) -> str:
+def value_key(v: Any) -> str:
     """A canonical text of an axis value, for matching a plan's assignments to table rows."""
-    return json.dumps(_json_value(v), sort_keys=True, default=str)
+    return json.dumps(json_value(v), sort_keys=True, default=str)
 
 
 def same_value(cell: Any, value: Any) -> bool:
     """Does the member-table ``cell`` hold ``value``? Numbers compare by value (3 == 3.0, and
     to 1e-9 relative so a typed 0.1 finds a stored 0.1), JSON-encoded mappings by content."""
-    cell = _json_value(cell)
+    cell = json_value(cell)
     num = (int, float)
     if isinstance(cell, num) and isinstance(value, num) and not isinstance(cell, bool) \
             and not isinstance(value, bool):
@@ -710,9 +710,9 @@ def significant_digits(text: str) -> int | None:
     return max(len(digits), 1)
 
 
-def _rounds_to(cell: Any, value: float, digits: int) -> bool:
+def rounds_to(cell: Any, value: float, digits: int) -> bool:
     """Is the number ``cell`` equal to ``value`` once rounded to ``digits`` significant digits?"""
-    cell = _json_value(cell)
+    cell = json_value(cell)
     if not isinstance(cell, (int, float)) or isinstance(cell, bool) or not math.isfinite(cell):
         return False
     return f"{float(cell):.{digits - 1}e}" == f"{value:.{digits - 1}e}"
@@ -725,11 +725,11 @@ def value_label(value: Any, values: Sequence[Any] = ()) -> str:
     selector matches at its own precision; when another of ``values`` (the axis's values) prints
     the same, the shortest round-trip text (``repr``) is printed instead, so the label names one
     value. Mappings print as JSON, booleans and null as YAML does."""
-    value = _json_value(value)
+    value = json_value(value)
     if isinstance(value, float) and math.isfinite(value):
         short = f"{value:g}"
-        others = {float(_json_value(v)) for v in values
-                  if isinstance(_json_value(v), (int, float)) and not isinstance(_json_value(v), bool)}
+        others = {float(json_value(v)) for v in values
+                  if isinstance(json_value(v), (int, float)) and not isinstance(json_value(v), bool)}
         if any(f"{o:g}" == short for o in others if o != value):
             return repr(value)
         return short
@@ -886,7 +886,7 @@ class Sweep:
         key = self.axis_key(key)
         seen: dict[str, Any] = {}
         for r in self.rows:
-            seen.setdefault(_value_key(r.get(key)), _json_value(r.get(key)))
+            seen.setdefault(value_key(r.get(key)), json_value(r.get(key)))
         return list(seen.values())
 
     def _require_rows(self) -> None:
@@ -918,10 +918,10 @@ class Sweep:
         digits = significant_digits(raw) if raw is not None else None
         if any(hit) or digits is None or not isinstance(value, float) or not math.isfinite(value):
             return hit, said
-        hit = [_rounds_to(r.get(key), value, digits) for r in self.rows]
-        near = list(dict.fromkeys(_value_key(r.get(key)) for r, h in zip(self.rows, hit) if h))
+        hit = [rounds_to(r.get(key), value, digits) for r in self.rows]
+        near = list(dict.fromkeys(value_key(r.get(key)) for r, h in zip(self.rows, hit) if h))
         if len(near) > 1:
-            vals = [_json_value(json.loads(v)) for v in near]
+            vals = [json_value(json.loads(v)) for v in near]
             raise RunSelectionError(f"{said} matches {len(near)} values of {key} in sweep {self.id} at the "
                                     f"{digits} digit{'s' * (digits != 1)} given ({self._labels(key, vals)}): "
                                     "give more digits")
@@ -957,7 +957,7 @@ class Sweep:
             # each value exists, not together: which values the last key takes with the others
             key, _ = masks[-1]
             rest = [i for i in range(len(self.rows)) if all(h[i] for _, h in masks[:-1])]
-            vals = list({_value_key(self.rows[i].get(key)): _json_value(self.rows[i].get(key))
+            vals = list({value_key(self.rows[i].get(key)): json_value(self.rows[i].get(key))
                          for i in rest}.values())
             raise RunSelectionError(f"no member of sweep {self.id} has {','.join(said)} (each value exists, "
                                     f"not together); with {','.join(said[:-1])}, {key} takes "
@@ -978,7 +978,7 @@ class Sweep:
         said = ",".join(f"{k}={_show(v)}" for k, v in wanted)
         given = {k for k, _ in wanted}
         varying = [a for a in self.axes if a not in given
-                   and len({_value_key(r.get(a)) for r in hits}) > 1]
+                   and len({value_key(r.get(a)) for r in hits}) > 1]
         members = ", ".join(str(r["member"]) for r in hits[:8]) + (", ..." if len(hits) > 8 else "")
         more = f": add {', '.join(a + '=...' for a in varying)} to pick one" if varying else ""
         raise RunSelectionError(f"{len(hits)} members of sweep {self.id} have {said} "
@@ -995,7 +995,7 @@ class Sweep:
 
             try:
                 plan = load_plan(os.path.join(self.path, "config.yaml"))
-                index = {tuple(_value_key(a.get(k)) for k in self.axes): j
+                index = {tuple(value_key(a.get(k)) for k in self.axes): j
                          for j, a in enumerate(plan.assignments)}
                 self._plan = (plan, index)
             except OptrunError as e:
@@ -1003,7 +1003,7 @@ class Sweep:
         plan, index = self._plan
         if plan is None:
             raise RunReadError(f"sweep {self.id}: its config.yaml no longer validates ({index})")
-        j = index.get(tuple(_value_key(row.get(k)) for k in self.axes))
+        j = index.get(tuple(value_key(row.get(k)) for k in self.axes))
         if j is None:
             raise RunReadError(f"sweep {self.id}: member {i}'s axis values are not in the sweep of "
                                "its config.yaml (was the config edited?)")
@@ -1029,7 +1029,7 @@ class Sweep:
         numbers as int64 (float64 with NaN when some are missing, as targets never reached),
         numbers as float64, anything else (status, text) as object arrays."""
         cols = list(self.columns) or list(dict.fromkeys(k for r in self.rows for k in r))
-        return {c: _column([_json_value(r.get(c)) if c in self.axes else r.get(c) for r in self.rows])
+        return {c: _column([json_value(r.get(c)) if c in self.axes else r.get(c) for r in self.rows])
                 for c in cols}
 
     def table_frame(self):
