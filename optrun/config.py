@@ -486,7 +486,7 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
         if raw.get("variant", "user") != "user":
             raise c.fail("algorithm.variant", "a user optimizer has no variants; remove the key")
         try:
-            load_factory(name)
+            load_factory(name, c.source)
         except UserCodeError as e:
             raise c.fail("algorithm.name", e.message) from None
         try:

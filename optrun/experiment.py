@@ -71,7 +71,7 @@ def build_objective(config: RunConfig) -> Objective:
     from .objectives.resolve import build
 
     return build(config.objective.name, config.objective.dim, config.objective.params,
-                 bounds_array(config.bounds), start_point(config))
+                 bounds_array(config.bounds), start_point(config), config.source)
 
 
 def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
@@ -89,7 +89,7 @@ def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> 
         for k, v in params.items():
             if isinstance(v, np.ndarray) and k in given and np.all(v == given[k]):
                 params[k] = given[k]
-        opt = build_user_optimizer(config.algorithm.name, params, config.dim)
+        opt = build_user_optimizer(config.algorithm.name, params, config.dim, config.source)
         alpha = params.get("alpha", 1.0)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.ndarray)):
             alpha = 1.0
@@ -299,6 +299,8 @@ def _build(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
 def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
     """Run one config into a new run folder under ``runs_dir``."""
+    from .objectives.user import module_record
+
     objective, optimizer, x0 = _build(config)
     folder = RunFolder.create(runs_dir, config.name)
     started = utc_now()
@@ -325,6 +327,7 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         "machine": machine_name(),
         "command": argv if argv is not None else list(sys.argv),
         "cwd": os.getcwd(),
+        **module_record(config),
         "git_commit": git_commit(os.getcwd()),
         "started_at": started,
         "ended_at": None,

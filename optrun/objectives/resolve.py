@@ -160,12 +160,14 @@ def dim_problem(params: dict[str, Any], dim: int) -> tuple[str, str] | None:
 
 
 def build(spec_or_name: ObjectiveSpec | str, dim: int, params: dict[str, Any],
-          bounds: np.ndarray | None = None, start: np.ndarray | None = None) -> Objective:
+          bounds: np.ndarray | None = None, start: np.ndarray | None = None,
+          source: str | None = None) -> Objective:
     """The objective a resolved config describes.
 
     User objectives import and probe the user's code (or compile the expression) and check value
     and gradient at ``start`` (the centre of ``bounds`` when None); errors are
-    :class:`~optrun.errors.UserCodeError`.
+    :class:`~optrun.errors.UserCodeError`. Their modules are found beside the config file
+    ``source`` (:func:`.user.module_dirs`).
     """
     name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
     if is_user(params):
@@ -173,7 +175,8 @@ def build(spec_or_name: ObjectiveSpec | str, dim: int, params: dict[str, Any],
             raise ValueError("a user objective needs bounds")
         b = np.asarray(bounds, dtype=np.float64).reshape(dim, 2)
         make = function_objective if "function" in params else expression_objective
-        return make(name, dim, params, b, None if start is None else np.asarray(start, dtype=np.float64))
+        return make(name, dim, params, b, None if start is None else np.asarray(start, dtype=np.float64),
+                    source)
     spec = get_objective(name) if isinstance(spec_or_name, str) else spec_or_name
     own = {p.name: params[p.name] for p in spec.params if p.name in params}
     obj = spec.build(dim, **own)

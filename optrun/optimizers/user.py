@@ -1,7 +1,7 @@
 """User optimizers: ``algorithm: {name: "package.module:factory", ...}``.
 
-The factory is imported with the current directory first on ``sys.path`` (so a ``my_opt.py``
-beside the config works), then the installed environment. It is called with the algorithm's
+The factory's module is looked for beside the config file, then in the working folder, then in
+the installed environment (:func:`optrun.objectives.user.module_dirs`). It is called with the algorithm's
 other keys as keyword arguments and must return an :class:`~optrun.optimizers.base.Optimizer`
 (or any object with ``init`` and ``update`` attributes, or an ``(init, update)`` pair) following
 the kernel interface documented in :mod:`optrun.optimizers.base`.
@@ -59,21 +59,21 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_factory(spec: str) -> Callable[..., Any]:
-    """Import ``module:attribute`` (cwd first on ``sys.path``) and return the callable."""
+def load_factory(spec: str, source: str | None = None) -> Callable[..., Any]:
+    """Import ``module:attribute`` from the folders of :func:`optrun.objectives.user.module_dirs`
+    (``source`` is the config file: its folder, then the working folder) and return the callable."""
+    from ..objectives.user import import_user_module, module_dirs, not_found
+
     if not NAME_RE.match(spec):
         raise UserCodeError(f"user optimizer '{spec}': the name must look like "
                             "'package.module:factory'")
     module_name, _, attr = spec.partition(":")
-    cwd = os.getcwd()
-    if cwd not in sys.path[:1]:
-        sys.path.insert(0, cwd)
+    dirs = module_dirs(source)
     try:
-        module = importlib.import_module(module_name)
+        module = import_user_module(module_name, dirs)
     except ModuleNotFoundError as e:
-        if e.name and module_name.startswith(e.name):
-            raise UserCodeError(f"user optimizer '{spec}': no module named '{e.name}' in {cwd} "
-                                "or the installed packages") from None
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise UserCodeError(f"user optimizer '{spec}': {not_found(e.name, dirs)}") from None
         raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
                             f"{_one_line(e)}") from None
     except Exception as e:  # noqa: BLE001 - the module itself raised while importing
@@ -134,14 +134,14 @@ def checked(spec: str, opt: Any) -> Optimizer:
     return Optimizer(init, update)
 
 
-def build_user_optimizer(spec: str, params: dict[str, Any], dim: int) -> Optimizer:
+def build_user_optimizer(spec: str, params: dict[str, Any], dim: int, source: str | None = None) -> Optimizer:
     """Load, construct and probe a user optimizer; returns a fresh, checked instance.
 
     The factory is called twice: once for a probe (``init`` on ``(S, dim)`` points of 0.5's, S
     the batch size of any ``(S, 1)`` parameter, and one ``update`` with a gradient of ones), once
     for the run, so that a stateful factory's run starts clean.
     """
-    factory = load_factory(spec)
+    factory = load_factory(spec, source)
 
     def make() -> Optimizer:
         try:
