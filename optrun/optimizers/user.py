@@ -17,10 +17,7 @@ During the run the checked wrapper turns an exception in ``init``/``update`` int
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
-import sys
 from collections.abc import Callable
 from typing import Any
 
