@@ -510,6 +510,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         reporter.start(folder.id, folder.path, config)
     last_beat = [time.monotonic()]
     best = [float(resume.best_f[0]) if resume is not None else np.inf]
+    seen: dict[str, Any] = {}  # the last f and best f reported, for a summary without a result
 
     def on_chunk(c: Chunk) -> None:
         m = int(c.rows[0])
@@ -519,6 +520,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
             fin = c.f[:m, 0][np.isfinite(c.f[:m, 0])]
             if fin.size:
                 best[0] = min(best[0], float(fin.min()))
+            seen.update(final_f=float(c.f[m - 1, 0]), best_f=best[0] if np.isfinite(best[0]) else None)
             if verbose and reporter:
                 its = range(c.first_iteration, c.first_iteration + m)
                 reporter.iterations([">%d f(%s) = %.5f" % (i - 1, c.x[j, 0], c.f[j, 0])  # noqa: UP031 - the tutorials' format
@@ -574,7 +576,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
     else:
         summary = {**base, "status": "interrupted" if error is None else "failed",
                    "stop_reason": "interrupted" if error is None else "error",
-                   "iterations": writer.last_iteration}
+                   "iterations": writer.last_iteration, **seen}
     if error is not None:
         summary["status"], summary["stop_reason"], summary["error"] = "failed", "error", error
     if sig.received is not None and summary["status"] == "interrupted":

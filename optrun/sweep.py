@@ -53,6 +53,7 @@ import numpy as np
 
 from .config import RunConfig, _Checker, _tname, apply_override, parse_override, parse_yaml, validate
 from .errors import ConfigError
+from .text import article
 
 BATCH_MAX = 1024
 MAX_MEMBERS = 1_000_000
@@ -139,7 +140,7 @@ def _generator(spec: Any) -> Any:
 def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
     """Axes of a config's ``sweep:`` block, in declaration order."""
     if not isinstance(raw, dict):
-        raise c.fail("sweep", f"must be a mapping of dotted keys to values, not a {_tname(raw)}")
+        raise c.fail("sweep", f"must be a mapping of dotted keys to values, not {article(_tname(raw))}")
     if not raw:
         raise c.fail("sweep", "is empty: give at least one axis, e.g. 'sweep: {seed: {range: [0, 10]}}'")
     axes = []

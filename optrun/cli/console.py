@@ -7,11 +7,14 @@ a bar is actually drawn.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 
 import click
+
+from ..text import plural
 
 
 def use_bar(quiet: bool, verbose: bool) -> bool:
@@ -22,21 +25,30 @@ def use_bar(quiet: bool, verbose: bool) -> bool:
 def describe(config) -> str:
     algo = config.algorithm
     return (f"{algo.name} ({algo.variant}) on {config.objective.name}, d={config.dim}, "
-            f"{config.iterations:,} iterations")
+            f"{plural(config.iterations, 'iteration')}")
 
 
 def result_line(outcome) -> str:
     s = outcome.summary
     st = s["status"]
-    f = s.get("final_f")
-    fs = "n/a" if f is None else f"{f:.6g}"
-    best = s.get("best_f")
-    bs = "" if best is None else f" (best {best:.6g} at {s.get('best_iteration')})"
-    head = f"{st} at iteration {s.get('iterations')}" if st != "completed" else st
+    iterations = s.get("iterations") or 0
+    head = f"{st} at iteration {iterations:,}" if st != "completed" else st
     if st == "completed" and s.get("stop_reason") not in (None, "iterations"):
         head = f"completed ({s['stop_reason']})"
-    return (f"{head}: {s.get('name')} f = {fs}{bs}, {s.get('iterations'):,} iterations "
+    return (f"{head}: {s.get('name')} {f_text(s)}, {plural(iterations, 'iteration')} "
             f"in {s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
+
+
+def f_text(s: dict) -> str:
+    """``f = 0.123 (best 0.1 at 1,234)``; says plainly when no f, or no finite f, was seen
+    (a run that diverged at once has no best value: not ``best nan``)."""
+    f, best, at = s.get("final_f"), s.get("best_f"), s.get("best_iteration")
+    if f is None and best is None:
+        return "no f computed yet"
+    fs = "f = n/a" if f is None else f"f = {f:.6g}"
+    if best is None or not math.isfinite(best):
+        return f"{fs} (no finite f seen)"
+    return f"{fs} (best {best:.6g}" + ("" if at is None else f" at {at:,}") + ")"
 
 
 class _Throttled:
@@ -126,13 +138,13 @@ class BarReporter(PlainReporter):
 
 def describe_sweep(plan, batches) -> str:
     axes = ", ".join(f"{' + '.join(a.keys)} ({len(a.values)})" for a in plan.axes)
-    return f"{len(plan.members):,} members over {axes}; {len(batches)} batch{'es' if len(batches) != 1 else ''}"
+    return f"{plural(len(plan.members), 'member')} over {axes}; {plural(len(batches), 'batch')}"
 
 
 def sweep_result_line(outcome) -> str:
     s = outcome.summary
     counts = ", ".join(f"{n:,} {k}" for k, n in s.get("counts", {}).items())
-    return (f"sweep {s['status']}: {s.get('name')} {s['members']:,} members ({counts}) in "
+    return (f"sweep {s['status']}: {s.get('name')} {plural(s['members'], 'member')} ({counts}) in "
             f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
 
 
@@ -142,7 +154,7 @@ def expect_summary(outcome) -> None:
     if missed:
         first = missed[0]
         why = "; ".join(first.get("expect_failures") or []) or "expect failed"
-        click.echo(f"expect failed for {len(missed):,} of {len(outcome.rows):,} members "
+        click.echo(f"expect failed for {len(missed):,} of {plural(len(outcome.rows), 'member')} "
                    f"(member {first.get('member')}: {why})", err=True)
 
 
@@ -155,11 +167,12 @@ class PlainSweepReporter(_Throttled):
         self.total = sum(len(b) for b in batches)
         self._restart()
         if not self.quiet:
-            click.echo(f"sweep {run_id}: {describe_sweep(plan, batches)}, {workers} worker(s)", err=True)
+            click.echo(f"sweep {run_id}: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}", err=True)
 
     def sweep_progress(self, members_done, batches_done) -> None:
         if self._due():
-            click.echo(f"  {members_done:,.0f}/{self.total:,} members, {batches_done} batches done", err=True)
+            click.echo(f"  {members_done:,.0f}/{plural(self.total, 'member')}, {plural(batches_done, 'batch')} done",
+                       err=True)
 
     def member_failed(self, member, assignment, error) -> None:
         axes = ", ".join(f"{k}={v}" for k, v in assignment.items())
@@ -188,7 +201,7 @@ class BarSweepReporter(PlainSweepReporter):
     def sweep_start(self, run_id, path, plan, batches, workers) -> None:
         self.total = sum(len(b) for b in batches)
         self.nbatches = len(batches)
-        self.console.print(f"sweep [bold]{run_id}[/]: {describe_sweep(plan, batches)}, {workers} worker(s)",
+        self.console.print(f"sweep [bold]{run_id}[/]: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}",
                            highlight=False)
         self.bar.start()
         self.task = self.bar.add_task(plan.base.name, total=self.total, batches=f"0/{self.nbatches}")

@@ -160,19 +160,20 @@ def _draw(make, path: str, data: dict, quiet: bool) -> int:
 def print_dry_run(plan) -> None:
     """The members and the batches they would run in."""
     from ..sweep import make_batches
+    from ..text import plural
     from .console import describe_sweep
 
     if not plan.is_sweep:
         c = plan.base
         click.echo(f"{plan.source}: one run: {c.algorithm.name} ({c.algorithm.variant}) on "
-                   f"{c.objective.name}, d={c.dim}, {c.iterations:,} iterations, seed {c.seed}")
+                   f"{c.objective.name}, d={c.dim}, {plural(c.iterations, 'iteration')}, seed {c.seed}")
         return
     batches = make_batches(plan.members)
     click.echo(f"{plan.source}: {describe_sweep(plan, batches)}")
     for b, idx in enumerate(batches):
         m0 = plan.members[idx[0]]
-        click.echo(f"batch {b}: {len(idx):,} members, {m0.algorithm.name} ({m0.algorithm.variant}) on "
-                   f"{m0.objective.name} d={m0.dim}, {m0.iterations:,} iterations")
+        click.echo(f"batch {b}: {plural(len(idx), 'member')}, {m0.algorithm.name} ({m0.algorithm.variant}) on "
+                   f"{m0.objective.name} d={m0.dim}, {plural(m0.iterations, 'iteration')}")
         shown = idx if len(idx) <= 20 else idx[:10] + [None] + idx[-5:]
         for i in shown:
             if i is None:

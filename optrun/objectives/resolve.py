@@ -182,4 +182,16 @@ def build(spec_or_name: ObjectiveSpec | str, dim: int, params: dict[str, Any],
     obj = spec.build(dim, **own)
     obj = transform(obj, params.get("shift", False), params.get("rotate", False),
                     params.get("transform_seed", 0))
+    if start is not None:
+        finite_at_start(obj, np.asarray(start, dtype=np.float64))
     return replace(obj, info={**obj.info, "params": dict(params)})
+
+
+def finite_at_start(obj: Objective, start: np.ndarray) -> None:
+    """Refuse a start (e.g. ``start: [1e200, 1e200]`` on rosenbrock) where a built-in's value or
+    gradient overflows: the run would diverge at iteration 0 and report nothing useful."""
+    from .user import _check_start
+
+    with np.errstate(all="ignore"):
+        f, g = obj.value_and_grad(start[None, :])
+    _check_start(f"objective '{obj.name}'", f, g, start, f"the gradient of objective '{obj.name}'")

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptrunError, UserCodeError
+from ..text import article
 from .base import Objective
 from .expression import Expression
 from .numdiff import central_difference
@@ -66,7 +67,7 @@ def load_callable(ref: str, role: str, source: str | None = None) -> Callable:
             raise UserCodeError(f"{role} '{ref}': module '{mod_name}' has no attribute '{attr}'")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise UserCodeError(f"{role} '{ref}' is a {type(obj).__name__}, not a function")
+        raise UserCodeError(f"{role} '{ref}' is {article(type(obj).__name__)}, not a function")
     return obj
 
 
@@ -169,16 +170,31 @@ class UserFunction:
             raise
         except Exception as e:  # noqa: BLE001 - user code may raise anything: name it, one line
             raise self._fail(f"raised {type(e).__name__}: {_first_line(e)}") from None
-        try:
-            arr = np.asarray(out, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise self._fail(f"returned {type(out).__name__} values that are not numbers") from None
+        arr = self._numbers(out)
+        if isinstance(arr, str):
+            raise self._fail(arr)
         want = (n,) + self.tail
         if arr.shape != want:
             one = "" if self.vectorized else " per point"
             raise self._fail(f"returned shape {arr.shape}{one} for {n} point(s) of dimension {x.shape[1]}; "
                              f"expected {want} ({self._convention()})")
         return arr
+
+    def _numbers(self, out: Any) -> np.ndarray | str:
+        """The function's output as float64, or what is wrong with it: None (a forgotten
+        ``return``) and complex values are named, not turned into nan or silently made real."""
+        if out is None or (isinstance(out, list) and any(o is None for o in out)):
+            what = "a gradient" if self.tail else "one value"
+            return (f"returned None; it must return {what} per point ({self._convention()}): "
+                    "is a return statement missing?")
+        try:
+            arr = np.asarray(out)
+            if np.iscomplexobj(arr):
+                return ("returned complex numbers; it must return real ones (use np.real, or keep the "
+                        "arguments of sqrt/log/power in their real domain)")
+            return np.asarray(arr, dtype=np.float64)
+        except (TypeError, ValueError):
+            return f"returned {article(type(out).__name__)}, not numbers"
 
     def _convention(self) -> str:
         return "an array (n, d) in, (n, d) out" if self.tail else "an array (n, d) in, (n,) out"
@@ -202,6 +218,9 @@ class UserFunction:
                 return  # written for one point: called once per row
         if isinstance(batch, str) and batch == one:
             raise self._fail(batch)
+        for said in (one, batch):  # None or complex numbers: that alone is the problem to name
+            if isinstance(said, str) and said.startswith(("returned None", "returned complex")):
+                raise self._fail(said)
         b = batch if isinstance(batch, str) else f"returned shape {batch.shape}"
         o = one if isinstance(one, str) else f"returned shape {one.shape}"
         want = "(n, d) to (n, d)" if self.tail else "(n, d) to (n,)"
@@ -215,10 +234,7 @@ class UserFunction:
             out = self.fn(x.copy())
         except Exception as e:  # noqa: BLE001 - user code may raise anything
             return f"raised {type(e).__name__}: {_first_line(e)}"
-        try:
-            return np.asarray(out, dtype=np.float64)
-        except (TypeError, ValueError):
-            return f"returned a {type(out).__name__}, not numbers"
+        return self._numbers(out)
 
 
 def probe_points(bounds: np.ndarray, start: np.ndarray | None) -> np.ndarray:

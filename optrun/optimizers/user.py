@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserCodeError
+from ..text import article
 from .base import Optimizer
 
 NAME_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -83,7 +84,7 @@ def load_factory(spec: str, source: str | None = None) -> Callable[..., Any]:
                                 f"attribute '{attr}'")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise UserCodeError(f"user optimizer '{spec}': {attr} is a {type(obj).__name__}, not a "
+        raise UserCodeError(f"user optimizer '{spec}': {attr} is {article(type(obj).__name__)}, not a "
                             "function returning an optimizer")
     return obj
 
@@ -94,8 +95,8 @@ def _as_pair(spec: str, opt: Any) -> tuple[Callable, Callable]:
     elif hasattr(opt, "init") and hasattr(opt, "update"):
         init, update = opt.init, opt.update
     else:
-        raise UserCodeError(f"user optimizer '{spec}': the factory returned a "
-                            f"{type(opt).__name__}; it must return an Optimizer(init, update) "
+        raise UserCodeError(f"user optimizer '{spec}': the factory returned "
+                            f"{article(type(opt).__name__)}; it must return an Optimizer(init, update) "
                             "or an object with init and update methods")
     if not callable(init) or not callable(update):
         raise UserCodeError(f"user optimizer '{spec}': init and update must be callable")
@@ -120,7 +121,7 @@ def checked(spec: str, opt: Any) -> Optimizer:
                                 f"at step {t}") from None
         if not isinstance(result, tuple) or len(result) != 2:
             raise UserCodeError(f"user optimizer '{spec}': update must return (step, state), "
-                                f"not a {type(result).__name__}")
+                                f"not {article(type(result).__name__)}")
         step, state = result
         step = np.asarray(step, dtype=np.float64)
         if step.shape != x.shape:
