@@ -97,26 +97,66 @@ class PlainReporter(_Throttled):
             click.echo(f"expect failed: {msg}", err=True)
 
 
-class BarReporter(PlainReporter):
-    """A rich progress bar on stderr with live f and best f; cleared lines stay readable."""
+BAR_MIN = 10  # a bar narrower than this says nothing: it is dropped first (after the ETA)
 
-    def __init__(self):
+
+def fitting_progress(console, columns: list, drop: list, **kwargs):
+    """A rich ``Progress`` whose columns fit the terminal: when a line would be wider than the
+    console, whole columns are left out in the order of ``drop`` (the ETA and the bar first), so
+    that the numbers shown (the counter above all) are never cut or wrapped.
+
+    Every text column is ``no_wrap`` and sized to its text; the bar takes what is left.
+    """
+    from rich.progress import BarColumn, Progress
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    class FittingProgress(Progress):
+        def make_tasks_table(self, tasks):
+            tasks = [t for t in tasks if t.visible]
+            cells = {id(c): [c(t) for t in tasks] for c in columns}
+
+            def width(c) -> int:
+                if isinstance(c, BarColumn):
+                    return BAR_MIN
+                return max((r.cell_len if isinstance(r, Text) else len(str(r)) for r in cells[id(c)]), default=0)
+
+            keep = list(columns)
+            for c in drop:
+                if sum(map(width, keep)) + len(keep) - 1 <= console.width:  # (self.live: not yet set)
+                    break
+                keep.remove(c)
+            table = Table.grid(*(Column(no_wrap=not isinstance(c, BarColumn), ratio=1 if isinstance(c, BarColumn)
+                                        else None) for c in keep), padding=(0, 1), expand=self.expand)
+            for i in range(len(tasks)):
+                table.add_row(*(cells[id(c)][i] for c in keep))
+            return table
+
+    return FittingProgress(*columns, console=console, **kwargs)
+
+
+class BarReporter(PlainReporter):
+    """A rich progress bar on stderr with live f and best f; cleared lines stay readable. On a
+    narrow terminal the ETA, the bar, the elapsed time and the name are left out, in this order,
+    before a number would be cut (:func:`fitting_progress`)."""
+
+    def __init__(self, console=None):
         super().__init__(quiet=False)
         from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
-            Progress,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
-        self.console = Console(stderr=True)
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("f {task.fields[f]}  best {task.fields[best]}"),
-                            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
-                            transient=False, refresh_per_second=8)
+        self.console = console or Console(stderr=True)
+        name, bar, count = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn()
+        fs, elapsed, eta = (TextColumn("f {task.fields[f]}  best {task.fields[best]}"), TimeElapsedColumn(),
+                            TimeRemainingColumn())
+        self.bar = fitting_progress(self.console, [name, bar, count, fs, elapsed, eta],
+                                    [eta, bar, elapsed, name, fs], transient=False, refresh_per_second=8)
         self.task = None
 
     def start(self, run_id, path, config) -> None:
@@ -183,18 +223,20 @@ class PlainSweepReporter(_Throttled):
 
 
 class BarSweepReporter(PlainSweepReporter):
-    """One rich bar for the whole sweep: members done, batches, elapsed, ETA."""
+    """One rich bar for the whole sweep: members done, batches, elapsed, ETA (columns left out on
+    a narrow terminal as for a run's bar)."""
 
-    def __init__(self):
+    def __init__(self, console=None):
         super().__init__(quiet=False)
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.console = Console(stderr=True)
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            TextColumn("{task.completed:,.0f}/{task.total:,.0f} members"),
-                            TextColumn("batches {task.fields[batches]}"), TimeElapsedColumn(),
-                            TimeRemainingColumn(), console=self.console, refresh_per_second=8)
+        self.console = console or Console(stderr=True)
+        name, bar = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None)
+        count = TextColumn("{task.completed:,.0f}/{task.total:,.0f} members")
+        batches, elapsed, eta = TextColumn("batches {task.fields[batches]}"), TimeElapsedColumn(), TimeRemainingColumn()
+        self.bar = fitting_progress(self.console, [name, bar, count, batches, elapsed, eta],
+                                    [eta, bar, elapsed, name, batches], refresh_per_second=8)
         self.task = None
         self.nbatches = 0
 
