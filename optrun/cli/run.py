@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .options import quiet_option, runs_dir_option
+from .options import complete_config_args, quiet_option, runs_dir_option
 
 
 def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -28,7 +28,7 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]")
+@click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]", shell_complete=complete_config_args)
 @runs_dir_option
 @quiet_option
 @click.option("-v", "--verbose", is_flag=True,
