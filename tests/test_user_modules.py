@@ -133,3 +133,35 @@ def test_module_dirs_read_a_run_folders_record(tmp_path, monkeypatch, meta, reco
     monkeypatch.chdir(tmp_path)
     assert module_dirs(str(run / "config.yaml")) == [str(run), *recorded, str(tmp_path)]
     assert module_dirs(None) == [str(tmp_path)]
+
+
+def test_resume_finds_the_module_from_another_folder(optrun_bin, run_optrun, tmp_path, runs_dir):
+    """Ctrl-C a run started from one folder, resume it from another: the module is found through
+    the run's recorded folders."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    cfg, _ = project(tmp_path, iterations=200_000, trace={"checkpoint_s": 0.1})
+    start = tmp_path / "start"
+    start.mkdir()
+    env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
+    p = subprocess.Popen([optrun_bin, "run", str(cfg)], cwd=start, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = list(runs_dir.glob("*/checkpoint.npz")) if runs_dir.exists() else []
+        if runs:
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    if p.returncode == 0:
+        pytest.skip("the run finished before the interrupt")
+    assert p.returncode == 130
+    other = tmp_path / "other"
+    other.mkdir()
+    r = run_optrun("resume", "last", "-q", cwd=other, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((only_run(runs_dir) / "summary.json").read_text())["status"] == "completed"
