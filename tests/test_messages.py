@@ -195,3 +195,29 @@ def test_failed_run_reports_its_last_f(tmp_path, mod):
     s = json.loads((folder / "summary.json").read_text())
     assert s["status"] == "failed" and math.isfinite(s["final_f"]) and s["best_f"] <= s["final_f"]
     assert f"f = {s['final_f']:.6g}" in line
+
+
+OPTIMIZER = textwrap.dedent('''
+    import numpy as np
+    from optrun.optimizers.base import Optimizer
+
+    def complex_step(alpha=0.1):
+        return Optimizer(lambda x: None, lambda g, s, x, t: (-alpha * g + 0j, s))
+
+    def none_step(alpha=0.1):
+        return Optimizer(lambda x: None, lambda g, s, x, t: (None, s))
+''')
+
+
+@pytest.mark.parametrize("factory,words", [
+    ("complex_step", "update returned a step of complex numbers; it must be real"),
+    ("none_step", "update returned None as the step"),
+])
+def test_user_optimizer_complex_or_none_step(tmp_path, monkeypatch, factory, words):
+    name = f"uopt_{uuid.uuid4().hex[:10]}"
+    (tmp_path / f"{name}.py").write_text(OPTIMIZER)
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "o.yaml"
+    p.write_text(f"objective: sphere\niterations: 10\nalgorithm: {{name: '{name}:{factory}'}}\n")
+    r = invoke("run", p, "--runs-dir", tmp_path / "runs")
+    refused(tmp_path, r, f"user optimizer '{name}:{factory}': {words}")

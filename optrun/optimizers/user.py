@@ -103,6 +103,23 @@ def _as_pair(spec: str, opt: Any) -> tuple[Callable, Callable]:
     return init, update
 
 
+def _real_step(spec: str, step: Any) -> np.ndarray:
+    """A step as float64; None and complex numbers are named instead of becoming nan or losing
+    their imaginary part without a word."""
+    if step is None:
+        raise UserCodeError(f"user optimizer '{spec}': update returned None as the step; it must return "
+                            "(step, state) with step an array of the shape of x")
+    arr = np.asarray(step)
+    if np.iscomplexobj(arr):
+        raise UserCodeError(f"user optimizer '{spec}': update returned a step of complex numbers; it must "
+                            "be real")
+    try:
+        return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UserCodeError(f"user optimizer '{spec}': update returned a step that is not numbers "
+                            f"({type(step).__name__})") from None
+
+
 def checked(spec: str, opt: Any) -> Optimizer:
     """Wrap a user optimizer so that every failure becomes a one-line :class:`UserCodeError`."""
     user_init, user_update = _as_pair(spec, opt)
@@ -123,7 +140,7 @@ def checked(spec: str, opt: Any) -> Optimizer:
             raise UserCodeError(f"user optimizer '{spec}': update must return (step, state), "
                                 f"not {article(type(result).__name__)}")
         step, state = result
-        step = np.asarray(step, dtype=np.float64)
+        step = _real_step(spec, step)
         if step.shape != x.shape:
             raise UserCodeError(f"user optimizer '{spec}': update returned a step of shape "
                                 f"{step.shape}; it must have the shape of x, {x.shape}")
