@@ -127,6 +127,11 @@ BODY = textwrap.dedent('''
 
     def gradient(x):
         return 2.0 * x
+
+    def shape_changes(x):
+        CALLS[0] += 1
+        f = np.sum(x ** 2, axis=-1)
+        return f if CALLS[0] < 20 else np.append(f, 0.0)
 ''')
 
 
@@ -221,3 +226,10 @@ def test_user_optimizer_complex_or_none_step(tmp_path, monkeypatch, factory, wor
     p.write_text(f"objective: sphere\niterations: 10\nalgorithm: {{name: '{name}:{factory}'}}\n")
     r = invoke("run", p, "--runs-dir", tmp_path / "runs")
     refused(tmp_path, r, f"user optimizer '{name}:{factory}': {words}")
+
+
+def test_one_point_is_singular_in_a_shape_error(tmp_path, mod):
+    p = config(tmp_path, f'{{function: "{mod}:shape_changes", gradient: "{mod}:gradient"}}')
+    r = invoke("run", p, "--runs-dir", tmp_path / "runs")
+    assert r.exit_code == 1
+    assert "returned shape (2,) for 1 point of dimension 2" in r.output, r.output

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptrunError, UserCodeError
-from ..text import article
+from ..text import article, plural
 from .base import Objective
 from .expression import Expression
 from .numdiff import central_difference
@@ -176,7 +176,7 @@ class UserFunction:
         want = (n,) + self.tail
         if arr.shape != want:
             one = "" if self.vectorized else " per point"
-            raise self._fail(f"returned shape {arr.shape}{one} for {n} point(s) of dimension {x.shape[1]}; "
+            raise self._fail(f"returned shape {arr.shape}{one} for {plural(n, 'point')} of dimension {x.shape[1]}; "
                              f"expected {want} ({self._convention()})")
         return arr
 
