@@ -20,7 +20,7 @@ def format_option(*choices: str, default: str = "table"):
 
 # ------------------------------------------------------------------------------- shell completion
 # Called by click when the shell asks (``_OPTRUN_COMPLETE=bash_complete``): they list folders and
-# read nothing else, and import neither numpy nor optrun's readers, so a TAB answers at once.
+# read no file, and import neither numpy nor optrun's readers, so a TAB answers at once.
 
 RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv")  # as optrun.store.read
 RELATIVE = ("last", "-1", "-2", "-3")
@@ -41,19 +41,15 @@ def _run_ids(runs_dir: str) -> list[str]:
 
 
 def complete_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
-    """RUN selectors: ``last``/``-1``..., run ids, their ``name-hash`` labels, sweep members
-    (``SWEEP/7``), and folder paths for what looks like a path."""
+    """RUN selectors: ``last``/``-1``..., run ids, their ``name-hash`` labels, and folder paths for
+    what looks like a path. (Sweep members, ``SWEEP/7``, would need the sweep's summary read: the
+    shell is not kept waiting for that.)"""
     from click.shell_completion import CompletionItem
 
     if incomplete.startswith((".", "/", "~")):
         return [CompletionItem(incomplete, type="dir")]
     runs_dir = _runs_dir(ctx)
     ids = _run_ids(runs_dir)
-    if "/" in incomplete:  # a sweep member: SWEEP/<number>
-        head = incomplete.rsplit("/", 1)[0]
-        found = [i for i in ids if i == head or i.startswith(head) or i.endswith("-" + head)]
-        members = _members(os.path.join(runs_dir, found[0])) if len(found) == 1 else 0
-        return [CompletionItem(f"{head}/{m}") for m in range(members) if f"{head}/{m}".startswith(incomplete)]
     items = [CompletionItem(r, help="the newest run" if r in ("last", "-1") else None)
              for r in RELATIVE[: 1 + len(ids)] if r.startswith(incomplete) and ids]
     items += [CompletionItem(i) for i in ids if i.startswith(incomplete)]
@@ -61,17 +57,6 @@ def complete_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -
         items += [CompletionItem(i.split("-", 2)[2], help=i) for i in ids
                   if i.count("-") >= 2 and i.split("-", 2)[2].startswith(incomplete)]
     return items
-
-
-def _members(sweep: str) -> int:
-    import json
-
-    try:
-        with open(os.path.join(sweep, "summary.json"), encoding="utf-8") as f:
-            n = json.load(f).get("members", 0)
-    except (OSError, ValueError, AttributeError):
-        return 0
-    return n if isinstance(n, int) else 0
 
 
 def complete_config_args(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
