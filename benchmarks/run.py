@@ -6,7 +6,8 @@
 
 Prints each table on stdout as it is measured (progress on stderr) and writes all of them, with
 the machine description and the issue-9 targets marked PASS/MISS, to
-``benchmarks/results/latest.md`` (or ``--output``). Every ratio compares figures measured in this
+``benchmarks/results/local/latest.md`` (ignored by git; ``--output benchmarks/results/latest.md``
+updates the committed record, on purpose only). Every ratio compares figures measured in this
 one run. Peers (torch.optim, optax) are optional: they run in child processes of
 ``--peer-python`` (default: ``$OPTRUN_BENCH_PEER_PYTHON`` or this interpreter) and are skipped
 with a note when not installed there.
@@ -52,8 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backends", default="",
                    help="comma-separated kernel backends to time: numpy, numba (default: numpy, and "
                         "numba when installed)")
-    p.add_argument("--output", default=os.path.join(HERE, "results", "latest.md"),
-                   help="markdown results file")
+    p.add_argument("--output", default=os.path.join(HERE, "results", "local", "latest.md"),
+                   help="markdown results file (default: benchmarks/results/local/latest.md, ignored by "
+                        "git; give benchmarks/results/latest.md to update the committed record)")
     a = p.parse_args(argv)
     a.only = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = [s for s in a.only if s not in SECTIONS]

@@ -140,3 +140,17 @@ def test_child_env_caches_bytecode_outside_the_source_tree(monkeypatch):
     prefix = env["PYTHONPYCACHEPREFIX"]
     assert os.path.isdir(prefix) and not prefix.startswith(str(P.REPO_ROOT))
     assert child_env(bytecode_cache=False)["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_full_suite_writes_outside_the_committed_record_unless_asked(tmp_path):
+    import subprocess
+
+    import run as R
+
+    default = os.path.abspath(R.parse_args([]).output)
+    committed = os.path.join(os.path.dirname(os.path.abspath(R.__file__)), "results", "latest.md")
+    assert default != committed
+    assert os.path.abspath(R.parse_args(["--output", committed]).output) == committed
+    root = os.path.dirname(os.path.dirname(os.path.abspath(R.__file__)))
+    p = subprocess.run(["git", "check-ignore", "-q", os.path.relpath(default, root)], cwd=root)
+    assert p.returncode == 0, f"{default} is not ignored by git"

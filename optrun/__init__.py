@@ -2,9 +2,15 @@
 
 The library is usable without the CLI::
 
-    from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun import load_run, load_sweep, list_runs
+    run = load_run("last")              # any RUN selector the CLI takes: -2, an id prefix, SWEEP/7
+    sweep = load_sweep("-1", runs_dir="runs")
+
+    from optrun import load_config, execute
     outcome = execute(load_config("configs/amsgrad.yaml"), "runs")
+
+``__all__`` lists the public names; each is imported on first use, so ``import optrun`` stays
+light (no numpy until a name that needs it is touched).
 """
 
 __version__ = "0.1.0"
@@ -12,7 +18,32 @@ __version__ = "0.1.0"
 # Lazy exports: ``from optrun import load_run, list_runs`` without importing numpy on ``import optrun``.
 _LAZY = {"load_run": "optrun.store.read", "list_runs": "optrun.store.read",
          "resolve_run": "optrun.store.read", "Run": "optrun.store.read",
-         "load_sweep": "optrun.store.read", "Sweep": "optrun.store.read"}
+         "load_sweep": "optrun.store.read", "Sweep": "optrun.store.read",
+         "select_members": "optrun.store.read", "MemberGroup": "optrun.store.read",
+         "load_config": "optrun.config", "execute": "optrun.experiment",
+         "OptrunError": "optrun.errors", "ConfigError": "optrun.errors", "UserCodeError": "optrun.errors",
+         "RunSelectionError": "optrun.errors", "RunReadError": "optrun.errors",
+         "StorageError": "optrun.errors"}
+
+__all__ = [
+    "ConfigError",
+    "MemberGroup",
+    "OptrunError",
+    "Run",
+    "RunReadError",
+    "RunSelectionError",
+    "StorageError",
+    "Sweep",
+    "UserCodeError",
+    "__version__",
+    "execute",
+    "list_runs",
+    "load_config",
+    "load_run",
+    "load_sweep",
+    "resolve_run",
+    "select_members",
+]
 
 
 def __getattr__(name: str):
@@ -21,3 +52,7 @@ def __getattr__(name: str):
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'optrun' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

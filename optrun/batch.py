@@ -243,6 +243,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     base_summary = {"format_version": FORMAT_VERSION, "kind": "sweep", "id": run_id,
                     "name": plan.base.name, "members": len(members), "axes": axis_cols,
                     "algorithm": sorted({m.algorithm.name for m in members}),
+                    "variant": sorted({m.algorithm.variant for m in members}),
                     "objective": sorted({m.objective.name for m in members}),
                     "pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
                     "hostname": hostname(), "started_at": started}
@@ -381,7 +382,8 @@ def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]
 
 def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int | None = None,
                  argv: list[str] | None = None) -> SweepOutcome:
-    """Run the members of the sweep at ``path`` that are missing, failed or interrupted."""
+    """Run the members of the sweep at ``path`` that are missing, failed or interrupted, and those
+    whose batch trace file is gone (their rows are rerun into a new batch file)."""
     import json
 
     from .errors import RunReadError, RunSelectionError
@@ -407,8 +409,11 @@ def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int 
         raise RunReadError(f"sweep {run_id}: summary.json rows are damaged")
     if rows is not None and len(rows) != len(plan.members):
         raise RunReadError(f"sweep {run_id}: summary.json has {len(rows)} rows for {len(plan.members)} members")
+    from .store.read import missing_batch_files
+
+    lost = {m for ms in missing_batch_files(path, rows or []).values() for m in ms}
     todo = [i for i in range(len(plan.members))
-            if rows is None or rows[i].get("status") not in ("completed", "diverged")]
+            if rows is None or rows[i].get("status") not in ("completed", "diverged") or i in lost]
     if not todo:
         raise RunSelectionError(f"sweep {run_id} has nothing left to run: every member finished")
     return execute_sweep(plan, os.path.dirname(path), reporter, workers=workers, argv=argv,

@@ -2,10 +2,11 @@
 
 For each run (:class:`RunStats`, from the summary and, where the summary lacks a figure, the
 trace): status, iterations, final f, best f and the iteration it was reached, final gradient norm,
-distance to the nearest known minimizer, the optimality gap f - f*, the first recorded iteration
-at which f - f* <= t for each t of a ladder of targets (1e-1 ... 1e-8, the "target precision"
-convergence measure of performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and
-Wild 2009, SIAM J. Optim. 20), wall time and time per iteration.
+distance to the nearest known minimizer, the optimality gap f - f*, the first iteration at which
+f - f* <= t (every iteration counts: the run's summary records it, whatever its trace keeps) for
+each t of a ladder of targets (1e-1 ... 1e-8, the "target precision" convergence measure of
+performance profiles: Dolan and Moré 2002, Math. Program. 91; Moré and Wild 2009, SIAM J. Optim.
+20), wall time and time per iteration.
 
 :func:`compare_runs` puts runs side by side (:class:`Comparison`): one :class:`Row` per figure
 with a value per run, the best run of each row marked (every figure here is better lower), the
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OptrunError
-from .store.read import Run
+from .store.read import Run, _json_value, _value_key, parse_member_spec
 
 TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
 COMPLETE = "completed"
@@ -92,7 +93,7 @@ class RunStats:
     distance: float | None
     f_min: float | None
     f_gap: float | None
-    hits: dict[float, int | None]  # target -> first recorded iteration with f - f* <= target
+    hits: dict[float, int | None]  # target -> first iteration with f - f* <= target (summary, else trace)
     wall_time: float | None
     time_per_iteration: float | None
     trace_every: int = 1
@@ -126,6 +127,30 @@ def first_below(iterations: np.ndarray, gap: np.ndarray, targets: Sequence[float
     # run_min is non-increasing; -run_min is non-decreasing: first i with run_min[i] <= t
     idx = np.searchsorted(-run_min, -np.asarray(targets, dtype=np.float64), side="left")
     return {t: (int(iterations[i]) if i < g.size else None) for t, i in zip(targets, idx.tolist())}
+
+
+def summary_hits(summary: dict[str, Any], targets: Sequence[float]) -> dict[float, int | None]:
+    """The first crossings a summary records for ``targets``: a run's ``hits`` mapping
+    (``{"1e-6": 812, ...}``) or a sweep member's ``hit_1e-6`` columns. Targets it does not
+    record are left out (a folder written before runs recorded them has none)."""
+    recorded: dict[float, Any] = {}
+    given = summary.get("hits")
+    if isinstance(given, dict):
+        items = list(given.items())
+    else:
+        items = [(k[len("hit_"):], v) for k, v in summary.items() if k.startswith("hit_")]
+    for label, v in items:
+        try:
+            recorded[float(label)] = v
+        except ValueError:
+            continue
+    out: dict[float, int | None] = {}
+    for t in targets:
+        for level, v in recorded.items():
+            whole = isinstance(v, int) and not isinstance(v, bool)
+            if math.isclose(level, t, rel_tol=1e-9) and (v is None or whole):
+                out[t] = v
+    return out
 
 
 def _finite_or_none(v: Any) -> float | None:
@@ -210,12 +235,21 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     f_gap = None
     if f_min is not None and final_f is not None:
         f_gap = final_f - f_min
-    hits = first_below(its, f - f_min, targets) if f_min is not None else {t: None for t in targets}
+    hits = {t: None for t in targets}
+    every = run.config.get("trace", {}).get("every", 1) if isinstance(run.config.get("trace"), dict) else 1
+    if f_min is not None:
+        # the summary's first crossings were found on every iteration; the trace (thinned or not)
+        # only for targets off its ladder and for folders written before summaries held them
+        hits = summary_hits(s, targets)
+        rest = [t for t in targets if t not in hits]
+        hits.update(first_below(its, f - f_min, rest) if rest else {})
+        hits = {t: hits[t] for t in targets}
+        if not rest:
+            every = 1  # no figure here depends on the thinning
     wall = _finite_or_none(s.get("wall_time_s"))
     tpi = _finite_or_none(s.get("time_per_iteration_s"))
     if tpi is None and wall is not None and iterations:
         tpi = wall / iterations
-    every = run.config.get("trace", {}).get("every", 1) if isinstance(run.config.get("trace"), dict) else 1
     return RunStats(
         id=run.id, path=run.path, label=short_label(run.id), status=run.status, algorithm=run.algorithm,
         variant=run.variant, objective=run.objective, dim=run.dim, problem=_problem_key(run),
@@ -674,6 +708,7 @@ class SweepComparison:
     alpha: float
     notes: list[str]
     axes: list[str]
+    constant: dict[str, Any] = field(default_factory=dict)  # short axis name -> its one value
 
     def to_dict(self) -> dict[str, Any]:
         from .store.folder import jsonable
@@ -689,7 +724,7 @@ class SweepComparison:
         return jsonable({
             "kind": "sweep-comparison", "metric": self.metric, "metric_label": self.metric_label,
             "target": self.target if self.metric == "iterations_to_target" else None,
-            "sides": self.sides, "axes": self.axes,
+            "sides": self.sides, "axes": self.axes, "constant": self.constant,
             "groups": [group(g) for g in self.groups],
             "problems": list(dict.fromkeys(g.problem for g in self.groups)),
             "best": [self.groups[i].label for i in self.best],
@@ -710,9 +745,13 @@ def _short_keys(axes: Sequence[str]) -> dict[str, str]:
     return {a: (a if s in clash else s) for a, s in short.items()}
 
 
-def _value_text(v: Any) -> str:
+def _value_text(v: Any, values: Sequence[Any] = ()) -> str:
+    """An axis value in a label: what a selector takes back (``alpha=0.0316228``; the full
+    ``repr`` when another of the axis's ``values`` would print the same)."""
+    from .store.read import value_label
+
     if isinstance(v, float):
-        return f"{v:g}"
+        return value_label(v, values)
     if isinstance(v, dict):
         name = v.get("name", "?")
         rest = ", ".join(f"{k}={_value_text(x)}" for k, x in v.items() if k != "name")
@@ -847,9 +886,13 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                            f"--target {target:g} is not one of them")
     target = next((t for t in targets if math.isclose(target, t)), target)
     notes: list[str] = []
+    specs = [getattr(s, "spec", None) for s in sweeps]  # a MemberGroup: some members of one sweep
+    chosen = [s.rows if spec is not None else None for s, spec in zip(sweeps, specs)]
+    sweeps = [s.sweep if spec is not None else s for s, spec in zip(sweeps, specs)]
     for s in sweeps:
         s._require_rows()
-    live = [[r for r in s.rows if r.get("status") not in NOT_RUN] for s in sweeps]
+    live = [[r for r in (s.rows if rows is None else rows) if r.get("status") not in NOT_RUN]
+            for s, rows in zip(sweeps, chosen)]
     if metric == "f_gap":
         unknown = sum(1 for rows in live for r in rows if r.get("f_min") is None and r.get("status") == COMPLETE
                       and r.get("f_gap") is None)
@@ -858,29 +901,31 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             notes.append("f* is unknown for some members: configurations are compared on final f")
     label = {"f_gap": "final f - f*", "iterations_to_target": f"iterations to {fmt_target(target)}"}.get(
         metric, METRICS[metric].label)
-    sweep_labels = [short_label(s.id) for s in sweeps]
+    one_sweep = len({s.id for s in sweeps}) == 1
+    sweep_labels = [spec if (spec and one_sweep) else short_label(s.id) + (f":{spec}" if spec else "")
+                    for s, spec in zip(sweeps, specs)]
     sweep_labels = [lab if sweep_labels.count(lab) == 1 else f"{lab} #{i + 1}" for i, lab in enumerate(sweep_labels)]
 
     sides: list[str] = []
     groups: list[GroupStats] = []
     side_groups: dict[str, list[int]] = {}
     all_axes: list[str] = []
-    for s, rows, slabel in zip(sweeps, live, sweep_labels):
+    pending: list[tuple[str, Any, dict[str, Any], list[dict[str, Any]], dict[str, str], set[str]]] = []
+    for s, rows, slabel, spec in zip(sweeps, live, sweep_labels, specs):
         gkey = s.axis_key(group_by) if group_by else None
         rest = [a for a in s.axes if a not in ("seed", gkey)]
         all_axes += [a for a in rest if a not in all_axes]
         short = _short_keys(s.axes)
+        named = {s.axis_key(k) for k, _ in parse_member_spec(spec)} if spec else set()  # in the side label
         split: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         if gkey:
-            from .store.read import _json_value, _value_key
-
             for r in rows:
                 split.setdefault(_value_key(r.get(gkey)), (_json_value(r.get(gkey)), []))[1].append(r)
         else:
             split[""] = (None, rows)
         for gval, grows in split.values():
             if gkey:
-                side = f"{short[gkey]}={_value_text(gval)}"
+                side = f"{short[gkey]}={_value_text(gval, s.axis_values(gkey))}"
                 side = side if len(sweeps) == 1 else f"{slabel}: {side}"
             else:
                 side = slabel
@@ -890,15 +935,22 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                 configs.setdefault(_key_of(r, rest), []).append(r)
             side_groups[side] = []
             for crows in configs.values():
-                from .store.read import _json_value
-
                 key = {a: _json_value(crows[0].get(a)) for a in rest}
-                text = ", ".join(f"{short[a]}={_value_text(v)}" for a, v in key.items())
-                glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or gkey) else ""), text) if x) or side
-                side_groups[side].append(len(groups))
-                g = aggregate(glabel, side, s.id, key, crows, metric, target, targets)
-                g.problem = _problem_of(s, crows[0])
-                groups.append(g)
+                side_groups[side].append(len(pending))
+                pending.append((side, s, key, crows, short, named))
+    # axes with one value in every configuration are said once (constant), not in every label
+    constant: dict[str, Any] = {}
+    for a in all_axes:
+        seen = {_value_key(key.get(a, MISSING)) if a in key else None for _, _, key, _, _, _ in pending}
+        if len(seen) == 1 and None not in seen:
+            constant[a] = pending[0][2][a]
+    for side, s, key, crows, short, named in pending:
+        text = ", ".join(f"{short[a]}={_value_text(v, s.axis_values(a))}" for a, v in key.items()
+                         if a not in constant and a not in named)
+        glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or group_by) else ""), text) if x) or side
+        g = aggregate(glabel, side, s.id, key, crows, metric, target, targets)
+        g.problem = _problem_of(s, crows[0])
+        groups.append(g)
     if not groups:
         raise CompareError("no member of these sweeps has run yet")
     if group_by and len(sides) == len(sweeps):
@@ -952,7 +1004,7 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             cell[obj] = min(cell.get(obj, math.inf), g.median)
     ranking = rank_matrix(cells)
     return SweepComparison(sides, groups, metric, label, target, list(targets), best, tests, ranking, alpha,
-                           notes, all_axes)
+                           notes, all_axes, {_short_keys(all_axes)[a]: v for a, v in constant.items()})
 
 
 def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:

@@ -29,7 +29,8 @@ TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "
 STOP_KEYS = ("f_target", "grad_norm")
 EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
                "distance_max")
-TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s")
+TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s", "formats")
+TRACE_FORMATS = ("csv", "jsonl")  # the trace files a run can write: trace.csv, trace.jsonl
 RNG_MODES = ("generator", "legacy")
 BACKENDS = ("auto", "numpy", "numba")  # optrun.backends: how the built-in kernels are computed
 MAX_NODES = 20_000  # YAML nodes visited, aliases included: refuses "billion laughs" quickly
@@ -79,6 +80,7 @@ class TraceConfig:
     x: str | int = "auto"  # auto | all | none | N (the first N coordinates)
     checkpoint_s: float | None = 10.0  # seconds between checkpoints (for optrun resume); null: off
     log_per_decade: int | None = None  # N log-spaced rows per decade + first target crossings; null: off
+    formats: tuple[str, ...] = TRACE_FORMATS  # which of trace.csv, trace.jsonl a run writes (sweeps: CSV)
 
     def x_columns(self, dim: int) -> int:
         """How many x coordinates the trace files carry."""
@@ -139,7 +141,8 @@ class RunConfig:
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
             "expect": {k: getattr(self.expect, k) for k in EXPECT_KEYS},
             "trace": {"every": self.trace.every, "log_per_decade": self.trace.log_per_decade,
-                      "x": self.trace.x, "checkpoint_s": self.trace.checkpoint_s},
+                      "x": self.trace.x, "checkpoint_s": self.trace.checkpoint_s,
+                      "formats": list(self.trace.formats)},
         }
 
     def to_yaml(self) -> str:
@@ -631,6 +634,16 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         log_per_decade = c.integer("trace.log_per_decade", log_per_decade, 1, 100)
         if every != 1:
             raise c.fail("trace.log_per_decade", "thins the trace on its own: give it or trace.every, not both")
+    formats = raw.get("formats", list(TRACE_FORMATS))
+    if isinstance(formats, str):
+        formats = [formats]
+    if not isinstance(formats, list) or not formats:
+        raise c.fail("trace.formats", f"must be a non-empty list of {' and '.join(TRACE_FORMATS)}, "
+                     f"not {formats!r} (e.g. formats: [csv])")
+    for fmt in formats:
+        if fmt not in TRACE_FORMATS:
+            raise c.fail("trace.formats", f"unknown trace format {fmt!r}: give csv, jsonl or both")
+    formats = tuple(f for f in TRACE_FORMATS if f in formats)  # file order, duplicates dropped
 
     return RunConfig(
         name=name,
@@ -643,7 +656,8 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         rng=rng,
         stop=stop,
         expect=expect,
-        trace=TraceConfig(every=every, x=x, checkpoint_s=checkpoint_s, log_per_decade=log_per_decade),
+        trace=TraceConfig(every=every, x=x, checkpoint_s=checkpoint_s, log_per_decade=log_per_decade,
+                          formats=formats),
         source=source,
         backend=backend,
     )

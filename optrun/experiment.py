@@ -151,6 +151,50 @@ def check_expect(config: RunConfig, summary: dict[str, Any]) -> list[str]:
     return out
 
 
+TRACE_NOTE_BYTES = 300e6  # warn before a run or sweep whose trace files would pass this
+TRACE_BYTES_PER_VALUE = 20  # a number's text and its separator (JSON Lines: its key too), about
+
+
+def trace_rows(config: RunConfig) -> int:
+    """How many trace rows a run that uses its whole budget records, about."""
+    t = config.trace
+    if t.log_per_decade:
+        return int(t.log_per_decade * np.log10(max(config.iterations, 1))) + 10
+    return config.iterations // t.every + 1
+
+
+def trace_notes(configs: list[RunConfig], sweep: bool = False) -> list[str]:
+    """``note:`` texts about the trace before a run or sweep starts: its size (see
+    :func:`trace_size_note`), and for a sweep asked for JSON Lines only, that sweeps write CSV."""
+    notes = [n for n in [trace_size_note(configs, sweep)] if n]
+    if sweep and any("csv" not in c.trace.formats for c in configs):
+        notes.append("a sweep writes its traces as CSV batch files (traces/batch-NNNN.csv); "
+                     "trace.formats applies to single runs")
+    return notes
+
+
+def trace_size_note(configs: list[RunConfig], sweep: bool = False) -> str | None:
+    """A ``note:`` text when the trace files of these runs (a sweep's members) would take more
+    than :data:`TRACE_NOTE_BYTES`: rows x columns x ~20 bytes x files, with what to set."""
+    rows = total = 0
+    for c in configs:
+        files = 1 if sweep else len(c.trace.formats)  # a sweep writes CSV batch files
+        n = trace_rows(c)
+        rows += n
+        total += n * (4 + sweep + c.trace.x_columns(c.dim)) * TRACE_BYTES_PER_VALUE * files
+    if total <= TRACE_NOTE_BYTES:
+        return None
+    c = configs[0]
+    files = "CSV batch files" if sweep else " and ".join(f"trace.{f}" for f in c.trace.formats)
+    every = max(2, c.iterations // 100_000)
+    fix = [(f"trace.log_per_decade: 10 keeps about {10 * len(str(max(c.iterations, 1))) + 10:,} rows per run "
+            "and every target crossing"), f"trace.every: {every:,} keeps one row in {every:,}"]
+    if not sweep and len(c.trace.formats) > 1:
+        fix.append("trace.formats: [csv] writes one file")
+    return (f"the trace will take about {total / 1e6:,.0f} MB ({rows:,} rows, {files}); "
+            + "; ".join(fix))
+
+
 def git_commit(cwd: str) -> str | None:
     """The commit checked out in the git working tree that holds ``cwd``, or None.
 
@@ -340,7 +384,8 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         folder.write_json("meta.json", meta)
         folder.write_json("summary.json", {**base, "status": "running", "updated_at": started})
         writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
-                             log_per_decade=config.trace.log_per_decade, f_min=objective.f_min)
+                             log_per_decade=config.trace.log_per_decade, f_min=objective.f_min,
+                             formats=config.trace.formats)
     except OSError as e:
         import shutil
 
@@ -379,8 +424,12 @@ CHECKPOINT = "checkpoint.npz"
 _CK_FIELDS = ("x", "status", "last_row", "final_f", "final_g", "final_x", "best_f", "best_it", "best_x")
 
 
-def save_checkpoint(folder: RunFolder, ck: Checkpoint, trace_last_forced: bool = False) -> bool:
-    """Write ``checkpoint.npz`` atomically; False when the optimizer state is not arrays by name."""
+def save_checkpoint(folder: RunFolder, ck: Checkpoint, trace_last_forced: bool = False,
+                    hits: np.ndarray | None = None) -> bool:
+    """Write ``checkpoint.npz`` atomically; False when the optimizer state is not arrays by name.
+
+    ``hits`` (the trace writer's first iteration at each target, -1: not yet) covers the rows up
+    to the checkpoint: a resumed run keeps them rather than guessing them from its best f."""
     state = ck.opt_state
     if not (isinstance(state, tuple) and hasattr(state, "_fields")
             and all(isinstance(v, np.ndarray) for v in state)):
@@ -390,6 +439,8 @@ def save_checkpoint(folder: RunFolder, ck: Checkpoint, trace_last_forced: bool =
     arrays["reason"] = np.array(ck.reason)
     # an interrupted thinned trace ends with a row kept only because it was last: resuming drops it
     arrays["trace_last_forced"] = np.array(trace_last_forced)
+    if hits is not None:
+        arrays["hits"] = np.array(hits, dtype=np.int64)
     arrays.update({f"state.{k}": v for k, v in zip(state._fields, state)})
     path = folder.file(CHECKPOINT)
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -399,9 +450,10 @@ def save_checkpoint(folder: RunFolder, ck: Checkpoint, trace_last_forced: bool =
     return True
 
 
-def load_checkpoint(path: str, template_state: Any) -> tuple[Checkpoint, bool]:
+def load_checkpoint(path: str, template_state: Any) -> tuple[Checkpoint, bool, np.ndarray | None]:
     """Read ``checkpoint.npz`` into a :class:`Checkpoint`, filling a fresh ``init(x)`` state; the
-    flag says whether the trace's last row was kept only because it was last (see save)."""
+    flag says whether the trace's last row was kept only because it was last (see save); then the
+    target hits saved with it (``None`` in a checkpoint written before they were)."""
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
@@ -412,15 +464,19 @@ def load_checkpoint(path: str, template_state: Any) -> tuple[Checkpoint, bool]:
         raise RunReadError(f"{path}: the checkpoint does not match this optimizer's state")
     state = type(template_state)(*(data[f"state.{k}"] for k in fields))
     forced = "trace_last_forced" in data and bool(data["trace_last_forced"])
+    hits = data["hits"].astype(np.int64) if "hits" in data else None
     return Checkpoint(int(data["iteration"]), data["x"], state, data["status"], [str(r) for r in data["reason"]],
                       data["last_row"], data["final_f"], data["final_g"], data["final_x"], data["best_f"],
-                      data["best_it"], data["best_x"]), forced
+                      data["best_it"], data["best_x"]), forced, hits
 
 
-def _truncate_trace(path: str, last_iteration: int, json_lines: bool) -> int:
-    """Keep the header and the complete rows up to ``last_iteration``; returns the rows kept."""
+def _truncate_trace(path: str, last_iteration: int, json_lines: bool) -> int | None:
+    """Keep the header and the complete rows up to ``last_iteration``; returns the rows kept
+    (``None`` when the run does not write this file: ``trace.formats``)."""
     import json
 
+    if not os.path.exists(path):
+        return None
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     if lines and lines[-1] != "":
@@ -438,9 +494,28 @@ def _truncate_trace(path: str, last_iteration: int, json_lines: bool) -> int:
     return len(kept)
 
 
+def _recorded_hits(path: str, f_min: float, upto: int) -> np.ndarray:
+    """First recorded iteration at each target, for a checkpoint written before checkpoints held
+    their hits: exact when every row up to it was recorded (or ``log_per_decade``, which keeps
+    first crossings); with ``trace.every`` the first recorded row at or after the crossing."""
+    from .store.read import read_trace
+    from .store.sweepstore import TARGETS
+
+    tr = read_trace(path)
+    keep = tr["iteration"] <= upto
+    its, gap = tr["iteration"][keep], tr["f"][keep] - f_min
+    out = np.full((len(TARGETS), 1), -1, dtype=np.int64)
+    for li, level in enumerate(TARGETS):
+        below = np.flatnonzero(gap <= level)
+        if below.size:
+            out[li, 0] = its[below[0]]
+    return out
+
+
 def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | None = None,
                verbose: bool = False) -> RunOutcome:
-    """Continue an interrupted or crashed run from its last checkpoint, in its own folder."""
+    """Continue an interrupted, crashed or failed run from its last checkpoint, in its own folder
+    (a failed run, after a full disk for example, once the cause is gone)."""
     import json
 
     from .config import load_config
@@ -459,32 +534,29 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
         if (old.get("hostname") == hostname() and isinstance(pid, int)
                 and process_start_ticks(pid) is not None and process_start_ticks(pid) == ticks):
             raise RunSelectionError(f"run {run_id} is still running (pid {pid}); it cannot be resumed")
-    elif status not in ("interrupted", "crashed"):
-        raise RunSelectionError(f"run {run_id} is {status}; only interrupted or crashed runs are resumed")
+    elif status not in ("interrupted", "crashed", "failed"):
+        raise RunSelectionError(f"run {run_id} is {status}; only interrupted, crashed or failed runs "
+                                "are resumed")
     ck_path = os.path.join(path, CHECKPOINT)
     if not os.path.exists(ck_path):
         raise RunSelectionError(f"run {run_id} has no checkpoint (it stopped before the first one); "
                                 f"rerun it with: optrun run {os.path.join(path, 'config.yaml')}")
     config = load_config(os.path.join(path, "config.yaml"))
     objective, optimizer, x0 = _build(config)
-    ck, last_forced = load_checkpoint(ck_path, optimizer.init(x0.copy()))
+    ck, last_forced, hits = load_checkpoint(ck_path, optimizer.init(x0.copy()))
     keep_upto = ck.iteration - 1 if last_forced else ck.iteration
     folder = RunFolder(path, run_id)
     try:
-        rows = _truncate_trace(folder.file("trace.csv"), keep_upto, False)
-        _truncate_trace(folder.file("trace.jsonl"), keep_upto, True)
+        counts = [_truncate_trace(folder.file(f"trace.{fmt}"), keep_upto, fmt == "jsonl")
+                  for fmt in config.trace.formats]
         writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
-                             append=True, rows_already=rows, log_per_decade=config.trace.log_per_decade,
-                             f_min=objective.f_min)
+                             append=True, rows_already=next((n for n in counts if n is not None), 0),
+                             log_per_decade=config.trace.log_per_decade, f_min=objective.f_min,
+                             formats=config.trace.formats)
         writer.last_iteration = keep_upto
-        if objective.f_min is not None:  # targets the run had already reached are not marked again
-            from .store.sweepstore import TARGETS
-
-            gap = float(ck.best_f[0]) - objective.f_min
-            for li, level in enumerate(TARGETS):
-                if gap <= level:
-                    writer.hits[li, 0] = int(ck.best_it[0])
-    except (OSError, ValueError) as e:
+        if objective.f_min is not None:  # the targets reached up to the checkpoint, found on every row
+            writer.hits[:] = hits if hits is not None else _recorded_hits(path, objective.f_min, keep_upto)
+    except (OSError, ValueError, RunReadError) as e:
         raise RunReadError(f"run {run_id}: cannot prepare the trace for resuming ({e})") from None
     resumed = utc_now()
     base = {k: old[k] for k in ("format_version", "id", "name", "algorithm", "variant", "objective", "dim",
@@ -535,7 +607,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
 
     def on_checkpoint(ck: Checkpoint) -> None:
         writer.flush()  # the trace holds every row up to the checkpoint before the checkpoint exists
-        save_checkpoint(folder, ck, trace_last_forced=writer.forced_last == ck.iteration)
+        save_checkpoint(folder, ck, trace_last_forced=writer.forced_last == ck.iteration, hits=writer.hits)
 
     from .backends import chunked_gradient
 
@@ -581,6 +653,10 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         summary["status"], summary["stop_reason"], summary["error"] = "failed", "error", error
     if sig.received is not None and summary["status"] == "interrupted":
         summary["signal"] = signal.Signals(sig.received).name
+    if objective.f_min is not None:  # first crossings over every iteration, whatever the trace keeps
+        from .store.sweepstore import hits_record
+
+        summary["hits"] = hits_record(writer.hits[:, 0])
     summary["wall_time_s"] = wall
     summary["time_per_iteration_s"] = wall / summary["iterations"] if summary.get("iterations") else None
     summary["updated_at"] = summary["ended_at"] = utc_now()

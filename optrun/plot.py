@@ -13,9 +13,12 @@ Three kinds of picture, each written as PNG, SVG or PDF (chosen by the file's ex
 * ``surface`` (2-D objectives): the tutorials' 3-D view (``axis.plot_surface(x, y, results)``)
   with the path lifted onto the surface at height ``f``.
 * ``convergence`` (any dimension): ``f - f*`` against iteration on a logarithmic axis, one line
-  per run, or ``f`` itself when ``f*`` is unknown (the axis label says so). A series may carry a
-  matrix of several members (a sweep): its median is drawn with the interquartile band (25th to
-  75th percentile across members at each iteration).
+  per run, or ``f`` itself when ``f*`` is unknown (the axis label says so), one panel per
+  objective (objectives differ in scale by many decades). A series may carry a matrix of several
+  members (a sweep): its median is drawn with the interquartile band (25th to 75th percentile
+  across members at each iteration). A line style per algorithm and a colour per setting, and
+  the legend beside the panels (never over a curve or the title), keep a sweep of dozens of
+  configurations readable; ``where`` conditions (:func:`parse_where`) choose what is drawn.
 
 Long traces are thinned before drawing so that a 100,000-iteration run plots in bounded time:
 at most a few thousand points per series are kept (see :func:`thin_curve`, :func:`thin_path`).
@@ -26,7 +29,9 @@ without it a :class:`PlotUnavailable` error (exit 2) says how to install it.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,7 +51,6 @@ VALUE_CEILING = 1e200  # curves are drawn no higher: matplotlib's log ticks over
 # Drawn path colours, one per run: white first (the tutorials' colour), then hues that stay
 # visible on viridis; every path gets a dark outline so it also shows on the light end.
 PATH_COLOURS = ("#ffffff", "#ff7f0e", "#ff3b3b", "#00e5ff", "#f781bf", "#c7e9c0", "#ffd92f", "#b3b3ff")
-CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 
 
 class PlotError(OptrunError):
@@ -78,12 +82,17 @@ class CurveSeries:
 
     ``iterations`` is ``(n,)``; ``values`` is ``(n,)`` for one run or ``(m, n)`` for m members
     of a sweep sharing the iterations (NaN where a member has no row), drawn as the median with
-    the interquartile band.
+    the interquartile band. ``panel`` is the subplot it is drawn in (an index into the figure's
+    panels, one per objective); ``colour`` and ``linestyle`` its look (:func:`looks` when
+    ``colour`` is ``None``).
     """
 
     label: str
     iterations: np.ndarray
     values: np.ndarray
+    panel: int = 0
+    colour: str | None = None
+    linestyle: Any = "-"
 
 
 # ---------------------------------------------------------------------------- thinning
@@ -442,111 +451,299 @@ def _cbar_ticks(levels: np.ndarray, logarithmic: bool) -> np.ndarray:
     return levels[np.unique(np.linspace(0, len(levels) - 1, 6).round().astype(int))]
 
 
+# ---------------------------------------------------------------------------- convergence
+
+
+# One line style per algorithm: solid, dashed, dotted, dash-dot, then dash patterns that stay
+# apart at a line width of 1.8 (matplotlib's (offset, (on, off, ...)) in line widths).
+LINE_STYLES: tuple[Any, ...] = ("-", "--", ":", "-.", (0, (8, 2, 1.5, 2, 1.5, 2)), (0, (12, 3)),
+                                (0, (1.5, 1.5)), (0, (5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5)),
+                                (0, (14, 2, 4, 2)))
+BAND_LINES = 6  # interquartile bands are shaded in a panel of at most this many lines (more is mud)
+PANEL_SIZE = (5.6, 3.9)  # inches per subplot when there are several
+SINGLE_SIZE = (7.6, 4.8)  # inches of a one-panel convergence figure (before the legend)
+
+
+def palette(n: int) -> list[str]:
+    """``n`` distinct colours: tab10 up to 10; tab20 up to 20 (its ten dark shades first, then
+    their light partners, so neighbours differ in hue); beyond that ``n`` samples of the sequential
+    ``viridis`` map (its light yellow end left out), where order is what can still be read."""
+    try:
+        from matplotlib import colormaps
+        from matplotlib.colors import to_hex
+    except ImportError:
+        raise PlotUnavailable() from None
+
+    if n <= 10:
+        return [to_hex(c) for c in colormaps["tab10"].colors[:n]]
+    if n <= 20:
+        tab20 = colormaps["tab20"].colors
+        return [to_hex(c) for c in (tab20[0::2] + tab20[1::2])[:n]]
+    cmap = colormaps["viridis"]
+    return [to_hex(cmap(x)) for x in np.linspace(0.0, 0.9, n)]
+
+
+def looks(style_keys: Sequence[Any], colour_keys: Sequence[Any]) -> list[tuple[str, Any]]:
+    """``(colour, linestyle)`` per line: a line style per style key (the algorithm) and a colour per
+    colour key (the setting), so no two lines with different keys look alike.
+
+    When only one of the two varies it sets both colour and style (three algorithms at one setting
+    get three colours as well as three styles). With more algorithms than :data:`LINE_STYLES`,
+    the styles repeat with a fresh set of colours."""
+    styles = list(dict.fromkeys(style_keys))
+    colours = list(dict.fromkeys(colour_keys))
+    n_styles = len(LINE_STYLES)
+    if len(styles) <= 1:
+        pal = palette(len(colours))
+        return [(pal[colours.index(c)], "-") for c in colour_keys]
+    if len(colours) <= 1:
+        pal = palette(len(styles))
+        return [(pal[styles.index(s)], LINE_STYLES[styles.index(s) % n_styles]) for s in style_keys]
+    cycles = -(-len(styles) // n_styles)
+    pal = palette(len(colours) * cycles)
+    out = []
+    for s, c in zip(style_keys, colour_keys):
+        si, ci = styles.index(s), colours.index(c)
+        out.append((pal[ci + len(colours) * (si // n_styles)], LINE_STYLES[si % n_styles]))
+    return out
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One subplot of a convergence figure: its title (the objective), y label and scale."""
+
+    title: str
+    ylabel: str = "f(x) − f*"
+    log: bool = True
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """A legend row: ``line`` (colour and style), ``band`` (a shaded patch) or ``header`` (a
+    bold caption above the rows that follow, as seaborn titles its hue and style sections)."""
+
+    label: str
+    kind: str = "line"
+    colour: str = "0.25"
+    linestyle: Any = "-"
+
+
+def _prepare(s: CurveSeries, budget: int) -> dict[str, Any]:
+    """A series thinned for drawing: iterations, median (or the values) and quartiles."""
+    it = np.asarray(s.iterations, dtype=float)
+    v = np.asarray(s.values, dtype=float)
+    if v.ndim == 1:
+        mid, q1, q3 = v, None, None
+    elif v.ndim == 2 and v.shape[0] == 1:
+        mid, q1, q3 = v[0], None, None
+    elif v.ndim == 2:
+        with warnings.catch_warnings():  # 'All-NaN slice' where no member has a row
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q1, mid, q3 = np.nanpercentile(v, [25.0, 50.0, 75.0], axis=0)
+    else:
+        raise PlotError(f"series '{s.label}' has values of shape {v.shape}; expected (n,) or (m, n)")
+    if mid.shape != it.shape:
+        raise PlotError(f"series '{s.label}': {mid.shape[0]} values for {it.shape[0]} iterations")
+    idx = thin_curve(mid, budget)
+    if q1 is not None:  # keep the band's own extremes too
+        idx = np.union1d(idx, np.union1d(thin_curve(q1, budget // 4), thin_curve(q3, budget // 4)))
+    return {"series": s, "it": it[idx], "mid": mid[idx], "lo": None if q1 is None else q1[idx],
+            "hi": None if q3 is None else q3[idx], "members": v.shape[0] if v.ndim == 2 else 1}
+
+
+def _fit_values(lines: list[dict[str, Any]], log: bool) -> tuple[list[str], float | None, float | None]:
+    """Make one panel's values drawable, in place: beyond ``VALUE_CEILING`` drawn at it (matplotlib's
+    axes fail near the float64 limit, which a diverging run reaches); on a log axis values ``<= 0``
+    (a run that reached f* to the last bit) drawn one decade below the smallest positive value.
+    Returns the notes for the y label, that floor and the smallest positive value."""
+    capped = clipped = False
+    for line in lines:
+        for k in ("mid", "lo", "hi"):
+            a = line[k]
+            if a is not None:
+                big = np.isfinite(a) & (np.abs(a) > VALUE_CEILING)
+                capped |= bool(big.any())
+                line[k] = np.where(big, np.sign(a) * VALUE_CEILING, a)
+    floor = smallest = None
+    if log:
+        pos = [a[np.isfinite(a) & (a > 0)] for line in lines for a in (line["mid"], line["lo"], line["hi"])
+               if a is not None]
+        pos = np.concatenate(pos) if pos else np.array([])
+        smallest = float(pos.min()) if pos.size else 1e-300
+        floor = smallest / 10.0 if smallest / 10.0 > 0 else smallest  # a denormal cannot go lower
+        for line in lines:
+            for k in ("mid", "lo", "hi"):
+                a = line[k]
+                if a is not None:
+                    bad = np.isfinite(a) & (a <= 0)
+                    clipped |= bool(bad.any())
+                    line[k] = np.where(bad, floor, a)
+    notes = ([f"values <= 0 drawn at {floor:.1e}"] if clipped else []) + (
+        [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else [])
+    return notes, (floor if clipped else smallest), floor
+
+
+def _grid_shape(n: int) -> tuple[int, int]:
+    """Rows and columns for ``n`` panels: side by side up to two, then two or three columns."""
+    cols = 1 if n == 1 else 2 if n <= 4 else 3
+    return -(-n // cols), cols
+
+
+def convergence_figure(series: Sequence[CurveSeries], *, title: str, panels: Sequence[Panel] | None = None,
+                       ylabel: str = "f(x) − f*", log: bool = True,
+                       legend: Sequence[LegendEntry] | None = None, budget: int = THIN_BUDGET,
+                       band_lines: int = BAND_LINES):
+    """Build (not save) the convergence figure: one subplot per :class:`Panel` (shared iteration
+    axis, each its own y axis), a series drawn in the panel its ``panel`` index names, with its
+    ``colour`` and ``linestyle`` (:func:`looks` when a series has no colour).
+
+    A matrix series is drawn as its median with the interquartile band, shaded while a panel has
+    at most ``band_lines`` lines. The legend sits outside the panels, right of them, and the
+    figure grows to hold it, so it never covers a curve or the title; ``legend`` gives its rows
+    (:class:`LegendEntry`), by default one per series, none for a single series (the title names
+    it). Without ``panels`` there is one, with ``ylabel`` and ``log``. Returns the Figure.
+    """
+    panels = list(panels) if panels else [Panel("", ylabel, log)]
+    prepared = [_prepare(s, budget) for s in series]
+    for line in prepared:
+        if not 0 <= line["series"].panel < len(panels):
+            raise PlotError(f"series '{line['series'].label}' names panel {line['series'].panel} of "
+                            f"{len(panels)}")
+    if any(line["series"].colour is None for line in prepared):
+        auto = looks([0] * len(prepared), list(range(len(prepared))))
+        for line, (colour, _) in zip(prepared, auto):
+            if line["series"].colour is None:
+                line["colour"] = colour
+    for line in prepared:
+        line.setdefault("colour", line["series"].colour)
+
+    plt = _pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    rows, cols = _grid_shape(len(panels))
+    base = SINGLE_SIZE if len(panels) == 1 else (PANEL_SIZE[0] * cols, PANEL_SIZE[1] * rows + 0.5)
+    with plt.rc_context(_style()):
+        fig = plt.figure(figsize=base, layout="constrained")
+        grid = fig.subplots(rows, cols, sharex=True, squeeze=False)
+        axes = list(grid.flat)
+        for ax in axes[len(panels):]:
+            fig.delaxes(ax)
+        axes = axes[:len(panels)]
+        banded = False
+        for p, (ax, panel) in enumerate(zip(axes, panels)):
+            here = [line for line in prepared if line["series"].panel == p]
+            notes, bottom, floor = _fit_values(here, panel.log)
+            shade = sum(1 for line in here if line["lo"] is not None) <= band_lines
+            for line in here:
+                s = line["series"]
+                ax.plot(line["it"], line["mid"], color=line["colour"], ls=s.linestyle, lw=1.8, zorder=3,
+                        label=s.label)
+                if line["lo"] is not None and shade:
+                    ax.fill_between(line["it"], line["lo"], line["hi"], color=line["colour"], alpha=0.2, lw=0,
+                                    zorder=2)
+                    banded = True
+            if panel.log:
+                ax.set_yscale("log")
+                top = [float(np.nanmax(a[np.isfinite(a)])) for line in here for a in (line["mid"], line["hi"])
+                       if a is not None and np.isfinite(a).any()]
+                if top and floor is not None:
+                    low, highest = min(bottom, max(top)), max(top)
+                    with np.errstate(over="ignore"):  # a diverged run may reach 1e308
+                        highest = highest * 2.0 if np.isfinite(highest * 2.0) else highest
+                    ax.set_ylim(low / 2.0 if low / 2.0 > 0 else low, highest)
+            ax.set_ylabel(panel.ylabel + (f"\n({'; '.join(notes)})" if notes else ""))
+            if len(panels) > 1:
+                ax.set_title(panel.title)
+            ax.grid(True, which="major", alpha=0.35)
+            ax.grid(True, which="minor", axis="y", alpha=0.12)
+            below = p + cols
+            if below >= len(panels):  # the lowest panel of its column carries the iteration axis
+                ax.xaxis.set_tick_params(labelbottom=True)
+                ax.set_xlabel("iteration")
+        axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        spans = [(float(line["it"][0]), float(line["it"][-1])) for line in prepared if len(line["it"])]
+        if spans:
+            lo_it, hi_it = min(a for a, _ in spans), max(b for _, b in spans)
+            if hi_it > lo_it:
+                axes[0].set_xlim(lo_it, hi_it)
+        wrap = max(60, int(fig.get_figwidth() * 10))
+        if len(panels) > 1:
+            fig.suptitle(_wrap(title, wrap))
+        else:
+            axes[0].set_title(_wrap(title, wrap))
+
+        if legend is None:
+            legend = [] if len(prepared) <= 1 else [
+                LegendEntry(s.label if line["members"] == 1 else f"{s.label} (median of {line['members']})",
+                            "line", line["colour"], s.linestyle)
+                for line in prepared for s in [line["series"]]]
+            if legend and banded:
+                legend.append(LegendEntry("interquartile range", "band"))
+        entries = [e for e in legend if e.kind != "band" or banded]
+        if entries:
+            handles = []
+            for e in entries:
+                if e.kind == "header":
+                    handles.append(Line2D([], [], color="none"))
+                elif e.kind == "band":
+                    handles.append(Patch(facecolor=e.colour, alpha=0.25, lw=0))
+                else:
+                    handles.append(Line2D([], [], color=e.colour, ls=e.linestyle, lw=1.8))
+            _outside_legend(fig, handles, entries, base)
+    return fig
+
+
+def _outside_legend(fig, handles, entries: Sequence[LegendEntry], base: tuple[float, float]) -> None:
+    """The figure's legend right of the panels (constrained layout gives it its own column, so it
+    never covers a curve or the title); the figure grows by the legend's width, and in height or
+    by columns when the rows do not fit, so the panels keep their size."""
+    labels = [_wrap(e.label, 40) for e in entries]
+
+    def place(ncols: int):
+        leg = fig.legend(handles, labels, loc="outside right upper", ncols=ncols, handlelength=3.2,
+                         frameon=True, framealpha=1.0, edgecolor="0.7", borderaxespad=0.3)
+        for e, text in zip(entries, leg.get_texts()):
+            if e.kind == "header":
+                text.set_fontweight("bold")
+        fig.draw_without_rendering()  # the layout, so that the legend has its size
+        return leg, leg.get_window_extent()
+
+    leg, box = place(1)
+    room = base[1] - 0.3
+    if box.height / fig.dpi > room:  # more rows than the panels are tall: up to three columns
+        leg.remove()
+        leg, box = place(min(3, int(np.ceil(box.height / fig.dpi / room))))
+    fig.set_size_inches(base[0] + box.width / fig.dpi + 0.25, max(base[1], box.height / fig.dpi + 0.4))
+
+
 def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
                      ylabel: str = "f(x) − f*", log: bool = True, dpi: float = DEFAULT_DPI,
-                     budget: int = THIN_BUDGET) -> str:
-    """Draw one line per series against iteration; a matrix series gets its median and IQR band.
+                     budget: int = THIN_BUDGET, panels: Sequence[Panel] | None = None,
+                     legend: Sequence[LegendEntry] | None = None) -> str:
+    """Draw one line per series against iteration (:func:`convergence_figure`) into ``out``.
 
     With ``log`` the y axis is logarithmic; values ``<= 0`` (a run that reached ``f*`` to the
     last bit) cannot be drawn there and are clipped to a floor one decade below the smallest
     positive value, and values beyond ``VALUE_CEILING`` (a diverging run) are drawn at it; the
-    axis label then says so. Each series is thinned to about
-    ``budget`` points (:func:`thin_curve`, applied to the median). Returns ``out``.
+    axis label then says so. Each series is thinned to about ``budget`` points (:func:`thin_curve`,
+    applied to the median). Returns ``out``.
     """
     _check_dpi(dpi)
     output_format(out)
-    prepared = []
-    for s in series:
-        it = np.asarray(s.iterations, dtype=float)
-        v = np.asarray(s.values, dtype=float)
-        if v.ndim == 1:
-            mid, q1, q3 = v, None, None
-        elif v.ndim == 2 and v.shape[0] == 1:
-            mid, q1, q3 = v[0], None, None
-        elif v.ndim == 2:
-            with warnings.catch_warnings():  # 'All-NaN slice' where no member has a row
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q1, mid, q3 = np.nanpercentile(v, [25.0, 50.0, 75.0], axis=0)
-        else:
-            raise PlotError(f"series '{s.label}' has values of shape {v.shape}; expected (n,) or (m, n)")
-        if mid.shape != it.shape:
-            raise PlotError(f"series '{s.label}': {mid.shape[0]} values for {it.shape[0]} iterations")
-        idx = thin_curve(mid, budget)
-        if q1 is not None:  # keep the band's own extremes too
-            idx = np.union1d(idx, np.union1d(thin_curve(q1, budget // 4), thin_curve(q3, budget // 4)))
-        members = v.shape[0] if v.ndim == 2 else 1
-        prepared.append((s.label, it[idx], mid[idx], None if q1 is None else q1[idx],
-                         None if q3 is None else q3[idx], len(it), members))
-    # matplotlib's axes fail on values near the float64 limit (a diverging run reaches 1e308)
-    capped = False
-    for k, (label, it, *arrays, n_all, members) in enumerate(prepared):
-        fixed = []
-        for a in arrays:
-            if a is not None:
-                big = np.isfinite(a) & (np.abs(a) > VALUE_CEILING)
-                capped |= bool(big.any())
-                a = np.where(big, np.sign(a) * VALUE_CEILING, a)
-            fixed.append(a)
-        prepared[k] = (label, it, *fixed, n_all, members)
-    clipped = False
-    floor = smallest = None
-    if log:
-        pos = [a[np.isfinite(a) & (a > 0)] for _, _, m, lo, hi, _, _ in prepared
-               for a in (m, lo, hi) if a is not None]
-        pos = np.concatenate(pos) if pos else np.array([])
-        smallest = float(pos.min()) if pos.size else 1e-300
-        floor = smallest / 10.0 if smallest / 10.0 > 0 else smallest  # a denormal cannot go lower
-        out_prep = []
-        for label, it, mid, lo, hi, n_all, members in prepared:
-            fixed = []
-            for a in (mid, lo, hi):
-                if a is not None:
-                    bad = np.isfinite(a) & (a <= 0)
-                    clipped |= bool(bad.any())
-                    a = np.where(bad, floor, a)
-                fixed.append(a)
-            out_prep.append((label, it, *fixed, n_all, members))
-        prepared = out_prep
+    fig = convergence_figure(series, title=title, panels=panels, ylabel=ylabel, log=log, legend=legend,
+                             budget=budget)
+    return _save_and_close(fig, out, dpi)
 
+
+def _save_and_close(fig, out: str, dpi: float) -> str:
     plt = _pyplot()
-    from matplotlib.ticker import FuncFormatter
-
-    with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(7.6, 4.8))
-        for i, (label, it, mid, lo, hi, n_all, members) in enumerate(prepared):
-            colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
-            text = label if members == 1 else f"{label} (median of {members})"
-            ax.plot(it, mid, "-", color=colour, lw=1.6, label=text, zorder=3)
-            if lo is not None:
-                ax.fill_between(it, lo, hi, color=colour, alpha=0.22, lw=0, zorder=2,
-                                label="interquartile range" if i == 0 else None)
-        if log:
-            ax.set_yscale("log")
-            top = [float(np.nanmax(a[np.isfinite(a)])) for p in prepared for a in (p[2], p[4])
-                   if a is not None and np.isfinite(a).any()]
-            if top and floor is not None:
-                bottom, highest = min(floor if clipped else smallest, max(top)), max(top)
-                with np.errstate(over="ignore"):  # a diverged run may reach 1e308
-                    highest = highest * 2.0 if np.isfinite(highest * 2.0) else highest
-                ax.set_ylim(bottom / 2.0 if bottom / 2.0 > 0 else bottom, highest)
-        ax.set_xlabel("iteration")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        notes = ([f"values <= 0 drawn at {floor:.1e}"] if clipped else []) + (
-            [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else [])
-        ax.set_ylabel(ylabel + (f"\n({'; '.join(notes)})" if notes else ""))
-        ax.set_title(_wrap(title))
-        ax.grid(True, which="major", alpha=0.35)
-        ax.grid(True, which="minor", axis="y", alpha=0.12)
-        if prepared:
-            lo_it = min(float(p[1][0]) for p in prepared if len(p[1]))
-            hi_it = max(float(p[1][-1]) for p in prepared if len(p[1]))
-            if hi_it > lo_it:
-                ax.set_xlim(lo_it, hi_it)
-        _legend(ax)
-        try:
+    try:
+        with plt.rc_context(_style()):  # the SVG settings apply when the file is written
             return _save(fig, out, dpi)
-        finally:
-            plt.close(fig)
+    finally:
+        plt.close(fig)
 
 
 # ---------------------------------------------------------------------------- from run folders
@@ -574,15 +771,20 @@ def run_labels(runs: Sequence[Any]) -> list[str]:
     """Short legend labels that tell the runs apart.
 
     The run's name when names differ (always for a single run; the title names its algorithm),
-    the algorithm when algorithms differ and the name does not already say it, then up to three config values that every run
-    has but not all share (``alpha=0.05, seed=3``); the hash ending the run id when two labels
-    would still be equal. A run that did not complete says how it ended (``[diverged]``).
+    the algorithm when algorithms differ and the name does not already say it, then up to three
+    config values that every run has but not all share (``alpha=0.05, seed=3``); the run's
+    ``name-hash`` (:func:`run_tag`) when two labels would still be equal (identical configs), and
+    ``#2`` on the second copy of a run given twice. A run that did not complete says how it
+    ended (``[diverged]``).
     """
     names = [str(r.summary.get("name") or r.config.get("name") or r.id) for r in runs]
     algos = [_algorithm_text(r) for r in runs]
     show_name, show_algo = len(runs) == 1 or len(set(names)) > 1, len(set(algos)) > 1
     flat = [_flatten(r.config) for r in runs]
-    fixed = {"name", "algorithm.name", "algorithm.variant", "iterations"}  # the picture shows the steps
+    fixed = {"name", "algorithm.name", "algorithm.variant", "iterations",  # the picture shows the steps
+             "objective.name", "objective.dim"}  # the title or the panel names the objective
+    if len({(r.objective, r.dim) for r in runs}) > 1:
+        fixed.add("bounds")  # each objective's own box
     differ = [k for k in flat[0] if k not in fixed and not k.startswith(("expect.", "trace."))
               and all(k in f for f in flat) and len({repr(f[k]) for f in flat}) > 1]
     labels = []
@@ -593,10 +795,25 @@ def run_labels(runs: Sequence[Any]) -> list[str]:
             head = f"{head}: {algo}" if head else algo
         values = ", ".join(f"{k.rsplit('.', 1)[-1]}={_value_text(f[k])}" for k in differ[:3])
         labels.append(", ".join(x for x in (head, values) if x) + (f" [{status}]" if status else ""))
-    for i, label in enumerate(labels):
-        if labels.count(label) > 1 or not label:
-            labels[i] = f"{label} [{str(runs[i].id).rsplit('-', 1)[-1]}]".lstrip()
+    first = list(labels)
+    for i, label in enumerate(first):
+        if first.count(label) > 1 or not label:
+            tag = run_tag(runs[i])
+            labels[i] = f"{label} ({tag})" if label and tag not in label else tag
+    for i, label in enumerate(labels):  # the same run given twice
+        before = labels[:i].count(label)
+        if before:
+            labels[i] = f"{label} (#{before + 1})"
     return labels
+
+
+_ID_TIME = re.compile(r"^\d{8}-\d{6}(?:\.\d+)?-")
+
+
+def run_tag(run) -> str:
+    """The run's ``name-hash``: its id without the start time (``amsgrad-tutorial-54a7b9``, or
+    ``sweep-c7b8d8/7`` for a member), which tells apart two runs of one config."""
+    return _ID_TIME.sub("", str(run.id))
 
 
 def _objective_key(config: dict[str, Any]) -> str:
@@ -650,11 +867,17 @@ def resolve_kind(runs: Sequence[Any], kind: str = "auto") -> str:
 
 
 def default_output(run, kind: str) -> str:
-    """Where a picture goes when no file is named: ``<run folder>/<kind>.png``
+    """Where a picture of one run goes when no file is named: ``<run folder>/<kind>.png``
     (``<sweep folder>/<kind>-member-<N>.png`` for a sweep member)."""
     if getattr(run, "sweep_path", None) is not None:
         return os.path.join(run.sweep_path, f"{kind}-member-{run.member}.png")
     return os.path.join(run.path, f"{kind}.png")
+
+
+def shared_output(kind: str) -> str:
+    """Where a picture of several runs or sweeps goes when no file is named: ``<kind>.png`` in the
+    working folder (it belongs to none of them more than to the others)."""
+    return os.path.abspath(f"{kind}.png")
 
 
 def default_title(runs: Sequence[Any]) -> str:
@@ -676,21 +899,33 @@ def default_title(runs: Sequence[Any]) -> str:
 
 def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto",
               title: str | None = None, cmap: str = "viridis", dpi: float = DEFAULT_DPI,
-              budget: int = THIN_BUDGET) -> str:
+              budget: int = THIN_BUDGET, where: Sequence[str] = ()) -> str:
     """Draw loaded runs (:func:`optrun.store.read.load_run` objects) and return the file written.
 
     ``kind`` is ``auto`` (contour for 2-D runs, convergence otherwise), ``contour``, ``surface``
-    or ``convergence``; ``out`` defaults to ``<first run>/<kind>.png``.
+    or ``convergence``. ``where`` (``["algorithm=adam", "alpha=0.1"]``, :func:`parse_where`) keeps
+    the runs whose config matches. ``out`` defaults to ``<run folder>/<kind>.png`` for one run
+    and to ``<kind>.png`` in the working folder for several. A run given twice is drawn once.
     """
     if not runs:
         raise PlotError("give at least one run to plot")
+    if where:
+        runs = select_runs(runs, parse_where(where))
+    given: dict[str, list[Any]] = {}
+    for r in runs:
+        given.setdefault(str(r.id), []).append(r)
+    runs = [rs[0] for rs in given.values()]
     kind = resolve_kind(runs, kind)
-    out = out or default_output(runs[0], kind)
+    out = out or (default_output(runs[0], kind) if len(runs) == 1 else shared_output(kind))
     output_format(out)
     _check_dpi(dpi)
     title = title or default_title(runs)
+    if len(runs) == 1 and runs[0].status != "completed":
+        title = f"{title} [{runs[0].status}]"
+    labels = [label + (f" (given {len(given[str(r.id)])} times)" if len(given[str(r.id)]) > 1 else "")
+              for r, label in zip(runs, run_labels(runs))]
     if kind == "convergence":
-        return _plot_runs_convergence(runs, out, title, dpi, budget)
+        return _plot_runs_convergence(runs, labels, out, title, dpi, budget)
 
     keys = {_objective_key(r.config) for r in runs}
     if len(keys) > 1:
@@ -703,7 +938,7 @@ def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto"
         bounds[:, 0] = np.minimum(bounds[:, 0], b[:, 0])
         bounds[:, 1] = np.maximum(bounds[:, 1], b[:, 1])
     paths = []
-    for r, label in zip(runs, run_labels(runs)):
+    for r, label in zip(runs, labels):
         t = _trace(r)
         if "x0" not in t or "x1" not in t:
             raise PlotError(f"run {r.id} recorded no x coordinates (trace.x: none), so its path cannot "
@@ -723,7 +958,20 @@ def _y_axis(series: Sequence[CurveSeries], gap: bool) -> tuple[str, bool]:
     return "f(x)  (f* unknown" + ("; log scale)" if log else "; linear scale)"), log
 
 
-def _plot_runs_convergence(runs, out, title, dpi, budget) -> str:
+def _panels(keys: Sequence[str], series: Sequence[CurveSeries], gaps: dict[str, bool]) -> list[Panel]:
+    """One :class:`Panel` per objective, in order of first appearance (``series[i].panel`` indexes it)."""
+    order = list(dict.fromkeys(keys))
+    out = []
+    for k in order:
+        here = [s for s in series if s.panel == order.index(k)]
+        ylabel, log = _y_axis(here, gaps[k])
+        out.append(Panel(k, ylabel, log))
+    return out
+
+
+def _plot_runs_convergence(runs, labels, out, title, dpi, budget) -> str:
+    """One panel per objective (f - f* on its own scale), a line style per algorithm, a colour per
+    run."""
     f_stars = []
     for r in runs:
         fs = r.f_min
@@ -733,13 +981,17 @@ def _plot_runs_convergence(runs, out, title, dpi, budget) -> str:
             except OptrunError:
                 fs = None
         f_stars.append(fs)
-    gap = all(fs is not None for fs in f_stars)
+    keys = [f"{r.objective or '?'} (d={_dim(r)})" for r in runs]
+    order = list(dict.fromkeys(keys))
+    gaps = {k: all(fs is not None for fs, kk in zip(f_stars, keys) if kk == k) for k in order}
+    styled = looks([_algorithm_text(r) for r in runs], list(range(len(runs))))
     series = []
-    for r, fs, label in zip(runs, f_stars, run_labels(runs)):
+    for r, fs, label, key, (colour, ls) in zip(runs, f_stars, labels, keys, styled):
         t = _trace(r)
-        series.append(CurveSeries(label, t["iteration"], t["f"] - fs if gap else t["f"]))
-    ylabel, log = _y_axis(series, gap)
-    return plot_convergence(series, out, title=title, ylabel=ylabel, log=log, dpi=dpi, budget=budget)
+        series.append(CurveSeries(label, t["iteration"], t["f"] - fs if gaps[key] else t["f"],
+                                  order.index(key), colour, ls))
+    panels = _panels(keys, series, gaps)
+    return plot_convergence(series, out, title=title, dpi=dpi, budget=budget, panels=panels)
 
 
 def plot_run_folder(path: str, out: str | None = None, **options: Any) -> str:
@@ -749,67 +1001,407 @@ def plot_run_folder(path: str, out: str | None = None, **options: Any) -> str:
     return plot_runs([load_run(path)], out, **options)
 
 
+# ---------------------------------------------------------------------------- choosing what is drawn
+#
+# ``--where KEY=VALUE`` (repeatable) keeps the runs, or the sweep members, whose values match:
+# KEY as a sweep selector names an axis (``alpha`` for ``algorithm.alpha`` when unambiguous,
+# ``algorithm`` for ``algorithm.name``), VALUE typed by YAML. Several values of one key are
+# alternatives, different keys must all match. A number matches at the precision it is written
+# with (``alpha=0.0316228`` finds 0.03162277660168379, as compare prints it) unless some value
+# matches it exactly (``alpha=0.1`` then finds 0.1, not 0.12).
+
+
+@dataclass(frozen=True)
+class Where:
+    """One ``KEY=VALUE`` condition: ``value`` typed by YAML, ``digits`` the significant digits a
+    number was written with (``None`` for anything else)."""
+
+    key: str
+    value: Any
+    text: str
+    digits: int | None = None
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][+-]?\d+)?")
+
+
+def _significant_digits(raw: str) -> int | None:
+    """``0.0316228`` -> 6, ``1e-3`` -> 1, ``0.10`` -> 2; ``None`` unless ``raw`` is a plain number."""
+    raw = raw.strip()
+    if not raw or not _NUMBER_TEXT.fullmatch(raw) or not any(c.isdigit() for c in raw):
+        return None
+    mantissa = re.split(r"[eE]", raw)[0].lstrip("+-").replace("_", "").replace(".", "").lstrip("0")
+    return max(len(mantissa), 1)
+
+
+def parse_where(items: Sequence[str]) -> list[Where]:
+    """``["algorithm=adam", "alpha=0.1"]`` -> :class:`Where` conditions (:class:`PlotError` for an
+    item that is not KEY=VALUE or a value that is not YAML)."""
+    from .config import parse_yaml
+    from .errors import ConfigError
+
+    out = []
+    for item in items:
+        key, sep, raw = str(item).partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not key or not raw:
+            raise PlotError(f"--where '{item}' is not KEY=VALUE (e.g. --where algorithm=adam --where alpha=0.1)")
+        try:
+            value, _ = parse_yaml(raw, f"--where {key}")
+        except ConfigError as e:
+            raise PlotError(f"--where {item}: {e.detail}") from None
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        out.append(Where(key, value, f"{key}={raw}", _significant_digits(raw) if number else None))
+    return out
+
+
+def _decoded(v: Any) -> Any:
+    """A member-table cell as its value (mapping and list axis values are stored as JSON text)."""
+    if isinstance(v, str) and v[:1] in ("{", "["):
+        import json
+
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _yaml_text(v: Any) -> str:
+    return "true" if v is True else "false" if v is False else "null" if v is None else str(v)
+
+
+def value_matches(cell: Any, want: Where, exact: bool = True) -> bool:
+    """Does the value ``cell`` (a member-table cell or a config value) satisfy ``want``? Numbers
+    compare by value, or with ``exact=False`` also at ``want.digits`` significant digits; a mapping
+    matches a name (``objective=rosenbrock``) or a mapping of some of its keys."""
+    cell, v = _decoded(cell), want.value
+    if _is_number(cell) and _is_number(v):
+        if cell == v or math.isclose(cell, v, rel_tol=1e-9, abs_tol=0.0):
+            return True
+        if exact or want.digits is None or not (math.isfinite(cell) and math.isfinite(v)):
+            return False
+        return f"{cell:.{want.digits - 1}e}" == f"{v:.{want.digits - 1}e}"
+    if isinstance(cell, dict):
+        if isinstance(v, dict):
+            return all(k in cell and value_matches(cell[k], Where(k, x, want.text), exact) for k, x in v.items())
+        return cell.get("name") == v
+    if isinstance(cell, str) and not isinstance(v, str):
+        return cell == _yaml_text(v)
+    return cell == v
+
+
+def _key_in(key: str, keys: Sequence[str]) -> list[str]:
+    """The keys ``key`` names among ``keys``: itself, else ``key.name`` (``algorithm``), else the
+    ones it ends (``alpha`` for ``algorithm.alpha``)."""
+    if key in keys:
+        return [key]
+    if key + ".name" in keys:
+        return [key + ".name"]
+    return [k for k in keys if k.endswith("." + key)]
+
+
+def _matching(values: Sequence[Any], want: Where) -> list[bool]:
+    """Which of ``values`` match ``want``: exactly if any does, else at the written precision."""
+    hits = [value_matches(v, want) for v in values]
+    return hits if any(hits) else [value_matches(v, want, exact=False) for v in values]
+
+
+def _shown(values: Sequence[Any]) -> str:
+    distinct = list(dict.fromkeys(_value_text(_decoded(v)) for v in values))
+    return ", ".join(distinct[:12]) + (f", ... ({len(distinct)} values)" if len(distinct) > 12 else "")
+
+
+def select_members(sweeps: Sequence[Any], wheres: Sequence[Where]) -> dict[str, set[int]]:
+    """Sweep id -> the members whose axis values (or base config, for a key that is not an axis)
+    match every condition. :class:`PlotError` for a key a sweep does not have, or when nothing
+    matches, naming the values that exist."""
+    chosen: dict[str, set[int]] = {}
+    for s in sweeps:
+        rows = s.rows
+        base = _flatten({k: v for k, v in s.config.items() if k != "sweep"})
+        keep = [True] * len(rows)
+        by_key: dict[str, list[bool]] = {}
+        for w in wheres:
+            axes = _key_in(w.key, s.axes)
+            if len(axes) > 1:
+                raise PlotError(f"--where {w.text}: '{w.key}' matches the axes {', '.join(axes)} of sweep "
+                                f"{s.id}; give the full dotted key")
+            if axes:
+                cells = [r.get(axes[0]) for r in rows]
+                name = axes[0]
+            else:
+                found = _key_in(w.key, list(base))
+                if len(found) != 1:
+                    listed = ", ".join(s.axes) or "none"
+                    raise PlotError(f"--where {w.text}: sweep {s.id} has no axis or setting '{w.key}' "
+                                    f"(its axes: {listed})")
+                cells = [base[found[0]]] * len(rows)
+                name = found[0]
+            hits = _matching(cells, w)
+            if not any(hits) and len(sweeps) == 1:
+                raise PlotError(f"--where {w.text} matches no member of sweep {s.id}: {name} takes "
+                                f"{_shown(cells)}")
+            prev = by_key.get(name)
+            by_key[name] = hits if prev is None else [a or b for a, b in zip(prev, hits)]
+        for hits in by_key.values():
+            keep = [a and b for a, b in zip(keep, hits)]
+        chosen[s.id] = {int(r["member"]) for r, k in zip(rows, keep) if k}
+    if not any(chosen.values()):
+        said = " ".join(f"--where {w.text}" for w in wheres)
+        whom = f"sweep {sweeps[0].id}" if len(sweeps) == 1 else "these sweeps"
+        raise PlotError(f"{said}: no member of {whom} matches all of these")
+    return chosen
+
+
+def select_runs(runs: Sequence[Any], wheres: Sequence[Where]) -> list[Any]:
+    """The runs whose resolved config matches every condition (keys as for sweeps, looked up in
+    the config). :class:`PlotError` for a key a run does not have or when no run matches."""
+    flat = [_flatten(r.config) for r in runs]
+    keep = [True] * len(runs)
+    by_key: dict[str, list[bool]] = {}
+    for w in wheres:
+        cells = []
+        for r, f in zip(runs, flat):
+            found = _key_in(w.key, list(f))
+            if len(found) != 1:
+                why = "no setting" if not found else f"several settings ({', '.join(found[:4])}) for"
+                raise PlotError(f"--where {w.text}: run {r.id} has {why} '{w.key}'")
+            cells.append(f[found[0]])
+        hits = _matching(cells, w)
+        if not any(hits):
+            raise PlotError(f"--where {w.text} matches none of these runs: {w.key} takes {_shown(cells)}")
+        prev = by_key.get(w.key)
+        by_key[w.key] = hits if prev is None else [a or b for a, b in zip(prev, hits)]
+    for hits in by_key.values():
+        keep = [a and b for a, b in zip(keep, hits)]
+    if not any(keep):
+        said = " ".join(f"--where {w.text}" for w in wheres)
+        raise PlotError(f"{said}: no run matches all of these")
+    return [r for r, k in zip(runs, keep) if k]
+
+
 # ---------------------------------------------------------------------------- sweeps
 
 SWEEP_PLOT_MEMBERS = 1000  # members drawn per configuration at most (evenly spaced by member number)
 
 
-def sweep_curves(sweeps: Sequence[Any], group_by: str | None = None,
-                 max_members: int = SWEEP_PLOT_MEMBERS) -> tuple[list[CurveSeries], bool]:
-    """One :class:`CurveSeries` per configuration of the sweeps (the members that differ only by
-    seed, as :func:`optrun.compare.compare_sweeps` groups them), holding the ``(m, n)`` matrix of
-    its members' f - f* (or f when some f* is unknown: the second value returned is whether it
-    is the gap) on the union of their recorded iterations. A member that stopped early keeps its
-    last value (it is frozen, not missing). At most ``max_members`` members per configuration are
-    read, evenly spaced."""
+@dataclass
+class SweepLine:
+    """One configuration of a sweep as drawn: the members that differ only by seed (those chosen
+    by ``where``), the objective it is on (its panel), its algorithm (its line style) and its
+    other axis values (its colour)."""
+
+    label: str
+    sweep: Any
+    members: list[int]
+    n: int  # members of the configuration before sampling
+    objective: str
+    algorithm: str
+    setting: dict[str, Any]
+
+
+def _short_names(keys: Sequence[str]) -> dict[str, str]:
+    """``algorithm.alpha`` -> ``alpha``; the full key where the short one would be ambiguous."""
+    short = {k: k.rsplit(".", 1)[-1] for k in keys}
+    clash = {s for s in short.values() if list(short.values()).count(s) > 1}
+    return {k: (k if s in clash else s) for k, s in short.items()}
+
+
+def _split_axes(sweep: Any, row: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """A member's objective text (``rosenbrock (d=10)``), algorithm text (``adam``, with the variant
+    when it is swept) and remaining axis values (seed left out) by dotted key."""
+    obj = sweep.config.get("objective")
+    obj = dict(obj) if isinstance(obj, dict) else {"name": obj}
+    algo = sweep.config.get("algorithm")
+    algo = dict(algo) if isinstance(algo, dict) else {"name": algo}
+    variant_swept = False
+    setting: dict[str, Any] = {}
+    for axis in sweep.axes:
+        if axis == "seed":
+            continue
+        v = _decoded(row.get(axis))
+        section, _, rest = axis.partition(".")
+        if section in ("objective", "algorithm") and not rest and isinstance(v, dict):
+            target = obj if section == "objective" else algo
+            kept = ("name", "dim") if section == "objective" else ("name", "variant")
+            target.update({k: x for k, x in v.items() if k in kept})
+            variant_swept |= section == "algorithm" and "variant" in v
+            setting.update({f"{section}.{k}": x for k, x in v.items() if k not in kept})
+        elif section in ("objective", "algorithm") and not rest:
+            (obj if section == "objective" else algo)["name"] = v
+        elif (section, rest) in (("objective", "name"), ("objective", "dim"), ("algorithm", "name"),
+                                 ("algorithm", "variant")):
+            (obj if section == "objective" else algo)[rest] = v
+            variant_swept |= rest == "variant"
+        else:
+            setting[axis] = v
+    dim = obj.get("dim")
+    objective = f"{obj.get('name') or '?'}" + (f" (d={dim})" if dim is not None else "")
+    algorithm = str(algo.get("name") or "?") + (f" ({algo['variant']})" if variant_swept and algo.get("variant")
+                                                 else "")
+    return objective, algorithm, setting
+
+
+def sweep_lines(sweeps: Sequence[Any], group_by: str | None = None, where: Sequence[str] = (),
+                max_members: int = SWEEP_PLOT_MEMBERS) -> list[SweepLine]:
+    """The configurations of the sweeps to draw (the members that differ only by seed, as
+    :func:`optrun.compare.compare_sweeps` groups them), keeping the members ``where`` chooses
+    (:func:`parse_where`) and at most ``max_members`` per configuration, evenly spaced."""
     from .compare import compare_sweeps
 
     comparison = compare_sweeps(sweeps, group_by=group_by)
     by_id = {s.id: s for s in sweeps}
-    gap = all(by_id[g.sweep].rows[m].get("f_min") is not None for g in comparison.groups for m in g.members)
-    drawn = []
+    chosen = select_members(sweeps, parse_where(where)) if where else None
+    lines = []
     for g in comparison.groups:
-        members = g.members
-        if len(members) > max_members:
-            members = [members[i] for i in np.linspace(0, len(members) - 1, max_members).round().astype(int)]
-        drawn.append(members)
-    read: dict[str, dict[int, dict[str, np.ndarray]]] = {}
-    for sid, sweep in by_id.items():  # every batch file is read once, whatever the groups
-        read[sid] = sweep.traces(sorted({m for g, ms in zip(comparison.groups, drawn) if g.sweep == sid
-                                         for m in ms}))
-    series = []
-    for g, members in zip(comparison.groups, drawn):
-        sweep = by_id[g.sweep]
-        traces = read[g.sweep]
-        its = [traces[m]["iteration"] for m in members]
+        s = by_id[g.sweep]
+        members = [m for m in g.members if chosen is None or m in chosen[s.id]]
+        if not members:
+            continue
+        n = len(members)
+        if n > max_members:
+            members = [members[i] for i in np.linspace(0, n - 1, max_members).round().astype(int)]
+        objective, algorithm, setting = _split_axes(s, s.rows[members[0]])
+        label = g.label + (f", sample of {n:,}" if len(members) < n else "")
+        lines.append(SweepLine(label, s, members, n, objective, algorithm, setting))
+    # a setting one sweep sweeps and another holds fixed: the fixed value, from its config
+    keys = list(dict.fromkeys(k for line in lines for k in line.setting))
+    for line in lines:
+        if len(line.setting) < len(keys):
+            base = _flatten({k: v for k, v in line.sweep.config.items() if k != "sweep"})
+            line.setting = {k: line.setting[k] if k in line.setting else base.get(k) for k in keys}
+    # lines of several sweeps that would look the same are told apart by their sweep
+    seen = [(line.objective, line.algorithm, repr(line.setting)) for line in lines]
+    if len(set(seen)) < len(seen):
+        sides = {g.sweep: g.side for g in comparison.groups}
+        for line in lines:
+            line.algorithm = f"{sides[line.sweep.id]}: {line.algorithm}"
+    return lines
+
+
+def _curves(lines: Sequence[SweepLine], gaps: Sequence[bool]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per line, the union of its members' recorded iterations and the ``(m, n)`` matrix of their
+    f - f* (f where ``gaps`` says f* is not used). A member that stopped early keeps its last
+    value (it is frozen, not missing). Every batch file is read once, whatever the lines."""
+    wanted: dict[str, set[int]] = {}
+    for line in lines:
+        wanted.setdefault(line.sweep.id, set()).update(line.members)
+    by_id = {line.sweep.id: line.sweep for line in lines}
+    read = {sid: by_id[sid].traces(sorted(ms)) for sid, ms in wanted.items()}
+    out = []
+    for line, gap in zip(lines, gaps):
+        traces = read[line.sweep.id]
+        its = [traces[m]["iteration"] for m in line.members]
         grid = np.unique(np.concatenate(its)) if its else np.empty(0, dtype=np.int64)
-        values = np.full((len(members), grid.size), np.nan)
-        for k, m in enumerate(members):
+        values = np.full((len(line.members), grid.size), np.nan)
+        for k, m in enumerate(line.members):
             t = traces[m]
             if t["iteration"].size == 0:
                 continue
-            f = t["f"] - sweep.rows[m]["f_min"] if gap else t["f"]
+            f = t["f"] - line.sweep.rows[m]["f_min"] if gap else t["f"]
             idx = np.searchsorted(t["iteration"], grid, side="right") - 1
             ok = idx >= 0
             values[k, ok] = f[idx[ok]]
-        label = g.label + (f", sample of {g.n:,}" if len(members) < g.n else "")
-        series.append(CurveSeries(label, grid, values))
-    return series, gap
+        out.append((grid, values))
+    return out
+
+
+def _has_f_star(line: SweepLine) -> bool:
+    return all(line.sweep.rows[m].get("f_min") is not None for m in line.members)
+
+
+def sweep_curves(sweeps: Sequence[Any], group_by: str | None = None,
+                 max_members: int = SWEEP_PLOT_MEMBERS, where: Sequence[str] = ()) -> tuple[list[CurveSeries], bool]:
+    """One :class:`CurveSeries` per configuration of the sweeps (:func:`sweep_lines`), holding the
+    ``(m, n)`` matrix of its members' f - f* (or f when some f* is unknown: the second value
+    returned is whether it is the gap) on the union of their recorded iterations."""
+    lines = sweep_lines(sweeps, group_by, where, max_members)
+    gap = all(_has_f_star(line) for line in lines)
+    return [CurveSeries(line.label, grid, values)
+            for line, (grid, values) in zip(lines, _curves(lines, [gap] * len(lines)))], gap
+
+
+def _value_label(v: Any) -> str:
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_value_label(x)}" for k, x in v.items())
+    return _value_text(v) if not isinstance(v, bool) else _yaml_text(v)
 
 
 def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str | None = None,
-                title: str | None = None, dpi: float = DEFAULT_DPI, budget: int = THIN_BUDGET) -> str:
-    """Convergence of sweeps (:func:`optrun.store.read.load_sweep` objects): per configuration
-    (:func:`sweep_curves`), the median of f - f* across its members with the interquartile band.
-    ``out`` defaults to ``<first sweep>/convergence.png``. Returns the file written."""
+                title: str | None = None, dpi: float = DEFAULT_DPI, budget: int = THIN_BUDGET,
+                where: Sequence[str] = ()) -> str:
+    """Convergence of sweeps (:func:`optrun.store.read.load_sweep` objects); returns the file written.
+
+    Per configuration (:func:`sweep_lines`) the median of f - f* across its members, with the
+    interquartile band; one panel per objective (own y scale, f - f* on a log scale where f* is
+    known), a line style per algorithm and a colour per setting (the other axes), the legend
+    outside the panels. ``where`` (``["algorithm=adam", "alpha=0.1"]``) chooses the members drawn.
+    ``out`` defaults to ``<sweep folder>/convergence.png`` for one sweep, ``convergence.png`` in
+    the working folder for several.
+    """
     if not sweeps:
         raise PlotError("give at least one sweep to plot")
-    out = out or os.path.join(sweeps[0].path, "convergence.png")
+    sweeps = list({s.id: s for s in sweeps}.values())
+    out = out or (os.path.join(sweeps[0].path, "convergence.png") if len(sweeps) == 1
+                  else shared_output("convergence"))
     output_format(out)
     _check_dpi(dpi)
-    series, gap = sweep_curves(sweeps, group_by)
-    if not any(np.asarray(s.values).size for s in series):
+    lines = sweep_lines(sweeps, group_by, where)
+    keys = [line.objective for line in lines]
+    order = list(dict.fromkeys(keys))
+    gaps = {k: all(_has_f_star(line) for line in lines if line.objective == k) for k in order}
+    curves = _curves(lines, [gaps[k] for k in keys])
+    if not any(values.size for _, values in curves):
         raise PlotError(f"sweep {sweeps[0].id} has no trace rows to plot")
-    ylabel, log = _y_axis(series, gap)
-    title = title or default_title(sweeps) + "\nmedian and interquartile range across seeds"
-    return plot_convergence(series, out, title=title, ylabel=ylabel, log=log, dpi=dpi, budget=budget)
+
+    setting_keys = list(dict.fromkeys(k for line in lines for k in line.setting))
+    short = _short_names(setting_keys)
+    settings = [", ".join(f"{short[k]}={_value_label(v)}" for k, v in line.setting.items()) for line in lines]
+    algorithms = [line.algorithm for line in lines]
+    styled = looks(algorithms, settings)
+    n_algos, n_settings = len(set(algorithms)), len(set(settings))
+    labels = []
+    for line, algo, setting in zip(lines, algorithms, settings):
+        parts = ([algo] if n_algos > 1 else []) + ([setting] if n_settings > 1 else [])
+        text = ", ".join(parts) or setting or algo
+        labels.append(text + (f" (sample of {line.n:,})" if len(line.members) < line.n else ""))
+    series = [CurveSeries(label, grid, values, order.index(key), colour, ls)
+              for label, (grid, values), key, (colour, ls) in zip(labels, curves, keys, styled)]
+    panels = _panels(keys, series, gaps)
+
+    per_panel = [sum(1 for line in lines if line.objective == k) for k in order]
+    counts = sorted({len(line.members) for line in lines})
+    banded = max(counts) > 1 and min(per_panel) <= BAND_LINES
+    legend = None
+    if n_algos > 1 and n_settings > 1 and n_algos <= len(LINE_STYLES):
+        # seaborn's way for two encodings: a section per variable, each row one value
+        one_axis = len(setting_keys) == 1
+        legend = [LegendEntry("algorithm", "header")]
+        legend += [LegendEntry(a, "line", "0.25", ls) for a, ls in
+                   dict.fromkeys((a, s[1]) for a, s in zip(algorithms, styled))]
+        legend += [LegendEntry(", ".join(short[k] for k in setting_keys) or "setting", "header")]
+        shown = dict.fromkeys((s, c[0]) for s, c in zip(settings, styled))
+        legend += [LegendEntry(s.partition("=")[2] if one_axis else s, "line", colour) for s, colour in shown]
+        if banded:
+            legend.append(LegendEntry("interquartile range", "band"))
+    elif len(lines) > 1:
+        legend = list(dict.fromkeys(LegendEntry(label, "line", c, ls) for label, (c, ls) in zip(labels, styled)))
+        if banded:
+            legend.append(LegendEntry("interquartile range", "band"))
+    if title is None:
+        algos = list(dict.fromkeys(algorithms))
+        name = ", ".join(dict.fromkeys(str(s.summary.get("name") or s.config.get("name") or s.id) for s in sweeps))
+        head = order[0] if len(order) == 1 else name
+        seeds = (f"{counts[0]:,} seeds" if len(counts) == 1 else f"{counts[0]:,} to {counts[-1]:,} seeds")
+        how = (f"median of {seeds} per configuration" if max(counts) > 1 else "one member per configuration")
+        if banded and max(per_panel) > BAND_LINES:
+            how += f"; interquartile range shaded in panels of at most {BAND_LINES} lines"
+        elif banded:
+            how += ", shaded: interquartile range"
+        title = f"{head}: {' vs '.join(algos)}\n{how}"
+    return plot_convergence(series, out, title=title, dpi=dpi, budget=budget, panels=panels, legend=legend)

@@ -96,7 +96,7 @@ def test_nonfinite_values_are_kept(tmp_path):
 
 
 def test_empty_trace_of_a_fresh_run(tmp_path):
-    p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa", trace="")
+    p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa", trace="", status="running")
     tr = load_run(p).trace()
     assert set(tr) == {"iteration", "f", "grad_norm", "step_norm"} and tr["f"].size == 0
 

@@ -45,6 +45,9 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
         yaml.safe_dump(cfg, f, sort_keys=False)
     with open(os.path.join(path, "meta.json"), "w") as f:
         json.dump({"format_version": 1}, f)
+    os.makedirs(os.path.join(path, "traces"))
+    with open(os.path.join(path, "traces", "batch-0000.csv"), "w") as f:  # no rows: readers need the file
+        f.write("member,iteration,f,grad_norm,step_norm\n")
     summary = {"format_version": 1, "kind": "sweep", "id": sweep_id, "name": name, "members": len(full),
                "axes": list(axes), "status": "completed", "started_at": started,
                "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS], "rows": full}

@@ -246,7 +246,7 @@ def test_cli_runs_lists_sweeps(world):
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     best = min(row["final_f"] for row in sw.rows)
-    assert lines[2].split()[:6] == [sw.run_id, "sweep", "completed", "8", "completed", "amsgrad"]
+    assert lines[2].split()[:6] == [sw.run_id, "sweep", "completed", "8", "completed", "amsgrad/tutorial"]
     assert lines[2].split()[-3] == f"{best:.6g}"
     assert lines[3].split()[:4] == [single.run_id, "run", "completed", "-"]
     data = json.loads(invoke("runs", "--runs-dir", runs, "--format", "json").stdout)

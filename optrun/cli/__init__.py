@@ -75,8 +75,14 @@ def cli() -> None:
       optrun run configs/amsgrad.yaml
       optrun run configs/adagrad.yaml iterations=500 algorithm.alpha=0.05 seed=3
 
-    Exit codes: 0 success; 1 the run finished but failed its expect: block or
-    diverged; 2 bad usage or bad input; 130 interrupted.
+    \b
+    Exit codes:
+      0    success
+      1    a run finished but failed its expect: block, diverged or failed;
+           compare --fail-if-worse found a worse candidate
+      2    bad usage or bad input (one line on stderr says what and where)
+      130  interrupted by Ctrl-C (SIGINT); finished work is kept
+      143  stopped by SIGTERM (kill, timeout, a CI job's cancel); finished work is kept
     """
 
 

@@ -12,7 +12,15 @@ import sys
 import click
 
 from .options import complete_runs, format_option, quiet_option, runs_dir_option
-from .runs import SelectorCommand, check_selectors, csv_text, echo_json, markdown_text, print_table
+from .runs import (
+    SelectorCommand,
+    check_selectors,
+    csv_text,
+    echo_json,
+    markdown_text,
+    output_width,
+    print_table,
+)
 
 BEST_STYLE = "bold green"
 
@@ -34,7 +42,7 @@ def _print_table(comparison) -> None:
     if comparison.config_rows:
         body[len(comparison.rows)][0] = "config: " + body[len(comparison.rows)][0]
     print_table(["", *_headers(comparison)], body, right=tuple(range(1, len(comparison.runs) + 1)),
-                styles=styles, sections=sections)
+                styles=styles, sections=sections, width=output_width())
 
 
 def _markdown(comparison) -> str:
@@ -137,6 +145,13 @@ def _sweep_best_line(cmp) -> str:
     return f"best by median {cmp.metric_label}: " + "; ".join(parts)
 
 
+def _constant_line(cmp) -> str:
+    """The axes that have one value in every configuration, said once above the table."""
+    from ..compare import _value_text
+
+    return "every configuration has " + ", ".join(f"{k}={_value_text(v)}" for k, v in cmp.constant.items())
+
+
 def _print_sweeps(cmp, result: str | None) -> None:
     header, body, _ = _group_table(cmp)
     best = set(cmp.best)
@@ -144,21 +159,24 @@ def _print_sweeps(cmp, result: str | None) -> None:
               for i in range(len(body))]
     for i in best:
         body[i][2] += " *"
-    click.echo(f"{cmp.metric_label} across seeds (lower is better); '<= t': share of members that reached "
-               "f - f* <= t @ median iterations among them")
-    print_table(header, body, right=tuple(range(1, len(header))), styles=styles)
+    width = output_width()
+    click.echo(f"{cmp.metric_label} across seeds (lower is better)")
+    click.echo("'<= t': share of members that reached f - f* <= t @ their median iterations")
+    if cmp.constant:
+        click.echo(_constant_line(cmp))
+    print_table(header, body, right=tuple(range(1, len(header))), styles=styles, width=width)
     if cmp.tests:
         click.echo("")
         click.echo(f"Mann-Whitney U tests across seeds (two-sided, significance level {cmp.alpha:g}):")
         th, tb = _test_table(cmp)
-        print_table(th, tb, right=tuple(range(2, 9)))
+        print_table(th, tb, right=tuple(range(2, 9)), width=width, repeat=2)
         for t in cmp.tests:
             click.echo(t.line)
     if cmp.ranking is not None:
         click.echo("")
         click.echo(f"ranking by median {cmp.metric_label} per objective (rank in brackets, 1 = best):")
         rh, rb = _ranking_table(cmp)
-        print_table(rh, rb, right=tuple(range(1, len(rh))))
+        print_table(rh, rb, right=tuple(range(1, len(rh))), width=width)
     click.echo("")
     for note in ["* best configuration (lowest median)" + (" on each problem" if len({g.problem for g in cmp.groups}) > 1
                                                            else ""), *cmp.notes]:
@@ -171,7 +189,10 @@ def _markdown_sweeps(cmp, result: str | None) -> str:
     header, body, _ = _group_table(cmp)
     for i in cmp.best:
         body[i][0], body[i][2] = f"**{body[i][0]}**", f"**{body[i][2]}**"
-    text = f"{cmp.metric_label} across seeds (lower is better)\n\n" + markdown_text(header, body)
+    text = f"{cmp.metric_label} across seeds (lower is better)\n\n"
+    if cmp.constant:
+        text += _constant_line(cmp) + "\n\n"
+    text += markdown_text(header, body)
     if cmp.tests:
         th, tb = _test_table(cmp)
         text += f"\nMann-Whitney U tests (two-sided, significance level {cmp.alpha:g})\n\n" + markdown_text(th, tb)
@@ -214,8 +235,11 @@ def _csv_sweeps(cmp) -> str:
 
 
 def _compare_sweeps(sweeps, *, group_by, metric, target, alpha, fmt, plot_file, fail_if_worse, rtol, quiet):
-    from ..compare import compare_sweeps, gate_sweeps
+    from ..compare import CompareError, compare_sweeps, gate_sweeps
 
+    if plot_file is not None and any(s.kind == "group" for s in sweeps):
+        raise CompareError("--plot draws whole sweeps; draw configurations with optrun plot "
+                           "SWEEP:KEY=VALUE,... instead")
     cmp = compare_sweeps(sweeps, group_by=group_by, metric=metric, target=target, alpha=alpha)
     verdict = gate_sweeps(cmp, rtol) if fail_if_worse else None
     if plot_file is not None:
@@ -282,7 +306,7 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
 @quiet_option
 def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_file, fail_if_worse, rtol,
             group_by, alpha, quiet):
-    """Compare two or more runs side by side, or sweeps across seeds; optionally gate CI.
+    """Compare two or more runs side by side, or one or more sweeps across seeds; gate CI.
 
     Rows: status, iterations, final f, best f and its iteration, final gradient
     norm, distance to the known optimum, f - f*, the first iteration at which
@@ -290,17 +314,23 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
     time per iteration; then the config keys whose values differ. The best run of
     each row is marked with '*' (lower is better).
 
-    Sweeps (one or more, not mixed with runs): members that differ only by seed
-    are aggregated per configuration: median and interquartile range of final
-    f - f*, the share of members reaching each target with their median
-    iterations; the best configuration is marked. Two sweeps, or two groups of
-    --group-by, are compared by a two-sided Mann-Whitney U test across seeds (U,
-    p-value, which is better, a one-line verdict). A sweep over algorithm.name and
-    objective.name also gets a ranking: each algorithm's mean rank over objectives.
+    Sweeps (not mixed with runs): ONE sweep is enough. `optrun compare SWEEP`
+    groups its members that differ only by seed into configurations: median and
+    interquartile range of final f - f*, the share of members reaching each
+    target with their median iterations; the best configuration is marked. Axes
+    with one value in every configuration are said once above the table; a table
+    wider than the terminal (or COLUMNS, or 100 when piped) continues below.
+    Two sweeps, two configurations (SWEEP:algorithm=adam,alpha=0.1 names one
+    with all its seeds), or two groups of --group-by are compared by a two-sided
+    Mann-Whitney U test across seeds (U, p-value, which is better, a one-line
+    verdict). A sweep over algorithm.name and objective.name also gets a
+    ranking: each algorithm's mean rank over objectives.
 
     \b
     RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ...;
-    SWEEP/7 or SWEEP:alpha=0.01,seed=3 is one member of a sweep.
+    SWEEP/7 or SWEEP:alpha=0.01,seed=3 is one member of a sweep, and
+    SWEEP:algorithm=adam,alpha=0.1 the members it matches (all seeds). Values
+    printed in labels paste back: alpha=0.0316228 matches 0.03162277660168379.
 
     \b
     Examples:
@@ -308,7 +338,8 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
       optrun compare RUN_A RUN_B --all --format markdown >> pr-comment.md
       optrun compare RUN_A RUN_B RUN_C --sort final_f --plot convergence.png
       optrun compare BASELINE CANDIDATE --fail-if-worse --rtol 0.05   # exit 1 if worse
-      optrun compare SWEEP                       # median and IQR per alpha, best marked
+      optrun compare SWEEP                       # one sweep: median and IQR per configuration
+      optrun compare SWEEP:algorithm=adam SWEEP:algorithm=amsgrad   # two configurations, tested
       optrun compare SWEEP_A SWEEP_B --fail-if-worse   # worse only if significant
       optrun compare SWEEP --group-by algorithm.name --format markdown
 
@@ -326,12 +357,13 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
         from ..plot import output_format
 
         output_format(plot_file)
-    chosen = [select(s, runs_dir) for s in selectors]
-    sweeps = [c for c in chosen if c.kind == "sweep"]
+    chosen = [select(s, runs_dir, groups=True) for s in selectors]
+    sweeps = [c for c in chosen if c.kind in ("sweep", "group")]
     if sweeps:
         if len(sweeps) != len(chosen):
-            raise CompareError("compare sweeps with sweeps; to compare a run with a sweep, name one of its "
-                               "members (SWEEP/7 or SWEEP:seed=3)")
+            raise CompareError("compare sweeps with sweeps (or their configurations, SWEEP:KEY=VALUE); to "
+                               "compare a run with a sweep, name one of its members (SWEEP/7 or "
+                               "SWEEP:alpha=0.1,seed=3)")
         if sort is not None or all_config:
             raise click.UsageError("--sort and --all apply to runs, not sweeps")
         _compare_sweeps(sweeps, group_by=group_by, metric=metric, target=target, alpha=alpha, fmt=fmt,

@@ -13,8 +13,9 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})  # -1, -2 reach RUN...
 @click.argument("selectors", nargs=-1, required=True, metavar="RUN...", shell_complete=complete_runs)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
-              help="File to write; .png, .svg or .pdf picks the format. "
-                   "[default: <first run folder>/<kind>.png]")
+              help="File to write; .png, .svg or .pdf picks the format. [default: one run: "
+                   "<run folder>/<kind>.png; one sweep: <sweep folder>/convergence.png; several: "
+                   "<kind>.png in the working folder]")
 @click.option("--kind", type=click.Choice(KIND_CHOICES), default="auto", show_default=True,
               help="auto: contour for 2-D runs, convergence otherwise.")
 @click.option("--surface", is_flag=True, help="The 3-D surface view (same as --kind surface).")
@@ -22,19 +23,27 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 @click.option("--title", default=None, help="Title [default: objective and algorithm].")
 @click.option("--dpi", type=click.FloatRange(10, 1200), default=100, show_default=True,
               help="Resolution of PNG output (pixels = inches x dpi).")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Draw only the sweep members (or runs) with this value; repeatable: values of one "
+                   "KEY are alternatives, different KEYs must all match. KEY as in SWEEP:KEY=VALUE "
+                   "(alpha for algorithm.alpha, algorithm for algorithm.name); numbers match at the "
+                   "precision given (alpha=0.0316228).")
 @runs_dir_option
-def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
+def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
     """Draw one or more RUNs and print the path of the file written.
 
     A RUN is a run folder, a unique prefix of a run id, or last / -1, -2, ...;
-    SWEEP/7 or SWEEP:alpha=0.01,seed=3 is one member of a sweep, and a whole
-    SWEEP is drawn as the median of f - f* across seeds with its interquartile
-    band, one line per configuration.
+    SWEEP/7 or SWEEP:alpha=0.01,seed=3 is one member of a sweep. A whole SWEEP
+    is drawn as the median of f - f* across seeds with its interquartile band,
+    one line per configuration: one panel per objective, a line style per
+    algorithm, a colour per setting, the legend beside the panels; --where
+    chooses what is drawn.
 
     For a 2-D objective the picture is the tutorials' contour plot: the objective's
     filled contour over the run's bounds with each run's search path as dots joined
     by a line (start circled, end crossed, known minima starred). For any dimension,
-    --kind convergence draws f - f* against iteration on a log scale, one line per run.
+    --kind convergence draws f - f* against iteration on a log scale, one line per run,
+    one panel per objective.
     Traces longer than a few thousand points are thinned before drawing.
 
     \b
@@ -44,6 +53,8 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
       optrun plot last --surface -o surface.svg
       optrun plot last --kind convergence --title "AMSGrad on the sphere"
       optrun plot SWEEP -o sweep.png             # median and IQR per alpha
+      optrun plot SWEEP --where algorithm=adam --where alpha=0.01 --where alpha=0.1
+      optrun plot SWEEP --where seed=3           # one member per configuration
     """
     from ..plot import plot_runs
     from .runs import check_selectors
@@ -65,6 +76,6 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, runs_dir):
                                    "plot one member (SWEEP/7) for its path")
         from ..plot import plot_sweeps
 
-        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi))
+        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi, where=where))
         return
-    click.echo(plot_runs(chosen, output, kind=kind, title=title, cmap=cmap, dpi=dpi))
+    click.echo(plot_runs(chosen, output, kind=kind, title=title, cmap=cmap, dpi=dpi, where=where))

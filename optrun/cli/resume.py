@@ -1,4 +1,4 @@
-"""``optrun resume``: continue an interrupted or crashed run, or finish a sweep."""
+"""``optrun resume``: continue an interrupted, crashed or failed run, or finish a sweep."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from .runs import SelectorCommand, check_selectors
 def resume(run_selector, runs_dir, quiet, workers):
     """Continue RUN where it stopped.
 
-    A run (interrupted by Ctrl-C or SIGTERM, or crashed) continues from its last
-    checkpoint (trace.checkpoint_s in the config, every 10 s by default, and always
-    at an interruption); rows after the checkpoint are dropped and recomputed, so
-    the finished trace is bit-identical to an uninterrupted run. A sweep runs only
-    its members that are missing, failed or interrupted.
+    A run (interrupted by Ctrl-C or SIGTERM, crashed, or failed, e.g. on a full
+    disk) continues from its last checkpoint (trace.checkpoint_s in the config,
+    every 10 s by default, and always at an interruption); rows after the
+    checkpoint are dropped and recomputed, so the finished trace is bit-identical
+    to an uninterrupted run. A sweep runs only its members that are missing,
+    failed or interrupted, or whose batch trace file is gone.
 
     \b
     Examples:

@@ -69,7 +69,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     failed or missed its expect: block; 2 bad input; 130 interrupted (143 on SIGTERM).
     """
     from ..config import start_outside_bounds
-    from ..experiment import execute
+    from ..experiment import execute, trace_notes
     from ..store.folder import jsonable
     from ..sweep import load_plan
     from .console import (
@@ -87,6 +87,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     if not quiet:
         for path, plan in zip(config_paths, plans):
             notes = {n for n in map(start_outside_bounds, plan.members if plan.is_sweep else [plan.base]) if n}
+            notes.update(trace_notes(plan.members if plan.is_sweep else [plan.base], sweep=plan.is_sweep))
             for note in sorted(notes):
                 click.echo(f"note: {path}: {note}", err=True)
     if dry_run:

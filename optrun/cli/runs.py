@@ -47,17 +47,81 @@ def make_console():
     return Console(file=sys.stdout, highlight=False, emoji=False)
 
 
+def output_width() -> int:
+    """The width tables are fitted to: the terminal's, else ``COLUMNS``, else 100 (a pipe, a
+    file, CI)."""
+    import shutil
+
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((100, 24)).columns
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    return columns if columns > 0 else 100
+
+
+def _column_blocks(header: Sequence[str], rows: Sequence[Sequence[str]], width: int, repeat: int,
+                   build) -> list[list[int]]:
+    """Column indices of each block of a table too wide for ``width``: the first ``repeat``
+    columns (the row labels) in every block, then as many further columns as fit, in order. A
+    column is never cut: one too wide alone gets a block of its own."""
+    from rich.console import Console
+
+    probe = Console(width=100_000, color_system=None, force_terminal=False, highlight=False, emoji=False)
+
+    def measure(cols: list[int]) -> int:
+        with probe.capture() as cap:
+            probe.print(build(cols))
+        return max((len(line.rstrip()) for line in cap.get().splitlines()), default=0)
+
+    every = list(range(len(header)))
+    if measure(every) <= width or len(header) <= repeat + 1:
+        return [every]
+    head, blocks, cur = every[:repeat], [], []
+    for j in every[repeat:]:
+        if cur and measure(head + cur + [j]) > width:
+            blocks.append(head + cur)
+            cur = []
+        cur.append(j)
+    blocks.append(head + cur)
+    return blocks
+
+
 def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = (),
                 styles: Sequence[Sequence[str | None]] | None = None, sections: Sequence[int] = (),
-                title: str | None = None) -> None:
+                title: str | None = None, width: int | None = None, repeat: int = 1) -> None:
     """Draw a table with rich. ``right``: right-aligned column indices; ``styles[i][j]``: a rich
-    style for cell (i, j) (ignored in plain output); ``sections``: row indices a rule goes above."""
+    style for cell (i, j) (ignored in plain output); ``sections``: row indices a rule goes above.
+
+    ``width``: fit the table to this many columns by wrapping whole columns into further blocks
+    below (each repeating the first ``repeat`` columns, as pandas prints a wide frame) rather than
+    cutting cells; without it plain output is never wrapped."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
 
     console = make_console()
     plain = plain_output()
+    if width is not None:
+        def build(cols: list[int]) -> Table:
+            t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+            for j in cols:
+                t.add_column(escape(header[j]), no_wrap=True)
+            for row in rows:
+                t.add_row(*[escape(str(row[j])) for j in cols])
+            return t
+
+        blocks = _column_blocks(header, rows, width, repeat, build)
+        if len(blocks) > 1:
+            for k, cols in enumerate(blocks):
+                if k:
+                    sys.stdout.write("\n")
+                print_table([header[j] for j in cols], [[row[j] for j in cols] for row in rows],
+                            right=[n for n, j in enumerate(cols) if j in right],
+                            styles=None if styles is None else [[st[j] for j in cols] for st in styles],
+                            sections=sections, title=title if k == 0 else None)
+            return
     ascii_head = box.Box("    \n    \n -- \n    \n -- \n -- \n    \n    \n", ascii=True)
     table = Table(box=ascii_head if plain else box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   header_style="" if plain else "bold", title=title, title_justify="left",
@@ -183,10 +247,20 @@ def _wall(v: Any) -> str:
 
 
 def _algorithm(run) -> str:
+    """``name/variant``; a sweep's names with their one variant, or ``/mixed`` when its members
+    run different variants (``optrun show SWEEP`` and the JSON list them)."""
     a, v = run.algorithm, run.variant
     if not a:
         return "-"
     return f"{a}/{v}" if v and v != "default" else str(a)
+
+
+def count_text(items: Sequence[Any]) -> str:
+    """``3 runs``, ``2 sweeps``, ``2 runs and 1 sweep``: what a listing holds, by kind."""
+    runs = sum(1 for r in items if r.kind != "sweep")
+    sweeps = len(items) - runs
+    parts = [f"{n:,} {word}{'s' * (n != 1)}" for n, word in ((runs, "run"), (sweeps, "sweep")) if n]
+    return " and ".join(parts) or "0 runs"
 
 
 def _iterations(run) -> str:
@@ -212,7 +286,8 @@ def run_record(run) -> dict[str, Any]:
         rec["best_member"] = None if best is None else best["member"]
         rec["best_final_f"] = None if best is None else best["final_f"]
         rec.setdefault("iterations", run.config.get("iterations"))
-        rec.setdefault("variant", run.variant)
+        variants = run.variants  # one name, or the list when members differ (as algorithm is)
+        rec["variant"] = variants[0] if len(variants) == 1 else (variants or None)
         rec.setdefault("dim", run.dim)
         return rec
     rec["algorithm"], rec["objective"] = run.algorithm, run.objective
@@ -298,8 +373,7 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, kinds, fmt):
         return
     if not chosen:
         if every:
-            click.echo(f"no runs match the filters ({len(every)} run{'s' * (len(every) != 1)} in {runs_dir})",
-                       err=True)
+            click.echo(f"no runs match the filters ({count_text(every)} in {runs_dir})", err=True)
         else:
             click.echo(f"no runs in {runs_dir} yet: optrun run CONFIG makes one "
                        "(or point --runs-dir / OPTRUN_RUNS_DIR at another folder)", err=True)
@@ -322,7 +396,7 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, kinds, fmt):
                      _wall(r.summary.get("wall_time_s"))))
     styles = [[None, None, STATUS_STYLE.get(r.status)] + [None] * 7 for r in chosen]
     print_table(header, rows, right=(6, 7, 8, 9), styles=styles)
-    shown = f"{len(chosen)} of {len(every)} runs" if len(chosen) != len(every) else f"{len(every)} runs"
+    shown = f"{count_text(chosen)} of {count_text(every)}" if len(chosen) != len(every) else count_text(every)
     click.echo(f"{shown} in {runs_dir}", err=True)
     if any(r.kind == "sweep" for r in chosen):
         click.echo("a sweep's final f is its best member's (optrun show SWEEP lists the best members)", err=True)

@@ -163,7 +163,7 @@ class RunFolder:
 
 
 class TraceWriter:
-    """Streams one member's trace rows to ``trace.csv`` and ``trace.jsonl``.
+    """Streams one member's trace rows to ``trace.csv`` and ``trace.jsonl`` (``formats`` picks them).
 
     Columns: ``iteration, f, grad_norm, step_norm, x0 .. x{m-1}`` (m = ``x_columns``). Floats are
     written as their shortest round-trip text (:mod:`optrun.store.rows`), so a trace reads back
@@ -171,10 +171,16 @@ class TraceWriter:
     iterations divisible by k are kept, plus each member's last row. With ``log_per_decade = N`` the rows kept are
     COCO-style log-spaced ones plus the first row at each target f - f* <= 1e-1 .. 1e-8 (when
     ``f_min`` is known) and the last row (see :mod:`optrun.store.sweepstore`).
+
+    ``hits`` holds the first iteration with f - f* <= 1e-1 .. 1e-8 (-1: not yet), found on every
+    row handed in, whatever is kept: the run's summary reports these, not the recorded rows.
+    A block whose write fails (a full disk) is cut off both files again, so each ends with a
+    whole line and both hold the same rows.
     """
 
     def __init__(self, folder: str, x_columns: int, every: int = 1, append: bool = False,
-                 rows_already: int = 0, log_per_decade: int | None = None, f_min: float | None = None):
+                 rows_already: int = 0, log_per_decade: int | None = None, f_min: float | None = None,
+                 formats: tuple[str, ...] = ("csv", "jsonl")):
         from .rows import RowFormat
         from .sweepstore import TARGETS, LogMarks
 
@@ -185,9 +191,10 @@ class TraceWriter:
         self.columns = ["iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
         self._rows = RowFormat(self.columns, ints=1)
         mode = os.O_WRONLY | (os.O_APPEND if append else os.O_CREAT | os.O_EXCL)
-        self._csv = os.open(os.path.join(folder, "trace.csv"), mode, 0o644)
-        self._jsonl = os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644)
-        self._csv_parts: list[str] = [] if append else [self._rows.header]
+        self._csv = os.open(os.path.join(folder, "trace.csv"), mode, 0o644) if "csv" in formats else None
+        self._jsonl = (os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644) if "jsonl" in formats
+                       else None)
+        self._csv_parts: list[str] = [] if append or self._csv is None else [self._rows.header]
         self._json_parts: list[str] = []
         self._pending = 0
         self._last_flush = time.monotonic()
@@ -207,13 +214,16 @@ class TraceWriter:
         block[:, 0], block[:, 1], block[:, 2] = f, grad_norm, step_norm
         if self.m:
             block[:, 3:] = x[:, : self.m]
-        if self.marks is not None:
+        cross = None
+        if self.f_min is not None and (self.hits < 0).any():  # on every row, whatever is kept
             from .sweepstore import first_crossings
 
+            cross = first_crossings(np.asarray(f, dtype=np.float64)[:, None], np.ones((n, 1), dtype=bool),
+                                    self.f_min, self.hits, first_iteration)[:, 0]
+        if self.marks is not None:
             keep = self.marks.mask(first_iteration, n)
-            if self.f_min is not None:
-                keep |= first_crossings(np.asarray(f, dtype=np.float64)[:, None], np.ones((n, 1), dtype=bool),
-                                        self.f_min, self.hits, first_iteration)[:, 0]
+            if cross is not None:
+                keep |= cross
         elif self.every > 1:
             keep = its % self.every == 0
         if self.marks is not None or self.every > 1:
@@ -223,9 +233,14 @@ class TraceWriter:
                 keep[-1] = True
             its, block = its[keep], block[keep]
         self.rows_written += len(its)
-        for end, csv_text, json_text in self._rows.pieces([its], block):
-            self._csv_parts.append(csv_text)
-            self._json_parts.append(json_text)
+        jsonl = self._jsonl is not None
+        for end, csv_text, json_text in self._rows.pieces([its], block, jsonl=jsonl):
+            if self._csv is not None:
+                self._csv_parts.append(csv_text)
+            else:
+                csv_text = ""
+            if jsonl:
+                self._json_parts.append(json_text)
             self._pending_last = int(its[end - 1])
             self._pending += len(csv_text) + len(json_text)
             if self._pending >= FLUSH_BYTES:
@@ -241,15 +256,29 @@ class TraceWriter:
             view = view[n:]
 
     def flush(self) -> None:
-        """Append every complete pending line to the files (one write call per file)."""
-        if self._csv_parts:
-            self._write_all(self._csv, "".join(self._csv_parts).encode())
-            self._csv_parts = []
-            if self._pending_last is not None:
-                self.last_iteration = self._pending_last
-        if self._json_parts:
-            self._write_all(self._jsonl, "".join(self._json_parts).encode())
-            self._json_parts = []
+        """Append every complete pending line to the files (one write call per file).
+
+        All or nothing: when a write fails (a full disk), every file written by this call is cut
+        back to its length before it, so no file ends in a partial line (``pd.read_json(lines=True)``
+        refuses one) and the files keep the same rows; the pending rows stay pending."""
+        blocks = [(fd, parts) for fd, parts in ((self._csv, self._csv_parts), (self._jsonl, self._json_parts))
+                  if fd is not None and parts]
+        done: list[tuple[int, int]] = []
+        try:
+            for fd, parts in blocks:
+                start = os.lseek(fd, 0, os.SEEK_END)
+                done.append((fd, start))
+                self._write_all(fd, "".join(parts).encode())
+        except OSError:
+            for fd, start in done:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+            raise
+        self._csv_parts, self._json_parts = [], []
+        if blocks and self._pending_last is not None:
+            self.last_iteration = self._pending_last
         self._pending = 0
         self._last_flush = time.monotonic()
 
@@ -258,6 +287,8 @@ class TraceWriter:
             self.flush()
         finally:
             for fd in (self._csv, self._jsonl):
+                if fd is None:
+                    continue
                 try:
                     os.close(fd)
                 except OSError:

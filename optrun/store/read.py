@@ -1,8 +1,9 @@
 """Finding and reading run folders: the reading half of the run-folder contract.
 
 A run folder (README, "Run folder") holds ``config.yaml``, ``summary.json``, ``meta.json``,
-``trace.csv`` and ``trace.jsonl``. :func:`load_run` reads one into a :class:`Run` (plain dicts
-and, on demand, numpy columns of the trace); :func:`list_runs` reads a runs folder newest first;
+and ``trace.csv`` and/or ``trace.jsonl`` (``trace.formats``; readers take either).
+:func:`load_run` reads one into a :class:`Run` (plain dicts and, on demand, numpy columns of the
+trace); :func:`list_runs` reads a runs folder newest first;
 :func:`resolve_run` turns a RUN argument (a folder path, a unique id prefix, ``last``, ``-1``,
 ``-2`` ...) into a folder path.
 
@@ -48,7 +49,10 @@ import yaml
 from ..errors import RunReadError, RunSelectionError
 from .folder import hostname, process_start_ticks
 
-RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv")
+RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")
+TRACE_FILES = ("trace.csv", "trace.jsonl")  # a run writes one or both (trace.formats); readers take either
+#: statuses whose run wrote its first rows before it ended: an empty trace file then is damage
+WROTE_ROWS = ("completed", "diverged", "interrupted")
 TRACE_BASE_COLUMNS = ("iteration", "f", "grad_norm", "step_norm")
 STALE_SECONDS = 600.0  # a running run on another host with no heartbeat for this long is crashed
 RELATIVE_RE = re.compile(r"^(?:last|-(\d+))$")
@@ -113,7 +117,8 @@ class Run:
         return self.summary.get("f_min")
 
     def trace(self) -> dict[str, np.ndarray]:
-        """The columns of ``trace.csv`` by name: ``iteration`` (int64), ``f``, ``grad_norm``,
+        """The columns of ``trace.csv`` (or ``trace.jsonl`` when the run wrote only that, where
+        non-finite numbers read as nan) by name: ``iteration`` (int64), ``f``, ``grad_norm``,
         ``step_norm`` and any ``x0 .. x{m-1}`` (float64; ``nan``/``inf`` kept as written).
 
         Floats were written as their shortest round-trip text, so values read back bit for bit. A
@@ -266,14 +271,91 @@ def _parse_columns(header: str, body: str, base: tuple[str, ...], what: str, nam
     return out
 
 
+def trace_file(path: str) -> str:
+    """The trace file a reader takes: ``trace.csv``, else ``trace.jsonl`` (``trace.formats:
+    [jsonl]``); ``trace.csv`` when neither exists (so the error names it)."""
+    for name in TRACE_FILES:
+        if os.path.exists(os.path.join(path, name)):
+            return name
+    return TRACE_FILES[0]
+
+
 def read_trace(path: str, run_id: str | None = None) -> dict[str, np.ndarray]:
-    """Columns of ``path/trace.csv`` by name (see :meth:`Run.trace`)."""
+    """Columns of ``path/trace.csv`` (or of ``trace.jsonl`` when the run wrote only that) by name
+    (see :meth:`Run.trace`)."""
     run_id = run_id or os.path.basename(os.path.normpath(path))
-    text = _read_text(os.path.join(path, "trace.csv"), f"run {run_id}", "trace.csv")
+    what = f"run {run_id}"
+    name = trace_file(path)
+    if not os.path.exists(os.path.join(path, name)):
+        raise RunReadError(f"{what}: trace.csv is missing (and there is no trace.jsonl)")
+    text = _read_text(os.path.join(path, name), what, name)
     if not text:  # no complete line yet: a run that has not flushed its first block
         return _empty_trace()
+    if name == "trace.jsonl":
+        return _parse_json_lines(text, what, name)
     header, _, body = text.partition("\n")
-    return _parse_columns(header, body, TRACE_BASE_COLUMNS, f"run {run_id}", "trace.csv")
+    return _parse_columns(header, body, TRACE_BASE_COLUMNS, what, name)
+
+
+def _parse_json_lines(text: str, what: str, name: str) -> dict[str, np.ndarray]:
+    """Columns of a ``trace.jsonl`` text (whole lines): the keys of its first object, in order;
+    ``null`` (a non-finite number: JSON has no spelling for them) reads as nan."""
+    import orjson
+
+    lines = text.splitlines()
+    try:
+        rows = orjson.loads("[" + ",".join(line for line in lines if line.strip()) + "]")
+    except orjson.JSONDecodeError:
+        for n, line in enumerate(lines, start=1):
+            try:
+                orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise RunReadError(f"{what}: {name} is damaged (line {n} is not JSON)") from None
+        raise RunReadError(f"{what}: {name} is damaged") from None
+    if not rows:
+        return _empty_trace()
+    columns = list(rows[0]) if isinstance(rows[0], dict) else []
+    if tuple(columns[:len(TRACE_BASE_COLUMNS)]) != TRACE_BASE_COLUMNS:
+        raise RunReadError(f"{what}: {name} is damaged (line 1 has the keys {','.join(columns)[:60]!r}, "
+                           f"expected {','.join(TRACE_BASE_COLUMNS)},x0,...)")
+    for n, r in enumerate(rows, start=1):
+        if not isinstance(r, dict) or list(r) != columns:
+            raise RunReadError(f"{what}: {name} is damaged (line {n} does not have the keys of line 1)")
+    out: dict[str, np.ndarray] = {}
+    for c in columns:
+        values = [r[c] for r in rows]
+        if c == "iteration":
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise RunReadError(f"{what}: {name} is damaged (an iteration is not a whole number)")
+            out[c] = np.array(values, dtype=np.int64)
+        else:
+            try:
+                out[c] = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise RunReadError(f"{what}: {name} is damaged (a {c} value is not a number)") from None
+    return out
+
+
+def trace_damage(path: str, status: Any) -> str | None:
+    """What is wrong with a run folder's trace files given its status (``None``: nothing seen).
+
+    A run that ended ``completed``, ``diverged`` or ``interrupted`` wrote its header and first
+    rows before it ended, so an empty trace file (or none at all) is damage, not "no rows yet".
+    Only file sizes are looked at: cheap enough for every listing."""
+    if status not in WROTE_ROWS:
+        return None
+    sizes = {}
+    for name in TRACE_FILES:
+        try:
+            sizes[name] = os.path.getsize(os.path.join(path, name))
+        except OSError:
+            continue
+    if not sizes:
+        return "trace.csv is missing (and there is no trace.jsonl)"
+    for name, size in sizes.items():
+        if size == 0:
+            return f"{name} is damaged (empty, but the run is {status})"
+    return None
 
 
 def batch_trace_file(sweep_path: str, batch: int) -> str:
@@ -397,6 +479,7 @@ SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("final_f", "best_f", "final_grad_norm", "f_min", "f_gap", "distance_to_optimum",
                      "wall_time_s", "time_per_iteration_s"), (int, float, type(None))),
     **dict.fromkeys(("final_x", "best_x"), (list, type(None))),
+    "hits": (dict, type(None)),
 }
 
 
@@ -425,8 +508,9 @@ def _has_run_files(path: str) -> bool:
 def _trace_progress(path: str) -> dict[str, Any]:
     """How far a running or crashed run got, from the last complete line of its trace.csv
     (read from the end: cheap however long the trace). Empty when there is nothing to read."""
+    name = trace_file(path)
     try:
-        with open(os.path.join(path, "trace.csv"), "rb") as f:
+        with open(os.path.join(path, name), "rb") as f:
             f.seek(0, os.SEEK_END)
             size = f.tell()
             f.seek(max(0, size - 65536))
@@ -435,17 +519,41 @@ def _trace_progress(path: str) -> dict[str, Any]:
         return {}
     lines = tail.split("\n")[:-1]  # drop the partial (or empty) text after the last newline
     for line in reversed(lines):
-        cells = line.split(",")
         try:
-            it, fval = int(cells[0]), float(cells[1])
-        except (ValueError, IndexError):
+            if name == "trace.jsonl":
+                row = json.loads(line)
+                it, fval = int(row["iteration"]), row["f"]
+                fval = math.nan if fval is None else float(fval)
+            else:
+                cells = line.split(",")
+                it, fval = int(cells[0]), float(cells[1])
+        except (ValueError, IndexError, KeyError, TypeError):
             continue
-        return {"iterations": it, "final_f": fval, "progress_from": "trace.csv"}
+        return {"iterations": it, "final_f": fval, "progress_from": name}
     return {}
 
 
-def load_run(path: str, lenient: bool = False) -> Run:
-    """Read the run folder at ``path``.
+def default_runs_dir() -> str:
+    """The runs folder the CLI uses without ``--runs-dir``: ``$OPTRUN_RUNS_DIR``, else ``runs``."""
+    return os.environ.get("OPTRUN_RUNS_DIR") or "runs"
+
+
+def _selected_path(path: str, runs_dir: str | None) -> str:
+    """``path`` itself when it is a folder or a sweep member's address, else what the RUN
+    selector ``path`` names in ``runs_dir`` (:func:`resolve_run`)."""
+    if os.path.isdir(path):
+        return path
+    head, tail = os.path.split(os.path.normpath(path))
+    if tail.isdigit() and os.path.isdir(head) and folder_kind(head) == "sweep":
+        return path
+    return resolve_run(path, runs_dir if runs_dir is not None else default_runs_dir())
+
+
+def load_run(path: str, lenient: bool = False, runs_dir: str | None = None) -> Run:
+    """Read the run folder at ``path``, or the run any RUN selector names, as the CLI takes it:
+    ``load_run("last")``, ``load_run("-2", runs_dir="runs")``, an id prefix, ``SWEEP/7``,
+    ``SWEEP:alpha=0.01,seed=3``. Selectors are resolved in ``runs_dir`` (default
+    ``$OPTRUN_RUNS_DIR``, else ``runs``) by :func:`resolve_run`; an existing folder path wins.
 
     Strict (default): a missing or damaged ``summary.json``, ``config.yaml`` or ``meta.json``
     raises :class:`~optrun.errors.RunReadError` naming the run and the problem; a path that is
@@ -457,7 +565,7 @@ def load_run(path: str, lenient: bool = False) -> Run:
     ``SWEEP:key=value``) reads member N of the sweep (:meth:`Sweep.member`); a sweep folder
     itself is not a run (:func:`load_sweep` reads it).
     """
-    path = os.path.normpath(path)
+    path = os.path.normpath(_selected_path(path, runs_dir))
     run_id = os.path.basename(os.path.abspath(path))
     if not os.path.isdir(path):
         head, tail = os.path.split(path)
@@ -472,6 +580,12 @@ def load_run(path: str, lenient: bool = False) -> Run:
                                 f"{run_id}:seed=0 (load_sweep reads the whole sweep)")
     parts, problems = _read_parts(path, run_id, "run", lenient, summary_problem)
     summary = parts["summary.json"]
+    if not problems:
+        damage = trace_damage(path, summary.get("status"))
+        if damage is not None:
+            if not lenient:
+                raise RunReadError(f"run {run_id}: {damage}")
+            problems.append(damage)
     if problems:
         problem = "; ".join(problems)
         recorded = summary.get("status")
@@ -559,10 +673,16 @@ def parse_member_spec(text: str, source: str = "member selector") -> list[tuple[
 
     Values are typed by YAML rules (as overrides are); a value may itself hold commas
     (``objective={name: rosenbrock, dim: 10}``): the text is split only before ``KEY=``."""
+    return [(k, v) for k, v, _ in _parse_spec(text, source)]
+
+
+def _parse_spec(text: str, source: str) -> list[tuple[str, Any, str]]:
+    """:func:`parse_member_spec` keeping each value's text too (its digits set the precision a
+    number is matched at)."""
     from ..config import parse_yaml
     from ..errors import ConfigError
 
-    pairs: list[tuple[str, Any]] = []
+    pairs: list[tuple[str, Any, str]] = []
     for part in _SPEC_SPLIT.split(text):
         key, sep, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
@@ -573,8 +693,47 @@ def parse_member_spec(text: str, source: str = "member selector") -> list[tuple[
             value, _ = parse_yaml(raw, source)
         except ConfigError as e:
             raise RunSelectionError(f"{source}: {e.message}") from None
-        pairs.append((key, value))
+        pairs.append((key, value, raw))
     return pairs
+
+
+_DECIMAL_RE = re.compile(r"[-+]?(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE][-+]?\d+)?")
+
+
+def significant_digits(text: str) -> int | None:
+    """The significant digits a decimal number's text gives (``0.0316228`` -> 6, ``1e-3`` -> 1,
+    ``0.10`` -> 2); ``None`` for any other text."""
+    m = _DECIMAL_RE.fullmatch(text.strip())
+    if m is None:
+        return None
+    digits = "".join(g or "" for g in m.groups()).lstrip("0")
+    return max(len(digits), 1)
+
+
+def _rounds_to(cell: Any, value: float, digits: int) -> bool:
+    """Is the number ``cell`` equal to ``value`` once rounded to ``digits`` significant digits?"""
+    cell = _json_value(cell)
+    if not isinstance(cell, (int, float)) or isinstance(cell, bool) or not math.isfinite(cell):
+        return False
+    return f"{float(cell):.{digits - 1}e}" == f"{value:.{digits - 1}e}"
+
+
+def value_label(value: Any, values: Sequence[Any] = ()) -> str:
+    """The text to print for an axis value, short and safe to paste back into a selector.
+
+    A float prints with 6 significant digits (``0.0316228`` for 0.03162277660168379), which a
+    selector matches at its own precision; when another of ``values`` (the axis's values) prints
+    the same, the shortest round-trip text (``repr``) is printed instead, so the label names one
+    value. Mappings print as JSON, booleans and null as YAML does."""
+    value = _json_value(value)
+    if isinstance(value, float) and math.isfinite(value):
+        short = f"{value:g}"
+        others = {float(_json_value(v)) for v in values
+                  if isinstance(_json_value(v), (int, float)) and not isinstance(_json_value(v), bool)}
+        if any(f"{o:g}" == short for o in others if o != value):
+            return repr(value)
+        return short
+    return _show(value)
 
 
 def _column(values: list[Any]) -> np.ndarray:
@@ -656,10 +815,33 @@ class Sweep:
         return ", ".join(self._names("algorithm")) or None
 
     @property
+    def variants(self) -> list[str]:
+        """The distinct algorithm variants its members run: recorded in the summary (sweeps
+        written since it is), the base config's when no axis swaps the algorithm or its variant,
+        else read from the members' resolved configs."""
+        names = self.summary.get("variant")
+        if isinstance(names, list) and names:
+            return [str(n) for n in names]
+        if isinstance(names, str):
+            return [names]
+        swaps = [a for a in self.axes if a in ("algorithm", "algorithm.name", "algorithm.variant")]
+        if not swaps:
+            base = _get(self.config, "algorithm", "variant")
+            return [str(base)] if base else []
+        if not self.rows:
+            return []
+        try:
+            configs = [self.member_config(i) for i in range(len(self.rows))]
+        except (RunReadError, RunSelectionError):
+            return []
+        return sorted({str(v) for c in configs if (v := _get(c, "algorithm", "variant"))})
+
+    @property
     def variant(self) -> str | None:
-        if any(a.startswith("algorithm") for a in self.axes):
-            return None
-        return _get(self.config, "algorithm", "variant")
+        """The members' algorithm variant, ``mixed`` when they differ (:attr:`variants` lists
+        them), ``None`` when unknown."""
+        names = self.variants
+        return None if not names else names[0] if len(names) == 1 else "mixed"
 
     @property
     def objective(self) -> str | None:
@@ -718,30 +900,82 @@ class Sweep:
             why = f"is {self.status} and has no member table (optrun resume {self.id} finishes it)"
         raise RunSelectionError(f"sweep {self.id} {why}")
 
-    def find(self, spec: str | dict[str, Any]) -> int:
-        """The number of the one member whose axis values match ``spec`` (``"alpha=0.01,seed=3"``
-        or a mapping). No match or several: :class:`~optrun.errors.RunSelectionError` saying which
-        values exist or which axes still tell the matches apart."""
+    def _labels(self, key: str, values: Sequence[Any]) -> str:
+        """Values of axis ``key`` as a selector would name them, the first dozen."""
+        every = self.axis_values(key)
+        shown = ", ".join(value_label(x, every) for x in values[:12])
+        return shown + (f", ... ({len(values)} values)" if len(values) > 12 else "")
+
+    def _matching(self, key: str, value: Any, raw: str | None) -> tuple[list[bool], str]:
+        """Which rows hold ``value`` on axis ``key``, and how ``key=value`` is said.
+
+        Exactly (numbers to 1e-9 relative) first; failing that a number written with decimals is
+        matched at its own precision, so a label printed with 6 significant digits
+        (``alpha=0.0316228``) selects the value 0.03162277660168379. That must name one value of
+        the axis: several raise :class:`~optrun.errors.RunSelectionError`."""
+        said = f"{key}={raw if raw is not None else _show(value)}"
+        hit = [same_value(r.get(key), value) for r in self.rows]
+        digits = significant_digits(raw) if raw is not None else None
+        if any(hit) or digits is None or not isinstance(value, float) or not math.isfinite(value):
+            return hit, said
+        hit = [_rounds_to(r.get(key), value, digits) for r in self.rows]
+        near = list(dict.fromkeys(_value_key(r.get(key)) for r, h in zip(self.rows, hit) if h))
+        if len(near) > 1:
+            vals = [_json_value(json.loads(v)) for v in near]
+            raise RunSelectionError(f"{said} matches {len(near)} values of {key} in sweep {self.id} at the "
+                                    f"{digits} digit{'s' * (digits != 1)} given ({self._labels(key, vals)}): "
+                                    "give more digits")
+        return hit, said
+
+    def select_members(self, spec: str | dict[str, Any]) -> list[int]:
+        """The numbers of every member whose axis values match ``spec`` (``"alpha=0.01"``,
+        ``"algorithm=adam,alpha=0.1"`` or a mapping), in member order: one member, or a whole
+        configuration (all its seeds), or any subset of the sweep.
+
+        Keys may be shortened as :meth:`axis_key` says; numbers match exactly or, failing that, at
+        the precision written (see :meth:`_matching`). No match raises
+        :class:`~optrun.errors.RunSelectionError` in one line saying which values exist."""
         self._require_rows()
         source = f"sweep {self.id}"
-        pairs = parse_member_spec(spec, source) if isinstance(spec, str) else list(spec.items())
-        if not pairs:
+        if isinstance(spec, str):
+            triples = _parse_spec(spec, source)
+        else:
+            triples = [(k, v, None) for k, v in spec.items()]
+        if not triples:
             raise RunSelectionError(f"{source}: give axis values, e.g. {self.id}:seed=0")
+        masks, said = [], []
+        for k, v, raw in triples:
+            key = self.axis_key(k)
+            hit, text = self._matching(key, v, raw)
+            if not any(hit):
+                raise RunSelectionError(f"no member of sweep {self.id} has {text}; {key} takes "
+                                        f"{self._labels(key, self.axis_values(key))}")
+            masks.append((key, hit))
+            said.append(text)
+        rows = [r for i, r in enumerate(self.rows) if all(h[i] for _, h in masks)]
+        if not rows:
+            # each value exists, not together: which values the last key takes with the others
+            key, _ = masks[-1]
+            rest = [i for i in range(len(self.rows)) if all(h[i] for _, h in masks[:-1])]
+            vals = list({_value_key(self.rows[i].get(key)): _json_value(self.rows[i].get(key))
+                         for i in rest}.values())
+            raise RunSelectionError(f"no member of sweep {self.id} has {','.join(said)} (each value exists, "
+                                    f"not together); with {','.join(said[:-1])}, {key} takes "
+                                    f"{self._labels(key, vals)}")
+        return [int(r["member"]) for r in rows]
+
+    def find(self, spec: str | dict[str, Any]) -> int:
+        """The number of the one member whose axis values match ``spec`` (``"alpha=0.01,seed=3"``
+        or a mapping; see :meth:`select_members`). No match or several:
+        :class:`~optrun.errors.RunSelectionError` saying which values exist or which axes still
+        tell the matches apart."""
+        found = self.select_members(spec)
+        if len(found) == 1:
+            return found[0]
+        hits = [self.rows[m] for m in found]
+        pairs = parse_member_spec(spec, f"sweep {self.id}") if isinstance(spec, str) else list(spec.items())
         wanted = [(self.axis_key(k), v) for k, v in pairs]
-        hits = [r for r in self.rows if all(same_value(r.get(k), v) for k, v in wanted)]
         said = ",".join(f"{k}={_show(v)}" for k, v in wanted)
-        if len(hits) == 1:
-            return int(hits[0]["member"])
-        if not hits:
-            for k, v in wanted:
-                if not any(same_value(r.get(k), v) for r in self.rows):
-                    vals = self.axis_values(k)
-                    shown = ", ".join(_show(x) for x in vals[:12]) + (f", ... ({len(vals)} values)"
-                                                                       if len(vals) > 12 else "")
-                    raise RunSelectionError(f"no member of sweep {self.id} has {k}={_show(v)}; "
-                                            f"{k} takes {shown}")
-            raise RunSelectionError(f"no member of sweep {self.id} has {said} (each value exists, "
-                                    "not this combination)")
         given = {k for k, _ in wanted}
         varying = [a for a in self.axes if a not in given
                    and len({_value_key(r.get(a)) for r in hits}) > 1]
@@ -840,13 +1074,33 @@ def _sweep_problem(summary: dict[str, Any]) -> str | None:
     return None
 
 
-def load_sweep(path: str, lenient: bool = False) -> Sweep:
-    """Read the sweep folder at ``path`` (strict or lenient as :func:`load_run`).
+def missing_batch_files(path: str, rows: list[dict[str, Any]]) -> dict[int, list[int]]:
+    """Batches whose trace file (``traces/batch-NNNN.csv`` or its ``.partial``) is gone although
+    a member ran in it (``completed``, ``diverged`` or ``interrupted``), with those members.
+    (A batch that failed before it started, e.g. its objective would not build, wrote no file.)"""
+    ran: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        b = r.get("batch")
+        if isinstance(b, int) and not isinstance(b, bool) and r.get("status") in WROTE_ROWS:
+            ran.setdefault(b, []).append(i)
+    return {b: ms for b, ms in sorted(ran.items()) if not os.path.exists(batch_trace_file(path, b))}
+
+
+def _members_text(ms: list[int]) -> str:
+    return ", ".join(map(str, ms[:6])) + (f", ... ({len(ms)} members)" if len(ms) > 6 else "")
+
+
+def load_sweep(path: str, lenient: bool = False, runs_dir: str | None = None) -> Sweep:
+    """Read the sweep folder at ``path``, or the sweep a selector names (``last``, ``-2``, an id
+    prefix, resolved in ``runs_dir`` as :func:`load_run` does); strict or lenient as
+    :func:`load_run`.
 
     A path that is a run folder or not a folder raises :class:`~optrun.errors.RunSelectionError`;
     a damaged ``summary.json``, ``config.yaml`` or ``meta.json`` raises
     :class:`~optrun.errors.RunReadError` (lenient: status ``damaged``, reason in ``problem``).
     """
+    if not os.path.isdir(path):
+        path = resolve_run(path, runs_dir if runs_dir is not None else default_runs_dir())
     path = os.path.normpath(path)
     sweep_id = os.path.basename(os.path.abspath(path))
     if not os.path.isdir(path):
@@ -856,6 +1110,16 @@ def load_sweep(path: str, lenient: bool = False) -> Sweep:
         raise RunSelectionError(f"{path} is not a sweep folder (its summary.json has no \"kind\": \"sweep\")")
     parts, problems = _read_parts(path, sweep_id, "sweep", lenient, _sweep_problem)
     summary = parts["summary.json"]
+    if not problems:
+        gone = missing_batch_files(path, summary.get("rows") or [])
+        if gone:
+            b, ms = next(iter(gone.items()))
+            more = f" and {len(gone) - 1} more batch files" if len(gone) > 1 else ""
+            damage = (f"traces/batch-{b:04d}.csv is missing{more} (the traces of members "
+                      f"{_members_text(ms)}; optrun resume {sweep_id} reruns them)")
+            if not lenient:
+                raise RunReadError(f"sweep {sweep_id}: {damage}")
+            problems.append(damage)
     rows = summary.get("rows") if not problems else None
     columns = summary.get("columns")
     head = {k: v for k, v in summary.items() if k not in ("rows", "columns")}
@@ -959,6 +1223,13 @@ def relative_index(selector: str) -> int | None:
     return int(m.group(1)) if m.group(1) else 1
 
 
+def _kinds_text(kinds: Sequence[str]) -> str:
+    """``3 runs``, ``2 runs and 1 sweep``: folders counted by kind."""
+    sweeps = sum(1 for k in kinds if k == "sweep")
+    parts = [f"{n:,} {word}{'s' * (n != 1)}" for n, word in ((len(kinds) - sweeps, "run"), (sweeps, "sweep")) if n]
+    return " and ".join(parts) or "0 runs"
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -968,9 +1239,9 @@ _MEMBER_AXES_RE = re.compile(r"^(?P<head>[^:]+?):(?P<spec>\s*[A-Za-z_][A-Za-z0-9
 _MEMBER_NUMBER_RE = re.compile(r"^(?P<head>.+)/(?P<n>\d+)/?$")
 
 
-def _member_address(sel: str, runs_dir: str) -> str | None:
-    """``SWEEP/7`` or ``SWEEP:key=value,...`` -> ``<sweep folder>/<member>``; ``None`` when
-    ``sel`` has neither form."""
+def _split_member(sel: str, runs_dir: str) -> tuple[str, int | None, str | None] | None:
+    """``SWEEP/7`` -> (sweep folder, 7, None); ``SWEEP:key=value,...`` -> (sweep folder, None,
+    the spec); ``None`` when ``sel`` has neither form."""
     m = _MEMBER_AXES_RE.match(sel)
     number = None
     if m is None:
@@ -983,15 +1254,66 @@ def _member_address(sel: str, runs_dir: str) -> str | None:
     if not os.path.isdir(path) or folder_kind(path) != "sweep":
         raise RunSelectionError(f"'{sel}' names a member of a sweep, but '{head}' is the run "
                                 f"{os.path.basename(path)}, not a sweep")
+    return path, number, (None if number is not None else m.group("spec"))
+
+
+def _member_address(sel: str, runs_dir: str) -> str | None:
+    """``SWEEP/7`` or ``SWEEP:key=value,...`` -> ``<sweep folder>/<member>``; ``None`` when
+    ``sel`` has neither form."""
+    split = _split_member(sel, runs_dir)
+    if split is None:
+        return None
+    path, number, spec = split
     sweep = _cached_sweep(path)
     if number is None:
-        number = sweep.find(m.group("spec"))
+        number = sweep.find(spec)
     else:
         sweep._require_rows()
         if number >= len(sweep.rows):
             raise RunSelectionError(f"sweep {sweep.id} has members 0 to {len(sweep.rows) - 1}; "
                                     f"there is no member {number}")
     return os.path.join(path, str(number))
+
+
+@dataclass
+class MemberGroup:
+    """Several members of one sweep named by one selector: ``SWEEP:algorithm=adam,alpha=0.1`` is
+    a whole configuration (all its seeds), ``SWEEP:algorithm=adam`` every member running Adam.
+
+    ``members`` are member numbers in member order, ``spec`` the axis values as given. ``id``,
+    ``path`` and ``kind`` (``"group"``) read like a run's; ``rows`` are the members' table rows."""
+
+    sweep: Sweep
+    members: list[int]
+    spec: str
+
+    kind = "group"
+
+    @property
+    def id(self) -> str:
+        return f"{self.sweep.id}:{self.spec}"
+
+    @property
+    def path(self) -> str:
+        return self.sweep.path
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [self.sweep.rows[m] for m in self.members]
+
+
+def select_members(sweep: Sweep, spec: str | dict[str, Any]) -> list[int]:
+    """The member numbers of ``sweep`` whose axis values match ``spec`` (the text after
+    ``SWEEP:``, e.g. ``"algorithm=adam,alpha=0.1"``, or a mapping), in member order.
+
+    One member, a configuration (all its seeds) or any subset: what ``optrun compare`` and
+    ``optrun plot`` draw for ``SWEEP:...``. Keys may be shortened (``alpha`` for
+    ``algorithm.alpha``, ``algorithm`` for ``algorithm.name``); values are typed by YAML and a
+    number matches exactly or at the precision written (``alpha=0.0316228``, as compare prints
+    it, selects 0.03162277660168379). Nothing matching, an unknown axis, or a number that
+    matches several values at its precision raises :class:`~optrun.errors.RunSelectionError`
+    (one line naming the values that exist)."""
+    return sweep.select_members(spec)
 
 
 def resolve_run(selector: str, runs_dir: str) -> str:
@@ -1019,7 +1341,7 @@ def resolve_run(selector: str, runs_dir: str) -> str:
         if n == 0:
             raise RunSelectionError("'-0' names no run: -1 (or last) is the newest, -2 the one before")
         if n > len(runs):
-            held = f"holds {len(runs)} run{'s' * (len(runs) != 1)}" if runs else "holds no runs"
+            held = f"holds {_kinds_text([r.kind for r in runs])}" if runs else "holds no runs"
             raise RunSelectionError(f"'{sel}' asks for the {_ordinal(n)} newest run but {runs_dir} {held}")
         return runs[n - 1].path
     if os.sep in sel or (os.altsep and os.altsep in sel) or os.path.exists(sel):
@@ -1028,7 +1350,7 @@ def resolve_run(selector: str, runs_dir: str) -> str:
         if os.path.exists(sel):
             raise RunSelectionError(f"{sel} is a file, not a run folder")
         if os.sep in sel:
-            raise RunSelectionError(f"no run folder {sel}")
+            raise RunSelectionError(f"no run folder {sel}: it does not exist")
     folders = {os.path.basename(p): p for p in _run_folders(runs_dir)}
     if sel in folders:
         return folders[sel]
@@ -1039,7 +1361,8 @@ def resolve_run(selector: str, runs_dir: str) -> str:
         return folders[matches[0]]
     if len(matches) > 1:
         shown = ", ".join(matches[:8]) + (f", ... ({len(matches)} in all)" if len(matches) > 8 else "")
-        raise RunSelectionError(f"'{sel}' matches {len(matches)} runs in {runs_dir}: {shown}; "
+        kinds = _kinds_text([folder_kind(folders[m]) for m in matches])
+        raise RunSelectionError(f"'{sel}' matches {kinds} in {runs_dir}: {shown}; "
                                 "give more characters of the id")
     if not folders:
         raise RunSelectionError(f"no run matches '{sel}': {runs_dir} holds no runs "
@@ -1053,8 +1376,20 @@ def select_run(selector: str, runs_dir: str) -> Run:
     return load_run(resolve_run(selector, runs_dir))
 
 
-def select(selector: str, runs_dir: str) -> Run | Sweep:
-    """:func:`resolve_run` then a strict :func:`load_sweep` for a sweep, :func:`load_run` otherwise."""
+def select(selector: str, runs_dir: str, groups: bool = False) -> Run | Sweep | MemberGroup:
+    """:func:`resolve_run` then a strict :func:`load_sweep` for a sweep, :func:`load_run` otherwise.
+
+    With ``groups``, ``SWEEP:key=value,...`` matching several members gives a
+    :class:`MemberGroup` of them (one member is still a :class:`Run`); without, it is an error."""
+    if groups:
+        split = _split_member(selector.strip(), runs_dir)
+        if split is not None and split[2] is not None:
+            sweep = _cached_sweep(split[0])
+            found = sweep.select_members(split[2])
+            if len(found) > 1:
+                spec = ", ".join(part.strip() for part in _SPEC_SPLIT.split(split[2]))
+                return MemberGroup(sweep, found, spec)
+            return load_run(os.path.join(split[0], str(found[0])))
     path = resolve_run(selector, runs_dir)
     if os.path.isdir(path) and folder_kind(path) == "sweep":
         return load_sweep(path)

@@ -42,6 +42,15 @@ ROW_FIELDS = ("status", "stop_reason", "iterations", "final_f", "best_f", "best_
               "distance_to_optimum", "final_grad_norm", "wall_time_s") + TARGET_COLUMNS + ("error",)
 
 
+TARGET_LABELS = tuple(c[len("hit_"):] for c in TARGET_COLUMNS)  # 1e-1 .. 1e-8
+
+
+def hits_record(hits) -> dict[str, int | None]:
+    """A run summary's ``hits``: ``{"1e-1": first iteration with f - f* <= 1e-1 or None, ...}``
+    from one member's hits (-1: never), the same figures as a sweep's ``hit_`` columns."""
+    return {label: (int(h) if h >= 0 else None) for label, h in zip(TARGET_LABELS, list(hits))}
+
+
 def trace_name(batch: int) -> str:
     return os.path.join("traces", f"batch-{batch:04d}.csv")
 
@@ -190,10 +199,18 @@ class BatchTraceWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Append the pending lines; a write that fails (a full disk) is cut back off the file, so
+        it always ends with a whole line."""
         if self._parts:
             data = memoryview("".join(self._parts).encode())
-            while data:
-                data = data[os.write(self._fd, data):]
+            start = os.lseek(self._fd, 0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[os.write(self._fd, data):]
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, start)
+                raise
             self._parts = []
         self._pending = 0
         self._last = time.monotonic()
@@ -203,9 +220,9 @@ class BatchTraceWriter:
         it holds the batch's rows up to there). A killed process leaves ``batch-NNNN.csv.partial``."""
         try:
             self.flush()
-        finally:
+        finally:  # a flush that failed (a full disk) left whole lines: the file still gets its name
             os.close(self._fd)
-        os.replace(self._tmp, self.path)
+            os.replace(self._tmp, self.path)
 
 
 def _plain(v):
