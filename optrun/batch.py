@@ -28,7 +28,7 @@ from .store.folder import (
     utc_now,
 )
 from .store.sweepstore import ROW_FIELDS, TARGET_COLUMNS, BatchTraceWriter, write_summary
-from .sweep import Plan, batch_params, make_batches
+from .sweep import Plan, batch_params, make_batches, sweep_gate
 
 SAVE_SECONDS = 5.0  # at most this long between summary writes while a sweep runs
 
@@ -215,9 +215,8 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                   folder_path: str | None = None, only: list[int] | None = None,
                   previous_rows: list[dict[str, Any]] | None = None) -> SweepOutcome:
     """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``)."""
-    import yaml
-
     from . import __version__
+    from .config import dump_yaml
     from .experiment import _Signals, git_commit
     from .objectives.user import module_record
 
@@ -255,7 +254,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     try:
         if folder_path is None:
             atomic_write_text(os.path.join(path, "config.yaml"),
-                              yaml.safe_dump(plan.resolved_dict(), sort_keys=False, default_flow_style=None))
+                              dump_yaml(plan.resolved_dict()))
         atomic_write_json(os.path.join(path, "meta.json" if folder_path is None else "meta.resume.json"), meta)
         atomic_write_json(os.path.join(path, "summary.json"), {**base_summary, "status": "running",
                                                                "updated_at": started})
@@ -355,6 +354,9 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     summary = {**base_summary, "status": status, "counts": counts, "batches": len(batches),
                "workers": workers, "wall_time_s": wall, "members_per_second": len(todo) / wall if wall else None,
                "expect_failed_members": expect_misses, "ended_at": utc_now(), "updated_at": utc_now()}
+    gate = sweep_gate(plan.base.expect, rows)  # expect.success_rate_min / f_gap_median_max
+    if gate is not None:
+        summary["gate"] = gate
     if sig.received is not None:
         summary["signal"] = signal.Signals(sig.received).name
     meta["ended_at"] = summary["ended_at"]
@@ -365,8 +367,9 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
         raise StorageError(f"cannot write the sweep summary of {path}: {e.strerror or e}") from None
     if status == "interrupted":
         code = 143 if sig.received == signal.SIGTERM else 130
-    elif counts.get("failed") or counts.get("diverged") or expect_misses:
-        code = 1
+    elif counts.get("failed") or (gate is not None and not gate["passed"]) or (
+            (counts.get("diverged") or expect_misses) and plan.base.expect.success_rate_min is None):
+        code = 1  # with success_rate_min, members that miss count against the rate, not on their own
     else:
         code = 0
     outcome = SweepOutcome(run_id, path, summary, rows, code, failures)

@@ -29,6 +29,7 @@ TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "
 STOP_KEYS = ("f_target", "grad_norm")
 EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
                "distance_max")
+SWEEP_EXPECT_KEYS = ("success_rate_min", "f_gap_median_max")  # gates over a sweep's members
 TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s", "formats")
 TRACE_FORMATS = ("csv", "jsonl")  # the trace files a run can write: trace.csv, trace.jsonl
 RNG_MODES = ("generator", "legacy")
@@ -69,9 +70,16 @@ class ExpectConfig:
     f_gap_max: float | None = None
     grad_norm_max: float | None = None
     distance_max: float | None = None
+    success_rate_min: float | None = None  # sweeps only: share of members that meet the rules above
+    f_gap_median_max: float | None = None  # sweeps only: median over the members of final f - f*
 
     def active(self) -> dict[str, Any]:
+        """The per-member rules that are set (what each run or member is checked against)."""
         return {k: getattr(self, k) for k in EXPECT_KEYS if getattr(self, k) is not None}
+
+    def sweep_gates(self) -> dict[str, Any]:
+        """The sweep-level gates that are set."""
+        return {k: getattr(self, k) for k in SWEEP_EXPECT_KEYS if getattr(self, k) is not None}
 
 
 @dataclass(frozen=True)
@@ -139,31 +147,87 @@ class RunConfig:
             "rng": self.rng,
             "backend": self.backend,
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
-            "expect": {k: getattr(self.expect, k) for k in EXPECT_KEYS},
+            "expect": {**{k: getattr(self.expect, k) for k in EXPECT_KEYS}, **self.expect.sweep_gates()},
             "trace": {"every": self.trace.every, "log_per_decade": self.trace.log_per_decade,
                       "x": self.trace.x, "checkpoint_s": self.trace.checkpoint_s,
                       "formats": list(self.trace.formats)},
         }
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+        return dump_yaml(self.to_dict())
 
 
 # ------------------------------------------------------------------------------------ YAML
 
 
 class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that also reads YAML 1.2 floats without a dot (``1e-3``, ``2E+5``).
+    """``yaml.SafeLoader`` that reads plain scalars by YAML 1.2's core schema where it is unambiguous.
 
-    PyYAML implements YAML 1.1, where ``1e-3`` is the *string* "1e-3"; YAML 1.2's core schema
-    (yaml.org/spec/1.2.2, section 10.3.2) and every other YAML library read it as a number, which
-    is what a user writing ``algorithm.alpha=1e-3`` means. Nothing else differs from SafeLoader.
+    PyYAML implements YAML 1.1, where ``1e-3`` and ``0o17`` are *strings*; YAML 1.2's core schema
+    (yaml.org/spec/1.2.2, section 10.3.2) and every other YAML library read them as numbers, which
+    is what a user writing ``algorithm.alpha=1e-3`` means, so they are read as numbers here. Plain
+    scalars that YAML 1.1 and 1.2 read differently (``yes``/``no``/``on``/``off``, ``1_000``,
+    ``010``, ``0b101``, ``1:20``) are refused by :func:`_ambiguous` with what to write instead:
+    reading them either way would surprise the users of the other version.
     """
 
 
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float",
                               re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
                               list("-+.0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"), list("-+0"))
+
+
+
+class _Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that quotes every string :class:`_Loader` would read as something else
+    (``'1e5'``, ``'0o17'``) or refuse (``'yes'``, ``'1_000'``), so that written configs read back."""
+
+
+_Dumper.yaml_implicit_resolvers = {k: list(v) for k, v in _Loader.yaml_implicit_resolvers.items()}
+
+
+def dump_yaml(data: Any) -> str:
+    """Config data as YAML text that :func:`parse_yaml` reads back to the same data."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=None)
+
+
+_BOOL_TAG, _INT_TAG, _FLOAT_TAG = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
+                                   "tag:yaml.org,2002:float")
+
+
+def _ambiguous(node: yaml.ScalarNode) -> str | None:
+    """Why a plain scalar is refused (YAML 1.1 and 1.2 read it differently), or None."""
+    if node.style is not None:  # quoted: a string under both
+        return None
+    v = node.value
+    if node.tag == _BOOL_TAG and v.lower() in ("yes", "no", "on", "off"):
+        word = "true" if v.lower() in ("yes", "on") else "false"
+        return (f"'{v}' is a boolean in YAML 1.1 but a string in YAML 1.2: write {word} "
+                f"(or quote it, '{v}', for the text)")
+    if node.tag not in (_INT_TAG, _FLOAT_TAG):
+        return None
+    if ":" in v:
+        return (f"'{v}' is a base-60 number in YAML 1.1 but a string in YAML 1.2: write the number "
+                f"({_sexagesimal(v)}) or quote the text")
+    if "_" in v:
+        return f"'{v}' is a number in YAML 1.1 but a string in YAML 1.2: write {v.replace('_', '')}"
+    digits = v.lstrip("+-")
+    if node.tag == _INT_TAG and digits[:2].lower() == "0b":
+        return f"'{v}' is binary in YAML 1.1 but a string in YAML 1.2: write {int(v.replace('b', '', 1), 2)}"
+    if (node.tag == _INT_TAG and len(digits) > 1 and digits[0] == "0" and digits[1] in "01234567"
+            and int(v, 8) != int(v, 10)):
+        return (f"'{v}' is octal ({int(v, 8)}) in YAML 1.1 but decimal ({int(v, 10)}) in YAML 1.2: "
+                f"write {int(v, 10)}, or 0o{digits.lstrip('0') or '0'} for octal")
+    return None
+
+
+def _sexagesimal(v: str) -> str:
+    sign = -1 if v.startswith("-") else 1
+    total = 0.0
+    for part in v.lstrip("+-").split(":"):
+        total = total * 60 + float(part)
+    return f"{sign * total:g}"
 
 
 def _line_map(node: yaml.Node, source: str) -> dict[tuple[str, ...], int]:
@@ -180,10 +244,19 @@ def _line_map(node: yaml.Node, source: str) -> dict[tuple[str, ...], int]:
         if count > MAX_NODES:
             raise ConfigError(f"too many YAML nodes (more than {MAX_NODES}, aliases included); "
                               "a config this large is refused", source=source)
-        if isinstance(n, yaml.MappingNode):
+        if isinstance(n, yaml.ScalarNode):
+            why = _ambiguous(n)
+            if why:
+                raise ConfigError(why, source=source, path=".".join(path) or None,
+                                  line=n.start_mark.line + 1)
+        elif isinstance(n, yaml.MappingNode):
             seen: set[str] = set()
             for k, v in n.value:
                 key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+                why = _ambiguous(k) if isinstance(k, yaml.ScalarNode) else None
+                if why:
+                    raise ConfigError(f"key {why}", source=source, path=".".join(path) or None,
+                                      line=k.start_mark.line + 1)
                 if key in seen and key != "<<":
                     where = ".".join(path + (key,))
                     raise ConfigError(f"duplicate key '{key}' (each key may appear once)",
@@ -214,6 +287,8 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         what = e.problem or e.context or "invalid YAML"
+        if e.context and what.startswith("but "):  # "expected a single document ..., but found ..."
+            what = f"{e.context}, {what}"
         if isinstance(e, yaml.constructor.ConstructorError) and "tag" in str(what):
             what = f"{what} (only plain YAML is allowed: Python and custom tags are refused)"
         raise ConfigError(f"invalid YAML: {what}", source=source, line=line) from None
@@ -222,14 +297,36 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
                           "allowed in YAML text", source=source) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"invalid YAML: {' '.join(str(e).split())}", source=source) from None
+    except (ValueError, KeyError, AttributeError, TypeError) as e:  # '!!int x': PyYAML's own constructors
+        raise ConfigError(f"invalid YAML: a value tagged !!int, !!float, !!bool or !!timestamp cannot be "
+                          f"read as that type ({type(e).__name__}: {e})", source=source) from None
     finally:
         if loader is not None:
             loader.dispose()
     return data, lines
 
 
+STDIN = "-"  # the config path that reads standard input
+
+
+def config_source(path: str) -> str:
+    """How messages name a config: its path, or ``<stdin>`` for ``-``."""
+    return "<stdin>" if path == STDIN else path
+
+
 def read_config_file(path: str) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
-    """Read and parse a config file into a raw mapping (not yet validated)."""
+    """Read and parse a config file (``-``: standard input) into a raw mapping (not yet validated)."""
+    if path == STDIN:
+        import sys
+
+        path = config_source(path)
+        try:
+            text = sys.stdin.buffer.read(1_000_001).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError("not UTF-8 text", source=path) from None
+        except (OSError, ValueError, AttributeError) as e:  # closed or absent
+            raise ConfigError(f"cannot read: {e}", source=path) from None
+        return _config_text(text, path)
     if not os.path.exists(path):
         raise ConfigError("no such file", source=path)
     if os.path.isdir(path):
@@ -241,6 +338,10 @@ def read_config_file(path: str) -> tuple[dict[str, Any], dict[tuple[str, ...], i
         raise ConfigError("not a UTF-8 text file", source=path) from None
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror}", source=path) from None
+    return _config_text(text, path)
+
+
+def _config_text(text: str, path: str) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     if len(text) > 1_000_000:
         raise ConfigError("larger than 1 MB; a config this large is refused", source=path)
     data, lines = parse_yaml(text, path)
@@ -459,6 +560,9 @@ def _bounds(c: _Checker, raw: Any) -> tuple[list[tuple[float, float]] | None, bo
         hi = c.number(p, pair[1], nullable=False)
         if not lo < hi:
             raise c.fail(p, f"impossible bounds: low {pair[0]!r} must be less than high {pair[1]!r}")
+        if not math.isfinite(hi - lo):  # a random start lo + r * (hi - lo) would overflow
+            raise c.fail(p, f"the width {pair[1]!r} - ({pair[0]!r}) overflows a float; give bounds "
+                            "whose width is below 1.7e308")
         out.append((lo, hi))
     return out, single
 
@@ -523,6 +627,35 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
     if schedule is not None:
         params["schedule"] = schedule
     return AlgorithmConfig(name=algo.name, variant=variant.name, params=params)
+
+
+def _check_expect_can_pass(c: _Checker, expect: ExpectConfig, spec: Any, dim: int,
+                           oparams: dict[str, Any]) -> None:
+    """Refuse an ``expect:`` rule that no run can meet: a final or best f below the objective's
+    known minimum f*, or a rule on f - f* or the distance to the minimum where none is known
+    (such a CI gate would fail every time, whatever the optimizer does)."""
+    from .objectives.resolve import is_user
+
+    if is_user(oparams):
+        f_min, minima = oparams.get("f_min"), bool(oparams.get("minima"))
+    else:
+        own = {p.name: oparams[p.name] for p in spec.params if p.name in oparams}
+        f_min = spec.f_min(dim, **own)
+        minima = expect.distance_max is None or len(spec.minima(dim, **own)) > 0
+    where = "give objective.f_min" if is_user(oparams) else f"'{spec.name}' has none"
+    for key in ("f_gap_max", "f_gap_median_max"):
+        if getattr(expect, key) is not None and f_min is None:
+            raise c.fail(f"expect.{key}", f"can never pass: f - f* needs a known minimum f* ({where})")
+    if expect.distance_max is not None and not minima:
+        where = "give objective.minima" if is_user(oparams) else f"'{spec.name}' has none"
+        raise c.fail("expect.distance_max", f"can never pass: the distance needs a known minimizer ({where})")
+    if f_min is None:
+        return
+    for key in ("f_final_max", "f_best_max"):
+        limit = getattr(expect, key)
+        if limit is not None and limit < f_min:
+            raise c.fail(f"expect.{key}", f"can never pass: {limit:g} is below the objective's minimum "
+                                          f"f* = {f_min:g}")
 
 
 def _section(data: dict[str, Any], key: str) -> Any:
@@ -614,13 +747,17 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
                       grad_norm=c.number("stop.grad_norm", raw.get("grad_norm"), positive=True))
 
     raw = _section(data, "expect")
-    c.mapping("expect", raw, EXPECT_KEYS)
+    c.mapping("expect", raw, EXPECT_KEYS + SWEEP_EXPECT_KEYS)
     status = raw.get("status")
     if status is not None and status not in ("completed", "diverged"):
         raise c.fail("expect.status", f"must be 'completed' or 'diverged', not {status!r}")
     expect = ExpectConfig(status=status, **{
         k: c.number(f"expect.{k}", raw.get(k), low=0.0 if k != "f_final_max" and k != "f_best_max" else None)
-        for k in EXPECT_KEYS if k != "status"})
+        for k in EXPECT_KEYS + SWEEP_EXPECT_KEYS if k != "status"})
+    if expect.success_rate_min is not None and expect.success_rate_min > 1:
+        raise c.fail("expect.success_rate_min", f"is a share of the members, between 0 and 1, not "
+                                                f"{yaml_repr(expect.success_rate_min)}")
+    _check_expect_can_pass(c, expect, spec, dim, oparams)
 
     raw = _section(data, "trace")
     c.mapping("trace", raw, TRACE_KEYS)
@@ -685,9 +822,16 @@ def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> RunCo
     """Read, override and validate one config file (its ``sweep:`` block, if any, is not applied:
     this is the base config). Overrides behave as on the command line of ``optrun run``:
     ``algorithm.name=adam`` swaps the algorithm, keeping the settings it accepts."""
-    from .sweep import apply_overrides
+    from .overrides import apply_overrides
 
     data, lines = read_config_file(path)
+    path = config_source(path)
     data = copy.deepcopy(data)
     overridden = apply_overrides(data, overrides)
-    return validate(data, path, lines, overridden)
+    config = validate(data, path, lines, overridden)
+    gates = config.expect.sweep_gates()
+    if gates and "sweep" not in data:
+        raise _Checker(path, lines, overridden).fail(
+            f"expect.{next(iter(gates))}", "applies to sweeps only (a sweep: block or --sweep); a single "
+                                           "run is checked by the other expect: keys")
+    return config

@@ -20,10 +20,13 @@ are typed by YAML rules. A ``--sweep`` key replaces the config's axis of that ke
 on the command line is an error. The sweep is the product of the axes, first axis slowest; members
 are numbered 0, 1, ... in that order.
 
-Swapping ``algorithm.name``, ``algorithm.variant`` or ``objective.name`` (or the whole section)
-keeps the base's settings the new one accepts and drops the others, so the tutorial's AMSGrad
-config can sweep ``algorithm.name: [amsgrad, adam, gd]``. Every distinct member config is
-validated before anything runs; an error names the axis value that made it.
+Swapping ``algorithm.name``, ``algorithm.variant`` or ``objective.name`` (or the whole section
+by a plain name) keeps the base's settings the new one accepts, a pinned variant included where
+the new algorithm has it, and drops the others, naming them in :attr:`Plan.notes`; so the
+tutorial's AMSGrad config can sweep ``algorithm.name: [amsgrad, adam, gd]``. A whole section
+given as a mapping replaces the base's. An override of a key that an axis also sets is refused.
+Every distinct member config is validated before anything runs; an error names the axis value
+(the ``--sweep`` option, or the config's block) that made it.
 
 The resolved ``sweep:`` block written to a sweep folder keeps ``range``/``logspace``/``linspace``
 axes in that form and the axis order, so ``optrun run SWEEP/config.yaml`` (and ``optrun resume``)
@@ -51,8 +54,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import RunConfig, _Checker, _tname, apply_override, parse_override, parse_yaml, validate
+from .config import RunConfig, _Checker, _tname, config_source, parse_yaml, validate
 from .errors import ConfigError
+from .overrides import apply_overrides, assign, drop_note, switch_rank, switches_section
 from .text import article
 
 BATCH_MAX = 1024
@@ -71,6 +75,7 @@ class Axis:
     keys: tuple[str, ...]
     values: tuple[tuple[Any, ...], ...]
     specs: tuple[Any, ...] = field(default=(), compare=False)
+    option: str | None = field(default=None, compare=False)  # the --sweep text it came from, if any
 
     def spec(self, i: int) -> Any:
         if self.specs and self.specs[i] is not None:
@@ -191,6 +196,8 @@ _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9][A-Za-z0-9_]*)*")
 def _key_problem(key: str) -> str | None:
     if key.split(".")[0] in ("sweep", "name"):
         return "cannot be swept (the sweep's name labels its folder)" if key == "name" else "cannot be swept"
+    if key in ("expect", "expect.success_rate_min", "expect.f_gap_median_max"):
+        return "cannot be swept (a sweep's gates hold for all its members)"
     return None
 
 
@@ -228,24 +235,35 @@ def _split_top(text: str) -> list[str]:
 
 
 _CALL = re.compile(r"^(range|logspace|linspace)\((.*)\)$")
+SWEEP_FORMS = ("KEY=a,b,c, KEY=START:STOP[:STEP], KEY=range(START,STOP[,STEP]), "
+               "KEY=logspace(a,b,n) or KEY=linspace(a,b,n)")
 
 
 def parse_sweep_option(text: str) -> Axis:
-    """One ``--sweep KEY=SPEC`` option (see the module doc for the grammar)."""
+    """One ``--sweep KEY=SPEC`` option (see the module doc for the grammar).
+
+    Errors name the option itself (``--sweep 'X'``) as their source, not the config file, and a
+    malformed spec lists the accepted forms."""
     src = f"--sweep '{text}'"
+
+    def bad(message: str) -> ConfigError:
+        return ConfigError(f"{message} (accepted: {SWEEP_FORMS})", source=src)
+
     key, sep, spec = text.partition("=")
     key, spec = key.strip(), spec.strip()
     if not sep or not key or not spec:
-        raise ConfigError("a sweep axis is KEY=VALUES, e.g. seed=0:100 or algorithm.alpha=0.001,0.01",
-                          source=src)
+        raise bad("a sweep axis is KEY=VALUES, e.g. seed=0:100 or algorithm.alpha=0.001,0.01")
     if not _KEY.fullmatch(key):
-        raise ConfigError(f"'{key}' is not a dotted key like algorithm.alpha", source=src)
+        raise bad(f"'{key}' is not a dotted key like algorithm.alpha")
     if _key_problem(key):
         raise ConfigError(_key_problem(key), source=src, path=key)
     parts = key.split(".")
 
     def typed(s: str) -> Any:
-        v, _ = parse_yaml(s, src)
+        try:
+            v, _ = parse_yaml(s, src)
+        except ConfigError as e:  # a line number inside a one-line option says nothing
+            raise ConfigError(e.detail, source=src) from None
         return v
 
     generator = None
@@ -259,11 +277,15 @@ def parse_sweep_option(text: str) -> Axis:
             vals = _range_values(generator["range"])
             if not vals:
                 raise ValueError(f"{spec} gives no values")
+        elif re.fullmatch(r"[-+0-9.eE]*:[-+0-9.eE:]*", spec):
+            raise ValueError(f"'{spec}' is not START:STOP[:STEP] with whole numbers")
+        elif re.fullmatch(r"[A-Za-z_]\w*\(.*\)", spec):
+            raise ValueError(f"'{spec.partition('(')[0]}(...)' is not a sweep generator")
         else:
             vals = axis_values([typed(a) for a in _split_top(spec)])
     except ValueError as e:
-        raise ConfigError(str(e), source=src) from None
-    axis = Axis((".".join(parts),), tuple((v,) for v in vals), (generator,))
+        raise bad(str(e)) from None
+    axis = Axis((".".join(parts),), tuple((v,) for v in vals), (generator,), option=text)
     problem = _seed_problem(axis.keys[0], axis)
     if problem:
         raise ConfigError(problem, source=src)
@@ -282,6 +304,7 @@ class Plan:
     axes: list[Axis] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
     members: list[RunConfig] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # settings a swap dropped, one line per override or axis value
 
     @property
     def is_sweep(self) -> bool:
@@ -307,97 +330,19 @@ class Plan:
         return d
 
 
-def _accepted_keys(section: str, raw: dict[str, Any]) -> set[str] | None:
-    """Keys the named algorithm/objective accepts, or None when it is unknown (validation says so)."""
-    name = raw.get("name")
-    if not isinstance(name, str):
-        return None
-    try:
-        if section == "algorithm":
-            from .optimizers import get_algorithm
-
-            v = get_algorithm(name).variant(raw.get("variant"))
-            return {"name", "variant", "schedule"} | {p.name for p in v.params}
-        from .objectives import config_keys
-
-        return set(config_keys(name))
-    except (KeyError, AttributeError):
-        return None
-
-
-def _switches_section(key: str) -> bool:
-    """``algorithm``, ``algorithm.name``, ``algorithm.variant``, ``objective``, ``objective.name``:
-    axes that swap what runs (and so which other keys of the section are valid)."""
-    parts = key.split(".")
-    return parts[0] in ("algorithm", "objective") and (
-        len(parts) == 1 or parts[1:] == ["name"] or parts == ["algorithm", "variant"])
-
-
-def _switch_rank(key: str) -> int:
-    """Apply swaps of the whole section or its name first, then the variant, then everything else."""
-    if not _switches_section(key):
-        return 2
-    return 1 if key == "algorithm.variant" else 0
-
-
-def _assign(data: dict[str, Any], key: str, value: Any, src: str) -> None:
-    """Set one axis value in a member's raw config.
-
-    Swapping the algorithm, its variant or the objective (by name, or as a whole mapping) keeps
-    the base's settings the new one accepts (a shared ``alpha``, ``dim``, ``shift``) and drops the
-    rest, so a config for AMSGrad's tutorial variant can sweep ``algorithm.name: [amsgrad, adam]``
-    or ``algorithm.variant: [tutorial, torch]``; the base's ``variant`` is dropped too unless the
-    new value names one. Keys the value itself gives are always kept, so that validation reports
-    a wrong one.
-    """
-    parts = key.split(".")
-    if key == "algorithm.variant" and isinstance(data.get("algorithm"), (dict, str)):
-        base = data["algorithm"]
-        base = {"name": base} if isinstance(base, str) else dict(base)
-        merged = {**base, "variant": value}
-        if value != base.get("variant"):
-            ok = _accepted_keys("algorithm", merged)
-            if ok is not None:
-                merged = {k: v for k, v in merged.items() if k in ok}
-        data["algorithm"] = merged
-        return
-    if _switches_section(key):
-        section = parts[0]
-        base = data.get(section)
-        base = {"name": base} if isinstance(base, str) else dict(base) if isinstance(base, dict) else {}
-        new = {"name": value} if len(parts) == 2 or isinstance(value, str) else value
-        if isinstance(new, dict):
-            merged = {**base, **new}
-            if new.get("name") != base.get("name"):
-                if "variant" not in new:
-                    merged.pop("variant", None)
-                user = any(k in new for k in ("function", "expression"))
-                ok = None if user else _accepted_keys(section, merged)
-                if ok is not None:
-                    merged = {k: v for k, v in merged.items() if k in ok or k in new}
-                elif user:  # a user objective replaces a built-in: keep only its own keys and dim
-                    merged = {k: v for k, v in merged.items() if k in new or k == "dim"}
-            data[section] = merged
-            return
-    apply_override(data, parts, value, src)
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Apply ``KEY=VALUE`` overrides to a raw config in place; returns ``{key: source}``.
-
-    ``algorithm.name=adam`` (or the variant, or ``objective.name``) swaps the section as a sweep
-    axis would, keeping the settings the new one accepts. One key twice is an error.
-    """
-    overridden: dict[str, str] = {}
-    for text in overrides:
-        parts, value = parse_override(text)
-        key = ".".join(parts)
-        if key in overridden:
-            raise ConfigError(f"'{key}' is set twice on the command line (also by {overridden[key]})",
-                              source=f"override '{text}'")
-        _assign(data, key, value, f"override '{text}'")
-        overridden[key] = f"override '{text}'"
-    return overridden
+def _conflict(key: str, src: str, axes: list[Axis]) -> None:
+    """Refuse an override that a sweep axis would overwrite in every member (it would be ignored)."""
+    for ax in axes:
+        for a in ax.keys:
+            names_only = all(isinstance(v[ax.keys.index(a)], str) for v in ax.values)
+            inside = key.startswith(a + ".") and not (a in ("algorithm", "objective") and names_only)
+            renamed = a == key + ".name" and key in ("algorithm", "objective")
+            if key == a or inside or renamed:
+                by = (f"--sweep '{ax.option}'" if ax.option is not None else "the config's sweep block")
+                fix = ("give one of the two" if ax.option is not None
+                       else f"replace that axis with --sweep {a}=VALUES instead")
+                raise ConfigError(f"'{key}' is also set by the sweep axis {a} ({by}), which would "
+                                  f"override it; {fix}", source=src)
 
 
 def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
@@ -411,8 +356,10 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
     from .config import read_config_file
 
     data, lines = read_config_file(path)
+    path = config_source(path)
     data = copy.deepcopy(data)
-    overridden = apply_overrides(data, overrides)
+    notes: list[str] = []
+    overridden = apply_overrides(data, overrides, notes)
     c = _Checker(path, lines, overridden)
     raw_sweep = data.pop("sweep", None)
     axes = parse_sweep_block(raw_sweep, c) if raw_sweep is not None else []
@@ -432,31 +379,48 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
             axes[same[0]] = ax
         else:
             axes.append(ax)
+    for key, src in overridden.items():
+        _conflict(key, src, axes)
     base = validate(data, path, lines, overridden)
-    plan = Plan(path, base, axes)
+    plan = Plan(path, base, axes, notes=notes)
     if not axes:
+        gates = base.expect.sweep_gates()
+        if gates:
+            k = next(iter(gates))
+            raise c.fail(f"expect.{k}", "applies to sweeps only (a sweep: block or --sweep); a single run "
+                                        "is checked by the other expect: keys")
         return plan
     n = math.prod(len(a.values) for a in axes)
     if n > MAX_MEMBERS:
         raise ConfigError(f"the sweep has {n:,} members; at most {MAX_MEMBERS:,} are allowed", source=path)
     cache: dict[str, RunConfig] = {}
+    options = {a.keys[0]: a.option for a in axes if a.option is not None}
+    seen_notes: set[str] = set()
     for combo in itertools.product(*(a.values for a in axes)):
         assignment = {k: v for a, vals in zip(axes, combo) for k, v in zip(a.keys, vals)}
         plan.assignments.append(assignment)
         seed = assignment.get("seed")
         # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
         rest = sorted(((k, v) for k, v in assignment.items() if k != "seed"),
-                      key=lambda kv: _switch_rank(kv[0]))
+                      key=lambda kv: switch_rank(kv[0]))
         ck = repr(rest)
         cfg = cache.get(ck)
         if cfg is None:
             member = copy.deepcopy(data)
             sweep_src, swapped = {}, {}
             for k, v in rest:
-                where = f"sweep axis {k}={v!r} in {path}"
-                _assign(member, k, v, where)
+                where = (f"--sweep '{options[k]}' ({k}={v!r})" if k in options
+                         else f"sweep axis {k}={v!r} in {path}")
+                dropped = assign(member, k, v, where)
+                # a setting another axis of this member sets again is not lost
+                dropped = {d: dv for d, dv in dropped.items() if d not in assignment}
+                if dropped:
+                    note = drop_note(where, dropped, member.get(k.split(".")[0]))
+                    if note not in seen_notes:
+                        seen_notes.add(note)
+                        plan.notes.append(note)
                 sweep_src[k] = where
-                if _switches_section(k):  # other errors in a swapped section come from this axis
+                if switches_section(k):  # other errors in a swapped section come from this axis
                     swapped.setdefault(k.split(".")[0], where)
             cfg = validate(member, path, lines, {**overridden, **sweep_src, **swapped})
             cache[ck] = cfg
@@ -464,6 +428,41 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
             cfg = cfg.with_seed(seed)
         plan.members.append(cfg)
     return plan
+
+
+# --------------------------------------------------------------------------------- gates
+
+
+def sweep_gate(expect: Any, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The sweep-level ``expect:`` gates over the member rows, or None when none is set.
+
+    ``success_rate_min``: the share of members that passed, i.e. ended with the expected status
+    (``expect.status``, else completed) and met every per-member rule, must be at least this.
+    ``f_gap_median_max``: the median over all members of their final f - f* must be at most this;
+    a member without a finite f - f* (failed, diverged, not run) counts as +inf.
+    """
+    gates = expect.sweep_gates()
+    if not gates:
+        return None
+    n = len(rows)
+    out: dict[str, Any] = {**gates, "members": n}
+    ok = True
+    if expect.success_rate_min is not None:
+        want = expect.status or "completed"
+        passed = sum(1 for r in rows if r.get("status") == want and r.get("expect_passed") is True)
+        rate = passed / n if n else 0.0
+        out.update(members_passed=passed, success_rate=rate)
+        out["passed_success_rate"] = rate >= expect.success_rate_min
+        ok = ok and out["passed_success_rate"]
+    if expect.f_gap_median_max is not None:
+        gaps = sorted(g if isinstance(g, (int, float)) and math.isfinite(g) else math.inf
+                      for g in (r.get("f_gap") for r in rows))
+        med = (gaps[(n - 1) // 2] + gaps[n // 2]) / 2 if n else math.inf
+        out["f_gap_median"] = med if math.isfinite(med) else None
+        out["passed_f_gap_median"] = med <= expect.f_gap_median_max
+        ok = ok and out["passed_f_gap_median"]
+    out["passed"] = ok
+    return out
 
 
 # --------------------------------------------------------------------------------- batches

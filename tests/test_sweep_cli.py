@@ -285,16 +285,16 @@ def test_dry_run_prints_members_and_batches_and_writes_nothing(tmp_path):
     lines = res.stdout.splitlines()
     assert lines[0] == f"{cfg}: 12 members over algorithm.name (2), seed (3), algorithm.alpha (2); 2 batches"
     assert lines[1] == "batch 0: 6 members, amsgrad (tutorial) on sphere d=2, 30 iterations"
-    assert lines[2] == "  member 0: algorithm.name=amsgrad, seed=0, algorithm.alpha=0.05"
+    assert lines[2] == "  member 0: algorithm.name=amsgrad, seed=0, algorithm.alpha=0.05 [amsgrad (tutorial)]"
     assert lines[8] == "batch 1: 6 members, rmsprop (torch) on sphere d=2, 30 iterations"
-    assert lines[-1] == "  member 11: algorithm.name=rmsprop, seed=2, algorithm.alpha=0.1"
+    assert lines[-1] == "  member 11: algorithm.name=rmsprop, seed=2, algorithm.alpha=0.1 [rmsprop (torch)]"
     assert len(lines) == 15 and not (tmp_path / "runs").exists()
     # long batches are elided in the middle
     res = invoke("run", cfg, "--sweep", "seed=0:100", "--dry-run")
     assert res.exit_code == 0 and "  ..." in res.stdout and "member 399:" in res.stdout
     # a config without axes is one run
     res = invoke("run", write(tmp_path, LAYOUT.split("sweep:")[0], "one.yaml"), "--dry-run")
-    assert res.stdout.startswith(f"{tmp_path / 'one.yaml'}: one run: amsgrad (tutorial) on sphere")
+    assert res.stdout.startswith(f"# {tmp_path / 'one.yaml'}: one run: amsgrad (tutorial) on sphere")
 
 
 # ------------------------------------------------------------------------------ failures, Ctrl-C, resume

@@ -3,15 +3,17 @@
 #
 #   tools/make_readme_images.sh              # uses the optrun on PATH
 #   OPTRUN=/path/to/venv/bin/optrun tools/make_readme_images.sh
+#   OUT_DIR=/tmp/pictures tools/make_readme_images.sh   # write the PNGs elsewhere (default docs/images)
 #
 # docs/images/amsgrad-contour.png  the AMSGrad tutorial's run (configs/amsgrad.yaml) on its contour
 # docs/images/convergence.png      five optimizers on the 10-D Rosenbrock function, f - f* per step
 #
 # The runs go to a temporary runs folder that is removed afterwards; only the PNGs are kept.
+# Each "algorithm={...}" below is the whole algorithm section: the config's own keys are not merged in.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 optrun=${OPTRUN:-optrun}
-out=$root/docs/images
+out=${OUT_DIR:-$root/docs/images}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OPTRUN_RUNS_DIR=$tmp/runs NO_COLOR=1

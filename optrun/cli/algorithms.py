@@ -46,13 +46,20 @@ def _default_text(value: Any) -> str:
     return str(value)
 
 
+_LIKE_FOR_LIKE = ("Without algorithm.variant each algorithm runs its default variant; pin one (torch, optax) to "
+                  "compare like with like: a swap of algorithm.name keeps it where the new algorithm has it.")
+
+
 def list_text(algos) -> str:
     width = max(len(a.name) for a in algos)
+    dwidth = max(len("default"), *(len(a.default_variant) for a in algos))
     vwidth = max(len(_variant_names(a)) for a in algos)
-    lines = [f"{'algorithm':<{width}}  {'variants (* default)':<{vwidth}}  summary"]
+    lines = [f"{'algorithm':<{width}}  {'default':<{dwidth}}  {'variants (* default)':<{vwidth}}  summary"]
     for a in algos:
-        lines.append(f"{a.name:<{width}}  {_variant_names(a):<{vwidth}}  {a.summary}")
+        lines.append(f"{a.name:<{width}}  {a.default_variant:<{dwidth}}  {_variant_names(a):<{vwidth}}  "
+                     f"{a.summary}")
     lines.append("")
+    lines.append(_LIKE_FOR_LIKE)
     lines.append("Every algorithm takes a learning-rate schedule (algorithm.schedule): "
                  + ", ".join(_schedules()) + ".")
     lines.append("Details: optrun algorithms NAME")
@@ -96,15 +103,15 @@ def _md(text: str) -> str:
 def list_markdown(algos) -> str:
     from ..optimizers.schedules import SUMMARIES
 
-    lines = ["| algorithm | variants (default first) | defaults per variant | summary |",
-             "|---|---|---|---|"]
+    lines = ["| algorithm | default variant | variants (default first) | defaults per variant | summary |",
+             "|---|---|---|---|---|"]
     for a in algos:
         ordered = sorted(a.variants, key=lambda v: v.name != a.default_variant)
         variants = ", ".join(f"`{v.name}`" + (f" (= {', '.join(f'`{x}`' for x in v.aliases)})"
                                               if v.aliases else "") for v in ordered)
         defaults = "<br>".join(f"`{v.name}`: " + ", ".join(f"{p.name}={_default_text(p.default)}"
                                                              for p in v.params) for v in ordered)
-        lines.append(f"| `{a.name}` | {variants} | {_md(defaults)} | {_md(a.summary)} |")
+        lines.append(f"| `{a.name}` | `{a.default_variant}` | {variants} | {_md(defaults)} | {_md(a.summary)} |")
     lines += ["", "| schedule | learning rate for the update after k steps |", "|---|---|"]
     lines += [f"| `{name}` | {_md(text)} |" for name, text in SUMMARIES.items()]
     return "\n".join(lines)

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import click
 
 from .options import complete_config_args, quiet_option, runs_dir_option
 
+_TOP = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng", "backend",
+        "stop", "expect", "trace", "sweep")  # config.TOP_KEYS, without importing the config module
+
+
+def _missing_equals(arg: str) -> str | None:
+    """``algorithm.alpha`` or ``iterations:500`` given where a CONFIG is expected, and no such file:
+    the hint for an override whose ``=`` was forgotten, else None."""
+    if os.path.exists(arg) or arg.endswith((".yaml", ".yml")):
+        return None
+    m = re.fullmatch(r"([A-Za-z_]\w*)((?:\.\w+)*)\s*(?::\s*(.*))?", arg, re.DOTALL)
+    if not m or m.group(1) not in _TOP:
+        return None
+    key = m.group(1) + m.group(2)
+    value = m.group(3) if m.group(3) is not None else "VALUE"
+    return (f"'{arg}' is not a file; it looks like an override missing '=': write {key}={value}")
+
 
 def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """CONFIG paths first, then KEY=VALUE overrides (an argument with '=' that is not a file)."""
+    """CONFIG paths first (``-``: standard input), then KEY=VALUE overrides (an argument with '='
+    that is not a file)."""
     configs, overrides = [], []
     for a in args:
         if "=" in a and not os.path.isfile(a):
@@ -21,9 +39,14 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
             raise click.UsageError(f"config '{a}' comes after an override; put every CONFIG "
                                    "before the KEY=VALUE overrides")
         else:
+            hint = _missing_equals(a)
+            if hint:
+                raise click.UsageError(hint)
             configs.append(a)
     if not configs:
         raise click.UsageError("give at least one CONFIG file, e.g. optrun run configs/amsgrad.yaml")
+    if configs.count("-") > 1:
+        raise click.UsageError("'-' (read the config from standard input) can be given once")
     return configs, overrides
 
 
@@ -36,9 +59,12 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: print each run's summary as a JSON line on stdout instead of the result line.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="KEY=SPEC",
-              help="Add a sweep axis: seed=0:100, algorithm.alpha=0.001,0.01,0.1, "
-                   "algorithm.alpha=logspace(1e-4,1e-1,7). Repeatable; the sweep is the product.")
-@click.option("--dry-run", is_flag=True, help="Print the members and batches a sweep would run, and stop.")
+              help="Add a sweep axis: KEY=a,b,c, KEY=START:STOP[:STEP], KEY=range(...), KEY=logspace(a,b,n) "
+                   "or KEY=linspace(a,b,n), e.g. seed=0:100, algorithm.alpha=0.001,0.01,0.1. "
+                   "Repeatable; the sweep is the product.")
+@click.option("--dry-run", is_flag=True,
+              help="Print what would run, and stop: the resolved config as YAML for one run (re-readable: "
+                   "pipe it to 'optrun run -'), the members, their variants and the batches for a sweep.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes for a sweep's batches (default: the number of cores).")
 @click.option("--fail-fast", is_flag=True, help="Stop a sweep at the first failed member (default: keep going).")
@@ -50,7 +76,9 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
 
     Overrides set any config key by its dotted path; values are typed by YAML rules
     (0.01 is a number, true a boolean, [1, 2] a list). Every config and override is
-    validated before any run starts.
+    validated before any run starts. CONFIG '-' reads the config from standard input.
+    Swapping algorithm.name keeps the settings the new algorithm accepts, its variant
+    included; what is dropped is named in a note on stderr.
 
     \b
     Examples:
@@ -60,16 +88,18 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
       optrun run configs/amsgrad.yaml --verbose        # the tutorial's own lines
       optrun run configs/amsgrad.yaml --sweep seed=0:100 --sweep algorithm.alpha=0.001,0.01,0.1
       optrun run configs/amsgrad.yaml --sweep seed=0:10 --dry-run
+      optrun run configs/amsgrad.yaml --dry-run > mine.yaml   # the resolved config
+      cat mine.yaml | optrun run -
 
     A config with a sweep: block (or --sweep options) runs as a sweep: members that
     share algorithm, objective and dimension run as one vectorized batch, batches run
     in a process pool, and one sweep folder holds a summary table and the traces.
 
     Exit status: 0 all runs completed and met their expect: block; 1 a run diverged,
-    failed or missed its expect: block; 2 bad input; 130 interrupted (143 on SIGTERM).
+    failed or missed its expect: block (a sweep: a member did, or a gate such as
+    expect.success_rate_min failed); 2 bad input; 130 interrupted (143 on SIGTERM).
     """
-    from ..config import start_outside_bounds
-    from ..experiment import execute, trace_notes
+    from ..experiment import execute
     from ..store.folder import jsonable
     from ..sweep import load_plan
     from .console import (
@@ -82,14 +112,14 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
         use_bar,
     )
 
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet contradict each other; give one")
     config_paths, overrides = split_args(args)
     plans = [load_plan(p, overrides, sweeps) for p in config_paths]  # validate all before running any
     if not quiet:
-        for path, plan in zip(config_paths, plans):
-            notes = {n for n in map(start_outside_bounds, plan.members if plan.is_sweep else [plan.base]) if n}
-            notes.update(trace_notes(plan.members if plan.is_sweep else [plan.base], sweep=plan.is_sweep))
-            for note in sorted(notes):
-                click.echo(f"note: {path}: {note}", err=True)
+        for plan in plans:
+            for note in plan_notes(plan):
+                click.echo(f"note: {plan.source}: {note}", err=True)
     if dry_run:
         for plan in plans:
             print_dry_run(plan)
@@ -112,6 +142,9 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
                 if isinstance(reporter, BarSweepReporter):
                     reporter.close()
             line = sweep_result_line(outcome)
+            gate = gate_line(outcome.summary.get("gate"))
+            if gate:
+                click.echo(gate, err=True)
             data = {"path": outcome.path, **{k: v for k, v in outcome.summary.items() if k != "rows"}}
             if plot and outcome.exit_code not in (130, 143):  # median and IQR band per configuration
                 from ..plot import plot_sweeps
@@ -158,19 +191,55 @@ def _draw(make, path: str, data: dict, quiet: bool) -> int:
     return 0
 
 
+def plan_notes(plan) -> list[str]:
+    """The notes to print before a plan runs: settings a swap dropped, a start outside the bounds,
+    a trace that will be large."""
+    from ..config import start_outside_bounds
+    from ..experiment import trace_notes
+
+    members = plan.members if plan.is_sweep else [plan.base]
+    notes = {n for n in map(start_outside_bounds, members) if n}
+    notes.update(trace_notes(members, sweep=plan.is_sweep))
+    return list(plan.notes) + sorted(notes)
+
+
+def gate_line(gate: dict | None) -> str | None:
+    """One stderr line for a sweep's ``expect:`` gates (success_rate_min, f_gap_median_max)."""
+    from ..text import plural
+
+    if not gate:
+        return None
+    parts = []
+    if "success_rate" in gate:
+        parts.append(f"{gate['members_passed']:,} of {plural(gate['members'], 'member')} met expect "
+                     f"({gate['success_rate']:.0%}, at least {gate['success_rate_min']:.0%} required)")
+    if "f_gap_median_max" in gate:
+        med = gate.get("f_gap_median")
+        parts.append(f"median f - f* {'n/a' if med is None else f'{med:.6g}'} "
+                     f"({'at most' if gate['passed_f_gap_median'] else 'above'} {gate['f_gap_median_max']:g})")
+    return f"sweep gate {'passed' if gate['passed'] else 'failed'}: " + "; ".join(parts)
+
+
 def print_dry_run(plan) -> None:
-    """The members and the batches they would run in."""
+    """One run: the resolved config as YAML (headed by a comment line). A sweep: the members,
+    their variants and the batches they would run in. Notes come first, as comments or lines."""
     from ..sweep import make_batches
     from ..text import plural
     from .console import describe_sweep
 
+    notes = plan_notes(plan)
     if not plan.is_sweep:
         c = plan.base
-        click.echo(f"{plan.source}: one run: {c.algorithm.name} ({c.algorithm.variant}) on "
+        click.echo(f"# {plan.source}: one run: {c.algorithm.name} ({c.algorithm.variant}) on "
                    f"{c.objective.name}, d={c.dim}, {plural(c.iterations, 'iteration')}, seed {c.seed}")
+        for note in notes:
+            click.echo(f"# note: {note}")
+        click.echo(c.to_yaml(), nl=False)
         return
     batches = make_batches(plan.members)
     click.echo(f"{plan.source}: {describe_sweep(plan, batches)}")
+    for note in notes:
+        click.echo(f"note: {note}")
     for b, idx in enumerate(batches):
         m0 = plan.members[idx[0]]
         click.echo(f"batch {b}: {plural(len(idx), 'member')}, {m0.algorithm.name} ({m0.algorithm.variant}) on "
@@ -181,4 +250,5 @@ def print_dry_run(plan) -> None:
                 click.echo("  ...")
                 continue
             axes = ", ".join(f"{k}={v}" for k, v in plan.assignments[i].items())
-            click.echo(f"  member {i}: {axes}")
+            m = plan.members[i]
+            click.echo(f"  member {i}: {axes} [{m.algorithm.name} ({m.algorithm.variant})]")

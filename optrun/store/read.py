@@ -692,7 +692,7 @@ def _parse_spec(text: str, source: str) -> list[tuple[str, Any, str]]:
         try:
             value, _ = parse_yaml(raw, source)
         except ConfigError as e:
-            raise RunSelectionError(f"{source}: {e.message}") from None
+            raise RunSelectionError(f"{source}: {e.detail}") from None  # its source and line once
         pairs.append((key, value, raw))
     return pairs
 
