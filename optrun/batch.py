@@ -218,6 +218,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     from . import __version__
     from .config import dump_yaml
     from .experiment import _Signals, git_commit
+    from .objectives.user import module_record
 
     members = plan.members
     todo = list(range(len(members))) if only is None else list(only)
@@ -249,7 +250,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
             "numpy": np.__version__, "python": python_version(), "platform": platform_text(),
             "command": argv if argv is not None else list(sys.argv), "cwd": os.getcwd(),
             "git_commit": git_commit(os.getcwd()), "started_at": started, "workers": workers,
-            "batches": len(batches)}
+            "batches": len(batches), **module_record(*plan.members)}
     try:
         if folder_path is None:
             atomic_write_text(os.path.join(path, "config.yaml"),

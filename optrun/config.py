@@ -349,7 +349,7 @@ def _config_text(text: str, path: str) -> tuple[dict[str, Any], dict[tuple[str, 
         raise ConfigError("the file is empty; a config needs at least 'objective' and "
                           "'algorithm'", source=path)
     if not isinstance(data, dict):
-        raise ConfigError(f"the top level must be a mapping of keys, not a {_tname(data)}",
+        raise ConfigError(f"the top level must be a mapping of keys, not {_a(_tname(data))}",
                           source=path)
     return data, lines
 
@@ -426,7 +426,9 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _a(noun: str) -> str:
-    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+    from .text import article
+
+    return article(noun)
 
 
 def suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
@@ -458,7 +460,7 @@ class _Checker:
 
     def mapping(self, path: str, value: Any, valid: tuple[str, ...]) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"must be a mapping, not a {_tname(value)}")
+            raise self.fail(path, f"must be a mapping, not {_a(_tname(value))}")
         for k in value:
             if not isinstance(k, str):
                 raise self.fail(f"{path}.{k}" if path else str(k), f"key {k!r} is not a string")
@@ -512,7 +514,7 @@ def _objective(c: _Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
     if raw is None:
         raise c.fail("objective", "is required, e.g. 'objective: sphere'")
     if not isinstance(raw, dict):
-        raise c.fail("objective", f"must be a name or a mapping, not a {_tname(raw)}")
+        raise c.fail("objective", f"must be a name or a mapping, not {_a(_tname(raw))}")
     try:
         if "function" in raw or "expression" in raw:
             c.mapping("objective", raw, USER_KEYS)
@@ -577,7 +579,7 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
     if raw is None:
         raise c.fail("algorithm", "is required, e.g. 'algorithm: {name: amsgrad, alpha: 0.01}'")
     if not isinstance(raw, dict):
-        raise c.fail("algorithm", f"must be a name or a mapping, not a {_tname(raw)}")
+        raise c.fail("algorithm", f"must be a name or a mapping, not {_a(_tname(raw))}")
     name = raw.get("name")
     if not isinstance(name, str):
         raise c.fail("algorithm.name" if "name" in raw else "algorithm",
@@ -593,7 +595,7 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
         if raw.get("variant", "user") != "user":
             raise c.fail("algorithm.variant", "a user optimizer has no variants; remove the key")
         try:
-            load_factory(name)
+            load_factory(name, c.source)
         except UserCodeError as e:
             raise c.fail("algorithm.name", e.message) from None
         try:

@@ -71,7 +71,7 @@ def build_objective(config: RunConfig) -> Objective:
     from .objectives.resolve import build
 
     return build(config.objective.name, config.objective.dim, config.objective.params,
-                 bounds_array(config.bounds), start_point(config))
+                 bounds_array(config.bounds), start_point(config), config.source)
 
 
 def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
@@ -89,7 +89,7 @@ def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> 
         for k, v in params.items():
             if isinstance(v, np.ndarray) and k in given and np.all(v == given[k]):
                 params[k] = given[k]
-        opt = build_user_optimizer(config.algorithm.name, params, config.dim)
+        opt = build_user_optimizer(config.algorithm.name, params, config.dim, config.source)
         alpha = params.get("alpha", 1.0)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.ndarray)):
             alpha = 1.0
@@ -343,6 +343,8 @@ def _build(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
 def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
     """Run one config into a new run folder under ``runs_dir``."""
+    from .objectives.user import module_record
+
     objective, optimizer, x0 = _build(config)
     folder = RunFolder.create(runs_dir, config.name)
     started = utc_now()
@@ -369,6 +371,7 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
         "machine": machine_name(),
         "command": argv if argv is not None else list(sys.argv),
         "cwd": os.getcwd(),
+        **module_record(config),
         "git_commit": git_commit(os.getcwd()),
         "started_at": started,
         "ended_at": None,
@@ -579,6 +582,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         reporter.start(folder.id, folder.path, config)
     last_beat = [time.monotonic()]
     best = [float(resume.best_f[0]) if resume is not None else np.inf]
+    seen: dict[str, Any] = {}  # the last f and best f reported, for a summary without a result
 
     def on_chunk(c: Chunk) -> None:
         m = int(c.rows[0])
@@ -588,6 +592,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
             fin = c.f[:m, 0][np.isfinite(c.f[:m, 0])]
             if fin.size:
                 best[0] = min(best[0], float(fin.min()))
+            seen.update(final_f=float(c.f[m - 1, 0]), best_f=best[0] if np.isfinite(best[0]) else None)
             if verbose and reporter:
                 its = range(c.first_iteration, c.first_iteration + m)
                 reporter.iterations([">%d f(%s) = %.5f" % (i - 1, c.x[j, 0], c.f[j, 0])  # noqa: UP031 - the tutorials' format
@@ -643,7 +648,7 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
     else:
         summary = {**base, "status": "interrupted" if error is None else "failed",
                    "stop_reason": "interrupted" if error is None else "error",
-                   "iterations": writer.last_iteration}
+                   "iterations": writer.last_iteration, **seen}
     if error is not None:
         summary["status"], summary["stop_reason"], summary["error"] = "failed", "error", error
     if sig.received is not None and summary["status"] == "interrupted":

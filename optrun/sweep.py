@@ -57,6 +57,7 @@ import numpy as np
 from .config import RunConfig, _Checker, _tname, config_source, parse_yaml, validate
 from .errors import ConfigError
 from .overrides import apply_overrides, assign, drop_note, switch_rank, switches_section
+from .text import article
 
 BATCH_MAX = 1024
 MAX_MEMBERS = 1_000_000
@@ -144,7 +145,7 @@ def _generator(spec: Any) -> Any:
 def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
     """Axes of a config's ``sweep:`` block, in declaration order."""
     if not isinstance(raw, dict):
-        raise c.fail("sweep", f"must be a mapping of dotted keys to values, not a {_tname(raw)}")
+        raise c.fail("sweep", f"must be a mapping of dotted keys to values, not {article(_tname(raw))}")
     if not raw:
         raise c.fail("sweep", "is empty: give at least one axis, e.g. 'sweep: {seed: {range: [0, 10]}}'")
     axes = []

@@ -25,8 +25,8 @@ from optrun.config import EXPECT_KEYS, TRACE_KEYS, load_config
 
 ANSI = re.compile(r"\x1b\[")
 MINIMAL = "objective: sphere\nalgorithm: amsgrad\niterations: 25\n"
-RESULT = re.compile(r"^(?P<head>[a-z ()_0-9]+): (?P<name>\S+) f = (?P<f>\S+) \(best (?P<best>\S+) at "
-                    r"(?P<at>\d+)\), (?P<its>[\d,]+) iterations in [\d.]+ s -> (?P<path>.+)$")
+RESULT = re.compile(r"^(?P<head>[a-z ()_0-9,]+): (?P<name>\S+) f = (?P<f>\S+) \(best (?P<best>\S+) at "
+                    r"(?P<at>[\d,]+)\), (?P<its>[\d,]+) iterations in [\d.]+ s -> (?P<path>.+)$")
 
 
 def invoke(*args, env=None):

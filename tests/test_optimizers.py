@@ -252,6 +252,7 @@ not_callable = 3
 def user_dir(tmp_path, monkeypatch):
     (tmp_path / "useropt_mod.py").write_text(textwrap.dedent(USER_MODULE))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the tests import it too (optrun's import leaves sys.path as it was)
     yield tmp_path
     import sys
 
@@ -275,7 +276,7 @@ def test_user_optimizer_object_with_methods(user_dir):
 
 
 @pytest.mark.parametrize("name,fragment", [
-    ("nosuchmodule_xyz:f", "no module named 'nosuchmodule_xyz'"),
+    ("nosuchmodule_xyz:f", "cannot import module 'nosuchmodule_xyz' (looked in "),
     ("useropt_mod:missing", "has no attribute 'missing'"),
     ("useropt_mod:not_callable", "not a function"),
     ("useropt_mod", "unknown algorithm"),

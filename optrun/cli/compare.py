@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .options import format_option, quiet_option, runs_dir_option
+from .options import complete_runs, format_option, quiet_option, runs_dir_option
 from .runs import (
     SelectorCommand,
     check_selectors,
@@ -278,7 +278,7 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
-@click.argument("selectors", nargs=-1, metavar="RUN RUN...")
+@click.argument("selectors", nargs=-1, metavar="RUN RUN...", shell_complete=complete_runs)
 @runs_dir_option
 @click.option("--metric", default=None, metavar="METRIC",
               help="What 'best' means and what --fail-if-worse checks: final_f, best_f, f_gap, distance, "

@@ -7,11 +7,14 @@ a bar is actually drawn.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 
 import click
+
+from ..text import plural
 
 
 def use_bar(quiet: bool, verbose: bool) -> bool:
@@ -22,21 +25,30 @@ def use_bar(quiet: bool, verbose: bool) -> bool:
 def describe(config) -> str:
     algo = config.algorithm
     return (f"{algo.name} ({algo.variant}) on {config.objective.name}, d={config.dim}, "
-            f"{config.iterations:,} iterations")
+            f"{plural(config.iterations, 'iteration')}")
 
 
 def result_line(outcome) -> str:
     s = outcome.summary
     st = s["status"]
-    f = s.get("final_f")
-    fs = "n/a" if f is None else f"{f:.6g}"
-    best = s.get("best_f")
-    bs = "" if best is None else f" (best {best:.6g} at {s.get('best_iteration')})"
-    head = f"{st} at iteration {s.get('iterations')}" if st != "completed" else st
+    iterations = s.get("iterations") or 0
+    head = f"{st} at iteration {iterations:,}" if st != "completed" else st
     if st == "completed" and s.get("stop_reason") not in (None, "iterations"):
         head = f"completed ({s['stop_reason']})"
-    return (f"{head}: {s.get('name')} f = {fs}{bs}, {s.get('iterations'):,} iterations "
+    return (f"{head}: {s.get('name')} {f_text(s)}, {plural(iterations, 'iteration')} "
             f"in {s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
+
+
+def f_text(s: dict) -> str:
+    """``f = 0.123 (best 0.1 at 1,234)``; says plainly when no f, or no finite f, was seen
+    (a run that diverged at once has no best value: not ``best nan``)."""
+    f, best, at = s.get("final_f"), s.get("best_f"), s.get("best_iteration")
+    if f is None and best is None:
+        return "no f computed yet"
+    fs = "f = n/a" if f is None else f"f = {f:.6g}"
+    if best is None or not math.isfinite(best):
+        return f"{fs} (no finite f seen)"
+    return f"{fs} (best {best:.6g}" + ("" if at is None else f" at {at:,}") + ")"
 
 
 class _Throttled:
@@ -85,26 +97,66 @@ class PlainReporter(_Throttled):
             click.echo(f"expect failed: {msg}", err=True)
 
 
-class BarReporter(PlainReporter):
-    """A rich progress bar on stderr with live f and best f; cleared lines stay readable."""
+BAR_MIN = 10  # a bar narrower than this says nothing: it is dropped first (after the ETA)
 
-    def __init__(self):
+
+def fitting_progress(console, columns: list, drop: list, **kwargs):
+    """A rich ``Progress`` whose columns fit the terminal: when a line would be wider than the
+    console, whole columns are left out in the order of ``drop`` (the ETA and the bar first), so
+    that the numbers shown (the counter above all) are never cut or wrapped.
+
+    Every text column is ``no_wrap`` and sized to its text; the bar takes what is left.
+    """
+    from rich.progress import BarColumn, Progress
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    class FittingProgress(Progress):
+        def make_tasks_table(self, tasks):
+            tasks = [t for t in tasks if t.visible]
+            cells = {id(c): [c(t) for t in tasks] for c in columns}
+
+            def width(c) -> int:
+                if isinstance(c, BarColumn):
+                    return BAR_MIN
+                return max((r.cell_len if isinstance(r, Text) else len(str(r)) for r in cells[id(c)]), default=0)
+
+            keep = list(columns)
+            for c in drop:
+                if sum(map(width, keep)) + len(keep) - 1 <= console.width:  # (self.live: not yet set)
+                    break
+                keep.remove(c)
+            table = Table.grid(*(Column(no_wrap=not isinstance(c, BarColumn), ratio=1 if isinstance(c, BarColumn)
+                                        else None) for c in keep), padding=(0, 1), expand=self.expand)
+            for i in range(len(tasks)):
+                table.add_row(*(cells[id(c)][i] for c in keep))
+            return table
+
+    return FittingProgress(*columns, console=console, **kwargs)
+
+
+class BarReporter(PlainReporter):
+    """A rich progress bar on stderr with live f and best f; cleared lines stay readable. On a
+    narrow terminal the ETA, the bar, the elapsed time and the name are left out, in this order,
+    before a number would be cut (:func:`fitting_progress`)."""
+
+    def __init__(self, console=None):
         super().__init__(quiet=False)
         from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
-            Progress,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
-        self.console = Console(stderr=True)
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("f {task.fields[f]}  best {task.fields[best]}"),
-                            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
-                            transient=False, refresh_per_second=8)
+        self.console = console or Console(stderr=True)
+        name, bar, count = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn()
+        fs, elapsed, eta = (TextColumn("f {task.fields[f]}  best {task.fields[best]}"), TimeElapsedColumn(),
+                            TimeRemainingColumn())
+        self.bar = fitting_progress(self.console, [name, bar, count, fs, elapsed, eta],
+                                    [eta, bar, elapsed, name, fs], transient=False, refresh_per_second=8)
         self.task = None
 
     def start(self, run_id, path, config) -> None:
@@ -126,13 +178,13 @@ class BarReporter(PlainReporter):
 
 def describe_sweep(plan, batches) -> str:
     axes = ", ".join(f"{' + '.join(a.keys)} ({len(a.values)})" for a in plan.axes)
-    return f"{len(plan.members):,} members over {axes}; {len(batches)} batch{'es' if len(batches) != 1 else ''}"
+    return f"{plural(len(plan.members), 'member')} over {axes}; {plural(len(batches), 'batch')}"
 
 
 def sweep_result_line(outcome) -> str:
     s = outcome.summary
     counts = ", ".join(f"{n:,} {k}" for k, n in s.get("counts", {}).items())
-    return (f"sweep {s['status']}: {s.get('name')} {s['members']:,} members ({counts}) in "
+    return (f"sweep {s['status']}: {s.get('name')} {plural(s['members'], 'member')} ({counts}) in "
             f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
 
 
@@ -142,7 +194,7 @@ def expect_summary(outcome) -> None:
     if missed:
         first = missed[0]
         why = "; ".join(first.get("expect_failures") or []) or "expect failed"
-        click.echo(f"expect failed for {len(missed):,} of {len(outcome.rows):,} members "
+        click.echo(f"expect failed for {len(missed):,} of {plural(len(outcome.rows), 'member')} "
                    f"(member {first.get('member')}: {why})", err=True)
 
 
@@ -155,11 +207,12 @@ class PlainSweepReporter(_Throttled):
         self.total = sum(len(b) for b in batches)
         self._restart()
         if not self.quiet:
-            click.echo(f"sweep {run_id}: {describe_sweep(plan, batches)}, {workers} worker(s)", err=True)
+            click.echo(f"sweep {run_id}: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}", err=True)
 
     def sweep_progress(self, members_done, batches_done) -> None:
         if self._due():
-            click.echo(f"  {members_done:,.0f}/{self.total:,} members, {batches_done} batches done", err=True)
+            click.echo(f"  {members_done:,.0f}/{plural(self.total, 'member')}, {plural(batches_done, 'batch')} done",
+                       err=True)
 
     def member_failed(self, member, assignment, error) -> None:
         axes = ", ".join(f"{k}={v}" for k, v in assignment.items())
@@ -170,25 +223,27 @@ class PlainSweepReporter(_Throttled):
 
 
 class BarSweepReporter(PlainSweepReporter):
-    """One rich bar for the whole sweep: members done, batches, elapsed, ETA."""
+    """One rich bar for the whole sweep: members done, batches, elapsed, ETA (columns left out on
+    a narrow terminal as for a run's bar)."""
 
-    def __init__(self):
+    def __init__(self, console=None):
         super().__init__(quiet=False)
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.console = Console(stderr=True)
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            TextColumn("{task.completed:,.0f}/{task.total:,.0f} members"),
-                            TextColumn("batches {task.fields[batches]}"), TimeElapsedColumn(),
-                            TimeRemainingColumn(), console=self.console, refresh_per_second=8)
+        self.console = console or Console(stderr=True)
+        name, bar = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None)
+        count = TextColumn("{task.completed:,.0f}/{task.total:,.0f} members")
+        batches, elapsed, eta = TextColumn("batches {task.fields[batches]}"), TimeElapsedColumn(), TimeRemainingColumn()
+        self.bar = fitting_progress(self.console, [name, bar, count, batches, elapsed, eta],
+                                    [eta, bar, elapsed, name, batches], refresh_per_second=8)
         self.task = None
         self.nbatches = 0
 
     def sweep_start(self, run_id, path, plan, batches, workers) -> None:
         self.total = sum(len(b) for b in batches)
         self.nbatches = len(batches)
-        self.console.print(f"sweep [bold]{run_id}[/]: {describe_sweep(plan, batches)}, {workers} worker(s)",
+        self.console.print(f"sweep [bold]{run_id}[/]: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}",
                            highlight=False)
         self.bar.start()
         self.task = self.bar.add_task(plan.base.name, total=self.total, batches=f"0/{self.nbatches}")

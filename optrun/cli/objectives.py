@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .options import format_option
+from .options import complete_config_args, format_option
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -115,7 +115,7 @@ def objectives(name, dim, fmt):
 
 
 @click.command("check-gradient")
-@click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]")
+@click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]", shell_complete=complete_config_args)
 @click.option("-n", "--points", type=click.IntRange(1, 1_000_000), default=20, show_default=True,
               help="How many random points inside the config's bounds.")
 @click.option("--tolerance", type=click.FloatRange(0.0, min_open=True), default=1e-6, show_default=True,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .options import runs_dir_option
+from .options import complete_runs, runs_dir_option
 from .runs import SelectorCommand
 
 KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})  # -1, -2 reach RUN...
-@click.argument("selectors", nargs=-1, required=True, metavar="RUN...")
+@click.argument("selectors", nargs=-1, required=True, metavar="RUN...", shell_complete=complete_runs)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="File to write; .png, .svg or .pdf picks the format. [default: one run: "
                    "<run folder>/<kind>.png; one sweep: <sweep folder>/convergence.png; several: "

@@ -8,12 +8,12 @@ import sys
 
 import click
 
-from .options import quiet_option, runs_dir_option
+from .options import complete_runs, quiet_option, runs_dir_option
 from .runs import SelectorCommand, check_selectors
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
-@click.argument("run_selector", metavar="RUN")
+@click.argument("run_selector", metavar="RUN", shell_complete=complete_runs)
 @runs_dir_option
 @quiet_option
 @click.option("--workers", type=click.IntRange(1, 256), default=None,

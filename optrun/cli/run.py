@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .options import quiet_option, runs_dir_option
+from .options import complete_config_args, quiet_option, runs_dir_option
 
 _TOP = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng", "backend",
         "stop", "expect", "trace", "sweep")  # config.TOP_KEYS, without importing the config module
@@ -51,7 +51,7 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]")
+@click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]", shell_complete=complete_config_args)
 @runs_dir_option
 @quiet_option
 @click.option("-v", "--verbose", is_flag=True,
@@ -205,11 +205,13 @@ def plan_notes(plan) -> list[str]:
 
 def gate_line(gate: dict | None) -> str | None:
     """One stderr line for a sweep's ``expect:`` gates (success_rate_min, f_gap_median_max)."""
+    from ..text import plural
+
     if not gate:
         return None
     parts = []
     if "success_rate" in gate:
-        parts.append(f"{gate['members_passed']:,} of {gate['members']:,} members met expect "
+        parts.append(f"{gate['members_passed']:,} of {plural(gate['members'], 'member')} met expect "
                      f"({gate['success_rate']:.0%}, at least {gate['success_rate_min']:.0%} required)")
     if "f_gap_median_max" in gate:
         med = gate.get("f_gap_median")
@@ -222,13 +224,14 @@ def print_dry_run(plan) -> None:
     """One run: the resolved config as YAML (headed by a comment line). A sweep: the members,
     their variants and the batches they would run in. Notes come first, as comments or lines."""
     from ..sweep import make_batches
+    from ..text import plural
     from .console import describe_sweep
 
     notes = plan_notes(plan)
     if not plan.is_sweep:
         c = plan.base
         click.echo(f"# {plan.source}: one run: {c.algorithm.name} ({c.algorithm.variant}) on "
-                   f"{c.objective.name}, d={c.dim}, {c.iterations:,} iterations, seed {c.seed}")
+                   f"{c.objective.name}, d={c.dim}, {plural(c.iterations, 'iteration')}, seed {c.seed}")
         for note in notes:
             click.echo(f"# note: {note}")
         click.echo(c.to_yaml(), nl=False)
@@ -239,8 +242,8 @@ def print_dry_run(plan) -> None:
         click.echo(f"note: {note}")
     for b, idx in enumerate(batches):
         m0 = plan.members[idx[0]]
-        click.echo(f"batch {b}: {len(idx):,} members, {m0.algorithm.name} ({m0.algorithm.variant}) on "
-                   f"{m0.objective.name} d={m0.dim}, {m0.iterations:,} iterations")
+        click.echo(f"batch {b}: {plural(len(idx), 'member')}, {m0.algorithm.name} ({m0.algorithm.variant}) on "
+                   f"{m0.objective.name} d={m0.dim}, {plural(m0.iterations, 'iteration')}")
         shown = idx if len(idx) <= 20 else idx[:10] + [None] + idx[-5:]
         for i in shown:
             if i is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from .options import format_option, runs_dir_option
+from .options import complete_runs, format_option, runs_dir_option
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed", "damaged")
 STATUS_STYLE = {"completed": "green", "running": "cyan", "diverged": "yellow", "interrupted": "yellow",
@@ -486,7 +486,7 @@ def trace_rows(trace: dict, n: int) -> tuple[list[str], list[int], int]:
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
-@click.argument("run", metavar="RUN")
+@click.argument("run", metavar="RUN", shell_complete=complete_runs)
 @runs_dir_option
 @click.option("-n", "--rows", type=click.IntRange(min=0), default=5, show_default=True,
               help="Trace rows shown from the head and from the tail.")

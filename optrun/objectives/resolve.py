@@ -160,12 +160,14 @@ def dim_problem(params: dict[str, Any], dim: int) -> tuple[str, str] | None:
 
 
 def build(spec_or_name: ObjectiveSpec | str, dim: int, params: dict[str, Any],
-          bounds: np.ndarray | None = None, start: np.ndarray | None = None) -> Objective:
+          bounds: np.ndarray | None = None, start: np.ndarray | None = None,
+          source: str | None = None) -> Objective:
     """The objective a resolved config describes.
 
     User objectives import and probe the user's code (or compile the expression) and check value
     and gradient at ``start`` (the centre of ``bounds`` when None); errors are
-    :class:`~optrun.errors.UserCodeError`.
+    :class:`~optrun.errors.UserCodeError`. Their modules are found beside the config file
+    ``source`` (:func:`.user.module_dirs`).
     """
     name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
     if is_user(params):
@@ -173,10 +175,23 @@ def build(spec_or_name: ObjectiveSpec | str, dim: int, params: dict[str, Any],
             raise ValueError("a user objective needs bounds")
         b = np.asarray(bounds, dtype=np.float64).reshape(dim, 2)
         make = function_objective if "function" in params else expression_objective
-        return make(name, dim, params, b, None if start is None else np.asarray(start, dtype=np.float64))
+        return make(name, dim, params, b, None if start is None else np.asarray(start, dtype=np.float64),
+                    source)
     spec = get_objective(name) if isinstance(spec_or_name, str) else spec_or_name
     own = {p.name: params[p.name] for p in spec.params if p.name in params}
     obj = spec.build(dim, **own)
     obj = transform(obj, params.get("shift", False), params.get("rotate", False),
                     params.get("transform_seed", 0))
+    if start is not None:
+        finite_at_start(obj, np.asarray(start, dtype=np.float64))
     return replace(obj, info={**obj.info, "params": dict(params)})
+
+
+def finite_at_start(obj: Objective, start: np.ndarray) -> None:
+    """Refuse a start (e.g. ``start: [1e200, 1e200]`` on rosenbrock) where a built-in's value or
+    gradient overflows: the run would diverge at iteration 0 and report nothing useful."""
+    from .user import _check_start
+
+    with np.errstate(all="ignore"):
+        f, g = obj.value_and_grad(start[None, :])
+    _check_start(f"objective '{obj.name}'", f, g, start, f"the gradient of objective '{obj.name}'")

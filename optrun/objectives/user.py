@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptrunError, UserCodeError
+from ..text import article, plural
 from .base import Objective
 from .expression import Expression
 from .numdiff import central_difference
@@ -43,17 +44,16 @@ def check_ref(ref: Any) -> str | None:
     return None
 
 
-def load_callable(ref: str, role: str) -> Callable:
-    """Import ``module:attr`` (the working directory first, then the installed packages)."""
+def load_callable(ref: str, role: str, source: str | None = None) -> Callable:
+    """Import ``module:attr`` from the folders of :func:`module_dirs` (``source`` is the config
+    file), then the installed packages."""
     mod_name, _, attr = ref.partition(":")
-    cwd = os.getcwd()
-    sys.path.insert(0, cwd)
+    dirs = module_dirs(source)
     try:
-        module = importlib.import_module(mod_name)
+        module = import_user_module(mod_name, dirs)
     except ModuleNotFoundError as e:
         if e.name and (mod_name == e.name or mod_name.startswith(e.name + ".")):
-            raise UserCodeError(f"{role} '{ref}': no module named '{e.name}' in the working directory "
-                                f"{cwd} or the installed packages") from None
+            raise UserCodeError(f"{role} '{ref}': {not_found(e.name, dirs)}") from None
         raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' failed: {e}") from None
     except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's module may raise anything
         where = ""
@@ -61,17 +61,85 @@ def load_callable(ref: str, role: str) -> Callable:
             where = f" ({os.path.basename(e.filename or '?')}, line {e.lineno})"
         raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' raised "
                             f"{type(e).__name__}: {_first_line(e)}{where}") from None
-    finally:
-        if sys.path and sys.path[0] == cwd:
-            del sys.path[0]
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise UserCodeError(f"{role} '{ref}': module '{mod_name}' has no attribute '{attr}'")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise UserCodeError(f"{role} '{ref}' is a {type(obj).__name__}, not a function")
+        raise UserCodeError(f"{role} '{ref}' is {article(type(obj).__name__)}, not a function")
     return obj
+
+
+# ------------------------------------------------------------------ where user modules are found
+
+MODULE_DIRS_KEY = "module_dirs"  # meta.json of a run or sweep: the folders searched, in order
+
+
+def module_dirs(source: str | None) -> list[str]:
+    """The folders a user module is imported from, in order (then the installed packages):
+
+    1. the folder of the config file ``source``, so that ``optrun run configs/x.yaml`` finds the
+       ``my_objective.py`` beside it from any working folder;
+    2. when that config is a run's or sweep's own ``config.yaml``, the folders recorded in the
+       ``meta.json`` beside it (``module_dirs``; ``cwd`` for folders written before it existed),
+       so that ``optrun resume`` and ``optrun run RUN/config.yaml`` find the module again;
+    3. the working folder.
+    """
+    dirs: list[str] = []
+    if source and os.path.isfile(source):
+        here = os.path.dirname(os.path.abspath(source))
+        dirs.append(here)
+        if os.path.basename(source) == "config.yaml":
+            dirs += _recorded_dirs(os.path.join(here, "meta.json"))
+    dirs.append(os.getcwd())
+    return list(dict.fromkeys(dirs))
+
+
+def _recorded_dirs(meta_path: str) -> list[str]:
+    import json
+
+    try:
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return []
+    if not isinstance(meta, dict):
+        return []
+    recorded = meta.get(MODULE_DIRS_KEY, [meta.get("cwd")])
+    return [d for d in recorded if isinstance(d, str) and d] if isinstance(recorded, list) else []
+
+
+def module_record(*configs) -> dict[str, list[str]]:
+    """``{"module_dirs": [...]}`` for a run's or sweep's ``meta.json`` when a config imports user
+    code (a ``function`` objective or a ``module:factory`` optimizer); ``{}`` otherwise."""
+    for c in configs:
+        if "function" in c.objective.params or ":" in c.algorithm.name:
+            return {MODULE_DIRS_KEY: module_dirs(c.source)}
+    return {}
+
+
+def import_user_module(name: str, dirs: list[str]):
+    """``importlib.import_module(name)`` with ``dirs`` first on ``sys.path`` for the import only.
+
+    A module already imported (an earlier config, or a forked sweep worker's parent) is reused.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    added = [d for d in dirs if d not in sys.path]
+    sys.path[:0] = added
+    importlib.invalidate_caches()  # a module written since the process started is seen
+    try:
+        return importlib.import_module(name)
+    finally:
+        for d in added:
+            if d in sys.path:
+                sys.path.remove(d)
+
+
+def not_found(name: str, dirs: list[str]) -> str:
+    """'cannot import module ...' naming the folders searched."""
+    return f"cannot import module '{name}' (looked in {', '.join(dirs)} and the installed packages)"
 
 
 def _first_line(e: BaseException) -> str:
@@ -102,16 +170,31 @@ class UserFunction:
             raise
         except Exception as e:  # noqa: BLE001 - user code may raise anything: name it, one line
             raise self._fail(f"raised {type(e).__name__}: {_first_line(e)}") from None
-        try:
-            arr = np.asarray(out, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise self._fail(f"returned {type(out).__name__} values that are not numbers") from None
+        arr = self._numbers(out)
+        if isinstance(arr, str):
+            raise self._fail(arr)
         want = (n,) + self.tail
         if arr.shape != want:
             one = "" if self.vectorized else " per point"
-            raise self._fail(f"returned shape {arr.shape}{one} for {n} point(s) of dimension {x.shape[1]}; "
+            raise self._fail(f"returned shape {arr.shape}{one} for {plural(n, 'point')} of dimension {x.shape[1]}; "
                              f"expected {want} ({self._convention()})")
         return arr
+
+    def _numbers(self, out: Any) -> np.ndarray | str:
+        """The function's output as float64, or what is wrong with it: None (a forgotten
+        ``return``) and complex values are named, not turned into nan or silently made real."""
+        if out is None or (isinstance(out, list) and any(o is None for o in out)):
+            what = "a gradient" if self.tail else "one value"
+            return (f"returned None; it must return {what} per point ({self._convention()}): "
+                    "is a return statement missing?")
+        try:
+            arr = np.asarray(out)
+            if np.iscomplexobj(arr):
+                return ("returned complex numbers; it must return real ones (use np.real, or keep the "
+                        "arguments of sqrt/log/power in their real domain)")
+            return np.asarray(arr, dtype=np.float64)
+        except (TypeError, ValueError):
+            return f"returned {article(type(out).__name__)}, not numbers"
 
     def _convention(self) -> str:
         return "an array (n, d) in, (n, d) out" if self.tail else "an array (n, d) in, (n,) out"
@@ -135,6 +218,9 @@ class UserFunction:
                 return  # written for one point: called once per row
         if isinstance(batch, str) and batch == one:
             raise self._fail(batch)
+        for said in (one, batch):  # None or complex numbers: that alone is the problem to name
+            if isinstance(said, str) and said.startswith(("returned None", "returned complex")):
+                raise self._fail(said)
         b = batch if isinstance(batch, str) else f"returned shape {batch.shape}"
         o = one if isinstance(one, str) else f"returned shape {one.shape}"
         want = "(n, d) to (n, d)" if self.tail else "(n, d) to (n,)"
@@ -148,10 +234,7 @@ class UserFunction:
             out = self.fn(x.copy())
         except Exception as e:  # noqa: BLE001 - user code may raise anything
             return f"raised {type(e).__name__}: {_first_line(e)}"
-        try:
-            return np.asarray(out, dtype=np.float64)
-        except (TypeError, ValueError):
-            return f"returned a {type(out).__name__}, not numbers"
+        return self._numbers(out)
 
 
 def probe_points(bounds: np.ndarray, start: np.ndarray | None) -> np.ndarray:
@@ -187,14 +270,15 @@ def _reshaped(value2d: Callable, grad2d: Callable):
 
 
 def function_objective(name: str, dim: int, params: dict[str, Any], bounds: np.ndarray,
-                       start: np.ndarray | None = None) -> Objective:
-    """The objective of ``{function: ..., gradient: ...}``, probed and checked at the start point."""
+                       start: np.ndarray | None = None, source: str | None = None) -> Objective:
+    """The objective of ``{function: ..., gradient: ...}``, probed and checked at the start point;
+    the modules are found as :func:`module_dirs` says for the config file ``source``."""
     ref, gref = params["function"], params.get("gradient")
-    value = UserFunction(load_callable(ref, "objective function"), ref, "objective function", ())
+    value = UserFunction(load_callable(ref, "objective function", source), ref, "objective function", ())
     pts = probe_points(bounds, start)
     value.probe(pts)
     if gref:
-        grad = UserFunction(load_callable(gref, "gradient function"), gref, "gradient function", (dim,))
+        grad = UserFunction(load_callable(gref, "gradient function", source), gref, "gradient function", (dim,))
         grad.probe(pts)
         grad_fn, kind, evals = grad, "user", 0
     else:
@@ -213,7 +297,7 @@ def function_objective(name: str, dim: int, params: dict[str, Any], bounds: np.n
 
 
 def expression_objective(name: str, dim: int, params: dict[str, Any], bounds: np.ndarray,
-                         start: np.ndarray | None = None) -> Objective:
+                         start: np.ndarray | None = None, source: str | None = None) -> Objective:
     """The objective of ``{expression: ...}``, differentiated exactly, checked at the start point."""
     expr = Expression(params["expression"])
     x = probe_points(bounds, start)[:1]

@@ -1,7 +1,7 @@
 """User optimizers: ``algorithm: {name: "package.module:factory", ...}``.
 
-The factory is imported with the current directory first on ``sys.path`` (so a ``my_opt.py``
-beside the config works), then the installed environment. It is called with the algorithm's
+The factory's module is looked for beside the config file, then in the working folder, then in
+the installed environment (:func:`optrun.objectives.user.module_dirs`). It is called with the algorithm's
 other keys as keyword arguments and must return an :class:`~optrun.optimizers.base.Optimizer`
 (or any object with ``init`` and ``update`` attributes, or an ``(init, update)`` pair) following
 the kernel interface documented in :mod:`optrun.optimizers.base`.
@@ -17,16 +17,14 @@ During the run the checked wrapper turns an exception in ``init``/``update`` int
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..errors import UserCodeError
+from ..text import article
 from .base import Optimizer
 
 NAME_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -59,21 +57,21 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_factory(spec: str) -> Callable[..., Any]:
-    """Import ``module:attribute`` (cwd first on ``sys.path``) and return the callable."""
+def load_factory(spec: str, source: str | None = None) -> Callable[..., Any]:
+    """Import ``module:attribute`` from the folders of :func:`optrun.objectives.user.module_dirs`
+    (``source`` is the config file: its folder, then the working folder) and return the callable."""
+    from ..objectives.user import import_user_module, module_dirs, not_found
+
     if not NAME_RE.match(spec):
         raise UserCodeError(f"user optimizer '{spec}': the name must look like "
                             "'package.module:factory'")
     module_name, _, attr = spec.partition(":")
-    cwd = os.getcwd()
-    if cwd not in sys.path[:1]:
-        sys.path.insert(0, cwd)
+    dirs = module_dirs(source)
     try:
-        module = importlib.import_module(module_name)
+        module = import_user_module(module_name, dirs)
     except ModuleNotFoundError as e:
-        if e.name and module_name.startswith(e.name):
-            raise UserCodeError(f"user optimizer '{spec}': no module named '{e.name}' in {cwd} "
-                                "or the installed packages") from None
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise UserCodeError(f"user optimizer '{spec}': {not_found(e.name, dirs)}") from None
         raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
                             f"{_one_line(e)}") from None
     except Exception as e:  # noqa: BLE001 - the module itself raised while importing
@@ -86,7 +84,7 @@ def load_factory(spec: str) -> Callable[..., Any]:
                                 f"attribute '{attr}'")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise UserCodeError(f"user optimizer '{spec}': {attr} is a {type(obj).__name__}, not a "
+        raise UserCodeError(f"user optimizer '{spec}': {attr} is {article(type(obj).__name__)}, not a "
                             "function returning an optimizer")
     return obj
 
@@ -97,12 +95,29 @@ def _as_pair(spec: str, opt: Any) -> tuple[Callable, Callable]:
     elif hasattr(opt, "init") and hasattr(opt, "update"):
         init, update = opt.init, opt.update
     else:
-        raise UserCodeError(f"user optimizer '{spec}': the factory returned a "
-                            f"{type(opt).__name__}; it must return an Optimizer(init, update) "
+        raise UserCodeError(f"user optimizer '{spec}': the factory returned "
+                            f"{article(type(opt).__name__)}; it must return an Optimizer(init, update) "
                             "or an object with init and update methods")
     if not callable(init) or not callable(update):
         raise UserCodeError(f"user optimizer '{spec}': init and update must be callable")
     return init, update
+
+
+def _real_step(spec: str, step: Any) -> np.ndarray:
+    """A step as float64; None and complex numbers are named instead of becoming nan or losing
+    their imaginary part without a word."""
+    if step is None:
+        raise UserCodeError(f"user optimizer '{spec}': update returned None as the step; it must return "
+                            "(step, state) with step an array of the shape of x")
+    arr = np.asarray(step)
+    if np.iscomplexobj(arr):
+        raise UserCodeError(f"user optimizer '{spec}': update returned a step of complex numbers; it must "
+                            "be real")
+    try:
+        return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UserCodeError(f"user optimizer '{spec}': update returned a step that is not numbers "
+                            f"({type(step).__name__})") from None
 
 
 def checked(spec: str, opt: Any) -> Optimizer:
@@ -123,9 +138,9 @@ def checked(spec: str, opt: Any) -> Optimizer:
                                 f"at step {t}") from None
         if not isinstance(result, tuple) or len(result) != 2:
             raise UserCodeError(f"user optimizer '{spec}': update must return (step, state), "
-                                f"not a {type(result).__name__}")
+                                f"not {article(type(result).__name__)}")
         step, state = result
-        step = np.asarray(step, dtype=np.float64)
+        step = _real_step(spec, step)
         if step.shape != x.shape:
             raise UserCodeError(f"user optimizer '{spec}': update returned a step of shape "
                                 f"{step.shape}; it must have the shape of x, {x.shape}")
@@ -134,14 +149,14 @@ def checked(spec: str, opt: Any) -> Optimizer:
     return Optimizer(init, update)
 
 
-def build_user_optimizer(spec: str, params: dict[str, Any], dim: int) -> Optimizer:
+def build_user_optimizer(spec: str, params: dict[str, Any], dim: int, source: str | None = None) -> Optimizer:
     """Load, construct and probe a user optimizer; returns a fresh, checked instance.
 
     The factory is called twice: once for a probe (``init`` on ``(S, dim)`` points of 0.5's, S
     the batch size of any ``(S, 1)`` parameter, and one ``update`` with a gradient of ones), once
     for the run, so that a stateful factory's run starts clean.
     """
-    factory = load_factory(spec)
+    factory = load_factory(spec, source)
 
     def make() -> Optimizer:
         try:

@@ -1,0 +1,24 @@
+"""Small helpers for the words of printed messages: counts with the right noun, and articles.
+
+``plural(1, "iteration")`` is ``"1 iteration"``, ``plural(3000, "member")`` is ``"3,000 members"``
+(the thousands separator every printed count uses); ``article("integer")`` is ``"an integer"``.
+Import-light: the CLI uses them before numpy is loaded.
+"""
+
+from __future__ import annotations
+
+_IRREGULAR = {"batch": "batches", "axis": "axes", "minimum": "minima", "process": "processes"}
+
+
+def plural(n: float, noun: str, many: str | None = None) -> str:
+    """``n`` with thousands separators and ``noun`` in the singular for exactly one, else ``many``
+    (default: the noun's regular plural)."""
+    count = f"{n:,.0f}" if isinstance(n, float) and n.is_integer() else f"{n:,}"
+    if n == 1:
+        return f"{count} {noun}"
+    return f"{count} {many or _IRREGULAR.get(noun) or noun + 's'}"
+
+
+def article(noun: str) -> str:
+    """``noun`` with "a" or "an" (by its first letter: "an integer", "a mapping", "a null")."""
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
