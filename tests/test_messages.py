@@ -233,3 +233,23 @@ def test_one_point_is_singular_in_a_shape_error(tmp_path, mod):
     r = invoke("run", p, "--runs-dir", tmp_path / "runs")
     assert r.exit_code == 1
     assert "returned shape (2,) for 1 point of dimension 2" in r.output, r.output
+
+
+def test_sweep_show_counts_one_member_in_the_singular(tmp_path, configs_dir):
+    runs = tmp_path / "runs"
+    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:1", "-q",
+                                 "--runs-dir", str(runs)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["show", "last", "--runs-dir", str(runs)])
+    assert r.exit_code == 0, r.output
+    assert "best 1 of 1 member by" in r.output and "1 members" not in r.output
+
+
+def test_plain_progress_says_no_finite_best_instead_of_inf(capsys):
+    from optrun.cli.console import PlainReporter
+
+    rep = PlainReporter(quiet=False)
+    rep._due = lambda: True
+    rep.progress(5, 10, math.nan, math.inf)
+    err = capsys.readouterr().err
+    assert "best = none finite yet" in err and "inf" not in err

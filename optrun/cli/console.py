@@ -82,8 +82,8 @@ class PlainReporter(_Throttled):
     def progress(self, iteration, total, f, best_f) -> None:
         if self._due():
             pct = 100.0 * iteration / total if total else 100.0
-            click.echo(f"  iteration {iteration:,}/{total:,} ({pct:.0f}%)  f = {f:.6g}  best = {best_f:.6g}",
-                       err=True)
+            best = f"{best_f:.6g}" if math.isfinite(best_f) else "none finite yet"
+            click.echo(f"  iteration {iteration:,}/{total:,} ({pct:.0f}%)  f = {f:.6g}  best = {best}", err=True)
 
     def iterations(self, lines) -> None:
         if lines:
@@ -194,7 +194,9 @@ def expect_summary(outcome) -> None:
     if missed:
         first = missed[0]
         why = "; ".join(first.get("expect_failures") or []) or "expect failed"
-        click.echo(f"expect failed for {len(missed):,} of {plural(len(outcome.rows), 'member')} "
+        # under a success-rate gate a miss counts against the rate; the gate line says if it passed
+        said = "missed expect" if "success_rate_min" in (outcome.summary.get("gate") or {}) else "expect failed for"
+        click.echo(f"{said} {len(missed):,} of {plural(len(outcome.rows), 'member')} "
                    f"(member {first.get('member')}: {why})", err=True)
 
 

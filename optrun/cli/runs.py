@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from ..text import plural
 from .options import complete_runs, format_option, runs_dir_option
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed", "damaged")
@@ -259,7 +260,7 @@ def count_text(items: Sequence[Any]) -> str:
     """``3 runs``, ``2 sweeps``, ``2 runs and 1 sweep``: what a listing holds, by kind."""
     runs = sum(1 for r in items if r.kind != "sweep")
     sweeps = len(items) - runs
-    parts = [f"{n:,} {word}{'s' * (n != 1)}" for n, word in ((runs, "run"), (sweeps, "sweep")) if n]
+    parts = [plural(n, word) for n, word in ((runs, "run"), (sweeps, "sweep")) if n]
     return " and ".join(parts) or "0 runs"
 
 
@@ -456,7 +457,7 @@ def _show_sweep(sweep, n: int, fmt: str) -> None:
         out("no member has a final f")
         return
     label = "final f - f*" if key == "f_gap" else "final f"
-    out(f"best {len(top)} of {len(sweep.rows):,} members by {label}:")
+    out(f"best {len(top)} of {plural(len(sweep.rows), 'member')} by {label}:")
     targets = [c for c in sweep.columns if c.startswith("hit_")]
     reached = [c for c in targets if any(r.get(c) is not None for r in top)]
     hit_col = reached[-1] if reached else None
@@ -546,7 +547,7 @@ def show(run, runs_dir, rows, best, fmt):
     out(f"trace: {total:,} rows (iterations {first:,} to {last:,}), {what}:")
     done = r.summary.get("iterations")
     if r.summary.get("status") in ("completed", "diverged") and isinstance(done, int) and last != done:
-        click.echo(f"warning: trace.csv ends at iteration {last:,} but summary.json says {done:,} "
+        click.echo(f"warning: the trace ends at iteration {last:,} but summary.json says {done:,} "
                    "iterations: the trace was cut short or edited", err=True)
     table_rows = []
     sections = []
