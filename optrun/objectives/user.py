@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptrunError, UserCodeError
+from ..signals import Interrupt, call_user
 from .base import Objective
 from .expression import Expression
 from .numdiff import central_difference
@@ -55,7 +56,9 @@ def load_callable(ref: str, role: str) -> Callable:
             raise UserCodeError(f"{role} '{ref}': no module named '{e.name}' in the working directory "
                                 f"{cwd} or the installed packages") from None
         raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' failed: {e}") from None
-    except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's module may raise anything
+    except Interrupt:
+        raise  # a real Ctrl-C while importing
+    except BaseException as e:  # noqa: BLE001 - the user's module may raise anything, SystemExit too
         where = ""
         if isinstance(e, SyntaxError):
             where = f" ({os.path.basename(e.filename or '?')}, line {e.lineno})"
@@ -85,8 +88,10 @@ class UserFunction:
     ``vectorized`` says whether it takes a batch; if not, it is called once per row.
     """
 
-    def __init__(self, fn: Callable, ref: str, role: str, tail: tuple[int, ...], vectorized: bool = True):
+    def __init__(self, fn: Callable, ref: str, role: str, tail: tuple[int, ...], vectorized: bool = True,
+                 timeout_s: float | None = None):
         self.fn, self.ref, self.role, self.tail, self.vectorized = fn, ref, role, tail, vectorized
+        self.timeout_s = timeout_s  # objective.timeout_s: longest one call may take
 
     def _fail(self, what: str) -> UserCodeError:
         return UserCodeError(f"{self.role} '{self.ref}' {what}")
@@ -94,13 +99,10 @@ class UserFunction:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         n = x.shape[0]
         try:
-            if self.vectorized:
-                out = self.fn(x.copy())
-            else:
-                out = [self.fn(row) for row in x.copy()]
-        except OptrunError:
+            out = call_user(self._apply, x.copy(), timeout_s=self.timeout_s, what=f"{self.role} '{self.ref}'")
+        except (OptrunError, Interrupt):
             raise
-        except Exception as e:  # noqa: BLE001 - user code may raise anything: name it, one line
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything (SystemExit too): one line
             raise self._fail(f"raised {type(e).__name__}: {_first_line(e)}") from None
         try:
             arr = np.asarray(out, dtype=np.float64)
@@ -112,6 +114,9 @@ class UserFunction:
             raise self._fail(f"returned shape {arr.shape}{one} for {n} point(s) of dimension {x.shape[1]}; "
                              f"expected {want} ({self._convention()})")
         return arr
+
+    def _apply(self, x: np.ndarray) -> Any:
+        return self.fn(x) if self.vectorized else [self.fn(row) for row in x]
 
     def _convention(self) -> str:
         return "an array (n, d) in, (n, d) out" if self.tail else "an array (n, d) in, (n,) out"
@@ -145,8 +150,10 @@ class UserFunction:
     def _try(self, x: np.ndarray) -> np.ndarray | str:
         """The function's output as a float array, or what went wrong."""
         try:
-            out = self.fn(x.copy())
-        except Exception as e:  # noqa: BLE001 - user code may raise anything
+            out = call_user(self.fn, x.copy(), timeout_s=self.timeout_s, what=f"{self.role} '{self.ref}'")
+        except (OptrunError, Interrupt):
+            raise  # an overrun (EvaluationTimeout) or a real Ctrl-C
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
             return f"raised {type(e).__name__}: {_first_line(e)}"
         try:
             return np.asarray(out, dtype=np.float64)
@@ -190,11 +197,14 @@ def function_objective(name: str, dim: int, params: dict[str, Any], bounds: np.n
                        start: np.ndarray | None = None) -> Objective:
     """The objective of ``{function: ..., gradient: ...}``, probed and checked at the start point."""
     ref, gref = params["function"], params.get("gradient")
-    value = UserFunction(load_callable(ref, "objective function"), ref, "objective function", ())
+    timeout = params.get("timeout_s")
+    value = UserFunction(load_callable(ref, "objective function"), ref, "objective function", (),
+                         timeout_s=timeout)
     pts = probe_points(bounds, start)
     value.probe(pts)
     if gref:
-        grad = UserFunction(load_callable(gref, "gradient function"), gref, "gradient function", (dim,))
+        grad = UserFunction(load_callable(gref, "gradient function"), gref, "gradient function", (dim,),
+                            timeout_s=timeout)
         grad.probe(pts)
         grad_fn, kind, evals = grad, "user", 0
     else:
