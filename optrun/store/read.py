@@ -273,7 +273,22 @@ def read_trace(path: str, run_id: str | None = None) -> dict[str, np.ndarray]:
     if not text:  # no complete line yet: a run that has not flushed its first block
         return _empty_trace()
     header, _, body = text.partition("\n")
-    return _parse_columns(header, body, TRACE_BASE_COLUMNS, f"run {run_id}", "trace.csv")
+    cols = _parse_columns(header, body, TRACE_BASE_COLUMNS, f"run {run_id}", "trace.csv")
+    problem = _order_problem(cols["iteration"], 2)
+    if problem:
+        raise RunReadError(f"run {run_id}: trace.csv is damaged ({problem})")
+    return cols
+
+
+def _order_problem(iterations: np.ndarray, first_line: int) -> str | None:
+    """Where a trace's iterations stop increasing (two writers interleaved, a file spliced), or
+    None; ``first_line`` is the file line of the first value."""
+    bad = np.flatnonzero(np.diff(iterations) <= 0)
+    if not bad.size:
+        return None
+    j = int(bad[0]) + 1
+    return (f"line {first_line + j}: iteration {iterations[j]} after {iterations[j - 1]}; "
+            "iterations must increase")
 
 
 def batch_trace_file(sweep_path: str, batch: int) -> str:
@@ -444,6 +459,21 @@ def _trace_progress(path: str) -> dict[str, Any]:
     return {}
 
 
+def _trace_tail_problem(path: str) -> str | None:
+    """Whether the last complete rows of trace.csv (up to 16 kB) have increasing iterations."""
+    try:
+        with open(os.path.join(path, "trace.csv"), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 16384))
+            lines = f.read().decode("ascii", "replace").split("\n")[1 if size > 16384 else 0:-1]
+    except OSError:
+        return None
+    its = [int(c) for c in (ln.split(",", 1)[0] for ln in lines) if c.isdigit()]
+    problem = _order_problem(np.array(its, dtype=np.int64), 0) if len(its) > 1 else None
+    return "trace.csv is damaged (iterations do not increase)" if problem else None
+
+
 def load_run(path: str, lenient: bool = False) -> Run:
     """Read the run folder at ``path``.
 
@@ -472,6 +502,9 @@ def load_run(path: str, lenient: bool = False) -> Run:
                                 f"{run_id}:seed=0 (load_sweep reads the whole sweep)")
     parts, problems = _read_parts(path, run_id, "run", lenient, summary_problem)
     summary = parts["summary.json"]
+    if lenient and not problems:  # a listing reads no whole trace: its tail shows interleaved writers
+        tail = _trace_tail_problem(path)
+        problems += [tail] if tail else []
     if problems:
         problem = "; ".join(problems)
         recorded = summary.get("status")
