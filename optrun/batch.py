@@ -248,7 +248,7 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
     import yaml
 
     from . import __version__
-    from .experiment import git_commit
+    from .provenance import git_commit
 
     members = plan.members
     todo = list(range(len(members))) if only is None else list(only)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import sys
 import time
@@ -21,6 +20,7 @@ from .config import RunConfig
 from .errors import ConfigError, OptrunError, RunReadError, RunSelectionError, StorageError
 from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
+from .provenance import git_commit
 from .runner import Checkpoint, Chunk, MemberResult, Problem, run
 from .signals import EvaluationTimeout, Interrupt, Signals
 from .store import FORMAT_VERSION, RunFolder, TraceWriter
@@ -32,6 +32,8 @@ from .store.folder import (
     platform_text,
     process_start_ticks,
     python_version,
+    release_space,
+    reserve_space,
     utc_now,
 )
 
@@ -152,55 +154,6 @@ def check_expect(config: RunConfig, summary: dict[str, Any]) -> list[str]:
         elif value > limit:
             out.append(f"{label} {value:.6g} > {limit:g} ({key})")
     return out
-
-
-def git_commit(cwd: str) -> str | None:
-    """The commit checked out in the git working tree that holds ``cwd``, or None.
-
-    Read from ``.git`` directly (HEAD, then the loose ref or packed-refs): no ``git`` process
-    is started, so a run does not pay for one. Worktrees (a ``.git`` file) are followed.
-    """
-    d = os.path.abspath(cwd)
-    while True:
-        dot = os.path.join(d, ".git")
-        if os.path.exists(dot):
-            break
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
-    try:
-        if os.path.isfile(dot):  # a worktree or submodule: "gitdir: <path>"
-            with open(dot, encoding="utf-8") as f:
-                line = f.read().strip()
-            if not line.startswith("gitdir:"):
-                return None
-            dot = os.path.normpath(os.path.join(d, line.split(":", 1)[1].strip()))
-        with open(os.path.join(dot, "HEAD"), encoding="utf-8") as f:
-            head = f.read().strip()
-        if not head.startswith("ref:"):
-            return head if re.fullmatch(r"[0-9a-f]{40,64}", head) else None
-        ref = head.split(":", 1)[1].strip()
-        common = dot
-        if os.path.isfile(os.path.join(dot, "commondir")):
-            with open(os.path.join(dot, "commondir"), encoding="utf-8") as f:
-                common = os.path.normpath(os.path.join(dot, f.read().strip()))
-        for base in (dot, common):
-            loose = os.path.join(base, ref)
-            if os.path.isfile(loose):
-                with open(loose, encoding="utf-8") as f:
-                    sha = f.read().strip()
-                return sha if re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
-        packed = os.path.join(common, "packed-refs")
-        if os.path.isfile(packed):
-            with open(packed, encoding="utf-8") as f:
-                for line in f:
-                    parts = line.split()
-                    if len(parts) == 2 and parts[1] == ref:
-                        return parts[0]
-    except OSError:
-        return None
-    return None  # a branch with no commits yet
 
 
 _UNSET: Any = object()
@@ -335,30 +288,6 @@ def _start(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         shutil.rmtree(folder.path, ignore_errors=True)  # nothing half-written is left behind
         raise StorageError(f"cannot write the run folder {folder.path}: {e.strerror or e}") from None
     return _drive(folder, config, objective, optimizer, x0, base, meta, writer, reporter, verbose, sig)
-
-
-RESERVE = ".reserve"
-RESERVE_BYTES = 64 * 1024
-
-
-def reserve_space(folder: RunFolder) -> None:
-    """Set aside disk space for the final summary: freed just before it is written, so a run that
-    fills the disk can still record that it failed and how far it got."""
-    fd = os.open(folder.file(RESERVE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        try:
-            os.posix_fallocate(fd, 0, RESERVE_BYTES)
-        except (AttributeError, OSError):
-            os.write(fd, b"\0" * RESERVE_BYTES)
-    finally:
-        os.close(fd)
-
-
-def release_space(folder: RunFolder) -> None:
-    try:
-        os.unlink(folder.file(RESERVE))
-    except OSError:
-        pass
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -564,7 +493,14 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         except OSError as e:
             error = error or f"writing the trace failed: {e.strerror or e}"
 
-    wall = time.perf_counter() - t0 + prior_wall
+    return _record(folder, config, objective, base, meta, writer, reporter, sig, result, error,
+                   time.perf_counter() - t0 + prior_wall)
+
+
+def _record(folder: RunFolder, config: RunConfig, objective: Objective, base: dict[str, Any],
+            meta: dict[str, Any], writer: TraceWriter, reporter: Reporter | None, sig: Signals,
+            result: MemberResult | None, error: str | None, wall: float) -> RunOutcome:
+    """Write how the run ended (summary.json, meta.json, x.npz) and tell the reporter."""
     if result is not None:
         summary = {**base, **member_summary(config, objective, result)}
         if "x_file" in summary:

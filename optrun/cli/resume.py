@@ -27,6 +27,10 @@ def resume(run_selector, runs_dir, quiet, workers):
     the finished trace is bit-identical to an uninterrupted run. A sweep runs only
     its members that are missing, failed or interrupted.
 
+    The folder is locked while it is written: a second resume of the same run or
+    sweep (or a resume of one still running) exits 2 naming the process that
+    writes it.
+
     \b
     Examples:
       optrun resume last

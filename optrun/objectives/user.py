@@ -11,7 +11,10 @@ Without ``gradient``, gradients are central finite differences (:mod:`.numdiff`)
 evaluations per gradient, recorded in the run's ``meta.json``.
 
 Every failure is a :class:`~optrun.errors.UserCodeError` naming the function: import errors,
-missing attributes, exceptions raised inside it, a returned value of the wrong shape or type, and
+missing attributes, any exception raised inside it (BaseExceptions too: SystemExit, a
+KeyboardInterrupt it raises itself; only a real Ctrl-C, :class:`~optrun.signals.Interrupt`, passes
+through), a call longer than ``timeout_s`` (:class:`~optrun.signals.EvaluationTimeout`), a returned
+value of the wrong shape or type, and
 -- checked once when the objective is built -- a value or gradient that is not finite at the start
 point. Raised before a run, the CLI exits 2; raised during one, the run's status is ``failed``
 with that message.

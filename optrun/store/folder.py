@@ -162,6 +162,30 @@ class RunFolder:
         atomic_write_json(self.file(name), obj)
 
 
+RESERVE = ".reserve"
+RESERVE_BYTES = 64 * 1024
+
+
+def reserve_space(folder: RunFolder) -> None:
+    """Set aside disk space for the final summary: freed just before it is written, so a run that
+    fills the disk can still record that it failed and how far it got."""
+    fd = os.open(folder.file(RESERVE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except (AttributeError, OSError):
+            os.write(fd, b"\0" * RESERVE_BYTES)
+    finally:
+        os.close(fd)
+
+
+def release_space(folder: RunFolder) -> None:
+    try:
+        os.unlink(folder.file(RESERVE))
+    except OSError:
+        pass
+
+
 class FolderLock:
     """An exclusive claim on a run or sweep folder by the process writing it: ``flock`` on
     ``.lock`` in the folder, taken by ``optrun run`` when it creates the folder and by ``optrun
