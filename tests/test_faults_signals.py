@@ -220,6 +220,57 @@ def test_first_ctrl_c_on_a_hung_objective_says_what_happens_and_the_second_abort
     assert s["iterations"] == its[-1]
 
 
+def test_a_second_ctrl_c_stops_waiting_for_hung_workers_and_keeps_the_sweep_record(optrun_bin, runs_dir,
+                                                                                   tmp_path):
+    cfg = _hang_config(tmp_path)
+    mark = tmp_path / "hung"
+    env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1", "HANG_MARK": str(mark),
+           "HANG_AFTER": "400"}
+    # the quick batch finishes; the hanging one never returns from its objective
+    p = subprocess.Popen([optrun_bin, "run", str(cfg), "iterations=1000", "--workers", "2", "--sweep",
+                          "objective.function=hangmod:quick,hangmod:f", "--sweep", "seed=0:2"],
+                         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        _wait(mark.exists, "the objective to hang")
+        folder = _newest(runs_dir)
+        _wait(lambda: (folder / "traces" / "batch-0000.csv").exists(), "the quick batch")  # closed: done
+        os.killpg(p.pid, signal.SIGINT)
+        time.sleep(1.0)
+        assert p.poll() is None  # the first Ctrl-C waits for the workers' current step
+        os.kill(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode in SIGINT_CODES, err
+    assert "Traceback" not in err
+    s = _summary(folder)
+    assert s["status"] == "interrupted" and s["counts"] == {"completed": 2, "interrupted": 2}
+    with open(folder / "summary.csv", newline="") as f:
+        statuses = sorted(r["status"] for r in csv.DictReader(f))
+    assert statuses == ["completed", "completed", "interrupted", "interrupted"]
+
+
+def test_ctrl_c_while_a_user_module_hangs_at_import_stops_at_once(optrun_bin, runs_dir, tmp_path):
+    (tmp_path / "slowimport.py").write_text(
+        "import os, time\nopen(os.environ['HANG_MARK'], 'w').close()\ntime.sleep(600)\n\n"
+        "def f(x):\n    return x[:, 0]\n")
+    cfg = _raising_config(tmp_path, "fine")
+    env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1", "HANG_MARK": str(tmp_path / "hung")}
+    p = subprocess.Popen([optrun_bin, "run", str(cfg), "objective.function=slowimport:f"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait((tmp_path / "hung").exists, "the import to hang")
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130 and err.strip() == "optrun: interrupted"  # a real Ctrl-C, not a user error
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
 def test_timeout_s_fails_a_run_whose_objective_overruns(run_optrun, runs_dir, tmp_path):
     cfg = _hang_config(tmp_path, ", timeout_s: 0.5")
     r = run_optrun("run", str(cfg), env={"HANG_MARK": str(tmp_path / "hung")}, cwd=tmp_path, timeout=60)

@@ -53,7 +53,7 @@ def load_callable(ref: str, role: str) -> Callable:
     cwd = os.getcwd()
     sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(mod_name)
+        module = call_user(importlib.import_module, mod_name)  # a second Ctrl-C aborts a hung import
     except ModuleNotFoundError as e:
         if e.name and (mod_name == e.name or mod_name.startswith(e.name + ".")):
             raise UserCodeError(f"{role} '{ref}': no module named '{e.name}' in the working directory "

@@ -70,7 +70,7 @@ def load_factory(spec: str) -> Callable[..., Any]:
     if cwd not in sys.path[:1]:
         sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(module_name)
+        module = call_user(importlib.import_module, module_name)
     except ModuleNotFoundError as e:
         if e.name and module_name.startswith(e.name):
             raise UserCodeError(f"user optimizer '{spec}': no module named '{e.name}' in {cwd} "
