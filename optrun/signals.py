@@ -99,6 +99,13 @@ class Signals:
         self._old = {}
 
 
+def ignore_interrupts() -> None:
+    """For the CLI once an interrupted run's or sweep's record is final and only exiting is left:
+    a late Ctrl-C (``timeout`` sends two) must not turn exit status 130 into death by SIGINT."""
+    if _main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _alarm(signum: int, frame: Any) -> None:
     raise _Alarm
 
