@@ -17,8 +17,10 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import StorageError
+from .signals import EvaluationTimeout, Interrupt, Signals
 from .store import FORMAT_VERSION, RunFolder
 from .store.folder import (
+    FolderLock,
     atomic_write_json,
     atomic_write_text,
     hostname,
@@ -94,7 +96,6 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
     """
     from .backends import chunked_gradient
     from .experiment import (
-        _Signals,
         build_objective,
         build_optimizer,
         check_expect,
@@ -106,6 +107,7 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
     t0 = time.perf_counter()
     S = len(indices)
     writer = None
+    handed = [-1]  # the last iteration handed on (an evaluation timeout names the next one)
     try:
         cfg0 = configs[0]
         objective = build_objective(cfg0)
@@ -115,6 +117,7 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
                                   cfg0.trace.log_per_decade, objective.f_min)
 
         def on_chunk(c):
+            handed[0] = c.first_iteration + c.n - 1
             writer.add(c.first_iteration, c.f, c.grad_norm, c.step_norm, c.x, c.rows, c.ended)
             if progress is not None:
                 progress(c)
@@ -122,7 +125,7 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
         problem = Problem(objective, optimizer, x0, cfg0.iterations, cfg0.stop.f_target, cfg0.stop.grad_norm,
                           chunked_gradient(objective, optimizer, cfg0.dim))
         if should_stop is None:
-            with _Signals() as sig:
+            with Signals() as sig:
                 results = run(problem, on_chunk, should_stop=lambda: sig.received is not None)
         else:
             results = run(problem, on_chunk, should_stop=should_stop)
@@ -142,14 +145,19 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
             row["expect_failures"] = fails
             rows.append(row)
         return rows
-    except Exception as e:  # noqa: BLE001 - user code may raise anything: its members are recorded as failed
+    except BaseException as e:  # noqa: BLE001 - user code may raise anything (SystemExit too): members failed
         if writer is not None:
             try:
                 writer.close()
             except OSError:
                 pass
-        err = f"{type(e).__name__}: {e}" if not hasattr(e, "message") else e.message
         wall = time.perf_counter() - t0
+        if isinstance(e, Interrupt):  # a second Ctrl-C aborted an evaluation: the batch is interrupted
+            return [{"status": "interrupted", "stop_reason": "interrupted", "iterations": None,
+                     "wall_time_s": wall / S} for _ in indices]
+        err = f"{type(e).__name__}: {e}" if not hasattr(e, "message") else e.message
+        if isinstance(e, EvaluationTimeout):
+            err = f"{err} at iteration {handed[0] + 1}"
         return [{"status": "failed", "stop_reason": "error", "error": err, "iterations": None,
                  "wall_time_s": wall / S} for _ in indices]
 
@@ -210,29 +218,45 @@ def _cell(v: Any) -> Any:
     return v
 
 
+SWEEP_NOTICE = ("interrupted: each batch stops after its current step, and the sweep keeps every finished "
+                "member (press Ctrl-C again to stop waiting for the batches)")
+HURRY_GRACE_S = 1.0  # after a second signal, how long the workers' partial batches are still awaited
+
+
 def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = None,
                   workers: int | None = None, fail_fast: bool = False, argv: list[str] | None = None,
                   folder_path: str | None = None, only: list[int] | None = None,
-                  previous_rows: list[dict[str, Any]] | None = None) -> SweepOutcome:
-    """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``)."""
+                  previous_rows: list[dict[str, Any]] | None = None, lock: FolderLock | None = None) -> SweepOutcome:
+    """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``, whose ``lock``
+    the caller holds). The folder stays locked and signals stay handled until its summary is final:
+    however many Ctrl-C arrive, the sweep ends ``interrupted`` with every finished member recorded."""
+    with Signals(SWEEP_NOTICE) as sig:
+        if folder_path is None:
+            folder = RunFolder.create(runs_dir, plan.base.name)
+            lock = FolderLock.acquire(folder.path, f"sweep {folder.id}")
+        try:
+            return _execute_sweep(plan, reporter, workers, fail_fast, argv, folder_path or folder.path,
+                                  folder_path is not None, only, previous_rows, sig)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | None, fail_fast: bool,
+                   argv: list[str] | None, path: str, resuming: bool, only: list[int] | None,
+                   previous_rows: list[dict[str, Any]] | None, sig: Signals) -> SweepOutcome:
     from . import __version__
     from .config import dump_yaml
-    from .experiment import _Signals, git_commit
     from .objectives.user import module_record
+    from .provenance import git_commit
 
     members = plan.members
     todo = list(range(len(members))) if only is None else list(only)
     batches = [[todo[i] for i in b] for b in make_batches([members[i] for i in todo])]
     workers = max(1, min(workers or os.cpu_count() or 1, len(batches)))
-    if folder_path is None:
-        folder = RunFolder.create(runs_dir, plan.base.name)
-        run_id, path = folder.id, folder.path
-        first_batch = 0
-    else:
-        path = folder_path
-        run_id = os.path.basename(os.path.normpath(path))
-        used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
-        first_batch = max(used, default=-1) + 1
+    run_id = os.path.basename(os.path.normpath(path))
+    used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
+    first_batch = max(used, default=-1) + 1
     started = utc_now()
     t0 = time.perf_counter()
     axis_cols = _axis_columns(plan)
@@ -251,11 +275,12 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
             "command": argv if argv is not None else list(sys.argv), "cwd": os.getcwd(),
             "git_commit": git_commit(os.getcwd()), "started_at": started, "workers": workers,
             "batches": len(batches), **module_record(*plan.members)}
+    meta_name = "meta.resume.json" if resuming else "meta.json"
     try:
-        if folder_path is None:
+        if not resuming:
             atomic_write_text(os.path.join(path, "config.yaml"),
                               dump_yaml(plan.resolved_dict()))
-        atomic_write_json(os.path.join(path, "meta.json" if folder_path is None else "meta.resume.json"), meta)
+        atomic_write_json(os.path.join(path, meta_name), meta)
         atomic_write_json(os.path.join(path, "summary.json"), {**base_summary, "status": "running",
                                                                "updated_at": started})
     except OSError as e:
@@ -268,6 +293,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     stop_all = False
 
     next_save = [time.monotonic() + SAVE_SECONDS]
+    batches_done = [0]
 
     def take(bno: int, idx: list[int], res: list[dict[str, Any]]) -> None:
         nonlocal done_members, stop_all
@@ -282,6 +308,9 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
                 if fail_fast:
                     stop_all = True
         done_members += len(idx)
+        batches_done[0] += 1
+        if reporter:
+            reporter.sweep_progress(done_members, batches_done[0])
         if time.monotonic() >= next_save[0]:  # a killed sweep keeps its finished members
             t = time.monotonic()
             try:
@@ -293,54 +322,13 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
             next_save[0] = time.monotonic() + max(SAVE_SECONDS, 10 * (time.monotonic() - t))
 
     jobs = [(path, first_batch + b, idx, [members[i] for i in idx]) for b, idx in enumerate(batches)]
-    with _Signals() as sig:
-        if workers == 1 or len(jobs) == 1:
-            for bi, job in enumerate(jobs):
-                if sig.received is not None or stop_all:
-                    break
-                S, T = len(job[2]), max(job[3][0].iterations, 1)
-
-                def prog(c, base=done_members, S=S, T=T, bi=bi):
-                    if reporter:
-                        reporter.sweep_progress(base + S * min(1.0, (c.first_iteration + c.n) / (T + 1)), bi)
-
-                res = run_batch(*job, progress=prog, should_stop=lambda: sig.received is not None)
-                take(job[1], job[2], res)
-                if reporter:
-                    reporter.sweep_progress(done_members, bi + 1)
-        else:
-            import concurrent.futures as cf
-            import multiprocessing
-
-            ctx = _pool_context(multiprocessing)
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-                futs = {pool.submit(_worker, job): job for job in jobs}
-                nb = 0
-                pending = set(futs)
-                while pending:
-                    finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                    for fut in finished:
-                        job = futs.pop(fut)  # and the future with its result: rows are kept once
-                        try:
-                            bno, res = fut.result()
-                        except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool)
-                            bno, res = job[1], [{"status": "failed", "stop_reason": "error",
-                                                 "error": f"worker failed: {e}", "iterations": None}
-                                                for _ in job[2]]
-                        take(bno, job[2], res)
-                        nb += 1
-                        if reporter:
-                            reporter.sweep_progress(done_members, nb)
-                    if (sig.received is not None or stop_all) and pending:
-                        for fut in pending:
-                            fut.cancel()
-                        if sig.received is not None:
-                            for p in list(getattr(pool, "_processes", {}).values()):
-                                try:
-                                    os.kill(p.pid, sig.received)
-                                except OSError:
-                                    pass
-                        pending = {f for f in pending if not f.cancelled()}
+    if workers == 1 or len(jobs) == 1:
+        _run_serial(jobs, sig, take, reporter, lambda: stop_all, lambda: done_members)
+    else:
+        for job in _run_pool(jobs, workers, sig, take, lambda: stop_all):
+            # a second signal stopped the wait: these batches' members did not finish
+            take(job[1], job[2], [{"status": "interrupted", "stop_reason": "interrupted", "iterations": None}
+                                  for _ in job[2]])
     wall = time.perf_counter() - t0
     statuses = [r.get("status") for r in rows]
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
@@ -362,7 +350,7 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     meta["ended_at"] = summary["ended_at"]
     try:
         _write_summary(path, summary, rows, axis_cols)
-        atomic_write_json(os.path.join(path, "meta.json" if folder_path is None else "meta.resume.json"), meta)
+        atomic_write_json(os.path.join(path, meta_name), meta)
     except OSError as e:
         raise StorageError(f"cannot write the sweep summary of {path}: {e.strerror or e}") from None
     if status == "interrupted":
@@ -378,6 +366,74 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
     return outcome
 
 
+def _run_serial(jobs: list[tuple], sig: Signals, take: Any, reporter: SweepReporter | None,
+                stopped: Any, done: Any) -> None:
+    """The batches one after the other in this process (a second Ctrl-C aborts a hung evaluation:
+    its batch is recorded interrupted)."""
+    for bi, job in enumerate(jobs):
+        if sig.received is not None or stopped():
+            break
+        S, T, before = len(job[2]), max(job[3][0].iterations, 1), done()
+
+        def prog(c, base=before, S=S, T=T, bi=bi):
+            if reporter:
+                reporter.sweep_progress(base + S * min(1.0, (c.first_iteration + c.n) / (T + 1)), bi)
+
+        take(job[1], job[2], run_batch(*job, progress=prog, should_stop=lambda: sig.received is not None))
+
+
+def _run_pool(jobs: list[tuple], workers: int, sig: Signals, take: Any, stopped: Any) -> list[tuple]:
+    """The batches in a process pool; returns the jobs whose batches never came back because a
+    second signal stopped the wait (their workers are killed; the first signal lets them finish
+    their current step and hand back partial batches)."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    ctx = _pool_context(multiprocessing)
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    futs = {pool.submit(_worker, job): job for job in jobs}
+    pending = set(futs)
+    forwarded = 0  # signals passed on to the workers
+    give_up = None  # after a second signal: when to stop waiting
+    try:
+        while pending:
+            finished, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                job = futs.pop(fut)  # and the future with its result: rows are kept once
+                try:
+                    bno, res = fut.result()
+                except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool)
+                    bno, res = job[1], [{"status": "failed", "stop_reason": "error",
+                                         "error": f"worker failed: {e}", "iterations": None} for _ in job[2]]
+                take(bno, job[2], res)
+            if (sig.received is not None or stopped()) and pending:
+                for fut in pending:
+                    fut.cancel()
+                pending = {f for f in pending if not f.cancelled()}
+                if sig.received is not None and forwarded < sig.count:
+                    forwarded = sig.count
+                    for p in list(getattr(pool, "_processes", {}).values()):
+                        try:
+                            os.kill(p.pid, sig.received)
+                        except OSError:
+                            pass
+                if sig.hurry:
+                    give_up = give_up or time.monotonic() + HURRY_GRACE_S
+                    if time.monotonic() >= give_up:
+                        break
+    finally:
+        if pending:  # hurried (or failing): the workers still running are not waited for
+            for p in list(getattr(pool, "_processes", {}).values()):
+                try:
+                    p.kill()
+                except OSError:
+                    pass
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            pool.shutdown(wait=True)
+    return [futs[f] for f in pending]
+
+
 def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]], axis_cols: list[str]) -> None:
     """summary.csv and summary.json: the member number, its batch, the axis values, the fields."""
     write_summary(path, summary, ["member", "batch", *axis_cols, *ROW_FIELDS], rows)
@@ -386,13 +442,26 @@ def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]
 def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int | None = None,
                  argv: list[str] | None = None) -> SweepOutcome:
     """Run the members of the sweep at ``path`` that are missing, failed or interrupted, and those
-    whose batch trace file is gone (their rows are rerun into a new batch file)."""
+    whose batch trace file is gone (their rows are rerun into a new batch file). The folder is
+    locked first: a second resume of the same sweep exits 2 instead of writing beside this one."""
+    run_id = os.path.basename(os.path.normpath(path))
+    lock = FolderLock.acquire(path, f"sweep {run_id}")
+    try:
+        plan, rows, todo = _resumable(path, run_id)
+    except BaseException:
+        lock.release()
+        raise
+    return execute_sweep(plan, os.path.dirname(path), reporter, workers=workers, argv=argv,
+                         folder_path=path, only=todo, previous_rows=rows, lock=lock)
+
+
+def _resumable(path: str, run_id: str) -> tuple[Plan, list[dict[str, Any]] | None, list[int]]:
+    """The plan, recorded rows and members left to run of the sweep at ``path``."""
     import json
 
     from .errors import RunReadError, RunSelectionError
     from .sweep import load_plan
 
-    run_id = os.path.basename(os.path.normpath(path))
     try:
         with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
             old = json.load(f)
@@ -419,5 +488,4 @@ def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int 
             if rows is None or rows[i].get("status") not in ("completed", "diverged") or i in lost]
     if not todo:
         raise RunSelectionError(f"sweep {run_id} has nothing left to run: every member finished")
-    return execute_sweep(plan, os.path.dirname(path), reporter, workers=workers, argv=argv,
-                         folder_path=path, only=todo, previous_rows=rows)
+    return plan, rows, todo

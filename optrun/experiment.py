@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,15 +20,20 @@ from .config import RunConfig
 from .errors import ConfigError, OptrunError, RunReadError, RunSelectionError, StorageError
 from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
+from .provenance import git_commit
 from .runner import Checkpoint, Chunk, MemberResult, Problem, run
+from .signals import EvaluationTimeout, Interrupt, Signals
 from .store import FORMAT_VERSION, RunFolder, TraceWriter
 from .store.folder import (
+    FolderLock,
     atomic_write_text,
     hostname,
     machine_name,
     platform_text,
     process_start_ticks,
     python_version,
+    release_space,
+    reserve_space,
     utc_now,
 )
 
@@ -38,6 +41,8 @@ HEARTBEAT_SECONDS = 2.0
 CHUNK_SECONDS = 1.0  # a single run hands its rows on at least this often (see optrun.runner.run)
 SUMMARY_X_MAX = 1000  # coordinates of final_x/best_x kept in summary.json; larger points go to x.npz
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+RUN_NOTICE = ("interrupted: the run stops after the current evaluation and keeps its record "
+              "(press Ctrl-C again to abort the evaluation)")
 
 
 class Reporter(Protocol):
@@ -195,55 +200,6 @@ def trace_size_note(configs: list[RunConfig], sweep: bool = False) -> str | None
             + "; ".join(fix))
 
 
-def git_commit(cwd: str) -> str | None:
-    """The commit checked out in the git working tree that holds ``cwd``, or None.
-
-    Read from ``.git`` directly (HEAD, then the loose ref or packed-refs): no ``git`` process
-    is started, so a run does not pay for one. Worktrees (a ``.git`` file) are followed.
-    """
-    d = os.path.abspath(cwd)
-    while True:
-        dot = os.path.join(d, ".git")
-        if os.path.exists(dot):
-            break
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
-    try:
-        if os.path.isfile(dot):  # a worktree or submodule: "gitdir: <path>"
-            with open(dot, encoding="utf-8") as f:
-                line = f.read().strip()
-            if not line.startswith("gitdir:"):
-                return None
-            dot = os.path.normpath(os.path.join(d, line.split(":", 1)[1].strip()))
-        with open(os.path.join(dot, "HEAD"), encoding="utf-8") as f:
-            head = f.read().strip()
-        if not head.startswith("ref:"):
-            return head if re.fullmatch(r"[0-9a-f]{40,64}", head) else None
-        ref = head.split(":", 1)[1].strip()
-        common = dot
-        if os.path.isfile(os.path.join(dot, "commondir")):
-            with open(os.path.join(dot, "commondir"), encoding="utf-8") as f:
-                common = os.path.normpath(os.path.join(dot, f.read().strip()))
-        for base in (dot, common):
-            loose = os.path.join(base, ref)
-            if os.path.isfile(loose):
-                with open(loose, encoding="utf-8") as f:
-                    sha = f.read().strip()
-                return sha if re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
-        packed = os.path.join(common, "packed-refs")
-        if os.path.isfile(packed):
-            with open(packed, encoding="utf-8") as f:
-                for line in f:
-                    parts = line.split()
-                    if len(parts) == 2 and parts[1] == ref:
-                        return parts[0]
-    except OSError:
-        return None
-    return None  # a branch with no commits yet
-
-
 _UNSET: Any = object()
 
 
@@ -292,29 +248,6 @@ def final_distances(objective: Objective, final_x: np.ndarray) -> list[float | N
 # ---------------------------------------------------------------------------- one run
 
 
-class _Signals:
-    """SIGINT/SIGTERM set a flag the loop polls, so a run stops between two steps."""
-
-    def __init__(self):
-        self.received: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.received is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # a second Ctrl-C while finishing up
-        self.received = signum
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
 @contextlib.contextmanager
 def _located(config: RunConfig, key: str):
     """User code fails when it is built, after validation: name the config file and key too."""
@@ -342,11 +275,22 @@ def _build(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
 
 def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
-    """Run one config into a new run folder under ``runs_dir``."""
+    """Run one config into a new run folder under ``runs_dir``, locked (:class:`FolderLock`) until
+    its summary is final. Signals are handled from the start: a Ctrl-C while the problem is built
+    stops at once (nothing to record yet), later ones as :mod:`optrun.signals` describes."""
+    with Signals(RUN_NOTICE) as sig:
+        with sig.eagerly():
+            objective, optimizer, x0 = _build(config)
+        folder = RunFolder.create(runs_dir, config.name)
+        with FolderLock.acquire(folder.path, f"run {folder.id}"):
+            return _start(folder, config, objective, optimizer, x0, sig, reporter, argv, verbose)
+
+
+def _start(folder: RunFolder, config: RunConfig, objective: Objective, optimizer: Optimizer, x0: np.ndarray,
+           sig: Signals, reporter: Reporter | None, argv: list[str] | None, verbose: bool) -> RunOutcome:
+    """Write a new run folder's first files, then drive the run."""
     from .objectives.user import module_record
 
-    objective, optimizer, x0 = _build(config)
-    folder = RunFolder.create(runs_dir, config.name)
     started = utc_now()
     base = {
         "format_version": FORMAT_VERSION,
@@ -391,31 +335,7 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
 
         shutil.rmtree(folder.path, ignore_errors=True)  # nothing half-written is left behind
         raise StorageError(f"cannot write the run folder {folder.path}: {e.strerror or e}") from None
-    return _drive(folder, config, objective, optimizer, x0, base, meta, writer, reporter, verbose)
-
-
-RESERVE = ".reserve"
-RESERVE_BYTES = 64 * 1024
-
-
-def reserve_space(folder: RunFolder) -> None:
-    """Set aside disk space for the final summary: freed just before it is written, so a run that
-    fills the disk can still record that it failed and how far it got."""
-    fd = os.open(folder.file(RESERVE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        try:
-            os.posix_fallocate(fd, 0, RESERVE_BYTES)
-        except (AttributeError, OSError):
-            os.write(fd, b"\0" * RESERVE_BYTES)
-    finally:
-        os.close(fd)
-
-
-def release_space(folder: RunFolder) -> None:
-    try:
-        os.unlink(folder.file(RESERVE))
-    except OSError:
-        pass
+    return _drive(folder, config, objective, optimizer, x0, base, meta, writer, reporter, verbose, sig)
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -514,13 +434,23 @@ def _recorded_hits(path: str, f_min: float, upto: int) -> np.ndarray:
 
 def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | None = None,
                verbose: bool = False) -> RunOutcome:
-    """Continue an interrupted, crashed or failed run from its last checkpoint, in its own folder
-    (a failed run, after a full disk for example, once the cause is gone)."""
+    """Continue an interrupted, crashed or failed run (a full disk, say, once the cause is gone)
+    from its last checkpoint, in its own folder, which it locks first: a second resume of the same
+    run exits 2 instead of interleaving the trace."""
+    run_id = os.path.basename(os.path.normpath(path))
+    with Signals(RUN_NOTICE) as sig, FolderLock.acquire(path, f"run {run_id}"):
+        with sig.eagerly():
+            *prepared, prior_wall, ck = _prepare_resume(path, run_id, argv)
+        return _drive(*prepared, reporter, verbose, sig, resume=ck, prior_wall=prior_wall)
+
+
+def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple:
+    """Check that the run at ``path`` can be resumed, rebuild its problem from its config, cut
+    its trace back to the checkpoint and mark it running again (the caller holds its lock)."""
     import json
 
     from .config import load_config
 
-    run_id = os.path.basename(os.path.normpath(path))
     try:
         with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
             old = json.load(f)
@@ -567,8 +497,7 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
                                             "command": argv if argv is not None else list(sys.argv)})
     folder.write_json("meta.json", meta)
     folder.write_json("summary.json", {**base, "status": "running", "updated_at": resumed})
-    return _drive(folder, config, objective, optimizer, x0, base, meta, writer, reporter, verbose,
-                  resume=ck, prior_wall=float(old.get("wall_time_s") or 0.0))
+    return (folder, config, objective, optimizer, x0, base, meta, writer, float(old.get("wall_time_s") or 0.0), ck)
 
 
 # ---------------------------------------------------------------------------- the loop, driven
@@ -576,16 +505,20 @@ def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | No
 
 def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer: Optimizer, x0: np.ndarray,
            base: dict[str, Any], meta: dict[str, Any], writer: TraceWriter, reporter: Reporter | None,
-           verbose: bool, resume: Checkpoint | None = None, prior_wall: float = 0.0) -> RunOutcome:
+           verbose: bool, sig: Signals, resume: Checkpoint | None = None, prior_wall: float = 0.0) -> RunOutcome:
+    """Run the loop into ``folder`` and record how it ended, whatever happens: a signal, a second
+    Ctrl-C in user code, any exception from user code (BaseException subclasses too), a full disk."""
     t0 = time.perf_counter()
     if reporter:
         reporter.start(folder.id, folder.path, config)
     last_beat = [time.monotonic()]
     best = [float(resume.best_f[0]) if resume is not None else np.inf]
     seen: dict[str, Any] = {}  # the last f and best f reported, for a summary without a result
+    handed = [resume.iteration if resume is not None else -1]  # the last iteration handed on
 
     def on_chunk(c: Chunk) -> None:
         m = int(c.rows[0])
+        handed[0] = c.first_iteration + c.n - 1
         if m:
             writer.add(c.first_iteration, c.f[:m, 0], c.grad_norm[:m, 0], c.step_norm[:m, 0],
                        c.x[:m, 0], last=bool(c.ended[0]))
@@ -615,27 +548,37 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
                       chunked_gradient(objective, optimizer, config.dim))
     error: str | None = None
     result: MemberResult | None = None
-    with _Signals() as sig:
+    try:
+        (result,) = run(problem, on_chunk, should_stop=lambda: sig.received is not None, resume=resume,
+                        on_checkpoint=on_checkpoint if config.trace.checkpoint_s else None,
+                        checkpoint_every_s=config.trace.checkpoint_s, flush_every_s=CHUNK_SECONDS)
+    except EvaluationTimeout as e:
+        error = f"{e.message} at iteration {handed[0] + 1}"
+    except OptrunError as e:
+        error = e.message
+    except OSError as e:
+        error = f"writing the trace failed: {e.strerror or e}"
+    except Interrupt:  # a second Ctrl-C aborted the evaluation: the rows before it are kept
+        error = None
+    except Exception as e:  # noqa: BLE001 - a user objective or optimizer raised: record it, keep the run
+        error = f"{type(e).__name__}: {e}"
+    except BaseException as e:  # noqa: BLE001 - SystemExit, a KeyboardInterrupt raised by user code itself...
+        error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    finally:
         try:
-            (result,) = run(problem, on_chunk, should_stop=lambda: sig.received is not None, resume=resume,
-                            on_checkpoint=on_checkpoint if config.trace.checkpoint_s else None,
-                            checkpoint_every_s=config.trace.checkpoint_s, flush_every_s=CHUNK_SECONDS)
-        except OptrunError as e:
-            error = e.message
+            writer.close()
         except OSError as e:
-            error = f"writing the trace failed: {e.strerror or e}"
-        except KeyboardInterrupt:
-            error = None
-            sig.received = signal.SIGINT
-        except Exception as e:  # noqa: BLE001 - a user objective or optimizer raised: record it, keep the run
-            error = f"{type(e).__name__}: {e}"
-        finally:
-            try:
-                writer.close()
-            except OSError as e:
-                error = error or f"writing the trace failed: {e.strerror or e}"
+            error = error or f"writing the trace failed: {e.strerror or e}"
 
-    wall = time.perf_counter() - t0 + prior_wall
+    return _record(folder, config, objective, base, meta, writer, reporter, sig, result, error,
+                   time.perf_counter() - t0 + prior_wall, seen)
+
+
+def _record(folder: RunFolder, config: RunConfig, objective: Objective, base: dict[str, Any],
+            meta: dict[str, Any], writer: TraceWriter, reporter: Reporter | None, sig: Signals,
+            result: MemberResult | None, error: str | None, wall: float, seen: dict[str, Any]) -> RunOutcome:
+    """Write how the run ended (summary.json, meta.json, x.npz) and tell the reporter; ``seen``
+    (the last f and best f handed on) fills a summary that has no result."""
     if result is not None:
         summary = {**base, **member_summary(config, objective, result)}
         if "x_file" in summary:

@@ -41,6 +41,11 @@ def objectives(name, dim, fmt):
     a one-line summary; NAME adds the formula, the reference, the parameters and
     every known global minimizer. Any built-in takes shift/rotate/transform_seed.
 
+    Your own Python function: objective: {function: 'my_mod:f', gradient: 'my_mod:g'}
+    (gradient optional); timeout_s: 2 fails the run when one evaluation takes longer
+    than 2 s (otherwise a hung function waits for Ctrl-C). Or an expression:
+    objective: {expression: 'x0**2 + 10*x1**2'}.
+
     \b
     Examples:
       optrun objectives

@@ -28,6 +28,10 @@ def resume(run_selector, runs_dir, quiet, workers):
     to an uninterrupted run. A sweep runs only its members that are missing,
     failed or interrupted, or whose batch trace file is gone.
 
+    The folder is locked while it is written: a second resume of the same run or
+    sweep (or a resume of one still running) exits 2 naming the process that
+    writes it.
+
     \b
     Examples:
       optrun resume last
@@ -60,4 +64,8 @@ def resume(run_selector, runs_dir, quiet, workers):
     else:
         outcome = resume_run(path, PlainReporter(quiet=quiet), argv=argv)
         click.echo(result_line(outcome))
+    if outcome.exit_code in (130, 143):
+        from ..signals import ignore_interrupts
+
+        ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
     sys.exit(outcome.exit_code)

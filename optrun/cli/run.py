@@ -171,6 +171,9 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
         else:
             click.echo(line)
         if outcome.exit_code in (130, 143):
+            from ..signals import ignore_interrupts
+
+            ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
             sys.exit(outcome.exit_code)
         worst = max(worst, outcome.exit_code)
     sys.exit(worst)

@@ -31,7 +31,7 @@ from .expression import Expression, ExpressionError
 from .transform import MAX_ROTATE_DIM, transform
 from .user import check_ref, expression_objective, function_objective
 
-USER_KEYS = ("name", "dim", "function", "gradient", "expression", "f_min", "minima")
+USER_KEYS = ("name", "dim", "function", "gradient", "expression", "f_min", "minima", "timeout_s")
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -126,7 +126,16 @@ def user_params(raw: dict[str, Any], builtin_names: list[str]) -> tuple[UserSpec
                 raise ObjectiveKeyError(key, problem)
         name = label or _label(ref)
         spec = UserSpec(name=name, kind="function", default_dim=None)
-        return spec, {"function": ref, "gradient": gref, "f_min": f_min, "minima": minima}
+        out = {"function": ref, "gradient": gref, "f_min": f_min, "minima": minima}
+        if raw.get("timeout_s") is not None:  # the longest one call of the function may take
+            timeout = _finite("timeout_s", raw["timeout_s"])
+            if timeout <= 0:
+                raise ObjectiveKeyError("timeout_s", f"must be a number of seconds above 0, not {raw['timeout_s']!r}")
+            out["timeout_s"] = timeout
+        return spec, out
+    if "timeout_s" in raw:
+        raise ObjectiveKeyError("timeout_s", "applies to 'function' objectives (Python code that may hang); "
+                                             "an expression is evaluated by optrun")
     if "gradient" in raw:
         raise ObjectiveKeyError("gradient", "applies to 'function' objectives; an expression's gradient "
                                             "is derived exactly")

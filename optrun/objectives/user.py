@@ -11,7 +11,10 @@ Without ``gradient``, gradients are central finite differences (:mod:`.numdiff`)
 evaluations per gradient, recorded in the run's ``meta.json``.
 
 Every failure is a :class:`~optrun.errors.UserCodeError` naming the function: import errors,
-missing attributes, exceptions raised inside it, a returned value of the wrong shape or type, and
+missing attributes, any exception raised inside it (BaseExceptions too: SystemExit, a
+KeyboardInterrupt it raises itself; only a real Ctrl-C, :class:`~optrun.signals.Interrupt`, passes
+through), a call longer than ``timeout_s`` (:class:`~optrun.signals.EvaluationTimeout`), a returned
+value of the wrong shape or type, and
 -- checked once when the objective is built -- a value or gradient that is not finite at the start
 point. Raised before a run, the CLI exits 2; raised during one, the run's status is ``failed``
 with that message.
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptrunError, UserCodeError
+from ..signals import Interrupt, call_user
 from ..text import article, plural
 from .base import Objective
 from .expression import Expression
@@ -50,12 +54,14 @@ def load_callable(ref: str, role: str, source: str | None = None) -> Callable:
     mod_name, _, attr = ref.partition(":")
     dirs = module_dirs(source)
     try:
-        module = import_user_module(mod_name, dirs)
+        module = call_user(import_user_module, mod_name, dirs)  # a second Ctrl-C aborts a hung import
     except ModuleNotFoundError as e:
         if e.name and (mod_name == e.name or mod_name.startswith(e.name + ".")):
             raise UserCodeError(f"{role} '{ref}': {not_found(e.name, dirs)}") from None
         raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' failed: {e}") from None
-    except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's module may raise anything
+    except Interrupt:
+        raise  # a real Ctrl-C while importing
+    except BaseException as e:  # noqa: BLE001 - the user's module may raise anything, SystemExit too
         where = ""
         if isinstance(e, SyntaxError):
             where = f" ({os.path.basename(e.filename or '?')}, line {e.lineno})"
@@ -153,8 +159,10 @@ class UserFunction:
     ``vectorized`` says whether it takes a batch; if not, it is called once per row.
     """
 
-    def __init__(self, fn: Callable, ref: str, role: str, tail: tuple[int, ...], vectorized: bool = True):
+    def __init__(self, fn: Callable, ref: str, role: str, tail: tuple[int, ...], vectorized: bool = True,
+                 timeout_s: float | None = None):
         self.fn, self.ref, self.role, self.tail, self.vectorized = fn, ref, role, tail, vectorized
+        self.timeout_s = timeout_s  # objective.timeout_s: longest one call may take
 
     def _fail(self, what: str) -> UserCodeError:
         return UserCodeError(f"{self.role} '{self.ref}' {what}")
@@ -162,13 +170,10 @@ class UserFunction:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         n = x.shape[0]
         try:
-            if self.vectorized:
-                out = self.fn(x.copy())
-            else:
-                out = [self.fn(row) for row in x.copy()]
-        except OptrunError:
+            out = call_user(self._apply, x.copy(), timeout_s=self.timeout_s, what=f"{self.role} '{self.ref}'")
+        except (OptrunError, Interrupt):
             raise
-        except Exception as e:  # noqa: BLE001 - user code may raise anything: name it, one line
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything (SystemExit too): one line
             raise self._fail(f"raised {type(e).__name__}: {_first_line(e)}") from None
         arr = self._numbers(out)
         if isinstance(arr, str):
@@ -195,6 +200,9 @@ class UserFunction:
             return np.asarray(arr, dtype=np.float64)
         except (TypeError, ValueError):
             return f"returned {article(type(out).__name__)}, not numbers"
+
+    def _apply(self, x: np.ndarray) -> Any:
+        return self.fn(x) if self.vectorized else [self.fn(row) for row in x]
 
     def _convention(self) -> str:
         return "an array (n, d) in, (n, d) out" if self.tail else "an array (n, d) in, (n,) out"
@@ -231,8 +239,10 @@ class UserFunction:
     def _try(self, x: np.ndarray) -> np.ndarray | str:
         """The function's output as a float array, or what went wrong."""
         try:
-            out = self.fn(x.copy())
-        except Exception as e:  # noqa: BLE001 - user code may raise anything
+            out = call_user(self.fn, x.copy(), timeout_s=self.timeout_s, what=f"{self.role} '{self.ref}'")
+        except (OptrunError, Interrupt):
+            raise  # an overrun (EvaluationTimeout) or a real Ctrl-C
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
             return f"raised {type(e).__name__}: {_first_line(e)}"
         return self._numbers(out)
 
@@ -274,11 +284,14 @@ def function_objective(name: str, dim: int, params: dict[str, Any], bounds: np.n
     """The objective of ``{function: ..., gradient: ...}``, probed and checked at the start point;
     the modules are found as :func:`module_dirs` says for the config file ``source``."""
     ref, gref = params["function"], params.get("gradient")
-    value = UserFunction(load_callable(ref, "objective function", source), ref, "objective function", ())
+    timeout = params.get("timeout_s")
+    value = UserFunction(load_callable(ref, "objective function", source), ref, "objective function", (),
+                         timeout_s=timeout)
     pts = probe_points(bounds, start)
     value.probe(pts)
     if gref:
-        grad = UserFunction(load_callable(gref, "gradient function", source), gref, "gradient function", (dim,))
+        grad = UserFunction(load_callable(gref, "gradient function", source), gref, "gradient function", (dim,),
+                            timeout_s=timeout)
         grad.probe(pts)
         grad_fn, kind, evals = grad, "user", 0
     else:

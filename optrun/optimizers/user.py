@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserCodeError
+from ..signals import Interrupt, call_user
 from ..text import article
 from .base import Optimizer
 
@@ -68,13 +69,15 @@ def load_factory(spec: str, source: str | None = None) -> Callable[..., Any]:
     module_name, _, attr = spec.partition(":")
     dirs = module_dirs(source)
     try:
-        module = import_user_module(module_name, dirs)
+        module = call_user(import_user_module, module_name, dirs)
     except ModuleNotFoundError as e:
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
             raise UserCodeError(f"user optimizer '{spec}': {not_found(e.name, dirs)}") from None
         raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
                             f"{_one_line(e)}") from None
-    except Exception as e:  # noqa: BLE001 - the module itself raised while importing
+    except Interrupt:
+        raise  # a real Ctrl-C while importing
+    except BaseException as e:  # noqa: BLE001 - the module itself raised while importing (SystemExit too)
         raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
                             f"{_one_line(e)}") from None
     obj: Any = module
@@ -126,14 +129,18 @@ def checked(spec: str, opt: Any) -> Optimizer:
 
     def init(x):
         try:
-            return user_init(x)
-        except Exception as e:  # noqa: BLE001 - user code may raise anything
+            return call_user(user_init, x)
+        except Interrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
             raise UserCodeError(f"user optimizer '{spec}': init raised {_one_line(e)}") from None
 
     def update(g, state, x, t):
         try:
-            result = user_update(g, state, x, t)
-        except Exception as e:  # noqa: BLE001 - user code may raise anything
+            result = call_user(user_update, g, state, x, t)
+        except Interrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
             raise UserCodeError(f"user optimizer '{spec}': update raised {_one_line(e)} "
                                 f"at step {t}") from None
         if not isinstance(result, tuple) or len(result) != 2:
@@ -160,8 +167,10 @@ def build_user_optimizer(spec: str, params: dict[str, Any], dim: int, source: st
 
     def make() -> Optimizer:
         try:
-            opt = factory(**params)
-        except Exception as e:  # noqa: BLE001 - user code may raise anything
+            opt = call_user(lambda: factory(**params))
+        except Interrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
             raise UserCodeError(f"user optimizer '{spec}': calling {spec.partition(':')[2]}"
                                 f"({', '.join(f'{k}=...' for k in params)}) raised "
                                 f"{_one_line(e)}") from None

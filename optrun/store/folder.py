@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StorageError
+from ..errors import RunSelectionError, StorageError
 
 FORMAT_VERSION = 1
 FLUSH_SECONDS = 0.5  # longest a recorded row waits in memory before it reaches the file
@@ -160,6 +160,95 @@ class RunFolder:
 
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_json(self.file(name), obj)
+
+
+RESERVE = ".reserve"
+RESERVE_BYTES = 64 * 1024
+
+
+def reserve_space(folder: RunFolder) -> None:
+    """Set aside disk space for the final summary: freed just before it is written, so a run that
+    fills the disk can still record that it failed and how far it got."""
+    fd = os.open(folder.file(RESERVE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except (AttributeError, OSError):
+            os.write(fd, b"\0" * RESERVE_BYTES)
+    finally:
+        os.close(fd)
+
+
+def release_space(folder: RunFolder) -> None:
+    try:
+        os.unlink(folder.file(RESERVE))
+    except OSError:
+        pass
+
+
+class FolderLock:
+    """An exclusive claim on a run or sweep folder by the process writing it: ``flock`` on
+    ``.lock`` in the folder, taken by ``optrun run`` when it creates the folder and by ``optrun
+    resume``, held until the summary is final, then removed. The kernel drops the lock when the
+    process exits, however it ends, so a ``.lock`` left by a dead process never blocks anyone. The
+    file holds the writer's pid (for the message of the process refused)."""
+
+    NAME = ".lock"
+
+    def __init__(self, fd: int, path: str):
+        self._fd: int | None = fd
+        self.path = path
+
+    @classmethod
+    def acquire(cls, folder: str, what: str) -> FolderLock:
+        """Lock ``folder`` (``what`` names it: "run X"); raises :class:`RunSelectionError` when another
+        process holds it, :class:`StorageError` when the lock file cannot be written."""
+        import fcntl
+
+        path = os.path.join(folder, cls.NAME)
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                raise StorageError(f"{what}: cannot write {path}: {e.strerror or e}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                try:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                finally:
+                    os.close(fd)
+                raise RunSelectionError(f"{what} is being written by another optrun process "
+                                        f"(pid {holder})") from None
+            try:  # the holder before us may have removed the file it locked: lock the one in place
+                mine, there = os.fstat(fd), os.stat(path)
+                if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # the lock holds without the pid in it
+        return cls(fd, path)
+
+    def release(self) -> None:
+        """Remove the lock file, then drop the lock (in this order: see :meth:`acquire`)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            os.close(fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 class TraceWriter:

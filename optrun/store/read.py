@@ -292,9 +292,19 @@ def read_trace(path: str, run_id: str | None = None) -> dict[str, np.ndarray]:
     if not text:  # no complete line yet: a run that has not flushed its first block
         return _empty_trace()
     if name == "trace.jsonl":
-        return _parse_json_lines(text, what, name)
+        return _increasing(_parse_json_lines(text, what, name), what, name, 1)
     header, _, body = text.partition("\n")
-    return _parse_columns(header, body, TRACE_BASE_COLUMNS, what, name)
+    cols = _parse_columns(header, body, TRACE_BASE_COLUMNS, what, name)
+    return _increasing(cols, what, name, 2)
+
+
+def _increasing(cols: dict[str, np.ndarray], what: str, name: str, first_line: int) -> dict[str, np.ndarray]:
+    """``cols`` when its iterations increase; else the trace is damaged (two writers interleaved,
+    a file spliced): :class:`~optrun.errors.RunReadError` naming the file and line."""
+    problem = _order_problem(cols["iteration"], first_line)
+    if problem:
+        raise RunReadError(f"{what}: {name} is damaged ({problem})")
+    return cols
 
 
 def _parse_json_lines(text: str, what: str, name: str) -> dict[str, np.ndarray]:
@@ -356,6 +366,17 @@ def trace_damage(path: str, status: Any) -> str | None:
         if size == 0:
             return f"{name} is damaged (empty, but the run is {status})"
     return None
+
+
+def _order_problem(iterations: np.ndarray, first_line: int) -> str | None:
+    """Where a trace's iterations stop increasing (two writers interleaved, a file spliced), or
+    None; ``first_line`` is the file line of the first value."""
+    bad = np.flatnonzero(np.diff(iterations) <= 0)
+    if not bad.size:
+        return None
+    j = int(bad[0]) + 1
+    return (f"line {first_line + j}: iteration {iterations[j]} after {iterations[j - 1]}; "
+            "iterations must increase")
 
 
 def batch_trace_file(sweep_path: str, batch: int) -> str:
@@ -533,6 +554,21 @@ def _trace_progress(path: str) -> dict[str, Any]:
     return {}
 
 
+def _trace_tail_problem(path: str) -> str | None:
+    """Whether the last complete rows of trace.csv (up to 16 kB) have increasing iterations."""
+    try:
+        with open(os.path.join(path, "trace.csv"), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 16384))
+            lines = f.read().decode("ascii", "replace").split("\n")[1 if size > 16384 else 0:-1]
+    except OSError:
+        return None
+    its = [int(c) for c in (ln.split(",", 1)[0] for ln in lines) if c.isdigit()]
+    problem = _order_problem(np.array(its, dtype=np.int64), 0) if len(its) > 1 else None
+    return "trace.csv is damaged (iterations do not increase)" if problem else None
+
+
 def default_runs_dir() -> str:
     """The runs folder the CLI uses without ``--runs-dir``: ``$OPTRUN_RUNS_DIR``, else ``runs``."""
     return os.environ.get("OPTRUN_RUNS_DIR") or "runs"
@@ -586,6 +622,9 @@ def load_run(path: str, lenient: bool = False, runs_dir: str | None = None) -> R
             if not lenient:
                 raise RunReadError(f"run {run_id}: {damage}")
             problems.append(damage)
+    if lenient and not problems:  # a listing reads no whole trace: its tail shows interleaved writers
+        tail = _trace_tail_problem(path)
+        problems += [tail] if tail else []
     if problems:
         problem = "; ".join(problems)
         recorded = summary.get("status")
