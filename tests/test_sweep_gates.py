@@ -130,3 +130,16 @@ def test_a_median_gap_needs_a_known_minimum(tmp_path):
 def test_gates_cannot_be_swept(tmp_path):
     with pytest.raises(ConfigError, match="cannot be swept"):
         load_plan(str(write(tmp_path, GATED)), (), ("expect.success_rate_min=0.1,0.2",))
+
+
+def test_resume_says_the_gate_as_run_does(tmp_path):
+    """A gated sweep finished by ``optrun resume`` prints its gate line too (and exits by it)."""
+    assert run(tmp_path).exit_code == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    s = summary(tmp_path)
+    rows = s["rows"]
+    rows[3]["status"] = "interrupted"  # as if Ctrl-C had stopped the last member
+    (folder / "summary.json").write_text(json.dumps({**s, "status": "interrupted", "rows": rows}))
+    res = CliRunner().invoke(cli, ["resume", str(folder)])
+    assert res.exit_code == 0, res.output
+    assert "sweep gate passed: 3 of 4 members met expect (75%, at least 50% required)" in res.stderr

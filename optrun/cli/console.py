@@ -188,8 +188,23 @@ def sweep_result_line(outcome) -> str:
             f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
 
 
+def gate_line(gate: dict | None) -> str | None:
+    """One stderr line for a sweep's ``expect:`` gates (success_rate_min, f_gap_median_max)."""
+    if not gate:
+        return None
+    parts = []
+    if "success_rate" in gate:
+        parts.append(f"{gate['members_passed']:,} of {plural(gate['members'], 'member')} met expect "
+                     f"({gate['success_rate']:.0%}, at least {gate['success_rate_min']:.0%} required)")
+    if "f_gap_median_max" in gate:
+        med = gate.get("f_gap_median")
+        parts.append(f"median f - f* {'n/a' if med is None else f'{med:.6g}'} "
+                     f"({'at most' if gate['passed_f_gap_median'] else 'above'} {gate['f_gap_median_max']:g})")
+    return f"sweep gate {'passed' if gate['passed'] else 'failed'}: " + "; ".join(parts)
+
+
 def expect_summary(outcome) -> None:
-    """One line on stderr when members missed the config's ``expect:`` (the sweep's exit 1)."""
+    """One line on stderr when members missed the config's ``expect:``, and one for its sweep gates."""
     missed = [r for r in outcome.rows if r.get("expect_passed") is False]
     if missed:
         first = missed[0]
@@ -198,6 +213,9 @@ def expect_summary(outcome) -> None:
         said = "missed expect" if "success_rate_min" in (outcome.summary.get("gate") or {}) else "expect failed for"
         click.echo(f"{said} {len(missed):,} of {plural(len(outcome.rows), 'member')} "
                    f"(member {first.get('member')}: {why})", err=True)
+    gate = gate_line(outcome.summary.get("gate"))
+    if gate:  # after the misses: whether they sank the sweep (optrun run and optrun resume alike)
+        click.echo(gate, err=True)
 
 
 class PlainSweepReporter(_Throttled):

@@ -142,9 +142,6 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
                 if isinstance(reporter, BarSweepReporter):
                     reporter.close()
             line = sweep_result_line(outcome)
-            gate = gate_line(outcome.summary.get("gate"))
-            if gate:
-                click.echo(gate, err=True)
             data = {"path": outcome.path, **{k: v for k, v in outcome.summary.items() if k != "rows"}}
             if plot and outcome.exit_code not in (130, 143):  # median and IQR band per configuration
                 from ..plot import plot_sweeps
@@ -204,23 +201,6 @@ def plan_notes(plan) -> list[str]:
     notes = {n for n in map(start_outside_bounds, members) if n}
     notes.update(trace_notes(members, sweep=plan.is_sweep))
     return list(plan.notes) + sorted(notes)
-
-
-def gate_line(gate: dict | None) -> str | None:
-    """One stderr line for a sweep's ``expect:`` gates (success_rate_min, f_gap_median_max)."""
-    from ..text import plural
-
-    if not gate:
-        return None
-    parts = []
-    if "success_rate" in gate:
-        parts.append(f"{gate['members_passed']:,} of {plural(gate['members'], 'member')} met expect "
-                     f"({gate['success_rate']:.0%}, at least {gate['success_rate_min']:.0%} required)")
-    if "f_gap_median_max" in gate:
-        med = gate.get("f_gap_median")
-        parts.append(f"median f - f* {'n/a' if med is None else f'{med:.6g}'} "
-                     f"({'at most' if gate['passed_f_gap_median'] else 'above'} {gate['f_gap_median_max']:g})")
-    return f"sweep gate {'passed' if gate['passed'] else 'failed'}: " + "; ".join(parts)
 
 
 def print_dry_run(plan) -> None:
