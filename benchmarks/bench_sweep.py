@@ -1,7 +1,7 @@
 """Sweep benchmark (issue 6): a 10,000-member sweep as vectorized batches vs the same runs one at
 a time, and the peak memory of a 100,000-member sweep.
 
-    python benchmarks/bench_sweep.py              # about 2 minutes on 2 cores
+    python benchmarks/bench_sweep.py              # about 20-30 s on 2 cores
     python benchmarks/bench_sweep.py --quick      # 2,000 / 20,000 members, a 50-run sample
 
 Method:
