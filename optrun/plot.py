@@ -1217,19 +1217,22 @@ def _split_axes(sweep: Any, row: dict[str, Any]) -> tuple[str, str, dict[str, An
 
 
 def sweep_lines(sweeps: Sequence[Any], group_by: str | None = None, where: Sequence[str] = (),
-                max_members: int = SWEEP_PLOT_MEMBERS) -> list[SweepLine]:
+                max_members: int = SWEEP_PLOT_MEMBERS, only: dict[str, set[int]] | None = None) -> list[SweepLine]:
     """The configurations of the sweeps to draw (the members that differ only by seed, as
     :func:`optrun.compare.compare_sweeps` groups them), keeping the members ``where`` chooses
-    (:func:`parse_where`) and at most ``max_members`` per configuration, evenly spaced."""
+    (:func:`parse_where`), only those ``only`` names for a sweep id it holds (the members of a
+    ``SWEEP:KEY=VALUE`` selector), and at most ``max_members`` per configuration, evenly spaced."""
     from .compare import compare_sweeps
 
     comparison = compare_sweeps(sweeps, group_by=group_by)
     by_id = {s.id: s for s in sweeps}
     chosen = select_members(sweeps, parse_where(where)) if where else None
+    only = only or {}
     lines = []
     for g in comparison.groups:
         s = by_id[g.sweep]
-        members = [m for m in g.members if chosen is None or m in chosen[s.id]]
+        members = [m for m in g.members if (chosen is None or m in chosen[s.id])
+                   and (s.id not in only or m in only[s.id])]
         if not members:
             continue
         n = len(members)
@@ -1303,13 +1306,14 @@ def _value_label(v: Any) -> str:
 
 def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str | None = None,
                 title: str | None = None, dpi: float = DEFAULT_DPI, budget: int = THIN_BUDGET,
-                where: Sequence[str] = ()) -> str:
+                where: Sequence[str] = (), only: dict[str, set[int]] | None = None) -> str:
     """Convergence of sweeps (:func:`optrun.store.read.load_sweep` objects); returns the file written.
 
     Per configuration (:func:`sweep_lines`) the median of f - f* across its members, with the
     interquartile band; one panel per objective (own y scale, f - f* on a log scale where f* is
     known), a line style per algorithm and a colour per setting (the other axes), the legend
-    outside the panels. ``where`` (``["algorithm=adam", "alpha=0.1"]``) chooses the members drawn.
+    outside the panels. ``where`` (``["algorithm=adam", "alpha=0.1"]``) chooses the members drawn,
+    and ``only`` (sweep id -> member numbers: the groups ``SWEEP:KEY=VALUE`` selectors name) too.
     ``out`` defaults to ``<sweep folder>/convergence.png`` for one sweep, ``convergence.png`` in
     the working folder for several.
     """
@@ -1320,7 +1324,9 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
                   else shared_output("convergence"))
     output_format(out)
     _check_dpi(dpi)
-    lines = sweep_lines(sweeps, group_by, where)
+    lines = sweep_lines(sweeps, group_by, where, only=only)
+    if not lines:
+        raise PlotError("no member of the sweep is left to draw")
     keys = [line.objective for line in lines]
     order = list(dict.fromkeys(keys))
     gaps = {k: all(_has_f_star(line) for line in lines if line.objective == k) for k in order}

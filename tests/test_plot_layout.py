@@ -199,6 +199,23 @@ def test_where_chooses_the_lines_drawn(sweep, tmp_path, figures):
     assert "0.1" in text and "0.001" in text and "0.0215443" not in text
 
 
+def test_configuration_selectors_draw_their_members(sweep, tmp_path, figures):
+    """SWEEP:KEY=VALUE naming a whole configuration (all its seeds) is drawn as one line, for plot
+    and for compare --plot; several such selectors of one sweep draw their configurations."""
+    runs, folder = sweep
+    out = tmp_path / "groups.png"
+    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.1", f"{folder}:algorithm=rmsprop,alpha=0.001",
+               "-o", out, runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    fig = drawn(figures[-1])
+    assert [len(ax.get_lines()) for ax in panels(fig)] == [2, 2]  # two configurations, on each objective
+    r = invoke("compare", f"{folder}:algorithm=adam", f"{folder}:algorithm=amsgrad", "--plot",
+               tmp_path / "cmp.png", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    fig = drawn(figures[-1])
+    assert [len(ax.get_lines()) for ax in panels(fig)] == [8, 8]  # 2 algorithms x 4 alphas
+
+
 def test_where_matches_numbers_at_the_printed_precision_and_objectives_by_name(sweep, tmp_path, figures):
     runs, folder = sweep
     # 0.0215443 is how compare prints 0.021544346900318846

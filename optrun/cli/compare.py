@@ -235,17 +235,16 @@ def _csv_sweeps(cmp) -> str:
 
 
 def _compare_sweeps(sweeps, *, group_by, metric, target, alpha, fmt, plot_file, fail_if_worse, rtol, quiet):
-    from ..compare import CompareError, compare_sweeps, gate_sweeps
+    from ..compare import compare_sweeps, gate_sweeps
 
-    if plot_file is not None and any(s.kind == "group" for s in sweeps):
-        raise CompareError("--plot draws whole sweeps; draw configurations with optrun plot "
-                           "SWEEP:KEY=VALUE,... instead")
     cmp = compare_sweeps(sweeps, group_by=group_by, metric=metric, target=target, alpha=alpha)
     verdict = gate_sweeps(cmp, rtol) if fail_if_worse else None
     if plot_file is not None:
         from ..plot import plot_sweeps
+        from ..store.read import split_groups
 
-        click.echo(f"plot: {plot_sweeps(sweeps, plot_file, group_by=group_by)}", err=True)
+        drawn, only = split_groups(sweeps)  # a configuration group: its sweep, only its members
+        click.echo(f"plot: {plot_sweeps(drawn, plot_file, group_by=group_by, only=only)}", err=True)
     result = verdict.line if verdict else (cmp.tests[0].line if quiet and len(cmp.tests) == 1
                                            else _sweep_best_line(cmp))
     if quiet:

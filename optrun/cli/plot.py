@@ -55,6 +55,7 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
       optrun plot SWEEP -o sweep.png             # median and IQR per alpha
       optrun plot SWEEP --where algorithm=adam --where alpha=0.01 --where alpha=0.1
       optrun plot SWEEP --where seed=3           # one member per configuration
+      optrun plot SWEEP:algorithm=adam SWEEP:algorithm=amsgrad,alpha=0.1   # configuration groups
     """
     from ..plot import plot_runs
     from .runs import check_selectors
@@ -64,9 +65,11 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
         if kind not in ("auto", "surface"):
             raise click.UsageError(f"--surface contradicts --kind {kind}; give one of them")
         kind = "surface"
-    from ..store.read import select
+    from ..store.read import select, split_groups
 
-    chosen = [select(s, runs_dir) for s in selectors]
+    # SWEEP:KEY=VALUE naming several members (a configuration, all its seeds) draws its sweep with
+    # only those members
+    chosen, only = split_groups([select(s, runs_dir, groups=True) for s in selectors])
     sweeps = [c for c in chosen if c.kind == "sweep"]
     if sweeps:  # a sweep: median and interquartile band per configuration
         if len(sweeps) != len(chosen):
@@ -76,6 +79,6 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
                                    "plot one member (SWEEP/7) for its path")
         from ..plot import plot_sweeps
 
-        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi, where=where))
+        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi, where=where, only=only))
         return
     click.echo(plot_runs(chosen, output, kind=kind, title=title, cmap=cmap, dpi=dpi, where=where))

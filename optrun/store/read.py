@@ -1433,3 +1433,15 @@ def select(selector: str, runs_dir: str, groups: bool = False) -> Run | Sweep | 
     if os.path.isdir(path) and folder_kind(path) == "sweep":
         return load_sweep(path)
     return load_run(path)
+
+
+def split_groups(chosen: Sequence[Any]) -> tuple[list[Any], dict[str, set[int]]]:
+    """``chosen`` (what :func:`select` returned with ``groups=True``) with each
+    :class:`MemberGroup` replaced by its sweep, and per such sweep the members the groups name
+    (a sweep also named whole is not narrowed): what ``plot_sweeps(..., only=...)`` draws."""
+    whole = {c.id for c in chosen if getattr(c, "kind", None) == "sweep"}
+    only: dict[str, set[int]] = {}
+    for c in chosen:
+        if getattr(c, "kind", None) == "group" and c.sweep.id not in whole:
+            only.setdefault(c.sweep.id, set()).update(c.members)
+    return [c.sweep if getattr(c, "kind", None) == "group" else c for c in chosen], only
