@@ -128,11 +128,9 @@ def test_sweep_hit_columns_equal_the_single_runs(three_runs, tmp_path):
     assert set(rows["target_1e-2"].values()) == {expected["1e-2"]}
 
 
-def test_a_resumed_run_keeps_the_hits_it_had(three_runs, tmp_path, monkeypatch):
-    """Interrupted after the first targets were reached, then resumed: the same hits as a run
-    never interrupted (resume used to re-derive them from best f and its iteration)."""
-    config, _, paths = three_runs
-    expected = load_run(paths["every1"]).summary["hits"]
+def interrupted_between_targets(config, expected, runs, monkeypatch, *extra):
+    """Run ``config`` stopped (as by Ctrl-C, exit 130) between the steps where it first reaches
+    1e-2 and 1e-3; returns its folder."""
     stop_at = (expected["1e-2"] + expected["1e-3"]) // 2  # 1e-1 and 1e-2 reached before it, not 1e-3
     real_run = experiment.run
 
@@ -140,12 +138,21 @@ def test_a_resumed_run_keeps_the_hits_it_had(three_runs, tmp_path, monkeypatch):
         steps = iter(range(10**9))
         return real_run(problem, on_chunk, should_stop=lambda: next(steps) >= stop_at, **kw)
 
-    runs = tmp_path / "runs"
     monkeypatch.setattr(experiment, "run", interrupted_run)
-    r = CliRunner().invoke(cli, ["run", str(config), *ARGS, "trace.every=500", "--runs-dir", str(runs), "-q"])
+    r = CliRunner().invoke(cli, ["run", str(config), *ARGS, *extra, "--runs-dir", str(runs), "-q"])
     assert r.exit_code == 130, r.output
     monkeypatch.setattr(experiment, "run", real_run)
     (folder,) = list(runs.iterdir())
+    return folder
+
+
+def test_a_resumed_run_keeps_the_hits_it_had(three_runs, tmp_path, monkeypatch):
+    """Interrupted after the first targets were reached, then resumed: the same hits as a run
+    never interrupted (resume used to re-derive them from best f and its iteration)."""
+    config, _, paths = three_runs
+    expected = load_run(paths["every1"]).summary["hits"]
+    runs = tmp_path / "runs"
+    folder = interrupted_between_targets(config, expected, runs, monkeypatch, "trace.every=500")
     s = load_run(str(folder)).summary
     assert s["status"] == "interrupted"
     assert s["hits"]["1e-2"] == expected["1e-2"] and s["hits"]["1e-3"] is None
@@ -160,19 +167,8 @@ def test_a_checkpoint_from_before_hits_takes_them_from_the_trace(three_runs, tmp
     rows (exact with every row recorded), not from best f and its iteration."""
     config, _, paths = three_runs
     expected = load_run(paths["every1"]).summary["hits"]
-    stop_at = (expected["1e-2"] + expected["1e-3"]) // 2
-    real_run = experiment.run
-
-    def interrupted_run(problem, on_chunk, should_stop=None, **kw):
-        steps = iter(range(10**9))
-        return real_run(problem, on_chunk, should_stop=lambda: next(steps) >= stop_at, **kw)
-
     runs = tmp_path / "runs"
-    monkeypatch.setattr(experiment, "run", interrupted_run)
-    r = CliRunner().invoke(cli, ["run", str(config), *ARGS, "--runs-dir", str(runs), "-q"])
-    assert r.exit_code == 130, r.output
-    monkeypatch.setattr(experiment, "run", real_run)
-    (folder,) = list(runs.iterdir())
+    folder = interrupted_between_targets(config, expected, runs, monkeypatch)
     ck = folder / "checkpoint.npz"
     with np.load(ck) as z:
         old = {k: z[k] for k in z.files if k != "hits"}
