@@ -32,7 +32,7 @@ def test_run_bar_keeps_every_number(width):
     line = lines[0]
     assert len(line) <= width
     assert "…" not in line and "..." not in line
-    assert " 9215/30000" in f" {line}"
+    assert " 9,215/30,000" in f" {line}"
     if width >= 60:
         assert "f 0.1235  best 0.01235" in line
     if width >= 160:
@@ -51,7 +51,7 @@ def test_run_bar_drops_eta_then_bar_first():
     assert "━" in wide and "-:--:--" in wide and "0:00:00" in wide  # everything fits
     assert "━" in mid and "-:--:--" not in mid and "0:00:00" in mid  # the ETA goes first
     assert "━" not in narrow and "-:--:--" not in narrow  # then the bar
-    assert "f 0.1235  best 0.01235" in narrow and " 9215/30000 " in narrow
+    assert "f 0.1235  best 0.01235" in narrow and " 9,215/30,000 " in narrow
 
 
 @pytest.mark.parametrize("width", [160, 80, 60, 40])

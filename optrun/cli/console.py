@@ -145,14 +145,14 @@ class BarReporter(PlainReporter):
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
         self.console = console or Console(stderr=True)
-        name, bar, count = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn()
+        name, bar = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None)
+        count = TextColumn("{task.completed:,.0f}/{task.total:,.0f}")  # separators, as every printed count
         fs, elapsed, eta = (TextColumn("f {task.fields[f]}  best {task.fields[best]}"), TimeElapsedColumn(),
                             TimeRemainingColumn())
         self.bar = fitting_progress(self.console, [name, bar, count, fs, elapsed, eta],
