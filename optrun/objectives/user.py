@@ -62,11 +62,11 @@ def load_callable(ref: str, role: str, source: str | None = None) -> Callable:
     except Interrupt:
         raise  # a real Ctrl-C while importing
     except BaseException as e:  # noqa: BLE001 - the user's module may raise anything, SystemExit too
-        where = ""
-        if isinstance(e, SyntaxError):
-            where = f" ({os.path.basename(e.filename or '?')}, line {e.lineno})"
-        raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' raised "
-                            f"{type(e).__name__}: {_first_line(e)}{where}") from None
+        if isinstance(e, SyntaxError):  # its own text already ends with "(file, line N)": once
+            what = f"{e.msg} ({os.path.basename(e.filename or '?')}, line {e.lineno})"
+        else:
+            what = _first_line(e)
+        raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' raised {type(e).__name__}: {what}") from None
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
