@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -104,7 +105,17 @@ def test_a_large_trace_gets_one_note_before_the_run(run_optrun, configs_dir):
     assert r.returncode == 0, r.stderr
     notes = [line for line in r.stderr.splitlines() if line.startswith("note:")]
     assert len(notes) == 1, r.stderr
-    assert "about 480 MB" in notes[0] and "2,000,001 rows" in notes[0]
+    assert "2,000,001 rows" in notes[0]
+    # the estimate against the bytes a real run writes (Rosenbrock: its numbers keep their digits;
+    # a run converging to 0.0 writes shorter text): 100,000 iterations, scaled to 2,000,000
+    r = run_optrun("run", configs_dir / "rosenbrock.yaml", "iterations=2000000", "--dry-run")
+    (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
+    r = run_optrun("run", configs_dir / "rosenbrock.yaml", "iterations=100000", "-q")
+    assert r.returncode == 0, r.stderr
+    folder = r.stdout.strip().rsplit(" -> ", 1)[1]
+    written = sum(os.path.getsize(os.path.join(folder, f)) for f in ("trace.csv", "trace.jsonl")) * 20
+    estimate = float(re.search(r"about ([\d,]+) MB", note).group(1).replace(",", "")) * 1e6
+    assert 0.85 < estimate / written < 1.15, (estimate, written)
     for hint in ("trace.log_per_decade", "trace.every", "trace.formats"):
         assert hint in notes[0]
     for quiet in (["iterations=2000000", "trace.formats=[csv]"],
@@ -115,6 +126,20 @@ def test_a_large_trace_gets_one_note_before_the_run(run_optrun, configs_dir):
                    "--dry-run")
     (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
     assert "CSV batch files" in note and "8,000,004 rows" in note
+
+
+def test_the_note_never_suggests_a_larger_trace(run_optrun, configs_dir):
+    """Its trace.every suggestion thins what is already thinned (every: 100 -> a multiple of it),
+    and a setting already in force is not suggested again."""
+    r = run_optrun("run", configs_dir / "rosenbrock.yaml", "iterations=300000", "trace.every=100",
+                   "--sweep", "seed=0:2000", "--dry-run")
+    (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
+    every = int(re.search(r"trace\.every: ([\d,]+) keeps", note).group(1).replace(",", ""))
+    assert every > 100 and every % 100 == 0, note
+    r = run_optrun("run", configs_dir / "rosenbrock.yaml", "iterations=1000000", "trace.log_per_decade=10",
+                   "trace.x=none", "--sweep", "seed=0:400000", "--dry-run")
+    (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
+    assert "log_per_decade" not in note and "trace.every" not in note and "trace.x" not in note, note
 
 
 def test_a_sweep_asked_for_jsonl_only_is_told_it_writes_csv(run_optrun, configs_dir):
