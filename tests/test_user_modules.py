@@ -165,3 +165,17 @@ def test_resume_finds_the_module_from_another_folder(optrun_bin, run_optrun, tmp
     r = run_optrun("resume", "last", "-q", cwd=other, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads((only_run(runs_dir) / "summary.json").read_text())["status"] == "completed"
+
+
+def test_dry_run_output_names_where_user_code_is_imported_from(run_optrun, repo_root, tmp_path):
+    """The resolved config of --dry-run, read from elsewhere, no longer sits beside the module: its
+    comment says which folders to run it from (or to put on PYTHONPATH), and that works."""
+    examples = repo_root / "configs" / "examples"
+    r = run_optrun("run", examples / "user-objective.yaml", "--dry-run", "iterations=50")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "resolved.yaml"
+    out.write_text(r.stdout)
+    assert f"# user code is imported from {examples}," in r.stdout
+    assert run_optrun("run", out, "-q").returncode == 2
+    r = run_optrun("run", out, "-q", env={"PYTHONPATH": str(examples)})
+    assert r.returncode == 0 and r.stdout.startswith("completed:"), r.stderr

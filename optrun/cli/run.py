@@ -64,7 +64,8 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
                    "Repeatable; the sweep is the product.")
 @click.option("--dry-run", is_flag=True,
               help="Print what would run, and stop: the resolved config as YAML for one run (re-readable: "
-                   "pipe it to 'optrun run -'), the members, their variants and the batches for a sweep.")
+                   "pipe it to 'optrun run -'; a comment names the folders user code is imported from), "
+                   "the members, their variants and the batches for a sweep.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes for a sweep's batches (default: the number of cores).")
 @click.option("--fail-fast", is_flag=True, help="Stop a sweep at the first failed member (default: keep going).")
@@ -217,6 +218,12 @@ def print_dry_run(plan) -> None:
                    f"{c.objective.name}, d={c.dim}, {plural(c.iterations, 'iteration')}, seed {c.seed}")
         for note in notes:
             click.echo(f"# note: {note}")
+        from ..objectives.user import module_record
+
+        dirs = module_record(c).get("module_dirs")
+        if dirs:  # read elsewhere (optrun run -), the config looks beside itself and in the working folder
+            click.echo(f"# user code is imported from {', '.join(dirs)}: run this output from there, or with "
+                       "PYTHONPATH naming the folder")
         click.echo(c.to_yaml(), nl=False)
         return
     batches = make_batches(plan.members)
