@@ -307,7 +307,7 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
                     reporter.member_failed(i, plan.assignments[i], msg)
                 if fail_fast:
                     stop_all = True
-        done_members += len(idx)
+        done_members += sum(r.get("status") != "interrupted" for r in res)  # finished, not stopped
         batches_done[0] += 1
         if reporter:
             reporter.sweep_progress(done_members, batches_done[0])

@@ -106,7 +106,9 @@ def _space_values(kind: str, args: list[Any]) -> list[float]:
     a, b, n = float(args[0]), float(args[1]), int(args[2])
     if kind == "logspace":
         if a <= 0 or b <= 0:
-            raise ValueError("logspace takes positive ends, e.g. [1.0e-4, 1.0e-1, 7]")
+            raise ValueError("logspace takes positive ends, the values themselves (not numpy's exponents): "
+                             "1e-4 to 1e-1 in 7 values is logspace(1e-4,1e-1,7), or {logspace: [1.0e-4, 1.0e-1, 7]} "
+                             "in a config")
         return [float(v) for v in np.geomspace(a, b, n)]
     return [float(v) for v in np.linspace(a, b, n)]
 

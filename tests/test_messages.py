@@ -91,6 +91,19 @@ def test_sweep_description_is_singular_for_one():
     assert describe_sweep(Plan(), [[0]]) == "1 member over seed (1); 1 batch"
 
 
+def test_sweep_description_counts_axis_values_with_separators(configs_dir):
+    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:2000", "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "2,000 members over seed (2,000); 2 batches" in r.stdout
+
+
+def test_a_logspace_of_exponents_is_explained(configs_dir):
+    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep",
+                                 "algorithm.alpha=logspace(-3,-1,5)", "--dry-run"])
+    assert r.exit_code == 2
+    assert "not numpy's exponents" in r.stderr and "logspace(1e-4,1e-1,7)" in r.stderr
+
+
 # ------------------------------------------------------------------ user functions and start points
 
 BODY = textwrap.dedent('''

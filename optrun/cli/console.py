@@ -177,7 +177,7 @@ class BarReporter(PlainReporter):
 
 
 def describe_sweep(plan, batches) -> str:
-    axes = ", ".join(f"{' + '.join(a.keys)} ({len(a.values)})" for a in plan.axes)
+    axes = ", ".join(f"{' + '.join(a.keys)} ({len(a.values):,})" for a in plan.axes)
     return f"{plural(len(plan.members), 'member')} over {axes}; {plural(len(batches), 'batch')}"
 
 
