@@ -183,3 +183,34 @@ def test_readers_refuse_a_trace_whose_iterations_do_not_increase(run_optrun, run
     assert listed.returncode == 0, listed.stderr
     status = {e["id"]: e["status"] for e in json.loads(listed.stdout)}
     assert status[damaged.name] == "damaged" and list(status.values()).count("completed") == 1
+
+
+def test_the_refused_process_waits_for_the_holders_pid(tmp_path):
+    """Two processes starting together: the winner writes its pid just after it locks; the loser
+    names it rather than 'pid unknown'."""
+    import fcntl
+    import threading
+
+    fd = os.open(tmp_path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # locked, no pid written yet
+    other = os.open(tmp_path / ".lock", os.O_RDWR)  # another open file: flock conflicts with it
+    try:
+        threading.Timer(0.05, lambda: os.pwrite(fd, b"4242\n", 0)).start()
+        with pytest.raises(RunSelectionError, match=r"\(pid 4242\)$"):
+            FolderLock.acquire(str(tmp_path), "run x")
+    finally:
+        os.close(other)
+        os.close(fd)
+
+
+def test_readers_refuse_a_sweep_member_whose_iterations_do_not_increase(run_optrun, runs_dir, configs_dir):
+    assert run_optrun("run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:2", "-q").returncode == 0
+    (sweep,) = runs_dir.iterdir()
+    batch = sweep / "traces" / "batch-0000.csv"
+    lines = batch.read_text().splitlines()
+    batch.write_text("\n".join(lines + lines[10:20]) + "\n")  # rows of member 0 again, after the others
+    for args in (("show", f"{sweep}/0"), ("plot", str(sweep), "-o", str(runs_dir / "s.png"))):
+        r = run_optrun(*args)
+        assert r.returncode == 2, (args, r.stdout)
+        (msg,) = r.stderr.strip().splitlines()
+        assert "batch-0000.csv is damaged (member 0: iteration 9 after 100; iterations must increase)" in msg

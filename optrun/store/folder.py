@@ -214,8 +214,13 @@ class FolderLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                try:
-                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                try:  # the holder writes its pid just after it locks: give it a moment to appear
+                    for _ in range(20):
+                        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                        if holder:
+                            break
+                        time.sleep(0.01)
+                    holder = holder or "unknown"
                 finally:
                     os.close(fd)
                 raise RunSelectionError(f"{what} is being written by another optrun process "

@@ -424,6 +424,12 @@ def read_batch_trace(sweep_path: str, batch: int, members: Sequence[int] | None 
     for m, a, b in zip(found.tolist(), starts.tolist(), ends.tolist()):
         if keep is None or m in keep:
             idx = order[a:b]
+            its = cols["iteration"][idx]
+            back = np.flatnonzero(np.diff(its) <= 0)
+            if back.size:  # two writers interleaved, a file spliced: refused as a run's trace is
+                j = int(back[0]) + 1
+                raise RunReadError(f"{what}: {name} is damaged (member {m}: iteration {its[j]} after "
+                                   f"{its[j - 1]}; iterations must increase)")
             out[m] = {c: v[idx] for c, v in cols.items()}
     for m in wanted or []:
         if m not in out:
