@@ -199,7 +199,11 @@ def _pool_context(multiprocessing: Any) -> Any:
 
 
 def _worker(args):
+    """One batch in a pool worker; ``(batch, None)`` when a signal came before it started (its
+    members stay ``pending``: nothing of them ran, and no trace file is made)."""
     folder, batch, indices, configs = args
+    if _STOP:
+        return batch, None
     return batch, run_batch(folder, batch, indices, configs, should_stop=lambda: bool(_STOP))
 
 
@@ -295,8 +299,10 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
     next_save = [time.monotonic() + SAVE_SECONDS]
     batches_done = [0]
 
-    def take(bno: int, idx: list[int], res: list[dict[str, Any]]) -> None:
+    def take(bno: int, idx: list[int], res: list[dict[str, Any]] | None) -> None:
         nonlocal done_members, stop_all
+        if res is None:  # stopped before it started: its members stay pending
+            return
         for i, r in zip(idx, res):
             rows[i] = {"member": rows[i].get("member", i), "batch": bno,
                        **{k: rows[i].get(k) for k in axis_cols}, **r}

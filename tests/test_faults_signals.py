@@ -446,3 +446,18 @@ def test_system_exit_in_a_sweep_fails_its_members_and_the_sweep_goes_on(run_optr
         assert s["status"] == "completed" and s["counts"] == {"completed": 2, "failed": 2}
         errors = {row.get("error") for row in s["rows"] if row["status"] == "failed"}
         assert errors == {"objective function 'raising:exits' raised SystemExit: 0"}
+
+
+def test_a_batch_a_signal_stopped_before_it_started_leaves_its_members_pending(tmp_path, monkeypatch, configs_dir):
+    """A pool worker that takes up a batch after the signal runs none of it: its members stay
+    pending (they were recorded 'interrupted' at iteration 0, with the start as their final f)."""
+    from optrun import batch
+    from optrun.sweep import load_plan
+
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), (), ("seed=0:3",))
+    monkeypatch.setattr(batch, "_STOP", [signal.SIGINT])
+    assert batch._worker((str(tmp_path), 0, [0, 1, 2], plan.members)) == (0, None)
+    assert not (tmp_path / "traces").exists()
+    monkeypatch.setattr(batch, "_STOP", [])
+    bno, rows = batch._worker((str(tmp_path), 0, [0, 1, 2], plan.members))
+    assert bno == 0 and [r["status"] for r in rows] == ["completed"] * 3
