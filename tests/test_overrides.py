@@ -364,3 +364,11 @@ def test_a_sweep_folder_config_remakes_members_of_swapped_sections_bit_for_bit(t
     rows = [json.loads((p / "summary.json").read_text())["rows"] for p in (first, second)]
     assert [r["final_f"] for r in rows[0]] == [r["final_f"] for r in rows[1]]
     assert len({r["final_f"] for r in rows[0]}) == 9
+
+
+def test_quiet_still_names_what_a_swap_drops(configs_dir):
+    """CI runs with -q: a swap that drops the pinned variant must still say so."""
+    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm.name=adam", "-q", "--dry-run")
+    assert res.exit_code == 0, res.output
+    notes = [line for line in res.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "drops algorithm.variant=tutorial" in notes[0]

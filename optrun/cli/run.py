@@ -117,10 +117,9 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
         raise click.UsageError("--verbose and --quiet contradict each other; give one")
     config_paths, overrides = split_args(args)
     plans = [load_plan(p, overrides, sweeps) for p in config_paths]  # validate all before running any
-    if not quiet:
-        for plan in plans:
-            for note in plan_notes(plan):
-                click.echo(f"note: {plan.source}: {note}", err=True)
+    for plan in plans:  # --quiet keeps the notes that change what runs (settings a swap dropped)
+        for note in plan_notes(plan, quiet):
+            click.echo(f"note: {plan.source}: {note}", err=True)
     if dry_run:
         for plan in plans:
             print_dry_run(plan)
@@ -192,9 +191,11 @@ def _draw(make, path: str, data: dict, quiet: bool) -> int:
     return 0
 
 
-def plan_notes(plan) -> list[str]:
-    """The notes to print before a plan runs: settings a swap dropped, a start outside the bounds,
-    a trace that will be large."""
+def plan_notes(plan, quiet: bool = False) -> list[str]:
+    """The notes to print before a plan runs: settings a swap dropped (even when ``quiet``: they
+    change what runs), a start outside the bounds, a trace that will be large."""
+    if quiet:
+        return list(plan.notes)
     from ..config import start_outside_bounds
     from ..experiment import trace_notes
 
