@@ -136,6 +136,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         if key in overridden:
             raise ConfigError(f"'{key}' is set twice on the command line (also by {overridden[key]})",
                               source=f"override '{text}'")
+        inside = [k for k in overridden if k.startswith(key + ".")]
+        if inside and isinstance(value, dict):  # the mapping replaces the section: the earlier key is lost
+            raise ConfigError(f"'{key}' replaces the whole section that {overridden[inside[0]]} set a key "
+                              f"of; put that key inside the mapping, or give it after", source=f"override '{text}'")
         dropped = assign(data, key, value, f"override '{text}'")
         if dropped:
             drops.append((f"override '{text}'", dropped, parts[0]))

@@ -372,3 +372,13 @@ def test_quiet_still_names_what_a_swap_drops(configs_dir):
     assert res.exit_code == 0, res.output
     notes = [line for line in res.stderr.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "drops algorithm.variant=tutorial" in notes[0]
+
+
+def test_a_section_mapping_after_a_key_of_it_is_refused(configs_dir):
+    """algorithm.alpha=0.3 then algorithm={name: adam}: the mapping replaces the section, so the
+    alpha would be lost without a word; refused. The other order sets alpha in the new mapping."""
+    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm.alpha=0.3", "algorithm={name: adam}", "--dry-run")
+    assert res.exit_code == 2 and "replaces the whole section that override 'algorithm.alpha=0.3'" in res.stderr
+    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm={name: adam}", "algorithm.alpha=0.3", "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert yaml.safe_load(res.stdout)["algorithm"]["alpha"] == 0.3
