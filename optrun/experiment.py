@@ -259,7 +259,7 @@ def final_distances(objective: Objective, final_x: np.ndarray) -> list[float | N
 
 
 @contextlib.contextmanager
-def _located(config: RunConfig, key: str):
+def located(config: RunConfig, key: str):
     """User code fails when it is built, after validation: name the config file and key too."""
     try:
         yield
@@ -276,9 +276,9 @@ def _build(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
     are ``(1, 1)`` arrays: the same numpy operations as a member of a batched sweep."""
     from .sweep import batch_params
 
-    with _located(config, "objective"):
+    with located(config, "objective"):
         objective = build_objective(config)
-    with _located(config, "algorithm"):
+    with located(config, "algorithm"):
         optimizer = build_optimizer(config, batch_params([config]))
     return objective, optimizer, start_point(config)[None, :]
 

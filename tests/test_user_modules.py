@@ -179,3 +179,11 @@ def test_dry_run_output_names_where_user_code_is_imported_from(run_optrun, repo_
     assert run_optrun("run", out, "-q").returncode == 2
     r = run_optrun("run", out, "-q", env={"PYTHONPATH": str(examples)})
     assert r.returncode == 0 and r.stdout.startswith("completed:"), r.stderr
+
+
+def test_check_gradient_names_the_config_and_key_as_run_does(run_optrun, repo_root):
+    config = repo_root / "configs" / "examples" / "user-objective.yaml"
+    r = run_optrun("check-gradient", config, "objective.function=nomod_zz:f")
+    assert r.returncode == 2
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {config}: objective: objective function 'nomod_zz:f': cannot import")

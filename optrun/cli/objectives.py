@@ -149,7 +149,7 @@ def check_gradient(args, points, tolerance, seed, fmt):
     import numpy as np
 
     from ..config import load_config
-    from ..experiment import bounds_array, build_objective
+    from ..experiment import located, bounds_array, build_objective
     from ..objectives.check import check_gradient as measure
     from .run import split_args
 
@@ -157,7 +157,8 @@ def check_gradient(args, points, tolerance, seed, fmt):
     configs = [load_config(p, overrides) for p in paths]
     worst_code = 0
     for path, config in zip(paths, configs):
-        objective = build_objective(config)
+        with located(config, "objective"):  # as optrun run names it: the config file and key
+            objective = build_objective(config)
         res = measure(objective, bounds_array(config.bounds), points, seed)
         ok = bool(res.worst <= tolerance)
         kind = objective.info.get("gradient", "analytic")
