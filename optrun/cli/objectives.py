@@ -149,7 +149,7 @@ def check_gradient(args, points, tolerance, seed, fmt):
     import numpy as np
 
     from ..config import load_config
-    from ..experiment import located, bounds_array, build_objective
+    from ..experiment import bounds_array, build_objective, located
     from ..objectives.check import check_gradient as measure
     from .run import split_args
 
