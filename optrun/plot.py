@@ -877,8 +877,37 @@ def default_output(run, kind: str) -> str:
 
 def shared_output(kind: str) -> str:
     """Where a picture of several runs or sweeps goes when no file is named: ``<kind>.png`` in the
-    working folder (it belongs to none of them more than to the others)."""
+    working folder (it belongs to none of them more than to the others); ``kind`` may carry a
+    :func:`subset_name` (``convergence-alpha=0.1``)."""
     return os.path.abspath(f"{kind}.png")
+
+
+SUBSET_NAME_MAX = 80  # characters of a file name given to what was selected (before .png)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]+")
+
+
+def subset_name(selectors: Sequence[str] = (), where: Sequence[str] = (),
+                only: dict[str, set[int]] | None = None) -> str:
+    """What part of a sweep a picture shows, as it can stand in a file name: the selectors' axis
+    values (the text after ``SWEEP:``) joined by ``+``, then the ``where`` conditions joined by
+    ``,`` (``algorithm=adam,alpha=0.01``: the same name for a selector and for ``--where``).
+    Characters other than letters, digits and ``._=,+-`` become ``_``; a name longer than
+    :data:`SUBSET_NAME_MAX` is cut and ends in a hash of the whole, so that two selections never
+    share a file. Member numbers (``only`` without selectors, from Python) are named by their hash.
+    """
+    import hashlib
+
+    said = list(dict.fromkeys(re.sub(r"\s*([=,:])\s*", r"\1", str(s).strip()) for s in selectors))
+    text = "+".join(said)
+    if where:
+        text += ("," if text else "") + ",".join(w.text for w in parse_where(where))
+    if not text and only:
+        text = "members-" + hashlib.sha1(repr(sorted((k, sorted(v)) for k, v in only.items())).encode()
+                                         ).hexdigest()[:8]
+    safe = _UNSAFE.sub("_", text).strip("_") or "subset"
+    if len(safe) > SUBSET_NAME_MAX:
+        safe = safe[:SUBSET_NAME_MAX - 9].rstrip("_,+=") + "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+    return safe
 
 
 def default_title(runs: Sequence[Any]) -> str:
@@ -1306,7 +1335,8 @@ def _value_label(v: Any) -> str:
 
 def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str | None = None,
                 title: str | None = None, dpi: float = DEFAULT_DPI, budget: int = THIN_BUDGET,
-                where: Sequence[str] = (), only: dict[str, set[int]] | None = None) -> str:
+                where: Sequence[str] = (), only: dict[str, set[int]] | None = None,
+                selectors: Sequence[str] = ()) -> str:
     """Convergence of sweeps (:func:`optrun.store.read.load_sweep` objects); returns the file written.
 
     Per configuration (:func:`sweep_lines`) the median of f - f* across its members, with the
@@ -1315,13 +1345,17 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
     outside the panels. ``where`` (``["algorithm=adam", "alpha=0.1"]``) chooses the members drawn,
     and ``only`` (sweep id -> member numbers: the groups ``SWEEP:KEY=VALUE`` selectors name) too.
     ``out`` defaults to ``<sweep folder>/convergence.png`` for one sweep, ``convergence.png`` in
-    the working folder for several.
+    the working folder for several; a part of them (``where``, ``only``) is written beside it as
+    ``convergence-<what>.png`` (:func:`subset_name` of ``selectors``, the selectors' text after
+    ``SWEEP:``, and ``where``), so it never replaces the picture of the whole sweep. The title
+    states the settings that every line drawn shares (``alpha = 0.01``), the legend those that differ.
     """
     if not sweeps:
         raise PlotError("give at least one sweep to plot")
     sweeps = list({s.id: s for s in sweeps}.values())
-    out = out or (os.path.join(sweeps[0].path, "convergence.png") if len(sweeps) == 1
-                  else shared_output("convergence"))
+    if out is None:
+        name = "convergence" + (f"-{subset_name(selectors, where, only)}" if where or only else "")
+        out = os.path.join(sweeps[0].path, f"{name}.png") if len(sweeps) == 1 else shared_output(name)
     output_format(out)
     _check_dpi(dpi)
     lines = sweep_lines(sweeps, group_by, where, only=only)
@@ -1336,7 +1370,12 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
 
     setting_keys = list(dict.fromkeys(k for line in lines for k in line.setting))
     short = _short_names(setting_keys)
-    settings = [", ".join(f"{short[k]}={_value_label(v)}" for k, v in line.setting.items()) for line in lines]
+    # a setting every line shares is said once, in the title; the legend tells the lines apart
+    shared = {k: lines[0].setting.get(k) for k in setting_keys
+              if len({repr(json_value(line.setting.get(k))) for line in lines}) == 1}
+    setting_keys = [k for k in setting_keys if k not in shared]
+    settings = [", ".join(f"{short[k]}={_value_label(line.setting.get(k))}" for k in setting_keys)
+                for line in lines]
     algorithms = [line.algorithm for line in lines]
     styled = looks(algorithms, settings)
     n_algos, n_settings = len(set(algorithms)), len(set(settings))
@@ -1374,9 +1413,16 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
         head = order[0] if len(order) == 1 else name
         seeds = (f"{counts[0]:,} seeds" if len(counts) == 1 else f"{counts[0]:,} to {counts[-1]:,} seeds")
         how = (f"median of {seeds} per configuration" if max(counts) > 1 else "one member per configuration")
+        drawn_seeds = {repr(json_value(line.sweep.rows[m].get("seed"))) for line in lines for m in line.members}
+        if max(counts) == 1 and len(drawn_seeds) == 1 and all("seed" in line.sweep.axes for line in lines):
+            how += f", seed = {_value_label(json_value(lines[0].sweep.rows[lines[0].members[0]].get('seed')))}"
         if banded and max(per_panel) > BAND_LINES:
             how += f"; interquartile range shaded in panels of at most {BAND_LINES} lines"
         elif banded:
             how += ", shaded: interquartile range"
-        title = f"{head}: {' vs '.join(algos)}\n{how}"
+        what = " vs ".join(algos)
+        if shared:
+            fixed = ", ".join(f"{short[k]} = {_value_label(v)}" for k, v in shared.items())
+            what += f", {fixed}" if len(algos) == 1 else f", each with {fixed}"
+        title = f"{head}: {what}\n{how}"
     return plot_convergence(series, out, title=title, dpi=dpi, budget=budget, panels=panels, legend=legend)

@@ -322,3 +322,110 @@ def test_the_same_run_given_twice_is_marked(two_identical_runs, tmp_path, figure
     labels = _path_labels(drawn(figures[0]))
     assert len(labels) == len(set(labels))
     assert labels == ["amsgrad-tutorial (given 2 times) (50 steps)"]
+
+
+# ---------------------------------------------------------------------------- a part of a sweep
+
+
+def words(fig) -> str:
+    """Every text of the figure as drawn: titles (the figure's and each panel's) and legend rows."""
+    texts = [t.get_text() for t in fig.texts]
+    texts += [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    texts += [ax.get_title() for ax in panels(fig)]
+    texts += [t.get_text() for leg in legends(fig) for t in leg.get_texts()]
+    return "\n".join(texts)
+
+
+def test_a_part_of_a_sweep_gets_its_own_file_and_leaves_the_sweeps_picture_alone(sweep, tmp_path, figures):
+    """SWEEP:KEY=VALUE and --where without -o write beside the sweep's own convergence.png, under a
+    name that says what was selected, and never touch the whole sweep's picture."""
+    runs, folder = sweep
+    r = invoke("plot", folder, runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    whole = folder / "convergence.png"
+    assert r.stdout.strip() == str(whole)
+    before = (whole.read_bytes(), whole.stat().st_mtime_ns)
+    one = folder / "convergence-algorithm=adam,alpha=0.1.png"
+    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.1", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == str(one) and one.stat().st_size > 10_000
+    assert (whole.read_bytes(), whole.stat().st_mtime_ns) == before
+    one.unlink()
+    # the same selection by --where: the same name
+    r = invoke("plot", folder, "--where", "algorithm=adam", "--where", "alpha=0.1", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == str(one) and one.exists()
+    two = folder / "convergence-algorithm=adam,alpha=0.1+algorithm=amsgrad,alpha=0.1.png"
+    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.1", f"{folder}:algorithm=amsgrad,alpha=0.1", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == str(two) and two.exists()
+    assert (whole.read_bytes(), whole.stat().st_mtime_ns) == before
+    assert len(figures) == 4
+    for p in (one, two):
+        p.unlink()
+    whole.unlink()
+
+
+def test_a_long_or_odd_selection_gives_a_safe_bounded_file_name(sweep, figures):
+    runs, folder = sweep
+    where = [f"alpha={a}" for a in ALPHAS] + [f"algorithm={a}" for a in ALGORITHMS]
+    where += ["objective={name: sphere, dim: 10}"]
+    args = [x for w in where for x in ("--where", w)]
+    r = invoke("plot", folder, *args, runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    out = Path(r.stdout.strip())
+    assert out.parent == folder and out.exists() and out.name.startswith("convergence-alpha=0.001,")
+    assert len(out.name) <= len("convergence-") + 80 + len(".png")
+    assert set(out.name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._=,+-")
+    # one value fewer: another name, although both are cut at the same length
+    r = invoke("plot", folder, *args[:-4], "--where", "objective=sphere", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    other = Path(r.stdout.strip())
+    assert other != out and other.exists() and not (folder / "convergence.png").exists()
+    out.unlink()
+    other.unlink()
+
+
+def test_the_title_states_the_values_every_line_shares(sweep, tmp_path, figures):
+    """A reader tells from the picture alone what was selected: a value fixed across every line is
+    in the title (no legend row says it), a value that differs is in the legend."""
+    runs, folder = sweep
+    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.0215443", "-o", tmp_path / "one.png", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    text = words(drawn(figures[-1]))
+    assert "adam, alpha = 0.0215443" in text, text
+    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.1", f"{folder}:algorithm=amsgrad,alpha=0.1",
+               "-o", tmp_path / "two.png", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    fig = drawn(figures[-1])
+    assert "adam vs amsgrad, each with alpha = 0.1\n" in fig._suptitle.get_text(), words(fig)
+    r = invoke("plot", folder, "--where", "seed=1", "--where", "alpha=0.001", "--where", "objective=sphere",
+               "-o", tmp_path / "seed.png", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    (ax,) = panels(drawn(figures[-1]))
+    assert ax.get_title().startswith("sphere (d=10): adam vs amsgrad vs rmsprop, each with alpha = 0.001\n"
+                                     "one member per configuration, seed = 1"), ax.get_title()
+    # what differs stays in the legend, what is shared leaves it
+    r = invoke("plot", folder, "--where", "algorithm=rmsprop", "-o", tmp_path / "alphas.png", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    fig = drawn(figures[-1])
+    rows = [t.get_text() for leg in legends(fig) for t in leg.get_texts()]
+    assert [a for a in ALPHAS if any(f"alpha={a:g}" in row for row in rows)] == ALPHAS, rows
+    assert "alpha =" not in fig._suptitle.get_text() and not any("rmsprop" in row for row in rows)
+
+
+def test_a_part_of_several_sweeps_goes_to_the_working_folder_under_its_own_name(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    for alpha in ("0.01", "0.1"):
+        r = invoke("run", AMSGRAD, "iterations=30", f"algorithm.alpha={alpha}", "--sweep", "seed=0:2",
+                   runs_dir=runs)
+        assert r.exit_code == 0, r.output
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    r = invoke("plot", "-1", "-2", "--where", "seed=1", runs_dir=runs)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == str(here / "convergence-seed=1.png")
+    r = invoke("plot", "-1", "-2", runs_dir=runs)
+    assert r.exit_code == 0 and r.stdout.strip() == str(here / "convergence.png")
+    assert sorted(os.listdir(here)) == ["convergence-seed=1.png", "convergence.png"]

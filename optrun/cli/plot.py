@@ -14,8 +14,9 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 @click.argument("selectors", nargs=-1, required=True, metavar="RUN...", shell_complete=complete_runs)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="File to write; .png, .svg or .pdf picks the format. [default: one run: "
-                   "<run folder>/<kind>.png; one sweep: <sweep folder>/convergence.png; several: "
-                   "<kind>.png in the working folder]")
+                   "<run folder>/<kind>.png; one sweep: <sweep folder>/convergence.png; part of a "
+                   "sweep (SWEEP:KEY=VALUE, --where): <sweep folder>/convergence-KEY=VALUE,....png; "
+                   "several: the same names in the working folder]")
 @click.option("--kind", type=click.Choice(KIND_CHOICES), default="auto", show_default=True,
               help="auto: contour for 2-D runs, convergence otherwise.")
 @click.option("--surface", is_flag=True, help="The 3-D surface view (same as --kind surface).")
@@ -37,7 +38,10 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
     is drawn as the median of f - f* across seeds with its interquartile band,
     one line per configuration: one panel per objective, a line style per
     algorithm, a colour per setting, the legend beside the panels; --where
-    chooses what is drawn.
+    chooses what is drawn. Without -o a part of a sweep (SWEEP:KEY=VALUE,
+    --where) is written beside the sweep's convergence.png, never over it, as
+    convergence-KEY=VALUE,....png; the title states the values that every line
+    drawn shares.
 
     For a 2-D objective the picture is the tutorials' contour plot: the objective's
     filled contour over the run's bounds with each run's search path as dots joined
@@ -56,6 +60,7 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
       optrun plot SWEEP --where algorithm=adam --where alpha=0.01 --where alpha=0.1
       optrun plot SWEEP --where seed=3           # one member per configuration
       optrun plot SWEEP:algorithm=adam SWEEP:algorithm=amsgrad,alpha=0.1   # configuration groups
+      optrun plot SWEEP:algorithm=adam,alpha=0.01   # SWEEP/convergence-algorithm=adam,alpha=0.01.png
     """
     from ..plot import plot_runs
     from .runs import check_selectors
@@ -69,7 +74,10 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
 
     # SWEEP:KEY=VALUE naming several members (a configuration, all its seeds) draws its sweep with
     # only those members
-    chosen, only = split_groups([select(s, runs_dir, groups=True) for s in selectors])
+    given = [select(s, runs_dir, groups=True) for s in selectors]
+    chosen, only = split_groups(given)
+    # what narrowed a sweep names the picture's file (so it never replaces the whole sweep's)
+    specs = [g.spec for g in given if getattr(g, "kind", None) == "group" and g.sweep.id in only]
     sweeps = [c for c in chosen if c.kind == "sweep"]
     if sweeps:  # a sweep: median and interquartile band per configuration
         if len(sweeps) != len(chosen):
@@ -79,6 +87,6 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
                                    "plot one member (SWEEP/7) for its path")
         from ..plot import plot_sweeps
 
-        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi, where=where, only=only))
+        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi, where=where, only=only, selectors=specs))
         return
     click.echo(plot_runs(chosen, output, kind=kind, title=title, cmap=cmap, dpi=dpi, where=where))
