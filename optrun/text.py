@@ -22,3 +22,17 @@ def plural(n: float, noun: str, many: str | None = None) -> str:
 def article(noun: str) -> str:
     """``noun`` with "a" or "an" (by its first letter: "an integer", "a mapping", "a null")."""
     return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
+def flow(value) -> str:
+    """A config value as YAML's flow style writes it, for one-line labels (``seed=3``,
+    ``objective={name: rosenbrock, dim: 10}``, ``eps=null``), not Python's repr."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return str(value)

@@ -266,3 +266,11 @@ def test_plain_progress_says_no_finite_best_instead_of_inf(capsys):
     rep.progress(5, 10, math.nan, math.inf)
     err = capsys.readouterr().err
     assert "best = none finite yet" in err and "inf" not in err
+
+
+def test_dry_run_labels_write_values_as_yaml_not_python(configs_dir):
+    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep",
+                                 "algorithm={name: adam, alpha: 0.1},{name: gd, alpha: 0.1}", "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "  member 0: algorithm={name: adam, alpha: 0.1} [adam (torch)]" in r.stdout
+    assert "'" not in r.stdout

@@ -14,7 +14,7 @@ import time
 
 import click
 
-from ..text import plural
+from ..text import flow, plural
 
 
 def use_bar(quiet: bool, verbose: bool) -> bool:
@@ -235,7 +235,7 @@ class PlainSweepReporter(_Throttled):
                        err=True)
 
     def member_failed(self, member, assignment, error) -> None:
-        axes = ", ".join(f"{k}={v}" for k, v in assignment.items())
+        axes = ", ".join(f"{k}={flow(v)}" for k, v in assignment.items())
         click.echo(f"member {member} ({axes}) failed: {error}", err=True)
 
     def sweep_finish(self, outcome) -> None:
@@ -272,7 +272,7 @@ class BarSweepReporter(PlainSweepReporter):
         self.bar.update(self.task, completed=members_done, batches=f"{batches_done}/{self.nbatches}")
 
     def member_failed(self, member, assignment, error) -> None:
-        axes = ", ".join(f"{k}={v}" for k, v in assignment.items())
+        axes = ", ".join(f"{k}={flow(v)}" for k, v in assignment.items())
         self.bar.console.print(f"member {member} ({axes}) failed: {error}", highlight=False, markup=False)
 
     def sweep_finish(self, outcome) -> None:

@@ -209,7 +209,7 @@ def print_dry_run(plan) -> None:
     """One run: the resolved config as YAML (headed by a comment line). A sweep: the members,
     their variants and the batches they would run in. Notes come first, as comments or lines."""
     from ..sweep import make_batches
-    from ..text import plural
+    from ..text import flow, plural
     from .console import describe_sweep
 
     notes = plan_notes(plan)
@@ -240,6 +240,6 @@ def print_dry_run(plan) -> None:
             if i is None:
                 click.echo("  ...")
                 continue
-            axes = ", ".join(f"{k}={v}" for k, v in plan.assignments[i].items())
+            axes = ", ".join(f"{k}={flow(v)}" for k, v in plan.assignments[i].items())
             m = plan.members[i]
             click.echo(f"  member {i}: {axes} [{m.algorithm.name} ({m.algorithm.variant})]")
