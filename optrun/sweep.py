@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import RunConfig, _Checker, _tname, config_source, parse_yaml, validate
+from .config import RunConfig, _Checker, _tname, config_source, parse_override, parse_yaml, validate
 from .errors import ConfigError
 from .overrides import apply_overrides, assign, drop_note, switch_rank, switches_section
 from .text import article
@@ -350,13 +350,16 @@ class Plan:
         return d
 
 
-def _conflict(key: str, src: str, axes: list[Axis]) -> None:
-    """Refuse an override that a sweep axis would overwrite in every member (it would be ignored)."""
+def _conflict(key: str, value: Any, src: str, axes: list[Axis]) -> None:
+    """Refuse an override that a sweep axis would overwrite in every member (it would be ignored).
+    A section given as a mapping beside an axis over its name is a base, as in a config file: the
+    axis swaps the name and keeps what the new one accepts."""
     for ax in axes:
         for a in ax.keys:
             names_only = all(isinstance(v[ax.keys.index(a)], str) for v in ax.values)
             inside = key.startswith(a + ".") and not (a in ("algorithm", "objective") and names_only)
-            renamed = a == key + ".name" and key in ("algorithm", "objective")
+            base = isinstance(value, dict) and set(value) - {"name"}
+            renamed = a == key + ".name" and key in ("algorithm", "objective") and not base
             if key == a or inside or renamed:
                 by = (f"--sweep '{ax.option}'" if ax.option is not None else "the config's sweep block")
                 fix = ("give one of the two" if ax.option is not None
@@ -399,8 +402,9 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
             axes[same[0]] = ax
         else:
             axes.append(ax)
+    given = {".".join(parts): value for parts, value in map(parse_override, overrides)}
     for key, src in overridden.items():
-        _conflict(key, src, axes)
+        _conflict(key, given.get(key), src, axes)
     base = validate(data, path, lines, overridden)
     plan = Plan(path, base, axes, notes=notes, raw=data)
     if not axes:

@@ -382,3 +382,15 @@ def test_a_section_mapping_after_a_key_of_it_is_refused(configs_dir):
     res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm={name: adam}", "algorithm.alpha=0.3", "--dry-run")
     assert res.exit_code == 0, res.output
     assert yaml.safe_load(res.stdout)["algorithm"]["alpha"] == 0.3
+
+
+def test_a_section_mapping_override_is_a_base_for_an_axis_over_its_name(configs_dir):
+    """algorithm={name: adam, variant: torch} beside --sweep algorithm.name=adam,amsgrad: the mapping
+    is the base (as in a config file) and every member keeps variant torch; a bare name is refused."""
+    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm={name: adam, variant: torch}",
+                 "--sweep", "algorithm.name=adam,amsgrad", "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert "[adam (torch)]" in res.stdout and "[amsgrad (torch)]" in res.stdout
+    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm=adam", "--sweep", "algorithm.name=adam,amsgrad",
+                 "--dry-run")
+    assert res.exit_code == 2 and "is also set by the sweep axis algorithm.name" in res.stderr
