@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OptrunError
-from .store.read import Run, json_value, parse_member_spec, value_key
+from .store.read import Run, _parse_spec, json_value, parse_member_spec, value_key
 
 TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
 COMPLETE = "completed"
@@ -709,6 +709,7 @@ class SweepComparison:
     notes: list[str]
     axes: list[str]
     constant: dict[str, Any] = field(default_factory=dict)  # short axis name -> its one value
+    legend: dict[str, str] = field(default_factory=dict)  # side name (A, B ...) -> the sweep it stands for
 
     def to_dict(self) -> dict[str, Any]:
         from .store.folder import jsonable
@@ -724,7 +725,7 @@ class SweepComparison:
         return jsonable({
             "kind": "sweep-comparison", "metric": self.metric, "metric_label": self.metric_label,
             "target": self.target if self.metric == "iterations_to_target" else None,
-            "sides": self.sides, "axes": self.axes, "constant": self.constant,
+            "sides": self.sides, "legend": self.legend, "axes": self.axes, "constant": self.constant,
             "groups": [group(g) for g in self.groups],
             "problems": list(dict.fromkeys(g.problem for g in self.groups)),
             "best": [self.groups[i].label for i in self.best],
@@ -735,6 +736,11 @@ class SweepComparison:
                 "mean_rank": self.ranking.mean_rank},
             "alpha": self.alpha, "notes": self.notes,
         })  # non-finite -> null
+
+
+def side_name(i: int) -> str:
+    """The short name of the ``i``-th sweep of a comparison: A, B, ..., Z, then S27, S28 ..."""
+    return chr(ord("A") + i) if i < 26 else f"S{i + 1}"
 
 
 def _short_keys(axes: Sequence[str]) -> dict[str, str]:
@@ -902,15 +908,24 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
     label = {"f_gap": "final f - f*", "iterations_to_target": f"iterations to {fmt_target(target)}"}.get(
         metric, METRICS[metric].label)
     one_sweep = len({s.id for s in sweeps}) == 1
-    sweep_labels = [spec if (spec and one_sweep) else short_label(s.id) + (f":{spec}" if spec else "")
-                    for s, spec in zip(sweeps, specs)]
-    sweep_labels = [lab if sweep_labels.count(lab) == 1 else f"{lab} #{i + 1}" for i, lab in enumerate(sweep_labels)]
+    legend: dict[str, str] = {}
+    if len(sweeps) > 1 and not (one_sweep and all(specs)):
+        # a sweep's id in every label would take half the terminal: each sweep is a letter, said once
+        sweep_labels = [side_name(i) for i in range(len(sweeps))]
+        legend = {lab: s.id + (f":{spec}" if spec else "") for lab, s, spec in zip(sweep_labels, sweeps, specs)}
+    else:
+        sweep_labels = [spec if (spec and one_sweep) else short_label(s.id) + (f":{spec}" if spec else "")
+                        for s, spec in zip(sweeps, specs)]
+        sweep_labels = [lab if sweep_labels.count(lab) == 1 else f"{lab} #{i + 1}"
+                        for i, lab in enumerate(sweep_labels)]
 
     sides: list[str] = []
     groups: list[GroupStats] = []
     side_groups: dict[str, list[int]] = {}
     all_axes: list[str] = []
     pending: list[tuple[str, Any, dict[str, Any], list[dict[str, Any]], dict[str, str], set[str]]] = []
+    defining: dict[str, set[str]] = {}  # side -> the axes that make the side (its selector's, --group-by's)
+    side_specs: dict[str, tuple[Any, str]] = {}  # side -> its sweep and selector, when the selector names it
     for s, rows, slabel, spec in zip(sweeps, live, sweep_labels, specs):
         gkey = s.axis_key(group_by) if group_by else None
         rest = [a for a in s.axes if a not in ("seed", gkey)]
@@ -930,6 +945,9 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             else:
                 side = slabel
             sides.append(side)
+            defining[side] = named | ({gkey} if gkey else set())
+            if spec and one_sweep and not gkey and not legend:
+                side_specs[side] = (s, spec)
             configs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for r in grows:
                 configs.setdefault(_key_of(r, rest), []).append(r)
@@ -938,13 +956,29 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
                 key = {a: json_value(crows[0].get(a)) for a in rest}
                 side_groups[side].append(len(pending))
                 pending.append((side, s, key, crows, short, named))
-    # axes with one value in every configuration are said once (constant), not in every label
+    # axes with one value in every configuration are said once (constant), not in every label; a
+    # sweep that does not sweep the key has the value of its config (two sweeps that set it alike,
+    # one by an axis of one value and one in its config, share it too)
     constant: dict[str, Any] = {}
     for a in all_axes:
-        seen = {value_key(key.get(a, MISSING)) if a in key else None for _, _, key, _, _, _ in pending}
-        if len(seen) == 1 and None not in seen:
-            constant[a] = pending[0][2][a]
+        seen: dict[str, Any] = {}
+        for _, s, key, _, _, _ in pending:
+            v = key[a] if a in key else _flatten({k: x for k, x in s.config.items() if k != "sweep"}).get(a, MISSING)
+            seen[value_key(v) if v is not MISSING else ""] = v
+        if len(seen) == 1 and "" not in seen:
+            constant[a] = next(iter(seen.values()))
+    # a side named by its selector (S:alpha=0.1) drops the keys every configuration has, as labels do
+    shown: dict[str, str] = {}
+    for side, (s, spec) in side_specs.items():
+        kept = [f"{k}={raw}" for k, _, raw in _parse_spec(spec, "selector") if s.axis_key(k) not in constant]
+        shown[side] = ", ".join(kept) or side
+    if len(set(shown.values())) < len(shown):
+        shown = {}
+    sides = [shown.get(x, x) for x in sides]
+    side_groups = {shown.get(x, x): v for x, v in side_groups.items()}
+    defining = {shown.get(x, x): v for x, v in defining.items()}
     for side, s, key, crows, short, named in pending:
+        side = shown.get(side, side)
         text = ", ".join(f"{short[a]}={_value_text(v, s.axis_values(a))}" for a, v in key.items()
                          if a not in constant and a not in named)
         glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or group_by) else ""), text) if x) or side
@@ -977,10 +1011,15 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
         base = sides[0]
         for other in sides[1:]:
             ga, gb = side_groups[base], side_groups[other]
-            keys_a = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items())): i for i in ga}
-            keys_b = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items())): i for i in gb}
-            if set(keys_a) == set(keys_b):
+            # matched by the axes the sides share, not by those that make the sides differ
+            # (S:alpha=0.01 against S:alpha=0.1 is one configuration against one)
+            own = defining[base] | defining[other]
+            keys_a = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items() if k not in own)): i for i in ga}
+            keys_b = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items() if k not in own)): i for i in gb}
+            if set(keys_a) == set(keys_b) and len(keys_a) == len(ga) and len(keys_b) == len(gb):
                 pairs = [(keys_a[k], keys_b[k]) for k in keys_a]
+            elif len(ga) == 1 and len(gb) == 1:  # one configuration each: nothing was selected
+                pairs = [(ga[0], gb[0])]
             else:
                 pairs = [(min(ga, key=lambda i: _order_key(groups[i])), min(gb, key=lambda i: _order_key(groups[i])))]
                 notes.append(f"{base} and {other} have different configurations: their best ones (by median) "
@@ -1004,7 +1043,7 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             cell[obj] = min(cell.get(obj, math.inf), g.median)
     ranking = rank_matrix(cells)
     return SweepComparison(sides, groups, metric, label, target, list(targets), best, tests, ranking, alpha,
-                           notes, all_axes, {_short_keys(all_axes)[a]: v for a, v in constant.items()})
+                           notes, all_axes, {_short_keys(all_axes)[a]: v for a, v in constant.items()}, legend)
 
 
 def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
@@ -1034,4 +1073,6 @@ def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
            else "no candidate configuration is")
     line = (f"{verdict}: {who} worse than the baseline {comparison.sides[0]} on "
             f"{comparison.metric_label}: {'; '.join(parts)} (rtol {rtol:g})")
+    if comparison.legend:  # the line stands alone in a CI log: say what A and B are
+        line += "; " + ", ".join(f"{k} = {v}" for k, v in comparison.legend.items())
     return GateResult(worse, line)

@@ -138,7 +138,8 @@ def test_compare_two_configurations_of_one_sweep(grid):
                "--runs-dir", runs)
     assert r.exit_code == 0, r.output
     j = json.loads(r.stdout)
-    assert j["sides"] == ["algorithm=adam, alpha=0.1", "algorithm=amsgrad, alpha=0.1"]
+    assert j["sides"] == ["algorithm=adam", "algorithm=amsgrad"]  # alpha=0.1 is in both: said once
+    assert j["constant"] == {"alpha": 0.1}
     assert [g["members"] for g in j["groups"]] == [[12, 13, 14], [27, 28, 29]]
     assert [g["median"] for g in j["groups"]] == [14.0, 29.0]
     (t,) = j["tests"]
@@ -177,6 +178,7 @@ def world(tmp_path_factory):
 
 
 def test_load_run_takes_the_cli_selectors(world, monkeypatch):
+    monkeypatch.delenv("OPTRUN_RUNS_DIR", raising=False)  # the default folder is checked below
     runs, variants, alphas, single, tmp = world
     assert load_run("last", runs_dir=runs).id == single.run_id
     assert load_run("-1", runs_dir=runs).id == single.run_id
@@ -266,3 +268,36 @@ def test_compare_help_says_one_sweep_is_enough():
     text = " ".join(invoke("compare", "--help").stdout.split())
     assert "ONE sweep is enough. `optrun compare SWEEP` groups its members" in text
     assert "SWEEP:algorithm=adam,alpha=0.1 the members it matches (all seeds)" in text
+
+
+def test_load_run_of_a_sweep_suggests_a_selector_it_takes(tmp_path):
+    """A sweep without a seed axis is not told to add seed=0: member 0 by the axes it has, or /0."""
+    path = write_sweep(tmp_path / "runs", "grid", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": ALPHAS},
+                       gaps([float(i + 1) for i in range(10)]))
+    sweep_id = os.path.basename(path)
+    with pytest.raises(RunSelectionError) as e:
+        load_run(path)
+    message = str(e.value)
+    assert "seed" not in message, message
+    assert f"{sweep_id}/0 or {sweep_id}:algorithm=adam,alpha=0.001 (load_sweep" in message
+    assert load_sweep(path).find("algorithm=adam,alpha=0.001") == 0  # what it suggests names member 0
+    with pytest.raises(RunSelectionError, match=f"e.g. {sweep_id}:algorithm=adam,alpha=0.001$"):
+        select_members(load_sweep(path), {})
+
+
+def test_selector_tests_do_not_depend_on_the_environment(tmp_path):
+    """With OPTRUN_RUNS_DIR exported (to a folder holding a run of its own), the tests of the
+    selectors and of the compare layout pass as they do without it."""
+    import subprocess
+    import sys
+
+    decoy = tmp_path / "elsewhere"
+    write_sweep(decoy, "decoy", {"algorithm.alpha": [0.5], "seed": [0]}, gaps([1.0]),
+                started="2030-01-01T00:00:00.000Z")
+    here = os.path.dirname(os.path.abspath(__file__))
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                        f"{here}/test_selectors.py", f"{here}/test_compare_layout.py",
+                        "-k", "not do_not_depend_on_the_environment"],
+                       env={**os.environ, "OPTRUN_RUNS_DIR": str(decoy)}, capture_output=True, text=True,
+                       check=False, timeout=600, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stdout[-3000:]

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.compare import CompareError, compare_sweeps, gate_sweeps
-from optrun.store.read import load_sweep
+from optrun.store.read import load_sweep, select
 
 TARGET_COLS = [f"hit_1e-{k}" for k in range(1, 9)]
 
@@ -166,8 +166,10 @@ def test_matched_configurations_are_tested_pairwise(tmp_path):
     a = write_sweep(d, "a", axes, gaps([1.0, 2, 3, 4, 5, 10, 20, 30, 40, 50]), started="2025-01-01T00:00:00.000Z")
     b = write_sweep(d, "b", axes, gaps([6.0, 7, 8, 9, 10, 1, 2, 3, 4, 5]), started="2025-01-02T00:00:00.000Z")
     c = compare_sweeps([load_sweep(a), load_sweep(b)])
-    assert [(t.key, t.better) for t in c.tests] == [({"algorithm.alpha": 0.1}, "a, alpha=0.1"),
-                                                    ({"algorithm.alpha": 0.2}, "b, alpha=0.2")]
+    # two sweeps are sides A and B (c.legend says which is which), not their ids in every label
+    assert [(t.key, t.better) for t in c.tests] == [({"algorithm.alpha": 0.1}, "A, alpha=0.1"),
+                                                    ({"algorithm.alpha": 0.2}, "B, alpha=0.2")]
+    assert c.legend == {"A": os.path.basename(a), "B": os.path.basename(b)}
     assert any("2 tests at significance level 0.05" in n for n in c.notes)
 
 
@@ -240,7 +242,7 @@ def test_cli_table_json_csv_markdown(alpha_sweep):
 def test_cli_group_by_markdown_and_quiet(alpha_sweep):
     runs = os.path.dirname(alpha_sweep)
     md = invoke(runs, "compare", "-1", "--group-by", "algorithm.alpha", "--format", "markdown").stdout
-    assert "| alpha=0.1 | alpha=0.2 | 5 | 5 | 3 | 30 | 0 | 0.00794 | 1.00 | alpha=0.1 |" in md
+    assert "| alpha=0.1 | alpha=0.2 | 5 | 5 | 3 | 30 | 0 | 0.00794 | 1.00 | A |" in md  # better: column A
     q = invoke(runs, "compare", "-1", "--group-by", "alpha", "-q")
     assert q.exit_code == 0 and q.stdout.count("\n") == 1 and q.stdout.startswith("alpha=0.1 beats alpha=0.2")
     csv_text = invoke(runs, "compare", "-1", "--group-by", "alpha", "--format", "csv").stdout
@@ -302,3 +304,94 @@ def test_plot_of_a_sweep_without_traces_is_an_error(alpha_sweep, tmp_path):
 
     with pytest.raises(OptrunError, match="no trace rows|batch-0000.csv is missing"):
         plot_sweeps([load_sweep(alpha_sweep)], str(tmp_path / "x.png"))  # hand-made: no traces
+
+
+# ------------------------------------------------------------------------------------ sides and their labels
+
+SELECTION_NOTE = "are tested, which favours both equally but is a selection"
+
+
+@pytest.fixture
+def two_axes(tmp_path):
+    """algorithm.alpha (0.1, 0.2) x algorithm.beta1 (0.9 only) x seed (5): beta1 is the same everywhere."""
+    rows = gaps([5.0, 1.0, 4.0, 2.0, 3.0, 10.0, 40.0, 50.0, 20.0, 30.0])
+    return write_sweep(tmp_path / "runs", "two", {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.9],
+                                                  "seed": [0, 1, 2, 3, 4]}, rows)
+
+
+def test_one_configuration_a_side_is_tested_without_a_selection_note(two_axes):
+    runs = os.path.dirname(two_axes)
+    r = invoke(runs, "compare", "-1:alpha=0.1", "-1:alpha=0.2")
+    assert r.exit_code == 0, r.output
+    assert SELECTION_NOTE not in r.stdout and "different configurations" not in r.stdout
+    j = json.loads(invoke(runs, "compare", "-1:alpha=0.1", "-1:alpha=0.2", "--format", "json").stdout)
+    assert [(t["n_a"], t["n_b"], t["median_a"], t["median_b"]) for t in j["tests"]] == [(5, 5, 3.0, 30.0)]
+    assert not any("selection" in n for n in j["notes"])
+
+
+def test_sides_of_several_configurations_match_by_the_other_axes(tmp_path):
+    """S:algorithm=adam against S:algorithm=amsgrad: alpha 0.1 with alpha 0.1, 0.2 with 0.2 (not the
+    best of each side, which would be a selection)."""
+    rows = gaps([1.0, 2, 3, 4, 5] + [10.0, 20, 30, 40, 50] + [6.0, 7, 8, 9, 10] + [1.0, 2, 3, 4, 5])
+    p = write_sweep(tmp_path / "runs", "alg", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2],
+                                               "seed": [0, 1, 2, 3, 4]}, rows)
+    runs = os.path.dirname(p)
+    c = compare_sweeps([select("-1:algorithm=adam", runs, groups=True), select("-1:algorithm=amsgrad", runs, groups=True)])
+    assert [(t.key["algorithm.alpha"], t.median_a, t.median_b) for t in c.tests] == [(0.1, 3.0, 8.0), (0.2, 30.0, 3.0)]
+    assert not any(SELECTION_NOTE in n for n in c.notes)
+
+
+def test_sides_with_different_configurations_still_say_it_is_a_selection(tmp_path):
+    d = tmp_path / "runs"
+    a = write_sweep(d, "a", {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2]}, gaps([1.0, 2, 3, 4, 5, 6]),
+                    started="2025-01-01T00:00:00.000Z")
+    b = write_sweep(d, "b", {"algorithm.alpha": [0.3, 0.4], "seed": [0, 1, 2]}, gaps([1.0, 2, 3, 4, 5, 6]),
+                    started="2025-01-02T00:00:00.000Z")
+    c = compare_sweeps([load_sweep(a), load_sweep(b)])
+    assert len(c.tests) == 1 and any(n.startswith("A and B have different configurations") for n in c.notes)
+
+
+def test_a_constant_key_leaves_side_labels_too(two_axes):
+    """beta1=0.9 is in every configuration: said once, in no label, even when a selector names it."""
+    runs = os.path.dirname(two_axes)
+    args = ["compare", "-1:beta1=0.9,alpha=0.1", "-1:beta1=0.9,alpha=0.2"]
+    j = json.loads(invoke(runs, *args, "--format", "json").stdout)
+    assert j["constant"] == {"beta1": 0.9}
+    assert j["sides"] == ["alpha=0.1", "alpha=0.2"] and [g["label"] for g in j["groups"]] == j["sides"]
+    text = invoke(runs, *args).stdout
+    assert "every configuration has beta1=0.9" in text.splitlines()
+    assert text.count("beta1=0.9") == 1
+
+
+def test_a_key_one_sweep_sweeps_and_the_other_sets_alike_is_constant(tmp_path):
+    """Baseline sweeps alpha only (beta1 0.9 in its config); the candidate also sweeps beta1 over the
+    one value 0.9: every configuration has beta1=0.9, and no label says it."""
+    d = tmp_path / "runs"
+    base = {"name": "x", "objective": {"name": "sphere", "dim": 2}, "algorithm": {"name": "adam", "alpha": 0.1, "beta1": 0.9},
+            "iterations": 10, "seed": 0}
+    a = write_sweep(d, "a", {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2]}, gaps([1.0, 2, 3, 4, 5, 6]),
+                    started="2025-01-01T00:00:00.000Z", base=base)
+    b = write_sweep(d, "b", {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.9], "seed": [0, 1, 2]},
+                    gaps([1.0, 2, 3, 4, 5, 6]), started="2025-01-02T00:00:00.000Z", base=base)
+    c = compare_sweeps([load_sweep(a), load_sweep(b)])
+    assert c.constant == {"beta1": 0.9}
+    assert [g.label for g in c.groups] == ["A, alpha=0.1", "A, alpha=0.2", "B, alpha=0.1", "B, alpha=0.2"]
+    beta = write_sweep(d, "c", {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.8], "seed": [0, 1, 2]},
+                       gaps([1.0, 2, 3, 4, 5, 6]), started="2025-01-03T00:00:00.000Z", base=base)
+    c = compare_sweeps([load_sweep(a), load_sweep(beta)])  # 0.9 in the config, 0.8 swept: not constant
+    assert c.constant == {} and c.groups[2].label == "B, alpha=0.1, beta1=0.8"
+
+
+def test_group_by_test_table_has_one_configuration_column(tmp_path):
+    """--group-by algorithm: each test pairs alpha=x of adam with alpha=x of amsgrad; the table
+    names the configuration once and says above it which side is A and which B."""
+    rows = gaps([1.0, 2, 3, 4, 5] + [10.0, 20, 30, 40, 50] + [6.0, 7, 8, 9, 10] + [1.0, 2, 3, 4, 5])
+    p = write_sweep(tmp_path / "runs", "alg", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2],
+                                               "seed": [0, 1, 2, 3, 4]}, rows)
+    text = invoke(os.path.dirname(p), "compare", "-1", "--group-by", "algorithm").stdout
+    lines = text.splitlines()
+    assert "A = algorithm=adam; B = algorithm=amsgrad" in lines
+    head = lines.index("A = algorithm=adam; B = algorithm=amsgrad") + 1
+    assert lines[head].split()[:3] == ["configuration", "n", "A"]
+    assert lines[head + 2].split() == ["alpha=0.1", "5", "5", "3", "8", "0", "0.00794", "1.00", "A"]
+    assert lines[head + 3].split() == ["alpha=0.2", "5", "5", "30", "3", "0", "0.00794", "0.00", "B"]

@@ -25,6 +25,20 @@ from .runs import (
 BEST_STYLE = "bold green"
 
 
+def _say(text: str, width: int) -> None:
+    """A line of prose around the tables, wrapped at spaces to the terminal's width (a terminal,
+    or ``COLUMNS``): words (numbers, labels) are never cut, continuation lines are indented. In a
+    pipe or a CI log without ``COLUMNS`` a line stays whole, for grep (``worse: ...``)."""
+    import os
+    import textwrap
+
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS", "").strip().isdigit():
+        click.echo(text)
+        return
+    click.echo(textwrap.fill(text, width, subsequent_indent="  ", break_long_words=False,
+                             break_on_hyphens=False) if len(text) > width else text)
+
+
 def _headers(comparison) -> list[str]:
     labels = [s.label for s in comparison.runs]
     return [lab if labels.count(lab) == 1 else f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
@@ -110,13 +124,52 @@ def _group_table(cmp) -> tuple[list[str], list[list[str]], list[float]]:
     return header, body, targets
 
 
-def _test_table(cmp) -> tuple[list[str], list[list[str]]]:
+def _side_text(cmp, label: str) -> str:
+    """A configuration's label without its side: ``A, alpha=0.1`` -> ``alpha=0.1``."""
+    side = next((g.side for g in cmp.groups if g.label == label), "")
+    return label[len(side) + 2:] if label.startswith(side + ", ") else ("" if label == side else label)
+
+
+def _matched(cmp) -> bool:
+    """Whether every test pairs one configuration of two sides (the table's configuration column)."""
+    return all(_side_text(cmp, t.a) and _side_text(cmp, t.a) == _side_text(cmp, t.b) for t in cmp.tests)
+
+
+def _test_table(cmp) -> tuple[list[str], list[list[str]], int]:
+    """The tests as rows; with the number of label columns (repeated in every block of a narrow
+    terminal). When each test pairs the same configuration of two sides, as a baseline against a
+    candidate sweep does, the configuration is one column and the sides are A and B of the header."""
     from ..compare import fmt_number
 
-    header = ["A", "B", "n A", "n B", "median A", "median B", "U (min)", "p", "P(A better)", "better"]
-    body = [[t.a, t.b, str(t.n_a), str(t.n_b), fmt_number(t.median_a), fmt_number(t.median_b), f"{t.u_min:g}",
-             f"{t.p_value:.3g}", f"{t.prob_a_better:.2f}", t.better or "neither"] for t in cmp.tests]
-    return header, body
+    figures = ["n A", "n B", "median A", "median B", "U (min)", "p", "P(A better)", "better"]
+    matched = _matched(cmp)
+    several = len(cmp.sides) > 2
+    if matched:
+        header = ["configuration", *(["B"] if several else []), *figures]
+    else:
+        header = ["A", "B", *figures]
+    body = []
+    for t in cmp.tests:
+        if matched:
+            names = [_side_text(cmp, t.a), *([next(g.side for g in cmp.groups if g.label == t.b)] if several else [])]
+        else:
+            names = [t.a, t.b]
+        # 'better' names the column (A or B): the labels are in the row already
+        body.append([*names, str(t.n_a), str(t.n_b), fmt_number(t.median_a), fmt_number(t.median_b),
+                     f"{t.u_min:g}", f"{t.p_value:.3g}", f"{t.prob_a_better:.2f}",
+                     {t.a: "A", t.b: "B"}.get(t.better, "neither")])
+    return header, body, len(header) - len(figures)
+
+
+def _sides_line(cmp) -> str | None:
+    """What A and B of a test table with a configuration column are, unless the sides are
+    already named A and B: with more than two sides, A is the first (the baseline) and column B
+    names the side each test takes against it."""
+    if len(cmp.sides) < 2 or not _matched(cmp):
+        return None
+    if len(cmp.sides) > 2:
+        return f"A = {cmp.sides[0]} (the baseline); B = the side in column B"
+    return None if cmp.legend else f"A = {cmp.sides[0]}; B = {cmp.sides[1]}"
 
 
 def _ranking_table(cmp) -> tuple[list[str], list[list[str]]]:
@@ -152,6 +205,11 @@ def _constant_line(cmp) -> str:
     return "every configuration has " + ", ".join(f"{k}={_value_text(v)}" for k, v in cmp.constant.items())
 
 
+def _legend_lines(cmp) -> list[str]:
+    """``A = <sweep id>``: what each short side name in the labels stands for."""
+    return [f"{name} = {what}" for name, what in cmp.legend.items()]
+
+
 def _print_sweeps(cmp, result: str | None) -> None:
     header, body, _ = _group_table(cmp)
     best = set(cmp.best)
@@ -160,29 +218,39 @@ def _print_sweeps(cmp, result: str | None) -> None:
     for i in best:
         body[i][2] += " *"
     width = output_width()
-    click.echo(f"{cmp.metric_label} across seeds (lower is better)")
-    click.echo("'<= t': share of members that reached f - f* <= t @ their median iterations")
+    _say(f"{cmp.metric_label} across seeds (lower is better)", width)
+    _say("'<= t': share of members that reached f - f* <= t @ their median iterations", width)
+    for line in _legend_lines(cmp):
+        _say(line, width)
     if cmp.constant:
-        click.echo(_constant_line(cmp))
+        _say(_constant_line(cmp), width)
     print_table(header, body, right=tuple(range(1, len(header))), styles=styles, width=width)
     if cmp.tests:
         click.echo("")
-        click.echo(f"Mann-Whitney U tests across seeds (two-sided, significance level {cmp.alpha:g}):")
-        th, tb = _test_table(cmp)
-        print_table(th, tb, right=tuple(range(2, 9)), width=width, repeat=2)
-        for t in cmp.tests:
-            click.echo(t.line)
+        _say(f"Mann-Whitney U tests across seeds (two-sided, significance level {cmp.alpha:g}):", width)
+        th, tb, labels = _test_table(cmp)
+        if _sides_line(cmp):
+            _say(_sides_line(cmp), width)
+        print_table(th, tb, right=tuple(range(labels, len(th) - 1)), width=width, repeat=labels)
+        # the table holds every figure: in words, each difference found, and how many tests found none
+        said = [t for t in cmp.tests if t.better or len(cmp.tests) == 1]
+        for t in said:
+            _say(t.line, width)
+        if len(said) < len(cmp.tests):
+            rest = len(cmp.tests) - len(said)
+            _say(f"no significant difference in {cmp.metric_label} for {'the other ' if said else ''}{rest} "
+                 f"pair{'s' * (rest != 1)} of configurations (p >= {cmp.alpha:g})", width)
     if cmp.ranking is not None:
         click.echo("")
-        click.echo(f"ranking by median {cmp.metric_label} per objective (rank in brackets, 1 = best):")
+        _say(f"ranking by median {cmp.metric_label} per objective (rank in brackets, 1 = best):", width)
         rh, rb = _ranking_table(cmp)
         print_table(rh, rb, right=tuple(range(1, len(rh))), width=width)
     click.echo("")
     for note in ["* best configuration (lowest median)" + (" on each problem" if len({g.problem for g in cmp.groups}) > 1
                                                            else ""), *cmp.notes]:
-        click.echo(note)
+        _say(note, width)
     if result:
-        click.echo(result)
+        _say(result, width)
 
 
 def _markdown_sweeps(cmp, result: str | None) -> str:
@@ -190,12 +258,15 @@ def _markdown_sweeps(cmp, result: str | None) -> str:
     for i in cmp.best:
         body[i][0], body[i][2] = f"**{body[i][0]}**", f"**{body[i][2]}**"
     text = f"{cmp.metric_label} across seeds (lower is better)\n\n"
+    if cmp.legend:
+        text += "".join(f"- {line}\n" for line in _legend_lines(cmp)) + "\n"
     if cmp.constant:
         text += _constant_line(cmp) + "\n\n"
     text += markdown_text(header, body)
     if cmp.tests:
-        th, tb = _test_table(cmp)
-        text += f"\nMann-Whitney U tests (two-sided, significance level {cmp.alpha:g})\n\n" + markdown_text(th, tb)
+        th, tb, _ = _test_table(cmp)
+        text += f"\nMann-Whitney U tests (two-sided, significance level {cmp.alpha:g})\n\n"
+        text += (_sides_line(cmp) + "\n\n" if _sides_line(cmp) else "") + markdown_text(th, tb)
     if cmp.ranking is not None:
         rh, rb = _ranking_table(cmp)
         text += f"\nRanking by median {cmp.metric_label} (rank in brackets)\n\n" + markdown_text(rh, rb)
@@ -210,13 +281,13 @@ def _csv_sweeps(cmp) -> str:
     from ..compare import fmt_target
 
     ts = [fmt_target(t) for t in cmp.targets]
-    header = ["side", "configuration", *cmp.axes, "n", "median", "q1", "q3", "missing",
+    header = ["side", "sweep", "configuration", *cmp.axes, "n", "median", "q1", "q3", "missing",
               *[f"success_{t}" for t in ts], *[f"median_iterations_{t}" for t in ts], "best"]
     best = set(cmp.best)
     rows = []
     for i, g in enumerate(cmp.groups):
         axes = [g.key.get(a) if not isinstance(g.key.get(a), (dict, list)) else str(g.key.get(a)) for a in cmp.axes]
-        rows.append([g.side, g.label, *axes, g.n, g.median, g.q1, g.q3, g.missing,
+        rows.append([g.side, g.sweep, g.label, *axes, g.n, g.median, g.q1, g.q3, g.missing,
                      *[g.success[t] for t in cmp.targets], *[g.hit_median[t] for t in cmp.targets],
                      "true" if i in best else "false"])
     text = csv_text(header, rows)
@@ -317,8 +388,10 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
     groups its members that differ only by seed into configurations: median and
     interquartile range of final f - f*, the share of members reaching each
     target with their median iterations; the best configuration is marked. Axes
-    with one value in every configuration are said once above the table; a table
-    wider than the terminal (or COLUMNS, or 100 when piped) continues below.
+    with one value in every configuration are said once above the table; two
+    sweeps are A and B in the labels (A = SWEEP_ID above the table). A table
+    wider than the terminal (or COLUMNS, or 100 when piped) continues below,
+    its labels wrapped; no number is cut.
     Two sweeps, two configurations (SWEEP:algorithm=adam,alpha=0.1 names one
     with all its seeds), or two groups of --group-by are compared by a two-sided
     Mann-Whitney U test across seeds (U, p-value, which is better, a one-line
@@ -403,8 +476,8 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
         _print_table(comparison)
         click.echo("")
         for note in ["* best per row (lower is better)", *comparison.notes]:
-            click.echo(note)
+            _say(note, output_width())
         if result:
-            click.echo(result)
+            _say(result, output_width())
     if verdict is not None:
         sys.exit(verdict.exit_code)

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..errors import RunReadError, RunSelectionError
+from ..errors import OptrunError, RunReadError, RunSelectionError
 from .folder import hostname, process_start_ticks
 
 RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")
@@ -618,8 +618,12 @@ def load_run(path: str, lenient: bool = False, runs_dir: str | None = None) -> R
     if not _has_run_files(path):
         raise RunSelectionError(f"{path} is not a run folder (no summary.json, config.yaml or trace.csv)")
     if folder_kind(path) == "sweep":
-        raise RunSelectionError(f"{path} is a sweep, not one run: name a member as {run_id}/0 or "
-                                f"{run_id}:seed=0 (load_sweep reads the whole sweep)")
+        try:
+            spec = _cached_sweep(path).example_selector()
+        except OptrunError:  # a damaged sweep: its member numbers still name members
+            spec = None
+        raise RunSelectionError(f"{path} is a sweep, not one run: name a member as {run_id}/0"
+                                + (f" or {run_id}:{spec}" if spec else "") + " (load_sweep reads the whole sweep)")
     parts, problems = _read_parts(path, run_id, "run", lenient, summary_problem)
     summary = parts["summary.json"]
     if not problems:
@@ -926,6 +930,25 @@ class Sweep:
         listed = ", ".join(axes) if axes else "none"
         raise RunSelectionError(f"sweep {self.id} has no axis '{key}' (its axes: {listed})")
 
+    def example_selector(self) -> str | None:
+        """A selector of member 0 by its axis values (``alpha=0.001,seed=0``): one that this
+        sweep's axes take, for messages; ``None`` when the sweep has no rows or axes, or a value
+        is a mapping or a list (``SWEEP/0`` says it better)."""
+        if not self.rows or not self.axes:
+            return None
+        parts = []
+        for a in self.axes:
+            v = json_value(self.rows[0].get(a))
+            if isinstance(v, (dict, list)):
+                return None
+            short = a[: -len(".name")] if a.endswith(".name") else a.rsplit(".", 1)[-1]  # as compare labels
+            try:
+                short = short if self.axis_key(short) == a else a
+            except RunSelectionError:
+                short = a
+            parts.append(f"{short}={value_label(v, self.axis_values(a))}")
+        return ",".join(parts)
+
     def axis_values(self, key: str) -> list[Any]:
         """The distinct values of axis ``key`` in member order."""
         key = self.axis_key(key)
@@ -987,7 +1010,9 @@ class Sweep:
         else:
             triples = [(k, v, None) for k, v in spec.items()]
         if not triples:
-            raise RunSelectionError(f"{source}: give axis values, e.g. {self.id}:seed=0")
+            example = self.example_selector()
+            raise RunSelectionError(f"{source}: give axis values, e.g. {self.id}:{example}" if example
+                                    else f"{source}: give a member number, e.g. {self.id}/0")
         masks, said = [], []
         for k, v, raw in triples:
             key = self.axis_key(k)
