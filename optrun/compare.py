@@ -236,7 +236,10 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     if f_min is not None and final_f is not None:
         f_gap = final_f - f_min
     hits = {t: None for t in targets}
-    every = run.config.get("trace", {}).get("every", 1) if isinstance(run.config.get("trace"), dict) else 1
+    trace_cfg = run.config.get("trace") if isinstance(run.config.get("trace"), dict) else {}
+    every = trace_cfg.get("every", 1)
+    if trace_cfg.get("log_per_decade"):  # log-spaced rows: as thinned as trace.every for a target off its ladder
+        every = max(2, every if isinstance(every, int) else 2)
     if f_min is not None:
         # the summary's first crossings were found on every iteration; the trace (thinned or not)
         # only for targets off its ladder and for folders written before summaries held them
@@ -423,6 +426,12 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
         raise CompareError(f"--target must be a positive number, not {target}")
     ladder = sorted(set(targets) | ({target} if metric == "iterations_to_target" else set()), reverse=True)
     stats = given = [run_stats(r, ladder) for r in runs]
+    thinned = [s.label for s in stats if s.trace_every > 1]
+    if metric == "iterations_to_target" and thinned:  # the figure ranked on would depend on the thinning
+        raise CompareError(f"the iteration at f - f* <= {target:g} of {', '.join(thinned)} would come from a "
+                           "thinned trace (trace.every or trace.log_per_decade) and depend on the thinning; runs "
+                           "record their first crossings of "
+                           f"{', '.join(fmt_target(t) for t in TARGETS)} on every iteration: choose one of those")
     if sort is not None:
         sk = metric_key(sort)
 
@@ -473,8 +482,9 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
             add(f"target_{fmt_target(t)}", f"f - f* <= {fmt_target(t)} at", vals, text, None)
         thinned = [s.label for s in stats if s.trace_every > 1]
         if thinned:
-            notes.append(f"{', '.join(thinned)} record every k-th iteration (trace.every): their target "
-                         "iterations are the first recorded row at or after the crossing")
+            notes.append(f"{', '.join(thinned)} record a thinned trace (trace.every or trace.log_per_decade): "
+                         "their iterations at a target off the recorded ladder are the first recorded row at or "
+                         "after the crossing")
     else:
         notes.append("f* is unknown for " + ("these objectives" if len(problems) > 1 else "this objective")
                      + ": f - f* and the targets ladder cannot be computed; compare final f and best f")

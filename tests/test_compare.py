@@ -111,7 +111,7 @@ def test_thinned_trace_reports_recorded_rows(tmp_path):
     b = load_run(write_run(tmp_path, "b", [1.0, 0.5, 0.2]))
     c = compare_runs([a, b])
     assert c.runs[0].hits[1e-1] == 10 and c.runs[0].hits[1e-2] == 20
-    assert any("every k-th" in n for n in c.notes)
+    assert any("record a thinned trace" in n for n in c.notes)
 
 
 # ------------------------------------------------------------------------------------ rows
