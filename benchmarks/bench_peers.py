@@ -116,9 +116,9 @@ def run_torch(spec: dict) -> None:
                     continue
                 cls_name, kw = TORCH[alg]
                 for mode in spec.get("modes", ("fused", "foreach")):
-                    key = dict(lib=f"torch-{mode}-{threads}t", algorithm=alg, dtype=dtype, d=d,
-                               what=f"torch.optim.{cls_name}({', '.join(f'{k}={v}' for k, v in kw.items())}"
-                                    f"{', ' if kw else ''}{mode}=True)")
+                    key = {"lib": f"torch-{mode}-{threads}t", "algorithm": alg, "dtype": dtype, "d": d,
+                               "what": f"torch.optim.{cls_name}({', '.join(f'{k}={v}' for k, v in kw.items())}"
+                                    f"{', ' if kw else ''}{mode}=True)"}
                     try:
                         p = torch.zeros(d, dtype=tdt, requires_grad=True)
                         p.grad = g
@@ -160,8 +160,8 @@ def run_optax(spec: dict) -> None:
                 if alg not in OPTAX:
                     continue
                 name, kw = OPTAX[alg]
-                key = dict(lib="optax-jit", algorithm=alg, dtype=dtype, d=d,
-                           what=f"optax.{name}({', '.join(f'{k}={v}' for k, v in kw.items())}) under jax.jit")
+                key = {"lib": "optax-jit", "algorithm": alg, "dtype": dtype, "d": d,
+                           "what": f"optax.{name}({', '.join(f'{k}={v}' for k, v in kw.items())}) under jax.jit"}
                 try:
                     tx = getattr(optax, name)(**kw)
 

@@ -38,7 +38,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_util import (
+from bench_util import (  # noqa: E402 - after the sys.path line above
     REPO_ROOT,
     Machine,
     Table,

@@ -111,8 +111,8 @@ def run_process(cmd: Sequence[str], stdout_path: str | None = None, cwd: str | N
         finally:
             os.unlink(rss_json)
         return ProcResult(r.wall_s, got["returncode"], int(got["maxrss_kib"]), float(got["cpu_s"]))
-    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
-    err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115 - closed in the finally below
+    err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
     try:
         t0 = time.perf_counter()
         p = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env)

@@ -14,9 +14,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import bench_kernels as K  # noqa: E402
-import bench_processes as P  # noqa: E402
-from bench_util import Table, child_env, interleaved, verdict  # noqa: E402
+import bench_kernels as K
+import bench_processes as P
+from bench_util import Table, child_env, interleaved, verdict
 
 
 class _Variant(NamedTuple):

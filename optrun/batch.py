@@ -338,7 +338,7 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
     wall = time.perf_counter() - t0
     statuses = [r.get("status") for r in rows]
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-    if sig.received is not None or "interrupted" in counts or "pending" in counts and not stop_all:
+    if sig.received is not None or "interrupted" in counts or ("pending" in counts and not stop_all):
         status = "interrupted"
     elif stop_all:
         status = "failed"

@@ -122,7 +122,7 @@ def first_below(iterations: np.ndarray, gap: np.ndarray, targets: Sequence[float
     """
     g = np.where(np.isnan(gap), np.inf, np.asarray(gap, dtype=np.float64))
     if g.size == 0:
-        return {t: None for t in targets}
+        return dict.fromkeys(targets)
     run_min = np.minimum.accumulate(g)
     # run_min is non-increasing; -run_min is non-decreasing: first i with run_min[i] <= t
     idx = np.searchsorted(-run_min, -np.asarray(targets, dtype=np.float64), side="left")
@@ -235,7 +235,7 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     f_gap = None
     if f_min is not None and final_f is not None:
         f_gap = final_f - f_min
-    hits = {t: None for t in targets}
+    hits = dict.fromkeys(targets)
     trace_cfg = run.config.get("trace") if isinstance(run.config.get("trace"), dict) else {}
     every = trace_cfg.get("every", 1)
     if trace_cfg.get("log_per_decade"):  # log-spaced rows: as thinned as trace.every for a target off its ladder

@@ -115,7 +115,7 @@ def test_sweep_hit_columns_equal_the_single_runs(three_runs, tmp_path):
     r = CliRunner().invoke(cli, ["run", str(config), *(a for a in ARGS if a != "seed=1"), "trace.every=500", "--sweep", "seed=0:3",
                                  "--runs-dir", str(runs), "-q", "--workers", "1"])
     assert r.exit_code == 0, r.output
-    (sweep_dir,) = [p for p in runs.iterdir()]
+    (sweep_dir,) = list(runs.iterdir())
     sweep = load_sweep(str(sweep_dir))
     row = sweep.rows[1]  # seed 1, the single runs' seed
     expected = load_run(paths["every1"]).summary["hits"]

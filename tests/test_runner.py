@@ -169,7 +169,7 @@ def test_recorded_norms():
     p = Problem(sphere(2), optimizer("gd", alpha=0.1), np.array([X0]), 3)
     _, (rows,) = collect(p)
     ref = ref_gd(X0, 0.1, 3)
-    for t, (it, f, gn, sn, x) in enumerate(rows):
+    for t, (it, _f, gn, sn, x) in enumerate(rows):
         assert it == t and x == ref[t]
         assert gn == pytest.approx(math.hypot(2 * ref[t][0], 2 * ref[t][1]), rel=1e-15)
         want_sn = 0.0 if t == 0 else math.hypot(ref[t][0] - ref[t - 1][0], ref[t][1] - ref[t - 1][1])

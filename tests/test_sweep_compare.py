@@ -33,7 +33,7 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
     full = []
     for i, (combo, r) in enumerate(zip(combos, rows)):
         row = {"member": i, "batch": 0, **dict(zip(axes, combo)), "status": "completed", "f_min": 0.0}
-        row.update({c: None for c in TARGET_COLS})
+        row.update(dict.fromkeys(TARGET_COLS))
         row.update(r)
         if "final_f" not in r:
             row["final_f"] = None if row.get("f_gap") is None or row["f_min"] is None else row["f_gap"] + row["f_min"]

@@ -86,7 +86,7 @@ ROSENBROCK_X0 = np.array([-1.2, 1.0])
 # (algorithm, library, hyper name, optrun params, library kwargs); "default" cases give the
 # library only what it has no default for (optax's learning rate, SGD's momentum).
 
-T, O = "torch", "optax"
+T, O = "torch", "optax"  # noqa: E741 - two letters keep the case table below readable
 CASES = [
     ("gd", T, "default", {}, {}),
     ("gd", T, "custom", {"alpha": 4e-4}, {"lr": 4e-4}),
