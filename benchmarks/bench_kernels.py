@@ -238,9 +238,12 @@ def inspect_step(variant: Any, d: int = 64, warm: int = 3) -> tuple[StateLayout,
         else:
             lay.scratch.append(name)
     big = [(k, a) for k, a in log if a.size == d]
-    traffic = Traffic(calls=calls, reads=sum(k == "read" for k, _ in big),
-                      writes=sum(k in ("write", "temporary") for k, _ in big),
-                      temporaries=sum(k == "temporary" for k, _ in big))
+    traffic = Traffic(
+        calls=calls,
+        reads=sum(k == "read" for k, _ in big),
+        writes=sum(k in ("write", "temporary") for k, _ in big),
+        temporaries=sum(k == "temporary" for k, _ in big),
+    )
     return lay, traffic
 
 
@@ -269,8 +272,15 @@ class Roof:
         if block is None:
             return [arrays]
         d = self.g.shape[-1]
-        return [(self.g[i:i + block], self.x[i:i + block], [s[i:i + block] for s in self.states],
-                 [r[i:i + block] for r in self.read_only]) for i in range(0, d, block)]
+        return [
+            (
+                self.g[i : i + block],
+                self.x[i : i + block],
+                [s[i : i + block] for s in self.states],
+                [r[i : i + block] for r in self.read_only],
+            )
+            for i in range(0, d, block)
+        ]
 
     def body(self, block: int | None):
         """A function ``f(n)`` doing ``n`` roof steps, whole-array (None) or in blocks of ``block``."""
@@ -333,8 +343,14 @@ def _inner_steps(one_step_s: float, sample_s: float) -> int:
     return max(1, int(sample_s / max(one_step_s, 1e-9)))
 
 
-def measure(sizes: list[int], dtypes: list[str], rounds: int, sample_s: float,
-            only: set[str] | None = None, backends: list[str] | None = None) -> list[KernelResult]:
+def measure(
+    sizes: list[int],
+    dtypes: list[str],
+    rounds: int,
+    sample_s: float,
+    only: set[str] | None = None,
+    backends: list[str] | None = None,
+) -> list[KernelResult]:
     """Time every registered variant at every size and dtype and backend, interleaved with its
     roof (one roof per array count, size and dtype, shared by the backends)."""
     backends = backends or ["numpy"]
@@ -365,15 +381,26 @@ def measure(sizes: list[int], dtypes: list[str], rounds: int, sample_s: float,
                         results.append(_measure_one(a, v, lay, g, x0, rounds_here, sample_s, tuned, be))
                         results[-1].traffic = traffic
                     except Exception as e:
-                        results.append(KernelResult(a, v.name, dtype, d, lay, error=f"{type(e).__name__}: {e}",
-                                                    backend=be))
+                        results.append(
+                            KernelResult(
+                                a, v.name, dtype, d, lay, error=f"{type(e).__name__}: {e}", backend=be
+                            )
+                        )
             del g, x0, tuned
     return results
 
 
-def _measure_one(a: str, v: Any, lay: StateLayout, g: np.ndarray, x0: np.ndarray, rounds: int,
-                 sample_s: float, tuned: dict[tuple[int, int], int | None],
-                 backend: str = "numpy") -> KernelResult:
+def _measure_one(
+    a: str,
+    v: Any,
+    lay: StateLayout,
+    g: np.ndarray,
+    x0: np.ndarray,
+    rounds: int,
+    sample_s: float,
+    tuned: dict[tuple[int, int], int | None],
+    backend: str = "numpy",
+) -> KernelResult:
     d, dtype = g.shape[-1], g.dtype.name
     opt = build_default(v, backend, d)
     x = x0.copy()
@@ -410,11 +437,22 @@ def _measure_one(a: str, v: Any, lay: StateLayout, g: np.ndarray, x0: np.ndarray
             tuned[shape] = roof.tune(n)
         rbody = roof.body(tuned[shape])
         rbody(1)
-        samples = interleaved({"kernel": lambda: time_loop(kernel, n), "roof": lambda: time_loop(rbody, n)},
-                              rounds)
+        samples = interleaved(
+            {"kernel": lambda: time_loop(kernel, n), "roof": lambda: time_loop(rbody, n)}, rounds
+        )
     ratio = median([k / r for k, r in zip(samples["kernel"], samples["roof"])])
-    return KernelResult(a, v.name, dtype, d, lay, median(samples["kernel"]), median(samples["roof"]),
-                        roof_label(tuned[shape]), ratio, backend=backend)
+    return KernelResult(
+        a,
+        v.name,
+        dtype,
+        d,
+        lay,
+        median(samples["kernel"]),
+        median(samples["roof"]),
+        roof_label(tuned[shape]),
+        ratio,
+        backend=backend,
+    )
 
 
 # ---------------------------------------------------------------------------- allocations
@@ -478,33 +516,71 @@ def fmt_d(d: int) -> str:
     return f"1e{e}" if 10**e == d else f"{d:,}"
 
 
-def kernel_table(results: list[KernelResult], peer_times: dict[tuple[str, str, str, int], float],
-                 peer_cols: list[tuple[str, str]]) -> Table:
+def kernel_table(
+    results: list[KernelResult],
+    peer_times: dict[tuple[str, str, str, int], float],
+    peer_cols: list[tuple[str, str]],
+) -> Table:
     """One row per variant, dtype and d: step time, roof, GB/s, ratio to roof and to each peer.
 
     ``peer_cols`` is ``[(column label, peer key)]``; ``peer_times[(key, algorithm, dtype, d)]`` is
     the peer's median step time.
     """
-    t = Table("Kernel step time vs the memory roof (medians; backend numpy = optrun's numpy kernels as a "
-              "run uses them, numba = the fused kernels)",
-              ["algorithm", "variant", "backend", "dtype", "d", "arrays moved", "step", "roof", "roof kernel",
-               "GB/s", "roof GB/s", "× roof", *[f"÷ {label}" for label, _ in peer_cols],
-               "target (numpy ≤3× roof at 1e7; numba ≤1.15× at ≥1e6)"])
+    t = Table(
+        "Kernel step time vs the memory roof (medians; backend numpy = optrun's numpy kernels as a "
+        "run uses them, numba = the fused kernels)",
+        [
+            "algorithm",
+            "variant",
+            "backend",
+            "dtype",
+            "d",
+            "arrays moved",
+            "step",
+            "roof",
+            "roof kernel",
+            "GB/s",
+            "roof GB/s",
+            "× roof",
+            *[f"÷ {label}" for label, _ in peer_cols],
+            "target (numpy ≤3× roof at 1e7; numba ≤1.15× at ≥1e6)",
+        ],
+    )
     for r in results:
         if r.error:
-            t.add(r.algorithm, r.variant, r.backend, r.dtype, fmt_d(r.d), "", "error: " + r.error[:80],
-                  *["" for _ in range(5 + len(peer_cols))], "")
+            t.add(
+                r.algorithm,
+                r.variant,
+                r.backend,
+                r.dtype,
+                fmt_d(r.d),
+                "",
+                "error: " + r.error[:80],
+                *["" for _ in range(5 + len(peer_cols))],
+                "",
+            )
             continue
         peers = [peer_times.get((key, r.algorithm, r.dtype, r.d)) for _, key in peer_cols]
         if r.backend == "numba":
             target = verdict(r.ratio, NUMBA_ROOF_TARGET) if r.d >= 10**6 else ""
         else:
             target = verdict(r.ratio, ROOF_TARGET) if r.d >= 10**7 else ""
-        t.add(r.algorithm, r.variant, r.backend, r.dtype, fmt_d(r.d), r.layout.arrays_moved, fmt_time(r.step_s),
-              fmt_time(r.roof_s), r.roof_how, f"{r.gbps(r.step_s):.1f}", f"{r.gbps(r.roof_s):.1f}",
-              fmt_ratio(r.ratio),
-              *[fmt_ratio(r.step_s / p) if p else "—" for p in peers],
-              target)
+        t.add(
+            r.algorithm,
+            r.variant,
+            r.backend,
+            r.dtype,
+            fmt_d(r.d),
+            r.layout.arrays_moved,
+            fmt_time(r.step_s),
+            fmt_time(r.roof_s),
+            r.roof_how,
+            f"{r.gbps(r.step_s):.1f}",
+            f"{r.gbps(r.roof_s):.1f}",
+            fmt_ratio(r.ratio),
+            *[fmt_ratio(r.step_s / p) if p else "—" for p in peers],
+            target,
+        )
     t.notes += [
         "arrays moved = minimal traffic: g, x and read-only state read; x and persistent state read and "
         "written.",
@@ -525,24 +601,57 @@ def kernel_table(results: list[KernelResult], peer_times: dict[tuple[str, str, s
 
 def layout_table(results: list[KernelResult], allocs: list[AllocResult]) -> Table:
     d = allocs[0].d if allocs else 0
-    t = Table(f"What a step touches (traced at d = 64) and allocates (d = {d:,}, float64, tracemalloc)",
-              ["algorithm", "variant", "persistent (read+write)", "read-only", "scratch", "unused",
-               "minimal traffic (arrays)", "numpy calls", "arrays moved by the calls",
-               "predicted × roof at 1e7", "peak allocated in a step", "check: no temporaries"])
+    t = Table(
+        f"What a step touches (traced at d = 64) and allocates (d = {d:,}, float64, tracemalloc)",
+        [
+            "algorithm",
+            "variant",
+            "persistent (read+write)",
+            "read-only",
+            "scratch",
+            "unused",
+            "minimal traffic (arrays)",
+            "numpy calls",
+            "arrays moved by the calls",
+            "predicted × roof at 1e7",
+            "peak allocated in a step",
+            "check: no temporaries",
+        ],
+    )
     info = {(r.algorithm, r.variant): r for r in results if r.layout is not None}
     for al in allocs:
         r = info.get((al.algorithm, al.variant))
         if al.error or r is None:
-            t.add(al.algorithm, al.variant, "", "", "", "", "", "", "", "", "error",
-                  (al.error or "not measured")[:80])
+            t.add(
+                al.algorithm,
+                al.variant,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "error",
+                (al.error or "not measured")[:80],
+            )
             continue
         lay, tr = r.layout, r.traffic
-        t.add(al.algorithm, al.variant, ", ".join(lay.persistent) or "—", ", ".join(lay.read_only) or "—",
-              ", ".join(lay.scratch) or "—", ", ".join(lay.unused) or "—", lay.arrays_moved,
-              tr.calls if tr else "?", tr.arrays if tr else "?",
-              f"{tr.arrays / lay.arrays_moved:.2f}×" if tr else "?",
-              f"{al.peak_bytes:,} B ({al.peak_bytes / (al.d * 8):.2f} arrays)",
-              "PASS" if al.peak_bytes < al.d * 8 // 2 else "MISS")
+        t.add(
+            al.algorithm,
+            al.variant,
+            ", ".join(lay.persistent) or "—",
+            ", ".join(lay.read_only) or "—",
+            ", ".join(lay.scratch) or "—",
+            ", ".join(lay.unused) or "—",
+            lay.arrays_moved,
+            tr.calls if tr else "?",
+            tr.arrays if tr else "?",
+            f"{tr.arrays / lay.arrays_moved:.2f}×" if tr else "?",
+            f"{al.peak_bytes:,} B ({al.peak_bytes / (al.d * 8):.2f} arrays)",
+            "PASS" if al.peak_bytes < al.d * 8 // 2 else "MISS",
+        )
     t.notes += [
         "Traced: every numpy call of one step (update + x += step) is logged through numpy's override "
         "protocols (`__array_ufunc__`, `__array_function__`, item assignment); a state array first read "

@@ -116,9 +116,14 @@ def run_torch(spec: dict) -> None:
                     continue
                 cls_name, kw = TORCH[alg]
                 for mode in spec.get("modes", ("fused", "foreach")):
-                    key = {"lib": f"torch-{mode}-{threads}t", "algorithm": alg, "dtype": dtype, "d": d,
-                               "what": f"torch.optim.{cls_name}({', '.join(f'{k}={v}' for k, v in kw.items())}"
-                                    f"{', ' if kw else ''}{mode}=True)"}
+                    key = {
+                        "lib": f"torch-{mode}-{threads}t",
+                        "algorithm": alg,
+                        "dtype": dtype,
+                        "d": d,
+                        "what": f"torch.optim.{cls_name}({', '.join(f'{k}={v}' for k, v in kw.items())}"
+                        f"{', ' if kw else ''}{mode}=True)",
+                    }
                     try:
                         p = torch.zeros(d, dtype=tdt, requires_grad=True)
                         p.grad = g
@@ -149,8 +154,14 @@ def run_optax(spec: dict) -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*donat.*")
-    emit(info={"jax": jax.__version__, "optax": optax.__version__, "devices": str(jax.devices()),
-               "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")})
+    emit(
+        info={
+            "jax": jax.__version__,
+            "optax": optax.__version__,
+            "devices": str(jax.devices()),
+            "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
+        }
+    )
     key0 = jax.random.PRNGKey(2024)
     for dtype in spec["dtypes"]:
         jdt = getattr(jnp, dtype)
@@ -160,8 +171,13 @@ def run_optax(spec: dict) -> None:
                 if alg not in OPTAX:
                     continue
                 name, kw = OPTAX[alg]
-                key = {"lib": "optax-jit", "algorithm": alg, "dtype": dtype, "d": d,
-                           "what": f"optax.{name}({', '.join(f'{k}={v}' for k, v in kw.items())}) under jax.jit"}
+                key = {
+                    "lib": "optax-jit",
+                    "algorithm": alg,
+                    "dtype": dtype,
+                    "d": d,
+                    "what": f"optax.{name}({', '.join(f'{k}={v}' for k, v in kw.items())}) under jax.jit",
+                }
                 try:
                     tx = getattr(optax, name)(**kw)
 

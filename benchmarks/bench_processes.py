@@ -102,16 +102,23 @@ def tutorial(rounds: int, iterations: int = 100_000) -> Table:
     def optrun_once(name: str):
         def once() -> float:
             log = s.file(f"{name}.out")
-            r = _checked(run_process([*variants[name], "--runs-dir", s.runs()], log, str(REPO_ROOT), env, log),
-                         "optrun run", log)
+            r = _checked(
+                run_process([*variants[name], "--runs-dir", s.runs()], log, str(REPO_ROOT), env, log),
+                "optrun run",
+                log,
+            )
             rows[name].append(r)
             return r.wall_s
+
         return once
 
     def tutorial_once() -> float:
         out = s.file("tutorial.out")
-        r = _checked(run_process(tut_cmd, out, str(REPO_ROOT), env, s.file("tutorial.err")),
-                     "tutorial_amsgrad.py", s.file("tutorial.err"))
+        r = _checked(
+            run_process(tut_cmd, out, str(REPO_ROOT), env, s.file("tutorial.err")),
+            "tutorial_amsgrad.py",
+            s.file("tutorial.err"),
+        )
         rows["tutorial"].append(r)
         return r.wall_s
 
@@ -122,30 +129,56 @@ def tutorial(rounds: int, iterations: int = 100_000) -> Table:
             rows["optrun-numba"].clear()
         walls = interleaved({**{n: optrun_once(n) for n in variants}, "tutorial": tutorial_once}, rounds)
         # the runs folder is emptied before each run: it holds the last run's folder
-        trace_bytes = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(s.file("runs"))
-                          for f in fs)
+        trace_bytes = sum(
+            os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(s.file("runs")) for f in fs
+        )
         lines_bytes = os.path.getsize(s.file("tutorial.out"))
     finally:
         s.close()
     t_tut = median(walls["tutorial"])
-    t = Table(f"The AMSGrad tutorial problem, {iterations:,} iterations, whole processes "
-              f"({rounds} rounds, medians)",
-              ["command", "wall", "per iteration", "CPU", "output written", "ratio to tutorial",
-               "target (≤ 1.0; numba ≤ 0.3)"])
+    t = Table(
+        f"The AMSGrad tutorial problem, {iterations:,} iterations, whole processes "
+        f"({rounds} rounds, medians)",
+        [
+            "command",
+            "wall",
+            "per iteration",
+            "CPU",
+            "output written",
+            "ratio to tutorial",
+            "target (≤ 1.0; numba ≤ 0.3)",
+        ],
+    )
     for name, cmd in variants.items():
         t_opt = median(walls[name])
         ratio = t_opt / t_tut
         limit = 0.3 if name == "optrun-numba" else 1.0
-        t.add(f"`optrun {' '.join(cmd[len(optrun_cmd()):])}`", fmt_time(t_opt), fmt_time(t_opt / iterations),
-              fmt_time(median([r.cpu_s for r in rows[name]])), f"{trace_bytes / 1e6:.1f} MB (run folder)",
-              fmt_ratio(ratio), verdict(ratio, limit))
-    t.add(f"`python benchmarks/tutorial_amsgrad.py {iterations}` > file", fmt_time(t_tut),
-          fmt_time(t_tut / iterations), fmt_time(median([r.cpu_s for r in rows["tutorial"]])),
-          f"{lines_bytes / 1e6:.1f} MB (lines)", "1.00×", "")
-    t.notes.append("optrun writes trace.csv and trace.jsonl (every iteration) plus config, meta and summary; "
-                   "the tutorial prints its '>%d f(%s) = %.5f' line per iteration to a file.")
-    t.notes.append("The shipped config sets eps: 0 (it reproduces the printed digits); the tutorial program "
-                   "adds 1e-8. Same operation count.")
+        t.add(
+            f"`optrun {' '.join(cmd[len(optrun_cmd()) :])}`",
+            fmt_time(t_opt),
+            fmt_time(t_opt / iterations),
+            fmt_time(median([r.cpu_s for r in rows[name]])),
+            f"{trace_bytes / 1e6:.1f} MB (run folder)",
+            fmt_ratio(ratio),
+            verdict(ratio, limit),
+        )
+    t.add(
+        f"`python benchmarks/tutorial_amsgrad.py {iterations}` > file",
+        fmt_time(t_tut),
+        fmt_time(t_tut / iterations),
+        fmt_time(median([r.cpu_s for r in rows["tutorial"]])),
+        f"{lines_bytes / 1e6:.1f} MB (lines)",
+        "1.00×",
+        "",
+    )
+    t.notes.append(
+        "optrun writes trace.csv and trace.jsonl (every iteration) plus config, meta and summary; "
+        "the tutorial prints its '>%d f(%s) = %.5f' line per iteration to a file."
+    )
+    t.notes.append(
+        "The shipped config sets eps: 0 (it reproduces the printed digits); the tutorial program "
+        "adds 1e-8. Same operation count."
+    )
     if "optrun-numba" not in variants:
         t.notes.append("numba is not installed here: the accelerated-backend row (target ≤ 0.3) is skipped.")
     return t
@@ -170,40 +203,64 @@ def startup(rounds: int) -> tuple[Table, Table]:
             log = s.file(f"{name}.out")
             e = env_nocache if name.endswith("nocache") else env
             return _checked(run_process(cmd, log, str(REPO_ROOT), e, log), " ".join(cmd), log).wall_s
+
         return f
 
     try:
         progress(f"start-up: {rounds} interleaved rounds")
         interleaved({n: once(n) for n in cmds}, 1)  # warm the page cache and the bytecode cache
         walls = interleaved({n: once(n) for n in cmds}, rounds)
-        imports = {"--help": _imports(["--help"], s, env),
-                   "run": _imports(["run", CONFIG, "--runs-dir", s.runs()], s, env)}
+        imports = {
+            "--help": _imports(["--help"], s, env),
+            "run": _imports(["run", CONFIG, "--runs-dir", s.runs()], s, env),
+        }
     finally:
         s.close()
     bare = median(walls["bare"])
-    t = Table(f"CLI start-up ({rounds} interleaved rounds, medians)",
-              ["command", "wall", "ratio to bare imports", "target"])
+    t = Table(
+        f"CLI start-up ({rounds} interleaved rounds, medians)",
+        ["command", "wall", "ratio to bare imports", "target"],
+    )
     t.add('`python -c "import numpy, click, yaml, rich"`', fmt_time(bare), "1.00×", "")
-    for name, label, limit in (("help", "`optrun --help`", 1.3),
-                               ("run", f"`optrun run {CONFIG}` (100 iterations)", 1.6)):
+    for name, label, limit in (
+        ("help", "`optrun --help`", 1.3),
+        ("run", f"`optrun run {CONFIG}` (100 iterations)", 1.6),
+    ):
         m = median(walls[name])
         t.add(label, fmt_time(m), fmt_ratio(m / bare), verdict(m / bare, limit))
     m = median(walls["run-nocache"])
-    t.add(f"`optrun run {CONFIG}` with PYTHONDONTWRITEBYTECODE=1 (no .pyc for optrun)", fmt_time(m),
-          fmt_ratio(m / bare), "(for information)")
-    t.notes.append("Bytecode cache on (PYTHONPYCACHEPREFIX in a private folder, warmed by one round) for all "
-                   "rows but the last; this machine's default PYTHONDONTWRITEBYTECODE=1 makes an editable "
-                   "install recompile optrun's modules at every start.")
-    t2 = Table("Heavy modules imported by each command (sys.modules at exit; -X importtime)",
-               ["command", "heavy modules imported", "must not import", "check",
-                "slowest top-level imports (cumulative)"])
+    t.add(
+        f"`optrun run {CONFIG}` with PYTHONDONTWRITEBYTECODE=1 (no .pyc for optrun)",
+        fmt_time(m),
+        fmt_ratio(m / bare),
+        "(for information)",
+    )
+    t.notes.append(
+        "Bytecode cache on (PYTHONPYCACHEPREFIX in a private folder, warmed by one round) for all "
+        "rows but the last; this machine's default PYTHONDONTWRITEBYTECODE=1 makes an editable "
+        "install recompile optrun's modules at every start."
+    )
+    t2 = Table(
+        "Heavy modules imported by each command (sys.modules at exit; -X importtime)",
+        [
+            "command",
+            "heavy modules imported",
+            "must not import",
+            "check",
+            "slowest top-level imports (cumulative)",
+        ],
+    )
     for name, (mods, slow) in imports.items():
         tops = {m.split(".")[0] for m in mods}
         got = [h for h in HEAVY if h in tops]
         bad = sorted(FORBIDDEN[name] & tops)
-        t2.add(f"`optrun {name}`", ", ".join(got) or "—", ", ".join(sorted(FORBIDDEN[name])),
-               "PASS" if not bad else "MISS: " + ", ".join(bad),
-               ", ".join(f"{n} {us / 1000:.0f} ms" for n, us in slow))
+        t2.add(
+            f"`optrun {name}`",
+            ", ".join(got) or "—",
+            ", ".join(sorted(FORBIDDEN[name])),
+            "PASS" if not bad else "MISS: " + ", ".join(bad),
+            ", ".join(f"{n} {us / 1000:.0f} ms" for n, us in slow),
+        )
     return t, t2
 
 
@@ -228,7 +285,7 @@ def _slowest_imports(path: str, n: int = 5) -> list[tuple[str, int]]:
         for line in f:
             if not line.startswith("import time:") or "|" not in line:
                 continue
-            parts = line[len("import time:"):].split("|")
+            parts = line[len("import time:") :].split("|")
             if len(parts) != 3 or not parts[1].strip().isdigit():
                 continue
             name = parts[2].rstrip("\n")
@@ -260,6 +317,7 @@ def memory(big: int = 1_000_000, small: int = 1_000, small_rounds: int = 3) -> T
             r = _checked(run_process(cmd, log, str(REPO_ROOT), env, log, own_rss=True), " ".join(cmd), log)
             res[n].append(r)
             return r.wall_s
+
         return f
 
     try:
@@ -272,10 +330,22 @@ def memory(big: int = 1_000_000, small: int = 1_000, small_rounds: int = 3) -> T
     rss_small = median([r.maxrss_kib for r in res[small]])
     rss_big = max(r.maxrss_kib for r in res[big])
     ratio = rss_big / rss_small
-    t = Table("Peak memory of a 2-D run (ru_maxrss of the optrun process, started through bench_rss.py)",
-              ["command", "peak RSS", "wall", "ratio to 1,000 iterations", "target ≤ 1.2"])
-    t.add(f"`optrun run {CONFIG} iterations={small}`", f"{rss_small / 1024:.1f} MiB",
-          fmt_time(median([r.wall_s for r in res[small]])), "1.00×", "")
-    t.add(f"`optrun run {CONFIG} iterations={big}`", f"{rss_big / 1024:.1f} MiB",
-          fmt_time(res[big][0].wall_s), fmt_ratio(ratio), verdict(ratio, 1.2))
+    t = Table(
+        "Peak memory of a 2-D run (ru_maxrss of the optrun process, started through bench_rss.py)",
+        ["command", "peak RSS", "wall", "ratio to 1,000 iterations", "target ≤ 1.2"],
+    )
+    t.add(
+        f"`optrun run {CONFIG} iterations={small}`",
+        f"{rss_small / 1024:.1f} MiB",
+        fmt_time(median([r.wall_s for r in res[small]])),
+        "1.00×",
+        "",
+    )
+    t.add(
+        f"`optrun run {CONFIG} iterations={big}`",
+        f"{rss_big / 1024:.1f} MiB",
+        fmt_time(res[big][0].wall_s),
+        fmt_ratio(ratio),
+        verdict(ratio, 1.2),
+    )
     return t

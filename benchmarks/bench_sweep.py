@@ -106,8 +106,11 @@ def one_at_a_time(sample: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--quick", action="store_true", help="2,000 / 20,000 members and a 50-run sample")
     p.add_argument("--members", type=int, default=10_000, help="members of the timed sweep")
     p.add_argument("--large", type=int, default=100_000, help="members of the memory sweep")
@@ -132,37 +135,60 @@ def main(argv: list[str] | None = None) -> int:
     per_member = one_at_a_time(a.sample)
     alone_total = per_member * a.members
 
-    t = Table(f"Sweep of {a.members:,} members (AMSGrad tutorial config, 2-D sphere, 100 iterations, "
-              f"{rows:,} trace rows written)",
-              ["how", "wall time", "members/s", "vs one at a time", "target"])
-    for key, label in (("default", f"optrun run --sweep (workers = {cores})"),
-                       ("1", "optrun run --sweep --workers 1")):
+    t = Table(
+        f"Sweep of {a.members:,} members (AMSGrad tutorial config, 2-D sphere, 100 iterations, "
+        f"{rows:,} trace rows written)",
+        ["how", "wall time", "members/s", "vs one at a time", "target"],
+    )
+    for key, label in (
+        ("default", f"optrun run --sweep (workers = {cores})"),
+        ("1", "optrun run --sweep --workers 1"),
+    ):
         w = median(walls[key])
         ratio = alone_total / w
-        target = (f"{verdict(w, TARGET_WALL_S)}; ratio {'PASS' if ratio >= TARGET_RATIO else 'MISS'} "
-                  f"(≥ {TARGET_RATIO:g}×)")
-        t.add(label, fmt_time(w), f"{a.members / w:,.0f}", f"{ratio:,.0f}×", target if key == "default" else "")
-    t.add("one at a time, optrun.experiment.execute", f"{fmt_time(alone_total)} (extrapolated)",
-          f"{1 / per_member:,.0f}", "1×", "")
+        target = (
+            f"{verdict(w, TARGET_WALL_S)}; ratio {'PASS' if ratio >= TARGET_RATIO else 'MISS'} "
+            f"(≥ {TARGET_RATIO:g}×)"
+        )
+        t.add(
+            label, fmt_time(w), f"{a.members / w:,.0f}", f"{ratio:,.0f}×", target if key == "default" else ""
+        )
+    t.add(
+        "one at a time, optrun.experiment.execute",
+        f"{fmt_time(alone_total)} (extrapolated)",
+        f"{1 / per_member:,.0f}",
+        "1×",
+        "",
+    )
     runs = " / ".join(", ".join(fmt_time(x) for x in walls[k]) for k in ("default", "1"))
-    t.notes += [f"sweep: median of {a.repeats} child processes each, from spawn to exit (runs: {runs})",
-                (f"one at a time: {a.sample} members timed in this process ({fmt_time(per_member)} each, "
-                 f"a run folder each) and extrapolated linearly to {a.members:,}"),
-                f"load average after timing (1, 5, 15 min): {load_average()}"]
+    t.notes += [
+        f"sweep: median of {a.repeats} child processes each, from spawn to exit (runs: {runs})",
+        (
+            f"one at a time: {a.sample} members timed in this process ({fmt_time(per_member)} each, "
+            f"a run folder each) and extrapolated linearly to {a.members:,}"
+        ),
+        f"load average after timing (1, 5, 15 min): {load_average()}",
+    ]
     print(t.markdown() + "\n")
 
     progress(f"peak memory: {a.members:,} and {a.large:,} members")
-    m = Table("Peak memory of a sweep (ru_maxrss of the largest process: the CLI or a pool worker)",
-              ["members", "wall time", "members/s", "peak RSS"])
+    m = Table(
+        "Peak memory of a sweep (ru_maxrss of the largest process: the CLI or a pool worker)",
+        ["members", "wall time", "members/s", "peak RSS"],
+    )
     peaks = []
     for n in (a.members, a.large):
         wall, kib, rows = sweep_once(n, None, own_rss=True)
         peaks.append(kib * 1024)
         m.add(f"{n:,}", fmt_time(wall), f"{n / wall:,.0f}", f"{kib / 1024:,.0f} MiB")
-    m.notes += [f"growth: {(peaks[1] - peaks[0]) / (a.large - a.members):,.0f} bytes per additional member",
-                ("traces are streamed to one file per batch (at most 1,024 members, bounded chunks); what "
-                 "grows with the member count is the plan (one resolved config per member) and the summary "
-                 "table (one row per member)")]
+    m.notes += [
+        f"growth: {(peaks[1] - peaks[0]) / (a.large - a.members):,.0f} bytes per additional member",
+        (
+            "traces are streamed to one file per batch (at most 1,024 members, bounded chunks); what "
+            "grows with the member count is the plan (one resolved config per member) and the summary "
+            "table (one row per member)"
+        ),
+    ]
     print(m.markdown())
     return 0
 

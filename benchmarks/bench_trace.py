@@ -43,8 +43,16 @@ def trace_rows(rows: int, rounds: int, d: int = 2) -> Table:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     per_row = median(times)
-    t = Table(f"Trace writing, 2-D run ({rounds} rounds, medians)",
-              ["rows", "chunk (rows)", "per row", "rows/s", "bytes per row (csv + jsonl)", "target ≤ 2 µs"])
-    t.add(f"{rows:,}", k, fmt_time(per_row), f"{1 / per_row:,.0f}", f"{sizes / rows:.0f}",
-          verdict(per_row * 1e6, TARGET_US))
+    t = Table(
+        f"Trace writing, 2-D run ({rounds} rounds, medians)",
+        ["rows", "chunk (rows)", "per row", "rows/s", "bytes per row (csv + jsonl)", "target ≤ 2 µs"],
+    )
+    t.add(
+        f"{rows:,}",
+        k,
+        fmt_time(per_row),
+        f"{1 / per_row:,.0f}",
+        f"{sizes / rows:.0f}",
+        verdict(per_row * 1e6, TARGET_US),
+    )
     return t

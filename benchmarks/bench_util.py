@@ -86,9 +86,14 @@ class ProcResult:
     cpu_s: float  # user + system CPU time of the child
 
 
-def run_process(cmd: Sequence[str], stdout_path: str | None = None, cwd: str | None = None,
-                env: dict[str, str] | None = None, stderr_path: str | None = None,
-                own_rss: bool = False) -> ProcResult:
+def run_process(
+    cmd: Sequence[str],
+    stdout_path: str | None = None,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    stderr_path: str | None = None,
+    own_rss: bool = False,
+) -> ProcResult:
     """Run ``cmd`` as a whole process; wall time from spawn to reap, its own rusage via ``wait4``.
 
     ``stdout``/``stderr`` go to the given files (or /dev/null): a pipe would make the parent's
@@ -104,8 +109,13 @@ def run_process(cmd: Sequence[str], stdout_path: str | None = None, cwd: str | N
         fd, rss_json = tempfile.mkstemp(suffix=".json", prefix="optrun-bench-rss-")
         os.close(fd)
         try:
-            r = run_process([sys.executable, str(Path(__file__).with_name("bench_rss.py")), rss_json, *cmd],
-                            stdout_path, cwd, env, stderr_path)
+            r = run_process(
+                [sys.executable, str(Path(__file__).with_name("bench_rss.py")), rss_json, *cmd],
+                stdout_path,
+                cwd,
+                env,
+                stderr_path,
+            )
             with open(rss_json, encoding="utf-8") as f:
                 got = json.load(f)
         finally:
@@ -180,10 +190,16 @@ def load_average() -> str:
 
 def git_describe() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "?"
     return f"{head}{' (working tree modified)' if dirty else ''}" if head else "?"

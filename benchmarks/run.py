@@ -40,22 +40,37 @@ SECTIONS = ("kernels", "peers", "tutorial", "startup", "memory", "trace")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     p.add_argument("--quick", action="store_true", help="d <= 1e6, few repeats (a smoke run of the suite)")
-    p.add_argument("--only", default=",".join(SECTIONS),
-                   help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
-    p.add_argument("--algorithms", default="",
-                   help="comma-separated algorithm names (default: every registered one)")
-    p.add_argument("--peer-python", default=os.environ.get("OPTRUN_BENCH_PEER_PYTHON", sys.executable),
-                   help="interpreter with torch / jax+optax installed "
-                        "(default: $OPTRUN_BENCH_PEER_PYTHON or this one)")
-    p.add_argument("--backends", default="",
-                   help="comma-separated kernel backends to time: numpy, numba (default: numpy, and "
-                        "numba when installed)")
-    p.add_argument("--output", default=os.path.join(HERE, "results", "local", "latest.md"),
-                   help="markdown results file (default: benchmarks/results/local/latest.md, ignored by "
-                        "git; give benchmarks/results/latest.md to update the committed record)")
+    p.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})",
+    )
+    p.add_argument(
+        "--algorithms", default="", help="comma-separated algorithm names (default: every registered one)"
+    )
+    p.add_argument(
+        "--peer-python",
+        default=os.environ.get("OPTRUN_BENCH_PEER_PYTHON", sys.executable),
+        help="interpreter with torch / jax+optax installed (default: $OPTRUN_BENCH_PEER_PYTHON or this one)",
+    )
+    p.add_argument(
+        "--backends",
+        default="",
+        help="comma-separated kernel backends to time: numpy, numba (default: numpy, and "
+        "numba when installed)",
+    )
+    p.add_argument(
+        "--output",
+        default=os.path.join(HERE, "results", "local", "latest.md"),
+        help="markdown results file (default: benchmarks/results/local/latest.md, ignored by "
+        "git; give benchmarks/results/latest.md to update the committed record)",
+    )
     a = p.parse_args(argv)
     a.only = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = [s for s in a.only if s not in SECTIONS]
@@ -108,12 +123,19 @@ class Report:
 # ---------------------------------------------------------------------------- peers
 
 
-def run_peers(python: str, algorithms: list[str], sizes: list[int], dtypes: list[str], rounds: int,
-              sample_s: float) -> tuple[dict, list[str], list[tuple[str, str]]]:
+def run_peers(
+    python: str, algorithms: list[str], sizes: list[int], dtypes: list[str], rounds: int, sample_s: float
+) -> tuple[dict, list[str], list[tuple[str, str]]]:
     """Time the peers in child processes; returns (times, notes, kernel-table columns)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    base = {"algorithms": algorithms, "sizes": sizes, "dtypes": dtypes, "rounds": rounds,
-            "rounds_big": max(5, rounds * 2 // 3), "sample_s": sample_s}
+    base = {
+        "algorithms": algorithms,
+        "sizes": sizes,
+        "dtypes": dtypes,
+        "rounds": rounds,
+        "rounds_big": max(5, rounds * 2 // 3),
+        "sample_s": sample_s,
+    }
     runs = [("torch", {**base, "threads": 1, "modes": ["fused", "foreach"]})]
     if cores > 1:
         runs.append(("torch", {**base, "threads": cores, "modes": ["fused"]}))
@@ -129,8 +151,13 @@ def run_peers(python: str, algorithms: list[str], sizes: list[int], dtypes: list
     for lib, spec in runs:
         progress(f"peers: {lib} {spec.get('threads', '')} in {python}")
         try:
-            p = subprocess.run([python, os.path.join(HERE, "bench_peers.py"), lib, json.dumps(spec)],
-                               capture_output=True, text=True, env=env, timeout=3600)
+            p = subprocess.run(
+                [python, os.path.join(HERE, "bench_peers.py"), lib, json.dumps(spec)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=3600,
+            )
         except (OSError, subprocess.SubprocessError) as e:
             notes.append(f"{lib}: could not run {python}: {e}")
             continue
@@ -144,8 +171,10 @@ def run_peers(python: str, algorithms: list[str], sizes: list[int], dtypes: list
             if "skip" in rec:
                 notes.append(f"{lib} skipped: {rec['skip']}")
             elif "info" in rec:
-                notes.append(f"{lib} settings: " + ", ".join(f"{k} {v if v != '' else '(none)'}"
-                                                              for k, v in rec["info"].items()))
+                notes.append(
+                    f"{lib} settings: "
+                    + ", ".join(f"{k} {v if v != '' else '(none)'}" for k, v in rec["info"].items())
+                )
             elif "seconds" in rec:
                 times[rec["lib"], rec["algorithm"], rec["dtype"], rec["d"]] = rec["seconds"]
                 what[rec["lib"]] = what.get(rec["lib"], "") or rec["what"]
@@ -156,23 +185,29 @@ def run_peers(python: str, algorithms: list[str], sizes: list[int], dtypes: list
         notes.append(f"{lib_name} not measured for {', '.join(sorted(algs))}: {err}")
     libs = sorted({k[0] for k in times}, key=lambda s: (not s.startswith("torch-fused"), s))
     labels = {"optax-jit": "optax jit"}
+
     def label(lib: str) -> str:
-        return labels.get(lib) or re.sub(r" (\d+)t$", lambda m: f" {m[1]} thread{'s' if m[1] != '1' else ''}",
-                                         lib.replace("-", " "))
+        return labels.get(lib) or re.sub(
+            r" (\d+)t$", lambda m: f" {m[1]} thread{'s' if m[1] != '1' else ''}", lib.replace("-", " ")
+        )
 
     cols = [(label(lib), lib) for lib in libs]
-    notes.append("Each peer library runs in its own process, one after another, so two thread pools never "
-                 f"share the {cores} cores: torch with torch.set_num_threads(1) and ({cores}), "
-                 "set_num_interop_threads(1); XLA with its default CPU pool (XLA_FLAGS as shown); numpy "
-                 "ufuncs are single-threaded.")
+    notes.append(
+        "Each peer library runs in its own process, one after another, so two thread pools never "
+        f"share the {cores} cores: torch with torch.set_num_threads(1) and ({cores}), "
+        "set_num_interop_threads(1); XLA with its default CPU pool (XLA_FLAGS as shown); numpy "
+        "ufuncs are single-threaded."
+    )
     return times, notes, cols
 
 
 def peers_table(results, times: dict, cols: list[tuple[str, str]]) -> Table:
     from bench_kernels import fmt_d
 
-    t = Table("Peers: step time and ratio to the roof (same arrays moved as the optrun kernel)",
-              ["algorithm", "dtype", "d", "roof", *[c for label, _ in cols for c in (label, "× roof")]])
+    t = Table(
+        "Peers: step time and ratio to the roof (same arrays moved as the optrun kernel)",
+        ["algorithm", "dtype", "d", "roof", *[c for label, _ in cols for c in (label, "× roof")]],
+    )
     seen = set()
     for r in results:
         key = (r.algorithm, r.dtype, r.d)
@@ -200,9 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     sample_s = 0.003 if quick else 0.01
     machine = Machine.describe()
     cmd = "python benchmarks/run.py" + (" --quick" if quick else "")
-    header = [f"Produced by `{cmd}` ({'quick' if quick else 'full'} mode). Every ratio compares figures "
-              "measured in this run. The machine is shared with other engineers' test runs, so expect "
-              "noise of ±10-20% on single figures; ratios of interleaved measurements are steadier."]
+    header = [
+        f"Produced by `{cmd}` ({'quick' if quick else 'full'} mode). Every ratio compares figures "
+        "measured in this run. The machine is shared with other engineers' test runs, so expect "
+        "noise of ±10-20% on single figures; ratios of interleaved measurements are steadier."
+    ]
     report = Report(a.output, header, machine)
     hl = report.headline
 
@@ -210,8 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     if "kernels" in a.only:
         import bench_kernels as K
 
-        results = K.measure(sizes, dtypes, rounds, sample_s, a.algorithms,
-                            a.backends or K.available_backends())
+        results = K.measure(
+            sizes, dtypes, rounds, sample_s, a.algorithms, a.backends or K.available_backends()
+        )
         peer_times, peer_notes, cols = {}, [], []
         if "peers" in a.only:
             algs = sorted({r.algorithm for r in results})
@@ -243,18 +281,31 @@ def main(argv: list[str] | None = None) -> int:
                 ok = verdict(r.ratio, K.NUMBA_ROOF_TARGET)
                 if worst_peer:
                     ok += f"; vs torch fused {verdict(worst_peer, 1.0)}"
-                hl.add(f"{r.algorithm}/{r.variant} step, numba, float64, d={K.fmt_d(r.d)}", measured,
-                       "≤ 1.15× roof; ≤ 1.0× torch fused", ok)
+                hl.add(
+                    f"{r.algorithm}/{r.variant} step, numba, float64, d={K.fmt_d(r.d)}",
+                    measured,
+                    "≤ 1.15× roof; ≤ 1.0× torch fused",
+                    ok,
+                )
                 continue
-            hl.add(f"{r.algorithm}/{r.variant} step, numpy, float64, d={K.fmt_d(big)}", measured,
-                   "≤ 3× roof at d = 1e7",
-                   verdict(r.ratio, K.ROOF_TARGET) if big >= 10**7 else "(d = 1e7 not run)")
+            hl.add(
+                f"{r.algorithm}/{r.variant} step, numpy, float64, d={K.fmt_d(big)}",
+                measured,
+                "≤ 3× roof at d = 1e7",
+                verdict(r.ratio, K.ROOF_TARGET) if big >= 10**7 else "(d = 1e7 not run)",
+            )
         ok = [al for al in allocs if not al.error]
-        bad = [f"{al.algorithm}/{al.variant} ({al.peak_bytes / (al.d * 8):.1f} arrays)" for al in ok
-               if al.peak_bytes >= al.d * 4]
-        hl.add("kernels allocating d-sized temporaries per step (d = 1e5)",
-               f"{len(bad)} of {len(ok)}" + (": " + ", ".join(bad) if bad else ""), "none",
-               "PASS" if not bad else "MISS")
+        bad = [
+            f"{al.algorithm}/{al.variant} ({al.peak_bytes / (al.d * 8):.1f} arrays)"
+            for al in ok
+            if al.peak_bytes >= al.d * 4
+        ]
+        hl.add(
+            "kernels allocating d-sized temporaries per step (d = 1e5)",
+            f"{len(bad)} of {len(ok)}" + (": " + ", ".join(bad) if bad else ""),
+            "none",
+            "PASS" if not bad else "MISS",
+        )
     if "tutorial" in a.only:
         import bench_processes as P
 
@@ -262,8 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         report.section("2. The tutorial problem", t)
         hl.add("optrun run / tutorial script, 100,000 iterations", t.rows[0][5], "≤ 1.0", t.rows[0][6])
         if "backend=numba" in t.rows[1][0]:
-            hl.add("optrun run backend=numba / tutorial script, 100,000 iterations", t.rows[1][5], "≤ 0.3",
-                   t.rows[1][6])
+            hl.add(
+                "optrun run backend=numba / tutorial script, 100,000 iterations",
+                t.rows[1][5],
+                "≤ 0.3",
+                t.rows[1][6],
+            )
     if "startup" in a.only:
         import bench_processes as P
 

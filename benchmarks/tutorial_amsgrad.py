@@ -40,9 +40,9 @@ def amsgrad(objective, derivative, bounds, n_iter, alpha, beta1, beta2):
         # update variables one at a time
         for i in range(x.shape[0]):
             # m(t) = beta1(t) * m(t-1) + (1 - beta1(t)) * g(t)
-            m[i] = beta1**(t+1) * m[i] + (1.0 - beta1**(t+1)) * g[i]
+            m[i] = beta1 ** (t + 1) * m[i] + (1.0 - beta1 ** (t + 1)) * g[i]
             # v(t) = beta2 * v(t-1) + (1 - beta2) * g(t)^2
-            v[i] = (beta2 * v[i]) + (1.0 - beta2) * g[i]**2
+            v[i] = (beta2 * v[i]) + (1.0 - beta2) * g[i] ** 2
             # vhat(t) = max(vhat(t-1), v(t))
             vhat[i] = max(vhat[i], v[i])
             # x(t) = x(t-1) - alpha(t) * m(t) / sqrt(vhat(t)))
@@ -50,7 +50,7 @@ def amsgrad(objective, derivative, bounds, n_iter, alpha, beta1, beta2):
         # evaluate candidate point
         score = objective(x[0], x[1])
         # report progress
-        print('>%d f(%s) = %.5f' % (t, x, score))
+        print(">%d f(%s) = %.5f" % (t, x, score))
     return [x, score]
 
 
@@ -68,5 +68,5 @@ beta1 = 0.9
 beta2 = 0.99
 # perform the gradient descent search with amsgrad
 best, score = amsgrad(objective, derivative, bounds, n_iter, alpha, beta1, beta2)
-print('Done!')
-print('f(%s) = %f' % (best, score))
+print("Done!")
+print("f(%s) = %f" % (best, score))

@@ -16,14 +16,24 @@ light (no numpy until a name that needs it is touched).
 __version__ = "0.1.0"
 
 # Lazy exports: ``from optrun import load_run, list_runs`` without importing numpy on ``import optrun``.
-_LAZY = {"load_run": "optrun.store.read", "list_runs": "optrun.store.read",
-         "resolve_run": "optrun.store.read", "Run": "optrun.store.read",
-         "load_sweep": "optrun.store.read", "Sweep": "optrun.store.read",
-         "select_members": "optrun.store.read", "MemberGroup": "optrun.store.read",
-         "load_config": "optrun.config", "execute": "optrun.experiment",
-         "OptrunError": "optrun.errors", "ConfigError": "optrun.errors", "UserCodeError": "optrun.errors",
-         "RunSelectionError": "optrun.errors", "RunReadError": "optrun.errors",
-         "StorageError": "optrun.errors"}
+_LAZY = {
+    "load_run": "optrun.store.read",
+    "list_runs": "optrun.store.read",
+    "resolve_run": "optrun.store.read",
+    "Run": "optrun.store.read",
+    "load_sweep": "optrun.store.read",
+    "Sweep": "optrun.store.read",
+    "select_members": "optrun.store.read",
+    "MemberGroup": "optrun.store.read",
+    "load_config": "optrun.config",
+    "execute": "optrun.experiment",
+    "OptrunError": "optrun.errors",
+    "ConfigError": "optrun.errors",
+    "UserCodeError": "optrun.errors",
+    "RunSelectionError": "optrun.errors",
+    "RunReadError": "optrun.errors",
+    "StorageError": "optrun.errors",
+}
 
 __all__ = [
     "ConfigError",

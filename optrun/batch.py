@@ -36,7 +36,9 @@ SAVE_SECONDS = 5.0  # at most this long between summary writes while a sweep run
 
 
 class SweepReporter(Protocol):
-    def sweep_start(self, run_id: str, path: str, plan: Plan, batches: list[list[int]], workers: int) -> None: ...
+    def sweep_start(
+        self, run_id: str, path: str, plan: Plan, batches: list[list[int]], workers: int
+    ) -> None: ...
 
     def sweep_progress(self, members_done: int, batches_done: int) -> None: ...
 
@@ -85,8 +87,14 @@ def start_points(configs: list[RunConfig]) -> np.ndarray:
     return x0
 
 
-def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConfig],
-              progress: Any = None, should_stop: Any = None) -> list[dict[str, Any]]:
+def run_batch(
+    folder: str,
+    batch: int,
+    indices: list[int],
+    configs: list[RunConfig],
+    progress: Any = None,
+    should_stop: Any = None,
+) -> list[dict[str, Any]]:
     """Run one batch of members as one loop; returns one summary row per member (in order).
 
     Any exception inside (a user objective raising, a full disk) marks every unfinished member
@@ -113,8 +121,15 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
         objective = build_objective(cfg0)
         optimizer = build_optimizer(cfg0, batch_params(configs))
         x0 = start_points(configs)
-        writer = BatchTraceWriter(folder, batch, indices, cfg0.trace.x_columns(cfg0.dim), cfg0.trace.every,
-                                  cfg0.trace.log_per_decade, objective.f_min)
+        writer = BatchTraceWriter(
+            folder,
+            batch,
+            indices,
+            cfg0.trace.x_columns(cfg0.dim),
+            cfg0.trace.every,
+            cfg0.trace.log_per_decade,
+            objective.f_min,
+        )
 
         def on_chunk(c):
             handed[0] = c.first_iteration + c.n - 1
@@ -122,8 +137,15 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
             if progress is not None:
                 progress(c)
 
-        problem = Problem(objective, optimizer, x0, cfg0.iterations, cfg0.stop.f_target, cfg0.stop.grad_norm,
-                          chunked_gradient(objective, optimizer, cfg0.dim))
+        problem = Problem(
+            objective,
+            optimizer,
+            x0,
+            cfg0.iterations,
+            cfg0.stop.f_target,
+            cfg0.stop.grad_norm,
+            chunked_gradient(objective, optimizer, cfg0.dim),
+        )
         if should_stop is None:
             with Signals() as sig:
                 results = run(problem, on_chunk, should_stop=lambda: sig.received is not None)
@@ -153,13 +175,28 @@ def run_batch(folder: str, batch: int, indices: list[int], configs: list[RunConf
                 pass
         wall = time.perf_counter() - t0
         if isinstance(e, Interrupt):  # a second Ctrl-C aborted an evaluation: the batch is interrupted
-            return [{"status": "interrupted", "stop_reason": "interrupted", "iterations": None,
-                     "wall_time_s": wall / S} for _ in indices]
+            return [
+                {
+                    "status": "interrupted",
+                    "stop_reason": "interrupted",
+                    "iterations": None,
+                    "wall_time_s": wall / S,
+                }
+                for _ in indices
+            ]
         err = f"{type(e).__name__}: {e}" if not hasattr(e, "message") else e.message
         if isinstance(e, EvaluationTimeout):
             err = f"{err} at iteration {handed[0] + 1}"
-        return [{"status": "failed", "stop_reason": "error", "error": err, "iterations": None,
-                 "wall_time_s": wall / S} for _ in indices]
+        return [
+            {
+                "status": "failed",
+                "stop_reason": "error",
+                "error": err,
+                "iterations": None,
+                "wall_time_s": wall / S,
+            }
+            for _ in indices
+        ]
 
 
 _STOP: list[int] = []  # in a pool worker: the signals that asked it to stop
@@ -169,6 +206,7 @@ def _worker_init() -> None:
     """Pool workers note SIGINT/SIGTERM and stop their batch between two steps; they never raise
     KeyboardInterrupt (a terminal's Ctrl-C reaches every process of the group, and the parent
     forwards the signal too)."""
+
     def note(signum, frame):
         _STOP.append(signum)
 
@@ -222,15 +260,25 @@ def _cell(v: Any) -> Any:
     return v
 
 
-SWEEP_NOTICE = ("interrupted: each batch stops after its current step, and the sweep keeps every finished "
-                "member (press Ctrl-C again to stop waiting for the batches)")
+SWEEP_NOTICE = (
+    "interrupted: each batch stops after its current step, and the sweep keeps every finished "
+    "member (press Ctrl-C again to stop waiting for the batches)"
+)
 HURRY_GRACE_S = 1.0  # after a second signal, how long the workers' partial batches are still awaited
 
 
-def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = None,
-                  workers: int | None = None, fail_fast: bool = False, argv: list[str] | None = None,
-                  folder_path: str | None = None, only: list[int] | None = None,
-                  previous_rows: list[dict[str, Any]] | None = None, lock: FolderLock | None = None) -> SweepOutcome:
+def execute_sweep(
+    plan: Plan,
+    runs_dir: str,
+    reporter: SweepReporter | None = None,
+    workers: int | None = None,
+    fail_fast: bool = False,
+    argv: list[str] | None = None,
+    folder_path: str | None = None,
+    only: list[int] | None = None,
+    previous_rows: list[dict[str, Any]] | None = None,
+    lock: FolderLock | None = None,
+) -> SweepOutcome:
     """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``, whose ``lock``
     the caller holds). The folder stays locked and signals stay handled until its summary is final:
     however many Ctrl-C arrive, the sweep ends ``interrupted`` with every finished member recorded."""
@@ -239,16 +287,35 @@ def execute_sweep(plan: Plan, runs_dir: str, reporter: SweepReporter | None = No
             folder = RunFolder.create(runs_dir, plan.base.name)
             lock = FolderLock.acquire(folder.path, f"sweep {folder.id}")
         try:
-            return _execute_sweep(plan, reporter, workers, fail_fast, argv, folder_path or folder.path,
-                                  folder_path is not None, only, previous_rows, sig)
+            return _execute_sweep(
+                plan,
+                reporter,
+                workers,
+                fail_fast,
+                argv,
+                folder_path or folder.path,
+                folder_path is not None,
+                only,
+                previous_rows,
+                sig,
+            )
         finally:
             if lock is not None:
                 lock.release()
 
 
-def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | None, fail_fast: bool,
-                   argv: list[str] | None, path: str, resuming: bool, only: list[int] | None,
-                   previous_rows: list[dict[str, Any]] | None, sig: Signals) -> SweepOutcome:
+def _execute_sweep(
+    plan: Plan,
+    reporter: SweepReporter | None,
+    workers: int | None,
+    fail_fast: bool,
+    argv: list[str] | None,
+    path: str,
+    resuming: bool,
+    only: list[int] | None,
+    previous_rows: list[dict[str, Any]] | None,
+    sig: Signals,
+) -> SweepOutcome:
     from . import __version__
     from .config import dump_yaml
     from .objectives.user import module_record
@@ -264,29 +331,57 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
     started = utc_now()
     t0 = time.perf_counter()
     axis_cols = _axis_columns(plan)
-    rows: list[dict[str, Any]] = [dict(r) for r in previous_rows] if previous_rows else [
-        {"member": i, "batch": None, **{k: _cell(plan.assignments[i].get(k)) for k in axis_cols},
-         "status": "pending"} for i in range(len(members))]
-    base_summary = {"format_version": FORMAT_VERSION, "kind": "sweep", "id": run_id,
-                    "name": plan.base.name, "members": len(members), "axes": axis_cols,
-                    "algorithm": sorted({m.algorithm.name for m in members}),
-                    "variant": sorted({m.algorithm.variant for m in members}),
-                    "objective": sorted({m.objective.name for m in members}),
-                    "pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
-                    "hostname": hostname(), "started_at": started}
-    meta = {"format_version": FORMAT_VERSION, "kind": "sweep", "optrun": __version__,
-            "numpy": np.__version__, "python": python_version(), "platform": platform_text(),
-            "command": argv if argv is not None else list(sys.argv), "cwd": os.getcwd(),
-            "git_commit": git_commit(os.getcwd()), "started_at": started, "workers": workers,
-            "batches": len(batches), **module_record(*plan.members)}
+    rows: list[dict[str, Any]] = (
+        [dict(r) for r in previous_rows]
+        if previous_rows
+        else [
+            {
+                "member": i,
+                "batch": None,
+                **{k: _cell(plan.assignments[i].get(k)) for k in axis_cols},
+                "status": "pending",
+            }
+            for i in range(len(members))
+        ]
+    )
+    base_summary = {
+        "format_version": FORMAT_VERSION,
+        "kind": "sweep",
+        "id": run_id,
+        "name": plan.base.name,
+        "members": len(members),
+        "axes": axis_cols,
+        "algorithm": sorted({m.algorithm.name for m in members}),
+        "variant": sorted({m.algorithm.variant for m in members}),
+        "objective": sorted({m.objective.name for m in members}),
+        "pid": os.getpid(),
+        "pid_start": process_start_ticks(os.getpid()),
+        "hostname": hostname(),
+        "started_at": started,
+    }
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "kind": "sweep",
+        "optrun": __version__,
+        "numpy": np.__version__,
+        "python": python_version(),
+        "platform": platform_text(),
+        "command": argv if argv is not None else list(sys.argv),
+        "cwd": os.getcwd(),
+        "git_commit": git_commit(os.getcwd()),
+        "started_at": started,
+        "workers": workers,
+        "batches": len(batches),
+        **module_record(*plan.members),
+    }
     meta_name = "meta.resume.json" if resuming else "meta.json"
     try:
         if not resuming:
-            atomic_write_text(os.path.join(path, "config.yaml"),
-                              dump_yaml(plan.resolved_dict()))
+            atomic_write_text(os.path.join(path, "config.yaml"), dump_yaml(plan.resolved_dict()))
         atomic_write_json(os.path.join(path, meta_name), meta)
-        atomic_write_json(os.path.join(path, "summary.json"), {**base_summary, "status": "running",
-                                                               "updated_at": started})
+        atomic_write_json(
+            os.path.join(path, "summary.json"), {**base_summary, "status": "running", "updated_at": started}
+        )
     except OSError as e:
         raise StorageError(f"cannot write the sweep folder {path}: {e.strerror or e}") from None
     if reporter:
@@ -304,8 +399,12 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
         if res is None:  # stopped before it started: its members stay pending
             return
         for i, r in zip(idx, res):
-            rows[i] = {"member": rows[i].get("member", i), "batch": bno,
-                       **{k: rows[i].get(k) for k in axis_cols}, **r}
+            rows[i] = {
+                "member": rows[i].get("member", i),
+                "batch": bno,
+                **{k: rows[i].get(k) for k in axis_cols},
+                **r,
+            }
             if r["status"] == "failed":
                 msg = r.get("error", "failed")
                 failures.append(f"member {i}: {msg}")
@@ -320,8 +419,9 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
         if time.monotonic() >= next_save[0]:  # a killed sweep keeps its finished members
             t = time.monotonic()
             try:
-                _write_summary(path, {**base_summary, "status": "running", "updated_at": utc_now()},
-                               rows, axis_cols)
+                _write_summary(
+                    path, {**base_summary, "status": "running", "updated_at": utc_now()}, rows, axis_cols
+                )
             except OSError:
                 pass  # the final write reports a full disk
             # at most every SAVE_SECONDS, and never more than ~10% of the time on saving
@@ -333,8 +433,11 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
     else:
         for job in _run_pool(jobs, workers, sig, take, lambda: stop_all):
             # a second signal stopped the wait: these batches' members did not finish
-            take(job[1], job[2], [{"status": "interrupted", "stop_reason": "interrupted", "iterations": None}
-                                  for _ in job[2]])
+            take(
+                job[1],
+                job[2],
+                [{"status": "interrupted", "stop_reason": "interrupted", "iterations": None} for _ in job[2]],
+            )
     wall = time.perf_counter() - t0
     statuses = [r.get("status") for r in rows]
     counts = {s: statuses.count(s) for s in sorted(set(statuses))}
@@ -345,9 +448,18 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
     else:
         status = "completed"
     expect_misses = sum(1 for r in rows if r.get("expect_passed") is False)
-    summary = {**base_summary, "status": status, "counts": counts, "batches": len(batches),
-               "workers": workers, "wall_time_s": wall, "members_per_second": len(todo) / wall if wall else None,
-               "expect_failed_members": expect_misses, "ended_at": utc_now(), "updated_at": utc_now()}
+    summary = {
+        **base_summary,
+        "status": status,
+        "counts": counts,
+        "batches": len(batches),
+        "workers": workers,
+        "wall_time_s": wall,
+        "members_per_second": len(todo) / wall if wall else None,
+        "expect_failed_members": expect_misses,
+        "ended_at": utc_now(),
+        "updated_at": utc_now(),
+    }
     gate = sweep_gate(plan.base.expect, rows)  # expect.success_rate_min / f_gap_median_max
     if gate is not None:
         summary["gate"] = gate
@@ -361,8 +473,11 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
         raise StorageError(f"cannot write the sweep summary of {path}: {e.strerror or e}") from None
     if status == "interrupted":
         code = 143 if sig.received == signal.SIGTERM else 130
-    elif counts.get("failed") or (gate is not None and not gate["passed"]) or (
-            (counts.get("diverged") or expect_misses) and plan.base.expect.success_rate_min is None):
+    elif (
+        counts.get("failed")
+        or (gate is not None and not gate["passed"])
+        or ((counts.get("diverged") or expect_misses) and plan.base.expect.success_rate_min is None)
+    ):
         code = 1  # with success_rate_min, members that miss count against the rate, not on their own
     else:
         code = 0
@@ -372,8 +487,9 @@ def _execute_sweep(plan: Plan, reporter: SweepReporter | None, workers: int | No
     return outcome
 
 
-def _run_serial(jobs: list[tuple], sig: Signals, take: Any, reporter: SweepReporter | None,
-                stopped: Any, done: Any) -> None:
+def _run_serial(
+    jobs: list[tuple], sig: Signals, take: Any, reporter: SweepReporter | None, stopped: Any, done: Any
+) -> None:
     """The batches one after the other in this process (a second Ctrl-C aborts a hung evaluation:
     its batch is recorded interrupted)."""
     for bi, job in enumerate(jobs):
@@ -409,8 +525,18 @@ def _run_pool(jobs: list[tuple], workers: int, sig: Signals, take: Any, stopped:
                 try:
                     bno, res = fut.result()
                 except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool)
-                    bno, res = job[1], [{"status": "failed", "stop_reason": "error",
-                                         "error": f"worker failed: {e}", "iterations": None} for _ in job[2]]
+                    bno, res = (
+                        job[1],
+                        [
+                            {
+                                "status": "failed",
+                                "stop_reason": "error",
+                                "error": f"worker failed: {e}",
+                                "iterations": None,
+                            }
+                            for _ in job[2]
+                        ],
+                    )
                 take(bno, job[2], res)
             if (sig.received is not None or stopped()) and pending:
                 for fut in pending:
@@ -440,13 +566,19 @@ def _run_pool(jobs: list[tuple], workers: int, sig: Signals, take: Any, stopped:
     return [futs[f] for f in pending]
 
 
-def _write_summary(path: str, summary: dict[str, Any], rows: list[dict[str, Any]], axis_cols: list[str]) -> None:
+def _write_summary(
+    path: str, summary: dict[str, Any], rows: list[dict[str, Any]], axis_cols: list[str]
+) -> None:
     """summary.csv and summary.json: the member number, its batch, the axis values, the fields."""
     write_summary(path, summary, ["member", "batch", *axis_cols, *ROW_FIELDS], rows)
 
 
-def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int | None = None,
-                 argv: list[str] | None = None) -> SweepOutcome:
+def resume_sweep(
+    path: str,
+    reporter: SweepReporter | None = None,
+    workers: int | None = None,
+    argv: list[str] | None = None,
+) -> SweepOutcome:
     """Run the members of the sweep at ``path`` that are missing, failed or interrupted, and those
     whose batch trace file is gone (their rows are rerun into a new batch file). The folder is
     locked first: a second resume of the same sweep exits 2 instead of writing beside this one."""
@@ -457,8 +589,17 @@ def resume_sweep(path: str, reporter: SweepReporter | None = None, workers: int 
     except BaseException:
         lock.release()
         raise
-    return execute_sweep(plan, os.path.dirname(path), reporter, workers=workers, argv=argv,
-                         folder_path=path, only=todo, previous_rows=rows, lock=lock)
+    return execute_sweep(
+        plan,
+        os.path.dirname(path),
+        reporter,
+        workers=workers,
+        argv=argv,
+        folder_path=path,
+        only=todo,
+        previous_rows=rows,
+        lock=lock,
+    )
 
 
 def _resumable(path: str, run_id: str) -> tuple[Plan, list[dict[str, Any]] | None, list[int]]:
@@ -476,8 +617,13 @@ def _resumable(path: str, run_id: str) -> tuple[Plan, list[dict[str, Any]] | Non
     if old.get("kind") != "sweep":
         raise RunSelectionError(f"{path} is not a sweep folder")
     pid, ticks = old.get("pid"), old.get("pid_start")
-    if (old.get("status") == "running" and old.get("hostname") == hostname()
-            and isinstance(pid, int) and ticks is not None and process_start_ticks(pid) == ticks):
+    if (
+        old.get("status") == "running"
+        and old.get("hostname") == hostname()
+        and isinstance(pid, int)
+        and ticks is not None
+        and process_start_ticks(pid) == ticks
+    ):
         raise RunSelectionError(f"sweep {run_id} is still running (pid {pid}); it cannot be resumed")
     plan = load_plan(os.path.join(path, "config.yaml"))
     if not plan.is_sweep:
@@ -486,12 +632,17 @@ def _resumable(path: str, run_id: str) -> tuple[Plan, list[dict[str, Any]] | Non
     if rows is not None and not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
         raise RunReadError(f"sweep {run_id}: summary.json rows are damaged")
     if rows is not None and len(rows) != len(plan.members):
-        raise RunReadError(f"sweep {run_id}: summary.json has {len(rows)} rows for {len(plan.members)} members")
+        raise RunReadError(
+            f"sweep {run_id}: summary.json has {len(rows)} rows for {len(plan.members)} members"
+        )
     from .store.read import missing_batch_files
 
     lost = {m for ms in missing_batch_files(path, rows or []).values() for m in ms}
-    todo = [i for i in range(len(plan.members))
-            if rows is None or rows[i].get("status") not in ("completed", "diverged") or i in lost]
+    todo = [
+        i
+        for i in range(len(plan.members))
+        if rows is None or rows[i].get("status") not in ("completed", "diverged") or i in lost
+    ]
     if not todo:
         raise RunSelectionError(f"sweep {run_id} has nothing left to run: every member finished")
     return plan, rows, todo

@@ -29,7 +29,7 @@ import numpy as np
 from .errors import OptrunError
 from .store.read import Run, _parse_spec, json_value, parse_member_spec, value_key
 
-TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
+TARGETS: tuple[float, ...] = tuple(10.0**-k for k in range(1, 9))
 COMPLETE = "completed"
 
 
@@ -46,23 +46,33 @@ class Metric:
     problem: bool = True
 
 
-METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("final_f", "final f"),
-    Metric("best_f", "best f"),
-    Metric("f_gap", "f - f*"),
-    Metric("distance", "distance to optimum"),
-    Metric("grad_norm", "final grad norm"),
-    Metric("iterations_to_target", "iterations to target"),
-    Metric("wall_time", "wall time", problem=False),
-    Metric("time_per_iteration", "time per iteration", problem=False),
-)}
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("final_f", "final f"),
+        Metric("best_f", "best f"),
+        Metric("f_gap", "f - f*"),
+        Metric("distance", "distance to optimum"),
+        Metric("grad_norm", "final grad norm"),
+        Metric("iterations_to_target", "iterations to target"),
+        Metric("wall_time", "wall time", problem=False),
+        Metric("time_per_iteration", "time per iteration", problem=False),
+    )
+}
 
 
 def metric_key(name: str) -> str:
     """Normalise a metric name (``iterations-to-target`` -> ``iterations_to_target``)."""
     key = name.strip().lower().replace("-", "_")
-    aliases = {"f": "final_f", "gap": "f_gap", "distance_to_optimum": "distance", "time": "wall_time",
-               "wall_time_s": "wall_time", "final_grad_norm": "grad_norm", "target": "iterations_to_target"}
+    aliases = {
+        "f": "final_f",
+        "gap": "f_gap",
+        "distance_to_optimum": "distance",
+        "time": "wall_time",
+        "wall_time_s": "wall_time",
+        "final_grad_norm": "grad_norm",
+        "target": "iterations_to_target",
+    }
     key = aliases.get(key, key)
     if key not in METRICS:
         raise CompareError(f"unknown metric '{name}'; choose one of {', '.join(METRICS)}")
@@ -107,9 +117,15 @@ class RunStats:
                 return None
             hit = self.hits.get(target)
             return math.inf if hit is None else float(hit)
-        return {"final_f": self.final_f, "best_f": self.best_f, "f_gap": self.f_gap,
-                "distance": self.distance, "grad_norm": self.grad_norm, "wall_time": self.wall_time,
-                "time_per_iteration": self.time_per_iteration}[key]
+        return {
+            "final_f": self.final_f,
+            "best_f": self.best_f,
+            "f_gap": self.f_gap,
+            "distance": self.distance,
+            "grad_norm": self.grad_norm,
+            "wall_time": self.wall_time,
+            "time_per_iteration": self.time_per_iteration,
+        }[key]
 
 
 def first_below(iterations: np.ndarray, gap: np.ndarray, targets: Sequence[float]) -> dict[float, int | None]:
@@ -138,7 +154,7 @@ def summary_hits(summary: dict[str, Any], targets: Sequence[float]) -> dict[floa
     if isinstance(given, dict):
         items = list(given.items())
     else:
-        items = [(k[len("hit_"):], v) for k, v in summary.items() if k.startswith("hit_")]
+        items = [(k[len("hit_") :], v) for k, v in summary.items() if k.startswith("hit_")]
     for label, v in items:
         try:
             recorded[float(label)] = v
@@ -188,8 +204,11 @@ def _problem_key(run: Run) -> str:
     if isinstance(obj, dict):
         # transform keys at their "off" values say nothing: show only what changes the problem
         off = {"shift": False, "rotate": False}
-        shown = {k: v for k, v in obj.items()
-                 if k not in ("name", "dim") and v is not None and off.get(k, object()) != v}
+        shown = {
+            k: v
+            for k, v in obj.items()
+            if k not in ("name", "dim") and v is not None and off.get(k, object()) != v
+        }
         if not shown.get("shift") and not shown.get("rotate"):
             shown.pop("transform_seed", None)
         params = ", ".join(f"{k}={v}" for k, v in shown.items())
@@ -215,12 +234,17 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
             f_min = objective.f_min
 
     final_f = _finite_or_none(s.get("final_f")) if "final_f" in s else (float(f[-1]) if n else None)
-    grad = _finite_or_none(s.get("final_grad_norm")) if "final_grad_norm" in s else (
-        float(tr["grad_norm"][-1]) if n else None)
+    grad = (
+        _finite_or_none(s.get("final_grad_norm"))
+        if "final_grad_norm" in s
+        else (float(tr["grad_norm"][-1]) if n else None)
+    )
     if "final_f" in s and isinstance(s.get("iterations"), int):
         iterations = s["iterations"]
     else:  # no final summary: the trace is ahead of the last heartbeat
-        iterations = int(its[-1]) if n else (s["iterations"] if isinstance(s.get("iterations"), int) else None)
+        iterations = (
+            int(its[-1]) if n else (s["iterations"] if isinstance(s.get("iterations"), int) else None)
+        )
     best_f, best_it = _finite_or_none(s.get("best_f")), s.get("best_iteration")
     finite = np.isfinite(f)
     if (best_f is None or "best_f" not in s) and finite.any():
@@ -238,7 +262,9 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     hits = dict.fromkeys(targets)
     trace_cfg = run.config.get("trace") if isinstance(run.config.get("trace"), dict) else {}
     every = trace_cfg.get("every", 1)
-    if trace_cfg.get("log_per_decade"):  # log-spaced rows: as thinned as trace.every for a target off its ladder
+    if trace_cfg.get(
+        "log_per_decade"
+    ):  # log-spaced rows: as thinned as trace.every for a target off its ladder
         every = max(2, every if isinstance(every, int) else 2)
     if f_min is not None:
         # the summary's first crossings were found on every iteration; the trace (thinned or not)
@@ -254,11 +280,30 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     if tpi is None and wall is not None and iterations:
         tpi = wall / iterations
     return RunStats(
-        id=run.id, path=run.path, label=short_label(run.id), status=run.status, algorithm=run.algorithm,
-        variant=run.variant, objective=run.objective, dim=run.dim, problem=_problem_key(run),
-        iterations=iterations, final_f=final_f, best_f=best_f, best_iteration=best_it, grad_norm=grad,
-        distance=distance, f_min=f_min, f_gap=f_gap, hits=hits, wall_time=wall, time_per_iteration=tpi,
-        trace_every=int(every) if isinstance(every, int) else 1, config=run.config, meta=run.meta)
+        id=run.id,
+        path=run.path,
+        label=short_label(run.id),
+        status=run.status,
+        algorithm=run.algorithm,
+        variant=run.variant,
+        objective=run.objective,
+        dim=run.dim,
+        problem=_problem_key(run),
+        iterations=iterations,
+        final_f=final_f,
+        best_f=best_f,
+        best_iteration=best_it,
+        grad_norm=grad,
+        distance=distance,
+        f_min=f_min,
+        f_gap=f_gap,
+        hits=hits,
+        wall_time=wall,
+        time_per_iteration=tpi,
+        trace_every=int(every) if isinstance(every, int) else 1,
+        config=run.config,
+        meta=run.meta,
+    )
 
 
 # ------------------------------------------------------------------------------------ rows
@@ -301,22 +346,41 @@ class Comparison:
         ids = [r.id for r in self.runs]
 
         def row(r: Row) -> dict[str, Any]:
-            return {"key": r.key, "label": r.label, "values": dict(zip(ids, r.values)),
-                    "best": [ids[i] for i in r.best], **({"note": r.note} if r.note else {})}
+            return {
+                "key": r.key,
+                "label": r.label,
+                "values": dict(zip(ids, r.values)),
+                "best": [ids[i] for i in r.best],
+                **({"note": r.note} if r.note else {}),
+            }
 
         from .store.folder import jsonable
 
-        return jsonable({
-            "runs": [{"id": r.id, "path": r.path, "label": r.label, "status": r.status,
-                      "algorithm": r.algorithm, "variant": r.variant, "objective": r.objective,
-                      "dim": r.dim, "f_min": r.f_min} for r in self.runs],
-            "metric": self.metric, "target": self.target if self.metric == "iterations_to_target" else None,
-            "best": [ids[i] for i in self.best],
-            "comparable": self.comparable,
-            "rows": [row(r) for r in self.rows],
-            "config": [row(r) for r in self.config_rows],
-            "notes": self.notes,
-        })  # non-finite -> null: a target never reached, a diverged f
+        return jsonable(
+            {
+                "runs": [
+                    {
+                        "id": r.id,
+                        "path": r.path,
+                        "label": r.label,
+                        "status": r.status,
+                        "algorithm": r.algorithm,
+                        "variant": r.variant,
+                        "objective": r.objective,
+                        "dim": r.dim,
+                        "f_min": r.f_min,
+                    }
+                    for r in self.runs
+                ],
+                "metric": self.metric,
+                "target": self.target if self.metric == "iterations_to_target" else None,
+                "best": [ids[i] for i in self.best],
+                "comparable": self.comparable,
+                "rows": [row(r) for r in self.rows],
+                "config": [row(r) for r in self.config_rows],
+                "notes": self.notes,
+            }
+        )  # non-finite -> null: a target never reached, a diverged f
 
 
 def fmt_number(v: float | None) -> str:
@@ -389,8 +453,15 @@ def config_rows(stats: Sequence[RunStats], all_keys: bool = False) -> list[Row]:
         vals = [fl.get(k, MISSING) for fl in flats]
         differ = len({repr(v) for v in vals}) > 1
         if differ or all_keys:
-            rows.append(Row(f"config.{k}", k, [None if v is MISSING else v for v in vals],
-                            ["(absent)" if v is MISSING else _show(v) for v in vals], section="config"))
+            rows.append(
+                Row(
+                    f"config.{k}",
+                    k,
+                    [None if v is MISSING else v for v in vals],
+                    ["(absent)" if v is MISSING else _show(v) for v in vals],
+                    section="config",
+                )
+            )
     for k in ("optrun", "numpy", "python", "git_commit"):
         vals = [s.meta.get(k) for s in stats]
         if len({repr(v) for v in vals}) > 1 or (all_keys and any(v is not None for v in vals)):
@@ -410,9 +481,15 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float = 1e-6,
-                 sort: str | None = None, all_config: bool = False,
-                 targets: Sequence[float] = TARGETS) -> Comparison:
+def compare_runs(
+    runs: Sequence[Run],
+    *,
+    metric: str = "final_f",
+    target: float = 1e-6,
+    sort: str | None = None,
+    all_config: bool = False,
+    targets: Sequence[float] = TARGETS,
+) -> Comparison:
     """Side-by-side rows for two or more runs (see the module docstring).
 
     ``metric`` decides the overall best run; ``sort`` orders the columns by a metric, best first
@@ -428,10 +505,12 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
     stats = given = [run_stats(r, ladder) for r in runs]
     thinned = [s.label for s in stats if s.trace_every > 1]
     if metric == "iterations_to_target" and thinned:  # the figure ranked on would depend on the thinning
-        raise CompareError(f"the iteration at f - f* <= {target:g} of {', '.join(thinned)} would come from a "
-                           "thinned trace (trace.every or trace.log_per_decade) and depend on the thinning; runs "
-                           "record their first crossings of "
-                           f"{', '.join(fmt_target(t) for t in TARGETS)} on every iteration: choose one of those")
+        raise CompareError(
+            f"the iteration at f - f* <= {target:g} of {', '.join(thinned)} would come from a "
+            "thinned trace (trace.every or trace.log_per_decade) and depend on the thinning; runs "
+            "record their first crossings of "
+            f"{', '.join(fmt_target(t) for t in TARGETS)} on every iteration: choose one of those"
+        )
     if sort is not None:
         sk = metric_key(sort)
 
@@ -447,53 +526,110 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
     not_ranked = None
     if not comparable:
         not_ranked = "not ranked: the runs solve different problems"
-        notes.append("the runs solve different problems (" + "; ".join(problems) + "): f, gradient and "
-                     "distance rows are shown side by side but not ranked; times are ranked")
+        notes.append(
+            "the runs solve different problems (" + "; ".join(problems) + "): f, gradient and "
+            "distance rows are shown side by side but not ranked; times are ranked"
+        )
     rows: list[Row] = []
 
-    def add(key: str, label: str, values: list[Any], text: list[str], ranked: bool | None,
-            note: str | None = None) -> None:
+    def add(
+        key: str, label: str, values: list[Any], text: list[str], ranked: bool | None, note: str | None = None
+    ) -> None:
         if ranked is None:  # a problem-dependent figure
             ranked = comparable
             note = note or (None if comparable else not_ranked)
         rows.append(Row(key, label, values, text, rank(values) if ranked else [], note=note))
 
     add("status", "status", [s.status for s in stats], [s.status for s in stats], False)
-    setups = [f"{s.algorithm}{'/' + s.variant if s.variant and s.variant != 'default' else ''} on {s.problem}"
-              for s in stats]
+    setups = [
+        f"{s.algorithm}{'/' + s.variant if s.variant and s.variant != 'default' else ''} on {s.problem}"
+        for s in stats
+    ]
     add("setup", "algorithm on problem", setups, setups, False)
-    add("iterations", "iterations", [s.iterations for s in stats], [fmt_int(s.iterations) for s in stats], False)
+    add(
+        "iterations",
+        "iterations",
+        [s.iterations for s in stats],
+        [fmt_int(s.iterations) for s in stats],
+        False,
+    )
     add("final_f", "final f", [s.final_f for s in stats], [fmt_number(s.final_f) for s in stats], None)
-    add("best_f", "best f (iteration)", [s.best_f for s in stats],
-        [fmt_number(s.best_f) + ("" if s.best_iteration is None else f" @ {s.best_iteration:,}")
-         for s in stats], None)
-    add("grad_norm", "final grad norm", [s.grad_norm for s in stats], [fmt_number(s.grad_norm) for s in stats],
-        None)
+    add(
+        "best_f",
+        "best f (iteration)",
+        [s.best_f for s in stats],
+        [
+            fmt_number(s.best_f) + ("" if s.best_iteration is None else f" @ {s.best_iteration:,}")
+            for s in stats
+        ],
+        None,
+    )
+    add(
+        "grad_norm",
+        "final grad norm",
+        [s.grad_norm for s in stats],
+        [fmt_number(s.grad_norm) for s in stats],
+        None,
+    )
     known = [s.f_min is not None for s in stats]
-    add("distance", "distance to optimum", [s.distance for s in stats],
-        [fmt_number(s.distance) if s.distance is not None else "unknown" for s in stats], None)
-    add("f_gap", "f - f*", [s.f_gap for s in stats],
-        [fmt_number(s.f_gap) if k else "f* unknown" for s, k in zip(stats, known)], None)
+    add(
+        "distance",
+        "distance to optimum",
+        [s.distance for s in stats],
+        [fmt_number(s.distance) if s.distance is not None else "unknown" for s in stats],
+        None,
+    )
+    add(
+        "f_gap",
+        "f - f*",
+        [s.f_gap for s in stats],
+        [fmt_number(s.f_gap) if k else "f* unknown" for s, k in zip(stats, known)],
+        None,
+    )
     if any(known):
         for t in ladder:
-            vals = [None if not k else (math.inf if s.hits[t] is None else s.hits[t]) for s, k in zip(stats, known)]
-            text = ["f* unknown" if not k else ("-" if s.hits[t] is None else f"{s.hits[t]:,}")
-                    for s, k in zip(stats, known)]
+            vals = [
+                None if not k else (math.inf if s.hits[t] is None else s.hits[t])
+                for s, k in zip(stats, known)
+            ]
+            text = [
+                "f* unknown" if not k else ("-" if s.hits[t] is None else f"{s.hits[t]:,}")
+                for s, k in zip(stats, known)
+            ]
             add(f"target_{fmt_target(t)}", f"f - f* <= {fmt_target(t)} at", vals, text, None)
         thinned = [s.label for s in stats if s.trace_every > 1]
         if thinned:
-            notes.append(f"{', '.join(thinned)} record a thinned trace (trace.every or trace.log_per_decade): "
-                         "their iterations at a target off the recorded ladder are the first recorded row at or "
-                         "after the crossing")
+            notes.append(
+                f"{', '.join(thinned)} record a thinned trace (trace.every or trace.log_per_decade): "
+                "their iterations at a target off the recorded ladder are the first recorded row at or "
+                "after the crossing"
+            )
     else:
-        notes.append("f* is unknown for " + ("these objectives" if len(problems) > 1 else "this objective")
-                     + ": f - f* and the targets ladder cannot be computed; compare final f and best f")
+        notes.append(
+            "f* is unknown for "
+            + ("these objectives" if len(problems) > 1 else "this objective")
+            + ": f - f* and the targets ladder cannot be computed; compare final f and best f"
+        )
     if not all(known) and any(known):
-        notes.append("f* is unknown for " + ", ".join(s.label for s, k in zip(stats, known) if not k)
-                     + ": no f - f* or targets for them")
-    add("wall_time", "wall time", [s.wall_time for s in stats], [fmt_seconds(s.wall_time) for s in stats], True)
-    add("time_per_iteration", "time per iteration", [s.time_per_iteration for s in stats],
-        [fmt_seconds(s.time_per_iteration) for s in stats], True)
+        notes.append(
+            "f* is unknown for "
+            + ", ".join(s.label for s, k in zip(stats, known) if not k)
+            + ": no f - f* or targets for them"
+        )
+    add(
+        "wall_time",
+        "wall time",
+        [s.wall_time for s in stats],
+        [fmt_seconds(s.wall_time) for s in stats],
+        True,
+    )
+    add(
+        "time_per_iteration",
+        "time per iteration",
+        [s.time_per_iteration for s in stats],
+        [fmt_seconds(s.time_per_iteration) for s in stats],
+        True,
+    )
 
     values = [s.metric(metric, target) for s in stats]
     m = METRICS[metric]
@@ -503,10 +639,16 @@ def compare_runs(runs: Sequence[Run], *, metric: str = "final_f", target: float 
     first = values[0] if values else None
     if len(stats) > 1 and first is not None and first > 0 and math.isfinite(first):
         ratios = [None if v is None or not math.isfinite(v) else v / first for v in values]
-        add(f"{metric}_ratio", f"{m.label} / first column", ratios,
-            ["-" if r is None else f"{r:.3g}x" for r in ratios], False)
-    return Comparison(stats, rows, config_rows(stats, all_config), notes, metric, target, best, comparable,
-                      list(given))
+        add(
+            f"{metric}_ratio",
+            f"{m.label} / first column",
+            ratios,
+            ["-" if r is None else f"{r:.3g}x" for r in ratios],
+            False,
+        )
+    return Comparison(
+        stats, rows, config_rows(stats, all_config), notes, metric, target, best, comparable, list(given)
+    )
 
 
 # ------------------------------------------------------------------------------------ CI gate
@@ -549,9 +691,11 @@ def gate(comparison: Comparison, rtol: float = 0.0) -> GateResult:
         raise CompareError("--fail-if-worse needs a BASELINE and at least one CANDIDATE run")
     m = METRICS[comparison.metric]
     if m.problem and not comparison.comparable:
-        raise CompareError(f"cannot gate on {m.label}: the runs solve different problems "
-                           f"({stats[0].problem} vs {', '.join(s.problem for s in stats[1:])}); "
-                           "use --metric wall_time or compare runs of one problem")
+        raise CompareError(
+            f"cannot gate on {m.label}: the runs solve different problems "
+            f"({stats[0].problem} vs {', '.join(s.problem for s in stats[1:])}); "
+            "use --metric wall_time or compare runs of one problem"
+        )
     t = comparison.target
     base = stats[0]
     b = base.metric(m.key, t)
@@ -561,7 +705,8 @@ def gate(comparison: Comparison, rtol: float = 0.0) -> GateResult:
     show = fmt_seconds if m.key in ("wall_time", "time_per_iteration") else fmt_number
     values = [b] + [s.metric(m.key, t) for s in stats[1:]]
     if show is fmt_number and len({fmt_number(v) for v in values if v is not None}) < len(
-            {v for v in values if v is not None}):
+        {v for v in values if v is not None}
+    ):
         show = _fmt_distinct  # enough digits that different values never print the same
     worse, parts = [], []
     for s in stats[1:]:
@@ -598,8 +743,12 @@ def gate(comparison: Comparison, rtol: float = 0.0) -> GateResult:
 
 
 SWEEP_METRIC_COLUMNS: dict[str, str] = {
-    "f_gap": "f_gap", "final_f": "final_f", "best_f": "best_f", "distance": "distance_to_optimum",
-    "grad_norm": "final_grad_norm", "wall_time": "wall_time_s",
+    "f_gap": "f_gap",
+    "final_f": "final_f",
+    "best_f": "best_f",
+    "distance": "distance_to_optimum",
+    "grad_norm": "final_grad_norm",
+    "wall_time": "wall_time_s",
 }
 NOT_RUN = ("pending",)  # members that never ran are left out of every statistic
 MIN_TEST_MEMBERS = 5  # the CI gate asks the test for significance only from this many per side
@@ -725,27 +874,50 @@ class SweepComparison:
         from .store.folder import jsonable
 
         def group(g: GroupStats) -> dict[str, Any]:
-            return {"label": g.label, "side": g.side, "sweep": g.sweep, "problem": g.problem, "key": g.key,
-                    "n": g.n,
-                    "members": g.members, "counts": g.counts, "median": g.median, "q1": g.q1, "q3": g.q3,
-                    "missing": g.missing,
-                    "success": {fmt_target(t): g.success[t] for t in self.targets},
-                    "median_iterations": {fmt_target(t): g.hit_median[t] for t in self.targets}}
+            return {
+                "label": g.label,
+                "side": g.side,
+                "sweep": g.sweep,
+                "problem": g.problem,
+                "key": g.key,
+                "n": g.n,
+                "members": g.members,
+                "counts": g.counts,
+                "median": g.median,
+                "q1": g.q1,
+                "q3": g.q3,
+                "missing": g.missing,
+                "success": {fmt_target(t): g.success[t] for t in self.targets},
+                "median_iterations": {fmt_target(t): g.hit_median[t] for t in self.targets},
+            }
 
-        return jsonable({
-            "kind": "sweep-comparison", "metric": self.metric, "metric_label": self.metric_label,
-            "target": self.target if self.metric == "iterations_to_target" else None,
-            "sides": self.sides, "legend": self.legend, "axes": self.axes, "constant": self.constant,
-            "groups": [group(g) for g in self.groups],
-            "problems": list(dict.fromkeys(g.problem for g in self.groups)),
-            "best": [self.groups[i].label for i in self.best],
-            "tests": [{**t.__dict__, "u_min": t.u_min} for t in self.tests],
-            "ranking": None if self.ranking is None else {
-                "entrants": self.ranking.entrants, "objectives": self.ranking.objectives,
-                "medians": self.ranking.medians, "ranks": self.ranking.ranks,
-                "mean_rank": self.ranking.mean_rank},
-            "alpha": self.alpha, "notes": self.notes,
-        })  # non-finite -> null
+        return jsonable(
+            {
+                "kind": "sweep-comparison",
+                "metric": self.metric,
+                "metric_label": self.metric_label,
+                "target": self.target if self.metric == "iterations_to_target" else None,
+                "sides": self.sides,
+                "legend": self.legend,
+                "axes": self.axes,
+                "constant": self.constant,
+                "groups": [group(g) for g in self.groups],
+                "problems": list(dict.fromkeys(g.problem for g in self.groups)),
+                "best": [self.groups[i].label for i in self.best],
+                "tests": [{**t.__dict__, "u_min": t.u_min} for t in self.tests],
+                "ranking": None
+                if self.ranking is None
+                else {
+                    "entrants": self.ranking.entrants,
+                    "objectives": self.ranking.objectives,
+                    "medians": self.ranking.medians,
+                    "ranks": self.ranking.ranks,
+                    "mean_rank": self.ranking.mean_rank,
+                },
+                "alpha": self.alpha,
+                "notes": self.notes,
+            }
+        )  # non-finite -> null
 
 
 def side_name(i: int) -> str:
@@ -781,8 +953,16 @@ def _key_of(row: dict[str, Any], axes: Sequence[str]) -> tuple[str, ...]:
     return tuple(value_key(row.get(a)) for a in axes)
 
 
-def aggregate(label: str, side: str, sweep_id: str, key: dict[str, Any], rows: Sequence[dict[str, Any]],
-              metric: str, target: float, targets: Sequence[float]) -> GroupStats:
+def aggregate(
+    label: str,
+    side: str,
+    sweep_id: str,
+    key: dict[str, Any],
+    rows: Sequence[dict[str, Any]],
+    metric: str,
+    target: float,
+    targets: Sequence[float],
+) -> GroupStats:
     """Statistics of one configuration's members (see :class:`GroupStats`)."""
     from .stats import quantile
 
@@ -796,14 +976,29 @@ def aggregate(label: str, side: str, sweep_id: str, key: dict[str, Any], rows: S
         hits = [h for h in (_num(r.get(hit_column(t))) for r in rows) if h is not None]
         success[t] = len(hits) / len(rows) if rows else 0.0
         hit_median[t] = quantile(hits, 0.5) if hits else None
-    return GroupStats(label, side, sweep_id, key, [int(r["member"]) for r in rows], dict(sorted(counts.items())),
-                      values, quantile(values, 0.5), quantile(values, 0.25), quantile(values, 0.75),
-                      int(np.isinf(values).sum()), success, hit_median)
+    return GroupStats(
+        label,
+        side,
+        sweep_id,
+        key,
+        [int(r["member"]) for r in rows],
+        dict(sorted(counts.items())),
+        values,
+        quantile(values, 0.5),
+        quantile(values, 0.25),
+        quantile(values, 0.75),
+        int(np.isinf(values).sum()),
+        success,
+        hit_median,
+    )
 
 
 def _order_key(g: GroupStats) -> tuple[float, float, float]:
-    return (g.median if not math.isnan(g.median) else math.inf, g.q3 if not math.isnan(g.q3) else math.inf,
-            -g.n)
+    return (
+        g.median if not math.isnan(g.median) else math.inf,
+        g.q3 if not math.isnan(g.q3) else math.inf,
+        -g.n,
+    )
 
 
 def mann_whitney_verdict(a: GroupStats, b: GroupStats, alpha: float, metric_label: str) -> TestResult:
@@ -816,15 +1011,33 @@ def mann_whitney_verdict(a: GroupStats, b: GroupStats, alpha: float, metric_labe
     if res.p_value < alpha and pa != 0.5:
         better = a.label if pa > 0.5 else b.label
     first, second, p_first = (b, a, 1.0 - pa) if better == b.label else (a, b, pa)
-    figures = (f"median {fmt_number(first.median)} vs {fmt_number(second.median)}, n = {first.n} vs {second.n}, "
-               f"P({first.label} better) = {p_first:.2f}; Mann-Whitney min(U_A, U_B) = {min(res.u1, res.u2):g} ({res.method})")
+    figures = (
+        f"median {fmt_number(first.median)} vs {fmt_number(second.median)}, n = {first.n} vs {second.n}, "
+        f"P({first.label} better) = {p_first:.2f}; Mann-Whitney min(U_A, U_B) = {min(res.u1, res.u2):g} ({res.method})"
+    )
     if better is None:
-        line = (f"no significant difference in {metric_label} between {a.label} and {b.label} "
-                f"(p = {res.p_value:.3g} >= {alpha:g}): {figures}")
+        line = (
+            f"no significant difference in {metric_label} between {a.label} and {b.label} "
+            f"(p = {res.p_value:.3g} >= {alpha:g}): {figures}"
+        )
     else:
         line = f"{first.label} beats {second.label} on {metric_label} (p = {res.p_value:.3g} < {alpha:g}): {figures}"
-    return TestResult(a.label, b.label, dict(a.key), a.n, b.n, a.median, b.median, res.u1, res.p_value,
-                      res.method, pa, alpha, better, line)
+    return TestResult(
+        a.label,
+        b.label,
+        dict(a.key),
+        a.n,
+        b.n,
+        a.median,
+        b.median,
+        res.u1,
+        res.p_value,
+        res.method,
+        pa,
+        alpha,
+        better,
+        line,
+    )
 
 
 def _entity(sweep: Any, row: dict[str, Any], section: str) -> str | None:
@@ -875,9 +1088,15 @@ def rank_matrix(cells: dict[str, dict[str, float]]) -> Ranking | None:
     return Ranking(order, objectives, cells, ranks, mean)
 
 
-def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric: str | None = None,
-                   target: float = 1e-6, alpha: float = 0.05,
-                   targets: Sequence[float] = TARGETS) -> SweepComparison:
+def compare_sweeps(
+    sweeps: Sequence[Any],
+    *,
+    group_by: str | None = None,
+    metric: str | None = None,
+    target: float = 1e-6,
+    alpha: float = 0.05,
+    targets: Sequence[float] = TARGETS,
+) -> SweepComparison:
     """Aggregate sweeps across seeds and compare them (see the section comment above).
 
     Each sweep, or with ``group_by`` each value of that axis in each sweep, is a *side*; within a
@@ -892,14 +1111,18 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
         raise CompareError("give at least one sweep to compare")
     metric = "f_gap" if metric is None else metric_key(metric)
     if metric not in SWEEP_METRIC_COLUMNS and metric != "iterations_to_target":
-        raise CompareError(f"sweeps are not compared on {METRICS[metric].label}; use one of "
-                           f"{', '.join(list(SWEEP_METRIC_COLUMNS) + ['iterations_to_target'])}")
+        raise CompareError(
+            f"sweeps are not compared on {METRICS[metric].label}; use one of "
+            f"{', '.join(list(SWEEP_METRIC_COLUMNS) + ['iterations_to_target'])}"
+        )
     if not (isinstance(alpha, float) and 0 < alpha < 1):
         raise CompareError(f"--significance must be a number between 0 and 1, not {alpha}")
     targets = sorted(targets, reverse=True)
     if metric == "iterations_to_target" and not any(math.isclose(target, t) for t in targets):
-        raise CompareError(f"sweeps record the targets {', '.join(fmt_target(t) for t in targets)}; "
-                           f"--target {target:g} is not one of them")
+        raise CompareError(
+            f"sweeps record the targets {', '.join(fmt_target(t) for t in targets)}; "
+            f"--target {target:g} is not one of them"
+        )
     target = next((t for t in targets if math.isclose(target, t)), target)
     notes: list[str] = []
     specs = [getattr(s, "spec", None) for s in sweeps]  # a MemberGroup: some members of one sweep
@@ -907,27 +1130,39 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
     sweeps = [s.sweep if spec is not None else s for s, spec in zip(sweeps, specs)]
     for s in sweeps:
         s._require_rows()
-    live = [[r for r in (s.rows if rows is None else rows) if r.get("status") not in NOT_RUN]
-            for s, rows in zip(sweeps, chosen)]
+    live = [
+        [r for r in (s.rows if rows is None else rows) if r.get("status") not in NOT_RUN]
+        for s, rows in zip(sweeps, chosen)
+    ]
     if metric == "f_gap":
-        unknown = sum(1 for rows in live for r in rows if r.get("f_min") is None and r.get("status") == COMPLETE
-                      and r.get("f_gap") is None)
+        unknown = sum(
+            1
+            for rows in live
+            for r in rows
+            if r.get("f_min") is None and r.get("status") == COMPLETE and r.get("f_gap") is None
+        )
         if unknown:
             metric = "final_f"
             notes.append("f* is unknown for some members: configurations are compared on final f")
     label = {"f_gap": "final f - f*", "iterations_to_target": f"iterations to {fmt_target(target)}"}.get(
-        metric, METRICS[metric].label)
+        metric, METRICS[metric].label
+    )
     one_sweep = len({s.id for s in sweeps}) == 1
     legend: dict[str, str] = {}
     if len(sweeps) > 1 and not (one_sweep and all(specs)):
         # a sweep's id in every label would take half the terminal: each sweep is a letter, said once
         sweep_labels = [side_name(i) for i in range(len(sweeps))]
-        legend = {lab: s.id + (f":{spec}" if spec else "") for lab, s, spec in zip(sweep_labels, sweeps, specs)}
+        legend = {
+            lab: s.id + (f":{spec}" if spec else "") for lab, s, spec in zip(sweep_labels, sweeps, specs)
+        }
     else:
-        sweep_labels = [spec if (spec and one_sweep) else short_label(s.id) + (f":{spec}" if spec else "")
-                        for s, spec in zip(sweeps, specs)]
-        sweep_labels = [lab if sweep_labels.count(lab) == 1 else f"{lab} #{i + 1}"
-                        for i, lab in enumerate(sweep_labels)]
+        sweep_labels = [
+            spec if (spec and one_sweep) else short_label(s.id) + (f":{spec}" if spec else "")
+            for s, spec in zip(sweeps, specs)
+        ]
+        sweep_labels = [
+            lab if sweep_labels.count(lab) == 1 else f"{lab} #{i + 1}" for i, lab in enumerate(sweep_labels)
+        ]
 
     sides: list[str] = []
     groups: list[GroupStats] = []
@@ -973,7 +1208,11 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
     for a in all_axes:
         seen: dict[str, Any] = {}
         for _, s, key, _, _, _ in pending:
-            v = key[a] if a in key else _flatten({k: x for k, x in s.config.items() if k != "sweep"}).get(a, MISSING)
+            v = (
+                key[a]
+                if a in key
+                else _flatten({k: x for k, x in s.config.items() if k != "sweep"}).get(a, MISSING)
+            )
             seen[value_key(v) if v is not MISSING else ""] = v
         if len(seen) == 1 and "" not in seen:
             constant[a] = next(iter(seen.values()))
@@ -989,8 +1228,11 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
     defining = {shown.get(x, x): v for x, v in defining.items()}
     for side, s, key, crows, short, named in pending:
         side = shown.get(side, side)
-        text = ", ".join(f"{short[a]}={_value_text(v, s.axis_values(a))}" for a, v in key.items()
-                         if a not in constant and a not in named)
+        text = ", ".join(
+            f"{short[a]}={_value_text(v, s.axis_values(a))}"
+            for a, v in key.items()
+            if a not in constant and a not in named
+        )
         glabel = ", ".join(x for x in ((side if (len(sweeps) > 1 or group_by) else ""), text) if x) or side
         g = aggregate(glabel, side, s.id, key, crows, metric, target, targets)
         g.problem = _problem_of(s, crows[0])
@@ -1008,13 +1250,16 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
         top = min(_order_key(groups[i])[:2] for i in members)
         best += [i for i in members if _order_key(groups[i])[:2] == top]
     if len(problems) > 1:
-        notes.append(f"{len(problems)} problems ({', '.join(problems)}): the best configuration is marked "
-                     "on each")
+        notes.append(
+            f"{len(problems)} problems ({', '.join(problems)}): the best configuration is marked on each"
+        )
     missing = sum(g.missing for g in groups)
     if missing:
-        notes.append(f"{missing} member{'s' * (missing != 1)} without a value of {label} (diverged, failed"
-                     + (", or never reached the target" if metric == "iterations_to_target" else "")
-                     + ") count as worst (inf)")
+        notes.append(
+            f"{missing} member{'s' * (missing != 1)} without a value of {label} (diverged, failed"
+            + (", or never reached the target" if metric == "iterations_to_target" else "")
+            + ") count as worst (inf)"
+        )
 
     tests: list[TestResult] = []
     if len(sides) >= 2:
@@ -1024,21 +1269,34 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
             # matched by the axes the sides share, not by those that make the sides differ
             # (S:alpha=0.01 against S:alpha=0.1 is one configuration against one)
             own = defining[base] | defining[other]
-            keys_a = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items() if k not in own)): i for i in ga}
-            keys_b = {repr(sorted((k, repr(v)) for k, v in groups[i].key.items() if k not in own)): i for i in gb}
+            keys_a = {
+                repr(sorted((k, repr(v)) for k, v in groups[i].key.items() if k not in own)): i for i in ga
+            }
+            keys_b = {
+                repr(sorted((k, repr(v)) for k, v in groups[i].key.items() if k not in own)): i for i in gb
+            }
             if set(keys_a) == set(keys_b) and len(keys_a) == len(ga) and len(keys_b) == len(gb):
                 pairs = [(keys_a[k], keys_b[k]) for k in keys_a]
             elif len(ga) == 1 and len(gb) == 1:  # one configuration each: nothing was selected
                 pairs = [(ga[0], gb[0])]
             else:
-                pairs = [(min(ga, key=lambda i: _order_key(groups[i])), min(gb, key=lambda i: _order_key(groups[i])))]
-                notes.append(f"{base} and {other} have different configurations: their best ones (by median) "
-                             "are tested, which favours both equally but is a selection")
+                pairs = [
+                    (
+                        min(ga, key=lambda i: _order_key(groups[i])),
+                        min(gb, key=lambda i: _order_key(groups[i])),
+                    )
+                ]
+                notes.append(
+                    f"{base} and {other} have different configurations: their best ones (by median) "
+                    "are tested, which favours both equally but is a selection"
+                )
             for i, j in pairs:
                 tests.append(mann_whitney_verdict(groups[i], groups[j], alpha, label))
         if len(tests) > 1:
-            notes.append(f"{len(tests)} tests at significance level {alpha:g} each: expect about {alpha * len(tests):.2g} "
-                         "false positives by chance (Bonferroni: compare p with the significance level / number of tests)")
+            notes.append(
+                f"{len(tests)} tests at significance level {alpha:g} each: expect about {alpha * len(tests):.2g} "
+                "false positives by chance (Bonferroni: compare p with the significance level / number of tests)"
+            )
 
     cells: dict[str, dict[str, float]] = {}  # entrant -> objective -> its best configuration's median
     by_id = {s.id: s for s in sweeps}
@@ -1052,8 +1310,22 @@ def compare_sweeps(sweeps: Sequence[Any], *, group_by: str | None = None, metric
         if not math.isnan(g.median):
             cell[obj] = min(cell.get(obj, math.inf), g.median)
     ranking = rank_matrix(cells)
-    return SweepComparison(sides, groups, metric, label, target, list(targets), best, tests, ranking, alpha,
-                           notes, all_axes, {_short_keys(all_axes)[a]: v for a, v in constant.items()}, legend)
+    return SweepComparison(
+        sides,
+        groups,
+        metric,
+        label,
+        target,
+        list(targets),
+        best,
+        tests,
+        ranking,
+        alpha,
+        notes,
+        all_axes,
+        {_short_keys(all_axes)[a]: v for a, v in constant.items()},
+        legend,
+    )
 
 
 def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
@@ -1064,8 +1336,10 @@ def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
     if not (rtol >= 0 and math.isfinite(rtol)):
         raise CompareError(f"--rtol must be a number >= 0, not {rtol}")
     if not comparison.tests:
-        raise CompareError("--fail-if-worse needs a BASELINE and a CANDIDATE: two sweeps, or --group-by "
-                           "an axis with two values")
+        raise CompareError(
+            "--fail-if-worse needs a BASELINE and a CANDIDATE: two sweeps, or --group-by "
+            "an axis with two values"
+        )
     worse: list[str] = []
     parts: list[str] = []
     for t in comparison.tests:
@@ -1073,16 +1347,24 @@ def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
         tested = t.n_a >= MIN_TEST_MEMBERS and t.n_b >= MIN_TEST_MEMBERS
         if bad and tested:
             bad = t.p_value < t.alpha
-        why = (f"p = {t.p_value:.3g}" + (f" {'<' if t.p_value < t.alpha else '>='} {t.alpha:g}" if tested
-                                          else f", not tested: fewer than {MIN_TEST_MEMBERS} members"))
+        why = f"p = {t.p_value:.3g}" + (
+            f" {'<' if t.p_value < t.alpha else '>='} {t.alpha:g}"
+            if tested
+            else f", not tested: fewer than {MIN_TEST_MEMBERS} members"
+        )
         parts.append(f"{t.b} median {fmt_number(t.median_b)} vs {fmt_number(t.median_a)} ({why})")
         if bad:
             worse.append(t.b)
     verdict = "worse" if worse else "ok"
-    who = (f"{len(worse)} of {len(comparison.tests)} candidate configurations ({', '.join(worse)}) are" if worse
-           else "no candidate configuration is")
-    line = (f"{verdict}: {who} worse than the baseline {comparison.sides[0]} on "
-            f"{comparison.metric_label}: {'; '.join(parts)} (rtol {rtol:g})")
+    who = (
+        f"{len(worse)} of {len(comparison.tests)} candidate configurations ({', '.join(worse)}) are"
+        if worse
+        else "no candidate configuration is"
+    )
+    line = (
+        f"{verdict}: {who} worse than the baseline {comparison.sides[0]} on "
+        f"{comparison.metric_label}: {'; '.join(parts)} (rtol {rtol:g})"
+    )
     if comparison.legend:  # the line stands alone in a CI log: say what A and B are
         line += "; " + ", ".join(f"{k} = {v}" for k, v in comparison.legend.items())
     return GateResult(worse, line)

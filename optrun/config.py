@@ -24,11 +24,23 @@ import yaml
 from .errors import ConfigError
 from .params import Param, yaml_repr
 
-TOP_KEYS = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
-            "backend", "stop", "expect", "trace", "sweep")
+TOP_KEYS = (
+    "name",
+    "objective",
+    "bounds",
+    "start",
+    "algorithm",
+    "iterations",
+    "seed",
+    "rng",
+    "backend",
+    "stop",
+    "expect",
+    "trace",
+    "sweep",
+)
 STOP_KEYS = ("f_target", "grad_norm")
-EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max",
-               "distance_max")
+EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max", "distance_max")
 SWEEP_EXPECT_KEYS = ("success_rate_min", "f_gap_median_max")  # gates over a sweep's members
 TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s", "formats")
 TRACE_FORMATS = ("csv", "jsonl")  # the trace files a run can write: trace.csv, trace.jsonl
@@ -134,23 +146,32 @@ class RunConfig:
         """The resolved config as plain YAML-ready data, in the documented key order."""
         return {
             "name": self.name,
-            "objective": {"name": self.objective.name, "dim": self.objective.dim,
-                          **self.objective.params},
+            "objective": {"name": self.objective.name, "dim": self.objective.dim, **self.objective.params},
             # one pair when every dimension shares it: a d = 1e6 config stays small and re-readable
-            "bounds": (list(self.bounds[0]) if len(self.bounds) > 1 and uniform_bounds(self.bounds)
-                       else [list(b) for b in self.bounds]),
+            "bounds": (
+                list(self.bounds[0])
+                if len(self.bounds) > 1 and uniform_bounds(self.bounds)
+                else [list(b) for b in self.bounds]
+            ),
             "start": self.start if isinstance(self.start, str) else list(self.start),
-            "algorithm": {"name": self.algorithm.name, "variant": self.algorithm.variant,
-                          **self.algorithm.params},
+            "algorithm": {
+                "name": self.algorithm.name,
+                "variant": self.algorithm.variant,
+                **self.algorithm.params,
+            },
             "iterations": self.iterations,
             "seed": self.seed,
             "rng": self.rng,
             "backend": self.backend,
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
             "expect": {**{k: getattr(self.expect, k) for k in EXPECT_KEYS}, **self.expect.sweep_gates()},
-            "trace": {"every": self.trace.every, "log_per_decade": self.trace.log_per_decade,
-                      "x": self.trace.x, "checkpoint_s": self.trace.checkpoint_s,
-                      "formats": list(self.trace.formats)},
+            "trace": {
+                "every": self.trace.every,
+                "log_per_decade": self.trace.log_per_decade,
+                "x": self.trace.x,
+                "checkpoint_s": self.trace.checkpoint_s,
+                "formats": list(self.trace.formats),
+            },
         }
 
     def to_yaml(self) -> str:
@@ -172,11 +193,12 @@ class _Loader(yaml.SafeLoader):
     """
 
 
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float",
-                              re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-                              list("-+.0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"), list("-+0"))
-
 
 
 class _Dumper(yaml.SafeDumper):
@@ -192,8 +214,11 @@ def dump_yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=None)
 
 
-_BOOL_TAG, _INT_TAG, _FLOAT_TAG = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                                   "tag:yaml.org,2002:float")
+_BOOL_TAG, _INT_TAG, _FLOAT_TAG = (
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+)
 
 
 def _ambiguous(node: yaml.ScalarNode) -> str | None:
@@ -203,22 +228,33 @@ def _ambiguous(node: yaml.ScalarNode) -> str | None:
     v = node.value
     if node.tag == _BOOL_TAG and v.lower() in ("yes", "no", "on", "off"):
         word = "true" if v.lower() in ("yes", "on") else "false"
-        return (f"'{v}' is a boolean in YAML 1.1 but a string in YAML 1.2: write {word} "
-                f"(or quote it, '{v}', for the text)")
+        return (
+            f"'{v}' is a boolean in YAML 1.1 but a string in YAML 1.2: write {word} "
+            f"(or quote it, '{v}', for the text)"
+        )
     if node.tag not in (_INT_TAG, _FLOAT_TAG):
         return None
     if ":" in v:
-        return (f"'{v}' is a base-60 number in YAML 1.1 but a string in YAML 1.2: write the number "
-                f"({_sexagesimal(v)}) or quote the text")
+        return (
+            f"'{v}' is a base-60 number in YAML 1.1 but a string in YAML 1.2: write the number "
+            f"({_sexagesimal(v)}) or quote the text"
+        )
     if "_" in v:
         return f"'{v}' is a number in YAML 1.1 but a string in YAML 1.2: write {v.replace('_', '')}"
     digits = v.lstrip("+-")
     if node.tag == _INT_TAG and digits[:2].lower() == "0b":
         return f"'{v}' is binary in YAML 1.1 but a string in YAML 1.2: write {int(v.replace('b', '', 1), 2)}"
-    if (node.tag == _INT_TAG and len(digits) > 1 and digits[0] == "0" and digits[1] in "01234567"
-            and int(v, 8) != int(v, 10)):
-        return (f"'{v}' is octal ({int(v, 8)}) in YAML 1.1 but decimal ({int(v, 10)}) in YAML 1.2: "
-                f"write {int(v, 10)}, or 0o{digits.lstrip('0') or '0'} for octal")
+    if (
+        node.tag == _INT_TAG
+        and len(digits) > 1
+        and digits[0] == "0"
+        and digits[1] in "01234567"
+        and int(v, 8) != int(v, 10)
+    ):
+        return (
+            f"'{v}' is octal ({int(v, 8)}) in YAML 1.1 but decimal ({int(v, 10)}) in YAML 1.2: "
+            f"write {int(v, 10)}, or 0o{digits.lstrip('0') or '0'} for octal"
+        )
     return None
 
 
@@ -242,25 +278,32 @@ def _line_map(node: yaml.Node, source: str) -> dict[tuple[str, ...], int]:
         n, path = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise ConfigError(f"too many YAML nodes (more than {MAX_NODES}, aliases included); "
-                              "a config this large is refused", source=source)
+            raise ConfigError(
+                f"too many YAML nodes (more than {MAX_NODES}, aliases included); "
+                "a config this large is refused",
+                source=source,
+            )
         if isinstance(n, yaml.ScalarNode):
             why = _ambiguous(n)
             if why:
-                raise ConfigError(why, source=source, path=".".join(path) or None,
-                                  line=n.start_mark.line + 1)
+                raise ConfigError(why, source=source, path=".".join(path) or None, line=n.start_mark.line + 1)
         elif isinstance(n, yaml.MappingNode):
             seen: set[str] = set()
             for k, v in n.value:
                 key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
                 why = _ambiguous(k) if isinstance(k, yaml.ScalarNode) else None
                 if why:
-                    raise ConfigError(f"key {why}", source=source, path=".".join(path) or None,
-                                      line=k.start_mark.line + 1)
+                    raise ConfigError(
+                        f"key {why}", source=source, path=".".join(path) or None, line=k.start_mark.line + 1
+                    )
                 if key in seen and key != "<<":
                     where = ".".join(path + (key,))
-                    raise ConfigError(f"duplicate key '{key}' (each key may appear once)",
-                                      source=source, path=where, line=k.start_mark.line + 1)
+                    raise ConfigError(
+                        f"duplicate key '{key}' (each key may appear once)",
+                        source=source,
+                        path=where,
+                        line=k.start_mark.line + 1,
+                    )
                 seen.add(key)
                 lines.setdefault(path + (key,), k.start_mark.line + 1)
                 stack.append((v, path + (key,)))
@@ -293,13 +336,18 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]
             what = f"{what} (only plain YAML is allowed: Python and custom tags are refused)"
         raise ConfigError(f"invalid YAML: {what}", source=source, line=line) from None
     except yaml.reader.ReaderError as e:
-        raise ConfigError(f"invalid YAML: character {e.character!r} at position {e.position} is not "
-                          "allowed in YAML text", source=source) from None
+        raise ConfigError(
+            f"invalid YAML: character {e.character!r} at position {e.position} is not allowed in YAML text",
+            source=source,
+        ) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"invalid YAML: {' '.join(str(e).split())}", source=source) from None
     except (ValueError, KeyError, AttributeError, TypeError) as e:  # '!!int x': PyYAML's own constructors
-        raise ConfigError(f"invalid YAML: a value tagged !!int, !!float, !!bool or !!timestamp cannot be "
-                          f"read as that type ({type(e).__name__}: {e})", source=source) from None
+        raise ConfigError(
+            f"invalid YAML: a value tagged !!int, !!float, !!bool or !!timestamp cannot be "
+            f"read as that type ({type(e).__name__}: {e})",
+            source=source,
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -346,11 +394,11 @@ def _config_text(text: str, path: str) -> tuple[dict[str, Any], dict[tuple[str, 
         raise ConfigError("larger than 1 MB; a config this large is refused", source=path)
     data, lines = parse_yaml(text, path)
     if data is None:
-        raise ConfigError("the file is empty; a config needs at least 'objective' and "
-                          "'algorithm'", source=path)
+        raise ConfigError(
+            "the file is empty; a config needs at least 'objective' and 'algorithm'", source=path
+        )
     if not isinstance(data, dict):
-        raise ConfigError(f"the top level must be a mapping of keys, not {_a(_tname(data))}",
-                          source=path)
+        raise ConfigError(f"the top level must be a mapping of keys, not {_a(_tname(data))}", source=path)
     return data, lines
 
 
@@ -390,8 +438,10 @@ def apply_override(data: dict[str, Any], parts: list[str], value: Any, src: str)
             nxt = list(nxt)
         elif not isinstance(nxt, dict):
             if nxt is not None:
-                raise ConfigError(f"'{'.'.join(parts[: i + 1])}' is {_a(_tname(nxt))}, it has "
-                                  f"no key '{parts[i + 1]}'", source=src)
+                raise ConfigError(
+                    f"'{'.'.join(parts[: i + 1])}' is {_a(_tname(nxt))}, it has no key '{parts[i + 1]}'",
+                    source=src,
+                )
             nxt = {}
         if isinstance(node, list):
             node[int(p)] = nxt
@@ -412,8 +462,15 @@ def apply_override(data: dict[str, Any], parts: list[str], value: Any, src: str)
 
 
 def _tname(v: Any) -> str:
-    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer",
-            float: "number", type(None): "null"}.get(type(v), type(v).__name__)
+    return {
+        dict: "mapping",
+        list: "list",
+        str: "string",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        type(None): "null",
+    }.get(type(v), type(v).__name__)
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -475,13 +532,21 @@ class _Checker:
         except ValueError as e:
             raise self.fail(path, str(e)) from None
 
-    def number(self, path: str, value: Any, *, nullable: bool = True, positive: bool = False,
-               low: float | None = None) -> float | None:
+    def number(
+        self,
+        path: str,
+        value: Any,
+        *,
+        nullable: bool = True,
+        positive: bool = False,
+        low: float | None = None,
+    ) -> float | None:
         if value is None and nullable:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(path, f"must be a finite number{' or null' if nullable else ''}, "
-                                  f"not {yaml_repr(value)}")
+            raise self.fail(
+                path, f"must be a finite number{' or null' if nullable else ''}, not {yaml_repr(value)}"
+            )
         if positive and value <= 0:
             raise self.fail(path, f"must be greater than 0, not {yaml_repr(value)}")
         if low is not None and value < low:
@@ -521,18 +586,21 @@ def _objective(c: _Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
             return user_params(raw, objective_names())
         name = raw.get("name")
         if not isinstance(name, str):
-            raise c.fail("objective.name" if "name" in raw else "objective",
-                         "needs a name, e.g. 'objective: sphere', '{name: rosenbrock, dim: 10}', "
-                         "'{function: \"module:f\"}' or '{expression: \"x0**2 + x1**2\"}'")
+            raise c.fail(
+                "objective.name" if "name" in raw else "objective",
+                "needs a name, e.g. 'objective: sphere', '{name: rosenbrock, dim: 10}', "
+                "'{function: \"module:f\"}' or '{expression: \"x0**2 + x1**2\"}'",
+            )
         try:
             spec = get_objective(name)
         except KeyError:
-            raise c.fail("objective.name", f"unknown objective '{name}'"
-                         f"{suggest(name, objective_names())} (see 'optrun objectives')") from None
+            raise c.fail(
+                "objective.name",
+                f"unknown objective '{name}'{suggest(name, objective_names())} (see 'optrun objectives')",
+            ) from None
         valid = ("name", "dim") + tuple(p.name for p in spec.params) + TRANSFORM_KEYS
         c.mapping("objective", raw, valid)
-        params = {p.name: c.param(f"objective.{p.name}", p, raw.get(p.name, p.default))
-                  for p in spec.params}
+        params = {p.name: c.param(f"objective.{p.name}", p, raw.get(p.name, p.default)) for p in spec.params}
         params.update(transform_params(raw))
         return spec, params
     except ObjectiveKeyError as e:
@@ -543,14 +611,20 @@ def _bounds(c: _Checker, raw: Any) -> tuple[list[tuple[float, float]] | None, bo
     """Returns (pairs, single): ``single`` when one [low, high] pair is given for every dimension."""
     if raw is None:
         return None, False
-    if (isinstance(raw, list) and len(raw) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)):
+    if (
+        isinstance(raw, list)
+        and len(raw) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)
+    ):
         pairs, single = [raw], True
     elif isinstance(raw, list) and raw:
         pairs, single = raw, False
     else:
-        raise c.fail("bounds", "must be a list of [low, high] pairs, one per dimension, "
-                               "e.g. [[-1.0, 1.0], [-1.0, 1.0]], or one pair for every dimension")
+        raise c.fail(
+            "bounds",
+            "must be a list of [low, high] pairs, one per dimension, "
+            "e.g. [[-1.0, 1.0], [-1.0, 1.0]], or one pair for every dimension",
+        )
     out = []
     for i, pair in enumerate(pairs):
         p = "bounds" if single else f"bounds.{i}"
@@ -561,8 +635,11 @@ def _bounds(c: _Checker, raw: Any) -> tuple[list[tuple[float, float]] | None, bo
         if not lo < hi:
             raise c.fail(p, f"impossible bounds: low {pair[0]!r} must be less than high {pair[1]!r}")
         if not math.isfinite(hi - lo):  # a random start lo + r * (hi - lo) would overflow
-            raise c.fail(p, f"the width {pair[1]!r} - ({pair[0]!r}) overflows a float; give bounds "
-                            "whose width is below 1.7e308")
+            raise c.fail(
+                p,
+                f"the width {pair[1]!r} - ({pair[0]!r}) overflows a float; give bounds "
+                "whose width is below 1.7e308",
+            )
         out.append((lo, hi))
     return out, single
 
@@ -582,8 +659,10 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
         raise c.fail("algorithm", f"must be a name or a mapping, not {_a(_tname(raw))}")
     name = raw.get("name")
     if not isinstance(name, str):
-        raise c.fail("algorithm.name" if "name" in raw else "algorithm",
-                     "needs a name, e.g. 'algorithm: {name: amsgrad}'")
+        raise c.fail(
+            "algorithm.name" if "name" in raw else "algorithm",
+            "needs a name, e.g. 'algorithm: {name: amsgrad}'",
+        )
     schedule = None
     if "schedule" in raw:  # optional learning-rate schedule, resolved with its defaults
         try:
@@ -599,8 +678,9 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
         except UserCodeError as e:
             raise c.fail("algorithm.name", e.message) from None
         try:
-            params = validate_user_params({k: v for k, v in raw.items()
-                                           if k not in ("name", "variant", "schedule")})
+            params = validate_user_params(
+                {k: v for k, v in raw.items() if k not in ("name", "variant", "schedule")}
+            )
         except ValueError as e:
             key, _, msg = str(e).partition(": ")
             raise c.fail(f"algorithm.{key}", msg) from None
@@ -610,27 +690,31 @@ def _algorithm(c: _Checker, raw: Any) -> AlgorithmConfig:
     try:
         algo = get_algorithm(name)
     except KeyError:
-        raise c.fail("algorithm.name", f"unknown algorithm '{name}'"
-                     f"{suggest(name, algorithm_names())} (see 'optrun algorithms')") from None
+        raise c.fail(
+            "algorithm.name",
+            f"unknown algorithm '{name}'{suggest(name, algorithm_names())} (see 'optrun algorithms')",
+        ) from None
     vname = raw.get("variant")
     if vname is not None and not isinstance(vname, str):
         raise c.fail("algorithm.variant", f"must be a string, not {vname!r}")
     try:
         variant = algo.variant(vname)
     except KeyError:
-        raise c.fail("algorithm.variant", f"'{algo.name}' has no variant '{vname}'; "
-                     f"choose one of {', '.join(algo.variant_names())}") from None
+        raise c.fail(
+            "algorithm.variant",
+            f"'{algo.name}' has no variant '{vname}'; choose one of {', '.join(algo.variant_names())}",
+        ) from None
     valid = ("name", "variant", "schedule") + tuple(p.name for p in variant.params)
     c.mapping("algorithm", raw, valid)
-    params = {p.name: c.param(f"algorithm.{p.name}", p, raw.get(p.name, p.default))
-              for p in variant.params}
+    params = {p.name: c.param(f"algorithm.{p.name}", p, raw.get(p.name, p.default)) for p in variant.params}
     if schedule is not None:
         params["schedule"] = schedule
     return AlgorithmConfig(name=algo.name, variant=variant.name, params=params)
 
 
-def _check_expect_can_pass(c: _Checker, expect: ExpectConfig, spec: Any, dim: int,
-                           oparams: dict[str, Any]) -> None:
+def _check_expect_can_pass(
+    c: _Checker, expect: ExpectConfig, spec: Any, dim: int, oparams: dict[str, Any]
+) -> None:
     """Refuse an ``expect:`` rule that no run can meet: a final or best f below the objective's
     known minimum f*, or a rule on f - f* or the distance to the minimum where none is known
     (such a CI gate would fail every time, whatever the optimizer does)."""
@@ -654,8 +738,9 @@ def _check_expect_can_pass(c: _Checker, expect: ExpectConfig, spec: Any, dim: in
     for key in ("f_final_max", "f_best_max"):
         limit = getattr(expect, key)
         if limit is not None and limit < f_min:
-            raise c.fail(f"expect.{key}", f"can never pass: {limit:g} is below the objective's minimum "
-                                          f"f* = {f_min:g}")
+            raise c.fail(
+                f"expect.{key}", f"can never pass: {limit:g} is below the objective's minimum f* = {f_min:g}"
+            )
 
 
 def _section(data: dict[str, Any], key: str) -> Any:
@@ -665,8 +750,12 @@ def _section(data: dict[str, Any], key: str) -> Any:
     return {} if raw is None else raw
 
 
-def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int] | None = None,
-             overridden: dict[str, str] | None = None) -> RunConfig:
+def validate(
+    data: dict[str, Any],
+    source: str,
+    lines: dict[tuple[str, ...], int] | None = None,
+    overridden: dict[str, str] | None = None,
+) -> RunConfig:
     """Validate raw config data and resolve every default. Raises :class:`ConfigError`."""
     c = _Checker(source, lines or {}, overridden or {})
     c.mapping("", data, TOP_KEYS)
@@ -690,8 +779,11 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
     if dim is None:
         dim = len(bounds) if bounds and not single else start_dim or spec.default_dim
     if dim is None:
-        raise c.fail("objective.dim", "the dimension of a user function is not known: give objective.dim, "
-                                      "one bounds pair per dimension, or an explicit start point")
+        raise c.fail(
+            "objective.dim",
+            "the dimension of a user function is not known: give objective.dim, "
+            "one bounds pair per dimension, or an explicit start point",
+        )
     if bounds is not None and single:
         bounds = bounds * dim
     if bounds is not None and len(bounds) != dim:
@@ -702,8 +794,11 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         raise c.fail("objective.dim", f"'{spec.name}' is defined for {spec.dims_text()}, not d = {dim}")
     if bounds is None:
         if spec.bounds is None:
-            raise c.fail("bounds", "a user objective has no default bounds: give them, e.g. "
-                                   f"bounds: {[[-5.0, 5.0]] * min(dim, 2)}{' (one pair per dimension)' if dim > 2 else ''}")
+            raise c.fail(
+                "bounds",
+                "a user objective has no default bounds: give them, e.g. "
+                f"bounds: {[[-5.0, 5.0]] * min(dim, 2)}{' (one pair per dimension)' if dim > 2 else ''}",
+            )
         box = spec.bounds(dim)  # a (d, 2) array
         if (box == box[0]).all():  # one shared pair object: O(1) per dimension here and downstream
             bounds = [(float(box[0, 0]), float(box[0, 1]))] * dim
@@ -730,33 +825,46 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         from .backends import INSTALL_HINT, numba_available
 
         if not numba_available():
-            raise c.fail("backend", f"numba is not installed: {INSTALL_HINT} (or use backend: auto "
-                                    "or numpy)")
+            raise c.fail("backend", f"numba is not installed: {INSTALL_HINT} (or use backend: auto or numpy)")
 
     name = data.get("name")
     if name is None:  # user functions ("pkg.mod:f") become "pkg.mod.f": a safe folder label
         name = re.sub(r"[^A-Za-z0-9._-]+", ".", f"{algorithm.name}-{spec.name}").strip(".")[:64] or "run"
     elif not isinstance(name, str) or not NAME_RE.match(name):
-        raise c.fail("name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a "
-                             f"letter or digit (it becomes part of the run folder's name), "
-                             f"not {_short(name)}")
+        raise c.fail(
+            "name",
+            "must be 1-64 letters, digits, '.', '_' or '-', starting with a "
+            f"letter or digit (it becomes part of the run folder's name), "
+            f"not {_short(name)}",
+        )
 
     raw = _section(data, "stop")
     c.mapping("stop", raw, STOP_KEYS)
-    stop = StopConfig(f_target=c.number("stop.f_target", raw.get("f_target")),
-                      grad_norm=c.number("stop.grad_norm", raw.get("grad_norm"), positive=True))
+    stop = StopConfig(
+        f_target=c.number("stop.f_target", raw.get("f_target")),
+        grad_norm=c.number("stop.grad_norm", raw.get("grad_norm"), positive=True),
+    )
 
     raw = _section(data, "expect")
     c.mapping("expect", raw, EXPECT_KEYS + SWEEP_EXPECT_KEYS)
     status = raw.get("status")
     if status is not None and status not in ("completed", "diverged"):
         raise c.fail("expect.status", f"must be 'completed' or 'diverged', not {status!r}")
-    expect = ExpectConfig(status=status, **{
-        k: c.number(f"expect.{k}", raw.get(k), low=0.0 if k != "f_final_max" and k != "f_best_max" else None)
-        for k in EXPECT_KEYS + SWEEP_EXPECT_KEYS if k != "status"})
+    expect = ExpectConfig(
+        status=status,
+        **{
+            k: c.number(
+                f"expect.{k}", raw.get(k), low=0.0 if k != "f_final_max" and k != "f_best_max" else None
+            )
+            for k in EXPECT_KEYS + SWEEP_EXPECT_KEYS
+            if k != "status"
+        },
+    )
     if expect.success_rate_min is not None and expect.success_rate_min > 1:
-        raise c.fail("expect.success_rate_min", f"is a share of the members, between 0 and 1, not "
-                                                f"{yaml_repr(expect.success_rate_min)}")
+        raise c.fail(
+            "expect.success_rate_min",
+            f"is a share of the members, between 0 and 1, not {yaml_repr(expect.success_rate_min)}",
+        )
     _check_expect_can_pass(c, expect, spec, dim, oparams)
 
     raw = _section(data, "trace")
@@ -770,13 +878,18 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
     if log_per_decade is not None:
         log_per_decade = c.integer("trace.log_per_decade", log_per_decade, 1, 100)
         if every != 1:
-            raise c.fail("trace.log_per_decade", "thins the trace on its own: give it or trace.every, not both")
+            raise c.fail(
+                "trace.log_per_decade", "thins the trace on its own: give it or trace.every, not both"
+            )
     formats = raw.get("formats", list(TRACE_FORMATS))
     if isinstance(formats, str):
         formats = [formats]
     if not isinstance(formats, list) or not formats:
-        raise c.fail("trace.formats", f"must be a non-empty list of {' and '.join(TRACE_FORMATS)}, "
-                     f"not {formats!r} (e.g. formats: [csv])")
+        raise c.fail(
+            "trace.formats",
+            f"must be a non-empty list of {' and '.join(TRACE_FORMATS)}, "
+            f"not {formats!r} (e.g. formats: [csv])",
+        )
     for fmt in formats:
         if fmt not in TRACE_FORMATS:
             raise c.fail("trace.formats", f"unknown trace format {fmt!r}: give csv, jsonl or both")
@@ -793,8 +906,9 @@ def validate(data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int
         rng=rng,
         stop=stop,
         expect=expect,
-        trace=TraceConfig(every=every, x=x, checkpoint_s=checkpoint_s, log_per_decade=log_per_decade,
-                          formats=formats),
+        trace=TraceConfig(
+            every=every, x=x, checkpoint_s=checkpoint_s, log_per_decade=log_per_decade, formats=formats
+        ),
         source=source,
         backend=backend,
     )
@@ -813,8 +927,10 @@ def start_outside_bounds(config: RunConfig) -> str | None:
         return None
     for i, (v, (lo, hi)) in enumerate(zip(config.start, config.bounds)):
         if not lo <= v <= hi:
-            return (f"the start point lies outside the bounds (x{i} = {v:g}, bounds [{lo:g}, {hi:g}]); "
-                    "bounds only shape random starts and plots, the run is not confined to them")
+            return (
+                f"the start point lies outside the bounds (x{i} = {v:g}, bounds [{lo:g}, {hi:g}]); "
+                "bounds only shape random starts and plots, the run is not confined to them"
+            )
     return None
 
 
@@ -832,6 +948,8 @@ def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> RunCo
     gates = config.expect.sweep_gates()
     if gates and "sweep" not in data:
         raise _Checker(path, lines, overridden).fail(
-            f"expect.{next(iter(gates))}", "applies to sweeps only (a sweep: block or --sweep); a single "
-                                           "run is checked by the other expect: keys")
+            f"expect.{next(iter(gates))}",
+            "applies to sweeps only (a sweep: block or --sweep); a single "
+            "run is checked by the other expect: keys",
+        )
     return config

@@ -27,8 +27,9 @@ class ConfigError(OptrunError):
     1-based line in the file when known.
     """
 
-    def __init__(self, message: str, *, source: str | None = None, path: str | None = None,
-                 line: int | None = None):
+    def __init__(
+        self, message: str, *, source: str | None = None, path: str | None = None, line: int | None = None
+    ):
         self.source, self.path, self.line, self.detail = source, path, line, message
         where = ""
         if source:

@@ -42,8 +42,10 @@ HEARTBEAT_SECONDS = 2.0
 CHUNK_SECONDS = 1.0  # a single run hands its rows on at least this often (see optrun.runner.run)
 SUMMARY_X_MAX = 1000  # coordinates of final_x/best_x kept in summary.json; larger points go to x.npz
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
-RUN_NOTICE = ("interrupted: the run stops after the current evaluation and keeps its record "
-              "(press Ctrl-C again to abort the evaluation)")
+RUN_NOTICE = (
+    "interrupted: the run stops after the current evaluation and keeps its record "
+    "(press Ctrl-C again to abort the evaluation)"
+)
 
 
 class Reporter(Protocol):
@@ -76,8 +78,14 @@ def build_objective(config: RunConfig) -> Objective:
     :class:`~optrun.errors.UserCodeError` naming the function, before any run folder exists)."""
     from .objectives.resolve import build
 
-    return build(config.objective.name, config.objective.dim, config.objective.params,
-                 bounds_array(config.bounds), start_point(config), config.source)
+    return build(
+        config.objective.name,
+        config.objective.dim,
+        config.objective.params,
+        bounds_array(config.bounds),
+        start_point(config),
+        config.source,
+    )
 
 
 def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
@@ -142,9 +150,13 @@ def check_expect(config: RunConfig, summary: dict[str, Any]) -> list[str]:
     out = []
     if e.status is not None and summary["status"] != e.status:
         out.append(f"status is {summary['status']}, expected {e.status}")
-    checks = (("f_final_max", "final_f", "final f"), ("f_best_max", "best_f", "best f"),
-              ("f_gap_max", "f_gap", "f - f*"), ("grad_norm_max", "final_grad_norm", "final gradient norm"),
-              ("distance_max", "distance_to_optimum", "distance to the optimum"))
+    checks = (
+        ("f_final_max", "final_f", "final f"),
+        ("f_best_max", "best_f", "best f"),
+        ("f_gap_max", "f_gap", "f - f*"),
+        ("grad_norm_max", "final_grad_norm", "final gradient norm"),
+        ("distance_max", "distance_to_optimum", "distance to the optimum"),
+    )
     for key, field_, label in checks:
         limit = getattr(e, key)
         if limit is None:
@@ -177,8 +189,10 @@ def trace_notes(configs: list[RunConfig], sweep: bool = False) -> list[str]:
     :func:`trace_size_note`), and for a sweep asked for JSON Lines only, that sweeps write CSV."""
     notes = [n for n in [trace_size_note(configs, sweep)] if n]
     if sweep and any("csv" not in c.trace.formats for c in configs):
-        notes.append("a sweep writes its traces as CSV batch files (traces/batch-NNNN.csv); "
-                     "trace.formats applies to single runs")
+        notes.append(
+            "a sweep writes its traces as CSV batch files (traces/batch-NNNN.csv); "
+            "trace.formats applies to single runs"
+        )
     return notes
 
 
@@ -200,21 +214,25 @@ def trace_size_note(configs: list[RunConfig], sweep: bool = False) -> str | None
     if not c.trace.log_per_decade:
         every = c.trace.every * max(2, math.ceil(total / TRACE_NOTE_TARGET))
         per_run = 10 * len(str(max(c.iterations, 1))) + 10
-        fix += [f"trace.log_per_decade: 10 keeps about {per_run:,} rows per run and every target crossing",
-                f"trace.every: {every:,} keeps one row in {every:,} (about {total * c.trace.every / every / 1e6:,.0f} MB)"]
+        fix += [
+            f"trace.log_per_decade: 10 keeps about {per_run:,} rows per run and every target crossing",
+            f"trace.every: {every:,} keeps one row in {every:,} (about {total * c.trace.every / every / 1e6:,.0f} MB)",
+        ]
     if c.trace.x_columns(c.dim):
         fix.append("trace.x: none leaves out the x columns")
     if not sweep and len(c.trace.formats) > 1:
         fix.append("trace.formats: [csv] writes one file")
-    return (f"the trace will take about {total / 1e6:,.0f} MB ({rows:,} rows, {files})"
-            + (f"; {'; '.join(fix)}" if fix else ""))
+    return f"the trace will take about {total / 1e6:,.0f} MB ({rows:,} rows, {files})" + (
+        f"; {'; '.join(fix)}" if fix else ""
+    )
 
 
 _UNSET: Any = object()
 
 
-def member_summary(config: RunConfig, objective: Objective, r: MemberResult,
-                   dist: float | None = _UNSET) -> dict[str, Any]:
+def member_summary(
+    config: RunConfig, objective: Objective, r: MemberResult, dist: float | None = _UNSET
+) -> dict[str, Any]:
     """The summary fields of one finished member (status, final, best, optimum distances).
 
     ``dist`` is the distance of ``r.final_x`` to the optimum (None: no known optimum) when the
@@ -251,7 +269,7 @@ def final_distances(objective: Objective, final_x: np.ndarray) -> list[float | N
     out: list[float | None] = []
     with np.errstate(all="ignore"):  # a diverged x (1e200, inf) has an infinite distance, no warning
         for a in range(0, S, step):
-            out += objective.distance_to_optimum(final_x[a:a + step]).tolist()
+            out += objective.distance_to_optimum(final_x[a : a + step]).tolist()
     return out
 
 
@@ -283,8 +301,13 @@ def _build(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
     return objective, optimizer, start_point(config)[None, :]
 
 
-def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
-            argv: list[str] | None = None, verbose: bool = False) -> RunOutcome:
+def execute(
+    config: RunConfig,
+    runs_dir: str,
+    reporter: Reporter | None = None,
+    argv: list[str] | None = None,
+    verbose: bool = False,
+) -> RunOutcome:
     """Run one config into a new run folder under ``runs_dir``, locked (:class:`FolderLock`) until
     its summary is final. Signals are handled from the start: a Ctrl-C while the problem is built
     stops at once (nothing to record yet), later ones as :mod:`optrun.signals` describes."""
@@ -296,8 +319,17 @@ def execute(config: RunConfig, runs_dir: str, reporter: Reporter | None = None,
             return _start(folder, config, objective, optimizer, x0, sig, reporter, argv, verbose)
 
 
-def _start(folder: RunFolder, config: RunConfig, objective: Objective, optimizer: Optimizer, x0: np.ndarray,
-           sig: Signals, reporter: Reporter | None, argv: list[str] | None, verbose: bool) -> RunOutcome:
+def _start(
+    folder: RunFolder,
+    config: RunConfig,
+    objective: Objective,
+    optimizer: Optimizer,
+    x0: np.ndarray,
+    sig: Signals,
+    reporter: Reporter | None,
+    argv: list[str] | None,
+    verbose: bool,
+) -> RunOutcome:
     """Write a new run folder's first files, then drive the run."""
     from .objectives.user import module_record
 
@@ -337,9 +369,14 @@ def _start(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         folder.write_text("config.yaml", config.to_yaml())
         folder.write_json("meta.json", meta)
         folder.write_json("summary.json", {**base, "status": "running", "updated_at": started})
-        writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
-                             log_per_decade=config.trace.log_per_decade, f_min=objective.f_min,
-                             formats=config.trace.formats)
+        writer = TraceWriter(
+            folder.path,
+            config.trace.x_columns(config.dim),
+            config.trace.every,
+            log_per_decade=config.trace.log_per_decade,
+            f_min=objective.f_min,
+            formats=config.trace.formats,
+        )
     except OSError as e:
         import shutil
 
@@ -354,15 +391,19 @@ CHECKPOINT = "checkpoint.npz"
 _CK_FIELDS = ("x", "status", "last_row", "final_f", "final_g", "final_x", "best_f", "best_it", "best_x")
 
 
-def save_checkpoint(folder: RunFolder, ck: Checkpoint, trace_last_forced: bool = False,
-                    hits: np.ndarray | None = None) -> bool:
+def save_checkpoint(
+    folder: RunFolder, ck: Checkpoint, trace_last_forced: bool = False, hits: np.ndarray | None = None
+) -> bool:
     """Write ``checkpoint.npz`` atomically; False when the optimizer state is not arrays by name.
 
     ``hits`` (the trace writer's first iteration at each target, -1: not yet) covers the rows up
     to the checkpoint: a resumed run keeps them rather than guessing them from its best f."""
     state = ck.opt_state
-    if not (isinstance(state, tuple) and hasattr(state, "_fields")
-            and all(isinstance(v, np.ndarray) for v in state)):
+    if not (
+        isinstance(state, tuple)
+        and hasattr(state, "_fields")
+        and all(isinstance(v, np.ndarray) for v in state)
+    ):
         return False
     arrays = {k: getattr(ck, k) for k in _CK_FIELDS}
     arrays["iteration"] = np.array(ck.iteration)
@@ -395,9 +436,24 @@ def load_checkpoint(path: str, template_state: Any) -> tuple[Checkpoint, bool, n
     state = type(template_state)(*(data[f"state.{k}"] for k in fields))
     forced = "trace_last_forced" in data and bool(data["trace_last_forced"])
     hits = data["hits"].astype(np.int64) if "hits" in data else None
-    return Checkpoint(int(data["iteration"]), data["x"], state, data["status"], [str(r) for r in data["reason"]],
-                      data["last_row"], data["final_f"], data["final_g"], data["final_x"], data["best_f"],
-                      data["best_it"], data["best_x"]), forced, hits
+    return (
+        Checkpoint(
+            int(data["iteration"]),
+            data["x"],
+            state,
+            data["status"],
+            [str(r) for r in data["reason"]],
+            data["last_row"],
+            data["final_f"],
+            data["final_g"],
+            data["final_x"],
+            data["best_f"],
+            data["best_it"],
+            data["best_x"],
+        ),
+        forced,
+        hits,
+    )
 
 
 def _truncate_trace(path: str, last_iteration: int, json_lines: bool) -> int | None:
@@ -442,8 +498,9 @@ def _recorded_hits(path: str, f_min: float, upto: int) -> np.ndarray:
     return out
 
 
-def resume_run(path: str, reporter: Reporter | None = None, argv: list[str] | None = None,
-               verbose: bool = False) -> RunOutcome:
+def resume_run(
+    path: str, reporter: Reporter | None = None, argv: list[str] | None = None, verbose: bool = False
+) -> RunOutcome:
     """Continue an interrupted, crashed or failed run (a full disk, say, once the cause is gone)
     from its last checkpoint, in its own folder, which it locks first: a second resume of the same
     run exits 2 instead of interleaving the trace."""
@@ -471,51 +528,113 @@ def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple:
     status = old.get("status")
     if status == "running":
         pid, ticks = old.get("pid"), old.get("pid_start")
-        if (old.get("hostname") == hostname() and isinstance(pid, int)
-                and process_start_ticks(pid) is not None and process_start_ticks(pid) == ticks):
+        if (
+            old.get("hostname") == hostname()
+            and isinstance(pid, int)
+            and process_start_ticks(pid) is not None
+            and process_start_ticks(pid) == ticks
+        ):
             raise RunSelectionError(f"run {run_id} is still running (pid {pid}); it cannot be resumed")
     elif status not in ("interrupted", "crashed", "failed"):
-        raise RunSelectionError(f"run {run_id} is {status}; only interrupted, crashed or failed runs "
-                                "are resumed")
+        raise RunSelectionError(
+            f"run {run_id} is {status}; only interrupted, crashed or failed runs are resumed"
+        )
     ck_path = os.path.join(path, CHECKPOINT)
     if not os.path.exists(ck_path):
-        raise RunSelectionError(f"run {run_id} has no checkpoint (it stopped before the first one); "
-                                f"rerun it with: optrun run {os.path.join(path, 'config.yaml')}")
+        raise RunSelectionError(
+            f"run {run_id} has no checkpoint (it stopped before the first one); "
+            f"rerun it with: optrun run {os.path.join(path, 'config.yaml')}"
+        )
     config = load_config(os.path.join(path, "config.yaml"))
     objective, optimizer, x0 = _build(config)
     ck, last_forced, hits = load_checkpoint(ck_path, optimizer.init(x0.copy()))
     keep_upto = ck.iteration - 1 if last_forced else ck.iteration
     folder = RunFolder(path, run_id)
     try:
-        counts = [_truncate_trace(folder.file(f"trace.{fmt}"), keep_upto, fmt == "jsonl")
-                  for fmt in config.trace.formats]
-        writer = TraceWriter(folder.path, config.trace.x_columns(config.dim), config.trace.every,
-                             append=True, rows_already=next((n for n in counts if n is not None), 0),
-                             log_per_decade=config.trace.log_per_decade, f_min=objective.f_min,
-                             formats=config.trace.formats)
+        counts = [
+            _truncate_trace(folder.file(f"trace.{fmt}"), keep_upto, fmt == "jsonl")
+            for fmt in config.trace.formats
+        ]
+        writer = TraceWriter(
+            folder.path,
+            config.trace.x_columns(config.dim),
+            config.trace.every,
+            append=True,
+            rows_already=next((n for n in counts if n is not None), 0),
+            log_per_decade=config.trace.log_per_decade,
+            f_min=objective.f_min,
+            formats=config.trace.formats,
+        )
         writer.last_iteration = keep_upto
         if objective.f_min is not None:  # the targets reached up to the checkpoint, found on every row
             writer.hits[:] = hits if hits is not None else _recorded_hits(path, objective.f_min, keep_upto)
     except (OSError, ValueError, RunReadError) as e:
         raise RunReadError(f"run {run_id}: cannot prepare the trace for resuming ({e})") from None
     resumed = utc_now()
-    base = {k: old[k] for k in ("format_version", "id", "name", "algorithm", "variant", "objective", "dim",
-                                "iterations_planned", "started_at") if k in old}
-    base.update({"pid": os.getpid(), "pid_start": process_start_ticks(os.getpid()),
-                 "hostname": hostname(), "resumed_from": ck.iteration})
-    meta.setdefault("resumes", []).append({"at": resumed, "from_iteration": ck.iteration,
-                                            "command": argv if argv is not None else list(sys.argv)})
+    base = {
+        k: old[k]
+        for k in (
+            "format_version",
+            "id",
+            "name",
+            "algorithm",
+            "variant",
+            "objective",
+            "dim",
+            "iterations_planned",
+            "started_at",
+        )
+        if k in old
+    }
+    base.update(
+        {
+            "pid": os.getpid(),
+            "pid_start": process_start_ticks(os.getpid()),
+            "hostname": hostname(),
+            "resumed_from": ck.iteration,
+        }
+    )
+    meta.setdefault("resumes", []).append(
+        {
+            "at": resumed,
+            "from_iteration": ck.iteration,
+            "command": argv if argv is not None else list(sys.argv),
+        }
+    )
     folder.write_json("meta.json", meta)
     folder.write_json("summary.json", {**base, "status": "running", "updated_at": resumed})
-    return (folder, config, objective, optimizer, x0, base, meta, writer, float(old.get("wall_time_s") or 0.0), ck)
+    return (
+        folder,
+        config,
+        objective,
+        optimizer,
+        x0,
+        base,
+        meta,
+        writer,
+        float(old.get("wall_time_s") or 0.0),
+        ck,
+    )
 
 
 # ---------------------------------------------------------------------------- the loop, driven
 
 
-def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer: Optimizer, x0: np.ndarray,
-           base: dict[str, Any], meta: dict[str, Any], writer: TraceWriter, reporter: Reporter | None,
-           verbose: bool, sig: Signals, resume: Checkpoint | None = None, prior_wall: float = 0.0) -> RunOutcome:
+def _drive(
+    folder: RunFolder,
+    config: RunConfig,
+    objective: Objective,
+    optimizer: Optimizer,
+    x0: np.ndarray,
+    base: dict[str, Any],
+    meta: dict[str, Any],
+    writer: TraceWriter,
+    reporter: Reporter | None,
+    verbose: bool,
+    sig: Signals,
+    resume: Checkpoint | None = None,
+    prior_wall: float = 0.0,
+) -> RunOutcome:
     """Run the loop into ``folder`` and record how it ended, whatever happens: a signal, a second
     Ctrl-C in user code, any exception from user code (BaseException subclasses too), a full disk."""
     t0 = time.perf_counter()
@@ -530,23 +649,41 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         m = int(c.rows[0])
         handed[0] = c.first_iteration + c.n - 1
         if m:
-            writer.add(c.first_iteration, c.f[:m, 0], c.grad_norm[:m, 0], c.step_norm[:m, 0],
-                       c.x[:m, 0], last=bool(c.ended[0]))
+            writer.add(
+                c.first_iteration,
+                c.f[:m, 0],
+                c.grad_norm[:m, 0],
+                c.step_norm[:m, 0],
+                c.x[:m, 0],
+                last=bool(c.ended[0]),
+            )
             fin = c.f[:m, 0][np.isfinite(c.f[:m, 0])]
             if fin.size:
                 best[0] = min(best[0], float(fin.min()))
             seen.update(final_f=float(c.f[m - 1, 0]), best_f=best[0] if np.isfinite(best[0]) else None)
             if verbose and reporter:
                 its = range(c.first_iteration, c.first_iteration + m)
-                reporter.iterations([">%d f(%s) = %.5f" % (i - 1, c.x[j, 0], c.f[j, 0])  # noqa: UP031 - the tutorials' format
-                                     for j, i in enumerate(its) if i > 0])
+                reporter.iterations(
+                    [
+                        ">%d f(%s) = %.5f" % (i - 1, c.x[j, 0], c.f[j, 0])  # noqa: UP031 - the tutorials' format
+                        for j, i in enumerate(its)
+                        if i > 0
+                    ]
+                )
             if reporter:
                 reporter.progress(c.first_iteration + m - 1, config.iterations, float(c.f[m - 1, 0]), best[0])
         now = time.monotonic()
         if now - last_beat[0] >= HEARTBEAT_SECONDS:
             last_beat[0] = now
-            folder.write_json("summary.json", {**base, "status": "running", "updated_at": utc_now(),
-                                               "iterations": c.first_iteration + max(m, 1) - 1})
+            folder.write_json(
+                "summary.json",
+                {
+                    **base,
+                    "status": "running",
+                    "updated_at": utc_now(),
+                    "iterations": c.first_iteration + max(m, 1) - 1,
+                },
+            )
 
     def on_checkpoint(ck: Checkpoint) -> None:
         writer.flush()  # the trace holds every row up to the checkpoint before the checkpoint exists
@@ -554,14 +691,27 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
 
     from .backends import chunked_gradient
 
-    problem = Problem(objective, optimizer, x0, config.iterations, config.stop.f_target, config.stop.grad_norm,
-                      chunked_gradient(objective, optimizer, config.dim))
+    problem = Problem(
+        objective,
+        optimizer,
+        x0,
+        config.iterations,
+        config.stop.f_target,
+        config.stop.grad_norm,
+        chunked_gradient(objective, optimizer, config.dim),
+    )
     error: str | None = None
     result: MemberResult | None = None
     try:
-        (result,) = run(problem, on_chunk, should_stop=lambda: sig.received is not None, resume=resume,
-                        on_checkpoint=on_checkpoint if config.trace.checkpoint_s else None,
-                        checkpoint_every_s=config.trace.checkpoint_s, flush_every_s=CHUNK_SECONDS)
+        (result,) = run(
+            problem,
+            on_chunk,
+            should_stop=lambda: sig.received is not None,
+            resume=resume,
+            on_checkpoint=on_checkpoint if config.trace.checkpoint_s else None,
+            checkpoint_every_s=config.trace.checkpoint_s,
+            flush_every_s=CHUNK_SECONDS,
+        )
     except EvaluationTimeout as e:
         error = f"{e.message} at iteration {handed[0] + 1}"
     except OptrunError as e:
@@ -580,13 +730,36 @@ def _drive(folder: RunFolder, config: RunConfig, objective: Objective, optimizer
         except OSError as e:
             error = error or f"writing the trace failed: {e.strerror or e}"
 
-    return _record(folder, config, objective, base, meta, writer, reporter, sig, result, error,
-                   time.perf_counter() - t0 + prior_wall, seen)
+    return _record(
+        folder,
+        config,
+        objective,
+        base,
+        meta,
+        writer,
+        reporter,
+        sig,
+        result,
+        error,
+        time.perf_counter() - t0 + prior_wall,
+        seen,
+    )
 
 
-def _record(folder: RunFolder, config: RunConfig, objective: Objective, base: dict[str, Any],
-            meta: dict[str, Any], writer: TraceWriter, reporter: Reporter | None, sig: Signals,
-            result: MemberResult | None, error: str | None, wall: float, seen: dict[str, Any]) -> RunOutcome:
+def _record(
+    folder: RunFolder,
+    config: RunConfig,
+    objective: Objective,
+    base: dict[str, Any],
+    meta: dict[str, Any],
+    writer: TraceWriter,
+    reporter: Reporter | None,
+    sig: Signals,
+    result: MemberResult | None,
+    error: str | None,
+    wall: float,
+    seen: dict[str, Any],
+) -> RunOutcome:
     """Write how the run ended (summary.json, meta.json, x.npz) and tell the reporter; ``seen``
     (the last f and best f handed on) fills a summary that has no result."""
     if result is not None:
@@ -599,9 +772,13 @@ def _record(folder: RunFolder, config: RunConfig, objective: Objective, base: di
             except OSError as e:
                 error = error or f"writing x.npz failed: {e.strerror or e}"
     else:
-        summary = {**base, "status": "interrupted" if error is None else "failed",
-                   "stop_reason": "interrupted" if error is None else "error",
-                   "iterations": writer.last_iteration, **seen}
+        summary = {
+            **base,
+            "status": "interrupted" if error is None else "failed",
+            "stop_reason": "interrupted" if error is None else "error",
+            "iterations": writer.last_iteration,
+            **seen,
+        }
     if error is not None:
         summary["status"], summary["stop_reason"], summary["error"] = "failed", "error", error
     if sig.received is not None and summary["status"] == "interrupted":
@@ -614,8 +791,7 @@ def _record(folder: RunFolder, config: RunConfig, objective: Objective, base: di
     summary["time_per_iteration_s"] = wall / summary["iterations"] if summary.get("iterations") else None
     summary["updated_at"] = summary["ended_at"] = utc_now()
     failures = check_expect(config, summary) if summary["status"] in ("completed", "diverged") else []
-    summary["expect"] = {"checked": config.expect.active(), "failures": failures,
-                         "passed": not failures}
+    summary["expect"] = {"checked": config.expect.active(), "failures": failures, "passed": not failures}
     meta["ended_at"] = summary["ended_at"]
     release_space(folder)
     try:

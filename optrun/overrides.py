@@ -39,7 +39,8 @@ def switches_section(key: str) -> bool:
     axes that swap what runs (and so which other keys of the section are valid)."""
     parts = key.split(".")
     return parts[0] in ("algorithm", "objective") and (
-        len(parts) == 1 or parts[1:] == ["name"] or parts == ["algorithm", "variant"])
+        len(parts) == 1 or parts[1:] == ["name"] or parts == ["algorithm", "variant"]
+    )
 
 
 def switch_rank(key: str) -> int:
@@ -120,8 +121,9 @@ def drop_note(src: str, dropped: dict[str, Any], raw: Any) -> str:
     return f"{src} drops {', '.join(parts)}{tail}"
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...],
-                    notes: list[str] | None = None) -> dict[str, str]:
+def apply_overrides(
+    data: dict[str, Any], overrides: list[str] | tuple[str, ...], notes: list[str] | None = None
+) -> dict[str, str]:
     """Apply ``KEY=VALUE`` overrides to a raw config in place; returns ``{key: source}``.
 
     ``algorithm.name=adam`` (or the variant, or ``objective.name``) swaps the section as a sweep
@@ -134,12 +136,17 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         parts, value = parse_override(text)
         key = ".".join(parts)
         if key in overridden:
-            raise ConfigError(f"'{key}' is set twice on the command line (also by {overridden[key]})",
-                              source=f"override '{text}'")
+            raise ConfigError(
+                f"'{key}' is set twice on the command line (also by {overridden[key]})",
+                source=f"override '{text}'",
+            )
         inside = [k for k in overridden if k.startswith(key + ".")]
         if inside and isinstance(value, dict):  # the mapping replaces the section: the earlier key is lost
-            raise ConfigError(f"'{key}' replaces the whole section that {overridden[inside[0]]} set a key "
-                              f"of; put that key inside the mapping, or give it after", source=f"override '{text}'")
+            raise ConfigError(
+                f"'{key}' replaces the whole section that {overridden[inside[0]]} set a key "
+                f"of; put that key inside the mapping, or give it after",
+                source=f"override '{text}'",
+            )
         dropped = assign(data, key, value, f"override '{text}'")
         if dropped:
             drops.append((f"override '{text}'", dropped, parts[0]))

@@ -71,8 +71,11 @@ class Param:
             raise ValueError(f"must be true or false, not {yaml_repr(value)}")
         if self.kind is str:
             if not isinstance(value, str):
-                raise ValueError(f"must be one of {', '.join(self.choices or ())}, not {yaml_repr(value)}"
-                                 if self.choices else f"must be a string, not {yaml_repr(value)}")
+                raise ValueError(
+                    f"must be one of {', '.join(self.choices or ())}, not {yaml_repr(value)}"
+                    if self.choices
+                    else f"must be a string, not {yaml_repr(value)}"
+                )
             if self.choices and value not in self.choices:
                 raise ValueError(f"must be one of {', '.join(self.choices)}, not {yaml_repr(value)}")
             return value
@@ -94,5 +97,4 @@ class Param:
         return value
 
     def _want(self) -> str:
-        return {float: "a number", int: "a whole number", bool: "true or false",
-                str: "a string"}[self.kind]
+        return {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}[self.kind]

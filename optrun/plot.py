@@ -62,7 +62,9 @@ class PlotUnavailable(PlotError):
     """matplotlib is not installed (exit 2)."""
 
     def __init__(self) -> None:
-        super().__init__("pictures need matplotlib, which is not installed: pip install matplotlib (or the plot extra: pip install '.[plot]' in the checkout)")
+        super().__init__(
+            "pictures need matplotlib, which is not installed: pip install matplotlib (or the plot extra: pip install '.[plot]' in the checkout)"
+        )
 
 
 # ---------------------------------------------------------------------------- data in
@@ -171,7 +173,9 @@ def thin_path(xy: np.ndarray, budget: int = THIN_BUDGET) -> np.ndarray:
         parts.append(np.linspace(0, n - 1, along).round().astype(np.int64))
     idx = np.unique(np.concatenate(parts))
     if len(idx) < budget:  # samples that coincided: fill up the budget evenly in iteration
-        idx = np.unique(np.concatenate([idx, np.linspace(0, n - 1, budget - len(idx)).round().astype(np.int64)]))
+        idx = np.unique(
+            np.concatenate([idx, np.linspace(0, n - 1, budget - len(idx)).round().astype(np.int64)])
+        )
     return idx
 
 
@@ -199,10 +203,19 @@ def _pyplot():
 
 
 def _style() -> dict[str, Any]:
-    return {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9.5,
-            "xtick.labelsize": 10, "ytick.labelsize": 10, "figure.constrained_layout.use": True,
-            "figure.constrained_layout.w_pad": 0.1, "figure.constrained_layout.h_pad": 0.08,
-            "svg.hashsalt": "optrun", "svg.fonttype": "path"}
+    return {
+        "font.size": 11,
+        "axes.titlesize": 12,
+        "axes.labelsize": 11,
+        "legend.fontsize": 9.5,
+        "xtick.labelsize": 10,
+        "ytick.labelsize": 10,
+        "figure.constrained_layout.use": True,
+        "figure.constrained_layout.w_pad": 0.1,
+        "figure.constrained_layout.h_pad": 0.08,
+        "svg.hashsalt": "optrun",
+        "svg.fonttype": "path",
+    }
 
 
 def output_format(path: str) -> str:
@@ -212,8 +225,10 @@ def output_format(path: str) -> str:
     """
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext not in FORMATS:
-        raise PlotError(f"cannot write '{path}': the file name must end in "
-                        f"{', '.join('.' + f for f in FORMATS)} (the format is chosen by extension)")
+        raise PlotError(
+            f"cannot write '{path}': the file name must end in "
+            f"{', '.join('.' + f for f in FORMATS)} (the format is chosen by extension)"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise PlotError(f"cannot write '{path}': the folder {folder} does not exist")
@@ -256,11 +271,15 @@ def _grid(objective, region: np.ndarray, n: int = GRID_POINTS) -> tuple[np.ndarr
     try:
         Z = np.asarray(objective.value(np.stack([X, Y], axis=-1)), dtype=float)
     except Exception as e:  # noqa: BLE001 - a user objective that cannot take a grid
-        raise PlotError(f"cannot evaluate the objective '{objective.name}' on a grid for the contour: "
-                        f"{type(e).__name__}: {e}") from None
+        raise PlotError(
+            f"cannot evaluate the objective '{objective.name}' on a grid for the contour: "
+            f"{type(e).__name__}: {e}"
+        ) from None
     if Z.shape != X.shape:
-        raise PlotError(f"the objective '{objective.name}' returned values of shape {Z.shape} for a "
-                        f"grid of shape {X.shape + (2,)}; it must be vectorized over (..., d)")
+        raise PlotError(
+            f"the objective '{objective.name}' returned values of shape {Z.shape} for a "
+            f"grid of shape {X.shape + (2,)}; it must be vectorized over (..., d)"
+        )
     return X, Y, Z
 
 
@@ -302,10 +321,19 @@ def _region(bounds: np.ndarray, paths: Sequence[PathSeries]) -> np.ndarray:
     return region
 
 
-def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out: str, *,
-                 title: str, cmap: str = "viridis", dpi: float = DEFAULT_DPI,
-                 surface: bool = False, budget: int = THIN_BUDGET,
-                 axis_labels: tuple[str, str] = ("x0", "x1")) -> str:
+def plot_contour(
+    objective,
+    bounds: np.ndarray,
+    paths: Sequence[PathSeries],
+    out: str,
+    *,
+    title: str,
+    cmap: str = "viridis",
+    dpi: float = DEFAULT_DPI,
+    surface: bool = False,
+    budget: int = THIN_BUDGET,
+    axis_labels: tuple[str, str] = ("x0", "x1"),
+) -> str:
     """Draw a 2-D objective's filled contour (or 3-D surface) with each search path; return ``out``.
 
     ``objective`` has ``value(XY)`` vectorized over ``(..., 2)``, ``name``, ``minima``
@@ -321,8 +349,9 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
     try:
         cm = colormaps[cmap]
     except KeyError:
-        raise PlotError(f"unknown colormap '{cmap}'; try viridis, magma, cividis or jet "
-                        "(any name matplotlib knows)") from None
+        raise PlotError(
+            f"unknown colormap '{cmap}'; try viridis, magma, cividis or jet (any name matplotlib knows)"
+        ) from None
     drawn = []
     for p in paths:
         xy, f = np.asarray(p.xy, dtype=float), np.asarray(p.f, dtype=float)
@@ -342,18 +371,40 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
         if surface:
             fig = plt.figure(figsize=(7.6, 6.2))
             ax = fig.add_subplot(projection="3d", computed_zorder=False)
-            surf = ax.plot_surface(X, Y, np.where(np.isfinite(Z), Z, np.nan), cmap=cm, norm=norm,
-                                   rstride=4, cstride=4, linewidth=0, antialiased=True, alpha=0.9,
-                                   zorder=1)
+            surf = ax.plot_surface(
+                X,
+                Y,
+                np.where(np.isfinite(Z), Z, np.nan),
+                cmap=cm,
+                norm=norm,
+                rstride=4,
+                cstride=4,
+                linewidth=0,
+                antialiased=True,
+                alpha=0.9,
+                zorder=1,
+            )
             ax.set_zlabel("f(x)", labelpad=8)
             ax.view_init(elev=32, azim=-60)
-            fig.colorbar(surf, ax=ax, shrink=0.6, pad=0.1, label="f(x)",
-                         ticks=_cbar_ticks(levels, logarithmic), format=_cbar_format())
+            fig.colorbar(
+                surf,
+                ax=ax,
+                shrink=0.6,
+                pad=0.1,
+                label="f(x)",
+                ticks=_cbar_ticks(levels, logarithmic),
+                format=_cbar_format(),
+            )
         else:
             fig, ax = plt.subplots(figsize=(7.2, 6.0))
             filled = ax.contourf(X, Y, Z, levels=levels, cmap=cm, norm=norm, extend="neither")
-            cbar = fig.colorbar(filled, ax=ax, ticks=_cbar_ticks(levels, logarithmic), format=_cbar_format(),
-                                label="f(x)" + (", log-spaced levels" if logarithmic else ""))
+            cbar = fig.colorbar(
+                filled,
+                ax=ax,
+                ticks=_cbar_ticks(levels, logarithmic),
+                format=_cbar_format(),
+                label="f(x)" + (", log-spaced levels" if logarithmic else ""),
+            )
             cbar.ax.tick_params(labelsize=9)
             ax.set_aspect("equal" if _square_enough(region) else "auto")
             ax.set_xlim(region[0])
@@ -362,11 +413,31 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
         if minima.size:  # under the paths: a converged run's end marker sits inside the star
             if surface:
                 zmin = np.asarray(objective.value(minima), dtype=float)
-                ax.scatter(minima[:, 0], minima[:, 1], zmin, s=330, marker="*", color="#ffd700",
-                           edgecolor="black", linewidths=0.8, zorder=2, label=_minima_label(minima))
+                ax.scatter(
+                    minima[:, 0],
+                    minima[:, 1],
+                    zmin,
+                    s=330,
+                    marker="*",
+                    color="#ffd700",
+                    edgecolor="black",
+                    linewidths=0.8,
+                    zorder=2,
+                    label=_minima_label(minima),
+                )
             else:
-                ax.plot(minima[:, 0], minima[:, 1], "*", ms=19, color="#ffd700", mec="black", mew=0.8,
-                        zorder=2, ls="none", label=_minima_label(minima))
+                ax.plot(
+                    minima[:, 0],
+                    minima[:, 1],
+                    "*",
+                    ms=19,
+                    color="#ffd700",
+                    mec="black",
+                    mew=0.8,
+                    zorder=2,
+                    ls="none",
+                    label=_minima_label(minima),
+                )
         for i, (p, xy, f, n_all) in enumerate(drawn):
             if not len(xy):
                 continue
@@ -379,22 +450,66 @@ def plot_contour(objective, bounds: np.ndarray, paths: Sequence[PathSeries], out
             size = (5.0 if len(xy) <= 200 else 2.5) + 1.5 * wider
             z = 3 + 3 * i
             if surface:
-                ax.plot(xy[:, 0], xy[:, 1], f, ".-", color=colour, lw=lw, ms=size, zorder=z,
-                        path_effects=_outlined(lw + 1.3), label=label)
-                ax.scatter(*xy[0], f[0], s=80, marker="o", facecolor="none", edgecolor=colour,
-                           linewidths=2.2, zorder=z + 1)
-                ax.scatter(*xy[-1], f[-1], s=100, marker="X", color=colour, edgecolor="black",
-                           linewidths=0.8, zorder=z + 2)
+                ax.plot(
+                    xy[:, 0],
+                    xy[:, 1],
+                    f,
+                    ".-",
+                    color=colour,
+                    lw=lw,
+                    ms=size,
+                    zorder=z,
+                    path_effects=_outlined(lw + 1.3),
+                    label=label,
+                )
+                ax.scatter(
+                    *xy[0],
+                    f[0],
+                    s=80,
+                    marker="o",
+                    facecolor="none",
+                    edgecolor=colour,
+                    linewidths=2.2,
+                    zorder=z + 1,
+                )
+                ax.scatter(
+                    *xy[-1],
+                    f[-1],
+                    s=100,
+                    marker="X",
+                    color=colour,
+                    edgecolor="black",
+                    linewidths=0.8,
+                    zorder=z + 2,
+                )
             else:
-                ax.plot(xy[:, 0], xy[:, 1], ".-", color=colour, lw=lw, ms=size, zorder=z,
-                        path_effects=_outlined(lw + 1.3), label=label)
+                ax.plot(
+                    xy[:, 0],
+                    xy[:, 1],
+                    ".-",
+                    color=colour,
+                    lw=lw,
+                    ms=size,
+                    zorder=z,
+                    path_effects=_outlined(lw + 1.3),
+                    label=label,
+                )
                 # start: a ring in the run's colour on a dark ring, the first point visible inside
-                ax.plot(*xy[0], marker="o", ms=11, mfc="none", mec="black", mew=4.0, alpha=0.75,
-                        zorder=z + 1, ls="none")
-                ax.plot(*xy[0], marker="o", ms=11, mfc="none", mec=colour, mew=2.0, zorder=z + 1,
-                        ls="none")
-                ax.plot(*xy[-1], marker="X", ms=11, color=colour, mec="black", mew=0.8, zorder=z + 2,
-                        ls="none")
+                ax.plot(
+                    *xy[0],
+                    marker="o",
+                    ms=11,
+                    mfc="none",
+                    mec="black",
+                    mew=4.0,
+                    alpha=0.75,
+                    zorder=z + 1,
+                    ls="none",
+                )
+                ax.plot(*xy[0], marker="o", ms=11, mfc="none", mec=colour, mew=2.0, zorder=z + 1, ls="none")
+                ax.plot(
+                    *xy[-1], marker="X", ms=11, color=colour, mec="black", mew=0.8, zorder=z + 2, ls="none"
+                )
         pad = {"labelpad": 8} if surface else {}
         ax.set_xlabel(axis_labels[0], **pad)
         ax.set_ylabel(axis_labels[1], **pad)
@@ -447,8 +562,9 @@ def _cbar_ticks(levels: np.ndarray, logarithmic: bool) -> np.ndarray:
     if not logarithmic:
         import matplotlib.ticker as mt
 
-        return np.array([t for t in mt.MaxNLocator(6).tick_values(levels[0], levels[-1])
-                         if levels[0] <= t <= levels[-1]])
+        return np.array(
+            [t for t in mt.MaxNLocator(6).tick_values(levels[0], levels[-1]) if levels[0] <= t <= levels[-1]]
+        )
     return levels[np.unique(np.linspace(0, len(levels) - 1, 6).round().astype(int))]
 
 
@@ -457,9 +573,17 @@ def _cbar_ticks(levels: np.ndarray, logarithmic: bool) -> np.ndarray:
 
 # One line style per algorithm: solid, dashed, dotted, dash-dot, then dash patterns that stay
 # apart at a line width of 1.8 (matplotlib's (offset, (on, off, ...)) in line widths).
-LINE_STYLES: tuple[Any, ...] = ("-", "--", ":", "-.", (0, (8, 2, 1.5, 2, 1.5, 2)), (0, (12, 3)),
-                                (0, (1.5, 1.5)), (0, (5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5)),
-                                (0, (14, 2, 4, 2)))
+LINE_STYLES: tuple[Any, ...] = (
+    "-",
+    "--",
+    ":",
+    "-.",
+    (0, (8, 2, 1.5, 2, 1.5, 2)),
+    (0, (12, 3)),
+    (0, (1.5, 1.5)),
+    (0, (5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5)),
+    (0, (14, 2, 4, 2)),
+)
 BAND_LINES = 6  # interquartile bands are shaded in a panel of at most this many lines (more is mud)
 PANEL_SIZE = (5.6, 3.9)  # inches per subplot when there are several
 SINGLE_SIZE = (7.6, 4.8)  # inches of a one-panel convergence figure (before the legend)
@@ -548,8 +672,14 @@ def _prepare(s: CurveSeries, budget: int) -> dict[str, Any]:
     idx = thin_curve(mid, budget)
     if q1 is not None:  # keep the band's own extremes too
         idx = np.union1d(idx, np.union1d(thin_curve(q1, budget // 4), thin_curve(q3, budget // 4)))
-    return {"series": s, "it": it[idx], "mid": mid[idx], "lo": None if q1 is None else q1[idx],
-            "hi": None if q3 is None else q3[idx], "members": v.shape[0] if v.ndim == 2 else 1}
+    return {
+        "series": s,
+        "it": it[idx],
+        "mid": mid[idx],
+        "lo": None if q1 is None else q1[idx],
+        "hi": None if q3 is None else q3[idx],
+        "members": v.shape[0] if v.ndim == 2 else 1,
+    }
 
 
 def _fit_values(lines: list[dict[str, Any]], log: bool) -> tuple[list[str], float | None, float | None]:
@@ -567,8 +697,12 @@ def _fit_values(lines: list[dict[str, Any]], log: bool) -> tuple[list[str], floa
                 line[k] = np.where(big, np.sign(a) * VALUE_CEILING, a)
     floor = smallest = None
     if log:
-        pos = [a[np.isfinite(a) & (a > 0)] for line in lines for a in (line["mid"], line["lo"], line["hi"])
-               if a is not None]
+        pos = [
+            a[np.isfinite(a) & (a > 0)]
+            for line in lines
+            for a in (line["mid"], line["lo"], line["hi"])
+            if a is not None
+        ]
         pos = np.concatenate(pos) if pos else np.array([])
         smallest = float(pos.min()) if pos.size else 1e-300
         floor = smallest / 10.0 if smallest / 10.0 > 0 else smallest  # a denormal cannot go lower
@@ -580,7 +714,8 @@ def _fit_values(lines: list[dict[str, Any]], log: bool) -> tuple[list[str], floa
                     clipped |= bool(bad.any())
                     line[k] = np.where(bad, floor, a)
     notes = ([f"values <= 0 drawn at {floor:.1e}"] if clipped else []) + (
-        [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else [])
+        [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else []
+    )
     return notes, (floor if clipped else smallest), floor
 
 
@@ -590,10 +725,17 @@ def _grid_shape(n: int) -> tuple[int, int]:
     return -(-n // cols), cols
 
 
-def convergence_figure(series: Sequence[CurveSeries], *, title: str, panels: Sequence[Panel] | None = None,
-                       ylabel: str = "f(x) − f*", log: bool = True,
-                       legend: Sequence[LegendEntry] | None = None, budget: int = THIN_BUDGET,
-                       band_lines: int = BAND_LINES):
+def convergence_figure(
+    series: Sequence[CurveSeries],
+    *,
+    title: str,
+    panels: Sequence[Panel] | None = None,
+    ylabel: str = "f(x) − f*",
+    log: bool = True,
+    legend: Sequence[LegendEntry] | None = None,
+    budget: int = THIN_BUDGET,
+    band_lines: int = BAND_LINES,
+):
     """Build (not save) the convergence figure: one subplot per :class:`Panel` (shared iteration
     axis, each its own y axis), a series drawn in the panel its ``panel`` index names, with its
     ``colour`` and ``linestyle`` (:func:`looks` when a series has no colour).
@@ -608,8 +750,9 @@ def convergence_figure(series: Sequence[CurveSeries], *, title: str, panels: Seq
     prepared = [_prepare(s, budget) for s in series]
     for line in prepared:
         if not 0 <= line["series"].panel < len(panels):
-            raise PlotError(f"series '{line['series'].label}' names panel {line['series'].panel} of "
-                            f"{len(panels)}")
+            raise PlotError(
+                f"series '{line['series'].label}' names panel {line['series'].panel} of {len(panels)}"
+            )
     if any(line["series"].colour is None for line in prepared):
         auto = looks([0] * len(prepared), list(range(len(prepared))))
         for line, (colour, _) in zip(prepared, auto):
@@ -629,9 +772,9 @@ def convergence_figure(series: Sequence[CurveSeries], *, title: str, panels: Seq
         fig = plt.figure(figsize=base, layout="constrained")
         grid = fig.subplots(rows, cols, sharex=True, squeeze=False)
         axes = list(grid.flat)
-        for ax in axes[len(panels):]:
+        for ax in axes[len(panels) :]:
             fig.delaxes(ax)
-        axes = axes[:len(panels)]
+        axes = axes[: len(panels)]
         banded = False
         for p, (ax, panel) in enumerate(zip(axes, panels)):
             here = [line for line in prepared if line["series"].panel == p]
@@ -639,16 +782,28 @@ def convergence_figure(series: Sequence[CurveSeries], *, title: str, panels: Seq
             shade = sum(1 for line in here if line["lo"] is not None) <= band_lines
             for line in here:
                 s = line["series"]
-                ax.plot(line["it"], line["mid"], color=line["colour"], ls=s.linestyle, lw=1.8, zorder=3,
-                        label=s.label)
+                ax.plot(
+                    line["it"],
+                    line["mid"],
+                    color=line["colour"],
+                    ls=s.linestyle,
+                    lw=1.8,
+                    zorder=3,
+                    label=s.label,
+                )
                 if line["lo"] is not None and shade:
-                    ax.fill_between(line["it"], line["lo"], line["hi"], color=line["colour"], alpha=0.2, lw=0,
-                                    zorder=2)
+                    ax.fill_between(
+                        line["it"], line["lo"], line["hi"], color=line["colour"], alpha=0.2, lw=0, zorder=2
+                    )
                     banded = True
             if panel.log:
                 ax.set_yscale("log")
-                top = [float(np.nanmax(a[np.isfinite(a)])) for line in here for a in (line["mid"], line["hi"])
-                       if a is not None and np.isfinite(a).any()]
+                top = [
+                    float(np.nanmax(a[np.isfinite(a)]))
+                    for line in here
+                    for a in (line["mid"], line["hi"])
+                    if a is not None and np.isfinite(a).any()
+                ]
                 if top and floor is not None:
                     low, highest = min(bottom, max(top)), max(top)
                     with np.errstate(over="ignore"):  # a diverged run may reach 1e308
@@ -676,10 +831,20 @@ def convergence_figure(series: Sequence[CurveSeries], *, title: str, panels: Seq
             axes[0].set_title(_wrap(title, wrap))
 
         if legend is None:
-            legend = [] if len(prepared) <= 1 else [
-                LegendEntry(s.label if line["members"] == 1 else f"{s.label} (median of {line['members']})",
-                            "line", line["colour"], s.linestyle)
-                for line in prepared for s in [line["series"]]]
+            legend = (
+                []
+                if len(prepared) <= 1
+                else [
+                    LegendEntry(
+                        s.label if line["members"] == 1 else f"{s.label} (median of {line['members']})",
+                        "line",
+                        line["colour"],
+                        s.linestyle,
+                    )
+                    for line in prepared
+                    for s in [line["series"]]
+                ]
+            )
             if legend and banded:
                 legend.append(LegendEntry("interquartile range", "band"))
         entries = [e for e in legend if e.kind != "band" or banded]
@@ -703,8 +868,17 @@ def _outside_legend(fig, handles, entries: Sequence[LegendEntry], base: tuple[fl
     labels = [_wrap(e.label, 40) for e in entries]
 
     def place(ncols: int):
-        leg = fig.legend(handles, labels, loc="outside right upper", ncols=ncols, handlelength=3.2,
-                         frameon=True, framealpha=1.0, edgecolor="0.7", borderaxespad=0.3)
+        leg = fig.legend(
+            handles,
+            labels,
+            loc="outside right upper",
+            ncols=ncols,
+            handlelength=3.2,
+            frameon=True,
+            framealpha=1.0,
+            edgecolor="0.7",
+            borderaxespad=0.3,
+        )
         for e, text in zip(entries, leg.get_texts()):
             if e.kind == "header":
                 text.set_fontweight("bold")
@@ -719,10 +893,18 @@ def _outside_legend(fig, handles, entries: Sequence[LegendEntry], base: tuple[fl
     fig.set_size_inches(base[0] + box.width / fig.dpi + 0.25, max(base[1], box.height / fig.dpi + 0.4))
 
 
-def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
-                     ylabel: str = "f(x) − f*", log: bool = True, dpi: float = DEFAULT_DPI,
-                     budget: int = THIN_BUDGET, panels: Sequence[Panel] | None = None,
-                     legend: Sequence[LegendEntry] | None = None) -> str:
+def plot_convergence(
+    series: Sequence[CurveSeries],
+    out: str,
+    *,
+    title: str,
+    ylabel: str = "f(x) − f*",
+    log: bool = True,
+    dpi: float = DEFAULT_DPI,
+    budget: int = THIN_BUDGET,
+    panels: Sequence[Panel] | None = None,
+    legend: Sequence[LegendEntry] | None = None,
+) -> str:
     """Draw one line per series against iteration (:func:`convergence_figure`) into ``out``.
 
     With ``log`` the y axis is logarithmic; values ``<= 0`` (a run that reached ``f*`` to the
@@ -733,8 +915,9 @@ def plot_convergence(series: Sequence[CurveSeries], out: str, *, title: str,
     """
     _check_dpi(dpi)
     output_format(out)
-    fig = convergence_figure(series, title=title, panels=panels, ylabel=ylabel, log=log, legend=legend,
-                             budget=budget)
+    fig = convergence_figure(
+        series, title=title, panels=panels, ylabel=ylabel, log=log, legend=legend, budget=budget
+    )
     return _save_and_close(fig, out, dpi)
 
 
@@ -782,12 +965,24 @@ def run_labels(runs: Sequence[Any]) -> list[str]:
     algos = [_algorithm_text(r) for r in runs]
     show_name, show_algo = len(runs) == 1 or len(set(names)) > 1, len(set(algos)) > 1
     flat = [_flatten(r.config) for r in runs]
-    fixed = {"name", "algorithm.name", "algorithm.variant", "iterations",  # the picture shows the steps
-             "objective.name", "objective.dim"}  # the title or the panel names the objective
+    fixed = {
+        "name",
+        "algorithm.name",
+        "algorithm.variant",
+        "iterations",  # the picture shows the steps
+        "objective.name",
+        "objective.dim",
+    }  # the title or the panel names the objective
     if len({(r.objective, r.dim) for r in runs}) > 1:
         fixed.add("bounds")  # each objective's own box
-    differ = [k for k in flat[0] if k not in fixed and not k.startswith(("expect.", "trace."))
-              and all(k in f for f in flat) and len({repr(f[k]) for f in flat}) > 1]
+    differ = [
+        k
+        for k in flat[0]
+        if k not in fixed
+        and not k.startswith(("expect.", "trace."))
+        and all(k in f for f in flat)
+        and len({repr(f[k]) for f in flat}) > 1
+    ]
     labels = []
     for r, name, algo, f in zip(runs, names, algos, flat):
         status = r.status if r.status != "completed" else ""
@@ -862,8 +1057,10 @@ def resolve_kind(runs: Sequence[Any], kind: str = "auto") -> str:
         return "contour" if two_d else "convergence"
     if kind in ("contour", "surface") and not two_d:
         dims = sorted({_dim(r) for r in runs})
-        raise PlotError(f"a {kind} plot needs 2-D objectives, but these runs have d = "
-                        f"{', '.join(map(str, dims))}; use --kind convergence")
+        raise PlotError(
+            f"a {kind} plot needs 2-D objectives, but these runs have d = "
+            f"{', '.join(map(str, dims))}; use --kind convergence"
+        )
     return kind
 
 
@@ -886,8 +1083,9 @@ SUBSET_NAME_MAX = 80  # characters of a file name given to what was selected (be
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]+")
 
 
-def subset_name(selectors: Sequence[str] = (), where: Sequence[str] = (),
-                only: dict[str, set[int]] | None = None) -> str:
+def subset_name(
+    selectors: Sequence[str] = (), where: Sequence[str] = (), only: dict[str, set[int]] | None = None
+) -> str:
     """What part of a sweep a picture shows, as it can stand in a file name: the selectors' axis
     values (the text after ``SWEEP:``) joined by ``+``, then the ``where`` conditions joined by
     ``,`` (``algorithm=adam,alpha=0.01``: the same name for a selector and for ``--where``).
@@ -902,11 +1100,13 @@ def subset_name(selectors: Sequence[str] = (), where: Sequence[str] = (),
     if where:
         text += ("," if text else "") + ",".join(w.text for w in parse_where(where))
     if not text and only:
-        text = "members-" + hashlib.sha1(repr(sorted((k, sorted(v)) for k, v in only.items())).encode()
-                                         ).hexdigest()[:8]
+        text = (
+            "members-"
+            + hashlib.sha1(repr(sorted((k, sorted(v)) for k, v in only.items())).encode()).hexdigest()[:8]
+        )
     safe = _UNSAFE.sub("_", text).strip("_") or "subset"
     if len(safe) > SUBSET_NAME_MAX:
-        safe = safe[:SUBSET_NAME_MAX - 9].rstrip("_,+=") + "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+        safe = safe[: SUBSET_NAME_MAX - 9].rstrip("_,+=") + "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
     return safe
 
 
@@ -927,9 +1127,17 @@ def default_title(runs: Sequence[Any]) -> str:
     return f"{', '.join(objs)}: {' vs '.join(algos)}"
 
 
-def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto",
-              title: str | None = None, cmap: str = "viridis", dpi: float = DEFAULT_DPI,
-              budget: int = THIN_BUDGET, where: Sequence[str] = ()) -> str:
+def plot_runs(
+    runs: Sequence[Any],
+    out: str | None = None,
+    *,
+    kind: str = "auto",
+    title: str | None = None,
+    cmap: str = "viridis",
+    dpi: float = DEFAULT_DPI,
+    budget: int = THIN_BUDGET,
+    where: Sequence[str] = (),
+) -> str:
     """Draw loaded runs (:func:`optrun.store.read.load_run` objects) and return the file written.
 
     ``kind`` is ``auto`` (contour for 2-D runs, convergence otherwise), ``contour``, ``surface``
@@ -952,15 +1160,19 @@ def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto"
     title = title or default_title(runs)
     if len(runs) == 1 and runs[0].status != "completed":
         title = f"{title} [{runs[0].status}]"
-    labels = [label + (f" (given {len(given[str(r.id)])} times)" if len(given[str(r.id)]) > 1 else "")
-              for r, label in zip(runs, run_labels(runs))]
+    labels = [
+        label + (f" (given {len(given[str(r.id)])} times)" if len(given[str(r.id)]) > 1 else "")
+        for r, label in zip(runs, run_labels(runs))
+    ]
     if kind == "convergence":
         return _plot_runs_convergence(runs, labels, out, title, dpi, budget)
 
     keys = {_objective_key(r.config) for r in runs}
     if len(keys) > 1:
-        raise PlotError("these runs are on different objectives, so one contour cannot show them; "
-                        "plot them one at a time or use --kind convergence")
+        raise PlotError(
+            "these runs are on different objectives, so one contour cannot show them; "
+            "plot them one at a time or use --kind convergence"
+        )
     objective = _objective_of(runs[0])
     bounds = _bounds(runs[0], objective)
     for r in runs[1:]:
@@ -971,11 +1183,22 @@ def plot_runs(runs: Sequence[Any], out: str | None = None, *, kind: str = "auto"
     for r, label in zip(runs, labels):
         t = _trace(r)
         if "x0" not in t or "x1" not in t:
-            raise PlotError(f"run {r.id} recorded no x coordinates (trace.x: none), so its path cannot "
-                            "be drawn; use --kind convergence")
+            raise PlotError(
+                f"run {r.id} recorded no x coordinates (trace.x: none), so its path cannot "
+                "be drawn; use --kind convergence"
+            )
         paths.append(PathSeries(label, np.column_stack([t["x0"], t["x1"]]), t["f"]))
-    return plot_contour(objective, bounds, paths, out, title=title, cmap=cmap, dpi=dpi,
-                        surface=kind == "surface", budget=budget)
+    return plot_contour(
+        objective,
+        bounds,
+        paths,
+        out,
+        title=title,
+        cmap=cmap,
+        dpi=dpi,
+        surface=kind == "surface",
+        budget=budget,
+    )
 
 
 def _y_axis(series: Sequence[CurveSeries], gap: bool) -> tuple[str, bool]:
@@ -1018,8 +1241,11 @@ def _plot_runs_convergence(runs, labels, out, title, dpi, budget) -> str:
     series = []
     for r, fs, label, key, (colour, ls) in zip(runs, f_stars, labels, keys, styled):
         t = _trace(r)
-        series.append(CurveSeries(label, t["iteration"], t["f"] - fs if gaps[key] else t["f"],
-                                  order.index(key), colour, ls))
+        series.append(
+            CurveSeries(
+                label, t["iteration"], t["f"] - fs if gaps[key] else t["f"], order.index(key), colour, ls
+            )
+        )
     panels = _panels(keys, series, gaps)
     return plot_convergence(series, out, title=title, dpi=dpi, budget=budget, panels=panels)
 
@@ -1063,7 +1289,9 @@ def parse_where(items: Sequence[str]) -> list[Where]:
         key, sep, raw = str(item).partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or not key or not raw:
-            raise PlotError(f"--where '{item}' is not KEY=VALUE (e.g. --where algorithm=adam --where alpha=0.1)")
+            raise PlotError(
+                f"--where '{item}' is not KEY=VALUE (e.g. --where algorithm=adam --where alpha=0.1)"
+            )
         try:
             value, _ = parse_yaml(raw, f"--where {key}")
         except ConfigError as e:
@@ -1085,12 +1313,20 @@ def value_matches(cell: Any, want: Where, exact: bool = True) -> bool:
     cell, v = json_value(cell), want.value
     if isinstance(cell, dict):
         if isinstance(v, dict):
-            return all(k in cell and value_matches(cell[k], Where(k, x, want.text), exact) for k, x in v.items())
+            return all(
+                k in cell and value_matches(cell[k], Where(k, x, want.text), exact) for k, x in v.items()
+            )
         return cell.get("name") == v
     if same_value(cell, v):
         return True
-    return (not exact and want.digits is not None and isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v) and rounds_to(cell, v, want.digits))
+    return (
+        not exact
+        and want.digits is not None
+        and isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and rounds_to(cell, v, want.digits)
+    )
 
 
 def _key_in(key: str, keys: Sequence[str]) -> list[str]:
@@ -1127,8 +1363,10 @@ def select_members(sweeps: Sequence[Any], wheres: Sequence[Where]) -> dict[str, 
         for w in wheres:
             axes = _key_in(w.key, s.axes)
             if len(axes) > 1:
-                raise PlotError(f"--where {w.text}: '{w.key}' matches the axes {', '.join(axes)} of sweep "
-                                f"{s.id}; give the full dotted key")
+                raise PlotError(
+                    f"--where {w.text}: '{w.key}' matches the axes {', '.join(axes)} of sweep "
+                    f"{s.id}; give the full dotted key"
+                )
             if axes:
                 cells = [r.get(axes[0]) for r in rows]
                 name = axes[0]
@@ -1136,14 +1374,17 @@ def select_members(sweeps: Sequence[Any], wheres: Sequence[Where]) -> dict[str, 
                 found = _key_in(w.key, list(base))
                 if len(found) != 1:
                     listed = ", ".join(s.axes) or "none"
-                    raise PlotError(f"--where {w.text}: sweep {s.id} has no axis or setting '{w.key}' "
-                                    f"(its axes: {listed})")
+                    raise PlotError(
+                        f"--where {w.text}: sweep {s.id} has no axis or setting '{w.key}' "
+                        f"(its axes: {listed})"
+                    )
                 cells = [base[found[0]]] * len(rows)
                 name = found[0]
             hits = _matching(cells, w)
             if not any(hits) and len(sweeps) == 1:
-                raise PlotError(f"--where {w.text} matches no member of sweep {s.id}: {name} takes "
-                                f"{_shown(cells)}")
+                raise PlotError(
+                    f"--where {w.text} matches no member of sweep {s.id}: {name} takes {_shown(cells)}"
+                )
             prev = by_key.get(name)
             by_key[name] = hits if prev is None else [a or b for a, b in zip(prev, hits)]
         for hits in by_key.values():
@@ -1232,21 +1473,31 @@ def _split_axes(sweep: Any, row: dict[str, Any]) -> tuple[str, str, dict[str, An
             setting.update({f"{section}.{k}": x for k, x in v.items() if k not in kept})
         elif section in ("objective", "algorithm") and not rest:
             (obj if section == "objective" else algo)["name"] = v
-        elif (section, rest) in (("objective", "name"), ("objective", "dim"), ("algorithm", "name"),
-                                 ("algorithm", "variant")):
+        elif (section, rest) in (
+            ("objective", "name"),
+            ("objective", "dim"),
+            ("algorithm", "name"),
+            ("algorithm", "variant"),
+        ):
             (obj if section == "objective" else algo)[rest] = v
             variant_swept |= rest == "variant"
         else:
             setting[axis] = v
     dim = obj.get("dim")
     objective = f"{obj.get('name') or '?'}" + (f" (d={dim})" if dim is not None else "")
-    algorithm = str(algo.get("name") or "?") + (f" ({algo['variant']})" if variant_swept and algo.get("variant")
-                                                 else "")
+    algorithm = str(algo.get("name") or "?") + (
+        f" ({algo['variant']})" if variant_swept and algo.get("variant") else ""
+    )
     return objective, algorithm, setting
 
 
-def sweep_lines(sweeps: Sequence[Any], group_by: str | None = None, where: Sequence[str] = (),
-                max_members: int = SWEEP_PLOT_MEMBERS, only: dict[str, set[int]] | None = None) -> list[SweepLine]:
+def sweep_lines(
+    sweeps: Sequence[Any],
+    group_by: str | None = None,
+    where: Sequence[str] = (),
+    max_members: int = SWEEP_PLOT_MEMBERS,
+    only: dict[str, set[int]] | None = None,
+) -> list[SweepLine]:
     """The configurations of the sweeps to draw (the members that differ only by seed, as
     :func:`optrun.compare.compare_sweeps` groups them), keeping the members ``where`` chooses
     (:func:`parse_where`), only those ``only`` names for a sweep id it holds (the members of a
@@ -1260,8 +1511,11 @@ def sweep_lines(sweeps: Sequence[Any], group_by: str | None = None, where: Seque
     lines = []
     for g in comparison.groups:
         s = by_id[g.sweep]
-        members = [m for m in g.members if (chosen is None or m in chosen[s.id])
-                   and (s.id not in only or m in only[s.id])]
+        members = [
+            m
+            for m in g.members
+            if (chosen is None or m in chosen[s.id]) and (s.id not in only or m in only[s.id])
+        ]
         if not members:
             continue
         n = len(members)
@@ -1316,15 +1570,21 @@ def _has_f_star(line: SweepLine) -> bool:
     return all(line.sweep.rows[m].get("f_min") is not None for m in line.members)
 
 
-def sweep_curves(sweeps: Sequence[Any], group_by: str | None = None,
-                 max_members: int = SWEEP_PLOT_MEMBERS, where: Sequence[str] = ()) -> tuple[list[CurveSeries], bool]:
+def sweep_curves(
+    sweeps: Sequence[Any],
+    group_by: str | None = None,
+    max_members: int = SWEEP_PLOT_MEMBERS,
+    where: Sequence[str] = (),
+) -> tuple[list[CurveSeries], bool]:
     """One :class:`CurveSeries` per configuration of the sweeps (:func:`sweep_lines`), holding the
     ``(m, n)`` matrix of its members' f - f* (or f when some f* is unknown: the second value
     returned is whether it is the gap) on the union of their recorded iterations."""
     lines = sweep_lines(sweeps, group_by, where, max_members)
     gap = all(_has_f_star(line) for line in lines)
-    return [CurveSeries(line.label, grid, values)
-            for line, (grid, values) in zip(lines, _curves(lines, [gap] * len(lines)))], gap
+    return [
+        CurveSeries(line.label, grid, values)
+        for line, (grid, values) in zip(lines, _curves(lines, [gap] * len(lines)))
+    ], gap
 
 
 def _value_label(v: Any) -> str:
@@ -1333,10 +1593,18 @@ def _value_label(v: Any) -> str:
     return _value_text(v) if not isinstance(v, bool) else _yaml_text(v)
 
 
-def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str | None = None,
-                title: str | None = None, dpi: float = DEFAULT_DPI, budget: int = THIN_BUDGET,
-                where: Sequence[str] = (), only: dict[str, set[int]] | None = None,
-                selectors: Sequence[str] = ()) -> str:
+def plot_sweeps(
+    sweeps: Sequence[Any],
+    out: str | None = None,
+    *,
+    group_by: str | None = None,
+    title: str | None = None,
+    dpi: float = DEFAULT_DPI,
+    budget: int = THIN_BUDGET,
+    where: Sequence[str] = (),
+    only: dict[str, set[int]] | None = None,
+    selectors: Sequence[str] = (),
+) -> str:
     """Convergence of sweeps (:func:`optrun.store.read.load_sweep` objects); returns the file written.
 
     Per configuration (:func:`sweep_lines`) the median of f - f* across its members, with the
@@ -1371,11 +1639,15 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
     setting_keys = list(dict.fromkeys(k for line in lines for k in line.setting))
     short = _short_names(setting_keys)
     # a setting every line shares is said once, in the title; the legend tells the lines apart
-    shared = {k: lines[0].setting.get(k) for k in setting_keys
-              if len({repr(json_value(line.setting.get(k))) for line in lines}) == 1}
+    shared = {
+        k: lines[0].setting.get(k)
+        for k in setting_keys
+        if len({repr(json_value(line.setting.get(k))) for line in lines}) == 1
+    }
     setting_keys = [k for k in setting_keys if k not in shared]
-    settings = [", ".join(f"{short[k]}={_value_label(line.setting.get(k))}" for k in setting_keys)
-                for line in lines]
+    settings = [
+        ", ".join(f"{short[k]}={_value_label(line.setting.get(k))}" for k in setting_keys) for line in lines
+    ]
     algorithms = [line.algorithm for line in lines]
     styled = looks(algorithms, settings)
     n_algos, n_settings = len(set(algorithms)), len(set(settings))
@@ -1384,8 +1656,10 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
         parts = ([algo] if n_algos > 1 else []) + ([setting] if n_settings > 1 else [])
         text = ", ".join(parts) or setting or algo
         labels.append(text + (f" (sample of {line.n:,})" if len(line.members) < line.n else ""))
-    series = [CurveSeries(label, grid, values, order.index(key), colour, ls)
-              for label, (grid, values), key, (colour, ls) in zip(labels, curves, keys, styled)]
+    series = [
+        CurveSeries(label, grid, values, order.index(key), colour, ls)
+        for label, (grid, values), key, (colour, ls) in zip(labels, curves, keys, styled)
+    ]
     panels = _panels(keys, series, gaps)
 
     per_panel = [sum(1 for line in lines if line.objective == k) for k in order]
@@ -1396,26 +1670,36 @@ def plot_sweeps(sweeps: Sequence[Any], out: str | None = None, *, group_by: str 
         # seaborn's way for two encodings: a section per variable, each row one value
         one_axis = len(setting_keys) == 1
         legend = [LegendEntry("algorithm", "header")]
-        legend += [LegendEntry(a, "line", "0.25", ls) for a, ls in
-                   dict.fromkeys((a, s[1]) for a, s in zip(algorithms, styled))]
+        legend += [
+            LegendEntry(a, "line", "0.25", ls)
+            for a, ls in dict.fromkeys((a, s[1]) for a, s in zip(algorithms, styled))
+        ]
         legend += [LegendEntry(", ".join(short[k] for k in setting_keys) or "setting", "header")]
         shown = dict.fromkeys((s, c[0]) for s, c in zip(settings, styled))
         legend += [LegendEntry(s.partition("=")[2] if one_axis else s, "line", colour) for s, colour in shown]
         if banded:
             legend.append(LegendEntry("interquartile range", "band"))
     elif len(lines) > 1:
-        legend = list(dict.fromkeys(LegendEntry(label, "line", c, ls) for label, (c, ls) in zip(labels, styled)))
+        legend = list(
+            dict.fromkeys(LegendEntry(label, "line", c, ls) for label, (c, ls) in zip(labels, styled))
+        )
         if banded:
             legend.append(LegendEntry("interquartile range", "band"))
     if title is None:
         algos = list(dict.fromkeys(algorithms))
-        name = ", ".join(dict.fromkeys(str(s.summary.get("name") or s.config.get("name") or s.id) for s in sweeps))
+        name = ", ".join(
+            dict.fromkeys(str(s.summary.get("name") or s.config.get("name") or s.id) for s in sweeps)
+        )
         head = order[0] if len(order) == 1 else name
-        seeds = (f"{counts[0]:,} seeds" if len(counts) == 1 else f"{counts[0]:,} to {counts[-1]:,} seeds")
-        how = (f"median of {seeds} per configuration" if max(counts) > 1 else "one member per configuration")
-        drawn_seeds = {repr(json_value(line.sweep.rows[m].get("seed"))) for line in lines for m in line.members}
+        seeds = f"{counts[0]:,} seeds" if len(counts) == 1 else f"{counts[0]:,} to {counts[-1]:,} seeds"
+        how = f"median of {seeds} per configuration" if max(counts) > 1 else "one member per configuration"
+        drawn_seeds = {
+            repr(json_value(line.sweep.rows[m].get("seed"))) for line in lines for m in line.members
+        }
         if max(counts) == 1 and len(drawn_seeds) == 1 and all("seed" in line.sweep.axes for line in lines):
-            how += f", seed = {_value_label(json_value(lines[0].sweep.rows[lines[0].members[0]].get('seed')))}"
+            how += (
+                f", seed = {_value_label(json_value(lines[0].sweep.rows[lines[0].members[0]].get('seed')))}"
+            )
         if banded and max(per_panel) > BAND_LINES:
             how += f"; interquartile range shaded in panels of at most {BAND_LINES} lines"
         elif banded:

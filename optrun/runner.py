@@ -114,10 +114,16 @@ def chunk_rows(S: int, d: int) -> int:
     return int(max(1, min(MAX_CHUNK_ROWS, CHUNK_ELEMENTS // (S * (d + 3)))))
 
 
-def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
-        should_stop: Callable[[], bool] | None = None, *, resume: Checkpoint | None = None,
-        on_checkpoint: Callable[[Checkpoint], Any] | None = None,
-        checkpoint_every_s: float | None = None, flush_every_s: float | None = None) -> list[MemberResult]:
+def run(
+    problem: Problem,
+    on_chunk: Callable[[Chunk], Any] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    resume: Checkpoint | None = None,
+    on_checkpoint: Callable[[Checkpoint], Any] | None = None,
+    checkpoint_every_s: float | None = None,
+    flush_every_s: float | None = None,
+) -> list[MemberResult]:
     """Run the loop to the budget, a stop rule, or ``should_stop()``; one result per member.
 
     With ``on_checkpoint``, a :class:`Checkpoint` is handed over at a chunk boundary every
@@ -201,9 +207,20 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
             on_chunk(Chunk(first, n, f, gn, sn, xs, rows, ended))
 
     def snapshot(it: int) -> Checkpoint:
-        return Checkpoint(it, x.copy(), copy_state(state), status.copy(), list(reason), last_row.copy(),
-                          final_f.copy(), final_g.copy(), final_x.copy(), best_f.copy(), best_it.copy(),
-                          best_x.copy())
+        return Checkpoint(
+            it,
+            x.copy(),
+            copy_state(state),
+            status.copy(),
+            list(reason),
+            last_row.copy(),
+            final_f.copy(),
+            final_g.copy(),
+            final_x.copy(),
+            best_f.copy(),
+            best_it.copy(),
+            best_x.copy(),
+        )
 
     next_checkpoint = time.monotonic() + (checkpoint_every_s or 0.0)
     next_flush = time.monotonic() + (flush_every_s or 0.0)
@@ -241,7 +258,11 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                         next_flush = time.monotonic() + flush_every_s
                     if not (status == RUNNING).any():
                         break
-                    if on_checkpoint is not None and checkpoint_every_s and time.monotonic() >= next_checkpoint:
+                    if (
+                        on_checkpoint is not None
+                        and checkpoint_every_s
+                        and time.monotonic() >= next_checkpoint
+                    ):
                         on_checkpoint(snapshot(t))
                         next_checkpoint = time.monotonic() + checkpoint_every_s
                 if steps is not None and t >= 1:  # a chunk of steps in one compiled call
@@ -249,12 +270,12 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
                     if g is not gbuf:
                         gbuf = np.array(g, dtype=np.float64, order="C")
                     code, params = problem.compiled
-                    state = steps(code, params, gbuf, state, x, t + 1, X[k:k + n], D[k:k + n])
+                    state = steps(code, params, gbuf, state, x, t + 1, X[k : k + n], D[k : k + n])
                     g = gbuf
                     # f and |g| of the chunk's rows by the objective's own numpy code, all at once
-                    fs, gs = vg(X[k:k + n].reshape(n * S, d))
-                    F[k:k + n] = np.reshape(fs, (n, S))
-                    np.vecdot(gs, gs, out=G[k:k + n].reshape(n * S))
+                    fs, gs = vg(X[k : k + n].reshape(n * S, d))
+                    F[k : k + n] = np.reshape(fs, (n, S))
+                    np.vecdot(gs, gs, out=G[k : k + n].reshape(n * S))
                     t += n
                     k += n
                     continue
@@ -286,9 +307,17 @@ def run(problem: Problem, on_chunk: Callable[[Chunk], Any] | None = None,
             st, why = ("interrupted", "interrupted") if interrupted else ("completed", "iterations")
         else:
             st, why = ("diverged" if status[s] == DIVERGED else "completed"), reason[s]
-        results.append(MemberResult(
-            status=st, stop_reason=why, iterations=int(last_row[s]),
-            final_f=float(final_f[s]), final_x=final_x[s].copy(), final_grad_norm=float(final_g[s]),
-            best_f=float(best_f[s]) if np.isfinite(best_f[s]) else float("nan"),
-            best_x=best_x[s].copy(), best_iteration=int(best_it[s])))
+        results.append(
+            MemberResult(
+                status=st,
+                stop_reason=why,
+                iterations=int(last_row[s]),
+                final_f=float(final_f[s]),
+                final_x=final_x[s].copy(),
+                final_grad_norm=float(final_g[s]),
+                best_f=float(best_f[s]) if np.isfinite(best_f[s]) else float("nan"),
+                best_x=best_x[s].copy(),
+                best_iteration=int(best_it[s]),
+            )
+        )
     return results

@@ -115,8 +115,9 @@ class MannWhitney:
         return self.u2 / (self.n1 * self.n2)
 
 
-def mann_whitney_u(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
-                   method: str = "auto") -> MannWhitney:
+def mann_whitney_u(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, method: str = "auto"
+) -> MannWhitney:
     """Two-sided Mann-Whitney U test of samples ``x`` and ``y`` (see the module docstring).
 
     ``method``: ``auto`` (exact when there are no ties and ``min(n1, n2) <= 8``), ``exact``

@@ -100,15 +100,21 @@ def _range_values(args: list[Any]) -> list[int]:
 
 
 def _space_values(kind: str, args: list[Any]) -> list[float]:
-    if (len(args) != 3 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
-            or not isinstance(args[2], int) or args[2] < 1):
+    if (
+        len(args) != 3
+        or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+        or not isinstance(args[2], int)
+        or args[2] < 1
+    ):
         raise ValueError(f"{kind} takes [start, stop, count] with a whole count >= 1")
     a, b, n = float(args[0]), float(args[1]), int(args[2])
     if kind == "logspace":
         if a <= 0 or b <= 0:
-            raise ValueError("logspace takes positive ends, the values themselves (not numpy's exponents): "
-                             "1e-4 to 1e-1 in 7 values is logspace(1e-4,1e-1,7), or {logspace: [1.0e-4, 1.0e-1, 7]} "
-                             "in a config")
+            raise ValueError(
+                "logspace takes positive ends, the values themselves (not numpy's exponents): "
+                "1e-4 to 1e-1 in 7 values is logspace(1e-4,1e-1,7), or {logspace: [1.0e-4, 1.0e-1, 7]} "
+                "in a config"
+            )
         return [float(v) for v in np.geomspace(a, b, n)]
     return [float(v) for v in np.linspace(a, b, n)]
 
@@ -120,7 +126,7 @@ def axis_values(spec: Any) -> list[Any]:
             raise ValueError("an axis needs at least one value")
         return list(spec)
     if isinstance(spec, dict) and len(spec) == 1:
-        (kind, args), = spec.items()
+        ((kind, args),) = spec.items()
         if not isinstance(args, list):
             raise ValueError(f"{kind} takes a list, e.g. {{{kind}: [0, 10]}}")
         if kind == "range":
@@ -132,8 +138,10 @@ def axis_values(spec: Any) -> list[Any]:
         if not vals:
             raise ValueError(f"{kind} {args} gives no values")
         return vals
-    raise ValueError("an axis is a list of values or one of {range: [...]}, {logspace: [...]}, "
-                     f"{{linspace: [...]}}, not {spec!r}")
+    raise ValueError(
+        "an axis is a list of values or one of {range: [...]}, {logspace: [...]}, "
+        f"{{linspace: [...]}}, not {spec!r}"
+    )
 
 
 def _generator(spec: Any) -> Any:
@@ -157,8 +165,11 @@ def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
             for gi, group in enumerate(groups):
                 path = "sweep.zip" if not isinstance(spec, list) else f"sweep.zip.{gi}"
                 if not isinstance(group, dict) or not group:
-                    raise c.fail(path, "must map dotted keys to lists of equal length, "
-                                       "e.g. {algorithm.beta1: [0.8, 0.9], algorithm.beta2: [0.99, 0.999]}")
+                    raise c.fail(
+                        path,
+                        "must map dotted keys to lists of equal length, "
+                        "e.g. {algorithm.beta1: [0.8, 0.9], algorithm.beta2: [0.99, 0.999]}",
+                    )
                 cols = {}
                 for k, v in group.items():
                     try:
@@ -167,11 +178,17 @@ def parse_sweep_block(raw: Any, c: _Checker) -> list[Axis]:
                         raise c.fail(f"{path}.{k}", str(e)) from None
                 lengths = {len(v) for v in cols.values()}
                 if len(lengths) != 1:
-                    raise c.fail(path, "zipped axes must have the same number of values, not "
-                                       + ", ".join(f"{k}: {len(v)}" for k, v in cols.items()))
+                    raise c.fail(
+                        path,
+                        "zipped axes must have the same number of values, not "
+                        + ", ".join(f"{k}: {len(v)}" for k, v in cols.items()),
+                    )
                 keys = tuple(cols)
-                axes.append(Axis(keys, tuple(zip(*(cols[k] for k in keys))),
-                                 tuple(_generator(group[k]) for k in keys)))
+                axes.append(
+                    Axis(
+                        keys, tuple(zip(*(cols[k] for k in keys))), tuple(_generator(group[k]) for k in keys)
+                    )
+                )
             continue
         try:
             vals = axis_values(spec)
@@ -237,8 +254,10 @@ def _split_top(text: str) -> list[str]:
 
 
 _CALL = re.compile(r"^(range|logspace|linspace)\((.*)\)$")
-SWEEP_FORMS = ("KEY=a,b,c, KEY=START:STOP[:STEP], KEY=range(START,STOP[,STEP]), "
-               "KEY=logspace(a,b,n) or KEY=linspace(a,b,n)")
+SWEEP_FORMS = (
+    "KEY=a,b,c, KEY=START:STOP[:STEP], KEY=range(START,STOP[,STEP]), "
+    "KEY=logspace(a,b,n) or KEY=linspace(a,b,n)"
+)
 
 
 def parse_sweep_option(text: str) -> Axis:
@@ -306,7 +325,9 @@ class Plan:
     axes: list[Axis] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
     members: list[RunConfig] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # settings a swap dropped, one line per override or axis value
+    notes: list[str] = field(
+        default_factory=list
+    )  # settings a swap dropped, one line per override or axis value
     #: the config as read, overrides applied, without its sweep block: the members are made from it
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -361,15 +382,21 @@ def _conflict(key: str, value: Any, src: str, axes: list[Axis]) -> None:
             base = isinstance(value, dict) and set(value) - {"name"}
             renamed = a == key + ".name" and key in ("algorithm", "objective") and not base
             if key == a or inside or renamed:
-                by = (f"--sweep '{ax.option}'" if ax.option is not None else "the config's sweep block")
-                fix = ("give one of the two" if ax.option is not None
-                       else f"replace that axis with --sweep {a}=VALUES instead")
-                raise ConfigError(f"'{key}' is also set by the sweep axis {a} ({by}), which would "
-                                  f"override it; {fix}", source=src)
+                by = f"--sweep '{ax.option}'" if ax.option is not None else "the config's sweep block"
+                fix = (
+                    "give one of the two"
+                    if ax.option is not None
+                    else f"replace that axis with --sweep {a}=VALUES instead"
+                )
+                raise ConfigError(
+                    f"'{key}' is also set by the sweep axis {a} ({by}), which would override it; {fix}",
+                    source=src,
+                )
 
 
-def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
-              sweep_options: list[str] | tuple[str, ...] = ()) -> Plan:
+def load_plan(
+    path: str, overrides: list[str] | tuple[str, ...] = (), sweep_options: list[str] | tuple[str, ...] = ()
+) -> Plan:
     """Read a config with overrides and ``--sweep`` axes; validate the base and every member.
 
     A ``--sweep`` option replaces the config's axis for the same key; giving one key twice on the
@@ -394,8 +421,10 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
             raise ConfigError("is swept twice on the command line", source=f"--sweep '{opt}'", path=k)
         from_options.add(k)
         if any(k in a.keys and len(a.keys) > 1 for a in axes):
-            raise ConfigError(f"'{k}' is zipped with other keys in the config's sweep block; "
-                              "change it there", source=f"--sweep '{opt}'")
+            raise ConfigError(
+                f"'{k}' is zipped with other keys in the config's sweep block; change it there",
+                source=f"--sweep '{opt}'",
+            )
         # in the place of the config's axis for the key (the member order stays the config's), or last
         same = [i for i, a in enumerate(axes) if a.keys == ax.keys]
         if same:
@@ -411,8 +440,11 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
         gates = base.expect.sweep_gates()
         if gates:
             k = next(iter(gates))
-            raise c.fail(f"expect.{k}", "applies to sweeps only (a sweep: block or --sweep); a single run "
-                                        "is checked by the other expect: keys")
+            raise c.fail(
+                f"expect.{k}",
+                "applies to sweeps only (a sweep: block or --sweep); a single run "
+                "is checked by the other expect: keys",
+            )
         return plan
     n = math.prod(len(a.values) for a in axes)
     if n > MAX_MEMBERS:
@@ -425,16 +457,20 @@ def load_plan(path: str, overrides: list[str] | tuple[str, ...] = (),
         plan.assignments.append(assignment)
         seed = assignment.get("seed")
         # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
-        rest = sorted(((k, v) for k, v in assignment.items() if k != "seed"),
-                      key=lambda kv: switch_rank(kv[0]))
+        rest = sorted(
+            ((k, v) for k, v in assignment.items() if k != "seed"), key=lambda kv: switch_rank(kv[0])
+        )
         ck = repr(rest)
         cfg = cache.get(ck)
         if cfg is None:
             member = copy.deepcopy(data)
             sweep_src, swapped = {}, {}
             for k, v in rest:
-                where = (f"--sweep '{options[k]}' ({k}={v!r})" if k in options
-                         else f"sweep axis {k}={v!r} in {path}")
+                where = (
+                    f"--sweep '{options[k]}' ({k}={v!r})"
+                    if k in options
+                    else f"sweep axis {k}={v!r} in {path}"
+                )
                 dropped = assign(member, k, v, where)
                 # a setting another axis of this member sets again is not lost
                 dropped = {d: dv for d, dv in dropped.items() if d not in assignment}
@@ -479,8 +515,10 @@ def sweep_gate(expect: Any, rows: list[dict[str, Any]]) -> dict[str, Any] | None
         out["passed_success_rate"] = rate >= expect.success_rate_min
         ok = ok and out["passed_success_rate"]
     if expect.f_gap_median_max is not None:
-        gaps = sorted(g if isinstance(g, (int, float)) and math.isfinite(g) else math.inf
-                      for g in (r.get("f_gap") for r in rows))
+        gaps = sorted(
+            g if isinstance(g, (int, float)) and math.isfinite(g) else math.inf
+            for g in (r.get("f_gap") for r in rows)
+        )
         med = (gaps[(n - 1) // 2] + gaps[n // 2]) / 2 if n else math.inf
         out["f_gap_median"] = med if math.isfinite(med) else None
         out["passed_f_gap_median"] = med <= expect.f_gap_median_max
@@ -494,11 +532,19 @@ def sweep_gate(expect: Any, rows: list[dict[str, Any]]) -> dict[str, Any] | None
 
 def batch_key(cfg: RunConfig) -> tuple:
     """Members with equal keys can share one vectorized loop."""
-    fixed = tuple(sorted((k, repr(v)) for k, v in cfg.algorithm.params.items()
-                         if not _numeric(v)))
-    return (cfg.algorithm.name, cfg.algorithm.variant, fixed, cfg.objective.name, cfg.objective.dim,
-            repr(sorted(cfg.objective.params.items())), cfg.iterations, cfg.stop, cfg.trace,
-            cfg.backend)
+    fixed = tuple(sorted((k, repr(v)) for k, v in cfg.algorithm.params.items() if not _numeric(v)))
+    return (
+        cfg.algorithm.name,
+        cfg.algorithm.variant,
+        fixed,
+        cfg.objective.name,
+        cfg.objective.dim,
+        repr(sorted(cfg.objective.params.items())),
+        cfg.iterations,
+        cfg.stop,
+        cfg.trace,
+        cfg.backend,
+    )
 
 
 def _numeric(v: Any) -> bool:
@@ -544,6 +590,6 @@ def make_batches(members: list[RunConfig], batch_max: int = BATCH_MAX) -> list[l
         j = 0
         for b in range(k):
             size = q + (b < r)
-            out.append(idx[j:j + size])
+            out.append(idx[j : j + size])
             j += size
     return out

@@ -80,7 +80,7 @@ class Team:
         with self.lock:
             self.generation += 1
             generation = self.generation
-            helpers = self.helpers[:len(calls) - 1]
+            helpers = self.helpers[: len(calls) - 1]
             try:
                 for h, args in zip(helpers, calls[1:]):
                     h.job = (generation, fn, args)

@@ -51,12 +51,23 @@ def optrun_bin() -> str:
 def run_optrun(optrun_bin: str, runs_dir: Path, tmp_path: Path):
     """Run the installed ``optrun`` as a subprocess (plain output, runs under ``runs_dir``)."""
 
-    def _run(*args: str, cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None,
-             timeout: float = 60) -> subprocess.CompletedProcess:
+    def _run(
+        *args: str,
+        cwd: str | os.PathLike | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess:
         full_env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
         full_env.pop("OPTRUN_DEBUG", None)
         full_env.update(env or {})
-        return subprocess.run([optrun_bin, *map(str, args)], check=False, cwd=cwd or tmp_path, env=full_env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [optrun_bin, *map(str, args)],
+            check=False,
+            cwd=cwd or tmp_path,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return _run

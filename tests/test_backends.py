@@ -124,12 +124,16 @@ def test_blocked_numpy_branches(algo, variant, extra):
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 3, extra)
     x0, grads = data(3, 301, seed=1)
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(blocked(v.build(**p), block=96, min_elements=0, min_width=1), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads),
+        trajectory(blocked(v.build(**p), block=96, min_elements=0, min_width=1), x0, grads),
+    )
 
 
 @pytest.mark.parametrize("d", [MIN_ELEMENTS - 1, MIN_ELEMENTS + 3])
-@pytest.mark.parametrize(("algo", "variant"), [("adagrad", "tutorial"), ("amsgrad", "torch"), ("nadam", "torch")])
+@pytest.mark.parametrize(
+    ("algo", "variant"), [("adagrad", "tutorial"), ("amsgrad", "torch"), ("nadam", "torch")]
+)
 def test_blocked_default_threshold(algo, variant, d):
     """At the real threshold: below it one call, above it slices; same bits either way."""
     v = get_algorithm(algo).variant(variant)
@@ -171,15 +175,18 @@ def test_numba_matches_numpy_bit_for_bit(fused, algo, variant):
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 3)
     x0, grads = data(3, 37)
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads), trajectory(fused.fused_builder(v.build)(**p), x0, grads)
+    )
 
 
-@pytest.mark.parametrize(("algo", "variant", "extra"),
-                         [(a, v, None) for a, v in VARIANTS]
-                         + [("amsgrad", "tutorial", {"beta1_schedule": s}) for s in ("inverse", "constant")]
-                         # beta1 = 0.8: numpy's array ** 2 (square) and its power by an array of t differ
-                         + [("amsgrad", "tutorial", {"beta1": b}) for b in (0.8, 0.1, 0.4)])
+@pytest.mark.parametrize(
+    ("algo", "variant", "extra"),
+    [(a, v, None) for a, v in VARIANTS]
+    + [("amsgrad", "tutorial", {"beta1_schedule": s}) for s in ("inverse", "constant")]
+    # beta1 = 0.8: numpy's array ** 2 (square) and its power by an array of t differ
+    + [("amsgrad", "tutorial", {"beta1": b}) for b in (0.8, 0.1, 0.4)],
+)
 def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, variant, extra):
     # 600 steps cross the blocks in which fused builders compute bias corrections (STEP_BLOCK)
     assert fused.STEP_BLOCK < 600
@@ -187,11 +194,14 @@ def test_numba_matches_numpy_over_blocks_of_per_step_coefficients(fused, algo, v
     p = hyper(algo, variant, 2, extra)
     x0, grads = data(2, 9, steps=600, seed=5)
     grads = [0.01 * g for g in grads]
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads), trajectory(fused.fused_builder(v.build)(**p), x0, grads)
+    )
     # and from the middle of a block on, as a resumed run steps
-    assert_same_bits(trajectory(v.build(**p), x0, grads[:40], first_t=300),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads[:40], first_t=300))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads[:40], first_t=300),
+        trajectory(fused.fused_builder(v.build)(**p), x0, grads[:40], first_t=300),
+    )
 
 
 @pytest.mark.parametrize("beta1", [0.93, 0.8])
@@ -202,8 +212,9 @@ def test_numba_amsgrad_tutorial_with_float_hyperparameters(fused, schedule, beta
     v = get_algorithm("amsgrad").variant("tutorial")
     p = {q.name: q.default for q in v.params} | {"beta1_schedule": schedule, "beta1": beta1}
     x0, grads = data(1, 7, steps=600, seed=6)
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads), trajectory(fused.fused_builder(v.build)(**p), x0, grads)
+    )
 
 
 @pytest.mark.parametrize(("algo", "variant", "extra"), EXTRA)
@@ -211,8 +222,9 @@ def test_numba_branches_match_numpy(fused, algo, variant, extra):
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 3, extra)
     x0, grads = data(3, 53, seed=2)
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads), trajectory(fused.fused_builder(v.build)(**p), x0, grads)
+    )
 
 
 def test_numba_rmsprop_mixed_momentum(fused):
@@ -221,8 +233,9 @@ def test_numba_rmsprop_mixed_momentum(fused):
     p = hyper("rmsprop", "torch", 3, {"centered": True})
     p["momentum"] = np.array([[0.0], [0.9], [0.5]])
     x0, grads = data(3, 41, seed=3)
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads), trajectory(fused.fused_builder(v.build)(**p), x0, grads)
+    )
 
 
 def test_numba_scalar_hyperparameters(fused):
@@ -230,8 +243,9 @@ def test_numba_scalar_hyperparameters(fused):
     v = get_algorithm("amsgrad").variant("torch")
     p = {q.name: q.default for q in v.params}
     x0, grads = data(2, 29, seed=4)
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads), trajectory(fused.fused_builder(v.build)(**p), x0, grads)
+    )
 
 
 @pytest.mark.parametrize("threads", ["2", "3"])
@@ -246,14 +260,16 @@ def test_numba_parallel_path_matches_numpy(fused, monkeypatch, algo, variant, th
     v = get_algorithm(algo).variant(variant)
     p = hyper(algo, variant, 2)
     x0, grads = data(2, 1001, seed=5)
-    assert_same_bits(trajectory(v.build(**p), x0, grads),
-                     trajectory(fused.fused_builder(v.build)(**p), x0, grads))
+    assert_same_bits(
+        trajectory(v.build(**p), x0, grads), trajectory(fused.fused_builder(v.build)(**p), x0, grads)
+    )
     assert_apply_matches(v.build(**p), fused.fused_builder(v.build)(**p), x0, grads)
 
 
 def test_every_variant_has_a_fused_kernel(fused):
-    missing = [f"{a}/{v}" for a, v in VARIANTS
-               if fused.fused_builder(get_algorithm(a).variant(v).build) is None]
+    missing = [
+        f"{a}/{v}" for a, v in VARIANTS if fused.fused_builder(get_algorithm(a).variant(v).build) is None
+    ]
     assert missing == []
 
 
@@ -280,24 +296,39 @@ def test_fallback_when_numba_is_absent(monkeypatch):
     assert_same_bits(trajectory(v.build(**p), x0, grads), trajectory(opt, x0, grads))
 
 
-BASE = {"objective": {"name": "sphere", "dim": 40}, "algorithm": {"name": "amsgrad", "variant": "torch"},
-        "iterations": 30, "start": "random", "seed": 3}
+BASE = {
+    "objective": {"name": "sphere", "dim": 40},
+    "algorithm": {"name": "amsgrad", "variant": "torch"},
+    "iterations": 30,
+    "start": "random",
+    "seed": 3,
+}
 
 
 def run_config(cfg):
     from optrun.experiment import build_objective, start_point
 
-    problem = Problem(build_objective(cfg), build_optimizer(cfg, batch_params([cfg])), start_point(cfg)[None],
-                      cfg.iterations)
+    problem = Problem(
+        build_objective(cfg),
+        build_optimizer(cfg, batch_params([cfg])),
+        start_point(cfg)[None],
+        cfg.iterations,
+    )
     return run(problem)[0]
 
 
-@pytest.mark.parametrize("algorithm", [{"name": "adagrad", "variant": "optax"},
-                                       {"name": "amsgrad", "variant": "tutorial",
-                                        "schedule": {"name": "cosine", "decay_steps": 20}}])
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        {"name": "adagrad", "variant": "optax"},
+        {"name": "amsgrad", "variant": "tutorial", "schedule": {"name": "cosine", "decay_steps": 20}},
+    ],
+)
 def test_a_run_gives_the_same_bits_on_both_backends(fused, algorithm):
-    results = [run_config(validate({**BASE, "algorithm": algorithm, "backend": b}, "test"))
-               for b in ("numpy", "numba")]
+    results = [
+        run_config(validate({**BASE, "algorithm": algorithm, "backend": b}, "test"))
+        for b in ("numpy", "numba")
+    ]
     assert results[0].final_x.tobytes() == results[1].final_x.tobytes()
     assert results[0].best_f == results[1].best_f
 
@@ -327,12 +358,14 @@ def test_config_errors_exit_2(tmp_path, monkeypatch):
 
 
 def test_numba_is_imported_only_when_chosen():
-    code = ("import sys; from optrun.config import validate; from optrun.experiment import build_optimizer;"
-            "from optrun.sweep import batch_params;"
-            "c = validate({'objective': {'name': 'sphere', 'dim': 10**5}, 'algorithm': 'adam', "
-            "'backend': 'numpy'}, 't'); build_optimizer(c, batch_params([c]));"
-            "c = validate({'objective': {'name': 'sphere', 'dim': 2}, 'algorithm': 'adam'}, 't');"
-            "build_optimizer(c, batch_params([c])); print('numba' in sys.modules)")
+    code = (
+        "import sys; from optrun.config import validate; from optrun.experiment import build_optimizer;"
+        "from optrun.sweep import batch_params;"
+        "c = validate({'objective': {'name': 'sphere', 'dim': 10**5}, 'algorithm': 'adam', "
+        "'backend': 'numpy'}, 't'); build_optimizer(c, batch_params([c]));"
+        "c = validate({'objective': {'name': 'sphere', 'dim': 2}, 'algorithm': 'adam'}, 't');"
+        "build_optimizer(c, batch_params([c])); print('numba' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -421,9 +454,14 @@ def test_apply_is_dropped_where_it_would_be_wrong(fused):
     assert scheduled(fused.fused_builder(v.build)(**p), cos, p["alpha"]).apply is None
 
 
-@pytest.mark.parametrize("algorithm", [{"name": "adam", "variant": "torch"},
-                                       {"name": "amsgrad", "variant": "tutorial"},
-                                       {"name": "adagrad", "variant": "optax"}])
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        {"name": "adam", "variant": "torch"},
+        {"name": "amsgrad", "variant": "tutorial"},
+        {"name": "adagrad", "variant": "optax"},
+    ],
+)
 def test_a_run_through_apply_matches_numpy(fused, algorithm):
     """Whole runs: numba's fused apply vs numpy's update + add + vecdot. x and f bit for bit,
     step norms to 1e-14 relative, and the numba run really went through apply."""
@@ -447,8 +485,12 @@ def test_a_run_through_apply_matches_numpy(fused, algorithm):
         got: list = []
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(fused, "_fused", counting)
-            problem = Problem(build_objective(cfg), build_optimizer(cfg, batch_params([cfg])),
-                              start_point(cfg)[None], cfg.iterations)
+            problem = Problem(
+                build_objective(cfg),
+                build_optimizer(cfg, batch_params([cfg])),
+                start_point(cfg)[None],
+                cfg.iterations,
+            )
             run(problem, on_chunk=lambda c, got=got: got.append((c.f.copy(), c.step_norm.copy(), c.x.copy())))
         rows[b] = [np.concatenate(a) for a in zip(*got)]
     assert len(calls) == BASE["iterations"]
@@ -458,7 +500,9 @@ def test_a_run_through_apply_matches_numpy(fused, algorithm):
     np.testing.assert_allclose(sb[1:], sn[1:], rtol=1e-14, atol=0)
 
 
-@pytest.mark.parametrize(("algo", "variant"), [("adagrad", "torch"), ("amsgrad", "tutorial"), ("adam", "optax")])
+@pytest.mark.parametrize(
+    ("algo", "variant"), [("adagrad", "torch"), ("amsgrad", "tutorial"), ("adam", "optax")]
+)
 def test_numba_apply_member_alone_equals_member_in_batch(fused, monkeypatch, algo, variant):
     """A sweep member's step norm does not depend on the batch: tiles of 1,024 columns for S = 3,
     4,096 for S = 1, the same sums of squares to the bit (as x, which is elementwise anyway)."""
@@ -469,7 +513,7 @@ def test_numba_apply_member_alone_equals_member_in_batch(fused, monkeypatch, alg
     x0, grads = data(3, 5000, seed=9)
     xb, nb, _ = applied(build(**p), x0, grads)
     for i in range(3):
-        alone = {k: (a[i:i + 1] if isinstance(a, np.ndarray) else a) for k, a in p.items()}
-        xa, na, _ = applied(build(**alone), x0[i:i + 1], [g[i:i + 1] for g in grads])
-        assert xa.tobytes() == xb[i:i + 1].tobytes()
-        assert [n.tobytes() for n in na] == [n[i:i + 1].tobytes() for n in nb]
+        alone = {k: (a[i : i + 1] if isinstance(a, np.ndarray) else a) for k, a in p.items()}
+        xa, na, _ = applied(build(**alone), x0[i : i + 1], [g[i : i + 1] for g in grads])
+        assert xa.tobytes() == xb[i : i + 1].tobytes()
+        assert [n.tobytes() for n in na] == [n[i : i + 1].tobytes() for n in nb]

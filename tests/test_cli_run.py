@@ -25,8 +25,10 @@ from optrun.config import EXPECT_KEYS, TRACE_KEYS, load_config
 
 ANSI = re.compile(r"\x1b\[")
 MINIMAL = "objective: sphere\nalgorithm: amsgrad\niterations: 25\n"
-RESULT = re.compile(r"^(?P<head>[a-z ()_0-9,]+): (?P<name>\S+) f = (?P<f>\S+) \(best (?P<best>\S+) at "
-                    r"(?P<at>[\d,]+)\), (?P<its>[\d,]+) iterations in [\d.]+ s -> (?P<path>.+)$")
+RESULT = re.compile(
+    r"^(?P<head>[a-z ()_0-9,]+): (?P<name>\S+) f = (?P<f>\S+) \(best (?P<best>\S+) at "
+    r"(?P<at>[\d,]+)\), (?P<its>[\d,]+) iterations in [\d.]+ s -> (?P<path>.+)$"
+)
 
 
 def invoke(*args, env=None):
@@ -73,19 +75,28 @@ def test_version():
 
 
 def test_python_dash_m_help(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "optrun", "--help"], check=False, capture_output=True,
-                       text=True, timeout=60, cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, "-m", "optrun", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert p.returncode == 0 and "Usage: optrun" in p.stdout and p.stderr == ""
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["--version"]])
 def test_help_imports_no_numpy(args, tmp_path):
-    code = ("import sys\nfrom optrun.cli import cli\n"
-            f"try:\n    cli.main({args!r}, prog_name='optrun')\nexcept SystemExit:\n    pass\n"
-            "print('heavy:', sorted(m for m in ('numpy', 'matplotlib', 'scipy') "
-            "if m in sys.modules))")
-    p = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
-                       cwd=tmp_path)
+    code = (
+        "import sys\nfrom optrun.cli import cli\n"
+        f"try:\n    cli.main({args!r}, prog_name='optrun')\nexcept SystemExit:\n    pass\n"
+        "print('heavy:', sorted(m for m in ('numpy', 'matplotlib', 'scipy') "
+        "if m in sys.modules))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[-1] == "heavy: []"
 
@@ -114,8 +125,15 @@ def test_quiet_prints_only_the_result_line(configs_dir, runs_dir):
 
 
 def test_format_json(configs_dir, runs_dir):
-    res = invoke("run", configs_dir / "amsgrad.yaml", configs_dir / "adagrad.yaml", "--format", "json",
-                 "--runs-dir", runs_dir)
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        configs_dir / "adagrad.yaml",
+        "--format",
+        "json",
+        "--runs-dir",
+        runs_dir,
+    )
     assert res.exit_code == 0 and res.stderr == ""
     docs = [json.loads(line) for line in res.stdout.splitlines()]
     assert [d["name"] for d in docs] == ["amsgrad-tutorial", "adagrad-tutorial"]
@@ -144,8 +162,11 @@ def test_expect_block_met_exits_0(tmp_path, runs_dir):
 
 
 def test_expect_diverged_is_met_by_a_divergence(tmp_path, runs_dir):
-    cfg = write(tmp_path, "objective: sphere\nalgorithm: {name: gd, alpha: 1000.0}\niterations: 200\n"
-                          "expect: {status: diverged}\n")
+    cfg = write(
+        tmp_path,
+        "objective: sphere\nalgorithm: {name: gd, alpha: 1000.0}\niterations: 200\n"
+        "expect: {status: diverged}\n",
+    )
     res = invoke("run", cfg, "--runs-dir", runs_dir)
     # a divergence is still exit 1 (SPEC section 2), but the expectation itself holds
     assert res.exit_code == 1 and "expect failed" not in res.stderr
@@ -154,8 +175,9 @@ def test_expect_diverged_is_met_by_a_divergence(tmp_path, runs_dir):
 
 def test_multiple_configs_exit_with_the_worst(tmp_path, configs_dir, runs_dir):
     bad = write(tmp_path, MINIMAL + "expect: {f_final_max: 1.0e-30}\n")
-    res = invoke("run", configs_dir / "adagrad.yaml", bad, configs_dir / "amsgrad.yaml",
-                 "--runs-dir", runs_dir)
+    res = invoke(
+        "run", configs_dir / "adagrad.yaml", bad, configs_dir / "amsgrad.yaml", "--runs-dir", runs_dir
+    )
     assert res.exit_code == 1
     names = [RESULT.match(line)["name"] for line in res.stdout.splitlines()]
     assert names == ["adagrad-tutorial", "amsgrad-sphere", "amsgrad-tutorial"]
@@ -164,8 +186,18 @@ def test_multiple_configs_exit_with_the_worst(tmp_path, configs_dir, runs_dir):
 
 def test_overrides_are_typed_by_yaml_and_recorded(tmp_path, runs_dir):
     cfg = write(tmp_path, MINIMAL)
-    res = invoke("run", cfg, "seed=3", "algorithm.alpha=5e-2", "start=[0.1, -0.2]", "name=typed",
-                 "algorithm.beta1_schedule=constant", "iterations=7", "--runs-dir", runs_dir)
+    res = invoke(
+        "run",
+        cfg,
+        "seed=3",
+        "algorithm.alpha=5e-2",
+        "start=[0.1, -0.2]",
+        "name=typed",
+        "algorithm.beta1_schedule=constant",
+        "iterations=7",
+        "--runs-dir",
+        runs_dir,
+    )
     assert res.exit_code == 0, res.stderr
     folder = only_folder(runs_dir)
     assert folder.name.split("-", 2)[2].startswith("typed-")
@@ -182,8 +214,12 @@ def test_runs_dir_option_env_and_default(tmp_path, configs_dir, monkeypatch):
     cfg = configs_dir / "adagrad.yaml"
     assert invoke("run", cfg, "-q", "--runs-dir", "opt").exit_code == 0
     assert invoke("run", cfg, "-q", env={"OPTRUN_RUNS_DIR": str(tmp_path / "env")}).exit_code == 0
-    assert invoke("run", cfg, "-q", "--runs-dir", "wins",
-                  env={"OPTRUN_RUNS_DIR": str(tmp_path / "env")}).exit_code == 0  # the option wins
+    assert (
+        invoke(
+            "run", cfg, "-q", "--runs-dir", "wins", env={"OPTRUN_RUNS_DIR": str(tmp_path / "env")}
+        ).exit_code
+        == 0
+    )  # the option wins
     monkeypatch.delenv("OPTRUN_RUNS_DIR", raising=False)
     assert invoke("run", cfg, "-q", env={"OPTRUN_RUNS_DIR": None}).exit_code == 0
     counts = {d: len(list((tmp_path / d).iterdir())) for d in ("opt", "env", "wins", "runs")}
@@ -213,18 +249,41 @@ def test_run_folder_contents(tmp_path, runs_dir, monkeypatch):
     assert invoke("run", cfg, "--runs-dir", runs_dir, "-q").exit_code == 0
     folder = only_folder(runs_dir)
     assert re.fullmatch(r"\d{8}-\d{6}\.\d{3}-amsgrad-sphere-[0-9a-f]{6}", folder.name)
-    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "meta.json", "summary.json",
-                                                         "trace.csv", "trace.jsonl"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.yaml",
+        "meta.json",
+        "summary.json",
+        "trace.csv",
+        "trace.jsonl",
+    ]
     # config.yaml: every default filled in
     c = yaml.safe_load((folder / "config.yaml").read_text())
-    assert list(c) == ["name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng",
-                       "backend", "stop", "expect", "trace"]
+    assert list(c) == [
+        "name",
+        "objective",
+        "bounds",
+        "start",
+        "algorithm",
+        "iterations",
+        "seed",
+        "rng",
+        "backend",
+        "stop",
+        "expect",
+        "trace",
+    ]
     assert {k: c["objective"][k] for k in ("name", "dim")} == {"name": "sphere", "dim": 2}
     assert c == yaml.safe_load(load_config(str(cfg)).to_yaml())  # the resolved form, nothing left out
-    assert c["algorithm"] == {"name": "amsgrad", "variant": "tutorial", "alpha": 0.001, "beta1": 0.9,
-                              "beta2": 0.999, "eps": 1e-8, "beta1_schedule": "power"}
-    assert (c["bounds"], c["start"], c["seed"], c["rng"]) == ([-1.0, 1.0], "random", 0,
-                                                               "generator")
+    assert c["algorithm"] == {
+        "name": "amsgrad",
+        "variant": "tutorial",
+        "alpha": 0.001,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "beta1_schedule": "power",
+    }
+    assert (c["bounds"], c["start"], c["seed"], c["rng"]) == ([-1.0, 1.0], "random", 0, "generator")
     assert c["stop"] == {"f_target": None, "grad_norm": None}
     assert list(c["expect"]) == list(EXPECT_KEYS) and set(c["expect"].values()) == {None}
     assert list(c["trace"]) == list(TRACE_KEYS) and (c["trace"]["every"], c["trace"]["x"]) == (1, "auto")
@@ -251,8 +310,11 @@ def test_run_folder_contents(tmp_path, runs_dir, monkeypatch):
     assert s["f_gap"] == s["final_f"] and s["wall_time_s"] >= 0
     # meta.json
     m = json.loads((folder / "meta.json").read_text())
-    assert (m["optrun"], m["numpy"], m["python"]) == (optrun.__version__, np.__version__,
-                                                      platform.python_version())
+    assert (m["optrun"], m["numpy"], m["python"]) == (
+        optrun.__version__,
+        np.__version__,
+        platform.python_version(),
+    )
     assert m["platform"] and m["format_version"] == 1
     assert "git_commit" in m and m["git_commit"] is None
     assert m["started_at"] <= m["ended_at"]
@@ -265,8 +327,9 @@ def test_meta_records_the_git_commit_and_command(tmp_path, run_optrun, runs_dir)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
     for cmd in (["init", "-q"], ["add", "c.yaml"], ["commit", "-q", "-m", "c"]):
         subprocess.run(git + cmd, cwd=repo, check=True, capture_output=True)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
     p = run_optrun("run", "c.yaml", "seed=4", cwd=repo)
     assert p.returncode == 0, p.stderr
     m = json.loads((only_folder(runs_dir) / "meta.json").read_text())
@@ -308,8 +371,9 @@ def test_installed_optrun_runs_a_tutorial(run_optrun, configs_dir, runs_dir):
 
 
 def test_installed_optrun_without_no_color_on_pipes_has_no_ansi(run_optrun, configs_dir):
-    p = run_optrun("run", configs_dir / "adagrad.yaml", env={"NO_COLOR": "", "TERM": "xterm-256color",
-                                                             "FORCE_COLOR": ""})
+    p = run_optrun(
+        "run", configs_dir / "adagrad.yaml", env={"NO_COLOR": "", "TERM": "xterm-256color", "FORCE_COLOR": ""}
+    )
     assert p.returncode == 0 and not ANSI.search(p.stdout + p.stderr)
 
 
@@ -348,16 +412,19 @@ def test_terminal_shows_a_bar_unless_no_color(optrun_bin, configs_dir, tmp_path)
     code, shown = _run_on_pty([optrun_bin, "run", str(configs_dir / "adagrad.yaml")], env, tmp_path)
     assert code == 0 and ANSI.search(shown), shown  # rich draws the bar
     assert "completed: adagrad-tutorial" in shown
-    code, shown = _run_on_pty([optrun_bin, "run", str(configs_dir / "adagrad.yaml")],
-                              {**env, "NO_COLOR": "1"}, tmp_path)
+    code, shown = _run_on_pty(
+        [optrun_bin, "run", str(configs_dir / "adagrad.yaml")], {**env, "NO_COLOR": "1"}, tmp_path
+    )
     assert code == 0 and not ANSI.search(shown), shown
     assert "completed: adagrad-tutorial" in shown and shown.count("run 20") == 1
 
 
 def test_a_start_outside_the_bounds_is_noted_not_refused(tmp_path):
     cfg = tmp_path / "out.yaml"
-    cfg.write_text("objective: sphere\nbounds: [-1, 1]\nstart: [0.5, 3.0]\nalgorithm: {name: gd, alpha: 0.1}\n"
-                   "iterations: 5\n")
+    cfg.write_text(
+        "objective: sphere\nbounds: [-1, 1]\nstart: [0.5, 3.0]\nalgorithm: {name: gd, alpha: 0.1}\n"
+        "iterations: 5\n"
+    )
     runs = tmp_path / "runs"
     res = CliRunner().invoke(cli, ["run", str(cfg), "--runs-dir", str(runs)])
     assert res.exit_code == 0

@@ -19,9 +19,17 @@ from optrun.cli import cli
 from optrun.compare import TARGETS, CompareError, compare_runs, first_below, gate, is_worse, rank, run_stats
 from optrun.store.read import load_run
 
-BASE_CONFIG = {"name": "t", "objective": {"name": "sphere", "dim": 2}, "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
-               "start": "random", "algorithm": {"name": "gd", "alpha": 0.1},
-               "iterations": 10, "seed": 1, "rng": "generator", "trace": {"every": 1, "x": "auto"}}
+BASE_CONFIG = {
+    "name": "t",
+    "objective": {"name": "sphere", "dim": 2},
+    "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
+    "start": "random",
+    "algorithm": {"name": "gd", "alpha": 0.1},
+    "iterations": 10,
+    "seed": 1,
+    "rng": "generator",
+    "trace": {"every": 1, "x": "auto"},
+}
 
 
 def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None, every=1, started=None):
@@ -32,14 +40,27 @@ def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None
     its = np.arange(len(f)) * every
     cfg = json.loads(json.dumps(config or BASE_CONFIG))
     cfg.setdefault("trace", {})["every"] = every
-    s = {"format_version": 1, "id": run_id, "status": "completed", "algorithm": cfg["algorithm"]["name"],
-         "variant": cfg["algorithm"].get("variant"), "objective": cfg["objective"]["name"],
-         "dim": cfg["objective"]["dim"], "started_at": started or "2025-01-01T00:00:00.000Z",
-         "iterations": int(its[-1]) if iterations is None else iterations,
-         "final_f": float(f[-1]), "final_x": [0.0, 0.0], "final_grad_norm": 0.5,
-         "best_f": float(np.nanmin(f)), "best_iteration": int(its[np.nanargmin(f)]),
-         "f_min": 0.0, "f_gap": float(f[-1]), "distance_to_optimum": 0.25, "wall_time_s": 2.0,
-         "time_per_iteration_s": 2.0 / max(int(its[-1]), 1)}
+    s = {
+        "format_version": 1,
+        "id": run_id,
+        "status": "completed",
+        "algorithm": cfg["algorithm"]["name"],
+        "variant": cfg["algorithm"].get("variant"),
+        "objective": cfg["objective"]["name"],
+        "dim": cfg["objective"]["dim"],
+        "started_at": started or "2025-01-01T00:00:00.000Z",
+        "iterations": int(its[-1]) if iterations is None else iterations,
+        "final_f": float(f[-1]),
+        "final_x": [0.0, 0.0],
+        "final_grad_norm": 0.5,
+        "best_f": float(np.nanmin(f)),
+        "best_iteration": int(its[np.nanargmin(f)]),
+        "f_min": 0.0,
+        "f_gap": float(f[-1]),
+        "distance_to_optimum": 0.25,
+        "wall_time_s": 2.0,
+        "time_per_iteration_s": 2.0 / max(int(its[-1]), 1),
+    }
     s.update(summary or {})
     with open(os.path.join(path, "summary.json"), "w") as fh:
         json.dump(s, fh)
@@ -120,8 +141,8 @@ def test_thinned_trace_reports_recorded_rows(tmp_path):
 def test_rank_marks_lowest_and_skips_uninformative_rows():
     assert rank([3.0, 1.0, 2.0]) == [1]
     assert rank([1.0, 1.0, 2.0]) == [0, 1]
-    assert rank([1.0, 1.0]) == []          # all equal: nothing to mark
-    assert rank([None, 2.0]) == [1]        # the only known value
+    assert rank([1.0, 1.0]) == []  # all equal: nothing to mark
+    assert rank([None, 2.0]) == [1]  # the only known value
     assert rank([float("inf"), float("inf")]) == []
     assert rank([float("inf"), 5.0]) == [1]
     assert rank([float("nan"), 1.0, 2.0]) == [1]
@@ -136,7 +157,10 @@ def test_rows_values_and_best(tmp_path):
     assert rows["wall_time"].best == [1]
     assert rows["target_1e-1"].values == [1, 2] and rows["target_1e-1"].best == [0]
     assert rows["target_1e-3"].values == [2, float("inf")] and rows["target_1e-3"].best == [0]
-    assert rows["target_1e-5"].values == [float("inf"), float("inf")] and rows["target_1e-5"].text == ["-", "-"]
+    assert rows["target_1e-5"].values == [float("inf"), float("inf")] and rows["target_1e-5"].text == [
+        "-",
+        "-",
+    ]
     assert rows["target_1e-5"].best == []
     assert rows["target_1e-2"].text == ["1", "-"]  # 0.01 <= 1e-2: equal counts as reached
     assert rows["status"].best == [] and rows["iterations"].best == []
@@ -188,8 +212,11 @@ def test_config_diff_only_differing_keys(tmp_path):
     a = load_run(write_run(tmp_path, "a", [1.0, 0.5]))
     b = load_run(write_run(tmp_path, "b", [1.0, 0.1], config=c2))
     diff = {r.label: r.text for r in compare_runs([a, b]).config_rows}
-    assert diff == {"algorithm.alpha": ["0.1", "0.05"], "seed": ["1", "7"],
-                    "stop.f_target": ["(absent)", "1e-09"]}
+    assert diff == {
+        "algorithm.alpha": ["0.1", "0.05"],
+        "seed": ["1", "7"],
+        "stop.f_target": ["(absent)", "1e-09"],
+    }
     full = {r.label for r in compare_runs([a, b], all_config=True).config_rows}
     assert {"name", "objective.name", "iterations", "algorithm.alpha", "meta.optrun"} <= full
 
@@ -197,9 +224,20 @@ def test_config_diff_only_differing_keys(tmp_path):
 def test_crashed_run_figures_come_from_its_trace(tmp_path):
     p = write_run(tmp_path, "a", [1.0, 0.05, 0.002])
     with open(os.path.join(p, "summary.json"), "w") as fh:  # as left by a killed run: no final fields
-        json.dump({"format_version": 1, "id": "a", "status": "running", "pid": 2 ** 22 + 12345,
-                   "hostname": socket.gethostname(), "algorithm": "gd", "objective": "sphere", "dim": 2,
-                   "iterations": 1}, fh)
+        json.dump(
+            {
+                "format_version": 1,
+                "id": "a",
+                "status": "running",
+                "pid": 2**22 + 12345,
+                "hostname": socket.gethostname(),
+                "algorithm": "gd",
+                "objective": "sphere",
+                "dim": 2,
+                "iterations": 1,
+            },
+            fh,
+        )
     st = run_stats(load_run(p))
     assert st.status == "crashed" and st.iterations == 2 and st.final_f == 0.002
     assert st.best_f == 0.002 and st.best_iteration == 2
@@ -209,12 +247,23 @@ def test_crashed_run_figures_come_from_its_trace(tmp_path):
 # ------------------------------------------------------------------------------------ gate
 
 
-@pytest.mark.parametrize("cand, base, rtol, worse", [
-    (1.04, 1.0, 0.05, False), (1.06, 1.0, 0.05, True), (1.0, 1.0, 0.0, False), (0.5, 1.0, 0.0, False),
-    (-0.96, -1.0, 0.05, False), (-0.94, -1.0, 0.05, True),
-    (None, 1.0, 0.0, True), (float("nan"), 1.0, 0.0, True), (5.0, None, 0.0, False),
-    (float("inf"), 10.0, 0.0, True), (float("inf"), float("inf"), 0.0, False), (3.0, float("inf"), 0.0, False),
-])
+@pytest.mark.parametrize(
+    "cand, base, rtol, worse",
+    [
+        (1.04, 1.0, 0.05, False),
+        (1.06, 1.0, 0.05, True),
+        (1.0, 1.0, 0.0, False),
+        (0.5, 1.0, 0.0, False),
+        (-0.96, -1.0, 0.05, False),
+        (-0.94, -1.0, 0.05, True),
+        (None, 1.0, 0.0, True),
+        (float("nan"), 1.0, 0.0, True),
+        (5.0, None, 0.0, False),
+        (float("inf"), 10.0, 0.0, True),
+        (float("inf"), float("inf"), 0.0, False),
+        (3.0, float("inf"), 0.0, False),
+    ],
+)
 def test_is_worse(cand, base, rtol, worse):
     assert is_worse(cand, base, rtol) is worse
 
@@ -239,9 +288,15 @@ def test_gate_iterations_to_target(tmp_path):
     slow = load_run(write_run(tmp_path, "slow", [1.0, 1e-2, 1e-4, 1e-7]))
     assert gate(compare_runs([fast, slow], metric="iterations-to-target", target=1e-6)).exit_code == 1
     assert gate(compare_runs([slow, fast], metric="iterations_to_target", target=1e-6)).exit_code == 0
-    assert gate(compare_runs([fast, slow], metric="iterations_to_target", target=5e-3)).exit_code == 1  # 1 vs 2
-    assert gate(compare_runs([fast, slow], metric="iterations_to_target", target=1e-2)).exit_code == 0  # 1 vs 1
-    assert gate(compare_runs([fast, slow], metric="iterations_to_target", target=1e-3)).exit_code == 1  # 1 vs 2
+    assert (
+        gate(compare_runs([fast, slow], metric="iterations_to_target", target=5e-3)).exit_code == 1
+    )  # 1 vs 2
+    assert (
+        gate(compare_runs([fast, slow], metric="iterations_to_target", target=1e-2)).exit_code == 0
+    )  # 1 vs 1
+    assert (
+        gate(compare_runs([fast, slow], metric="iterations_to_target", target=1e-3)).exit_code == 1
+    )  # 1 vs 2
     assert gate(compare_runs([fast, slow], metric="iterations_to_target", target=1e-9)).exit_code == 0
 
 
@@ -342,14 +397,17 @@ def test_cli_gate_exit_codes(pair):
     assert js.exit_code == 1 and json.loads(js.stdout)["gate"]["worse"] and js.stderr.startswith("worse: ")
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["nosuch", "-1"], "no run matches 'nosuch'"),
-    (["-1"], "at least two runs"),
-    (["-1", "-2", "--metric", "speed"], "unknown metric 'speed'"),
-    (["-1", "-9"], "9th newest run"),
-    (["-1", "-2", "--fromat", "json"], "no such option: --fromat"),
-    (["-1", "-2", "--plot", "out.gif"], "must end in"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["nosuch", "-1"], "no run matches 'nosuch'"),
+        (["-1"], "at least two runs"),
+        (["-1", "-2", "--metric", "speed"], "unknown metric 'speed'"),
+        (["-1", "-9"], "9th newest run"),
+        (["-1", "-2", "--fromat", "json"], "no such option: --fromat"),
+        (["-1", "-2", "--plot", "out.gif"], "must end in"),
+    ],
+)
 def test_cli_bad_input_exit_2(pair, args, needle):
     runs, _, _ = pair
     r = invoke(runs, *args)
@@ -369,8 +427,15 @@ def test_plot_through_real_subprocess(pair, optrun_bin, tmp_path):
     runs, _long, _short = pair
     env = {**os.environ, "OPTRUN_RUNS_DIR": runs, "NO_COLOR": "1"}
     out = tmp_path / "conv.png"
-    p = subprocess.run([optrun_bin, "compare", "-2", "-1", "--plot", str(out), "--quiet"], env=env,
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    p = subprocess.run(
+        [optrun_bin, "compare", "-2", "-1", "--plot", str(out), "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("best by final f: ") and f"plot: {out}" in p.stderr
     data = out.read_bytes()
@@ -395,15 +460,24 @@ def test_plot_without_matplotlib_is_one_line_exit_2(pair, optrun_bin, tmp_path):
     (fake / "matplotlib").mkdir(parents=True)
     (fake / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
     env = {**os.environ, "OPTRUN_RUNS_DIR": runs, "NO_COLOR": "1", "PYTHONPATH": str(fake)}
-    p = subprocess.run([optrun_bin, "compare", "-2", "-1", "--plot", str(tmp_path / "x.png")], env=env,
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    p = subprocess.run(
+        [optrun_bin, "compare", "-2", "-1", "--plot", str(tmp_path / "x.png")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert p.returncode == 2 and "matplotlib" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
 
 
 def test_cli_help_does_not_import_numpy():
-    code = ("import sys; from click.testing import CliRunner; from optrun.cli import cli; "
-            "r = CliRunner().invoke(cli, ['compare', '--help']); assert r.exit_code == 0, r.output; "
-            "print('numpy' in sys.modules, 'matplotlib' in sys.modules)")
+    code = (
+        "import sys; from click.testing import CliRunner; from optrun.cli import cli; "
+        "r = CliRunner().invoke(cli, ['compare', '--help']); assert r.exit_code == 0, r.output; "
+        "print('numpy' in sys.modules, 'matplotlib' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -30,13 +30,19 @@ def wide(tmp_path):
     for i, r in enumerate(rows):
         for k in range(1, 9):
             r[f"hit_1e-{k}"] = 1000 * k + i if k <= i % 10 else None
-    return write_sweep(tmp_path / "runs", "wide", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": ALPHAS,
-                                                   "seed": [0, 1, 2]}, rows)
+    return write_sweep(
+        tmp_path / "runs",
+        "wide",
+        {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": ALPHAS, "seed": [0, 1, 2]},
+        rows,
+    )
 
 
 def table_lines(text: str) -> list[str]:
     """The lines of the tables (headers, rules, rows), not the prose around them."""
-    return [x for x in text.splitlines() if x.startswith(("configuration", "algorithm=", "---", "A ", "alpha="))]
+    return [
+        x for x in text.splitlines() if x.startswith(("configuration", "algorithm=", "---", "A ", "alpha="))
+    ]
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -78,8 +84,17 @@ def test_wide_table_without_a_width_problem_is_one_block(wide):
 
 def test_constant_axes_are_said_once(tmp_path):
     rows = gaps([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
-    p = write_sweep(tmp_path / "runs", "const", {"algorithm.name": ["adam"], "objective.name": ["sphere"],
-                                                 "algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2]}, rows)
+    p = write_sweep(
+        tmp_path / "runs",
+        "const",
+        {
+            "algorithm.name": ["adam"],
+            "objective.name": ["sphere"],
+            "algorithm.alpha": [0.1, 0.2],
+            "seed": [0, 1, 2],
+        },
+        rows,
+    )
     runs = os.path.dirname(p)
     r = invoke("compare", "-1", "--runs-dir", runs)
     assert r.exit_code == 0, r.output
@@ -89,7 +104,11 @@ def test_constant_axes_are_said_once(tmp_path):
     j = json.loads(invoke("compare", "-1", "--format", "json", "--runs-dir", runs).stdout)
     assert j["constant"] == {"algorithm": "adam", "objective": "sphere"}
     assert [g["label"] for g in j["groups"]] == ["alpha=0.1", "alpha=0.2"]
-    assert j["groups"][0]["key"] == {"algorithm.name": "adam", "objective.name": "sphere", "algorithm.alpha": 0.1}
+    assert j["groups"][0]["key"] == {
+        "algorithm.name": "adam",
+        "objective.name": "sphere",
+        "algorithm.alpha": 0.1,
+    }
     md = invoke("compare", "-1", "--format", "markdown", "--runs-dir", runs).stdout
     assert "every configuration has algorithm=adam, objective=sphere" in md
 
@@ -97,8 +116,12 @@ def test_constant_axes_are_said_once(tmp_path):
 def test_many_runs_side_by_side_fit_the_width(tmp_path):
     runs = tmp_path / "runs"
     for i in range(7):
-        write_run(runs, f"2025010{i + 1}-000000.000-a-rather-long-run-name-{i:06d}", [1.0, 0.5 / (i + 1), 1e-3 / (i + 1)],
-                  started=f"2025-01-0{i + 1}T00:00:00.000Z")
+        write_run(
+            runs,
+            f"2025010{i + 1}-000000.000-a-rather-long-run-name-{i:06d}",
+            [1.0, 0.5 / (i + 1), 1e-3 / (i + 1)],
+            started=f"2025-01-0{i + 1}T00:00:00.000Z",
+        )
     r = invoke("compare", *[f"-{k}" for k in range(7, 0, -1)], "--runs-dir", runs, columns=100)
     assert r.exit_code == 0, r.output
     lines = [x for x in r.stdout.splitlines() if x and not x.startswith(("*", "best by", "the runs", "f* "))]
@@ -123,8 +146,11 @@ def real_sweeps(tmp_path_factory, repo_root=None):
     runs = str(tmp_path_factory.mktemp("real") / "runs")
     config = str(Path(__file__).resolve().parent.parent / "configs" / "amsgrad.yaml")
     for extra in ([], ["iterations=60"], ["--sweep", "algorithm.beta1=0.8,0.9,0.95"]):
-        r = CliRunner().invoke(cli, ["run", config, *GRID, *extra, "--sweep", "seed=0:3", "-q", "--runs-dir", runs],
-                               env={"NO_COLOR": "1"})
+        r = CliRunner().invoke(
+            cli,
+            ["run", config, *GRID, *extra, "--sweep", "seed=0:3", "-q", "--runs-dir", runs],
+            env={"NO_COLOR": "1"},
+        )
         assert r.exit_code == 0, r.output
     return runs
 
@@ -145,8 +171,15 @@ def shown_figures(j: dict) -> list[str]:
             hit = g["median_iterations"][t]
             out.append("0%" if not share else f"{share:.0%} @ {hit:,.0f}")
     for t in j["tests"]:
-        out += [str(t["n_a"]), str(t["n_b"]), fmt_number(t["median_a"]), fmt_number(t["median_b"]),
-                f"{t['u_min']:g}", f"{t['p_value']:.3g}", f"{t['prob_a_better']:.2f}"]
+        out += [
+            str(t["n_a"]),
+            str(t["n_b"]),
+            fmt_number(t["median_a"]),
+            fmt_number(t["median_b"]),
+            f"{t['u_min']:g}",
+            f"{t['p_value']:.3g}",
+            f"{t['prob_a_better']:.2f}",
+        ]
     return out
 
 
@@ -164,8 +197,9 @@ def test_real_sweeps_fit_the_terminal_and_lose_no_figure(real_sweeps, case, colu
     j = json.loads(invoke(*args, "--format", "json").stdout)
     cells = cells_of(r.stdout)
     targets = [t for t in j["groups"][0]["success"] if f"<= {t}" in r.stdout]
-    figures = shown_figures({**j, "groups": [{**g, "success": {t: g["success"][t] for t in targets}}
-                                             for g in j["groups"]]})
+    figures = shown_figures(
+        {**j, "groups": [{**g, "success": {t: g["success"][t] for t in targets}} for g in j["groups"]]}
+    )
     missing = [f for f in figures if f not in cells]
     assert not missing, f"{missing[:5]} not in\n{r.stdout}"
     # blocks stay readable: every column once (n, median, IQR, targets), two or more a block on average
@@ -197,8 +231,13 @@ def test_runs_side_by_side_with_long_values_fit_the_width(tmp_path, columns):
         cfg = json.loads(json.dumps(BASE_CONFIG))
         cfg["name"] = name
         cfg["algorithm"]["alpha"] = 0.1 * (i + 1)
-        write_run(runs, f"2025010{i + 1}-000000.000-{name[:20]}-{i:06d}", [1.0, 0.5 / (i + 1), 1e-3 / (i + 7)],
-                  config=cfg, started=f"2025-01-0{i + 1}T00:00:00.000Z")
+        write_run(
+            runs,
+            f"2025010{i + 1}-000000.000-{name[:20]}-{i:06d}",
+            [1.0, 0.5 / (i + 1), 1e-3 / (i + 7)],
+            config=cfg,
+            started=f"2025-01-0{i + 1}T00:00:00.000Z",
+        )
     r = invoke("compare", "-2", "-1", "--all", "--runs-dir", runs, columns=columns)
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()

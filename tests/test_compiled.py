@@ -46,8 +46,9 @@ def test_compiled_gradients_are_numpys_bit_for_bit(name):
 
 
 def test_the_ellipsoids_condition_reaches_the_compiled_gradient():
-    obj = build_objective(validate({"objective": {"name": "ellipsoid", "dim": 6, "condition": 10.0},
-                                    "algorithm": "gd"}, "t"))
+    obj = build_objective(
+        validate({"objective": {"name": "ellipsoid", "dim": 6, "condition": 10.0}, "algorithm": "gd"}, "t")
+    )
     code, p = compiled.compiled_gradient(obj)
     x = np.random.default_rng(2).standard_normal((3, 6))
     got = np.empty_like(x)
@@ -56,12 +57,15 @@ def test_the_ellipsoids_condition_reaches_the_compiled_gradient():
     assert p[-1] == 2.0 * 10.0
 
 
-@pytest.mark.parametrize("objective", [
-    {"name": "rastrigin"},  # sin/cos: not compiled (numpy's SIMD sin differs in the last bits)
-    {"name": "sphere", "shift": True},
-    {"name": "rosenbrock", "rotate": True},
-    {"expression": "x1**2 + x2**2"},
-])
+@pytest.mark.parametrize(
+    "objective",
+    [
+        {"name": "rastrigin"},  # sin/cos: not compiled (numpy's SIMD sin differs in the last bits)
+        {"name": "sphere", "shift": True},
+        {"name": "rosenbrock", "rotate": True},
+        {"expression": "x1**2 + x2**2"},
+    ],
+)
 def test_objectives_without_a_compiled_gradient(objective):
     cfg = validate({"objective": objective, "algorithm": "gd", "bounds": [-1, 1]}, "t")
     assert compiled.compiled_gradient(build_objective(cfg)) is None
@@ -76,8 +80,12 @@ def test_chunks_only_where_they_apply():
     numpy_opt = build_optimizer(validate({**base, "algorithm": "adam", "backend": "numpy"}, "t"))
     assert chunked_gradient(obj, numpy_opt, 2) is None
     cos = {"name": "cosine", "decay_steps": 10}
-    assert chunked_gradient(obj, build_optimizer(validate({**base, "algorithm": {"name": "adam", "schedule": cos}},
-                                                          "t")), 2) is None
+    assert (
+        chunked_gradient(
+            obj, build_optimizer(validate({**base, "algorithm": {"name": "adam", "schedule": cos}}, "t")), 2
+        )
+        is None
+    )
     nadam = build_optimizer(validate({**base, "algorithm": {"name": "nadam", "variant": "torch"}}, "t"))
     assert nadam.steps is None  # its running product is kept step by step in Python
 
@@ -95,26 +103,45 @@ def rows_of(cfg, S: int, chunked: bool, counter: list | None = None):
 
         optimizer = optimizer._replace(steps=steps)
     x0 = np.stack([start_point(c) for c in configs])
-    problem = Problem(objective, optimizer, x0, cfg.iterations, cfg.stop.f_target, cfg.stop.grad_norm,
-                      chunked_gradient(objective, optimizer, cfg.dim) if chunked else None)
+    problem = Problem(
+        objective,
+        optimizer,
+        x0,
+        cfg.iterations,
+        cfg.stop.f_target,
+        cfg.stop.grad_norm,
+        chunked_gradient(objective, optimizer, cfg.dim) if chunked else None,
+    )
     got: list = []
-    results = run(problem, on_chunk=lambda c: got.append((c.f.copy(), c.grad_norm.copy(), c.step_norm.copy(),
-                                                            c.x.copy(), c.rows.copy())))
+    results = run(
+        problem,
+        on_chunk=lambda c: got.append(
+            (c.f.copy(), c.grad_norm.copy(), c.step_norm.copy(), c.x.copy(), c.rows.copy())
+        ),
+    )
     return [np.concatenate(a) for a in zip(*got)], results
 
 
-@pytest.mark.parametrize(("algo", "variant", "extra"), [(a, v, {}) for a, v in CHUNKED]
-                         + [("amsgrad", "tutorial", {"beta1": 0.8})])
-@pytest.mark.parametrize("objective", [{"name": "sphere", "dim": 3}, {"name": "rosenbrock", "dim": 4},
-                                       {"name": "himmelblau"}])
+@pytest.mark.parametrize(
+    ("algo", "variant", "extra"), [(a, v, {}) for a, v in CHUNKED] + [("amsgrad", "tutorial", {"beta1": 0.8})]
+)
+@pytest.mark.parametrize(
+    "objective", [{"name": "sphere", "dim": 3}, {"name": "rosenbrock", "dim": 4}, {"name": "himmelblau"}]
+)
 def test_chunked_runs_equal_the_numpy_backend(algo, variant, extra, objective):
     """Whole runs, two members, 2,500 iterations (chunks of 1,024 rows and a partial one): x, f and
     the gradient norm bit for bit, step norms to 1e-14, and the chunks really ran."""
-    base = {"objective": objective, "algorithm": {"name": algo, "variant": variant, "alpha": 1e-4, **extra},
-            "iterations": 2500, "seed": 4}
+    base = {
+        "objective": objective,
+        "algorithm": {"name": algo, "variant": variant, "alpha": 1e-4, **extra},
+        "iterations": 2500,
+        "seed": 4,
+    }
     (fn, gn, sn, xn, _), _ = rows_of(validate({**base, "backend": "numpy"}, "t"), 2, chunked=False)
     calls: list = []
-    (fb, gb, sb, xb, _), _ = rows_of(validate({**base, "backend": "numba"}, "t"), 2, chunked=True, counter=calls)
+    (fb, gb, sb, xb, _), _ = rows_of(
+        validate({**base, "backend": "numba"}, "t"), 2, chunked=True, counter=calls
+    )
     assert sum(calls) == 2499 and len(calls) >= 3  # every step but the first, in chunks
     assert np.isfinite(xn[:20]).all()  # (a member may diverge later: its rows then agree as NaN)
     assert xn.tobytes() == xb.tobytes()
@@ -123,8 +150,12 @@ def test_chunked_runs_equal_the_numpy_backend(algo, variant, extra, objective):
 
 
 def test_a_stop_inside_a_chunk_keeps_the_same_rows():
-    base = {"objective": "sphere", "algorithm": {"name": "adam", "alpha": 0.05}, "iterations": 3000,
-            "stop": {"f_target": 1e-6}}
+    base = {
+        "objective": "sphere",
+        "algorithm": {"name": "adam", "alpha": 0.05},
+        "iterations": 3000,
+        "stop": {"f_target": 1e-6},
+    }
     (fn, _, _, xn, rn), res_n = rows_of(validate({**base, "backend": "numpy"}, "t"), 3, chunked=False)
     (fb, _, _, xb, rb), res_b = rows_of(validate({**base, "backend": "numba"}, "t"), 3, chunked=True)
     assert [r.iterations for r in res_n] == [r.iterations for r in res_b]
@@ -137,8 +168,18 @@ def test_the_tutorial_config_through_the_cli_matches_numpy(tmp_path, configs_dir
     step norm's last bits."""
     out = {}
     for b in ("numpy", "numba"):
-        res = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), f"backend={b}", "iterations=3000",
-                                       "--runs-dir", str(tmp_path / b), "--quiet"])
+        res = CliRunner().invoke(
+            cli,
+            [
+                "run",
+                str(configs_dir / "amsgrad.yaml"),
+                f"backend={b}",
+                "iterations=3000",
+                "--runs-dir",
+                str(tmp_path / b),
+                "--quiet",
+            ],
+        )
         assert res.exit_code == 0, res.output
         (folder,) = (tmp_path / b).iterdir()
         out[b] = np.genfromtxt(folder / "trace.csv", delimiter=",", names=True)
@@ -151,8 +192,15 @@ def test_the_tutorial_config_through_the_cli_matches_numpy(tmp_path, configs_dir
 def test_an_interrupted_chunked_run_resumes_to_the_same_rows():
     """Stop after a few chunks, resume from the checkpoint: the rows continue exactly as the
     uninterrupted run's (both chunked)."""
-    cfg = validate({"objective": {"name": "rosenbrock", "dim": 3}, "backend": "numba", "iterations": 3000,
-                    "algorithm": {"name": "amsgrad", "variant": "torch", "alpha": 1e-3}}, "t")
+    cfg = validate(
+        {
+            "objective": {"name": "rosenbrock", "dim": 3},
+            "backend": "numba",
+            "iterations": 3000,
+            "algorithm": {"name": "amsgrad", "variant": "torch", "alpha": 1e-3},
+        },
+        "t",
+    )
     (f_all, _, _, x_all, _), _ = rows_of(cfg, 2, chunked=True)
 
     objective = build_objective(cfg)
@@ -166,8 +214,12 @@ def test_an_interrupted_chunked_run_resumes_to_the_same_rows():
     got: list = []
     checkpoints: list = []
     polls = iter(range(10**6))
-    run(problem(), on_chunk=lambda c: got.append((c.f.copy(), c.x.copy())),
-        should_stop=lambda: next(polls) >= 2, on_checkpoint=checkpoints.append)
+    run(
+        problem(),
+        on_chunk=lambda c: got.append((c.f.copy(), c.x.copy())),
+        should_stop=lambda: next(polls) >= 2,
+        on_checkpoint=checkpoints.append,
+    )
     (ck,) = checkpoints
     assert 0 < ck.iteration < 3000
     run(problem(), on_chunk=lambda c: got.append((c.f.copy(), c.x.copy())), resume=ck)

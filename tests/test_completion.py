@@ -14,9 +14,16 @@ def complete(optrun_bin, runs_dir, words: str, cwd=None, shell: str = "bash") ->
     """(type, value) pairs that ``optrun`` gives bash for the command line ``words`` (the last word
     is the one being completed; a trailing space starts a new, empty word)."""
     parts = words.split(" ")
-    env = {**os.environ, "_OPTRUN_COMPLETE": f"{shell}_complete", "COMP_WORDS": words,
-           "COMP_CWORD": str(len(parts) - 1), "OPTRUN_RUNS_DIR": str(runs_dir)}
-    p = subprocess.run([optrun_bin], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=cwd)
+    env = {
+        **os.environ,
+        "_OPTRUN_COMPLETE": f"{shell}_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(parts) - 1),
+        "OPTRUN_RUNS_DIR": str(runs_dir),
+    }
+    p = subprocess.run(
+        [optrun_bin], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=cwd
+    )
     assert p.returncode == 0, p.stderr
     return [tuple(line.split(",", 1)) for line in p.stdout.splitlines() if line]
 
@@ -67,18 +74,32 @@ def test_paths_and_config_files(optrun_bin, runs_dir):
 
 
 def test_completion_does_not_import_numpy(runs_dir, two_runs):
-    code = ("import os, sys\n"
-            "os.environ.update(_OPTRUN_COMPLETE='bash_complete', COMP_WORDS='optrun show ', COMP_CWORD='2')\n"
-            "from optrun.cli import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('numpy' in sys.modules, file=sys.stderr)\n")
-    p = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir)})
+    code = (
+        "import os, sys\n"
+        "os.environ.update(_OPTRUN_COMPLETE='bash_complete', COMP_WORDS='optrun show ', COMP_CWORD='2')\n"
+        "from optrun.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('numpy' in sys.modules, file=sys.stderr)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir)},
+    )
     assert p.stderr.strip() == "False", p.stderr
     assert "plain,last" in p.stdout
 
 
 def test_bash_source_script(optrun_bin):
-    p = subprocess.run([optrun_bin], check=False, env={**os.environ, "_OPTRUN_COMPLETE": "bash_source"},
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [optrun_bin],
+        check=False,
+        env={**os.environ, "_OPTRUN_COMPLETE": "bash_source"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0 and "_optrun_completion" in p.stdout and "complete " in p.stdout

@@ -38,8 +38,13 @@ def test_minimal_config_gets_every_default(tmp_path):
     assert (c.dim, c.iterations, c.seed, c.rng, c.start) == (2, 100, 0, "generator", "random")
     assert c.bounds == ((-1.0, 1.0), (-1.0, 1.0))
     assert c.algorithm.variant == "tutorial"
-    assert c.algorithm.params == {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-                                  "beta1_schedule": "power"}
+    assert c.algorithm.params == {
+        "alpha": 0.001,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "beta1_schedule": "power",
+    }
     assert (c.stop.f_target, c.stop.grad_norm) == (None, None)
     assert c.expect.active() == {}
     assert (c.trace.every, c.trace.x) == (1, "auto")
@@ -51,25 +56,31 @@ def test_resolved_dict_validates_to_the_same_config(tmp_path):
     assert again.to_dict() == c.to_dict()
 
 
-@pytest.mark.parametrize("text, dim, bounds", [
-    ("bounds: [-2, 3]\n", 2, ((-2.0, 3.0),) * 2),  # one pair for every dimension
-    ("objective: {name: sphere, dim: 4}\nbounds: [-2, 3]\n", 4, ((-2.0, 3.0),) * 4),
-    ("bounds: [[0, 1], [1, 2], [2, 3]]\n", 3, ((0.0, 1.0), (1.0, 2.0), (2.0, 3.0))),  # d from bounds
-    ("start: [0.1, 0.2, 0.3, 0.4, 0.5]\n", 5, ((-1.0, 1.0),) * 5),  # d from the start point
-])
+@pytest.mark.parametrize(
+    "text, dim, bounds",
+    [
+        ("bounds: [-2, 3]\n", 2, ((-2.0, 3.0),) * 2),  # one pair for every dimension
+        ("objective: {name: sphere, dim: 4}\nbounds: [-2, 3]\n", 4, ((-2.0, 3.0),) * 4),
+        ("bounds: [[0, 1], [1, 2], [2, 3]]\n", 3, ((0.0, 1.0), (1.0, 2.0), (2.0, 3.0))),  # d from bounds
+        ("start: [0.1, 0.2, 0.3, 0.4, 0.5]\n", 5, ((-1.0, 1.0),) * 5),  # d from the start point
+    ],
+)
 def test_dimension_and_bounds_resolution(tmp_path, text, dim, bounds):
     base = "algorithm: gd\n" + ("" if text.startswith("objective") else "objective: sphere\n")
     c = load_config(str(write(tmp_path, base + text)))
     assert c.dim == dim and c.bounds == bounds
 
 
-@pytest.mark.parametrize("text", [
-    "objective: {name: sphere, dim: 5}\n",  # the objective's default box
-    "objective: six-hump-camel\n",  # a box with different pairs
-    "objective: {name: sphere, dim: 5}\nbounds: [-2, 3]\n",  # one pair for all
-    "bounds: [[0, 1], [1, 2], [2, 3]]\nobjective: sphere\n",  # a pair each
-    "bounds: [[0, 1], [0, 1], [0, 1.5]]\nobjective: sphere\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "objective: {name: sphere, dim: 5}\n",  # the objective's default box
+        "objective: six-hump-camel\n",  # a box with different pairs
+        "objective: {name: sphere, dim: 5}\nbounds: [-2, 3]\n",  # one pair for all
+        "bounds: [[0, 1], [1, 2], [2, 3]]\nobjective: sphere\n",  # a pair each
+        "bounds: [[0, 1], [0, 1], [0, 1.5]]\nobjective: sphere\n",
+    ],
+)
 def test_bounds_array_is_the_pairs_as_an_array(tmp_path, text):
     import numpy as np
 
@@ -95,9 +106,19 @@ def test_a_million_default_bounds_share_one_pair(tmp_path):
 
 def test_overrides_are_typed_by_yaml(tmp_path):
     p = write(tmp_path, GOOD)
-    c = load_config(str(p), ["seed=3", "algorithm.alpha=1e-3", "start=[0.5, -0.25]", "rng=legacy",
-                             "stop.f_target=null", "stop.grad_norm=1.0e-6", "iterations=1e2",
-                             "name=my-run.v2"])
+    c = load_config(
+        str(p),
+        [
+            "seed=3",
+            "algorithm.alpha=1e-3",
+            "start=[0.5, -0.25]",
+            "rng=legacy",
+            "stop.f_target=null",
+            "stop.grad_norm=1.0e-6",
+            "iterations=1e2",
+            "name=my-run.v2",
+        ],
+    )
     assert c.seed == 3 and isinstance(c.seed, int)
     assert c.algorithm.params["alpha"] == 0.001
     assert c.start == (0.5, -0.25)
@@ -107,8 +128,15 @@ def test_overrides_are_typed_by_yaml(tmp_path):
 
 def test_yaml_floats_without_a_dot_are_numbers_in_files(tmp_path):
     """YAML 1.2 reads 1e-3 as a number (PyYAML's YAML 1.1 alone would read the string '1e-3')."""
-    c = load_config(str(write(tmp_path, "objective: sphere\nalgorithm: {name: adagrad, eps: 1e-10, "
-                                        "alpha: 5E-2}\nstop: {f_target: .5e-3}\n")))
+    c = load_config(
+        str(
+            write(
+                tmp_path,
+                "objective: sphere\nalgorithm: {name: adagrad, eps: 1e-10, "
+                "alpha: 5E-2}\nstop: {f_target: .5e-3}\n",
+            )
+        )
+    )
     assert c.algorithm.params == {"alpha": 0.05, "eps": 1e-10}
     assert c.stop.f_target == 0.0005
     assert parse_override("name=1e3x") == (["name"], "1e3x")  # not a number: stays a string
@@ -180,62 +208,125 @@ CORPUS: dict[str, tuple[str | bytes, list[str], list[str]]] = {
     "broken-yaml": ("objective: [sphere\nalgorithm: gd\n", [], ["{file}:2:", "invalid YAML"]),
     "tab-indent": ("objective: sphere\nalgorithm:\n\tname: gd\n", [], ["{file}:3:", "invalid YAML", "'\\t'"]),
     "unknown-top-key": (B + "iteratons: 5\n", [], ["{file}:4:", "iteratons", "did you mean 'iterations'"]),
-    "unknown-nested-key": ("objective: sphere\nalgorithm: {name: gd, alpah: 0.1}\n", [],
-                           ["{file}:2:", "algorithm.alpah", "did you mean 'alpha'"]),
-    "unknown-stop-key": (B + "stop:\n  gradnorm: 1.0e-3\n", [],
-                         ["{file}:5:", "stop.gradnorm", "did you mean 'grad_norm'"]),
+    "unknown-nested-key": (
+        "objective: sphere\nalgorithm: {name: gd, alpah: 0.1}\n",
+        [],
+        ["{file}:2:", "algorithm.alpah", "did you mean 'alpha'"],
+    ),
+    "unknown-stop-key": (
+        B + "stop:\n  gradnorm: 1.0e-3\n",
+        [],
+        ["{file}:5:", "stop.gradnorm", "did you mean 'grad_norm'"],
+    ),
     "wrong-type-seed": (B + "seed: abc\n", [], ["{file}:4:", "seed", "whole number", "'abc'"]),
     "wrong-type-bounds": (B + "bounds: 3\n", [], ["{file}:4:", "bounds", "[low, high]"]),
-    "wrong-type-objective": ("objective: [sphere]\nalgorithm: gd\n", [], ["{file}:1:", "objective",
-                                                                          "a name or a mapping"]),
-    "bounds-lo-gt-hi": (B + "bounds: [[1, -1], [-1, 1]]\n", [], ["{file}:4:", "bounds.0",
-                                                                       "impossible bounds"]),
-    "bounds-lo-eq-hi": (B + "bounds: [[-1, 1], [0.5, 0.5]]\n", [], ["{file}:4:", "bounds.1",
-                                                                          "impossible bounds"]),
-    "bounds-dim-mismatch": ("objective: {name: sphere, dim: 3}\nalgorithm: gd\nbounds: [[-1, 1], [-1, 1]]\n",
-                            [], ["{file}:3:", "bounds", "2 pairs", "dimension 3"]),
+    "wrong-type-objective": (
+        "objective: [sphere]\nalgorithm: gd\n",
+        [],
+        ["{file}:1:", "objective", "a name or a mapping"],
+    ),
+    "bounds-lo-gt-hi": (
+        B + "bounds: [[1, -1], [-1, 1]]\n",
+        [],
+        ["{file}:4:", "bounds.0", "impossible bounds"],
+    ),
+    "bounds-lo-eq-hi": (
+        B + "bounds: [[-1, 1], [0.5, 0.5]]\n",
+        [],
+        ["{file}:4:", "bounds.1", "impossible bounds"],
+    ),
+    "bounds-dim-mismatch": (
+        "objective: {name: sphere, dim: 3}\nalgorithm: gd\nbounds: [[-1, 1], [-1, 1]]\n",
+        [],
+        ["{file}:3:", "bounds", "2 pairs", "dimension 3"],
+    ),
     "bounds-infinite": (B + "bounds: [[-.inf, 1], [-1, 1]]\n", [], ["{file}:4:", "bounds.0", "finite"]),
-    "start-length-mismatch": (B + "bounds: [[-1, 1], [-1, 1]]\nstart: [0.1, 0.2, 0.3]\n", [],
-                              ["{file}:5:", "start", "3 coordinates", "dimension 2"]),
+    "start-length-mismatch": (
+        B + "bounds: [[-1, 1], [-1, 1]]\nstart: [0.1, 0.2, 0.3]\n",
+        [],
+        ["{file}:5:", "start", "3 coordinates", "dimension 2"],
+    ),
     "start-not-random": (B + "start: origin\n", [], ["{file}:4:", "start", "'random'"]),
-    "negative-iterations": ("objective: sphere\nalgorithm: gd\niterations: -1\n", [],
-                            ["{file}:3:", "iterations", "-1"]),
-    "fractional-iterations": ("objective: sphere\nalgorithm: gd\niterations: 2.5\n", [],
-                              ["{file}:3:", "iterations", "whole number"]),
-    "bool-where-number": ("objective: sphere\nalgorithm: {name: gd, alpha: true}\n", [],
-                          ["{file}:2:", "algorithm.alpha", "true"]),
-    "bool-iterations": ("objective: sphere\nalgorithm: gd\niterations: yes\n", [],
-                        ["{file}:3:", "iterations", "true"]),
-    "nan-alpha": ("objective: sphere\nalgorithm: {name: gd, alpha: .nan}\n", [],
-                  ["{file}:2:", "algorithm.alpha", "finite"]),
+    "negative-iterations": (
+        "objective: sphere\nalgorithm: gd\niterations: -1\n",
+        [],
+        ["{file}:3:", "iterations", "-1"],
+    ),
+    "fractional-iterations": (
+        "objective: sphere\nalgorithm: gd\niterations: 2.5\n",
+        [],
+        ["{file}:3:", "iterations", "whole number"],
+    ),
+    "bool-where-number": (
+        "objective: sphere\nalgorithm: {name: gd, alpha: true}\n",
+        [],
+        ["{file}:2:", "algorithm.alpha", "true"],
+    ),
+    "bool-iterations": (
+        "objective: sphere\nalgorithm: gd\niterations: yes\n",
+        [],
+        ["{file}:3:", "iterations", "true"],
+    ),
+    "nan-alpha": (
+        "objective: sphere\nalgorithm: {name: gd, alpha: .nan}\n",
+        [],
+        ["{file}:2:", "algorithm.alpha", "finite"],
+    ),
     "nan-start": (B + "start: [.nan, 0.0]\n", [], ["{file}:4:", "start.0", "finite"]),
-    "zero-alpha": ("objective: sphere\nalgorithm: {name: adagrad, alpha: 0}\n", [],
-                   ["{file}:2:", "algorithm.alpha", "(0, inf)"]),
-    "beta-out-of-range": ("objective: sphere\nalgorithm: {name: amsgrad, beta1: 1.0}\n", [],
-                          ["{file}:2:", "algorithm.beta1", "[0, 1)"]),
-    "bad-schedule": ("objective: sphere\nalgorithm: {name: amsgrad, beta1_schedule: linear}\n", [],
-                     ["{file}:2:", "algorithm.beta1_schedule", "power, inverse, constant"]),
-    "python-object-tag": ("objective: !!python/object:os.system {}\nalgorithm: gd\n", [],
-                          ["{file}:1:", "python/object", "tags are refused"]),
-    "python-name-tag": ("objective: sphere\nalgorithm: !!python/name:os.system\n", [],
-                        ["{file}:2:", "python/name", "tags are refused"]),
+    "zero-alpha": (
+        "objective: sphere\nalgorithm: {name: adagrad, alpha: 0}\n",
+        [],
+        ["{file}:2:", "algorithm.alpha", "(0, inf)"],
+    ),
+    "beta-out-of-range": (
+        "objective: sphere\nalgorithm: {name: amsgrad, beta1: 1.0}\n",
+        [],
+        ["{file}:2:", "algorithm.beta1", "[0, 1)"],
+    ),
+    "bad-schedule": (
+        "objective: sphere\nalgorithm: {name: amsgrad, beta1_schedule: linear}\n",
+        [],
+        ["{file}:2:", "algorithm.beta1_schedule", "power, inverse, constant"],
+    ),
+    "python-object-tag": (
+        "objective: !!python/object:os.system {}\nalgorithm: gd\n",
+        [],
+        ["{file}:1:", "python/object", "tags are refused"],
+    ),
+    "python-name-tag": (
+        "objective: sphere\nalgorithm: !!python/name:os.system\n",
+        [],
+        ["{file}:2:", "python/name", "tags are refused"],
+    ),
     "alias-bomb": (_bomb(), [], ["{file}", "too many YAML nodes"]),
     "empty-file": ("", [], ["{file}: ", "empty"]),
     "comment-only-file": ("# nothing here\n", [], ["{file}: ", "empty"]),
     "list-at-top": ("- objective: sphere\n- algorithm: gd\n", [], ["{file}: ", "mapping", "list"]),
     "scalar-at-top": ("sphere\n", [], ["{file}: ", "mapping", "string"]),
     "two-documents": (B + "---\nseed: 1\n", [], ["{file}:4:", "invalid YAML"]),
-    "duplicate-key": ("objective: sphere\nalgorithm: gd\nseed: 1\nseed: 2\n", [],
-                      ["{file}:4:", "seed", "duplicate key"]),
+    "duplicate-key": (
+        "objective: sphere\nalgorithm: gd\nseed: 1\nseed: 2\n",
+        [],
+        ["{file}:4:", "seed", "duplicate key"],
+    ),
     "non-string-key": (B + "1: 2\n", [], ["{file}:4:", "key 1 is not a string"]),
     "missing-objective": ("algorithm: gd\n", [], ["{file}", "objective", "required"]),
     "null-algorithm": ("objective: sphere\nalgorithm:\n", [], ["{file}:2:", "algorithm", "required"]),
-    "unknown-algorithm": ("objective: sphere\nalgorithm: adagard\n", [],
-                          ["{file}:2:", "algorithm.name", "'adagard'", "did you mean 'adagrad'"]),
-    "unknown-objective": ("objective: spher\nalgorithm: gd\n", [],
-                          ["{file}:1:", "objective.name", "did you mean 'sphere'"]),
-    "bad-variant": ("objective: sphere\nalgorithm: {name: adagrad, variant: keras}\n", [],
-                    ["{file}:2:", "algorithm.variant", "keras", "tutorial"]),
+    "unknown-algorithm": (
+        "objective: sphere\nalgorithm: adagard\n",
+        [],
+        ["{file}:2:", "algorithm.name", "'adagard'", "did you mean 'adagrad'"],
+    ),
+    "unknown-objective": (
+        "objective: spher\nalgorithm: gd\n",
+        [],
+        ["{file}:1:", "objective.name", "did you mean 'sphere'"],
+    ),
+    "bad-variant": (
+        "objective: sphere\nalgorithm: {name: adagrad, variant: keras}\n",
+        [],
+        ["{file}:2:", "algorithm.variant", "keras", "tutorial"],
+    ),
     "bad-rng": (B + "rng: mt19937\n", [], ["{file}:4:", "rng", "generator, legacy"]),
     "bad-expect-status": (B + "expect: {status: done}\n", [], ["{file}:4:", "expect.status"]),
     "bad-trace-every": (B + "trace: {every: 0}\n", [], ["{file}:4:", "trace.every"]),
@@ -249,21 +340,36 @@ CORPUS: dict[str, tuple[str | bytes, list[str], list[str]]] = {
     "folder-not-file": ("<folder>", [], ["{file}: ", "folder"]),
     "override-no-key": (B, ["=3"], ["override '=3'", "KEY=VALUE"]),
     "override-empty-part": (B, ["a..b=1"], ["override 'a..b=1'", "dotted key"]),
-    "override-into-scalar": (B, ["iterations.x=1"], ["override 'iterations.x=1'", "an integer",
-                                                     "no key 'x'"]),
+    "override-into-scalar": (
+        B,
+        ["iterations.x=1"],
+        ["override 'iterations.x=1'", "an integer", "no key 'x'"],
+    ),
     "override-unknown-key": (B, ["iteration=5"], ["override 'iteration=5'", "did you mean 'iterations'"]),
-    "override-unknown-nested": (B, ["algorithm.alph=1"], ["override 'algorithm.alph=1'",
-                                                          "algorithm.alph", "did you mean 'alpha'"]),
+    "override-unknown-nested": (
+        B,
+        ["algorithm.alph=1"],
+        ["override 'algorithm.alph=1'", "algorithm.alph", "did you mean 'alpha'"],
+    ),
     "override-bad-yaml": (B, ["algorithm.alpha=[1"], ["override 'algorithm.alpha=[1': invalid YAML"]),
     "override-bad-value": (B, ["seed=-1"], ["override 'seed=-1'", "seed", "-1"]),
     "override-python-tag": (B, ["seed=!!python/object/apply:os.getpid []"], ["override", "tags are refused"]),
-    "override-index-past-end": (B + "bounds: [[-1, 1], [-1, 1]]\n", ["bounds.5=[0, 1]"],
-                                ["override 'bounds.5=[0, 1]'", "past the end"]),
-    "override-nested-index-past-end": (B + "bounds: [[-1, 1], [-1, 1]]\n", ["bounds.2.0=1"],
-                                       ["override 'bounds.2.0=1'", "index 2 is past the end"]),
+    "override-index-past-end": (
+        B + "bounds: [[-1, 1], [-1, 1]]\n",
+        ["bounds.5=[0, 1]"],
+        ["override 'bounds.5=[0, 1]'", "past the end"],
+    ),
+    "override-nested-index-past-end": (
+        B + "bounds: [[-1, 1], [-1, 1]]\n",
+        ["bounds.2.0=1"],
+        ["override 'bounds.2.0=1'", "index 2 is past the end"],
+    ),
     "stop-is-a-list": (B + "stop: []\n", [], ["{file}:4:", "stop", "mapping"]),
-    "override-index-into-missing": (B, ["bounds.0=[0, 1]"], ["{file} with override 'bounds.0=[0, 1]'",
-                                                             "bounds"]),
+    "override-index-into-missing": (
+        B,
+        ["bounds.0=[0, 1]"],
+        ["{file} with override 'bounds.0=[0, 1]'", "bounds"],
+    ),
 }
 
 
@@ -303,8 +409,14 @@ def test_corpus_is_large_enough():
     assert sum(bool(ov) for _, ov, _ in CORPUS.values()) >= 8
 
 
-SUBPROCESS_CASES = ["broken-yaml", "python-object-tag", "alias-bomb", "missing-file",
-                    "override-unknown-nested", "name-path-traversal"]
+SUBPROCESS_CASES = [
+    "broken-yaml",
+    "python-object-tag",
+    "alias-bomb",
+    "missing-file",
+    "override-unknown-nested",
+    "name-path-traversal",
+]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
@@ -328,8 +440,14 @@ def test_override_that_breaks_only_one_of_two_configs(tmp_path, runs_dir):
     b = write(tmp_path, "objective: sphere\nalgorithm: amsgrad\n", "b.yaml")
     res = CliRunner().invoke(cli, ["run", str(a), str(b), "algorithm.beta2=0.5", "--runs-dir", str(runs_dir)])
     # gd has no beta2: refused, naming the override, before amsgrad (which has one) runs
-    _check_refusal(res.exit_code, res.stdout, res.stderr, ["override 'algorithm.beta2=0.5'",
-                                                           "algorithm.beta2"], a, runs_dir)
+    _check_refusal(
+        res.exit_code,
+        res.stdout,
+        res.stderr,
+        ["override 'algorithm.beta2=0.5'", "algorithm.beta2"],
+        a,
+        runs_dir,
+    )
 
 
 def test_config_after_override_is_a_usage_error(tmp_path, runs_dir):
@@ -372,11 +490,19 @@ def test_load_config_overrides_swap_sections_as_the_command_line_does(configs_di
     from optrun.sweep import load_plan
 
     path = str(configs_dir / "amsgrad.yaml")
-    for overrides in (["algorithm.name=adam"], ["algorithm.variant=torch"], ["objective.name=rosenbrock"],
-                      ["algorithm.name=adam", "iterations=7"]):
+    for overrides in (
+        ["algorithm.name=adam"],
+        ["algorithm.variant=torch"],
+        ["objective.name=rosenbrock"],
+        ["algorithm.name=adam", "iterations=7"],
+    ):
         cfg = load_config(path, overrides)
         assert cfg == load_plan(path, overrides).base
     adam = load_config(path, ["algorithm.name=adam"])
-    assert (adam.algorithm.name, adam.algorithm.variant, adam.algorithm.params["alpha"]) == ("adam", "torch", 0.007)
+    assert (adam.algorithm.name, adam.algorithm.variant, adam.algorithm.params["alpha"]) == (
+        "adam",
+        "torch",
+        0.007,
+    )
     with pytest.raises(ConfigError, match="set twice"):
         load_config(path, ["iterations=3", "iterations=4"])

@@ -21,8 +21,20 @@ RUN_ARGS = ["iterations=20000", "expect.f_gap_max=null"]
 
 
 def _run(configs_dir, runs, *extra, code=0) -> str:
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "rosenbrock.yaml"), *RUN_ARGS, *extra,
-                                 "--runs-dir", str(runs), "-q", "--format", "json"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(configs_dir / "rosenbrock.yaml"),
+            *RUN_ARGS,
+            *extra,
+            "--runs-dir",
+            str(runs),
+            "-q",
+            "--format",
+            "json",
+        ],
+    )
     assert r.exit_code == code, r.output
     return json.loads(r.output.strip().splitlines()[-1])["path"]
 
@@ -105,8 +117,21 @@ def test_a_full_disk_never_leaves_a_partial_line(configs_dir, runs_dir, monkeypa
 
 def test_a_full_disk_never_leaves_a_partial_line_in_a_batch_file(configs_dir, runs_dir, monkeypatch):
     _disk_full_after(monkeypatch, 3)
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "rosenbrock.yaml"), *RUN_ARGS, "--sweep",
-                                 "seed=0:4", "--runs-dir", str(runs_dir), "-q", "--workers", "1"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(configs_dir / "rosenbrock.yaml"),
+            *RUN_ARGS,
+            "--sweep",
+            "seed=0:4",
+            "--runs-dir",
+            str(runs_dir),
+            "-q",
+            "--workers",
+            "1",
+        ],
+    )
     monkeypatch.undo()
     assert r.exit_code == 1, r.output
     (path,) = list(runs_dir.iterdir())
@@ -146,9 +171,24 @@ def test_a_failed_run_without_a_checkpoint_says_rerun_it(configs_dir, runs_dir, 
 
 
 def test_a_deleted_batch_file_is_damage_and_resume_reruns_its_members(configs_dir, runs_dir, run_optrun):
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "rosenbrock.yaml"), "iterations=500",
-                                 "expect.f_gap_max=null", "--sweep", "objective.dim=2,3",
-                                 "--sweep", "seed=0:2", "--runs-dir", str(runs_dir), "-q", "--workers", "1"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(configs_dir / "rosenbrock.yaml"),
+            "iterations=500",
+            "expect.f_gap_max=null",
+            "--sweep",
+            "objective.dim=2,3",
+            "--sweep",
+            "seed=0:2",
+            "--runs-dir",
+            str(runs_dir),
+            "-q",
+            "--workers",
+            "1",
+        ],
+    )
     assert r.exit_code == 0, r.output
     (path,) = [str(p) for p in runs_dir.iterdir()]
     before = load_sweep(path)

@@ -28,8 +28,9 @@ LONG = "iterations=200000000"
 
 def _popen(optrun_bin: str, runs_dir: Path, cwd: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
-    return subprocess.Popen([optrun_bin, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [optrun_bin, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _folders(runs_dir: Path) -> list[Path]:
@@ -95,7 +96,9 @@ def test_signal_interrupts_keep_every_row(optrun_bin, runs_dir, tmp_path, config
     assert (folder / "checkpoint.npz").exists()
 
 
-def test_sigkill_run_is_crashed_readable_and_resumable(optrun_bin, runs_dir, tmp_path, configs_dir, run_optrun):
+def test_sigkill_run_is_crashed_readable_and_resumable(
+    optrun_bin, runs_dir, tmp_path, configs_dir, run_optrun
+):
     args = ["run", str(configs_dir / "amsgrad.yaml"), "iterations=150000", "trace.checkpoint_s=0.1"]
     p = _popen(optrun_bin, runs_dir, tmp_path, *args)
     folder = _wait_for_rows(runs_dir, rows=20000)
@@ -128,8 +131,15 @@ def test_sigkill_run_is_crashed_readable_and_resumable(optrun_bin, runs_dir, tmp
 
 
 def test_resume_after_ctrl_c_is_bit_identical(optrun_bin, runs_dir, tmp_path, configs_dir, run_optrun):
-    p = _popen(optrun_bin, runs_dir, tmp_path, "run", str(configs_dir / "adagrad.yaml"), "iterations=120000",
-               "trace.every=7")
+    p = _popen(
+        optrun_bin,
+        runs_dir,
+        tmp_path,
+        "run",
+        str(configs_dir / "adagrad.yaml"),
+        "iterations=120000",
+        "trace.every=7",
+    )
     folder = _wait_for_rows(runs_dir, rows=1000)
     p.send_signal(signal.SIGINT)
     p.communicate(timeout=60)
@@ -153,8 +163,10 @@ def test_resume_refuses_finished_and_unknown_runs(run_optrun, configs_dir):
 
 
 def test_sixteen_concurrent_runs_make_sixteen_complete_folders(optrun_bin, runs_dir, tmp_path, configs_dir):
-    procs = [_popen(optrun_bin, runs_dir, tmp_path, "run", str(configs_dir / "amsgrad.yaml"), "-q")
-             for _ in range(16)]
+    procs = [
+        _popen(optrun_bin, runs_dir, tmp_path, "run", str(configs_dir / "amsgrad.yaml"), "-q")
+        for _ in range(16)
+    ]
     codes = [p.wait(timeout=120) for p in procs]
     for p in procs:
         p.communicate()
@@ -169,8 +181,12 @@ def test_sixteen_concurrent_runs_make_sixteen_complete_folders(optrun_bin, runs_
 def _mount_tmpfs(path: Path, options: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     try:
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                           capture_output=True, check=False, timeout=10)
+        r = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+            capture_output=True,
+            check=False,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return r.returncode == 0
@@ -185,8 +201,12 @@ def test_disk_full_during_a_run_records_failed_and_keeps_the_trace(run_optrun, t
     if not _mount_tmpfs(tiny, "size=400k"):
         pytest.skip("cannot mount a small tmpfs here (needs root); the injected test covers this")
     try:
-        r = run_optrun("run", str(configs_dir / "amsgrad.yaml"), "iterations=100000",
-                       env={"OPTRUN_RUNS_DIR": str(tiny / "runs")})
+        r = run_optrun(
+            "run",
+            str(configs_dir / "amsgrad.yaml"),
+            "iterations=100000",
+            env={"OPTRUN_RUNS_DIR": str(tiny / "runs")},
+        )
         assert r.returncode == 1, r.stderr
         assert "No space left on device" in r.stderr and "Traceback" not in r.stderr
         (folder,) = _folders(tiny / "runs")
@@ -214,8 +234,9 @@ def test_disk_full_injected(monkeypatch, tmp_path, configs_dir):
     monkeypatch.setattr(folder_mod.os, "write", failing_write)
     monkeypatch.setattr(folder_mod, "FLUSH_SECONDS", 0.0)
     runs = tmp_path / "runs"
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "iterations=50000",
-                                 "--runs-dir", str(runs)])
+    r = CliRunner().invoke(
+        cli, ["run", str(configs_dir / "amsgrad.yaml"), "iterations=50000", "--runs-dir", str(runs)]
+    )
     assert r.exit_code == 1, r.output
     (folder,) = _folders(runs)
     s = _summary(folder)
@@ -247,8 +268,16 @@ def test_runs_folder_that_is_a_file(run_optrun, tmp_path, configs_dir):
 @pytest.mark.parametrize("name", ["../../escape", "/abs/path", "a/b", "x" * 300, "nul\x00byte", ".hidden"])
 def test_a_label_never_writes_outside_the_runs_folder(tmp_path, configs_dir, name):
     runs = tmp_path / "runs"
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), f"name={name!r}" if "\x00" not in name
-                                 else "name=nul\x00byte", "--runs-dir", str(runs)])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(configs_dir / "amsgrad.yaml"),
+            f"name={name!r}" if "\x00" not in name else "name=nul\x00byte",
+            "--runs-dir",
+            str(runs),
+        ],
+    )
     assert r.exit_code == 2
     assert not runs.exists() or not any(runs.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["runs"])
@@ -256,15 +285,21 @@ def test_a_label_never_writes_outside_the_runs_folder(tmp_path, configs_dir, nam
 
 def test_python_module_entry_point_handles_sigint_cleanly(tmp_path, configs_dir):
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(tmp_path / "runs"), "NO_COLOR": "1"}
-    p = subprocess.Popen([sys.executable, "-m", "optrun", "run", str(configs_dir / "amsgrad.yaml"), LONG],
-                         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "optrun", "run", str(configs_dir / "amsgrad.yaml"), LONG],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_rows(tmp_path / "runs")
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "Traceback" not in err
 
 
-SLOW_OBJECTIVE = '''
+SLOW_OBJECTIVE = """
 import time
 import numpy as np
 
@@ -276,25 +311,32 @@ def slow_sphere(x):
 
 def slow_sphere_gradient(x):
     return 2.0 * np.asarray(x)
-'''
+"""
 
 
-def test_slow_objective_keeps_trace_heartbeat_and_checkpoints_on_time(optrun_bin, runs_dir, tmp_path,
-                                                                      run_optrun):
+def test_slow_objective_keeps_trace_heartbeat_and_checkpoints_on_time(
+    optrun_bin, runs_dir, tmp_path, run_optrun
+):
     # 1,024 rows (a whole chunk at d = 2) take 3 s here: rows, the heartbeat and checkpoints must not
     # wait for a full chunk (the runner hands a partial one on every second)
     (tmp_path / "slowmod.py").write_text(SLOW_OBJECTIVE)
     cfg = tmp_path / "slow.yaml"
-    cfg.write_text("objective: {function: 'slowmod:slow_sphere', gradient: 'slowmod:slow_sphere_gradient'}\n"
-                   "bounds: [[-2, 2], [-2, 2]]\nstart: [1.0, -0.5]\nalgorithm: {name: adagrad, alpha: 0.1}\n"
-                   "iterations: 1100\ntrace: {checkpoint_s: 0.5}\n")
+    cfg.write_text(
+        "objective: {function: 'slowmod:slow_sphere', gradient: 'slowmod:slow_sphere_gradient'}\n"
+        "bounds: [[-2, 2], [-2, 2]]\nstart: [1.0, -0.5]\nalgorithm: {name: adagrad, alpha: 0.1}\n"
+        "iterations: 1100\ntrace: {checkpoint_s: 0.5}\n"
+    )
     p = _popen(optrun_bin, runs_dir, tmp_path, "run", str(cfg))
     try:
         deadline = time.monotonic() + 60
         folder = None
         while time.monotonic() < deadline:
             (folder,) = _folders(runs_dir) or [None]
-            if folder is not None and (folder / "checkpoint.npz").exists() and _summary(folder).get("iterations"):
+            if (
+                folder is not None
+                and (folder / "checkpoint.npz").exists()
+                and _summary(folder).get("iterations")
+            ):
                 break
             time.sleep(0.1)
         p.kill()

@@ -24,11 +24,20 @@ import pytest
 SIGINT_CODES = (130,)  # also when a late signal comes while the process exits
 
 
-def _popen(optrun_bin: str, runs_dir: Path, cwd: Path, *args: str, stderr=subprocess.PIPE) -> subprocess.Popen:
+def _popen(
+    optrun_bin: str, runs_dir: Path, cwd: Path, *args: str, stderr=subprocess.PIPE
+) -> subprocess.Popen:
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
     env.pop("OPTRUN_DEBUG", None)
-    return subprocess.Popen([optrun_bin, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        [optrun_bin, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _newest(runs_dir: Path) -> Path | None:
@@ -66,8 +75,16 @@ def _like_timeout(p: subprocess.Popen, signals: int, gap: float) -> None:
 
 # signals, gap between them, wait after the first rows (s): varied so that the second signal
 # lands at different points of the clean-up
-TRIES = [(2, 0.0, 0.0), (2, 0.001, 0.3), (2, 0.02, 0.6), (2, 0.2, 0.1), (3, 0.0, 0.9), (5, 0.01, 0.2),
-         (8, 0.003, 0.5), (2, 0.05, 1.2)]
+TRIES = [
+    (2, 0.0, 0.0),
+    (2, 0.001, 0.3),
+    (2, 0.02, 0.6),
+    (2, 0.2, 0.1),
+    (3, 0.0, 0.9),
+    (5, 0.01, 0.2),
+    (8, 0.003, 0.5),
+    (2, 0.05, 1.2),
+]
 
 SWEEP_ITERATIONS = ",".join(str(20000 + i) for i in range(10))  # ten batches of two members
 
@@ -87,8 +104,19 @@ def test_repeated_sigint_never_loses_a_sweep_record(optrun_bin, runs_dir, tmp_pa
     checked = 0
     for n, (signals, gap, after) in enumerate(tries):
         runs = runs_dir / f"try{n}"
-        p = _popen(optrun_bin, runs, tmp_path, "run", str(configs_dir / "amsgrad.yaml"), "--workers", workers,
-                   "--sweep", f"iterations={SWEEP_ITERATIONS}", "--sweep", "seed=0:2")
+        p = _popen(
+            optrun_bin,
+            runs,
+            tmp_path,
+            "run",
+            str(configs_dir / "amsgrad.yaml"),
+            "--workers",
+            workers,
+            "--sweep",
+            f"iterations={SWEEP_ITERATIONS}",
+            "--sweep",
+            "seed=0:2",
+        )
         folder = _wait(lambda runs=runs: _newest(runs), "the sweep folder")
         _wait(lambda folder=folder: any((folder / "traces").glob("batch-*")), "the first batch")
         time.sleep(after)
@@ -108,8 +136,14 @@ def test_repeated_sigint_never_loses_a_sweep_record(optrun_bin, runs_dir, tmp_pa
         assert "running" not in {r["status"] for r in table}
         checked += 1
         if n < 2:  # resume runs only what is missing; the finished members keep their record
-            resumed = subprocess.run([optrun_bin, "resume", str(folder), "--workers", workers, "-q"],
-                                     check=False, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+            resumed = subprocess.run(
+                [optrun_bin, "resume", str(folder), "--workers", workers, "-q"],
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp_path,
+            )
             assert resumed.returncode == 0, resumed.stderr
             s2, table2 = _sweep_record(folder)
             assert s2["status"] == "completed" and s2["counts"] == {"completed": 20}
@@ -127,8 +161,15 @@ def test_repeated_sigint_never_loses_a_run_record(optrun_bin, runs_dir, tmp_path
     checked = 0
     for n, (signals, gap, after) in enumerate(TRIES):
         runs = runs_dir / f"try{n}"
-        p = _popen(optrun_bin, runs, tmp_path, "run", str(configs_dir / "amsgrad.yaml"), "iterations=150000",
-                   "trace.checkpoint_s=0.2")
+        p = _popen(
+            optrun_bin,
+            runs,
+            tmp_path,
+            "run",
+            str(configs_dir / "amsgrad.yaml"),
+            "iterations=150000",
+            "trace.checkpoint_s=0.2",
+        )
         folder = _wait(lambda runs=runs: _newest(runs), "the run folder")
         _wait(lambda folder=folder: (folder / "checkpoint.npz").exists(), "the first checkpoint")
         time.sleep(after)
@@ -155,7 +196,7 @@ def test_repeated_sigint_never_loses_a_run_record(optrun_bin, runs_dir, tmp_path
     assert checked >= len(TRIES) - 1
 
 
-HANG = '''
+HANG = """
 import os
 import time
 
@@ -178,25 +219,35 @@ def g(x):
 
 def quick(x):
     return np.sum(x * x, axis=1)
-'''
+"""
 
 
 def _hang_config(tmp_path: Path, extra: str = "") -> Path:
     (tmp_path / "hangmod.py").write_text(HANG)
     cfg = tmp_path / "hang.yaml"
-    cfg.write_text("objective: {function: 'hangmod:f', gradient: 'hangmod:g'" + extra + "}\n"
-                   "bounds: [[-2, 2], [-2, 2]]\nstart: [1.0, -0.5]\nalgorithm: {name: adagrad, alpha: 0.1}\n"
-                   "iterations: 100000\n")
+    cfg.write_text(
+        "objective: {function: 'hangmod:f', gradient: 'hangmod:g'" + extra + "}\n"
+        "bounds: [[-2, 2], [-2, 2]]\nstart: [1.0, -0.5]\nalgorithm: {name: adagrad, alpha: 0.1}\n"
+        "iterations: 100000\n"
+    )
     return cfg
 
 
-def test_first_ctrl_c_on_a_hung_objective_says_what_happens_and_the_second_aborts(optrun_bin, runs_dir, tmp_path):
+def test_first_ctrl_c_on_a_hung_objective_says_what_happens_and_the_second_aborts(
+    optrun_bin, runs_dir, tmp_path
+):
     cfg = _hang_config(tmp_path)
     mark = tmp_path / "hung"
     errfile = open(tmp_path / "stderr.txt", "w+")  # noqa: SIM115 - read while the process runs
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1", "HANG_MARK": str(mark)}
-    p = subprocess.Popen([optrun_bin, "run", str(cfg)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                         stderr=errfile, text=True)
+    p = subprocess.Popen(
+        [optrun_bin, "run", str(cfg)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=errfile,
+        text=True,
+    )
     try:
         _wait(mark.exists, "the objective to hang")
         p.send_signal(signal.SIGINT)
@@ -220,17 +271,39 @@ def test_first_ctrl_c_on_a_hung_objective_says_what_happens_and_the_second_abort
     assert s["iterations"] == its[-1]
 
 
-def test_a_second_ctrl_c_stops_waiting_for_hung_workers_and_keeps_the_sweep_record(optrun_bin, runs_dir,
-                                                                                   tmp_path):
+def test_a_second_ctrl_c_stops_waiting_for_hung_workers_and_keeps_the_sweep_record(
+    optrun_bin, runs_dir, tmp_path
+):
     cfg = _hang_config(tmp_path)
     mark = tmp_path / "hung"
-    env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1", "HANG_MARK": str(mark),
-           "HANG_AFTER": "400"}
+    env = {
+        **os.environ,
+        "OPTRUN_RUNS_DIR": str(runs_dir),
+        "NO_COLOR": "1",
+        "HANG_MARK": str(mark),
+        "HANG_AFTER": "400",
+    }
     # the quick batch finishes; the hanging one never returns from its objective
-    p = subprocess.Popen([optrun_bin, "run", str(cfg), "iterations=1000", "--workers", "2", "--sweep",
-                          "objective.function=hangmod:quick,hangmod:f", "--sweep", "seed=0:2"],
-                         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    p = subprocess.Popen(
+        [
+            optrun_bin,
+            "run",
+            str(cfg),
+            "iterations=1000",
+            "--workers",
+            "2",
+            "--sweep",
+            "objective.function=hangmod:quick,hangmod:f",
+            "--sweep",
+            "seed=0:2",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         _wait(mark.exists, "the objective to hang")
         folder = _newest(runs_dir)
@@ -255,11 +328,23 @@ def test_a_second_ctrl_c_stops_waiting_for_hung_workers_and_keeps_the_sweep_reco
 def test_ctrl_c_while_a_user_module_hangs_at_import_stops_at_once(optrun_bin, runs_dir, tmp_path):
     (tmp_path / "slowimport.py").write_text(
         "import os, time\nopen(os.environ['HANG_MARK'], 'w').close()\ntime.sleep(600)\n\n"
-        "def f(x):\n    return x[:, 0]\n")
+        "def f(x):\n    return x[:, 0]\n"
+    )
     cfg = _raising_config(tmp_path, "fine")
-    env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1", "HANG_MARK": str(tmp_path / "hung")}
-    p = subprocess.Popen([optrun_bin, "run", str(cfg), "objective.function=slowimport:f"], cwd=tmp_path, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "OPTRUN_RUNS_DIR": str(runs_dir),
+        "NO_COLOR": "1",
+        "HANG_MARK": str(tmp_path / "hung"),
+    }
+    p = subprocess.Popen(
+        [optrun_bin, "run", str(cfg), "objective.function=slowimport:f"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait((tmp_path / "hung").exists, "the import to hang")
         p.send_signal(signal.SIGINT)
@@ -277,24 +362,38 @@ def test_timeout_s_fails_a_run_whose_objective_overruns(run_optrun, runs_dir, tm
     assert r.returncode == 1, r.stderr
     s = _summary(_newest(runs_dir))
     assert s["status"] == "failed"
-    want = (f"objective function 'hangmod:f' took longer than timeout_s = 0.5 s at iteration "
-            f"{s['iterations'] + 1}")
+    want = (
+        f"objective function 'hangmod:f' took longer than timeout_s = 0.5 s at iteration "
+        f"{s['iterations'] + 1}"
+    )
     assert s["error"] == want and want in r.stderr
     assert s["iterations"] > 150  # the rows before it are kept
 
 
 def test_timeout_s_in_pool_workers_fails_those_members_and_the_sweep_goes_on(run_optrun, runs_dir, tmp_path):
     cfg = _hang_config(tmp_path, ", timeout_s: 0.5")
-    r = run_optrun("run", str(cfg), "iterations=1000", "--workers", "2", "--sweep",
-                   "objective.function=hangmod:f,hangmod:quick", "--sweep", "seed=0:2",
-                   env={"HANG_MARK": str(tmp_path / "hung")}, cwd=tmp_path, timeout=120)
+    r = run_optrun(
+        "run",
+        str(cfg),
+        "iterations=1000",
+        "--workers",
+        "2",
+        "--sweep",
+        "objective.function=hangmod:f,hangmod:quick",
+        "--sweep",
+        "seed=0:2",
+        env={"HANG_MARK": str(tmp_path / "hung")},
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert r.returncode == 1, r.stderr
     s = _summary(_newest(runs_dir))
     assert s["status"] == "completed" and s["counts"] == {"completed": 2, "failed": 2}
     for row in s["rows"]:
         if row["status"] == "failed":
-            assert row["error"].startswith("objective function 'hangmod:f' took longer than timeout_s = 0.5 s "
-                                           "at iteration ")
+            assert row["error"].startswith(
+                "objective function 'hangmod:f' took longer than timeout_s = 0.5 s at iteration "
+            )
 
 
 def test_timeout_s_restores_the_alarm_and_leaves_no_thread(tmp_path, monkeypatch):
@@ -315,9 +414,15 @@ def test_timeout_s_restores_the_alarm_and_leaves_no_thread(tmp_path, monkeypatch
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("0", "must be a number of seconds above 0"), ("-2", "must be a number of seconds above 0"),
-    ("abc", "must be a finite number"), (".inf", "must be a finite number")])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("0", "must be a number of seconds above 0"),
+        ("-2", "must be a number of seconds above 0"),
+        ("abc", "must be a finite number"),
+        (".inf", "must be a finite number"),
+    ],
+)
 def test_timeout_s_is_validated(run_optrun, tmp_path, value, message):
     cfg = _hang_config(tmp_path)
     r = run_optrun("run", str(cfg), f"objective.timeout_s={value}")
@@ -327,15 +432,17 @@ def test_timeout_s_is_validated(run_optrun, tmp_path, value, message):
 
 def test_timeout_s_applies_to_function_objectives_only(run_optrun, tmp_path):
     cfg = tmp_path / "e.yaml"
-    cfg.write_text("objective: {expression: 'x0**2 + x1**2', timeout_s: 1}\nbounds: [[-1, 1], [-1, 1]]\n"
-                   "algorithm: {name: adam}\n")
+    cfg.write_text(
+        "objective: {expression: 'x0**2 + x1**2', timeout_s: 1}\nbounds: [[-1, 1], [-1, 1]]\n"
+        "algorithm: {name: adam}\n"
+    )
     r = run_optrun("run", str(cfg))
     assert r.returncode == 2 and "timeout_s" in r.stderr and "'function' objectives" in r.stderr
 
 
 # ------------------------------------------------------------------ user code raising BaseException
 
-RAISING = '''
+RAISING = """
 import numpy as np
 
 
@@ -355,19 +462,23 @@ exits_at_start = after(0, SystemExit(3))
 interrupts = after(50, KeyboardInterrupt())
 generator_exit = after(50, GeneratorExit())
 fine = after(10**9, None)
-'''
+"""
 
 
 def _raising_config(tmp_path: Path, function: str) -> Path:
     (tmp_path / "raising.py").write_text(RAISING)
     cfg = tmp_path / "raising.yaml"
-    cfg.write_text(f"objective: {{function: 'raising:{function}'}}\nbounds: [[-2, 2], [-2, 2]]\n"
-                   "start: [1.0, -0.5]\nalgorithm: {name: adam, alpha: 0.01}\niterations: 500\n")
+    cfg.write_text(
+        f"objective: {{function: 'raising:{function}'}}\nbounds: [[-2, 2], [-2, 2]]\n"
+        "start: [1.0, -0.5]\nalgorithm: {name: adam, alpha: 0.01}\niterations: 500\n"
+    )
     return cfg
 
 
-@pytest.mark.parametrize("function, exc", [("exits", "SystemExit: 0"), ("interrupts", "KeyboardInterrupt"),
-                                           ("generator_exit", "GeneratorExit")])
+@pytest.mark.parametrize(
+    "function, exc",
+    [("exits", "SystemExit: 0"), ("interrupts", "KeyboardInterrupt"), ("generator_exit", "GeneratorExit")],
+)
 def test_base_exceptions_during_a_run_fail_it(run_optrun, runs_dir, tmp_path, function, exc):
     r = run_optrun("run", str(_raising_config(tmp_path, function)), cwd=tmp_path)
     assert r.returncode == 1, (r.stdout, r.stderr)
@@ -383,8 +494,9 @@ def test_system_exit_at_the_start_point_is_exit_2_naming_the_function(run_optrun
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
-@pytest.mark.parametrize("raise_at_import", ["raise KeyboardInterrupt", "raise SystemExit(0)",
-                                             "import sys; sys.exit()"])
+@pytest.mark.parametrize(
+    "raise_at_import", ["raise KeyboardInterrupt", "raise SystemExit(0)", "import sys; sys.exit()"]
+)
 def test_base_exceptions_at_import_are_exit_2(run_optrun, runs_dir, tmp_path, raise_at_import):
     (tmp_path / "badimport.py").write_text(f"{raise_at_import}\n\ndef f(x):\n    return x[:, 0]\n")
     cfg = _raising_config(tmp_path, "fine")
@@ -394,7 +506,7 @@ def test_base_exceptions_at_import_are_exit_2(run_optrun, runs_dir, tmp_path, ra
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
-USER_OPT = '''
+USER_OPT = """
 import numpy as np
 
 from optrun.optimizers import Optimizer
@@ -414,15 +526,16 @@ def quits(alpha=0.01, at=20, exc="SystemExit"):
 
 def quits_when_built(alpha=0.01):
     raise SystemExit(0)
-'''
+"""
 
 
 @pytest.mark.parametrize("exc", ["SystemExit", "KeyboardInterrupt"])
 def test_user_optimizer_raising_base_exceptions_fails_the_run(run_optrun, runs_dir, tmp_path, exc):
     (tmp_path / "quitter.py").write_text(USER_OPT)
     cfg = _raising_config(tmp_path, "fine")
-    r = run_optrun("run", str(cfg), "algorithm={name: 'quitter:quits', alpha: 0.01, exc: " + exc + "}",
-                   cwd=tmp_path)
+    r = run_optrun(
+        "run", str(cfg), "algorithm={name: 'quitter:quits', alpha: 0.01, exc: " + exc + "}", cwd=tmp_path
+    )
     assert r.returncode == 1, r.stderr
     s = _summary(_newest(runs_dir))
     assert s["status"] == "failed" and f"update raised {exc}" in s["error"] and "at step 20" in s["error"]
@@ -439,8 +552,18 @@ def test_user_optimizer_factory_raising_system_exit_is_exit_2(run_optrun, runs_d
 def test_system_exit_in_a_sweep_fails_its_members_and_the_sweep_goes_on(run_optrun, runs_dir, tmp_path):
     cfg = _raising_config(tmp_path, "fine")
     for workers in ("1", "2"):
-        r = run_optrun("run", str(cfg), "--workers", workers, "--sweep", "objective.function=raising:exits,raising:fine",
-                       "--sweep", "seed=0:2", cwd=tmp_path, env={"OPTRUN_RUNS_DIR": str(runs_dir / workers)})
+        r = run_optrun(
+            "run",
+            str(cfg),
+            "--workers",
+            workers,
+            "--sweep",
+            "objective.function=raising:exits,raising:fine",
+            "--sweep",
+            "seed=0:2",
+            cwd=tmp_path,
+            env={"OPTRUN_RUNS_DIR": str(runs_dir / workers)},
+        )
         assert r.returncode == 1, r.stderr
         s = _summary(_newest(runs_dir / workers))
         assert s["status"] == "completed" and s["counts"] == {"completed": 2, "failed": 2}
@@ -448,7 +571,9 @@ def test_system_exit_in_a_sweep_fails_its_members_and_the_sweep_goes_on(run_optr
         assert errors == {"objective function 'raising:exits' raised SystemExit: 0"}
 
 
-def test_a_batch_a_signal_stopped_before_it_started_leaves_its_members_pending(tmp_path, monkeypatch, configs_dir):
+def test_a_batch_a_signal_stopped_before_it_started_leaves_its_members_pending(
+    tmp_path, monkeypatch, configs_dir
+):
     """A pool worker that takes up a batch after the signal runs none of it: its members stay
     pending (they were recorded 'interrupted' at iteration 0, with the start as their final f)."""
     from optrun import batch

@@ -21,16 +21,27 @@ from optrun.store.read import load_run, load_sweep
 
 LABELS = [f"1e-{k}" for k in range(1, 9)]
 # AMSGrad on Rosenbrock: f is not monotone and no crossing falls on a multiple of 500
-ARGS = ["objective={name: rosenbrock, dim: 2}", "iterations=5000", "algorithm.name=amsgrad",
-        "algorithm.alpha=0.05", "algorithm.beta1=0.9", "algorithm.beta2=0.999",
-        "algorithm.beta1_schedule=constant", "seed=1"]
-THINNING = {"every1": ["trace.every=1"], "every500": ["trace.every=500"],
-            "logspaced": ["trace.log_per_decade=10"]}
+ARGS = [
+    "objective={name: rosenbrock, dim: 2}",
+    "iterations=5000",
+    "algorithm.name=amsgrad",
+    "algorithm.alpha=0.05",
+    "algorithm.beta1=0.9",
+    "algorithm.beta2=0.999",
+    "algorithm.beta1_schedule=constant",
+    "seed=1",
+]
+THINNING = {
+    "every1": ["trace.every=1"],
+    "every500": ["trace.every=500"],
+    "logspaced": ["trace.log_per_decade=10"],
+}
 
 
 def _run(config, runs_dir, *extra) -> str:
-    r = CliRunner().invoke(cli, ["run", str(config), *ARGS, *extra, "--runs-dir", str(runs_dir), "-q",
-                                 "--format", "json"])
+    r = CliRunner().invoke(
+        cli, ["run", str(config), *ARGS, *extra, "--runs-dir", str(runs_dir), "-q", "--format", "json"]
+    )
     assert r.exit_code == 0, r.output
     return json.loads(r.output.strip().splitlines()[-1])["path"]
 
@@ -81,9 +92,21 @@ def test_compare_reads_the_summary_hits_and_the_gate_passes(three_runs):
         assert values == {expected[label]}, (label, values)
     assert not any("record a thinned trace" in n for n in data["notes"])
     for base, cand in [("every1", "every500"), ("every500", "every1"), ("logspaced", "every500")]:
-        r = CliRunner().invoke(cli, ["compare", paths[base], paths[cand], "--runs-dir", str(runs),
-                                     "--metric", "iterations_to_target", "--target", "1e-3",
-                                     "--fail-if-worse"])
+        r = CliRunner().invoke(
+            cli,
+            [
+                "compare",
+                paths[base],
+                paths[cand],
+                "--runs-dir",
+                str(runs),
+                "--metric",
+                "iterations_to_target",
+                "--target",
+                "1e-3",
+                "--fail-if-worse",
+            ],
+        )
         assert r.exit_code == 0, (base, cand, r.output)
 
 
@@ -99,8 +122,9 @@ def test_compare_falls_back_to_the_trace_for_old_folders(three_runs):
     del s["hits"]
     with open(os.path.join(old, "summary.json"), "w") as f:
         json.dump(s, f)
-    r = CliRunner().invoke(cli, ["compare", paths["every1"], old, "--runs-dir", str(runs),
-                                 "--format", "json"])
+    r = CliRunner().invoke(
+        cli, ["compare", paths["every1"], old, "--runs-dir", str(runs), "--format", "json"]
+    )
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     row = {row["key"]: row["values"] for row in data["rows"]}["target_1e-1"]
@@ -112,8 +136,22 @@ def test_compare_falls_back_to_the_trace_for_old_folders(three_runs):
 def test_sweep_hit_columns_equal_the_single_runs(three_runs, tmp_path):
     config, _, paths = three_runs
     runs = tmp_path / "runs"
-    r = CliRunner().invoke(cli, ["run", str(config), *(a for a in ARGS if a != "seed=1"), "trace.every=500", "--sweep", "seed=0:3",
-                                 "--runs-dir", str(runs), "-q", "--workers", "1"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(config),
+            *(a for a in ARGS if a != "seed=1"),
+            "trace.every=500",
+            "--sweep",
+            "seed=0:3",
+            "--runs-dir",
+            str(runs),
+            "-q",
+            "--workers",
+            "1",
+        ],
+    )
     assert r.exit_code == 0, r.output
     (sweep_dir,) = list(runs.iterdir())
     sweep = load_sweep(str(sweep_dir))
@@ -121,8 +159,9 @@ def test_sweep_hit_columns_equal_the_single_runs(three_runs, tmp_path):
     expected = load_run(paths["every1"]).summary["hits"]
     assert {label: row[f"hit_{label}"] for label in LABELS} == expected
     member = load_run(os.path.join(str(sweep_dir), "1"))
-    r = CliRunner().invoke(cli, ["compare", paths["every1"], member.path, "--runs-dir", str(runs),
-                                 "--format", "json"])
+    r = CliRunner().invoke(
+        cli, ["compare", paths["every1"], member.path, "--runs-dir", str(runs), "--format", "json"]
+    )
     assert r.exit_code == 0, r.output
     rows = {row["key"]: row["values"] for row in json.loads(r.output)["rows"]}
     assert set(rows["target_1e-2"].values()) == {expected["1e-2"]}
@@ -184,10 +223,39 @@ def test_a_target_off_the_ladder_is_refused_when_a_trace_is_thinned(three_runs):
     one (trace.every or log_per_decade) bit-identical trajectories would rank differently."""
     _, runs, paths = three_runs
     for thin in ("every500", "logspaced"):
-        r = CliRunner().invoke(cli, ["compare", paths["every1"], paths[thin], "--runs-dir", str(runs),
-                                     "--metric", "iterations_to_target", "--target", "3e-7", "--fail-if-worse"])
+        r = CliRunner().invoke(
+            cli,
+            [
+                "compare",
+                paths["every1"],
+                paths[thin],
+                "--runs-dir",
+                str(runs),
+                "--metric",
+                "iterations_to_target",
+                "--target",
+                "3e-7",
+                "--fail-if-worse",
+            ],
+        )
         assert r.exit_code == 2, r.output
-        assert "would come from a thinned trace" in r.stderr and os.path.basename(paths[thin])[-6:] in r.stderr
-    r = CliRunner().invoke(cli, ["compare", paths["every1"], paths["every1"], "--runs-dir", str(runs),
-                                 "--metric", "iterations_to_target", "--target", "3e-7", "--format", "json"])
+        assert (
+            "would come from a thinned trace" in r.stderr and os.path.basename(paths[thin])[-6:] in r.stderr
+        )
+    r = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            paths["every1"],
+            paths["every1"],
+            "--runs-dir",
+            str(runs),
+            "--metric",
+            "iterations_to_target",
+            "--target",
+            "3e-7",
+            "--format",
+            "json",
+        ],
+    )
     assert r.exit_code == 0, r.output  # every iteration recorded: exact at any target

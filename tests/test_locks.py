@@ -24,8 +24,9 @@ BUSY = re.compile(r"^Error: (run|sweep) \S+ is being written by another optrun p
 
 def _popen(optrun_bin: str, runs_dir: Path, cwd: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
-    return subprocess.Popen([optrun_bin, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [optrun_bin, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _only_folder(runs_dir: Path) -> Path:
@@ -47,8 +48,15 @@ def _wait(predicate, what: str, timeout: float = 60):
 
 
 def _interrupted_run(optrun_bin, runs_dir, tmp_path, configs_dir) -> Path:
-    p = _popen(optrun_bin, runs_dir, tmp_path, "run", str(configs_dir / "amsgrad.yaml"), "iterations=400000000",
-               "trace.checkpoint_s=0.2")
+    p = _popen(
+        optrun_bin,
+        runs_dir,
+        tmp_path,
+        "run",
+        str(configs_dir / "amsgrad.yaml"),
+        "iterations=400000000",
+        "trace.checkpoint_s=0.2",
+    )
     _wait(lambda: runs_dir.exists() and any(runs_dir.iterdir()), "the run folder")
     folder = _only_folder(runs_dir)
     _wait(lambda: (folder / "checkpoint.npz").exists(), "a checkpoint")
@@ -67,7 +75,9 @@ def _race(procs: list[subprocess.Popen]) -> tuple[subprocess.Popen, subprocess.C
     return won, subprocess.CompletedProcess(lost.args, lost.returncode, out, err)
 
 
-def test_two_concurrent_resumes_of_a_run_one_is_refused(optrun_bin, runs_dir, tmp_path, configs_dir, run_optrun):
+def test_two_concurrent_resumes_of_a_run_one_is_refused(
+    optrun_bin, runs_dir, tmp_path, configs_dir, run_optrun
+):
     folder = _interrupted_run(optrun_bin, runs_dir, tmp_path, configs_dir)
     rows_before = len((folder / "trace.csv").read_text().splitlines())
     procs = [_popen(optrun_bin, runs_dir, tmp_path, "resume", str(folder)) for _ in range(2)]
@@ -93,10 +103,18 @@ def test_two_concurrent_resumes_of_a_run_one_is_refused(optrun_bin, runs_dir, tm
     assert not (folder / ".lock").exists()  # removed with the lock when the summary was final
 
 
-def test_a_running_run_cannot_be_resumed_and_a_dead_ones_lock_blocks_nobody(optrun_bin, runs_dir, tmp_path,
-                                                                           configs_dir, run_optrun):
-    p = _popen(optrun_bin, runs_dir, tmp_path, "run", str(configs_dir / "amsgrad.yaml"), "iterations=400000000",
-               "trace.checkpoint_s=0.2")
+def test_a_running_run_cannot_be_resumed_and_a_dead_ones_lock_blocks_nobody(
+    optrun_bin, runs_dir, tmp_path, configs_dir, run_optrun
+):
+    p = _popen(
+        optrun_bin,
+        runs_dir,
+        tmp_path,
+        "run",
+        str(configs_dir / "amsgrad.yaml"),
+        "iterations=400000000",
+        "trace.checkpoint_s=0.2",
+    )
     try:
         _wait(lambda: runs_dir.exists() and any(runs_dir.iterdir()), "the run folder")
         folder = _only_folder(runs_dir)
@@ -110,8 +128,10 @@ def test_a_running_run_cannot_be_resumed_and_a_dead_ones_lock_blocks_nobody(optr
     assert (folder / ".lock").exists()  # SIGKILL left it; the kernel released the lock
     q = _popen(optrun_bin, runs_dir, tmp_path, "resume", str(folder))
     try:
-        _wait(lambda: _summary(folder)["status"] == "running" and _summary(folder).get("pid") == q.pid,
-              "the resume to take over")
+        _wait(
+            lambda: _summary(folder)["status"] == "running" and _summary(folder).get("pid") == q.pid,
+            "the resume to take over",
+        )
         q.send_signal(signal.SIGINT)
         q.communicate(timeout=60)
     finally:
@@ -124,15 +144,26 @@ SWEEP = ",".join(str(400000 + i) for i in range(6))
 
 
 def test_two_concurrent_resumes_of_a_sweep_one_is_refused(optrun_bin, runs_dir, tmp_path, configs_dir):
-    p = _popen(optrun_bin, runs_dir, tmp_path, "run", str(configs_dir / "amsgrad.yaml"), "--workers", "1",
-               "--sweep", f"iterations={SWEEP}")
+    p = _popen(
+        optrun_bin,
+        runs_dir,
+        tmp_path,
+        "run",
+        str(configs_dir / "amsgrad.yaml"),
+        "--workers",
+        "1",
+        "--sweep",
+        f"iterations={SWEEP}",
+    )
     _wait(lambda: runs_dir.exists() and any(runs_dir.iterdir()), "the sweep folder")
     folder = _only_folder(runs_dir)
     _wait(lambda: any((folder / "traces").glob("batch-*")), "the first batch")
     p.send_signal(signal.SIGINT)
     p.communicate(timeout=60)
     assert _summary(folder)["status"] == "interrupted"
-    procs = [_popen(optrun_bin, runs_dir, tmp_path, "resume", str(folder), "--workers", "1") for _ in range(2)]
+    procs = [
+        _popen(optrun_bin, runs_dir, tmp_path, "resume", str(folder), "--workers", "1") for _ in range(2)
+    ]
     try:
         won, lost = _race(procs)
         assert lost.returncode == 2, lost.stderr
@@ -151,7 +182,9 @@ def test_two_concurrent_resumes_of_a_sweep_one_is_refused(optrun_bin, runs_dir, 
 
 def test_folder_lock_in_process(tmp_path):
     first = FolderLock.acquire(str(tmp_path), "run x")
-    with pytest.raises(RunSelectionError, match=rf"^run x is being written by another optrun process \(pid {os.getpid()}\)$"):
+    with pytest.raises(
+        RunSelectionError, match=rf"^run x is being written by another optrun process \(pid {os.getpid()}\)$"
+    ):
         FolderLock.acquire(str(tmp_path), "run x")
     first.release()
     with FolderLock.acquire(str(tmp_path), "run x"):

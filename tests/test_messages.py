@@ -44,11 +44,14 @@ def test_dry_run_batches_of_one_member(configs_dir):
     assert "batch 0: 1 member, gd" in r.output and "1 members" not in r.output
 
 
-@pytest.mark.parametrize("text,words", [
-    ("5\n", "the top level must be a mapping of keys, not an integer"),
-    ("objective: 5\nalgorithm: gd\n", "objective: must be a name or a mapping, not an integer"),
-    ("objective: sphere\nalgorithm: gd\nsweep: 3\n", "not an integer"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("5\n", "the top level must be a mapping of keys, not an integer"),
+        ("objective: 5\nalgorithm: gd\n", "objective: must be a name or a mapping, not an integer"),
+        ("objective: sphere\nalgorithm: gd\nsweep: 3\n", "not an integer"),
+    ],
+)
 def test_articles_in_type_errors(tmp_path, text, words):
     p = tmp_path / "c.yaml"
     p.write_text(text)
@@ -63,17 +66,20 @@ def outcome(**summary) -> RunOutcome:
 
 
 def test_result_line_never_says_best_nan():
-    line = result_line(outcome(status="diverged", iterations=0, final_f=math.inf, best_f=math.nan,
-                               best_iteration=0))
+    line = result_line(
+        outcome(status="diverged", iterations=0, final_f=math.inf, best_f=math.nan, best_iteration=0)
+    )
     assert "nan" not in line
     assert "diverged at iteration 0: demo f = inf (no finite f seen), 0 iterations in 0.50 s" in line
 
 
 def test_result_line_counts_use_thousands_separators():
-    line = result_line(outcome(status="interrupted", iterations=12345, final_f=0.5, best_f=0.25,
-                               best_iteration=10000))
-    assert line.startswith("interrupted at iteration 12,345: demo f = 0.5 (best 0.25 at 10,000), "
-                           "12,345 iterations in")
+    line = result_line(
+        outcome(status="interrupted", iterations=12345, final_f=0.5, best_f=0.25, best_iteration=10000)
+    )
+    assert line.startswith(
+        "interrupted at iteration 12,345: demo f = 0.5 (best 0.25 at 10,000), 12,345 iterations in"
+    )
 
 
 def test_result_line_before_any_f():
@@ -92,21 +98,31 @@ def test_sweep_description_is_singular_for_one():
 
 
 def test_sweep_description_counts_axis_values_with_separators(configs_dir):
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:2000", "--dry-run"])
+    r = CliRunner().invoke(
+        cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:2000", "--dry-run"]
+    )
     assert r.exit_code == 0, r.output
     assert "2,000 members over seed (2,000); 2 batches" in r.stdout
 
 
 def test_a_logspace_of_exponents_is_explained(configs_dir):
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep",
-                                 "algorithm.alpha=logspace(-3,-1,5)", "--dry-run"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(configs_dir / "amsgrad.yaml"),
+            "--sweep",
+            "algorithm.alpha=logspace(-3,-1,5)",
+            "--dry-run",
+        ],
+    )
     assert r.exit_code == 2
     assert "not numpy's exponents" in r.stderr and "logspace(1e-4,1e-1,7)" in r.stderr
 
 
 # ------------------------------------------------------------------ user functions and start points
 
-BODY = textwrap.dedent('''
+BODY = textwrap.dedent("""
     import numpy as np
 
     CALLS = [0]
@@ -145,7 +161,7 @@ BODY = textwrap.dedent('''
         CALLS[0] += 1
         f = np.sum(x ** 2, axis=-1)
         return f if CALLS[0] < 20 else np.append(f, 0.0)
-''')
+""")
 
 
 @pytest.fixture
@@ -157,8 +173,13 @@ def mod(tmp_path, monkeypatch):
 
 
 def config(tmp_path: Path, objective: str, start: str = "[-1, 1]") -> Path:
-    lines = [f"objective: {objective}", "bounds: [-2, 2]", f"start: {start}", "iterations: 200",
-             "algorithm: {name: gd, alpha: 0.01}"]
+    lines = [
+        f"objective: {objective}",
+        "bounds: [-2, 2]",
+        f"start: {start}",
+        "iterations: 200",
+        "algorithm: {name: gd, alpha: 0.01}",
+    ]
     p = tmp_path / "c.yaml"
     p.write_text("\n".join(lines) + "\n")
     return p
@@ -172,16 +193,36 @@ def refused(tmp_path, r, *words):
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("fn,gradient,words", [
-    ("no_return", None, (("objective function '{m}:no_return' returned None; it must return one value per "
-                         "point"), "is a return statement missing?")),
-    ("no_return_per_point", None, ("objective function '{m}:no_return_per_point' returned None",)),
-    ("square", "no_return_gradient", (("gradient function '{m}:no_return_gradient' returned None; it must "
-                                      "return a gradient per point"),)),
-    ("complex_values", None, (("objective function '{m}:complex_values' returned complex numbers; it must "
-                              "return real ones"),)),
-    ("complex_per_point", None, ("objective function '{m}:complex_per_point' returned complex numbers",)),
-])
+@pytest.mark.parametrize(
+    "fn,gradient,words",
+    [
+        (
+            "no_return",
+            None,
+            (
+                ("objective function '{m}:no_return' returned None; it must return one value per point"),
+                "is a return statement missing?",
+            ),
+        ),
+        ("no_return_per_point", None, ("objective function '{m}:no_return_per_point' returned None",)),
+        (
+            "square",
+            "no_return_gradient",
+            (
+                (
+                    "gradient function '{m}:no_return_gradient' returned None; it must "
+                    "return a gradient per point"
+                ),
+            ),
+        ),
+        (
+            "complex_values",
+            None,
+            (("objective function '{m}:complex_values' returned complex numbers; it must return real ones"),),
+        ),
+        ("complex_per_point", None, ("objective function '{m}:complex_per_point' returned complex numbers",)),
+    ],
+)
 def test_none_and_complex_are_named(tmp_path, mod, fn, gradient, words):
     grad = f', gradient: "{mod}:{gradient}"' if gradient else ""
     p = config(tmp_path, f'{{function: "{mod}:{fn}"{grad}}}')
@@ -190,11 +231,14 @@ def test_none_and_complex_are_named(tmp_path, mod, fn, gradient, words):
     assert "nan" not in r.output
 
 
-@pytest.mark.parametrize("objective,start,words", [
-    ("rosenbrock", "[1.0e+200, 1.0e+200]", "objective 'rosenbrock' is inf at the start point"),
-    ("{expression: 'log(x0) + x1'}", "[-1, 1]", "expression 'log(x0) + x1' is nan at the start point"),
-    ("{function: '{m}:log0', gradient: '{m}:gradient'}", "[-1, 1]", "is nan at the start point"),
-])
+@pytest.mark.parametrize(
+    "objective,start,words",
+    [
+        ("rosenbrock", "[1.0e+200, 1.0e+200]", "objective 'rosenbrock' is inf at the start point"),
+        ("{expression: 'log(x0) + x1'}", "[-1, 1]", "expression 'log(x0) + x1' is nan at the start point"),
+        ("{function: '{m}:log0', gradient: '{m}:gradient'}", "[-1, 1]", "is nan at the start point"),
+    ],
+)
 def test_start_where_f_is_not_finite_is_refused(tmp_path, mod, objective, start, words):
     p = config(tmp_path, objective.replace("{m}", mod), start=start)
     r = invoke("run", p, "-q", "--runs-dir", tmp_path / "runs")  # -q: no note that the start is outside
@@ -215,7 +259,7 @@ def test_failed_run_reports_its_last_f(tmp_path, mod):
     assert f"f = {s['final_f']:.6g}" in line
 
 
-OPTIMIZER = textwrap.dedent('''
+OPTIMIZER = textwrap.dedent("""
     import numpy as np
     from optrun.optimizers.base import Optimizer
 
@@ -224,13 +268,16 @@ OPTIMIZER = textwrap.dedent('''
 
     def none_step(alpha=0.1):
         return Optimizer(lambda x: None, lambda g, s, x, t: (None, s))
-''')
+""")
 
 
-@pytest.mark.parametrize("factory,words", [
-    ("complex_step", "update returned a step of complex numbers; it must be real"),
-    ("none_step", "update returned None as the step"),
-])
+@pytest.mark.parametrize(
+    "factory,words",
+    [
+        ("complex_step", "update returned a step of complex numbers; it must be real"),
+        ("none_step", "update returned None as the step"),
+    ],
+)
 def test_user_optimizer_complex_or_none_step(tmp_path, monkeypatch, factory, words):
     name = f"uopt_{uuid.uuid4().hex[:10]}"
     (tmp_path / f"{name}.py").write_text(OPTIMIZER)
@@ -250,8 +297,9 @@ def test_one_point_is_singular_in_a_shape_error(tmp_path, mod):
 
 def test_sweep_show_counts_one_member_in_the_singular(tmp_path, configs_dir):
     runs = tmp_path / "runs"
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:1", "-q",
-                                 "--runs-dir", str(runs)])
+    r = CliRunner().invoke(
+        cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:1", "-q", "--runs-dir", str(runs)]
+    )
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["show", "last", "--runs-dir", str(runs)])
     assert r.exit_code == 0, r.output
@@ -269,8 +317,16 @@ def test_plain_progress_says_no_finite_best_instead_of_inf(capsys):
 
 
 def test_dry_run_labels_write_values_as_yaml_not_python(configs_dir):
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "--sweep",
-                                 "algorithm={name: adam, alpha: 0.1},{name: gd, alpha: 0.1}", "--dry-run"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(configs_dir / "amsgrad.yaml"),
+            "--sweep",
+            "algorithm={name: adam, alpha: 0.1},{name: gd, alpha: 0.1}",
+            "--dry-run",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "  member 0: algorithm={name: adam, alpha: 0.1} [adam (torch)]" in r.stdout
     assert "'" not in r.stdout

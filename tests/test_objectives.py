@@ -49,26 +49,41 @@ def ref_goldstein_price(x):
 
 REF = {
     "sphere": lambda x: sum(v * v for v in x),
-    "ellipsoid": lambda x: sum((1e6 ** (i / (len(x) - 1)) if len(x) > 1 else 1.0) * v * v
-                               for i, v in enumerate(x)),
-    "rosenbrock": lambda x: sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(len(x) - 1)),
+    "ellipsoid": lambda x: sum(
+        (1e6 ** (i / (len(x) - 1)) if len(x) > 1 else 1.0) * v * v for i, v in enumerate(x)
+    ),
+    "rosenbrock": lambda x: sum(
+        100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(len(x) - 1)
+    ),
     "rastrigin": lambda x: 10 * len(x) + sum(v * v - 10 * math.cos(2 * PI * v) for v in x),
-    "ackley": lambda x: (-20 * math.exp(-0.2 * math.sqrt(sum(v * v for v in x) / len(x)))
-                         - math.exp(sum(math.cos(2 * PI * v) for v in x) / len(x)) + 20 + math.e),
-    "griewank": lambda x: 1 + sum(v * v for v in x) / 4000 - math.prod(math.cos(v / math.sqrt(i + 1))
-                                                                      for i, v in enumerate(x)),
-    "styblinski-tang": lambda x: 0.5 * sum(v ** 4 - 16 * v * v + 5 * v for v in x),
+    "ackley": lambda x: (
+        -20 * math.exp(-0.2 * math.sqrt(sum(v * v for v in x) / len(x)))
+        - math.exp(sum(math.cos(2 * PI * v) for v in x) / len(x))
+        + 20
+        + math.e
+    ),
+    "griewank": lambda x: (
+        1 + sum(v * v for v in x) / 4000 - math.prod(math.cos(v / math.sqrt(i + 1)) for i, v in enumerate(x))
+    ),
+    "styblinski-tang": lambda x: 0.5 * sum(v**4 - 16 * v * v + 5 * v for v in x),
     "levy": ref_levy,
-    "zakharov": lambda x: (sum(v * v for v in x) + sum(0.5 * (i + 1) * v for i, v in enumerate(x)) ** 2
-                           + sum(0.5 * (i + 1) * v for i, v in enumerate(x)) ** 4),
-    "beale": lambda x: ((1.5 - x[0] + x[0] * x[1]) ** 2 + (2.25 - x[0] + x[0] * x[1] ** 2) ** 2
-                        + (2.625 - x[0] + x[0] * x[1] ** 3) ** 2),
+    "zakharov": lambda x: (
+        sum(v * v for v in x)
+        + sum(0.5 * (i + 1) * v for i, v in enumerate(x)) ** 2
+        + sum(0.5 * (i + 1) * v for i, v in enumerate(x)) ** 4
+    ),
+    "beale": lambda x: (
+        (1.5 - x[0] + x[0] * x[1]) ** 2
+        + (2.25 - x[0] + x[0] * x[1] ** 2) ** 2
+        + (2.625 - x[0] + x[0] * x[1] ** 3) ** 2
+    ),
     "booth": lambda x: (x[0] + 2 * x[1] - 7) ** 2 + (2 * x[0] + x[1] - 5) ** 2,
     "matyas": lambda x: 0.26 * (x[0] ** 2 + x[1] ** 2) - 0.48 * x[0] * x[1],
     "himmelblau": lambda x: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2,
     "three-hump-camel": lambda x: 2 * x[0] ** 2 - 1.05 * x[0] ** 4 + x[0] ** 6 / 6 + x[0] * x[1] + x[1] ** 2,
-    "six-hump-camel": lambda x: ((4 - 2.1 * x[0] ** 2 + x[0] ** 4 / 3) * x[0] ** 2 + x[0] * x[1]
-                                 + (-4 + 4 * x[1] ** 2) * x[1] ** 2),
+    "six-hump-camel": lambda x: (
+        (4 - 2.1 * x[0] ** 2 + x[0] ** 4 / 3) * x[0] ** 2 + x[0] * x[1] + (-4 + 4 * x[1] ** 2) * x[1] ** 2
+    ),
     "goldstein-price": ref_goldstein_price,
     "easom": lambda x: -math.cos(x[0]) * math.cos(x[1]) * math.exp(-((x[0] - PI) ** 2 + (x[1] - PI) ** 2)),
 }
@@ -90,9 +105,25 @@ def random_points(obj, n, seed):
 
 
 def test_every_function_of_the_issue_is_built_in():
-    wanted = {"sphere", "ellipsoid", "rosenbrock", "rastrigin", "ackley", "griewank", "styblinski-tang",
-              "levy", "zakharov", "beale", "booth", "matyas", "himmelblau", "three-hump-camel",
-              "six-hump-camel", "goldstein-price", "easom"}
+    wanted = {
+        "sphere",
+        "ellipsoid",
+        "rosenbrock",
+        "rastrigin",
+        "ackley",
+        "griewank",
+        "styblinski-tang",
+        "levy",
+        "zakharov",
+        "beale",
+        "booth",
+        "matyas",
+        "himmelblau",
+        "three-hump-camel",
+        "six-hump-camel",
+        "goldstein-price",
+        "easom",
+    }
     assert set(OBJECTIVES) == wanted == set(REF)
     for spec in OBJECTIVES.values():
         assert spec.summary and spec.formula and spec.reference
@@ -135,7 +166,7 @@ def test_batch_gives_the_same_bits_as_single_points(name, d):
     x = random_points(obj, 9, seed=7)
     f, g = obj.value_and_grad(x)
     for i in range(len(x)):
-        f1, g1 = obj.value_and_grad(x[i:i + 1])
+        f1, g1 = obj.value_and_grad(x[i : i + 1])
         assert f1.shape == (1,) and g1.shape == (1, d)
         assert f1[0].tobytes() == f[i].tobytes() and g1[0].tobytes() == g[i].tobytes(), (name, i)
     # any leading shape (..., d)
@@ -186,7 +217,7 @@ def test_styblinski_tang_minimum_per_dimension():
     for d in (1, 2, 5, 40):
         obj = spec.build(d)
         np.testing.assert_allclose(obj.minima, np.full((1, d), root), rtol=1e-14)
-        f1 = 0.5 * (root ** 4 - 16 * root ** 2 + 5 * root)
+        f1 = 0.5 * (root**4 - 16 * root**2 + 5 * root)
         assert obj.f_min == pytest.approx(d * f1, rel=1e-14)
         assert obj.f_min == pytest.approx(-39.16616570377142 * d, rel=1e-15)
 
@@ -215,8 +246,10 @@ def test_rotation_matrix_is_orthogonal_and_seeded():
     assert not np.allclose(q, haar_orthogonal(np.random.default_rng(6), 6))
 
 
-@pytest.mark.parametrize("name,d", [("rosenbrock", 4), ("himmelblau", 2), ("rastrigin", 3),
-                                    ("six-hump-camel", 2), ("styblinski-tang", 3)])
+@pytest.mark.parametrize(
+    "name,d",
+    [("rosenbrock", 4), ("himmelblau", 2), ("rastrigin", 3), ("six-hump-camel", 2), ("styblinski-tang", 3)],
+)
 def test_shifted_rotated_function_is_f_of_the_mapped_point(name, d):
     base = get_objective(name).build(d)
     obj = build(name, d, {"shift": True, "rotate": True, "transform_seed": 11})
@@ -241,7 +274,9 @@ def test_shifted_rotated_function_is_f_of_the_mapped_point(name, d):
     np.testing.assert_allclose(obj.distance_to_optimum(obj.minima), 0.0, atol=1e-15)
     # the primary minimizer landed in the middle 80% of the default box
     lo, hi = base.bounds[:, 0], base.bounds[:, 1]
-    assert ((obj.minima[0] >= lo + 0.1 * (hi - lo) - 1e-12) & (obj.minima[0] <= hi - 0.1 * (hi - lo) + 1e-12)).all()
+    assert (
+        (obj.minima[0] >= lo + 0.1 * (hi - lo) - 1e-12) & (obj.minima[0] <= hi - 0.1 * (hi - lo) + 1e-12)
+    ).all()
 
 
 def test_explicit_shift_moves_every_minimum_and_keeps_f_star():
@@ -258,7 +293,7 @@ def test_transformed_batch_gives_the_same_bits_as_single_points():
     x = random_points(obj, 17, seed=4)
     f, g = obj.value_and_grad(x)
     for i in range(17):
-        f1, g1 = obj.value_and_grad(x[i:i + 1])
+        f1, g1 = obj.value_and_grad(x[i : i + 1])
         assert f1[0].tobytes() == f[i].tobytes() and g1[0].tobytes() == g[i].tobytes()
 
 
@@ -276,14 +311,26 @@ def cfg(objective, **extra):
 
 
 def test_resolved_objective_round_trips_through_the_config():
-    c = cfg({"name": "ellipsoid", "dim": 4, "condition": 100.0, "shift": [1, 2, 3, 4], "rotate": True,
-             "transform_seed": 9})
+    c = cfg(
+        {
+            "name": "ellipsoid",
+            "dim": 4,
+            "condition": 100.0,
+            "shift": [1, 2, 3, 4],
+            "rotate": True,
+            "transform_seed": 9,
+        }
+    )
     again = validate(yaml.safe_load(c.to_yaml()), "config.yaml")
     assert again.objective == c.objective and again.to_dict() == c.to_dict()
     x = random_points(build_objective(c), 5, seed=0)
     assert np.array_equal(build_objective(c).value(x), build_objective(again).value(x))
-    assert c.objective.params == {"condition": 100.0, "shift": [1.0, 2.0, 3.0, 4.0], "rotate": True,
-                                  "transform_seed": 9}
+    assert c.objective.params == {
+        "condition": 100.0,
+        "shift": [1.0, 2.0, 3.0, 4.0],
+        "rotate": True,
+        "transform_seed": 9,
+    }
 
 
 def test_defaults_are_filled_in_for_a_plain_name():
@@ -293,18 +340,21 @@ def test_defaults_are_filled_in_for_a_plain_name():
     assert set(config_keys("rosenbrock")) == {"name", "dim", "shift", "rotate", "transform_seed"}
 
 
-@pytest.mark.parametrize("objective,key,words", [
-    ({"name": "rosenbrock", "dim": 3, "shift": [1, 2]}, "objective.shift", "has 2 numbers"),
-    ({"name": "rosenbrock", "shift": "yes"}, "objective.shift", "true, false or a list"),
-    ({"name": "rosenbrock", "rotate": 1}, "objective.rotate", "true or false"),
-    ({"name": "rosenbrock", "transform_seed": -1}, "objective.transform_seed", "whole number"),
-    ({"name": "sphere", "dim": 3000, "rotate": True}, "objective.rotate", "d <= 2000"),
-    ({"name": "rosenbrock", "rotation": True}, "objective.rotation", "did you mean 'rotate'"),
-    ({"name": "rosenbrock", "dim": 1}, "objective.dim", "d >= 2"),
-    ({"name": "beale", "dim": 3}, "objective.dim", "d = 2"),
-    ({"name": "ellipsoid", "condition": 0.5}, "objective.condition", "[1, inf)"),
-    ({"name": "rosenbrok"}, "objective.name", "did you mean 'rosenbrock'"),
-])
+@pytest.mark.parametrize(
+    "objective,key,words",
+    [
+        ({"name": "rosenbrock", "dim": 3, "shift": [1, 2]}, "objective.shift", "has 2 numbers"),
+        ({"name": "rosenbrock", "shift": "yes"}, "objective.shift", "true, false or a list"),
+        ({"name": "rosenbrock", "rotate": 1}, "objective.rotate", "true or false"),
+        ({"name": "rosenbrock", "transform_seed": -1}, "objective.transform_seed", "whole number"),
+        ({"name": "sphere", "dim": 3000, "rotate": True}, "objective.rotate", "d <= 2000"),
+        ({"name": "rosenbrock", "rotation": True}, "objective.rotation", "did you mean 'rotate'"),
+        ({"name": "rosenbrock", "dim": 1}, "objective.dim", "d >= 2"),
+        ({"name": "beale", "dim": 3}, "objective.dim", "d = 2"),
+        ({"name": "ellipsoid", "condition": 0.5}, "objective.condition", "[1, inf)"),
+        ({"name": "rosenbrok"}, "objective.name", "did you mean 'rosenbrock'"),
+    ],
+)
 def test_bad_objective_keys_are_refused_with_the_key_path(objective, key, words):
     with pytest.raises(ConfigError) as e:
         cfg(objective)
@@ -369,8 +419,16 @@ def test_check_gradient_passes_for_the_shipped_configs(configs_dir):
 
 
 def test_check_gradient_json_on_a_transformed_high_dimensional_objective(configs_dir):
-    r = invoke("check-gradient", configs_dir / "rastrigin.yaml", "objective.dim=30", "objective.rotate=true",
-               "--format", "json", "-n", "5")
+    r = invoke(
+        "check-gradient",
+        configs_dir / "rastrigin.yaml",
+        "objective.dim=30",
+        "objective.rotate=true",
+        "--format",
+        "json",
+        "-n",
+        "5",
+    )
     d = json.loads(r.output)
     assert r.exit_code == 0 and d["dim"] == 30 and d["passed"] and d["worst_error"] < 1e-6
 
@@ -380,10 +438,12 @@ def test_check_gradient_exits_1_for_a_wrong_gradient(tmp_path, monkeypatch):
     (tmp_path / "wronggrad_mod.py").write_text(
         "import numpy as np\n"
         "def f(x):\n    return np.sum(x**3, axis=-1)\n"
-        "def g(x):\n    return 3.0 * x**2 * 1.001\n")
+        "def g(x):\n    return 3.0 * x**2 * 1.001\n"
+    )
     (tmp_path / "c.yaml").write_text(
         "objective: {function: 'wronggrad_mod:f', gradient: 'wronggrad_mod:g'}\n"
-        "bounds: [[-2, 2], [-2, 2]]\nalgorithm: gd\n")
+        "bounds: [[-2, 2], [-2, 2]]\nalgorithm: gd\n"
+    )
     r = invoke("check-gradient", "c.yaml")
     assert r.exit_code == 1 and "FAILED" in r.output and "worst at x =" in r.output
 

@@ -82,10 +82,21 @@ def test_batch_equals_single_runs_bit_for_bit(algo, variant):
 def test_batch_members_take_their_own_branch():
     """RMSProp (torch) with momentum 0 for one member and > 0 for another, in one batch."""
     v = get_algorithm("rmsprop").variant("torch")
-    xb = run(v.build(alpha=0.01, decay=0.99, eps=1e-8, weight_decay=0.0,
-                     momentum=np.array([[0.0], [0.9], [0.0]]), centered=True), X0)
+    xb = run(
+        v.build(
+            alpha=0.01,
+            decay=0.99,
+            eps=1e-8,
+            weight_decay=0.0,
+            momentum=np.array([[0.0], [0.9], [0.0]]),
+            centered=True,
+        ),
+        X0,
+    )
     for i, m in enumerate((0.0, 0.9, 0.0)):
-        xi = run(v.build(alpha=0.01, decay=0.99, eps=1e-8, weight_decay=0.0, momentum=m, centered=True), X0[i])
+        xi = run(
+            v.build(alpha=0.01, decay=0.99, eps=1e-8, weight_decay=0.0, momentum=m, centered=True), X0[i]
+        )
         assert np.array_equal(xb[i], xi)
 
 
@@ -170,8 +181,13 @@ def test_amsgrad_variants_differ_where_the_libraries_do():
 
 
 def config(algorithm, **extra):
-    data = {"objective": {"name": "sphere", "dim": 2}, "start": [0.5, -0.5], "iterations": 20,
-            "algorithm": algorithm, **extra}
+    data = {
+        "objective": {"name": "sphere", "dim": 2},
+        "start": [0.5, -0.5],
+        "iterations": 20,
+        "algorithm": algorithm,
+        **extra,
+    }
     return validate(data, "test.yaml")
 
 
@@ -182,17 +198,23 @@ def test_defaults_are_valid_and_resolved(algo, variant):
     assert c.algorithm.params == {p.name: p.default for p in v.params}
 
 
-@pytest.mark.parametrize("algorithm,path", [
-    ({"name": "adam", "beta1": 1.0}, "algorithm.beta1"),
-    ({"name": "adam", "alpha": 0.0}, "algorithm.alpha"),
-    ({"name": "rmsprop", "decay": -0.1}, "algorithm.decay"),
-    ({"name": "adagrad", "variant": "torch", "initial_accumulator_value": -1}, "algorithm.initial_accumulator_value"),
-    ({"name": "rmsprop", "variant": "optax", "centered": "yes"}, "algorithm.centered"),
-    ({"name": "nadam", "momentum_decay": -4e-3}, "algorithm.momentum_decay"),
-    ({"name": "momentum", "momentum": 1.0}, "algorithm.momentum"),
-    ({"name": "adam", "variant": "optax", "weight_decay": 0.1}, "algorithm.weight_decay"),
-    ({"name": "adam", "variant": "keras"}, "algorithm.variant"),
-])
+@pytest.mark.parametrize(
+    "algorithm,path",
+    [
+        ({"name": "adam", "beta1": 1.0}, "algorithm.beta1"),
+        ({"name": "adam", "alpha": 0.0}, "algorithm.alpha"),
+        ({"name": "rmsprop", "decay": -0.1}, "algorithm.decay"),
+        (
+            {"name": "adagrad", "variant": "torch", "initial_accumulator_value": -1},
+            "algorithm.initial_accumulator_value",
+        ),
+        ({"name": "rmsprop", "variant": "optax", "centered": "yes"}, "algorithm.centered"),
+        ({"name": "nadam", "momentum_decay": -4e-3}, "algorithm.momentum_decay"),
+        ({"name": "momentum", "momentum": 1.0}, "algorithm.momentum"),
+        ({"name": "adam", "variant": "optax", "weight_decay": 0.1}, "algorithm.weight_decay"),
+        ({"name": "adam", "variant": "keras"}, "algorithm.variant"),
+    ],
+)
 def test_invalid_hyperparameters_name_their_key(algorithm, path):
     with pytest.raises(ConfigError) as e:
         config(algorithm)
@@ -207,7 +229,7 @@ def test_variant_aliases_resolve():
 
 # ------------------------------------------------------------------ user optimizers
 
-USER_MODULE = '''
+USER_MODULE = """
 import numpy as np
 from optrun.optimizers import Optimizer
 
@@ -245,14 +267,16 @@ def seen(alpha=0.1):
 
 SEEN = []
 not_callable = 3
-'''
+"""
 
 
 @pytest.fixture
 def user_dir(tmp_path, monkeypatch):
     (tmp_path / "useropt_mod.py").write_text(textwrap.dedent(USER_MODULE))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # the tests import it too (optrun's import leaves sys.path as it was)
+    monkeypatch.syspath_prepend(
+        str(tmp_path)
+    )  # the tests import it too (optrun's import leaves sys.path as it was)
     yield tmp_path
     import sys
 
@@ -275,22 +299,28 @@ def test_user_optimizer_object_with_methods(user_dir):
     assert np.array_equal(step, [[-0.5, -0.5]]) and s == 1
 
 
-@pytest.mark.parametrize("name,fragment", [
-    ("nosuchmodule_xyz:f", "cannot import module 'nosuchmodule_xyz' (looked in "),
-    ("useropt_mod:missing", "has no attribute 'missing'"),
-    ("useropt_mod:not_callable", "not a function"),
-    ("useropt_mod", "unknown algorithm"),
-])
+@pytest.mark.parametrize(
+    "name,fragment",
+    [
+        ("nosuchmodule_xyz:f", "cannot import module 'nosuchmodule_xyz' (looked in "),
+        ("useropt_mod:missing", "has no attribute 'missing'"),
+        ("useropt_mod:not_callable", "not a function"),
+        ("useropt_mod", "unknown algorithm"),
+    ],
+)
 def test_user_optimizer_load_errors_at_validation(user_dir, name, fragment):
     with pytest.raises(ConfigError) as e:
         config({"name": name})
     assert fragment in str(e.value) and "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("name,fragment", [
-    ("useropt_mod:broken_factory", "raised RuntimeError: no luck"),
-    ("useropt_mod:bad_shape", "step of shape (3,)"),
-])
+@pytest.mark.parametrize(
+    "name,fragment",
+    [
+        ("useropt_mod:broken_factory", "raised RuntimeError: no luck"),
+        ("useropt_mod:bad_shape", "step of shape (3,)"),
+    ],
+)
 def test_user_optimizer_fails_before_the_run(user_dir, name, fragment):
     with pytest.raises(UserCodeError) as e:
         build_optimizer(config({"name": name}))

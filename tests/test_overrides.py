@@ -52,7 +52,10 @@ def one_line_error(res, *parts: str) -> str:
 
 def test_name_override_keeps_the_pinned_variant_and_settings(tmp_path):
     cfg = load_config(str(write(tmp_path, ADAM_TORCH)), ["algorithm.name=amsgrad"])
-    assert (cfg.algorithm.name, cfg.algorithm.variant) == ("amsgrad", "torch")  # not amsgrad's default tutorial
+    assert (cfg.algorithm.name, cfg.algorithm.variant) == (
+        "amsgrad",
+        "torch",
+    )  # not amsgrad's default tutorial
     assert cfg.algorithm.params["alpha"] == 0.1 and cfg.algorithm.params["eps"] == 1e-7
     assert "beta1_schedule" not in cfg.algorithm.params  # a tutorial-only setting does not appear
 
@@ -61,40 +64,79 @@ def test_name_axis_keeps_the_pinned_variant_in_every_member(tmp_path):
     axis = "algorithm.name=adam,amsgrad,adagrad,rmsprop,gd"
     plan = load_plan(str(write(tmp_path, ADAM_TORCH)), (), (axis,))
     assert [(m.algorithm.name, m.algorithm.variant) for m in plan.members] == [
-        ("adam", "torch"), ("amsgrad", "torch"), ("adagrad", "torch"), ("rmsprop", "torch"), ("gd", "standard")]
+        ("adam", "torch"),
+        ("amsgrad", "torch"),
+        ("adagrad", "torch"),
+        ("rmsprop", "torch"),
+        ("gd", "standard"),
+    ]
     assert [m.algorithm.params["eps"] for m in plan.members[:4]] == [1e-7] * 4
     # settings the new algorithm does not take are dropped, and said: one line per axis value
-    assert plan.notes == [(f"--sweep '{axis}' (algorithm.name='gd') drops algorithm.eps=1e-07, "
-                           "algorithm.weight_decay=0.0 (not settings of gd standard)")]
+    assert plan.notes == [
+        (
+            f"--sweep '{axis}' (algorithm.name='gd') drops algorithm.eps=1e-07, "
+            "algorithm.weight_decay=0.0 (not settings of gd standard)"
+        )
+    ]
 
 
 def test_a_variant_the_new_algorithm_lacks_is_dropped_and_named(tmp_path, configs_dir):
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm.name=adam", "iterations=3",
-                 "--runs-dir", tmp_path / "runs")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "algorithm.name=adam",
+        "iterations=3",
+        "--runs-dir",
+        tmp_path / "runs",
+    )
     assert res.exit_code == 0, res.output
     notes = [line for line in res.stderr.splitlines() if line.startswith("note:")]
-    assert notes == [(f"note: {configs_dir / 'amsgrad.yaml'}: override 'algorithm.name=adam' drops "
-                      "algorithm.variant=tutorial (adam has no variant 'tutorial'; it runs its default, torch), "
-                      "algorithm.beta1_schedule=power (not a setting of adam torch)")]
+    assert notes == [
+        (
+            f"note: {configs_dir / 'amsgrad.yaml'}: override 'algorithm.name=adam' drops "
+            "algorithm.variant=tutorial (adam has no variant 'tutorial'; it runs its default, torch), "
+            "algorithm.beta1_schedule=power (not a setting of adam torch)"
+        )
+    ]
 
 
 def test_drop_notes_come_once_per_axis_value_not_per_member(tmp_path, configs_dir):
-    res = invoke("run", configs_dir / "amsgrad.yaml", "iterations=3", "--sweep", "algorithm.name=adam,gd",
-                 "--sweep", "seed=0:20", "--runs-dir", tmp_path / "runs", "--workers", "1")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "iterations=3",
+        "--sweep",
+        "algorithm.name=adam,gd",
+        "--sweep",
+        "seed=0:20",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--workers",
+        "1",
+    )
     assert res.exit_code == 0, res.output
     notes = [line for line in res.stderr.splitlines() if line.startswith("note:")]
     assert len(notes) == 2 and "(algorithm.name='adam')" in notes[0] and "(algorithm.name='gd')" in notes[1]
-    assert "algorithm.variant=tutorial" in notes[0] and "algorithm.variant" not in notes[1]  # gd has 'tutorial'
+    assert (
+        "algorithm.variant=tutorial" in notes[0] and "algorithm.variant" not in notes[1]
+    )  # gd has 'tutorial'
 
 
 def test_a_setting_another_axis_sets_again_is_not_reported_dropped(tmp_path, configs_dir):
     plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("algorithm.name=adam", "algorithm.variant=optax"))
     assert (plan.base.algorithm.name, plan.base.algorithm.variant) == ("adam", "optax")
     assert all("drops algorithm.variant" not in n for n in plan.notes)
-    plan = load_plan(str(configs_dir / "amsgrad.yaml"), (), ("algorithm.name=adam,amsgrad",
-                                                             "algorithm.variant=optax,torch"))
+    plan = load_plan(
+        str(configs_dir / "amsgrad.yaml"),
+        (),
+        ("algorithm.name=adam,amsgrad", "algorithm.variant=optax,torch"),
+    )
     assert {(m.algorithm.name, m.algorithm.variant) for m in plan.members} == {
-        ("adam", "optax"), ("adam", "torch"), ("amsgrad", "optax"), ("amsgrad", "torch")}
+        ("adam", "optax"),
+        ("adam", "torch"),
+        ("amsgrad", "optax"),
+        ("amsgrad", "torch"),
+    }
     assert all("drops algorithm.variant" not in n for n in plan.notes)
 
 
@@ -102,8 +144,9 @@ def test_dry_run_names_the_drops_and_each_members_variant(tmp_path, configs_dir)
     res = invoke("run", configs_dir / "amsgrad.yaml", "--sweep", "algorithm.name=amsgrad,adam", "--dry-run")
     assert res.exit_code == 0, res.output
     out = res.stdout.splitlines()
-    assert out[1].startswith("note: --sweep 'algorithm.name=amsgrad,adam' (algorithm.name='adam') drops "
-                             "algorithm.variant=tutorial")
+    assert out[1].startswith(
+        "note: --sweep 'algorithm.name=amsgrad,adam' (algorithm.name='adam') drops algorithm.variant=tutorial"
+    )
     assert "  member 0: algorithm.name=amsgrad [amsgrad (tutorial)]" in out
     assert "  member 1: algorithm.name=adam [adam (torch)]" in out
 
@@ -123,7 +166,13 @@ def test_a_mapping_override_replaces_the_section(tmp_path, configs_dir):
     path = str(configs_dir / "rosenbrock.yaml")  # amsgrad with alpha, beta1, beta2, beta1_schedule: constant
     cfg = load_config(path, ["algorithm={name: amsgrad, variant: torch, alpha: 0.02}"])
     assert (cfg.algorithm.name, cfg.algorithm.variant) == ("amsgrad", "torch")
-    assert cfg.algorithm.params == {"alpha": 0.02, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
+    assert cfg.algorithm.params == {
+        "alpha": 0.02,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+    }
     cfg = load_config(path, ["objective={name: sphere}"])
     assert (cfg.objective.name, cfg.dim) == ("sphere", 2)
     # a plain name still swaps, keeping what the new algorithm accepts
@@ -135,10 +184,21 @@ def test_make_readme_images_runs_end_to_end(tmp_path, repo_root, optrun_bin):
     pytest.importorskip("matplotlib")
     images = repo_root / "docs" / "images"
     before = {p.name: p.stat().st_mtime_ns for p in images.glob("*.png")} if images.exists() else {}
-    env = {**os.environ, "OPTRUN": optrun_bin, "OUT_DIR": str(tmp_path / "img"),
-           "OPTRUN_RUNS_DIR": str(tmp_path / "runs"), "MPLBACKEND": "Agg"}
-    res = subprocess.run(["bash", str(repo_root / "tools" / "make_readme_images.sh")], env=env,
-                         capture_output=True, text=True, timeout=600, check=False)
+    env = {
+        **os.environ,
+        "OPTRUN": optrun_bin,
+        "OUT_DIR": str(tmp_path / "img"),
+        "OPTRUN_RUNS_DIR": str(tmp_path / "runs"),
+        "MPLBACKEND": "Agg",
+    }
+    res = subprocess.run(
+        ["bash", str(repo_root / "tools" / "make_readme_images.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     for name in ("amsgrad-contour.png", "convergence.png"):
         data = (tmp_path / "img" / name).read_bytes()
@@ -154,17 +214,33 @@ def test_make_readme_images_runs_end_to_end(tmp_path, repo_root, optrun_bin):
 def test_an_override_of_a_swept_key_is_refused(tmp_path, configs_dir):
     res = invoke("run", configs_dir / "amsgrad.yaml", "seed=3", "--sweep", "seed=0:4", "--dry-run")
     one_line_error(res, "override 'seed=3'", "--sweep 'seed=0:4'", "give one of the two")
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm.alpha=0.1", "--sweep", "algorithm=[gd, {name: adam}]",
-                 "--dry-run")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "algorithm.alpha=0.1",
+        "--sweep",
+        "algorithm=[gd, {name: adam}]",
+        "--dry-run",
+    )
     assert res.exit_code == 2  # a whole-section axis would replace it
     sweep = write(tmp_path, (configs_dir / "amsgrad.yaml").read_text() + "sweep: {seed: [0, 1]}\n")
     res = invoke("run", sweep, "seed=5", "--dry-run")
     one_line_error(res, "override 'seed=5'", "the config's sweep block", "--sweep seed=VALUES")
     # an override next to an axis on another key, or a name axis, is fine
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm.alpha=0.1", "--sweep", "algorithm.name=adam,gd",
-                 "--sweep", "seed=0:2", "--dry-run")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "algorithm.alpha=0.1",
+        "--sweep",
+        "algorithm.name=adam,gd",
+        "--sweep",
+        "seed=0:2",
+        "--dry-run",
+    )
     assert res.exit_code == 0, res.output
-    assert {m.algorithm.params["alpha"] for m in load_plan(str(sweep), ["algorithm.alpha=0.1"]).members} == {0.1}
+    assert {m.algorithm.params["alpha"] for m in load_plan(str(sweep), ["algorithm.alpha=0.1"]).members} == {
+        0.1
+    }
 
 
 def test_verbose_with_quiet_is_refused(tmp_path, configs_dir):
@@ -174,8 +250,13 @@ def test_verbose_with_quiet_is_refused(tmp_path, configs_dir):
 
 
 YAML11 = [
-    ("yes", "write true"), ("no", "write false"), ("On", "write true"), ("off", "write false"),
-    ("1_000", "write 1000"), ("010", "write 10, or 0o10 for octal"), ("1:20", "write the number (80)"),
+    ("yes", "write true"),
+    ("no", "write false"),
+    ("On", "write true"),
+    ("off", "write false"),
+    ("1_000", "write 1000"),
+    ("010", "write 10, or 0o10 for octal"),
+    ("1:20", "write the number (80)"),
     ("0b101", "write 5"),
 ]
 
@@ -203,8 +284,17 @@ def test_yaml_1_2_numbers_and_quoted_text_are_read_as_yaml_1_2_says(tmp_path):
 # ------------------------------------------------------------------------------ item 14: messages
 
 
-@pytest.mark.parametrize("spec", ["seed", "seed=0:", "seed=0.5:3", "algorithm.alpha=logspace(1,2)",
-                                  "algorithm.alpha=geomspace(1,2,3)", "seed=range(0,x)"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "seed",
+        "seed=0:",
+        "seed=0.5:3",
+        "algorithm.alpha=logspace(1,2)",
+        "algorithm.alpha=geomspace(1,2,3)",
+        "seed=range(0,x)",
+    ],
+)
 def test_sweep_option_errors_name_the_option_and_list_the_forms(configs_dir, spec):
     res = invoke("run", configs_dir / "amsgrad.yaml", "--sweep", spec, "--dry-run")
     err = one_line_error(res, f"--sweep '{spec}'")
@@ -222,11 +312,14 @@ def test_a_bad_sweep_value_is_blamed_on_the_option_not_the_file(configs_dir):
     assert err.startswith("Error: --sweep 'algorithm.alpha=[1,': invalid YAML")  # no ':1' of a line
 
 
-@pytest.mark.parametrize("args, hint", [
-    (["algorithm.alpha", "0.1"], "write algorithm.alpha=VALUE"),
-    (["iterations:500"], "write iterations=500"),
-    (["seed"], "write seed=VALUE"),
-])
+@pytest.mark.parametrize(
+    "args, hint",
+    [
+        (["algorithm.alpha", "0.1"], "write algorithm.alpha=VALUE"),
+        (["iterations:500"], "write iterations=500"),
+        (["seed"], "write seed=VALUE"),
+    ],
+)
 def test_an_override_missing_its_equals_sign_is_named(configs_dir, run_optrun, args, hint):
     res = run_optrun("run", configs_dir / "amsgrad.yaml", *args)
     assert res.returncode == 2 and len(res.stderr.splitlines()) == 1, res.stderr
@@ -239,12 +332,20 @@ def test_a_missing_config_file_is_still_no_such_file(tmp_path):
     one_line_error(res, "nothere.yaml: no such file")
 
 
-@pytest.mark.parametrize("text, want", [
-    ("objective: sphere\nalgorithm: {name: adam\niterations: 5\n", "c.yaml:3: invalid YAML: expected ',' or '}'"),
-    ("objective: sphere\nalgorithm: adam\n---\nx: 1\n",
-     "c.yaml:3: invalid YAML: expected a single document in the stream, but found another document"),
-    ("objective: sphere\nalgorithm: adam\nseed: !!int x\n", "c.yaml: invalid YAML: a value tagged !!int"),
-])
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        (
+            "objective: sphere\nalgorithm: {name: adam\niterations: 5\n",
+            "c.yaml:3: invalid YAML: expected ',' or '}'",
+        ),
+        (
+            "objective: sphere\nalgorithm: adam\n---\nx: 1\n",
+            "c.yaml:3: invalid YAML: expected a single document in the stream, but found another document",
+        ),
+        ("objective: sphere\nalgorithm: adam\nseed: !!int x\n", "c.yaml: invalid YAML: a value tagged !!int"),
+    ],
+)
 def test_a_yaml_error_names_its_place_once(tmp_path, text, want):
     res = invoke("run", write(tmp_path, text), "--dry-run")
     err = one_line_error(res, want)
@@ -257,10 +358,13 @@ def test_a_yaml_error_names_its_place_once(tmp_path, text, want):
 # ------------------------------------------------------------------------------ item 13: refused at validation
 
 
-@pytest.mark.parametrize("expect, key, words", [
-    ("{f_final_max: -0.5}", "expect.f_final_max", "below the objective's minimum f* = 0"),
-    ("{f_best_max: -1.0e-9}", "expect.f_best_max", "below the objective's minimum f* = 0"),
-])
+@pytest.mark.parametrize(
+    "expect, key, words",
+    [
+        ("{f_final_max: -0.5}", "expect.f_final_max", "below the objective's minimum f* = 0"),
+        ("{f_best_max: -1.0e-9}", "expect.f_best_max", "below the objective's minimum f* = 0"),
+    ],
+)
 def test_an_expect_that_can_never_pass_is_refused(tmp_path, expect, key, words):
     path = write(tmp_path, ADAM_TORCH + f"expect: {expect}\n")
     res = invoke("run", path, "--runs-dir", tmp_path / "runs")
@@ -271,17 +375,28 @@ def test_an_expect_that_can_never_pass_is_refused(tmp_path, expect, key, words):
 
 
 def test_an_expect_on_an_unknown_minimum_is_refused(tmp_path):
-    user = ("objective: {expression: 'x0**2 + x1**2'}\nbounds: [-1.0, 1.0]\nalgorithm: gd\n")
+    user = "objective: {expression: 'x0**2 + x1**2'}\nbounds: [-1.0, 1.0]\nalgorithm: gd\n"
     for rule, need in (("f_gap_max", "give objective.f_min"), ("distance_max", "give objective.minima")):
         res = invoke("run", write(tmp_path, user + f"expect: {{{rule}: 0.1}}\n"), "--dry-run")
         one_line_error(res, f"expect.{rule}: can never pass", need)
-    load_config(str(write(tmp_path, user.replace("'}", "', f_min: 0.0, minima: [[0.0, 0.0]]}")
-                          + "expect: {f_gap_max: 0.1, distance_max: 0.1}\n")))
+    load_config(
+        str(
+            write(
+                tmp_path,
+                user.replace("'}", "', f_min: 0.0, minima: [[0.0, 0.0]]}")
+                + "expect: {f_gap_max: 0.1, distance_max: 0.1}\n",
+            )
+        )
+    )
 
 
 def test_bounds_whose_width_overflows_are_refused(tmp_path):
-    res = invoke("run", write(tmp_path, ADAM_TORCH.replace("[-1.0, 1.0]", "[-1.0e308, 1.0e308]")),
-                 "--runs-dir", tmp_path / "runs")
+    res = invoke(
+        "run",
+        write(tmp_path, ADAM_TORCH.replace("[-1.0, 1.0]", "[-1.0e308, 1.0e308]")),
+        "--runs-dir",
+        tmp_path / "runs",
+    )
     one_line_error(res, "c.yaml:3: bounds: the width", "overflows")
     assert not (tmp_path / "runs").exists()
     res = invoke("run", write(tmp_path, ADAM_TORCH), "bounds=[[0.0, 1.0], [-1.0e308, 1.0e308]]", "--dry-run")
@@ -293,8 +408,14 @@ def test_bounds_whose_width_overflows_are_refused(tmp_path):
 
 
 def test_dry_run_of_one_run_prints_the_resolved_config_that_reruns_it(tmp_path, configs_dir):
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm.alpha=0.01", "--dry-run", "--runs-dir",
-                 tmp_path / "runs")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "algorithm.alpha=0.01",
+        "--dry-run",
+        "--runs-dir",
+        tmp_path / "runs",
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith(f"# {configs_dir / 'amsgrad.yaml'}: one run: amsgrad (tutorial) on sphere")
     data = yaml.safe_load(res.stdout)
@@ -308,9 +429,15 @@ def test_dry_run_of_one_run_prints_the_resolved_config_that_reruns_it(tmp_path, 
 
 def test_run_reads_the_config_from_stdin(tmp_path, configs_dir, run_optrun, runs_dir):
     text = (configs_dir / "amsgrad.yaml").read_text()
-    res = subprocess.run([shutil.which("optrun") or "optrun", "run", "-", "iterations=5", "--runs-dir",
-                          str(runs_dir)], input=text, capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                         check=False)
+    res = subprocess.run(
+        [shutil.which("optrun") or "optrun", "run", "-", "iterations=5", "--runs-dir", str(runs_dir)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("completed: amsgrad-tutorial")
     (run,) = runs_dir.iterdir()
@@ -350,7 +477,12 @@ def test_a_sweep_folder_config_remakes_members_of_swapped_sections_bit_for_bit(t
     cfg = tmp_path / "raw.yaml"
     cfg.write_text("objective: rosenbrock\nalgorithm: amsgrad\niterations: 200\n")
     runs = tmp_path / "runs"
-    args = ["--sweep", "algorithm.name=amsgrad,adam,momentum", "--sweep", "objective.name=rosenbrock,sphere,rastrigin"]
+    args = [
+        "--sweep",
+        "algorithm.name=amsgrad,adam,momentum",
+        "--sweep",
+        "objective.name=rosenbrock,sphere,rastrigin",
+    ]
     r = CliRunner().invoke(cli, ["run", str(cfg), *args, "--runs-dir", str(runs), "-q"])
     assert r.exit_code == 0, r.output
     (first,) = list(runs.iterdir())
@@ -377,9 +509,15 @@ def test_quiet_still_names_what_a_swap_drops(configs_dir):
 def test_a_section_mapping_after_a_key_of_it_is_refused(configs_dir):
     """algorithm.alpha=0.3 then algorithm={name: adam}: the mapping replaces the section, so the
     alpha would be lost without a word; refused. The other order sets alpha in the new mapping."""
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm.alpha=0.3", "algorithm={name: adam}", "--dry-run")
-    assert res.exit_code == 2 and "replaces the whole section that override 'algorithm.alpha=0.3'" in res.stderr
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm={name: adam}", "algorithm.alpha=0.3", "--dry-run")
+    res = invoke(
+        "run", configs_dir / "amsgrad.yaml", "algorithm.alpha=0.3", "algorithm={name: adam}", "--dry-run"
+    )
+    assert (
+        res.exit_code == 2 and "replaces the whole section that override 'algorithm.alpha=0.3'" in res.stderr
+    )
+    res = invoke(
+        "run", configs_dir / "amsgrad.yaml", "algorithm={name: adam}", "algorithm.alpha=0.3", "--dry-run"
+    )
     assert res.exit_code == 0, res.output
     assert yaml.safe_load(res.stdout)["algorithm"]["alpha"] == 0.3
 
@@ -387,10 +525,22 @@ def test_a_section_mapping_after_a_key_of_it_is_refused(configs_dir):
 def test_a_section_mapping_override_is_a_base_for_an_axis_over_its_name(configs_dir):
     """algorithm={name: adam, variant: torch} beside --sweep algorithm.name=adam,amsgrad: the mapping
     is the base (as in a config file) and every member keeps variant torch; a bare name is refused."""
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm={name: adam, variant: torch}",
-                 "--sweep", "algorithm.name=adam,amsgrad", "--dry-run")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "algorithm={name: adam, variant: torch}",
+        "--sweep",
+        "algorithm.name=adam,amsgrad",
+        "--dry-run",
+    )
     assert res.exit_code == 0, res.output
     assert "[adam (torch)]" in res.stdout and "[amsgrad (torch)]" in res.stdout
-    res = invoke("run", configs_dir / "amsgrad.yaml", "algorithm=adam", "--sweep", "algorithm.name=adam,amsgrad",
-                 "--dry-run")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "algorithm=adam",
+        "--sweep",
+        "algorithm.name=adam,amsgrad",
+        "--dry-run",
+    )
     assert res.exit_code == 2 and "is also set by the sweep axis algorithm.name" in res.stderr

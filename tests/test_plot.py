@@ -28,9 +28,15 @@ def optrun(*args, runs_dir, cwd=None, env_extra=None):
     env = dict(os.environ, OPTRUN_RUNS_DIR=str(runs_dir), NO_COLOR="1", COLUMNS="200")
     env.pop("OPTRUN_DEBUG", None)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "optrun", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=cwd or str(runs_dir.parent), timeout=120,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "optrun", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or str(runs_dir.parent),
+        timeout=120,
+        check=False,
+    )
 
 
 def invoke(*args, runs_dir):
@@ -68,8 +74,11 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("plots")
     runs_dir = base / "runs"
     out = {}
-    for key, extra in (("tutorial", []), ("fast", ["algorithm.alpha=0.05", "seed=3"]),
-                       ("3d", ["bounds=[[-1,1],[-1,1],[-1,1]]", "iterations=40", "expect.f_final_max=null"])):
+    for key, extra in (
+        ("tutorial", []),
+        ("fast", ["algorithm.alpha=0.05", "seed=3"]),
+        ("3d", ["bounds=[[-1,1],[-1,1],[-1,1]]", "iterations=40", "expect.f_final_max=null"]),
+    ):
         p = invoke("run", AMSGRAD, *extra, "--format", "json", runs_dir=runs_dir)
         assert p.returncode == 0, p.stderr
         out[key] = json.loads(p.stdout)["path"]
@@ -107,8 +116,10 @@ def test_thin_curve_bounds_points_and_keeps_ends_spikes_and_divergence():
         seg = v[a:b]
         if not np.isfinite(seg).any():
             continue
-        lo_val, hi_val = np.nanmin(np.where(np.isfinite(seg), seg, np.nan)), np.nanmax(
-            np.where(np.isfinite(seg), seg, np.nan))
+        lo_val, hi_val = (
+            np.nanmin(np.where(np.isfinite(seg), seg, np.nan)),
+            np.nanmax(np.where(np.isfinite(seg), seg, np.nan)),
+        )
         assert any(v[i] == lo_val for i in kept if a <= i < b)
         assert any(v[i] == hi_val for i in kept if a <= i < b)
     # early iterations are dense (log spacing): every one of the first 20 is kept
@@ -217,7 +228,13 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
     run = load_run(runs["tutorial"])
     objective = build_objective(validate(run.config, source="config.yaml"))
     background = tmp_path / "background.png"
-    plot_contour(objective, np.array(validate(run.config, source="config.yaml").bounds), [], str(background), title="background")
+    plot_contour(
+        objective,
+        np.array(validate(run.config, source="config.yaml").bounds),
+        [],
+        str(background),
+        title="background",
+    )
     a, b = imread(str(with_path)), imread(str(background))
     assert a.shape == b.shape
     x0, x1, y0, y1 = _axes_box(b)
@@ -235,13 +252,13 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
     tr = run.trace()
     np.testing.assert_allclose([tr["x0"][0], tr["x1"][0]], start, rtol=0, atol=1e-15)
     py, px = pixel(*start)
-    diff = np.abs(a[py - 1:py + 2, px - 1:px + 2, :3] - b[py - 1:py + 2, px - 1:px + 2, :3]).max()
+    diff = np.abs(a[py - 1 : py + 2, px - 1 : px + 2, :3] - b[py - 1 : py + 2, px - 1 : px + 2, :3]).max()
     assert diff > 0.3, f"no path drawn at the start pixel ({px}, {py})"
     # the start is white (the tutorials' colour) on a darker contour
     assert a[py, px, :3].min() > 0.85 and b[py, px, :3].min() < 0.7
     # away from the path and the legend the two pictures agree pixel for pixel
     qy, qx = pixel(0.6, -0.3)
-    np.testing.assert_array_equal(a[qy - 3:qy + 4, qx - 3:qx + 4], b[qy - 3:qy + 4, qx - 3:qx + 4])
+    np.testing.assert_array_equal(a[qy - 3 : qy + 4, qx - 3 : qx + 4], b[qy - 3 : qy + 4, qx - 3 : qx + 4])
     same = np.all(a[y0:y1, x0:x1] == b[y0:y1, x0:x1], axis=-1).mean()
     assert same > 0.75
 
@@ -264,8 +281,11 @@ def test_sweep_style_matrix_draws_median_and_interquartile_band(tmp_path):
     it = np.arange(200)
     members = np.exp(-np.outer(np.linspace(0.02, 0.05, 9), it))
     out = tmp_path / "band.svg"
-    plot_convergence([CurveSeries("alpha sweep", it, members), CurveSeries("one run", it, members[0])],
-                     str(out), title="band")
+    plot_convergence(
+        [CurveSeries("alpha sweep", it, members), CurveSeries("one run", it, members[0])],
+        str(out),
+        title="band",
+    )
     text = out.read_text()
     assert len(re.findall(r'<g id="(?:FillBetween)?PolyCollection_\d+"', text)) == 1  # one band
 
@@ -344,8 +364,8 @@ def test_missing_matplotlib_is_a_one_line_exit_2(runs, tmp_path):
 
 
 def test_plot_command_imports_no_numpy_or_matplotlib_until_it_runs():
-    code = ("import sys, optrun.cli.plot; "
-            "print(sorted(m for m in ('numpy', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys, optrun.cli.plot; print(sorted(m for m in ('numpy', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-

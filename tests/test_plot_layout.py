@@ -43,7 +43,9 @@ SWEEP = {
 
 
 def invoke(*args, runs_dir):
-    r = CliRunner().invoke(cli, [str(a) for a in args], env={"OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"})
+    r = CliRunner().invoke(
+        cli, [str(a) for a in args], env={"OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
+    )
     return r
 
 
@@ -192,8 +194,18 @@ def test_no_text_is_cut_off(sweep, tmp_path, figures):
 
 def test_where_chooses_the_lines_drawn(sweep, tmp_path, figures):
     runs, folder = sweep
-    fig = plot_sweep(runs, folder, tmp_path, figures, "--where", "algorithm=adam", "--where", "alpha=0.1",
-                     "--where", "alpha=0.001")
+    fig = plot_sweep(
+        runs,
+        folder,
+        tmp_path,
+        figures,
+        "--where",
+        "algorithm=adam",
+        "--where",
+        "alpha=0.1",
+        "--where",
+        "alpha=0.001",
+    )
     assert [len(ax.get_lines()) for ax in panels(fig)] == [2, 2]  # adam at two alphas, on each objective
     text = " ".join(t.get_text() for leg in legends(fig) for t in leg.get_texts())
     assert "0.1" in text and "0.001" in text and "0.0215443" not in text
@@ -204,13 +216,25 @@ def test_configuration_selectors_draw_their_members(sweep, tmp_path, figures):
     and for compare --plot; several such selectors of one sweep draw their configurations."""
     runs, folder = sweep
     out = tmp_path / "groups.png"
-    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.1", f"{folder}:algorithm=rmsprop,alpha=0.001",
-               "-o", out, runs_dir=runs)
+    r = invoke(
+        "plot",
+        f"{folder}:algorithm=adam,alpha=0.1",
+        f"{folder}:algorithm=rmsprop,alpha=0.001",
+        "-o",
+        out,
+        runs_dir=runs,
+    )
     assert r.exit_code == 0, r.output
     fig = drawn(figures[-1])
     assert [len(ax.get_lines()) for ax in panels(fig)] == [2, 2]  # two configurations, on each objective
-    r = invoke("compare", f"{folder}:algorithm=adam", f"{folder}:algorithm=amsgrad", "--plot",
-               tmp_path / "cmp.png", runs_dir=runs)
+    r = invoke(
+        "compare",
+        f"{folder}:algorithm=adam",
+        f"{folder}:algorithm=amsgrad",
+        "--plot",
+        tmp_path / "cmp.png",
+        runs_dir=runs,
+    )
     assert r.exit_code == 0, r.output
     fig = drawn(figures[-1])
     assert [len(ax.get_lines()) for ax in panels(fig)] == [8, 8]  # 2 algorithms x 4 alphas
@@ -219,8 +243,9 @@ def test_configuration_selectors_draw_their_members(sweep, tmp_path, figures):
 def test_where_matches_numbers_at_the_printed_precision_and_objectives_by_name(sweep, tmp_path, figures):
     runs, folder = sweep
     # 0.0215443 is how compare prints 0.021544346900318846
-    fig = plot_sweep(runs, folder, tmp_path, figures, "--where", "alpha=0.0215443", "--where",
-                     "objective=rosenbrock")
+    fig = plot_sweep(
+        runs, folder, tmp_path, figures, "--where", "alpha=0.0215443", "--where", "objective=rosenbrock"
+    )
     (ax,) = panels(fig)
     assert ax.get_title().startswith("rosenbrock (d=10): adam vs amsgrad vs rmsprop")
     assert len(ax.get_lines()) == len(ALGORITHMS)
@@ -236,11 +261,14 @@ def test_where_one_seed_draws_one_member_per_configuration(sweep, tmp_path, figu
         assert not [c for c in ax.collections if isinstance(c, PolyCollection)]  # no band from one member
 
 
-@pytest.mark.parametrize("where, message", [
-    ("alpha=0.5", "alpha takes 0.001, 0.00464159, 0.0215443, 0.1"),
-    ("colour=red", "no axis or setting 'colour'"),
-    ("alpha", "is not KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("alpha=0.5", "alpha takes 0.001, 0.00464159, 0.0215443, 0.1"),
+        ("colour=red", "no axis or setting 'colour'"),
+        ("alpha", "is not KEY=VALUE"),
+    ],
+)
 def test_where_that_matches_nothing_is_one_line_exit_2(sweep, tmp_path, where, message):
     runs, folder = sweep
     out = tmp_path / "nothing.png"
@@ -285,8 +313,9 @@ def test_a_plot_of_several_runs_goes_to_the_working_folder(two_identical_runs, t
 def test_one_sweep_plots_into_its_folder_and_two_into_the_working_folder(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     for alpha in ("0.01", "0.1"):
-        r = invoke("run", AMSGRAD, "iterations=30", f"algorithm.alpha={alpha}", "--sweep", "seed=0:2",
-                   runs_dir=runs)
+        r = invoke(
+            "run", AMSGRAD, "iterations=30", f"algorithm.alpha={alpha}", "--sweep", "seed=0:2", runs_dir=runs
+        )
         assert r.exit_code == 0, r.output
     here = tmp_path / "cwd"
     here.mkdir()
@@ -356,7 +385,9 @@ def test_a_part_of_a_sweep_gets_its_own_file_and_leaves_the_sweeps_picture_alone
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == str(one) and one.exists()
     two = folder / "convergence-algorithm=adam,alpha=0.1+algorithm=amsgrad,alpha=0.1.png"
-    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.1", f"{folder}:algorithm=amsgrad,alpha=0.1", runs_dir=runs)
+    r = invoke(
+        "plot", f"{folder}:algorithm=adam,alpha=0.1", f"{folder}:algorithm=amsgrad,alpha=0.1", runs_dir=runs
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == str(two) and two.exists()
     assert (whole.read_bytes(), whole.stat().st_mtime_ns) == before
@@ -394,17 +425,36 @@ def test_the_title_states_the_values_every_line_shares(sweep, tmp_path, figures)
     assert r.exit_code == 0, r.output
     text = words(drawn(figures[-1]))
     assert "adam, alpha = 0.0215443" in text, text
-    r = invoke("plot", f"{folder}:algorithm=adam,alpha=0.1", f"{folder}:algorithm=amsgrad,alpha=0.1",
-               "-o", tmp_path / "two.png", runs_dir=runs)
+    r = invoke(
+        "plot",
+        f"{folder}:algorithm=adam,alpha=0.1",
+        f"{folder}:algorithm=amsgrad,alpha=0.1",
+        "-o",
+        tmp_path / "two.png",
+        runs_dir=runs,
+    )
     assert r.exit_code == 0, r.output
     fig = drawn(figures[-1])
     assert "adam vs amsgrad, each with alpha = 0.1\n" in fig._suptitle.get_text(), words(fig)
-    r = invoke("plot", folder, "--where", "seed=1", "--where", "alpha=0.001", "--where", "objective=sphere",
-               "-o", tmp_path / "seed.png", runs_dir=runs)
+    r = invoke(
+        "plot",
+        folder,
+        "--where",
+        "seed=1",
+        "--where",
+        "alpha=0.001",
+        "--where",
+        "objective=sphere",
+        "-o",
+        tmp_path / "seed.png",
+        runs_dir=runs,
+    )
     assert r.exit_code == 0, r.output
     (ax,) = panels(drawn(figures[-1]))
-    assert ax.get_title().startswith("sphere (d=10): adam vs amsgrad vs rmsprop, each with alpha = 0.001\n"
-                                     "one member per configuration, seed = 1"), ax.get_title()
+    assert ax.get_title().startswith(
+        "sphere (d=10): adam vs amsgrad vs rmsprop, each with alpha = 0.001\n"
+        "one member per configuration, seed = 1"
+    ), ax.get_title()
     # what differs stays in the legend, what is shared leaves it
     r = invoke("plot", folder, "--where", "algorithm=rmsprop", "-o", tmp_path / "alphas.png", runs_dir=runs)
     assert r.exit_code == 0, r.output
@@ -417,8 +467,9 @@ def test_the_title_states_the_values_every_line_shares(sweep, tmp_path, figures)
 def test_a_part_of_several_sweeps_goes_to_the_working_folder_under_its_own_name(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     for alpha in ("0.01", "0.1"):
-        r = invoke("run", AMSGRAD, "iterations=30", f"algorithm.alpha={alpha}", "--sweep", "seed=0:2",
-                   runs_dir=runs)
+        r = invoke(
+            "run", AMSGRAD, "iterations=30", f"algorithm.alpha={alpha}", "--sweep", "seed=0:2", runs_dir=runs
+        )
         assert r.exit_code == 0, r.output
     here = tmp_path / "cwd"
     here.mkdir()

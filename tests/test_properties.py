@@ -17,22 +17,75 @@ from hypothesis import strategies as st
 from optrun.cli import cli
 
 KEYS = [
-    "name", "objective", "objective.name", "objective.dim", "bounds", "bounds.0", "bounds.0.1", "start",
-    "start.0", "algorithm", "algorithm.name", "algorithm.variant", "algorithm.alpha", "algorithm.eps",
-    "algorithm.beta1", "algorithm.beta2", "algorithm.beta1_schedule", "iterations", "seed", "rng",
-    "stop", "stop.f_target", "stop.grad_norm", "expect", "expect.status", "expect.f_final_max",
-    "trace", "trace.every", "trace.x", "trace.checkpoint_s", "sweep", "nonsense", "algorithm.alpah",
+    "name",
+    "objective",
+    "objective.name",
+    "objective.dim",
+    "bounds",
+    "bounds.0",
+    "bounds.0.1",
+    "start",
+    "start.0",
+    "algorithm",
+    "algorithm.name",
+    "algorithm.variant",
+    "algorithm.alpha",
+    "algorithm.eps",
+    "algorithm.beta1",
+    "algorithm.beta2",
+    "algorithm.beta1_schedule",
+    "iterations",
+    "seed",
+    "rng",
+    "stop",
+    "stop.f_target",
+    "stop.grad_norm",
+    "expect",
+    "expect.status",
+    "expect.f_final_max",
+    "trace",
+    "trace.every",
+    "trace.x",
+    "trace.checkpoint_s",
+    "sweep",
+    "nonsense",
+    "algorithm.alpah",
 ]
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 60), st.floats(allow_nan=True, allow_infinity=True, width=64),
-    st.sampled_from(["sphere", "rosenbrock", "amsgrad", "adagrad", "gd", "tutorial", "legacy", "generator",
-                     "random", "power", "auto", "all", "none", "completed", "", "../../x", "1e-3", "nan"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 60),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from(
+        [
+            "sphere",
+            "rosenbrock",
+            "amsgrad",
+            "adagrad",
+            "gd",
+            "tutorial",
+            "legacy",
+            "generator",
+            "random",
+            "power",
+            "auto",
+            "all",
+            "none",
+            "completed",
+            "",
+            "../../x",
+            "1e-3",
+            "nan",
+        ]
+    ),
     st.text(max_size=12),
 )
-VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3),
-                   st.lists(st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=2), max_size=3),
-                   st.dictionaries(st.sampled_from(["name", "dim", "alpha", "every", "f_target", "x"]), SCALARS,
-                                   max_size=2))
+VALUES = st.one_of(
+    SCALARS,
+    st.lists(SCALARS, max_size=3),
+    st.lists(st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=2), max_size=3),
+    st.dictionaries(st.sampled_from(["name", "dim", "alpha", "every", "f_target", "x"]), SCALARS, max_size=2),
+)
 
 
 def _override_text(key: str, value) -> str:
@@ -59,8 +112,15 @@ def _check_outcome(result, runs: Path) -> None:
 def test_random_overrides_run_or_refuse_cleanly(overrides, tmp_path_factory):
     base = Path(__file__).resolve().parent.parent / "configs" / "amsgrad.yaml"
     runs = tmp_path_factory.mktemp("runs") / "runs"
-    args = ["run", str(base), *(_override_text(k, v) for k, v in overrides), "iterations=20",
-            "--runs-dir", str(runs), "-q"]
+    args = [
+        "run",
+        str(base),
+        *(_override_text(k, v) for k, v in overrides),
+        "iterations=20",
+        "--runs-dir",
+        str(runs),
+        "-q",
+    ]
     result = CliRunner().invoke(cli, args)
     _check_outcome(result, runs)
 
@@ -149,8 +209,10 @@ def _damage(path: Path, how: str, where: float) -> None:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(damages=st.lists(st.tuples(FILES, DAMAGE, st.floats(0, 1)), min_size=1, max_size=3),
-       which=st.integers(0, 1))
+@given(
+    damages=st.lists(st.tuples(FILES, DAMAGE, st.floats(0, 1)), min_size=1, max_size=3),
+    which=st.integers(0, 1),
+)
 def test_damaged_folders_never_crash_the_readers(pristine, damages, which, tmp_path_factory):
     runs = tmp_path_factory.mktemp("damaged") / "runs"
     shutil.copytree(pristine, runs)
@@ -160,9 +222,14 @@ def test_damaged_folders_never_crash_the_readers(pristine, damages, which, tmp_p
         if (target / name).exists():
             _damage(target / name, how, where)
     runner = CliRunner()
-    for args in (["runs"], ["runs", "--format", "json"], ["show", str(target)], ["show", "-1"],
-                 ["compare", str(folders[0]), str(folders[1])],
-                 ["compare", str(folders[0]), str(folders[1]), "--fail-if-worse"]):
+    for args in (
+        ["runs"],
+        ["runs", "--format", "json"],
+        ["show", str(target)],
+        ["show", "-1"],
+        ["compare", str(folders[0]), str(folders[1])],
+        ["compare", str(folders[0]), str(folders[1]), "--fail-if-worse"],
+    ):
         r = runner.invoke(cli, [*args, "--runs-dir", str(runs)])
         assert "Traceback" not in r.output
         assert r.exception is None or isinstance(r.exception, SystemExit), (args, repr(r.exception))

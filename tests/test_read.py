@@ -26,9 +26,16 @@ def make_run(runs_dir, run_id, *, status="completed", started_at=None, trace=Non
     """A hand-written run folder (independent of optrun's writer)."""
     path = os.path.join(str(runs_dir), run_id)
     os.makedirs(path)
-    s = {"format_version": 1, "id": run_id, "status": status, "algorithm": "gd", "objective": "sphere",
-         "dim": 2, "started_at": started_at or f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}T"
-                                             f"{run_id[9:11]}:{run_id[11:13]}:{run_id[13:15]}.000Z"}
+    s = {
+        "format_version": 1,
+        "id": run_id,
+        "status": status,
+        "algorithm": "gd",
+        "objective": "sphere",
+        "dim": 2,
+        "started_at": started_at
+        or f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}T{run_id[9:11]}:{run_id[11:13]}:{run_id[13:15]}.000Z",
+    }
     s.update(summary)
     with open(os.path.join(path, "summary.json"), "w") as f:
         json.dump(s, f)
@@ -37,7 +44,9 @@ def make_run(runs_dir, run_id, *, status="completed", started_at=None, trace=Non
     with open(os.path.join(path, "meta.json"), "w") as f:
         json.dump({"format_version": 1}, f)
     with open(os.path.join(path, "trace.csv"), "w") as f:
-        f.write(trace if trace is not None else "iteration,f,grad_norm,step_norm,x0,x1\n0,2.0,2.8,0.0,1.0,1.0\n")
+        f.write(
+            trace if trace is not None else "iteration,f,grad_norm,step_norm,x0,x1\n0,2.0,2.8,0.0,1.0,1.0\n"
+        )
     return path
 
 
@@ -82,15 +91,21 @@ def test_real_run_reads_back_bit_for_bit(tmp_path):
 
 
 def test_partial_last_line_is_dropped(tmp_path):
-    p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa",
-                 trace="iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,0.5,1,0.1\n2,0.2")
+    p = make_run(
+        tmp_path,
+        "20250101-000000.000-x-aaaaaa",
+        trace="iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,0.5,1,0.1\n2,0.2",
+    )
     tr = load_run(p).trace()
     assert tr["iteration"].tolist() == [0, 1] and tr["f"].tolist() == [1.5, 0.5]
 
 
 def test_nonfinite_values_are_kept(tmp_path):
-    p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa",
-                 trace="iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,inf,nan,1e308\n")
+    p = make_run(
+        tmp_path,
+        "20250101-000000.000-x-aaaaaa",
+        trace="iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,inf,nan,1e308\n",
+    )
     tr = load_run(p).trace()
     assert np.isinf(tr["f"][1]) and np.isnan(tr["grad_norm"][1])
 
@@ -101,12 +116,18 @@ def test_empty_trace_of_a_fresh_run(tmp_path):
     assert set(tr) == {"iteration", "f", "grad_norm", "step_norm"} and tr["f"].size == 0
 
 
-@pytest.mark.parametrize("trace, needle", [
-    ("iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,abc,1,0\n2,1,1,1\n", "line 3: 'abc' is not a number"),
-    ("iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,1,0\n2,1,1,1\n", "line 3 has 3 values, the header names 4"),
-    ("it,f\n0,1\n", "header"),
-    ("iteration,f,grad_norm,step_norm\n0.5,1.5,1,0\n", "whole number"),
-])
+@pytest.mark.parametrize(
+    "trace, needle",
+    [
+        ("iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,abc,1,0\n2,1,1,1\n", "line 3: 'abc' is not a number"),
+        (
+            "iteration,f,grad_norm,step_norm\n0,1.5,1,0\n1,1,0\n2,1,1,1\n",
+            "line 3 has 3 values, the header names 4",
+        ),
+        ("it,f\n0,1\n", "header"),
+        ("iteration,f,grad_norm,step_norm\n0.5,1.5,1,0\n", "whole number"),
+    ],
+)
 def test_damaged_trace_names_run_and_problem(tmp_path, trace, needle):
     p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa", trace=trace)
     with pytest.raises(RunReadError) as e:
@@ -121,17 +142,27 @@ def test_missing_trace(tmp_path):
         load_run(p).trace()
 
 
-@pytest.mark.parametrize("name, text, needle", [
-    ("summary.json", '{"status": "completed", ', "summary.json is damaged (invalid JSON at line 1"),
-    ("summary.json", "[1, 2]", "summary.json is damaged (a JSON object expected"),
-    ("summary.json", '{"id": "x"}', "no status"),
-    ("summary.json", '{"status": "completed", "final_f": "small"}',
-     'summary.json is damaged (final_f is "small", expected a number or null)'),
-    ("summary.json", '{"status": "completed", "iterations": 2.5}', "iterations is 2.5, expected an integer"),
-    ("summary.json", '{"status": "completed", "dim": true}', "dim is true"),
-    ("config.yaml", "a: [1, 2\n", "config.yaml is damaged"),
-    ("meta.json", "", "meta.json is damaged"),
-])
+@pytest.mark.parametrize(
+    "name, text, needle",
+    [
+        ("summary.json", '{"status": "completed", ', "summary.json is damaged (invalid JSON at line 1"),
+        ("summary.json", "[1, 2]", "summary.json is damaged (a JSON object expected"),
+        ("summary.json", '{"id": "x"}', "no status"),
+        (
+            "summary.json",
+            '{"status": "completed", "final_f": "small"}',
+            'summary.json is damaged (final_f is "small", expected a number or null)',
+        ),
+        (
+            "summary.json",
+            '{"status": "completed", "iterations": 2.5}',
+            "iterations is 2.5, expected an integer",
+        ),
+        ("summary.json", '{"status": "completed", "dim": true}', "dim is true"),
+        ("config.yaml", "a: [1, 2\n", "config.yaml is damaged"),
+        ("meta.json", "", "meta.json is damaged"),
+    ],
+)
 def test_damaged_files_strict_and_lenient(tmp_path, name, text, needle):
     p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa")
     with open(os.path.join(p, name), "w") as f:
@@ -170,8 +201,14 @@ def test_trace_frame_with_pandas(tmp_path):
 
 
 def test_running_with_dead_pid_is_crashed(tmp_path):
-    p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa", status="running", pid=dead_pid(),
-                 pid_start=12345, hostname=socket.gethostname())
+    p = make_run(
+        tmp_path,
+        "20250101-000000.000-x-aaaaaa",
+        status="running",
+        pid=dead_pid(),
+        pid_start=12345,
+        hostname=socket.gethostname(),
+    )
     run = load_run(p)
     assert run.status == "crashed" and run.summary["recorded_status"] == "running"
     assert "is gone" in run.summary["status_note"]
@@ -179,15 +216,27 @@ def test_running_with_dead_pid_is_crashed(tmp_path):
 
 def test_running_live_process_stays_running(tmp_path):
     me = os.getpid()
-    p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa", status="running", pid=me,
-                 pid_start=process_start_ticks(me), hostname=socket.gethostname())
+    p = make_run(
+        tmp_path,
+        "20250101-000000.000-x-aaaaaa",
+        status="running",
+        pid=me,
+        pid_start=process_start_ticks(me),
+        hostname=socket.gethostname(),
+    )
     assert load_run(p).status == "running"
 
 
 def test_running_reused_pid_is_crashed(tmp_path):
     me = os.getpid()
-    p = make_run(tmp_path, "20250101-000000.000-x-aaaaaa", status="running", pid=me,
-                 pid_start=process_start_ticks(me) + 1, hostname=socket.gethostname())
+    p = make_run(
+        tmp_path,
+        "20250101-000000.000-x-aaaaaa",
+        status="running",
+        pid=me,
+        pid_start=process_start_ticks(me) + 1,
+        hostname=socket.gethostname(),
+    )
     run = load_run(p)
     assert run.status == "crashed" and "another process" in run.summary["status_note"]
 
@@ -196,10 +245,22 @@ def test_running_on_other_host_uses_heartbeat(tmp_path):
     from datetime import datetime, timezone
 
     now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-    stale = make_run(tmp_path, "20250101-000000.000-x-aaaaaa", status="running", pid=1,
-                     hostname="elsewhere.invalid", updated_at="2020-01-01T00:00:00.000Z")
-    fresh = make_run(tmp_path, "20250101-000000.000-x-bbbbbb", status="running", pid=1,
-                     hostname="elsewhere.invalid", updated_at=now)
+    stale = make_run(
+        tmp_path,
+        "20250101-000000.000-x-aaaaaa",
+        status="running",
+        pid=1,
+        hostname="elsewhere.invalid",
+        updated_at="2020-01-01T00:00:00.000Z",
+    )
+    fresh = make_run(
+        tmp_path,
+        "20250101-000000.000-x-bbbbbb",
+        status="running",
+        pid=1,
+        hostname="elsewhere.invalid",
+        updated_at=now,
+    )
     assert load_run(stale).status == "crashed"
     assert load_run(fresh).status == "running"
 
@@ -212,14 +273,19 @@ def test_list_runs_newest_first_with_damaged_and_crashed(runs):
     os.makedirs(damaged)
     with open(os.path.join(damaged, "summary.json"), "w") as f:
         f.write("{broken")
-    make_run(runs, "20241231-000000.000-d-555555", status="running", pid=dead_pid(),
-             hostname=socket.gethostname())
+    make_run(
+        runs, "20241231-000000.000-d-555555", status="running", pid=dead_pid(), hostname=socket.gethostname()
+    )
     os.makedirs(os.path.join(runs, "not-a-run"))  # no run files: skipped
     os.makedirs(os.path.join(runs, ".hidden"))
     listed = list_runs(runs)
-    assert [r.id for r in listed] == ["20250103-000000.000-c-444444", "20250102-090000.500-b-333333",
-                                      "20250101-120000.000-a-222222", "20250101-120000.000-a-111111",
-                                      "20241231-000000.000-d-555555"]
+    assert [r.id for r in listed] == [
+        "20250103-000000.000-c-444444",
+        "20250102-090000.500-b-333333",
+        "20250101-120000.000-a-222222",
+        "20250101-120000.000-a-111111",
+        "20241231-000000.000-d-555555",
+    ]
     assert [r.status for r in listed] == ["damaged", "completed", "completed", "completed", "crashed"]
     assert "summary.json is damaged" in listed[0].problem
 
@@ -276,7 +342,9 @@ def test_no_match(runs, tmp_path):
 
 
 def test_import_optrun_stays_light():
-    code = ("import sys, optrun; assert 'numpy' not in sys.modules; "
-            "from optrun import load_run, list_runs; print(load_run.__module__)")
+    code = (
+        "import sys, optrun; assert 'numpy' not in sys.modules; "
+        "from optrun import load_run, list_runs; print(load_run.__module__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "optrun.store.read"

@@ -21,7 +21,8 @@ def test_readme_table_is_the_command_output(command):
     result = CliRunner().invoke(cli, [command, "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert m.group(1) == result.output, (
-        f"README's {command} table is stale: paste the output of `optrun {command} --format markdown`")
+        f"README's {command} table is stale: paste the output of `optrun {command} --format markdown`"
+    )
 
 
 def test_readme_test_command_is_what_ci_runs():

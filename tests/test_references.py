@@ -79,15 +79,17 @@ def close(a, b, rtol, atol):
 
 def determined(case) -> int:
     """How many checkpoints, from the start, the library agrees with itself to 1e-13."""
-    ok = close(case["x_alt"], case["x"], SELF_RTOL, SELF_ATOL) & close(case["x_near"], case["x"],
-                                                                       SELF_RTOL, SELF_ATOL)
+    ok = close(case["x_alt"], case["x"], SELF_RTOL, SELF_ATOL) & close(
+        case["x_near"], case["x"], SELF_RTOL, SELF_ATOL
+    )
     return int(np.argmin(ok)) if not ok.all() else len(ok)
 
 
 def test_reference_data_is_present_and_small():
     assert len(CASES) >= 100
-    total = sum(os.path.getsize(p) for p in glob.glob(os.path.join(HERE, "**"), recursive=True)
-                if os.path.isfile(p))
+    total = sum(
+        os.path.getsize(p) for p in glob.glob(os.path.join(HERE, "**"), recursive=True) if os.path.isfile(p)
+    )
     assert total < 2_000_000
 
 
@@ -99,8 +101,9 @@ def test_variant_matches_library(path):
     n = determined(case)
     assert n >= 5, f"the library agrees with itself only for {case['steps'][n - 1]} steps"
     ours = replay(meta, case["steps"])
-    np.testing.assert_allclose(ours[:n], case["x"][:n], rtol=RTOL, atol=ATOL,
-                               err_msg=f"{meta['library_call']} on {meta['problem']}")
+    np.testing.assert_allclose(
+        ours[:n], case["x"][:n], rtol=RTOL, atol=ATOL, err_msg=f"{meta['library_call']} on {meta['problem']}"
+    )
     np.testing.assert_allclose(ours[:n], case["x_alt"][:n], rtol=RTOL, atol=ATOL)
 
 
@@ -126,8 +129,11 @@ def test_default_cases_check_optrun_defaults():
     """A "default" case calls the library without the hyperparameters it has defaults for, and
     the replay uses optrun's defaults: the two sets must be equal for that to pass, so every
     torch/optax variant needs one."""
-    have = {(load(p)["meta"]["algorithm"], load(p)["meta"]["variant"]) for p in CASES
-            if load(p)["meta"]["hyper"] == "default"}
+    have = {
+        (load(p)["meta"]["algorithm"], load(p)["meta"]["variant"])
+        for p in CASES
+        if load(p)["meta"]["hyper"] == "default"
+    }
     for algo in ALGORITHMS.values():
         for lib in ("torch", "optax"):
             assert (algo.name, lib) in have

@@ -29,9 +29,27 @@ def read_csv(text: str, header: str) -> list[list[str]]:
     return rows[1:]
 
 
-AWKWARD = [0.0, -0.0, 1.0, -1.0, 0.1, 1 / 3, 1e-5, 2.5e-7, 1e16, 1e22, 1.2345678901234568e20, 5e-324,
-           -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -1.7976931348623157e308, 123456.0,
-           9007199254740993.0, 0.30000000000000004]
+AWKWARD = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.1,
+    1 / 3,
+    1e-5,
+    2.5e-7,
+    1e16,
+    1e22,
+    1.2345678901234568e20,
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    123456.0,
+    9007199254740993.0,
+    0.30000000000000004,
+]
 
 
 def test_awkward_floats_read_back_bit_for_bit_in_both_formats():
@@ -63,9 +81,11 @@ def test_non_finite_numbers_are_nan_inf_in_csv_and_null_in_json():
 
 def test_two_integer_columns_and_csv_only():
     fmt = RowFormat(["member", "iteration", "f", "grad_norm", "step_norm"], ints=2)
-    csv_text, json_text = fmt.format([np.array([3, 3, 10**12]), np.array([0, 1, 2])],
-                                     np.array([[0.5, 1.0, 0.0], [0.25, 0.5, 0.5], [1e-300, 0.0, 2.0]]),
-                                     jsonl=False)
+    csv_text, json_text = fmt.format(
+        [np.array([3, 3, 10**12]), np.array([0, 1, 2])],
+        np.array([[0.5, 1.0, 0.0], [0.25, 0.5, 0.5], [1e-300, 0.0, 2.0]]),
+        jsonl=False,
+    )
     assert json_text == ""
     assert csv_text == "3,0,0.5,1.0,0.0\n3,1,0.25,0.5,0.5\n1000000000000,2,1e-300,0.0,2.0\n"
 
@@ -128,8 +148,7 @@ def test_integer_columns_only():
     ints = [np.array([7, 7, 8]), np.arange(3)]
     want = "7,0\n7,1\n8,2\n"
     assert fmt.format(ints, block, jsonl=False) == (want, "")
-    lines = ('{"member":7,"iteration":0}\n{"member":7,"iteration":1}\n'
-             '{"member":8,"iteration":2}\n')
+    lines = '{"member":7,"iteration":0}\n{"member":7,"iteration":1}\n{"member":8,"iteration":2}\n'
     assert fmt.format(ints, block) == (want, lines)
 
 

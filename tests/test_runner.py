@@ -89,8 +89,15 @@ def collect(problem, **kw):
     def on_chunk(c):
         for s in range(S):
             for j in range(int(c.rows[s])):
-                rows[s].append((c.first_iteration + j, float(c.f[j, s]), float(c.grad_norm[j, s]),
-                                float(c.step_norm[j, s]), c.x[j, s].tolist()))
+                rows[s].append(
+                    (
+                        c.first_iteration + j,
+                        float(c.f[j, s]),
+                        float(c.grad_norm[j, s]),
+                        float(c.step_norm[j, s]),
+                        c.x[j, s].tolist(),
+                    )
+                )
 
     return run(problem, on_chunk, **kw), rows
 
@@ -179,11 +186,14 @@ def test_recorded_norms():
 # ------------------------------------------------------------------------------ batching
 
 
-@pytest.mark.parametrize("name, hyper", [
-    ("gd", {"alpha": [0.01, 0.1, 0.3, 0.45, 0.05]}),
-    ("adagrad", {"alpha": [0.01, 0.1, 0.5, 1.0, 0.2], "eps": [0.0, 1e-8, 1e-3, 1e-8, 0.0]}),
-    ("amsgrad", {"alpha": [0.001, 0.01, 0.1, 0.007, 0.05], "beta2": [0.99, 0.999, 0.9, 0.99, 0.5]}),
-])
+@pytest.mark.parametrize(
+    "name, hyper",
+    [
+        ("gd", {"alpha": [0.01, 0.1, 0.3, 0.45, 0.05]}),
+        ("adagrad", {"alpha": [0.01, 0.1, 0.5, 1.0, 0.2], "eps": [0.0, 1e-8, 1e-3, 1e-8, 0.0]}),
+        ("amsgrad", {"alpha": [0.001, 0.01, 0.1, 0.007, 0.05], "beta2": [0.99, 0.999, 0.9, 0.99, 0.5]}),
+    ],
+)
 @pytest.mark.parametrize("d", [3, 40])
 def test_batch_equals_single_runs_bit_for_bit(name, hyper, d):
     S = 5
@@ -194,7 +204,7 @@ def test_batch_equals_single_runs_bit_for_bit(name, hyper, d):
     _, batch_rows = collect(Problem(sphere(d), variant.build(**batch_params), x0, 30))
     for s in range(S):
         single = {**defaults, **{k: np.array([[v[s]]]) for k, v in hyper.items()}}
-        _, (rows,) = collect(Problem(sphere(d), variant.build(**single), x0[s:s + 1], 30))
+        _, (rows,) = collect(Problem(sphere(d), variant.build(**single), x0[s : s + 1], 30))
         assert rows == batch_rows[s]
     assert len({r[-1][1] for r in batch_rows}) == S  # the members really are different runs
 
@@ -227,8 +237,9 @@ def test_f_target_stops_at_the_exact_iteration(monkeypatch, chunk, target):
     monkeypatch.setattr(runner, "MAX_CHUNK_ROWS", chunk)
     ref = ref_gd(X0, 0.1, 200)
     want = next(t for t, x in enumerate(ref) if sphere_f(x) <= target)  # 0.3125 = f(x0): row 0
-    (res,), (rows,) = collect(Problem(sphere(2), optimizer("gd", alpha=0.1), np.array([X0]), 200,
-                                      f_target=target))
+    (res,), (rows,) = collect(
+        Problem(sphere(2), optimizer("gd", alpha=0.1), np.array([X0]), 200, f_target=target)
+    )
     assert (res.status, res.stop_reason, res.iterations) == ("completed", "f_target", want)
     assert rows[-1][0] == want and len(rows) == want + 1
     assert res.final_x.tolist() == ref[want]
@@ -242,8 +253,9 @@ def test_grad_norm_stops_at_the_exact_iteration(monkeypatch, chunk):
     tol = 1e-2
     want = next(t for t, x in enumerate(ref) if math.hypot(2 * x[0], 2 * x[1]) <= tol)
     assert 5 < want < 300
-    (res,), (rows,) = collect(Problem(sphere(2), optimizer("adagrad", alpha=0.1, eps=1e-8),
-                                      np.array([X0]), 300, grad_norm_tol=tol))
+    (res,), (rows,) = collect(
+        Problem(sphere(2), optimizer("adagrad", alpha=0.1, eps=1e-8), np.array([X0]), 300, grad_norm_tol=tol)
+    )
     assert (res.status, res.stop_reason, res.iterations) == ("completed", "grad_norm", want)
     assert rows[-1][0] == want and rows[-1][2] <= tol < rows[-2][2]
 
@@ -266,8 +278,9 @@ def test_should_stop_interrupts_between_steps():
         calls.append(1)
         return len(calls) > 7
 
-    (res,), (rows,) = collect(Problem(sphere(2), optimizer("gd", alpha=0.1), np.array([X0]), 100),
-                              should_stop=should_stop)
+    (res,), (rows,) = collect(
+        Problem(sphere(2), optimizer("gd", alpha=0.1), np.array([X0]), 100), should_stop=should_stop
+    )
     assert (res.status, res.stop_reason, res.iterations) == ("interrupted", "interrupted", 7)
     assert [r[4] for r in rows] == ref_gd(X0, 0.1, 7)
 
@@ -281,8 +294,10 @@ def test_best_is_the_earliest_of_equal_values():
 # ------------------------------------------------------------------------------ chunks
 
 
-@pytest.mark.parametrize("chunk, iterations", [(4, 3), (4, 4), (4, 5), (4, 8), (4, 12), (1, 6),
-                                               (1024, 1023), (1024, 1024), (1024, 2048)])
+@pytest.mark.parametrize(
+    "chunk, iterations",
+    [(4, 3), (4, 4), (4, 5), (4, 8), (4, 12), (1, 6), (1024, 1023), (1024, 1024), (1024, 2048)],
+)
 def test_chunk_boundaries_lose_and_repeat_no_row(monkeypatch, chunk, iterations):
     monkeypatch.setattr(runner, "MAX_CHUNK_ROWS", chunk)
     assert chunk_rows(1, 2) == chunk
@@ -326,12 +341,15 @@ def test_trace_writer_every_k_keeps_the_last_row(tmp_path):
     assert json.loads(lines[-1])["x1"] == 21.0
 
 
-@pytest.mark.parametrize("overrides, want", [
-    (["iterations=10", "trace.every=3"], [0, 3, 6, 9, 10]),
-    (["iterations=9", "trace.every=3"], [0, 3, 6, 9]),  # the last row is kept once
-    (["iterations=100", "trace.every=5", "stop.f_target=1e-3"], [0, 5, 10, 13]),  # stops at 13
-    (["iterations=8", "trace.every=100"], [0, 8]),
-])
+@pytest.mark.parametrize(
+    "overrides, want",
+    [
+        (["iterations=10", "trace.every=3"], [0, 3, 6, 9, 10]),
+        (["iterations=9", "trace.every=3"], [0, 3, 6, 9]),  # the last row is kept once
+        (["iterations=100", "trace.every=5", "stop.f_target=1e-3"], [0, 5, 10, 13]),  # stops at 13
+        (["iterations=8", "trace.every=100"], [0, 8]),
+    ],
+)
 def test_thinned_trace_through_the_cli(monkeypatch, tmp_path, overrides, want):
     monkeypatch.setattr(runner, "MAX_CHUNK_ROWS", 4)  # rows cross several chunks
     cfg = tmp_path / "c.yaml"
@@ -346,8 +364,9 @@ def test_thinned_trace_through_the_cli(monkeypatch, tmp_path, overrides, want):
 
 def test_divergence_through_the_cli(tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("objective: sphere\nalgorithm: {name: gd, alpha: 1000.0}\nstart: [0.5, -0.25]\n"
-                   "iterations: 500\n")
+    cfg.write_text(
+        "objective: sphere\nalgorithm: {name: gd, alpha: 1000.0}\nstart: [0.5, -0.25]\niterations: 500\n"
+    )
     res = CliRunner().invoke(cli, ["run", str(cfg), "--runs-dir", str(tmp_path / "runs")])
     assert res.exit_code == 1
     assert res.stdout.startswith("diverged at iteration 47: ")
@@ -371,8 +390,9 @@ def test_handing_on_partial_chunks_by_time_changes_no_row(target):
     # flush_every_s = 0: every step is handed on alone; the rows, the stop and the results are
     # those of whole chunks
     def problem():
-        return Problem(sphere(2), optimizer("adagrad", alpha=0.1, eps=1e-8), np.array([X0]), 300,
-                       f_target=target)
+        return Problem(
+            sphere(2), optimizer("adagrad", alpha=0.1, eps=1e-8), np.array([X0]), 300, f_target=target
+        )
 
     whole, whole_rows = collect(problem())
     timed, timed_rows = collect(problem(), flush_every_s=0.0)
@@ -396,6 +416,6 @@ def test_an_interrupt_right_after_a_flush_hands_no_row_on_twice():
     assert fired
     firsts = [f for f, _, _ in chunks]
     assert len(firsts) == len(set(firsts)) == 1  # the first chunk, once
-    (_, n, gn), = chunks
+    ((_, n, gn),) = chunks
     x = np.array(X0) * (1 - 0.02) ** np.arange(n)[:, None]  # gd on the sphere: x_t = 0.98^t x0
     np.testing.assert_allclose(gn[:, 0], 2 * np.sqrt((x * x).sum(axis=1)), rtol=1e-12)

@@ -16,8 +16,13 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 
-CONFIG = {"name": "t", "objective": {"name": "sphere", "dim": 2}, "algorithm": {"name": "gd", "alpha": 0.1},
-          "iterations": 30, "seed": 1}
+CONFIG = {
+    "name": "t",
+    "objective": {"name": "sphere", "dim": 2},
+    "algorithm": {"name": "gd", "alpha": 0.1},
+    "iterations": 30,
+    "seed": 1,
+}
 
 
 @pytest.fixture
@@ -30,9 +35,11 @@ def folder(tmp_path):
     runs = tmp_path / "runs"
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump(CONFIG))
-    outs = [execute(load_config(str(cfg)), str(runs)),
-            execute(load_config(str(cfg), ["iterations=12"]), str(runs)),
-            execute(load_config(str(cfg), ["algorithm={name: amsgrad, alpha: 0.05}"]), str(runs))]
+    outs = [
+        execute(load_config(str(cfg)), str(runs)),
+        execute(load_config(str(cfg), ["iterations=12"]), str(runs)),
+        execute(load_config(str(cfg), ["algorithm={name: amsgrad, alpha: 0.05}"]), str(runs)),
+    ]
     damaged = runs / "20000101-000000.000-broken-aaaaaa"
     damaged.mkdir()
     (damaged / "summary.json").write_text('{"status": "comp')
@@ -42,10 +49,24 @@ def folder(tmp_path):
     dead.wait()
     crashed = runs / "20000102-000000.000-dead-bbbbbb"
     crashed.mkdir()
-    (crashed / "summary.json").write_text(json.dumps(
-        {"format_version": 1, "id": crashed.name, "status": "running", "pid": dead.pid, "pid_start": 1,
-         "hostname": socket.gethostname(), "algorithm": "gd", "objective": "sphere", "dim": 2,
-         "iterations_planned": 100, "iterations": 7, "started_at": "2000-01-02T00:00:00.000Z"}))
+    (crashed / "summary.json").write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "id": crashed.name,
+                "status": "running",
+                "pid": dead.pid,
+                "pid_start": 1,
+                "hostname": socket.gethostname(),
+                "algorithm": "gd",
+                "objective": "sphere",
+                "dim": 2,
+                "iterations_planned": 100,
+                "iterations": 7,
+                "started_at": "2000-01-02T00:00:00.000Z",
+            }
+        )
+    )
     (crashed / "config.yaml").write_text(yaml.safe_dump(CONFIG))
     (crashed / "meta.json").write_text("{}")
     (crashed / "trace.csv").write_text("iteration,f,grad_norm,step_norm\n0,1.0,2.0,0.0\n1,0.5,1.0,0.5\n2,0.2")
@@ -64,11 +85,28 @@ def test_runs_table_newest_first(folder):
     r = invoke("runs", "--runs-dir", runs)
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["id", "kind", "status", "members", "algorithm", "objective", "d", "iterations",
-                                "final", "f", "wall", "time"]
+    assert lines[0].split() == [
+        "id",
+        "kind",
+        "status",
+        "members",
+        "algorithm",
+        "objective",
+        "d",
+        "iterations",
+        "final",
+        "f",
+        "wall",
+        "time",
+    ]
     ids = [line.split()[0] for line in lines[2:]]
-    assert ids == [outs[2].run_id, outs[1].run_id, outs[0].run_id, "20000102-000000.000-dead-bbbbbb",
-                   "20000101-000000.000-broken-aaaaaa"]
+    assert ids == [
+        outs[2].run_id,
+        outs[1].run_id,
+        outs[0].run_id,
+        "20000102-000000.000-dead-bbbbbb",
+        "20000101-000000.000-broken-aaaaaa",
+    ]
     row = lines[2 + 1].split()
     assert row[1:8] == ["run", "completed", "-", f"gd/{outs[1].summary['variant']}", "sphere", "2", "12"]
     assert row[8] == f"{outs[1].summary['final_f']:.6g}"
@@ -89,8 +127,10 @@ def test_runs_filters_and_limit(folder):
         return [x["id"] for x in json.loads(r.stdout)]
 
     assert ids("--status", "completed") == [o.run_id for o in reversed(outs)]
-    assert ids("--status", "crashed,damaged") == ["20000102-000000.000-dead-bbbbbb",
-                                                  "20000101-000000.000-broken-aaaaaa"]
+    assert ids("--status", "crashed,damaged") == [
+        "20000102-000000.000-dead-bbbbbb",
+        "20000101-000000.000-broken-aaaaaa",
+    ]
     assert ids("--algorithm", "AMSGrad") == [outs[2].run_id]
     assert ids("--algorithm", "gd", "--status", "completed", "--limit", "1") == [outs[1].run_id]
     assert ids("--objective", "rosenbrock") == []
@@ -105,7 +145,9 @@ def test_runs_json_fields(folder):
     data = json.loads(invoke("runs", "--runs-dir", runs, "--format", "json").stdout)
     first = data[0]
     assert first["id"] == outs[2].run_id and first["path"] == outs[2].path
-    assert first["status"] == "completed" and first["algorithm"] == "amsgrad" and first["objective"] == "sphere"
+    assert (
+        first["status"] == "completed" and first["algorithm"] == "amsgrad" and first["objective"] == "sphere"
+    )
     for key in ("final_f", "best_f", "best_iteration", "iterations", "wall_time_s", "f_gap"):
         assert first[key] == outs[2].summary[key]
     assert data[3]["status"] == "crashed" and data[3]["recorded_status"] == "running"
@@ -166,11 +208,14 @@ def test_show_crashed_run(folder):
     assert "trace: 2 rows (iterations 0 to 1), all:" in r.stdout  # the partial third line is dropped
 
 
-@pytest.mark.parametrize("selector, needle", [
-    ("20000101", "summary.json is damaged"),
-    ("nosuch", "no run matches 'nosuch'"),
-    ("-99", "99th newest run"),
-])
+@pytest.mark.parametrize(
+    "selector, needle",
+    [
+        ("20000101", "summary.json is damaged"),
+        ("nosuch", "no run matches 'nosuch'"),
+        ("-99", "99th newest run"),
+    ],
+)
 def test_show_errors_are_one_line_exit_2(folder, selector, needle):
     runs, _ = folder
     r = invoke("show", selector, "--runs-dir", runs)
@@ -183,5 +228,6 @@ def test_show_damaged_trace(folder):
         fh.write("31,1,2\n32,1,2,3,4,5\n")
     r = invoke("show", outs[0].run_id, "--runs-dir", runs)
     assert r.exit_code == 2
-    assert r.stderr.strip() == (f"Error: run {outs[0].run_id}: trace.csv is damaged "
-                                "(line 33 has 3 values, the header names 6)")
+    assert r.stderr.strip() == (
+        f"Error: run {outs[0].run_id}: trace.csv is damaged (line 33 has 3 values, the header names 6)"
+    )

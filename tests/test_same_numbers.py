@@ -15,8 +15,16 @@ spec.loader.exec_module(same)
 def folder(tmp_path: Path, name: str, wall: float, f: str) -> Path:
     d = tmp_path / name
     (d / "traces").mkdir(parents=True)
-    (d / "summary.json").write_text(json.dumps({"id": name, "wall_time_s": wall, "final_f": 1.5,
-                                               "rows": [{"member": 0, "wall_time_s": wall, "hostname": "h"}]}))
+    (d / "summary.json").write_text(
+        json.dumps(
+            {
+                "id": name,
+                "wall_time_s": wall,
+                "final_f": 1.5,
+                "rows": [{"member": 0, "wall_time_s": wall, "hostname": "h"}],
+            }
+        )
+    )
     (d / "summary.csv").write_text(f"member,final_f,wall_time_s\n0,{f},{wall}\n")
     (d / "traces" / "batch-0000.csv").write_text(f"member,iteration,f\n0,0,{f}\n")
     (d / "meta.json").write_text(json.dumps({"started_at": name}))

@@ -30,15 +30,24 @@ def test_constant():
 
 
 def test_exponential_and_staircase():
-    np.testing.assert_allclose(lrs({"name": "exponential", "decay_rate": 0.5, "decay_steps": 100}),
-                               0.1 * 0.5 ** (K / 100), rtol=1e-14)
-    np.testing.assert_allclose(lrs({"name": "exponential", "decay_rate": 0.5, "decay_steps": 100,
-                                    "staircase": True}), 0.1 * 0.5 ** (K // 100), rtol=1e-14)
+    np.testing.assert_allclose(
+        lrs({"name": "exponential", "decay_rate": 0.5, "decay_steps": 100}),
+        0.1 * 0.5 ** (K / 100),
+        rtol=1e-14,
+    )
+    np.testing.assert_allclose(
+        lrs({"name": "exponential", "decay_rate": 0.5, "decay_steps": 100, "staircase": True}),
+        0.1 * 0.5 ** (K // 100),
+        rtol=1e-14,
+    )
 
 
 def test_inverse_time():
-    np.testing.assert_allclose(lrs({"name": "inverse_time", "decay_rate": 2.0, "decay_steps": 50}),
-                               0.1 / (1 + 2.0 * K / 50), rtol=1e-14)
+    np.testing.assert_allclose(
+        lrs({"name": "inverse_time", "decay_rate": 2.0, "decay_steps": 50}),
+        0.1 / (1 + 2.0 * K / 50),
+        rtol=1e-14,
+    )
     stair = lrs({"name": "inverse_time", "decay_rate": 2.0, "decay_steps": 50, "staircase": True})
     np.testing.assert_allclose(stair, 0.1 / (1 + 2.0 * (K // 50)), rtol=1e-14)
 
@@ -53,8 +62,9 @@ def test_cosine_with_and_without_warmup():
     got = lrs({"name": "cosine", "decay_steps": 1000})
     want = [0.05 * (1 + math.cos(math.pi * min(k, 1000) / 1000)) for k in K]
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-17)
-    got = lrs({"name": "cosine", "decay_steps": 1000, "warmup_steps": 200, "alpha_min": 0.001,
-               "warmup_init": 0.0})
+    got = lrs(
+        {"name": "cosine", "decay_steps": 1000, "warmup_steps": 200, "alpha_min": 0.001, "warmup_init": 0.0}
+    )
     assert got[0] == 0.0 and got[100] == pytest.approx(0.05, rel=1e-14)
     assert got[200] == pytest.approx(0.1, rel=1e-14)
     assert got[600] == pytest.approx(0.001 + 0.099 * 0.5, rel=1e-13)  # half way down the cosine
@@ -71,17 +81,20 @@ def test_array_alpha_broadcasts_like_floats():
             assert f(k)[i, 0] == learning_rate(spec, a)(k)
 
 
-@pytest.mark.parametrize("raw,key", [
-    ({"name": "cosinus"}, "algorithm.schedule.name"),
-    ({"name": "cosine"}, "algorithm.schedule.decay_steps"),
-    ({"name": "cosine", "decay_steps": 100, "warmup_steps": 100}, "algorithm.schedule.warmup_steps"),
-    ({"name": "exponential"}, "algorithm.schedule.decay_rate"),
-    ({"name": "exponential", "decay_rate": 1.5}, "algorithm.schedule.decay_rate"),
-    ({"name": "step", "decay_steps": 2.5}, "algorithm.schedule.decay_steps"),
-    ({"name": "step", "decay_steps": 10, "gamma": 0.5}, "algorithm.schedule.gamma"),
-    ({"name": "inverse_time", "decay_rate": 1.0, "staircase": "no"}, "algorithm.schedule.staircase"),
-    ([1, 2], "algorithm.schedule"),
-])
+@pytest.mark.parametrize(
+    "raw,key",
+    [
+        ({"name": "cosinus"}, "algorithm.schedule.name"),
+        ({"name": "cosine"}, "algorithm.schedule.decay_steps"),
+        ({"name": "cosine", "decay_steps": 100, "warmup_steps": 100}, "algorithm.schedule.warmup_steps"),
+        ({"name": "exponential"}, "algorithm.schedule.decay_rate"),
+        ({"name": "exponential", "decay_rate": 1.5}, "algorithm.schedule.decay_rate"),
+        ({"name": "step", "decay_steps": 2.5}, "algorithm.schedule.decay_steps"),
+        ({"name": "step", "decay_steps": 10, "gamma": 0.5}, "algorithm.schedule.gamma"),
+        ({"name": "inverse_time", "decay_rate": 1.0, "staircase": "no"}, "algorithm.schedule.staircase"),
+        ([1, 2], "algorithm.schedule"),
+    ],
+)
 def test_bad_schedules_name_their_key(raw, key):
     data = {"objective": "sphere", "algorithm": {"name": "adam", "schedule": raw}}
     with pytest.raises(ConfigError) as e:
@@ -99,8 +112,9 @@ def test_override_error_names_the_override(tmp_path):
 
 def build(algorithm, schedule=None):
     alg = {"name": algorithm} | ({"schedule": schedule} if schedule else {})
-    c = validate({"objective": {"name": "sphere", "dim": 3}, "start": [0.5, -0.3, 0.2],
-                  "algorithm": alg}, "c.yaml")
+    c = validate(
+        {"objective": {"name": "sphere", "dim": 3}, "start": [0.5, -0.3, 0.2], "algorithm": alg}, "c.yaml"
+    )
     return c, build_optimizer(c, batch_params([c]))
 
 
@@ -132,8 +146,13 @@ def test_constant_schedule_is_bit_identical_to_none(tmp_path):
 
 def test_resolved_config_holds_the_schedule_and_reruns_bit_for_bit(tmp_path):
     c, _ = build("momentum", {"name": "cosine", "decay_steps": 50})
-    assert c.algorithm.params["schedule"] == {"name": "cosine", "decay_steps": 50, "alpha_min": 0.0,
-                                              "warmup_steps": 0, "warmup_init": 0.0}
+    assert c.algorithm.params["schedule"] == {
+        "name": "cosine",
+        "decay_steps": 50,
+        "alpha_min": 0.0,
+        "warmup_steps": 0,
+        "warmup_init": 0.0,
+    }
     first = execute(c, str(tmp_path / "r"))
     rerun = load_config(f"{first.path}/config.yaml")
     assert rerun.algorithm.params["schedule"] == c.algorithm.params["schedule"]
@@ -149,7 +168,11 @@ def test_scheduled_copies_a_user_step_instead_of_scaling_it_in_place():
     from optrun.optimizers import Optimizer
 
     kept = np.ones((1, 2))
-    opt = scheduled(Optimizer(lambda x: None, lambda g, s, x, t: (kept, s)),
-                    {"name": "step", "decay_steps": 1, "decay_rate": 0.5}, 1.0, in_place=False)
+    opt = scheduled(
+        Optimizer(lambda x: None, lambda g, s, x, t: (kept, s)),
+        {"name": "step", "decay_steps": 1, "decay_rate": 0.5},
+        1.0,
+        in_place=False,
+    )
     step, _ = opt.update(kept, None, kept, 3)
     assert np.array_equal(step, [[0.25, 0.25]]) and np.array_equal(kept, [[1.0, 1.0]])

@@ -41,8 +41,12 @@ def one_line_error(r, *needles):
 def grid(tmp_path):
     """algorithm.name (adam, amsgrad) x algorithm.alpha (5 log-spaced) x seed (0, 1, 2): 30 members."""
     rows = gaps([float(i + 1) for i in range(30)])
-    return write_sweep(tmp_path / "runs", "grid", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": ALPHAS,
-                                                   "seed": [0, 1, 2]}, rows)
+    return write_sweep(
+        tmp_path / "runs",
+        "grid",
+        {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": ALPHAS, "seed": [0, 1, 2]},
+        rows,
+    )
 
 
 # ------------------------------------------------------------------------------------ labels paste back
@@ -73,9 +77,13 @@ def test_precision_matching_several_values_is_an_error(tmp_path):
     rows = gaps([1.0] * 4)
     p = write_sweep(tmp_path / "runs", "amb", {"algorithm.alpha": [0.031, 0.0312], "seed": [0, 1]}, rows)
     runs = os.path.dirname(p)
-    with pytest.raises(RunSelectionError, match=r"alpha=0.03 matches 2 values .* \(0.031, 0.0312\): give more digits"):
+    with pytest.raises(
+        RunSelectionError, match=r"alpha=0.03 matches 2 values .* \(0.031, 0.0312\): give more digits"
+    ):
         select_members(load_sweep(p), "alpha=0.03")
-    one_line_error(invoke("compare", "-1:alpha=0.03", "--runs-dir", runs), "matches 2 values", "give more digits")
+    one_line_error(
+        invoke("compare", "-1:alpha=0.03", "--runs-dir", runs), "matches 2 values", "give more digits"
+    )
 
 
 def test_labels_print_full_value_when_six_digits_collide(tmp_path):
@@ -97,24 +105,38 @@ def test_labels_print_full_value_when_six_digits_collide(tmp_path):
 
 def test_no_match_names_the_values_that_exist(grid):
     runs = os.path.dirname(grid)
-    one_line_error(invoke("compare", "-1:alpha=0.5", "--runs-dir", runs),
-                   "no member of sweep", "alpha=0.5", "algorithm.alpha takes 0.001, 0.00316228, 0.01, 0.0316228, 0.1")
-    one_line_error(invoke("show", "-1:algorithm=sgd", "--runs-dir", runs), "algorithm.name takes adam, amsgrad")
-    one_line_error(invoke("compare", "-1:beta=0.9", "--runs-dir", runs), "has no axis 'beta'",
-                   "algorithm.name, algorithm.alpha, seed")
+    one_line_error(
+        invoke("compare", "-1:alpha=0.5", "--runs-dir", runs),
+        "no member of sweep",
+        "alpha=0.5",
+        "algorithm.alpha takes 0.001, 0.00316228, 0.01, 0.0316228, 0.1",
+    )
+    one_line_error(
+        invoke("show", "-1:algorithm=sgd", "--runs-dir", runs), "algorithm.name takes adam, amsgrad"
+    )
+    one_line_error(
+        invoke("compare", "-1:beta=0.9", "--runs-dir", runs),
+        "has no axis 'beta'",
+        "algorithm.name, algorithm.alpha, seed",
+    )
 
 
 def test_no_combination_names_the_values_with_the_others(tmp_path):
     rows = gaps([1.0] * 4)
-    p = write_sweep(tmp_path / "runs", "combo", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2]},
-                    rows)
+    p = write_sweep(
+        tmp_path / "runs",
+        "combo",
+        {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2]},
+        rows,
+    )
     with open(os.path.join(p, "summary.json")) as f:
         summary = json.load(f)
     summary["rows"][3]["algorithm.alpha"] = 0.3  # amsgrad ran 0.1 and 0.3; adam 0.1 and 0.2
     with open(os.path.join(p, "summary.json"), "w") as f:
         json.dump(summary, f)
-    line = one_line_error(invoke("compare", "-1:algorithm=amsgrad,alpha=0.2", "--runs-dir", os.path.dirname(p)),
-                          "not together")
+    line = one_line_error(
+        invoke("compare", "-1:algorithm=amsgrad,alpha=0.2", "--runs-dir", os.path.dirname(p)), "not together"
+    )
     assert line.endswith("with algorithm.name=amsgrad, algorithm.alpha takes 0.1, 0.3"), line
 
 
@@ -134,8 +156,15 @@ def test_select_with_groups_gives_the_configuration(grid):
 
 def test_compare_two_configurations_of_one_sweep(grid):
     runs = os.path.dirname(grid)
-    r = invoke("compare", "-1:algorithm=adam,alpha=0.1", "-1:algorithm=amsgrad,alpha=0.1", "--format", "json",
-               "--runs-dir", runs)
+    r = invoke(
+        "compare",
+        "-1:algorithm=adam,alpha=0.1",
+        "-1:algorithm=amsgrad,alpha=0.1",
+        "--format",
+        "json",
+        "--runs-dir",
+        runs,
+    )
     assert r.exit_code == 0, r.output
     j = json.loads(r.stdout)
     assert j["sides"] == ["algorithm=adam", "algorithm=amsgrad"]  # alpha=0.1 is in both: said once
@@ -155,7 +184,9 @@ def test_compare_one_selector_matching_several_configurations(grid):
     assert "every configuration has algorithm=adam" in r.stdout
     assert "best by median final f - f*: alpha=0.001 (median 2," in r.stdout
     # mixing a configuration with a run is refused, as a sweep with a run is
-    one_line_error(invoke("compare", "-1:algorithm=adam", "-1/3", "--runs-dir", runs), "compare sweeps with sweeps")
+    one_line_error(
+        invoke("compare", "-1:algorithm=adam", "-1/3", "--runs-dir", runs), "compare sweeps with sweeps"
+    )
 
 
 # ------------------------------------------------------------------------------------ the Python API
@@ -191,21 +222,39 @@ def test_load_run_takes_the_cli_selectors(world, monkeypatch):
     monkeypatch.chdir(tmp_path_parent := os.path.dirname(str(tmp)))
     monkeypatch.setenv("OPTRUN_RUNS_DIR", runs)  # or $OPTRUN_RUNS_DIR
     assert load_run("-1").id == single.run_id and os.getcwd() == tmp_path_parent
-    with pytest.raises(RunSelectionError, match="'-9' asks for the 9th newest run but .* holds 1 run and 2 sweeps"):
+    with pytest.raises(
+        RunSelectionError, match="'-9' asks for the 9th newest run but .* holds 1 run and 2 sweeps"
+    ):
         load_run("-9")
     with pytest.raises(RunSelectionError, match="is a sweep, not one run"):
         load_run("-2")
 
 
 def test_public_names_and_a_light_import():
-    for name in ("load_run", "load_sweep", "list_runs", "resolve_run", "select_members", "Run", "Sweep",
-                 "MemberGroup", "load_config", "execute", "OptrunError", "ConfigError"):
+    for name in (
+        "load_run",
+        "load_sweep",
+        "list_runs",
+        "resolve_run",
+        "select_members",
+        "Run",
+        "Sweep",
+        "MemberGroup",
+        "load_config",
+        "execute",
+        "OptrunError",
+        "ConfigError",
+    ):
         assert name in optrun.__all__
     assert all(getattr(optrun, n) is not None for n in optrun.__all__)
     assert set(optrun.__all__) == {"__version__", *optrun._LAZY} and set(optrun.__all__) <= set(dir(optrun))
     code = "import sys, optrun; from optrun import *; print('numpy' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", "import sys, optrun; print('numpy' in sys.modules)"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, optrun; print('numpy' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip() == "False"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"  # star-import gives every public name (which needs numpy)
@@ -219,9 +268,16 @@ def test_runs_shows_every_sweeps_variant(world):
     recs = {r["id"]: r for r in json.loads(invoke("runs", "--format", "json", "--runs-dir", runs).stdout)}
     assert recs[alphas.run_id]["variant"] == "tutorial"  # an alpha axis used to hide it
     assert recs[variants.run_id]["variant"] == ["torch", "tutorial"]
-    rows = list(__import__("csv").DictReader(invoke("runs", "--format", "csv", "--runs-dir", runs).stdout.splitlines()))
+    rows = list(
+        __import__("csv").DictReader(
+            invoke("runs", "--format", "csv", "--runs-dir", runs).stdout.splitlines()
+        )
+    )
     by_id = {r["id"]: r for r in rows}
-    assert by_id[alphas.run_id]["variant"] == "tutorial" and by_id[variants.run_id]["variant"] == "torch tutorial"
+    assert (
+        by_id[alphas.run_id]["variant"] == "tutorial"
+        and by_id[variants.run_id]["variant"] == "torch tutorial"
+    )
     table = invoke("runs", "--runs-dir", runs).stdout
     line = next(x for x in table.splitlines() if x.startswith(variants.run_id))
     assert "amsgrad/mixed" in line.split()
@@ -259,7 +315,13 @@ def test_runs_counts_runs_and_sweeps_apart(world):
 
 def test_help_lists_every_exit_code():
     text = invoke("--help").stdout
-    for code, words in (("0", "success"), ("1", "expect:"), ("2", "bad usage"), ("130", "SIGINT"), ("143", "SIGTERM")):
+    for code, words in (
+        ("0", "success"),
+        ("1", "expect:"),
+        ("2", "bad usage"),
+        ("130", "SIGINT"),
+        ("143", "SIGTERM"),
+    ):
         line = next((x for x in text.splitlines() if x.strip().startswith(code + " ")), "")
         assert words in line, (code, text)
 
@@ -272,8 +334,12 @@ def test_compare_help_says_one_sweep_is_enough():
 
 def test_load_run_of_a_sweep_suggests_a_selector_it_takes(tmp_path):
     """A sweep without a seed axis is not told to add seed=0: member 0 by the axes it has, or /0."""
-    path = write_sweep(tmp_path / "runs", "grid", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": ALPHAS},
-                       gaps([float(i + 1) for i in range(10)]))
+    path = write_sweep(
+        tmp_path / "runs",
+        "grid",
+        {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": ALPHAS},
+        gaps([float(i + 1) for i in range(10)]),
+    )
     sweep_id = os.path.basename(path)
     with pytest.raises(RunSelectionError) as e:
         load_run(path)
@@ -292,12 +358,33 @@ def test_selector_tests_do_not_depend_on_the_environment(tmp_path):
     import sys
 
     decoy = tmp_path / "elsewhere"
-    write_sweep(decoy, "decoy", {"algorithm.alpha": [0.5], "seed": [0]}, gaps([1.0]),
-                started="2030-01-01T00:00:00.000Z")
+    write_sweep(
+        decoy,
+        "decoy",
+        {"algorithm.alpha": [0.5], "seed": [0]},
+        gaps([1.0]),
+        started="2030-01-01T00:00:00.000Z",
+    )
     here = os.path.dirname(os.path.abspath(__file__))
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                        f"{here}/test_selectors.py", f"{here}/test_compare_layout.py",
-                        "-k", "not do_not_depend_on_the_environment"],
-                       env={**os.environ, "OPTRUN_RUNS_DIR": str(decoy)}, capture_output=True, text=True,
-                       check=False, timeout=600, cwd=str(tmp_path))
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            f"{here}/test_selectors.py",
+            f"{here}/test_compare_layout.py",
+            "-k",
+            "not do_not_depend_on_the_environment",
+        ],
+        env={**os.environ, "OPTRUN_RUNS_DIR": str(decoy)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        cwd=str(tmp_path),
+    )
     assert r.returncode == 0, r.stdout[-3000:]

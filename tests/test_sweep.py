@@ -46,8 +46,13 @@ def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def plan_of(tmp_path: Path, sweep_block: str = "", options: tuple[str, ...] = (), base: str = BASE,
-            overrides: tuple[str, ...] = ()):
+def plan_of(
+    tmp_path: Path,
+    sweep_block: str = "",
+    options: tuple[str, ...] = (),
+    base: str = BASE,
+    overrides: tuple[str, ...] = (),
+):
     return load_plan(str(write(tmp_path, base + sweep_block)), overrides, options)
 
 
@@ -59,8 +64,11 @@ def values(plan, key):
 
 
 def test_block_list_range_logspace_linspace_product_order(tmp_path):
-    plan = plan_of(tmp_path, "sweep:\n  seed: {range: [3]}\n  algorithm.alpha: {logspace: [1.0e-3, 1.0e-1, 3]}\n"
-                             "  algorithm.beta2: [0.99, 0.999]\n")
+    plan = plan_of(
+        tmp_path,
+        "sweep:\n  seed: {range: [3]}\n  algorithm.alpha: {logspace: [1.0e-3, 1.0e-1, 3]}\n"
+        "  algorithm.beta2: [0.99, 0.999]\n",
+    )
     assert [len(a.values) for a in plan.axes] == [3, 3, 2]
     expected = list(itertools.product([0, 1, 2], [1e-3, 1e-2, 1e-1], [0.99, 0.999]))  # first axis slowest
     got = [(a["seed"], a["algorithm.alpha"], a["algorithm.beta2"]) for a in plan.assignments]
@@ -73,13 +81,16 @@ def test_block_list_range_logspace_linspace_product_order(tmp_path):
     assert {m.iterations for m in plan.members} == {20}
 
 
-@pytest.mark.parametrize("spec, want", [
-    ("{range: [4]}", [0, 1, 2, 3]),
-    ("{range: [2, 5]}", [2, 3, 4]),
-    ("{range: [10, 0, -4]}", [10, 6, 2]),
-    ("{range: [0, 10, 3]}", [0, 3, 6, 9]),
-    ("[5, 7, 1]", [5, 7, 1]),
-])
+@pytest.mark.parametrize(
+    "spec, want",
+    [
+        ("{range: [4]}", [0, 1, 2, 3]),
+        ("{range: [2, 5]}", [2, 3, 4]),
+        ("{range: [10, 0, -4]}", [10, 6, 2]),
+        ("{range: [0, 10, 3]}", [0, 3, 6, 9]),
+        ("[5, 7, 1]", [5, 7, 1]),
+    ],
+)
 def test_block_range_forms_are_pythons_range(tmp_path, spec, want):
     assert values(plan_of(tmp_path, f"sweep: {{seed: {spec}}}\n"), "seed") == want
 
@@ -95,36 +106,57 @@ def test_block_linspace_and_logspace_values(tmp_path):
 
 
 def test_block_zip_pairs_values_and_list_of_zip_groups(tmp_path):
-    plan = plan_of(tmp_path, "sweep:\n  seed: [0, 1]\n  zip:\n"
-                             "    - {algorithm.beta1: [0.8, 0.9], algorithm.beta2: [0.99, 0.999]}\n"
-                             "    - {iterations: [5, 6, 7], algorithm.alpha: [0.1, 0.2, 0.3]}\n")
+    plan = plan_of(
+        tmp_path,
+        "sweep:\n  seed: [0, 1]\n  zip:\n"
+        "    - {algorithm.beta1: [0.8, 0.9], algorithm.beta2: [0.99, 0.999]}\n"
+        "    - {iterations: [5, 6, 7], algorithm.alpha: [0.1, 0.2, 0.3]}\n",
+    )
     assert len(plan.members) == 2 * 2 * 3
     pairs = {(m.algorithm.params["beta1"], m.algorithm.params["beta2"]) for m in plan.members}
     assert pairs == {(0.8, 0.99), (0.9, 0.999)}
     its = {(m.iterations, m.algorithm.params["alpha"]) for m in plan.members}
     assert its == {(5, 0.1), (6, 0.2), (7, 0.3)}
-    assert [a.keys for a in plan.axes] == [("seed",), ("algorithm.beta1", "algorithm.beta2"),
-                                           ("iterations", "algorithm.alpha")]
+    assert [a.keys for a in plan.axes] == [
+        ("seed",),
+        ("algorithm.beta1", "algorithm.beta2"),
+        ("iterations", "algorithm.alpha"),
+    ]
     # the resolved sweep block keeps both zip groups and round-trips through load_plan
     resolved = plan.resolved_dict()["sweep"]
-    assert resolved["zip"] == [{"algorithm.beta1": [0.8, 0.9], "algorithm.beta2": [0.99, 0.999]},
-                               {"iterations": [5, 6, 7], "algorithm.alpha": [0.1, 0.2, 0.3]}]
+    assert resolved["zip"] == [
+        {"algorithm.beta1": [0.8, 0.9], "algorithm.beta2": [0.99, 0.999]},
+        {"iterations": [5, 6, 7], "algorithm.alpha": [0.1, 0.2, 0.3]},
+    ]
 
 
 def test_resolved_sweep_keeps_generators_and_the_member_order(tmp_path):
-    plan = plan_of(tmp_path, "sweep:\n  zip: {iterations: [5, 6], algorithm.beta2: {linspace: [0.9, 0.99, 2]}}\n"
-                             "  seed: {range: [4]}\n  rng: [legacy, generator]\n",
-                   options=("algorithm.alpha=logspace(1e-3, 1e-1, 2)", "rng=generator,legacy"))
+    plan = plan_of(
+        tmp_path,
+        "sweep:\n  zip: {iterations: [5, 6], algorithm.beta2: {linspace: [0.9, 0.99, 2]}}\n"
+        "  seed: {range: [4]}\n  rng: [legacy, generator]\n",
+        options=("algorithm.alpha=logspace(1e-3, 1e-1, 2)", "rng=generator,legacy"),
+    )
     resolved = plan.resolved_dict()["sweep"]
     # generators stay generators: a sweep over 100,000 seeds keeps a one-line axis that reads back
     # (as a list it would pass the config reader's 20,000-node limit)
-    assert resolved == {"zip": {"iterations": [5, 6], "algorithm.beta2": {"linspace": [0.9, 0.99, 2]}},
-                        "seed": {"range": [4]}, "algorithm.alpha": {"logspace": [1e-3, 1e-1, 2]},
-                        "rng": ["generator", "legacy"]}
+    assert resolved == {
+        "zip": {"iterations": [5, 6], "algorithm.beta2": {"linspace": [0.9, 0.99, 2]}},
+        "seed": {"range": [4]},
+        "algorithm.alpha": {"logspace": [1e-3, 1e-1, 2]},
+        "rng": ["generator", "legacy"],
+    }
     # the axis order: the config's (rng replaced in its place), then the new axis
     assert list(resolved) == ["zip", "seed", "rng", "algorithm.alpha"]
-    again = load_plan(str(write(tmp_path, yaml.safe_dump({**plan.base.to_dict(), "sweep": resolved},
-                                                         sort_keys=False), "again.yaml")))
+    again = load_plan(
+        str(
+            write(
+                tmp_path,
+                yaml.safe_dump({**plan.base.to_dict(), "sweep": resolved}, sort_keys=False),
+                "again.yaml",
+            )
+        )
+    )
     assert again.assignments == plan.assignments
     assert [replace(m, source="") for m in again.members] == [replace(m, source="") for m in plan.members]
 
@@ -137,19 +169,22 @@ def test_block_single_zip_mapping(tmp_path):
 # ------------------------------------------------------------------------------ grammar: --sweep
 
 
-@pytest.mark.parametrize("text, key, want", [
-    ("seed=0:4", "seed", [0, 1, 2, 3]),
-    ("seed=2:8:3", "seed", [2, 5]),
-    ("seed=range(3)", "seed", [0, 1, 2]),
-    ("seed=range(1, 7, 2)", "seed", [1, 3, 5]),
-    ("algorithm.alpha=0.001,0.01,1e-1", "algorithm.alpha", [0.001, 0.01, 0.1]),  # YAML 1.2 floats
-    ("algorithm.alpha=logspace(1e-3,1e-1,3)", "algorithm.alpha", [1e-3, 1e-2, 1e-1]),
-    ("algorithm.alpha=linspace(0.5, 1.5, 3)", "algorithm.alpha", [0.5, 1.0, 1.5]),
-    ("algorithm.name=adam,gd", "algorithm.name", ["adam", "gd"]),
-    ("stop.f_target=null,1e-6", "stop.f_target", [None, 1e-6]),
-    ("start=[0.1,0.2],[0.3, 0.4]", "start", [[0.1, 0.2], [0.3, 0.4]]),
-    ("rng=legacy,'generator'", "rng", ["legacy", "generator"]),
-])
+@pytest.mark.parametrize(
+    "text, key, want",
+    [
+        ("seed=0:4", "seed", [0, 1, 2, 3]),
+        ("seed=2:8:3", "seed", [2, 5]),
+        ("seed=range(3)", "seed", [0, 1, 2]),
+        ("seed=range(1, 7, 2)", "seed", [1, 3, 5]),
+        ("algorithm.alpha=0.001,0.01,1e-1", "algorithm.alpha", [0.001, 0.01, 0.1]),  # YAML 1.2 floats
+        ("algorithm.alpha=logspace(1e-3,1e-1,3)", "algorithm.alpha", [1e-3, 1e-2, 1e-1]),
+        ("algorithm.alpha=linspace(0.5, 1.5, 3)", "algorithm.alpha", [0.5, 1.0, 1.5]),
+        ("algorithm.name=adam,gd", "algorithm.name", ["adam", "gd"]),
+        ("stop.f_target=null,1e-6", "stop.f_target", [None, 1e-6]),
+        ("start=[0.1,0.2],[0.3, 0.4]", "start", [[0.1, 0.2], [0.3, 0.4]]),
+        ("rng=legacy,'generator'", "rng", ["legacy", "generator"]),
+    ],
+)
 def test_option_grammar_and_yaml_typing(text, key, want):
     ax = parse_sweep_option(text)
     assert ax.keys == (key,)
@@ -170,12 +205,16 @@ def test_option_typing_int_vs_float_vs_string():
 
 
 def test_option_replaces_the_config_axis_and_adds_new_ones(tmp_path):
-    plan = plan_of(tmp_path, "sweep: {seed: [7, 8, 9], algorithm.alpha: [0.1, 0.2]}\n",
-                   options=("seed=0:2", "iterations=3,4"))
+    plan = plan_of(
+        tmp_path,
+        "sweep: {seed: [7, 8, 9], algorithm.alpha: [0.1, 0.2]}\n",
+        options=("seed=0:2", "iterations=3,4"),
+    )
     # the replaced axis keeps its place (seed still varies slowest), the new one comes last
     assert [a.keys for a in plan.axes] == [("seed",), ("algorithm.alpha",), ("iterations",)]
     assert [(m.seed, m.algorithm.params["alpha"], m.iterations) for m in plan.members] == [
-        (s, a, i) for s in (0, 1) for a in (0.1, 0.2) for i in (3, 4)]
+        (s, a, i) for s in (0, 1) for a in (0.1, 0.2) for i in (3, 4)
+    ]
 
 
 def test_overrides_apply_to_every_member(tmp_path):
@@ -194,12 +233,19 @@ BAD_BLOCKS = [
     ("sweep: {algorithm.alpha: {logspace: [0, 1.0e-1, 3]}}", "sweep.algorithm.alpha", "positive ends"),
     ("sweep: {algorithm.alpha: {logspace: [1.0e-3, -1, 3]}}", "sweep.algorithm.alpha", "positive ends"),
     ("sweep: {algorithm.alpha: {logspace: [1.0e-3, 1, 2.5]}}", "sweep.algorithm.alpha", "whole count"),
-    ("sweep: {algorithm.alpha: {geomspace: [1, 2, 3]}}", "sweep.algorithm.alpha", "unknown axis kind 'geomspace'"),
+    (
+        "sweep: {algorithm.alpha: {geomspace: [1, 2, 3]}}",
+        "sweep.algorithm.alpha",
+        "unknown axis kind 'geomspace'",
+    ),
     ("sweep: {algorithm.alpha: {range: [1, 2], step: 1}}", "sweep.algorithm.alpha", "an axis is a list"),
     ("sweep: {seed: 3}", "sweep.seed", "an axis is a list"),
     ("sweep: {zip: {seed: [1, 2], algorithm.alpha: [0.1]}}", "sweep.zip", "same number of values"),
-    ("sweep: {zip: [{seed: [1]}, {iterations: [1, 2], algorithm.alpha: [0.1]}]}", "sweep.zip.1",
-     "same number of values"),
+    (
+        "sweep: {zip: [{seed: [1]}, {iterations: [1, 2], algorithm.alpha: [0.1]}]}",
+        "sweep.zip.1",
+        "same number of values",
+    ),
     ("sweep: {zip: 3}", "sweep.zip", "must map dotted keys"),
     ("sweep: {seed: [1], zip: {seed: [1, 2], algorithm.alpha: [0.1, 0.2]}}", "sweep.seed", "swept twice"),
     ("sweep: {'algorithm..alpha': [1]}", "sweep", "not a dotted key"),
@@ -265,8 +311,10 @@ def test_unknown_key_inside_an_axis_suggests_the_nearest(tmp_path):
     cfg = write(tmp_path, BASE + "sweep: {algorithm.alpah: [0.1, 0.2]}\n")
     res = invoke("run", cfg, "--dry-run")
     assert res.exit_code == 2
-    assert res.stderr.strip() == (f"Error: sweep axis algorithm.alpah=0.1 in {cfg}: algorithm.alpah: "
-                                  "unknown key 'alpah'; did you mean 'alpha'?")
+    assert res.stderr.strip() == (
+        f"Error: sweep axis algorithm.alpah=0.1 in {cfg}: algorithm.alpah: "
+        "unknown key 'alpah'; did you mean 'alpha'?"
+    )
     res = invoke("run", write(tmp_path, BASE, "d.yaml"), "--sweep", "algorithm.beta_1=0.8,0.9", "--dry-run")
     assert res.exit_code == 2 and "did you mean 'beta1'?" in res.stderr
 
@@ -275,15 +323,20 @@ def test_invalid_member_names_the_axis_value(tmp_path):
     cfg = write(tmp_path, BASE + "sweep: {seed: [0, 1], algorithm.alpha: [0.1, -1]}\n")
     res = invoke("run", cfg, "--runs-dir", tmp_path / "runs")
     assert res.exit_code == 2
-    assert res.stderr.strip() == (f"Error: sweep axis algorithm.alpha=-1 in {cfg}: algorithm.alpha: "
-                                  "must be in (0, inf), not -1.0")
+    assert res.stderr.strip() == (
+        f"Error: sweep axis algorithm.alpha=-1 in {cfg}: algorithm.alpha: must be in (0, inf), not -1.0"
+    )
     assert not (tmp_path / "runs").exists()  # every member is validated before anything runs
 
 
 def test_swapping_to_an_algorithm_that_lacks_the_dimension_names_the_axis(tmp_path):
-    cfg = write(tmp_path, BASE.replace("objective: sphere", "objective: {name: sphere, dim: 3}")
-                .replace("bounds: [[-1.0, 1.0], [-1.0, 1.0]]", "bounds: [-1.0, 1.0]")
-                + "sweep: {objective.name: [sphere, himmelblau]}\n")
+    cfg = write(
+        tmp_path,
+        BASE.replace("objective: sphere", "objective: {name: sphere, dim: 3}").replace(
+            "bounds: [[-1.0, 1.0], [-1.0, 1.0]]", "bounds: [-1.0, 1.0]"
+        )
+        + "sweep: {objective.name: [sphere, himmelblau]}\n",
+    )
     res = invoke("run", cfg, "--dry-run")
     assert res.exit_code == 2
     assert res.stderr.startswith(f"Error: sweep axis objective.name='himmelblau' in {cfg}: objective.dim: ")
@@ -302,8 +355,11 @@ def test_algorithm_name_axis_drops_the_base_variant_and_foreign_keys(tmp_path):
 
 
 def test_whole_algorithm_and_objective_values(tmp_path):
-    plan = plan_of(tmp_path, "sweep:\n  algorithm: [gd, {name: adam, alpha: 0.5, variant: optax}]\n"
-                             "  objective: [sphere, {name: rosenbrock}, {expression: 'x0**2 + 2*x1**2'}]\n")
+    plan = plan_of(
+        tmp_path,
+        "sweep:\n  algorithm: [gd, {name: adam, alpha: 0.5, variant: optax}]\n"
+        "  objective: [sphere, {name: rosenbrock}, {expression: 'x0**2 + 2*x1**2'}]\n",
+    )
     assert len(plan.members) == 6
     algos = [(m.algorithm.name, m.algorithm.variant, m.algorithm.params["alpha"]) for m in plan.members[::3]]
     assert algos == [("gd", "standard", 0.01), ("adam", "optax", 0.5)]
@@ -316,10 +372,15 @@ def test_whole_algorithm_and_objective_values(tmp_path):
 
 
 def test_variant_zipped_with_name_applies_to_the_new_algorithm(tmp_path):
-    plan = plan_of(tmp_path, "sweep:\n  zip: {algorithm.name: [adam, amsgrad], algorithm.variant: [optax, torch]}\n"
-                             "  algorithm.eps: [1.0e-7]\n")
+    plan = plan_of(
+        tmp_path,
+        "sweep:\n  zip: {algorithm.name: [adam, amsgrad], algorithm.variant: [optax, torch]}\n"
+        "  algorithm.eps: [1.0e-7]\n",
+    )
     assert [(m.algorithm.name, m.algorithm.variant, m.algorithm.params["eps"]) for m in plan.members] == [
-        ("adam", "optax", 1e-7), ("amsgrad", "torch", 1e-7)]
+        ("adam", "optax", 1e-7),
+        ("amsgrad", "torch", 1e-7),
+    ]
 
 
 def test_objective_name_axis_keeps_the_transform_keys(tmp_path):
@@ -332,13 +393,17 @@ def test_objective_name_axis_keeps_the_transform_keys(tmp_path):
 
 
 def test_members_sharing_everything_but_numbers_form_one_batch(tmp_path):
-    plan = plan_of(tmp_path, "sweep: {seed: {range: [5]}, algorithm.alpha: [0.1, 0.2], rng: [legacy, generator]}\n")
+    plan = plan_of(
+        tmp_path, "sweep: {seed: {range: [5]}, algorithm.alpha: [0.1, 0.2], rng: [legacy, generator]}\n"
+    )
     assert make_batches(plan.members) == [list(range(20))]  # seeds, alphas and rng do not split a batch
 
 
 def test_batches_split_by_algorithm_objective_budget_and_non_numeric_settings(tmp_path):
-    plan = plan_of(tmp_path, "sweep:\n  algorithm.beta1_schedule: [power, constant]\n  iterations: [5, 6]\n"
-                             "  seed: [0, 1]\n")
+    plan = plan_of(
+        tmp_path,
+        "sweep:\n  algorithm.beta1_schedule: [power, constant]\n  iterations: [5, 6]\n  seed: [0, 1]\n",
+    )
     batches = make_batches(plan.members)
     assert batches == [[0, 1], [2, 3], [4, 5], [6, 7]]
 
@@ -354,8 +419,11 @@ def test_large_groups_split_into_near_equal_batches(tmp_path):
 
 
 def test_batch_start_points_equal_single_run_start_points(tmp_path):
-    plan = plan_of(tmp_path, "sweep:\n  seed: [0, 1, 2, 4294967295]\n  rng: [legacy, generator]\n"
-                             "  bounds: [[[-1.0, 1.0], [-1.0, 1.0]], [[0.0, 3.0], [-5.0, -4.0]]]\n")
+    plan = plan_of(
+        tmp_path,
+        "sweep:\n  seed: [0, 1, 2, 4294967295]\n  rng: [legacy, generator]\n"
+        "  bounds: [[[-1.0, 1.0], [-1.0, 1.0]], [[0.0, 3.0], [-5.0, -4.0]]]\n",
+    )
     x0 = start_points(plan.members)
     ref = np.stack([start_point(m) for m in plan.members])
     assert x0.tobytes() == ref.tobytes()
@@ -424,8 +492,9 @@ def same_rows(got: list[list[str]], ref: list[tuple]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("stop, key", [("stop: {f_target: 1.0e-9}\n", "f_target"),
-                                       ("stop: {grad_norm: 1.0e-4}\n", "grad_norm")])
+@pytest.mark.parametrize(
+    "stop, key", [("stop: {f_target: 1.0e-9}\n", "f_target"), ("stop: {grad_norm: 1.0e-4}\n", "grad_norm")]
+)
 def test_stopped_and_diverged_members_are_frozen_while_others_go_on(tmp_path, stop, key):
     # alpha 0.25 halves x, 0.375 quarters it, 1.5 doubles it with a sign flip (exact in binary),
     # 1e-3 creeps and uses the whole budget
@@ -440,7 +509,11 @@ def test_stopped_and_diverged_members_are_frozen_while_others_go_on(tmp_path, st
     for m, alpha in enumerate(alphas):
         ref, status, reason = ref_gd_sphere([0.5, 0.25], alpha, 600, **limits)
         assert same_rows(traces[m], ref), (m, alpha)  # every row, and no row after the stop
-        assert (rows[m]["status"], rows[m]["stop_reason"], rows[m]["iterations"]) == (status, reason, ref[-1][0])
+        assert (rows[m]["status"], rows[m]["stop_reason"], rows[m]["iterations"]) == (
+            status,
+            reason,
+            ref[-1][0],
+        )
     # by hand: f_t = 0.3125 * 4^-t (alpha 0.25) and 0.3125 * 16^-t (0.375); gn = 2 sqrt(f)
     if key == "f_target":  # first t with f_t <= 1e-9
         assert [rows[m]["iterations"] for m in (0, 1)] == [15, 8]
@@ -479,17 +552,22 @@ def test_hit_columns_match_crossings_worked_out_by_hand(tmp_path):
 def test_failed_and_pending_rows_in_the_summary_are_explicit(tmp_path):
     """A run that fails (a user objective raising mid-run) keeps the other batch's results."""
     mod = tmp_path / "raising_obj_mask.py"
-    mod.write_text("import numpy as np\n"
-                   "def f(x):\n"
-                   "    if np.any(np.abs(x) < 0.1):\n"
-                   "        raise ValueError('too close to the origin')\n"
-                   "    return np.sum(x * x, axis=-1)\n"
-                   "def g(x):\n"
-                   "    return 2.0 * x\n")
-    cfg = write(tmp_path, "name: raising\nobjective: sphere\nbounds: [[0.5, 1.0], [0.5, 1.0]]\n"
-                          "algorithm: {name: gd, alpha: 0.1}\niterations: 50\n"
-                          "sweep:\n  objective: [sphere, {function: 'raising_obj_mask:f', "
-                          "gradient: 'raising_obj_mask:g'}]\n  seed: [0, 1]\n")
+    mod.write_text(
+        "import numpy as np\n"
+        "def f(x):\n"
+        "    if np.any(np.abs(x) < 0.1):\n"
+        "        raise ValueError('too close to the origin')\n"
+        "    return np.sum(x * x, axis=-1)\n"
+        "def g(x):\n"
+        "    return 2.0 * x\n"
+    )
+    cfg = write(
+        tmp_path,
+        "name: raising\nobjective: sphere\nbounds: [[0.5, 1.0], [0.5, 1.0]]\n"
+        "algorithm: {name: gd, alpha: 0.1}\niterations: 50\n"
+        "sweep:\n  objective: [sphere, {function: 'raising_obj_mask:f', "
+        "gradient: 'raising_obj_mask:g'}]\n  seed: [0, 1]\n",
+    )
     import os
 
     old = os.getcwd()
@@ -515,7 +593,8 @@ def test_member_order_is_the_product_order(tmp_path):
     with open(folder / "summary.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert [(r["member"], r["algorithm.alpha"], r["seed"]) for r in table] == [
-        (str(i), str(a), str(s)) for i, (a, s) in enumerate(itertools.product([0.1, 0.2, 0.3], [5, 6]))]
+        (str(i), str(a), str(s)) for i, (a, s) in enumerate(itertools.product([0.1, 0.2, 0.3], [5, 6]))
+    ]
 
 
 def test_load_plan_errors_are_config_errors(tmp_path):
@@ -539,4 +618,6 @@ def test_final_distances_of_a_batch_equal_each_member_alone():
     assert np.array_equal(np.array(got), np.array(alone), equal_nan=True)
     assert got[7] == np.inf and np.isnan(got[400])
     assert final_distances(get_objective("sphere").build(3), xs[:2, :3]) == [
-        float(np.sqrt(np.sum(xs[0, :3] ** 2))), float(np.sqrt(np.sum(xs[1, :3] ** 2)))]
+        float(np.sqrt(np.sum(xs[0, :3] ** 2))),
+        float(np.sqrt(np.sum(xs[1, :3] ** 2))),
+    ]

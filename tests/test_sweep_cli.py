@@ -86,11 +86,30 @@ VARIANTS = [(a.name, v.name, v) for a in ALGORITHMS.values() for v in a.variants
 def test_every_builtin_variant_member_equals_the_run_alone(tmp_path, name, variant, spec):
     alpha = next(p for p in spec.params if p.name == "alpha").default
     alphas = [alpha, alpha / 2]
-    cfg = write(tmp_path, {"name": "bitwise", "objective": {"name": "rosenbrock", "dim": 3},
-                           "bounds": [-1.0, 1.0], "algorithm": {"name": name, "variant": variant}, "iterations": 30,
-                           "trace": {"checkpoint_s": None}})
-    res = invoke("run", cfg, "--sweep", "seed=0,1", "--sweep", f"algorithm.alpha={alphas[0]!r},{alphas[1]!r}",
-                 "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
+    cfg = write(
+        tmp_path,
+        {
+            "name": "bitwise",
+            "objective": {"name": "rosenbrock", "dim": 3},
+            "bounds": [-1.0, 1.0],
+            "algorithm": {"name": name, "variant": variant},
+            "iterations": 30,
+            "trace": {"checkpoint_s": None},
+        },
+    )
+    res = invoke(
+        "run",
+        cfg,
+        "--sweep",
+        "seed=0,1",
+        "--sweep",
+        f"algorithm.alpha={alphas[0]!r},{alphas[1]!r}",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert res.exit_code in (0, 1), res.output
     folder = sweep_folder(tmp_path / "runs")
     assert len(list((folder / "traces").glob("*.csv"))) == 1  # the four members ran as one batch
@@ -112,11 +131,31 @@ OBJECTIVES = [
 
 @pytest.mark.parametrize("objective", OBJECTIVES, ids=lambda o: o.get("name", "expression"))
 def test_members_equal_runs_alone_on_several_objectives(tmp_path, objective):
-    cfg = write(tmp_path, {"name": "objs", "objective": objective,
-                           "bounds": [-2.0, 2.0], "algorithm": {"name": "adam", "alpha": 0.05},
-                           "iterations": 40, "rng": "legacy", "stop": {"f_target": 1e-3}})
-    res = invoke("run", cfg, "--sweep", "seed=0:3", "--sweep", "algorithm.beta1=0.8,0.9",
-                 "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
+    cfg = write(
+        tmp_path,
+        {
+            "name": "objs",
+            "objective": objective,
+            "bounds": [-2.0, 2.0],
+            "algorithm": {"name": "adam", "alpha": 0.05},
+            "iterations": 40,
+            "rng": "legacy",
+            "stop": {"f_target": 1e-3},
+        },
+    )
+    res = invoke(
+        "run",
+        cfg,
+        "--sweep",
+        "seed=0:3",
+        "--sweep",
+        "algorithm.beta1=0.8,0.9",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert res.exit_code in (0, 1), res.output
     traces = member_traces(sweep_folder(tmp_path / "runs"))
     for m, (seed, b1) in enumerate(itertools.product(range(3), [0.8, 0.9])):
@@ -125,14 +164,25 @@ def test_members_equal_runs_alone_on_several_objectives(tmp_path, objective):
 
 def test_members_equal_runs_alone_with_a_user_function(tmp_path, monkeypatch):
     mod = f"userobj_{uuid.uuid4().hex[:8]}"
-    (tmp_path / f"{mod}.py").write_text("import numpy as np\n"
-                                        "def f(x):\n    return np.sum(x * x * (1 + np.arange(x.shape[-1])), axis=-1)\n"
-                                        "def g(x):\n    return 2 * x * (1 + np.arange(x.shape[-1]))\n")
+    (tmp_path / f"{mod}.py").write_text(
+        "import numpy as np\n"
+        "def f(x):\n    return np.sum(x * x * (1 + np.arange(x.shape[-1])), axis=-1)\n"
+        "def g(x):\n    return 2 * x * (1 + np.arange(x.shape[-1]))\n"
+    )
     monkeypatch.chdir(tmp_path)
-    cfg = write(tmp_path, {"name": "userfn", "objective": {"function": f"{mod}:f", "gradient": f"{mod}:g"},
-                           "bounds": [[-1.0, 1.0], [-1.0, 1.0], [-1.0, 1.0]],
-                           "algorithm": {"name": "nesterov", "alpha": 0.01}, "iterations": 25})
-    res = invoke("run", cfg, "--sweep", "seed=0:4", "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
+    cfg = write(
+        tmp_path,
+        {
+            "name": "userfn",
+            "objective": {"function": f"{mod}:f", "gradient": f"{mod}:g"},
+            "bounds": [[-1.0, 1.0], [-1.0, 1.0], [-1.0, 1.0]],
+            "algorithm": {"name": "nesterov", "alpha": 0.01},
+            "iterations": 25,
+        },
+    )
+    res = invoke(
+        "run", cfg, "--sweep", "seed=0:4", "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet"
+    )
     assert res.exit_code == 0, res.output
     traces = member_traces(sweep_folder(tmp_path / "runs"))
     for seed in range(4):
@@ -144,13 +194,26 @@ def test_members_equal_runs_alone_with_a_user_function(tmp_path, monkeypatch):
 
 def test_algorithms_by_objectives_by_seeds_in_one_config(tmp_path, configs_dir):
     # the tutorial config's AMSGrad-only settings (variant tutorial, beta1_schedule) do not leak
-    res = invoke("run", configs_dir / "amsgrad.yaml", "iterations=15",
-                 "--sweep", "algorithm.name=amsgrad,adam,gd", "--sweep", "objective.name=sphere,booth",
-                 "--sweep", "seed=0,1", "--runs-dir", tmp_path / "runs", "--quiet")
+    res = invoke(
+        "run",
+        configs_dir / "amsgrad.yaml",
+        "iterations=15",
+        "--sweep",
+        "algorithm.name=amsgrad,adam,gd",
+        "--sweep",
+        "objective.name=sphere,booth",
+        "--sweep",
+        "seed=0,1",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--quiet",
+    )
     assert res.exit_code == 0, res.output
     folder = sweep_folder(tmp_path / "runs")
     s = summary(folder)
-    assert s["members"] == 12 and s["batches"] == 6 and s["axes"] == ["algorithm.name", "objective.name", "seed"]
+    assert (
+        s["members"] == 12 and s["batches"] == 6 and s["axes"] == ["algorithm.name", "objective.name", "seed"]
+    )
     assert s["algorithm"] == ["adam", "amsgrad", "gd"] and s["objective"] == ["booth", "sphere"]
     traces = member_traces(folder)
     combos = list(itertools.product(["amsgrad", "adam", "gd"], ["sphere", "booth"], [0, 1]))
@@ -159,8 +222,11 @@ def test_algorithms_by_objectives_by_seeds_in_one_config(tmp_path, configs_dir):
         assert [s["rows"][m][k] for k in ("algorithm.name", "objective.name", "seed")] == [algo, obj, seed]
         over = [f"seed={seed}", f"objective={obj}", "iterations=15"]
         if algo != "amsgrad":  # alone, the user writes the algorithm they want
-            over.append(f"algorithm={{name: {algo}, alpha: 0.007, beta1: 0.9, beta2: 0.99, eps: 0.0}}"
-                        if algo == "adam" else f"algorithm={{name: {algo}, alpha: 0.007}}")
+            over.append(
+                f"algorithm={{name: {algo}, alpha: 0.007, beta1: 0.9, beta2: 0.99, eps: 0.0}}"
+                if algo == "adam"
+                else f"algorithm={{name: {algo}, alpha: 0.007}}"
+            )
         assert traces[m] == single_trace(configs_dir / "amsgrad.yaml", tmp_path / "alone", over), combos[m]
 
 
@@ -181,8 +247,9 @@ sweep:
 
 
 def test_folder_layout(tmp_path):
-    res = invoke("run", write(tmp_path, LAYOUT), "--runs-dir", tmp_path / "runs", "--workers", "1",
-                 "--format", "json")
+    res = invoke(
+        "run", write(tmp_path, LAYOUT), "--runs-dir", tmp_path / "runs", "--workers", "1", "--format", "json"
+    )
     assert res.exit_code == 0, res.output
     folder = sweep_folder(tmp_path / "runs")
     out = json.loads(res.stdout)
@@ -191,8 +258,11 @@ def test_folder_layout(tmp_path):
     assert sorted(os.listdir(folder / "traces")) == ["batch-0000.csv", "batch-0001.csv"]
     # config.yaml: the resolved base with the sweep's axes as given (lists, or range/logspace/linspace)
     conf = yaml.safe_load((folder / "config.yaml").read_text())
-    assert conf["sweep"] == {"algorithm.name": ["amsgrad", "rmsprop"], "seed": {"range": [3]},
-                             "algorithm.alpha": [0.05, 0.1]}
+    assert conf["sweep"] == {
+        "algorithm.name": ["amsgrad", "rmsprop"],
+        "seed": {"range": [3]},
+        "algorithm.alpha": [0.05, 0.1],
+    }
     # the swapped algorithm section as given (resolved, the base's defaults would be pinned on rmsprop)
     assert "variant" not in conf["algorithm"] and conf["trace"]["every"] == 1
     meta = json.loads((folder / "meta.json").read_text())
@@ -200,18 +270,35 @@ def test_folder_layout(tmp_path):
     for k in ("optrun", "numpy", "python", "platform", "command", "started_at", "ended_at"):
         assert meta[k]
     s = summary(folder)
-    assert (s["kind"], s["status"], s["members"], s["counts"]) == ("sweep", "completed", 12, {"completed": 12})
+    assert (s["kind"], s["status"], s["members"], s["counts"]) == (
+        "sweep",
+        "completed",
+        12,
+        {"completed": 12},
+    )
     cols = s["columns"]
     assert cols[:5] == ["member", "batch", "algorithm.name", "seed", "algorithm.alpha"]
-    assert cols[5:12] == ["status", "stop_reason", "iterations", "final_f", "best_f", "best_iteration", "f_gap"]
+    assert cols[5:12] == [
+        "status",
+        "stop_reason",
+        "iterations",
+        "final_f",
+        "best_f",
+        "best_iteration",
+        "f_gap",
+    ]
     assert [f"hit_1e-{k}" for k in range(1, 9)] == [c for c in cols if c.startswith("hit_")]
     with open(folder / "summary.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert list(table[0]) == cols and len(table) == 12
     combos = list(itertools.product(["amsgrad", "rmsprop"], [0, 1, 2], [0.05, 0.1]))
     for i, (r, js, (algo, seed, alpha)) in enumerate(zip(table, s["rows"], combos)):
-        assert (r["member"], r["algorithm.name"], r["seed"], r["algorithm.alpha"]) == (str(i), algo, str(seed),
-                                                                                        str(alpha))
+        assert (r["member"], r["algorithm.name"], r["seed"], r["algorithm.alpha"]) == (
+            str(i),
+            algo,
+            str(seed),
+            str(alpha),
+        )
         assert r["batch"] == str(0 if algo == "amsgrad" else 1) and js["batch"] == int(r["batch"])
         assert list(js)[:5] == cols[:5]  # JSON rows keep the column order
         assert float(r["final_f"]) == js["final_f"] and int(r["iterations"]) == js["iterations"] == 30
@@ -228,10 +315,18 @@ def test_folder_layout(tmp_path):
 
 def test_a_swept_integer_beyond_64_bits_is_written_to_the_summary(tmp_path):
     # orjson (the fast summary.json writer) refuses such integers: the rows go through json instead
-    cfg = write(tmp_path, {"objective": {"name": "sphere", "dim": 2}, "iterations": 5,
-                           "algorithm": {"name": "gd", "schedule": {"name": "exponential", "decay_steps": 1000,
-                                                                    "decay_rate": 0.5}},
-                           "sweep": {"algorithm.schedule.decay_steps": [1000, 10**20]}})
+    cfg = write(
+        tmp_path,
+        {
+            "objective": {"name": "sphere", "dim": 2},
+            "iterations": 5,
+            "algorithm": {
+                "name": "gd",
+                "schedule": {"name": "exponential", "decay_steps": 1000, "decay_rate": 0.5},
+            },
+            "sweep": {"algorithm.schedule.decay_steps": [1000, 10**20]},
+        },
+    )
     res = invoke("run", cfg, "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
     assert res.exit_code == 0, res.output
     folder = sweep_folder(tmp_path / "runs")
@@ -256,8 +351,12 @@ def test_rerunning_config_yaml_reproduces_the_table_and_traces(tmp_path):
 
 
 def test_workers_one_and_two_give_identical_tables_and_traces(tmp_path):
-    cfg = write(tmp_path, LAYOUT.replace("seed: {range: [3]}", "seed: {range: [40]}")
-                .replace("[amsgrad, rmsprop]", "[amsgrad, rmsprop, adagrad, gd]"))
+    cfg = write(
+        tmp_path,
+        LAYOUT.replace("seed: {range: [3]}", "seed: {range: [40]}").replace(
+            "[amsgrad, rmsprop]", "[amsgrad, rmsprop, adagrad, gd]"
+        ),
+    )
     folders = []
     for w in ("1", "2"):
         res = invoke("run", cfg, "--runs-dir", tmp_path / w, "--workers", w, "--quiet")
@@ -326,9 +425,16 @@ def g(x):
 def flaky_config(tmp_path: Path, iterations: list[int]) -> tuple[Path, str]:
     mod = f"flaky_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{mod}.py").write_text(FLAKY)
-    cfg = write(tmp_path, {"name": "flaky", "objective": {"function": f"{mod}:f", "gradient": f"{mod}:g"},
-                           "bounds": [[0.8, 1.0], [0.8, 1.0]], "algorithm": {"name": "gd", "alpha": 0.01},
-                           "sweep": {"iterations": iterations, "seed": [0, 1]}})
+    cfg = write(
+        tmp_path,
+        {
+            "name": "flaky",
+            "objective": {"function": f"{mod}:f", "gradient": f"{mod}:g"},
+            "bounds": [[0.8, 1.0], [0.8, 1.0]],
+            "algorithm": {"name": "gd", "alpha": 0.01},
+            "sweep": {"iterations": iterations, "seed": [0, 1]},
+        },
+    )
     return cfg, mod
 
 
@@ -369,16 +475,24 @@ def test_keep_going_fail_fast_and_resume_after_a_fix(tmp_path, monkeypatch):
     assert (folder / "traces" / "batch-0001.csv").read_bytes() == batch1
     assert [r["batch"] for r in s["rows"]] == [2, 2, 1, 1]  # rerun members went to a new batch file
     rerun = [ln.split(",")[:2] for ln in (folder / "traces" / "batch-0002.csv").read_text().splitlines()[1:]]
-    assert sorted(rerun, key=lambda r: (int(r[0]), int(r[1]))) == [[str(m), str(t)] for m in (0, 1)
-                                                                    for t in range(101)]
+    assert sorted(rerun, key=lambda r: (int(r[0]), int(r[1]))) == [
+        [str(m), str(t)] for m in (0, 1) for t in range(101)
+    ]
     res = invoke("resume", folder)
     assert res.exit_code == 2 and "nothing left to run" in res.stderr
 
 
 def _popen(optrun_bin: str, args: list, cwd: Path, runs: Path) -> subprocess.Popen:
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs), "NO_COLOR": "1"}
-    return subprocess.Popen([optrun_bin, *map(str, args)], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [optrun_bin, *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 @pytest.mark.parametrize("workers, to_group", [("1", False), ("2", True)], ids=["one-worker", "pool-ctrl-c"])
@@ -390,7 +504,9 @@ def test_ctrl_c_keeps_finished_members_and_resume_finishes_the_rest(tmp_path, op
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the short batch is finished and the long one runs
-            if list(runs.glob("*/traces/batch-0000.csv")) and list(runs.glob("*/traces/batch-0001.csv.partial")):
+            if list(runs.glob("*/traces/batch-0000.csv")) and list(
+                runs.glob("*/traces/batch-0001.csv.partial")
+            ):
                 break
             time.sleep(0.02)
         else:
@@ -420,18 +536,38 @@ def test_ctrl_c_keeps_finished_members_and_resume_finishes_the_rest(tmp_path, op
     batch0 = (folder / "traces" / "batch-0000.csv").read_bytes()
 
     (tmp_path / "SLOW").unlink()
-    res = subprocess.run([optrun_bin, "resume", str(folder), "--workers", workers], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120, check=False,
-                         env={**os.environ, "NO_COLOR": "1", "OPTRUN_RUNS_DIR": str(runs)})
+    res = subprocess.run(
+        [optrun_bin, "resume", str(folder), "--workers", workers],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", "OPTRUN_RUNS_DIR": str(runs)},
+    )
     assert res.returncode == 0, res.stderr
     s = summary(folder)
     assert s["status"] == "completed" and [r["iterations"] for r in s["rows"]] == [10, 10, 3000, 3000]
     assert s["rows"][:2] == finished and (folder / "traces" / "batch-0000.csv").read_bytes() == batch0
     assert [r["batch"] for r in s["rows"]] == [0, 0, 2, 2]
     # the resumed members equal the same sweep run without interruption
-    res = subprocess.run([optrun_bin, "run", str(folder / "config.yaml"), "--runs-dir", str(tmp_path / "fresh"),
-                          "--workers", "1", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=120, check=False)
+    res = subprocess.run(
+        [
+            optrun_bin,
+            "run",
+            str(folder / "config.yaml"),
+            "--runs-dir",
+            str(tmp_path / "fresh"),
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     fresh = sweep_folder(tmp_path / "fresh")
     assert stable(summary(fresh)["rows"])[2:] == [{**r, "batch": 1} for r in stable(s["rows"])[2:]]
@@ -450,8 +586,11 @@ def test_resume_refuses_a_finished_or_live_sweep(tmp_path):
     assert res.exit_code == 2
     assert res.stderr.strip() == f"Error: sweep {folder.name} has nothing left to run: every member finished"
     s = summary(folder)  # as a sweep in progress in this very process would leave it
-    (folder / "summary.json").write_text(json.dumps({**s, "status": "running", "pid": os.getpid(),
-                                                      "pid_start": process_start_ticks(os.getpid())}))
+    (folder / "summary.json").write_text(
+        json.dumps(
+            {**s, "status": "running", "pid": os.getpid(), "pid_start": process_start_ticks(os.getpid())}
+        )
+    )
     res = invoke("resume", folder, "--runs-dir", tmp_path / "runs")
     assert res.exit_code == 2 and f"is still running (pid {os.getpid()})" in res.stderr
 
@@ -462,13 +601,30 @@ def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
     # which do not survive fork(): the sweep's forked workers must rebuild the helpers, and with
     # OpenMP running they must start from a fresh process (else numba kills each worker)
     pytest.importorskip("numba.np.ufunc.omppool", reason="numba's OpenMP layer is not available here")
-    big = write(tmp_path, {"objective": {"name": "sphere", "dim": 300_000}, "backend": "numba",
-                           "algorithm": {"name": "adagrad", "alpha": 0.1}, "iterations": 2,
-                           "trace": {"x": 0}}, "big.yaml")
+    big = write(
+        tmp_path,
+        {
+            "objective": {"name": "sphere", "dim": 300_000},
+            "backend": "numba",
+            "algorithm": {"name": "adagrad", "alpha": 0.1},
+            "iterations": 2,
+            "trace": {"x": 0},
+        },
+        "big.yaml",
+    )
     # two groups (two batches, one per worker), each member threaded too
-    swept = write(tmp_path, {"objective": {"name": "sphere", "dim": 140_000}, "iterations": 2, "backend": "numba",
-                             "algorithm": {"name": "adagrad", "alpha": 0.1}, "trace": {"x": 0},
-                             "sweep": {"seed": [0, 1], "algorithm.name": ["adagrad", "rmsprop"]}}, "swept.yaml")
+    swept = write(
+        tmp_path,
+        {
+            "objective": {"name": "sphere", "dim": 140_000},
+            "iterations": 2,
+            "backend": "numba",
+            "algorithm": {"name": "adagrad", "alpha": 0.1},
+            "trace": {"x": 0},
+            "sweep": {"seed": [0, 1], "algorithm.name": ["adagrad", "rmsprop"]},
+        },
+        "swept.yaml",
+    )
     script = (
         "import sys, threading, numba, numpy as np\n"
         "from optrun.config import load_config\n"
@@ -481,9 +637,17 @@ def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
         "users_own(np.ones(100_000))\n"
         "print(numba.threading_layer())\n"
         f"out = execute_sweep(load_plan({str(swept)!r}), {str(tmp_path / 'runs')!r}, workers=2)\n"
-        "print(out.summary['counts'], out.summary['workers'])\n")
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False,
-                       cwd=tmp_path, env={**os.environ, "NUMBA_THREADING_LAYER": "omp", "NUMBA_NUM_THREADS": "2"})
+        "print(out.summary['counts'], out.summary['workers'])\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "NUMBA_THREADING_LAYER": "omp", "NUMBA_NUM_THREADS": "2"},
+    )
     assert r.returncode == 0, r.stderr
     helpers, layer, counts = r.stdout.strip().splitlines()
     assert helpers == "1" and layer == "omp"
@@ -492,11 +656,32 @@ def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
 
 
 def test_members_missing_expect_are_named_on_stderr(tmp_path, configs_dir):
-    res = invoke("run", configs_dir / "rosenbrock.yaml", "iterations=1000", "--sweep", "seed=0:3",
-                 "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
+    res = invoke(
+        "run",
+        configs_dir / "rosenbrock.yaml",
+        "iterations=1000",
+        "--sweep",
+        "seed=0:3",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert res.exit_code == 1
     (line,) = [ln for ln in res.stderr.splitlines() if ln.startswith("expect failed")]
-    assert line.startswith("expect failed for 3 of 3 members (member 0: f - f* ") and line.endswith("(f_gap_max))")
-    ok = invoke("run", configs_dir / "rosenbrock.yaml", "--sweep", "seed=0:2", "--runs-dir", tmp_path / "runs",
-                "--workers", "1", "--quiet")
+    assert line.startswith("expect failed for 3 of 3 members (member 0: f - f* ") and line.endswith(
+        "(f_gap_max))"
+    )
+    ok = invoke(
+        "run",
+        configs_dir / "rosenbrock.yaml",
+        "--sweep",
+        "seed=0:2",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--workers",
+        "1",
+        "--quiet",
+    )
     assert ok.exit_code == 0 and "expect failed" not in ok.stderr

@@ -36,10 +36,17 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
         row.update(dict.fromkeys(TARGET_COLS))
         row.update(r)
         if "final_f" not in r:
-            row["final_f"] = None if row.get("f_gap") is None or row["f_min"] is None else row["f_gap"] + row["f_min"]
+            row["final_f"] = (
+                None if row.get("f_gap") is None or row["f_min"] is None else row["f_gap"] + row["f_min"]
+            )
         full.append(row)
-    cfg = base or {"name": name, "objective": {"name": "sphere", "dim": 2}, "algorithm": {"name": "gd", "alpha": 0.1},
-                   "iterations": 10, "seed": 0}
+    cfg = base or {
+        "name": name,
+        "objective": {"name": "sphere", "dim": 2},
+        "algorithm": {"name": "gd", "alpha": 0.1},
+        "iterations": 10,
+        "seed": 0,
+    }
     cfg = {**cfg, "sweep": {k: list(v) for k, v in axes.items()}}
     with open(os.path.join(path, "config.yaml"), "w") as f:
         yaml.safe_dump(cfg, f, sort_keys=False)
@@ -48,16 +55,28 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
     os.makedirs(os.path.join(path, "traces"))
     with open(os.path.join(path, "traces", "batch-0000.csv"), "w") as f:  # no rows: readers need the file
         f.write("member,iteration,f,grad_norm,step_norm\n")
-    summary = {"format_version": 1, "kind": "sweep", "id": sweep_id, "name": name, "members": len(full),
-               "axes": list(axes), "status": "completed", "started_at": started,
-               "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS], "rows": full}
+    summary = {
+        "format_version": 1,
+        "kind": "sweep",
+        "id": sweep_id,
+        "name": name,
+        "members": len(full),
+        "axes": list(axes),
+        "status": "completed",
+        "started_at": started,
+        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS],
+        "rows": full,
+    }
     with open(os.path.join(path, "summary.json"), "w") as f:
         json.dump(summary, f)
     return path
 
 
 def gaps(values, **extra):
-    return [{"f_gap": v, **({"status": "diverged", "final_f": None} if v is None else {}), **extra} for v in values]
+    return [
+        {"f_gap": v, **({"status": "diverged", "final_f": None} if v is None else {}), **extra}
+        for v in values
+    ]
 
 
 @pytest.fixture
@@ -69,7 +88,9 @@ def alpha_sweep(tmp_path):
     for r, h in zip(rows, [5, 7, None, 9, None, 20, 30, None, None, None]):
         r["hit_1e-1"] = h
     rows[1]["hit_1e-2"] = 11
-    return write_sweep(tmp_path / "runs", "alphas", {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2, 3, 4]}, rows)
+    return write_sweep(
+        tmp_path / "runs", "alphas", {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2, 3, 4]}, rows
+    )
 
 
 # ------------------------------------------------------------------------------------ statistics
@@ -120,10 +141,20 @@ def test_group_by_gives_an_exact_test(alpha_sweep):
 
 def two_sweeps(tmp_path, base_values, cand_values):
     d = tmp_path / "runs"
-    a = write_sweep(d, "base", {"seed": list(range(len(base_values)))}, gaps(base_values),
-                    started="2025-01-01T00:00:00.000Z")
-    b = write_sweep(d, "cand", {"seed": list(range(len(cand_values)))}, gaps(cand_values),
-                    started="2025-01-02T00:00:00.000Z")
+    a = write_sweep(
+        d,
+        "base",
+        {"seed": list(range(len(base_values)))},
+        gaps(base_values),
+        started="2025-01-01T00:00:00.000Z",
+    )
+    b = write_sweep(
+        d,
+        "cand",
+        {"seed": list(range(len(cand_values)))},
+        gaps(cand_values),
+        started="2025-01-02T00:00:00.000Z",
+    )
     return load_sweep(a), load_sweep(b)
 
 
@@ -163,12 +194,16 @@ def test_gate_needs_two_sides(alpha_sweep):
 def test_matched_configurations_are_tested_pairwise(tmp_path):
     d = tmp_path / "runs"
     axes = {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2, 3, 4]}
-    a = write_sweep(d, "a", axes, gaps([1.0, 2, 3, 4, 5, 10, 20, 30, 40, 50]), started="2025-01-01T00:00:00.000Z")
+    a = write_sweep(
+        d, "a", axes, gaps([1.0, 2, 3, 4, 5, 10, 20, 30, 40, 50]), started="2025-01-01T00:00:00.000Z"
+    )
     b = write_sweep(d, "b", axes, gaps([6.0, 7, 8, 9, 10, 1, 2, 3, 4, 5]), started="2025-01-02T00:00:00.000Z")
     c = compare_sweeps([load_sweep(a), load_sweep(b)])
     # two sweeps are sides A and B (c.legend says which is which), not their ids in every label
-    assert [(t.key, t.better) for t in c.tests] == [({"algorithm.alpha": 0.1}, "A, alpha=0.1"),
-                                                    ({"algorithm.alpha": 0.2}, "B, alpha=0.2")]
+    assert [(t.key, t.better) for t in c.tests] == [
+        ({"algorithm.alpha": 0.1}, "A, alpha=0.1"),
+        ({"algorithm.alpha": 0.2}, "B, alpha=0.2"),
+    ]
     assert c.legend == {"A": os.path.basename(a), "B": os.path.basename(b)}
     assert any("2 tests at significance level 0.05" in n for n in c.notes)
 
@@ -176,7 +211,14 @@ def test_matched_configurations_are_tested_pairwise(tmp_path):
 def test_ranking_of_an_algorithms_by_objectives_matrix(tmp_path):
     # medians on p: a 1, b 2, c 3 (ranks 1 2 3); on q: a 5, b 5, c 1 (ranks 2.5 2.5 1)
     # mean ranks: a 1.75, c 2.0, b 2.25
-    med = {("a", "p"): 1.0, ("a", "q"): 5.0, ("b", "p"): 2.0, ("b", "q"): 5.0, ("c", "p"): 3.0, ("c", "q"): 1.0}
+    med = {
+        ("a", "p"): 1.0,
+        ("a", "q"): 5.0,
+        ("b", "p"): 2.0,
+        ("b", "q"): 5.0,
+        ("c", "p"): 3.0,
+        ("c", "q"): 1.0,
+    }
     axes = {"algorithm.name": ["a", "b", "c"], "objective.name": ["p", "q"], "seed": [0, 1, 2]}
     rows = []
     for alg, obj in itertools.product(["a", "b", "c"], ["p", "q"]):
@@ -188,7 +230,10 @@ def test_ranking_of_an_algorithms_by_objectives_matrix(tmp_path):
     assert rk.mean_rank == {"a": 1.75, "b": 2.25, "c": 2.0}
     assert rk.ranks["b"] == {"p": 2.0, "q": 2.5} and rk.medians["c"] == {"p": 3.0, "q": 1.0}
     # best is marked per problem: a on p, c on q
-    assert sorted(c.groups[i].label for i in c.best) == ["algorithm=a, objective=p", "algorithm=c, objective=q"]
+    assert sorted(c.groups[i].label for i in c.best) == [
+        "algorithm=a, objective=p",
+        "algorithm=c, objective=q",
+    ]
 
 
 def test_real_sweep_medians_match_numpy(tmp_path):
@@ -196,10 +241,19 @@ def test_real_sweep_medians_match_numpy(tmp_path):
     from optrun.sweep import load_plan
 
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump({"name": "real", "objective": {"name": "rosenbrock", "dim": 2},
-                                   "algorithm": {"name": "adam", "alpha": 0.01}, "iterations": 60}))
-    out = execute_sweep(load_plan(str(cfg), (), ["algorithm.alpha=0.01,0.05", "seed=0:7"]), str(tmp_path / "r"),
-                        workers=1)
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "name": "real",
+                "objective": {"name": "rosenbrock", "dim": 2},
+                "algorithm": {"name": "adam", "alpha": 0.01},
+                "iterations": 60,
+            }
+        )
+    )
+    out = execute_sweep(
+        load_plan(str(cfg), (), ["algorithm.alpha=0.01,0.05", "seed=0:7"]), str(tmp_path / "r"), workers=1
+    )
     c = compare_sweeps([load_sweep(out.path)])
     for g, alpha in zip(c.groups, (0.01, 0.05)):
         ref = [r["final_f"] - r["f_min"] for r in out.rows if r["algorithm.alpha"] == alpha]
@@ -273,16 +327,19 @@ def test_cli_gate_exit_codes(tmp_path):
     assert j.exit_code == 1 and json.loads(j.stdout)["gate"]["exit_code"] == 1
 
 
-@pytest.mark.parametrize("args, needle", [  # -2 is the sweep, -1 a single run made after it
-    (["-2", "--group-by", "beta"], "has no axis 'beta'"),
-    (["-2", "--alpha", "1.5"], "--significance must be a number between 0 and 1"),
-    (["-2", "--significance", "-0.1"], "--significance must be a number between 0 and 1"),
-    (["-2", "--metric", "time_per_iteration"], "sweeps are not compared on time per iteration"),
-    (["-2", "--sort", "final_f"], "--sort and --all apply to runs"),
-    (["-2", "--fail-if-worse"], "needs a BASELINE and a CANDIDATE"),
-    (["-2", "-1"], "compare sweeps with sweeps"),
-    (["-1", "-1", "--group-by", "seed"], "--group-by splits sweeps"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [  # -2 is the sweep, -1 a single run made after it
+        (["-2", "--group-by", "beta"], "has no axis 'beta'"),
+        (["-2", "--alpha", "1.5"], "--significance must be a number between 0 and 1"),
+        (["-2", "--significance", "-0.1"], "--significance must be a number between 0 and 1"),
+        (["-2", "--metric", "time_per_iteration"], "sweeps are not compared on time per iteration"),
+        (["-2", "--sort", "final_f"], "--sort and --all apply to runs"),
+        (["-2", "--fail-if-worse"], "needs a BASELINE and a CANDIDATE"),
+        (["-2", "-1"], "compare sweeps with sweeps"),
+        (["-1", "-1", "--group-by", "seed"], "--group-by splits sweeps"),
+    ],
+)
 def test_cli_bad_input_exit_2(alpha_sweep, tmp_path, args, needle):
     from optrun.config import load_config
     from optrun.experiment import execute
@@ -315,8 +372,12 @@ SELECTION_NOTE = "are tested, which favours both equally but is a selection"
 def two_axes(tmp_path):
     """algorithm.alpha (0.1, 0.2) x algorithm.beta1 (0.9 only) x seed (5): beta1 is the same everywhere."""
     rows = gaps([5.0, 1.0, 4.0, 2.0, 3.0, 10.0, 40.0, 50.0, 20.0, 30.0])
-    return write_sweep(tmp_path / "runs", "two", {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.9],
-                                                  "seed": [0, 1, 2, 3, 4]}, rows)
+    return write_sweep(
+        tmp_path / "runs",
+        "two",
+        {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.9], "seed": [0, 1, 2, 3, 4]},
+        rows,
+    )
 
 
 def test_one_configuration_a_side_is_tested_without_a_selection_note(two_axes):
@@ -333,20 +394,39 @@ def test_sides_of_several_configurations_match_by_the_other_axes(tmp_path):
     """S:algorithm=adam against S:algorithm=amsgrad: alpha 0.1 with alpha 0.1, 0.2 with 0.2 (not the
     best of each side, which would be a selection)."""
     rows = gaps([1.0, 2, 3, 4, 5] + [10.0, 20, 30, 40, 50] + [6.0, 7, 8, 9, 10] + [1.0, 2, 3, 4, 5])
-    p = write_sweep(tmp_path / "runs", "alg", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2],
-                                               "seed": [0, 1, 2, 3, 4]}, rows)
+    p = write_sweep(
+        tmp_path / "runs",
+        "alg",
+        {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2, 3, 4]},
+        rows,
+    )
     runs = os.path.dirname(p)
-    c = compare_sweeps([select("-1:algorithm=adam", runs, groups=True), select("-1:algorithm=amsgrad", runs, groups=True)])
-    assert [(t.key["algorithm.alpha"], t.median_a, t.median_b) for t in c.tests] == [(0.1, 3.0, 8.0), (0.2, 30.0, 3.0)]
+    c = compare_sweeps(
+        [select("-1:algorithm=adam", runs, groups=True), select("-1:algorithm=amsgrad", runs, groups=True)]
+    )
+    assert [(t.key["algorithm.alpha"], t.median_a, t.median_b) for t in c.tests] == [
+        (0.1, 3.0, 8.0),
+        (0.2, 30.0, 3.0),
+    ]
     assert not any(SELECTION_NOTE in n for n in c.notes)
 
 
 def test_sides_with_different_configurations_still_say_it_is_a_selection(tmp_path):
     d = tmp_path / "runs"
-    a = write_sweep(d, "a", {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2]}, gaps([1.0, 2, 3, 4, 5, 6]),
-                    started="2025-01-01T00:00:00.000Z")
-    b = write_sweep(d, "b", {"algorithm.alpha": [0.3, 0.4], "seed": [0, 1, 2]}, gaps([1.0, 2, 3, 4, 5, 6]),
-                    started="2025-01-02T00:00:00.000Z")
+    a = write_sweep(
+        d,
+        "a",
+        {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2]},
+        gaps([1.0, 2, 3, 4, 5, 6]),
+        started="2025-01-01T00:00:00.000Z",
+    )
+    b = write_sweep(
+        d,
+        "b",
+        {"algorithm.alpha": [0.3, 0.4], "seed": [0, 1, 2]},
+        gaps([1.0, 2, 3, 4, 5, 6]),
+        started="2025-01-02T00:00:00.000Z",
+    )
     c = compare_sweeps([load_sweep(a), load_sweep(b)])
     assert len(c.tests) == 1 and any(n.startswith("A and B have different configurations") for n in c.notes)
 
@@ -367,17 +447,40 @@ def test_a_key_one_sweep_sweeps_and_the_other_sets_alike_is_constant(tmp_path):
     """Baseline sweeps alpha only (beta1 0.9 in its config); the candidate also sweeps beta1 over the
     one value 0.9: every configuration has beta1=0.9, and no label says it."""
     d = tmp_path / "runs"
-    base = {"name": "x", "objective": {"name": "sphere", "dim": 2}, "algorithm": {"name": "adam", "alpha": 0.1, "beta1": 0.9},
-            "iterations": 10, "seed": 0}
-    a = write_sweep(d, "a", {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2]}, gaps([1.0, 2, 3, 4, 5, 6]),
-                    started="2025-01-01T00:00:00.000Z", base=base)
-    b = write_sweep(d, "b", {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.9], "seed": [0, 1, 2]},
-                    gaps([1.0, 2, 3, 4, 5, 6]), started="2025-01-02T00:00:00.000Z", base=base)
+    base = {
+        "name": "x",
+        "objective": {"name": "sphere", "dim": 2},
+        "algorithm": {"name": "adam", "alpha": 0.1, "beta1": 0.9},
+        "iterations": 10,
+        "seed": 0,
+    }
+    a = write_sweep(
+        d,
+        "a",
+        {"algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2]},
+        gaps([1.0, 2, 3, 4, 5, 6]),
+        started="2025-01-01T00:00:00.000Z",
+        base=base,
+    )
+    b = write_sweep(
+        d,
+        "b",
+        {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.9], "seed": [0, 1, 2]},
+        gaps([1.0, 2, 3, 4, 5, 6]),
+        started="2025-01-02T00:00:00.000Z",
+        base=base,
+    )
     c = compare_sweeps([load_sweep(a), load_sweep(b)])
     assert c.constant == {"beta1": 0.9}
     assert [g.label for g in c.groups] == ["A, alpha=0.1", "A, alpha=0.2", "B, alpha=0.1", "B, alpha=0.2"]
-    beta = write_sweep(d, "c", {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.8], "seed": [0, 1, 2]},
-                       gaps([1.0, 2, 3, 4, 5, 6]), started="2025-01-03T00:00:00.000Z", base=base)
+    beta = write_sweep(
+        d,
+        "c",
+        {"algorithm.alpha": [0.1, 0.2], "algorithm.beta1": [0.8], "seed": [0, 1, 2]},
+        gaps([1.0, 2, 3, 4, 5, 6]),
+        started="2025-01-03T00:00:00.000Z",
+        base=base,
+    )
     c = compare_sweeps([load_sweep(a), load_sweep(beta)])  # 0.9 in the config, 0.8 swept: not constant
     assert c.constant == {} and c.groups[2].label == "B, alpha=0.1, beta1=0.8"
 
@@ -386,8 +489,12 @@ def test_group_by_test_table_has_one_configuration_column(tmp_path):
     """--group-by algorithm: each test pairs alpha=x of adam with alpha=x of amsgrad; the table
     names the configuration once and says above it which side is A and which B."""
     rows = gaps([1.0, 2, 3, 4, 5] + [10.0, 20, 30, 40, 50] + [6.0, 7, 8, 9, 10] + [1.0, 2, 3, 4, 5])
-    p = write_sweep(tmp_path / "runs", "alg", {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2],
-                                               "seed": [0, 1, 2, 3, 4]}, rows)
+    p = write_sweep(
+        tmp_path / "runs",
+        "alg",
+        {"algorithm.name": ["adam", "amsgrad"], "algorithm.alpha": [0.1, 0.2], "seed": [0, 1, 2, 3, 4]},
+        rows,
+    )
     text = invoke(os.path.dirname(p), "compare", "-1", "--group-by", "algorithm").stdout
     lines = text.splitlines()
     assert "A = algorithm=adam; B = algorithm=amsgrad" in lines

@@ -38,8 +38,19 @@ def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
 
 
 def run(tmp_path: Path, *args):
-    return CliRunner().invoke(cli, ["run", str(write(tmp_path, GATED)), *map(str, args), "--runs-dir",
-                                    str(tmp_path / "runs"), "--workers", "1", "--quiet"])
+    return CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(write(tmp_path, GATED)),
+            *map(str, args),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+    )
 
 
 def summary(tmp_path: Path) -> dict:
@@ -52,8 +63,14 @@ def test_a_success_rate_met_passes_although_one_member_misses(tmp_path):
     assert res.exit_code == 0, res.output
     s = summary(tmp_path)
     assert [r["expect_passed"] for r in s["rows"]] == [False, True, True, True]
-    assert s["gate"] == {"success_rate_min": 0.5, "members": 4, "members_passed": 3, "success_rate": 0.75,
-                         "passed_success_rate": True, "passed": True}
+    assert s["gate"] == {
+        "success_rate_min": 0.5,
+        "members": 4,
+        "members_passed": 3,
+        "success_rate": 0.75,
+        "passed_success_rate": True,
+        "passed": True,
+    }
     assert "sweep gate passed: 3 of 4 members met expect (75%, at least 50% required)" in res.stderr
 
 
@@ -75,7 +92,9 @@ def test_without_success_rate_one_miss_fails_the_sweep_as_before(tmp_path):
 
 def test_a_median_gap_gate(tmp_path):
     # members' f - f*: one large (alpha 0.001), three small; the median is the mean of the middle two
-    res = run(tmp_path, "expect.success_rate_min=null", "expect.f_final_max=null", "expect.f_gap_median_max=1e-3")
+    res = run(
+        tmp_path, "expect.success_rate_min=null", "expect.f_final_max=null", "expect.f_gap_median_max=1e-3"
+    )
     assert res.exit_code == 0, res.output
     s = summary(tmp_path)
     gaps = sorted(r["f_gap"] for r in s["rows"])
@@ -83,8 +102,12 @@ def test_a_median_gap_gate(tmp_path):
     assert s["gate"]["f_gap_median"] < 1e-3 < gaps[3]
     assert "sweep gate passed: median f - f*" in res.stderr
     (tmp_path / "b").mkdir()
-    res = run(tmp_path / "b", "expect.success_rate_min=null", "expect.f_final_max=null",
-              f"expect.f_gap_median_max={s['gate']['f_gap_median'] / 2}")
+    res = run(
+        tmp_path / "b",
+        "expect.success_rate_min=null",
+        "expect.f_final_max=null",
+        f"expect.f_gap_median_max={s['gate']['f_gap_median'] / 2}",
+    )
     assert res.exit_code == 1 and "sweep gate failed: median f - f*" in res.stderr
     assert summary(tmp_path / "b")["gate"]["passed_f_gap_median"] is False
 
@@ -101,20 +124,25 @@ def test_sweep_gates_on_a_single_run_are_refused(tmp_path):
     one = write(tmp_path, GATED.split("sweep:")[0], "one.yaml")
     res = CliRunner().invoke(cli, ["run", str(one), "--runs-dir", str(tmp_path / "runs")])
     assert res.exit_code == 2 and not (tmp_path / "runs").exists()
-    assert res.stderr.strip() == (f"Error: {one}:6: expect.success_rate_min: applies to sweeps only (a sweep: "
-                                  "block or --sweep); a single run is checked by the other expect: keys")
+    assert res.stderr.strip() == (
+        f"Error: {one}:6: expect.success_rate_min: applies to sweeps only (a sweep: "
+        "block or --sweep); a single run is checked by the other expect: keys"
+    )
     with pytest.raises(ConfigError, match="applies to sweeps only"):
         load_config(str(one))
     # the same file with --sweep is a sweep
     assert load_plan(str(one), (), ("seed=0:2",)).base.expect.success_rate_min == 0.5
 
 
-@pytest.mark.parametrize("override, words", [
-    ("expect.success_rate_min=1.5", "is a share of the members, between 0 and 1"),
-    ("expect.success_rate_min=-0.1", "must be at least 0"),
-    ("expect.f_gap_median_max=-1", "must be at least 0"),
-    ("expect.success_rate_min=yes", "YAML 1.1"),
-])
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("expect.success_rate_min=1.5", "is a share of the members, between 0 and 1"),
+        ("expect.success_rate_min=-0.1", "must be at least 0"),
+        ("expect.f_gap_median_max=-1", "must be at least 0"),
+        ("expect.success_rate_min=yes", "YAML 1.1"),
+    ],
+)
 def test_gate_values_are_validated(tmp_path, override, words):
     with pytest.raises(ConfigError, match=words):
         load_plan(str(write(tmp_path, GATED)), (override,))
@@ -122,7 +150,8 @@ def test_gate_values_are_validated(tmp_path, override, words):
 
 def test_a_median_gap_needs_a_known_minimum(tmp_path):
     text = GATED.replace("objective: sphere", "objective: {expression: 'x0**2 + x1**2'}").replace(
-        "success_rate_min: 0.5", "f_gap_median_max: 0.1")
+        "success_rate_min: 0.5", "f_gap_median_max: 0.1"
+    )
     with pytest.raises(ConfigError, match=r"expect.f_gap_median_max: can never pass.*give objective.f_min"):
         load_plan(str(write(tmp_path, text)))
 

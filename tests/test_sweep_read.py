@@ -18,9 +18,15 @@ from optrun.cli import cli
 from optrun.errors import RunReadError, RunSelectionError
 from optrun.store.read import list_runs, load_run, load_sweep, resolve_run, select
 
-CONFIG = {"name": "sw", "objective": {"name": "sphere", "dim": 2}, "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
-          "algorithm": {"name": "amsgrad", "alpha": 0.05}, "iterations": 40, "seed": 1,
-          "trace": {"every": 1, "x": "auto"}}
+CONFIG = {
+    "name": "sw",
+    "objective": {"name": "sphere", "dim": 2},
+    "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
+    "algorithm": {"name": "amsgrad", "alpha": 0.05},
+    "iterations": 40,
+    "seed": 1,
+    "trace": {"every": 1, "x": "auto"},
+}
 
 
 def make_sweep(runs_dir, tmp, sweeps, config=None, name="c.yaml"):
@@ -59,9 +65,17 @@ def test_member_by_number_and_by_axis_values(world):
     runs, _, sw, _ = world
     # members are the product, first axis slowest: alpha 0.01 x seeds 0..3, then alpha 0.1 x seeds 0..3
     expect = os.path.join(sw.path, "6")
-    for sel in (f"{sw.run_id}/6", f"{sw.path}/6", "-1/6", "last/6", f"{sw.run_id[:-3]}/6",
-                "-1:algorithm.alpha=0.1,seed=2", "-1:alpha=0.1,seed=2", "last:seed=2,alpha=1e-1",
-                f"{sw.run_id}:alpha= 0.1 , seed=2"):
+    for sel in (
+        f"{sw.run_id}/6",
+        f"{sw.path}/6",
+        "-1/6",
+        "last/6",
+        f"{sw.run_id[:-3]}/6",
+        "-1:algorithm.alpha=0.1,seed=2",
+        "-1:alpha=0.1,seed=2",
+        "last:seed=2,alpha=1e-1",
+        f"{sw.run_id}:alpha= 0.1 , seed=2",
+    ):
         assert resolve_run(sel, runs) == expect, sel
 
 
@@ -125,16 +139,22 @@ def test_table_frame_without_pandas(world, monkeypatch):
         load_sweep(world[2].path).table_frame()
 
 
-@pytest.mark.parametrize("sel, needle", [
-    ("-1:alpha=0.5", "no member of sweep .* has algorithm.alpha=0.5; algorithm.alpha takes 0.01, 0.1"),
-    ("-1:seed=3", r"2 members of sweep .* have seed=3 \(members 3, 7\): add algorithm.alpha=\.\.\. to pick one"),
-    ("-1:beta=1", r"has no axis 'beta' \(its axes: algorithm.alpha, seed\)"),
-    ("-1/8", "has members 0 to 7; there is no member 8"),
-    ("-1:alpha", "no run matches"),
-    ("-1:alpha=[1,", "invalid YAML"),
-    ("-2/0", "names a member of a sweep, but '-2' is the run"),
-    ("nosuch/3", "no run matches 'nosuch'"),
-])
+@pytest.mark.parametrize(
+    "sel, needle",
+    [
+        ("-1:alpha=0.5", "no member of sweep .* has algorithm.alpha=0.5; algorithm.alpha takes 0.01, 0.1"),
+        (
+            "-1:seed=3",
+            r"2 members of sweep .* have seed=3 \(members 3, 7\): add algorithm.alpha=\.\.\. to pick one",
+        ),
+        ("-1:beta=1", r"has no axis 'beta' \(its axes: algorithm.alpha, seed\)"),
+        ("-1/8", "has members 0 to 7; there is no member 8"),
+        ("-1:alpha", "no run matches"),
+        ("-1:alpha=[1,", "invalid YAML"),
+        ("-2/0", "names a member of a sweep, but '-2' is the run"),
+        ("nosuch/3", "no run matches 'nosuch'"),
+    ],
+)
 def test_bad_member_addresses(world, sel, needle):
     with pytest.raises(RunSelectionError, match=needle):
         resolve_run(sel, world[0])
@@ -183,7 +203,9 @@ def test_running_and_damaged_sweeps(world, tmp_path):
     shutil.copytree(src, broken)
     text = (broken / "summary.json").read_text()
     (broken / "summary.json").write_text(text.replace('"member":3,', '"member":"x",'))
-    with pytest.raises(RunReadError, match=r"sweep .*broken-bbbbbb: summary.json is damaged \(row 3 is member \"x\""):
+    with pytest.raises(
+        RunReadError, match=r"sweep .*broken-bbbbbb: summary.json is damaged \(row 3 is member \"x\""
+    ):
         load_sweep(str(broken))
     listed = {e.id: e for e in list_runs(str(run_dir))}
     assert listed[broken.name].status == "damaged" and "row 3" in listed[broken.name].problem
@@ -251,11 +273,17 @@ def test_cli_runs_lists_sweeps(world):
     assert lines[3].split()[:4] == [single.run_id, "run", "completed", "-"]
     data = json.loads(invoke("runs", "--runs-dir", runs, "--format", "json").stdout)
     assert [d["kind"] for d in data] == ["sweep", "run"]
-    assert data[0]["best_final_f"] == best and data[0]["members"] == 8 and data[0]["counts"] == {"completed": 8}
+    assert (
+        data[0]["best_final_f"] == best and data[0]["members"] == 8 and data[0]["counts"] == {"completed": 8}
+    )
     assert "rows" not in data[0]
     only = json.loads(invoke("runs", "--runs-dir", runs, "--format", "json", "--kind", "sweep").stdout)
     assert [d["id"] for d in only] == [sw.run_id]
-    rows = list(csv.DictReader(__import__("io").StringIO(invoke("runs", "--runs-dir", runs, "--format", "csv").stdout)))
+    rows = list(
+        csv.DictReader(
+            __import__("io").StringIO(invoke("runs", "--runs-dir", runs, "--format", "csv").stdout)
+        )
+    )
     assert rows[0]["kind"] == "sweep" and float(rows[0]["best_final_f"]) == best
 
 
@@ -271,19 +299,39 @@ def test_plot_sweep_and_member_through_the_installed_command(world, optrun_bin, 
     env = {**os.environ, "OPTRUN_RUNS_DIR": runs, "NO_COLOR": "1"}
     out = tmp_path / "sweep.png"
     # -1:alpha=... holds letters Click could read as short options (-h, -o): it must reach RUN
-    p = subprocess.run([optrun_bin, "plot", "-1", "-o", str(out)], env=env, capture_output=True, text=True,
-                       timeout=120, check=False)
+    p = subprocess.run(
+        [optrun_bin, "plot", "-1", "-o", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == str(out) and out.stat().st_size > 10_000
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    p = subprocess.run([optrun_bin, "plot", "-1:alpha=0.1,seed=2"], env=env, capture_output=True, text=True,
-                       timeout=120, check=False)
+    p = subprocess.run(
+        [optrun_bin, "plot", "-1:alpha=0.1,seed=2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == os.path.join(sw.path, "contour-member-6.png")
     assert os.path.getsize(p.stdout.strip()) > 10_000
-    bad = subprocess.run([optrun_bin, "plot", "-1", "--kind", "contour"], env=env, capture_output=True, text=True,
-                         timeout=120, check=False)
-    assert bad.returncode == 2 and "drawn as convergence curves" in bad.stderr and "Traceback" not in bad.stderr
+    bad = subprocess.run(
+        [optrun_bin, "plot", "-1", "--kind", "contour"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (
+        bad.returncode == 2 and "drawn as convergence curves" in bad.stderr and "Traceback" not in bad.stderr
+    )
 
 
 def test_sweep_curves_median_band_data(world):
@@ -314,7 +362,7 @@ def test_sweep_curves_hold_a_stopped_member_at_its_last_value(tmp_path):
     assert min(lengths) < max(lengths) == curve.iterations.size  # members stopped at different steps
     for m in range(3):
         f = s.member(m).trace()["f"]
-        assert (curve.values[m, : f.size] == f).all() and (curve.values[m, f.size:] == f[-1]).all()
+        assert (curve.values[m, : f.size] == f).all() and (curve.values[m, f.size :] == f[-1]).all()
 
 
 def test_lazy_exports():
@@ -326,8 +374,13 @@ def test_lazy_exports():
 def test_member_config_follows_the_row_when_zip_axes_come_first(tmp_path):
     """config.yaml lists zipped axes after the others, so re-planning it orders members differently
     from the table; a member's config is matched by its axis values, not by position."""
-    cfg = {**CONFIG, "sweep": {"zip": {"algorithm.beta1": [0.8, 0.9], "algorithm.beta2": [0.99, 0.999]},
-                               "seed": [0, 1, 2]}}
+    cfg = {
+        **CONFIG,
+        "sweep": {
+            "zip": {"algorithm.beta1": [0.8, 0.9], "algorithm.beta2": [0.99, 0.999]},
+            "seed": [0, 1, 2],
+        },
+    }
     path = tmp_path / "z.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     from optrun.batch import execute_sweep
@@ -337,5 +390,8 @@ def test_member_config_follows_the_row_when_zip_axes_come_first(tmp_path):
     s = load_sweep(out.path)
     for i, row in enumerate(s.rows):
         c = s.member(i).config
-        assert (c["algorithm"]["beta1"], c["algorithm"]["beta2"], c["seed"]) == \
-            (row["algorithm.beta1"], row["algorithm.beta2"], row["seed"])
+        assert (c["algorithm"]["beta1"], c["algorithm"]["beta2"], c["seed"]) == (
+            row["algorithm.beta1"],
+            row["algorithm.beta2"],
+            row["seed"],
+        )

@@ -40,16 +40,48 @@ def test_log_marks_are_exact(n):
     upto = 20_000
     want = marks_by_digits(n, upto)
     lm = LogMarks(n)
-    got = [first + i for first in range(0, upto + 1, 997)  # odd chunking: marks split across chunks
-           for i in np.flatnonzero(lm.mask(first, min(997, upto + 1 - first))).tolist()]
+    got = [
+        first + i
+        for first in range(0, upto + 1, 997)  # odd chunking: marks split across chunks
+        for i in np.flatnonzero(lm.mask(first, min(997, upto + 1 - first))).tolist()
+    ]
     assert got == want
 
 
 def test_log_marks_ten_per_decade_by_hand():
     lm = LogMarks(10)
     got = np.flatnonzero(lm.mask(0, 1001)).tolist()
-    assert got == [0, 1, 2, 3, 4, 6, 7, 8, 10, 13, 16, 20, 26, 32, 40, 51, 64, 80, 100,
-                   126, 159, 200, 252, 317, 399, 502, 631, 795, 1000]
+    assert got == [
+        0,
+        1,
+        2,
+        3,
+        4,
+        6,
+        7,
+        8,
+        10,
+        13,
+        16,
+        20,
+        26,
+        32,
+        40,
+        51,
+        64,
+        80,
+        100,
+        126,
+        159,
+        200,
+        252,
+        317,
+        399,
+        502,
+        631,
+        795,
+        1000,
+    ]
     assert [t for t in got if t in (10, 100, 1000)] == [10, 100, 1000]  # exact powers of ten are marks
 
 
@@ -72,7 +104,7 @@ def feed(writer_add, f: np.ndarray, stop: np.ndarray, members: int) -> None:
         n = min(CHUNK, T + 1 - first)
         rows = np.clip(stop[:members] - first + 1, 0, n)
         ended = (stop[:members] >= first) & (stop[:members] < first + n)
-        fc = f[first:first + n, :members]
+        fc = f[first : first + n, :members]
         x = np.repeat(fc[:, :, None], 2, axis=2)
         writer_add(first, fc, fc * 2, fc * 0.5, x, rows, ended)
 
@@ -150,9 +182,15 @@ def test_single_run_writer_thins_the_same_way(tmp_path):
 # ------------------------------------------------------------------------------ through the CLI
 
 
-THIN = {"name": "thin", "objective": "sphere", "start": [0.6, 0.8], "algorithm": {"name": "gd", "alpha": 2.5e-4},
-        "iterations": 20_000, "trace": {"log_per_decade": 5, "checkpoint_s": None},
-        "sweep": {"algorithm.alpha": [2.5e-4, 5e-4]}}
+THIN = {
+    "name": "thin",
+    "objective": "sphere",
+    "start": [0.6, 0.8],
+    "algorithm": {"name": "gd", "alpha": 2.5e-4},
+    "iterations": 20_000,
+    "trace": {"log_per_decade": 5, "checkpoint_s": None},
+    "sweep": {"algorithm.alpha": [2.5e-4, 5e-4]},
+}
 
 
 def run_sweep(tmp_path: Path, data: dict, label: str) -> Path:
@@ -192,12 +230,15 @@ def test_thinned_sweep_answers_like_the_full_one(tmp_path):
             assert first == row[f"hit_1e-{k}"]
 
 
-@pytest.mark.parametrize("trace, words", [
-    ({"log_per_decade": 0}, "trace.log_per_decade: must be between 1 and 100, not 0"),
-    ({"log_per_decade": 101}, "must be between 1 and 100"),
-    ({"log_per_decade": "ten"}, "must be a whole number"),
-    ({"log_per_decade": 10, "every": 5}, "give it or trace.every, not both"),
-])
+@pytest.mark.parametrize(
+    "trace, words",
+    [
+        ({"log_per_decade": 0}, "trace.log_per_decade: must be between 1 and 100, not 0"),
+        ({"log_per_decade": 101}, "must be between 1 and 100"),
+        ({"log_per_decade": "ten"}, "must be a whole number"),
+        ({"log_per_decade": 10, "every": 5}, "give it or trace.every, not both"),
+    ],
+)
 def test_bad_log_per_decade(tmp_path, trace, words):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump({"objective": "sphere", "algorithm": "gd", "trace": trace}))

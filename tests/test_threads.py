@@ -40,20 +40,25 @@ def test_a_helper_failure_reaches_the_caller_after_every_call_is_done():
     assert sorted(finished) == [0, 2, 5, 6, 7]
 
 
-@pytest.mark.parametrize(("env", "want"), [("1", 1), ("3", 3), (" 2 ", 2), ("0", None), ("two", None), ("", None)])
+@pytest.mark.parametrize(
+    ("env", "want"), [("1", 1), ("3", 3), (" 2 ", 2), ("0", None), ("two", None), ("", None)]
+)
 def test_optrun_threads_caps_the_count(monkeypatch, env, want):
     monkeypatch.setenv("OPTRUN_THREADS", env)
     monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4})
     assert T.available() == (want or 5)  # anything but a positive integer: every usable CPU
 
 
-@pytest.mark.parametrize(("where", "text"), [
-    ("run", "h.job = (generation, fn, args)"),  # after the first helper got its job, before the next
-    ("run", "self.cond.notify_all()"),  # jobs handed over, not yet announced
-    ("run", "fn(*calls[0])"),  # the caller's own share
-    ("_settle", "mine = ["),
-    ("_settle", "self.cond.wait()"),  # waiting for the helpers
-])
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("run", "h.job = (generation, fn, args)"),  # after the first helper got its job, before the next
+        ("run", "self.cond.notify_all()"),  # jobs handed over, not yet announced
+        ("run", "fn(*calls[0])"),  # the caller's own share
+        ("_settle", "mine = ["),
+        ("_settle", "self.cond.wait()"),  # waiting for the helpers
+    ],
+)
 def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(where, text):
     """A KeyboardInterrupt injected (with a line tracer) where a step hands out jobs, computes
     and waits: it reaches the caller, never while a helper still works on the step, and the next

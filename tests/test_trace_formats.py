@@ -19,8 +19,20 @@ ARGS = ["iterations=3000", "trace.checkpoint_s=0.001", "expect.f_gap_max=null"]
 
 
 def _run(configs_dir, runs, *extra, code=0) -> str:
-    r = CliRunner().invoke(cli, ["run", str(configs_dir / "rosenbrock.yaml"), *ARGS, *extra,
-                                 "--runs-dir", str(runs), "-q", "--format", "json"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(configs_dir / "rosenbrock.yaml"),
+            *ARGS,
+            *extra,
+            "--runs-dir",
+            str(runs),
+            "-q",
+            "--format",
+            "json",
+        ],
+    )
     assert r.exit_code == code, r.output
     return json.loads(r.output.strip().splitlines()[-1])["path"]
 
@@ -31,16 +43,25 @@ def runs(tmp_path_factory):
 
     configs = Path(__file__).resolve().parent.parent / "configs"
     d = tmp_path_factory.mktemp("formats") / "runs"
-    return configs, d, {name: _run(configs, d, f"trace.formats={value}")
-                        for name, value in (("both", "[csv, jsonl]"), ("csv", "[csv]"), ("jsonl", "[jsonl]"))}
+    return (
+        configs,
+        d,
+        {
+            name: _run(configs, d, f"trace.formats={value}")
+            for name, value in (("both", "[csv, jsonl]"), ("csv", "[csv]"), ("jsonl", "[jsonl]"))
+        },
+    )
 
 
-@pytest.mark.parametrize("value, needle", [
-    ("[xml]", "trace.formats: unknown trace format 'xml': give csv, jsonl or both"),
-    ("[]", "trace.formats: must be a non-empty list of csv and jsonl"),
-    ("[csv, 3]", "unknown trace format 3"),
-    ("{a: 1}", "trace.formats: must be a non-empty list"),
-])
+@pytest.mark.parametrize(
+    "value, needle",
+    [
+        ("[xml]", "trace.formats: unknown trace format 'xml': give csv, jsonl or both"),
+        ("[]", "trace.formats: must be a non-empty list of csv and jsonl"),
+        ("[csv, 3]", "unknown trace format 3"),
+        ("{a: 1}", "trace.formats: must be a non-empty list"),
+    ],
+)
 def test_bad_formats_are_one_line_exit_2(run_optrun, configs_dir, runs_dir, value, needle):
     r = run_optrun("run", configs_dir / "rosenbrock.yaml", f"trace.formats={value}")
     assert r.returncode == 2 and needle in r.stderr, r.stderr
@@ -70,8 +91,19 @@ def test_show_compare_plot_work_with_jsonl_alone(runs, tmp_path):
     _, d, paths = runs
     r = CliRunner().invoke(cli, ["show", paths["jsonl"], "--runs-dir", str(d)])
     assert r.exit_code == 0 and "trace: 3,001 rows" in r.output, r.output
-    r = CliRunner().invoke(cli, ["compare", paths["jsonl"], paths["csv"], "--runs-dir", str(d),
-                                 "--metric", "final_f", "--fail-if-worse"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            paths["jsonl"],
+            paths["csv"],
+            "--runs-dir",
+            str(d),
+            "--metric",
+            "final_f",
+            "--fail-if-worse",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = tmp_path / "p.png"
     r = CliRunner().invoke(cli, ["plot", paths["jsonl"], "--runs-dir", str(d), "-o", str(out)])
@@ -118,12 +150,16 @@ def test_a_large_trace_gets_one_note_before_the_run(run_optrun, configs_dir):
     assert 0.85 < estimate / written < 1.15, (estimate, written)
     for hint in ("trace.log_per_decade", "trace.every", "trace.formats"):
         assert hint in notes[0]
-    for quiet in (["iterations=2000000", "trace.formats=[csv]"],
-                  ["iterations=2000000", "trace.log_per_decade=10"], ["iterations=200000"]):
+    for quiet in (
+        ["iterations=2000000", "trace.formats=[csv]"],
+        ["iterations=2000000", "trace.log_per_decade=10"],
+        ["iterations=200000"],
+    ):
         r = run_optrun("run", configs_dir / "amsgrad.yaml", *quiet, "--dry-run")
         assert r.returncode == 0 and "note:" not in r.stderr, (quiet, r.stderr)
-    r = run_optrun("run", configs_dir / "amsgrad.yaml", "iterations=2000000", "--sweep", "seed=0:4",
-                   "--dry-run")
+    r = run_optrun(
+        "run", configs_dir / "amsgrad.yaml", "iterations=2000000", "--sweep", "seed=0:4", "--dry-run"
+    )
     (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
     assert "CSV batch files" in note and "8,000,004 rows" in note
 
@@ -131,20 +167,36 @@ def test_a_large_trace_gets_one_note_before_the_run(run_optrun, configs_dir):
 def test_the_note_never_suggests_a_larger_trace(run_optrun, configs_dir):
     """Its trace.every suggestion thins what is already thinned (every: 100 -> a multiple of it),
     and a setting already in force is not suggested again."""
-    r = run_optrun("run", configs_dir / "rosenbrock.yaml", "iterations=300000", "trace.every=100",
-                   "--sweep", "seed=0:2000", "--dry-run")
+    r = run_optrun(
+        "run",
+        configs_dir / "rosenbrock.yaml",
+        "iterations=300000",
+        "trace.every=100",
+        "--sweep",
+        "seed=0:2000",
+        "--dry-run",
+    )
     (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
     every = int(re.search(r"trace\.every: ([\d,]+) keeps", note).group(1).replace(",", ""))
     assert every > 100 and every % 100 == 0, note
-    r = run_optrun("run", configs_dir / "rosenbrock.yaml", "iterations=1000000", "trace.log_per_decade=10",
-                   "trace.x=none", "--sweep", "seed=0:400000", "--dry-run")
+    r = run_optrun(
+        "run",
+        configs_dir / "rosenbrock.yaml",
+        "iterations=1000000",
+        "trace.log_per_decade=10",
+        "trace.x=none",
+        "--sweep",
+        "seed=0:400000",
+        "--dry-run",
+    )
     (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
     assert "log_per_decade" not in note and "trace.every" not in note and "trace.x" not in note, note
 
 
 def test_a_sweep_asked_for_jsonl_only_is_told_it_writes_csv(run_optrun, configs_dir):
-    r = run_optrun("run", configs_dir / "amsgrad.yaml", "trace.formats=[jsonl]", "--sweep", "seed=0:2",
-                   "--dry-run")
+    r = run_optrun(
+        "run", configs_dir / "amsgrad.yaml", "trace.formats=[jsonl]", "--sweep", "seed=0:2", "--dry-run"
+    )
     assert r.returncode == 0, r.stderr
     (note,) = [line for line in r.stderr.splitlines() if line.startswith("note:")]
     assert "a sweep writes its traces as CSV batch files" in note

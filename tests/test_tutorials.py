@@ -62,13 +62,21 @@ def tutorial_traces(tmp_path_factory, optrun_bin, configs_dir):
     tmp = tmp_path_factory.mktemp("tutorials")
     runs = tmp / "runs"
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs), "NO_COLOR": "1"}
-    p = subprocess.run([optrun_bin, "run", str(configs_dir / "adagrad.yaml"),
-                        str(configs_dir / "amsgrad.yaml")], check=False, cwd=tmp, env=env,
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [optrun_bin, "run", str(configs_dir / "adagrad.yaml"), str(configs_dir / "amsgrad.yaml")],
+        check=False,
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
     folders = run_folders(runs)
-    return {"adagrad": read_trace(folders["adagrad-tutorial"]),
-            "amsgrad": read_trace(folders["amsgrad-tutorial"])}
+    return {
+        "adagrad": read_trace(folders["adagrad-tutorial"]),
+        "amsgrad": read_trace(folders["amsgrad-tutorial"]),
+    }
 
 
 def mismatches(trace: dict[int, dict[str, float]], name: str) -> list[str]:
@@ -96,7 +104,7 @@ def test_final_line_reproduced(tutorial_traces, name, iterations):
     trace = tutorial_traces[name]
     assert max(trace) == iterations
     last = trace[iterations]
-    (sx0, sx1, sf), = EXPECTED[name]["final"]
+    ((sx0, sx1, sf),) = EXPECTED[name]["final"]
     assert within_half_unit(last["x0"], sx0) and within_half_unit(last["x1"], sx1)
     assert "%f" % last["f"] == sf  # noqa: UP031 - the tutorial's own format
 
@@ -119,8 +127,9 @@ def test_trace_starts_at_the_tutorials_random_point(tutorial_traces):
 def test_amsgrad_with_the_listed_epsilon_does_not_reproduce_the_print(configs_dir, tmp_path):
     """The tutorial's code adds 1e-8 to sqrt(vhat); its printed output was made without it."""
     runs = tmp_path / "runs"
-    res = CliRunner().invoke(cli, ["run", str(configs_dir / "amsgrad.yaml"), "algorithm.eps=1e-8",
-                                   "--runs-dir", str(runs), "-q"])
+    res = CliRunner().invoke(
+        cli, ["run", str(configs_dir / "amsgrad.yaml"), "algorithm.eps=1e-8", "--runs-dir", str(runs), "-q"]
+    )
     assert res.exit_code == 0, res.output
     (folder,) = runs.iterdir()
     config = (folder / "config.yaml").read_text()
@@ -128,8 +137,9 @@ def test_amsgrad_with_the_listed_epsilon_does_not_reproduce_the_print(configs_di
     bad = mismatches(read_trace(folder), "amsgrad")
     # every printed coordinate of lines >90..>99 misses (x0 in its 6th significant digit, x1 in
     # its 7th); the f column, printed as 0.00000, cannot tell
-    assert sorted(b.split(":")[0] for b in bad) == sorted(f">{k} x{i}" for k in range(90, 100)
-                                                         for i in (0, 1))
+    assert sorted(b.split(":")[0] for b in bad) == sorted(
+        f">{k} x{i}" for k in range(90, 100) for i in (0, 1)
+    )
 
 
 def test_shipped_amsgrad_config_sets_eps_zero(configs_dir):
@@ -144,8 +154,9 @@ def test_shipped_amsgrad_config_sets_eps_zero(configs_dir):
 @pytest.mark.parametrize("name", ["adagrad", "amsgrad"])
 def test_verbose_prints_the_tutorials_lines(configs_dir, tmp_path, name):
     """``--verbose`` prints ``'>%d f(%s) = %.5f' % (t, x, f)`` with x a numpy array, as the tutorials."""
-    res = CliRunner().invoke(cli, ["run", str(configs_dir / f"{name}.yaml"), "--verbose",
-                                   "--runs-dir", str(tmp_path / "runs")])
+    res = CliRunner().invoke(
+        cli, ["run", str(configs_dir / f"{name}.yaml"), "--verbose", "--runs-dir", str(tmp_path / "runs")]
+    )
     assert res.exit_code == 0, res.stderr
     out = res.stdout.splitlines()
     iterate_lines = [ln for ln in out if ln.startswith(">")]

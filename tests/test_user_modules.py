@@ -13,7 +13,7 @@ import pytest
 
 from optrun.objectives.user import module_dirs
 
-OBJECTIVE = textwrap.dedent('''
+OBJECTIVE = textwrap.dedent("""
     import numpy as np
 
     def f(x):
@@ -21,7 +21,7 @@ OBJECTIVE = textwrap.dedent('''
 
     def g(x):
         return 2.0 * (x - 0.5)
-''')
+""")
 
 
 def project(tmp_path: Path, **extra) -> tuple[Path, str]:
@@ -30,9 +30,15 @@ def project(tmp_path: Path, **extra) -> tuple[Path, str]:
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / f"{name}.py").write_text(OBJECTIVE)
-    body = {"name": "mod-test", "objective": {"function": f"{name}:f", "gradient": f"{name}:g"},
-            "bounds": [[-2.0, 2.0], [-2.0, 2.0]], "iterations": 30, "seed": 0,
-            "algorithm": {"name": "gd", "alpha": 0.1}, **extra}
+    body = {
+        "name": "mod-test",
+        "objective": {"function": f"{name}:f", "gradient": f"{name}:g"},
+        "bounds": [[-2.0, 2.0], [-2.0, 2.0]],
+        "iterations": 30,
+        "seed": 0,
+        "algorithm": {"name": "gd", "alpha": 0.1},
+        **extra,
+    }
     cfg = proj / "c.yaml"
     cfg.write_text(json.dumps(body))  # JSON is YAML
     return cfg, name
@@ -80,8 +86,18 @@ def test_module_beside_the_config_and_rerun_from_the_run_folder(run_optrun, tmp_
 
 def test_sweep_workers_find_the_module(run_optrun, tmp_path, runs_dir):
     cfg, _ = project(tmp_path)
-    r = run_optrun("run", cfg, "--sweep", "algorithm.alpha=0.05,0.1", "--sweep", "algorithm.name=gd,adam",
-                   "--workers", "2", "-q", cwd=tmp_path)
+    r = run_optrun(
+        "run",
+        cfg,
+        "--sweep",
+        "algorithm.alpha=0.05,0.1",
+        "--sweep",
+        "algorithm.name=gd,adam",
+        "--workers",
+        "2",
+        "-q",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("sweep completed"), r.stdout
     assert "4 completed" in r.stdout
@@ -97,8 +113,10 @@ def test_a_missing_module_names_every_folder_searched(run_optrun, tmp_path, runs
     r = run_optrun("run", cfg, cwd=cwd)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
-    assert (f"cannot import module '{name}' (looked in {cfg.parent}, {cwd} and the installed packages)"
-            in r.stderr), r.stderr
+    assert (
+        f"cannot import module '{name}' (looked in {cfg.parent}, {cwd} and the installed packages)"
+        in r.stderr
+    ), r.stderr
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
@@ -120,11 +138,14 @@ def test_the_working_folder_is_still_searched(run_optrun, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("meta,recorded", [
-    ({"module_dirs": ["/a", "/b"]}, ["/a", "/b"]),
-    ({"cwd": "/old/cwd"}, ["/old/cwd"]),  # a folder written before module_dirs was recorded
-    ("not json", []),
-])
+@pytest.mark.parametrize(
+    "meta,recorded",
+    [
+        ({"module_dirs": ["/a", "/b"]}, ["/a", "/b"]),
+        ({"cwd": "/old/cwd"}, ["/old/cwd"]),  # a folder written before module_dirs was recorded
+        ("not json", []),
+    ],
+)
 def test_module_dirs_read_a_run_folders_record(tmp_path, monkeypatch, meta, recorded):
     run = tmp_path / "run"
     run.mkdir()
@@ -147,8 +168,14 @@ def test_resume_finds_the_module_from_another_folder(optrun_bin, run_optrun, tmp
     start = tmp_path / "start"
     start.mkdir()
     env = {**os.environ, "OPTRUN_RUNS_DIR": str(runs_dir), "NO_COLOR": "1"}
-    p = subprocess.Popen([optrun_bin, "run", str(cfg)], cwd=start, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [optrun_bin, "run", str(cfg)],
+        cwd=start,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         runs = list(runs_dir.glob("*/checkpoint.npz")) if runs_dir.exists() else []

@@ -20,7 +20,7 @@ from optrun.errors import UserCodeError
 from optrun.experiment import build_objective
 from optrun.objectives.numdiff import central_difference
 
-BODY = '''
+BODY = """
 import numpy as np
 
 def f(x):                       # vectorized: (n, d) -> (n,)
@@ -67,7 +67,7 @@ def returns_text(x):
     return "hello"
 
 NOT_CALLABLE = 3
-'''
+"""
 
 
 @pytest.fixture
@@ -80,8 +80,14 @@ def mod(tmp_path, monkeypatch):
 
 
 def write_config(tmp_path: Path, objective: dict, **extra) -> Path:
-    data = {"objective": objective, "bounds": [[-2.0, 2.0], [-2.0, 2.0], [-2.0, 2.0]],
-            "algorithm": {"name": "gd", "alpha": 0.05}, "iterations": 40, "seed": 1, **extra}
+    data = {
+        "objective": objective,
+        "bounds": [[-2.0, 2.0], [-2.0, 2.0], [-2.0, 2.0]],
+        "algorithm": {"name": "gd", "alpha": 0.05},
+        "iterations": 40,
+        "seed": 1,
+        **extra,
+    }
     p = tmp_path / "c.yaml"
     p.write_text(yaml.safe_dump(data))
     return p
@@ -144,7 +150,7 @@ def test_central_difference_step_and_cost():
 
     def f(x):
         seen.append(x.copy())
-        return np.sum(x ** 3, axis=-1)
+        return np.sum(x**3, axis=-1)
 
     x = np.array([[2.0, -3.0, 1e-3]])
     g = central_difference(f, x)
@@ -155,7 +161,7 @@ def test_central_difference_step_and_cost():
     np.testing.assert_allclose(pts[:3] - x, np.diag(h), rtol=1e-9, atol=0)
     np.testing.assert_allclose(pts[3:] - x, -np.diag(h), rtol=1e-9, atol=0)
     # a cubic's truncation error is h^2 (third derivative 6), here below the rounding error eps |f| / h
-    np.testing.assert_allclose(g, 3 * x ** 2, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(g, 3 * x**2, rtol=0, atol=1e-8)
 
 
 def test_the_function_cannot_corrupt_the_optimizer_state(tmp_path, mod):
@@ -174,15 +180,30 @@ def test_run_with_finite_differences_records_it_in_meta(tmp_path, mod):
     assert meta["gradient"] == "finite-differences" and meta["evaluations_per_gradient"] == 6
     # the resolved config reruns the same run, bit for bit
     cfg = yaml.safe_load((Path(s["path"]) / "config.yaml").read_text())
-    assert cfg["objective"] == {"name": f"{mod}.f", "dim": 3, "function": f"{mod}:f", "gradient": None,
-                                "f_min": None, "minima": None}
+    assert cfg["objective"] == {
+        "name": f"{mod}.f",
+        "dim": 3,
+        "function": f"{mod}:f",
+        "gradient": None,
+        "f_min": None,
+        "minima": None,
+    }
     r2 = invoke("run", Path(s["path"]) / "config.yaml", "--runs-dir", tmp_path / "runs", "--format", "json")
     assert json.loads(r2.output)["final_x"] == s["final_x"]
 
 
 def test_user_f_min_and_minima_give_gap_and_distance(tmp_path, mod):
-    p = write_config(tmp_path, {"function": f"{mod}:f", "gradient": f"{mod}:g", "name": "wavy",
-                                "f_min": -1.0, "minima": [1.0, 1.0, 1.0]}, iterations=5)
+    p = write_config(
+        tmp_path,
+        {
+            "function": f"{mod}:f",
+            "gradient": f"{mod}:g",
+            "name": "wavy",
+            "f_min": -1.0,
+            "minima": [1.0, 1.0, 1.0],
+        },
+        iterations=5,
+    )
     s = json.loads(invoke("run", p, "--runs-dir", tmp_path / "runs", "--format", "json").output)
     assert s["objective"] == "wavy" and s["f_gap"] == pytest.approx(s["final_f"] + 1.0)
     assert s["distance_to_optimum"] == pytest.approx(np.linalg.norm(np.array(s["final_x"]) - 1.0))
@@ -191,17 +212,26 @@ def test_user_f_min_and_minima_give_gap_and_distance(tmp_path, mod):
 # ------------------------------------------------------------------ failures before the run
 
 
-@pytest.mark.parametrize("objective,words", [
-    ({"function": "{m}:raises"}, "objective function '{m}:raises' raised ValueError: bad input, no way"),
-    ({"function": "{m}:wrong_shape"}, "objective function '{m}:wrong_shape' must map an array (n, d) to (n,)"),
-    ({"function": "{m}:nan_everywhere"}, "objective function '{m}:nan_everywhere' is nan at the start point"),
-    ({"function": "{m}:f", "gradient": "{m}:bad_grad"}, "gradient function '{m}:bad_grad' must map"),
-    ({"function": "{m}:missing"}, "module '{m}' has no attribute 'missing'"),
-    ({"function": "{m}:NOT_CALLABLE"}, "'{m}:NOT_CALLABLE' is an int, not a function"),
-    ({"function": "{m}:batch_dependent"}, "gives a different result for a point alone than in a batch"),
-    ({"function": "{m}:returns_text"}, "returned a str, not numbers"),
-    ({"function": "no_such_module_xyz:f"}, "cannot import module 'no_such_module_xyz' (looked in "),
-])
+@pytest.mark.parametrize(
+    "objective,words",
+    [
+        ({"function": "{m}:raises"}, "objective function '{m}:raises' raised ValueError: bad input, no way"),
+        (
+            {"function": "{m}:wrong_shape"},
+            "objective function '{m}:wrong_shape' must map an array (n, d) to (n,)",
+        ),
+        (
+            {"function": "{m}:nan_everywhere"},
+            "objective function '{m}:nan_everywhere' is nan at the start point",
+        ),
+        ({"function": "{m}:f", "gradient": "{m}:bad_grad"}, "gradient function '{m}:bad_grad' must map"),
+        ({"function": "{m}:missing"}, "module '{m}' has no attribute 'missing'"),
+        ({"function": "{m}:NOT_CALLABLE"}, "'{m}:NOT_CALLABLE' is an int, not a function"),
+        ({"function": "{m}:batch_dependent"}, "gives a different result for a point alone than in a batch"),
+        ({"function": "{m}:returns_text"}, "returned a str, not numbers"),
+        ({"function": "no_such_module_xyz:f"}, "cannot import module 'no_such_module_xyz' (looked in "),
+    ],
+)
 def test_broken_functions_stop_before_the_run_with_one_line(tmp_path, mod, objective, words):
     objective = {k: v.format(m=mod) for k, v in objective.items()}
     p = write_config(tmp_path, objective)
@@ -218,9 +248,13 @@ def test_import_errors_inside_the_module_are_reported(tmp_path, monkeypatch):
     (tmp_path / f"{bad}.py").write_text("def f(x):\n    return x +\n")
     dep = f"udep_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{dep}.py").write_text("import not_installed_pkg_q\ndef f(x):\n    return x\n")
-    with pytest.raises(UserCodeError, match=rf"importing '{bad}' raised SyntaxError: [^(]*\({bad}.py, line 2\)$"):
+    with pytest.raises(
+        UserCodeError, match=rf"importing '{bad}' raised SyntaxError: [^(]*\({bad}.py, line 2\)$"
+    ):
         objective_of(tmp_path, {"function": f"{bad}:f"})  # the place once, not twice
-    with pytest.raises(UserCodeError, match=rf"importing '{dep}' failed: No module named 'not_installed_pkg_q'"):
+    with pytest.raises(
+        UserCodeError, match=rf"importing '{dep}' failed: No module named 'not_installed_pkg_q'"
+    ):
         objective_of(tmp_path, {"function": f"{dep}:f"})
 
 
@@ -230,17 +264,25 @@ def test_validation_does_not_import_user_code(tmp_path):
     assert c.objective.params["function"] == "surely_absent_mod:f"
 
 
-@pytest.mark.parametrize("objective,extra,key,words", [
-    ({"function": "mod"}, {}, "objective.function", "must be 'module:function'"),
-    ({"function": "mod:f", "gradient": "g"}, {}, "objective.gradient", "must be 'module:function'"),
-    ({"function": "mod:f", "expression": "x0"}, {}, "objective.expression", "not both"),
-    ({"function": "mod:f", "name": "sphere"}, {}, "objective.name", "is a built-in objective"),
-    ({"function": "mod:f", "shift": True}, {}, "objective.shift", "unknown key"),
-    ({"function": "mod:f", "minima": [1, 2]}, {}, "objective.minima.0", "has 2 coordinates"),
-    ({"function": "mod:f", "f_min": "low"}, {}, "objective.f_min", "finite number"),
-    ({"function": "mod:f", "dim": 3}, {"bounds": None}, "bounds", "no default bounds"),
-    ({"function": "mod:f"}, {"bounds": [-1, 1]}, "objective.dim", "dimension of a user function is not known"),
-])
+@pytest.mark.parametrize(
+    "objective,extra,key,words",
+    [
+        ({"function": "mod"}, {}, "objective.function", "must be 'module:function'"),
+        ({"function": "mod:f", "gradient": "g"}, {}, "objective.gradient", "must be 'module:function'"),
+        ({"function": "mod:f", "expression": "x0"}, {}, "objective.expression", "not both"),
+        ({"function": "mod:f", "name": "sphere"}, {}, "objective.name", "is a built-in objective"),
+        ({"function": "mod:f", "shift": True}, {}, "objective.shift", "unknown key"),
+        ({"function": "mod:f", "minima": [1, 2]}, {}, "objective.minima.0", "has 2 coordinates"),
+        ({"function": "mod:f", "f_min": "low"}, {}, "objective.f_min", "finite number"),
+        ({"function": "mod:f", "dim": 3}, {"bounds": None}, "bounds", "no default bounds"),
+        (
+            {"function": "mod:f"},
+            {"bounds": [-1, 1]},
+            "objective.dim",
+            "dimension of a user function is not known",
+        ),
+    ],
+)
 def test_bad_user_objective_keys(tmp_path, objective, extra, key, words):
     p = write_config(tmp_path, objective, **extra)
     if extra.get("bounds", 0) is None:
@@ -260,5 +302,7 @@ def test_an_exception_during_the_run_marks_it_failed(tmp_path, mod):
     assert r.exit_code == 1
     s = json.loads(r.stdout)
     assert s["status"] == "failed"
-    assert s["error"].startswith(f"objective function '{mod}:explodes_far_out' raised RuntimeError: x0 went past 1.5")
+    assert s["error"].startswith(
+        f"objective function '{mod}:explodes_far_out' raised RuntimeError: x0 went past 1.5"
+    )
     assert "Traceback" not in r.output

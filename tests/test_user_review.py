@@ -33,7 +33,9 @@ def folders(runs: Path) -> list[Path]:
 
 def test_a_large_run_keeps_x_out_of_the_summary_and_reruns_from_its_config(tmp_path):
     runs = tmp_path / "runs"
-    r = invoke("run", AMSGRAD, "objective.dim=1500", "bounds=[-1, 1]", "iterations=3", "--runs-dir", runs, "-q")
+    r = invoke(
+        "run", AMSGRAD, "objective.dim=1500", "bounds=[-1, 1]", "iterations=3", "--runs-dir", runs, "-q"
+    )
     assert r.exit_code == 0, r.output
     (f,) = folders(runs)
     s = json.loads((f / "summary.json").read_text())
@@ -57,7 +59,9 @@ def test_an_override_given_twice_is_refused(tmp_path):
 
 def test_a_user_function_that_cannot_be_imported_names_file_and_key(tmp_path):
     cfg = tmp_path / "u.yaml"
-    cfg.write_text('objective: {function: "no_such_module_xyz:f"}\nbounds: [[-1, 1], [-1, 1]]\nalgorithm: gd\n')
+    cfg.write_text(
+        'objective: {function: "no_such_module_xyz:f"}\nbounds: [[-1, 1], [-1, 1]]\nalgorithm: gd\n'
+    )
     r = invoke("run", cfg, "--runs-dir", tmp_path / "runs")
     assert r.exit_code == 2
     line = r.stderr.strip()
@@ -72,10 +76,25 @@ def test_a_crashed_run_shows_its_progress_from_the_trace(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     s = json.loads((f / "summary.json").read_text())
-    keep = {k: s[k] for k in ("format_version", "id", "name", "algorithm", "variant", "objective", "dim",
-                              "iterations_planned", "started_at")}
-    (f / "summary.json").write_text(json.dumps({**keep, "status": "running", "pid": dead.pid,
-                                                 "pid_start": 1, "hostname": socket.gethostname()}))
+    keep = {
+        k: s[k]
+        for k in (
+            "format_version",
+            "id",
+            "name",
+            "algorithm",
+            "variant",
+            "objective",
+            "dim",
+            "iterations_planned",
+            "started_at",
+        )
+    }
+    (f / "summary.json").write_text(
+        json.dumps(
+            {**keep, "status": "running", "pid": dead.pid, "pid_start": 1, "hostname": socket.gethostname()}
+        )
+    )
     run = load_run(str(f))
     assert run.summary["status"] == "crashed"
     assert run.summary["iterations"] == 100 and run.summary["final_f"] == s["final_f"]
@@ -118,13 +137,33 @@ def test_diverged_members_rank_worst_whatever_their_last_f():
 def _fake_run(tmp_path: Path, name: str, final_f: float) -> str:
     f = tmp_path / name
     f.mkdir()
-    (f / "config.yaml").write_text(yaml.safe_dump({"objective": {"name": "sphere", "dim": 2}, "algorithm":
-                                                   {"name": "gd"}, "iterations": 1}))
+    (f / "config.yaml").write_text(
+        yaml.safe_dump(
+            {"objective": {"name": "sphere", "dim": 2}, "algorithm": {"name": "gd"}, "iterations": 1}
+        )
+    )
     (f / "meta.json").write_text("{}")
-    (f / "summary.json").write_text(json.dumps({
-        "format_version": 1, "id": name, "status": "completed", "algorithm": "gd", "objective": "sphere",
-        "dim": 2, "iterations": 1, "final_f": final_f, "best_f": final_f, "best_iteration": 1, "f_min": 0.0,
-        "f_gap": final_f, "final_grad_norm": 1.0, "distance_to_optimum": 1.0, "wall_time_s": 1.0}))
+    (f / "summary.json").write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "id": name,
+                "status": "completed",
+                "algorithm": "gd",
+                "objective": "sphere",
+                "dim": 2,
+                "iterations": 1,
+                "final_f": final_f,
+                "best_f": final_f,
+                "best_iteration": 1,
+                "f_min": 0.0,
+                "f_gap": final_f,
+                "final_grad_norm": 1.0,
+                "distance_to_optimum": 1.0,
+                "wall_time_s": 1.0,
+            }
+        )
+    )
     (f / "trace.csv").write_text(f"iteration,f,grad_norm,step_norm\n0,1.0,1.0,0.0\n1,{final_f!r},1.0,0.1\n")
     return str(f)
 
@@ -139,13 +178,19 @@ def test_the_gate_prints_values_that_differ_as_different(tmp_path):
 def test_git_commit_is_read_without_git_and_none_outside_a_repository(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "PATH": "/usr/bin:/bin",
+    }
     try:
         for cmd in (["git", "init", "-q"], ["git", "commit", "-q", "--allow-empty", "-m", "x"]):
             subprocess.run(cmd, cwd=repo, check=True, env=env, capture_output=True)
-        want = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        want = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+        ).stdout.strip()
         subprocess.run(["git", "pack-refs", "--all"], cwd=repo, check=True, env=env, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("git is not available")

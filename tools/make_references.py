@@ -93,114 +93,321 @@ CASES = [
     ("gd", O, "default", {}, {"learning_rate": 1e-3}),
     ("gd", O, "custom", {"alpha": 4e-4}, {"learning_rate": 4e-4}),
     ("momentum", T, "default", {}, {"momentum": 0.9}),
-    ("momentum", T, "custom", {"alpha": 5e-4, "momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01},
-     {"lr": 5e-4, "momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01}),
+    (
+        "momentum",
+        T,
+        "custom",
+        {"alpha": 5e-4, "momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01},
+        {"lr": 5e-4, "momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01},
+    ),
     ("momentum", O, "default", {}, {"learning_rate": 1e-3, "momentum": 0.9}),
     ("momentum", O, "custom", {"alpha": 5e-4, "momentum": 0.8}, {"learning_rate": 5e-4, "momentum": 0.8}),
     ("nesterov", T, "default", {}, {"momentum": 0.9, "nesterov": True}),
-    ("nesterov", T, "custom", {"alpha": 5e-4, "momentum": 0.95, "weight_decay": 0.01},
-     {"lr": 5e-4, "momentum": 0.95, "weight_decay": 0.01, "nesterov": True}),
+    (
+        "nesterov",
+        T,
+        "custom",
+        {"alpha": 5e-4, "momentum": 0.95, "weight_decay": 0.01},
+        {"lr": 5e-4, "momentum": 0.95, "weight_decay": 0.01, "nesterov": True},
+    ),
     ("nesterov", O, "default", {}, {"learning_rate": 1e-3, "momentum": 0.9, "nesterov": True}),
-    ("nesterov", O, "custom", {"alpha": 5e-4, "momentum": 0.95},
-     {"learning_rate": 5e-4, "momentum": 0.95, "nesterov": True}),
+    (
+        "nesterov",
+        O,
+        "custom",
+        {"alpha": 5e-4, "momentum": 0.95},
+        {"learning_rate": 5e-4, "momentum": 0.95, "nesterov": True},
+    ),
     ("adagrad", T, "default", {}, {}),
-    ("adagrad", T, "custom", {"alpha": 0.05, "lr_decay": 0.01, "weight_decay": 1e-3,
-                              "initial_accumulator_value": 0.5, "eps": 1e-6},
-     {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 1e-3, "initial_accumulator_value": 0.5, "eps": 1e-6}),
+    (
+        "adagrad",
+        T,
+        "custom",
+        {
+            "alpha": 0.05,
+            "lr_decay": 0.01,
+            "weight_decay": 1e-3,
+            "initial_accumulator_value": 0.5,
+            "eps": 1e-6,
+        },
+        {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 1e-3, "initial_accumulator_value": 0.5, "eps": 1e-6},
+    ),
     ("adagrad", O, "default", {}, {"learning_rate": 0.01}),
-    ("adagrad", O, "custom", {"alpha": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-5},
-     {"learning_rate": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-5}),
+    (
+        "adagrad",
+        O,
+        "custom",
+        {"alpha": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-5},
+        {"learning_rate": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-5},
+    ),
     ("rmsprop", T, "default", {}, {}),
-    ("rmsprop", T, "centered", {"alpha": 1e-3, "decay": 0.95, "eps": 1e-6, "weight_decay": 1e-3,
-                                "momentum": 0.5, "centered": True},
-     {"lr": 1e-3, "alpha": 0.95, "eps": 1e-6, "weight_decay": 1e-3, "momentum": 0.5, "centered": True}),
-    ("rmsprop", T, "momentum", {"alpha": 2e-3, "decay": 0.9, "momentum": 0.9},
-     {"lr": 2e-3, "alpha": 0.9, "momentum": 0.9}),
+    (
+        "rmsprop",
+        T,
+        "centered",
+        {"alpha": 1e-3, "decay": 0.95, "eps": 1e-6, "weight_decay": 1e-3, "momentum": 0.5, "centered": True},
+        {"lr": 1e-3, "alpha": 0.95, "eps": 1e-6, "weight_decay": 1e-3, "momentum": 0.5, "centered": True},
+    ),
+    (
+        "rmsprop",
+        T,
+        "momentum",
+        {"alpha": 2e-3, "decay": 0.9, "momentum": 0.9},
+        {"lr": 2e-3, "alpha": 0.9, "momentum": 0.9},
+    ),
     ("rmsprop", O, "default", {}, {"learning_rate": 0.01}),
-    ("rmsprop", O, "centered", {"alpha": 1e-3, "decay": 0.95, "eps": 1e-6, "initial_scale": 0.1,
-                                "eps_in_sqrt": False, "centered": True, "momentum": 0.5, "nesterov": True},
-     {"learning_rate": 1e-3, "decay": 0.95, "eps": 1e-6, "initial_scale": 0.1, "eps_in_sqrt": False,
-      "centered": True, "momentum": 0.5, "nesterov": True}),
-    ("rmsprop", O, "momentum", {"alpha": 2e-3, "momentum": 0.9},
-     {"learning_rate": 2e-3, "momentum": 0.9}),
+    (
+        "rmsprop",
+        O,
+        "centered",
+        {
+            "alpha": 1e-3,
+            "decay": 0.95,
+            "eps": 1e-6,
+            "initial_scale": 0.1,
+            "eps_in_sqrt": False,
+            "centered": True,
+            "momentum": 0.5,
+            "nesterov": True,
+        },
+        {
+            "learning_rate": 1e-3,
+            "decay": 0.95,
+            "eps": 1e-6,
+            "initial_scale": 0.1,
+            "eps_in_sqrt": False,
+            "centered": True,
+            "momentum": 0.5,
+            "nesterov": True,
+        },
+    ),
+    ("rmsprop", O, "momentum", {"alpha": 2e-3, "momentum": 0.9}, {"learning_rate": 2e-3, "momentum": 0.9}),
     # small steps: RMSProp and Adadelta at their default rates settle into a chaotic
     # oscillation within a few hundred steps (see main()); these stay in the transient
-    ("rmsprop", T, "slow", {"alpha": 1e-4, "centered": True, "weight_decay": 1e-3},
-     {"lr": 1e-4, "centered": True, "weight_decay": 1e-3}),
+    (
+        "rmsprop",
+        T,
+        "slow",
+        {"alpha": 1e-4, "centered": True, "weight_decay": 1e-3},
+        {"lr": 1e-4, "centered": True, "weight_decay": 1e-3},
+    ),
     ("rmsprop", T, "slowmomentum", {"alpha": 2e-5, "momentum": 0.9}, {"lr": 2e-5, "momentum": 0.9}),
     ("rmsprop", O, "slow", {"alpha": 1e-4, "decay": 0.99}, {"learning_rate": 1e-4, "decay": 0.99}),
-    ("rmsprop", O, "slowmomentum", {"alpha": 1e-5, "momentum": 0.9, "nesterov": True},
-     {"learning_rate": 1e-5, "momentum": 0.9, "nesterov": True}),
+    (
+        "rmsprop",
+        O,
+        "slowmomentum",
+        {"alpha": 1e-5, "momentum": 0.9, "nesterov": True},
+        {"learning_rate": 1e-5, "momentum": 0.9, "nesterov": True},
+    ),
     ("adadelta", T, "slow", {"alpha": 0.05}, {"lr": 0.05}),
-    ("adadelta", O, "slow", {"alpha": 0.05, "weight_decay": 0.01},
-     {"learning_rate": 0.05, "weight_decay": 0.01}),
+    (
+        "adadelta",
+        O,
+        "slow",
+        {"alpha": 0.05, "weight_decay": 0.01},
+        {"learning_rate": 0.05, "weight_decay": 0.01},
+    ),
     ("adadelta", T, "default", {}, {}),
-    ("adadelta", T, "custom", {"alpha": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01},
-     {"lr": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01}),
+    (
+        "adadelta",
+        T,
+        "custom",
+        {"alpha": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01},
+        {"lr": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01},
+    ),
     ("adadelta", O, "default", {}, {"learning_rate": 1.0}),
-    ("adadelta", O, "custom", {"alpha": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01},
-     {"learning_rate": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01}),
+    (
+        "adadelta",
+        O,
+        "custom",
+        {"alpha": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01},
+        {"learning_rate": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01},
+    ),
     ("adam", T, "default", {}, {}),
-    ("adam", T, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01},
-     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
+    (
+        "adam",
+        T,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01},
+    ),
     ("adam", O, "default", {}, {"learning_rate": 1e-3}),
-    ("adam", O, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
-     {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8}),
+    (
+        "adam",
+        O,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
+        {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
+    ),
     ("adamw", T, "default", {}, {}),
-    ("adamw", T, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.1},
-     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
+    (
+        "adamw",
+        T,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1},
+    ),
     ("adamw", O, "default", {}, {"learning_rate": 1e-3}),
-    ("adamw", O, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8,
-                            "weight_decay": 0.05},
-     {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8, "weight_decay": 0.05}),
+    (
+        "adamw",
+        O,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8, "weight_decay": 0.05},
+        {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8, "weight_decay": 0.05},
+    ),
     ("adamax", T, "default", {}, {}),
-    ("adamax", T, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01},
-     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
+    (
+        "adamax",
+        T,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01},
+    ),
     ("adamax", O, "default", {}, {"learning_rate": 2e-3}),
-    ("adamax", O, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6},
-     {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6}),
+    (
+        "adamax",
+        O,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6},
+        {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6},
+    ),
     ("nadam", T, "default", {}, {}),
-    ("nadam", T, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01,
-                            "momentum_decay": 0.01},
-     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01, "momentum_decay": 0.01}),
-    ("nadam", T, "decoupled", {"alpha": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
-     {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True}),
+    (
+        "nadam",
+        T,
+        "custom",
+        {
+            "alpha": 0.01,
+            "beta1": 0.8,
+            "beta2": 0.99,
+            "eps": 1e-6,
+            "weight_decay": 0.01,
+            "momentum_decay": 0.01,
+        },
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01, "momentum_decay": 0.01},
+    ),
+    (
+        "nadam",
+        T,
+        "decoupled",
+        {"alpha": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
+        {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
+    ),
     ("nadam", T, "float64", {"mu_product_float32": False}, {"_default_dtype": "float64"}),
     ("nadam", O, "default", {}, {"learning_rate": 2e-3}),
-    ("nadam", O, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
-     {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8}),
+    (
+        "nadam",
+        O,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
+        {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
+    ),
     ("amsgrad", T, "default", {}, {"amsgrad": True}),
-    ("amsgrad", T, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01},
-     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01, "amsgrad": True}),
+    (
+        "amsgrad",
+        T,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01, "amsgrad": True},
+    ),
     ("amsgrad", O, "default", {}, {"learning_rate": 1e-3}),
-    ("amsgrad", O, "custom", {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
-     {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8}),
+    (
+        "amsgrad",
+        O,
+        "custom",
+        {"alpha": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
+        {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8},
+    ),
 ]
 
 # optimizers with a learning-rate schedule: (algorithm, library, hyper, optrun params with
 # schedule, library kwargs, library schedule)
 SCHEDULED = [
-    ("adam", O, "cosine", {"alpha": 0.02, "schedule": {"name": "cosine", "decay_steps": 800,
-                                                       "alpha_min": 1e-4, "warmup_steps": 100,
-                                                       "warmup_init": 0.0}},
-     {}, ("warmup_cosine", {"init_value": 0.0, "peak_value": 0.02, "warmup_steps": 100, "decay_steps": 800,
-                                "end_value": 1e-4})),
-    ("momentum", O, "exponential", {"alpha": 1e-3, "schedule": {"name": "exponential", "decay_rate": 0.5,
-                                                                "decay_steps": 300, "staircase": False}},
-     {"momentum": 0.9}, ("exponential", {"init_value": 1e-3, "transition_steps": 300, "decay_rate": 0.5})),
-    ("adam", T, "step", {"alpha": 0.02, "schedule": {"name": "step", "decay_steps": 250, "decay_rate": 0.5}},
-     {"lr": 0.02}, ("StepLR", {"step_size": 250, "gamma": 0.5})),
-    ("adagrad", T, "exponential", {"alpha": 0.05, "schedule": {"name": "exponential", "decay_rate": 0.999,
-                                                               "decay_steps": 1, "staircase": False}},
-     {"lr": 0.05}, ("ExponentialLR", {"gamma": 0.999})),
+    (
+        "adam",
+        O,
+        "cosine",
+        {
+            "alpha": 0.02,
+            "schedule": {
+                "name": "cosine",
+                "decay_steps": 800,
+                "alpha_min": 1e-4,
+                "warmup_steps": 100,
+                "warmup_init": 0.0,
+            },
+        },
+        {},
+        (
+            "warmup_cosine",
+            {
+                "init_value": 0.0,
+                "peak_value": 0.02,
+                "warmup_steps": 100,
+                "decay_steps": 800,
+                "end_value": 1e-4,
+            },
+        ),
+    ),
+    (
+        "momentum",
+        O,
+        "exponential",
+        {
+            "alpha": 1e-3,
+            "schedule": {"name": "exponential", "decay_rate": 0.5, "decay_steps": 300, "staircase": False},
+        },
+        {"momentum": 0.9},
+        ("exponential", {"init_value": 1e-3, "transition_steps": 300, "decay_rate": 0.5}),
+    ),
+    (
+        "adam",
+        T,
+        "step",
+        {"alpha": 0.02, "schedule": {"name": "step", "decay_steps": 250, "decay_rate": 0.5}},
+        {"lr": 0.02},
+        ("StepLR", {"step_size": 250, "gamma": 0.5}),
+    ),
+    (
+        "adagrad",
+        T,
+        "exponential",
+        {
+            "alpha": 0.05,
+            "schedule": {"name": "exponential", "decay_rate": 0.999, "decay_steps": 1, "staircase": False},
+        },
+        {"lr": 0.05},
+        ("ExponentialLR", {"gamma": 0.999}),
+    ),
 ]
 
-TORCH_CLASS = {"gd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad": "Adagrad",
-               "rmsprop": "RMSprop", "adadelta": "Adadelta", "adam": "Adam", "adamw": "AdamW",
-               "adamax": "Adamax", "nadam": "NAdam", "amsgrad": "Adam"}
-OPTAX_FUNCTION = {"gd": "sgd", "momentum": "sgd", "nesterov": "sgd", "adagrad": "adagrad",
-                  "rmsprop": "rmsprop", "adadelta": "adadelta", "adam": "adam", "adamw": "adamw",
-                  "adamax": "adamax", "nadam": "nadam", "amsgrad": "amsgrad"}
+TORCH_CLASS = {
+    "gd": "SGD",
+    "momentum": "SGD",
+    "nesterov": "SGD",
+    "adagrad": "Adagrad",
+    "rmsprop": "RMSprop",
+    "adadelta": "Adadelta",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "adamax": "Adamax",
+    "nadam": "NAdam",
+    "amsgrad": "Adam",
+}
+OPTAX_FUNCTION = {
+    "gd": "sgd",
+    "momentum": "sgd",
+    "nesterov": "sgd",
+    "adagrad": "adagrad",
+    "rmsprop": "rmsprop",
+    "adadelta": "adadelta",
+    "adam": "adam",
+    "adamw": "adamw",
+    "adamax": "adamax",
+    "nadam": "nadam",
+    "amsgrad": "amsgrad",
+}
 
 # ----------------------------------------------------------------------------- runners
 
@@ -241,8 +448,9 @@ def run_optax(algorithm, kwargs, x0, grad, lr_schedule=None):
     kwargs = dict(kwargs)
     if lr_schedule is not None:
         kind, skw = lr_schedule
-        fn = {"warmup_cosine": optax.warmup_cosine_decay_schedule,
-              "exponential": optax.exponential_decay}[kind]
+        fn = {"warmup_cosine": optax.warmup_cosine_decay_schedule, "exponential": optax.exponential_decay}[
+            kind
+        ]
         sched = fn(**skw)
         # optax calls a schedule with its int32 step count, and jax promotes int32 with Python
         # floats to float32: the learning rates come out in float32 even with jax_enable_x64.
@@ -271,23 +479,56 @@ def schedule_values():
     n = 1200
     k = np.arange(n + 1)
     for spec, fn, kw in [
-        ({"name": "cosine", "decay_steps": 1000, "alpha_min": 0.0, "warmup_steps": 0, "warmup_init": 0.0},
-         optax.cosine_decay_schedule, {"init_value": 0.1, "decay_steps": 1000, "alpha": 0.0}),
-        ({"name": "cosine", "decay_steps": 1000, "alpha_min": 1e-3, "warmup_steps": 100, "warmup_init": 0.01},
-         optax.warmup_cosine_decay_schedule,
-         {"init_value": 0.01, "peak_value": 0.1, "warmup_steps": 100, "decay_steps": 1000, "end_value": 1e-3}),
-        ({"name": "exponential", "decay_rate": 0.5, "decay_steps": 200, "staircase": False},
-         optax.exponential_decay, {"init_value": 0.1, "transition_steps": 200, "decay_rate": 0.5}),
-        ({"name": "exponential", "decay_rate": 0.5, "decay_steps": 200, "staircase": True},
-         optax.exponential_decay, {"init_value": 0.1, "transition_steps": 200, "decay_rate": 0.5, "staircase": True}),
+        (
+            {"name": "cosine", "decay_steps": 1000, "alpha_min": 0.0, "warmup_steps": 0, "warmup_init": 0.0},
+            optax.cosine_decay_schedule,
+            {"init_value": 0.1, "decay_steps": 1000, "alpha": 0.0},
+        ),
+        (
+            {
+                "name": "cosine",
+                "decay_steps": 1000,
+                "alpha_min": 1e-3,
+                "warmup_steps": 100,
+                "warmup_init": 0.01,
+            },
+            optax.warmup_cosine_decay_schedule,
+            {
+                "init_value": 0.01,
+                "peak_value": 0.1,
+                "warmup_steps": 100,
+                "decay_steps": 1000,
+                "end_value": 1e-3,
+            },
+        ),
+        (
+            {"name": "exponential", "decay_rate": 0.5, "decay_steps": 200, "staircase": False},
+            optax.exponential_decay,
+            {"init_value": 0.1, "transition_steps": 200, "decay_rate": 0.5},
+        ),
+        (
+            {"name": "exponential", "decay_rate": 0.5, "decay_steps": 200, "staircase": True},
+            optax.exponential_decay,
+            {"init_value": 0.1, "transition_steps": 200, "decay_rate": 0.5, "staircase": True},
+        ),
     ]:
         f = fn(**kw)
-        out.append({"library": "optax", "call": f"optax.{fn.__name__}(**{kw})", "alpha": 0.1,
-                    "schedule": spec, "lr": [float(f(int(i))) for i in k]})
+        out.append(
+            {
+                "library": "optax",
+                "call": f"optax.{fn.__name__}(**{kw})",
+                "alpha": 0.1,
+                "schedule": spec,
+                "lr": [float(f(int(i))) for i in k],
+            }
+        )
     for spec, cls, kw in [
         ({"name": "step", "decay_steps": 150, "decay_rate": 0.3}, "StepLR", {"step_size": 150, "gamma": 0.3}),
-        ({"name": "exponential", "decay_rate": 0.995, "decay_steps": 1, "staircase": False}, "ExponentialLR",
-         {"gamma": 0.995}),
+        (
+            {"name": "exponential", "decay_rate": 0.995, "decay_steps": 1, "staircase": False},
+            "ExponentialLR",
+            {"gamma": 0.995},
+        ),
     ]:
         p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         opt = torch.optim.SGD([p], lr=0.1)
@@ -297,8 +538,15 @@ def schedule_values():
             lrs.append(float(opt.param_groups[0]["lr"]))
             opt.step()
             sch.step()
-        out.append({"library": "torch", "call": f"torch.optim.lr_scheduler.{cls}(opt, **{kw})", "alpha": 0.1,
-                    "schedule": spec, "lr": lrs})
+        out.append(
+            {
+                "library": "torch",
+                "call": f"torch.optim.lr_scheduler.{cls}(opt, **{kw})",
+                "alpha": 0.1,
+                "schedule": spec,
+                "lr": lrs,
+            }
+        )
     return out
 
 
@@ -315,8 +563,14 @@ def schedule_values():
 # for one, is not correctly rounded on CPU: ~1% of results are an ulp off). The tests hold
 # optrun to 1e-12 over the steps where the three runs agree to 1e-13.
 
-CONFIGS = {"native": {}, "portable": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-                                      "XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2"}}
+CONFIGS = {
+    "native": {},
+    "portable": {
+        "ATEN_CPU_CAPABILITY": "default",
+        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+        "XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2",
+    },
+}
 
 
 def all_cases():
@@ -325,8 +579,10 @@ def all_cases():
     problems = {"quadratic": (x0, quadratic_grad(a, b)), "rosenbrock": (ROSENBROCK_X0, rosenbrock_grad)}
     for algorithm, lib, hyper, params, kwargs, lr_schedule in todo:
         for pname, (start, grad) in problems.items():
-            yield f"{algorithm}-{lib}-{hyper}-{pname}", (algorithm, lib, hyper, params, kwargs,
-                                                         lr_schedule, pname, start, grad)
+            yield (
+                f"{algorithm}-{lib}-{hyper}-{pname}",
+                (algorithm, lib, hyper, params, kwargs, lr_schedule, pname, start, grad),
+            )
 
 
 def worker(path: str, perturbed: bool) -> None:
@@ -346,11 +602,20 @@ def worker(path: str, perturbed: bool) -> None:
         runner = run_torch if lib == T else run_optax
         out[name] = runner(algorithm, kwargs, start, grad, lr_schedule)
         if perturbed:
-            out[name + "/perturbed"] = runner(algorithm, kwargs, np.nextafter(start, np.inf), grad,
-                                              lr_schedule)
-    out["__versions__"] = np.array(json.dumps({
-        "torch": torch.__version__, "optax": optax.__version__, "jax": jax.__version__,
-        "numpy": np.__version__, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}))
+            out[name + "/perturbed"] = runner(
+                algorithm, kwargs, np.nextafter(start, np.inf), grad, lr_schedule
+            )
+    out["__versions__"] = np.array(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "optax": optax.__version__,
+                "jax": jax.__version__,
+                "numpy": np.__version__,
+                "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            }
+        )
+    )
     np.savez(path, **out)
 
 
@@ -365,8 +630,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for config, env in CONFIGS.items():
             path = os.path.join(tmp, config + ".npz")
-            subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", path, config],
-                           env={**os.environ, **env}, check=True)
+            subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--worker", path, config],
+                env={**os.environ, **env},
+                check=True,
+            )
             with np.load(path) as z:
                 runs[config] = {k: z[k] for k in z.files}
             versions[config] = json.loads(str(runs[config].pop("__versions__")))
@@ -382,16 +650,34 @@ def main() -> int:
         if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(alt)) and np.all(np.isfinite(near))):
             print(f"{name}: not finite, case skipped", file=sys.stderr)
             continue
-        call = (f"torch.optim.{TORCH_CLASS[algorithm]}(foreach=False, **{kwargs})" if lib == T
-                else f"optax.{OPTAX_FUNCTION[algorithm]}(**{kwargs})")
+        call = (
+            f"torch.optim.{TORCH_CLASS[algorithm]}(foreach=False, **{kwargs})"
+            if lib == T
+            else f"optax.{OPTAX_FUNCTION[algorithm]}(**{kwargs})"
+        )
         if lr_schedule is not None:
             call += f" with {lr_schedule[0]}(**{lr_schedule[1]})"
-        meta = {"algorithm": algorithm, "variant": lib, "hyper": hyper, "problem": pname,
-                "params": params, "library_call": call, "steps": STEPS,
-                "x": "native CPU path", "x_alt": CONFIGS["portable"],
-                "x_near": "native CPU path from nextafter(x0, inf), one ulp away", "versions": versions}
-        np.savez_compressed(os.path.join(OUT, "cases", name + ".npz"), x=xs[keep], x_alt=alt[keep],
-                            x_near=near[keep], steps=keep, meta=np.array(json.dumps(meta)))
+        meta = {
+            "algorithm": algorithm,
+            "variant": lib,
+            "hyper": hyper,
+            "problem": pname,
+            "params": params,
+            "library_call": call,
+            "steps": STEPS,
+            "x": "native CPU path",
+            "x_alt": CONFIGS["portable"],
+            "x_near": "native CPU path from nextafter(x0, inf), one ulp away",
+            "versions": versions,
+        }
+        np.savez_compressed(
+            os.path.join(OUT, "cases", name + ".npz"),
+            x=xs[keep],
+            x_alt=alt[keep],
+            x_near=near[keep],
+            steps=keep,
+            meta=np.array(json.dumps(meta)),
+        )
         written += 1
     import warnings
 

@@ -33,15 +33,33 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(ROOT, "configs")
 
 # what differs between two runs of one config: left out of the comparison
-VOLATILE = {"id", "pid", "pid_start", "hostname", "started_at", "ended_at", "updated_at", "wall_time_s",
-            "time_per_iteration_s", "batch_wall_time_s", "members_per_second", "path", "workers"}
+VOLATILE = {
+    "id",
+    "pid",
+    "pid_start",
+    "hostname",
+    "started_at",
+    "ended_at",
+    "updated_at",
+    "wall_time_s",
+    "time_per_iteration_s",
+    "batch_wall_time_s",
+    "members_per_second",
+    "path",
+    "workers",
+}
 ROSENBROCK = ["objective={name: rosenbrock, dim: 3}", "bounds=[-2, 2]", "seed=4"]
 
 
 def variants(env: dict[str, str]) -> list[tuple[str, str]]:
     """Every (algorithm, variant) the optrun under test lists."""
-    out = subprocess.run([sys.executable, "-m", "optrun", "algorithms", "--format", "json"], env=env,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "optrun", "algorithms", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     data = json.loads(out)
     rows = data if isinstance(data, list) else data.get("algorithms", [])
     pairs = []
@@ -63,15 +81,32 @@ def cases(env: dict[str, str]) -> dict[str, list[str]]:
             out[f"example-{name[:-5]}"] = [os.path.join(examples, name)]
     base = os.path.join(CONFIGS, "amsgrad.yaml")
     for algo, var in variants(env):
-        out[f"variant-{algo}-{var}"] = [base, *ROSENBROCK, "iterations=300",
-                                         f"algorithm={{name: {algo}, variant: {var}}}"]
+        out[f"variant-{algo}-{var}"] = [
+            base,
+            *ROSENBROCK,
+            "iterations=300",
+            f"algorithm={{name: {algo}, variant: {var}}}",
+        ]
     out["thinned-every"] = [base, *ROSENBROCK, "iterations=5000", "trace.every=37"]
     out["thinned-log"] = [base, *ROSENBROCK, "iterations=5000", "trace.log_per_decade=7"]
     out["numba"] = [base, *ROSENBROCK, "backend=numba", "iterations=3000"]
-    out["sweep-seeds-alphas"] = [base, "--sweep", "seed=0:40", "--sweep", "algorithm.alpha=logspace(1e-3,1e-1,4)"]
-    out["sweep-algorithms-objectives"] = [base, "iterations=500", "--sweep", "algorithm.name=adam,amsgrad,gd,rmsprop",
-                                          "--sweep", "objective.name=sphere,rosenbrock,himmelblau",
-                                          "--sweep", "seed=0:3"]
+    out["sweep-seeds-alphas"] = [
+        base,
+        "--sweep",
+        "seed=0:40",
+        "--sweep",
+        "algorithm.alpha=logspace(1e-3,1e-1,4)",
+    ]
+    out["sweep-algorithms-objectives"] = [
+        base,
+        "iterations=500",
+        "--sweep",
+        "algorithm.name=adam,amsgrad,gd,rmsprop",
+        "--sweep",
+        "objective.name=sphere,rosenbrock,himmelblau",
+        "--sweep",
+        "seed=0:3",
+    ]
     return out
 
 
@@ -131,8 +166,14 @@ def record(out_dir: str, pythonpath: str | None = None) -> None:
         for case, args in cases(env).items():
             runs = os.path.join(work, case)
             workers = ["--workers", "2"] if "--sweep" in args else []
-            p = subprocess.run([sys.executable, "-m", "optrun", "run", *args, "--runs-dir", runs, "-q", *workers],
-                               env=env, cwd=work, capture_output=True, text=True, check=False)
+            p = subprocess.run(
+                [sys.executable, "-m", "optrun", "run", *args, "--runs-dir", runs, "-q", *workers],
+                env=env,
+                cwd=work,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             target = os.path.join(out_dir, case)
             os.makedirs(target, exist_ok=True)
             with open(os.path.join(target, "exit"), "w", encoding="utf-8") as f:
@@ -151,6 +192,7 @@ def record(out_dir: str, pythonpath: str | None = None) -> None:
 
 def compare(old: str, new: str) -> int:
     """List every file that differs between two recorded folders; the number of differences."""
+
     def files(top):
         found = set()
         for dirpath, _, names in os.walk(top):
@@ -166,8 +208,10 @@ def compare(old: str, new: str) -> int:
             y = f.read().splitlines()
         if x != y:
             i = next((i for i, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
-            problems.append(f"{rel}: line {i + 1} differs: {x[i][:100] if i < len(x) else '<end>'!r} != "
-                            f"{y[i][:100] if i < len(y) else '<end>'!r}")
+            problems.append(
+                f"{rel}: line {i + 1} differs: {x[i][:100] if i < len(x) else '<end>'!r} != "
+                f"{y[i][:100] if i < len(y) else '<end>'!r}"
+            )
     for p in problems:
         print(p)
     n = len(a & b)
@@ -176,8 +220,11 @@ def compare(old: str, new: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--base", metavar="REV", help="compare git revision REV with the working tree")
     sub = p.add_subparsers(dest="what")
     r = sub.add_parser("record", help="record this tree's outputs into OUT")

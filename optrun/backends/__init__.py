@@ -55,16 +55,18 @@ def resolve_backend(backend: str, d: int) -> str:
         return "numpy"
     if backend == "numba":
         if not numba_available():
-            raise ConfigError(f"numba is not installed: {INSTALL_HINT} (or use backend: auto or numpy)",
-                              path="backend")
+            raise ConfigError(
+                f"numba is not installed: {INSTALL_HINT} (or use backend: auto or numpy)", path="backend"
+            )
         return "numba"
     if backend != "auto":
         raise ConfigError(f"must be one of {', '.join(BACKENDS)}, not {backend!r}", path="backend")
     return "numba" if d >= NUMBA_MIN_D and numba_available() else "numpy"
 
 
-def build_variant(variant: Variant, params: dict[str, Any], backend: str, d: int,
-                  schedule: dict[str, Any] | None = None) -> Optimizer:
+def build_variant(
+    variant: Variant, params: dict[str, Any], backend: str, d: int, schedule: dict[str, Any] | None = None
+) -> Optimizer:
     """A built-in variant's optimizer for ``backend`` (``auto | numpy | numba``) at dimension ``d``.
 
     ``params`` are the variant's hyperparameters (floats or ``(S, 1)`` arrays); ``schedule`` a
@@ -79,8 +81,9 @@ def build_variant(variant: Variant, params: dict[str, Any], backend: str, d: int
             from .fused import fused_builder
         except ImportError as e:  # installed but broken (e.g. a numpy it does not support)
             if backend == "numba":
-                raise ConfigError(f"numba could not be imported ({e}); {INSTALL_HINT} or use "
-                                  "backend: numpy", path="backend") from None
+                raise ConfigError(
+                    f"numba could not be imported ({e}); {INSTALL_HINT} or use backend: numpy", path="backend"
+                ) from None
         else:
             fused = fused_builder(variant.build)
             if fused is not None:

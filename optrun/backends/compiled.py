@@ -26,8 +26,16 @@ from ..objectives.base import Objective
 from . import kernels as K
 
 #: objective name -> code of its branch in :func:`gradient`
-GRADIENTS = {"sphere": 0, "ellipsoid": 1, "rosenbrock": 2, "styblinski-tang": 3, "booth": 4,
-             "matyas": 5, "himmelblau": 6, "three-hump-camel": 7}
+GRADIENTS = {
+    "sphere": 0,
+    "ellipsoid": 1,
+    "rosenbrock": 2,
+    "styblinski-tang": 3,
+    "booth": 4,
+    "matyas": 5,
+    "himmelblau": 6,
+    "three-hump-camel": 7,
+}
 
 
 @njit(**K._JIT)
@@ -85,7 +93,12 @@ def compiled_gradient(objective: Objective) -> tuple[int, np.ndarray] | None:
     code = GRADIENTS.get(objective.name)
     info: dict[str, Any] = objective.info
     params = info.get("params", {})
-    if code is None or info.get("gradient", "analytic") != "analytic" or params.get("shift") or params.get("rotate"):
+    if (
+        code is None
+        or info.get("gradient", "analytic") != "analytic"
+        or params.get("shift")
+        or params.get("rotate")
+    ):
         return None
     p = np.zeros(1)
     if objective.name == "ellipsoid":  # its weights as the objective computes them
@@ -149,21 +162,101 @@ def adagrad_optax_steps(n, code, p, X, D, tile, g, x, sum_sq, neg_alpha, eps):
 
 
 @njit(**K._JIT)
-def rmsprop_torch_steps(n, code, p, X, D, tile, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
-                        has_wd, centered, upd_buf):
+def rmsprop_torch_steps(
+    n,
+    code,
+    p,
+    X,
+    D,
+    tile,
+    g,
+    x,
+    nu,
+    mu,
+    buf,
+    neg_alpha,
+    decay,
+    omd,
+    lc,
+    ls,
+    eps,
+    wd,
+    mom,
+    has_wd,
+    centered,
+    upd_buf,
+):
     for k in range(n):
-        K.rmsprop_torch_apply(0, x.shape[1], tile, D[k], g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd,
-                              mom, has_wd, centered, upd_buf)
+        K.rmsprop_torch_apply(
+            0,
+            x.shape[1],
+            tile,
+            D[k],
+            g,
+            x,
+            nu,
+            mu,
+            buf,
+            neg_alpha,
+            decay,
+            omd,
+            lc,
+            ls,
+            eps,
+            wd,
+            mom,
+            has_wd,
+            centered,
+            upd_buf,
+        )
         X[k] = x
         gradient(code, p, x, g)
 
 
 @njit(**K._JIT)
-def rmsprop_optax_steps(n, code, p, X, D, tile, g, x, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
-                        eps_in_sqrt, has_mom, nesterov):
+def rmsprop_optax_steps(
+    n,
+    code,
+    p,
+    X,
+    D,
+    tile,
+    g,
+    x,
+    nu,
+    mu,
+    buf,
+    neg_alpha,
+    decay,
+    omd,
+    eps,
+    mom,
+    centered,
+    eps_in_sqrt,
+    has_mom,
+    nesterov,
+):
     for k in range(n):
-        K.rmsprop_optax_apply(0, x.shape[1], tile, D[k], g, x, nu, mu, buf, neg_alpha, decay, omd, eps, mom,
-                              centered, eps_in_sqrt, has_mom, nesterov)
+        K.rmsprop_optax_apply(
+            0,
+            x.shape[1],
+            tile,
+            D[k],
+            g,
+            x,
+            nu,
+            mu,
+            buf,
+            neg_alpha,
+            decay,
+            omd,
+            eps,
+            mom,
+            centered,
+            eps_in_sqrt,
+            has_mom,
+            nesterov,
+        )
         X[k] = x
         gradient(code, p, x, g)
 
@@ -171,38 +264,171 @@ def rmsprop_optax_steps(n, code, p, X, D, tile, g, x, nu, mu, buf, neg_alpha, de
 @njit(**K._JIT)
 def adadelta_steps(n, code, p, X, D, tile, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
     for k in range(n):
-        K.adadelta_apply(0, x.shape[1], tile, D[k], g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd,
-                         torch_order)
+        K.adadelta_apply(
+            0, x.shape[1], tile, D[k], g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order
+        )
         X[k] = x
         gradient(code, p, x, g)
 
 
 @njit(**K._JIT)
-def adam_torch_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, NEG_SS, BC2_SQRT, eps,
-                     wd, factor, coupled, decoupled, amsgrad):
+def adam_torch_steps(
+    n,
+    code,
+    p,
+    X,
+    D,
+    tile,
+    g,
+    x,
+    mu,
+    nu,
+    nu_max,
+    lc,
+    ls,
+    beta2,
+    omb2,
+    NEG_SS,
+    BC2_SQRT,
+    eps,
+    wd,
+    factor,
+    coupled,
+    decoupled,
+    amsgrad,
+):
     for k in range(n):
-        K.adam_torch_apply(0, x.shape[1], tile, D[k], g, x, mu, nu, nu_max, lc, ls, beta2, omb2, NEG_SS[k],
-                           BC2_SQRT[k], eps, wd, factor, coupled, decoupled, amsgrad)
+        K.adam_torch_apply(
+            0,
+            x.shape[1],
+            tile,
+            D[k],
+            g,
+            x,
+            mu,
+            nu,
+            nu_max,
+            lc,
+            ls,
+            beta2,
+            omb2,
+            NEG_SS[k],
+            BC2_SQRT[k],
+            eps,
+            wd,
+            factor,
+            coupled,
+            decoupled,
+            amsgrad,
+        )
         X[k] = x
         gradient(code, p, x, g)
 
 
 @njit(**K._JIT)
-def adam_optax_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, INV_BC1, INV_BC1N,
-                     INV_BC2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+def adam_optax_steps(
+    n,
+    code,
+    p,
+    X,
+    D,
+    tile,
+    g,
+    x,
+    mu,
+    nu,
+    nu_max,
+    beta1,
+    omb1,
+    beta2,
+    omb2,
+    INV_BC1,
+    INV_BC1N,
+    INV_BC2,
+    eps_root,
+    eps,
+    wd,
+    neg_alpha,
+    has_wd,
+    nesterov,
+    amsgrad,
+):
     for k in range(n):
-        K.adam_optax_apply(0, x.shape[1], tile, D[k], g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, INV_BC1[k],
-                           INV_BC1N[k], INV_BC2[k], eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad)
+        K.adam_optax_apply(
+            0,
+            x.shape[1],
+            tile,
+            D[k],
+            g,
+            x,
+            mu,
+            nu,
+            nu_max,
+            beta1,
+            omb1,
+            beta2,
+            omb2,
+            INV_BC1[k],
+            INV_BC1N[k],
+            INV_BC2[k],
+            eps_root,
+            eps,
+            wd,
+            neg_alpha,
+            has_wd,
+            nesterov,
+            amsgrad,
+        )
         X[k] = x
         gradient(code, p, x, g)
 
 
 @njit(**K._JIT)
-def adamax_steps(n, code, p, X, D, tile, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, COEF, neg_alpha, has_wd,
-                 torch_order):
+def adamax_steps(
+    n,
+    code,
+    p,
+    X,
+    D,
+    tile,
+    g,
+    x,
+    mu,
+    u,
+    lc,
+    ls,
+    beta1,
+    omb1,
+    beta2,
+    eps,
+    wd,
+    COEF,
+    neg_alpha,
+    has_wd,
+    torch_order,
+):
     for k in range(n):
-        K.adamax_apply(0, x.shape[1], tile, D[k], g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, COEF[k],
-                       neg_alpha, has_wd, torch_order)
+        K.adamax_apply(
+            0,
+            x.shape[1],
+            tile,
+            D[k],
+            g,
+            x,
+            mu,
+            u,
+            lc,
+            ls,
+            beta1,
+            omb1,
+            beta2,
+            eps,
+            wd,
+            COEF[k],
+            neg_alpha,
+            has_wd,
+            torch_order,
+        )
         X[k] = x
         gradient(code, p, x, g)
 
@@ -210,7 +436,8 @@ def adamax_steps(n, code, p, X, D, tile, g, x, mu, u, lc, ls, beta1, omb1, beta2
 @njit(**K._JIT)
 def amsgrad_tutorial_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, B1, OMB1, beta2, omb2, alpha, eps):
     for k in range(n):
-        K.amsgrad_tutorial_apply(0, x.shape[1], tile, D[k], g, x, mu, nu, nu_max, B1[k], OMB1[k], beta2, omb2, alpha,
-                                 eps)
+        K.amsgrad_tutorial_apply(
+            0, x.shape[1], tile, D[k], g, x, mu, nu, nu_max, B1[k], OMB1[k], beta2, omb2, alpha, eps
+        )
         X[k] = x
         gradient(code, p, x, g)

@@ -114,13 +114,15 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
     i = _STEP_AT.get(name)
     if i is None or i >= len(args) or args[i] is not STEP:  # where the step buffer sits (checked)
         i = _STEP_AT[name] = next(k for k, a in enumerate(args) if a is STEP)
-    args = args[:i] + args[i + 1:]
+    args = args[:i] + args[i + 1 :]
     S = _2d(x).shape[0]
     tiles = _tiles(n, S)
     if n > 1:
         part = np.empty((n, S))
-        team(n).run(_kernel(name + "_apply"),
-                     [(lo, hi, tiles[c], part[c], *args) for c, (lo, hi) in enumerate(_ranges(d, n))])
+        team(n).run(
+            _kernel(name + "_apply"),
+            [(lo, hi, tiles[c], part[c], *args) for c, (lo, hi) in enumerate(_ranges(d, n))],
+        )
         np.copyto(sq, part[0])
         for c in range(1, n):
             np.add(sq, part[c], out=sq)
@@ -167,8 +169,16 @@ def _fused(init: Callable, update: Callable, steps: Callable | None = None) -> O
     return Optimizer(init, plain, apply, steps)
 
 
-def _steps(name: str, code: int, p: np.ndarray, X: np.ndarray, D: np.ndarray, g: np.ndarray, x: np.ndarray,
-           *args: Any) -> None:
+def _steps(
+    name: str,
+    code: int,
+    p: np.ndarray,
+    X: np.ndarray,
+    D: np.ndarray,
+    g: np.ndarray,
+    x: np.ndarray,
+    *args: Any,
+) -> None:
     """Run ``<name>_steps`` of :mod:`optrun.backends.compiled` for ``len(X)`` steps (one thread)."""
     from . import compiled
 
@@ -218,8 +228,10 @@ class _PerStep:
     def rows(self, t0: int, n: int, S: int) -> list[np.ndarray]:
         """Each coefficient for steps ``t0 .. t0 + n - 1`` as an ``(n, S)`` array."""
         ts = np.arange(t0, t0 + n, dtype=np.int64).reshape(-1, 1, 1)
-        return [np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(n, -1), (n, S)))
-                for v in self.make(ts)]
+        return [
+            np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(n, -1), (n, S)))
+            for v in self.make(ts)
+        ]
 
 
 def _any(v: Any) -> bool:
@@ -249,8 +261,12 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
     has_wd = isinstance(weight_decay, np.ndarray) or weight_decay != 0  # as sgd.heavy_ball
 
     def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
-        return (_rows(alpha, S), _rows(momentum, S), _rows(1.0 - np.asarray(dampening), S),
-                _rows(weight_decay, S))
+        return (
+            _rows(alpha, S),
+            _rows(momentum, S),
+            _rows(1.0 - np.asarray(dampening), S),
+            _rows(weight_decay, S),
+        )
 
     consts = _per_batch(consts)
 
@@ -258,8 +274,7 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
-        _call(sq, s.step, "heavy_ball", d, x, g2, _2d(x), _2d(s.buf), STEP, *h, has_wd,
-              t == 1, nesterov)
+        _call(sq, s.step, "heavy_ball", d, x, g2, _2d(x), _2d(s.buf), STEP, *h, has_wd, t == 1, nesterov)
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
@@ -307,8 +322,7 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
         S, d = g2.shape
         h = consts(S)
         clr = alpha / (1.0 + (t - 1) * lr_decay)
-        _call(sq, s.step, "adagrad_torch", d, x, g2, _2d(x), _2d(s.sum_sq), STEP,
-              _rows(-clr, S), *h, has_wd)
+        _call(sq, s.step, "adagrad_torch", d, x, g2, _2d(x), _2d(s.sum_sq), STEP, _rows(-clr, S), *h, has_wd)
         return s.step, s
 
     # -clr for a chunk of steps: the same elementwise expression with t an array
@@ -320,8 +334,9 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
         _steps("adagrad_torch", code, p, X, D, g, x, _2d(s.sum_sq), nc, *consts(S), has_wd)
         return s
 
-    return _fused(AD.adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value,
-                                      eps).init, update, steps)
+    return _fused(
+        AD.adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps).init, update, steps
+    )
 
 
 def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
@@ -351,8 +366,16 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
 
     def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
         lc, ls = _lerp_coef(1.0 - decay, S)
-        return (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), lc, ls,
-                _rows(eps, S), _rows(weight_decay, S), _rows(momentum, S))
+        return (
+            _rows(-alpha, S),
+            _rows(decay, S),
+            _rows(1.0 - decay, S),
+            lc,
+            ls,
+            _rows(eps, S),
+            _rows(weight_decay, S),
+            _rows(momentum, S),
+        )
 
     consts = _per_batch(consts)
 
@@ -360,24 +383,57 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
-        _call(sq, s.step, "rmsprop_torch", d, x, g2, _2d(x), _2d(s.nu), _2d(s.mu), _2d(s.buf),
-              STEP, *h, has_wd, bool(centered), upd_buf)
+        _call(
+            sq,
+            s.step,
+            "rmsprop_torch",
+            d,
+            x,
+            g2,
+            _2d(x),
+            _2d(s.nu),
+            _2d(s.mu),
+            _2d(s.buf),
+            STEP,
+            *h,
+            has_wd,
+            bool(centered),
+            upd_buf,
+        )
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
-        _steps("rmsprop_torch", code, p, X, D, g, x, _2d(s.nu), _2d(s.mu), _2d(s.buf), *consts(x.shape[0]),
-               has_wd, bool(centered), upd_buf)
+        _steps(
+            "rmsprop_torch",
+            code,
+            p,
+            X,
+            D,
+            g,
+            x,
+            _2d(s.nu),
+            _2d(s.mu),
+            _2d(s.buf),
+            *consts(x.shape[0]),
+            has_wd,
+            bool(centered),
+            upd_buf,
+        )
         return s
 
     return _fused(AD.rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered).init, update, steps)
 
 
-def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
-                  nesterov) -> Optimizer:
+def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum, nesterov) -> Optimizer:
 
     def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
-        return (_rows(-alpha, S), _rows(decay, S), _rows(1.0 - decay, S), _rows(eps, S),
-                _rows(0.0 if momentum is None else momentum, S))
+        return (
+            _rows(-alpha, S),
+            _rows(decay, S),
+            _rows(1.0 - decay, S),
+            _rows(eps, S),
+            _rows(0.0 if momentum is None else momentum, S),
+        )
 
     consts = _per_batch(consts)
 
@@ -385,25 +441,58 @@ def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momen
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
-        _call(sq, s.step, "rmsprop_optax", d, x, g2, _2d(x), _2d(s.nu), _2d(s.mu), _2d(s.buf),
-              STEP, *h, bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
+        _call(
+            sq,
+            s.step,
+            "rmsprop_optax",
+            d,
+            x,
+            g2,
+            _2d(x),
+            _2d(s.nu),
+            _2d(s.mu),
+            _2d(s.buf),
+            STEP,
+            *h,
+            bool(centered),
+            bool(eps_in_sqrt),
+            momentum is not None,
+            bool(nesterov),
+        )
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
-        _steps("rmsprop_optax", code, p, X, D, g, x, _2d(s.nu), _2d(s.mu), _2d(s.buf), *consts(x.shape[0]),
-               bool(centered), bool(eps_in_sqrt), momentum is not None, bool(nesterov))
+        _steps(
+            "rmsprop_optax",
+            code,
+            p,
+            X,
+            D,
+            g,
+            x,
+            _2d(s.nu),
+            _2d(s.mu),
+            _2d(s.buf),
+            *consts(x.shape[0]),
+            bool(centered),
+            bool(eps_in_sqrt),
+            momentum is not None,
+            bool(nesterov),
+        )
         return s
 
-    return _fused(AD.rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
-                                      nesterov).init, update, steps)
+    return _fused(
+        AD.rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum, nesterov).init,
+        update,
+        steps,
+    )
 
 
 def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     has_wd = _any(weight_decay)
 
     def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
-        return (_rows(rho, S), _rows(1.0 - rho, S), _rows(eps, S), _rows(-alpha, S),
-                _rows(weight_decay, S))
+        return (_rows(rho, S), _rows(1.0 - rho, S), _rows(eps, S), _rows(-alpha, S), _rows(weight_decay, S))
 
     consts = _per_batch(consts)
 
@@ -411,12 +500,13 @@ def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
-        _call(sq, s.step, "adadelta", d, x, g2, _2d(x), _2d(s.e_g), _2d(s.e_x), STEP, *h,
-              has_wd, torch_order)
+        _call(sq, s.step, "adadelta", d, x, g2, _2d(x), _2d(s.e_g), _2d(s.e_x), STEP, *h, has_wd, torch_order)
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
-        _steps("adadelta", code, p, X, D, g, x, _2d(s.e_g), _2d(s.e_x), *consts(x.shape[0]), has_wd, torch_order)
+        _steps(
+            "adadelta", code, p, X, D, g, x, _2d(s.e_g), _2d(s.e_x), *consts(x.shape[0]), has_wd, torch_order
+        )
         return s
 
     return _fused(AD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update, steps)
@@ -442,24 +532,58 @@ def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoup
     has_wd = _any(weight_decay)
 
     consts = _torch_adam_consts(alpha, beta1, beta2, eps, weight_decay)
-    per_step = _PerStep(lambda t: (-(alpha / T.bias_correction(beta1, t)),
-                                   T.power(T.bias_correction(beta2, t), 0.5)))
+    per_step = _PerStep(
+        lambda t: (-(alpha / T.bias_correction(beta1, t)), T.power(T.bias_correction(beta2, t), 0.5))
+    )
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h, h2 = consts(S)
         neg_step_size, bc2_sqrt = per_step(t, S)
-        _call(sq, s.step, "adam_torch", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              STEP, *h, neg_step_size, bc2_sqrt, *h2,
-              has_wd and not decoupled, has_wd and decoupled, amsgrad)
+        _call(
+            sq,
+            s.step,
+            "adam_torch",
+            d,
+            x,
+            g2,
+            _2d(x),
+            _2d(s.mu),
+            _2d(s.nu),
+            _2d(s.nu_max),
+            STEP,
+            *h,
+            neg_step_size,
+            bc2_sqrt,
+            *h2,
+            has_wd and not decoupled,
+            has_wd and decoupled,
+            amsgrad,
+        )
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
         S = x.shape[0]
         h, h2 = consts(S)
-        _steps("adam_torch", code, p, X, D, g, x, _2d(s.mu), _2d(s.nu), _2d(s.nu_max), *h,
-               *per_step.rows(t0, X.shape[0], S), *h2, has_wd and not decoupled, has_wd and decoupled, amsgrad)
+        _steps(
+            "adam_torch",
+            code,
+            p,
+            X,
+            D,
+            g,
+            x,
+            _2d(s.mu),
+            _2d(s.nu),
+            _2d(s.nu_max),
+            *h,
+            *per_step.rows(t0, X.shape[0], S),
+            *h2,
+            has_wd and not decoupled,
+            has_wd and decoupled,
+            amsgrad,
+        )
         return s
 
     return _fused(A._adam_state, update, steps)
@@ -473,13 +597,13 @@ def amsgrad_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
     return adam_torch(alpha, beta1, beta2, eps, weight_decay, amsgrad=True)
 
 
-def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nesterov=False,
-               amsgrad=False) -> Optimizer:
+def adam_optax(
+    alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nesterov=False, amsgrad=False
+) -> Optimizer:
     has_wd = _any(weight_decay)
 
     def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
-        first = (_rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
-                 _rows(1.0 - beta2, S))
+        first = (_rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S), _rows(1.0 - beta2, S))
         second = (_rows(eps_root, S), _rows(eps, S), _rows(weight_decay, S), _rows(-alpha, S))
         return first, second
 
@@ -496,15 +620,48 @@ def adam_optax(alpha, beta1, beta2, eps, eps_root=0.0, weight_decay=0.0, nestero
         g2 = _2d(g)
         S, d = g2.shape
         h, h2 = consts(S)
-        _call(sq, s.step, "adam_optax", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              STEP, *h, *per_step(t, S), *h2, has_wd, nesterov, amsgrad)
+        _call(
+            sq,
+            s.step,
+            "adam_optax",
+            d,
+            x,
+            g2,
+            _2d(x),
+            _2d(s.mu),
+            _2d(s.nu),
+            _2d(s.nu_max),
+            STEP,
+            *h,
+            *per_step(t, S),
+            *h2,
+            has_wd,
+            nesterov,
+            amsgrad,
+        )
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
         S = x.shape[0]
         h, h2 = consts(S)
-        _steps("adam_optax", code, p, X, D, g, x, _2d(s.mu), _2d(s.nu), _2d(s.nu_max), *h,
-               *per_step.rows(t0, X.shape[0], S), *h2, has_wd, nesterov, amsgrad)
+        _steps(
+            "adam_optax",
+            code,
+            p,
+            X,
+            D,
+            g,
+            x,
+            _2d(s.mu),
+            _2d(s.nu),
+            _2d(s.nu_max),
+            *h,
+            *per_step.rows(t0, X.shape[0], S),
+            *h2,
+            has_wd,
+            nesterov,
+            amsgrad,
+        )
         return s
 
     return _fused(A._adam_state, update, steps)
@@ -522,16 +679,21 @@ def amsgrad_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
     return adam_optax(alpha, beta1, beta2, eps, eps_root, amsgrad=True)
 
 
-def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay,
-                mu_product_float32=True) -> Optimizer:
+def nadam_torch(
+    alpha, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, mu_product_float32=True
+) -> Optimizer:
     has_wd = _any(weight_decay)
     pdtype = np.float32 if mu_product_float32 else np.float64
 
     consts = _torch_adam_consts(alpha, beta1, beta2, eps, weight_decay)
     # the scalars exactly as adam.nadam_torch computes them (the running product stays per step)
-    per_step = _PerStep(lambda t: (T.bias_correction(beta2, t),
-                                   beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay)),
-                                   beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay))))
+    per_step = _PerStep(
+        lambda t: (
+            T.bias_correction(beta2, t),
+            beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay)),
+            beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay)),
+        )
+    )
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
@@ -544,13 +706,33 @@ def nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay, decouple
         prod_next = prod * mu_next
         c1 = (-alpha * (1.0 - mu)) / (1.0 - prod)
         c2 = (-alpha * mu_next) / (1.0 - prod_next)
-        _call(sq, s.step, "nadam_torch", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), STEP, *h,
-              _rows(bc2, S), *h2, _rows(c1, S), _rows(c2, S),
-              has_wd and not decoupled_weight_decay, has_wd and bool(decoupled_weight_decay))
+        _call(
+            sq,
+            s.step,
+            "nadam_torch",
+            d,
+            x,
+            g2,
+            _2d(x),
+            _2d(s.mu),
+            _2d(s.nu),
+            STEP,
+            *h,
+            _rows(bc2, S),
+            *h2,
+            _rows(c1, S),
+            _rows(c2, S),
+            has_wd and not decoupled_weight_decay,
+            has_wd and bool(decoupled_weight_decay),
+        )
         return s.step, s
 
-    return _fused(A.nadam_torch(alpha, beta1, beta2, eps, weight_decay, momentum_decay,
-                                   decoupled_weight_decay, mu_product_float32).init, update)
+    return _fused(
+        A.nadam_torch(
+            alpha, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, mu_product_float32
+        ).init,
+        update,
+    )
 
 
 def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
@@ -558,27 +740,66 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
 
     def consts(S: int) -> tuple:  # hyperparameter rows, once per batch size
         lc, ls = _lerp_coef(1.0 - beta1, S)
-        return (lc, ls, _rows(beta1, S), _rows(1.0 - beta1, S), _rows(beta2, S),
-                _rows(eps, S), _rows(weight_decay, S))
+        return (
+            lc,
+            ls,
+            _rows(beta1, S),
+            _rows(1.0 - beta1, S),
+            _rows(beta2, S),
+            _rows(eps, S),
+            _rows(weight_decay, S),
+        )
 
     consts = _per_batch(consts)
-    per_step = _PerStep(lambda t: (-(alpha / T.bias_correction(beta1, t)) if torch_order
-                                   else 1.0 / T.bias_correction(beta1, t),))
+    per_step = _PerStep(
+        lambda t: (
+            -(alpha / T.bias_correction(beta1, t)) if torch_order else 1.0 / T.bias_correction(beta1, t),
+        )
+    )
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
         h = consts(S)
         (coef,) = per_step(t, S)
-        _call(sq, s.step, "adamax", d, x, g2, _2d(x), _2d(s.mu), _2d(s.u), STEP, *h,
-              coef, _rows(-alpha, S), has_wd, torch_order)
+        _call(
+            sq,
+            s.step,
+            "adamax",
+            d,
+            x,
+            g2,
+            _2d(x),
+            _2d(s.mu),
+            _2d(s.u),
+            STEP,
+            *h,
+            coef,
+            _rows(-alpha, S),
+            has_wd,
+            torch_order,
+        )
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
         S = x.shape[0]
         (coef,) = per_step.rows(t0, X.shape[0], S)
-        _steps("adamax", code, p, X, D, g, x, _2d(s.mu), _2d(s.u), *consts(S), coef, _rows(-alpha, S), has_wd,
-               torch_order)
+        _steps(
+            "adamax",
+            code,
+            p,
+            X,
+            D,
+            g,
+            x,
+            _2d(s.mu),
+            _2d(s.u),
+            *consts(S),
+            coef,
+            _rows(-alpha, S),
+            has_wd,
+            torch_order,
+        )
         return s
 
     return _fused(A.adamax(alpha, beta1, beta2, eps, weight_decay, torch_order).init, update, steps)
@@ -606,8 +827,10 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
         if np.ndim(beta1) == 0 and beta1_schedule == "power":
             b1 = T.power(beta1, t)
         else:
-            b1 = np.array(np.broadcast_to(b1_of(beta1, t), np.broadcast_shapes(np.shape(beta1), t.shape)),
-                          dtype=np.float64)
+            b1 = np.array(
+                np.broadcast_to(b1_of(beta1, t), np.broadcast_shapes(np.shape(beta1), t.shape)),
+                dtype=np.float64,
+            )
             ts = t.reshape(-1)
             for i in np.flatnonzero(ts <= 4):
                 b1[i] = b1_of(beta1, int(ts[i]))
@@ -620,14 +843,40 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
         S, d = g2.shape
         h = consts(S)
         b1, omb1 = per_step(t, S)
-        _call(sq, s.step, "amsgrad_tutorial", d, x, g2, _2d(x), _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-              STEP, b1, omb1, *h)
+        _call(
+            sq,
+            s.step,
+            "amsgrad_tutorial",
+            d,
+            x,
+            g2,
+            _2d(x),
+            _2d(s.mu),
+            _2d(s.nu),
+            _2d(s.nu_max),
+            STEP,
+            b1,
+            omb1,
+            *h,
+        )
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
         S = x.shape[0]
-        _steps("amsgrad_tutorial", code, p, X, D, g, x, _2d(s.mu), _2d(s.nu), _2d(s.nu_max),
-               *per_step.rows(t0, X.shape[0], S), *consts(S))
+        _steps(
+            "amsgrad_tutorial",
+            code,
+            p,
+            X,
+            D,
+            g,
+            x,
+            _2d(s.mu),
+            _2d(s.nu),
+            _2d(s.nu_max),
+            *per_step.rows(t0, X.shape[0], S),
+            *consts(S),
+        )
         return s
 
     return _fused(A.amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule).init, update, steps)

@@ -52,7 +52,7 @@ def gd(lo, hi, g, x, step, alpha, so, add):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         a = alpha[s]
-        step_, g_ = step[s, lo - so:hi - so], g[s, lo:hi]
+        step_, g_ = step[s, lo - so : hi - so], g[s, lo:hi]
         for j in range(hi - lo):
             out = -(g_[j] * a)  # multiply(g, -alpha): the same bits
             step_[j] = out
@@ -65,7 +65,7 @@ def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nest
     for s in range(g.shape[0]):
         a, m, o, w = alpha[s], mom[s], omd[s], wd[s]
         g_, x_, buf_ = g[s, lo:hi], x[s, lo:hi], buf[s, lo:hi]
-        step_ = step[s, lo - so:hi - so]
+        step_ = step[s, lo - so : hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]  # add_scaled(geff, g, x, wd)
             b = ge if first else buf_[j] * m + ge * o  # copyto | buf*mu + g*(1-dampening)
@@ -85,7 +85,7 @@ def adagrad_tutorial(lo, hi, g, x, sum_sq, step, alpha, eps, so, add):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         a, e = alpha[s], eps[s]
-        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo - so:hi - so]
+        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             v = sum_sq_[j] + gj * gj
@@ -101,7 +101,7 @@ def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so, add)
     for s in range(g.shape[0]):
         nc, w, e = neg_clr[s], wd[s], eps[s]
         g_, x_, sum_sq_ = g[s, lo:hi], x[s, lo:hi], sum_sq[s, lo:hi]
-        step_ = step[s, lo - so:hi - so]
+        step_ = step[s, lo - so : hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             v = sum_sq_[j] + ge * ge
@@ -117,7 +117,7 @@ def adagrad_optax(lo, hi, g, x, sum_sq, step, neg_alpha, eps, so, add):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         na, e = neg_alpha[s], eps[s]
-        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo - so:hi - so]
+        g_, sum_sq_, step_ = g[s, lo:hi], sum_sq[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             v = sum_sq_[j] + gj * gj
@@ -135,12 +135,33 @@ def adagrad_optax(lo, hi, g, x, sum_sq, step, neg_alpha, eps, so, add):
 
 
 @njit(**_JIT)
-def rmsprop_torch(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
-                  has_wd, centered, upd_buf, so, add):
+def rmsprop_torch(
+    lo,
+    hi,
+    g,
+    x,
+    nu,
+    mu,
+    buf,
+    step,
+    neg_alpha,
+    decay,
+    omd,
+    lc,
+    ls,
+    eps,
+    wd,
+    mom,
+    has_wd,
+    centered,
+    upd_buf,
+    so,
+    add,
+):
     for s in range(g.shape[0]):
         na, dc, o, c, sm, e, w, m = neg_alpha[s], decay[s], omd[s], lc[s], ls[s], eps[s], wd[s], mom[s]
         g_, x_, nu_ = g[s, lo:hi], x[s, lo:hi], nu[s, lo:hi]
-        mu_, buf_, step_ = mu[s, lo:hi], buf[s, lo:hi], step[s, lo - so:hi - so]
+        mu_, buf_, step_ = mu[s, lo:hi], buf[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             v = nu_[j] * dc + (ge * o) * ge  # decay_add_square
@@ -163,13 +184,32 @@ def rmsprop_torch(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, lc, ls
 
 
 @njit(**_JIT)
-def rmsprop_optax(lo, hi, g, x, nu, mu, buf, step, neg_alpha, decay, omd, eps, mom, centered,
-                  eps_in_sqrt, has_mom, nesterov, so, add):
+def rmsprop_optax(
+    lo,
+    hi,
+    g,
+    x,
+    nu,
+    mu,
+    buf,
+    step,
+    neg_alpha,
+    decay,
+    omd,
+    eps,
+    mom,
+    centered,
+    eps_in_sqrt,
+    has_mom,
+    nesterov,
+    so,
+    add,
+):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         na, dc, o, e, m = neg_alpha[s], decay[s], omd[s], eps[s], mom[s]
         g_, nu_, mu_ = g[s, lo:hi], nu[s, lo:hi], mu[s, lo:hi]
-        buf_, step_ = buf[s, lo:hi], step[s, lo - so:hi - so]
+        buf_, step_ = buf[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             v = nu_[j] * dc + (gj * gj) * o  # ema_square
@@ -195,7 +235,7 @@ def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd,
     for s in range(g.shape[0]):
         r, o, e, na, w = rho[s], omr[s], eps[s], neg_alpha[s], wd[s]
         g_, x_, e_g_ = g[s, lo:hi], x[s, lo:hi], e_g[s, lo:hi]
-        e_x_, step_ = e_x[s, lo:hi], step[s, lo - so:hi - so]
+        e_x_, step_ = e_x[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             a = e_g_[j] * r + ((ge * o) * ge if torch_order else (ge * ge) * o)
@@ -212,13 +252,44 @@ def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd,
 
 
 @njit(**_JIT)
-def adam_torch(lo, hi, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd,
-               factor, coupled, decoupled, amsgrad, so, add):
+def adam_torch(
+    lo,
+    hi,
+    g,
+    x,
+    mu,
+    nu,
+    nu_max,
+    step,
+    lc,
+    ls,
+    beta2,
+    omb2,
+    neg_ss,
+    bc2_sqrt,
+    eps,
+    wd,
+    factor,
+    coupled,
+    decoupled,
+    amsgrad,
+    so,
+    add,
+):
     for s in range(g.shape[0]):
-        c, sm, b2, o2, nss, bc, e, w, f = (lc[s], ls[s], beta2[s], omb2[s], neg_ss[s], bc2_sqrt[s],
-                                           eps[s], wd[s], factor[s])
+        c, sm, b2, o2, nss, bc, e, w, f = (
+            lc[s],
+            ls[s],
+            beta2[s],
+            omb2[s],
+            neg_ss[s],
+            bc2_sqrt[s],
+            eps[s],
+            wd[s],
+            factor[s],
+        )
         g_, x_, mu_ = g[s, lo:hi], x[s, lo:hi], mu[s, lo:hi]
-        nu_, nu_max_, step_ = nu[s, lo:hi], nu_max[s, lo:hi], step[s, lo - so:hi - so]
+        nu_, nu_max_, step_ = nu[s, lo:hi], nu_max[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if coupled else g_[j]
             m = lerp(mu_[j], ge, c, sm)
@@ -238,14 +309,48 @@ def adam_torch(lo, hi, g, x, mu, nu, nu_max, step, lc, ls, beta2, omb2, neg_ss, 
 
 
 @njit(**_JIT)
-def adam_optax(lo, hi, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
-               inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, so, add):
+def adam_optax(
+    lo,
+    hi,
+    g,
+    x,
+    mu,
+    nu,
+    nu_max,
+    step,
+    beta1,
+    omb1,
+    beta2,
+    omb2,
+    inv_bc1,
+    inv_bc1n,
+    inv_bc2,
+    eps_root,
+    eps,
+    wd,
+    neg_alpha,
+    has_wd,
+    nesterov,
+    amsgrad,
+    so,
+    add,
+):
     for s in range(g.shape[0]):
-        b1, o1, b2, o2, i1, i1n, i2, er, e, w, na = (beta1[s], omb1[s], beta2[s], omb2[s], inv_bc1[s],
-                                                     inv_bc1n[s], inv_bc2[s], eps_root[s], eps[s],
-                                                     wd[s], neg_alpha[s])
+        b1, o1, b2, o2, i1, i1n, i2, er, e, w, na = (
+            beta1[s],
+            omb1[s],
+            beta2[s],
+            omb2[s],
+            inv_bc1[s],
+            inv_bc1n[s],
+            inv_bc2[s],
+            eps_root[s],
+            eps[s],
+            wd[s],
+            neg_alpha[s],
+        )
         g_, mu_, nu_ = g[s, lo:hi], mu[s, lo:hi], nu[s, lo:hi]
-        nu_max_, x_, step_ = nu_max[s, lo:hi], x[s, lo:hi], step[s, lo - so:hi - so]
+        nu_max_, x_, step_ = nu_max[s, lo:hi], x[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             m = mu_[j] * b1 + gj * o1  # ema
@@ -267,13 +372,24 @@ def adam_optax(lo, hi, g, x, mu, nu, nu_max, step, beta1, omb1, beta2, omb2, inv
 
 
 @njit(**_JIT)
-def nadam_torch(lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
-                coupled, decoupled, so, add):
+def nadam_torch(
+    lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled, so, add
+):
     for s in range(g.shape[0]):
-        c, sm, b2, o2, bc, e, w, f, k1, k2 = (lc[s], ls[s], beta2[s], omb2[s], bc2[s], eps[s], wd[s],
-                                              factor[s], c1[s], c2[s])
+        c, sm, b2, o2, bc, e, w, f, k1, k2 = (
+            lc[s],
+            ls[s],
+            beta2[s],
+            omb2[s],
+            bc2[s],
+            eps[s],
+            wd[s],
+            factor[s],
+            c1[s],
+            c2[s],
+        )
         x_, g_, mu_ = x[s, lo:hi], g[s, lo:hi], mu[s, lo:hi]
-        nu_, step_ = nu[s, lo:hi], step[s, lo - so:hi - so]
+        nu_, step_ = nu[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             xj = x_[j]
             ge = g_[j] + xj * w if coupled else g_[j]
@@ -292,13 +408,42 @@ def nadam_torch(lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, f
 
 
 @njit(**_JIT)
-def adamax(lo, hi, g, x, mu, u, step, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
-           torch_order, so, add):
+def adamax(
+    lo,
+    hi,
+    g,
+    x,
+    mu,
+    u,
+    step,
+    lc,
+    ls,
+    beta1,
+    omb1,
+    beta2,
+    eps,
+    wd,
+    coef,
+    neg_alpha,
+    has_wd,
+    torch_order,
+    so,
+    add,
+):
     for s in range(g.shape[0]):
-        c, sm, b1, o1, b2, e, w, k, na = (lc[s], ls[s], beta1[s], omb1[s], beta2[s], eps[s], wd[s],
-                                          coef[s], neg_alpha[s])
+        c, sm, b1, o1, b2, e, w, k, na = (
+            lc[s],
+            ls[s],
+            beta1[s],
+            omb1[s],
+            beta2[s],
+            eps[s],
+            wd[s],
+            coef[s],
+            neg_alpha[s],
+        )
         g_, x_, mu_ = g[s, lo:hi], x[s, lo:hi], mu[s, lo:hi]
-        u_, step_ = u[s, lo:hi], step[s, lo - so:hi - so]
+        u_, step_ = u[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             ge = g_[j] + x_[j] * w if has_wd else g_[j]
             m = lerp(mu_[j], ge, c, sm) if torch_order else mu_[j] * b1 + ge * o1
@@ -318,7 +463,7 @@ def amsgrad_tutorial(lo, hi, g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2, 
         x_ = x[s, lo:hi]
         d1, o1, b2, o2, a, e = b1[s], omb1[s], beta2[s], omb2[s], alpha[s], eps[s]
         g_, mu_, nu_ = g[s, lo:hi], mu[s, lo:hi], nu[s, lo:hi]
-        nu_max_, step_ = nu_max[s, lo:hi], step[s, lo - so:hi - so]
+        nu_max_, step_ = nu_max[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
             gj = g_[j]
             m = mu_[j] * d1 + gj * o1  # ema
@@ -372,7 +517,7 @@ def _sum_tile(n, tile, acc):
         t_ = tile[s, :n]
         r = acc[s]
         for k in range(0, n, SUM_BLOCK):
-            r = r + _sum_sq(t_[k:min(n, k + SUM_BLOCK)])
+            r = r + _sum_sq(t_[k : min(n, k + SUM_BLOCK)])
         acc[s] = r
 
 
@@ -427,25 +572,103 @@ def adagrad_optax_apply(lo, hi, tile, sq, g, x, sum_sq, neg_alpha, eps):
 
 
 @njit(**_JIT)
-def rmsprop_torch_apply(lo, hi, tile, sq, g, x, nu, mu, buf, neg_alpha, decay, omd, lc, ls, eps, wd, mom,
-                        has_wd, centered, upd_buf):
+def rmsprop_torch_apply(
+    lo,
+    hi,
+    tile,
+    sq,
+    g,
+    x,
+    nu,
+    mu,
+    buf,
+    neg_alpha,
+    decay,
+    omd,
+    lc,
+    ls,
+    eps,
+    wd,
+    mom,
+    has_wd,
+    centered,
+    upd_buf,
+):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        rmsprop_torch(a, b, g, x, nu, mu, buf, tile, neg_alpha, decay, omd, lc, ls, eps, wd, mom, has_wd,
-                      centered, upd_buf, a, True)
+        rmsprop_torch(
+            a,
+            b,
+            g,
+            x,
+            nu,
+            mu,
+            buf,
+            tile,
+            neg_alpha,
+            decay,
+            omd,
+            lc,
+            ls,
+            eps,
+            wd,
+            mom,
+            has_wd,
+            centered,
+            upd_buf,
+            a,
+            True,
+        )
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
 
 
 @njit(**_JIT)
-def rmsprop_optax_apply(lo, hi, tile, sq, g, x, nu, mu, buf, neg_alpha, decay, omd, eps, mom, centered,
-                        eps_in_sqrt, has_mom, nesterov):
+def rmsprop_optax_apply(
+    lo,
+    hi,
+    tile,
+    sq,
+    g,
+    x,
+    nu,
+    mu,
+    buf,
+    neg_alpha,
+    decay,
+    omd,
+    eps,
+    mom,
+    centered,
+    eps_in_sqrt,
+    has_mom,
+    nesterov,
+):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        rmsprop_optax(a, b, g, x, nu, mu, buf, tile, neg_alpha, decay, omd, eps, mom, centered, eps_in_sqrt,
-                      has_mom, nesterov, a, True)
+        rmsprop_optax(
+            a,
+            b,
+            g,
+            x,
+            nu,
+            mu,
+            buf,
+            tile,
+            neg_alpha,
+            decay,
+            omd,
+            eps,
+            mom,
+            centered,
+            eps_in_sqrt,
+            has_mom,
+            nesterov,
+            a,
+            True,
+        )
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
 
@@ -461,49 +684,182 @@ def adadelta_apply(lo, hi, tile, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, w
 
 
 @njit(**_JIT)
-def adam_torch_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps,
-                     wd, factor, coupled, decoupled, amsgrad):
+def adam_torch_apply(
+    lo,
+    hi,
+    tile,
+    sq,
+    g,
+    x,
+    mu,
+    nu,
+    nu_max,
+    lc,
+    ls,
+    beta2,
+    omb2,
+    neg_ss,
+    bc2_sqrt,
+    eps,
+    wd,
+    factor,
+    coupled,
+    decoupled,
+    amsgrad,
+):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        adam_torch(a, b, g, x, mu, nu, nu_max, tile, lc, ls, beta2, omb2, neg_ss, bc2_sqrt, eps, wd, factor,
-                   coupled, decoupled, amsgrad, a, True)
+        adam_torch(
+            a,
+            b,
+            g,
+            x,
+            mu,
+            nu,
+            nu_max,
+            tile,
+            lc,
+            ls,
+            beta2,
+            omb2,
+            neg_ss,
+            bc2_sqrt,
+            eps,
+            wd,
+            factor,
+            coupled,
+            decoupled,
+            amsgrad,
+            a,
+            True,
+        )
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
 
 
 @njit(**_JIT)
-def adam_optax_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n,
-                     inv_bc2, eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad):
+def adam_optax_apply(
+    lo,
+    hi,
+    tile,
+    sq,
+    g,
+    x,
+    mu,
+    nu,
+    nu_max,
+    beta1,
+    omb1,
+    beta2,
+    omb2,
+    inv_bc1,
+    inv_bc1n,
+    inv_bc2,
+    eps_root,
+    eps,
+    wd,
+    neg_alpha,
+    has_wd,
+    nesterov,
+    amsgrad,
+):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        adam_optax(a, b, g, x, mu, nu, nu_max, tile, beta1, omb1, beta2, omb2, inv_bc1, inv_bc1n, inv_bc2,
-                   eps_root, eps, wd, neg_alpha, has_wd, nesterov, amsgrad, a, True)
+        adam_optax(
+            a,
+            b,
+            g,
+            x,
+            mu,
+            nu,
+            nu_max,
+            tile,
+            beta1,
+            omb1,
+            beta2,
+            omb2,
+            inv_bc1,
+            inv_bc1n,
+            inv_bc2,
+            eps_root,
+            eps,
+            wd,
+            neg_alpha,
+            has_wd,
+            nesterov,
+            amsgrad,
+            a,
+            True,
+        )
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
 
 
 @njit(**_JIT)
-def nadam_torch_apply(lo, hi, tile, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2,
-                      coupled, decoupled):
+def nadam_torch_apply(
+    lo, hi, tile, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled
+):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        nadam_torch(a, b, g, x, mu, nu, tile, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled,
-                    decoupled, a, True)
+        nadam_torch(
+            a,
+            b,
+            g,
+            x,
+            mu,
+            nu,
+            tile,
+            lc,
+            ls,
+            beta2,
+            omb2,
+            bc2,
+            eps,
+            wd,
+            factor,
+            c1,
+            c2,
+            coupled,
+            decoupled,
+            a,
+            True,
+        )
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
 
 
 @njit(**_JIT)
-def adamax_apply(lo, hi, tile, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha,
-                 has_wd, torch_order):
+def adamax_apply(
+    lo, hi, tile, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order
+):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        adamax(a, b, g, x, mu, u, tile, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd,
-               torch_order, a, True)
+        adamax(
+            a,
+            b,
+            g,
+            x,
+            mu,
+            u,
+            tile,
+            lc,
+            ls,
+            beta1,
+            omb1,
+            beta2,
+            eps,
+            wd,
+            coef,
+            neg_alpha,
+            has_wd,
+            torch_order,
+            a,
+            True,
+        )
         _sum_tile(b - a, tile, acc)
     sq[:] = acc
 

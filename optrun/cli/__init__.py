@@ -24,10 +24,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("optrun.cli.runs", "show", "Show one run's config, summary and trace head and tail."),
     "compare": ("optrun.cli.compare", "compare", "Compare two or more runs side by side; gate CI on it."),
     "plot": ("optrun.cli.plot", "plot", "Draw runs: contour with search path (2-D), f - f* curves."),
-    "algorithms": ("optrun.cli.algorithms", "algorithms", "List optimizers, their variants and update rules."),
+    "algorithms": (
+        "optrun.cli.algorithms",
+        "algorithms",
+        "List optimizers, their variants and update rules.",
+    ),
     "objectives": ("optrun.cli.objectives", "objectives", "List test functions, formulas and known minima."),
-    "check-gradient": ("optrun.cli.objectives", "check_gradient",
-                       "Check an objective's gradient against finite differences."),
+    "check-gradient": (
+        "optrun.cli.objectives",
+        "check_gradient",
+        "Check an objective's gradient against finite differences.",
+    ),
 }
 
 
@@ -64,8 +71,9 @@ class LazyGroup(click.Group):
             raise CommandFailed(" ".join(e.message.split()), e.exit_code) from None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
-                                              "max_content_width": 100})
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, "--version", prog_name="optrun")
 def cli() -> None:
     """Run first-order optimizers from YAML configs and keep every run as a folder.
@@ -109,7 +117,9 @@ def main() -> None:
     except Exception as e:  # a bug in optrun: say so in one line unless debugging
         if os.environ.get("OPTRUN_DEBUG"):
             raise
-        click.echo(f"optrun: internal error: {type(e).__name__}: {e} "
-                   "(set OPTRUN_DEBUG=1 for the traceback)", err=True)
+        click.echo(
+            f"optrun: internal error: {type(e).__name__}: {e} (set OPTRUN_DEBUG=1 for the traceback)",
+            err=True,
+        )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -11,8 +11,14 @@ from .options import format_option
 
 
 def _param_dict(p) -> dict[str, Any]:
-    return {"name": p.name, "default": p.default, "range": p.range_text(), "type": p.kind.__name__,
-            "nullable": p.nullable, "doc": p.doc}
+    return {
+        "name": p.name,
+        "default": p.default,
+        "range": p.range_text(),
+        "type": p.kind.__name__,
+        "nullable": p.nullable,
+        "doc": p.doc,
+    }
 
 
 def algorithm_dict(algo) -> dict[str, Any]:
@@ -23,8 +29,16 @@ def algorithm_dict(algo) -> dict[str, Any]:
         "summary": algo.summary,
         "reference": algo.reference,
         "default_variant": algo.default_variant,
-        "variants": [{"name": v.name, "aliases": list(v.aliases), "rule": v.rule, "notes": v.notes,
-                      "params": [_param_dict(p) for p in v.params]} for v in algo.variants],
+        "variants": [
+            {
+                "name": v.name,
+                "aliases": list(v.aliases),
+                "rule": v.rule,
+                "notes": v.notes,
+                "params": [_param_dict(p) for p in v.params],
+            }
+            for v in algo.variants
+        ],
     }
 
 
@@ -46,8 +60,10 @@ def _default_text(value: Any) -> str:
     return str(value)
 
 
-_LIKE_FOR_LIKE = ("Without algorithm.variant each algorithm runs its default variant; pin one (torch, optax) to "
-                  "compare like with like: a swap of algorithm.name keeps it where the new algorithm has it.")
+_LIKE_FOR_LIKE = (
+    "Without algorithm.variant each algorithm runs its default variant; pin one (torch, optax) to "
+    "compare like with like: a swap of algorithm.name keeps it where the new algorithm has it."
+)
 
 
 def list_text(algos) -> str:
@@ -56,12 +72,16 @@ def list_text(algos) -> str:
     vwidth = max(len(_variant_names(a)) for a in algos)
     lines = [f"{'algorithm':<{width}}  {'default':<{dwidth}}  {'variants (* default)':<{vwidth}}  summary"]
     for a in algos:
-        lines.append(f"{a.name:<{width}}  {a.default_variant:<{dwidth}}  {_variant_names(a):<{vwidth}}  "
-                     f"{a.summary}")
+        lines.append(
+            f"{a.name:<{width}}  {a.default_variant:<{dwidth}}  {_variant_names(a):<{vwidth}}  {a.summary}"
+        )
     lines.append("")
     lines.append(_LIKE_FOR_LIKE)
-    lines.append("Every algorithm takes a learning-rate schedule (algorithm.schedule): "
-                 + ", ".join(_schedules()) + ".")
+    lines.append(
+        "Every algorithm takes a learning-rate schedule (algorithm.schedule): "
+        + ", ".join(_schedules())
+        + "."
+    )
     lines.append("Details: optrun algorithms NAME")
     return "\n".join(lines)
 
@@ -87,8 +107,9 @@ def detail_text(algo) -> str:
             dw = max(len(_default_text(p.default)) for p in v.params)
             rw = max(len(p.range_text()) for p in v.params)
             for p in v.params:
-                lines.append(f"  {p.name:<{w}}  {_default_text(p.default):<{dw}}  {p.range_text():<{rw}}  "
-                             f"{p.doc}")
+                lines.append(
+                    f"  {p.name:<{w}}  {_default_text(p.default):<{dw}}  {p.range_text():<{rw}}  {p.doc}"
+                )
         if v.notes:
             lines.append(f"  {v.notes}")
     lines.append("")
@@ -103,15 +124,23 @@ def _md(text: str) -> str:
 def list_markdown(algos) -> str:
     from ..optimizers.schedules import SUMMARIES
 
-    lines = ["| algorithm | default variant | variants (default first) | defaults per variant | summary |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| algorithm | default variant | variants (default first) | defaults per variant | summary |",
+        "|---|---|---|---|---|",
+    ]
     for a in algos:
         ordered = sorted(a.variants, key=lambda v: v.name != a.default_variant)
-        variants = ", ".join(f"`{v.name}`" + (f" (= {', '.join(f'`{x}`' for x in v.aliases)})"
-                                              if v.aliases else "") for v in ordered)
-        defaults = "<br>".join(f"`{v.name}`: " + ", ".join(f"{p.name}={_default_text(p.default)}"
-                                                             for p in v.params) for v in ordered)
-        lines.append(f"| `{a.name}` | `{a.default_variant}` | {variants} | {_md(defaults)} | {_md(a.summary)} |")
+        variants = ", ".join(
+            f"`{v.name}`" + (f" (= {', '.join(f'`{x}`' for x in v.aliases)})" if v.aliases else "")
+            for v in ordered
+        )
+        defaults = "<br>".join(
+            f"`{v.name}`: " + ", ".join(f"{p.name}={_default_text(p.default)}" for p in v.params)
+            for v in ordered
+        )
+        lines.append(
+            f"| `{a.name}` | `{a.default_variant}` | {variants} | {_md(defaults)} | {_md(a.summary)} |"
+        )
     lines += ["", "| schedule | learning rate for the update after k steps |", "|---|---|"]
     lines += [f"| `{name}` | {_md(text)} |" for name, text in SUMMARIES.items()]
     return "\n".join(lines)
@@ -120,12 +149,23 @@ def list_markdown(algos) -> str:
 def detail_markdown(algo) -> str:
     lines = [f"### `{algo.name}`", "", f"{algo.summary}. {algo.reference}."]
     for v in algo.variants:
-        lines += ["", f"**{v.name}**" + (f" (also {', '.join(v.aliases)})" if v.aliases else "")
-                  + (" (default)" if v.name == algo.default_variant else ""), "", "```", v.rule, "```", ""]
+        lines += [
+            "",
+            f"**{v.name}**"
+            + (f" (also {', '.join(v.aliases)})" if v.aliases else "")
+            + (" (default)" if v.name == algo.default_variant else ""),
+            "",
+            "```",
+            v.rule,
+            "```",
+            "",
+        ]
         if v.params:
             lines += ["| parameter | default | range | meaning |", "|---|---|---|---|"]
-            lines += [f"| `{p.name}` | {_default_text(p.default)} | {_md(p.range_text())} | {_md(p.doc)} |"
-                      for p in v.params]
+            lines += [
+                f"| `{p.name}` | {_default_text(p.default)} | {_md(p.range_text())} | {_md(p.doc)} |"
+                for p in v.params
+            ]
         if v.notes:
             lines += ["", v.notes]
     return "\n".join(lines)
@@ -164,8 +204,9 @@ def algorithms(name, fmt):
     try:
         algo = get_algorithm(name)
     except KeyError:
-        raise OptrunError(f"unknown algorithm '{name}'{suggest(name, algorithm_names())} "
-                          "(see 'optrun algorithms')") from None
+        raise OptrunError(
+            f"unknown algorithm '{name}'{suggest(name, algorithm_names())} (see 'optrun algorithms')"
+        ) from None
     if fmt == "json":
         click.echo(json.dumps(algorithm_dict(algo), indent=2))
     elif fmt == "markdown":

@@ -35,8 +35,11 @@ def _say(text: str, width: int) -> None:
     if not sys.stdout.isatty() and not os.environ.get("COLUMNS", "").strip().isdigit():
         click.echo(text)
         return
-    click.echo(textwrap.fill(text, width, subsequent_indent="  ", break_long_words=False,
-                             break_on_hyphens=False) if len(text) > width else text)
+    click.echo(
+        textwrap.fill(text, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+        if len(text) > width
+        else text
+    )
 
 
 def _headers(comparison) -> list[str]:
@@ -55,8 +58,14 @@ def _print_table(comparison) -> None:
     sections = [len(comparison.rows)] if comparison.config_rows else []
     if comparison.config_rows:
         body[len(comparison.rows)][0] = "config: " + body[len(comparison.rows)][0]
-    print_table(["", *_headers(comparison)], body, right=tuple(range(1, len(comparison.runs) + 1)),
-                styles=styles, sections=sections, width=output_width())
+    print_table(
+        ["", *_headers(comparison)],
+        body,
+        right=tuple(range(1, len(comparison.runs) + 1)),
+        styles=styles,
+        sections=sections,
+        width=output_width(),
+    )
 
 
 def _markdown(comparison) -> str:
@@ -85,7 +94,11 @@ def _best_line(comparison) -> str | None:
     m = METRICS[comparison.metric]
     label = m.label + (f" {fmt_target(comparison.target)}" if m.key == "iterations_to_target" else "")
     if not comparison.best:
-        why = "the runs solve different problems" if (m.problem and not comparison.comparable) else "no run is ahead"
+        why = (
+            "the runs solve different problems"
+            if (m.problem and not comparison.comparable)
+            else "no run is ahead"
+        )
         return f"best by {label}: none ({why})"
     names = ", ".join(comparison.runs[i].label for i in comparison.best)
     return f"best by {label}: {names}"
@@ -117,17 +130,24 @@ def _group_table(cmp) -> tuple[list[str], list[list[str]], list[float]]:
     from ..compare import fmt_number, fmt_target
 
     targets = shown_targets(cmp)
-    header = ["configuration", "n", f"median {cmp.metric_label}", "IQR (25% .. 75%)",
-              *[f"<= {fmt_target(t)}" for t in targets]]
-    body = [[g.label, f"{g.n:,}", fmt_number(g.median), _iqr(g), *[_target_cell(g, t) for t in targets]]
-            for g in cmp.groups]
+    header = [
+        "configuration",
+        "n",
+        f"median {cmp.metric_label}",
+        "IQR (25% .. 75%)",
+        *[f"<= {fmt_target(t)}" for t in targets],
+    ]
+    body = [
+        [g.label, f"{g.n:,}", fmt_number(g.median), _iqr(g), *[_target_cell(g, t) for t in targets]]
+        for g in cmp.groups
+    ]
     return header, body, targets
 
 
 def _side_text(cmp, label: str) -> str:
     """A configuration's label without its side: ``A, alpha=0.1`` -> ``alpha=0.1``."""
     side = next((g.side for g in cmp.groups if g.label == label), "")
-    return label[len(side) + 2:] if label.startswith(side + ", ") else ("" if label == side else label)
+    return label[len(side) + 2 :] if label.startswith(side + ", ") else ("" if label == side else label)
 
 
 def _matched(cmp) -> bool:
@@ -151,13 +171,26 @@ def _test_table(cmp) -> tuple[list[str], list[list[str]], int]:
     body = []
     for t in cmp.tests:
         if matched:
-            names = [_side_text(cmp, t.a), *([next(g.side for g in cmp.groups if g.label == t.b)] if several else [])]
+            names = [
+                _side_text(cmp, t.a),
+                *([next(g.side for g in cmp.groups if g.label == t.b)] if several else []),
+            ]
         else:
             names = [t.a, t.b]
         # 'better' names the column (A or B): the labels are in the row already
-        body.append([*names, str(t.n_a), str(t.n_b), fmt_number(t.median_a), fmt_number(t.median_b),
-                     f"{t.u_min:g}", f"{t.p_value:.3g}", f"{t.prob_a_better:.2f}",
-                     {t.a: "A", t.b: "B"}.get(t.better, "neither")])
+        body.append(
+            [
+                *names,
+                str(t.n_a),
+                str(t.n_b),
+                fmt_number(t.median_a),
+                fmt_number(t.median_b),
+                f"{t.u_min:g}",
+                f"{t.p_value:.3g}",
+                f"{t.prob_a_better:.2f}",
+                {t.a: "A", t.b: "B"}.get(t.better, "neither"),
+            ]
+        )
     return header, body, len(header) - len(figures)
 
 
@@ -179,8 +212,10 @@ def _ranking_table(cmp) -> tuple[list[str], list[list[str]]]:
     header = ["algorithm", *rk.objectives, "mean rank"]
     body = []
     for e in rk.entrants:
-        cells = [f"{fmt_number(rk.medians[e][o])} ({rk.ranks[e][o]:g})" if o in rk.ranks[e] else "-"
-                 for o in rk.objectives]
+        cells = [
+            f"{fmt_number(rk.medians[e][o])} ({rk.ranks[e][o]:g})" if o in rk.ranks[e] else "-"
+            for o in rk.objectives
+        ]
         body.append([e, *cells, f"{rk.mean_rank[e]:.2f}"])
     return header, body
 
@@ -189,12 +224,18 @@ def _sweep_best_line(cmp) -> str:
     from ..compare import fmt_number
 
     if not cmp.best:
-        return f"best by {cmp.metric_label}: none (one configuration)" if len(cmp.groups) == 1 else \
-            f"best by {cmp.metric_label}: none"
+        return (
+            f"best by {cmp.metric_label}: none (one configuration)"
+            if len(cmp.groups) == 1
+            else f"best by {cmp.metric_label}: none"
+        )
     several = len({g.problem for g in cmp.groups}) > 1
-    parts = [(f"on {cmp.groups[i].problem}: " if several else "")
-             + f"{cmp.groups[i].label} (median {fmt_number(cmp.groups[i].median)}, IQR {_iqr(cmp.groups[i])}, "
-             f"n = {cmp.groups[i].n})" for i in cmp.best]
+    parts = [
+        (f"on {cmp.groups[i].problem}: " if several else "")
+        + f"{cmp.groups[i].label} (median {fmt_number(cmp.groups[i].median)}, IQR {_iqr(cmp.groups[i])}, "
+        f"n = {cmp.groups[i].n})"
+        for i in cmp.best
+    ]
     return f"best by median {cmp.metric_label}: " + "; ".join(parts)
 
 
@@ -213,8 +254,10 @@ def _legend_lines(cmp) -> list[str]:
 def _print_sweeps(cmp, result: str | None) -> None:
     header, body, _ = _group_table(cmp)
     best = set(cmp.best)
-    styles = [[BEST_STYLE if i in best and j in (0, 2) else None for j in range(len(header))]
-              for i in range(len(body))]
+    styles = [
+        [BEST_STYLE if i in best and j in (0, 2) else None for j in range(len(header))]
+        for i in range(len(body))
+    ]
     for i in best:
         body[i][2] += " *"
     width = output_width()
@@ -238,16 +281,22 @@ def _print_sweeps(cmp, result: str | None) -> None:
             _say(t.line, width)
         if len(said) < len(cmp.tests):
             rest = len(cmp.tests) - len(said)
-            _say(f"no significant difference in {cmp.metric_label} for {'the other ' if said else ''}{rest} "
-                 f"pair{'s' * (rest != 1)} of configurations (p >= {cmp.alpha:g})", width)
+            _say(
+                f"no significant difference in {cmp.metric_label} for {'the other ' if said else ''}{rest} "
+                f"pair{'s' * (rest != 1)} of configurations (p >= {cmp.alpha:g})",
+                width,
+            )
     if cmp.ranking is not None:
         click.echo("")
         _say(f"ranking by median {cmp.metric_label} per objective (rank in brackets, 1 = best):", width)
         rh, rb = _ranking_table(cmp)
         print_table(rh, rb, right=tuple(range(1, len(rh))), width=width)
     click.echo("")
-    for note in ["* best configuration (lowest median)" + (" on each problem" if len({g.problem for g in cmp.groups}) > 1
-                                                           else ""), *cmp.notes]:
+    for note in [
+        "* best configuration (lowest median)"
+        + (" on each problem" if len({g.problem for g in cmp.groups}) > 1 else ""),
+        *cmp.notes,
+    ]:
         _say(note, width)
     if result:
         _say(result, width)
@@ -281,27 +330,80 @@ def _csv_sweeps(cmp) -> str:
     from ..compare import fmt_target
 
     ts = [fmt_target(t) for t in cmp.targets]
-    header = ["side", "sweep", "configuration", *cmp.axes, "n", "median", "q1", "q3", "missing",
-              *[f"success_{t}" for t in ts], *[f"median_iterations_{t}" for t in ts], "best"]
+    header = [
+        "side",
+        "sweep",
+        "configuration",
+        *cmp.axes,
+        "n",
+        "median",
+        "q1",
+        "q3",
+        "missing",
+        *[f"success_{t}" for t in ts],
+        *[f"median_iterations_{t}" for t in ts],
+        "best",
+    ]
     best = set(cmp.best)
     rows = []
     for i, g in enumerate(cmp.groups):
-        axes = [g.key.get(a) if not isinstance(g.key.get(a), (dict, list)) else str(g.key.get(a)) for a in cmp.axes]
-        rows.append([g.side, g.sweep, g.label, *axes, g.n, g.median, g.q1, g.q3, g.missing,
-                     *[g.success[t] for t in cmp.targets], *[g.hit_median[t] for t in cmp.targets],
-                     "true" if i in best else "false"])
+        axes = [
+            g.key.get(a) if not isinstance(g.key.get(a), (dict, list)) else str(g.key.get(a))
+            for a in cmp.axes
+        ]
+        rows.append(
+            [
+                g.side,
+                g.sweep,
+                g.label,
+                *axes,
+                g.n,
+                g.median,
+                g.q1,
+                g.q3,
+                g.missing,
+                *[g.success[t] for t in cmp.targets],
+                *[g.hit_median[t] for t in cmp.targets],
+                "true" if i in best else "false",
+            ]
+        )
     text = csv_text(header, rows)
     if cmp.tests:
-        keys = ["a", "b", "n_a", "n_b", "median_a", "median_b", "u", "u_min", "p_value", "method",
-                "prob_a_better", "alpha", "better"]
+        keys = [
+            "a",
+            "b",
+            "n_a",
+            "n_b",
+            "median_a",
+            "median_b",
+            "u",
+            "u_min",
+            "p_value",
+            "method",
+            "prob_a_better",
+            "alpha",
+            "better",
+        ]
         text += "\n" + csv_text(keys, [[getattr(t, k) for k in keys] for t in cmp.tests])
     if cmp.ranking is not None:
         rk = cmp.ranking
-        text += "\n" + csv_text(["algorithm", *[f"median {o}" for o in rk.objectives],
-                                 *[f"rank {o}" for o in rk.objectives], "mean_rank"],
-                                [[e, *[rk.medians[e].get(o) for o in rk.objectives],
-                                  *[rk.ranks[e].get(o) for o in rk.objectives], rk.mean_rank[e]]
-                                 for e in rk.entrants])
+        text += "\n" + csv_text(
+            [
+                "algorithm",
+                *[f"median {o}" for o in rk.objectives],
+                *[f"rank {o}" for o in rk.objectives],
+                "mean_rank",
+            ],
+            [
+                [
+                    e,
+                    *[rk.medians[e].get(o) for o in rk.objectives],
+                    *[rk.ranks[e].get(o) for o in rk.objectives],
+                    rk.mean_rank[e],
+                ]
+                for e in rk.entrants
+            ],
+        )
     return text
 
 
@@ -316,8 +418,11 @@ def _compare_sweeps(sweeps, *, group_by, metric, target, alpha, fmt, plot_file, 
 
         drawn, only = split_groups(sweeps)  # a configuration group: its sweep, only its members
         click.echo(f"plot: {plot_sweeps(drawn, plot_file, group_by=group_by, only=only)}", err=True)
-    result = verdict.line if verdict else (cmp.tests[0].line if quiet and len(cmp.tests) == 1
-                                           else _sweep_best_line(cmp))
+    result = (
+        verdict.line
+        if verdict
+        else (cmp.tests[0].line if quiet and len(cmp.tests) == 1 else _sweep_best_line(cmp))
+    )
     if quiet:
         click.echo(result)
     elif fmt in ("json", "csv"):
@@ -338,8 +443,13 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
     if fmt == "json":
         data = to_dict()
         if verdict:
-            data["gate"] = {"baseline": baseline, "rtol": rtol, "worse": verdict.worse,
-                            "exit_code": verdict.exit_code, "line": verdict.line}
+            data["gate"] = {
+                "baseline": baseline,
+                "rtol": rtol,
+                "worse": verdict.worse,
+                "exit_code": verdict.exit_code,
+                "line": verdict.line,
+            }
         echo_json(data)
     else:
         click.echo(to_csv(), nl=False)
@@ -350,32 +460,85 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("selectors", nargs=-1, metavar="RUN RUN...", shell_complete=complete_runs)
 @runs_dir_option
-@click.option("--metric", default=None, metavar="METRIC",
-              help="What 'best' means and what --fail-if-worse checks: final_f, best_f, f_gap, distance, "
-                   "grad_norm, iterations_to_target, wall_time, time_per_iteration (lower is better). "
-                   "[default: final_f for runs; f_gap for sweeps (final f where f* is unknown)]")
-@click.option("--target", type=float, default=1e-6, show_default=True,
-              help="The f - f* target of --metric iterations_to_target.")
-@click.option("--sort", "sort", default=None, metavar="METRIC",
-              help="Order the columns by this metric, best first (default: the order given).")
+@click.option(
+    "--metric",
+    default=None,
+    metavar="METRIC",
+    help="What 'best' means and what --fail-if-worse checks: final_f, best_f, f_gap, distance, "
+    "grad_norm, iterations_to_target, wall_time, time_per_iteration (lower is better). "
+    "[default: final_f for runs; f_gap for sweeps (final f where f* is unknown)]",
+)
+@click.option(
+    "--target",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    help="The f - f* target of --metric iterations_to_target.",
+)
+@click.option(
+    "--sort",
+    "sort",
+    default=None,
+    metavar="METRIC",
+    help="Order the columns by this metric, best first (default: the order given).",
+)
 @click.option("--all", "all_config", is_flag=True, help="Show every config key, not only those that differ.")
 @format_option("json", "csv", "markdown")
-@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="Also draw f - f* (log scale) against iteration for every run to FILE (.png or .svg).")
-@click.option("--fail-if-worse", is_flag=True,
-              help="CI gate: exit 1 if a CANDIDATE (2nd, 3rd ... RUN) is worse than the BASELINE "
-                   "(1st RUN) on --metric beyond --rtol, or did not complete when the baseline did.")
-@click.option("--rtol", type=float, default=0.0, show_default=True,
-              help="Relative tolerance of --fail-if-worse: worse means above baseline + rtol * |baseline|.")
-@click.option("--group-by", "group_by", default=None, metavar="KEY",
-              help="Sweeps: split each sweep by the values of this axis (e.g. algorithm.name or alpha) "
-                   "and compare the groups.")
-@click.option("--significance", "--alpha", "alpha", type=float, default=0.05, show_default=True,
-              help="Sweeps: significance level of the Mann-Whitney test (and of --fail-if-worse); "
-                   "--alpha is the same option (the statisticians' name, not the learning rate).")
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also draw f - f* (log scale) against iteration for every run to FILE (.png or .svg).",
+)
+@click.option(
+    "--fail-if-worse",
+    is_flag=True,
+    help="CI gate: exit 1 if a CANDIDATE (2nd, 3rd ... RUN) is worse than the BASELINE "
+    "(1st RUN) on --metric beyond --rtol, or did not complete when the baseline did.",
+)
+@click.option(
+    "--rtol",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Relative tolerance of --fail-if-worse: worse means above baseline + rtol * |baseline|.",
+)
+@click.option(
+    "--group-by",
+    "group_by",
+    default=None,
+    metavar="KEY",
+    help="Sweeps: split each sweep by the values of this axis (e.g. algorithm.name or alpha) "
+    "and compare the groups.",
+)
+@click.option(
+    "--significance",
+    "--alpha",
+    "alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Sweeps: significance level of the Mann-Whitney test (and of --fail-if-worse); "
+    "--alpha is the same option (the statisticians' name, not the learning rate).",
+)
 @quiet_option
-def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_file, fail_if_worse, rtol,
-            group_by, alpha, quiet):
+def compare(
+    selectors,
+    runs_dir,
+    metric,
+    target,
+    sort,
+    all_config,
+    fmt,
+    plot_file,
+    fail_if_worse,
+    rtol,
+    group_by,
+    alpha,
+    quiet,
+):
     """Compare two or more runs side by side, or one or more sweeps across seeds; gate CI.
 
     Rows: status, iterations, final f, best f and its iteration, final gradient
@@ -433,13 +596,25 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
     sweeps = [c for c in chosen if c.kind in ("sweep", "group")]
     if sweeps:
         if len(sweeps) != len(chosen):
-            raise CompareError("compare sweeps with sweeps (or their configurations, SWEEP:KEY=VALUE); to "
-                               "compare a run with a sweep, name one of its members (SWEEP/7 or "
-                               "SWEEP:alpha=0.1,seed=3)")
+            raise CompareError(
+                "compare sweeps with sweeps (or their configurations, SWEEP:KEY=VALUE); to "
+                "compare a run with a sweep, name one of its members (SWEEP/7 or "
+                "SWEEP:alpha=0.1,seed=3)"
+            )
         if sort is not None or all_config:
             raise click.UsageError("--sort and --all apply to runs, not sweeps")
-        _compare_sweeps(sweeps, group_by=group_by, metric=metric, target=target, alpha=alpha, fmt=fmt,
-                        plot_file=plot_file, fail_if_worse=fail_if_worse, rtol=rtol, quiet=quiet)
+        _compare_sweeps(
+            sweeps,
+            group_by=group_by,
+            metric=metric,
+            target=target,
+            alpha=alpha,
+            fmt=fmt,
+            plot_file=plot_file,
+            fail_if_worse=fail_if_worse,
+            rtol=rtol,
+            quiet=quiet,
+        )
         return
     if group_by is not None:
         raise click.UsageError("--group-by splits sweeps; these are runs")
@@ -464,8 +639,9 @@ def compare(selectors, runs_dir, metric, target, sort, all_config, fmt, plot_fil
         if result:
             click.echo(result)
     elif fmt in ("json", "csv"):
-        _machine_output(fmt, comparison.to_dict, lambda: _csv(comparison), verdict,
-                        comparison.given[0].id, rtol)
+        _machine_output(
+            fmt, comparison.to_dict, lambda: _csv(comparison), verdict, comparison.given[0].id, rtol
+        )
     elif fmt == "markdown":
         text = _markdown(comparison)
         notes = ["Best per row in **bold** (lower is better).", *comparison.notes]

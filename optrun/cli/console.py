@@ -18,14 +18,21 @@ from ..text import flow, plural
 
 
 def use_bar(quiet: bool, verbose: bool) -> bool:
-    return (not quiet and not verbose and not os.environ.get("NO_COLOR")
-            and sys.stdout.isatty() and sys.stderr.isatty())
+    return (
+        not quiet
+        and not verbose
+        and not os.environ.get("NO_COLOR")
+        and sys.stdout.isatty()
+        and sys.stderr.isatty()
+    )
 
 
 def describe(config) -> str:
     algo = config.algorithm
-    return (f"{algo.name} ({algo.variant}) on {config.objective.name}, d={config.dim}, "
-            f"{plural(config.iterations, 'iteration')}")
+    return (
+        f"{algo.name} ({algo.variant}) on {config.objective.name}, d={config.dim}, "
+        f"{plural(config.iterations, 'iteration')}"
+    )
 
 
 def result_line(outcome) -> str:
@@ -35,8 +42,10 @@ def result_line(outcome) -> str:
     head = f"{st} at iteration {iterations:,}" if st != "completed" else st
     if st == "completed" and s.get("stop_reason") not in (None, "iterations"):
         head = f"completed ({s['stop_reason']})"
-    return (f"{head}: {s.get('name')} {f_text(s)}, {plural(iterations, 'iteration')} "
-            f"in {s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
+    return (
+        f"{head}: {s.get('name')} {f_text(s)}, {plural(iterations, 'iteration')} "
+        f"in {s.get('wall_time_s', 0):.2f} s -> {outcome.path}"
+    )
 
 
 def f_text(s: dict) -> str:
@@ -83,7 +92,9 @@ class PlainReporter(_Throttled):
         if self._due():
             pct = 100.0 * iteration / total if total else 100.0
             best = f"{best_f:.6g}" if math.isfinite(best_f) else "none finite yet"
-            click.echo(f"  iteration {iteration:,}/{total:,} ({pct:.0f}%)  f = {f:.6g}  best = {best}", err=True)
+            click.echo(
+                f"  iteration {iteration:,}/{total:,} ({pct:.0f}%)  f = {f:.6g}  best = {best}", err=True
+            )
 
     def iterations(self, lines) -> None:
         if lines:
@@ -119,15 +130,25 @@ def fitting_progress(console, columns: list, drop: list, **kwargs):
             def width(c) -> int:
                 if isinstance(c, BarColumn):
                     return BAR_MIN
-                return max((r.cell_len if isinstance(r, Text) else len(str(r)) for r in cells[id(c)]), default=0)
+                return max(
+                    (r.cell_len if isinstance(r, Text) else len(str(r)) for r in cells[id(c)]), default=0
+                )
 
             keep = list(columns)
             for c in drop:
                 if sum(map(width, keep)) + len(keep) - 1 <= console.width:  # (self.live: not yet set)
                     break
                 keep.remove(c)
-            table = Table.grid(*(Column(no_wrap=not isinstance(c, BarColumn), ratio=1 if isinstance(c, BarColumn)
-                                        else None) for c in keep), padding=(0, 1), expand=self.expand)
+            table = Table.grid(
+                *(
+                    Column(
+                        no_wrap=not isinstance(c, BarColumn), ratio=1 if isinstance(c, BarColumn) else None
+                    )
+                    for c in keep
+                ),
+                padding=(0, 1),
+                expand=self.expand,
+            )
             for i in range(len(tasks)):
                 table.add_row(*(cells[id(c)][i] for c in keep))
             return table
@@ -153,10 +174,18 @@ class BarReporter(PlainReporter):
         self.console = console or Console(stderr=True)
         name, bar = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None)
         count = TextColumn("{task.completed:,.0f}/{task.total:,.0f}")  # separators, as every printed count
-        fs, elapsed, eta = (TextColumn("f {task.fields[f]}  best {task.fields[best]}"), TimeElapsedColumn(),
-                            TimeRemainingColumn())
-        self.bar = fitting_progress(self.console, [name, bar, count, fs, elapsed, eta],
-                                    [eta, bar, elapsed, name, fs], transient=False, refresh_per_second=8)
+        fs, elapsed, eta = (
+            TextColumn("f {task.fields[f]}  best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.bar = fitting_progress(
+            self.console,
+            [name, bar, count, fs, elapsed, eta],
+            [eta, bar, elapsed, name, fs],
+            transient=False,
+            refresh_per_second=8,
+        )
         self.task = None
 
     def start(self, run_id, path, config) -> None:
@@ -184,8 +213,10 @@ def describe_sweep(plan, batches) -> str:
 def sweep_result_line(outcome) -> str:
     s = outcome.summary
     counts = ", ".join(f"{n:,} {k}" for k, n in s.get("counts", {}).items())
-    return (f"sweep {s['status']}: {s.get('name')} {plural(s['members'], 'member')} ({counts}) in "
-            f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}")
+    return (
+        f"sweep {s['status']}: {s.get('name')} {plural(s['members'], 'member')} ({counts}) in "
+        f"{s.get('wall_time_s', 0):.2f} s -> {outcome.path}"
+    )
 
 
 def gate_line(gate: dict | None) -> str | None:
@@ -194,12 +225,16 @@ def gate_line(gate: dict | None) -> str | None:
         return None
     parts = []
     if "success_rate" in gate:
-        parts.append(f"{gate['members_passed']:,} of {plural(gate['members'], 'member')} met expect "
-                     f"({gate['success_rate']:.0%}, at least {gate['success_rate_min']:.0%} required)")
+        parts.append(
+            f"{gate['members_passed']:,} of {plural(gate['members'], 'member')} met expect "
+            f"({gate['success_rate']:.0%}, at least {gate['success_rate_min']:.0%} required)"
+        )
     if "f_gap_median_max" in gate:
         med = gate.get("f_gap_median")
-        parts.append(f"median f - f* {'n/a' if med is None else f'{med:.6g}'} "
-                     f"({'at most' if gate['passed_f_gap_median'] else 'above'} {gate['f_gap_median_max']:g})")
+        parts.append(
+            f"median f - f* {'n/a' if med is None else f'{med:.6g}'} "
+            f"({'at most' if gate['passed_f_gap_median'] else 'above'} {gate['f_gap_median_max']:g})"
+        )
     return f"sweep gate {'passed' if gate['passed'] else 'failed'}: " + "; ".join(parts)
 
 
@@ -210,9 +245,16 @@ def expect_summary(outcome) -> None:
         first = missed[0]
         why = "; ".join(first.get("expect_failures") or []) or "expect failed"
         # under a success-rate gate a miss counts against the rate; the gate line says if it passed
-        said = "missed expect" if "success_rate_min" in (outcome.summary.get("gate") or {}) else "expect failed for"
-        click.echo(f"{said} {len(missed):,} of {plural(len(outcome.rows), 'member')} "
-                   f"(member {first.get('member')}: {why})", err=True)
+        said = (
+            "missed expect"
+            if "success_rate_min" in (outcome.summary.get("gate") or {})
+            else "expect failed for"
+        )
+        click.echo(
+            f"{said} {len(missed):,} of {plural(len(outcome.rows), 'member')} "
+            f"(member {first.get('member')}: {why})",
+            err=True,
+        )
     gate = gate_line(outcome.summary.get("gate"))
     if gate:  # after the misses: whether they sank the sweep (optrun run and optrun resume alike)
         click.echo(gate, err=True)
@@ -227,12 +269,16 @@ class PlainSweepReporter(_Throttled):
         self.total = sum(len(b) for b in batches)
         self._restart()
         if not self.quiet:
-            click.echo(f"sweep {run_id}: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}", err=True)
+            click.echo(
+                f"sweep {run_id}: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}", err=True
+            )
 
     def sweep_progress(self, members_done, batches_done) -> None:
         if self._due():
-            click.echo(f"  {members_done:,.0f}/{plural(self.total, 'member')}, {plural(batches_done, 'batch')} done",
-                       err=True)
+            click.echo(
+                f"  {members_done:,.0f}/{plural(self.total, 'member')}, {plural(batches_done, 'batch')} done",
+                err=True,
+            )
 
     def member_failed(self, member, assignment, error) -> None:
         axes = ", ".join(f"{k}={flow(v)}" for k, v in assignment.items())
@@ -254,17 +300,27 @@ class BarSweepReporter(PlainSweepReporter):
         self.console = console or Console(stderr=True)
         name, bar = TextColumn("[bold]{task.description}"), BarColumn(bar_width=None)
         count = TextColumn("{task.completed:,.0f}/{task.total:,.0f} members")
-        batches, elapsed, eta = TextColumn("batches {task.fields[batches]}"), TimeElapsedColumn(), TimeRemainingColumn()
-        self.bar = fitting_progress(self.console, [name, bar, count, batches, elapsed, eta],
-                                    [eta, bar, elapsed, name, batches], refresh_per_second=8)
+        batches, elapsed, eta = (
+            TextColumn("batches {task.fields[batches]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.bar = fitting_progress(
+            self.console,
+            [name, bar, count, batches, elapsed, eta],
+            [eta, bar, elapsed, name, batches],
+            refresh_per_second=8,
+        )
         self.task = None
         self.nbatches = 0
 
     def sweep_start(self, run_id, path, plan, batches, workers) -> None:
         self.total = sum(len(b) for b in batches)
         self.nbatches = len(batches)
-        self.console.print(f"sweep [bold]{run_id}[/]: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}",
-                           highlight=False)
+        self.console.print(
+            f"sweep [bold]{run_id}[/]: {describe_sweep(plan, batches)}, {plural(workers, 'worker')}",
+            highlight=False,
+        )
         self.bar.start()
         self.task = self.bar.add_task(plan.base.name, total=self.total, batches=f"0/{self.nbatches}")
 

@@ -31,8 +31,13 @@ def _spec(name: str):
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("-d", "--dim", type=click.IntRange(1, 100_000), default=None,
-              help="Dimension for the bounds, f* and minima shown (default: the function's default).")
+@click.option(
+    "-d",
+    "--dim",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Dimension for the bounds, f* and minima shown (default: the function's default).",
+)
 @format_option("json", "markdown")
 def objectives(name, dim, fmt):
     """List the built-in test functions, or describe the function NAME.
@@ -65,8 +70,10 @@ def objectives(name, dim, fmt):
             echo_json(records)
             return
         header = ["name", "dims", "default bounds", "f*", "global minimizers", "summary"]
-        rows = [[r["name"], r["dims_text"], r["bounds_text"], r["f_min_text"], r["minima_text"], r["summary"]]
-                for r in records]
+        rows = [
+            [r["name"], r["dims_text"], r["bounds_text"], r["f_min_text"], r["minima_text"], r["summary"]]
+            for r in records
+        ]
         if fmt == "markdown":
             click.echo(_markdown(header, [[f"`{r[0]}`", *r[1:]] for r in rows]))
         else:
@@ -75,8 +82,9 @@ def objectives(name, dim, fmt):
 
     spec = _spec(name)
     if dim is not None and not spec.accepts_dim(dim):
-        raise click.BadParameter(f"'{spec.name}' is defined for {spec.dims_text()}, not d = {dim}",
-                                 param_hint="--dim")
+        raise click.BadParameter(
+            f"'{spec.name}' is defined for {spec.dims_text()}, not d = {dim}", param_hint="--dim"
+        )
     r = describe(spec, dim)
     if fmt == "json":
         echo_json(r)
@@ -84,13 +92,27 @@ def objectives(name, dim, fmt):
     d = r["dim"]
     minima = r["minima"]
     if fmt == "markdown":
-        out = [f"### `{r['name']}`", "", r["summary"], "", f"    {r['formula']}", "",
-               f"- reference: {r['reference']}", f"- dimensions: {r['dims_text']} (default {r['default_dim']})",
-               f"- default bounds: {r['bounds_text']}", f"- f* = {r['f_min_text']}",
-               f"- global minimizers: {r['minima_text']}"]
+        out = [
+            f"### `{r['name']}`",
+            "",
+            r["summary"],
+            "",
+            f"    {r['formula']}",
+            "",
+            f"- reference: {r['reference']}",
+            f"- dimensions: {r['dims_text']} (default {r['default_dim']})",
+            f"- default bounds: {r['bounds_text']}",
+            f"- f* = {r['f_min_text']}",
+            f"- global minimizers: {r['minima_text']}",
+        ]
         if r["params"]:
-            out += ["", _markdown(["parameter", "default", "range", "meaning"],
-                                  [[f"`{p['name']}`", p["default"], p["range"], p["doc"]] for p in r["params"]])]
+            out += [
+                "",
+                _markdown(
+                    ["parameter", "default", "range", "meaning"],
+                    [[f"`{p['name']}`", p["default"], p["range"], p["doc"]] for p in r["params"]],
+                ),
+            ]
         click.echo("\n".join(out))
         return
     import numpy as np
@@ -99,36 +121,65 @@ def objectives(name, dim, fmt):
 
     f_star = r["f_min_text"] + (f" ({r['f_min']!r} at d = {d})" if spec.f_min_text else "")
     formula = r["formula"]
-    lines = [f"{r['name']}: {r['summary']}",
-             f"  formula     {formula}",
-             f"  reference   {r['reference']}",
-             f"  dimensions  {r['dims_text']} (default {r['default_dim']})",
-             f"  bounds      {r['bounds_text']} (default)",
-             f"  f*          {f_star}",
-             f"  minimizers  {len(minima)} global at d = {d}:"]
-    lines += [f"    {point_text(np.asarray(p), exact=True)}" for p in minima] if d <= 10 else \
-        [f"    {r['minima_text']}"]
+    lines = [
+        f"{r['name']}: {r['summary']}",
+        f"  formula     {formula}",
+        f"  reference   {r['reference']}",
+        f"  dimensions  {r['dims_text']} (default {r['default_dim']})",
+        f"  bounds      {r['bounds_text']} (default)",
+        f"  f*          {f_star}",
+        f"  minimizers  {len(minima)} global at d = {d}:",
+    ]
+    lines += (
+        [f"    {point_text(np.asarray(p), exact=True)}" for p in minima]
+        if d <= 10
+        else [f"    {r['minima_text']}"]
+    )
     if r["aliases"]:
         lines.append(f"  aliases     {', '.join(r['aliases'])}")
     if r["params"]:
         lines.append("  parameters")
         w = max(len(p["name"]) for p in r["params"])
-        lines += [f"    {p['name']:<{w}}  default {p['default']!r:<20} {p['range']:<14} {p['doc']}"
-                  for p in r["params"]]
+        lines += [
+            f"    {p['name']:<{w}}  default {p['default']!r:<20} {p['range']:<14} {p['doc']}"
+            for p in r["params"]
+        ]
     lines.append(f"  transforms  {r['transform_keys']}")
     click.echo("\n".join(lines))
 
 
 @click.command("check-gradient")
 @click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]", shell_complete=complete_config_args)
-@click.option("-n", "--points", type=click.IntRange(1, 1_000_000), default=20, show_default=True,
-              help="How many random points inside the config's bounds.")
-@click.option("--tolerance", type=click.FloatRange(0.0, min_open=True), default=1e-6, show_default=True,
-              help="Exit 1 when the worst error is above this.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
-              help="Seed of the random points.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one JSON object per config on stdout.")
+@click.option(
+    "-n",
+    "--points",
+    type=click.IntRange(1, 1_000_000),
+    default=20,
+    show_default=True,
+    help="How many random points inside the config's bounds.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0.0, min_open=True),
+    default=1e-6,
+    show_default=True,
+    help="Exit 1 when the worst error is above this.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of the random points.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per config on stdout.",
+)
 def check_gradient(args, points, tolerance, seed, fmt):
     """Compare the objective's gradient with finite differences at random points.
 
@@ -164,17 +215,33 @@ def check_gradient(args, points, tolerance, seed, fmt):
         kind = objective.info.get("gradient", "analytic")
         worst_code = max(worst_code, 0 if ok else 1)
         if fmt == "json":
-            click.echo(json.dumps({"config": path, "objective": objective.name, "dim": objective.dim,
-                                   "gradient": kind, "points": points, "seed": seed, "tolerance": tolerance,
-                                   "worst_error": res.worst if np.isfinite(res.worst) else None,
-                                   "worst_x": res.worst_x.tolist(), "passed": ok}))
+            click.echo(
+                json.dumps(
+                    {
+                        "config": path,
+                        "objective": objective.name,
+                        "dim": objective.dim,
+                        "gradient": kind,
+                        "points": points,
+                        "seed": seed,
+                        "tolerance": tolerance,
+                        "worst_error": res.worst if np.isfinite(res.worst) else None,
+                        "worst_x": res.worst_x.tolist(),
+                        "passed": ok,
+                    }
+                )
+            )
             continue
         err = f"{res.worst:.3g}" if np.isfinite(res.worst) else "not finite"
         x = np.array2string(res.worst_x, precision=6, threshold=8, separator=", ")
-        click.echo(f"{objective.name} (d={objective.dim}, {kind} gradient): worst error {err} over {points} "
-                   f"points inside the bounds (tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}"
-                   + ("" if ok else f"; worst at x = {x}"))
+        click.echo(
+            f"{objective.name} (d={objective.dim}, {kind} gradient): worst error {err} over {points} "
+            f"points inside the bounds (tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}"
+            + ("" if ok else f"; worst at x = {x}")
+        )
         if kind == "finite-differences":
-            click.echo(f"  note: {path} has no gradient function, so its gradient is itself a finite "
-                       "difference", err=True)
+            click.echo(
+                f"  note: {path} has no gradient function, so its gradient is itself a finite difference",
+                err=True,
+            )
     sys.exit(worst_code)

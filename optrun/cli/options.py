@@ -7,15 +7,27 @@ import os
 import click
 
 runs_dir_option = click.option(
-    "--runs-dir", type=click.Path(file_okay=False), envvar="OPTRUN_RUNS_DIR", default="runs",
-    show_default=True, show_envvar=True, help="Folder that holds the run folders.")
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    envvar="OPTRUN_RUNS_DIR",
+    default="runs",
+    show_default=True,
+    show_envvar=True,
+    help="Folder that holds the run folders.",
+)
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only the result line.")
 
 
 def format_option(*choices: str, default: str = "table"):
-    return click.option("--format", "fmt", type=click.Choice((default,) + choices), default=default,
-                        show_default=True, help="Output format: a table for people, or data for machines.")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice((default,) + choices),
+        default=default,
+        show_default=True,
+        help="Output format: a table for people, or data for machines.",
+    )
 
 
 # ------------------------------------------------------------------------------- shell completion
@@ -36,8 +48,14 @@ def _run_ids(runs_dir: str) -> list[str]:
         names = os.listdir(runs_dir)
     except OSError:
         return []
-    return sorted((n for n in names if not n.startswith(".")
-                   and any(os.path.isfile(os.path.join(runs_dir, n, f)) for f in RUN_FILES)), reverse=True)
+    return sorted(
+        (
+            n
+            for n in names
+            if not n.startswith(".") and any(os.path.isfile(os.path.join(runs_dir, n, f)) for f in RUN_FILES)
+        ),
+        reverse=True,
+    )
 
 
 def complete_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
@@ -50,12 +68,18 @@ def complete_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -
         return [CompletionItem(incomplete, type="dir")]
     runs_dir = _runs_dir(ctx)
     ids = _run_ids(runs_dir)
-    items = [CompletionItem(r, help="the newest run" if r in ("last", "-1") else None)
-             for r in RELATIVE[: 1 + len(ids)] if r.startswith(incomplete) and ids]
+    items = [
+        CompletionItem(r, help="the newest run" if r in ("last", "-1") else None)
+        for r in RELATIVE[: 1 + len(ids)]
+        if r.startswith(incomplete) and ids
+    ]
     items += [CompletionItem(i) for i in ids if i.startswith(incomplete)]
     if incomplete:  # the label tables print (name-hash, the end of the id)
-        items += [CompletionItem(i.split("-", 2)[2], help=i) for i in ids
-                  if i.count("-") >= 2 and i.split("-", 2)[2].startswith(incomplete)]
+        items += [
+            CompletionItem(i.split("-", 2)[2], help=i)
+            for i in ids
+            if i.count("-") >= 2 and i.split("-", 2)[2].startswith(incomplete)
+        ]
     return items
 
 

@@ -12,23 +12,43 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})  # -1, -2 reach RUN...
 @click.argument("selectors", nargs=-1, required=True, metavar="RUN...", shell_complete=complete_runs)
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
-              help="File to write; .png, .svg or .pdf picks the format. [default: one run: "
-                   "<run folder>/<kind>.png; one sweep: <sweep folder>/convergence.png; part of a "
-                   "sweep (SWEEP:KEY=VALUE, --where): <sweep folder>/convergence-KEY=VALUE,....png; "
-                   "several: the same names in the working folder]")
-@click.option("--kind", type=click.Choice(KIND_CHOICES), default="auto", show_default=True,
-              help="auto: contour for 2-D runs, convergence otherwise.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    help="File to write; .png, .svg or .pdf picks the format. [default: one run: "
+    "<run folder>/<kind>.png; one sweep: <sweep folder>/convergence.png; part of a "
+    "sweep (SWEEP:KEY=VALUE, --where): <sweep folder>/convergence-KEY=VALUE,....png; "
+    "several: the same names in the working folder]",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(KIND_CHOICES),
+    default="auto",
+    show_default=True,
+    help="auto: contour for 2-D runs, convergence otherwise.",
+)
 @click.option("--surface", is_flag=True, help="The 3-D surface view (same as --kind surface).")
 @click.option("--cmap", default="viridis", show_default=True, help="matplotlib colormap of the contour.")
 @click.option("--title", default=None, help="Title [default: objective and algorithm].")
-@click.option("--dpi", type=click.FloatRange(10, 1200), default=100, show_default=True,
-              help="Resolution of PNG output (pixels = inches x dpi).")
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-              help="Draw only the sweep members (or runs) with this value; repeatable: values of one "
-                   "KEY are alternatives, different KEYs must all match. KEY as in SWEEP:KEY=VALUE "
-                   "(alpha for algorithm.alpha, algorithm for algorithm.name); numbers match at the "
-                   "precision given (alpha=0.0316228).")
+@click.option(
+    "--dpi",
+    type=click.FloatRange(10, 1200),
+    default=100,
+    show_default=True,
+    help="Resolution of PNG output (pixels = inches x dpi).",
+)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Draw only the sweep members (or runs) with this value; repeatable: values of one "
+    "KEY are alternatives, different KEYs must all match. KEY as in SWEEP:KEY=VALUE "
+    "(alpha for algorithm.alpha, algorithm for algorithm.name); numbers match at the "
+    "precision given (alpha=0.0316228).",
+)
 @runs_dir_option
 def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
     """Draw one or more RUNs and print the path of the file written.
@@ -83,8 +103,10 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
         if len(sweeps) != len(chosen):
             raise click.UsageError("plot sweeps together or runs together; a sweep member (SWEEP/7) is a run")
         if kind not in ("auto", "convergence"):
-            raise click.UsageError(f"a sweep is drawn as convergence curves, not --kind {kind}; "
-                                   "plot one member (SWEEP/7) for its path")
+            raise click.UsageError(
+                f"a sweep is drawn as convergence curves, not --kind {kind}; "
+                "plot one member (SWEEP/7) for its path"
+            )
         from ..plot import plot_sweeps
 
         click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi, where=where, only=only, selectors=specs))

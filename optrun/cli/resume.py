@@ -16,8 +16,12 @@ from .runs import SelectorCommand, check_selectors
 @click.argument("run_selector", metavar="RUN", shell_complete=complete_runs)
 @runs_dir_option
 @quiet_option
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Processes for a sweep's remaining batches (default: the number of cores).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes for a sweep's remaining batches (default: the number of cores).",
+)
 def resume(run_selector, runs_dir, quiet, workers):
     """Continue RUN where it stopped.
 
@@ -46,10 +50,13 @@ def resume(run_selector, runs_dir, quiet, workers):
 
     path = resolve_run(run_selector, runs_dir)
     if not os.path.isfile(os.path.join(path, "summary.json")) and os.path.isfile(
-            os.path.join(os.path.dirname(os.path.normpath(path)), "summary.json")):
-        raise RunSelectionError(f"{run_selector} is one member of a sweep; resume the whole sweep "
-                                f"(optrun resume {os.path.dirname(os.path.normpath(path))}): it reruns "
-                                "only the members that did not finish")
+        os.path.join(os.path.dirname(os.path.normpath(path)), "summary.json")
+    ):
+        raise RunSelectionError(
+            f"{run_selector} is one member of a sweep; resume the whole sweep "
+            f"(optrun resume {os.path.dirname(os.path.normpath(path))}): it reruns "
+            "only the members that did not finish"
+        )
     try:
         with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
             kind = json.load(f).get("kind", "run")

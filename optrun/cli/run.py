@@ -11,8 +11,21 @@ import click
 
 from .options import complete_config_args, quiet_option, runs_dir_option
 
-_TOP = ("name", "objective", "bounds", "start", "algorithm", "iterations", "seed", "rng", "backend",
-        "stop", "expect", "trace", "sweep")  # config.TOP_KEYS, without importing the config module
+_TOP = (
+    "name",
+    "objective",
+    "bounds",
+    "start",
+    "algorithm",
+    "iterations",
+    "seed",
+    "rng",
+    "backend",
+    "stop",
+    "expect",
+    "trace",
+    "sweep",
+)  # config.TOP_KEYS, without importing the config module
 
 
 def _missing_equals(arg: str) -> str | None:
@@ -25,7 +38,7 @@ def _missing_equals(arg: str) -> str | None:
         return None
     key = m.group(1) + m.group(2)
     value = m.group(3) if m.group(3) is not None else "VALUE"
-    return (f"'{arg}' is not a file; it looks like an override missing '=': write {key}={value}")
+    return f"'{arg}' is not a file; it looks like an override missing '=': write {key}={value}"
 
 
 def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -36,8 +49,9 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
         if "=" in a and not os.path.isfile(a):
             overrides.append(a)
         elif overrides:
-            raise click.UsageError(f"config '{a}' comes after an override; put every CONFIG "
-                                   "before the KEY=VALUE overrides")
+            raise click.UsageError(
+                f"config '{a}' comes after an override; put every CONFIG before the KEY=VALUE overrides"
+            )
         else:
             hint = _missing_equals(a)
             if hint:
@@ -54,24 +68,49 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
 @click.argument("args", nargs=-1, metavar="CONFIG... [KEY=VALUE...]", shell_complete=complete_config_args)
 @runs_dir_option
 @quiet_option
-@click.option("-v", "--verbose", is_flag=True,
-              help="Print every iteration in the tutorials' format '>%d f(%s) = %.5f'.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: print each run's summary as a JSON line on stdout instead of the result line.")
-@click.option("--sweep", "sweeps", multiple=True, metavar="KEY=SPEC",
-              help="Add a sweep axis: KEY=a,b,c, KEY=START:STOP[:STEP], KEY=range(...), KEY=logspace(a,b,n) "
-                   "or KEY=linspace(a,b,n), e.g. seed=0:100, algorithm.alpha=0.001,0.01,0.1. "
-                   "Repeatable; the sweep is the product.")
-@click.option("--dry-run", is_flag=True,
-              help="Print what would run, and stop: the resolved config as YAML for one run (re-readable: "
-                   "pipe it to 'optrun run -'; a comment names the folders user code is imported from), "
-                   "the members, their variants and the batches for a sweep.")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Processes for a sweep's batches (default: the number of cores).")
-@click.option("--fail-fast", is_flag=True, help="Stop a sweep at the first failed member (default: keep going).")
-@click.option("--plot", "plot", is_flag=True,
-              help="Also draw each run into its folder, as optrun plot does (contour.png for a 2-D "
-                   "objective, convergence.png otherwise); the path goes to stderr.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Print every iteration in the tutorials' format '>%d f(%s) = %.5f'."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print each run's summary as a JSON line on stdout instead of the result line.",
+)
+@click.option(
+    "--sweep",
+    "sweeps",
+    multiple=True,
+    metavar="KEY=SPEC",
+    help="Add a sweep axis: KEY=a,b,c, KEY=START:STOP[:STEP], KEY=range(...), KEY=logspace(a,b,n) "
+    "or KEY=linspace(a,b,n), e.g. seed=0:100, algorithm.alpha=0.001,0.01,0.1. "
+    "Repeatable; the sweep is the product.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would run, and stop: the resolved config as YAML for one run (re-readable: "
+    "pipe it to 'optrun run -'; a comment names the folders user code is imported from), "
+    "the members, their variants and the batches for a sweep.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes for a sweep's batches (default: the number of cores).",
+)
+@click.option(
+    "--fail-fast", is_flag=True, help="Stop a sweep at the first failed member (default: keep going)."
+)
+@click.option(
+    "--plot",
+    "plot",
+    is_flag=True,
+    help="Also draw each run into its folder, as optrun plot does (contour.png for a 2-D "
+    "objective, convergence.png otherwise); the path goes to stderr.",
+)
 def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast, plot):
     """Run one or more CONFIG files, each into a new folder under the runs folder.
 
@@ -128,6 +167,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     argv = ["optrun", *sys.argv[1:]]
     if plot:  # no matplotlib: say so (exit 2) before any run starts
         from ..plot import require_matplotlib
+
         require_matplotlib()
     bar = use_bar(quiet or fmt == "json", verbose)
     for plan in plans:
@@ -136,8 +176,9 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
             try:
                 from ..batch import execute_sweep  # multiprocessing: imported only for sweeps
 
-                outcome = execute_sweep(plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast,
-                                        argv=argv)
+                outcome = execute_sweep(
+                    plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast, argv=argv
+                )
             finally:
                 if isinstance(reporter, BarSweepReporter):
                     reporter.close()
@@ -147,8 +188,15 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
                 from ..plot import plot_sweeps
                 from ..store.read import load_sweep
 
-                worst = max(worst, _draw(lambda p=outcome.path: plot_sweeps([load_sweep(p)]), outcome.path, data,
-                                         quiet or fmt == "json"))
+                worst = max(
+                    worst,
+                    _draw(
+                        lambda p=outcome.path: plot_sweeps([load_sweep(p)]),
+                        outcome.path,
+                        data,
+                        quiet or fmt == "json",
+                    ),
+                )
         else:
             reporter = BarReporter() if bar else PlainReporter(quiet=quiet or fmt == "json")
             try:
@@ -161,8 +209,12 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
             if plot and outcome.exit_code not in (130, 143):
                 from ..plot import plot_run_folder
 
-                worst = max(worst, _draw(lambda p=outcome.path: plot_run_folder(p), outcome.path, data,
-                                         quiet or fmt == "json"))
+                worst = max(
+                    worst,
+                    _draw(
+                        lambda p=outcome.path: plot_run_folder(p), outcome.path, data, quiet or fmt == "json"
+                    ),
+                )
         if fmt == "json":
             click.echo(json.dumps(jsonable(data), allow_nan=False))
         else:
@@ -215,16 +267,20 @@ def print_dry_run(plan) -> None:
     notes = plan_notes(plan)
     if not plan.is_sweep:
         c = plan.base
-        click.echo(f"# {plan.source}: one run: {c.algorithm.name} ({c.algorithm.variant}) on "
-                   f"{c.objective.name}, d={c.dim}, {plural(c.iterations, 'iteration')}, seed {c.seed}")
+        click.echo(
+            f"# {plan.source}: one run: {c.algorithm.name} ({c.algorithm.variant}) on "
+            f"{c.objective.name}, d={c.dim}, {plural(c.iterations, 'iteration')}, seed {c.seed}"
+        )
         for note in notes:
             click.echo(f"# note: {note}")
         from ..objectives.user import module_record
 
         dirs = module_record(c).get("module_dirs")
         if dirs:  # read elsewhere (optrun run -), the config looks beside itself and in the working folder
-            click.echo(f"# user code is imported from {', '.join(dirs)}: run this output from there, or with "
-                       "PYTHONPATH naming the folder")
+            click.echo(
+                f"# user code is imported from {', '.join(dirs)}: run this output from there, or with "
+                "PYTHONPATH naming the folder"
+            )
         click.echo(c.to_yaml(), nl=False)
         return
     batches = make_batches(plan.members)
@@ -233,8 +289,10 @@ def print_dry_run(plan) -> None:
         click.echo(f"note: {note}")
     for b, idx in enumerate(batches):
         m0 = plan.members[idx[0]]
-        click.echo(f"batch {b}: {plural(len(idx), 'member')}, {m0.algorithm.name} ({m0.algorithm.variant}) on "
-                   f"{m0.objective.name} d={m0.dim}, {plural(m0.iterations, 'iteration')}")
+        click.echo(
+            f"batch {b}: {plural(len(idx), 'member')}, {m0.algorithm.name} ({m0.algorithm.variant}) on "
+            f"{m0.objective.name} d={m0.dim}, {plural(m0.iterations, 'iteration')}"
+        )
         shown = idx if len(idx) <= 20 else idx[:10] + [None] + idx[-5:]
         for i in shown:
             if i is None:

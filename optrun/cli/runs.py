@@ -23,8 +23,15 @@ from ..text import plural
 from .options import complete_runs, format_option, runs_dir_option
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed", "damaged")
-STATUS_STYLE = {"completed": "green", "running": "cyan", "diverged": "yellow", "interrupted": "yellow",
-                "failed": "red", "crashed": "red", "damaged": "bold red"}
+STATUS_STYLE = {
+    "completed": "green",
+    "running": "cyan",
+    "diverged": "yellow",
+    "interrupted": "yellow",
+    "failed": "red",
+    "crashed": "red",
+    "damaged": "bold red",
+}
 SELECTOR_HELP = "RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ..."
 
 
@@ -43,8 +50,14 @@ def make_console():
     if plain_output():
         # plain output (a pipe, a file, CI, NO_COLOR) is for reading whole: lines are never cut
         width = 100_000
-        return Console(file=sys.stdout, force_terminal=False, color_system=None, width=width,
-                       highlight=False, emoji=False)
+        return Console(
+            file=sys.stdout,
+            force_terminal=False,
+            color_system=None,
+            width=width,
+            highlight=False,
+            emoji=False,
+        )
     return Console(file=sys.stdout, highlight=False, emoji=False)
 
 
@@ -74,7 +87,9 @@ _NUMBER = re.compile(r"[-+]?(\d[\d,]*\.?\d*|\.\d+)([eE][-+]?\d+)?[%x*]?")
 
 def _figures(text: str) -> bool:
     """Whether a cell holds figures only (numbers with '..', '@', '*' or a time unit between)."""
-    return all(_NUMBER.fullmatch(w) or w in ("..", "@", "*", "-", "s", "ms", "us", "ns") for w in str(text).split())
+    return all(
+        _NUMBER.fullmatch(w) or w in ("..", "@", "*", "-", "s", "ms", "us", "ns") for w in str(text).split()
+    )
 
 
 def _wrap_cell(text: str, width: int, fold: bool = False) -> list[str]:
@@ -87,22 +102,32 @@ def _wrap_cell(text: str, width: int, fold: bool = False) -> list[str]:
     for part in str(text).split("\n"):
         if fold:
             room = max(width - 2, 1)
-            part = " ".join(" ".join(w[k:k + room] for k in range(0, len(w), room))
-                            if len(w) > room and not _NUMBER.fullmatch(w) else w for w in part.split(" "))
-        lines += textwrap.wrap(part, width, subsequent_indent="  ", break_long_words=False,
-                               break_on_hyphens=False) or [""]
+            part = " ".join(
+                " ".join(w[k : k + room] for k in range(0, len(w), room))
+                if len(w) > room and not _NUMBER.fullmatch(w)
+                else w
+                for w in part.split(" ")
+            )
+        lines += textwrap.wrap(
+            part, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+        ) or [""]
     return lines
 
 
 def _min_width(texts: Sequence[str]) -> int:
     """The narrowest a wrapped text column can be: its longest word (plus the continuation indent)."""
-    words = [len(w) + (2 if k else 0) for t in texts for line in str(t).split("\n")
-             for k, w in enumerate(line.split())]
+    words = [
+        len(w) + (2 if k else 0)
+        for t in texts
+        for line in str(t).split("\n")
+        for k, w in enumerate(line.split())
+    ]
     return max(words, default=1)
 
 
-def _layout(header: Sequence[str], rows: Sequence[Sequence[str]], width: int, repeat: int,
-            right: Sequence[int]) -> tuple[list[list[int]], list[str], list[list[str]]]:
+def _layout(
+    header: Sequence[str], rows: Sequence[Sequence[str]], width: int, repeat: int, right: Sequence[int]
+) -> tuple[list[list[int]], list[str], list[list[str]]]:
     """Blocks of column indices and the (wrapped) cells of a table fitted to ``width``.
 
     A table that fits is one block. Otherwise the first ``repeat`` columns (the row labels) are
@@ -120,9 +145,18 @@ def _layout(header: Sequence[str], rows: Sequence[Sequence[str]], width: int, re
     floor = {j: max(_min_width([header[j]]), _min_width([r[j] for r in rows])) for j in labels}
     # the narrowest each other column can be: text folds, but a number never breaks, nor does a
     # cell of figures (an interquartile range '0.12 .. 0.42', '67% @ 1,025', '2.16 ms')
-    whole = {j: max([_cell_width(r[j]) if _figures(r[j]) else
-                     max([len(w) for w in str(r[j]).split() if _NUMBER.fullmatch(w)] + [1]) for r in rows] + [1])
-             for j in rest}
+    whole = {
+        j: max(
+            [
+                _cell_width(r[j])
+                if _figures(r[j])
+                else max([len(w) for w in str(r[j]).split() if _NUMBER.fullmatch(w)] + [1])
+                for r in rows
+            ]
+            + [1]
+        )
+        for j in rest
+    }
 
     def plan(cap: int):
         lw = {j: max(floor[j], min(natural[j], cap)) for j in labels}
@@ -143,13 +177,17 @@ def _layout(header: Sequence[str], rows: Sequence[Sequence[str]], width: int, re
         over = 0
         for j in (j for b in blocks if len(b) == 1 for j in b if natural[j] > room):
             over += max(0, whole[j] - room)  # a number wider than the room: the table overflows
-            lines += sum(max(0, len(_wrap_cell(r[j], max(room, 1), fold=True)) - h) for r, h in zip(rows, heights))
+            lines += sum(
+                max(0, len(_wrap_cell(r[j], max(room, 1), fold=True)) - h) for r, h in zip(rows, heights)
+            )
         return over, lines, -cap, blocks, wrapped, room
 
     caps = sorted({max(floor[j], c) for j in labels for c in range(floor[j], natural[j] + 1)}, reverse=True)
     _, _, _, blocks, wrapped, room = min((plan(c) for c in caps), key=lambda p: p[:3])
-    cells = [[("\n".join(wrapped[j][i]) if j in wrapped else str(r[j])) for j in range(ncol)]
-             for i, r in enumerate(rows)]
+    cells = [
+        [("\n".join(wrapped[j][i]) if j in wrapped else str(r[j])) for j in range(ncol)]
+        for i, r in enumerate(rows)
+    ]
     heads = list(header)
     for j in rest:  # a column too wide even alone: text breaks at its spaces, long words fold (not numbers)
         if natural[j] > room:
@@ -159,9 +197,17 @@ def _layout(header: Sequence[str], rows: Sequence[Sequence[str]], width: int, re
     return [labels + b for b in blocks], heads, cells
 
 
-def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = (),
-                styles: Sequence[Sequence[str | None]] | None = None, sections: Sequence[int] = (),
-                title: str | None = None, width: int | None = None, repeat: int = 1) -> None:
+def print_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Sequence[int] = (),
+    styles: Sequence[Sequence[str | None]] | None = None,
+    sections: Sequence[int] = (),
+    title: str | None = None,
+    width: int | None = None,
+    repeat: int = 1,
+) -> None:
     """Draw a table with rich. ``right``: right-aligned column indices; ``styles[i][j]``: a rich
     style for cell (i, j) (ignored in plain output); ``sections``: row indices a rule goes above.
 
@@ -179,23 +225,38 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: 
         for k, cols in enumerate(blocks):
             if k:
                 sys.stdout.write("\n")
-            print_table([heads[j] for j in cols], [[row[j] for j in cols] for row in cells],
-                        right=[n for n, j in enumerate(cols) if j in right],
-                        styles=None if styles is None else [[st[j] for j in cols] for st in styles],
-                        sections=sections, title=title if k == 0 else None)
+            print_table(
+                [heads[j] for j in cols],
+                [[row[j] for j in cols] for row in cells],
+                right=[n for n, j in enumerate(cols) if j in right],
+                styles=None if styles is None else [[st[j] for j in cols] for st in styles],
+                sections=sections,
+                title=title if k == 0 else None,
+            )
         return
     ascii_head = box.Box("    \n    \n -- \n    \n -- \n -- \n    \n    \n", ascii=True)
-    table = Table(box=ascii_head if plain else box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                  header_style="" if plain else "bold", title=title, title_justify="left",
-                  title_style="" if plain else "bold")
+    table = Table(
+        box=ascii_head if plain else box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        header_style="" if plain else "bold",
+        title=title,
+        title_justify="left",
+        title_style="" if plain else "bold",
+    )
     for j, name in enumerate(header):
         # the first column names the rows and numbers must never be cut: on a narrow terminal the
         # other text columns wrap instead
         width = max([_cell_width(name)] + [_cell_width(r[j]) for r in rows if j < len(r)]) if rows else 0
         keep = j in right or (j == 0 and width <= 30)  # row labels and numbers stay whole
         width = width if keep else None
-        table.add_column(escape(name), justify="right" if j in right else "left", no_wrap=plain or keep,
-                         min_width=width, overflow="fold")
+        table.add_column(
+            escape(name),
+            justify="right" if j in right else "left",
+            no_wrap=plain or keep,
+            min_width=width,
+            overflow="fold",
+        )
     for i, row in enumerate(rows):
         if i in sections and i:
             table.add_section()
@@ -228,8 +289,10 @@ def markdown_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     def cell(v: Any) -> str:
         return str(v).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
-             "|" + "|".join("---" if j == 0 else "---:" for j in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(cell(h) for h in header) + " |",
+        "|" + "|".join("---" if j == 0 else "---:" for j in range(len(header))) + "|",
+    ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -358,10 +421,33 @@ def run_record(run) -> dict[str, Any]:
     return rec
 
 
-CSV_FIELDS = ("id", "path", "kind", "status", "name", "algorithm", "variant", "objective", "dim", "iterations",
-              "iterations_planned", "final_f", "best_f", "best_iteration", "final_grad_norm", "f_gap",
-              "distance_to_optimum", "wall_time_s", "started_at", "ended_at", "stop_reason", "problem",
-              "members", "best_member", "best_final_f")
+CSV_FIELDS = (
+    "id",
+    "path",
+    "kind",
+    "status",
+    "name",
+    "algorithm",
+    "variant",
+    "objective",
+    "dim",
+    "iterations",
+    "iterations_planned",
+    "final_f",
+    "best_f",
+    "best_iteration",
+    "final_grad_norm",
+    "f_gap",
+    "distance_to_optimum",
+    "wall_time_s",
+    "started_at",
+    "ended_at",
+    "stop_reason",
+    "problem",
+    "members",
+    "best_member",
+    "best_final_f",
+)
 
 
 def _csv_cell(v: Any) -> Any:
@@ -382,8 +468,11 @@ def _members_text(sweep) -> str:
     if not counts:
         return f"{sweep.size:,}"
     parts = ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    return f"{sweep.size:,}: {parts}" if len(counts) > 1 or sum(counts.values()) != sweep.size else \
-        f"{sweep.size:,} {next(iter(counts))}"
+    return (
+        f"{sweep.size:,}: {parts}"
+        if len(counts) > 1 or sum(counts.values()) != sweep.size
+        else f"{sweep.size:,} {next(iter(counts))}"
+    )
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -392,13 +481,23 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command()
 @runs_dir_option
-@click.option("--status", "statuses", multiple=True, metavar="STATUS",
-              help=f"Only runs with this status (repeat or comma-separate): {', '.join(STATUSES)}.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="STATUS",
+    help=f"Only runs with this status (repeat or comma-separate): {', '.join(STATUSES)}.",
+)
 @click.option("--algorithm", "algorithms", multiple=True, metavar="NAME", help="Only runs of this algorithm.")
 @click.option("--objective", "objectives", multiple=True, metavar="NAME", help="Only runs on this objective.")
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="Show at most N runs (newest).")
-@click.option("--kind", "kinds", type=click.Choice(("run", "sweep")), default=None,
-              help="Only runs, or only sweeps (default: both).")
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(("run", "sweep")),
+    default=None,
+    help="Only runs, or only sweeps (default: both).",
+)
 @format_option("json", "csv")
 def runs(runs_dir, statuses, algorithms, objectives, limit, kinds, fmt):
     """List the runs and sweeps in the runs folder, newest first.
@@ -419,49 +518,92 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, kinds, fmt):
     statuses, algorithms, objectives = _split(statuses), _split(algorithms), _split(objectives)
     for s in statuses:
         if s not in STATUSES:
-            raise click.BadParameter(f"'{s}' is not a status; choose from {', '.join(STATUSES)}",
-                                     param_hint="--status")
+            raise click.BadParameter(
+                f"'{s}' is not a status; choose from {', '.join(STATUSES)}", param_hint="--status"
+            )
     every = list_runs(runs_dir, kind=kinds)
-    chosen = [r for r in every if _matches(r.status, statuses) and _matches(r.algorithm, algorithms)
-              and _matches(r.objective, objectives)]
+    chosen = [
+        r
+        for r in every
+        if _matches(r.status, statuses)
+        and _matches(r.algorithm, algorithms)
+        and _matches(r.objective, objectives)
+    ]
     if limit is not None:
         chosen = chosen[:limit]
     if fmt == "json":
         echo_json([run_record(r) for r in chosen])
         return
     if fmt == "csv":
-        click.echo(csv_text(CSV_FIELDS, [[_csv_cell(run_record(r).get(k)) for k in CSV_FIELDS] for r in chosen]),
-                   nl=False)
+        click.echo(
+            csv_text(CSV_FIELDS, [[_csv_cell(run_record(r).get(k)) for k in CSV_FIELDS] for r in chosen]),
+            nl=False,
+        )
         return
     if not chosen:
         if every:
             click.echo(f"no runs match the filters ({count_text(every)} in {runs_dir})", err=True)
         else:
-            click.echo(f"no runs in {runs_dir} yet: optrun run CONFIG makes one "
-                       "(or point --runs-dir / OPTRUN_RUNS_DIR at another folder)", err=True)
+            click.echo(
+                f"no runs in {runs_dir} yet: optrun run CONFIG makes one "
+                "(or point --runs-dir / OPTRUN_RUNS_DIR at another folder)",
+                err=True,
+            )
         return
-    header = ("id", "kind", "status", "members", "algorithm", "objective", "d", "iterations", "final f",
-              "wall time")
+    header = (
+        "id",
+        "kind",
+        "status",
+        "members",
+        "algorithm",
+        "objective",
+        "d",
+        "iterations",
+        "final f",
+        "wall time",
+    )
     rows = []
     for r in chosen:
         if r.kind == "sweep":
             best = r.best_member()
             its = r.config.get("iterations")
-            rows.append((r.id, "sweep", r.status, _members_text(r), _algorithm(r), r.objective or "-",
-                         "-" if r.dim is None else str(r.dim),
-                         f"{its:,}" if isinstance(its, int) and not isinstance(its, bool) else "-",
-                         "-" if best is None else _g(best["final_f"]), _wall(r.summary.get("wall_time_s"))))
+            rows.append(
+                (
+                    r.id,
+                    "sweep",
+                    r.status,
+                    _members_text(r),
+                    _algorithm(r),
+                    r.objective or "-",
+                    "-" if r.dim is None else str(r.dim),
+                    f"{its:,}" if isinstance(its, int) and not isinstance(its, bool) else "-",
+                    "-" if best is None else _g(best["final_f"]),
+                    _wall(r.summary.get("wall_time_s")),
+                )
+            )
             continue
-        rows.append((r.id, "run", r.status, "-", _algorithm(r), r.objective or "-",
-                     "-" if r.dim is None else str(r.dim), _iterations(r),
-                     _g(r.summary.get("final_f")) if "final_f" in r.summary else "-",
-                     _wall(r.summary.get("wall_time_s"))))
+        rows.append(
+            (
+                r.id,
+                "run",
+                r.status,
+                "-",
+                _algorithm(r),
+                r.objective or "-",
+                "-" if r.dim is None else str(r.dim),
+                _iterations(r),
+                _g(r.summary.get("final_f")) if "final_f" in r.summary else "-",
+                _wall(r.summary.get("wall_time_s")),
+            )
+        )
     styles = [[None, None, STATUS_STYLE.get(r.status)] + [None] * 7 for r in chosen]
     print_table(header, rows, right=(6, 7, 8, 9), styles=styles)
     shown = f"{count_text(chosen)} of {count_text(every)}" if len(chosen) != len(every) else count_text(every)
     click.echo(f"{shown} in {runs_dir}", err=True)
     if any(r.kind == "sweep" for r in chosen):
-        click.echo("a sweep's final f is its best member's (optrun show SWEEP lists the best members)", err=True)
+        click.echo(
+            "a sweep's final f is its best member's (optrun show SWEEP lists the best members)", err=True
+        )
     for r in chosen:
         if r.problem:
             click.echo(f"damaged: {r.id}: {r.problem}", err=True)
@@ -483,12 +625,18 @@ def _value(v: Any) -> str:
 def best_rows(sweep, n: int) -> tuple[str, list[dict[str, Any]]]:
     """The key ranked on (``f_gap`` when every ranked member has it, else ``final_f``) and the
     ``n`` members with the lowest value (members without one are left out)."""
+
     def value(r: dict[str, Any], key: str) -> float | None:
         return _number(r.get(key))
 
-    key = "f_gap" if all(value(r, "f_gap") is not None for r in sweep.rows if value(r, "final_f") is not None) \
+    key = (
+        "f_gap"
+        if all(value(r, "f_gap") is not None for r in sweep.rows if value(r, "final_f") is not None)
         else "final_f"
-    ranked = sorted((r for r in sweep.rows if value(r, key) is not None), key=lambda r: (value(r, key), r["member"]))
+    )
+    ranked = sorted(
+        (r for r in sweep.rows if value(r, key) is not None), key=lambda r: (value(r, key), r["member"])
+    )
     return key, ranked[:n]
 
 
@@ -500,9 +648,21 @@ def _show_sweep(sweep, n: int, fmt: str) -> None:
     key, top = best_rows(sweep, n)
     axes = {a: sweep.axis_values(a) for a in sweep.axes} if sweep.rows else {}
     if fmt == "json":
-        echo_json({"id": sweep.id, "path": sweep.path, "kind": "sweep", "status": sweep.status,
-                   "config": sweep.config, "summary": sweep.summary, "meta": sweep.meta,
-                   "counts": sweep.counts, "axes": axes, "ranked_by": key, "best": top})
+        echo_json(
+            {
+                "id": sweep.id,
+                "path": sweep.path,
+                "kind": "sweep",
+                "status": sweep.status,
+                "config": sweep.config,
+                "summary": sweep.summary,
+                "meta": sweep.meta,
+                "counts": sweep.counts,
+                "axes": axes,
+                "ranked_by": key,
+                "best": top,
+            }
+        )
         return
     out = click.echo
     _show_head("sweep", sweep, [f"members: {_members_text(sweep)}"])
@@ -511,7 +671,9 @@ def _show_sweep(sweep, n: int, fmt: str) -> None:
         return
     out("axes:")
     for a, vals in axes.items():
-        shown = ", ".join(show_value(v) for v in vals[:10]) + (f", ... {show_value(vals[-1])}" if len(vals) > 10 else "")
+        shown = ", ".join(show_value(v) for v in vals[:10]) + (
+            f", ... {show_value(vals[-1])}" if len(vals) > 10 else ""
+        )
         out(f"  {a}: {len(vals)} value{'s' * (len(vals) != 1)} ({shown})")
     out("")
     if not top:
@@ -527,16 +689,24 @@ def _show_sweep(sweep, n: int, fmt: str) -> None:
         header.append(f"f - f* <= {hit_col[4:]} at")
     body = []
     for r in top:
-        cells = [str(r["member"]), *[show_value(r.get(a)) for a in sweep.axes], str(r.get("status")),
-                 _g(r.get("final_f")), _g(r.get("f_gap")), _g(r.get("best_f")),
-                 "-" if _number(r.get("iterations")) is None else f"{r['iterations']:,}"]
+        cells = [
+            str(r["member"]),
+            *[show_value(r.get(a)) for a in sweep.axes],
+            str(r.get("status")),
+            _g(r.get("final_f")),
+            _g(r.get("f_gap")),
+            _g(r.get("best_f")),
+            "-" if _number(r.get("iterations")) is None else f"{r['iterations']:,}",
+        ]
         if hit_col:
             cells.append("-" if r.get(hit_col) is None else f"{r[hit_col]:,}")
         body.append(cells)
     print_table(header, body, right=tuple(range(len(sweep.axes) + 2, len(header))) + (0,))
     out("")
-    out(f"one member: optrun show {sweep.id}/{top[0]['member']}, or by its axis values "
-        f"{sweep.id}:" + ",".join(f"{a}={show_value(top[0].get(a))}" for a in sweep.axes))
+    out(
+        f"one member: optrun show {sweep.id}/{top[0]['member']}, or by its axis values "
+        f"{sweep.id}:" + ",".join(f"{a}={show_value(top[0].get(a))}" for a in sweep.axes)
+    )
 
 
 def trace_rows(trace: dict, n: int) -> tuple[list[str], list[int], int]:
@@ -550,10 +720,22 @@ def trace_rows(trace: dict, n: int) -> tuple[list[str], list[int], int]:
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("run", metavar="RUN", shell_complete=complete_runs)
 @runs_dir_option
-@click.option("-n", "--rows", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Trace rows shown from the head and from the tail.")
-@click.option("--best", "best", type=click.IntRange(min=0), default=10, show_default=True,
-              help="For a sweep: how many of its best members to list.")
+@click.option(
+    "-n",
+    "--rows",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Trace rows shown from the head and from the tail.",
+)
+@click.option(
+    "--best",
+    "best",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="For a sweep: how many of its best members to list.",
+)
 @format_option("json")
 def show(run, runs_dir, rows, best, fmt):
     """Show one run: its resolved config, summary, and first and last trace rows.
@@ -584,13 +766,23 @@ def show(run, runs_dir, rows, best, fmt):
     trace = r.trace()
     cols, idx, total = trace_rows(trace, rows)
     if fmt == "json":
+
         def row(i: int) -> dict[str, Any]:
             return {c: (int(trace[c][i]) if c == "iteration" else float(trace[c][i])) for c in cols}
 
-        head = [row(i) for i in idx[:min(rows, total)]]
-        tail = [row(i) for i in idx[len(head):]]
-        echo_json({"id": r.id, "path": r.path, "status": r.status, "config": r.config, "summary": r.summary,
-                   "meta": r.meta, "trace": {"columns": cols, "rows": total, "head": head, "tail": tail}})
+        head = [row(i) for i in idx[: min(rows, total)]]
+        tail = [row(i) for i in idx[len(head) :]]
+        echo_json(
+            {
+                "id": r.id,
+                "path": r.path,
+                "status": r.status,
+                "config": r.config,
+                "summary": r.summary,
+                "meta": r.meta,
+                "trace": {"columns": cols, "rows": total, "head": head, "tail": tail},
+            }
+        )
         return
     out = click.echo
     _show_head("run", r, [""])
@@ -608,8 +800,11 @@ def show(run, runs_dir, rows, best, fmt):
     out(f"trace: {total:,} rows (iterations {first:,} to {last:,}), {what}:")
     done = r.summary.get("iterations")
     if r.summary.get("status") in ("completed", "diverged") and isinstance(done, int) and last != done:
-        click.echo(f"warning: the trace ends at iteration {last:,} but summary.json says {done:,} "
-                   "iterations: the trace was cut short or edited", err=True)
+        click.echo(
+            f"warning: the trace ends at iteration {last:,} but summary.json says {done:,} "
+            "iterations: the trace was cut short or edited",
+            err=True,
+        )
     table_rows = []
     sections = []
     for k, i in enumerate(idx):

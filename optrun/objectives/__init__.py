@@ -35,5 +35,12 @@ def config_keys(name: str) -> tuple[str, ...]:
     return ("name", "dim") + tuple(p.name for p in get_objective(name).params) + TRANSFORM_KEYS
 
 
-__all__ = ["OBJECTIVES", "TRANSFORM_KEYS", "Objective", "ObjectiveSpec", "config_keys", "get_objective",
-           "objective_names"]
+__all__ = [
+    "OBJECTIVES",
+    "TRANSFORM_KEYS",
+    "Objective",
+    "ObjectiveSpec",
+    "config_keys",
+    "get_objective",
+    "objective_names",
+]

@@ -11,7 +11,8 @@ from .base import ObjectiveSpec
 TRANSFORM_DOC = (
     "shift: false | true | [s_1, ..., s_d] (seeded random or given displacement of the minimizer); "
     "rotate: false | true (seeded random rotation about the minimizer, d <= 2000); "
-    "transform_seed: integer (default 0)")
+    "transform_seed: integer (default 0)"
+)
 
 
 def _num(v: float) -> str:
@@ -65,7 +66,8 @@ def describe(spec: ObjectiveSpec, dim: int | None = None) -> dict[str, Any]:
         "f_min_text": spec.f_min_text or ("unknown" if f_min is None else _num(f_min)),
         "minima": minima.tolist(),
         "minima_text": minima_text(spec, minima),
-        "params": [{"name": p.name, "default": p.default, "range": p.range_text(), "doc": p.doc}
-                   for p in spec.params],
+        "params": [
+            {"name": p.name, "default": p.default, "range": p.range_text(), "doc": p.doc} for p in spec.params
+        ],
         "transform_keys": TRANSFORM_DOC,
     }

@@ -47,7 +47,9 @@ def gradient_errors(objective: Objective, x: np.ndarray) -> np.ndarray:
     return np.where(bad | np.isnan(err), np.inf, err)
 
 
-def check_gradient(objective: Objective, bounds: np.ndarray, points: int = 20, seed: int = 0) -> GradientCheck:
+def check_gradient(
+    objective: Objective, bounds: np.ndarray, points: int = 20, seed: int = 0
+) -> GradientCheck:
     """Errors at ``points`` points drawn uniformly inside ``bounds`` (``(d, 2)``) by ``default_rng(seed)``."""
     b = np.asarray(bounds, dtype=np.float64)
     x = b[:, 0] + np.random.default_rng(seed).random((points, len(b))) * (b[:, 1] - b[:, 0])

@@ -65,25 +65,57 @@ BINARY: dict[str, tuple[Callable, _D]] = {
     "arctan2": (np.arctan2, lambda a, b, v: (b / (a * a + b * b), -a / (a * a + b * b))),
     "hypot": (np.hypot, lambda a, b, v: (a / v, b / v)),
 }
-ALIASES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh",
-           "acosh": "arccosh", "atanh": "arctanh", "atan2": "arctan2", "fabs": "abs", "absolute": "abs"}
+ALIASES = {
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
+    "atan2": "arctan2",
+    "fabs": "abs",
+    "absolute": "abs",
+}
 FUNCTIONS = tuple(UNARY) + tuple(BINARY)
 CONSTANTS = {"pi": float(np.pi), "e": float(np.e)}
 VAR_RE = re.compile(r"^x(0|[1-9][0-9]{0,8})$")
 ALLOWED_TEXT = "numbers, x0..x<d-1>, pi, e, + - * / ** and the functions " + " ".join(FUNCTIONS)
 
 _FORBIDDEN = {
-    ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
-    ast.ListComp: "comprehension", ast.SetComp: "comprehension", ast.DictComp: "comprehension",
-    ast.GeneratorExp: "generator expression", ast.Compare: "comparison", ast.BoolOp: "boolean operator",
-    ast.IfExp: "conditional expression", ast.NamedExpr: "assignment expression", ast.List: "list",
-    ast.Tuple: "tuple", ast.Set: "set", ast.Dict: "dict", ast.JoinedStr: "f-string",
-    ast.Starred: "starred argument", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
-    ast.Slice: "slice", ast.FormattedValue: "f-string",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscript",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "generator expression",
+    ast.Compare: "comparison",
+    ast.BoolOp: "boolean operator",
+    ast.IfExp: "conditional expression",
+    ast.NamedExpr: "assignment expression",
+    ast.List: "list",
+    ast.Tuple: "tuple",
+    ast.Set: "set",
+    ast.Dict: "dict",
+    ast.JoinedStr: "f-string",
+    ast.Starred: "starred argument",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Slice: "slice",
+    ast.FormattedValue: "f-string",
 }
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
-_BINOP_TEXT = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
-               ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&"}
+_BINOP_TEXT = {
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+}
 
 
 class ExpressionError(ValueError):
@@ -124,17 +156,23 @@ def _parse(text: str) -> ast.expr:
         except (SyntaxError, ValueError, RecursionError, MemoryError, IndexError):
             stmt = None
         if stmt is not None and not isinstance(stmt, ast.Expr):
-            kind = {ast.Import: "an import statement", ast.ImportFrom: "an import statement",
-                    ast.Assign: "an assignment"}.get(type(stmt), f"a statement ({type(stmt).__name__})")
-            raise ExpressionError(f"{kind} is not allowed; give one arithmetic expression such as "
-                                  "'x0**2 + 10*x1**2'") from None
+            kind = {
+                ast.Import: "an import statement",
+                ast.ImportFrom: "an import statement",
+                ast.Assign: "an assignment",
+            }.get(type(stmt), f"a statement ({type(stmt).__name__})")
+            raise ExpressionError(
+                f"{kind} is not allowed; give one arithmetic expression such as 'x0**2 + 10*x1**2'"
+            ) from None
         where = f" at column {e.offset}" if e.offset else ""
         raise ExpressionError(f"is not a valid expression: {str(e.msg).split(';')[0]}{where}") from None
     except (ValueError, OverflowError) as e:
         raise ExpressionError(f"is not a valid expression: {str(e).split(';')[0]}") from None
     except (RecursionError, MemoryError):
-        raise ExpressionError("is nested too deeply to parse; write a Python function instead "
-                              "(objective: {function: 'module:f'})") from None
+        raise ExpressionError(
+            "is nested too deeply to parse; write a Python function instead "
+            "(objective: {function: 'module:f'})"
+        ) from None
 
 
 class Expression:
@@ -169,8 +207,10 @@ class Expression:
             if not ready:
                 count += 1
                 if count > MAX_NODES:
-                    raise ExpressionError(f"has more than {MAX_NODES} terms; write a Python function "
-                                          "instead (objective: {function: 'module:f'})")
+                    raise ExpressionError(
+                        f"has more than {MAX_NODES} terms; write a Python function "
+                        "instead (objective: {function: 'module:f'})"
+                    )
                 stack.append((node, True))
                 stack.extend((c, False) for c in reversed(self._children(text, node)))
                 continue
@@ -187,8 +227,8 @@ class Expression:
             elif isinstance(node, ast.Call):
                 name = ALIASES.get(node.func.id, node.func.id)
                 n = len(node.args)
-                args = tuple(out[len(out) - n:])
-                del out[len(out) - n:]
+                args = tuple(out[len(out) - n :])
+                del out[len(out) - n :]
                 out.append(self._emit(Op("f1" if n == 1 else "f2", args, name=name)))
         (root,) = out
         return root
@@ -199,7 +239,9 @@ class Expression:
             return []
         if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise _refuse(text, node, "operator 'not' in" if isinstance(node.op, ast.Not) else "operator '~' in")
+                raise _refuse(
+                    text, node, "operator 'not' in" if isinstance(node.op, ast.Not) else "operator '~' in"
+                )
             return [node.operand]
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
@@ -220,8 +262,10 @@ class Expression:
                     raise _refuse(text, a, "starred argument")
             want = 1 if name in UNARY else 2
             if len(node.args) != want:
-                raise ExpressionError(f"'{fname}' takes {want} argument{'s' if want > 1 else ''}, "
-                                      f"not {len(node.args)}: '{_segment(text, node)}'")
+                raise ExpressionError(
+                    f"'{fname}' takes {want} argument{'s' if want > 1 else ''}, "
+                    f"not {len(node.args)}: '{_segment(text, node)}'"
+                )
             return list(node.args)
         raise _refuse(text, node, _FORBIDDEN.get(type(node), type(node).__name__.lower()))
 
@@ -323,8 +367,15 @@ class Expression:
             base, ex = a
             if self.tape[op.args[1]].kind == "const":
                 c = ex
-                da = 0.0 if c == 0.0 else w if c == 1.0 else w * 2.0 * base if c == 2.0 \
+                da = (
+                    0.0
+                    if c == 0.0
+                    else w
+                    if c == 1.0
+                    else w * 2.0 * base
+                    if c == 2.0
                     else w * c * np.power(base, c - 1.0)
+                )
                 return da, 0.0
             da = w * ex * np.power(base, ex - 1.0)
             db = w * np.where(v == 0.0, 0.0, v * np.log(base))

@@ -88,8 +88,7 @@ ELLIPSOID = ObjectiveSpec(
     bounds=box(-5.0, 5.0),
     minima=origin,
     f_min=zero,
-    params=(Param("condition", 1e6, "ratio of the largest to the smallest Hessian eigenvalue",
-                  low=1.0),),
+    params=(Param("condition", 1e6, "ratio of the largest to the smallest Hessian eigenvalue", low=1.0),),
 )
 
 
@@ -170,9 +169,11 @@ ACKLEY = ObjectiveSpec(
     bounds=box(-32.768, 32.768),
     minima=origin,
     f_min=zero,
-    params=(Param("a", 20.0, "depth of the outer exponential"),
-            Param("b", 0.2, "decay of the outer exponential", low=0.0, low_open=True),
-            Param("c", 2.0 * PI, "frequency of the cosine term")),
+    params=(
+        Param("a", 20.0, "depth of the outer exponential"),
+        Param("b", 0.2, "decay of the outer exponential", low=0.0, low_open=True),
+        Param("c", 2.0 * PI, "frequency of the cosine term"),
+    ),
 )
 
 
@@ -246,7 +247,9 @@ def _levy(d: int):
         um, ud = wm - 1.0, wd - 1.0
         f = s1 * s1 + np.sum(um * um * (1.0 + 10.0 * (sm * sm)), axis=-1) + ud * ud * (1.0 + sd * sd)
         gw = np.zeros(x.shape)  # df/dw
-        gw[..., :-1] = 2.0 * um * (1.0 + 10.0 * (sm * sm)) + um * um * (10.0 * PI) * np.sin(2.0 * (PI * wm + 1.0))
+        gw[..., :-1] = 2.0 * um * (1.0 + 10.0 * (sm * sm)) + um * um * (10.0 * PI) * np.sin(
+            2.0 * (PI * wm + 1.0)
+        )
         gw[..., 0] += PI * np.sin(2.0 * PI * w1)
         gw[..., -1] += 2.0 * ud * (1.0 + sd * sd) + ud * ud * (2.0 * PI) * np.sin(4.0 * PI * wd)
         return f, gw / 4.0
@@ -257,8 +260,10 @@ def _levy(d: int):
 LEVY = ObjectiveSpec(
     name="levy",
     summary="multimodal, many local minima, global minimum at x_i = 1",
-    formula=("w_i = 1 + (x_i - 1)/4;  f(x) = sin^2(pi w_1) + sum_{i<d} (w_i - 1)^2 [1 + 10 sin^2(pi w_i + 1)]"
-             " + (w_d - 1)^2 [1 + sin^2(2 pi w_d)]"),
+    formula=(
+        "w_i = 1 + (x_i - 1)/4;  f(x) = sin^2(pi w_1) + sum_{i<d} (w_i - 1)^2 [1 + 10 sin^2(pi w_i + 1)]"
+        " + (w_d - 1)^2 [1 + sin^2(2 pi w_d)]"
+    ),
     reference="Levy & Montalvo 1985, SIAM J. Sci. Stat. Comput. 6(1):15-29; SB",
     make=_levy,
     bounds=box(-10.0, 10.0),
@@ -386,10 +391,12 @@ HIMMELBLAU = ObjectiveSpec(
     reference="Himmelblau 1972, Applied Nonlinear Programming, McGraw-Hill",
     make=_himmelblau,
     bounds=box(-5.0, 5.0),
-    minima=_points((3.0, 2.0),
-                   (-2.805118086952745, 3.131312518250573),
-                   (-3.779310253377747, -3.2831859912861696),
-                   (3.5844283403304917, -1.8481265269644036)),
+    minima=_points(
+        (3.0, 2.0),
+        (-2.805118086952745, 3.131312518250573),
+        (-3.779310253377747, -3.2831859912861696),
+        (3.5844283403304917, -1.8481265269644036),
+    ),
     f_min=zero,
     dims=(2, 2),
 )
@@ -469,8 +476,10 @@ def _goldstein_price(d: int):
 GOLDSTEIN_PRICE = ObjectiveSpec(
     name="goldstein-price",
     summary="several local minima, values spanning six orders of magnitude",
-    formula=("f(x, y) = [1 + (x+y+1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)]"
-             " [30 + (2x-3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)]"),
+    formula=(
+        "f(x, y) = [1 + (x+y+1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)]"
+        " [30 + (2x-3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)]"
+    ),
     reference="Goldstein & Price 1971, Math. Comp. 25(115):569-574; SB",
     make=_goldstein_price,
     bounds=box(-2.0, 2.0),
@@ -507,5 +516,22 @@ EASOM = ObjectiveSpec(
     dims=(2, 2),
 )
 
-SPECS = (SPHERE, ELLIPSOID, ROSENBROCK, RASTRIGIN, ACKLEY, GRIEWANK, STYBLINSKI_TANG, LEVY, ZAKHAROV,
-         BEALE, BOOTH, MATYAS, HIMMELBLAU, THREE_HUMP_CAMEL, SIX_HUMP_CAMEL, GOLDSTEIN_PRICE, EASOM)
+SPECS = (
+    SPHERE,
+    ELLIPSOID,
+    ROSENBROCK,
+    RASTRIGIN,
+    ACKLEY,
+    GRIEWANK,
+    STYBLINSKI_TANG,
+    LEVY,
+    ZAKHAROV,
+    BEALE,
+    BOOTH,
+    MATYAS,
+    HIMMELBLAU,
+    THREE_HUMP_CAMEL,
+    SIX_HUMP_CAMEL,
+    GOLDSTEIN_PRICE,
+    EASOM,
+)

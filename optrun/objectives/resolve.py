@@ -86,7 +86,9 @@ def transform_params(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(seed, float) and seed.is_integer():
         seed = int(seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ObjectiveKeyError("transform_seed", f"must be a whole number from 0 to {2**32 - 1}, not {seed!r}")
+        raise ObjectiveKeyError(
+            "transform_seed", f"must be a whole number from 0 to {2**32 - 1}, not {seed!r}"
+        )
     return {"shift": shift, "rotate": rotate, "transform_seed": seed}
 
 
@@ -97,12 +99,17 @@ def user_params(raw: dict[str, Any], builtin_names: list[str]) -> tuple[UserSpec
     label = raw.get("name")
     if label is not None:
         if not isinstance(label, str) or not LABEL_RE.match(label):
-            raise ObjectiveKeyError("name", "a user objective's name is a label of 1-64 letters, digits, "
-                                            f"'.', '_' or '-', not {label!r}")
+            raise ObjectiveKeyError(
+                "name",
+                f"a user objective's name is a label of 1-64 letters, digits, '.', '_' or '-', not {label!r}",
+            )
         if label in builtin_names:
-            raise ObjectiveKeyError("name", f"'{label}' is a built-in objective; with "
-                                            f"'{'function' if 'function' in raw else 'expression'}' the name "
-                                            "is only a label: choose another one or leave it out")
+            raise ObjectiveKeyError(
+                "name",
+                f"'{label}' is a built-in objective; with "
+                f"'{'function' if 'function' in raw else 'expression'}' the name "
+                "is only a label: choose another one or leave it out",
+            )
     f_min = raw.get("f_min")
     if f_min is not None:
         f_min = _finite("f_min", f_min)
@@ -130,22 +137,32 @@ def user_params(raw: dict[str, Any], builtin_names: list[str]) -> tuple[UserSpec
         if raw.get("timeout_s") is not None:  # the longest one call of the function may take
             timeout = _finite("timeout_s", raw["timeout_s"])
             if timeout <= 0:
-                raise ObjectiveKeyError("timeout_s", f"must be a number of seconds above 0, not {raw['timeout_s']!r}")
+                raise ObjectiveKeyError(
+                    "timeout_s", f"must be a number of seconds above 0, not {raw['timeout_s']!r}"
+                )
             out["timeout_s"] = timeout
         return spec, out
     if "timeout_s" in raw:
-        raise ObjectiveKeyError("timeout_s", "applies to 'function' objectives (Python code that may hang); "
-                                             "an expression is evaluated by optrun")
+        raise ObjectiveKeyError(
+            "timeout_s",
+            "applies to 'function' objectives (Python code that may hang); "
+            "an expression is evaluated by optrun",
+        )
     if "gradient" in raw:
-        raise ObjectiveKeyError("gradient", "applies to 'function' objectives; an expression's gradient "
-                                            "is derived exactly")
+        raise ObjectiveKeyError(
+            "gradient", "applies to 'function' objectives; an expression's gradient is derived exactly"
+        )
     text = raw["expression"]
     try:
         expr = Expression(text)
     except ExpressionError as e:
         raise ObjectiveKeyError("expression", str(e)) from None
-    spec = UserSpec(name=label or "expression", kind="expression",
-                    default_dim=expr.min_dim or None, min_dim=max(1, expr.min_dim))
+    spec = UserSpec(
+        name=label or "expression",
+        kind="expression",
+        default_dim=expr.min_dim or None,
+        min_dim=max(1, expr.min_dim),
+    )
     return spec, {"expression": text, "f_min": f_min, "minima": minima}
 
 
@@ -160,17 +177,23 @@ def dim_problem(params: dict[str, Any], dim: int) -> tuple[str, str] | None:
     if isinstance(shift, list) and len(shift) != dim:
         return "shift", f"has {len(shift)} numbers but the objective has dimension {dim}"
     if params.get("rotate") and dim > MAX_ROTATE_DIM:
-        return "rotate", (f"a rotation is a d x d matrix; it is limited to d <= {MAX_ROTATE_DIM}, "
-                          f"not d = {dim}")
+        return "rotate", (
+            f"a rotation is a d x d matrix; it is limited to d <= {MAX_ROTATE_DIM}, not d = {dim}"
+        )
     for i, p in enumerate(params.get("minima") or ()):
         if len(p) != dim:
             return f"minima.{i}", f"has {len(p)} coordinates but the objective has dimension {dim}"
     return None
 
 
-def build(spec_or_name: ObjectiveSpec | str, dim: int, params: dict[str, Any],
-          bounds: np.ndarray | None = None, start: np.ndarray | None = None,
-          source: str | None = None) -> Objective:
+def build(
+    spec_or_name: ObjectiveSpec | str,
+    dim: int,
+    params: dict[str, Any],
+    bounds: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    source: str | None = None,
+) -> Objective:
     """The objective a resolved config describes.
 
     User objectives import and probe the user's code (or compile the expression) and check value
@@ -184,13 +207,15 @@ def build(spec_or_name: ObjectiveSpec | str, dim: int, params: dict[str, Any],
             raise ValueError("a user objective needs bounds")
         b = np.asarray(bounds, dtype=np.float64).reshape(dim, 2)
         make = function_objective if "function" in params else expression_objective
-        return make(name, dim, params, b, None if start is None else np.asarray(start, dtype=np.float64),
-                    source)
+        return make(
+            name, dim, params, b, None if start is None else np.asarray(start, dtype=np.float64), source
+        )
     spec = get_objective(name) if isinstance(spec_or_name, str) else spec_or_name
     own = {p.name: params[p.name] for p in spec.params if p.name in params}
     obj = spec.build(dim, **own)
-    obj = transform(obj, params.get("shift", False), params.get("rotate", False),
-                    params.get("transform_seed", 0))
+    obj = transform(
+        obj, params.get("shift", False), params.get("rotate", False), params.get("transform_seed", 0)
+    )
     if start is not None:
         finite_at_start(obj, np.asarray(start, dtype=np.float64))
     return replace(obj, info={**obj.info, "params": dict(params)})

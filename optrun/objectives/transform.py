@@ -37,8 +37,12 @@ def haar_orthogonal(rng: np.random.Generator, d: int) -> np.ndarray:
     return q * np.where(np.diagonal(r) < 0.0, -1.0, 1.0)
 
 
-def transform(objective: Objective, shift: bool | list[float] | tuple[float, ...] = False,
-              rotate: bool = False, seed: int = 0) -> Objective:
+def transform(
+    objective: Objective,
+    shift: bool | list[float] | tuple[float, ...] = False,
+    rotate: bool = False,
+    seed: int = 0,
+) -> Objective:
     """The objective shifted and/or rotated as described in the module docstring."""
     if shift is False and not rotate:
         return objective
@@ -57,6 +61,7 @@ def transform(objective: Objective, shift: bool | list[float] | tuple[float, ...
     info: dict[str, Any] = {**objective.info, "shift": s.tolist(), "rotated": bool(rotate)}
 
     if not rotate:
+
         def value_and_grad(x: np.ndarray):
             return vg(x - s)
 

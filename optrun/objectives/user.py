@@ -66,7 +66,9 @@ def load_callable(ref: str, role: str, source: str | None = None) -> Callable:
             what = f"{e.msg} ({os.path.basename(e.filename or '?')}, line {e.lineno})"
         else:
             what = _first_line(e)
-        raise UserCodeError(f"{role} '{ref}': importing '{mod_name}' raised {type(e).__name__}: {what}") from None
+        raise UserCodeError(
+            f"{role} '{ref}': importing '{mod_name}' raised {type(e).__name__}: {what}"
+        ) from None
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -159,8 +161,15 @@ class UserFunction:
     ``vectorized`` says whether it takes a batch; if not, it is called once per row.
     """
 
-    def __init__(self, fn: Callable, ref: str, role: str, tail: tuple[int, ...], vectorized: bool = True,
-                 timeout_s: float | None = None):
+    def __init__(
+        self,
+        fn: Callable,
+        ref: str,
+        role: str,
+        tail: tuple[int, ...],
+        vectorized: bool = True,
+        timeout_s: float | None = None,
+    ):
         self.fn, self.ref, self.role, self.tail, self.vectorized = fn, ref, role, tail, vectorized
         self.timeout_s = timeout_s  # objective.timeout_s: longest one call may take
 
@@ -181,8 +190,10 @@ class UserFunction:
         want = (n,) + self.tail
         if arr.shape != want:
             one = "" if self.vectorized else " per point"
-            raise self._fail(f"returned shape {arr.shape}{one} for {plural(n, 'point')} of dimension {x.shape[1]}; "
-                             f"expected {want} ({self._convention()})")
+            raise self._fail(
+                f"returned shape {arr.shape}{one} for {plural(n, 'point')} of dimension {x.shape[1]}; "
+                f"expected {want} ({self._convention()})"
+            )
         return arr
 
     def _numbers(self, out: Any) -> np.ndarray | str:
@@ -190,13 +201,17 @@ class UserFunction:
         ``return``) and complex values are named, not turned into nan or silently made real."""
         if out is None or (isinstance(out, list) and any(o is None for o in out)):
             what = "a gradient" if self.tail else "one value"
-            return (f"returned None; it must return {what} per point ({self._convention()}): "
-                    "is a return statement missing?")
+            return (
+                f"returned None; it must return {what} per point ({self._convention()}): "
+                "is a return statement missing?"
+            )
         try:
             arr = np.asarray(out)
             if np.iscomplexobj(arr):
-                return ("returned complex numbers; it must return real ones (use np.real, or keep the "
-                        "arguments of sqrt/log/power in their real domain)")
+                return (
+                    "returned complex numbers; it must return real ones (use np.real, or keep the "
+                    "arguments of sqrt/log/power in their real domain)"
+                )
             return np.asarray(arr, dtype=np.float64)
         except (TypeError, ValueError):
             return f"returned {article(type(out).__name__)}, not numbers"
@@ -215,11 +230,16 @@ class UserFunction:
             batch = self._try(X)
             if isinstance(batch, np.ndarray) and batch.shape == (B,) + self.tail:
                 single = self._try(X[:1])
-                if (isinstance(single, np.ndarray) and single.shape == (1,) + self.tail
-                        and np.allclose(batch[0], single[0], rtol=1e-9, atol=0.0, equal_nan=True)):
+                if (
+                    isinstance(single, np.ndarray)
+                    and single.shape == (1,) + self.tail
+                    and np.allclose(batch[0], single[0], rtol=1e-9, atol=0.0, equal_nan=True)
+                ):
                     return
-                raise self._fail("gives a different result for a point alone than in a batch; it must "
-                                 "treat each row of its (n, d) input as one point")
+                raise self._fail(
+                    "gives a different result for a point alone than in a batch; it must "
+                    "treat each row of its (n, d) input as one point"
+                )
             self.vectorized = False
             one = self._try(X[0])
             if isinstance(one, np.ndarray) and one.shape == self.tail:
@@ -232,9 +252,11 @@ class UserFunction:
         b = batch if isinstance(batch, str) else f"returned shape {batch.shape}"
         o = one if isinstance(one, str) else f"returned shape {one.shape}"
         want = "(n, d) to (n, d)" if self.tail else "(n, d) to (n,)"
-        raise self._fail(f"must map an array {want}, or one point ({d},) to "
-                         f"{'a point' if self.tail else 'a number'}: for {B} points of shape {X.shape} it {b}; "
-                         f"for one point of shape ({d},) it {o}")
+        raise self._fail(
+            f"must map an array {want}, or one point ({d},) to "
+            f"{'a point' if self.tail else 'a number'}: for {B} points of shape {X.shape} it {b}; "
+            f"for one point of shape ({d},) it {o}"
+        )
 
     def _try(self, x: np.ndarray) -> np.ndarray | str:
         """The function's output as a float array, or what went wrong."""
@@ -261,11 +283,14 @@ def probe_points(bounds: np.ndarray, start: np.ndarray | None) -> np.ndarray:
 def _check_start(role: str, f: np.ndarray, g: np.ndarray, x: np.ndarray, gradient_role: str) -> None:
     point = np.array2string(x, precision=6, threshold=8, separator=", ")
     if not np.isfinite(f).all():
-        raise UserCodeError(f"{role} is {f.item()} at the start point {point}; choose bounds or a start "
-                            "where it is finite")
+        raise UserCodeError(
+            f"{role} is {f.item()} at the start point {point}; choose bounds or a start where it is finite"
+        )
     if not np.isfinite(g).all():
         bad = int(np.flatnonzero(~np.isfinite(g))[0])
-        raise UserCodeError(f"{gradient_role} is {g.ravel()[bad]} in coordinate {bad} at the start point {point}")
+        raise UserCodeError(
+            f"{gradient_role} is {g.ravel()[bad]} in coordinate {bad} at the start point {point}"
+        )
 
 
 def _reshaped(value2d: Callable, grad2d: Callable):
@@ -279,22 +304,35 @@ def _reshaped(value2d: Callable, grad2d: Callable):
     return value_and_grad
 
 
-def function_objective(name: str, dim: int, params: dict[str, Any], bounds: np.ndarray,
-                       start: np.ndarray | None = None, source: str | None = None) -> Objective:
+def function_objective(
+    name: str,
+    dim: int,
+    params: dict[str, Any],
+    bounds: np.ndarray,
+    start: np.ndarray | None = None,
+    source: str | None = None,
+) -> Objective:
     """The objective of ``{function: ..., gradient: ...}``, probed and checked at the start point;
     the modules are found as :func:`module_dirs` says for the config file ``source``."""
     ref, gref = params["function"], params.get("gradient")
     timeout = params.get("timeout_s")
-    value = UserFunction(load_callable(ref, "objective function", source), ref, "objective function", (),
-                         timeout_s=timeout)
+    value = UserFunction(
+        load_callable(ref, "objective function", source), ref, "objective function", (), timeout_s=timeout
+    )
     pts = probe_points(bounds, start)
     value.probe(pts)
     if gref:
-        grad = UserFunction(load_callable(gref, "gradient function", source), gref, "gradient function", (dim,),
-                            timeout_s=timeout)
+        grad = UserFunction(
+            load_callable(gref, "gradient function", source),
+            gref,
+            "gradient function",
+            (dim,),
+            timeout_s=timeout,
+        )
         grad.probe(pts)
         grad_fn, kind, evals = grad, "user", 0
     else:
+
         def grad_fn(x):
             return central_difference(value, x)
 
@@ -303,14 +341,33 @@ def function_objective(name: str, dim: int, params: dict[str, Any], bounds: np.n
     with np.errstate(all="ignore"):
         f, g = vg(pts[:1])
     what = f"objective function '{ref}'"
-    _check_start(what, f, g, pts[0], f"gradient function '{gref}'" if gref else
-                 f"the finite-difference gradient of {what}")
-    return _objective(name, dim, params, bounds, vg, kind, evals,
-                      vectorized=value.vectorized and (grad.vectorized if gref else True))
+    _check_start(
+        what,
+        f,
+        g,
+        pts[0],
+        f"gradient function '{gref}'" if gref else f"the finite-difference gradient of {what}",
+    )
+    return _objective(
+        name,
+        dim,
+        params,
+        bounds,
+        vg,
+        kind,
+        evals,
+        vectorized=value.vectorized and (grad.vectorized if gref else True),
+    )
 
 
-def expression_objective(name: str, dim: int, params: dict[str, Any], bounds: np.ndarray,
-                         start: np.ndarray | None = None, source: str | None = None) -> Objective:
+def expression_objective(
+    name: str,
+    dim: int,
+    params: dict[str, Any],
+    bounds: np.ndarray,
+    start: np.ndarray | None = None,
+    source: str | None = None,
+) -> Objective:
     """The objective of ``{expression: ...}``, differentiated exactly, checked at the start point."""
     expr = Expression(params["expression"])
     x = probe_points(bounds, start)[:1]
@@ -329,6 +386,10 @@ def _objective(name, dim, params, bounds, vg, kind, evals, vectorized) -> Object
         bounds=np.asarray(bounds, dtype=np.float64).reshape(dim, 2),
         minima=np.asarray(minima if minima else np.zeros((0, dim)), dtype=np.float64).reshape(-1, dim),
         f_min=params.get("f_min"),
-        info={"params": dict(params), "gradient": kind, "evaluations_per_gradient": evals,
-              "vectorized": vectorized},
+        info={
+            "params": dict(params),
+            "gradient": kind,
+            "evaluations_per_gradient": evals,
+            "vectorized": vectorized,
+        },
     )

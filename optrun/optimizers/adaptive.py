@@ -71,10 +71,10 @@ class AdagradTorchState(NamedTuple):
 def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps) -> Optimizer:
     """torch.optim.Adagrad (``_single_tensor_adagrad``, torch 2.13)::
 
-        g   = g + weight_decay * x
-        clr = alpha / (1 + (t - 1) * lr_decay)
-        s   = s + g * g                       (s starts at initial_accumulator_value)
-        x   = x + (-clr * g) / (sqrt(s) + eps)
+    g   = g + weight_decay * x
+    clr = alpha / (1 + (t - 1) * lr_decay)
+    s   = s + g * g                       (s starts at initial_accumulator_value)
+    x   = x + (-clr * g) / (sqrt(s) + eps)
     """
     has_wd = _nonzero(weight_decay)
 
@@ -137,34 +137,52 @@ ADAGRAD = Algorithm(
     summary="per-coordinate step sizes from the running sum of squared gradients",
     reference="Duchi, Hazan & Singer, Adaptive Subgradient Methods for Online Learning and Stochastic Optimization, JMLR 2011",
     variants=(
-        Variant("tutorial", (Param("alpha", 0.1, "initial step size (the tutorial's step_size)",
-                                   low=0.0, low_open=True), H.eps(1e-8)),
-                adagrad_tutorial,
-                rule="s = s + g**2\nx = x - alpha / (eps + sqrt(s)) * g",
-                notes="Accumulator starts at 0; eps outside the root."),
-        Variant("torch",
-                (H.alpha(0.01, "learning rate (torch: lr)"),
-                 Param("lr_decay", 0.0, "learning-rate decay: clr = alpha / (1 + (t - 1) * lr_decay)",
-                       low=0.0),
-                 H.weight_decay(),
-                 Param("initial_accumulator_value", 0.0, "start value of s", low=0.0),
-                 H.eps(1e-10, "added to sqrt(s), outside the root")),
-                adagrad_torch,
-                rule=("g = g + weight_decay * x\n"
-                      "clr = alpha / (1 + (t - 1) * lr_decay)\n"
-                      "s = s + g**2   (s starts at initial_accumulator_value = 0)\n"
-                      "x = x - clr * g / (sqrt(s) + eps)"),
-                notes="torch.optim.Adagrad: accumulator from 0, eps = 1e-10 outside the root, "
-                      "optional lr_decay and coupled weight decay."),
-        Variant("optax",
-                (H.alpha(0.01, "learning rate (optax: learning_rate; no default there, torch's used)"),
-                 Param("initial_accumulator_value", 0.1, "start value of s", low=0.0),
-                 H.eps(1e-7, "added to s inside the root")),
-                adagrad_optax,
-                rule=("s = s + g**2   (s starts at initial_accumulator_value = 0.1)\n"
-                      "x = x - alpha * g / sqrt(s + eps)   (no step where s = 0)"),
-                notes="optax.adagrad: accumulator from 0.1, eps = 1e-7 inside the root. With "
-                      "initial_accumulator_value=0 and a tiny eps it approaches torch's rule."),
+        Variant(
+            "tutorial",
+            (
+                Param("alpha", 0.1, "initial step size (the tutorial's step_size)", low=0.0, low_open=True),
+                H.eps(1e-8),
+            ),
+            adagrad_tutorial,
+            rule="s = s + g**2\nx = x - alpha / (eps + sqrt(s)) * g",
+            notes="Accumulator starts at 0; eps outside the root.",
+        ),
+        Variant(
+            "torch",
+            (
+                H.alpha(0.01, "learning rate (torch: lr)"),
+                Param(
+                    "lr_decay", 0.0, "learning-rate decay: clr = alpha / (1 + (t - 1) * lr_decay)", low=0.0
+                ),
+                H.weight_decay(),
+                Param("initial_accumulator_value", 0.0, "start value of s", low=0.0),
+                H.eps(1e-10, "added to sqrt(s), outside the root"),
+            ),
+            adagrad_torch,
+            rule=(
+                "g = g + weight_decay * x\n"
+                "clr = alpha / (1 + (t - 1) * lr_decay)\n"
+                "s = s + g**2   (s starts at initial_accumulator_value = 0)\n"
+                "x = x - clr * g / (sqrt(s) + eps)"
+            ),
+            notes="torch.optim.Adagrad: accumulator from 0, eps = 1e-10 outside the root, "
+            "optional lr_decay and coupled weight decay.",
+        ),
+        Variant(
+            "optax",
+            (
+                H.alpha(0.01, "learning rate (optax: learning_rate; no default there, torch's used)"),
+                Param("initial_accumulator_value", 0.1, "start value of s", low=0.0),
+                H.eps(1e-7, "added to s inside the root"),
+            ),
+            adagrad_optax,
+            rule=(
+                "s = s + g**2   (s starts at initial_accumulator_value = 0.1)\n"
+                "x = x - alpha * g / sqrt(s + eps)   (no step where s = 0)"
+            ),
+            notes="optax.adagrad: accumulator from 0.1, eps = 1e-7 inside the root. With "
+            "initial_accumulator_value=0 and a tiny eps it approaches torch's rule.",
+        ),
     ),
     default_variant="tutorial",
 )
@@ -205,8 +223,9 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
 
     def init(x):
         z = np.zeros_like
-        return RmspropState(z(x), z(x), z(x), np.empty_like(x), np.empty_like(x), np.empty_like(x),
-                            np.empty_like(x))
+        return RmspropState(
+            z(x), z(x), z(x), np.empty_like(x), np.empty_like(x), np.empty_like(x), np.empty_like(x)
+        )
 
     def update(g, s, x, t):
         if has_wd:
@@ -235,8 +254,7 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
     return Optimizer(init, update)
 
 
-def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
-                  nesterov) -> Optimizer:
+def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momentum, nesterov) -> Optimizer:
     """optax.rmsprop = chain(scale_by_rms | scale_by_stddev, scale_by_learning_rate, trace)::
 
         v = (1 - decay) * g**2 + decay * v           (v starts at initial_scale)
@@ -252,8 +270,9 @@ def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momen
         z = np.zeros_like
         nu = z(x)
         nu[...] = initial_scale
-        return RmspropState(nu, z(x), z(x), np.empty_like(x), np.empty_like(x), np.empty_like(x),
-                            np.empty_like(x))
+        return RmspropState(
+            nu, z(x), z(x), np.empty_like(x), np.empty_like(x), np.empty_like(x), np.empty_like(x)
+        )
 
     def update(g, s, x, t):
         T.ema_square(s.nu, g, decay, s.tmp)
@@ -287,42 +306,61 @@ RMSPROP = Algorithm(
     name="rmsprop",
     summary="steps scaled by a moving root-mean-square of the gradients (centered: by their std)",
     reference="Tieleman & Hinton, Lecture 6.5 - RMSProp, COURSERA: Neural Networks for Machine "
-              "Learning, 2012; centered: Graves, arXiv:1308.0850, 2013",
+    "Learning, 2012; centered: Graves, arXiv:1308.0850, 2013",
     variants=(
-        Variant("torch",
-                (H.alpha(0.01, "learning rate (torch: lr)"),
-                 H.beta("decay", 0.99, "decay of the squared-gradient average (torch: alpha)"),
-                 H.eps(1e-8, "added to the root, outside it"),
-                 H.weight_decay(),
-                 H.momentum(0.0, "momentum of the scaled step (0: none)"),
-                 H.flag("centered", False, "divide by the estimated std (subtract the mean's square)")),
-                rmsprop_torch,
-                rule=("g = g + weight_decay * x\n"
-                      "v = decay * v + (1 - decay) * g**2\n"
-                      "m = decay * m + (1 - decay) * g   (centered; den = sqrt(v - m**2) + eps)\n"
-                      "den = sqrt(v) + eps   (not centered)\n"
-                      "b = momentum * b + g / den; x = x - alpha * b   (momentum > 0)\n"
-                      "x = x - alpha * g / den   (momentum = 0)"),
-                notes="torch.optim.RMSprop: decay 0.99 (its 'alpha'), eps outside the root, momentum "
-                      "applied before the learning rate. m uses torch's lerp."),
-        Variant("optax",
-                (H.alpha(0.01, "learning rate (optax: learning_rate; no default there, torch's used)"),
-                 H.beta("decay", 0.9, "decay of the squared-gradient average"),
-                 H.eps(1e-8, "added inside the root (eps_in_sqrt) or outside"),
-                 Param("initial_scale", 0.0, "start value of v", low=0.0),
-                 H.flag("eps_in_sqrt", True, "eps inside the square root"),
-                 H.flag("centered", False, "divide by the estimated std (subtract the mean's square)"),
-                 Param("momentum", None, "trace decay applied after the learning rate (null: none)",
-                       low=0.0, high=1.0, high_open=True, nullable=True),
-                 H.flag("nesterov", False, "Nesterov form of the trace")),
-                rmsprop_optax,
-                rule=("v = decay * v + (1 - decay) * g**2   (v starts at initial_scale)\n"
-                      "m = decay * m + (1 - decay) * g   (centered; s = v - m**2, else s = v)\n"
-                      "u = -alpha * g / sqrt(s + eps)   (eps_in_sqrt; else / (sqrt(s) + eps))\n"
-                      "b = u + momentum * b; u = b   (momentum not null)\n"
-                      "x = x + u"),
-                notes="optax.rmsprop: decay 0.9, eps inside the root, momentum after the learning "
-                      "rate. bias_correction=False (optax's default) is the only form offered."),
+        Variant(
+            "torch",
+            (
+                H.alpha(0.01, "learning rate (torch: lr)"),
+                H.beta("decay", 0.99, "decay of the squared-gradient average (torch: alpha)"),
+                H.eps(1e-8, "added to the root, outside it"),
+                H.weight_decay(),
+                H.momentum(0.0, "momentum of the scaled step (0: none)"),
+                H.flag("centered", False, "divide by the estimated std (subtract the mean's square)"),
+            ),
+            rmsprop_torch,
+            rule=(
+                "g = g + weight_decay * x\n"
+                "v = decay * v + (1 - decay) * g**2\n"
+                "m = decay * m + (1 - decay) * g   (centered; den = sqrt(v - m**2) + eps)\n"
+                "den = sqrt(v) + eps   (not centered)\n"
+                "b = momentum * b + g / den; x = x - alpha * b   (momentum > 0)\n"
+                "x = x - alpha * g / den   (momentum = 0)"
+            ),
+            notes="torch.optim.RMSprop: decay 0.99 (its 'alpha'), eps outside the root, momentum "
+            "applied before the learning rate. m uses torch's lerp.",
+        ),
+        Variant(
+            "optax",
+            (
+                H.alpha(0.01, "learning rate (optax: learning_rate; no default there, torch's used)"),
+                H.beta("decay", 0.9, "decay of the squared-gradient average"),
+                H.eps(1e-8, "added inside the root (eps_in_sqrt) or outside"),
+                Param("initial_scale", 0.0, "start value of v", low=0.0),
+                H.flag("eps_in_sqrt", True, "eps inside the square root"),
+                H.flag("centered", False, "divide by the estimated std (subtract the mean's square)"),
+                Param(
+                    "momentum",
+                    None,
+                    "trace decay applied after the learning rate (null: none)",
+                    low=0.0,
+                    high=1.0,
+                    high_open=True,
+                    nullable=True,
+                ),
+                H.flag("nesterov", False, "Nesterov form of the trace"),
+            ),
+            rmsprop_optax,
+            rule=(
+                "v = decay * v + (1 - decay) * g**2   (v starts at initial_scale)\n"
+                "m = decay * m + (1 - decay) * g   (centered; s = v - m**2, else s = v)\n"
+                "u = -alpha * g / sqrt(s + eps)   (eps_in_sqrt; else / (sqrt(s) + eps))\n"
+                "b = u + momentum * b; u = b   (momentum not null)\n"
+                "x = x + u"
+            ),
+            notes="optax.rmsprop: decay 0.9, eps inside the root, momentum after the learning "
+            "rate. bias_correction=False (optax's default) is the only form offered.",
+        ),
     ),
     default_variant="torch",
 )
@@ -380,35 +418,48 @@ def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
     return adadelta(alpha, rho, eps, weight_decay, torch_order=False)
 
 
-_ADADELTA_RULE = ("g = g + weight_decay * x\n"
-                  "Eg = rho * Eg + (1 - rho) * g**2\n"
-                  "delta = sqrt(Ex + eps) / sqrt(Eg + eps) * g\n"
-                  "Ex = rho * Ex + (1 - rho) * delta**2\n"
-                  "x = x - alpha * delta")
+_ADADELTA_RULE = (
+    "g = g + weight_decay * x\n"
+    "Eg = rho * Eg + (1 - rho) * g**2\n"
+    "delta = sqrt(Ex + eps) / sqrt(Eg + eps) * g\n"
+    "Ex = rho * Ex + (1 - rho) * delta**2\n"
+    "x = x - alpha * delta"
+)
 
 ADADELTA = Algorithm(
     name="adadelta",
     summary="RMSProp whose step is rescaled by a moving RMS of past updates (unit-consistent)",
     reference="Zeiler, ADADELTA: An Adaptive Learning Rate Method, arXiv:1212.5701, 2012",
     variants=(
-        Variant("torch",
-                (H.alpha(1.0, "learning rate (torch: lr)"),
-                 Param("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
-                 H.eps(1e-6, "added inside both roots"),
-                 H.weight_decay()),
-                adadelta,
-                rule=_ADADELTA_RULE,
-                notes="torch.optim.Adadelta: lr 1.0, rho 0.9, eps 1e-6. Same rule as optax; "
-                      "only the order of the products in the averages differs."),
-        Variant("optax",
-                (H.alpha(1.0, "learning rate (optax: learning_rate; its default None means no "
-                              "scaling at all, not even the sign flip, so optrun uses 1.0)"),
-                 Param("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
-                 H.eps(1e-6, "added inside both roots"),
-                 H.weight_decay(doc="added to the gradient first: g = g + weight_decay * x")),
-                adadelta_optax,
-                rule=_ADADELTA_RULE,
-                notes="optax.adadelta(learning_rate=alpha): rho 0.9, eps 1e-6."),
+        Variant(
+            "torch",
+            (
+                H.alpha(1.0, "learning rate (torch: lr)"),
+                Param("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
+                H.eps(1e-6, "added inside both roots"),
+                H.weight_decay(),
+            ),
+            adadelta,
+            rule=_ADADELTA_RULE,
+            notes="torch.optim.Adadelta: lr 1.0, rho 0.9, eps 1e-6. Same rule as optax; "
+            "only the order of the products in the averages differs.",
+        ),
+        Variant(
+            "optax",
+            (
+                H.alpha(
+                    1.0,
+                    "learning rate (optax: learning_rate; its default None means no "
+                    "scaling at all, not even the sign flip, so optrun uses 1.0)",
+                ),
+                Param("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
+                H.eps(1e-6, "added inside both roots"),
+                H.weight_decay(doc="added to the gradient first: g = g + weight_decay * x"),
+            ),
+            adadelta_optax,
+            rule=_ADADELTA_RULE,
+            notes="optax.adadelta(learning_rate=alpha): rho 0.9, eps 1e-6.",
+        ),
     ),
     default_variant="torch",
 )

@@ -13,20 +13,31 @@ from .adaptive import ADADELTA, ADAGRAD, RMSPROP
 from .base import Algorithm
 from .sgd import GD, MOMENTUM, NESTEROV
 
-ALL: tuple[Algorithm, ...] = (GD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADADELTA, ADAM, ADAMW,
-                              ADAMAX, NADAM, AMSGRAD)
+ALL: tuple[Algorithm, ...] = (
+    GD,
+    MOMENTUM,
+    NESTEROV,
+    ADAGRAD,
+    RMSPROP,
+    ADADELTA,
+    ADAM,
+    ADAMW,
+    ADAMAX,
+    NADAM,
+    AMSGRAD,
+)
 
 __all__ = [
-                              "ADADELTA",
-                              "ADAGRAD",
-                              "ADAM",
-                              "ADAMAX",
-                              "ADAMW",
-                              "ALL",
-                              "AMSGRAD",
-                              "GD",
-                              "MOMENTUM",
-                              "NADAM",
-                              "NESTEROV",
-                              "RMSPROP",
+    "ADADELTA",
+    "ADAGRAD",
+    "ADAM",
+    "ADAMAX",
+    "ADAMW",
+    "ALL",
+    "AMSGRAD",
+    "GD",
+    "MOMENTUM",
+    "NADAM",
+    "NESTEROV",
+    "RMSPROP",
 ]

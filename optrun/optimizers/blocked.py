@@ -38,8 +38,9 @@ BLOCK_ELEMENTS = 1 << 16
 MIN_ELEMENTS = 1 << 19
 
 
-def blocked(optimizer: Optimizer, block: int = BLOCK_ELEMENTS,
-            min_elements: int = MIN_ELEMENTS, min_width: int = 1024) -> Optimizer:
+def blocked(
+    optimizer: Optimizer, block: int = BLOCK_ELEMENTS, min_elements: int = MIN_ELEMENTS, min_width: int = 1024
+) -> Optimizer:
     """``optimizer`` with each step computed in slices of about ``block`` elements (module doc).
 
     Requires an elementwise kernel whose state is a NamedTuple (or tuple) of arrays updated in

@@ -21,8 +21,7 @@ def eps(default: float, doc: str = "added to the denominator for numerical stabi
 
 
 def eps_root(default: float = 0.0) -> Param:
-    return Param("eps_root", default, "added to the second moment inside the square root (optax)",
-                 low=0.0)
+    return Param("eps_root", default, "added to the second moment inside the square root (optax)", low=0.0)
 
 
 def beta(name: str, default: float, doc: str) -> Param:

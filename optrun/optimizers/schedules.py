@@ -51,21 +51,40 @@ _STAIRCASE = Param("staircase", False, "decay in whole steps of decay_steps", ki
 # name -> (parameters, names that have no default)
 SCHEDULES: dict[str, tuple[tuple[Param, ...], tuple[str, ...]]] = {
     "constant": ((), ()),
-    "exponential": ((Param("decay_rate", None, "factor per decay_steps steps", low=0.0, high=1.0,
-                           low_open=True),
-                     Param("decay_steps", 1, "steps per factor decay_rate", kind=int, low=1),
-                     _STAIRCASE), ("decay_rate",)),
-    "inverse_time": ((Param("decay_rate", None, "lr(k) = alpha / (1 + decay_rate * k / decay_steps)",
-                            low=0.0),
-                      Param("decay_steps", 1, "steps per unit of decay", kind=int, low=1),
-                      _STAIRCASE), ("decay_rate",)),
-    "step": ((_DECAY_STEPS, Param("decay_rate", 0.1, "factor applied every decay_steps steps",
-                                  low=0.0, high=1.0, low_open=True)), ("decay_steps",)),
-    "cosine": ((_DECAY_STEPS,
-                Param("alpha_min", 0.0, "learning rate reached at decay_steps", low=0.0),
-                Param("warmup_steps", 0, "linear warm-up steps before the cosine", kind=int, low=0),
-                Param("warmup_init", 0.0, "learning rate at k = 0 when warming up", low=0.0)),
-               ("decay_steps",)),
+    "exponential": (
+        (
+            Param("decay_rate", None, "factor per decay_steps steps", low=0.0, high=1.0, low_open=True),
+            Param("decay_steps", 1, "steps per factor decay_rate", kind=int, low=1),
+            _STAIRCASE,
+        ),
+        ("decay_rate",),
+    ),
+    "inverse_time": (
+        (
+            Param("decay_rate", None, "lr(k) = alpha / (1 + decay_rate * k / decay_steps)", low=0.0),
+            Param("decay_steps", 1, "steps per unit of decay", kind=int, low=1),
+            _STAIRCASE,
+        ),
+        ("decay_rate",),
+    ),
+    "step": (
+        (
+            _DECAY_STEPS,
+            Param(
+                "decay_rate", 0.1, "factor applied every decay_steps steps", low=0.0, high=1.0, low_open=True
+            ),
+        ),
+        ("decay_steps",),
+    ),
+    "cosine": (
+        (
+            _DECAY_STEPS,
+            Param("alpha_min", 0.0, "learning rate reached at decay_steps", low=0.0),
+            Param("warmup_steps", 0, "linear warm-up steps before the cosine", kind=int, low=0),
+            Param("warmup_init", 0.0, "learning rate at k = 0 when warming up", low=0.0),
+        ),
+        ("decay_steps",),
+    ),
 }
 
 SUMMARIES = {
@@ -86,8 +105,9 @@ def validate_schedule(raw: Any) -> dict[str, Any]:
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, dict):  # ValueError by contract: config.py reports it with the key
-        raise ValueError(f": must be a schedule name or a mapping such as {{name: cosine, "  # noqa: TRY004
-                         f"decay_steps: 1000}}, not {raw!r}")
+        raise ValueError(  # noqa: TRY004
+            f": must be a schedule name or a mapping such as {{name: cosine, decay_steps: 1000}}, not {raw!r}"
+        )
     name = raw.get("name")
     if name not in SCHEDULES:
         raise ValueError(f"name: must be one of {', '.join(SCHEDULES)}, not {name!r}")
@@ -95,14 +115,15 @@ def validate_schedule(raw: Any) -> dict[str, Any]:
     valid = ("name",) + tuple(p.name for p in params)
     for key in raw:
         if key not in valid:
-            raise ValueError(f"{key}: unknown key for the {name} schedule; valid keys: "
-                             f"{', '.join(valid)}")
+            raise ValueError(f"{key}: unknown key for the {name} schedule; valid keys: {', '.join(valid)}")
     out: dict[str, Any] = {"name": name}
     for p in params:
         if p.name not in raw:
             if p.name in required:
-                raise ValueError(f"{p.name}: is required by the {name} schedule "
-                                 f"(e.g. {{name: {name}, {p.name}: {_example(p.name)}}})")
+                raise ValueError(
+                    f"{p.name}: is required by the {name} schedule "
+                    f"(e.g. {{name: {name}, {p.name}: {_example(p.name)}}})"
+                )
             out[p.name] = p.default
             continue
         try:
@@ -110,8 +131,9 @@ def validate_schedule(raw: Any) -> dict[str, Any]:
         except ValueError as e:
             raise ValueError(f"{p.name}: {e}") from None
     if name == "cosine" and out["warmup_steps"] >= out["decay_steps"]:
-        raise ValueError(f"warmup_steps: must be less than decay_steps ({out['decay_steps']}), "
-                         f"not {out['warmup_steps']}")
+        raise ValueError(
+            f"warmup_steps: must be less than decay_steps ({out['decay_steps']}), not {out['warmup_steps']}"
+        )
     return out
 
 
@@ -144,8 +166,11 @@ def learning_rate(schedule: dict[str, Any], alpha) -> Callable[[int], Any]:
     if name == "cosine":
         D, W = schedule["decay_steps"], schedule["warmup_steps"]
         a_min, w_init = schedule["alpha_min"], schedule["warmup_init"]
-        a = np.where(alpha == 0.0, 0.0, a_min / alpha) if isinstance(alpha, np.ndarray) else (
-            0.0 if alpha == 0.0 else a_min / alpha)
+        a = (
+            np.where(alpha == 0.0, 0.0, a_min / alpha)
+            if isinstance(alpha, np.ndarray)
+            else (0.0 if alpha == 0.0 else a_min / alpha)
+        )
 
         def lr(k):
             if k < W:
@@ -158,8 +183,9 @@ def learning_rate(schedule: dict[str, Any], alpha) -> Callable[[int], Any]:
     raise ValueError(f"unknown schedule {name!r}")
 
 
-def scheduled(optimizer: Optimizer, schedule: dict[str, Any] | None, alpha=1.0,
-              in_place: bool = True) -> Optimizer:
+def scheduled(
+    optimizer: Optimizer, schedule: dict[str, Any] | None, alpha=1.0, in_place: bool = True
+) -> Optimizer:
     """``optimizer`` with its step multiplied by ``lr(t - 1) / alpha`` (see the module doc).
 
     A missing or constant schedule returns ``optimizer`` unchanged (bit-identical steps).

@@ -48,11 +48,15 @@ GD = Algorithm(
     summary="plain gradient descent with a fixed step size",
     reference="Cauchy 1847; any optimization text, e.g. Kochenderfer & Wheeler, Algorithms for Optimization (2019), ch. 5",
     variants=(
-        Variant("standard", (H.alpha(1e-3, "learning rate (torch: lr, default 1e-3; optax: learning_rate)"),),
-                gradient_descent, rule="x = x - alpha * g",
-                notes="torch.optim.SGD (momentum=0, weight_decay=0) and optax.sgd compute the same "
-                      "step, -alpha * g, bit for bit.",
-                aliases=("torch", "optax", "tutorial")),
+        Variant(
+            "standard",
+            (H.alpha(1e-3, "learning rate (torch: lr, default 1e-3; optax: learning_rate)"),),
+            gradient_descent,
+            rule="x = x - alpha * g",
+            notes="torch.optim.SGD (momentum=0, weight_decay=0) and optax.sgd compute the same "
+            "step, -alpha * g, bit for bit.",
+            aliases=("torch", "optax", "tutorial"),
+        ),
     ),
     default_variant="standard",
     aliases=("sgd", "gradient_descent"),
@@ -111,32 +115,44 @@ def nesterov_momentum(alpha, momentum, weight_decay=0.0) -> Optimizer:
 
 
 _TORCH_LR = "torch.optim.SGD's default lr"
-_OPTAX_NOTE = ("optax.sgd has no default learning rate; optrun uses torch's (1e-3). optax has no "
-               "dampening or weight decay here. Same numbers as the torch variant with those at 0.")
+_OPTAX_NOTE = (
+    "optax.sgd has no default learning rate; optrun uses torch's (1e-3). optax has no "
+    "dampening or weight decay here. Same numbers as the torch variant with those at 0."
+)
 
 MOMENTUM = Algorithm(
     name="momentum",
     summary="gradient descent with a heavy-ball velocity (Polyak momentum)",
     reference="Polyak, Some methods of speeding up the convergence of iteration methods, USSR "
-              "Comput. Math. Math. Phys. 4(5), 1964; Sutskever, Martens, Dahl & Hinton, ICML 2013",
+    "Comput. Math. Math. Phys. 4(5), 1964; Sutskever, Martens, Dahl & Hinton, ICML 2013",
     variants=(
-        Variant("torch",
-                (H.alpha(1e-3, f"learning rate (torch: lr; {_TORCH_LR})"),
-                 H.momentum(0.9, "momentum factor mu (torch's default is 0, plain SGD; optrun uses 0.9)"),
-                 Param("dampening", 0.0, "dampening of the gradient in the buffer", low=0.0, high=1.0),
-                 H.weight_decay()),
-                heavy_ball,
-                rule=("g = g + weight_decay * x\n"
-                      "b = g (t = 1);  b = momentum * b + (1 - dampening) * g (t > 1)\n"
-                      "x = x - alpha * b"),
-                notes="torch.optim.SGD(momentum>0, nesterov=False). The first step copies the "
-                      "gradient into the buffer, so dampening does not apply at t = 1."),
-        Variant("optax",
-                (H.alpha(1e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
-                 H.momentum(0.9, "momentum factor (optax: momentum)")),
-                heavy_ball,
-                rule="b = g + momentum * b   (b starts at 0)\nx = x - alpha * b",
-                notes=_OPTAX_NOTE),
+        Variant(
+            "torch",
+            (
+                H.alpha(1e-3, f"learning rate (torch: lr; {_TORCH_LR})"),
+                H.momentum(0.9, "momentum factor mu (torch's default is 0, plain SGD; optrun uses 0.9)"),
+                Param("dampening", 0.0, "dampening of the gradient in the buffer", low=0.0, high=1.0),
+                H.weight_decay(),
+            ),
+            heavy_ball,
+            rule=(
+                "g = g + weight_decay * x\n"
+                "b = g (t = 1);  b = momentum * b + (1 - dampening) * g (t > 1)\n"
+                "x = x - alpha * b"
+            ),
+            notes="torch.optim.SGD(momentum>0, nesterov=False). The first step copies the "
+            "gradient into the buffer, so dampening does not apply at t = 1.",
+        ),
+        Variant(
+            "optax",
+            (
+                H.alpha(1e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
+                H.momentum(0.9, "momentum factor (optax: momentum)"),
+            ),
+            heavy_ball,
+            rule="b = g + momentum * b   (b starts at 0)\nx = x - alpha * b",
+            notes=_OPTAX_NOTE,
+        ),
     ),
     default_variant="torch",
     aliases=("heavy_ball", "sgd_momentum"),
@@ -146,23 +162,33 @@ NESTEROV = Algorithm(
     name="nesterov",
     summary="Nesterov accelerated gradient: momentum with a look-ahead correction",
     reference="Nesterov, A method for solving the convex programming problem with convergence rate "
-              "O(1/k^2), Soviet Math. Dokl. 27, 1983; Sutskever, Martens, Dahl & Hinton, ICML 2013",
+    "O(1/k^2), Soviet Math. Dokl. 27, 1983; Sutskever, Martens, Dahl & Hinton, ICML 2013",
     variants=(
-        Variant("torch",
-                (H.alpha(1e-3, f"learning rate (torch: lr; {_TORCH_LR})"),
-                 H.momentum(0.9, "momentum factor mu (required > 0 by torch for nesterov)"),
-                 H.weight_decay()),
-                nesterov_momentum,
-                rule=("g = g + weight_decay * x\n"
-                      "b = g (t = 1);  b = momentum * b + g (t > 1)\n"
-                      "x = x - alpha * (g + momentum * b)"),
-                notes="torch.optim.SGD(momentum, nesterov=True); torch forbids dampening here."),
-        Variant("optax",
-                (H.alpha(1e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
-                 H.momentum(0.9, "momentum factor (optax: momentum)")),
-                nesterov_momentum,
-                rule="b = g + momentum * b   (b starts at 0)\nx = x - alpha * (g + momentum * b)",
-                notes="optax.sgd(momentum, nesterov=True). " + _OPTAX_NOTE),
+        Variant(
+            "torch",
+            (
+                H.alpha(1e-3, f"learning rate (torch: lr; {_TORCH_LR})"),
+                H.momentum(0.9, "momentum factor mu (required > 0 by torch for nesterov)"),
+                H.weight_decay(),
+            ),
+            nesterov_momentum,
+            rule=(
+                "g = g + weight_decay * x\n"
+                "b = g (t = 1);  b = momentum * b + g (t > 1)\n"
+                "x = x - alpha * (g + momentum * b)"
+            ),
+            notes="torch.optim.SGD(momentum, nesterov=True); torch forbids dampening here.",
+        ),
+        Variant(
+            "optax",
+            (
+                H.alpha(1e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
+                H.momentum(0.9, "momentum factor (optax: momentum)"),
+            ),
+            nesterov_momentum,
+            rule="b = g + momentum * b   (b starts at 0)\nx = x - alpha * (g + momentum * b)",
+            notes="optax.sgd(momentum, nesterov=True). " + _OPTAX_NOTE,
+        ),
     ),
     default_variant="torch",
     aliases=("nag", "nesterov_momentum"),

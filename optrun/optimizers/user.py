@@ -47,13 +47,17 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in raw.items():
         if not isinstance(key, str) or not key.isidentifier():
-            raise ValueError(f"{key}: parameter names of a user optimizer must be Python "
-                             "identifiers (they become keyword arguments)")
+            raise ValueError(
+                f"{key}: parameter names of a user optimizer must be Python "
+                "identifiers (they become keyword arguments)"
+            )
         items = value if isinstance(value, list) else [value]
         for v in items:
             if v is not None and not isinstance(v, (bool, int, float, str)):
-                raise ValueError(f"{key}: must be a number, string, boolean, null or a list of "
-                                 f"those, not {type(v).__name__}")
+                raise ValueError(
+                    f"{key}: must be a number, string, boolean, null or a list of "
+                    f"those, not {type(v).__name__}"
+                )
         out[key] = value
     return out
 
@@ -64,8 +68,7 @@ def load_factory(spec: str, source: str | None = None) -> Callable[..., Any]:
     from ..objectives.user import import_user_module, module_dirs, not_found
 
     if not NAME_RE.match(spec):
-        raise UserCodeError(f"user optimizer '{spec}': the name must look like "
-                            "'package.module:factory'")
+        raise UserCodeError(f"user optimizer '{spec}': the name must look like 'package.module:factory'")
     module_name, _, attr = spec.partition(":")
     dirs = module_dirs(source)
     try:
@@ -73,22 +76,25 @@ def load_factory(spec: str, source: str | None = None) -> Callable[..., Any]:
     except ModuleNotFoundError as e:
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
             raise UserCodeError(f"user optimizer '{spec}': {not_found(e.name, dirs)}") from None
-        raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
-                            f"{_one_line(e)}") from None
+        raise UserCodeError(
+            f"user optimizer '{spec}': importing {module_name} failed: {_one_line(e)}"
+        ) from None
     except Interrupt:
         raise  # a real Ctrl-C while importing
     except BaseException as e:  # noqa: BLE001 - the module itself raised while importing (SystemExit too)
-        raise UserCodeError(f"user optimizer '{spec}': importing {module_name} failed: "
-                            f"{_one_line(e)}") from None
+        raise UserCodeError(
+            f"user optimizer '{spec}': importing {module_name} failed: {_one_line(e)}"
+        ) from None
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise UserCodeError(f"user optimizer '{spec}': module {module_name} has no "
-                                f"attribute '{attr}'")
+            raise UserCodeError(f"user optimizer '{spec}': module {module_name} has no attribute '{attr}'")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise UserCodeError(f"user optimizer '{spec}': {attr} is {article(type(obj).__name__)}, not a "
-                            "function returning an optimizer")
+        raise UserCodeError(
+            f"user optimizer '{spec}': {attr} is {article(type(obj).__name__)}, not a "
+            "function returning an optimizer"
+        )
     return obj
 
 
@@ -98,9 +104,11 @@ def _as_pair(spec: str, opt: Any) -> tuple[Callable, Callable]:
     elif hasattr(opt, "init") and hasattr(opt, "update"):
         init, update = opt.init, opt.update
     else:
-        raise UserCodeError(f"user optimizer '{spec}': the factory returned "
-                            f"{article(type(opt).__name__)}; it must return an Optimizer(init, update) "
-                            "or an object with init and update methods")
+        raise UserCodeError(
+            f"user optimizer '{spec}': the factory returned "
+            f"{article(type(opt).__name__)}; it must return an Optimizer(init, update) "
+            "or an object with init and update methods"
+        )
     if not callable(init) or not callable(update):
         raise UserCodeError(f"user optimizer '{spec}': init and update must be callable")
     return init, update
@@ -110,17 +118,21 @@ def _real_step(spec: str, step: Any) -> np.ndarray:
     """A step as float64; None and complex numbers are named instead of becoming nan or losing
     their imaginary part without a word."""
     if step is None:
-        raise UserCodeError(f"user optimizer '{spec}': update returned None as the step; it must return "
-                            "(step, state) with step an array of the shape of x")
+        raise UserCodeError(
+            f"user optimizer '{spec}': update returned None as the step; it must return "
+            "(step, state) with step an array of the shape of x"
+        )
     arr = np.asarray(step)
     if np.iscomplexobj(arr):
-        raise UserCodeError(f"user optimizer '{spec}': update returned a step of complex numbers; it must "
-                            "be real")
+        raise UserCodeError(
+            f"user optimizer '{spec}': update returned a step of complex numbers; it must be real"
+        )
     try:
         return np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError):
-        raise UserCodeError(f"user optimizer '{spec}': update returned a step that is not numbers "
-                            f"({type(step).__name__})") from None
+        raise UserCodeError(
+            f"user optimizer '{spec}': update returned a step that is not numbers ({type(step).__name__})"
+        ) from None
 
 
 def checked(spec: str, opt: Any) -> Optimizer:
@@ -141,16 +153,21 @@ def checked(spec: str, opt: Any) -> Optimizer:
         except Interrupt:
             raise
         except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
-            raise UserCodeError(f"user optimizer '{spec}': update raised {_one_line(e)} "
-                                f"at step {t}") from None
+            raise UserCodeError(
+                f"user optimizer '{spec}': update raised {_one_line(e)} at step {t}"
+            ) from None
         if not isinstance(result, tuple) or len(result) != 2:
-            raise UserCodeError(f"user optimizer '{spec}': update must return (step, state), "
-                                f"not {article(type(result).__name__)}")
+            raise UserCodeError(
+                f"user optimizer '{spec}': update must return (step, state), "
+                f"not {article(type(result).__name__)}"
+            )
         step, state = result
         step = _real_step(spec, step)
         if step.shape != x.shape:
-            raise UserCodeError(f"user optimizer '{spec}': update returned a step of shape "
-                                f"{step.shape}; it must have the shape of x, {x.shape}")
+            raise UserCodeError(
+                f"user optimizer '{spec}': update returned a step of shape "
+                f"{step.shape}; it must have the shape of x, {x.shape}"
+            )
         return step, state
 
     return Optimizer(init, update)
@@ -171,14 +188,17 @@ def build_user_optimizer(spec: str, params: dict[str, Any], dim: int, source: st
         except Interrupt:
             raise
         except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
-            raise UserCodeError(f"user optimizer '{spec}': calling {spec.partition(':')[2]}"
-                                f"({', '.join(f'{k}=...' for k in params)}) raised "
-                                f"{_one_line(e)}") from None
+            raise UserCodeError(
+                f"user optimizer '{spec}': calling {spec.partition(':')[2]}"
+                f"({', '.join(f'{k}=...' for k in params)}) raised "
+                f"{_one_line(e)}"
+            ) from None
         return checked(spec, opt)
 
     probe = make()
-    rows = max([v.shape[0] for v in params.values() if isinstance(v, np.ndarray) and v.ndim == 2],
-               default=1)  # a batch's (S, 1) hyperparameters: probe with S rows
+    rows = max(
+        [v.shape[0] for v in params.values() if isinstance(v, np.ndarray) and v.ndim == 2], default=1
+    )  # a batch's (S, 1) hyperparameters: probe with S rows
     x = np.full((rows, dim), 0.5)
     with np.errstate(all="ignore"):
         probe.update(np.ones_like(x), probe.init(x.copy()), x, 1)

@@ -120,7 +120,7 @@ def process_start_ticks(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
-        return int(data[data.rindex(b")") + 2:].split()[19])
+        return int(data[data.rindex(b")") + 2 :].split()[19])
     except (OSError, ValueError, IndexError):
         return None
 
@@ -223,8 +223,9 @@ class FolderLock:
                     holder = holder or "unknown"
                 finally:
                     os.close(fd)
-                raise RunSelectionError(f"{what} is being written by another optrun process "
-                                        f"(pid {holder})") from None
+                raise RunSelectionError(
+                    f"{what} is being written by another optrun process (pid {holder})"
+                ) from None
             try:  # the holder before us may have removed the file it locked: lock the one in place
                 mine, there = os.fstat(fd), os.stat(path)
                 if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
@@ -272,9 +273,17 @@ class TraceWriter:
     whole line and both hold the same rows.
     """
 
-    def __init__(self, folder: str, x_columns: int, every: int = 1, append: bool = False,
-                 rows_already: int = 0, log_per_decade: int | None = None, f_min: float | None = None,
-                 formats: tuple[str, ...] = ("csv", "jsonl")):
+    def __init__(
+        self,
+        folder: str,
+        x_columns: int,
+        every: int = 1,
+        append: bool = False,
+        rows_already: int = 0,
+        log_per_decade: int | None = None,
+        f_min: float | None = None,
+        formats: tuple[str, ...] = ("csv", "jsonl"),
+    ):
         from .rows import RowFormat
         from .sweepstore import TARGETS, LogMarks
 
@@ -286,8 +295,9 @@ class TraceWriter:
         self._rows = RowFormat(self.columns, ints=1)
         mode = os.O_WRONLY | (os.O_APPEND if append else os.O_CREAT | os.O_EXCL)
         self._csv = os.open(os.path.join(folder, "trace.csv"), mode, 0o644) if "csv" in formats else None
-        self._jsonl = (os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644) if "jsonl" in formats
-                       else None)
+        self._jsonl = (
+            os.open(os.path.join(folder, "trace.jsonl"), mode, 0o644) if "jsonl" in formats else None
+        )
         self._csv_parts: list[str] = [] if append or self._csv is None else [self._rows.header]
         self._json_parts: list[str] = []
         self._pending = 0
@@ -297,8 +307,15 @@ class TraceWriter:
         self._pending_last: int | None = None
         self.forced_last: int | None = None  # iteration of a last row kept only because it was last
 
-    def add(self, first_iteration: int, f: np.ndarray, grad_norm: np.ndarray, step_norm: np.ndarray,
-            x: np.ndarray, last: bool = False) -> None:
+    def add(
+        self,
+        first_iteration: int,
+        f: np.ndarray,
+        grad_norm: np.ndarray,
+        step_norm: np.ndarray,
+        x: np.ndarray,
+        last: bool = False,
+    ) -> None:
         """Add rows for iterations ``first_iteration ..`` (1-D f/grad_norm/step_norm, x ``(n, d)``)."""
         n = len(f)
         if n == 0:
@@ -312,8 +329,13 @@ class TraceWriter:
         if self.f_min is not None and (self.hits < 0).any():  # on every row, whatever is kept
             from .sweepstore import first_crossings
 
-            cross = first_crossings(np.asarray(f, dtype=np.float64)[:, None], np.ones((n, 1), dtype=bool),
-                                    self.f_min, self.hits, first_iteration)[:, 0]
+            cross = first_crossings(
+                np.asarray(f, dtype=np.float64)[:, None],
+                np.ones((n, 1), dtype=bool),
+                self.f_min,
+                self.hits,
+                first_iteration,
+            )[:, 0]
         if self.marks is not None:
             keep = self.marks.mask(first_iteration, n)
             if cross is not None:
@@ -355,8 +377,11 @@ class TraceWriter:
         All or nothing: when a write fails (a full disk), every file written by this call is cut
         back to its length before it, so no file ends in a partial line (``pd.read_json(lines=True)``
         refuses one) and the files keep the same rows; the pending rows stay pending."""
-        blocks = [(fd, parts) for fd, parts in ((self._csv, self._csv_parts), (self._jsonl, self._json_parts))
-                  if fd is not None and parts]
+        blocks = [
+            (fd, parts)
+            for fd, parts in ((self._csv, self._csv_parts), (self._jsonl, self._json_parts))
+            if fd is not None and parts
+        ]
         done: list[tuple[int, int]] = []
         try:
             for fd, parts in blocks:

@@ -141,8 +141,10 @@ class Run:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Run.trace_frame() needs pandas (pip install pandas, or the pandas extra: pip install '.[pandas]'); Run.trace() "
-                              "gives the same columns as numpy arrays") from None
+            raise ImportError(
+                "Run.trace_frame() needs pandas (pip install pandas, or the pandas extra: pip install '.[pandas]'); Run.trace() "
+                "gives the same columns as numpy arrays"
+            ) from None
         return pd.DataFrame(self.trace())
 
 
@@ -167,16 +169,15 @@ def _read_json(path: str, run_id: str, name: str, kind: str = "run") -> dict[str
     except (OSError, UnicodeDecodeError) as e:
         raise RunReadError(f"{what}: cannot read {name}: {getattr(e, 'strerror', None) or e}") from None
     except json.JSONDecodeError as e:
-        raise RunReadError(f"{what}: {name} is damaged (invalid JSON at line {e.lineno}: "
-                           f"{e.msg})") from None
+        raise RunReadError(f"{what}: {name} is damaged (invalid JSON at line {e.lineno}: {e.msg})") from None
     if not isinstance(data, dict):
-        raise RunReadError(f"{what}: {name} is damaged (a JSON object expected, "
-                           f"found {type(data).__name__})")
+        raise RunReadError(f"{what}: {name} is damaged (a JSON object expected, found {type(data).__name__})")
     return data
 
 
-def _read_parts(path: str, folder_id: str, kind: str, lenient: bool,
-                check_summary: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def _read_parts(
+    path: str, folder_id: str, kind: str, lenient: bool, check_summary: Any
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """summary.json, config.yaml and meta.json of a run or sweep folder, and what is wrong with them.
 
     Strict: the first problem raises :class:`RunReadError`. Lenient: a damaged file reads as ``{}``
@@ -186,8 +187,11 @@ def _read_parts(path: str, folder_id: str, kind: str, lenient: bool,
     problems: list[str] = []
     for name in ("summary.json", "config.yaml", "meta.json"):
         try:
-            parts[name] = (_read_config(path, folder_id, kind) if name == "config.yaml"
-                           else _read_json(path, folder_id, name, kind))
+            parts[name] = (
+                _read_config(path, folder_id, kind)
+                if name == "config.yaml"
+                else _read_json(path, folder_id, name, kind)
+            )
         except RunReadError as e:
             if not lenient:
                 raise
@@ -210,8 +214,7 @@ def _read_config(path: str, run_id: str, kind: str = "run") -> dict[str, Any]:
     except FileNotFoundError:
         raise RunReadError(f"{what}: config.yaml is missing") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise RunReadError(f"{what}: cannot read config.yaml: "
-                           f"{getattr(e, 'strerror', None) or e}") from None
+        raise RunReadError(f"{what}: cannot read config.yaml: {getattr(e, 'strerror', None) or e}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -241,22 +244,25 @@ def _read_text(path: str, what: str, name: str) -> str:
     return text[: text.rfind("\n") + 1]
 
 
-def _parse_columns(header: str, body: str, base: tuple[str, ...], what: str, name: str
-                   ) -> dict[str, np.ndarray]:
+def _parse_columns(
+    header: str, body: str, base: tuple[str, ...], what: str, name: str
+) -> dict[str, np.ndarray]:
     """Columns of a CSV body under ``header`` whose first columns must be ``base``; integer
     columns (``member``, ``iteration``) as int64, the others float64."""
     columns = header.strip().split(",")
-    if tuple(columns[:len(base)]) != base or len(set(columns)) != len(columns):
-        raise RunReadError(f"{what}: {name} is damaged (header {header.strip()[:60]!r}, "
-                           f"expected {','.join(base)},x0,...)")
+    if tuple(columns[: len(base)]) != base or len(set(columns)) != len(columns):
+        raise RunReadError(
+            f"{what}: {name} is damaged (header {header.strip()[:60]!r}, expected {','.join(base)},x0,...)"
+        )
     if body.strip():
         try:
             data = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
         except ValueError:
             raise RunReadError(f"{what}: {name} is damaged ({_first_bad_line(body, len(columns))})") from None
         if data.shape[1] != len(columns):
-            raise RunReadError(f"{what}: {name} is damaged ({data.shape[1]} values per row, "
-                               f"header names {len(columns)})")
+            raise RunReadError(
+                f"{what}: {name} is damaged ({data.shape[1]} values per row, header names {len(columns)})"
+            )
     else:
         data = np.empty((0, len(columns)))
     out: dict[str, np.ndarray] = {}
@@ -325,9 +331,11 @@ def _parse_json_lines(text: str, what: str, name: str) -> dict[str, np.ndarray]:
     if not rows:
         return _empty_trace()
     columns = list(rows[0]) if isinstance(rows[0], dict) else []
-    if tuple(columns[:len(TRACE_BASE_COLUMNS)]) != TRACE_BASE_COLUMNS:
-        raise RunReadError(f"{what}: {name} is damaged (line 1 has the keys {','.join(columns)[:60]!r}, "
-                           f"expected {','.join(TRACE_BASE_COLUMNS)},x0,...)")
+    if tuple(columns[: len(TRACE_BASE_COLUMNS)]) != TRACE_BASE_COLUMNS:
+        raise RunReadError(
+            f"{what}: {name} is damaged (line 1 has the keys {','.join(columns)[:60]!r}, "
+            f"expected {','.join(TRACE_BASE_COLUMNS)},x0,...)"
+        )
     for n, r in enumerate(rows, start=1):
         if not isinstance(r, dict) or list(r) != columns:
             raise RunReadError(f"{what}: {name} is damaged (line {n} does not have the keys of line 1)")
@@ -375,8 +383,10 @@ def _order_problem(iterations: np.ndarray, first_line: int) -> str | None:
     if not bad.size:
         return None
     j = int(bad[0]) + 1
-    return (f"line {first_line + j}: iteration {iterations[j]} after {iterations[j - 1]}; "
-            "iterations must increase")
+    return (
+        f"line {first_line + j}: iteration {iterations[j]} after {iterations[j - 1]}; "
+        "iterations must increase"
+    )
 
 
 def batch_trace_file(sweep_path: str, batch: int) -> str:
@@ -387,8 +397,9 @@ def batch_trace_file(sweep_path: str, batch: int) -> str:
     return path
 
 
-def read_batch_trace(sweep_path: str, batch: int, members: Sequence[int] | None = None
-                     ) -> dict[int, dict[str, np.ndarray]]:
+def read_batch_trace(
+    sweep_path: str, batch: int, members: Sequence[int] | None = None
+) -> dict[int, dict[str, np.ndarray]]:
     """The rows of each member in a sweep's ``traces/batch-NNNN.csv``, by member number, as
     :meth:`Run.trace` columns (the ``member`` column dropped, rows in file order, which is
     iteration order). ``members`` picks some (absent ones get empty columns); ``None`` gives all.
@@ -428,8 +439,10 @@ def read_batch_trace(sweep_path: str, batch: int, members: Sequence[int] | None 
             back = np.flatnonzero(np.diff(its) <= 0)
             if back.size:  # two writers interleaved, a file spliced: refused as a run's trace is
                 j = int(back[0]) + 1
-                raise RunReadError(f"{what}: {name} is damaged (member {m}: iteration {its[j]} after "
-                                   f"{its[j - 1]}; iterations must increase)")
+                raise RunReadError(
+                    f"{what}: {name} is damaged (member {m}: iteration {its[j]} after "
+                    f"{its[j - 1]}; iterations must increase)"
+                )
             out[m] = {c: v[idx] for c, v in cols.items()}
     for m in wanted or []:
         if m not in out:
@@ -499,12 +512,37 @@ def reconcile_status(summary: dict[str, Any], now: datetime | None = None) -> di
 
 SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("status",), (str,)),
-    **dict.fromkeys(("id", "name", "algorithm", "variant", "objective", "hostname", "started_at",
-                     "updated_at", "ended_at", "stop_reason"), (str, type(None))),
-    **dict.fromkeys(("iterations", "iterations_planned", "best_iteration", "dim", "pid", "pid_start"),
-                    (int, type(None))),
-    **dict.fromkeys(("final_f", "best_f", "final_grad_norm", "f_min", "f_gap", "distance_to_optimum",
-                     "wall_time_s", "time_per_iteration_s"), (int, float, type(None))),
+    **dict.fromkeys(
+        (
+            "id",
+            "name",
+            "algorithm",
+            "variant",
+            "objective",
+            "hostname",
+            "started_at",
+            "updated_at",
+            "ended_at",
+            "stop_reason",
+        ),
+        (str, type(None)),
+    ),
+    **dict.fromkeys(
+        ("iterations", "iterations_planned", "best_iteration", "dim", "pid", "pid_start"), (int, type(None))
+    ),
+    **dict.fromkeys(
+        (
+            "final_f",
+            "best_f",
+            "final_grad_norm",
+            "f_min",
+            "f_gap",
+            "distance_to_optimum",
+            "wall_time_s",
+            "time_per_iteration_s",
+        ),
+        (int, float, type(None)),
+    ),
     **dict.fromkeys(("final_x", "best_x"), (list, type(None))),
     "hits": (dict, type(None)),
 }
@@ -567,7 +605,7 @@ def _trace_tail_problem(path: str) -> str | None:
             f.seek(0, os.SEEK_END)
             size = f.tell()
             f.seek(max(0, size - 16384))
-            lines = f.read().decode("ascii", "replace").split("\n")[1 if size > 16384 else 0:-1]
+            lines = f.read().decode("ascii", "replace").split("\n")[1 if size > 16384 else 0 : -1]
     except OSError:
         return None
     its = [int(c) for c in (ln.split(",", 1)[0] for ln in lines) if c.isdigit()]
@@ -622,8 +660,11 @@ def load_run(path: str, lenient: bool = False, runs_dir: str | None = None) -> R
             spec = _cached_sweep(path).example_selector()
         except OptrunError:  # a damaged sweep: its member numbers still name members
             spec = None
-        raise RunSelectionError(f"{path} is a sweep, not one run: name a member as {run_id}/0"
-                                + (f" or {run_id}:{spec}" if spec else "") + " (load_sweep reads the whole sweep)")
+        raise RunSelectionError(
+            f"{path} is a sweep, not one run: name a member as {run_id}/0"
+            + (f" or {run_id}:{spec}" if spec else "")
+            + " (load_sweep reads the whole sweep)"
+        )
     parts, problems = _read_parts(path, run_id, "run", lenient, summary_problem)
     summary = parts["summary.json"]
     if not problems:
@@ -694,8 +735,12 @@ def same_value(cell: Any, value: Any) -> bool:
     to 1e-9 relative so a typed 0.1 finds a stored 0.1), JSON-encoded mappings by content."""
     cell = json_value(cell)
     num = (int, float)
-    if isinstance(cell, num) and isinstance(value, num) and not isinstance(cell, bool) \
-            and not isinstance(value, bool):
+    if (
+        isinstance(cell, num)
+        and isinstance(value, num)
+        and not isinstance(cell, bool)
+        and not isinstance(value, bool)
+    ):
         return cell == value or math.isclose(cell, value, rel_tol=1e-9, abs_tol=0.0)
     if isinstance(cell, str) and not isinstance(value, str) and value is not None:
         return cell == _show(value)
@@ -736,8 +781,9 @@ def _parse_spec(text: str, source: str) -> list[tuple[str, Any, str]]:
         key, sep, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or not key or not raw:
-            raise RunSelectionError(f"{source}: '{part.strip()}' is not KEY=VALUE "
-                                    "(e.g. SWEEP:algorithm.alpha=0.01,seed=3)")
+            raise RunSelectionError(
+                f"{source}: '{part.strip()}' is not KEY=VALUE (e.g. SWEEP:algorithm.alpha=0.01,seed=3)"
+            )
         try:
             value, _ = parse_yaml(raw, source)
         except ConfigError as e:
@@ -777,8 +823,11 @@ def value_label(value: Any, values: Sequence[Any] = ()) -> str:
     value = json_value(value)
     if isinstance(value, float) and math.isfinite(value):
         short = f"{value:g}"
-        others = {float(json_value(v)) for v in values
-                  if isinstance(json_value(v), (int, float)) and not isinstance(json_value(v), bool)}
+        others = {
+            float(json_value(v))
+            for v in values
+            if isinstance(json_value(v), (int, float)) and not isinstance(json_value(v), bool)
+        }
         if any(f"{o:g}" == short for o in others if o != value):
             return repr(value)
         return short
@@ -925,8 +974,9 @@ class Sweep:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise RunSelectionError(f"'{key}' matches the axes {', '.join(found)} of sweep {self.id}: "
-                                    "give the full dotted key")
+            raise RunSelectionError(
+                f"'{key}' matches the axes {', '.join(found)} of sweep {self.id}: give the full dotted key"
+            )
         listed = ", ".join(axes) if axes else "none"
         raise RunSelectionError(f"sweep {self.id} has no axis '{key}' (its axes: {listed})")
 
@@ -990,9 +1040,11 @@ class Sweep:
         near = list(dict.fromkeys(value_key(r.get(key)) for r, h in zip(self.rows, hit) if h))
         if len(near) > 1:
             vals = [json_value(json.loads(v)) for v in near]
-            raise RunSelectionError(f"{said} matches {len(near)} values of {key} in sweep {self.id} at the "
-                                    f"{digits} digit{'s' * (digits != 1)} given ({self._labels(key, vals)}): "
-                                    "give more digits")
+            raise RunSelectionError(
+                f"{said} matches {len(near)} values of {key} in sweep {self.id} at the "
+                f"{digits} digit{'s' * (digits != 1)} given ({self._labels(key, vals)}): "
+                "give more digits"
+            )
         return hit, said
 
     def select_members(self, spec: str | dict[str, Any]) -> list[int]:
@@ -1011,15 +1063,20 @@ class Sweep:
             triples = [(k, v, None) for k, v in spec.items()]
         if not triples:
             example = self.example_selector()
-            raise RunSelectionError(f"{source}: give axis values, e.g. {self.id}:{example}" if example
-                                    else f"{source}: give a member number, e.g. {self.id}/0")
+            raise RunSelectionError(
+                f"{source}: give axis values, e.g. {self.id}:{example}"
+                if example
+                else f"{source}: give a member number, e.g. {self.id}/0"
+            )
         masks, said = [], []
         for k, v, raw in triples:
             key = self.axis_key(k)
             hit, text = self._matching(key, v, raw)
             if not any(hit):
-                raise RunSelectionError(f"no member of sweep {self.id} has {text}; {key} takes "
-                                        f"{self._labels(key, self.axis_values(key))}")
+                raise RunSelectionError(
+                    f"no member of sweep {self.id} has {text}; {key} takes "
+                    f"{self._labels(key, self.axis_values(key))}"
+                )
             masks.append((key, hit))
             said.append(text)
         rows = [r for i, r in enumerate(self.rows) if all(h[i] for _, h in masks)]
@@ -1027,11 +1084,14 @@ class Sweep:
             # each value exists, not together: which values the last key takes with the others
             key, _ = masks[-1]
             rest = [i for i in range(len(self.rows)) if all(h[i] for _, h in masks[:-1])]
-            vals = list({value_key(self.rows[i].get(key)): json_value(self.rows[i].get(key))
-                         for i in rest}.values())
-            raise RunSelectionError(f"no member of sweep {self.id} has {','.join(said)} (each value exists, "
-                                    f"not together); with {','.join(said[:-1])}, {key} takes "
-                                    f"{self._labels(key, vals)}")
+            vals = list(
+                {value_key(self.rows[i].get(key)): json_value(self.rows[i].get(key)) for i in rest}.values()
+            )
+            raise RunSelectionError(
+                f"no member of sweep {self.id} has {','.join(said)} (each value exists, "
+                f"not together); with {','.join(said[:-1])}, {key} takes "
+                f"{self._labels(key, vals)}"
+            )
         return [int(r["member"]) for r in rows]
 
     def find(self, spec: str | dict[str, Any]) -> int:
@@ -1047,12 +1107,12 @@ class Sweep:
         wanted = [(self.axis_key(k), v) for k, v in pairs]
         said = ",".join(f"{k}={_show(v)}" for k, v in wanted)
         given = {k for k, _ in wanted}
-        varying = [a for a in self.axes if a not in given
-                   and len({value_key(r.get(a)) for r in hits}) > 1]
+        varying = [a for a in self.axes if a not in given and len({value_key(r.get(a)) for r in hits}) > 1]
         members = ", ".join(str(r["member"]) for r in hits[:8]) + (", ..." if len(hits) > 8 else "")
         more = f": add {', '.join(a + '=...' for a in varying)} to pick one" if varying else ""
-        raise RunSelectionError(f"{len(hits)} members of sweep {self.id} have {said} "
-                                f"(members {members}){more}")
+        raise RunSelectionError(
+            f"{len(hits)} members of sweep {self.id} have {said} (members {members}){more}"
+        )
 
     def member_config(self, i: int) -> dict[str, Any]:
         """Member ``i``'s resolved config: the base config with its axis values applied and
@@ -1065,8 +1125,9 @@ class Sweep:
 
             try:
                 plan = load_plan(os.path.join(self.path, "config.yaml"))
-                index = {tuple(value_key(a.get(k)) for k in self.axes): j
-                         for j, a in enumerate(plan.assignments)}
+                index = {
+                    tuple(value_key(a.get(k)) for k in self.axes): j for j, a in enumerate(plan.assignments)
+                }
                 self._plan = (plan, index)
             except OptrunError as e:
                 self._plan = (None, e.message)
@@ -1075,40 +1136,60 @@ class Sweep:
             raise RunReadError(f"sweep {self.id}: its config.yaml no longer validates ({index})")
         j = index.get(tuple(value_key(row.get(k)) for k in self.axes))
         if j is None:
-            raise RunReadError(f"sweep {self.id}: member {i}'s axis values are not in the sweep of "
-                               "its config.yaml (was the config edited?)")
+            raise RunReadError(
+                f"sweep {self.id}: member {i}'s axis values are not in the sweep of "
+                "its config.yaml (was the config edited?)"
+            )
         return plan.members[j].to_dict()
 
     def member(self, i: int) -> Run:
         """Member ``i`` as a :class:`Run` (config, its row as summary, its trace on demand)."""
         self._require_rows()
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self.rows):
-            raise RunSelectionError(f"sweep {self.id} has members 0 to {len(self.rows) - 1}; "
-                                    f"there is no member {i}")
+            raise RunSelectionError(
+                f"sweep {self.id} has members 0 to {len(self.rows) - 1}; there is no member {i}"
+            )
         row = self.rows[i]
         bad = summary_problem(row)
         if bad:
             raise RunReadError(f"sweep {self.id}: summary.json is damaged (member {i}: {bad})")
-        summary = {**row, "id": f"{self.id}/{i}", "kind": "member", "sweep": self.id, "member": i,
-                   "name": self.summary.get("name")}
-        return Run(os.path.join(self.path, str(i)), f"{self.id}/{i}", self.member_config(i), summary,
-                   self.meta, member=i, sweep_path=self.path)
+        summary = {
+            **row,
+            "id": f"{self.id}/{i}",
+            "kind": "member",
+            "sweep": self.id,
+            "member": i,
+            "name": self.summary.get("name"),
+        }
+        return Run(
+            os.path.join(self.path, str(i)),
+            f"{self.id}/{i}",
+            self.member_config(i),
+            summary,
+            self.meta,
+            member=i,
+            sweep_path=self.path,
+        )
 
     def table(self) -> dict[str, np.ndarray]:
         """The member table as numpy columns by name (the columns of ``summary.csv``): whole
         numbers as int64 (float64 with NaN when some are missing, as targets never reached),
         numbers as float64, anything else (status, text) as object arrays."""
         cols = list(self.columns) or list(dict.fromkeys(k for r in self.rows for k in r))
-        return {c: _column([json_value(r.get(c)) if c in self.axes else r.get(c) for r in self.rows])
-                for c in cols}
+        return {
+            c: _column([json_value(r.get(c)) if c in self.axes else r.get(c) for r in self.rows])
+            for c in cols
+        }
 
     def table_frame(self):
         """The member table as a ``pandas.DataFrame`` (pandas is optional: ImportError when missing)."""
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Sweep.table_frame() needs pandas (pip install pandas, or the pandas extra: pip install '.[pandas]'); Sweep.table() "
-                              "gives the same columns as numpy arrays") from None
+            raise ImportError(
+                "Sweep.table_frame() needs pandas (pip install pandas, or the pandas extra: pip install '.[pandas]'); Sweep.table() "
+                "gives the same columns as numpy arrays"
+            ) from None
         return pd.DataFrame(self.table())
 
     def traces(self, members: Sequence[int] | None = None) -> dict[int, dict[str, np.ndarray]]:
@@ -1177,7 +1258,7 @@ def load_sweep(path: str, lenient: bool = False, runs_dir: str | None = None) ->
         what = "does not exist" if not os.path.exists(path) else "is a file, not a sweep folder"
         raise RunSelectionError(f"{path} {what}")
     if folder_kind(path) != "sweep":
-        raise RunSelectionError(f"{path} is not a sweep folder (its summary.json has no \"kind\": \"sweep\")")
+        raise RunSelectionError(f'{path} is not a sweep folder (its summary.json has no "kind": "sweep")')
     parts, problems = _read_parts(path, sweep_id, "sweep", lenient, _sweep_problem)
     summary = parts["summary.json"]
     if not problems:
@@ -1185,8 +1266,10 @@ def load_sweep(path: str, lenient: bool = False, runs_dir: str | None = None) ->
         if gone:
             b, ms = next(iter(gone.items()))
             more = f" and {len(gone) - 1} more batch files" if len(gone) > 1 else ""
-            damage = (f"traces/batch-{b:04d}.csv is missing{more} (the traces of members "
-                      f"{_members_text(ms)}; optrun resume {sweep_id} reruns them)")
+            damage = (
+                f"traces/batch-{b:04d}.csv is missing{more} (the traces of members "
+                f"{_members_text(ms)}; optrun resume {sweep_id} reruns them)"
+            )
             if not lenient:
                 raise RunReadError(f"sweep {sweep_id}: {damage}")
             problems.append(damage)
@@ -1201,8 +1284,15 @@ def load_sweep(path: str, lenient: bool = False, runs_dir: str | None = None) ->
             head["recorded_status"] = recorded
         return Sweep(path, sweep_id, parts["config.yaml"], head, parts["meta.json"], [], [], problem)
     columns = [str(c) for c in columns] if isinstance(columns, list) else []
-    return Sweep(path, sweep_id, parts["config.yaml"], reconcile_status(head), parts["meta.json"],
-                 list(rows or []), columns)
+    return Sweep(
+        path,
+        sweep_id,
+        parts["config.yaml"],
+        reconcile_status(head),
+        parts["meta.json"],
+        list(rows or []),
+        columns,
+    )
 
 
 def _cached_sweep(path: str) -> Sweep:
@@ -1296,7 +1386,9 @@ def relative_index(selector: str) -> int | None:
 def _kinds_text(kinds: Sequence[str]) -> str:
     """``3 runs``, ``2 runs and 1 sweep``: folders counted by kind."""
     sweeps = sum(1 for k in kinds if k == "sweep")
-    parts = [f"{n:,} {word}{'s' * (n != 1)}" for n, word in ((len(kinds) - sweeps, "run"), (sweeps, "sweep")) if n]
+    parts = [
+        f"{n:,} {word}{'s' * (n != 1)}" for n, word in ((len(kinds) - sweeps, "run"), (sweeps, "sweep")) if n
+    ]
     return " and ".join(parts) or "0 runs"
 
 
@@ -1322,8 +1414,10 @@ def _split_member(sel: str, runs_dir: str) -> tuple[str, int | None, str | None]
     head = m.group("head")
     path = resolve_run(head, runs_dir)
     if not os.path.isdir(path) or folder_kind(path) != "sweep":
-        raise RunSelectionError(f"'{sel}' names a member of a sweep, but '{head}' is the run "
-                                f"{os.path.basename(path)}, not a sweep")
+        raise RunSelectionError(
+            f"'{sel}' names a member of a sweep, but '{head}' is the run "
+            f"{os.path.basename(path)}, not a sweep"
+        )
     return path, number, (None if number is not None else m.group("spec"))
 
 
@@ -1340,8 +1434,9 @@ def _member_address(sel: str, runs_dir: str) -> str | None:
     else:
         sweep._require_rows()
         if number >= len(sweep.rows):
-            raise RunSelectionError(f"sweep {sweep.id} has members 0 to {len(sweep.rows) - 1}; "
-                                    f"there is no member {number}")
+            raise RunSelectionError(
+                f"sweep {sweep.id} has members 0 to {len(sweep.rows) - 1}; there is no member {number}"
+            )
     return os.path.join(path, str(number))
 
 
@@ -1432,13 +1527,18 @@ def resolve_run(selector: str, runs_dir: str) -> str:
     if len(matches) > 1:
         shown = ", ".join(matches[:8]) + (f", ... ({len(matches)} in all)" if len(matches) > 8 else "")
         kinds = _kinds_text([folder_kind(folders[m]) for m in matches])
-        raise RunSelectionError(f"'{sel}' matches {kinds} in {runs_dir}: {shown}; "
-                                "give more characters of the id")
+        raise RunSelectionError(
+            f"'{sel}' matches {kinds} in {runs_dir}: {shown}; give more characters of the id"
+        )
     if not folders:
-        raise RunSelectionError(f"no run matches '{sel}': {runs_dir} holds no runs "
-                                "(set --runs-dir or OPTRUN_RUNS_DIR to the folder that does)")
-    raise RunSelectionError(f"no run matches '{sel}' in {runs_dir} (optrun runs lists them; "
-                            "a RUN is a folder, an id prefix, last or -1, -2, ...)")
+        raise RunSelectionError(
+            f"no run matches '{sel}': {runs_dir} holds no runs "
+            "(set --runs-dir or OPTRUN_RUNS_DIR to the folder that does)"
+        )
+    raise RunSelectionError(
+        f"no run matches '{sel}' in {runs_dir} (optrun runs lists them; "
+        "a RUN is a folder, an id prefix, last or -1, -2, ...)"
+    )
 
 
 def select_run(selector: str, runs_dir: str) -> Run:

@@ -47,7 +47,8 @@ class RowFormat:
         # filled in per block by slice assignment
         self._csv_row = self._row_template([""] + [","] * (c - 1) + ["\n"])
         self._json_row = self._row_template(
-            [f'{{"{self.columns[0]}":'] + [f',"{k}":' for k in self.columns[1:]] + ["}\n"])
+            [f'{{"{self.columns[0]}":'] + [f',"{k}":' for k in self.columns[1:]] + ["}\n"]
+        )
         self._csv_halves = self._row_template(["", ",", "\n"])  # integer columns, float columns
 
     @staticmethod
@@ -62,8 +63,9 @@ class RowFormat:
         parts = list(self.pieces(ints, floats, jsonl))
         return "".join(p[1] for p in parts), "".join(p[2] for p in parts)
 
-    def pieces(self, ints: Sequence[np.ndarray], floats: np.ndarray,
-               jsonl: bool = True) -> Iterator[tuple[int, str, str]]:
+    def pieces(
+        self, ints: Sequence[np.ndarray], floats: np.ndarray, jsonl: bool = True
+    ) -> Iterator[tuple[int, str, str]]:
         """The rows of :meth:`format` in pieces of about ``PIECE_NUMBERS`` numbers: ``(end, csv,
         jsonl)`` with ``end`` the row after the piece.
 
@@ -124,5 +126,5 @@ class RowFormat:
         pieces = template * n
         w = len(template)
         for j, column in enumerate(values):
-            pieces[2 * j + 1::w] = column
+            pieces[2 * j + 1 :: w] = column
         return "".join(pieces)

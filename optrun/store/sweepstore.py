@@ -38,11 +38,25 @@ from .rows import RowFormat
 
 TARGETS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
 TARGET_COLUMNS = tuple(f"hit_{t:.0e}".replace("e-0", "e-") for t in TARGETS)
-ROW_FIELDS = ("status", "stop_reason", "iterations", "final_f", "best_f", "best_iteration", "f_gap",
-              "distance_to_optimum", "final_grad_norm", "wall_time_s") + TARGET_COLUMNS + ("error",)
+ROW_FIELDS = (
+    (
+        "status",
+        "stop_reason",
+        "iterations",
+        "final_f",
+        "best_f",
+        "best_iteration",
+        "f_gap",
+        "distance_to_optimum",
+        "final_grad_norm",
+        "wall_time_s",
+    )
+    + TARGET_COLUMNS
+    + ("error",)
+)
 
 
-TARGET_LABELS = tuple(c[len("hit_"):] for c in TARGET_COLUMNS)  # 1e-1 .. 1e-8
+TARGET_LABELS = tuple(c[len("hit_") :] for c in TARGET_COLUMNS)  # 1e-1 .. 1e-8
 
 
 def hits_record(hits) -> dict[str, int | None]:
@@ -95,8 +109,9 @@ class LogMarks:
         return out
 
 
-def first_crossings(f: np.ndarray, valid: np.ndarray, f_min: float, hits: np.ndarray,
-                    first: int) -> np.ndarray:
+def first_crossings(
+    f: np.ndarray, valid: np.ndarray, f_min: float, hits: np.ndarray, first: int
+) -> np.ndarray:
     """Rows where a member first gets ``f - f* <= target`` for each of :data:`TARGETS`.
 
     ``f`` and ``valid`` are ``(n, S)`` (``valid``: the row belongs to the member's run); ``hits``
@@ -137,8 +152,16 @@ class BatchTraceWriter:
     whatever the thinning.
     """
 
-    def __init__(self, folder: str, batch: int, members: list[int], x_columns: int, every: int = 1,
-                 log_per_decade: int | None = None, f_min: float | None = None):
+    def __init__(
+        self,
+        folder: str,
+        batch: int,
+        members: list[int],
+        x_columns: int,
+        every: int = 1,
+        log_per_decade: int | None = None,
+        f_min: float | None = None,
+    ):
         self.members = np.asarray(members, dtype=np.int64)
         self.m, self.every = x_columns, every
         self.marks = LogMarks(log_per_decade) if log_per_decade else None
@@ -206,7 +229,7 @@ class BatchTraceWriter:
             start = os.lseek(self._fd, 0, os.SEEK_END)
             try:
                 while data:
-                    data = data[os.write(self._fd, data):]
+                    data = data[os.write(self._fd, data) :]
             except OSError:
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, start)
@@ -258,17 +281,24 @@ def write_summary(folder: str, summary: dict, columns: list[str], rows: list[dic
         w.writerow(columns)
         isfinite = math.isfinite
         for r in rows:  # None and non-finite floats (null in summary.json) are empty cells
-            w.writerow(["" if v is None or (isinstance(v, float) and not isfinite(v)) else v
-                        for v in map(r.get, columns)])
+            w.writerow(
+                [
+                    "" if v is None or (isinstance(v, float) and not isfinite(v)) else v
+                    for v in map(r.get, columns)
+                ]
+            )
     head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
     with _streamed(os.path.join(folder, "summary.json")) as f:
         f.write(head[:-1] + ',"rows":[')
         for i in range(0, len(rows), 1000):
-            chunk = rows[i:i + 1000]
+            chunk = rows[i : i + 1000]
             try:  # orjson writes non-finite floats as null
                 part = orjson.dumps(chunk, option=orjson.OPT_SERIALIZE_NUMPY).decode()
             except orjson.JSONEncodeError:  # an integer beyond 64 bits (a swept value): the json module
-                part = json.dumps([{k: _plain(v) for k, v in r.items()} for r in chunk],
-                                  separators=(",", ":"), allow_nan=False)
+                part = json.dumps(
+                    [{k: _plain(v) for k, v in r.items()} for r in chunk],
+                    separators=(",", ":"),
+                    allow_nan=False,
+                )
             f.write(("," if i else "") + part[1:-1])
         f.write("]}\n")
