@@ -51,5 +51,9 @@ class RunReadError(OptrunError):
     """A run folder exists but a file in it is damaged (exit 2)."""
 
 
+class FormatVersionError(RunReadError):
+    """A run or sweep folder written by a newer optrun, in a format this one does not read (exit 2)."""
+
+
 class StorageError(OptrunError):
     """The runs folder cannot be created or written (exit 2 before a run starts)."""

@@ -247,3 +247,28 @@ def test_readers_refuse_a_sweep_member_whose_iterations_do_not_increase(run_optr
         assert r.returncode == 2, (args, r.stdout)
         (msg,) = r.stderr.strip().splitlines()
         assert "batch-0000.csv is damaged (member 0: iteration 9 after 100; iterations must increase)" in msg
+
+
+def test_a_folder_of_a_newer_format_is_refused_in_one_line_and_listed_unreadable(
+    run_optrun, runs_dir, configs_dir
+):
+    """format_version is checked on every read: a folder written by a newer optrun is refused
+    (exit 2, one line naming the folder and both formats); the listing shows it and goes on."""
+    assert run_optrun("run", str(configs_dir / "amsgrad.yaml"), "-q").returncode == 0
+    assert run_optrun("run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:2", "-q").returncode == 0
+    assert run_optrun("run", str(configs_dir / "adagrad.yaml"), "-q").returncode == 0
+    newer = sorted(runs_dir.iterdir())[:2]  # the run and the sweep
+    for folder in newer:
+        s = json.loads((folder / "summary.json").read_text())
+        (folder / "summary.json").write_text(json.dumps({**s, "format_version": 99}))
+    for folder in newer:
+        r = run_optrun("show", str(folder))
+        assert r.returncode == 2, r.stdout
+        (line,) = r.stderr.strip().splitlines()
+        assert folder.name in line and "folder format 99" in line and "reads format 1" in line
+        assert "upgrade optrun" in line
+    r = run_optrun("runs", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    status = {e["id"]: e["status"] for e in json.loads(r.stdout)}
+    assert [status[f.name] for f in newer] == ["unreadable", "unreadable"]
+    assert list(status.values()).count("completed") == 1

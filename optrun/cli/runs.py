@@ -22,7 +22,7 @@ import click
 from ..text import plural
 from .options import complete_runs, format_option, runs_dir_option
 
-STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed", "damaged")
+STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed", "damaged", "unreadable")
 STATUS_STYLE = {
     "completed": "green",
     "running": "cyan",
@@ -31,6 +31,7 @@ STATUS_STYLE = {
     "failed": "red",
     "crashed": "red",
     "damaged": "bold red",
+    "unreadable": "bold red",
 }
 SELECTOR_HELP = "RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ..."
 
@@ -606,7 +607,7 @@ def runs(runs_dir, statuses, algorithms, objectives, limit, kinds, fmt):
         )
     for r in chosen:
         if r.problem:
-            click.echo(f"damaged: {r.id}: {r.problem}", err=True)
+            click.echo(f"{r.status}: {r.id}: {r.problem}", err=True)
 
 
 # ------------------------------------------------------------------------------------ optrun show

@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..errors import OptrunError, RunReadError, RunSelectionError
-from .folder import hostname, process_start_ticks
+from ..errors import FormatVersionError, OptrunError, RunReadError, RunSelectionError
+from .folder import FORMAT_VERSION, hostname, process_start_ticks
 
 RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")
 TRACE_FILES = ("trace.csv", "trace.jsonl")  # a run writes one or both (trace.formats); readers take either
@@ -197,6 +197,11 @@ def _read_parts(
                 raise
             parts[name] = {}
             problems.append(e.message.split(": ", 1)[1])
+        if name == "summary.json" and (newer := newer_format(parts[name])):
+            # nothing else of a newer format is read: its files may mean other things
+            if not lenient:
+                raise FormatVersionError(f"{kind} {folder_id}: {newer}")
+            return {**parts, "config.yaml": {}, "meta.json": {}}, [newer]
     if "summary.json" not in " ".join(problems):
         bad = check_summary(parts["summary.json"])
         if bad:
@@ -204,6 +209,26 @@ def _read_parts(
                 raise RunReadError(f"{kind} {folder_id}: summary.json is damaged ({bad})")
             problems.insert(0, f"summary.json is damaged ({bad})")
     return parts, problems
+
+
+NEWER_FORMAT = "written by a newer optrun"  # how an unreadable folder's problem begins
+
+
+def newer_format(summary: dict[str, Any]) -> str | None:
+    """Why a folder whose ``summary.json`` says ``format_version`` N > :data:`FORMAT_VERSION`
+    cannot be read here (None when it can: this or an older format, or none recorded)."""
+    v = summary.get("format_version")
+    if isinstance(v, int) and not isinstance(v, bool) and v > FORMAT_VERSION:
+        return (
+            f"{NEWER_FORMAT} (folder format {v}; this optrun reads format {FORMAT_VERSION} and older): "
+            "upgrade optrun to read it (pip install -U optrun)"
+        )
+    return None
+
+
+def _status_of(problem: str) -> str:
+    """The status a listing shows for a folder with ``problem``: unreadable (a newer format) or damaged."""
+    return "unreadable" if problem.startswith(NEWER_FORMAT) else "damaged"
 
 
 def _read_config(path: str, run_id: str, kind: str = "run") -> dict[str, Any]:
@@ -679,8 +704,8 @@ def load_run(path: str, lenient: bool = False, runs_dir: str | None = None) -> R
     if problems:
         problem = "; ".join(problems)
         recorded = summary.get("status")
-        summary = {**summary, "status": "damaged", "problem": problem}
-        if isinstance(recorded, str) and recorded != "damaged":
+        summary = {**summary, "status": _status_of(problem), "problem": problem}
+        if isinstance(recorded, str) and recorded not in ("damaged", "unreadable"):
             summary["recorded_status"] = recorded
         return Run(path, run_id, parts["config.yaml"], summary, parts["meta.json"], problem)
     summary = reconcile_status(summary)
@@ -1279,8 +1304,8 @@ def load_sweep(path: str, lenient: bool = False, runs_dir: str | None = None) ->
     if problems:
         problem = "; ".join(problems)
         recorded = head.get("status")
-        head = {**head, "status": "damaged", "problem": problem}
-        if isinstance(recorded, str) and recorded != "damaged":
+        head = {**head, "status": _status_of(problem), "problem": problem}
+        if isinstance(recorded, str) and recorded not in ("damaged", "unreadable"):
             head["recorded_status"] = recorded
         return Sweep(path, sweep_id, parts["config.yaml"], head, parts["meta.json"], [], [], problem)
     columns = [str(c) for c in columns] if isinstance(columns, list) else []
