@@ -29,7 +29,8 @@ from .store.folder import (
     python_version,
     utc_now,
 )
-from .store.sweepstore import ROW_FIELDS, TARGET_COLUMNS, BatchTraceWriter, write_summary
+from .store.sweepstore import ROW_FIELDS, BatchTraceWriter, write_summary
+from .store.thinning import TARGET_COLUMNS
 from .sweep import Plan, batch_params, make_batches, sweep_gate
 
 SAVE_SECONDS = 5.0  # at most this long between summary writes while a sweep runs

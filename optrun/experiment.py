@@ -485,7 +485,7 @@ def _recorded_hits(path: str, f_min: float, upto: int) -> np.ndarray:
     their hits: exact when every row up to it was recorded (or ``log_per_decade``, which keeps
     first crossings); with ``trace.every`` the first recorded row at or after the crossing."""
     from .store.read import read_trace
-    from .store.sweepstore import TARGETS
+    from .store.thinning import TARGETS
 
     tr = read_trace(path)
     keep = tr["iteration"] <= upto
@@ -784,7 +784,7 @@ def _record(
     if sig.received is not None and summary["status"] == "interrupted":
         summary["signal"] = signal.Signals(sig.received).name
     if objective.f_min is not None:  # first crossings over every iteration, whatever the trace keeps
-        from .store.sweepstore import hits_record
+        from .store.thinning import hits_record
 
         summary["hits"] = hits_record(writer.hits[:, 0])
     summary["wall_time_s"] = wall

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from optrun.cli import cli
 from optrun.config import load_config
 from optrun.store.folder import TraceWriter
-from optrun.store.sweepstore import TARGETS, BatchTraceWriter, LogMarks
+from optrun.store.sweepstore import BatchTraceWriter
+from optrun.store.thinning import TARGETS, LogMarks
 
 CHUNK = 1024  # rows per runner chunk at S = 1..3, d = 2 (runner.chunk_rows)
 

@@ -265,7 +265,7 @@ class TraceWriter:
     bit for bit. In the JSON Lines file non-finite numbers are ``null``. With ``every = k`` only
     iterations divisible by k are kept, plus each member's last row. With ``log_per_decade = N`` the rows kept are
     COCO-style log-spaced ones plus the first row at each target f - f* <= 1e-1 .. 1e-8 (when
-    ``f_min`` is known) and the last row (see :mod:`optrun.store.sweepstore`).
+    ``f_min`` is known) and the last row (see :mod:`optrun.store.thinning`).
 
     ``hits`` holds the first iteration with f - f* <= 1e-1 .. 1e-8 (-1: not yet), found on every
     row handed in, whatever is kept: the run's summary reports these, not the recorded rows.
@@ -285,7 +285,7 @@ class TraceWriter:
         formats: tuple[str, ...] = ("csv", "jsonl"),
     ):
         from .rows import RowFormat
-        from .sweepstore import TARGETS, LogMarks
+        from .thinning import TARGETS, LogMarks
 
         self.m, self.every = x_columns, every
         self.marks = LogMarks(log_per_decade) if log_per_decade else None
@@ -327,7 +327,7 @@ class TraceWriter:
             block[:, 3:] = x[:, : self.m]
         cross = None
         if self.f_min is not None and (self.hits < 0).any():  # on every row, whatever is kept
-            from .sweepstore import first_crossings
+            from .thinning import first_crossings
 
             cross = first_crossings(
                 np.asarray(f, dtype=np.float64)[:, None],
