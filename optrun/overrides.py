@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .config import apply_override, parse_override
 from .errors import ConfigError
+from .text import article as _a
+from .text import type_name as _tname
+from .yamlio import parse_override
 
 
 def accepted_keys(section: str, raw: dict[str, Any]) -> set[str] | None:
@@ -156,3 +158,39 @@ def apply_overrides(
         if dropped and notes is not None:
             notes.append(drop_note(src, dropped, data.get(section)))
     return overridden
+
+
+def apply_override(data: dict[str, Any], parts: list[str], value: Any, src: str) -> None:
+    """Set a dotted key in raw config data, creating mappings on the way."""
+    node: Any = data
+    for i, p in enumerate(parts[:-1]):
+        if isinstance(node, list):  # entered only with an index next: 'bounds.0.0=-2'
+            if int(p) >= len(node):
+                raise ConfigError(f"index {p} is past the end of a list of {len(node)}", source=src)
+            nxt = node[int(p)]
+        else:
+            nxt = node.get(p)
+        if isinstance(nxt, str) and p in ("objective", "algorithm"):
+            nxt = {"name": nxt}  # 'objective: sphere' + objective.dim=5
+        elif isinstance(nxt, list) and parts[i + 1].isdigit():
+            nxt = list(nxt)
+        elif not isinstance(nxt, dict):
+            if nxt is not None:
+                raise ConfigError(
+                    f"'{'.'.join(parts[: i + 1])}' is {_a(_tname(nxt))}, it has no key '{parts[i + 1]}'",
+                    source=src,
+                )
+            nxt = {}
+        if isinstance(node, list):
+            node[int(p)] = nxt
+        else:
+            node[p] = nxt
+        node = nxt
+    last = parts[-1]
+    if isinstance(node, list):
+        idx = int(last)
+        if idx >= len(node):
+            raise ConfigError(f"index {idx} is past the end of a list of {len(node)}", source=src)
+        node[idx] = value
+    else:
+        node[last] = value

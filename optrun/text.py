@@ -36,3 +36,16 @@ def flow(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(flow(v) for v in value) + "]"
     return str(value)
+
+
+def type_name(v) -> str:
+    """The YAML word for a value's type (mapping, list, string, boolean, integer, number, null)."""
+    return {
+        dict: "mapping",
+        list: "list",
+        str: "string",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        type(None): "null",
+    }.get(type(v), type(v).__name__)
