@@ -29,7 +29,7 @@ from .store.folder import (
     python_version,
     utc_now,
 )
-from .store.sweepstore import ROW_FIELDS, BatchTraceWriter, write_summary
+from .store.sweepstore import ROW_FIELDS, BatchTraceWriter, write_points, write_summary
 from .store.thinning import TARGET_COLUMNS
 from .sweep import Plan, batch_params, make_batches, sweep_gate
 
@@ -167,6 +167,16 @@ def run_batch(
             row["expect_passed"] = not fails
             row["expect_failures"] = fails
             rows.append(row)
+        if any("x_file" in row for row in rows):  # points too large for the summary: one file per batch
+            name = write_points(
+                folder,
+                batch,
+                indices,
+                np.stack([r.final_x for r in results]),
+                np.stack([r.best_x for r in results]),
+            )
+            for row in rows:
+                row["x_file"] = name
         return rows
     except BaseException as e:  # noqa: BLE001 - user code may raise anything (SystemExit too): members failed
         if writer is not None:

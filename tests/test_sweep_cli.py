@@ -685,3 +685,24 @@ def test_members_missing_expect_are_named_on_stderr(tmp_path, configs_dir):
         "--quiet",
     )
     assert ok.exit_code == 0 and "expect failed" not in ok.stderr
+
+
+def test_large_members_keep_their_points_in_a_batch_file(tmp_path, configs_dir):
+    """Above 1,000 coordinates a member's final and best points leave the summary rows: they go to
+    traces/points-NNNN.npz (the rows' x_file), equal to the same run's own x.npz, bit for bit."""
+    import numpy as np
+
+    args = [str(configs_dir / "amsgrad.yaml"), "objective.dim=1001", "bounds=[-1, 1]", "iterations=20"]
+    r = invoke("run", *args, "--sweep", "seed=0:3", "--runs-dir", tmp_path / "s", "-q")
+    assert r.exit_code == 0, r.output
+    folder = sweep_folder(tmp_path / "s")
+    rows = json.loads((folder / "summary.json").read_text())["rows"]
+    assert [row["x_file"] for row in rows] == ["traces/points-0000.npz"] * 3
+    with np.load(folder / rows[1]["x_file"]) as z:
+        members, final_x, best_x = z["members"], z["final_x"], z["best_x"]
+    assert members.tolist() == [0, 1, 2] and final_x.shape == (3, 1001)
+    r = invoke("run", *args, "seed=1", "--runs-dir", tmp_path / "one", "-q")
+    assert r.exit_code == 0, r.output
+    (run,) = list((tmp_path / "one").iterdir())
+    with np.load(run / "x.npz") as z:
+        assert np.array_equal(z["final_x"], final_x[1]) and np.array_equal(z["best_x"], best_x[1])

@@ -1,6 +1,6 @@
 """Writing sweep folders.
 
-Layout (documented in the README)::
+Layout (documented in docs/formats.md)::
 
     <runs>/<id>/config.yaml           resolved base config + the sweep block as explicit lists
     <runs>/<id>/meta.json             versions, command line, times (as a run's)
@@ -52,6 +52,25 @@ ROW_FIELDS = (
 
 def trace_name(batch: int) -> str:
     return os.path.join("traces", f"batch-{batch:04d}.csv")
+
+
+def points_name(batch: int) -> str:
+    """A batch's final and best points when they are too large for the summary (see
+    :func:`write_points`)."""
+    return os.path.join("traces", f"points-{batch:04d}.npz")
+
+
+def write_points(folder: str, batch: int, members, final_x, best_x) -> str:
+    """``traces/points-NNNN.npz`` (written whole under a temporary name): ``members`` ``(S,)``,
+    ``final_x`` and ``best_x`` ``(S, d)``, for members whose points are too large for the summary
+    rows; returns the file's path relative to the sweep folder (the rows' ``x_file``)."""
+    name = points_name(batch)
+    path = os.path.join(folder, name)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, members=np.asarray(members, dtype=np.int64), final_x=final_x, best_x=best_x)
+    os.replace(tmp, path)
+    return name
 
 
 # ------------------------------------------------------------------------------ batch traces
