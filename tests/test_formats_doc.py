@@ -46,7 +46,7 @@ def normal_name(rel: str) -> str | None:
     """A file's documented name (batch numbers as NNNN); None for a transient temporary file."""
     if rel.endswith(".tmp"):
         return None  # NAME.<pid>.<hex>.tmp: the atomic write of a whole file, renamed at once
-    return re.sub(r"batch-\d{4,}\.csv", "batch-NNNN.csv", rel)
+    return re.sub(r"(batch|points)-\d{4,}\.(csv|npz)", r"\1-NNNN.\2", rel)
 
 
 def listing(folder: Path) -> set[str]:
