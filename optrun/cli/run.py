@@ -11,30 +11,16 @@ import click
 
 from .options import complete_config_args, quiet_option, runs_dir_option
 
-_TOP = (
-    "name",
-    "objective",
-    "bounds",
-    "start",
-    "algorithm",
-    "iterations",
-    "seed",
-    "rng",
-    "backend",
-    "stop",
-    "expect",
-    "trace",
-    "sweep",
-)  # config.TOP_KEYS, without importing the config module
-
 
 def _missing_equals(arg: str) -> str | None:
     """``algorithm.alpha`` or ``iterations:500`` given where a CONFIG is expected, and no such file:
     the hint for an override whose ``=`` was forgotten, else None."""
     if os.path.exists(arg) or arg.endswith((".yaml", ".yml")):
         return None
+    from ..config import TOP_KEYS  # only for an argument that is no file: the error path
+
     m = re.fullmatch(r"([A-Za-z_]\w*)((?:\.\w+)*)\s*(?::\s*(.*))?", arg, re.DOTALL)
-    if not m or m.group(1) not in _TOP:
+    if not m or m.group(1) not in TOP_KEYS:
         return None
     key = m.group(1) + m.group(2)
     value = m.group(3) if m.group(3) is not None else "VALUE"
