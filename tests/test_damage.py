@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
+from cli_runs import run_folder
 from click.testing import CliRunner
 
 import optrun.store.folder as folder_mod
@@ -21,22 +22,7 @@ RUN_ARGS = ["iterations=20000", "expect.f_gap_max=null"]
 
 
 def _run(configs_dir, runs, *extra, code=0) -> str:
-    r = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            str(configs_dir / "rosenbrock.yaml"),
-            *RUN_ARGS,
-            *extra,
-            "--runs-dir",
-            str(runs),
-            "-q",
-            "--format",
-            "json",
-        ],
-    )
-    assert r.exit_code == code, r.output
-    return json.loads(r.output.strip().splitlines()[-1])["path"]
+    return run_folder(configs_dir / "rosenbrock.yaml", runs, *RUN_ARGS, *extra, code=code)
 
 
 def _one_line_exit_2(r, *needles):

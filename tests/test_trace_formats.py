@@ -3,12 +3,12 @@ a run whose trace would be large gets one ``note:`` line before it starts."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 import numpy as np
 import pytest
+from cli_runs import run_folder
 from click.testing import CliRunner
 
 from optrun import experiment
@@ -19,22 +19,7 @@ ARGS = ["iterations=3000", "trace.checkpoint_s=0.001", "expect.f_gap_max=null"]
 
 
 def _run(configs_dir, runs, *extra, code=0) -> str:
-    r = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            str(configs_dir / "rosenbrock.yaml"),
-            *ARGS,
-            *extra,
-            "--runs-dir",
-            str(runs),
-            "-q",
-            "--format",
-            "json",
-        ],
-    )
-    assert r.exit_code == code, r.output
-    return json.loads(r.output.strip().splitlines()[-1])["path"]
+    return run_folder(configs_dir / "rosenbrock.yaml", runs, *ARGS, *extra, code=code)
 
 
 @pytest.fixture(scope="module")
