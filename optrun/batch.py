@@ -328,9 +328,9 @@ def _execute_sweep(
     sig: Signals,
 ) -> SweepOutcome:
     from . import __version__
+    from .configio import dump_yaml
     from .objectives.user import module_record
     from .provenance import git_commit
-    from .yamlio import dump_yaml
 
     members = plan.members
     todo = list(range(len(members))) if only is None else list(only)

@@ -18,11 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
-from .params import Param, yaml_repr
-from .text import article as _a
-from .text import type_name as _tname
-from .yamlio import (  # noqa: F401 - the YAML reading, also reached as optrun.config.<name>
+from .configio import (  # noqa: F401 - the YAML reading, also reached as optrun.config.<name>
     MAX_NODES,
     STDIN,
     config_source,
@@ -31,6 +27,10 @@ from .yamlio import (  # noqa: F401 - the YAML reading, also reached as optrun.c
     parse_yaml,
     read_config_file,
 )
+from .errors import ConfigError
+from .params import Param, yaml_repr
+from .text import article as _a
+from .text import type_name as _tname
 
 TOP_KEYS = (
     "name",

@@ -12,10 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .configio import parse_override
 from .errors import ConfigError
 from .text import article as _a
 from .text import type_name as _tname
-from .yamlio import parse_override
 
 
 def accepted_keys(section: str, raw: dict[str, Any]) -> set[str] | None:

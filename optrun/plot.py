@@ -1281,8 +1281,8 @@ class Where:
 def parse_where(items: Sequence[str]) -> list[Where]:
     """``["algorithm=adam", "alpha=0.1"]`` -> :class:`Where` conditions (:class:`PlotError` for an
     item that is not KEY=VALUE or a value that is not YAML)."""
+    from .configio import parse_yaml
     from .errors import ConfigError
-    from .yamlio import parse_yaml
 
     out = []
     for item in items:

@@ -55,11 +55,11 @@ from typing import Any
 import numpy as np
 
 from .config import RunConfig, _Checker, validate
+from .configio import config_source, parse_override, parse_yaml
 from .errors import ConfigError
 from .overrides import apply_overrides, assign, drop_note, switch_rank, switches_section
 from .text import article
 from .text import type_name as _tname
-from .yamlio import config_source, parse_override, parse_yaml
 
 BATCH_MAX = 1024
 MAX_MEMBERS = 1_000_000
@@ -405,7 +405,7 @@ def load_plan(
     command line, or a key the config zips with others, is an error. Every distinct member config
     is validated before anything runs; an invalid one is reported with the axis values that made it.
     """
-    from .yamlio import read_config_file
+    from .configio import read_config_file
 
     data, lines = read_config_file(path)
     path = config_source(path)

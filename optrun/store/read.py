@@ -798,8 +798,8 @@ def parse_member_spec(text: str, source: str = "member selector") -> list[tuple[
 def _parse_spec(text: str, source: str) -> list[tuple[str, Any, str]]:
     """:func:`parse_member_spec` keeping each value's text too (its digits set the precision a
     number is matched at)."""
+    from ..configio import parse_yaml
     from ..errors import ConfigError
-    from ..yamlio import parse_yaml
 
     pairs: list[tuple[str, Any, str]] = []
     for part in _SPEC_SPLIT.split(text):
