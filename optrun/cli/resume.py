@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -42,7 +41,7 @@ def resume(run_selector, runs_dir, quiet, workers):
       optrun resume 20261122-0451
     """
     from ..experiment import resume_run
-    from ..store.read import resolve_run
+    from ..store.read import folder_kind, resolve_run
     from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
 
     check_selectors([run_selector])
@@ -57,11 +56,7 @@ def resume(run_selector, runs_dir, quiet, workers):
             f"(optrun resume {os.path.dirname(os.path.normpath(path))}): it reruns "
             "only the members that did not finish"
         )
-    try:
-        with open(os.path.join(path, "summary.json"), encoding="utf-8") as f:
-            kind = json.load(f).get("kind", "run")
-    except (OSError, ValueError):
-        kind = "run"
+    kind = folder_kind(path)
     argv = ["optrun", *sys.argv[1:]]
     if kind == "sweep":
         from ..batch import resume_sweep
