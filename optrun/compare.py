@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OptrunError
-from .store.read import Run, _parse_spec, json_value, parse_member_spec, value_key
+from .store.read import Run, json_value, parse_member_spec, parse_pairs, value_key
 
 TARGETS: tuple[float, ...] = tuple(10.0**-k for k in range(1, 9))
 COMPLETE = "completed"
@@ -1219,7 +1219,7 @@ def compare_sweeps(
     # a side named by its selector (S:alpha=0.1) drops the keys every configuration has, as labels do
     shown: dict[str, str] = {}
     for side, (s, spec) in side_specs.items():
-        kept = [f"{k}={raw}" for k, _, raw in _parse_spec(spec, "selector") if s.axis_key(k) not in constant]
+        kept = [f"{k}={raw}" for k, _, raw in parse_pairs(spec, "selector") if s.axis_key(k) not in constant]
         shown[side] = ", ".join(kept) or side
     if len(set(shown.values())) < len(shown):
         shown = {}

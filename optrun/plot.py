@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .errors import OptrunError
-from .store.read import json_value, rounds_to, same_value, significant_digits
+from .store.read import json_value, parse_pairs, rounds_to, same_value, significant_digits
 
 KINDS = ("auto", "contour", "surface", "convergence")
 FORMATS = ("png", "svg", "pdf")
@@ -1279,25 +1279,17 @@ class Where:
 
 
 def parse_where(items: Sequence[str]) -> list[Where]:
-    """``["algorithm=adam", "alpha=0.1"]`` -> :class:`Where` conditions (:class:`PlotError` for an
-    item that is not KEY=VALUE or a value that is not YAML)."""
-    from .configio import parse_yaml
-    from .errors import ConfigError
-
+    """``["algorithm=adam", "alpha=0.1"]`` -> :class:`Where` conditions, read as member selectors
+    read theirs (:func:`optrun.store.read.parse_pairs`: YAML-typed values, the digits written)."""
     out = []
     for item in items:
-        key, sep, raw = str(item).partition("=")
-        key, raw = key.strip(), raw.strip()
-        if not sep or not key or not raw:
-            raise PlotError(
-                f"--where '{item}' is not KEY=VALUE (e.g. --where algorithm=adam --where alpha=0.1)"
-            )
         try:
-            value, _ = parse_yaml(raw, f"--where {key}")
-        except ConfigError as e:
-            raise PlotError(f"--where {item}: {e.detail}") from None
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        out.append(Where(key, value, f"{key}={raw}", significant_digits(raw) if number else None))
+            pairs = parse_pairs(str(item), "--where", "--where algorithm=adam --where alpha=0.1")
+        except OptrunError as e:
+            raise PlotError(e.message) from None
+        for key, value, raw in pairs:
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            out.append(Where(key, value, f"{key}={raw}", significant_digits(raw) if number else None))
     return out
 
 

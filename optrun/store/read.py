@@ -792,12 +792,15 @@ def parse_member_spec(text: str, source: str = "member selector") -> list[tuple[
 
     Values are typed by YAML rules (as overrides are); a value may itself hold commas
     (``objective={name: rosenbrock, dim: 10}``): the text is split only before ``KEY=``."""
-    return [(k, v) for k, v, _ in _parse_spec(text, source)]
+    return [(k, v) for k, v, _ in parse_pairs(text, source)]
 
 
-def _parse_spec(text: str, source: str) -> list[tuple[str, Any, str]]:
+def parse_pairs(
+    text: str, source: str, example: str = "SWEEP:algorithm.alpha=0.01,seed=3"
+) -> list[tuple[str, Any, str]]:
     """:func:`parse_member_spec` keeping each value's text too (its digits set the precision a
-    number is matched at)."""
+    number is matched at); ``example`` shows the form in the error for a part that is not KEY=VALUE.
+    Member selectors and ``optrun plot --where`` read their conditions with it."""
     from ..configio import parse_yaml
     from ..errors import ConfigError
 
@@ -806,9 +809,7 @@ def _parse_spec(text: str, source: str) -> list[tuple[str, Any, str]]:
         key, sep, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or not key or not raw:
-            raise RunSelectionError(
-                f"{source}: '{part.strip()}' is not KEY=VALUE (e.g. SWEEP:algorithm.alpha=0.01,seed=3)"
-            )
+            raise RunSelectionError(f"{source}: '{part.strip()}' is not KEY=VALUE (e.g. {example})")
         try:
             value, _ = parse_yaml(raw, source)
         except ConfigError as e:
@@ -1083,7 +1084,7 @@ class Sweep:
         self._require_rows()
         source = f"sweep {self.id}"
         if isinstance(spec, str):
-            triples = _parse_spec(spec, source)
+            triples = parse_pairs(spec, source)
         else:
             triples = [(k, v, None) for k, v in spec.items()]
         if not triples:
