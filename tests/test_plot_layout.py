@@ -310,7 +310,10 @@ def test_a_plot_of_several_runs_goes_to_the_working_folder(two_identical_runs, t
     assert sorted(os.listdir(here)) == ["contour.png", "convergence.png"]
 
 
-def test_one_sweep_plots_into_its_folder_and_two_into_the_working_folder(tmp_path, monkeypatch):
+@pytest.fixture
+def two_sweeps(tmp_path, monkeypatch):
+    """Two small sweeps (alpha 0.01 and 0.1, two seeds each) and an empty working folder, entered;
+    returns (runs folder, working folder)."""
     runs = tmp_path / "runs"
     for alpha in ("0.01", "0.1"):
         r = invoke(
@@ -320,6 +323,11 @@ def test_one_sweep_plots_into_its_folder_and_two_into_the_working_folder(tmp_pat
     here = tmp_path / "cwd"
     here.mkdir()
     monkeypatch.chdir(here)
+    return runs, here
+
+
+def test_one_sweep_plots_into_its_folder_and_two_into_the_working_folder(two_sweeps):
+    runs, here = two_sweeps
     r = invoke("plot", "-1", runs_dir=runs)
     assert r.exit_code == 0, r.output
     assert Path(r.stdout.strip()).parent.parent == runs and r.stdout.strip().endswith("convergence.png")
@@ -464,16 +472,8 @@ def test_the_title_states_the_values_every_line_shares(sweep, tmp_path, figures)
     assert "alpha =" not in fig._suptitle.get_text() and not any("rmsprop" in row for row in rows)
 
 
-def test_a_part_of_several_sweeps_goes_to_the_working_folder_under_its_own_name(tmp_path, monkeypatch):
-    runs = tmp_path / "runs"
-    for alpha in ("0.01", "0.1"):
-        r = invoke(
-            "run", AMSGRAD, "iterations=30", f"algorithm.alpha={alpha}", "--sweep", "seed=0:2", runs_dir=runs
-        )
-        assert r.exit_code == 0, r.output
-    here = tmp_path / "cwd"
-    here.mkdir()
-    monkeypatch.chdir(here)
+def test_a_part_of_several_sweeps_goes_to_the_working_folder_under_its_own_name(two_sweeps):
+    runs, here = two_sweeps
     r = invoke("plot", "-1", "-2", "--where", "seed=1", runs_dir=runs)
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == str(here / "convergence-seed=1.png")
