@@ -41,6 +41,7 @@ import numpy as np
 
 from .errors import OptrunError
 from .store.read import json_value, parse_pairs, rounds_to, same_value, significant_digits
+from .text import flow
 
 KINDS = ("auto", "contour", "surface", "convergence")
 FORMATS = ("png", "svg", "pdf")
@@ -1293,10 +1294,6 @@ def parse_where(items: Sequence[str]) -> list[Where]:
     return out
 
 
-def _yaml_text(v: Any) -> str:
-    return "true" if v is True else "false" if v is False else "null" if v is None else str(v)
-
-
 def value_matches(cell: Any, want: Where, exact: bool = True) -> bool:
     """Does the value ``cell`` (a member-table cell or a config value) satisfy ``want``? Numbers
     compare as member selectors compare them (:func:`optrun.store.read.same_value`), or with
@@ -1582,7 +1579,7 @@ def sweep_curves(
 def _value_label(v: Any) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k}={_value_label(x)}" for k, x in v.items())
-    return _value_text(v) if not isinstance(v, bool) else _yaml_text(v)
+    return _value_text(v) if not isinstance(v, bool) else flow(v)
 
 
 def plot_sweeps(

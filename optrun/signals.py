@@ -113,7 +113,8 @@ def _alarm(signum: int, frame: Any) -> None:
 def call_user(fn: Callable, *args: Any, timeout_s: float | None = None, what: str = "user code") -> Any:
     """``fn(*args)``, marked as user code (a second Ctrl-C interrupts it) and, with ``timeout_s``
     in the main thread, limited in time by SIGALRM: an overrun raises :class:`EvaluationTimeout`
-    naming ``what``. The previous SIGALRM handler and timer are restored; no thread is started."""
+    naming ``what``. The timer is cleared and the previous SIGALRM handler restored afterwards; no
+    thread is started."""
     global _in_user
     alarm = timeout_s is not None and _main_thread()
     _in_user += 1
