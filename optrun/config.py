@@ -1,7 +1,8 @@
 """Config files: YAML in, a validated, fully resolved :class:`RunConfig` out.
 
-Loading is safe (``yaml.SafeLoader`` only, Python tags refused, alias bombs refused before they
-are expanded). Every key and value is checked before any work starts; unknown keys are refused
+The text is read by :mod:`optrun.configio` (safe YAML by the 1.2 rules, a line for every key)
+and overrides are applied by :mod:`optrun.overrides`; this module holds the model and validates it.
+Every key and value is checked before any work starts; unknown keys are refused
 with the nearest valid name suggested. Every error names the file, the dotted key path and, where
 known, the line (:class:`~optrun.errors.ConfigError`). ``KEY=VALUE`` overrides are typed by YAML
 rules and validated by the same code, with the override itself named as the source.
