@@ -241,9 +241,9 @@ def _sweep_best_line(cmp) -> str:
 
 def _constant_line(cmp) -> str:
     """The axes that have one value in every configuration, said once above the table."""
-    from ..compare import _value_text
+    from ..compare import value_text
 
-    return "every configuration has " + ", ".join(f"{k}={_value_text(v)}" for k, v in cmp.constant.items())
+    return "every configuration has " + ", ".join(f"{k}={value_text(v)}" for k, v in cmp.constant.items())
 
 
 def _legend_lines(cmp) -> list[str]:
