@@ -1,4 +1,4 @@
-"""optrun.stats: quantiles with infinities, average ranks, and the Mann-Whitney U test against
+"""optrun.compare.stats: quantiles with infinities, average ranks, and the Mann-Whitney U test against
 hand-computed textbook values, brute-force enumeration and (when installed) scipy."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from optrun.stats import mann_whitney_u, quantile, rankdata, u_distribution
+from optrun.compare.stats import mann_whitney_u, quantile, rankdata, u_distribution
 
 # ------------------------------------------------------------------------------------ quantiles
 
