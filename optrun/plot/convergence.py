@@ -242,8 +242,8 @@ def plot_convergence(
     With ``log`` the y axis is logarithmic; values ``<= 0`` (a run that reached ``f*`` to the
     last bit) cannot be drawn there and are clipped to a floor one decade below the smallest
     positive value, and values beyond ``VALUE_CEILING`` (a diverging run) are drawn at it; the
-    axis label then says so. Each series is thinned to about ``budget`` points (:func:`thin_curve`,
-    applied to the median). Returns ``out``.
+    axis label then says so. Each series is thinned to about ``budget`` points
+    (:func:`~optrun.plot.thin.thin_curve`, applied to the median). Returns ``out``.
     """
     check_dpi(dpi)
     output_format(out)

@@ -57,8 +57,8 @@ class CurveSeries:
     ``iterations`` is ``(n,)``; ``values`` is ``(n,)`` for one run or ``(m, n)`` for m members
     of a sweep sharing the iterations (NaN where a member has no row), drawn as the median with
     the interquartile band. ``panel`` is the subplot it is drawn in (an index into the figure's
-    panels, one per objective); ``colour`` and ``linestyle`` its look (:func:`looks` when
-    ``colour`` is ``None``).
+    panels, one per objective); ``colour`` and ``linestyle`` its look
+    (:func:`~optrun.plot.draw.looks` when ``colour`` is ``None``).
     """
 
     label: str
