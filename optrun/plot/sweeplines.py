@@ -150,6 +150,7 @@ def member_curves(lines: Sequence[SweepLine], gaps: Sequence[bool]) -> list[tupl
 
 
 def has_f_star(line: SweepLine) -> bool:
+    """Whether every member of the line knows its f* (so that f - f* can be drawn)."""
     return all(line.sweep.rows[m].get("f_min") is not None for m in line.members)
 
 
