@@ -4,7 +4,7 @@ checked as drawn (fig.canvas.draw(), then window extents): a panel per objective
 every panel and the title, no two lines of a panel alike, no text cut off; --where choosing the
 lines; where a picture of several runs is written; labels of identical runs.
 
-The figures are taken at the one place they are written (``optrun.plot._save``), after the real
+The figures are taken at the one place they are written (``optrun.plot.draw.save_figure``), after the real
 command built them through click's CliRunner.
 """
 
@@ -65,16 +65,16 @@ def sweep(tmp_path_factory):
 @pytest.fixture
 def figures(monkeypatch):
     """Every Figure the plot code writes, in order (the file is still written)."""
-    from optrun import plot
+    from optrun.plot import draw
 
     got = []
-    real = plot._save
+    real = draw.save_figure
 
     def capture(fig, path, dpi):
         got.append(fig)
         return real(fig, path, dpi)
 
-    monkeypatch.setattr(plot, "_save", capture)
+    monkeypatch.setattr(draw, "save_figure", capture)
     return got
 
 

@@ -1,0 +1,274 @@
+"""What a picture draws, computed without matplotlib: the series, panels and legend rows handed
+to the drawing code, the objective evaluated on a grid with its contour levels, and the values
+of a curve made drawable (median and quartiles of a sweep's members, clipped to what a log axis
+can show). Everything here is numpy; :mod:`optrun.plot.draw` and the modules beside it draw.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import OptrunError
+from .thin import thin_curve, thin_path
+
+KINDS = ("auto", "contour", "surface", "convergence")
+FORMATS = ("png", "svg", "pdf")
+GRID_POINTS = 240  # contour grid resolution per axis
+CONTOUR_LEVELS = 50  # as the tutorials
+DEFAULT_DPI = 100
+VALUE_CEILING = 1e200  # curves are drawn no higher: matplotlib's log ticks overflow past ~1e250
+BAND_LINES = 6  # interquartile bands are shaded in a panel of at most this many lines (more is mud)
+
+
+class PlotError(OptrunError):
+    """A picture cannot be drawn from these runs with these options (exit 2)."""
+
+
+class PlotUnavailable(PlotError):
+    """matplotlib is not installed (exit 2)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "pictures need matplotlib, which is not installed: pip install matplotlib (or the plot extra: pip install '.[plot]' in the checkout)"
+        )
+
+
+# ---------------------------------------------------------------------------- data in
+
+
+@dataclass(frozen=True)
+class PathSeries:
+    """One run's search path on a 2-D objective: ``xy`` is ``(n, 2)``, ``f`` is ``(n,)``."""
+
+    label: str
+    xy: np.ndarray
+    f: np.ndarray
+
+
+@dataclass(frozen=True)
+class CurveSeries:
+    """One line of a convergence plot.
+
+    ``iterations`` is ``(n,)``; ``values`` is ``(n,)`` for one run or ``(m, n)`` for m members
+    of a sweep sharing the iterations (NaN where a member has no row), drawn as the median with
+    the interquartile band. ``panel`` is the subplot it is drawn in (an index into the figure's
+    panels, one per objective); ``colour`` and ``linestyle`` its look
+    (:func:`~optrun.plot.draw.looks` when ``colour`` is ``None``).
+    """
+
+    label: str
+    iterations: np.ndarray
+    values: np.ndarray
+    panel: int = 0
+    colour: str | None = None
+    linestyle: Any = "-"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One subplot of a convergence figure: its title (the objective), y label and scale."""
+
+    title: str
+    ylabel: str = "f(x) − f*"
+    log: bool = True
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """A legend row: ``line`` (colour and style), ``band`` (a shaded patch) or ``header`` (a
+    bold caption above the rows that follow, as seaborn titles its hue and style sections)."""
+
+    label: str
+    kind: str = "line"
+    colour: str = "0.25"
+    linestyle: Any = "-"
+
+
+def grid_values(
+    objective, region: np.ndarray, n: int = GRID_POINTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X, Y, Z`` on an ``n x n`` grid over ``region`` (``(2, 2)``): one vectorized call."""
+    xs = np.linspace(region[0, 0], region[0, 1], n)
+    ys = np.linspace(region[1, 0], region[1, 1], n)
+    X, Y = np.meshgrid(xs, ys)
+    try:
+        Z = np.asarray(objective.value(np.stack([X, Y], axis=-1)), dtype=float)
+    except Exception as e:  # noqa: BLE001 - a user objective that cannot take a grid
+        raise PlotError(
+            f"cannot evaluate the objective '{objective.name}' on a grid for the contour: "
+            f"{type(e).__name__}: {e}"
+        ) from None
+    if Z.shape != X.shape:
+        raise PlotError(
+            f"the objective '{objective.name}' returned values of shape {Z.shape} for a "
+            f"grid of shape {X.shape + (2,)}; it must be vectorized over (..., d)"
+        )
+    return X, Y, Z
+
+
+def contour_levels(Z: np.ndarray, n: int = CONTOUR_LEVELS) -> tuple[np.ndarray, bool]:
+    """``n + 1`` level boundaries for ``Z`` and whether they are logarithmic.
+
+    Linear levels (the tutorials') unless the median of ``Z`` lies in the lowest tenth of its
+    range, i.e. half the picture would share 5 of the 50 colours because a few high walls set the
+    scale (Rosenbrock's valley, for instance); then the levels are ``min + geomspace`` so every
+    decade above the minimum gets its share of colours.
+    """
+    z = Z[np.isfinite(Z)]
+    if z.size == 0:
+        raise PlotError("the objective is not finite anywhere on the plotted region")
+    lo, hi = float(z.min()), float(z.max())
+    if hi <= lo:
+        return np.linspace(lo - 0.5, lo + 0.5, n + 1), False
+    linear = np.linspace(lo, hi, n + 1)
+    if np.median(z) - lo >= 0.1 * (hi - lo):
+        return linear, False
+    gap = z - lo
+    floor = max(float(np.min(gap[gap > 0])), (hi - lo) * 1e-12)
+    return lo + np.concatenate([[0.0], np.geomspace(floor, hi - lo, n)]), True
+
+
+def region_around(bounds: np.ndarray, paths: Sequence[PathSeries]) -> np.ndarray:
+    """The run's bounds, widened to show a path that leaves them (by at most one box width)."""
+    region = np.array(bounds, dtype=float)
+    width = region[:, 1] - region[:, 0]
+    pts = [p.xy for p in paths if len(p.xy)]
+    if pts:
+        allp = np.concatenate(pts)
+        lo = np.maximum(allp.min(axis=0), region[:, 0] - width)
+        hi = np.minimum(allp.max(axis=0), region[:, 1] + width)
+        if np.any(lo < region[:, 0]) or np.any(hi > region[:, 1]):
+            pad = 0.03 * width
+            region[:, 0] = np.minimum(region[:, 0], lo - pad)
+            region[:, 1] = np.maximum(region[:, 1], hi + pad)
+    return region
+
+
+def cut_path(path: PathSeries, budget: int) -> tuple[PathSeries, int]:
+    """The path as drawn: cut at its first non-finite point (where a run diverged), then thinned
+    to about ``budget`` points (:func:`~optrun.plot.thin.thin_path`); and how many points it had
+    after the cut (its steps + 1)."""
+    xy, f = np.asarray(path.xy, dtype=float), np.asarray(path.f, dtype=float)
+    ok = np.isfinite(xy).all(axis=1)
+    cut = int(np.argmin(ok)) if not ok.all() else len(xy)
+    xy, f = xy[:cut], f[:cut]
+    idx = thin_path(xy, budget) if len(xy) else np.arange(0)
+    return PathSeries(path.label, xy[idx], f[idx]), len(xy)
+
+
+def minima_in(objective, region: np.ndarray) -> np.ndarray:
+    """The objective's known minimizers (``(k, 2)``) that lie in ``region``."""
+    minima = np.asarray(getattr(objective, "minima", np.zeros((0, 2))), dtype=float).reshape(-1, 2)
+    return minima[np.all((minima >= region[:, 0]) & (minima <= region[:, 1]), axis=1)]
+
+
+def prepare_curve(s: CurveSeries, budget: int) -> dict[str, Any]:
+    """A series thinned for drawing: iterations, median (or the values) and quartiles."""
+    it = np.asarray(s.iterations, dtype=float)
+    v = np.asarray(s.values, dtype=float)
+    if v.ndim == 1:
+        mid, q1, q3 = v, None, None
+    elif v.ndim == 2 and v.shape[0] == 1:
+        mid, q1, q3 = v[0], None, None
+    elif v.ndim == 2:
+        with warnings.catch_warnings():  # 'All-NaN slice' where no member has a row
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q1, mid, q3 = np.nanpercentile(v, [25.0, 50.0, 75.0], axis=0)
+    else:
+        raise PlotError(f"series '{s.label}' has values of shape {v.shape}; expected (n,) or (m, n)")
+    if mid.shape != it.shape:
+        raise PlotError(f"series '{s.label}': {mid.shape[0]} values for {it.shape[0]} iterations")
+    idx = thin_curve(mid, budget)
+    if q1 is not None:  # keep the band's own extremes too
+        idx = np.union1d(idx, np.union1d(thin_curve(q1, budget // 4), thin_curve(q3, budget // 4)))
+    return {
+        "series": s,
+        "it": it[idx],
+        "mid": mid[idx],
+        "lo": None if q1 is None else q1[idx],
+        "hi": None if q3 is None else q3[idx],
+        "members": v.shape[0] if v.ndim == 2 else 1,
+    }
+
+
+def fit_values(lines: list[dict[str, Any]], log: bool) -> tuple[list[str], float | None, float | None]:
+    """Make one panel's values drawable, in place: beyond ``VALUE_CEILING`` drawn at it (matplotlib's
+    axes fail near the float64 limit, which a diverging run reaches); on a log axis values ``<= 0``
+    (a run that reached f* to the last bit) drawn one decade below the smallest positive value.
+    Returns the notes for the y label, that floor and the smallest positive value."""
+    capped = clipped = False
+    for line in lines:
+        for k in ("mid", "lo", "hi"):
+            a = line[k]
+            if a is not None:
+                big = np.isfinite(a) & (np.abs(a) > VALUE_CEILING)
+                capped |= bool(big.any())
+                line[k] = np.where(big, np.sign(a) * VALUE_CEILING, a)
+    floor = smallest = None
+    if log:
+        pos = [
+            a[np.isfinite(a) & (a > 0)]
+            for line in lines
+            for a in (line["mid"], line["lo"], line["hi"])
+            if a is not None
+        ]
+        pos = np.concatenate(pos) if pos else np.array([])
+        smallest = float(pos.min()) if pos.size else 1e-300
+        floor = smallest / 10.0 if smallest / 10.0 > 0 else smallest  # a denormal cannot go lower
+        for line in lines:
+            for k in ("mid", "lo", "hi"):
+                a = line[k]
+                if a is not None:
+                    bad = np.isfinite(a) & (a <= 0)
+                    clipped |= bool(bad.any())
+                    line[k] = np.where(bad, floor, a)
+    notes = ([f"values <= 0 drawn at {floor:.1e}"] if clipped else []) + (
+        [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else []
+    )
+    return notes, (floor if clipped else smallest), floor
+
+
+def run_bounds(run, objective) -> np.ndarray:
+    """The run's ``(d, 2)`` box: a resolved config holds one pair per dimension, or one pair for
+    all of them; the objective's default box when the config has none."""
+    raw = run.config.get("bounds")
+    if not raw:
+        return np.array(objective.bounds, dtype=float)
+    b = np.array(raw, dtype=float)
+    if b.ndim == 1:
+        d = run.dim if run.dim is not None else (objective.dim if objective is not None else 1)
+        b = np.tile(b, (int(d), 1))
+    return b
+
+
+def run_dim(run) -> int:
+    d = run.dim
+    return int(d) if d is not None else len(run_bounds(run, None) if run.config.get("bounds") else [])
+
+
+def y_axis(series: Sequence[CurveSeries], gap: bool) -> tuple[str, bool]:
+    """The y label and scale: f - f* on a log scale when every f* is known; otherwise f, on a
+    log scale only when every finite value is positive."""
+    if gap:
+        return "f(x) − f*  (log scale)", True
+    finite = np.concatenate([np.asarray(s.values)[np.isfinite(s.values)] for s in series])
+    log = bool(finite.size) and bool(np.all(finite > 0))
+    return "f(x)  (f* unknown" + ("; log scale)" if log else "; linear scale)"), log
+
+
+def objective_panels(
+    keys: Sequence[str], series: Sequence[CurveSeries], gaps: dict[str, bool]
+) -> list[Panel]:
+    """One :class:`Panel` per objective, in order of first appearance (``series[i].panel`` indexes it)."""
+    order = list(dict.fromkeys(keys))
+    out = []
+    for k in order:
+        here = [s for s in series if s.panel == order.index(k)]
+        ylabel, log = y_axis(here, gaps[k])
+        out.append(Panel(k, ylabel, log))
+    return out
