@@ -19,13 +19,13 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _spec(name: str):
-    from ..config import suggest
     from ..objectives import get_objective, objective_names
+    from ..registry import suggest
 
     try:
         return get_objective(name)
     except KeyError:
-        hint = suggest(name, objective_names()).replace("valid keys", "known objectives")
+        hint = suggest(name, objective_names(), listing="known objectives")
         raise click.BadParameter(f"unknown objective '{name}'{hint}", param_hint="NAME") from None
 
 
