@@ -188,9 +188,9 @@ def algorithms(name, fmt):
       optrun algorithms --format markdown > table.md
       optrun algorithms rmsprop --format json
     """
-    from ..config import suggest
     from ..errors import OptrunError
     from ..optimizers import ALGORITHMS, algorithm_names, get_algorithm
+    from ..registry import unknown
 
     if name is None:
         algos = list(ALGORITHMS.values())
@@ -204,9 +204,7 @@ def algorithms(name, fmt):
     try:
         algo = get_algorithm(name)
     except KeyError:
-        raise OptrunError(
-            f"unknown algorithm '{name}'{suggest(name, algorithm_names())} (see 'optrun algorithms')"
-        ) from None
+        raise OptrunError(unknown("algorithm", name, algorithm_names(), "algorithms")) from None
     if fmt == "json":
         click.echo(json.dumps(algorithm_dict(algo), indent=2))
     elif fmt == "markdown":

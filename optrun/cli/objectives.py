@@ -19,13 +19,13 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _spec(name: str):
-    from ..config import suggest
     from ..objectives import get_objective, objective_names
+    from ..registry import suggest
 
     try:
         return get_objective(name)
     except KeyError:
-        hint = suggest(name, objective_names()).replace("valid keys", "known objectives")
+        hint = suggest(name, objective_names(), listing="known objectives")
         raise click.BadParameter(f"unknown objective '{name}'{hint}", param_hint="NAME") from None
 
 
@@ -58,28 +58,14 @@ def objectives(name, dim, fmt):
       optrun objectives styblinski-tang --dim 5 --format json
       optrun objectives --format markdown > objectives.md
     """
-    from ..objectives import OBJECTIVES
     from ..objectives.catalog import describe
-    from .runs import echo_json, print_table
+    from .runs import echo_json
 
     if name is None:
         if dim is not None:
             raise click.UsageError("--dim needs a NAME, e.g. optrun objectives rosenbrock --dim 10")
-        records = [describe(s) for s in OBJECTIVES.values()]
-        if fmt == "json":
-            echo_json(records)
-            return
-        header = ["name", "dims", "default bounds", "f*", "global minimizers", "summary"]
-        rows = [
-            [r["name"], r["dims_text"], r["bounds_text"], r["f_min_text"], r["minima_text"], r["summary"]]
-            for r in records
-        ]
-        if fmt == "markdown":
-            click.echo(_markdown(header, [[f"`{r[0]}`", *r[1:]] for r in rows]))
-        else:
-            print_table(header, rows)
+        _echo_list(fmt)
         return
-
     spec = _spec(name)
     if dim is not None and not spec.accepts_dim(dim):
         raise click.BadParameter(
@@ -88,37 +74,68 @@ def objectives(name, dim, fmt):
     r = describe(spec, dim)
     if fmt == "json":
         echo_json(r)
+    elif fmt == "markdown":
+        click.echo(detail_markdown(r))
+    else:
+        click.echo(detail_text(spec, r))
+
+
+def _echo_list(fmt: str) -> None:
+    """Every built-in objective: a table, a markdown table (the README's) or JSON records."""
+    from ..objectives import OBJECTIVES
+    from ..objectives.catalog import describe
+    from .runs import echo_json, print_table
+
+    records = [describe(s) for s in OBJECTIVES.values()]
+    if fmt == "json":
+        echo_json(records)
         return
-    d = r["dim"]
-    minima = r["minima"]
+    header = ["name", "dims", "default bounds", "f*", "global minimizers", "summary"]
+    rows = [
+        [r["name"], r["dims_text"], r["bounds_text"], r["f_min_text"], r["minima_text"], r["summary"]]
+        for r in records
+    ]
     if fmt == "markdown":
-        out = [
-            f"### `{r['name']}`",
+        click.echo(_markdown(header, [[f"`{r[0]}`", *r[1:]] for r in rows]))
+    else:
+        print_table(header, rows)
+
+
+def detail_markdown(r: dict) -> str:
+    """One objective described (``describe``'s record ``r``) as a markdown section."""
+    out = [
+        f"### `{r['name']}`",
+        "",
+        r["summary"],
+        "",
+        f"    {r['formula']}",
+        "",
+        f"- reference: {r['reference']}",
+        f"- dimensions: {r['dims_text']} (default {r['default_dim']})",
+        f"- default bounds: {r['bounds_text']}",
+        f"- f* = {r['f_min_text']}",
+        f"- global minimizers: {r['minima_text']}",
+    ]
+    if r["params"]:
+        out += [
             "",
-            r["summary"],
-            "",
-            f"    {r['formula']}",
-            "",
-            f"- reference: {r['reference']}",
-            f"- dimensions: {r['dims_text']} (default {r['default_dim']})",
-            f"- default bounds: {r['bounds_text']}",
-            f"- f* = {r['f_min_text']}",
-            f"- global minimizers: {r['minima_text']}",
+            _markdown(
+                ["parameter", "default", "range", "meaning"],
+                [[f"`{p['name']}`", p["default"], p["range"], p["doc"]] for p in r["params"]],
+            ),
         ]
-        if r["params"]:
-            out += [
-                "",
-                _markdown(
-                    ["parameter", "default", "range", "meaning"],
-                    [[f"`{p['name']}`", p["default"], p["range"], p["doc"]] for p in r["params"]],
-                ),
-            ]
-        click.echo("\n".join(out))
-        return
+    return "\n".join(out)
+
+
+def detail_text(spec, r: dict) -> str:
+    """One objective described (its spec and ``describe``'s record ``r``) for people: the formula,
+    reference, dimensions, bounds, f*, every global minimizer (up to d = 10), aliases, parameters."""
     import numpy as np
 
     from ..objectives.catalog import point_text
 
+    d = r["dim"]
+    minima = r["minima"]
     f_star = r["f_min_text"] + (f" ({r['f_min']!r} at d = {d})" if spec.f_min_text else "")
     formula = r["formula"]
     lines = [
@@ -145,7 +162,7 @@ def objectives(name, dim, fmt):
             for p in r["params"]
         ]
     lines.append(f"  transforms  {r['transform_keys']}")
-    click.echo("\n".join(lines))
+    return "\n".join(lines)
 
 
 @click.command("check-gradient")

@@ -6,6 +6,7 @@ expressions in :mod:`.user` and :mod:`.expression`; finite differences in :mod:`
 
 from __future__ import annotations
 
+from ..registry import all_names, lookup
 from .base import Objective, ObjectiveSpec
 from .library import SPECS
 
@@ -15,19 +16,11 @@ TRANSFORM_KEYS = ("shift", "rotate", "transform_seed")
 
 def get_objective(name: str) -> ObjectiveSpec:
     """The built-in objective called ``name`` (or an alias); ``KeyError`` when unknown."""
-    if name in OBJECTIVES:
-        return OBJECTIVES[name]
-    for s in OBJECTIVES.values():
-        if name in s.aliases:
-            return s
-    raise KeyError(name)
+    return lookup(name, OBJECTIVES)
 
 
 def objective_names() -> list[str]:
-    names = list(OBJECTIVES)
-    for s in OBJECTIVES.values():
-        names.extend(s.aliases)
-    return names
+    return all_names(OBJECTIVES)
 
 
 def config_keys(name: str) -> tuple[str, ...]:

@@ -1,0 +1,81 @@
+"""Batches: which sweep members share one vectorized loop, and their hyperparameters as arrays.
+
+Members that share algorithm, variant, non-numeric hyperparameters, objective, iteration budget,
+stop rules, trace settings and backend form a group; a group runs as near-equal batches of at most
+:data:`BATCH_MAX` members, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..config.model import RunConfig
+
+BATCH_MAX = 1024
+
+
+def batch_key(cfg: RunConfig) -> tuple:
+    """Members with equal keys can share one vectorized loop."""
+    fixed = tuple(sorted((k, repr(v)) for k, v in cfg.algorithm.params.items() if not _numeric(v)))
+    return (
+        cfg.algorithm.name,
+        cfg.algorithm.variant,
+        fixed,
+        cfg.objective.name,
+        cfg.objective.dim,
+        repr(sorted(cfg.objective.params.items())),
+        cfg.iterations,
+        cfg.stop,
+        cfg.trace,
+        cfg.backend,
+    )
+
+
+def _numeric(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def batch_params(configs: list[RunConfig]) -> dict[str, Any]:
+    """The batch's hyperparameters: numeric ones as ``(S, 1)`` float arrays, others as they are.
+
+    Single runs use this too (S = 1), so that a member and the same run alone compute with the
+    same numpy operations and agree bit for bit.
+    """
+    out: dict[str, Any] = {}
+    for k, v in configs[0].algorithm.params.items():
+        if _numeric(v):
+            out[k] = np.array([[float(c.algorithm.params[k])] for c in configs])
+        else:
+            out[k] = v
+    return out
+
+
+def make_batches(members: list[RunConfig], batch_max: int = BATCH_MAX) -> list[list[int]]:
+    """Member indices grouped into batches, in order of each group's first member.
+
+    A group of n members runs as ceil(n / batch_max) batches of near-equal size (10,000 members:
+    ten batches of 1,000), so that a process pool shares the work evenly. The batches depend only
+    on the members, never on the number of workers: a sweep's files are the same with any --workers.
+    """
+    groups: dict[tuple, list[int]] = {}
+    # members that differ only in scalars (seed, start) share their section objects: their key
+    # is computed once (the members are alive throughout, so the ids stay theirs)
+    keys: dict[tuple, tuple] = {}
+    for i, cfg in enumerate(members):
+        ids = (id(cfg.algorithm), id(cfg.objective), id(cfg.stop), id(cfg.trace), cfg.iterations, cfg.backend)
+        key = keys.get(ids)
+        if key is None:
+            key = keys[ids] = batch_key(cfg)
+        groups.setdefault(key, []).append(i)
+    out = []
+    for idx in groups.values():
+        k = -(-len(idx) // batch_max)
+        q, r = divmod(len(idx), k)
+        j = 0
+        for b in range(k):
+            size = q + (b < r)
+            out.append(idx[j : j + size])
+            j += size
+    return out

@@ -1,0 +1,205 @@
+"""Plans: what ``optrun run`` will do for one config file, a single run or a sweep's members.
+
+:func:`load_plan` reads the config with its overrides and ``--sweep`` axes, refuses an override
+that an axis would overwrite, and validates the base and every distinct member before anything
+runs; an invalid member is reported with the axis values that made it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config.load import RawConfig, read_raw
+from ..config.model import RunConfig
+from ..config.overrides import assign, drop_note, switch_rank, switches_section
+from ..config.validate import refuse_sweep_gates, validate
+from ..errors import ConfigError
+from .axes import Axis, parse_sweep_block, parse_sweep_option
+
+MAX_MEMBERS = 1_000_000
+
+
+@dataclass
+class Plan:
+    """What ``optrun run`` will do for one config file: one run, or a sweep of members."""
+
+    source: str
+    base: RunConfig
+    axes: list[Axis] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+    members: list[RunConfig] = field(default_factory=list)
+    #: settings a swap dropped, one line per override or axis value
+    notes: list[str] = field(default_factory=list)
+    #: the config as read, overrides applied, without its sweep block: the members are made from it
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_sweep(self) -> bool:
+        return bool(self.axes)
+
+    def resolved_dict(self) -> dict[str, Any]:
+        """The base config with the ``sweep:`` block that gives the same members in the same order.
+
+        Zip groups are contiguous in the axis order (they all come from the block's one ``zip``
+        key; ``--sweep`` adds single keys at the end), so writing ``zip`` where the first group
+        was keeps the order, and with it every member's number.
+        """
+        d = self.base.to_dict()
+        # A section an axis swaps is written as it was given, not resolved: the members are made by
+        # swapping the given section, so a resolved one would pin the base's defaults (its bounds,
+        # dimension and step sizes) on every other objective or algorithm when the folder's config
+        # is run again or resumed.
+        swapped = {k.split(".")[0] for ax in self.axes for k in ax.keys if switches_section(k)}
+        for section in sorted(swapped):
+            given = self.raw.get(section)
+            d[section] = {"name": given} if isinstance(given, str) else copy.deepcopy(given)
+        if "objective" in swapped:
+            for key in ("bounds", "start"):
+                if key in self.raw:
+                    d[key] = copy.deepcopy(self.raw[key])
+                else:
+                    d.pop(key, None)
+        if swapped and "name" not in self.raw:
+            d.pop("name", None)  # the default name follows the base's algorithm and objective again
+        if self.axes:
+            sweep: dict[str, Any] = {}
+            zips = [ax.to_yaml()["zip"] for ax in self.axes if len(ax.keys) > 1]
+            for ax in self.axes:
+                if len(ax.keys) == 1:
+                    sweep.update(ax.to_yaml())
+                elif "zip" not in sweep:
+                    sweep["zip"] = zips if len(zips) > 1 else zips[0]
+            d["sweep"] = sweep
+        return d
+
+
+def _conflict(key: str, value: Any, src: str, axes: list[Axis]) -> None:
+    """Refuse an override that a sweep axis would overwrite in every member (it would be ignored).
+    A section given as a mapping beside an axis over its name is a base, as in a config file: the
+    axis swaps the name and keeps what the new one accepts."""
+    for ax in axes:
+        for a in ax.keys:
+            names_only = all(isinstance(v[ax.keys.index(a)], str) for v in ax.values)
+            inside = key.startswith(a + ".") and not (a in ("algorithm", "objective") and names_only)
+            base = isinstance(value, dict) and set(value) - {"name"}
+            renamed = a == key + ".name" and key in ("algorithm", "objective") and not base
+            if key == a or inside or renamed:
+                by = f"--sweep '{ax.option}'" if ax.option is not None else "the config's sweep block"
+                fix = (
+                    "give one of the two"
+                    if ax.option is not None
+                    else f"replace that axis with --sweep {a}=VALUES instead"
+                )
+                raise ConfigError(
+                    f"'{key}' is also set by the sweep axis {a} ({by}), which would override it; {fix}",
+                    source=src,
+                )
+
+
+def load_plan(
+    path: str, overrides: list[str] | tuple[str, ...] = (), sweep_options: list[str] | tuple[str, ...] = ()
+) -> Plan:
+    """Read a config with overrides and ``--sweep`` axes; validate the base and every member.
+
+    A ``--sweep`` option replaces the config's axis for the same key; giving one key twice on the
+    command line, or a key the config zips with others, is an error. Every distinct member config
+    is validated before anything runs; an invalid one is reported with the axis values that made it.
+    """
+    raw = read_raw(path, overrides)
+    c = raw.checker()
+    raw_sweep = raw.data.pop("sweep", None)
+    axes = parse_sweep_block(raw_sweep, c) if raw_sweep is not None else []
+    add_sweep_options(axes, sweep_options)
+    for key, src in raw.overridden.items():
+        _conflict(key, raw.given.get(key), src, axes)
+    base = validate(raw.data, raw.source, raw.lines, raw.overridden)
+    plan = Plan(raw.source, base, axes, notes=raw.notes, raw=raw.data)
+    if not axes:
+        refuse_sweep_gates(base, c)
+        return plan
+    n = math.prod(len(a.values) for a in axes)
+    if n > MAX_MEMBERS:
+        raise ConfigError(
+            f"the sweep has {n:,} members; at most {MAX_MEMBERS:,} are allowed", source=raw.source
+        )
+    _add_members(plan, raw)
+    return plan
+
+
+def add_sweep_options(axes: list[Axis], sweep_options: list[str] | tuple[str, ...]) -> None:
+    """Add the ``--sweep`` axes to the config's, in place: an option takes the place of the
+    config's axis for the same key (so the member order stays the config's), others go last."""
+    from_options: set[str] = set()
+    for opt in sweep_options:
+        ax = parse_sweep_option(opt)
+        k = ax.keys[0]
+        if k in from_options:
+            raise ConfigError("is swept twice on the command line", source=f"--sweep '{opt}'", path=k)
+        from_options.add(k)
+        if any(k in a.keys and len(a.keys) > 1 for a in axes):
+            raise ConfigError(
+                f"'{k}' is zipped with other keys in the config's sweep block; change it there",
+                source=f"--sweep '{opt}'",
+            )
+        same = [i for i, a in enumerate(axes) if a.keys == ax.keys]
+        if same:
+            axes[same[0]] = ax
+        else:
+            axes.append(ax)
+
+
+def _add_members(plan: Plan, raw: RawConfig) -> None:
+    """The members of the product of the plan's axes, first axis slowest. Members that differ only
+    by seed share one validated config (``with_seed``), so 100,000 seeds validate once."""
+    cache: dict[str, RunConfig] = {}
+    options = {a.keys[0]: a.option for a in plan.axes if a.option is not None}
+    seen_notes: set[str] = set()
+    for combo in itertools.product(*(a.values for a in plan.axes)):
+        assignment = {k: v for a, vals in zip(plan.axes, combo) for k, v in zip(a.keys, vals)}
+        plan.assignments.append(assignment)
+        seed = assignment.get("seed")
+        # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
+        rest = sorted(
+            ((k, v) for k, v in assignment.items() if k != "seed"), key=lambda kv: switch_rank(kv[0])
+        )
+        ck = repr(rest)
+        cfg = cache.get(ck)
+        if cfg is None:
+            cfg = cache[ck] = _member(plan, raw, rest, assignment, options, seen_notes)
+        if seed is not None:
+            cfg = cfg.with_seed(seed)
+        plan.members.append(cfg)
+
+
+def _member(
+    plan: Plan,
+    raw: RawConfig,
+    rest: list[tuple[str, Any]],
+    assignment: dict[str, Any],
+    options: dict[str, str],
+    seen_notes: set[str],
+) -> RunConfig:
+    """One member validated: the base's raw data with the axis values ``rest`` assigned, in order.
+    A note for the settings a swap dropped goes to the plan once; an error names the axis value."""
+    member = copy.deepcopy(raw.data)
+    sweep_src, swapped = {}, {}
+    for k, v in rest:
+        where = (
+            f"--sweep '{options[k]}' ({k}={v!r})" if k in options else f"sweep axis {k}={v!r} in {raw.source}"
+        )
+        dropped = assign(member, k, v, where)
+        # a setting another axis of this member sets again is not lost
+        dropped = {d: dv for d, dv in dropped.items() if d not in assignment}
+        if dropped:
+            note = drop_note(where, dropped, member.get(k.split(".")[0]))
+            if note not in seen_notes:
+                seen_notes.add(note)
+                plan.notes.append(note)
+        sweep_src[k] = where
+        if switches_section(k):  # other errors in a swapped section come from this axis
+            swapped.setdefault(k.split(".")[0], where)
+    return validate(member, raw.source, raw.lines, {**raw.overridden, **sweep_src, **swapped})
