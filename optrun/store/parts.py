@@ -23,12 +23,13 @@ import yaml
 from ..errors import FormatVersionError, RunReadError
 from .folder import FORMAT_VERSION
 
-RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")
+RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")  # any one: a run folder
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KIND_RE = re.compile(rb'"kind"\s*:\s*"([A-Za-z_]+)"')
 
 
 def get_path(d: dict[str, Any], *keys: str) -> Any:
+    """``d[k1][k2]...``, or ``None`` where a key is missing or a level is not a mapping."""
     for k in keys:
         if not isinstance(d, dict):
             return None
@@ -183,6 +184,7 @@ def _type_words(types: tuple[type, ...]) -> str:
 
 
 def has_run_files(path: str) -> bool:
+    """Whether ``path`` holds any file of a run or sweep folder (:data:`RUN_FILES`)."""
     return any(os.path.isfile(os.path.join(path, name)) for name in RUN_FILES)
 
 

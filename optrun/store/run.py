@@ -41,7 +41,8 @@ class Run:
     ``damaged`` and the reason in ``problem`` (also ``summary["problem"]``).
 
     A sweep member (``kind == "member"``) has ``member`` (its number), ``sweep_path`` (the sweep
-    folder), ``path`` = ``<sweep folder>/<member>`` (an address :func:`load_run` reads back) and
+    folder), ``path`` = ``<sweep folder>/<member>`` (an address
+    :func:`~optrun.store.select.load_run` reads back) and
     ``id`` = ``<sweep id>/<member>``; ``meta`` is the sweep's.
     """
 

@@ -17,6 +17,7 @@ STALE_SECONDS = 600.0  # a running run on another host with no heartbeat for thi
 
 
 def parse_time(text: Any) -> datetime | None:
+    """An ISO 8601 time as an aware datetime (UTC when it names no zone); ``None`` if it is not one."""
     if not isinstance(text, str):
         return None
     try:

@@ -27,6 +27,7 @@ TRACE_BASE_COLUMNS = ("iteration", "f", "grad_norm", "step_norm")
 
 
 def empty_trace() -> dict[str, np.ndarray]:
+    """The columns of a trace with no rows: ``iteration`` (int64) and ``f``, ``grad_norm``, ``step_norm``."""
     return {c: np.empty(0, dtype=np.int64 if c == "iteration" else np.float64) for c in TRACE_BASE_COLUMNS}
 
 
