@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, timezone
+from typing import Any, NamedTuple
 
 from ..errors import RunSelectionError
-from .parts import folder_kind, has_run_files
+from .parts import folder_kind, has_run_files, read_heads
 from .run import Run, read_run
 from .status import parse_time
 from .sweep import Sweep, read_sweep
@@ -74,10 +75,36 @@ def list_runs(runs_dir: str, kind: str | None = None) -> list[Run | Sweep]:
     if kind not in (None, "run", "sweep"):
         raise ValueError(f"kind must be None, 'run' or 'sweep', not {kind!r}")
     entries: list[Run | Sweep] = []
-    for p in run_folders(runs_dir):
-        k = folder_kind(p)
-        if k not in ("run", "sweep") or (kind is not None and k != kind):
-            continue
-        entries.append(read_sweep(p, lenient=True) if k == "sweep" else read_run(p, lenient=True))
+    for p, k in _folders(runs_dir):
+        if kind is None or k == kind:
+            entries.append(read_sweep(p, lenient=True) if k == "sweep" else read_run(p, lenient=True))
+    entries.sort(key=sort_key, reverse=True)
+    return entries
+
+
+def _folders(runs_dir: str) -> list[tuple[str, str]]:
+    """The run and sweep folders of ``runs_dir`` (paths normalized) with their kinds."""
+    found = [(os.path.normpath(p), folder_kind(p)) for p in run_folders(runs_dir)]
+    return [(p, k) for p, k in found if k in ("run", "sweep")]
+
+
+class Listed(NamedTuple):
+    """A folder of a listing, as far as its order needs: its summary and meta as a lenient read
+    gives them (``{}`` when damaged; meta ``{}`` for a newer format), no config, no trace."""
+
+    path: str
+    id: str
+    kind: str
+    summary: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def newest_first(runs_dir: str) -> list[Listed]:
+    """The folders :func:`list_runs` gives, in its order, from their summaries and metas alone:
+    what ``last``, ``-1``, ``-2`` ... need, without parsing every config."""
+    entries = []
+    for p, k in _folders(runs_dir):
+        folder_id = os.path.basename(os.path.abspath(p))
+        entries.append(Listed(p, folder_id, k, *read_heads(p, folder_id, k)))
     entries.sort(key=sort_key, reverse=True)
     return entries

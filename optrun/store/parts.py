@@ -89,6 +89,21 @@ def read_parts(
     return parts, problems
 
 
+def read_heads(path: str, folder_id: str, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``summary.json`` and ``meta.json`` as a lenient :func:`read_parts` gives them (``{}`` when
+    damaged, meta ``{}`` for a newer format), without reading ``config.yaml``."""
+    try:
+        summary = _read_json(path, folder_id, "summary.json", kind)
+    except RunReadError:
+        summary = {}
+    if newer_format(summary):
+        return summary, {}
+    try:
+        return summary, _read_json(path, folder_id, "meta.json", kind)
+    except RunReadError:
+        return summary, {}
+
+
 NEWER_FORMAT = "written by a newer optrun"  # how an unreadable folder's problem begins
 
 

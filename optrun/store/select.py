@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OptrunError, RunSelectionError
-from .listing import default_runs_dir, list_runs, run_folders
+from .listing import default_runs_dir, newest_first, run_folders
 from .parts import folder_kind, has_run_files
 from .run import Run, read_run
 from .sweep import Sweep, read_sweep
@@ -244,7 +244,7 @@ def resolve_run(selector: str, runs_dir: str) -> str:
         return member
     n = relative_index(sel)
     if n is not None:
-        runs = list_runs(runs_dir)
+        runs = newest_first(runs_dir)
         if n == 0:
             raise RunSelectionError("'-0' names no run: -1 (or last) is the newest, -2 the one before")
         if n > len(runs):

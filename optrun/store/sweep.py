@@ -142,7 +142,8 @@ class Sweep(MemberSelection):
 
     def member_config(self, i: int) -> dict[str, Any]:
         """Member ``i``'s resolved config: the base config with its axis values applied and
-        validated (:func:`optrun.sweep.load_plan` of the sweep's ``config.yaml``)."""
+        validated: its sweep plan's member (``optrun.sweep.load_plan`` of the sweep's
+        ``config.yaml``, handed to store by :mod:`optrun.store.hooks`), planned once per sweep."""
         self.require_rows()
         row = self.rows[i]
         if self._plan is None:
