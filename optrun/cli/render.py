@@ -2,7 +2,7 @@
 
 Tables are drawn by rich on stdout; when stdout is not a terminal or ``NO_COLOR`` is set they are
 plain text (no ANSI codes, ASCII rules, no wrapping unless ``COLUMNS`` says so). Shared by
-``optrun runs``, ``show``, ``compare``, ``objectives`` and ``algorithms``.
+``optrun runs``, ``show``, ``compare`` and ``objectives``.
 """
 
 from __future__ import annotations
