@@ -17,14 +17,14 @@ __version__ = "0.1.0"
 
 # Lazy exports: ``from optrun import load_run, list_runs`` without importing numpy on ``import optrun``.
 _LAZY = {
-    "load_run": "optrun.store.read",
-    "list_runs": "optrun.store.read",
-    "resolve_run": "optrun.store.read",
-    "Run": "optrun.store.read",
-    "load_sweep": "optrun.store.read",
-    "Sweep": "optrun.store.read",
-    "select_members": "optrun.store.read",
-    "MemberGroup": "optrun.store.read",
+    "load_run": "optrun.store.select",
+    "list_runs": "optrun.store.listing",
+    "resolve_run": "optrun.store.select",
+    "Run": "optrun.store.run",
+    "load_sweep": "optrun.store.select",
+    "Sweep": "optrun.store.sweep",
+    "select_members": "optrun.store.select",
+    "MemberGroup": "optrun.store.select",
     "load_config": "optrun.config",
     "execute": "optrun.experiment",
     "OptrunError": "optrun.errors",
@@ -66,3 +66,25 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+def _hand_store_its_hooks() -> None:
+    """store reads folders below config and sweep (it imports neither): hand it, once, the YAML
+    typing of selector values and the sweep plan a member's config comes from. Both import their
+    module only when first called, so ``import optrun`` stays light."""
+    from .store import hooks
+
+    def parse_value(text: str, source: str):
+        from .configio import parse_yaml
+
+        return parse_yaml(text, source)[0]
+
+    def load_plan(config_path: str):
+        from .sweep import load_plan
+
+        return load_plan(config_path)
+
+    hooks.register(parse_value=parse_value, load_plan=load_plan)
+
+
+_hand_store_its_hooks()

@@ -1,9 +1,29 @@
-"""Run folders on disk: the only package that reads or writes them.
+"""Run and sweep folders on disk: the only package that reads or writes them.
 
-``folder`` creates run folders and writes their files atomically (a reader never sees half a
-file); ``read`` finds and loads them. The layout is a versioned contract documented in the README.
+Writing: ``folder`` creates run folders and writes their files atomically (a reader never sees
+half a file), ``sweepstore`` sweep folders, ``rows`` and ``thinning`` the trace rows. Reading:
+``run`` and ``sweep`` read one folder, ``listing`` a runs folder, ``select`` what a RUN argument
+names, from the files ``parts`` and ``traces`` read (``status``, ``values`` and ``members`` help).
+The layout is a versioned contract documented in docs/formats.md.
+
+store imports only :mod:`optrun.errors` and its own modules (``hooks`` receives what it needs from
+above). The names below are imported on first use, so ``import optrun.store`` stays light.
 """
 
-from .folder import FORMAT_VERSION, RunFolder, TraceWriter, atomic_write_json, atomic_write_text
+_LAZY = {
+    "FORMAT_VERSION": "folder",
+    "RunFolder": "folder",
+    "TraceWriter": "folder",
+    "atomic_write_json": "folder",
+    "atomic_write_text": "folder",
+}
 
 __all__ = ["FORMAT_VERSION", "RunFolder", "TraceWriter", "atomic_write_json", "atomic_write_text"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,7 +26,7 @@ def _run(configs_dir, runs, *extra, code=0) -> str:
 def runs(tmp_path_factory):
     from pathlib import Path
 
-    configs = Path(__file__).resolve().parent.parent / "configs"
+    configs = Path(__file__).resolve().parents[2] / "configs"
     d = tmp_path_factory.mktemp("formats") / "runs"
     return (
         configs,

@@ -58,7 +58,7 @@ def brute_hits(its: np.ndarray, f: np.ndarray, f_min: float) -> dict[str, int | 
 def three_runs(tmp_path_factory):
     from pathlib import Path
 
-    config = Path(__file__).resolve().parent.parent / "configs" / "amsgrad.yaml"
+    config = Path(__file__).resolve().parents[2] / "configs" / "amsgrad.yaml"
     runs = tmp_path_factory.mktemp("hits") / "runs"
     return config, runs, {k: _run(config, runs, *v) for k, v in THINNING.items()}
 

@@ -347,4 +347,4 @@ def test_import_optrun_stays_light():
         "from optrun import load_run, list_runs; print(load_run.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "optrun.store.read"
+    assert out.stdout.strip() == "optrun.store.select"
