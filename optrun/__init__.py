@@ -75,12 +75,12 @@ def _hand_store_its_hooks() -> None:
     from .store import hooks
 
     def parse_value(text: str, source: str):
-        from .configio import parse_yaml
+        from .config.yamlio import parse_yaml
 
         return parse_yaml(text, source)[0]
 
     def load_plan(config_path: str):
-        from .sweep import load_plan
+        from .sweep.plan import load_plan
 
         return load_plan(config_path)
 

@@ -57,3 +57,21 @@ class FormatVersionError(RunReadError):
 
 class StorageError(OptrunError):
     """The runs folder cannot be created or written (exit 2 before a run starts)."""
+
+
+class CompareError(OptrunError):
+    """These runs cannot be compared the way the options ask (exit 2)."""
+
+
+class PlotError(OptrunError):
+    """A picture cannot be drawn from these runs with these options (exit 2)."""
+
+
+class PlotUnavailable(PlotError):
+    """matplotlib is not installed (exit 2)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "pictures need matplotlib, which is not installed: pip install matplotlib "
+            "(or the plot extra: pip install '.[plot]' in the checkout)"
+        )

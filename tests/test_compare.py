@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.compare import TARGETS, CompareError, compare_runs, first_below, gate, is_worse, rank, run_stats
-from optrun.store.read import load_run
+from optrun.store.select import load_run
 
 BASE_CONFIG = {
     "name": "t",

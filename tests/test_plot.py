@@ -220,7 +220,7 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
     from optrun.config import validate
     from optrun.experiment import build_objective
     from optrun.plot import plot_contour
-    from optrun.store.read import load_run
+    from optrun.store.select import load_run
 
     with_path = tmp_path / "with.png"
     p = optrun("plot", runs["tutorial"], "-o", with_path, runs_dir=runs["dir"])

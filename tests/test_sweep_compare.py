@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.compare import CompareError, compare_sweeps, gate_sweeps
-from optrun.store.read import load_sweep, select
+from optrun.store.select import load_sweep, select
 
 TARGET_COLS = [f"hit_1e-{k}" for k in range(1, 9)]
 

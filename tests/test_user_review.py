@@ -18,7 +18,7 @@ from optrun.cli import cli
 from optrun.compare import compare_runs, gate, member_value
 from optrun.experiment import git_commit
 from optrun.store.folder import machine_name, platform_text, python_version
-from optrun.store.read import load_run, resolve_run
+from optrun.store.select import load_run, resolve_run
 
 AMSGRAD = Path(__file__).resolve().parent.parent / "configs" / "amsgrad.yaml"
 

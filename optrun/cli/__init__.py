@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("optrun.cli.run", "run", "Run one or more configs into new run folders."),
     "resume": ("optrun.cli.resume", "resume", "Continue an interrupted or crashed run, or finish a sweep."),
     "runs": ("optrun.cli.runs", "runs", "List the runs in the runs folder, newest first."),
-    "show": ("optrun.cli.runs", "show", "Show one run's config, summary and trace head and tail."),
+    "show": ("optrun.cli.show", "show", "Show one run's config, summary and trace head and tail."),
     "compare": ("optrun.cli.compare", "compare", "Compare two or more runs side by side; gate CI on it."),
     "plot": ("optrun.cli.plot", "plot", "Draw runs: contour with search path (2-D), f - f* curves."),
     "algorithms": (

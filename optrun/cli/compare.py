@@ -24,7 +24,8 @@ from .compare_render import (
     sweep_best_line,
 )
 from .options import complete_runs, format_option, quiet_option, runs_dir_option
-from .runs import SelectorCommand, check_selectors, echo_json, output_width
+from .render import echo_json, output_width
+from .selectors import SelectorCommand, check_selectors
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def _compare_sweeps(chosen, o: _Options) -> None:
     verdict = gate_sweeps(cmp, rtol) if o.fail_if_worse else None
     if plot_file is not None:
         from ..plot import plot_sweeps
-        from ..store.read import split_groups
+        from ..store.select import split_groups
 
         drawn, only = split_groups(sweeps)  # a configuration group: its sweep, only its members
         click.echo(f"plot: {plot_sweeps(drawn, plot_file, group_by=group_by, only=only)}", err=True)
@@ -216,7 +217,7 @@ def compare(selectors, runs_dir, **options):
     sweeps: a worse median beyond --rtol and, with 5 or more members each,
     p < --significance); 2 for a RUN that matches nothing or a damaged run folder.
     """
-    from ..store.read import select
+    from ..store.select import select
 
     o = _Options(**options)
     check_selectors(selectors)

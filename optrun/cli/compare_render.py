@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .runs import csv_text, markdown_text, output_width, print_table
+from .render import csv_text, markdown_text, output_width, print_table
 
 BEST_STYLE = "bold green"
 

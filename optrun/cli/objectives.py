@@ -59,7 +59,7 @@ def objectives(name, dim, fmt):
       optrun objectives --format markdown > objectives.md
     """
     from ..objectives.catalog import describe
-    from .runs import echo_json
+    from .render import echo_json
 
     if name is None:
         if dim is not None:
@@ -84,7 +84,7 @@ def _echo_list(fmt: str) -> None:
     """Every built-in objective: a table, a markdown table (the README's) or JSON records."""
     from ..objectives import OBJECTIVES
     from ..objectives.catalog import describe
-    from .runs import echo_json, print_table
+    from .render import echo_json, print_table
 
     records = [describe(s) for s in OBJECTIVES.values()]
     if fmt == "json":

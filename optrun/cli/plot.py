@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .options import complete_runs, runs_dir_option
-from .runs import SelectorCommand
+from .selectors import SelectorCommand
 
 KIND_CHOICES = ("auto", "contour", "surface", "convergence")
 
@@ -83,14 +83,14 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
       optrun plot SWEEP:algorithm=adam,alpha=0.01   # SWEEP/convergence-algorithm=adam,alpha=0.01.png
     """
     from ..plot import plot_runs
-    from .runs import check_selectors
+    from .selectors import check_selectors
 
     check_selectors(selectors)  # unknown options land in RUN... too: only -N is a selector
     if surface:
         if kind not in ("auto", "surface"):
             raise click.UsageError(f"--surface contradicts --kind {kind}; give one of them")
         kind = "surface"
-    from ..store.read import select, split_groups
+    from ..store.select import select, split_groups
 
     # SWEEP:KEY=VALUE naming several members (a configuration, all its seeds) draws its sweep with
     # only those members

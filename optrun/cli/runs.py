@@ -1,8 +1,7 @@
 """``optrun runs``: the runs folder listed, newest first, as a table, JSON or CSV.
 
 The table, CSV and JSON helpers live in :mod:`optrun.cli.render`, RUN-argument parsing in
-:mod:`optrun.cli.selectors` and ``optrun show`` in :mod:`optrun.cli.show`; their names are
-re-exported here for the modules that still import them from this one.
+:mod:`optrun.cli.selectors` and ``optrun show`` in :mod:`optrun.cli.show`.
 """
 
 from __future__ import annotations
@@ -14,9 +13,8 @@ import click
 
 from .cells import algorithm_text, count_text, fmt_g, fmt_wall, iterations_text, members_text
 from .options import format_option, runs_dir_option
-from .render import csv_text, echo_json, markdown_text, output_width, print_table  # noqa: F401 - re-exported for cli/compare
-from .selectors import SelectorCommand, check_selectors  # noqa: F401 - re-exported for compare, plot, resume
-from .show import show  # noqa: F401 - re-exported for cli/__init__.COMMANDS
+from .render import csv_text, echo_json, print_table
+from .selectors import SelectorCommand, check_selectors  # noqa: F401 - for cli/resume, to be repointed
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed", "damaged", "unreadable")
 STATUS_STYLE = {

@@ -9,6 +9,7 @@ CLI lays the rows out (:mod:`optrun.cli.compare`, :mod:`optrun.cli.compare_rende
 - :mod:`.gate`: the CI gate of runs and of sweeps; :mod:`.stats`: quantiles and Mann-Whitney U.
 """
 
+from ..errors import CompareError
 from .configdiff import config_rows
 from .gate import MIN_TEST_MEMBERS, GateResult, gate, gate_sweeps, is_worse
 from .groups import (
@@ -25,7 +26,6 @@ from .metrics import (
     COMPLETE,
     METRICS,
     TARGETS,
-    CompareError,
     Metric,
     Row,
     fmt_int,

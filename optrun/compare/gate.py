@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .metrics import COMPLETE, METRICS, CompareError, fmt_number, fmt_seconds, fmt_target
+from ..errors import CompareError
+from .metrics import COMPLETE, METRICS, fmt_number, fmt_seconds, fmt_target
 from .runs import Comparison
 from .sweeps import SweepComparison
 

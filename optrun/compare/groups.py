@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..store.read import json_value
+from ..store.values import json_value
 from .metrics import fmt_number, fmt_target
 from .stats import mann_whitney_u, quantile, rankdata
 

@@ -13,14 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import OptrunError
+from ..errors import CompareError
 
 TARGETS: tuple[float, ...] = tuple(10.0**-k for k in range(1, 9))
 COMPLETE = "completed"
-
-
-class CompareError(OptrunError):
-    """These runs cannot be compared the way the options ask (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.read import Run
+from ..errors import CompareError
+from ..store.run import Run
 from .configdiff import config_rows
 from .metrics import (
     METRICS,
     TARGETS,
-    CompareError,
     Row,
     fmt_int,
     fmt_number,

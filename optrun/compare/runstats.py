@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptrunError
-from ..store.read import Run
+from ..store.run import Run
 from .metrics import TARGETS, short_label
 
 

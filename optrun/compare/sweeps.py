@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.read import json_value, parse_member_spec, parse_pairs, value_key, value_label
+from ..errors import CompareError
+from ..store.values import json_value, parse_member_spec, parse_pairs, value_key, value_label
 from .configdiff import MISSING, config_text, flatten
 from .groups import (
     NOT_RUN,
@@ -27,7 +28,7 @@ from .groups import (
     order_key,
     rank_matrix,
 )
-from .metrics import COMPLETE, METRICS, TARGETS, CompareError, fmt_target, metric_key, short_label
+from .metrics import COMPLETE, METRICS, TARGETS, fmt_target, metric_key, short_label
 
 
 @dataclass
@@ -406,7 +407,7 @@ def compare_sweeps(
     chosen = [s.rows if spec is not None else None for s, spec in zip(sweeps, specs)]
     sweeps = [s.sweep if spec is not None else s for s, spec in zip(sweeps, specs)]
     for s in sweeps:
-        s._require_rows()
+        s.require_rows()
     live = [
         [r for r in (s.rows if rows is None else rows) if r.get("status") not in NOT_RUN]
         for s, rows in zip(sweeps, chosen)

@@ -22,6 +22,7 @@ matplotlib is imported only inside the functions that draw, with the headless ``
 without it a :class:`PlotUnavailable` error (exit 2) says how to install it.
 """
 
+from ..errors import PlotError, PlotUnavailable
 from .contour import plot_contour
 from .convergence import convergence_figure, plot_convergence
 from .data import (
@@ -30,8 +31,6 @@ from .data import (
     LegendEntry,
     Panel,
     PathSeries,
-    PlotError,
-    PlotUnavailable,
     contour_levels,
 )
 from .draw import looks, palette, require_matplotlib

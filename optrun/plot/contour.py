@@ -22,10 +22,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import PlotError
 from .data import (
     DEFAULT_DPI,
     PathSeries,
-    PlotError,
     contour_levels,
     cut_path,
     grid_values,

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PlotError
 from .data import (
     BAND_LINES,
     DEFAULT_DPI,
     CurveSeries,
     LegendEntry,
     Panel,
-    PlotError,
     fit_values,
     prepare_curve,
 )

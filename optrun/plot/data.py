@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OptrunError
+from ..errors import PlotError
 from .thin import thin_curve, thin_path
 
 KINDS = ("auto", "contour", "surface", "convergence")
@@ -23,19 +23,6 @@ CONTOUR_LEVELS = 50  # as the tutorials
 DEFAULT_DPI = 100
 VALUE_CEILING = 1e200  # curves are drawn no higher: matplotlib's log ticks overflow past ~1e250
 BAND_LINES = 6  # interquartile bands are shaded in a panel of at most this many lines (more is mud)
-
-
-class PlotError(OptrunError):
-    """A picture cannot be drawn from these runs with these options (exit 2)."""
-
-
-class PlotUnavailable(PlotError):
-    """matplotlib is not installed (exit 2)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "pictures need matplotlib, which is not installed: pip install matplotlib (or the plot extra: pip install '.[plot]' in the checkout)"
-        )
 
 
 # ---------------------------------------------------------------------------- data in

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PlotError, PlotUnavailable
 from ..store.pictures import write_picture
-from .data import PlotError, PlotUnavailable
 from .outputs import output_format
 
 

@@ -10,7 +10,8 @@ import os
 import re
 from collections.abc import Sequence
 
-from .data import FORMATS, PlotError
+from ..errors import PlotError
+from .data import FORMATS
 from .where import parse_where
 
 

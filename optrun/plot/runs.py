@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OptrunError
+from ..errors import OptrunError, PlotError
 from .contour import plot_contour
 from .convergence import plot_convergence
 from .data import (
@@ -21,7 +21,6 @@ from .data import (
     KINDS,
     CurveSeries,
     PathSeries,
-    PlotError,
     objective_panels,
     run_bounds,
     run_dim,
@@ -171,6 +170,6 @@ def _plot_runs_convergence(runs, labels, out, title, dpi, budget) -> str:
 
 def plot_run_folder(path: str, out: str | None = None, **options: Any) -> str:
     """Load the run folder at ``path`` and draw it (``optrun run --plot``); return the file written."""
-    from ..store.read import load_run
+    from ..store.select import load_run
 
     return plot_runs([load_run(path)], out, **options)

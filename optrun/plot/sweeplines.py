@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..store.read import json_value
+from ..store.values import json_value
 from .data import CurveSeries
 from .labels import flatten
 from .where import parse_where, select_members

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.read import json_value
+from ..errors import PlotError
+from ..store.values import json_value
 from .convergence import plot_convergence
-from .data import BAND_LINES, DEFAULT_DPI, CurveSeries, LegendEntry, PlotError, objective_panels
+from .data import BAND_LINES, DEFAULT_DPI, CurveSeries, LegendEntry, objective_panels
 from .draw import LINE_STYLES, looks
 from .labels import short_names, value_label
 from .outputs import check_dpi, output_format, shared_output, subset_name

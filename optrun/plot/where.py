@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import OptrunError
-from ..store.read import json_value, parse_pairs, rounds_to, same_value, significant_digits
-from .data import PlotError
+from ..errors import OptrunError, PlotError
+from ..store.values import json_value, parse_pairs, rounds_to, same_value, significant_digits
 from .labels import flatten, value_text
 
 

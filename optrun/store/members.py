@@ -94,8 +94,6 @@ class MemberSelection:
             why = f"is {self.status} and has no member table (optrun resume {self.id} finishes it)"
         raise RunSelectionError(f"sweep {self.id} {why}")
 
-    _require_rows = require_rows  # the old name optrun/compare.py calls: to go when it calls require_rows
-
     def _labels(self, key: str, values: Sequence[Any]) -> str:
         """Values of axis ``key`` as a selector would name them, the first dozen."""
         every = self.axis_values(key)

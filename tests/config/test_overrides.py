@@ -472,7 +472,7 @@ def test_a_sweep_folder_config_remakes_members_of_swapped_sections_bit_for_bit(t
     so running it again or resuming gave other numbers for the swapped members."""
     import json
 
-    from optrun.store.read import load_sweep
+    from optrun.store.select import load_sweep
 
     cfg = tmp_path / "raw.yaml"
     cfg.write_text("objective: rosenbrock\nalgorithm: amsgrad\niterations: 200\n")

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 import optrun.store.folder as folder_mod
 from optrun.cli import cli
-from optrun.store.read import list_runs, load_run, load_sweep
+from optrun.store.listing import list_runs
+from optrun.store.select import load_run, load_sweep
 
 RUN_ARGS = ["iterations=20000", "expect.f_gap_max=null"]
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from optrun import experiment
 from optrun.cli import cli
-from optrun.store.read import load_run, load_sweep
+from optrun.store.select import load_run, load_sweep
 
 LABELS = [f"1e-{k}" for k in range(1, 9)]
 # AMSGrad on Rosenbrock: f is not monotone and no crossing falls on a multiple of 500

@@ -13,7 +13,8 @@ import pytest
 
 from optrun.errors import RunReadError, RunSelectionError
 from optrun.store.folder import process_start_ticks
-from optrun.store.read import list_runs, load_run, resolve_run
+from optrun.store.listing import list_runs
+from optrun.store.select import load_run, resolve_run
 
 CONFIG = """name: t
 objective: {name: sphere, dim: 2}

@@ -19,7 +19,8 @@ import optrun
 from optrun.cli import cli
 from optrun.compare import compare_sweeps
 from optrun.errors import RunSelectionError
-from optrun.store.read import MemberGroup, load_run, load_sweep, select, select_members, value_label
+from optrun.store.select import MemberGroup, load_run, load_sweep, select, select_members
+from optrun.store.values import value_label
 
 ALPHAS = [0.001, 0.0031622776601683794, 0.01, 0.03162277660168379, 0.1]  # logspace(1e-3, 1e-1, 5)
 

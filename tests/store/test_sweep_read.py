@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.errors import RunReadError, RunSelectionError
-from optrun.store.read import list_runs, load_run, load_sweep, resolve_run, select
+from optrun.store.listing import list_runs
+from optrun.store.select import load_run, load_sweep, resolve_run, select
 
 CONFIG = {
     "name": "sw",
@@ -95,7 +96,7 @@ def test_member_trace_equals_the_same_run_alone(world):
     """Independent reference: the member's config run by itself writes its own trace.csv."""
     from optrun.config import load_config
     from optrun.experiment import execute
-    from optrun.store.read import read_trace
+    from optrun.store.traces import read_trace
 
     _, _, sw, tmp = world
     member = load_run(os.path.join(sw.path, "6"))

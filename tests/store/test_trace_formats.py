@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from optrun import experiment
 from optrun.cli import cli
-from optrun.store.read import load_run
+from optrun.store.select import load_run
 
 ARGS = ["iterations=3000", "trace.checkpoint_s=0.001", "expect.f_gap_max=null"]
 
