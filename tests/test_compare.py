@@ -14,64 +14,11 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from handmade import BASE_CONFIG, write_run
 
 from optrun.cli import cli
 from optrun.compare import TARGETS, CompareError, compare_runs, first_below, gate, is_worse, rank, run_stats
 from optrun.store.select import load_run
-
-BASE_CONFIG = {
-    "name": "t",
-    "objective": {"name": "sphere", "dim": 2},
-    "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
-    "start": "random",
-    "algorithm": {"name": "gd", "alpha": 0.1},
-    "iterations": 10,
-    "seed": 1,
-    "rng": "generator",
-    "trace": {"every": 1, "x": "auto"},
-}
-
-
-def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None, every=1, started=None):
-    """A hand-made run folder whose trace holds the values ``f`` at iterations 0, every, 2*every ..."""
-    path = os.path.join(str(runs_dir), run_id)
-    os.makedirs(path)
-    f = np.asarray(f, dtype=float)
-    its = np.arange(len(f)) * every
-    cfg = json.loads(json.dumps(config or BASE_CONFIG))
-    cfg.setdefault("trace", {})["every"] = every
-    s = {
-        "format_version": 1,
-        "id": run_id,
-        "status": "completed",
-        "algorithm": cfg["algorithm"]["name"],
-        "variant": cfg["algorithm"].get("variant"),
-        "objective": cfg["objective"]["name"],
-        "dim": cfg["objective"]["dim"],
-        "started_at": started or "2025-01-01T00:00:00.000Z",
-        "iterations": int(its[-1]) if iterations is None else iterations,
-        "final_f": float(f[-1]),
-        "final_x": [0.0, 0.0],
-        "final_grad_norm": 0.5,
-        "best_f": float(np.nanmin(f)),
-        "best_iteration": int(its[np.nanargmin(f)]),
-        "f_min": 0.0,
-        "f_gap": float(f[-1]),
-        "distance_to_optimum": 0.25,
-        "wall_time_s": 2.0,
-        "time_per_iteration_s": 2.0 / max(int(its[-1]), 1),
-    }
-    s.update(summary or {})
-    with open(os.path.join(path, "summary.json"), "w") as fh:
-        json.dump(s, fh)
-    with open(os.path.join(path, "config.yaml"), "w") as fh:
-        yaml.safe_dump(cfg, fh, sort_keys=False)
-    with open(os.path.join(path, "meta.json"), "w") as fh:
-        json.dump({"format_version": 1, "optrun": "0.1.0", "numpy": np.__version__}, fh)
-    with open(os.path.join(path, "trace.csv"), "w") as fh:
-        fh.write("iteration,f,grad_norm,step_norm\n")
-        fh.writelines(f"{i},{float(v)!r},1.0,0.1\n" for i, v in zip(its, f))
-    return path
 
 
 def brute_first_below(its, gap, t):

@@ -10,8 +10,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from test_compare import write_run
-from test_sweep_compare import gaps, write_sweep
+from handmade import gaps, write_run, write_sweep
 
 from optrun.cli import cli
 
@@ -223,7 +222,7 @@ def test_real_sweeps_fit_the_terminal_and_lose_no_figure(real_sweeps, case, colu
 @pytest.mark.parametrize("columns", [60, 80])
 def test_runs_side_by_side_with_long_values_fit_the_width(tmp_path, columns):
     """A config value longer than the terminal (a path, a list) wraps in its cell; numbers stay whole."""
-    from test_compare import BASE_CONFIG
+    from handmade import BASE_CONFIG
 
     runs = tmp_path / "runs"
     long_name = "a-study-of-adaptive-learning-rates-with-a-name-that-is-longer-than-any-terminal-is-wide"

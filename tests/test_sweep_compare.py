@@ -14,69 +14,11 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from handmade import gaps, write_sweep
 
 from optrun.cli import cli
 from optrun.compare import CompareError, compare_sweeps, gate_sweeps
 from optrun.store.select import load_sweep, select
-
-TARGET_COLS = [f"hit_1e-{k}" for k in range(1, 9)]
-
-
-def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z", base=None):
-    """A hand-made sweep folder. ``axes``: dotted key -> values (product, first slowest);
-    ``rows``: one dict per member with any of f_gap/final_f/status/hit_1e-k (axis values filled in)."""
-    sweep_id = f"{started[:4]}{started[5:7]}{started[8:10]}-{started[11:13]}{started[14:16]}{started[17:19]}.000-{name}"
-    path = os.path.join(str(runs_dir), sweep_id)
-    os.makedirs(path)
-    combos = list(itertools.product(*axes.values()))
-    assert len(combos) == len(rows)
-    full = []
-    for i, (combo, r) in enumerate(zip(combos, rows)):
-        row = {"member": i, "batch": 0, **dict(zip(axes, combo)), "status": "completed", "f_min": 0.0}
-        row.update(dict.fromkeys(TARGET_COLS))
-        row.update(r)
-        if "final_f" not in r:
-            row["final_f"] = (
-                None if row.get("f_gap") is None or row["f_min"] is None else row["f_gap"] + row["f_min"]
-            )
-        full.append(row)
-    cfg = base or {
-        "name": name,
-        "objective": {"name": "sphere", "dim": 2},
-        "algorithm": {"name": "gd", "alpha": 0.1},
-        "iterations": 10,
-        "seed": 0,
-    }
-    cfg = {**cfg, "sweep": {k: list(v) for k, v in axes.items()}}
-    with open(os.path.join(path, "config.yaml"), "w") as f:
-        yaml.safe_dump(cfg, f, sort_keys=False)
-    with open(os.path.join(path, "meta.json"), "w") as f:
-        json.dump({"format_version": 1}, f)
-    os.makedirs(os.path.join(path, "traces"))
-    with open(os.path.join(path, "traces", "batch-0000.csv"), "w") as f:  # no rows: readers need the file
-        f.write("member,iteration,f,grad_norm,step_norm\n")
-    summary = {
-        "format_version": 1,
-        "kind": "sweep",
-        "id": sweep_id,
-        "name": name,
-        "members": len(full),
-        "axes": list(axes),
-        "status": "completed",
-        "started_at": started,
-        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS],
-        "rows": full,
-    }
-    with open(os.path.join(path, "summary.json"), "w") as f:
-        json.dump(summary, f)
-    return path
-
-
-def gaps(values, **extra):
-    return [
-        {"f_gap": v, **({"status": "diverged", "final_f": None} if v is None else {}), **extra}
-        for v in values
-    ]
 
 
 @pytest.fixture

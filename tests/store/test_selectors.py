@@ -12,7 +12,7 @@ import sys
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_sweep_compare import gaps, write_sweep
+from handmade import gaps, write_sweep
 from test_sweep_read import CONFIG, make_sweep
 
 import optrun
