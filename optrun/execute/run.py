@@ -93,7 +93,7 @@ def _open(
     }
     try:
         reserve_space(folder)
-        folder.write_text("config.yaml", config.to_yaml())
+        folder.write_file("config.yaml", config.to_yaml())
         folder.write_json("meta.json", meta)
         folder.write_json("summary.json", {**base, "status": "running", "updated_at": started})
         writer = TraceWriter(

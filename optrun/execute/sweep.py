@@ -74,7 +74,7 @@ def execute_sweep(
         try:
             path = folder_path or folder.path
             sweep = _Sweep(plan, path, folder_path is not None, only, previous_rows, reporter, fail_fast, sig)
-            executor = sweep.open(workers, argv)
+            executor = sweep.start(workers, argv)
             sweep.run(executor)
             return sweep.finish()
         finally:
@@ -125,7 +125,7 @@ class _Sweep:
         self.next_save = time.monotonic() + SAVE_SECONDS
         self.meta_name = "meta.resume.json" if resuming else "meta.json"
 
-    def open(self, workers: int | None, argv: list[str] | None) -> Executor:
+    def start(self, workers: int | None, argv: list[str] | None) -> Executor:
         """Write the folder's first files, tell the reporter, and choose the executor."""
         plan, members = self.plan, self.plan.members
         self.workers = max(1, min(workers or os.cpu_count() or 1, len(self.batches)))

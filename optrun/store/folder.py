@@ -155,7 +155,8 @@ class RunFolder:
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
-    def write_text(self, name: str, text: str) -> None:
+    def write_file(self, name: str, text: str) -> None:
+        """Write the text file ``name`` in the folder atomically."""
         atomic_write_text(self.file(name), text)
 
     def write_json(self, name: str, obj: Any) -> None:
