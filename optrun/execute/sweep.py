@@ -63,10 +63,13 @@ def execute_sweep(
     only: list[int] | None = None,
     previous_rows: list[dict[str, Any]] | None = None,
     lock: FolderLock | None = None,
+    executor: Executor | None = None,
 ) -> SweepOutcome:
     """Run every member of ``plan`` (or only ``only``, resuming into ``folder_path``, whose ``lock``
     the caller holds). The folder stays locked and signals stay handled until its summary is final:
-    however many Ctrl-C arrive, the sweep ends ``interrupted`` with every finished member recorded."""
+    however many Ctrl-C arrive, the sweep ends ``interrupted`` with every finished member recorded.
+    The batches run through ``executor`` when given, else serially (one worker or one batch) or in
+    a local process pool of ``workers`` processes (default: the number of cores)."""
     with Signals(SWEEP_NOTICE) as sig:
         if folder_path is None:
             folder = RunFolder.create(runs_dir, plan.base.name)
@@ -74,8 +77,7 @@ def execute_sweep(
         try:
             path = folder_path or folder.path
             sweep = _Sweep(plan, path, folder_path is not None, only, previous_rows, reporter, fail_fast, sig)
-            executor = sweep.start(workers, argv)
-            sweep.run(executor)
+            sweep.run(sweep.start(workers, argv, executor))
             return sweep.finish()
         finally:
             if lock is not None:
@@ -125,10 +127,13 @@ class _Sweep:
         self.next_save = time.monotonic() + SAVE_SECONDS
         self.meta_name = "meta.resume.json" if resuming else "meta.json"
 
-    def start(self, workers: int | None, argv: list[str] | None) -> Executor:
-        """Write the folder's first files, tell the reporter, and choose the executor."""
+    def start(self, workers: int | None, argv: list[str] | None, executor: Executor | None) -> Executor:
+        """Write the folder's first files, tell the reporter, and choose the executor (``executor``
+        when given: its ``workers`` are recorded)."""
         plan, members = self.plan, self.plan.members
         self.workers = max(1, min(workers or os.cpu_count() or 1, len(self.batches)))
+        if executor is not None:
+            self.workers = getattr(executor, "workers", self.workers)
         started = utc_now()
         self.t0 = time.perf_counter()
         self.base_summary = {
@@ -161,7 +166,7 @@ class _Sweep:
             raise StorageError(f"cannot write the sweep folder {self.path}: {e.strerror or e}") from None
         if self.reporter:
             self.reporter.sweep_start(self.run_id, self.path, plan, self.batches, self.workers)
-        return executor_for(self.workers, len(self.batches))
+        return executor or executor_for(self.workers, len(self.batches))
 
     def run(self, executor: Executor) -> None:
         """Every batch through ``executor``, each one's rows kept as it finishes."""

@@ -77,3 +77,21 @@ def test_one_meta_builder_keeps_each_kinds_keys(configs_dir):
         "batches",
     ]
     assert run["command"] == sweep["command"] == ["optrun", "run"]
+
+
+def test_a_sweep_runs_through_the_executor_it_is_given(tmp_path, configs_dir):
+    from optrun.execute.sweep import execute_sweep
+
+    class Counting(SerialExecutor):
+        workers = 3
+        batches = 0
+
+        def results(self, jobs, sig, stopped, progress=None):
+            for job, rows in super().results(jobs, sig, stopped, progress):
+                Counting.batches += 1
+                yield job, rows
+
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=20",), ("algorithm.name=amsgrad,adam",))
+    outcome = execute_sweep(plan, str(tmp_path), executor=Counting())
+    assert outcome.exit_code == 0 and Counting.batches == 2
+    assert outcome.summary["workers"] == 3 and outcome.summary["counts"] == {"completed": 2}
