@@ -61,13 +61,23 @@ def f_text(s: dict) -> str:
 
 
 class _Throttled:
-    """Plain progress lines on stderr, at most one every ``every_s`` seconds."""
+    """Plain progress lines on stderr, at most one every ``every_s`` seconds. Every reporter is a
+    context manager: leaving the block stops a bar still drawn (an exception, an interruption)."""
 
     every_s = 10.0
 
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
         self._next = 0.0
+
+    def close(self) -> None:
+        """Stop drawing (plain lines have nothing to stop)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _restart(self) -> None:
         self._next = time.monotonic() + self.every_s

@@ -40,16 +40,17 @@ def resume(run_selector, runs_dir, quiet, workers):
       optrun resume last
       optrun resume 20261122-0451
     """
-    from ..experiment import resume_run
+    from ..execute.run import resume_run
     from ..store.read import folder_kind, resolve_run
+    from ..store.records import has_record
     from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
 
     check_selectors([run_selector])
     from ..errors import RunSelectionError
 
     path = resolve_run(run_selector, runs_dir)
-    if not os.path.isfile(os.path.join(path, "summary.json")) and os.path.isfile(
-        os.path.join(os.path.dirname(os.path.normpath(path)), "summary.json")
+    if not has_record(path, "summary.json") and has_record(
+        os.path.dirname(os.path.normpath(path)), "summary.json"
     ):
         raise RunSelectionError(
             f"{run_selector} is one member of a sweep; resume the whole sweep "
@@ -59,7 +60,7 @@ def resume(run_selector, runs_dir, quiet, workers):
     kind = folder_kind(path)
     argv = ["optrun", *sys.argv[1:]]
     if kind == "sweep":
-        from ..batch import resume_sweep
+        from ..execute.sweep import resume_sweep
 
         outcome = resume_sweep(path, PlainSweepReporter(quiet=quiet), workers=workers, argv=argv)
         click.echo(sweep_result_line(outcome))
@@ -67,7 +68,7 @@ def resume(run_selector, runs_dir, quiet, workers):
         outcome = resume_run(path, PlainReporter(quiet=quiet), argv=argv)
         click.echo(result_line(outcome))
     if outcome.exit_code in (130, 143):
-        from ..signals import ignore_interrupts
+        from ..execute.signals import ignore_interrupts
 
         ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
     sys.exit(outcome.exit_code)

@@ -125,18 +125,8 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     failed or missed its expect: block (a sweep: a member did, or a gate such as
     expect.success_rate_min failed); 2 bad input; 130 interrupted (143 on SIGTERM).
     """
-    from ..experiment import execute
-    from ..store.folder import jsonable
     from ..sweep import load_plan
-    from .console import (
-        BarReporter,
-        BarSweepReporter,
-        PlainReporter,
-        PlainSweepReporter,
-        result_line,
-        sweep_result_line,
-        use_bar,
-    )
+    from .console import result_line, sweep_result_line
 
     if verbose and quiet:
         raise click.UsageError("--verbose and --quiet contradict each other; give one")
@@ -155,63 +145,68 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
         from ..plot import require_matplotlib
 
         require_matplotlib()
-    bar = use_bar(quiet or fmt == "json", verbose)
+    silent = quiet or fmt == "json"
     for plan in plans:
         if plan.is_sweep:
-            reporter = BarSweepReporter() if bar else PlainSweepReporter(quiet=quiet or fmt == "json")
-            try:
-                from ..batch import execute_sweep  # multiprocessing: imported only for sweeps
-
-                outcome = execute_sweep(
-                    plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast, argv=argv
-                )
-            finally:
-                if isinstance(reporter, BarSweepReporter):
-                    reporter.close()
+            outcome = _run_sweep(plan, runs_dir, silent, verbose, workers, fail_fast, argv)
             line = sweep_result_line(outcome)
             data = {"path": outcome.path, **{k: v for k, v in outcome.summary.items() if k != "rows"}}
-            if plot and outcome.exit_code not in (130, 143):  # median and IQR band per configuration
-                from ..plot import plot_sweeps
-                from ..store.read import load_sweep
-
-                worst = max(
-                    worst,
-                    _draw(
-                        lambda p=outcome.path: plot_sweeps([load_sweep(p)]),
-                        outcome.path,
-                        data,
-                        quiet or fmt == "json",
-                    ),
-                )
         else:
-            reporter = BarReporter() if bar else PlainReporter(quiet=quiet or fmt == "json")
-            try:
-                outcome = execute(plan.base, runs_dir, reporter, argv=argv, verbose=verbose)
-            finally:
-                if isinstance(reporter, BarReporter):
-                    reporter.close()
+            outcome = _run_one(plan, runs_dir, silent, verbose, argv)
             line = result_line(outcome)
             data = {"path": outcome.path, **outcome.summary}
-            if plot and outcome.exit_code not in (130, 143):
-                from ..plot import plot_run_folder
-
-                worst = max(
-                    worst,
-                    _draw(
-                        lambda p=outcome.path: plot_run_folder(p), outcome.path, data, quiet or fmt == "json"
-                    ),
-                )
-        if fmt == "json":
-            click.echo(json.dumps(jsonable(data), allow_nan=False))
-        else:
-            click.echo(line)
+        if plot and outcome.exit_code not in (130, 143):  # a sweep: median and IQR band per configuration
+            worst = max(worst, _draw(_picture(plan, outcome.path), outcome.path, data, silent))
+        _print_result(line, data, fmt)
         if outcome.exit_code in (130, 143):
-            from ..signals import ignore_interrupts
+            from ..execute.signals import ignore_interrupts
 
             ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
             sys.exit(outcome.exit_code)
         worst = max(worst, outcome.exit_code)
     sys.exit(worst)
+
+
+def _run_one(plan, runs_dir: str, silent: bool, verbose: bool, argv: list[str]):
+    """One run, reported by a bar on a terminal, plain lines otherwise."""
+    from ..execute.run import execute
+    from .console import BarReporter, PlainReporter, use_bar
+
+    reporter = BarReporter() if use_bar(silent, verbose) else PlainReporter(quiet=silent)
+    with reporter:
+        return execute(plan.base, runs_dir, reporter, argv=argv, verbose=verbose)
+
+
+def _run_sweep(plan, runs_dir: str, silent: bool, verbose: bool, workers, fail_fast: bool, argv: list[str]):
+    """One sweep, reported by a bar on a terminal, plain lines otherwise."""
+    from ..execute.sweep import execute_sweep  # multiprocessing: imported only for sweeps
+    from .console import BarSweepReporter, PlainSweepReporter, use_bar
+
+    reporter = BarSweepReporter() if use_bar(silent, verbose) else PlainSweepReporter(quiet=silent)
+    with reporter:
+        return execute_sweep(plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast, argv=argv)
+
+
+def _picture(plan, path: str):
+    """What ``--plot`` draws of the finished run or sweep at ``path``."""
+    if plan.is_sweep:
+        from ..plot import plot_sweeps
+        from ..store.read import load_sweep
+
+        return lambda: plot_sweeps([load_sweep(path)])
+    from ..plot import plot_run_folder
+
+    return lambda: plot_run_folder(path)
+
+
+def _print_result(line: str, data: dict, fmt: str) -> None:
+    """The result line, or with ``--format json`` the summary as a JSON line, on stdout."""
+    if fmt == "json":
+        from ..store.folder import jsonable
+
+        click.echo(json.dumps(jsonable(data), allow_nan=False))
+    else:
+        click.echo(line)
 
 
 def _draw(make, path: str, data: dict, quiet: bool) -> int:
@@ -235,7 +230,7 @@ def plan_notes(plan, quiet: bool = False) -> list[str]:
     if quiet:
         return list(plan.notes)
     from ..config import start_outside_bounds
-    from ..experiment import trace_notes
+    from ..execute.notes import trace_notes
 
     members = plan.members if plan.is_sweep else [plan.base]
     notes = {n for n in map(start_outside_bounds, members) if n}

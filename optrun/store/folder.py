@@ -155,35 +155,25 @@ class RunFolder:
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
-    def write_text(self, name: str, text: str) -> None:
+    def write_file(self, name: str, text: str) -> None:
+        """Write the text file ``name`` in the folder atomically."""
         atomic_write_text(self.file(name), text)
 
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_json(self.file(name), obj)
 
+    def write_points(self, final_x: np.ndarray, best_x: np.ndarray) -> None:
+        """``x.npz`` (``final_x``, ``best_x``): a run's points too large for its summary, written
+        whole under a temporary name."""
+        with open(self.file("x.npz.tmp"), "wb") as fx:
+            np.savez(fx, final_x=final_x, best_x=best_x)
+        os.replace(self.file("x.npz.tmp"), self.file("x.npz"))
 
-RESERVE = ".reserve"
-RESERVE_BYTES = 64 * 1024
+    def remove(self) -> None:
+        """Delete the folder and everything in it (a run that could not write its first files)."""
+        import shutil
 
-
-def reserve_space(folder: RunFolder) -> None:
-    """Set aside disk space for the final summary: freed just before it is written, so a run that
-    fills the disk can still record that it failed and how far it got."""
-    fd = os.open(folder.file(RESERVE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        try:
-            os.posix_fallocate(fd, 0, RESERVE_BYTES)
-        except (AttributeError, OSError):
-            os.write(fd, b"\0" * RESERVE_BYTES)
-    finally:
-        os.close(fd)
-
-
-def release_space(folder: RunFolder) -> None:
-    try:
-        os.unlink(folder.file(RESERVE))
-    except OSError:
-        pass
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 class FolderLock:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from optrun import experiment
 from optrun.cli import cli
+from optrun.execute import drive as experiment
 from optrun.store.select import load_run, load_sweep
 
 LABELS = [f"1e-{k}" for k in range(1, 9)]

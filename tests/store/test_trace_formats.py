@@ -11,8 +11,8 @@ import pytest
 from cli_runs import run_folder
 from click.testing import CliRunner
 
-from optrun import experiment
 from optrun.cli import cli
+from optrun.execute import drive as experiment
 from optrun.store.select import load_run
 
 ARGS = ["iterations=3000", "trace.checkpoint_s=0.001", "expect.f_gap_max=null"]

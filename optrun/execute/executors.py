@@ -1,0 +1,217 @@
+"""Where a sweep's batches run: the :class:`Executor` interface and its serial and local
+process-pool engines.
+
+An executor is handed whole batches (:class:`~optrun.execute.batch.BatchJob`, many members
+each, never single members) and yields each batch's summary rows as it finishes. It watches
+the sweep's :class:`~optrun.execute.signals.Signals`: after a first signal it starts no new batch
+and lets the running ones stop after their current step (their partial rows come back); after a
+second one it waits at most :data:`HURRY_GRACE_S` more, then gives up on the batches still out,
+which come back ``interrupted``. Another engine (a Dask cluster, say) plugs in by implementing
+:meth:`Executor.results`; the sweep's logic (:mod:`optrun.execute.sweep`) does not change.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from .batch import BatchJob, interrupted_rows, run_batch, worker_failed_rows
+from .signals import Signals
+
+HURRY_GRACE_S = 1.0  # after a second signal, how long the workers' partial batches are still awaited
+
+Rows = list[dict[str, Any]]
+# (the batch, the fraction of its iterations done) while a batch runs, for a progress bar
+Progress = Callable[[BatchJob, float], None]
+
+
+class Executor(Protocol):
+    """Runs a sweep's batches."""
+
+    def results(
+        self,
+        jobs: list[BatchJob],
+        sig: Signals,
+        stopped: Callable[[], bool],
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[BatchJob, Rows | None]]:
+        """Run ``jobs``; yield each with its rows (one per member, in order) as it finishes, or
+        with None when a signal came before it started (its members stay pending). ``stopped``
+        (the sweep fails fast) stops starting new batches, as a signal does. Batches abandoned
+        after a second signal are yielded last, with ``interrupted`` rows."""
+        ...
+
+
+class SerialExecutor:
+    """The batches one after the other in this process (a second Ctrl-C aborts a hung evaluation:
+    its batch is recorded interrupted). It reports progress inside each batch."""
+
+    workers = 1
+
+    def results(
+        self,
+        jobs: list[BatchJob],
+        sig: Signals,
+        stopped: Callable[[], bool],
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[BatchJob, Rows | None]]:
+        for job in jobs:
+            if sig.received is not None or stopped():
+                break
+            T = max(job.configs[0].iterations, 1)
+
+            def prog(c, job=job, T=T):
+                if progress is not None:
+                    progress(job, min(1.0, (c.first_iteration + c.n) / (T + 1)))
+
+            yield job, run_batch(*job, progress=prog, should_stop=lambda: sig.received is not None)
+
+
+# ------------------------------------------------------------------------------ a process pool
+
+_STOP: list[int] = []  # in a pool worker: the signals that asked it to stop
+
+
+def _worker_init(pids: Any) -> None:
+    """Pool workers note SIGINT/SIGTERM and stop their batch between two steps; they never raise
+    KeyboardInterrupt (a terminal's Ctrl-C reaches every process of the group, and the parent
+    forwards the signal too). Each tells the parent its pid, for forwarding and killing."""
+
+    def note(signum, frame):
+        _STOP.append(signum)
+
+    signal.signal(signal.SIGINT, note)
+    signal.signal(signal.SIGTERM, note)
+    pids.put(os.getpid())
+
+
+def _worker(job: tuple) -> tuple[int, Rows | None]:
+    """One batch in a pool worker; ``(batch, None)`` when a signal came before it started (its
+    members stay ``pending``: nothing of them ran, and no trace file is made)."""
+    folder, batch, indices, configs = job
+    if _STOP:
+        return batch, None
+    return batch, run_batch(folder, batch, indices, configs, should_stop=lambda: bool(_STOP))
+
+
+def openmp_started() -> bool:
+    """Has this process run numba ``parallel=True`` code on GNU OpenMP threads (a user's own
+    objective: numba picks OpenMP when it is available, or NUMBA_THREADING_LAYER=omp; optrun's
+    kernels use their own threads, see :mod:`optrun.threads`)? A child forked from it would be
+    killed by numba ("fork() called from a process already using GNU OpenMP")."""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    try:
+        return numba.threading_layer() == "omp"
+    except ValueError:  # no parallel kernel has run yet
+        return False
+
+
+def pool_context() -> Any:
+    """Workers are forked (they start at once, with everything imported), unless this process
+    already runs OpenMP threads: then they start from a fresh server process."""
+    import multiprocessing
+
+    if not hasattr(os, "fork"):
+        return multiprocessing.get_context()
+    return multiprocessing.get_context("forkserver" if openmp_started() else "fork")
+
+
+class ProcessPoolExecutor:
+    """The batches in a local process pool (:mod:`concurrent.futures`). Signals are forwarded to
+    the workers, which finish their current step and hand back partial batches; after a second
+    signal and :data:`HURRY_GRACE_S`, the workers still running are killed."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def results(
+        self,
+        jobs: list[BatchJob],
+        sig: Signals,
+        stopped: Callable[[], bool],
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[BatchJob, Rows | None]]:
+        import concurrent.futures as cf
+
+        ctx = pool_context()
+        pids = _WorkerPids(ctx)
+        pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(pids.queue,),
+        )
+        futs = {pool.submit(_worker, job): job for job in jobs}
+        pending = set(futs)
+        try:
+            yield from self._wait(futs, pending, pids, sig, stopped)
+        finally:
+            if pending:  # hurried (or failing): the workers still running are not waited for
+                pids.send(signal.SIGKILL)
+                pool.shutdown(wait=False, cancel_futures=True)
+            else:
+                pool.shutdown(wait=True)
+            pids.close()
+        for fut in pending:  # a second signal stopped the wait: these batches' members did not finish
+            yield futs[fut], interrupted_rows(futs[fut])
+
+    @staticmethod
+    def _wait(futs: dict, pending: set, pids: _WorkerPids, sig: Signals, stopped: Callable[[], bool]):
+        """Yield the batches as they finish; ``pending`` is left holding those never waited for."""
+        import concurrent.futures as cf
+
+        forwarded = 0  # signals passed on to the workers
+        give_up = None  # after a second signal: when to stop waiting
+        while pending:
+            finished, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            pending -= finished
+            for fut in finished:
+                job = futs.pop(fut)  # and the future with its result: rows are kept once
+                try:
+                    _, res = fut.result()
+                except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool)
+                    res = worker_failed_rows(job, e)
+                yield job, res
+            if (sig.received is not None or stopped()) and pending:
+                for fut in pending:
+                    fut.cancel()
+                pending -= {f for f in pending if f.cancelled()}
+                if sig.received is not None and forwarded < sig.count:
+                    forwarded = sig.count
+                    pids.send(sig.received)
+                if sig.hurry:
+                    give_up = give_up or time.monotonic() + HURRY_GRACE_S
+                    if time.monotonic() >= give_up:
+                        break
+
+
+class _WorkerPids:
+    """The pids the pool's workers report as they start (no reaching into the pool's internals)."""
+
+    def __init__(self, ctx: Any):
+        self.queue = ctx.SimpleQueue()
+        self.known: set[int] = set()
+
+    def send(self, signum: int) -> None:
+        """Send ``signum`` to every worker that has started (a finished one is skipped)."""
+        while not self.queue.empty():
+            self.known.add(self.queue.get())
+        for pid in self.known:
+            try:
+                os.kill(pid, signum)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.queue.close()
+
+
+def executor_for(workers: int, batches: int) -> Executor:
+    """The serial executor for one worker or one batch, else a process pool."""
+    return SerialExecutor() if workers == 1 or batches == 1 else ProcessPoolExecutor(workers)

@@ -1,0 +1,139 @@
+"""A config's problem: its objective, its optimizer, its bounds and its start points.
+
+Shared by everything that rebuilds a run from its config: running and resuming
+(:mod:`optrun.execute`), comparing and plotting runs, and ``optrun objectives``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+
+from .config import RunConfig
+from .errors import ConfigError, OptrunError
+from .objectives import Objective
+from .optimizers import Optimizer, get_algorithm
+
+
+def build_objective(config: RunConfig) -> Objective:
+    """The config's objective: a built-in (shifted/rotated as configured) or a user's function or
+    expression, which is imported/compiled here and checked at the start point (raises
+    :class:`~optrun.errors.UserCodeError` naming the function, before any run folder exists)."""
+    from .objectives.resolve import build
+
+    return build(
+        config.objective.name,
+        config.objective.dim,
+        config.objective.params,
+        bounds_array(config.bounds),
+        start_point(config),
+        config.source,
+    )
+
+
+def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:
+    """The config's optimizer. ``params`` replaces ``config.algorithm.params`` when given: a batch
+    passes its numeric hyperparameters as ``(S, 1)`` arrays (see :func:`optrun.sweep.batch_params`)."""
+    from .optimizers.schedules import scheduled
+    from .optimizers.user import build_user_optimizer, is_user_name
+
+    given = config.algorithm.params
+    params = dict(given if params is None else params)
+    schedule = params.pop("schedule", None)
+    if is_user_name(config.algorithm.name):
+        # a batch's numeric values arrive as (S, 1) arrays; equal ones go back to the config's
+        # scalar so user code sees plain numbers unless a sweep really varies them
+        for k, v in params.items():
+            if isinstance(v, np.ndarray) and k in given and np.all(v == given[k]):
+                params[k] = given[k]
+        opt = build_user_optimizer(config.algorithm.name, params, config.dim, config.source)
+        alpha = params.get("alpha", 1.0)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.ndarray)):
+            alpha = 1.0
+        return scheduled(opt, schedule, alpha, in_place=False)
+    from .backends import build_variant
+
+    variant = get_algorithm(config.algorithm.name).variant(config.algorithm.variant)
+    return build_variant(variant, params, config.backend, config.dim, schedule)
+
+
+def bounds_array(bounds: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """A config's bounds as a ``(d, 2)`` float64 array (built from one pair when all dimensions
+    share it: converting a million pairs one by one takes most of a second)."""
+    from .config import uniform_bounds
+
+    if len(bounds) > 1 and uniform_bounds(bounds):
+        return np.tile(np.array(bounds[0], dtype=np.float64), (len(bounds), 1))
+    return np.asarray(bounds, dtype=np.float64).reshape(len(bounds), 2)
+
+
+def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:
+    """The ``(d,)`` start point: explicit, or uniform inside the bounds.
+
+    ``rng: legacy`` draws ``RandomState(seed).random_sample(d)``, the same numbers as the
+    tutorials' ``seed(seed); rand(d)`` on numpy's global legacy generator (without touching the
+    global state); ``rng: generator`` draws ``default_rng(seed).random(d)``. Either way
+    ``x0 = low + r * (high - low)``, the tutorials' expression.
+    """
+    if not isinstance(config.start, str):
+        return np.array(config.start, dtype=np.float64)
+    seed = config.seed if seed is None else seed
+    b = bounds_array(config.bounds)
+    d = len(b)
+    if config.rng == "legacy":
+        r = np.random.RandomState(seed).random_sample(d)
+    else:
+        r = np.random.default_rng(seed).random(d)
+    return b[:, 0] + r * (b[:, 1] - b[:, 0])
+
+
+def start_points(configs: list[RunConfig]) -> np.ndarray:
+    """The ``(S, d)`` start points of a batch, row s exactly ``start_point(configs[s])``.
+
+    For ``rng: legacy`` one ``RandomState`` is reseeded per member instead of constructing one
+    (``RandomState(seed)`` and ``rs.seed(seed)`` run the same legacy seeding and give the same
+    numbers; construction costs about 50 times more, which dominates a 10,000-seed sweep).
+    """
+    x0 = np.empty((len(configs), configs[0].dim))
+    rs = None
+    boxes: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    for s, c in enumerate(configs):
+        if c.start == "random" and c.rng == "legacy":
+            if rs is None:
+                rs = np.random.RandomState()
+            box = boxes.get(c.bounds)
+            if box is None:
+                bnd = bounds_array(c.bounds)
+                box = boxes[c.bounds] = (bnd[:, 0], bnd[:, 1] - bnd[:, 0])
+            rs.seed(c.seed)
+            x0[s] = box[0] + rs.random_sample(c.dim) * box[1]
+        else:
+            x0[s] = start_point(c)
+    return x0
+
+
+@contextlib.contextmanager
+def located(config: RunConfig, key: str):
+    """User code fails when it is built, after validation: name the config file and key too."""
+    try:
+        yield
+    except ConfigError as e:
+        if e.source:
+            raise
+        raise ConfigError(e.detail, source=config.source, path=e.path or key) from None
+    except OptrunError as e:
+        raise ConfigError(e.message, source=config.source, path=key) from None
+
+
+def build_single(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
+    """A single run's objective, optimizer and ``(1, d)`` start point. Its numeric hyperparameters
+    are ``(1, 1)`` arrays: the same numpy operations as a member of a batched sweep."""
+    from .sweep import batch_params
+
+    with located(config, "objective"):
+        objective = build_objective(config)
+    with located(config, "algorithm"):
+        optimizer = build_optimizer(config, batch_params([config]))
+    return objective, optimizer, start_point(config)[None, :]

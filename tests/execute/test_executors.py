@@ -1,0 +1,97 @@
+"""The executor interface: serial and process-pool engines give a sweep the same rows, batch by
+batch; a stopped sweep starts no new batch; one set of exit-code rules; one meta.json builder."""
+
+from __future__ import annotations
+
+import signal
+
+from optrun.execute.batch import BatchJob
+from optrun.execute.executors import ProcessPoolExecutor, SerialExecutor, executor_for
+from optrun.execute.provenance import meta_record
+from optrun.execute.signals import Signals, exit_code
+from optrun.sweep import load_plan, make_batches
+
+
+def _jobs(folder, configs_dir, *axes):
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=50",), axes)
+    batches = make_batches(plan.members)
+    return [BatchJob(str(folder), b, idx, [plan.members[i] for i in idx]) for b, idx in enumerate(batches)]
+
+
+def _finals(results):
+    return {job.batch: [(r["status"], r["final_f"]) for r in rows] for job, rows in results}
+
+
+def test_serial_and_pool_give_the_same_rows(tmp_path, configs_dir):
+    axes = ("seed=0:3", "algorithm.name=amsgrad,adam")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with Signals() as sig:
+        serial = list(SerialExecutor().results(_jobs(tmp_path / "a", configs_dir, *axes), sig, lambda: False))
+        pooled = list(
+            ProcessPoolExecutor(2).results(_jobs(tmp_path / "b", configs_dir, *axes), sig, lambda: False)
+        )
+    assert len(serial) == len(pooled) == 2
+    assert _finals(serial) == _finals(pooled)
+    assert all(s == "completed" for rows in _finals(serial).values() for s, _ in rows)
+
+
+def test_serial_reports_progress_and_stops_starting_batches(tmp_path, configs_dir):
+    jobs = _jobs(tmp_path, configs_dir, "seed=0:2", "algorithm.name=amsgrad,adam")
+    seen = []
+    with Signals() as sig:
+        out = list(
+            SerialExecutor().results(
+                jobs, sig, lambda: bool(seen), lambda job, frac: seen.append((job.batch, frac))
+            )
+        )
+    assert [job.batch for job, _ in out] == [0]  # stopped after the first batch
+    assert seen[-1] == (0, 1.0) and all(0 < f <= 1 for _, f in seen)
+
+
+def test_one_worker_or_one_batch_runs_serially():
+    assert isinstance(executor_for(1, 5), SerialExecutor)
+    assert isinstance(executor_for(4, 1), SerialExecutor)
+    assert isinstance(executor_for(4, 5), ProcessPoolExecutor)
+
+
+def test_exit_codes_shared_by_runs_and_sweeps():
+    assert exit_code("interrupted", None, True) == 130
+    assert exit_code("interrupted", signal.SIGINT, False) == 130
+    assert exit_code("interrupted", signal.SIGTERM, False) == 143
+    assert exit_code("completed", None, False) == 0
+    assert exit_code("completed", None, True) == 1
+    assert exit_code("failed", None, True) == 1
+
+
+def test_one_meta_builder_keeps_each_kinds_keys(configs_dir):
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), (), ("seed=0:2",))
+    run = meta_record([plan.base], ["optrun", "run"], "T")
+    sweep = meta_record(plan.members, ["optrun", "run"], "T", {"workers": 1, "batches": 1})
+    assert list(run)[:7] == ["format_version", "optrun", "numpy", "python", "platform", "machine", "command"]
+    assert list(run)[-2:] == ["git_commit", "started_at"]
+    assert list(sweep)[:2] == ["format_version", "kind"] and "machine" not in sweep
+    assert [k for k in sweep if k in ("started_at", "workers", "batches")] == [
+        "started_at",
+        "workers",
+        "batches",
+    ]
+    assert run["command"] == sweep["command"] == ["optrun", "run"]
+
+
+def test_a_sweep_runs_through_the_executor_it_is_given(tmp_path, configs_dir):
+    from optrun.execute.sweep import execute_sweep
+
+    class Counting(SerialExecutor):
+        workers = 3
+        batches = 0
+
+        def results(self, jobs, sig, stopped, progress=None):
+            for job, rows in super().results(jobs, sig, stopped, progress):
+                Counting.batches += 1
+                yield job, rows
+
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=20",), ("algorithm.name=amsgrad,adam",))
+    outcome = execute_sweep(plan, str(tmp_path), executor=Counting())
+    assert outcome.exit_code == 0 and Counting.batches == 2
+    assert outcome.summary["workers"] == 3 and outcome.summary["counts"] == {"completed": 2}
