@@ -87,7 +87,7 @@ def one_at_a_time(sample: int) -> float:
     from dataclasses import replace
 
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
 
     base = load_config(CONFIG)
     runs = tempfile.mkdtemp(prefix="optrun-bench-single-")

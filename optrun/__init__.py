@@ -26,7 +26,7 @@ _LAZY = {
     "select_members": "optrun.store.select",
     "MemberGroup": "optrun.store.select",
     "load_config": "optrun.config",
-    "execute": "optrun.execute.run",
+    "execute": "optrun.execution.run",
     "OptrunError": "optrun.errors",
     "ConfigError": "optrun.errors",
     "UserCodeError": "optrun.errors",

@@ -1,7 +1,7 @@
 """A config's problem: its objective, its optimizer, its bounds and its start points.
 
 Shared by everything that rebuilds a run from its config: running and resuming
-(:mod:`optrun.execute`), comparing and plotting runs, and ``optrun objectives``.
+(:mod:`optrun.execution`), comparing and plotting runs, and ``optrun objectives``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """User code under signals: how a user's function is called, and what a real Ctrl-C raises in it.
 
 The low-level half of optrun's signal handling, used by the user objectives and optimizers; the
-handlers themselves are :class:`optrun.execute.signals.Signals`. A run or sweep installs
-:class:`~optrun.execute.signals.Signals` for its whole life, its clean-up included. The first
+handlers themselves are :class:`optrun.execution.signals.Signals`. A run or sweep installs
+:class:`~optrun.execution.signals.Signals` for its whole life, its clean-up included. The first
 SIGINT/SIGTERM sets a flag that the loop polls between steps, and a first Ctrl-C says at once on
 stderr what happens next. Later signals never interrupt optrun's own bookkeeping (the trace, the
 checkpoint, the summary are always written): a second Ctrl-C raises :class:`Interrupt` only while

@@ -25,9 +25,9 @@ from optrun.backends import NUMBA_MIN_D, build_variant, resolve_backend
 from optrun.cli import cli
 from optrun.config import validate
 from optrun.errors import ConfigError
-from optrun.experiment import build_optimizer
 from optrun.optimizers import ALGORITHMS, get_algorithm
 from optrun.optimizers.blocked import MIN_ELEMENTS, blocked
+from optrun.problem import build_optimizer
 from optrun.runner import Problem, run
 from optrun.sweep import batch_key, batch_params
 
@@ -306,7 +306,7 @@ BASE = {
 
 
 def run_config(cfg):
-    from optrun.experiment import build_objective, start_point
+    from optrun.problem import build_objective, start_point
 
     problem = Problem(
         build_objective(cfg),
@@ -359,7 +359,7 @@ def test_config_errors_exit_2(tmp_path, monkeypatch):
 
 def test_numba_is_imported_only_when_chosen():
     code = (
-        "import sys; from optrun.config import validate; from optrun.experiment import build_optimizer;"
+        "import sys; from optrun.config import validate; from optrun.problem import build_optimizer;"
         "from optrun.sweep import batch_params;"
         "c = validate({'objective': {'name': 'sphere', 'dim': 10**5}, 'algorithm': 'adam', "
         "'backend': 'numpy'}, 't'); build_optimizer(c, batch_params([c]));"
@@ -477,7 +477,7 @@ def test_a_run_through_apply_matches_numpy(fused, algorithm):
 
         return type(opt)(opt.init, opt.update, apply, opt.steps)
 
-    from optrun.experiment import build_objective, start_point
+    from optrun.problem import build_objective, start_point
 
     rows = {}
     for b in ("numpy", "numba"):

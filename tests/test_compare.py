@@ -271,7 +271,7 @@ def test_bad_metric_and_rtol(tmp_path):
 def pair(tmp_path):
     """Two real runs of the same problem: 40 and 4 iterations of gradient descent."""
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
 
     runs = tmp_path / "runs"
     cfg = tmp_path / "c.yaml"

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.config import validate
-from optrun.experiment import build_objective, build_optimizer, start_point
 from optrun.objectives import get_objective
 from optrun.optimizers import ALGORITHMS
+from optrun.problem import build_objective, build_optimizer, start_point
 from optrun.runner import Problem, run
 from optrun.sweep import batch_params
 

@@ -17,8 +17,8 @@ from reference_math import ref_gradient
 from optrun.cli import cli
 from optrun.config import validate
 from optrun.errors import ConfigError
-from optrun.experiment import build_objective
 from optrun.objectives.expression import Expression, ExpressionError
+from optrun.problem import build_objective
 
 # each expression with the same formula in Python's math module (the independent reference)
 CASES = [

@@ -576,7 +576,7 @@ def test_a_batch_a_signal_stopped_before_it_started_leaves_its_members_pending(
 ):
     """A pool worker that takes up a batch after the signal runs none of it: its members stay
     pending (they were recorded 'interrupted' at iteration 0, with the start as their final f)."""
-    from optrun.execute import executors as batch
+    from optrun.execution import executors as batch
     from optrun.sweep import load_plan
 
     plan = load_plan(str(configs_dir / "amsgrad.yaml"), (), ("seed=0:3",))

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.cli.console import describe_sweep, result_line
-from optrun.experiment import RunOutcome
+from optrun.execution.results import RunOutcome
 from optrun.text import article, plural
 
 

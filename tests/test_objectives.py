@@ -22,10 +22,10 @@ from reference_math import ref_gradient
 from optrun.cli import cli
 from optrun.config import load_config, validate
 from optrun.errors import ConfigError
-from optrun.experiment import build_objective
 from optrun.objectives import OBJECTIVES, config_keys, get_objective
 from optrun.objectives.resolve import build
 from optrun.objectives.transform import haar_orthogonal
+from optrun.problem import build_objective
 
 PI = math.pi
 

@@ -16,10 +16,11 @@ from click.testing import CliRunner
 from optrun.cli import cli
 from optrun.config import validate
 from optrun.errors import ConfigError, UserCodeError
-from optrun.experiment import build_optimizer, execute
+from optrun.execution.run import execute
 from optrun.optimizers import ALGORITHMS, get_algorithm
 from optrun.optimizers import transforms as T
 from optrun.optimizers.adam import nadam_torch
+from optrun.problem import build_optimizer
 
 VARIANTS = [(a.name, v.name) for a in ALGORITHMS.values() for v in a.variants]
 

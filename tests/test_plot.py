@@ -218,8 +218,8 @@ def test_path_is_drawn_where_the_start_point_is(runs, tmp_path):
     from matplotlib.image import imread
 
     from optrun.config import validate
-    from optrun.experiment import build_objective
     from optrun.plot import plot_contour
+    from optrun.problem import build_objective
     from optrun.store.select import load_run
 
     with_path = tmp_path / "with.png"

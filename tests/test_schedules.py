@@ -12,9 +12,10 @@ import yaml
 
 from optrun.config import load_config, validate
 from optrun.errors import ConfigError
-from optrun.experiment import build_optimizer, execute
+from optrun.execution.run import execute
 from optrun.optimizers import ALGORITHMS
 from optrun.optimizers.schedules import learning_rate, scheduled, validate_schedule
+from optrun.problem import build_optimizer
 from optrun.sweep import batch_params
 
 K = np.arange(0, 1300)

@@ -365,7 +365,7 @@ def test_whole_algorithm_and_objective_values(tmp_path):
     objs = [m.objective.name for m in plan.members[:3]]
     assert objs[:2] == ["sphere", "rosenbrock"] and plan.members[2].objective.params.get("expression")
     # a dict axis value is one summary cell, as compact JSON
-    from optrun.execute.sweep import cell as _cell
+    from optrun.execution.sweep import cell as _cell
 
     assert _cell({"name": "adam", "alpha": 0.5}) == '{"name":"adam","alpha":0.5}'
 
@@ -604,7 +604,7 @@ def test_load_plan_errors_are_config_errors(tmp_path):
 
 def test_final_distances_of_a_batch_equal_each_member_alone():
     # blocks of rows keep the temporaries small (here 209 rows of d = 5000 per block)
-    from optrun.execute.results import final_distances
+    from optrun.execution.results import final_distances
     from optrun.objectives import get_objective
 
     obj = get_objective("rastrigin").build(5000)

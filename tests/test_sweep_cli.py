@@ -628,9 +628,9 @@ def test_a_sweep_after_a_threaded_numba_run_in_the_same_process(tmp_path):
     script = (
         "import sys, threading, numba, numpy as np\n"
         "from optrun.config import load_config\n"
-        "from optrun.experiment import execute\n"
+        "from optrun.execution.run import execute\n"
         "from optrun.sweep import load_plan\n"
-        "from optrun.batch import execute_sweep\n"
+        "from optrun.execution.sweep import execute_sweep\n"
         f"execute(load_config({str(big)!r}), {str(tmp_path / 'runs')!r})\n"
         "print(sum(t.name == 'optrun-kernel' for t in threading.enumerate()))\n"
         "users_own = numba.njit(parallel=True)(lambda a: np.sum(a * 2.0))\n"

@@ -179,7 +179,7 @@ def test_ranking_of_an_algorithms_by_objectives_matrix(tmp_path):
 
 
 def test_real_sweep_medians_match_numpy(tmp_path):
-    from optrun.batch import execute_sweep
+    from optrun.execution.sweep import execute_sweep
     from optrun.sweep import load_plan
 
     cfg = tmp_path / "c.yaml"
@@ -284,7 +284,7 @@ def test_cli_gate_exit_codes(tmp_path):
 )
 def test_cli_bad_input_exit_2(alpha_sweep, tmp_path, args, needle):
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
 
     runs = os.path.dirname(alpha_sweep)
     cfg = tmp_path / "one.yaml"

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from optrun.cli import cli
 from optrun.config import load_config
 from optrun.errors import UserCodeError
-from optrun.experiment import build_objective
 from optrun.objectives.numdiff import central_difference
+from optrun.problem import build_objective
 
 BODY = """
 import numpy as np

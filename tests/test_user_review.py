@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.compare import compare_runs, gate, member_value
-from optrun.execute.provenance import git_commit
+from optrun.execution.provenance import git_commit
 from optrun.store.folder import machine_name, platform_text, python_version
 from optrun.store.select import load_run, resolve_run
 

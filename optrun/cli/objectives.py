@@ -217,8 +217,8 @@ def check_gradient(args, points, tolerance, seed, fmt):
     import numpy as np
 
     from ..config import load_config
-    from ..experiment import bounds_array, build_objective, located
     from ..objectives.check import check_gradient as measure
+    from ..problem import bounds_array, build_objective, located
     from .run import split_args
 
     paths, overrides = split_args(args)

@@ -40,7 +40,7 @@ def resume(run_selector, runs_dir, quiet, workers):
       optrun resume last
       optrun resume 20261122-0451
     """
-    from ..execute.run import resume_run
+    from ..execution.run import resume_run
     from ..store.read import folder_kind, resolve_run
     from ..store.records import has_record
     from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
@@ -60,7 +60,7 @@ def resume(run_selector, runs_dir, quiet, workers):
     kind = folder_kind(path)
     argv = ["optrun", *sys.argv[1:]]
     if kind == "sweep":
-        from ..execute.sweep import resume_sweep
+        from ..execution.sweep import resume_sweep
 
         outcome = resume_sweep(path, PlainSweepReporter(quiet=quiet), workers=workers, argv=argv)
         click.echo(sweep_result_line(outcome))
@@ -68,7 +68,7 @@ def resume(run_selector, runs_dir, quiet, workers):
         outcome = resume_run(path, PlainReporter(quiet=quiet), argv=argv)
         click.echo(result_line(outcome))
     if outcome.exit_code in (130, 143):
-        from ..execute.signals import ignore_interrupts
+        from ..execution.signals import ignore_interrupts
 
         ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
     sys.exit(outcome.exit_code)

@@ -159,7 +159,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
             worst = max(worst, _draw(_picture(plan, outcome.path), outcome.path, data, silent))
         _print_result(line, data, fmt)
         if outcome.exit_code in (130, 143):
-            from ..execute.signals import ignore_interrupts
+            from ..execution.signals import ignore_interrupts
 
             ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
             sys.exit(outcome.exit_code)
@@ -169,7 +169,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
 
 def _run_one(plan, runs_dir: str, silent: bool, verbose: bool, argv: list[str]):
     """One run, reported by a bar on a terminal, plain lines otherwise."""
-    from ..execute.run import execute
+    from ..execution.run import execute
     from .console import BarReporter, PlainReporter, use_bar
 
     reporter = BarReporter() if use_bar(silent, verbose) else PlainReporter(quiet=silent)
@@ -179,7 +179,7 @@ def _run_one(plan, runs_dir: str, silent: bool, verbose: bool, argv: list[str]):
 
 def _run_sweep(plan, runs_dir: str, silent: bool, verbose: bool, workers, fail_fast: bool, argv: list[str]):
     """One sweep, reported by a bar on a terminal, plain lines otherwise."""
-    from ..execute.sweep import execute_sweep  # multiprocessing: imported only for sweeps
+    from ..execution.sweep import execute_sweep  # multiprocessing: imported only for sweeps
     from .console import BarSweepReporter, PlainSweepReporter, use_bar
 
     reporter = BarSweepReporter() if use_bar(silent, verbose) else PlainSweepReporter(quiet=silent)
@@ -230,7 +230,7 @@ def plan_notes(plan, quiet: bool = False) -> list[str]:
     if quiet:
         return list(plan.notes)
     from ..config import start_outside_bounds
-    from ..execute.notes import trace_notes
+    from ..execution.notes import trace_notes
 
     members = plan.members if plan.is_sweep else [plan.base]
     notes = {n for n in map(start_outside_bounds, members) if n}

@@ -120,7 +120,7 @@ def _finite_or_none(v: Any) -> float | None:
 def _objective(run: Run):
     """The run's objective rebuilt from its config, or ``None`` (for runs that died early)."""
     from ..config import validate
-    from ..experiment import build_objective
+    from ..problem import build_objective
 
     try:
         return build_objective(validate(dict(run.config), source=os.path.join(run.path, "config.yaml")))

@@ -38,7 +38,7 @@ def _objective_key(config: dict[str, Any]) -> str:
 
 def _objective_of(run):
     from ..config import validate
-    from ..experiment import build_objective
+    from ..problem import build_objective
 
     return build_objective(validate(run.config, source=os.path.join(run.path, "config.yaml")))
 

@@ -1,6 +1,6 @@
 """A run's ``checkpoint.npz``: named arrays written whole under a temporary name and renamed
 over the file, read back as a dict. What the arrays mean (the loop's state, the optimizer's
-state by field name, the trace's target hits) is :mod:`optrun.execute.checkpoints`' business."""
+state by field name, the trace's target hits) is :mod:`optrun.execution.checkpoints`' business."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 store imports only :mod:`optrun.errors` and its own modules, yet two things it reads are defined
 above it: a member selector's values are typed by the config's YAML rules
-(``optrun.configio.parse_yaml``), and a sweep member's config is the member of the sweep's plan
+(``optrun.config.yamlio.parse_yaml``), and a sweep member's config is the member of the sweep's plan
 (``optrun.sweep.load_plan``). The package root, ``optrun/__init__.py``, registers both with
 :func:`register` when optrun is imported, which is before any of its modules runs.
 """

@@ -7,7 +7,7 @@ read here) or, read leniently for a listing, reported ``unreadable``. A damaged 
 problem listed. :func:`folder_kind` tells a sweep folder from a run folder by the head of its summary.
 
 ``config.yaml`` is read with yaml's safe loader, not with optrun's config reader (store reads below
-config): it was written by ``optrun.configio.dump_yaml``, whose dumper quotes every string the config
+config): it was written by ``optrun.config.yamlio.dump_yaml``, whose dumper quotes every string the config
 reader's YAML 1.2 rules would read otherwise (``'1e-3'``, ``'yes'``), so both read it to the same values.
 """
 

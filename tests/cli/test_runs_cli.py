@@ -30,7 +30,7 @@ def folder(tmp_path):
     """A runs folder with three real runs (sphere gd, 30 / 12 iterations, one amsgrad), a damaged
     folder and a 'running' run whose process is dead."""
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
 
     runs = tmp_path / "runs"
     cfg = tmp_path / "c.yaml"

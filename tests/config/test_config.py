@@ -85,8 +85,8 @@ def test_bounds_array_is_the_pairs_as_an_array(tmp_path, text):
     import numpy as np
 
     from optrun.config import uniform_bounds
-    from optrun.experiment import bounds_array
     from optrun.objectives import get_objective
+    from optrun.problem import bounds_array
 
     c = load_config(str(write(tmp_path, "algorithm: gd\n" + text)))
     b = bounds_array(c.bounds)

@@ -1,6 +1,6 @@
 """store reads a folder's config.yaml with yaml's safe loader, not with optrun's config reader (it
 stands below config): the values must be those the config reader gives, for every config
-optrun writes (configio.dump_yaml quotes what YAML 1.1 and 1.2 read differently)."""
+optrun writes (optrun.config.yamlio.dump_yaml quotes what YAML 1.1 and 1.2 read differently)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optrun.config import load_config
-from optrun.configio import dump_yaml, parse_yaml
+from optrun.config.yamlio import dump_yaml, parse_yaml
 from optrun.store.parts import read_parts, summary_problem
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from optrun.cli import cli
-from optrun.execute import drive as experiment
+from optrun.execution import drive
 from optrun.store.select import load_run, load_sweep
 
 LABELS = [f"1e-{k}" for k in range(1, 9)]
@@ -171,16 +171,16 @@ def interrupted_between_targets(config, expected, runs, monkeypatch, *extra):
     """Run ``config`` stopped (as by Ctrl-C, exit 130) between the steps where it first reaches
     1e-2 and 1e-3; returns its folder."""
     stop_at = (expected["1e-2"] + expected["1e-3"]) // 2  # 1e-1 and 1e-2 reached before it, not 1e-3
-    real_run = experiment.run
+    real_run = drive.run
 
     def interrupted_run(problem, on_chunk, should_stop=None, **kw):
         steps = iter(range(10**9))
         return real_run(problem, on_chunk, should_stop=lambda: next(steps) >= stop_at, **kw)
 
-    monkeypatch.setattr(experiment, "run", interrupted_run)
+    monkeypatch.setattr(drive, "run", interrupted_run)
     r = CliRunner().invoke(cli, ["run", str(config), *ARGS, *extra, "--runs-dir", str(runs), "-q"])
     assert r.exit_code == 130, r.output
-    monkeypatch.setattr(experiment, "run", real_run)
+    monkeypatch.setattr(drive, "run", real_run)
     (folder,) = list(runs.iterdir())
     return folder
 

@@ -72,7 +72,7 @@ def dead_pid() -> int:
 
 def test_real_run_reads_back_bit_for_bit(tmp_path):
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text(CONFIG.replace("iterations: 3", "iterations: 40"))

@@ -197,7 +197,7 @@ def test_compare_one_selector_matching_several_configurations(grid):
 def world(tmp_path_factory):
     """A sweep over algorithm.variant (older), a sweep over alpha, then a single run (newest)."""
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
 
     tmp = tmp_path_factory.mktemp("selectors")
     runs = tmp / "runs"

@@ -43,7 +43,7 @@ def test_the_hooks_are_registered_by_importing_optrun_and_stay_light():
     code = (
         "import sys, optrun.store.hooks as h; "
         "assert 'numpy' not in sys.modules and 'optrun.sweep' not in sys.modules and "
-        "'optrun.configio' not in sys.modules, sorted(sys.modules); "
+        "'optrun.config.yamlio' not in sys.modules, sorted(sys.modules); "
         "print(h.parse_value('[1e-3, adam, {a: 1}]', 'x'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

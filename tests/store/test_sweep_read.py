@@ -31,7 +31,7 @@ CONFIG = {
 
 
 def make_sweep(runs_dir, tmp, sweeps, config=None, name="c.yaml"):
-    from optrun.batch import execute_sweep
+    from optrun.execution.sweep import execute_sweep
     from optrun.sweep import load_plan
 
     path = os.path.join(str(tmp), name)
@@ -44,7 +44,7 @@ def make_sweep(runs_dir, tmp, sweeps, config=None, name="c.yaml"):
 def world(tmp_path_factory):
     """A runs folder with one single run (older) and a 2 x 4 sweep (alpha x seed, newer)."""
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
 
     tmp = tmp_path_factory.mktemp("sweepread")
     runs = tmp / "runs"
@@ -95,7 +95,7 @@ def test_member_run_is_the_member(world):
 def test_member_trace_equals_the_same_run_alone(world):
     """Independent reference: the member's config run by itself writes its own trace.csv."""
     from optrun.config import load_config
-    from optrun.experiment import execute
+    from optrun.execution.run import execute
     from optrun.store.traces import read_trace
 
     _, _, sw, tmp = world
@@ -384,7 +384,7 @@ def test_member_config_follows_the_row_when_zip_axes_come_first(tmp_path):
     }
     path = tmp_path / "z.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    from optrun.batch import execute_sweep
+    from optrun.execution.sweep import execute_sweep
     from optrun.sweep import load_plan
 
     out = execute_sweep(load_plan(str(path)), str(tmp_path / "runs"), workers=1)

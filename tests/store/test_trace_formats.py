@@ -12,7 +12,7 @@ from cli_runs import run_folder
 from click.testing import CliRunner
 
 from optrun.cli import cli
-from optrun.execute import drive as experiment
+from optrun.execution import drive
 from optrun.store.select import load_run
 
 ARGS = ["iterations=3000", "trace.checkpoint_s=0.001", "expect.f_gap_max=null"]
@@ -98,16 +98,16 @@ def test_show_compare_plot_work_with_jsonl_alone(runs, tmp_path):
 @pytest.mark.parametrize("formats", ["[jsonl]", "[csv]"])
 def test_resume_truncates_and_appends_the_one_file(runs, tmp_path, monkeypatch, formats):
     configs, _, paths = runs
-    real_run = experiment.run
+    real_run = drive.run
 
     def interrupted_run(problem, on_chunk, should_stop=None, **kw):
         steps = iter(range(10**9))
         return real_run(problem, on_chunk, should_stop=lambda: next(steps) >= 1234, **kw)
 
     d = tmp_path / "runs"
-    monkeypatch.setattr(experiment, "run", interrupted_run)
+    monkeypatch.setattr(drive, "run", interrupted_run)
     path = _run(configs, d, f"trace.formats={formats}", code=130)
-    monkeypatch.setattr(experiment, "run", real_run)
+    monkeypatch.setattr(drive, "run", real_run)
     r = CliRunner().invoke(cli, ["resume", path, "--runs-dir", str(d), "-q"])
     assert r.exit_code == 0, r.output
     ref = load_run(paths["both"]).trace()

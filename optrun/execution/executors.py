@@ -1,13 +1,13 @@
 """Where a sweep's batches run: the :class:`Executor` interface and its serial and local
 process-pool engines.
 
-An executor is handed whole batches (:class:`~optrun.execute.batch.BatchJob`, many members
+An executor is handed whole batches (:class:`~optrun.execution.batch.BatchJob`, many members
 each, never single members) and yields each batch's summary rows as it finishes. It watches
-the sweep's :class:`~optrun.execute.signals.Signals`: after a first signal it starts no new batch
+the sweep's :class:`~optrun.execution.signals.Signals`: after a first signal it starts no new batch
 and lets the running ones stop after their current step (their partial rows come back); after a
 second one it waits at most :data:`HURRY_GRACE_S` more, then gives up on the batches still out,
 which come back ``interrupted``. Another engine (a Dask cluster, say) plugs in by implementing
-:meth:`Executor.results`; the sweep's logic (:mod:`optrun.execute.sweep`) does not change.
+:meth:`Executor.results`; the sweep's logic (:mod:`optrun.execution.sweep`) does not change.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A single run: open its folder (first files, locked until its summary is final), drive it
-(:mod:`optrun.execute.drive`), and resume one that stopped from its last checkpoint."""
+(:mod:`optrun.execution.drive`), and resume one that stopped from its last checkpoint."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def execute(
 ) -> RunOutcome:
     """Run one config into a new run folder under ``runs_dir``, locked (:class:`FolderLock`) until
     its summary is final. Signals are handled from the start: a Ctrl-C while the problem is built
-    stops at once (nothing to record yet), later ones as :mod:`optrun.execute.signals` describes."""
+    stops at once (nothing to record yet), later ones as :mod:`optrun.execution.signals` describes."""
     with Signals(RUN_NOTICE) as sig:
         with sig.eagerly():
             objective, optimizer, x0 = build_single(config)

@@ -1,6 +1,6 @@
 """One batch of a sweep: its members run as one vectorized loop into the batch's trace file,
 and one summary row per member back (failed or interrupted rows when the batch could not finish).
-This is what an executor (:mod:`optrun.execute.executors`) runs, wherever it runs it."""
+This is what an executor (:mod:`optrun.execution.executors`) runs, wherever it runs it."""
 
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import signal
 
-from optrun.execute.batch import BatchJob
-from optrun.execute.executors import ProcessPoolExecutor, SerialExecutor, executor_for
-from optrun.execute.provenance import meta_record
-from optrun.execute.signals import Signals, exit_code
+from optrun.execution.batch import BatchJob
+from optrun.execution.executors import ProcessPoolExecutor, SerialExecutor, executor_for
+from optrun.execution.provenance import meta_record
+from optrun.execution.signals import Signals, exit_code
 from optrun.sweep import load_plan, make_batches
 
 
@@ -80,7 +80,7 @@ def test_one_meta_builder_keeps_each_kinds_keys(configs_dir):
 
 
 def test_a_sweep_runs_through_the_executor_it_is_given(tmp_path, configs_dir):
-    from optrun.execute.sweep import execute_sweep
+    from optrun.execution.sweep import execute_sweep
 
     class Counting(SerialExecutor):
         workers = 3

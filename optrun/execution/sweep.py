@@ -1,5 +1,5 @@
 """A sweep: open its folder, run its batches through an executor
-(:mod:`optrun.execute.executors`), keep every member's summary row, finish with the gates and
+(:mod:`optrun.execution.executors`), keep every member's summary row, finish with the gates and
 the exit status; and resume one, running only the members that did not finish.
 
 See :mod:`optrun.sweep` for how members are declared and grouped and
@@ -154,7 +154,7 @@ class _Sweep:
         )
         try:
             if not self.resuming:
-                from ..configio import dump_yaml
+                from ..config.yamlio import dump_yaml
 
                 atomic_write_text(os.path.join(self.path, "config.yaml"), dump_yaml(plan.resolved_dict()))
             atomic_write_json(os.path.join(self.path, self.meta_name), self.meta)
