@@ -73,12 +73,17 @@ def owner(target: str, names: list[str]) -> list[str]:
 
 
 def part(module: str) -> str:
-    """The layer key of a module: ``optrun.store.read`` -> ``store``."""
+    """The layer key of a module: ``optrun.store.select`` -> ``store``."""
     return module.split(".")[1] if "." in module else module
 
 
 GRAPH = {
-    m: {t for target, names, _ in imports(m) for t in owner(target, names) if t != m and not m.startswith(t + ".")}
+    m: {
+        t
+        for target, names, _ in imports(m)
+        for t in owner(target, names)
+        if t != m and not m.startswith(t + ".")
+    }
     for m in MODULES
 }
 

@@ -34,7 +34,7 @@ def format_option(*choices: str, default: str = "table"):
 # Called by click when the shell asks (``_OPTRUN_COMPLETE=bash_complete``): they list folders and
 # read no file, and import neither numpy nor optrun's readers, so a TAB answers at once.
 
-RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv")  # as optrun.store.read
+RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv")  # as optrun.store.parts.RUN_FILES
 RELATIVE = ("last", "-1", "-2", "-3")
 
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from .options import complete_runs, quiet_option, runs_dir_option
-from .runs import SelectorCommand, check_selectors
+from .selectors import SelectorCommand, check_selectors
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})
@@ -41,8 +41,9 @@ def resume(run_selector, runs_dir, quiet, workers):
       optrun resume 20261122-0451
     """
     from ..execution.run import resume_run
-    from ..store.read import folder_kind, resolve_run
+    from ..store.parts import folder_kind
     from ..store.records import has_record
+    from ..store.select import resolve_run
     from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
 
     check_selectors([run_selector])

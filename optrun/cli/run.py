@@ -191,7 +191,7 @@ def _picture(plan, path: str):
     """What ``--plot`` draws of the finished run or sweep at ``path``."""
     if plan.is_sweep:
         from ..plot import plot_sweeps
-        from ..store.read import load_sweep
+        from ..store.select import load_sweep
 
         return lambda: plot_sweeps([load_sweep(path)])
     from ..plot import plot_run_folder

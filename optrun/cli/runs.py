@@ -14,7 +14,6 @@ import click
 from .cells import algorithm_text, count_text, fmt_g, fmt_wall, iterations_text, members_text
 from .options import format_option, runs_dir_option
 from .render import csv_text, echo_json, print_table
-from .selectors import SelectorCommand, check_selectors  # noqa: F401 - for cli/resume, to be repointed
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed", "crashed", "damaged", "unreadable")
 STATUS_STYLE = {

@@ -17,7 +17,7 @@ from ..runner import Checkpoint
 from ..store import FORMAT_VERSION, RunFolder, TraceWriter
 from ..store.checkpoint import checkpoint_path
 from ..store.folder import FolderLock, utc_now
-from ..store.records import read_record
+from ..store.records import read_record, read_summary
 from ..store.resumetrace import recorded_hits, truncate_trace
 from ..store.space import reserve_space
 from .checkpoints import load_checkpoint
@@ -126,7 +126,7 @@ def resume_run(
 def _resumable(path: str, run_id: str) -> tuple[dict, dict, str]:
     """The summary, meta record and checkpoint path of a run that can be resumed."""
     try:
-        old = read_record(path, "summary.json")
+        old = read_summary(path, f"run {run_id}")
         meta = read_record(path, "meta.json")
     except (OSError, ValueError) as e:
         raise RunReadError(f"run {run_id}: cannot read summary.json/meta.json ({e})") from None

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..errors import RunReadError, RunSelectionError, StorageError
 from ..store import FORMAT_VERSION, RunFolder
 from ..store.folder import FolderLock, atomic_write_json, atomic_write_text, utc_now
-from ..store.records import read_record
+from ..store.records import read_summary
 from ..store.sweepstore import ROW_FIELDS, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from .batch import BatchJob
@@ -300,11 +300,11 @@ def resume_sweep(
 
 def _resumable(path: str, run_id: str) -> tuple[Plan, list[dict[str, Any]] | None, list[int]]:
     """The plan, recorded rows and members left to run of the sweep at ``path``."""
-    from ..store.read import missing_batch_files
+    from ..store.sweep import missing_batch_files
     from ..sweep import load_plan
 
     try:
-        old = read_record(path, "summary.json")
+        old = read_summary(path, f"sweep {run_id}")
     except (OSError, ValueError) as e:
         raise RunReadError(f"sweep {run_id}: cannot read summary.json ({e})") from None
     if old.get("kind") != "sweep":

@@ -1,6 +1,6 @@
 """Pictures of runs: a contour of their search paths (2-D), or their convergence curves.
 
-From loaded runs (:func:`optrun.store.read.load_run` objects) to the data the drawing code takes:
+From loaded runs (:func:`optrun.store.select.load_run` objects) to the data the drawing code takes:
 the objective rebuilt from the run's config, the box that holds every run, the paths and curves
 from the traces, the labels that tell the runs apart.
 """
@@ -77,7 +77,7 @@ def plot_runs(
     budget: int = THIN_BUDGET,
     where: Sequence[str] = (),
 ) -> str:
-    """Draw loaded runs (:func:`optrun.store.read.load_run` objects) and return the file written.
+    """Draw loaded runs (:func:`optrun.store.select.load_run` objects) and return the file written.
 
     ``kind`` is ``auto`` (contour for 2-D runs, convergence otherwise), ``contour``, ``surface``
     or ``convergence``. ``where`` (``["algorithm=adam", "alpha=0.1"]``, :func:`parse_where`) keeps

@@ -33,7 +33,7 @@ def plot_sweeps(
     only: dict[str, set[int]] | None = None,
     selectors: Sequence[str] = (),
 ) -> str:
-    """Convergence of sweeps (:func:`optrun.store.read.load_sweep` objects); returns the file written.
+    """Convergence of sweeps (:func:`optrun.store.select.load_sweep` objects); returns the file written.
 
     Per configuration (:func:`~optrun.plot.sweeplines.sweep_lines`) the median of f - f* across
     its members, with the interquartile band; one panel per objective (own y scale, f - f* on a

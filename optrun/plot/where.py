@@ -34,7 +34,7 @@ class Where:
 
 def parse_where(items: Sequence[str]) -> list[Where]:
     """``["algorithm=adam", "alpha=0.1"]`` -> :class:`Where` conditions, read as member selectors
-    read theirs (:func:`optrun.store.read.parse_pairs`: YAML-typed values, the digits written)."""
+    read theirs (:func:`optrun.store.values.parse_pairs`: YAML-typed values, the digits written)."""
     out = []
     for item in items:
         try:
@@ -49,7 +49,7 @@ def parse_where(items: Sequence[str]) -> list[Where]:
 
 def value_matches(cell: Any, want: Where, exact: bool = True) -> bool:
     """Does the value ``cell`` (a member-table cell or a config value) satisfy ``want``? Numbers
-    compare as member selectors compare them (:func:`optrun.store.read.same_value`), or with
+    compare as member selectors compare them (:func:`optrun.store.values.same_value`), or with
     ``exact=False`` also at ``want.digits`` significant digits; a mapping matches a name
     (``objective=rosenbrock``) or a mapping of some of its keys."""
     cell, v = json_value(cell), want.value

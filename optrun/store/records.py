@@ -1,5 +1,6 @@
 """The JSON records of a run or sweep folder (``summary.json``, ``meta.json``) read whole, as
-resuming needs them: the caller says what to do when one cannot be read."""
+resuming needs them: the caller says what to do when one cannot be read. A folder whose summary
+says it was written in a newer format is refused before anything else of it is read."""
 
 from __future__ import annotations
 
@@ -7,11 +8,23 @@ import json
 import os
 from typing import Any
 
+from ..errors import FormatVersionError
+from .parts import newer_format
+
 
 def read_record(folder: str, name: str) -> Any:
     """The parsed JSON file ``name`` of ``folder``; raises OSError or ValueError."""
     with open(os.path.join(folder, name), encoding="utf-8") as f:
         return json.load(f)
+
+
+def read_summary(folder: str, label: str) -> dict[str, Any]:
+    """``summary.json`` of ``folder`` (``label`` names it: ``run ID``); raises OSError or ValueError,
+    and :class:`FormatVersionError` when it was written by a newer optrun."""
+    summary = read_record(folder, "summary.json")
+    if isinstance(summary, dict) and (newer := newer_format(summary)):
+        raise FormatVersionError(f"{label}: {newer}")
+    return summary
 
 
 def has_record(folder: str, name: str) -> bool:

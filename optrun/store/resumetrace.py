@@ -38,7 +38,7 @@ def recorded_hits(path: str, f_min: float, upto: int) -> np.ndarray:
     """First recorded iteration at each target, for a checkpoint written before checkpoints held
     their hits: exact when every row up to it was recorded (or ``log_per_decade``, which keeps
     first crossings); with ``trace.every`` the first recorded row at or after the crossing."""
-    from .read import read_trace
+    from .traces import read_trace
 
     tr = read_trace(path)
     keep = tr["iteration"] <= upto

@@ -1,4 +1,4 @@
-"""Reading run folders: optrun.store.read (load_run, list_runs, resolve_run, status reconciliation)."""
+"""Reading run folders: optrun.store (load_run, list_runs, resolve_run, status reconciliation)."""
 
 from __future__ import annotations
 

@@ -48,28 +48,3 @@ def test_the_hooks_are_registered_by_importing_optrun_and_stay_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[0.001, 'adam', {'a': 1}]"
-
-
-def test_read_keeps_every_public_name():
-    import optrun.store.read as read
-
-    for name in (
-        "load_run",
-        "list_runs",
-        "load_sweep",
-        "resolve_run",
-        "select",
-        "split_groups",
-        "Run",
-        "Sweep",
-        "MemberGroup",
-        "parse_pairs",
-        "value_label",
-        "read_trace",
-        "folder_kind",
-        "missing_batch_files",
-        "newer_format",
-        "reconcile_status",
-        "select_members",
-    ):
-        assert hasattr(read, name), name
