@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AMSGRAD = os.path.join(ROOT, "configs", "amsgrad.yaml")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -22,7 +22,7 @@ pytest.importorskip("matplotlib")
 
 from optrun.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AMSGRAD = ROOT / "configs" / "amsgrad.yaml"
 ALGORITHMS = ["adam", "amsgrad", "rmsprop"]
 ALPHAS = [0.001, 0.00464159, 0.0215443, 0.1]  # as compare prints logspace(1e-3, 1e-1, 4)

@@ -143,7 +143,7 @@ def real_sweeps(tmp_path_factory, repo_root=None):
     from pathlib import Path
 
     runs = str(tmp_path_factory.mktemp("real") / "runs")
-    config = str(Path(__file__).resolve().parent.parent / "configs" / "amsgrad.yaml")
+    config = str(Path(__file__).resolve().parents[2] / "configs" / "amsgrad.yaml")
     for extra in ([], ["iterations=60"], ["--sweep", "algorithm.beta1=0.8,0.9,0.95"]):
         r = CliRunner().invoke(
             cli,
