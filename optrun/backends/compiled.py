@@ -38,7 +38,7 @@ GRADIENTS = {
 }
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def gradient(code, p, x, g):
     """``g[s] = grad f(x[s])`` for every row; ``p`` holds the objective's parameters (the
     ellipsoid's ``2 w``)."""
@@ -103,11 +103,11 @@ def compiled_gradient(objective: Objective) -> tuple[int, np.ndarray] | None:
     p = np.zeros(1)
     if objective.name == "ellipsoid":  # its weights as the objective computes them
         from ..objectives import get_objective
-        from ..objectives.library import _ellipsoid_weights
+        from ..objectives.library import ellipsoid_weights
 
         spec = get_objective("ellipsoid")
         condition = params.get("condition", next(q.default for q in spec.params if q.name == "condition"))
-        p = 2.0 * _ellipsoid_weights(objective.dim, float(condition))
+        p = 2.0 * ellipsoid_weights(objective.dim, float(condition))
     return code, np.ascontiguousarray(p, dtype=np.float64)
 
 
@@ -121,7 +121,7 @@ def compiled_gradient(objective: Objective) -> tuple[int, np.ndarray] | None:
 # used below the size at which a step is split among threads.
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def gd_steps(n, code, p, X, D, tile, g, x, alpha):
     for k in range(n):
         K.gd_apply(0, x.shape[1], tile, D[k], g, x, alpha)
@@ -129,7 +129,7 @@ def gd_steps(n, code, p, X, D, tile, g, x, alpha):
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def heavy_ball_steps(n, code, p, X, D, tile, g, x, buf, alpha, mom, omd, wd, has_wd, nesterov):
     for k in range(n):  # never the first step (t = 1 initialises the buffer)
         K.heavy_ball_apply(0, x.shape[1], tile, D[k], g, x, buf, alpha, mom, omd, wd, has_wd, False, nesterov)
@@ -137,7 +137,7 @@ def heavy_ball_steps(n, code, p, X, D, tile, g, x, buf, alpha, mom, omd, wd, has
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def adagrad_tutorial_steps(n, code, p, X, D, tile, g, x, sum_sq, alpha, eps):
     for k in range(n):
         K.adagrad_tutorial_apply(0, x.shape[1], tile, D[k], g, x, sum_sq, alpha, eps)
@@ -145,7 +145,7 @@ def adagrad_tutorial_steps(n, code, p, X, D, tile, g, x, sum_sq, alpha, eps):
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def adagrad_torch_steps(n, code, p, X, D, tile, g, x, sum_sq, NEG_CLR, wd, eps, has_wd):
     for k in range(n):
         K.adagrad_torch_apply(0, x.shape[1], tile, D[k], g, x, sum_sq, NEG_CLR[k], wd, eps, has_wd)
@@ -153,7 +153,7 @@ def adagrad_torch_steps(n, code, p, X, D, tile, g, x, sum_sq, NEG_CLR, wd, eps, 
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def adagrad_optax_steps(n, code, p, X, D, tile, g, x, sum_sq, neg_alpha, eps):
     for k in range(n):
         K.adagrad_optax_apply(0, x.shape[1], tile, D[k], g, x, sum_sq, neg_alpha, eps)
@@ -161,7 +161,7 @@ def adagrad_optax_steps(n, code, p, X, D, tile, g, x, sum_sq, neg_alpha, eps):
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def rmsprop_torch_steps(
     n,
     code,
@@ -213,7 +213,7 @@ def rmsprop_torch_steps(
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def rmsprop_optax_steps(
     n,
     code,
@@ -261,7 +261,7 @@ def rmsprop_optax_steps(
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def adadelta_steps(n, code, p, X, D, tile, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
     for k in range(n):
         K.adadelta_apply(
@@ -271,7 +271,7 @@ def adadelta_steps(n, code, p, X, D, tile, g, x, e_g, e_x, rho, omr, eps, neg_al
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def adam_torch_steps(
     n,
     code,
@@ -325,7 +325,7 @@ def adam_torch_steps(
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def adam_optax_steps(
     n,
     code,
@@ -383,7 +383,7 @@ def adam_optax_steps(
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def adamax_steps(
     n,
     code,
@@ -433,7 +433,7 @@ def adamax_steps(
         gradient(code, p, x, g)
 
 
-@njit(**K._JIT)
+@njit(**K.JIT)
 def amsgrad_tutorial_steps(n, code, p, X, D, tile, g, x, mu, nu, nu_max, B1, OMB1, beta2, omb2, alpha, eps):
     for k in range(n):
         K.amsgrad_tutorial_apply(

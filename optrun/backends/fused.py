@@ -41,6 +41,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ..optimizers import adadelta as ADD
 from ..optimizers import adam as A
 from ..optimizers import adaptive as AD
 from ..optimizers import sgd as SG
@@ -235,7 +236,7 @@ class _PerStep:
 
 
 def _any(v: Any) -> bool:
-    return AD._nonzero(v)
+    return T.nonzero(v)
 
 
 # ---------------------------------------------------------------- builders (numpy signatures)
@@ -509,7 +510,7 @@ def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
         )
         return s
 
-    return _fused(AD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update, steps)
+    return _fused(ADD.adadelta(alpha, rho, eps, weight_decay, torch_order).init, update, steps)
 
 
 def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
@@ -586,7 +587,7 @@ def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoup
         )
         return s
 
-    return _fused(A._adam_state, update, steps)
+    return _fused(A.adam_state, update, steps)
 
 
 def adamw_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
@@ -664,7 +665,7 @@ def adam_optax(
         )
         return s
 
-    return _fused(A._adam_state, update, steps)
+    return _fused(A.adam_state, update, steps)
 
 
 def adamw_optax(alpha, beta1, beta2, eps, eps_root, weight_decay) -> Optimizer:
@@ -892,8 +893,8 @@ FUSED: dict[Callable[..., Optimizer], Callable[..., Optimizer]] = {
     AD.adagrad_optax: adagrad_optax,
     AD.rmsprop_torch: rmsprop_torch,
     AD.rmsprop_optax: rmsprop_optax,
-    AD.adadelta: adadelta,
-    AD.adadelta_optax: adadelta_optax,
+    ADD.adadelta: adadelta,
+    ADD.adadelta_optax: adadelta_optax,
     A.adam_torch: adam_torch,
     A.adamw_torch: adamw_torch,
     A.amsgrad_torch: amsgrad_torch,

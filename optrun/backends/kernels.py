@@ -29,15 +29,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+#: the options every kernel is compiled with (see the module doc)
+JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
-@njit(**_JIT, inline="always")
+@njit(**JIT, inline="always")
 def maximum(a, b):
     return a if (a >= b or np.isnan(a)) else b
 
 
-@njit(**_JIT, inline="always")
+@njit(**JIT, inline="always")
 def lerp(m, v, c, small):
     # transforms.lerp: tmp = v - m; tmp = tmp * c; small: m + tmp | else: v + tmp
     d = (v - m) * c
@@ -47,7 +48,7 @@ def lerp(m, v, c, small):
 # ---------------------------------------------------------------- gradient descent, momentum
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def gd(lo, hi, g, x, step, alpha, so, add):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
@@ -60,7 +61,7 @@ def gd(lo, hi, g, x, step, alpha, so, add):
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov, so, add):
     for s in range(g.shape[0]):
         a, m, o, w = alpha[s], mom[s], omd[s], wd[s]
@@ -80,7 +81,7 @@ def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nest
 # ---------------------------------------------------------------- AdaGrad
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adagrad_tutorial(lo, hi, g, x, sum_sq, step, alpha, eps, so, add):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
@@ -96,7 +97,7 @@ def adagrad_tutorial(lo, hi, g, x, sum_sq, step, alpha, eps, so, add):
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so, add):
     for s in range(g.shape[0]):
         nc, w, e = neg_clr[s], wd[s], eps[s]
@@ -112,7 +113,7 @@ def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so, add)
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adagrad_optax(lo, hi, g, x, sum_sq, step, neg_alpha, eps, so, add):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
@@ -134,7 +135,7 @@ def adagrad_optax(lo, hi, g, x, sum_sq, step, neg_alpha, eps, so, add):
 # ---------------------------------------------------------------- RMSProp, Adadelta
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def rmsprop_torch(
     lo,
     hi,
@@ -183,7 +184,7 @@ def rmsprop_torch(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def rmsprop_optax(
     lo,
     hi,
@@ -230,7 +231,7 @@ def rmsprop_optax(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, so, add):
     for s in range(g.shape[0]):
         r, o, e, na, w = rho[s], omr[s], eps[s], neg_alpha[s], wd[s]
@@ -251,7 +252,7 @@ def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd,
 # ---------------------------------------------------------------- the Adam family
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adam_torch(
     lo,
     hi,
@@ -308,7 +309,7 @@ def adam_torch(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adam_optax(
     lo,
     hi,
@@ -371,7 +372,7 @@ def adam_optax(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def nadam_torch(
     lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled, so, add
 ):
@@ -407,7 +408,7 @@ def nadam_torch(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adamax(
     lo,
     hi,
@@ -457,7 +458,7 @@ def adamax(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def amsgrad_tutorial(lo, hi, g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps, so, add):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
@@ -509,7 +510,7 @@ def _sum_sq(t):
 SUM_BLOCK = 1024
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _sum_tile(n, tile, acc):
     """``acc[s] += sum(tile[s, :n] ** 2)``, the sum taken per :data:`SUM_BLOCK` columns and the
     block sums added in column order."""
@@ -521,7 +522,7 @@ def _sum_tile(n, tile, acc):
         acc[s] = r
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def gd_apply(lo, hi, tile, sq, g, x, alpha):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
@@ -531,7 +532,7 @@ def gd_apply(lo, hi, tile, sq, g, x, alpha):
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def heavy_ball_apply(lo, hi, tile, sq, g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
@@ -541,7 +542,7 @@ def heavy_ball_apply(lo, hi, tile, sq, g, x, buf, alpha, mom, omd, wd, has_wd, f
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adagrad_tutorial_apply(lo, hi, tile, sq, g, x, sum_sq, alpha, eps):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
@@ -551,7 +552,7 @@ def adagrad_tutorial_apply(lo, hi, tile, sq, g, x, sum_sq, alpha, eps):
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adagrad_torch_apply(lo, hi, tile, sq, g, x, sum_sq, neg_clr, wd, eps, has_wd):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
@@ -561,7 +562,7 @@ def adagrad_torch_apply(lo, hi, tile, sq, g, x, sum_sq, neg_clr, wd, eps, has_wd
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adagrad_optax_apply(lo, hi, tile, sq, g, x, sum_sq, neg_alpha, eps):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
@@ -571,7 +572,7 @@ def adagrad_optax_apply(lo, hi, tile, sq, g, x, sum_sq, neg_alpha, eps):
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def rmsprop_torch_apply(
     lo,
     hi,
@@ -624,7 +625,7 @@ def rmsprop_torch_apply(
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def rmsprop_optax_apply(
     lo,
     hi,
@@ -673,7 +674,7 @@ def rmsprop_optax_apply(
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adadelta_apply(lo, hi, tile, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
@@ -683,7 +684,7 @@ def adadelta_apply(lo, hi, tile, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, w
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adam_torch_apply(
     lo,
     hi,
@@ -738,7 +739,7 @@ def adam_torch_apply(
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adam_optax_apply(
     lo,
     hi,
@@ -797,7 +798,7 @@ def adam_optax_apply(
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def nadam_torch_apply(
     lo, hi, tile, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled
 ):
@@ -831,7 +832,7 @@ def nadam_torch_apply(
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adamax_apply(
     lo, hi, tile, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order
 ):
@@ -864,7 +865,7 @@ def adamax_apply(
     sq[:] = acc
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def amsgrad_tutorial_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
