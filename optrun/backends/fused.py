@@ -49,6 +49,7 @@ from ..optimizers import transforms as T
 from ..optimizers.base import Optimizer
 from ..threads import available, team
 from . import kernels as K
+from .stepper import Fused
 
 #: columns from which a step runs on every thread (:mod:`optrun.threads`); below, one thread
 #: (measured on the 2-core reference machine: a sleeping helper thread starts ~70 us late)
@@ -158,8 +159,8 @@ def _tiles(threads: int, S: int) -> np.ndarray:
     return buf
 
 
-def _fused(init: Callable, update: Callable, steps: Callable | None = None) -> Optimizer:
-    """An :class:`Optimizer` whose ``apply`` is ``update`` in its fused mode (``sq`` given)."""
+def _fused(init: Callable, update: Callable, steps: Callable | None = None) -> Fused:
+    """A :class:`Fused` optimizer whose ``apply`` is ``update`` in its fused mode (``sq`` given)."""
 
     def plain(g, s, x, t):
         return update(g, s, x, t)
@@ -167,7 +168,7 @@ def _fused(init: Callable, update: Callable, steps: Callable | None = None) -> O
     def apply(g, s, x, t, step_sq):
         return update(g, s, x, t, step_sq)[1]
 
-    return Optimizer(init, plain, apply, steps)
+    return Fused(init, plain, apply, steps)
 
 
 def _steps(
