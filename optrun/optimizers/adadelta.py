@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -57,10 +58,8 @@ def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     return Optimizer(init, update)
 
 
-def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
-    """optax.adadelta: :func:`adadelta` in optax's order."""
-    return adadelta(alpha, rho, eps, weight_decay, torch_order=False)
-
+#: optax.adadelta: :func:`adadelta` in optax's order
+adadelta_optax = partial(adadelta, torch_order=False)
 
 _ADADELTA_RULE = (
     "g = g + weight_decay * x\n"

@@ -22,6 +22,7 @@ Library versions whose source was read: torch 2.13.0 (``torch/optim/adam.py``, `
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -45,7 +46,7 @@ def adam_state(x: np.ndarray) -> AdamState:
     return AdamState(z(x), z(x), z(x), e(x), e(x), e(x))
 
 
-def _decoupled(step: np.ndarray, x: np.ndarray, factor, tmp: np.ndarray) -> None:
+def decoupled_step(step: np.ndarray, x: np.ndarray, factor, tmp: np.ndarray) -> None:
     """Turn the step of ``x' = x * factor + step`` into ``x' - x`` so that the runner's
     ``x + step`` lands on torch's ``x.mul_(factor).add_(...)`` (exactly whenever ``x'`` and ``x``
     are within a factor of 2, by Sterbenz's lemma; to an ulp of the step otherwise)."""
@@ -55,6 +56,12 @@ def _decoupled(step: np.ndarray, x: np.ndarray, factor, tmp: np.ndarray) -> None
 
 
 # ---------------------------------------------------------------- torch: Adam, AdamW, AMSGrad
+
+
+def adam_torch_coefficients(t, alpha, beta1, beta2) -> tuple:
+    """torch Adam's per-step scalars (both backends): ``-alpha / (1 - beta1**t)`` and
+    ``sqrt(1 - beta2**t)``; ``t`` an int or an int array (elementwise, the same bits)."""
+    return -(alpha / T.bias_correction(beta1, t)), T.power(T.bias_correction(beta2, t), 0.5)
 
 
 def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoupled=False) -> Optimizer:
@@ -76,38 +83,42 @@ def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoup
     w1 = 1.0 - beta1
 
     def update(g, s, x, t):
+        neg_step_size, bc2_sqrt = adam_torch_coefficients(t, alpha, beta1, beta2)
         if has_wd and not decoupled:
             T.add_scaled(s.geff, g, x, weight_decay)
             g = s.geff
         T.lerp(s.mu, g, w1, s.tmp)
         T.decay_add_square(s.nu, g, beta2, s.tmp)
-        step_size = alpha / T.bias_correction(beta1, t)
-        bc2_sqrt = T.power(T.bias_correction(beta2, t), 0.5)
         if amsgrad:
             T.running_max(s.nu_max, s.nu)
         np.sqrt(s.nu_max if amsgrad else s.nu, out=s.tmp)
         np.divide(s.tmp, bc2_sqrt, out=s.tmp)
         np.add(s.tmp, eps, out=s.tmp)
-        np.multiply(s.mu, -step_size, out=s.step)
+        np.multiply(s.mu, neg_step_size, out=s.step)
         np.divide(s.step, s.tmp, out=s.step)
         if has_wd and decoupled:
-            _decoupled(s.step, x, 1.0 - alpha * weight_decay, s.tmp)
+            decoupled_step(s.step, x, 1.0 - alpha * weight_decay, s.tmp)
         return s.step, s
 
     return Optimizer(adam_state, update)
 
 
-def adamw_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
-    """torch.optim.AdamW: :func:`adam_torch` with decoupled weight decay."""
-    return adam_torch(alpha, beta1, beta2, eps, weight_decay, decoupled=True)
+#: torch.optim.AdamW: :func:`adam_torch` with decoupled weight decay
+adamw_torch = partial(adam_torch, decoupled=True)
 
-
-def amsgrad_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
-    """torch.optim.Adam(amsgrad=True): :func:`adam_torch` with the maximum of the raw ``v``."""
-    return adam_torch(alpha, beta1, beta2, eps, weight_decay, amsgrad=True)
-
+#: torch.optim.Adam(amsgrad=True): :func:`adam_torch` with the maximum of the raw ``v``
+amsgrad_torch = partial(adam_torch, amsgrad=True)
 
 # ---------------------------------------------------------------- optax: Adam, AdamW, NAdam, AMSGrad
+
+
+def adam_optax_coefficients(t, beta1, beta2, nesterov=False) -> tuple:
+    """optax Adam's per-step scalars (both backends): ``1 / (1 - beta1**t)``, the same at
+    ``t + 1`` (Nesterov; else the first again) and ``1 / (1 - beta2**t)``. XLA turns optax's
+    division by the broadcast scalar into a product with its reciprocal: reproduced."""
+    inv_bc1 = 1.0 / T.bias_correction(beta1, t)
+    inv_bc1n = 1.0 / T.bias_correction(beta1, t + 1) if nesterov else inv_bc1
+    return inv_bc1, inv_bc1n, 1.0 / T.bias_correction(beta2, t)
 
 
 def adam_optax(
@@ -132,17 +143,16 @@ def adam_optax(
     def update(g, s, x, t):
         T.ema(s.mu, g, beta1, s.tmp)
         T.ema_square(s.nu, g, beta2, s.tmp)
-        # XLA turns the division by the broadcast scalar into a product with its reciprocal
-        inv_bc1 = 1.0 / T.bias_correction(beta1, t)
+        inv_bc1, inv_bc1n, inv_bc2 = adam_optax_coefficients(t, beta1, beta2, nesterov)
         if nesterov:
-            np.multiply(s.mu, 1.0 / T.bias_correction(beta1, t + 1), out=s.step)
+            np.multiply(s.mu, inv_bc1n, out=s.step)
             np.multiply(s.step, beta1, out=s.step)
             np.multiply(g, inv_bc1, out=s.tmp)
             np.multiply(s.tmp, 1.0 - beta1, out=s.tmp)
             np.add(s.step, s.tmp, out=s.step)
         else:
             np.multiply(s.mu, inv_bc1, out=s.step)
-        np.multiply(s.nu, 1.0 / T.bias_correction(beta2, t), out=s.tmp)
+        np.multiply(s.nu, inv_bc2, out=s.tmp)
         if amsgrad:
             T.running_max(s.nu_max, s.tmp)
             np.copyto(s.tmp, s.nu_max)
@@ -158,20 +168,14 @@ def adam_optax(
     return Optimizer(adam_state, update)
 
 
-def adamw_optax(alpha, beta1, beta2, eps, eps_root, weight_decay) -> Optimizer:
-    """optax.adamw: :func:`adam_optax` plus ``weight_decay * x`` before the learning rate."""
-    return adam_optax(alpha, beta1, beta2, eps, eps_root, weight_decay)
+#: optax.adamw: :func:`adam_optax` plus ``weight_decay * x`` before the learning rate
+adamw_optax = partial(adam_optax)
 
+#: optax.nadam = adam(nesterov=True)
+nadam_optax = partial(adam_optax, nesterov=True)
 
-def nadam_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
-    """optax.nadam = adam(nesterov=True)."""
-    return adam_optax(alpha, beta1, beta2, eps, eps_root, nesterov=True)
-
-
-def amsgrad_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
-    """optax.amsgrad: maximum over the bias-corrected second moment."""
-    return adam_optax(alpha, beta1, beta2, eps, eps_root, amsgrad=True)
-
+#: optax.amsgrad: maximum over the bias-corrected second moment
+amsgrad_optax = partial(adam_optax, amsgrad=True)
 
 # ---------------------------------------------------------------- NAdam (torch)
 
@@ -184,6 +188,24 @@ class NadamState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
     den: np.ndarray  # (..., d)
+
+
+def nadam_torch_coefficients(t, beta1, beta2, momentum_decay) -> tuple:
+    """torch NAdam's per-step scalars (both backends): ``1 - beta2**t``, ``mu(t)``, ``mu(t+1)``."""
+    return (
+        T.bias_correction(beta2, t),
+        beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay)),
+        beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay)),
+    )
+
+
+def nadam_step_sizes(mu_product: np.ndarray, mu, mu_next, alpha) -> tuple:
+    """``P = P * mu(t)`` in place (in ``P``'s dtype, float32 as torch's), then the step sizes
+    ``-alpha * (1 - mu(t)) / (1 - P)`` and ``-alpha * mu(t+1) / (1 - P * mu(t+1))`` (both backends)."""
+    np.multiply(mu_product, np.asarray(mu, dtype=mu_product.dtype), out=mu_product)
+    prod = mu_product.astype(np.float64)
+    prod_next = prod * mu_next
+    return (-alpha * (1.0 - mu)) / (1.0 - prod), (-alpha * mu_next) / (1.0 - prod_next)
 
 
 def nadam_torch(
@@ -219,12 +241,8 @@ def nadam_torch(
         if has_wd and not decoupled_weight_decay:
             T.add_scaled(s.geff, g, x, weight_decay)
             g = s.geff
-        bc2 = T.bias_correction(beta2, t)
-        mu = beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay))
-        mu_next = beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay))
-        np.multiply(s.mu_product, np.asarray(mu, dtype=pdtype), out=s.mu_product)
-        prod = s.mu_product.astype(np.float64)
-        prod_next = prod * mu_next
+        bc2, mu, mu_next = nadam_torch_coefficients(t, beta1, beta2, momentum_decay)
+        c1, c2 = nadam_step_sizes(s.mu_product, mu, mu_next, alpha)
         T.lerp(s.mu, g, w1, s.tmp)
         T.decay_add_square(s.nu, g, beta2, s.tmp)
         np.divide(s.nu, bc2, out=s.den)
@@ -234,13 +252,13 @@ def nadam_torch(
             np.multiply(x, 1.0 - alpha * weight_decay, out=s.step)
         else:
             np.copyto(s.step, x)
-        np.multiply(g, (-alpha * (1.0 - mu)) / (1.0 - prod), out=s.tmp)
+        np.multiply(g, c1, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
         np.add(s.step, s.tmp, out=s.step)
-        np.multiply(s.mu, (-alpha * mu_next) / (1.0 - prod_next), out=s.tmp)
+        np.multiply(s.mu, c2, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
         np.add(s.step, s.tmp, out=s.step)
-        np.subtract(s.step, x, out=s.step)  # x + (y - x) == y (Sterbenz), see _decoupled
+        np.subtract(s.step, x, out=s.step)  # x + (y - x) == y (Sterbenz), see decoupled_step
         return s.step, s
 
     return Optimizer(init, update)
@@ -255,6 +273,13 @@ class AdamaxState(NamedTuple):
     geff: np.ndarray  # (..., d)
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
+
+
+def adamax_coefficients(t, alpha, beta1, torch_order=True) -> tuple:
+    """AdaMax's per-step scalar (both backends): torch ``-(alpha / (1 - beta1**t))``, optax
+    ``1 / (1 - beta1**t)``."""
+    bc1 = T.bias_correction(beta1, t)
+    return (-(alpha / bc1) if torch_order else 1.0 / bc1,)
 
 
 def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
@@ -284,12 +309,12 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
         np.multiply(s.u, beta2, out=s.u)
         T.abs_plus_eps(s.tmp, g, eps)
         np.maximum(s.u, s.tmp, out=s.u)
-        bc1 = T.bias_correction(beta1, t)
+        (coef,) = adamax_coefficients(t, alpha, beta1, torch_order)
         if torch_order:
-            np.multiply(s.mu, -(alpha / bc1), out=s.step)
+            np.multiply(s.mu, coef, out=s.step)
             np.divide(s.step, s.u, out=s.step)
         else:  # optax: m * (1 / bc), as XLA rewrites m / bc
-            np.multiply(s.mu, 1.0 / bc1, out=s.step)
+            np.multiply(s.mu, coef, out=s.step)
             np.divide(s.step, s.u, out=s.step)
             np.multiply(s.step, -alpha, out=s.step)
         return s.step, s
@@ -297,10 +322,8 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
     return Optimizer(init, update)
 
 
-def adamax_optax(alpha, beta1, beta2, eps) -> Optimizer:
-    """optax.adamax: :func:`adamax` in optax's order, no weight decay."""
-    return adamax(alpha, beta1, beta2, eps, torch_order=False)
-
+#: optax.adamax: :func:`adamax` in optax's order, no weight decay
+adamax_optax = partial(adamax, torch_order=False)
 
 # ---------------------------------------------------------------- AMSGrad (tutorial)
 

@@ -64,6 +64,11 @@ class AdagradTorchState(NamedTuple):
     tmp: np.ndarray  # (..., d)
 
 
+def adagrad_torch_coefficients(t, alpha, lr_decay) -> tuple:
+    """torch AdaGrad's per-step scalar (both backends): ``-clr = -(alpha / (1 + (t - 1) * lr_decay))``."""
+    return (-(alpha / (1.0 + (t - 1) * lr_decay)),)
+
+
 def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps) -> Optimizer:
     """torch.optim.Adagrad (``_single_tensor_adagrad``, torch 2.13)::
 
@@ -83,10 +88,10 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
         if has_wd:
             T.add_scaled(s.geff, g, x, weight_decay)
             g = s.geff
-        clr = alpha / (1.0 + (t - 1) * lr_decay)
+        (neg_clr,) = adagrad_torch_coefficients(t, alpha, lr_decay)
         T.accumulate_square(s.sum_sq, g, s.tmp)
         T.root_plus_eps(s.tmp, s.sum_sq, eps)
-        np.multiply(g, -clr, out=s.step)
+        np.multiply(g, neg_clr, out=s.step)
         np.divide(s.step, s.tmp, out=s.step)
         return s.step, s
 
