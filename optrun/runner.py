@@ -261,6 +261,38 @@ class Loop:
     def rows(self, n: int) -> tuple[np.ndarray, ...]:
         return self.F[:n], self.G[:n], self.D[:n], self.X[:n]
 
+    def start(self, problem: Problem, x: np.ndarray, members: Members, resume: Checkpoint | None) -> tuple:
+        """``(state, g, t, first, k)`` at the start (row 0 is the start point) or after
+        ``resume`` (``x`` and the bookkeeping restored; the gradient recomputed from ``x``)."""
+        if resume is None:
+            state = problem.optimizer[0](x)
+            t, first, k = 0, 0, 1
+        else:
+            x[...] = resume.x
+            state = resume.opt_state
+            members.restore(resume)
+            t = resume.iteration
+            first, k = t + 1, 0  # the point's row was recorded before: row 0 is overwritten
+        self.X[0] = x
+        g = self.observe(0, 1)
+        self.D[0] = 0.0
+        return state, g, t, first, k
+
+
+class Every:
+    """A deadline repeating every ``seconds`` on the monotonic clock; never due when None."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.next = time.monotonic() + (seconds or 0.0)
+
+    def due(self) -> bool:
+        return self.seconds is not None and time.monotonic() >= self.next
+
+    def reset(self) -> None:
+        if self.seconds is not None:
+            self.next = time.monotonic() + self.seconds
+
 
 def run(
     problem: Problem,
@@ -298,44 +330,27 @@ def run(
         if on_chunk is not None:
             on_chunk(chunk)
 
-    next_checkpoint = time.monotonic() + (checkpoint_every_s or 0.0)
-    next_flush = time.monotonic() + (flush_every_s or 0.0)
+    flush_timer, checkpoint_timer = Every(flush_every_s), Every(checkpoint_every_s or None)
     with np.errstate(all="ignore"):
-        if resume is None:
-            state = problem.optimizer[0](x)
-            t, first, k = 0, 0, 1  # row 0 is the start point
-        else:
-            x[...] = resume.x
-            state = resume.opt_state
-            members.restore(resume)
-            t = resume.iteration
-            first, k = t + 1, 0  # the start point's row is not recorded again
-        loop.X[0] = x
-        g = loop.observe(0, 1)
-        loop.D[0] = 0.0
+        state, g, t, first, k = loop.start(problem, x, members, resume)
         in_flush = False
         try:
             while t < T:
                 if should_stop is not None and should_stop():
                     interrupted = True
                     break
-                if k == K or (flush_every_s is not None and k and time.monotonic() >= next_flush):
+                if k == K or (k and flush_timer.due()):
                     in_flush = True
                     flush(first, k, False)
                     first += k
                     k = 0
                     in_flush = False  # only now: rows handed on are never flushed again
-                    if flush_every_s is not None:
-                        next_flush = time.monotonic() + flush_every_s
+                    flush_timer.reset()
                     if not members.running():
                         break
-                    if (
-                        on_checkpoint is not None
-                        and checkpoint_every_s
-                        and time.monotonic() >= next_checkpoint
-                    ):
+                    if on_checkpoint is not None and checkpoint_timer.due():
                         on_checkpoint(members.snapshot(t, x, state))
-                        next_checkpoint = time.monotonic() + checkpoint_every_s
+                        checkpoint_timer.reset()
                 room = min(K - k, T - t)
                 n, state = stepper.advance(g, state, x, t, loop.X[k : k + room], loop.D[k : k + room])
                 g = loop.observe(k, n)
