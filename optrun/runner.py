@@ -9,7 +9,7 @@ earlier rows; a member that stops is frozen (its rows end there) while the other
 
 How ``x`` moves is the business of one :class:`optrun.backends.stepper.Stepper`, chosen once per
 run (numpy ``update``, numba's fused step, or compiled chunks of steps); the objective is called
-in one place, :meth:`Loop.observe`, for the rows the stepper wrote; per-member bookkeeping (stop
+in one place, ``Loop.observe``, for the rows the stepper wrote; per-member bookkeeping (stop
 rules, best and final points, checkpoints, results) is :class:`Members`'.
 
 Per member the loop records ``f``, ``grad_norm`` (Euclidean norm of the gradient at the point),
@@ -238,7 +238,7 @@ class Members:
 
 
 class Loop:
-    """The chunk buffers of one run and the one place the objective is called (:meth:`observe`)."""
+    """The chunk buffers of one run and the one place the objective is called (``observe``)."""
 
     def __init__(self, problem: Problem, x: np.ndarray):
         S, d = x.shape
@@ -247,16 +247,28 @@ class Loop:
         self.value_and_grad = problem.objective.value_and_grad
         self.F, self.G, self.D = np.empty((K, S)), np.empty((K, S)), np.empty((K, S))
         self.X = np.empty((K, S, d))
+        self.observe = self._observer()
 
-    def observe(self, k: int, n: int) -> np.ndarray:
-        """``f`` and the squared gradient norm of rows ``k .. k + n - 1`` (points in ``X``), all
-        members of all rows in one call of the objective; returns the gradient of the last row.
-        (The seam for objectives of the step index and a per-member random stream.)"""
-        S, d = self.S, self.d
-        fs, gs = self.value_and_grad(self.X[k : k + n].reshape(n * S, d))
-        self.F[k : k + n] = np.reshape(fs, (n, S))
-        np.vecdot(gs, gs, out=self.G[k : k + n].reshape(n * S))
-        return gs[(n - 1) * S :] if n > 1 else gs
+    def _observer(self) -> Callable[[int, int, np.ndarray], np.ndarray]:
+        """``observe(k, n, x)``: ``f`` and the squared gradient norm of rows ``k .. k + n - 1``
+        (points in ``X``; ``x`` is the last), all members of all rows in one call of the
+        objective; returns the gradient of the last row. The one place the objective is called
+        (the seam for objectives of the step index and a per-member random stream). A closure
+        over the buffers: it runs once per step."""
+        vg, F, G, X, S, d, vecdot = self.value_and_grad, self.F, self.G, self.X, self.S, self.d, np.vecdot
+
+        def observe(k: int, n: int, x: np.ndarray) -> np.ndarray:
+            if n == 1:  # the hot path of a step-by-step run: the point is x (as X[k]), no reshapes
+                f, g = vg(x)
+                F[k] = f
+                vecdot(g, g, out=G[k])
+                return g
+            fs, gs = vg(X[k : k + n].reshape(n * S, d))
+            F[k : k + n] = np.reshape(fs, (n, S))
+            vecdot(gs, gs, out=G[k : k + n].reshape(n * S))
+            return gs[(n - 1) * S :]
+
+        return observe
 
     def rows(self, n: int) -> tuple[np.ndarray, ...]:
         return self.F[:n], self.G[:n], self.D[:n], self.X[:n]
@@ -274,7 +286,7 @@ class Loop:
             t = resume.iteration
             first, k = t + 1, 0  # the point's row was recorded before: row 0 is overwritten
         self.X[0] = x
-        g = self.observe(0, 1)
+        g = self.observe(0, 1, x)
         self.D[0] = 0.0
         return state, g, t, first, k
 
@@ -322,7 +334,8 @@ def run(
     members = Members(*x.shape, problem.f_target, problem.grad_norm_tol)
     loop = Loop(problem, x)
     stepper = stepper_for(problem.optimizer, problem.compiled, problem.project)
-    T, K = problem.iterations, loop.K
+    T, K, X, D = problem.iterations, loop.K, loop.X, loop.D
+    advance, observe = stepper.advance, loop.observe  # the loop's two calls per step
     interrupted = False
 
     def flush(first: int, n: int, at_end: bool) -> None:
@@ -351,9 +364,8 @@ def run(
                     if on_checkpoint is not None and checkpoint_timer.due():
                         on_checkpoint(members.snapshot(t, x, state))
                         checkpoint_timer.reset()
-                room = min(K - k, T - t)
-                n, state = stepper.advance(g, state, x, t, loop.X[k : k + room], loop.D[k : k + room])
-                g = loop.observe(k, n)
+                n, state = advance(g, state, x, t, X, D, k, T)
+                g = observe(k, n, x)
                 t += n
                 k += n
         except BaseException:

@@ -45,38 +45,51 @@ class Fused(NamedTuple):
 
 
 class Stepper:
-    """``update``, then ``x += step`` and the squared step norm (any optimizer)."""
+    """``update``, then ``x += step`` and the squared step norm (any optimizer).
+
+    ``advance(g, state, x, t, X, D, k, T) -> (n, state)`` takes steps ``t + 1 ..`` from ``x``
+    (``g`` the gradient there), at most to the end of the chunk buffers ``X``, ``D`` and to step
+    ``T``: the points into ``X[k], X[k + 1] ..``, the squared step norms into ``D[k] ..``; it
+    returns how many steps were taken and the new state. Here one step per call, a closure: it is
+    the runner's hot path, kept to the calls it needs.
+    """
 
     def __init__(self, optimizer: Any, project: Projection | None = None):
         self.update = optimizer[1]
         self.project = project
+        self.advance = self._one_step(self.update, project)
 
-    def step(self, g: np.ndarray, state: Any, x: np.ndarray, t: int, sq: np.ndarray) -> Any:
-        """Step ``t`` from ``x`` (in place); the squared step norms into ``sq``; the new state."""
-        step, state = self.update(g, state, x, t)
-        np.add(x, step, out=x)
-        np.vecdot(step, step, out=sq)
-        return state
+    @staticmethod
+    def _one_step(update: Callable, project: Projection | None) -> Callable[..., tuple[int, Any]]:
+        add, vecdot = np.add, np.vecdot
 
-    def advance(
-        self, g: np.ndarray, state: Any, x: np.ndarray, t: int, X: np.ndarray, D: np.ndarray
-    ) -> tuple[int, Any]:
-        """Steps ``t + 1 ..`` from ``x``: the points into ``X[k]``, squared step norms into
-        ``D[k]`` (at most ``len(X)`` steps); returns how many were taken and the new state.
-        ``g`` is the gradient at ``x``."""
-        state = self.step(g, state, x, t + 1, D[0])
-        if self.project is not None:
-            self.project(x)
-        X[0] = x
-        return 1, state
+        def advance(g, state, x, t, X, D, k, T):
+            step, state = update(g, state, x, t + 1)
+            add(x, step, out=x)
+            vecdot(step, step, out=D[k])
+            if project is not None:
+                project(x)
+            X[k] = x
+            return 1, state
+
+        return advance
 
 
 class FusedStepper(Stepper):
     """The numba backend's fused ``apply``: ``x`` and the state cross memory once per step."""
 
     def __init__(self, optimizer: Fused, project: Projection | None = None):
-        super().__init__(optimizer, project)
-        self.step = optimizer.apply
+        self.update, self.project, self.apply = optimizer.update, project, optimizer.apply
+        apply = optimizer.apply
+
+        def advance(g, state, x, t, X, D, k, T):
+            state = apply(g, state, x, t + 1, D[k])
+            if project is not None:
+                project(x)
+            X[k] = x
+            return 1, state
+
+        self.advance = advance
 
 
 class ChunkStepper(FusedStepper):
@@ -86,17 +99,21 @@ class ChunkStepper(FusedStepper):
 
     def __init__(self, optimizer: Fused, compiled: tuple[int, np.ndarray]):
         super().__init__(optimizer)
+        self.one = self.advance
+        self.advance = self.chunk
         self.steps = optimizer.steps
         self.compiled = compiled
         self.g: np.ndarray | None = None  # the gradient at x, updated in place by the chunks
 
-    def advance(self, g, state, x, t, X, D):
+    def chunk(self, g, state, x, t, X, D, k, T):
+        """As ``advance``: a chunk of steps (the first step of a run alone)."""
         if t < 1:
-            return super().advance(g, state, x, t, X, D)
+            return self.one(g, state, x, t, X, D, k, T)
         if self.g is None:
             self.g = np.array(g, dtype=np.float64, order="C")
         code, params = self.compiled
-        return len(X), self.steps(code, params, self.g, state, x, t + 1, X, D)
+        n = min(len(X) - k, T - t)
+        return n, self.steps(code, params, self.g, state, x, t + 1, X[k : k + n], D[k : k + n])
 
 
 def stepper_for(

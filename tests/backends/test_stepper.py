@@ -44,7 +44,7 @@ def test_a_stepper_writes_the_point_and_the_squared_step(fused):
     stepper = stepper_for(fused_like(opt) if fused else opt)
     x = np.array([[1.0, -2.0]])
     X, D = np.empty((3, 1, 2)), np.empty((3, 1))
-    n, _ = stepper.advance(2.0 * x, opt.init(x), x, 0, X, D)
+    n, _ = stepper.advance(2.0 * x, opt.init(x), x, 0, X, D, 0, 3)
     assert n == 1
     assert X[0].tolist() == [[0.5, -1.0]] and x.tolist() == [[0.5, -1.0]]
     assert D[0].tolist() == [0.5**2 + 1.0**2]
