@@ -24,22 +24,28 @@ serve them all:
 Each generated function is the template's code with the kernel bound as a global and its own
 name (``<kernel>_apply``, ``<kernel>_steps``), so numba's on-disk cache (``cache=True``) keeps one
 entry per kernel, keyed by that name, and finds it again in the next process (a closure over the
-kernel, or the kernel passed as an argument, would be compiled anew in every process). Like any
-numba function calling another module's, a generated function's cache entry is invalidated by a
-change to this file, not to :mod:`.kernels`: clear ``optrun/backends/__pycache__`` after editing
-a kernel.
+kernel, or the kernel passed as an argument, would be compiled anew in every process). numba
+checks a cache entry against the source file of the function only (here this one), while the
+compiled driver contains its kernel's code: so the cache name also carries :data:`SOURCE_TAG`, a
+hash of :mod:`.kernels` and :mod:`.compiled`, and editing a kernel compiles its drivers anew.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import types
 from collections.abc import Callable
 
 import numpy as np
 from numba import njit
 
+from . import compiled
 from . import kernels as K
 from .compiled import gradient
+
+#: hash of the kernels' and compiled gradients' source, part of each generated function's cache name
+SOURCE_TAG = hashlib.sha1((inspect.getsource(K) + inspect.getsource(compiled)).encode()).hexdigest()[:10]
 
 #: columns per partial sum of squares; tiles are whole multiples of it, so a member's step norm
 #: does not depend on the tile width (which shrinks with the batch size S)
@@ -87,9 +93,10 @@ def _steps_template(n, code, p, X, D, tile, C, g, x, *rest):
 
 
 def _generate(template: Callable, name: str, **bound: Callable) -> Callable:
-    """``template``'s code under its own ``name`` with ``bound`` as globals, compiled lazily."""
+    """``template``'s code under its own ``name`` with ``bound`` as globals, compiled lazily (and
+    cached under ``name`` and :data:`SOURCE_TAG`)."""
     fn = types.FunctionType(template.__code__, {**template.__globals__, **bound}, name)
-    fn.__qualname__ = name
+    fn.__qualname__ = f"{name}_{SOURCE_TAG}"
     fn.__doc__ = (
         f"{template.__name__.strip('_').replace('_template', '')} of kernels.{name.rsplit('_', 1)[0]}"
     )
