@@ -7,6 +7,11 @@ stopping rules are applied to it in one vectorized pass and the chunk is handed 
 it is exactly equivalent to stopping at that iteration, because later iterations never change
 earlier rows; a member that stops is frozen (its rows end there) while the others go on.
 
+How ``x`` moves is the business of one :class:`optrun.backends.stepper.Stepper`, chosen once per
+run (numpy ``update``, numba's fused step, or compiled chunks of steps); the objective is called
+in one place, ``Loop.observe``, for the rows the stepper wrote; per-member bookkeeping (stop
+rules, best and final points, checkpoints, results) is :class:`Members`'.
+
 Per member the loop records ``f``, ``grad_norm`` (Euclidean norm of the gradient at the point),
 ``step_norm`` (norm of the step that led to the point; 0 at iteration 0) and ``x``. Row ``t`` is
 the point after ``t`` steps; row 0 is the start point.
@@ -21,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .backends.stepper import Projection, stepper_for
 from .objectives import Objective
 from .optimizers import Optimizer
 
@@ -42,6 +48,8 @@ class Problem:
     #: the objective's compiled gradient ``(code, params)`` when the optimizer's ``steps`` may run
     #: whole chunks with it (:func:`optrun.backends.chunked_gradient`), else None
     compiled: tuple[int, np.ndarray] | None = None
+    #: ``project(x)``, applied in place after every step (a box constraint...); None: no-op
+    project: Projection | None = None
 
 
 @dataclass
@@ -114,6 +122,190 @@ def chunk_rows(S: int, d: int) -> int:
     return int(max(1, min(MAX_CHUNK_ROWS, CHUNK_ELEMENTS // (S * (d + 3)))))
 
 
+class Members:
+    """Per-member bookkeeping between chunks: status, stop reason, last kept row, final and best
+    point. :meth:`close` applies the stop rules to a chunk of rows and updates the rest."""
+
+    def __init__(self, S: int, d: int, f_target: float | None, grad_norm_tol: float | None):
+        self.S, self.target, self.gtol = S, f_target, grad_norm_tol
+        self.status = np.full(S, RUNNING, dtype=np.int8)
+        self.reason = ["iterations"] * S
+        self.last_row = np.zeros(S, dtype=np.int64)  # iteration of each member's last kept row
+        self.final_f = np.full(S, np.nan)
+        self.final_g = np.full(S, np.nan)
+        self.final_x = np.full((S, d), np.nan)
+        self.best_f = np.full(S, np.inf)
+        self.best_it = np.zeros(S, dtype=np.int64)
+        self.best_x = np.full((S, d), np.nan)
+
+    def running(self) -> bool:
+        return bool((self.status == RUNNING).any())
+
+    def close(self, first: int, f, gn, sn, xs, at_end: bool) -> Chunk:
+        """Apply stop rules to rows ``first ..`` (``f``, squared norms ``gn``, ``sn``, points
+        ``xs``; the norms are rooted in place), update the results, and return the chunk."""
+        n = len(f)
+        np.sqrt(gn, out=gn)  # the loop records squared norms; one call per chunk, the same bits
+        np.sqrt(sn, out=sn)
+        rows, ended = self._stops(f, gn, sn, n)
+        if at_end:
+            ended |= self.status == RUNNING
+        for s in np.flatnonzero(rows):
+            self._track(s, first, int(rows[s]), f, gn, xs)
+        return Chunk(first, n, f, gn, sn, xs, rows, ended)
+
+    def _stops(self, f, gn, sn, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows kept per member and which members ended, from the first row meeting a rule."""
+        alive = self.status == RUNNING
+        bad = ~(np.isfinite(f) & np.isfinite(gn) & np.isfinite(sn))
+        hit = np.zeros_like(bad)
+        if self.target is not None:
+            hit |= f <= self.target
+        if self.gtol is not None:
+            hit |= gn <= self.gtol
+        event = (bad | hit) & alive
+        rows = np.where(alive, n, 0)
+        ended = np.zeros(self.S, dtype=bool)
+        if event.any():
+            for s in np.flatnonzero(event.any(axis=0)):
+                r = int(np.argmax(event[:, s]))
+                rows[s] = r + 1
+                ended[s] = True
+                if bad[r, s]:
+                    self.status[s], self.reason[s] = DIVERGED, "nonfinite"
+                else:
+                    self.status[s] = COMPLETED
+                    hit_target = self.target is not None and f[r, s] <= self.target
+                    self.reason[s] = "f_target" if hit_target else "grad_norm"
+        return rows, ended
+
+    def _track(self, s: int, first: int, m: int, f, gn, xs) -> None:
+        """Best and final point of member ``s`` after its ``m`` rows of this chunk."""
+        fs = f[:m, s]
+        ok = np.isfinite(fs)
+        if ok.any():
+            i = int(np.argmin(np.where(ok, fs, np.inf)))
+            if fs[i] < self.best_f[s]:
+                self.best_f[s], self.best_it[s] = fs[i], first + i
+                self.best_x[s] = xs[i, s]
+        self.last_row[s] = first + m - 1
+        self.final_f[s], self.final_g[s] = f[m - 1, s], gn[m - 1, s]
+        self.final_x[s] = xs[m - 1, s]
+
+    def snapshot(self, it: int, x: np.ndarray, state: Any) -> Checkpoint:
+        return Checkpoint(
+            it,
+            x.copy(),
+            copy_state(state),
+            self.status.copy(),
+            list(self.reason),
+            self.last_row.copy(),
+            self.final_f.copy(),
+            self.final_g.copy(),
+            self.final_x.copy(),
+            self.best_f.copy(),
+            self.best_it.copy(),
+            self.best_x.copy(),
+        )
+
+    def restore(self, cp: Checkpoint) -> None:
+        self.status[:], self.reason[:], self.last_row[:] = cp.status, cp.reason, cp.last_row
+        self.final_f[:], self.final_g[:], self.final_x[:] = cp.final_f, cp.final_g, cp.final_x
+        self.best_f[:], self.best_it[:], self.best_x[:] = cp.best_f, cp.best_it, cp.best_x
+
+    def results(self, interrupted: bool) -> list[MemberResult]:
+        out = []
+        for s in range(self.S):
+            if self.status[s] == RUNNING:
+                st, why = ("interrupted", "interrupted") if interrupted else ("completed", "iterations")
+            else:
+                st, why = ("diverged" if self.status[s] == DIVERGED else "completed"), self.reason[s]
+            best = float(self.best_f[s]) if np.isfinite(self.best_f[s]) else float("nan")
+            out.append(
+                MemberResult(
+                    status=st,
+                    stop_reason=why,
+                    iterations=int(self.last_row[s]),
+                    final_f=float(self.final_f[s]),
+                    final_x=self.final_x[s].copy(),
+                    final_grad_norm=float(self.final_g[s]),
+                    best_f=best,
+                    best_x=self.best_x[s].copy(),
+                    best_iteration=int(self.best_it[s]),
+                )
+            )
+        return out
+
+
+class Loop:
+    """The chunk buffers of one run and the one place the objective is called (``observe``)."""
+
+    def __init__(self, problem: Problem, x: np.ndarray):
+        S, d = x.shape
+        K = chunk_rows(S, d)
+        self.S, self.d, self.K = S, d, K
+        self.value_and_grad = problem.objective.value_and_grad
+        self.F, self.G, self.D = np.empty((K, S)), np.empty((K, S)), np.empty((K, S))
+        self.X = np.empty((K, S, d))
+        self.observe = self._observer()
+
+    def _observer(self) -> Callable[[int, int, np.ndarray], np.ndarray]:
+        """``observe(k, n, x)``: ``f`` and the squared gradient norm of rows ``k .. k + n - 1``
+        (points in ``X``; ``x`` is the last), all members of all rows in one call of the
+        objective; returns the gradient of the last row. The one place the objective is called
+        (the seam for objectives of the step index and a per-member random stream). A closure
+        over the buffers: it runs once per step."""
+        vg, F, G, X, S, d, vecdot = self.value_and_grad, self.F, self.G, self.X, self.S, self.d, np.vecdot
+
+        def observe(k: int, n: int, x: np.ndarray) -> np.ndarray:
+            if n == 1:  # the hot path of a step-by-step run: the point is x (as X[k]), no reshapes
+                f, g = vg(x)
+                F[k] = f
+                vecdot(g, g, out=G[k])
+                return g
+            fs, gs = vg(X[k : k + n].reshape(n * S, d))
+            F[k : k + n] = np.reshape(fs, (n, S))
+            vecdot(gs, gs, out=G[k : k + n].reshape(n * S))
+            return gs[(n - 1) * S :]
+
+        return observe
+
+    def rows(self, n: int) -> tuple[np.ndarray, ...]:
+        return self.F[:n], self.G[:n], self.D[:n], self.X[:n]
+
+    def start(self, problem: Problem, x: np.ndarray, members: Members, resume: Checkpoint | None) -> tuple:
+        """``(state, g, t, first, k)`` at the start (row 0 is the start point) or after
+        ``resume`` (``x`` and the bookkeeping restored; the gradient recomputed from ``x``)."""
+        if resume is None:
+            state = problem.optimizer[0](x)
+            t, first, k = 0, 0, 1
+        else:
+            x[...] = resume.x
+            state = resume.opt_state
+            members.restore(resume)
+            t = resume.iteration
+            first, k = t + 1, 0  # the point's row was recorded before: row 0 is overwritten
+        self.X[0] = x
+        g = self.observe(0, 1, x)
+        self.D[0] = 0.0
+        return state, g, t, first, k
+
+
+class Every:
+    """A deadline repeating every ``seconds`` on the monotonic clock; never due when None."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.next = time.monotonic() + (seconds or 0.0)
+
+    def due(self) -> bool:
+        return self.seconds is not None and time.monotonic() >= self.next
+
+    def reset(self) -> None:
+        if self.seconds is not None:
+            self.next = time.monotonic() + self.seconds
+
+
 def run(
     problem: Problem,
     on_chunk: Callable[[Chunk], Any] | None = None,
@@ -139,158 +331,43 @@ def run(
     x = np.array(problem.x0, dtype=np.float64, copy=True)
     if x.ndim != 2:
         raise ValueError("x0 must have shape (S, d)")
-    S, d = x.shape
-    vg = problem.objective.value_and_grad
-    init, update = problem.optimizer[0], problem.optimizer[1]
-    apply = getattr(problem.optimizer, "apply", None)  # fused x += step with its squared norm
-    steps = getattr(problem.optimizer, "steps", None) if problem.compiled is not None else None
-    gbuf = None  # the gradient a chunk of compiled steps updates in place
-    T = problem.iterations
-    K = chunk_rows(S, d)
-    F = np.empty((K, S))
-    G = np.empty((K, S))
-    D = np.empty((K, S))
-    X = np.empty((K, S, d))
-
-    status = np.full(S, RUNNING, dtype=np.int8)
-    reason = ["iterations"] * S
-    last_row = np.zeros(S, dtype=np.int64)  # iteration of each member's last kept row
-    final_f = np.full(S, np.nan)
-    final_g = np.full(S, np.nan)
-    final_x = np.full((S, d), np.nan)
-    best_f = np.full(S, np.inf)
-    best_it = np.zeros(S, dtype=np.int64)
-    best_x = np.full((S, d), np.nan)
-    target, gtol = problem.f_target, problem.grad_norm_tol
+    members = Members(*x.shape, problem.f_target, problem.grad_norm_tol)
+    loop = Loop(problem, x)
+    stepper = stepper_for(problem.optimizer, problem.compiled, problem.project)
+    T, K, X, D = problem.iterations, loop.K, loop.X, loop.D
+    advance, observe = stepper.advance, loop.observe  # the loop's two calls per step
     interrupted = False
 
     def flush(first: int, n: int, at_end: bool) -> None:
-        """Apply stop rules to rows [0, n) of the chunk, update results, hand it on."""
-        f, gn, sn, xs = F[:n], G[:n], D[:n], X[:n]
-        np.sqrt(gn, out=gn)  # the loop records squared norms; one call per chunk, the same bits
-        np.sqrt(sn, out=sn)
-        alive = status == RUNNING
-        bad = ~(np.isfinite(f) & np.isfinite(gn) & np.isfinite(sn))
-        hit = np.zeros_like(bad)
-        if target is not None:
-            hit |= f <= target
-        if gtol is not None:
-            hit |= gn <= gtol
-        event = (bad | hit) & alive
-        rows = np.where(alive, n, 0)
-        ended = np.zeros(S, dtype=bool)
-        if event.any():
-            for s in np.flatnonzero(event.any(axis=0)):
-                r = int(np.argmax(event[:, s]))
-                rows[s] = r + 1
-                ended[s] = True
-                if bad[r, s]:
-                    status[s], reason[s] = DIVERGED, "nonfinite"
-                else:
-                    status[s] = COMPLETED
-                    reason[s] = "f_target" if target is not None and f[r, s] <= target else "grad_norm"
-        if at_end:
-            ended |= status == RUNNING
-        for s in np.flatnonzero(rows):
-            m = int(rows[s])
-            fs = f[:m, s]
-            ok = np.isfinite(fs)
-            if ok.any():
-                i = int(np.argmin(np.where(ok, fs, np.inf)))
-                if fs[i] < best_f[s]:
-                    best_f[s], best_it[s] = fs[i], first + i
-                    best_x[s] = xs[i, s]
-            last_row[s] = first + m - 1
-            final_f[s], final_g[s] = f[m - 1, s], gn[m - 1, s]
-            final_x[s] = xs[m - 1, s]
+        chunk = members.close(first, *loop.rows(n), at_end)
         if on_chunk is not None:
-            on_chunk(Chunk(first, n, f, gn, sn, xs, rows, ended))
+            on_chunk(chunk)
 
-    def snapshot(it: int) -> Checkpoint:
-        return Checkpoint(
-            it,
-            x.copy(),
-            copy_state(state),
-            status.copy(),
-            list(reason),
-            last_row.copy(),
-            final_f.copy(),
-            final_g.copy(),
-            final_x.copy(),
-            best_f.copy(),
-            best_it.copy(),
-            best_x.copy(),
-        )
-
-    next_checkpoint = time.monotonic() + (checkpoint_every_s or 0.0)
-    next_flush = time.monotonic() + (flush_every_s or 0.0)
+    flush_timer, checkpoint_timer = Every(flush_every_s), Every(checkpoint_every_s or None)
     with np.errstate(all="ignore"):
-        if resume is None:
-            state = init(x)
-            f, g = vg(x)
-            F[0] = f
-            np.vecdot(g, g, out=G[0])
-            D[0] = 0.0
-            X[0] = x
-            k, first, t = 1, 0, 0
-        else:
-            x[...] = resume.x
-            state = resume.opt_state
-            status[:], reason[:], last_row[:] = resume.status, resume.reason, resume.last_row
-            final_f[:], final_g[:], final_x[:] = resume.final_f, resume.final_g, resume.final_x
-            best_f[:], best_it[:], best_x[:] = resume.best_f, resume.best_it, resume.best_x
-            f, g = vg(x)
-            t = resume.iteration
-            k, first = 0, t + 1
+        state, g, t, first, k = loop.start(problem, x, members, resume)
         in_flush = False
         try:
             while t < T:
                 if should_stop is not None and should_stop():
                     interrupted = True
                     break
-                if k == K or (flush_every_s is not None and k and time.monotonic() >= next_flush):
+                if k == K or (k and flush_timer.due()):
                     in_flush = True
                     flush(first, k, False)
                     first += k
                     k = 0
                     in_flush = False  # only now: rows handed on are never flushed again
-                    if flush_every_s is not None:
-                        next_flush = time.monotonic() + flush_every_s
-                    if not (status == RUNNING).any():
+                    flush_timer.reset()
+                    if not members.running():
                         break
-                    if (
-                        on_checkpoint is not None
-                        and checkpoint_every_s
-                        and time.monotonic() >= next_checkpoint
-                    ):
-                        on_checkpoint(snapshot(t))
-                        next_checkpoint = time.monotonic() + checkpoint_every_s
-                if steps is not None and t >= 1:  # a chunk of steps in one compiled call
-                    n = min(K - k, T - t)
-                    if g is not gbuf:
-                        gbuf = np.array(g, dtype=np.float64, order="C")
-                    code, params = problem.compiled
-                    state = steps(code, params, gbuf, state, x, t + 1, X[k : k + n], D[k : k + n])
-                    g = gbuf
-                    # f and |g| of the chunk's rows by the objective's own numpy code, all at once
-                    fs, gs = vg(X[k : k + n].reshape(n * S, d))
-                    F[k : k + n] = np.reshape(fs, (n, S))
-                    np.vecdot(gs, gs, out=G[k : k + n].reshape(n * S))
-                    t += n
-                    k += n
-                    continue
-                t += 1
-                if apply is not None:
-                    state = apply(g, state, x, t, D[k])
-                else:
-                    step, state = update(g, state, x, t)
-                    np.add(x, step, out=x)
-                    np.vecdot(step, step, out=D[k])
-                f, g = vg(x)
-                F[k] = f
-                np.vecdot(g, g, out=G[k])
-                X[k] = x
-                k += 1
+                    if on_checkpoint is not None and checkpoint_timer.due():
+                        on_checkpoint(members.snapshot(t, x, state))
+                        checkpoint_timer.reset()
+                n, state = advance(g, state, x, t, X, D, k, T)
+                g = observe(k, n, x)
+                t += n
+                k += n
         except BaseException:
             # keep every row recorded before the failure (a user objective raising, a full disk)
             if k and not in_flush:
@@ -299,25 +376,5 @@ def run(
         if k:
             flush(first, k, True)
         if interrupted and on_checkpoint is not None:
-            on_checkpoint(snapshot(t))
-
-    results = []
-    for s in range(S):
-        if status[s] == RUNNING:
-            st, why = ("interrupted", "interrupted") if interrupted else ("completed", "iterations")
-        else:
-            st, why = ("diverged" if status[s] == DIVERGED else "completed"), reason[s]
-        results.append(
-            MemberResult(
-                status=st,
-                stop_reason=why,
-                iterations=int(last_row[s]),
-                final_f=float(final_f[s]),
-                final_x=final_x[s].copy(),
-                final_grad_norm=float(final_g[s]),
-                best_f=float(best_f[s]) if np.isfinite(best_f[s]) else float("nan"),
-                best_x=best_x[s].copy(),
-                best_iteration=int(best_it[s]),
-            )
-        )
-    return results
+            on_checkpoint(members.snapshot(t, x, state))
+    return members.results(interrupted)

@@ -1,27 +1,29 @@
-"""Fused numba kernels: one pass over memory per optimizer step.
+"""Fused numba element kernels: one pass over memory per optimizer step.
 
 Imported only when the numba backend is chosen (see :mod:`optrun.backends`). Each kernel is a
 plain loop over rows ``s`` (batch members, one hyperparameter value per row) and columns
-``lo <= j < hi``, compiled with ``@njit(cache=True, error_model="numpy", nogil=True)`` and *without*
-``fastmath``: every ``+ - * / sqrt`` is one IEEE-754 operation with round-to-nearest and LLVM
-contracts no multiply-add into an FMA, so where a kernel performs the numpy kernel's operations
-in the numpy kernel's order (always, here; see each kernel's comment) the results are the same
-bits. ``error_model="numpy"`` makes a division by zero give inf/nan as numpy does instead of
-raising. Each row is taken as a 1-D view and indexed from 0, which lets LLVM prove the index
+``lo <= j < hi``, compiled with :data:`JIT` (``cache=True, error_model="numpy", nogil=True``) and
+*without* ``fastmath``: every ``+ - * / sqrt`` is one IEEE-754 operation with round-to-nearest and
+LLVM contracts no multiply-add into an FMA, so where a kernel performs the numpy kernel's
+operations in the numpy kernel's order (always, here; see each kernel's comment) the results are
+the same bits. ``error_model="numpy"`` makes a division by zero give inf/nan as numpy does instead
+of raising. Each row is taken as a 1-D view and indexed from 0, which lets LLVM prove the index
 non-negative, drop numba's wrap-around check and vectorize the loop (4x faster than indexing
-``a[s, j]`` with ``j`` from ``lo``, measured). Kernels are compiled with ``nogil=True``: a large
-step runs on several threads, each calling the kernel on its own contiguous range of columns
-(:mod:`optrun.backends.fused` runs them; small steps call the kernel directly on one thread).
+``a[s, j]`` with ``j`` from ``lo``, measured). ``nogil=True``: a large step runs on several
+threads, each calling the kernel on its own contiguous range of columns.
 
-Every kernel writes its step into ``step[s, lo - so:hi - so]``: ``so = 0`` with the ``(S, d)``
-step buffer (``update``, ``add`` False), ``so = lo`` with a small ``(S, W)`` tile (the ``_apply``
-drivers at the end of the module, ``add`` True: the step also goes into ``x`` in the same pass).
+Every kernel has the signature ``kernel(lo, hi, step, so, add, C, g, x, *state, *rows, *flags)``:
+it writes its step into ``step[s, lo - so:hi - so]`` (``so = 0`` with the ``(S, d)`` step buffer,
+``add`` False; ``so = lo`` with a small tile, ``add`` True: the step also goes into ``x`` in the
+same pass). ``C`` is the ``(c, S)`` array of the step's per-step coefficients (bias corrections,
+torch's ``clr``...: each numpy kernel's ``coefficients(t)``; ``(0, S)`` when there are none);
+``state`` the ``(S, d)`` arrays the kernel reads and writes; ``rows`` hyperparameters as ``(S,)``
+float64 arrays; ``flags`` booleans. That uniform head lets :mod:`optrun.backends.drivers` generate
+every tile driver and chunk loop from the kernel alone.
 
-Arrays are ``(S, d)``; hyperparameters and per-step coefficients are ``(S,)`` float64 arrays
-(one value per member), computed in numpy by :mod:`optrun.backends.fused` with the expressions
-the numpy kernels use. ``maximum`` reproduces ``np.maximum`` including NaN propagation
-(``a if a >= b or isnan(a) else b``); ``lerp`` reproduces torch's two-branch ``lerp_`` as
-:func:`optrun.optimizers.transforms.lerp` does, with ``c = w`` (``|w| < 0.5``) or ``w - 1``.
+``maximum`` reproduces ``np.maximum`` including NaN propagation (``a if a >= b or isnan(a) else
+b``); ``lerp`` reproduces torch's two-branch ``lerp_`` as :func:`optrun.optimizers.transforms.lerp`
+does, with ``c = w`` (``|w| < 0.5``) or ``w - 1``.
 """
 
 from __future__ import annotations
@@ -29,15 +31,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+#: the options every kernel is compiled with (see the module doc)
+JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
-@njit(**_JIT, inline="always")
+@njit(**JIT, inline="always")
 def maximum(a, b):
     return a if (a >= b or np.isnan(a)) else b
 
 
-@njit(**_JIT, inline="always")
+@njit(**JIT, inline="always")
 def lerp(m, v, c, small):
     # transforms.lerp: tmp = v - m; tmp = tmp * c; small: m + tmp | else: v + tmp
     d = (v - m) * c
@@ -47,8 +50,8 @@ def lerp(m, v, c, small):
 # ---------------------------------------------------------------- gradient descent, momentum
 
 
-@njit(**_JIT)
-def gd(lo, hi, g, x, step, alpha, so, add):
+@njit(**JIT)
+def gd(lo, hi, step, so, add, C, g, x, alpha):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         a = alpha[s]
@@ -60,10 +63,11 @@ def gd(lo, hi, g, x, step, alpha, so, add):
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
-def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nesterov, so, add):
+@njit(**JIT)
+def heavy_ball(lo, hi, step, so, add, C, g, x, buf, alpha, mom, omd, wd, has_wd, nesterov):
     for s in range(g.shape[0]):
         a, m, o, w = alpha[s], mom[s], omd[s], wd[s]
+        first = C[0, s] != 0.0  # t = 1: the buffer starts as the gradient
         g_, x_, buf_ = g[s, lo:hi], x[s, lo:hi], buf[s, lo:hi]
         step_ = step[s, lo - so : hi - so]
         for j in range(hi - lo):
@@ -80,8 +84,8 @@ def heavy_ball(lo, hi, g, x, buf, step, alpha, mom, omd, wd, has_wd, first, nest
 # ---------------------------------------------------------------- AdaGrad
 
 
-@njit(**_JIT)
-def adagrad_tutorial(lo, hi, g, x, sum_sq, step, alpha, eps, so, add):
+@njit(**JIT)
+def adagrad_tutorial(lo, hi, step, so, add, C, g, x, sum_sq, alpha, eps):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         a, e = alpha[s], eps[s]
@@ -96,10 +100,10 @@ def adagrad_tutorial(lo, hi, g, x, sum_sq, step, alpha, eps, so, add):
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
-def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so, add):
+@njit(**JIT)
+def adagrad_torch(lo, hi, step, so, add, C, g, x, sum_sq, wd, eps, has_wd):
     for s in range(g.shape[0]):
-        nc, w, e = neg_clr[s], wd[s], eps[s]
+        nc, w, e = C[0, s], wd[s], eps[s]  # C: -clr
         g_, x_, sum_sq_ = g[s, lo:hi], x[s, lo:hi], sum_sq[s, lo:hi]
         step_ = step[s, lo - so : hi - so]
         for j in range(hi - lo):
@@ -112,8 +116,8 @@ def adagrad_torch(lo, hi, g, x, sum_sq, step, neg_clr, wd, eps, has_wd, so, add)
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
-def adagrad_optax(lo, hi, g, x, sum_sq, step, neg_alpha, eps, so, add):
+@njit(**JIT)
+def adagrad_optax(lo, hi, step, so, add, C, g, x, sum_sq, neg_alpha, eps):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         na, e = neg_alpha[s], eps[s]
@@ -134,16 +138,19 @@ def adagrad_optax(lo, hi, g, x, sum_sq, step, neg_alpha, eps, so, add):
 # ---------------------------------------------------------------- RMSProp, Adadelta
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def rmsprop_torch(
     lo,
     hi,
+    step,
+    so,
+    add,
+    C,
     g,
     x,
     nu,
     mu,
     buf,
-    step,
     neg_alpha,
     decay,
     omd,
@@ -155,8 +162,6 @@ def rmsprop_torch(
     has_wd,
     centered,
     upd_buf,
-    so,
-    add,
 ):
     for s in range(g.shape[0]):
         na, dc, o, c, sm, e, w, m = neg_alpha[s], decay[s], omd[s], lc[s], ls[s], eps[s], wd[s], mom[s]
@@ -183,16 +188,19 @@ def rmsprop_torch(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def rmsprop_optax(
     lo,
     hi,
+    step,
+    so,
+    add,
+    C,
     g,
     x,
     nu,
     mu,
     buf,
-    step,
     neg_alpha,
     decay,
     omd,
@@ -202,8 +210,6 @@ def rmsprop_optax(
     eps_in_sqrt,
     has_mom,
     nesterov,
-    so,
-    add,
 ):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
@@ -230,8 +236,8 @@ def rmsprop_optax(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
-def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, so, add):
+@njit(**JIT)
+def adadelta(lo, hi, step, so, add, C, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
     for s in range(g.shape[0]):
         r, o, e, na, w = rho[s], omr[s], eps[s], neg_alpha[s], wd[s]
         g_, x_, e_g_ = g[s, lo:hi], x[s, lo:hi], e_g[s, lo:hi]
@@ -251,43 +257,33 @@ def adadelta(lo, hi, g, x, e_g, e_x, step, rho, omr, eps, neg_alpha, wd, has_wd,
 # ---------------------------------------------------------------- the Adam family
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adam_torch(
     lo,
     hi,
+    step,
+    so,
+    add,
+    C,
     g,
     x,
     mu,
     nu,
     nu_max,
-    step,
     lc,
     ls,
     beta2,
     omb2,
-    neg_ss,
-    bc2_sqrt,
     eps,
     wd,
     factor,
     coupled,
     decoupled,
     amsgrad,
-    so,
-    add,
 ):
     for s in range(g.shape[0]):
-        c, sm, b2, o2, nss, bc, e, w, f = (
-            lc[s],
-            ls[s],
-            beta2[s],
-            omb2[s],
-            neg_ss[s],
-            bc2_sqrt[s],
-            eps[s],
-            wd[s],
-            factor[s],
-        )
+        nss, bc = C[0, s], C[1, s]  # -alpha / (1 - beta1**t), sqrt(1 - beta2**t)
+        c, sm, b2, o2, e, w, f = lc[s], ls[s], beta2[s], omb2[s], eps[s], wd[s], factor[s]
         g_, x_, mu_ = g[s, lo:hi], x[s, lo:hi], mu[s, lo:hi]
         nu_, nu_max_, step_ = nu[s, lo:hi], nu_max[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
@@ -300,7 +296,7 @@ def adam_torch(
                 v = maximum(nu_max_[j], v)
                 nu_max_[j] = v
             st = (m * nss) / (np.sqrt(v) / bc + e)
-            if decoupled:  # adam._decoupled: (x * factor + step) - x
+            if decoupled:  # adam.decoupled: (x * factor + step) - x
                 st = (x_[j] * f + st) - x_[j]
             out = st
             step_[j] = out
@@ -308,23 +304,23 @@ def adam_torch(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adam_optax(
     lo,
     hi,
+    step,
+    so,
+    add,
+    C,
     g,
     x,
     mu,
     nu,
     nu_max,
-    step,
     beta1,
     omb1,
     beta2,
     omb2,
-    inv_bc1,
-    inv_bc1n,
-    inv_bc2,
     eps_root,
     eps,
     wd,
@@ -332,23 +328,11 @@ def adam_optax(
     has_wd,
     nesterov,
     amsgrad,
-    so,
-    add,
 ):
     for s in range(g.shape[0]):
-        b1, o1, b2, o2, i1, i1n, i2, er, e, w, na = (
-            beta1[s],
-            omb1[s],
-            beta2[s],
-            omb2[s],
-            inv_bc1[s],
-            inv_bc1n[s],
-            inv_bc2[s],
-            eps_root[s],
-            eps[s],
-            wd[s],
-            neg_alpha[s],
-        )
+        i1, i1n, i2 = C[0, s], C[1, s], C[2, s]  # 1 / (1 - beta1**t), .. (t + 1), 1 / (1 - beta2**t)
+        b1, o1, b2, o2 = beta1[s], omb1[s], beta2[s], omb2[s]
+        er, e, w, na = eps_root[s], eps[s], wd[s], neg_alpha[s]
         g_, mu_, nu_ = g[s, lo:hi], mu[s, lo:hi], nu[s, lo:hi]
         nu_max_, x_, step_ = nu_max[s, lo:hi], x[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
@@ -371,23 +355,13 @@ def adam_optax(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def nadam_torch(
-    lo, hi, g, x, mu, nu, step, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled, so, add
+    lo, hi, step, so, add, C, g, x, mu, nu, lc, ls, beta2, omb2, eps, wd, factor, coupled, decoupled
 ):
     for s in range(g.shape[0]):
-        c, sm, b2, o2, bc, e, w, f, k1, k2 = (
-            lc[s],
-            ls[s],
-            beta2[s],
-            omb2[s],
-            bc2[s],
-            eps[s],
-            wd[s],
-            factor[s],
-            c1[s],
-            c2[s],
-        )
+        bc, k1, k2 = C[0, s], C[1, s], C[2, s]  # 1 - beta2**t and the two step sizes
+        c, sm, b2, o2, e, w, f = lc[s], ls[s], beta2[s], omb2[s], eps[s], wd[s], factor[s]
         x_, g_, mu_ = x[s, lo:hi], g[s, lo:hi], mu[s, lo:hi]
         nu_, step_ = nu[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
@@ -407,41 +381,13 @@ def nadam_torch(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def adamax(
-    lo,
-    hi,
-    g,
-    x,
-    mu,
-    u,
-    step,
-    lc,
-    ls,
-    beta1,
-    omb1,
-    beta2,
-    eps,
-    wd,
-    coef,
-    neg_alpha,
-    has_wd,
-    torch_order,
-    so,
-    add,
+    lo, hi, step, so, add, C, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, neg_alpha, has_wd, torch_order
 ):
     for s in range(g.shape[0]):
-        c, sm, b1, o1, b2, e, w, k, na = (
-            lc[s],
-            ls[s],
-            beta1[s],
-            omb1[s],
-            beta2[s],
-            eps[s],
-            wd[s],
-            coef[s],
-            neg_alpha[s],
-        )
+        k = C[0, s]  # torch: -alpha / (1 - beta1**t); optax: 1 / (1 - beta1**t)
+        c, sm, b1, o1, b2, e, w, na = lc[s], ls[s], beta1[s], omb1[s], beta2[s], eps[s], wd[s], neg_alpha[s]
         g_, x_, mu_ = g[s, lo:hi], x[s, lo:hi], mu[s, lo:hi]
         u_, step_ = u[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
@@ -457,11 +403,12 @@ def adamax(
                 x_[j] = x_[j] + out
 
 
-@njit(**_JIT)
-def amsgrad_tutorial(lo, hi, g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2, alpha, eps, so, add):
+@njit(**JIT)
+def amsgrad_tutorial(lo, hi, step, so, add, C, g, x, mu, nu, nu_max, beta2, omb2, alpha, eps):
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
-        d1, o1, b2, o2, a, e = b1[s], omb1[s], beta2[s], omb2[s], alpha[s], eps[s]
+        d1, o1 = C[0, s], C[1, s]  # beta1(t), 1 - beta1(t)
+        b2, o2, a, e = beta2[s], omb2[s], alpha[s], eps[s]
         g_, mu_, nu_ = g[s, lo:hi], mu[s, lo:hi], nu[s, lo:hi]
         nu_max_, step_ = nu_max[s, lo:hi], step[s, lo - so : hi - so]
         for j in range(hi - lo):
@@ -478,397 +425,19 @@ def amsgrad_tutorial(lo, hi, g, x, mu, nu, nu_max, step, b1, omb1, beta2, omb2, 
                 x_[j] = x_[j] + out
 
 
-# ---------------------------------------------------------------- fused steps: x += step in place
-#
-# ``<kernel>_apply`` runs the kernel over columns [lo, hi) in tiles of ``tile.shape[1]`` columns
-# with ``add`` set: each element's step goes into ``x`` in the same pass that computes it (``x``
-# gets exactly the bits of ``np.add(x, step, out=x)``, the step being the same double) and into
-# the tile, whose squares are then summed while it is still in cache. So ``x`` and the state cross
-# memory once per step and no d-sized step is written or read back. The squares are summed by
-# :func:`_sum_sq` per block of ``SUM_BLOCK`` columns from the start of each thread's range and the
-# block sums added in column order: not numpy's ``vecdot`` order (step norms agree to a few ulps,
-# not bit for bit), but the same for a member alone and in a batch. ``tile.shape[1]`` must be a
-# multiple of ``SUM_BLOCK``. (Measured, AdaGrad torch, 2 threads: adding the tile into ``x`` in a
-# second pass took 9.4 ms at d = 1e7 and 1.0 ms at 1e6; in the kernel's pass 7.3 ms and 0.65 ms.)
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def _sum_sq(t):
-    """``sum(t ** 2)``, reassociation allowed so that LLVM vectorizes the reduction (several
-    partial sums, combined at the end). Only this function has the flag: the kernels' arithmetic
-    is never reassociated. The order is fixed by the compiled code, so the same machine gives
-    the same bits every time; it is not numpy's pairwise order."""
-    acc = 0.0
-    for j in range(t.shape[0]):
-        acc += t[j] * t[j]
-    return acc
-
-
-#: columns per partial sum of squares; tiles are whole multiples of it, so a member's step norm
-#: does not depend on the tile width (which shrinks with the batch size S)
-SUM_BLOCK = 1024
-
-
-@njit(**_JIT)
-def _sum_tile(n, tile, acc):
-    """``acc[s] += sum(tile[s, :n] ** 2)``, the sum taken per :data:`SUM_BLOCK` columns and the
-    block sums added in column order."""
-    for s in range(tile.shape[0]):
-        t_ = tile[s, :n]
-        r = acc[s]
-        for k in range(0, n, SUM_BLOCK):
-            r = r + _sum_sq(t_[k : min(n, k + SUM_BLOCK)])
-        acc[s] = r
-
-
-@njit(**_JIT)
-def gd_apply(lo, hi, tile, sq, g, x, alpha):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        gd(a, b, g, x, tile, alpha, a, True)
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def heavy_ball_apply(lo, hi, tile, sq, g, x, buf, alpha, mom, omd, wd, has_wd, first, nesterov):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        heavy_ball(a, b, g, x, buf, tile, alpha, mom, omd, wd, has_wd, first, nesterov, a, True)
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def adagrad_tutorial_apply(lo, hi, tile, sq, g, x, sum_sq, alpha, eps):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        adagrad_tutorial(a, b, g, x, sum_sq, tile, alpha, eps, a, True)
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def adagrad_torch_apply(lo, hi, tile, sq, g, x, sum_sq, neg_clr, wd, eps, has_wd):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        adagrad_torch(a, b, g, x, sum_sq, tile, neg_clr, wd, eps, has_wd, a, True)
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def adagrad_optax_apply(lo, hi, tile, sq, g, x, sum_sq, neg_alpha, eps):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        adagrad_optax(a, b, g, x, sum_sq, tile, neg_alpha, eps, a, True)
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def rmsprop_torch_apply(
-    lo,
-    hi,
-    tile,
-    sq,
-    g,
-    x,
-    nu,
-    mu,
-    buf,
-    neg_alpha,
-    decay,
-    omd,
-    lc,
-    ls,
-    eps,
-    wd,
-    mom,
-    has_wd,
-    centered,
-    upd_buf,
-):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        rmsprop_torch(
-            a,
-            b,
-            g,
-            x,
-            nu,
-            mu,
-            buf,
-            tile,
-            neg_alpha,
-            decay,
-            omd,
-            lc,
-            ls,
-            eps,
-            wd,
-            mom,
-            has_wd,
-            centered,
-            upd_buf,
-            a,
-            True,
-        )
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def rmsprop_optax_apply(
-    lo,
-    hi,
-    tile,
-    sq,
-    g,
-    x,
-    nu,
-    mu,
-    buf,
-    neg_alpha,
-    decay,
-    omd,
-    eps,
-    mom,
-    centered,
-    eps_in_sqrt,
-    has_mom,
-    nesterov,
-):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        rmsprop_optax(
-            a,
-            b,
-            g,
-            x,
-            nu,
-            mu,
-            buf,
-            tile,
-            neg_alpha,
-            decay,
-            omd,
-            eps,
-            mom,
-            centered,
-            eps_in_sqrt,
-            has_mom,
-            nesterov,
-            a,
-            True,
-        )
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def adadelta_apply(lo, hi, tile, sq, g, x, e_g, e_x, rho, omr, eps, neg_alpha, wd, has_wd, torch_order):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        adadelta(a, b, g, x, e_g, e_x, tile, rho, omr, eps, neg_alpha, wd, has_wd, torch_order, a, True)
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def adam_torch_apply(
-    lo,
-    hi,
-    tile,
-    sq,
-    g,
-    x,
-    mu,
-    nu,
-    nu_max,
-    lc,
-    ls,
-    beta2,
-    omb2,
-    neg_ss,
-    bc2_sqrt,
-    eps,
-    wd,
-    factor,
-    coupled,
-    decoupled,
-    amsgrad,
-):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        adam_torch(
-            a,
-            b,
-            g,
-            x,
-            mu,
-            nu,
-            nu_max,
-            tile,
-            lc,
-            ls,
-            beta2,
-            omb2,
-            neg_ss,
-            bc2_sqrt,
-            eps,
-            wd,
-            factor,
-            coupled,
-            decoupled,
-            amsgrad,
-            a,
-            True,
-        )
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def adam_optax_apply(
-    lo,
-    hi,
-    tile,
-    sq,
-    g,
-    x,
-    mu,
-    nu,
-    nu_max,
-    beta1,
-    omb1,
-    beta2,
-    omb2,
-    inv_bc1,
-    inv_bc1n,
-    inv_bc2,
-    eps_root,
-    eps,
-    wd,
-    neg_alpha,
-    has_wd,
-    nesterov,
-    amsgrad,
-):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        adam_optax(
-            a,
-            b,
-            g,
-            x,
-            mu,
-            nu,
-            nu_max,
-            tile,
-            beta1,
-            omb1,
-            beta2,
-            omb2,
-            inv_bc1,
-            inv_bc1n,
-            inv_bc2,
-            eps_root,
-            eps,
-            wd,
-            neg_alpha,
-            has_wd,
-            nesterov,
-            amsgrad,
-            a,
-            True,
-        )
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def nadam_torch_apply(
-    lo, hi, tile, sq, g, x, mu, nu, lc, ls, beta2, omb2, bc2, eps, wd, factor, c1, c2, coupled, decoupled
-):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        nadam_torch(
-            a,
-            b,
-            g,
-            x,
-            mu,
-            nu,
-            tile,
-            lc,
-            ls,
-            beta2,
-            omb2,
-            bc2,
-            eps,
-            wd,
-            factor,
-            c1,
-            c2,
-            coupled,
-            decoupled,
-            a,
-            True,
-        )
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def adamax_apply(
-    lo, hi, tile, sq, g, x, mu, u, lc, ls, beta1, omb1, beta2, eps, wd, coef, neg_alpha, has_wd, torch_order
-):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        adamax(
-            a,
-            b,
-            g,
-            x,
-            mu,
-            u,
-            tile,
-            lc,
-            ls,
-            beta1,
-            omb1,
-            beta2,
-            eps,
-            wd,
-            coef,
-            neg_alpha,
-            has_wd,
-            torch_order,
-            a,
-            True,
-        )
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
-
-
-@njit(**_JIT)
-def amsgrad_tutorial_apply(lo, hi, tile, sq, g, x, mu, nu, nu_max, b1, omb1, beta2, omb2, alpha, eps):
-    acc = np.zeros(g.shape[0])
-    for a in range(lo, hi, tile.shape[1]):
-        b = min(hi, a + tile.shape[1])
-        amsgrad_tutorial(a, b, g, x, mu, nu, nu_max, tile, b1, omb1, beta2, omb2, alpha, eps, a, True)
-        _sum_tile(b - a, tile, acc)
-    sq[:] = acc
+#: every kernel, in the order of :mod:`optrun.optimizers.algorithms`
+KERNELS = (
+    "gd",
+    "heavy_ball",
+    "adagrad_tutorial",
+    "adagrad_torch",
+    "adagrad_optax",
+    "rmsprop_torch",
+    "rmsprop_optax",
+    "adadelta",
+    "adam_torch",
+    "adam_optax",
+    "nadam_torch",
+    "adamax",
+    "amsgrad_tutorial",
+)

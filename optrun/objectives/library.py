@@ -62,14 +62,15 @@ SPHERE = ObjectiveSpec(
 )
 
 
-def _ellipsoid_weights(d: int, condition: float) -> np.ndarray:
+def ellipsoid_weights(d: int, condition: float) -> np.ndarray:
+    """The ellipsoid's weights ``condition ** (i / (d - 1))`` (also read by the compiled gradient)."""
     if d == 1:
         return np.ones(1)
     return np.power(float(condition), np.arange(d) / (d - 1))
 
 
 def _ellipsoid(d: int, condition: float = 1e6):
-    w = _ellipsoid_weights(d, condition)
+    w = ellipsoid_weights(d, condition)
     w2 = 2.0 * w
 
     def value_and_grad(x: np.ndarray):

@@ -22,15 +22,13 @@ Library versions whose source was read: torch 2.13.0 (``torch/optim/adam.py``, `
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
-from ..params import Param
-from . import hyper as H
 from . import transforms as T
-from .adaptive import _nonzero
-from .base import Algorithm, Optimizer, Variant
+from .base import Optimizer
 
 
 class AdamState(NamedTuple):
@@ -42,12 +40,13 @@ class AdamState(NamedTuple):
     tmp: np.ndarray  # (..., d)
 
 
-def _adam_state(x: np.ndarray) -> AdamState:
+def adam_state(x: np.ndarray) -> AdamState:
+    """The Adam family's state for ``x``: zero moments, scratch buffers."""
     z, e = np.zeros_like, np.empty_like
     return AdamState(z(x), z(x), z(x), e(x), e(x), e(x))
 
 
-def _decoupled(step: np.ndarray, x: np.ndarray, factor, tmp: np.ndarray) -> None:
+def decoupled_step(step: np.ndarray, x: np.ndarray, factor, tmp: np.ndarray) -> None:
     """Turn the step of ``x' = x * factor + step`` into ``x' - x`` so that the runner's
     ``x + step`` lands on torch's ``x.mul_(factor).add_(...)`` (exactly whenever ``x'`` and ``x``
     are within a factor of 2, by Sterbenz's lemma; to an ulp of the step otherwise)."""
@@ -57,6 +56,12 @@ def _decoupled(step: np.ndarray, x: np.ndarray, factor, tmp: np.ndarray) -> None
 
 
 # ---------------------------------------------------------------- torch: Adam, AdamW, AMSGrad
+
+
+def adam_torch_coefficients(t, alpha, beta1, beta2) -> tuple:
+    """torch Adam's per-step scalars (both backends): ``-alpha / (1 - beta1**t)`` and
+    ``sqrt(1 - beta2**t)``; ``t`` an int or an int array (elementwise, the same bits)."""
+    return -(alpha / T.bias_correction(beta1, t)), T.power(T.bias_correction(beta2, t), 0.5)
 
 
 def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoupled=False) -> Optimizer:
@@ -74,42 +79,46 @@ def adam_torch(alpha, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, decoup
     "efficient" ordering of section 2; AMSGrad: Reddi, Kale & Kumar, ICLR 2018; AdamW: Loshchilov
     & Hutter, Decoupled Weight Decay Regularization, ICLR 2019.
     """
-    has_wd = _nonzero(weight_decay)
+    has_wd = T.nonzero(weight_decay)
     w1 = 1.0 - beta1
 
     def update(g, s, x, t):
+        neg_step_size, bc2_sqrt = adam_torch_coefficients(t, alpha, beta1, beta2)
         if has_wd and not decoupled:
             T.add_scaled(s.geff, g, x, weight_decay)
             g = s.geff
         T.lerp(s.mu, g, w1, s.tmp)
         T.decay_add_square(s.nu, g, beta2, s.tmp)
-        step_size = alpha / T.bias_correction(beta1, t)
-        bc2_sqrt = T.power(T.bias_correction(beta2, t), 0.5)
         if amsgrad:
             T.running_max(s.nu_max, s.nu)
         np.sqrt(s.nu_max if amsgrad else s.nu, out=s.tmp)
         np.divide(s.tmp, bc2_sqrt, out=s.tmp)
         np.add(s.tmp, eps, out=s.tmp)
-        np.multiply(s.mu, -step_size, out=s.step)
+        np.multiply(s.mu, neg_step_size, out=s.step)
         np.divide(s.step, s.tmp, out=s.step)
         if has_wd and decoupled:
-            _decoupled(s.step, x, 1.0 - alpha * weight_decay, s.tmp)
+            decoupled_step(s.step, x, 1.0 - alpha * weight_decay, s.tmp)
         return s.step, s
 
-    return Optimizer(_adam_state, update)
+    return Optimizer(adam_state, update)
 
 
-def adamw_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
-    """torch.optim.AdamW: :func:`adam_torch` with decoupled weight decay."""
-    return adam_torch(alpha, beta1, beta2, eps, weight_decay, decoupled=True)
+#: torch.optim.AdamW: :func:`adam_torch` with decoupled weight decay
+adamw_torch = partial(adam_torch, decoupled=True)
 
-
-def amsgrad_torch(alpha, beta1, beta2, eps, weight_decay) -> Optimizer:
-    """torch.optim.Adam(amsgrad=True): :func:`adam_torch` with the maximum of the raw ``v``."""
-    return adam_torch(alpha, beta1, beta2, eps, weight_decay, amsgrad=True)
-
+#: torch.optim.Adam(amsgrad=True): :func:`adam_torch` with the maximum of the raw ``v``
+amsgrad_torch = partial(adam_torch, amsgrad=True)
 
 # ---------------------------------------------------------------- optax: Adam, AdamW, NAdam, AMSGrad
+
+
+def adam_optax_coefficients(t, beta1, beta2, nesterov=False) -> tuple:
+    """optax Adam's per-step scalars (both backends): ``1 / (1 - beta1**t)``, the same at
+    ``t + 1`` (Nesterov; else the first again) and ``1 / (1 - beta2**t)``. XLA turns optax's
+    division by the broadcast scalar into a product with its reciprocal: reproduced."""
+    inv_bc1 = 1.0 / T.bias_correction(beta1, t)
+    inv_bc1n = 1.0 / T.bias_correction(beta1, t + 1) if nesterov else inv_bc1
+    return inv_bc1, inv_bc1n, 1.0 / T.bias_correction(beta2, t)
 
 
 def adam_optax(
@@ -129,22 +138,21 @@ def adam_optax(
     scalar) as ``m * (1 / (1 - beta1**t))``; that order is reproduced here. Nesterov form: Dozat, Incorporating Nesterov Momentum
     into Adam, ICLR workshop 2016, as optax writes it.
     """
-    has_wd = _nonzero(weight_decay)
+    has_wd = T.nonzero(weight_decay)
 
     def update(g, s, x, t):
         T.ema(s.mu, g, beta1, s.tmp)
         T.ema_square(s.nu, g, beta2, s.tmp)
-        # XLA turns the division by the broadcast scalar into a product with its reciprocal
-        inv_bc1 = 1.0 / T.bias_correction(beta1, t)
+        inv_bc1, inv_bc1n, inv_bc2 = adam_optax_coefficients(t, beta1, beta2, nesterov)
         if nesterov:
-            np.multiply(s.mu, 1.0 / T.bias_correction(beta1, t + 1), out=s.step)
+            np.multiply(s.mu, inv_bc1n, out=s.step)
             np.multiply(s.step, beta1, out=s.step)
             np.multiply(g, inv_bc1, out=s.tmp)
             np.multiply(s.tmp, 1.0 - beta1, out=s.tmp)
             np.add(s.step, s.tmp, out=s.step)
         else:
             np.multiply(s.mu, inv_bc1, out=s.step)
-        np.multiply(s.nu, 1.0 / T.bias_correction(beta2, t), out=s.tmp)
+        np.multiply(s.nu, inv_bc2, out=s.tmp)
         if amsgrad:
             T.running_max(s.nu_max, s.tmp)
             np.copyto(s.tmp, s.nu_max)
@@ -157,23 +165,17 @@ def adam_optax(
         np.multiply(s.step, -alpha, out=s.step)
         return s.step, s
 
-    return Optimizer(_adam_state, update)
+    return Optimizer(adam_state, update)
 
 
-def adamw_optax(alpha, beta1, beta2, eps, eps_root, weight_decay) -> Optimizer:
-    """optax.adamw: :func:`adam_optax` plus ``weight_decay * x`` before the learning rate."""
-    return adam_optax(alpha, beta1, beta2, eps, eps_root, weight_decay)
+#: optax.adamw: :func:`adam_optax` plus ``weight_decay * x`` before the learning rate
+adamw_optax = partial(adam_optax)
 
+#: optax.nadam = adam(nesterov=True)
+nadam_optax = partial(adam_optax, nesterov=True)
 
-def nadam_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
-    """optax.nadam = adam(nesterov=True)."""
-    return adam_optax(alpha, beta1, beta2, eps, eps_root, nesterov=True)
-
-
-def amsgrad_optax(alpha, beta1, beta2, eps, eps_root) -> Optimizer:
-    """optax.amsgrad: maximum over the bias-corrected second moment."""
-    return adam_optax(alpha, beta1, beta2, eps, eps_root, amsgrad=True)
-
+#: optax.amsgrad: maximum over the bias-corrected second moment
+amsgrad_optax = partial(adam_optax, amsgrad=True)
 
 # ---------------------------------------------------------------- NAdam (torch)
 
@@ -186,6 +188,24 @@ class NadamState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
     den: np.ndarray  # (..., d)
+
+
+def nadam_torch_coefficients(t, beta1, beta2, momentum_decay) -> tuple:
+    """torch NAdam's per-step scalars (both backends): ``1 - beta2**t``, ``mu(t)``, ``mu(t+1)``."""
+    return (
+        T.bias_correction(beta2, t),
+        beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay)),
+        beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay)),
+    )
+
+
+def nadam_step_sizes(mu_product: np.ndarray, mu, mu_next, alpha) -> tuple:
+    """``P = P * mu(t)`` in place (in ``P``'s dtype, float32 as torch's), then the step sizes
+    ``-alpha * (1 - mu(t)) / (1 - P)`` and ``-alpha * mu(t+1) / (1 - P * mu(t+1))`` (both backends)."""
+    np.multiply(mu_product, np.asarray(mu, dtype=mu_product.dtype), out=mu_product)
+    prod = mu_product.astype(np.float64)
+    prod_next = prod * mu_next
+    return (-alpha * (1.0 - mu)) / (1.0 - prod), (-alpha * mu_next) / (1.0 - prod_next)
 
 
 def nadam_torch(
@@ -209,7 +229,7 @@ def nadam_torch(
     ``mu_product_float32=True`` (the default) reproduces that; ``False`` matches torch with a
     float64 default dtype.
     """
-    has_wd = _nonzero(weight_decay)
+    has_wd = T.nonzero(weight_decay)
     w1 = 1.0 - beta1
     pdtype = np.float32 if mu_product_float32 else np.float64
 
@@ -221,12 +241,8 @@ def nadam_torch(
         if has_wd and not decoupled_weight_decay:
             T.add_scaled(s.geff, g, x, weight_decay)
             g = s.geff
-        bc2 = T.bias_correction(beta2, t)
-        mu = beta1 * (1.0 - 0.5 * T.power(0.96, t * momentum_decay))
-        mu_next = beta1 * (1.0 - 0.5 * T.power(0.96, (t + 1) * momentum_decay))
-        np.multiply(s.mu_product, np.asarray(mu, dtype=pdtype), out=s.mu_product)
-        prod = s.mu_product.astype(np.float64)
-        prod_next = prod * mu_next
+        bc2, mu, mu_next = nadam_torch_coefficients(t, beta1, beta2, momentum_decay)
+        c1, c2 = nadam_step_sizes(s.mu_product, mu, mu_next, alpha)
         T.lerp(s.mu, g, w1, s.tmp)
         T.decay_add_square(s.nu, g, beta2, s.tmp)
         np.divide(s.nu, bc2, out=s.den)
@@ -236,13 +252,13 @@ def nadam_torch(
             np.multiply(x, 1.0 - alpha * weight_decay, out=s.step)
         else:
             np.copyto(s.step, x)
-        np.multiply(g, (-alpha * (1.0 - mu)) / (1.0 - prod), out=s.tmp)
+        np.multiply(g, c1, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
         np.add(s.step, s.tmp, out=s.step)
-        np.multiply(s.mu, (-alpha * mu_next) / (1.0 - prod_next), out=s.tmp)
+        np.multiply(s.mu, c2, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
         np.add(s.step, s.tmp, out=s.step)
-        np.subtract(s.step, x, out=s.step)  # x + (y - x) == y (Sterbenz), see _decoupled
+        np.subtract(s.step, x, out=s.step)  # x + (y - x) == y (Sterbenz), see decoupled_step
         return s.step, s
 
     return Optimizer(init, update)
@@ -259,6 +275,13 @@ class AdamaxState(NamedTuple):
     tmp: np.ndarray  # (..., d)
 
 
+def adamax_coefficients(t, alpha, beta1, torch_order=True) -> tuple:
+    """AdaMax's per-step scalar (both backends): torch ``-(alpha / (1 - beta1**t))``, optax
+    ``1 / (1 - beta1**t)``."""
+    bc1 = T.bias_correction(beta1, t)
+    return (-(alpha / bc1) if torch_order else 1.0 / bc1,)
+
+
 def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     """AdaMax (Kingma & Ba 2015, section 7.1, algorithm 2) with eps inside the maximum::
 
@@ -268,7 +291,7 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
     x = x - (alpha / (1 - beta1**t)) * m / u               (torch order)
     x = x + ((m / (1 - beta1**t)) / u) * (-alpha)          (optax order)
     """
-    has_wd = _nonzero(weight_decay)
+    has_wd = T.nonzero(weight_decay)
     w1 = 1.0 - beta1
 
     def init(x):
@@ -286,12 +309,12 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
         np.multiply(s.u, beta2, out=s.u)
         T.abs_plus_eps(s.tmp, g, eps)
         np.maximum(s.u, s.tmp, out=s.u)
-        bc1 = T.bias_correction(beta1, t)
+        (coef,) = adamax_coefficients(t, alpha, beta1, torch_order)
         if torch_order:
-            np.multiply(s.mu, -(alpha / bc1), out=s.step)
+            np.multiply(s.mu, coef, out=s.step)
             np.divide(s.step, s.u, out=s.step)
         else:  # optax: m * (1 / bc), as XLA rewrites m / bc
-            np.multiply(s.mu, 1.0 / bc1, out=s.step)
+            np.multiply(s.mu, coef, out=s.step)
             np.divide(s.step, s.u, out=s.step)
             np.multiply(s.step, -alpha, out=s.step)
         return s.step, s
@@ -299,10 +322,8 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
     return Optimizer(init, update)
 
 
-def adamax_optax(alpha, beta1, beta2, eps) -> Optimizer:
-    """optax.adamax: :func:`adamax` in optax's order, no weight decay."""
-    return adamax(alpha, beta1, beta2, eps, torch_order=False)
-
+#: optax.adamax: :func:`adamax` in optax's order, no weight decay
+adamax_optax = partial(adamax, torch_order=False)
 
 # ---------------------------------------------------------------- AMSGrad (tutorial)
 
@@ -346,235 +367,3 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
         return s.step, s
 
     return Optimizer(init, update)
-
-
-# ---------------------------------------------------------------- declarations
-
-_TORCH_ADAM = (H.alpha(1e-3, "learning rate (torch: lr)"), H.beta1(), H.beta2(), H.eps(1e-8))
-_OPTAX_ADAM = (
-    H.alpha(1e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
-    H.beta1(),
-    H.beta2(),
-    H.eps(1e-8, "added to the root, outside it"),
-    H.eps_root(),
-)
-_OPTAX_LR = "optax has no default learning rate; optrun uses torch's."
-
-_ADAM_TORCH_RULE = (
-    "g = g + weight_decay * x\n"
-    "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
-    "v = beta2 * v + (1 - beta2) * g**2\n"
-    "x = x - alpha / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)"
-)
-_ADAM_OPTAX_RULE = (
-    "m = beta1 * m + (1 - beta1) * g\n"
-    "v = beta2 * v + (1 - beta2) * g**2\n"
-    "m_hat = m / (1 - beta1**t);  v_hat = v / (1 - beta2**t)\n"
-    "x = x - alpha * m_hat / (sqrt(v_hat + eps_root) + eps)"
-)
-
-ADAM = Algorithm(
-    name="adam",
-    summary="momentum on bias-corrected first and second moment estimates",
-    reference="Kingma & Ba, Adam: A Method for Stochastic Optimization, ICLR 2015",
-    variants=(
-        Variant(
-            "torch",
-            _TORCH_ADAM + (H.weight_decay(),),
-            adam_torch,
-            rule=_ADAM_TORCH_RULE,
-            notes="torch.optim.Adam: eps added after dividing sqrt(v) by sqrt(1 - beta2**t) "
-            "(the paper's 'efficient' form); weight_decay is coupled L2 (see adamw).",
-        ),
-        Variant(
-            "optax",
-            _OPTAX_ADAM,
-            adam_optax,
-            rule=_ADAM_OPTAX_RULE,
-            notes="optax.adam: both moments bias-corrected first, eps_root inside the root. "
-            "Differs from torch only in rounding when eps_root = 0. " + _OPTAX_LR,
-        ),
-    ),
-    default_variant="torch",
-)
-
-ADAMW = Algorithm(
-    name="adamw",
-    summary="Adam with weight decay decoupled from the gradient",
-    reference="Loshchilov & Hutter, Decoupled Weight Decay Regularization, ICLR 2019",
-    variants=(
-        Variant(
-            "torch",
-            _TORCH_ADAM + (H.weight_decay(1e-2, "decoupled decay: x = x * (1 - alpha * weight_decay)"),),
-            adamw_torch,
-            rule=("x = x * (1 - alpha * weight_decay)\n" + _ADAM_TORCH_RULE.split("\n", 1)[1]),
-            notes="torch.optim.AdamW: weight_decay 1e-2, applied to x before the Adam step.",
-        ),
-        Variant(
-            "optax",
-            _OPTAX_ADAM + (H.weight_decay(1e-4, "decoupled decay, added to the Adam direction"),),
-            adamw_optax,
-            rule=(
-                "m, v, m_hat, v_hat as adam (optax)\n"
-                "x = x - alpha * (m_hat / (sqrt(v_hat + eps_root) + eps) + weight_decay * x)"
-            ),
-            notes="optax.adamw: weight_decay 1e-4 added to the Adam direction, then scaled by "
-            "the learning rate: the same maths as torch, a different default. " + _OPTAX_LR,
-        ),
-    ),
-    default_variant="torch",
-)
-
-ADAMAX = Algorithm(
-    name="adamax",
-    summary="Adam with the second moment replaced by an exponentially weighted infinity norm",
-    reference="Kingma & Ba, Adam: A Method for Stochastic Optimization, ICLR 2015, section 7.1",
-    variants=(
-        Variant(
-            "torch",
-            (
-                H.alpha(2e-3, "learning rate (torch: lr)"),
-                H.beta1(),
-                H.beta2(),
-                H.eps(1e-8, "added to |g| inside the maximum"),
-                H.weight_decay(),
-            ),
-            adamax,
-            rule=(
-                "g = g + weight_decay * x\n"
-                "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
-                "u = max(beta2 * u, |g| + eps)\n"
-                "x = x - alpha / (1 - beta1**t) * m / u"
-            ),
-            notes="torch.optim.Adamax: lr 2e-3, eps inside the maximum.",
-        ),
-        Variant(
-            "optax",
-            (
-                H.alpha(2e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),
-                H.beta1(),
-                H.beta2(),
-                H.eps(1e-8, "added to |g| inside the maximum"),
-            ),
-            adamax_optax,
-            rule=(
-                "m = beta1 * m + (1 - beta1) * g\n"
-                "u = max(beta2 * u, |g| + eps)\n"
-                "x = x - alpha * (m / (1 - beta1**t)) / u"
-            ),
-            notes="optax.adamax: the same rule as torch in another order of operations. " + _OPTAX_LR,
-        ),
-    ),
-    default_variant="torch",
-)
-
-NADAM = Algorithm(
-    name="nadam",
-    summary="Adam with Nesterov momentum",
-    reference="Dozat, Incorporating Nesterov Momentum into Adam, ICLR 2016 workshop",
-    variants=(
-        Variant(
-            "torch",
-            (
-                H.alpha(2e-3, "learning rate (torch: lr)"),
-                H.beta1(),
-                H.beta2(),
-                H.eps(1e-8),
-                H.weight_decay(),
-                Param("momentum_decay", 4e-3, "psi in mu(t) = beta1 * (1 - 0.5 * 0.96**(t * psi))", low=0.0),
-                H.flag("decoupled_weight_decay", False, "AdamW-style decay (torch's NAdamW)"),
-                H.flag(
-                    "mu_product_float32",
-                    True,
-                    "keep the product of mu's in float32 as torch does with its default dtype float32",
-                ),
-            ),
-            nadam_torch,
-            rule=(
-                "mu(t) = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay));  P = P * mu(t)\n"
-                "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
-                "v = beta2 * v + (1 - beta2) * g**2\n"
-                "den = sqrt(v / (1 - beta2**t)) + eps\n"
-                "x = x - alpha * (1 - mu(t)) / (1 - P) * g / den\n"
-                "      - alpha * mu(t+1) / (1 - P * mu(t+1)) * m / den"
-            ),
-            notes="torch.optim.NAdam: Dozat's momentum schedule; the product P is float32 in "
-            "torch (state['mu_product'] uses the default dtype), reproduced here.",
-        ),
-        Variant(
-            "optax",
-            (H.alpha(2e-3, "learning rate (optax: learning_rate; no default there, torch's used)"),)
-            + _OPTAX_ADAM[1:],
-            nadam_optax,
-            rule=(
-                "m, v, v_hat as adam (optax)\n"
-                "m_hat = beta1 * m / (1 - beta1**(t+1)) + (1 - beta1) * g / (1 - beta1**t)\n"
-                "x = x - alpha * m_hat / (sqrt(v_hat + eps_root) + eps)"
-            ),
-            notes="optax.nadam = adam(nesterov=True): constant beta1, no momentum schedule; a "
-            "different algorithm from torch's NAdam with the same name. " + _OPTAX_LR,
-        ),
-    ),
-    default_variant="torch",
-)
-
-AMSGRAD = Algorithm(
-    name="amsgrad",
-    summary="Adam with a running maximum of the second moment, so step sizes never grow",
-    reference="Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018",
-    variants=(
-        Variant(
-            "tutorial",
-            (
-                Param("alpha", 0.001, "step size", low=0.0, low_open=True),
-                H.beta("beta1", 0.9, "decay of the first moment"),
-                H.beta("beta2", 0.999, "decay of the second moment"),
-                H.eps(1e-8),
-                Param(
-                    "beta1_schedule",
-                    "power",
-                    "how beta1 changes with t",
-                    kind=str,
-                    choices=tuple(BETA1_SCHEDULES),
-                ),
-            ),
-            amsgrad_tutorial,
-            rule=(
-                "b1 = beta1**t | beta1/t | beta1   (beta1_schedule power | inverse | constant)\n"
-                "m = b1 * m + (1 - b1) * g\n"
-                "v = beta2 * v + (1 - beta2) * g**2\n"
-                "vhat = max(vhat, v)\n"
-                "x = x - alpha * m / (sqrt(vhat) + eps)"
-            ),
-            notes="No bias correction; the max is over the raw second moment.",
-        ),
-        Variant(
-            "torch",
-            _TORCH_ADAM + (H.weight_decay(),),
-            amsgrad_torch,
-            rule=(
-                "g = g + weight_decay * x\n"
-                "m = beta1 * m + (1 - beta1) * g   (torch lerp)\n"
-                "v = beta2 * v + (1 - beta2) * g**2\n"
-                "vmax = max(vmax, v)   (raw second moment)\n"
-                "x = x - alpha / (1 - beta1**t) * m / (sqrt(vmax) / sqrt(1 - beta2**t) + eps)"
-            ),
-            notes="torch.optim.Adam(amsgrad=True): bias-corrected like Adam, the maximum taken "
-            "over the raw v.",
-        ),
-        Variant(
-            "optax",
-            _OPTAX_ADAM,
-            amsgrad_optax,
-            rule=(
-                "m = beta1 * m + (1 - beta1) * g\n"
-                "v = beta2 * v + (1 - beta2) * g**2\n"
-                "vmax = max(vmax, v / (1 - beta2**t))   (bias-corrected second moment)\n"
-                "x = x - alpha * m / (1 - beta1**t) / (sqrt(vmax + eps_root) + eps)"
-            ),
-            notes="optax.amsgrad: the maximum is over the bias-corrected v, so early large "
-            "corrections persist longer than in torch. " + _OPTAX_LR,
-        ),
-    ),
-    default_variant="tutorial",
-)

@@ -1,4 +1,6 @@
-"""Per-coordinate step sizes from squared-gradient statistics: AdaGrad, RMSProp, Adadelta.
+"""Per-coordinate step sizes from squared-gradient statistics: AdaGrad and RMSProp.
+
+(Adadelta, the third of the family, is in :mod:`.adadelta`.)
 
 Each kernel names the library whose floating-point order it follows (see
 :mod:`optrun.optimizers.transforms`). The main differences between the libraries:
@@ -20,12 +22,6 @@ from ..params import Param
 from . import hyper as H
 from . import transforms as T
 from .base import Algorithm, Optimizer, Variant
-
-
-def _nonzero(v) -> bool:
-    """Whether an optional term (weight decay, momentum) must be computed: any nonzero member."""
-    return bool(np.any(v != 0)) if isinstance(v, np.ndarray) else v != 0
-
 
 # ---------------------------------------------------------------- AdaGrad
 
@@ -68,6 +64,11 @@ class AdagradTorchState(NamedTuple):
     tmp: np.ndarray  # (..., d)
 
 
+def adagrad_torch_coefficients(t, alpha, lr_decay) -> tuple:
+    """torch AdaGrad's per-step scalar (both backends): ``-clr = -(alpha / (1 + (t - 1) * lr_decay))``."""
+    return (-(alpha / (1.0 + (t - 1) * lr_decay)),)
+
+
 def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps) -> Optimizer:
     """torch.optim.Adagrad (``_single_tensor_adagrad``, torch 2.13)::
 
@@ -76,7 +77,7 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
     s   = s + g * g                       (s starts at initial_accumulator_value)
     x   = x + (-clr * g) / (sqrt(s) + eps)
     """
-    has_wd = _nonzero(weight_decay)
+    has_wd = T.nonzero(weight_decay)
 
     def init(x):
         s = np.zeros_like(x)
@@ -87,10 +88,10 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
         if has_wd:
             T.add_scaled(s.geff, g, x, weight_decay)
             g = s.geff
-        clr = alpha / (1.0 + (t - 1) * lr_decay)
+        (neg_clr,) = adagrad_torch_coefficients(t, alpha, lr_decay)
         T.accumulate_square(s.sum_sq, g, s.tmp)
         T.root_plus_eps(s.tmp, s.sum_sq, eps)
-        np.multiply(g, -clr, out=s.step)
+        np.multiply(g, neg_clr, out=s.step)
         np.divide(s.step, s.tmp, out=s.step)
         return s.step, s
 
@@ -214,7 +215,7 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
     centered form is Graves, Generating Sequences With Recurrent Neural Networks, 2013, eq. 38-40.
     In a batch, members with momentum 0 take the plain branch, as torch would for each of them.
     """
-    has_wd = _nonzero(weight_decay)
+    has_wd = T.nonzero(weight_decay)
     with_momentum = momentum > 0  # a bool, or a per-member mask in a batch
     mixed = isinstance(with_momentum, np.ndarray) and not (with_momentum.all() or not with_momentum.any())
     if isinstance(with_momentum, np.ndarray) and not mixed:
@@ -360,105 +361,6 @@ RMSPROP = Algorithm(
             ),
             notes="optax.rmsprop: decay 0.9, eps inside the root, momentum after the learning "
             "rate. bias_correction=False (optax's default) is the only form offered.",
-        ),
-    ),
-    default_variant="torch",
-)
-
-# ---------------------------------------------------------------- Adadelta
-
-
-class AdadeltaState(NamedTuple):
-    e_g: np.ndarray  # (..., d) average of squared gradients (torch: square_avg)
-    e_x: np.ndarray  # (..., d) average of squared updates (torch: acc_delta)
-    geff: np.ndarray  # (..., d)
-    delta: np.ndarray  # (..., d) the unscaled update
-    step: np.ndarray  # (..., d)
-    tmp: np.ndarray  # (..., d)
-
-
-def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
-    """Adadelta (Zeiler, arXiv:1212.5701, 2012, algorithm 1) with a learning rate::
-
-        g = g + weight_decay * x
-        E[g2] = rho * E[g2] + (1 - rho) * g**2
-        delta = sqrt(E[dx2] + eps) / sqrt(E[g2] + eps) * g
-        E[dx2] = rho * E[dx2] + (1 - rho) * delta**2
-        x = x - alpha * delta
-
-    ``torch_order``: torch.optim.Adadelta's ``mul_(rho).addcmul_(g, g, value=1 - rho)`` and
-    ``(sqrt(E[dx2] + eps) / sqrt(E[g2] + eps)) * g``; otherwise optax.adadelta's
-    ``(1 - rho) * g**2 + rho * E`` (same maths, different rounding).
-    """
-    has_wd = _nonzero(weight_decay)
-    avg_sq = T.decay_add_square if torch_order else T.ema_square
-
-    def init(x):
-        z, e = np.zeros_like, np.empty_like
-        return AdadeltaState(z(x), z(x), e(x), e(x), e(x), e(x))
-
-    def update(g, s, x, t):
-        if has_wd:
-            T.add_scaled(s.geff, g, x, weight_decay)
-            g = s.geff
-        avg_sq(s.e_g, g, rho, s.tmp)
-        T.root_of_plus_eps(s.tmp, s.e_g, eps)
-        T.root_of_plus_eps(s.delta, s.e_x, eps)
-        np.divide(s.delta, s.tmp, out=s.delta)
-        np.multiply(s.delta, g, out=s.delta)
-        avg_sq(s.e_x, s.delta, rho, s.tmp)
-        np.multiply(s.delta, -alpha, out=s.step)
-        return s.step, s
-
-    return Optimizer(init, update)
-
-
-def adadelta_optax(alpha, rho, eps, weight_decay) -> Optimizer:
-    """optax.adadelta: :func:`adadelta` in optax's order."""
-    return adadelta(alpha, rho, eps, weight_decay, torch_order=False)
-
-
-_ADADELTA_RULE = (
-    "g = g + weight_decay * x\n"
-    "Eg = rho * Eg + (1 - rho) * g**2\n"
-    "delta = sqrt(Ex + eps) / sqrt(Eg + eps) * g\n"
-    "Ex = rho * Ex + (1 - rho) * delta**2\n"
-    "x = x - alpha * delta"
-)
-
-ADADELTA = Algorithm(
-    name="adadelta",
-    summary="RMSProp whose step is rescaled by a moving RMS of past updates (unit-consistent)",
-    reference="Zeiler, ADADELTA: An Adaptive Learning Rate Method, arXiv:1212.5701, 2012",
-    variants=(
-        Variant(
-            "torch",
-            (
-                H.alpha(1.0, "learning rate (torch: lr)"),
-                Param("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
-                H.eps(1e-6, "added inside both roots"),
-                H.weight_decay(),
-            ),
-            adadelta,
-            rule=_ADADELTA_RULE,
-            notes="torch.optim.Adadelta: lr 1.0, rho 0.9, eps 1e-6. Same rule as optax; "
-            "only the order of the products in the averages differs.",
-        ),
-        Variant(
-            "optax",
-            (
-                H.alpha(
-                    1.0,
-                    "learning rate (optax: learning_rate; its default None means no "
-                    "scaling at all, not even the sign flip, so optrun uses 1.0)",
-                ),
-                Param("rho", 0.9, "decay of both running averages", low=0.0, high=1.0),
-                H.eps(1e-6, "added inside both roots"),
-                H.weight_decay(doc="added to the gradient first: g = g + weight_decay * x"),
-            ),
-            adadelta_optax,
-            rule=_ADADELTA_RULE,
-            notes="optax.adadelta(learning_rate=alpha): rho 0.9, eps 1e-6.",
         ),
     ),
     default_variant="torch",

@@ -50,23 +50,12 @@ Hyper = Any  # a float, or an array of shape (S, 1) in a batched sweep
 class Optimizer(NamedTuple):
     """``init(x) -> state`` and ``update(g, state, x, t) -> (step, state)``; see the module doc.
 
-    ``apply(g, state, x, t, step_sq) -> state`` is an optional fused step: it adds the step
-    ``update`` would return to ``x`` in place (``x`` gets the same bits as ``x + step``) and
-    writes each member's squared step norm into ``step_sq`` (shape ``(S,)``), without a d-sized
-    step array written and read back. The runner uses it when present; the norms may differ from
-    ``vecdot(step, step)`` in the last bits (another summation order). None for most kernels.
-
-    ``steps(code, p, g, state, x, t0, X, D) -> state`` is an optional chunk of fused steps
-    ``t0 .. t0 + n - 1`` (``n = len(X)``, ``t0 >= 2``) with the objective's compiled gradient
-    ``(code, p)`` (:mod:`optrun.backends.compiled`): after each step it writes ``x`` into ``X[k]``,
-    the squared step norms into ``D[k]`` and the new gradient into ``g``, all in place. The numba
-    backend's fused kernels have it (all but NAdam's torch variant).
+    How a run applies the step (in numpy, or fused by the numba backend, see
+    :mod:`optrun.backends.stepper`) is the backend's business, not the optimizer's.
     """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray, int], tuple[np.ndarray, Any]]
-    apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any] | None = None
-    steps: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)

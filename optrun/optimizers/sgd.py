@@ -9,6 +9,7 @@ One kernel, :func:`heavy_ball`, serves both variants.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -109,10 +110,8 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
     return Optimizer(init, update)
 
 
-def nesterov_momentum(alpha, momentum, weight_decay=0.0) -> Optimizer:
-    """:func:`heavy_ball` with ``nesterov=True`` (torch requires dampening = 0 there)."""
-    return heavy_ball(alpha, momentum, 0.0, weight_decay, nesterov=True)
-
+#: :func:`heavy_ball` with ``nesterov=True`` (torch requires dampening = 0 there)
+nesterov_momentum = partial(heavy_ball, dampening=0.0, nesterov=True)
 
 _TORCH_LR = "torch.optim.SGD's default lr"
 _OPTAX_NOTE = (

@@ -112,6 +112,11 @@ def decay_add_square(avg: np.ndarray, value: np.ndarray, decay, tmp: np.ndarray)
 # ------------------------------------------------------------------ shared pieces
 
 
+def nonzero(v) -> bool:
+    """Whether an optional term (weight decay, momentum) must be computed: any nonzero member."""
+    return bool(np.any(v != 0)) if isinstance(v, np.ndarray) else v != 0
+
+
 def add_scaled(out: np.ndarray, base: np.ndarray, value: np.ndarray, factor) -> None:
     """``out = base + factor * value``: torch's ``base.add(value, alpha=factor)`` (coupled L2
     weight decay ``g + wd * x``, Nesterov's ``g + mu * buf``) and optax's ``g + s * p`` and

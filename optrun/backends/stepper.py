@@ -1,0 +1,129 @@
+"""How a run moves ``x``: one :class:`Stepper`, chosen once per run by :func:`stepper_for`.
+
+An optimizer is ``(init, update)`` (:class:`optrun.optimizers.base.Optimizer`). The numba
+backend's builders return a :class:`Fused` optimizer, which carries two faster forms of the same
+step besides: ``apply`` (``x += step`` in the pass that computes it, with the squared step norms)
+and ``steps`` (a whole chunk of steps in one compiled call, with the objective's compiled
+gradient). The runner does not look at these fields: it asks for a stepper once and then only
+calls :meth:`Stepper.advance`, which takes one step (or a chunk of them), applies the projection
+when the problem has one, and writes each new point and squared step norm into the rows it is
+given. The rows' ``f`` and gradient are then computed by the runner, in one place.
+
+This module imports no numba: it is read by the runner whatever the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+#: ``project(x)`` puts each row of ``x`` (shape ``(S, d)``) back into the feasible set in place
+Projection = Callable[[np.ndarray], None]
+
+
+class Fused(NamedTuple):
+    """A numba-backend optimizer: ``init`` and ``update`` as every optimizer, plus
+
+    ``apply(g, state, x, t, step_sq) -> state``: the step ``update`` would return added to ``x``
+    in place (the same bits as ``x + step``), each member's squared step norm written into
+    ``step_sq`` (shape ``(S,)``; summed in another order than ``vecdot``, so the last bits may
+    differ), without a d-sized step written and read back;
+
+    ``steps(code, p, g, state, x, t0, X, D) -> state``: steps ``t0 .. t0 + n - 1`` (``n = len(X)``,
+    ``t0 >= 2``) with the objective's compiled gradient ``(code, p)``
+    (:mod:`optrun.backends.compiled`): after each step ``x`` goes into ``X[k]``, the squared step
+    norms into ``D[k]`` and the new gradient into ``g``, all in place. None when the kernel keeps
+    per-step state in Python (NAdam's torch variant).
+    """
+
+    init: Callable[[np.ndarray], Any]
+    update: Callable[[np.ndarray, Any, np.ndarray, int], tuple[np.ndarray, Any]]
+    apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any]
+    steps: Callable[..., Any] | None = None
+
+
+class Stepper:
+    """``update``, then ``x += step`` and the squared step norm (any optimizer).
+
+    ``advance(g, state, x, t, X, D, k, T) -> (n, state)`` takes steps ``t + 1 ..`` from ``x``
+    (``g`` the gradient there), at most to the end of the chunk buffers ``X``, ``D`` and to step
+    ``T``: the points into ``X[k], X[k + 1] ..``, the squared step norms into ``D[k] ..``; it
+    returns how many steps were taken and the new state. Here one step per call, a closure: it is
+    the runner's hot path, kept to the calls it needs.
+    """
+
+    def __init__(self, optimizer: Any, project: Projection | None = None):
+        self.update = optimizer[1]
+        self.project = project
+        self.advance = self._one_step(self.update, project)
+
+    @staticmethod
+    def _one_step(update: Callable, project: Projection | None) -> Callable[..., tuple[int, Any]]:
+        add, vecdot = np.add, np.vecdot
+
+        def advance(g, state, x, t, X, D, k, T):
+            step, state = update(g, state, x, t + 1)
+            add(x, step, out=x)
+            vecdot(step, step, out=D[k])
+            if project is not None:
+                project(x)
+            X[k] = x
+            return 1, state
+
+        return advance
+
+
+class FusedStepper(Stepper):
+    """The numba backend's fused ``apply``: ``x`` and the state cross memory once per step."""
+
+    def __init__(self, optimizer: Fused, project: Projection | None = None):
+        self.update, self.project, self.apply = optimizer.update, project, optimizer.apply
+        apply = optimizer.apply
+
+        def advance(g, state, x, t, X, D, k, T):
+            state = apply(g, state, x, t + 1, D[k])
+            if project is not None:
+                project(x)
+            X[k] = x
+            return 1, state
+
+        self.advance = advance
+
+
+class ChunkStepper(FusedStepper):
+    """Whole chunks of steps in one compiled call (``Fused.steps``) with the objective's compiled
+    gradient, which the stepper keeps in its own buffer between chunks; the first step of a run
+    (``t = 0``: some kernels start their state there) is taken alone. Never with a projection."""
+
+    def __init__(self, optimizer: Fused, compiled: tuple[int, np.ndarray]):
+        super().__init__(optimizer)
+        self.one = self.advance
+        self.advance = self.chunk
+        self.steps = optimizer.steps
+        self.compiled = compiled
+        self.g: np.ndarray | None = None  # the gradient at x, updated in place by the chunks
+
+    def chunk(self, g, state, x, t, X, D, k, T):
+        """As ``advance``: a chunk of steps (the first step of a run alone)."""
+        if t < 1:
+            return self.one(g, state, x, t, X, D, k, T)
+        if self.g is None:
+            self.g = np.array(g, dtype=np.float64, order="C")
+        code, params = self.compiled
+        n = min(len(X) - k, T - t)
+        return n, self.steps(code, params, self.g, state, x, t + 1, X[k : k + n], D[k : k + n])
+
+
+def stepper_for(
+    optimizer: Any, compiled: tuple[int, np.ndarray] | None = None, project: Projection | None = None
+) -> Stepper:
+    """The stepper a run uses: chunks when ``compiled`` is given (see
+    :func:`optrun.backends.chunked_gradient`) and the optimizer can step in chunks and there is no
+    projection; else the fused step when the optimizer has one; else ``update``."""
+    if compiled is not None and project is None and getattr(optimizer, "steps", None) is not None:
+        return ChunkStepper(optimizer, compiled)
+    if getattr(optimizer, "apply", None) is not None:
+        return FusedStepper(optimizer, project)
+    return Stepper(optimizer, project)
