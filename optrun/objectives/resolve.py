@@ -224,8 +224,8 @@ def build(
 def finite_at_start(obj: Objective, start: np.ndarray) -> None:
     """Refuse a start (e.g. ``start: [1e200, 1e200]`` on rosenbrock) where a built-in's value or
     gradient overflows: the run would diverge at iteration 0 and report nothing useful."""
-    from .user import _check_start
+    from .user import check_start
 
     with np.errstate(all="ignore"):
         f, g = obj.value_and_grad(start[None, :])
-    _check_start(f"objective '{obj.name}'", f, g, start, f"the gradient of objective '{obj.name}'")
+    check_start(f"objective '{obj.name}'", f, g, start, f"the gradient of objective '{obj.name}'")

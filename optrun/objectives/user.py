@@ -280,7 +280,7 @@ def probe_points(bounds: np.ndarray, start: np.ndarray | None) -> np.ndarray:
     return np.array(pts, dtype=np.float64)
 
 
-def _check_start(role: str, f: np.ndarray, g: np.ndarray, x: np.ndarray, gradient_role: str) -> None:
+def check_start(role: str, f: np.ndarray, g: np.ndarray, x: np.ndarray, gradient_role: str) -> None:
     point = np.array2string(x, precision=6, threshold=8, separator=", ")
     if not np.isfinite(f).all():
         raise UserCodeError(
@@ -341,7 +341,7 @@ def function_objective(
     with np.errstate(all="ignore"):
         f, g = vg(pts[:1])
     what = f"objective function '{ref}'"
-    _check_start(
+    check_start(
         what,
         f,
         g,
@@ -373,7 +373,7 @@ def expression_objective(
     x = probe_points(bounds, start)[:1]
     with np.errstate(all="ignore"):
         f, g = expr.value_and_grad(x)
-    _check_start(f"expression '{expr.text}'", f, g, x[0], f"the gradient of expression '{expr.text}'")
+    check_start(f"expression '{expr.text}'", f, g, x[0], f"the gradient of expression '{expr.text}'")
     return _objective(name, dim, params, bounds, expr.value_and_grad, "automatic", 0, vectorized=True)
 
 
