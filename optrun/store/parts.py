@@ -124,6 +124,16 @@ def status_of(problem: str) -> str:
     return "unreadable" if problem.startswith(NEWER_FORMAT) else "damaged"
 
 
+def with_problem(head: dict[str, Any], problem: str) -> dict[str, Any]:
+    """A summary read leniently, marked with its ``problem``: the status a listing shows
+    (:func:`status_of`), the problem, and the status the folder recorded (``recorded_status``)."""
+    marked = {**head, "status": status_of(problem), "problem": problem}
+    recorded = head.get("status")
+    if isinstance(recorded, str) and recorded not in ("damaged", "unreadable"):
+        marked["recorded_status"] = recorded
+    return marked
+
+
 def _read_config(path: str, run_id: str, kind: str = "run") -> dict[str, Any]:
     what = f"{kind} {run_id}"
     try:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RunReadError
-from .parts import get_path, read_parts, status_of, summary_problem
+from .parts import get_path, read_parts, summary_problem, with_problem
 from .status import reconcile_status
 from .traces import (
     empty_trace,
@@ -140,10 +140,7 @@ def read_run(path: str, lenient: bool = False) -> Run:
         problems += [tail] if tail else []
     if problems:
         problem = "; ".join(problems)
-        recorded = summary.get("status")
-        summary = {**summary, "status": status_of(problem), "problem": problem}
-        if isinstance(recorded, str) and recorded not in ("damaged", "unreadable"):
-            summary["recorded_status"] = recorded
+        summary = with_problem(summary, problem)
         return Run(path, run_id, parts["config.yaml"], summary, parts["meta.json"], problem)
     summary = reconcile_status(summary)
     if summary.get("status") in ("running", "crashed") and summary.get("final_f") is None:

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import OptrunError, RunReadError, RunSelectionError
 from . import hooks
 from .members import MemberSelection
-from .parts import get_path, read_parts, status_of, summary_problem
+from .parts import get_path, read_parts, summary_problem, with_problem
 from .run import Run
 from .status import reconcile_status
 from .traces import WROTE_ROWS, batch_trace_file, empty_trace, read_batch_trace
@@ -292,10 +292,7 @@ def read_sweep(path: str, lenient: bool = False) -> Sweep:
     head = {k: v for k, v in summary.items() if k not in ("rows", "columns")}
     if problems:
         problem = "; ".join(problems)
-        recorded = head.get("status")
-        head = {**head, "status": status_of(problem), "problem": problem}
-        if isinstance(recorded, str) and recorded not in ("damaged", "unreadable"):
-            head["recorded_status"] = recorded
+        head = with_problem(head, problem)
         return Sweep(path, sweep_id, parts["config.yaml"], head, parts["meta.json"], [], [], problem)
     columns = [str(c) for c in columns] if isinstance(columns, list) else []
     return Sweep(
