@@ -14,7 +14,7 @@ Method:
   write bytecode (into a private ``PYTHONPYCACHEPREFIX``, as an installed package has its
   ``.pyc`` files), although this machine sets ``PYTHONDONTWRITEBYTECODE=1``.
 * **one at a time**: the same members through the public API in this process,
-  ``optrun.experiment.execute(config, runs_dir)`` in a loop (each makes its own run folder, as
+  ``optrun.execute(config, runs_dir)`` in a loop (each makes its own run folder, as
   ``optrun run`` does). Timing all 10,000 would take minutes, so a sample of ``--sample``
   members (the first seeds) is timed and the total is extrapolated linearly; the table says so.
 * **memory**: ``ru_maxrss`` of the sweep's process tree (``wait4`` reports the largest of the CLI
@@ -83,7 +83,7 @@ def sweep_once(members: int, workers: int | None, own_rss: bool = False) -> tupl
 
 
 def one_at_a_time(sample: int) -> float:
-    """Seconds per member, run alone through ``optrun.experiment.execute``."""
+    """Seconds per member, run alone through ``optrun.execute``."""
     from dataclasses import replace
 
     from optrun.config import load_config
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, w in (("default", None), ("1", 1)):
             wall, _, rows = sweep_once(a.members, w)
             walls[key].append(wall)
-    progress(f"{a.sample} members one at a time through optrun.experiment.execute")
+    progress(f"{a.sample} members one at a time through optrun.execute")
     per_member = one_at_a_time(a.sample)
     alone_total = per_member * a.members
 
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             label, fmt_time(w), f"{a.members / w:,.0f}", f"{ratio:,.0f}×", target if key == "default" else ""
         )
     t.add(
-        "one at a time, optrun.experiment.execute",
+        "one at a time, optrun.execute",
         f"{fmt_time(alone_total)} (extrapolated)",
         f"{1 / per_member:,.0f}",
         "1×",

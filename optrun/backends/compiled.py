@@ -10,7 +10,7 @@ rows are then computed by the objective's own numpy code on all rows at once.
 
 Each gradient below performs the numpy code's IEEE operations in its order (see
 :mod:`optrun.objectives.library`; no fastmath, so no FMA contraction), so the points are
-bit-identical to a step-by-step run; ``tests/test_compiled.py`` checks every one against numpy.
+bit-identical to a step-by-step run; ``tests/backends/test_compiled.py`` checks every one against numpy.
 Objectives not listed (transcendental functions, whose numpy and compiled versions differ in
 the last bits, or sums inside the gradient) run step by step as before.
 """

@@ -10,7 +10,7 @@ the matching kernel of :mod:`optrun.backends.kernels`, which reads and writes ea
 
 Agreement with the numpy backend (float64, the dtype optrun runs in): bit for bit for every
 variant, because each kernel performs the numpy kernel's IEEE operations in its order (see
-:mod:`optrun.backends.kernels`); ``tests/test_backends.py`` checks it on random data for every
+:mod:`optrun.backends.kernels`); ``tests/backends/test_backends.py`` checks it on random data for every
 variant, with ``(S, 1)`` hyperparameters.
 
 Each optimizer is a :class:`optrun.backends.stepper.Fused`: it also has the fused
