@@ -190,35 +190,44 @@ class _PerStep:
 
 
 def _build(rule: Rule, numpy_build: Callable, **params: Any) -> Fused:
-    """The fused optimizer of ``numpy_build(**params)`` by ``rule``."""
+    """The fused optimizer of ``numpy_build(**params)`` by ``rule``.
+
+    A step at small ``d`` costs a few microseconds, most of it Python: what does not change
+    between steps (the hyperparameter rows and flags of a batch size, the state arrays of a state
+    updated in place, an empty coefficient block) is looked up once, not rebuilt every step."""
     bound = inspect.signature(numpy_build).bind(**params)
     bound.apply_defaults()
     h = types.SimpleNamespace(**bound.arguments)
-    hyper_rows = _per_batch(lambda S: rule.rows(S, h))
     flags = rule.flags(h)
-    make = rule.coefficients
+    tail = _per_batch(lambda S: (*rule.rows(S, h), *flags))
+    make, per_state = rule.coefficients, rule.per_state
     per_step = _PerStep(None if make is None else lambda t: make(t, h))
+    no_coefficients = _per_batch(lambda S: np.empty((0, S)))
     name, fields = rule.kernel, rule.state
+    held: list[Any] = [None, ()]  # the last state seen and its arrays, as the kernel takes them
+
+    def arrays(s: Any) -> tuple:
+        if s is not held[0]:
+            held[0], held[1] = s, tuple(_2d(getattr(s, f)) for f in fields)
+        return held[1]
 
     def update(g, s, x, t, sq=None):
         g2 = _2d(g)
         S, d = g2.shape
-        C = per_step(t, S)
-        if rule.per_state is not None:
-            C = rule.per_state(s, C, h, S)
-        state = [_2d(getattr(s, f)) for f in fields]
-        _call(sq, s.step, name, d, x, C, g2, _2d(x), *state, *hyper_rows(S), *flags)
+        C = no_coefficients(S) if make is None else per_step(t, S)
+        if per_state is not None:
+            C = per_state(s, C, h, S)
+        _call(sq, s.step, name, d, x, C, g2, _2d(x), *arrays(s), *tail(S))
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):
         """Steps ``t0 ..`` in one compiled call (:data:`optrun.backends.drivers.STEPS`)."""
         S, n = x.shape[0], X.shape[0]
-        state = [_2d(getattr(s, f)) for f in fields]
         C = per_step.rows(t0, n, S)
-        DR.STEPS[name](n, code, p, X, D, _tiles(1, S)[0], C, g, x, *state, *hyper_rows(S), *flags)
+        DR.STEPS[name](n, code, p, X, D, _tiles(1, S)[0], C, g, x, *arrays(s), *tail(S))
         return s
 
-    return _fused(numpy_build(**params).init, update, None if rule.per_state is not None else steps)
+    return _fused(numpy_build(**params).init, update, None if per_state is not None else steps)
 
 
 def fused_builder(build: Callable[..., Any]) -> Callable[..., Fused] | None:
