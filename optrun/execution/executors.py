@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -23,6 +24,8 @@ from .batch import BatchJob, interrupted_rows, run_batch, worker_failed_rows
 from .signals import Signals
 
 HURRY_GRACE_S = 1.0  # after a second signal, how long the workers' partial batches are still awaited
+#: after killing hung workers, how long the pool is given to notice and shut down (see ``_settle``)
+SETTLE_S = 2.0
 
 Rows = list[dict[str, Any]]
 # (the batch, the fraction of its iterations done) while a batch runs, for a progress bar
@@ -154,7 +157,7 @@ class ProcessPoolExecutor:
         finally:
             if pending:  # hurried (or failing): the workers still running are not waited for
                 pids.send(signal.SIGKILL)
-                pool.shutdown(wait=False, cancel_futures=True)
+                _settle(pool)
             else:
                 pool.shutdown(wait=True)
             pids.close()
@@ -189,6 +192,20 @@ class ProcessPoolExecutor:
                     give_up = give_up or time.monotonic() + HURRY_GRACE_S
                     if time.monotonic() >= give_up:
                         break
+
+
+def _settle(pool: Any) -> None:
+    """Shut down a pool whose workers were just killed, waiting at most :data:`SETTLE_S`.
+
+    Its manager thread notices the dead workers and ends; left running, it races Python 3.11's
+    exit hook for :mod:`concurrent.futures`, which then prints an ``OSError`` traceback as the
+    process exits (a CPython race fixed in 3.12). The wait is bounded: a second Ctrl-C must not
+    hang on a pool that does not settle."""
+    closer = threading.Thread(
+        target=pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True
+    )
+    closer.start()
+    closer.join(SETTLE_S)
 
 
 class _WorkerPids:
