@@ -11,7 +11,8 @@ how a cycle hides). The layers, from the top (a module may import its own layer 
     params, registry, text, signals, errors
 
 ``store`` imports only ``errors`` and its own modules; only ``cli`` imports click and rich; no
-module imports another module's private name; no two modules import each other, directly or not.
+module imports or reads another module's private name; no two modules import each other, directly
+or not (the lazy ``_LAZY`` tables of ``optrun`` and ``optrun.store`` count as imports).
 """
 
 from __future__ import annotations
@@ -44,20 +45,24 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+def from_base(node: ast.ImportFrom, name: str) -> str:
+    """The absolute module of ``from X import ...`` written in module ``name``."""
+    package = name if MODULES[name].name == "__init__.py" else name.rpartition(".")[0]
+    base = node.module or ""
+    if node.level:
+        parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join([*parts, base] if base else parts)
+    return base
+
+
 def imports(name: str) -> list[tuple[str, list[str], int]]:
     """Each import of a module: (the module imported, the names taken from it, line)."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
         if isinstance(node, ast.Import):
             found += [(a.name, [], node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parts, base] if base else parts)
-            found.append((base, [a.name for a in node.names], node.lineno))
+            found.append((from_base(node, name), [a.name for a in node.names], node.lineno))
     return found
 
 
@@ -77,13 +82,25 @@ def part(module: str) -> str:
     return module.split(".")[1] if "." in module else module
 
 
+def lazy_targets(name: str) -> set[str]:
+    """The modules a package's ``_LAZY`` table names (imported on first attribute access)."""
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_LAZY" for t in node.targets):
+            values = [v.value for v in node.value.values if isinstance(v, ast.Constant)]
+            return {v if v.startswith("optrun") else f"{name}.{v}" for v in values}
+    return set()
+
+
+#: module -> the modules it imports; an import of a package a module lives in is left out (a
+#: package's ``__init__`` re-exporting its submodules is not a cycle), except the top package
 GRAPH = {
     m: {
         t
         for target, names, _ in imports(m)
         for t in owner(target, names)
-        if t != m and not m.startswith(t + ".")
+        if t != m and (t == "optrun" or not m.startswith(t + "."))
     }
+    | (lazy_targets(m) - {m})
     for m in MODULES
 }
 
@@ -91,6 +108,19 @@ GRAPH = {
 def test_every_module_has_a_layer():
     unplaced = sorted({part(m) for m in MODULES if m not in TOP and part(m) not in LEVEL})
     assert unplaced == [], "modules outside every layer (add them to LAYERS): " + ", ".join(unplaced)
+
+
+def test_only_the_cli_imports_the_top_package():
+    """``optrun/__init__.py`` is the lazy public API: importing it from below would hide an upward
+    import (only ``__version__``, a constant, may be read from it)."""
+    upward = [
+        f"{m}:{line} imports {', '.join(names) or target}"
+        for m in MODULES
+        if m not in TOP and part(m) != "cli"
+        for target, names, line in imports(m)
+        if target == "optrun" and set(names) - {"__version__"}
+    ]
+    assert upward == []
 
 
 def test_no_module_imports_a_higher_layer():
@@ -126,6 +156,28 @@ def test_only_cli_imports_click_and_rich():
     assert ui == []
 
 
+def private_reads(name: str) -> list[ast.Attribute]:
+    """``alias._name`` where ``alias`` is another optrun module this one imported."""
+    aliases = {}
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.ImportFrom):
+            target = from_base(node, name)
+            for a in node.names:
+                if f"{target}.{a.name}" in MODULES:
+                    aliases[a.asname or a.name] = f"{target}.{a.name}"
+        elif isinstance(node, ast.Import):
+            aliases.update({a.asname: a.name for a in node.names if a.asname and a.name in MODULES})
+    return [
+        node
+        for node in ast.walk(ast.parse(MODULES[name].read_text()))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and aliases.get(node.value.id, name) != name
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+    ]
+
+
 def test_no_private_name_crosses_modules():
     private = [
         f"{m}:{line} imports {name} from {target}"
@@ -134,6 +186,9 @@ def test_no_private_name_crosses_modules():
         if target.startswith("optrun") and target != m
         for name in names
         if name.startswith("_") and not name.startswith("__")
+    ]
+    private += [
+        f"{m}:{node.lineno} reads {node.value.id}.{node.attr}" for m in MODULES for node in private_reads(m)
     ]
     private += [
         f"{m}:{line} imports {target}"
