@@ -7,10 +7,10 @@
 ``numba``
     One fused, compiled loop per step (:mod:`optrun.backends.fused`), multi-threaded above
     :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates; below, whole chunks of steps in
-    one compiled call when the objective has a compiled gradient
-    (:mod:`optrun.backends.compiled`). An optional extra:
+    one compiled call when the objective has a compiled gradient (:mod:`optrun.backends.compiled`;
+    the chunk loops are generated in :mod:`optrun.backends.drivers`). An optional extra:
     ``pip install numba`` (the ``fast`` extra). Points, f and the optimizer state are bit-identical to the
-    numpy backend in float64; the fused step (``Optimizer.apply``) sums the step norm in another
+    numpy backend in float64; the fused step (:attr:`optrun.backends.stepper.Fused.apply`) sums the step norm in another
     order, so ``step_norm`` in the trace may differ in the last bits (within 1e-14 relative).
 ``auto`` (the default)
     numba when it is installed and ``d >= NUMBA_MIN_D``, numpy otherwise.
@@ -93,7 +93,7 @@ def build_variant(
 
 def chunked_gradient(objective: Any, optimizer: Optimizer, d: int) -> tuple[int, Any] | None:
     """The objective's compiled gradient ``(code, params)`` when ``optimizer`` can run whole
-    chunks of steps with it (:attr:`Optimizer.steps`, a numba-backend kernel, on one thread:
+    chunks of steps with it (:attr:`optrun.backends.stepper.Fused.steps`, a numba-backend kernel, on one thread:
     ``d`` below :data:`optrun.backends.fused.PARALLEL_MIN_D`), else None. See
     :mod:`optrun.backends.compiled`."""
     if getattr(optimizer, "steps", None) is None:

@@ -47,7 +47,8 @@ class _Options:
 
 def _compare_sweeps(chosen, o: _Options) -> None:
     """Sweeps (or configurations) aggregated, tested and ranked in ``o.fmt``; the gate's exit status."""
-    from ..compare import CompareError, compare_sweeps, gate_sweeps
+    from ..compare import compare_sweeps, gate_sweeps
+    from ..errors import CompareError
 
     sweeps = [c for c in chosen if c.kind in ("sweep", "group")]
     if len(sweeps) != len(chosen):

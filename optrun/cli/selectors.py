@@ -11,8 +11,6 @@ from typing import Any
 
 import click
 
-SELECTOR_HELP = "RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ..."
-
 _SHIELD = "\x00"  # cannot come from a shell: marks RUN tokens that look like short options
 _MEMBER_TOKEN = re.compile(r"-\d+(?:/\d+/?|:.+)", re.DOTALL)
 

@@ -9,7 +9,6 @@ CLI lays the rows out (:mod:`optrun.cli.compare`, :mod:`optrun.cli.compare_rende
 - :mod:`.gate`: the CI gate of runs and of sweeps; :mod:`.stats`: quantiles and Mann-Whitney U.
 """
 
-from ..errors import CompareError
 from .configdiff import config_rows
 from .gate import MIN_TEST_MEMBERS, GateResult, gate, gate_sweeps, is_worse
 from .groups import (
@@ -45,7 +44,6 @@ __all__ = [
     "METRICS",
     "MIN_TEST_MEMBERS",
     "TARGETS",
-    "CompareError",
     "Comparison",
     "GateResult",
     "GroupStats",

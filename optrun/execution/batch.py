@@ -19,7 +19,6 @@ from ..store.sweepstore import BatchTraceWriter, write_points
 from ..store.thinning import TARGET_COLUMNS
 from ..sweep import batch_params
 from .results import expect_failures, final_distances, member_summary
-from .signals import Signals
 
 
 class BatchJob(NamedTuple):
@@ -38,14 +37,15 @@ def run_batch(
     indices: list[int],
     configs: list[RunConfig],
     progress: Callable[[Any], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    *,
+    should_stop: Callable[[], bool],
 ) -> list[dict[str, Any]]:
     """Run one batch of members as one loop; returns one summary row per member (in order).
 
     Any exception inside (a user objective raising, a full disk) marks every unfinished member
     of the batch ``failed`` with the error; nothing propagates.
     ``should_stop`` is polled between steps (between chunks of compiled steps on the numba backend's
-    chunked path); without it SIGINT/SIGTERM stop the batch (in a worker).
+    chunked path): the executor running the batch says when a signal asks it to stop.
     """
     from ..backends import chunked_gradient
 
@@ -82,11 +82,7 @@ def run_batch(
             cfg0.stop.grad_norm,
             chunked_gradient(objective, optimizer, cfg0.dim),
         )
-        if should_stop is None:
-            with Signals() as sig:
-                results = run(problem, on_chunk, should_stop=lambda: sig.received is not None)
-        else:
-            results = run(problem, on_chunk, should_stop=should_stop)
+        results = run(problem, on_chunk, should_stop=should_stop)
         writer.close()
         wall = time.perf_counter() - t0
         return _member_rows(folder, batch, indices, configs, objective, results, writer.hits, wall)

@@ -19,10 +19,9 @@ The package, by job: :mod:`~optrun.plot.data` (what to draw; no matplotlib),
 loaded runs and sweeps to pictures).
 
 matplotlib is imported only inside the functions that draw, with the headless ``Agg`` backend;
-without it a :class:`PlotUnavailable` error (exit 2) says how to install it.
+without it a :class:`optrun.errors.PlotUnavailable` error (exit 2) says how to install it.
 """
 
-from ..errors import PlotError, PlotUnavailable
 from .contour import plot_contour
 from .convergence import convergence_figure, plot_convergence
 from .data import (
@@ -49,8 +48,6 @@ __all__ = [
     "LegendEntry",
     "Panel",
     "PathSeries",
-    "PlotError",
-    "PlotUnavailable",
     "SweepLine",
     "Where",
     "contour_levels",

@@ -2,7 +2,7 @@
 the style of the figures, the colours and line styles of curves, and writing a figure to its file.
 
 matplotlib is imported only inside these functions (never when optrun starts); without it
-:class:`~optrun.plot.data.PlotUnavailable` (exit 2) says how to install it. A figure is written
+:class:`~optrun.errors.PlotUnavailable` (exit 2) says how to install it. A figure is written
 in one place, :func:`save_figure`, through :func:`optrun.store.pictures.write_picture` (atomic).
 """
 

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from handmade import BASE_CONFIG, write_run
 
 from optrun.cli import cli
-from optrun.compare import TARGETS, CompareError, compare_runs, first_below, gate, is_worse, rank, run_stats
+from optrun.compare import TARGETS, compare_runs, first_below, gate, is_worse, rank, run_stats
+from optrun.errors import CompareError
 from optrun.store.select import load_run
 
 

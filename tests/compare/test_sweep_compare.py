@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from handmade import gaps, write_sweep
 
 from optrun.cli import cli
-from optrun.compare import CompareError, compare_sweeps, gate_sweeps
+from optrun.compare import compare_sweeps, gate_sweeps
+from optrun.errors import CompareError
 from optrun.store.select import load_sweep, select
 
 

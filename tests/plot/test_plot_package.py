@@ -52,7 +52,8 @@ def test_flat_and_surface_views_place_path_points_in_the_plane_and_on_the_surfac
 
 def test_a_picture_that_cannot_be_written_is_one_plot_error_and_leaves_nothing(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
-    from optrun.plot import CurveSeries, PlotError, plot_convergence
+    from optrun.errors import PlotError
+    from optrun.plot import CurveSeries, plot_convergence
     from optrun.store import pictures
 
     def full_disk(src, dst):
