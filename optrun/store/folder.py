@@ -1,8 +1,8 @@
 """Creating run folders and writing their files.
 
-Every whole file (``config.yaml``, ``summary.json``, ``meta.json``) is written to a temporary
-name in the same folder and renamed over the target, so a reader sees the old file or the new
-one, never half of one. The traces are streamed: rows are formatted a chunk at a time and each
+Every whole file (``config.yaml``, ``summary.json``, ``meta.json``, ``x.npz``) is written by
+:mod:`optrun.store.files` (a temporary name in the same folder renamed over the target), so a
+reader sees the old file or the new one, never half of one. The traces are streamed: rows are formatted a chunk at a time and each
 block of complete lines is appended with one ``os.write`` call, so after a crash the trace holds
 every row up to the last block written and at most a partial last line, which readers drop.
 """
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RunSelectionError, StorageError
+from .files import write_npz, write_text
 
 FORMAT_VERSION = 1
 FLUSH_SECONDS = 0.5  # longest a recorded row waits in memory before it reaches the file
@@ -46,17 +47,7 @@ def jsonable(obj: Any) -> Any:
 
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see either the old or the new file."""
-    tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_text(path, text)
 
 
 def atomic_write_json(path: str, obj: Any) -> None:
@@ -165,9 +156,7 @@ class RunFolder:
     def write_points(self, final_x: np.ndarray, best_x: np.ndarray) -> None:
         """``x.npz`` (``final_x``, ``best_x``): a run's points too large for its summary, written
         whole under a temporary name."""
-        with open(self.file("x.npz.tmp"), "wb") as fx:
-            np.savez(fx, final_x=final_x, best_x=best_x)
-        os.replace(self.file("x.npz.tmp"), self.file("x.npz"))
+        write_npz(self.file("x.npz"), {"final_x": final_x, "best_x": best_x})
 
     def remove(self) -> None:
         """Delete the folder and everything in it (a run that could not write its first files)."""
