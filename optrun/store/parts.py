@@ -22,8 +22,8 @@ import yaml
 
 from ..errors import FormatVersionError, RunReadError
 from .folder import FORMAT_VERSION
+from .names import RUN_FILES, has_run_files  # noqa: F401  (the names' home is store.names)
 
-RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")  # any one: a run folder
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KIND_RE = re.compile(rb'"kind"\s*:\s*"([A-Za-z_]+)"')
 
@@ -206,11 +206,6 @@ def _type_words(types: tuple[type, ...]) -> str:
     words = {str: "a string", int: "an integer", float: "a number", list: "a list", type(None): "null"}
     names = [words[t] for t in types if not (t is int and float in types)]
     return " or ".join(names)
-
-
-def has_run_files(path: str) -> bool:
-    """Whether ``path`` holds any file of a run or sweep folder (:data:`RUN_FILES`)."""
-    return any(os.path.isfile(os.path.join(path, name)) for name in RUN_FILES)
 
 
 def folder_kind(path: str) -> str:

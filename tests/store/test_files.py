@@ -32,11 +32,10 @@ def test_the_temporary_name_is_hidden_beside_the_target(tmp_path):
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, error):
     target = tmp_path / "summary.csv"
     target.write_text("old")
-    with pytest.raises(type(error)):
-        with atomic_open(str(target), "w", newline="") as f:
-            f.write("half a file")
-            f.flush()
-            raise error
+    with pytest.raises(type(error)), atomic_open(str(target), "w", newline="") as f:
+        f.write("half a file")
+        f.flush()
+        raise error
     assert target.read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["summary.csv"]
 
