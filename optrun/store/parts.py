@@ -4,7 +4,8 @@ Every read checks ``format_version`` first: a folder written by a newer format i
 (:class:`~optrun.errors.FormatVersionError`, one line naming the folder, its format and the one
 read here) or, read leniently for a listing, reported ``unreadable``. A damaged file raises
 :class:`~optrun.errors.RunReadError` naming the folder and the problem, or reads as ``{}`` with the
-problem listed. :func:`folder_kind` tells a sweep folder from a run folder by the head of its summary.
+problem listed. :func:`folder_kind` tells a sweep folder from a run folder by the head of its summary,
+:func:`member_of` a sweep member's address from a folder of its own.
 
 ``config.yaml`` is read with yaml's safe loader, not with optrun's config reader (store reads below
 config): it was written by ``optrun.config.yamlio.dump_yaml``, whose dumper quotes every string the config
@@ -221,3 +222,15 @@ def folder_kind(path: str) -> str:
     except OSError:
         return "run"
     return m.group(1).decode() if m else "run"
+
+
+def member_of(path: str) -> str | None:
+    """The sweep folder ``path`` is a member's address in (``<sweep folder>/<member>``, as
+    :func:`optrun.store.select.resolve_run` gives ``SWEEP/7``): ``path`` holds no ``summary.json``
+    and its parent folder does. None when ``path`` is a run or sweep folder of its own."""
+    parent = os.path.dirname(os.path.normpath(path))
+    if os.path.isfile(os.path.join(path, "summary.json")) or not os.path.isfile(
+        os.path.join(parent, "summary.json")
+    ):
+        return None
+    return parent

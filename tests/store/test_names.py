@@ -42,3 +42,15 @@ def test_store_names_imports_the_standard_library_only():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_member_of_tells_a_sweep_members_address_from_a_folder(tmp_path):
+    sweep = tmp_path / "sweep"
+    (sweep / "traces").mkdir(parents=True)
+    (sweep / "summary.json").write_text('{"kind": "sweep"}')
+    assert parts.member_of(str(sweep / "7")) == str(sweep)
+    assert parts.member_of(str(sweep)) is None
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text("{}")
+    assert parts.member_of(str(run)) is None
