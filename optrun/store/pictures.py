@@ -1,5 +1,5 @@
 """Picture files (``optrun plot``, ``run --plot``, ``compare --plot``): where a folder's picture
-goes by default, and writing one atomically.
+goes by default (:func:`default_picture`), and writing one atomically.
 
 A picture goes to a hidden temporary file beside its target, which is renamed over the target
 once it is complete (:mod:`optrun.store.files`), so a reader (an image viewer, a browser that
@@ -11,9 +11,16 @@ that saves to a path).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from .files import replace_atomically
+
+
+def default_picture(folder: str, name: str, member: int | None = None) -> str:
+    """Where a picture goes in a run or sweep folder when no file is named: ``<folder>/<name>.png``,
+    or ``<sweep folder>/<name>-member-<N>.png`` for member N of the sweep at ``folder``."""
+    return os.path.join(folder, f"{name}.png" if member is None else f"{name}-member-{member}.png")
 
 
 def write_picture(path: str, save: Callable[[str], None]) -> str:
