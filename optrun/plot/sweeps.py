@@ -5,7 +5,6 @@ what the lines share is said once in the title, what tells them apart in the leg
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
