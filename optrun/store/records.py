@@ -27,6 +27,26 @@ def read_summary(folder: str, label: str) -> dict[str, Any]:
     return summary
 
 
+def read_meta(folder: str) -> Any:
+    """The parsed ``meta.json`` of ``folder`` (checked after its summary); raises OSError or ValueError."""
+    return read_record(folder, "meta.json")
+
+
+def check_format(folder: str, label: str) -> None:
+    """Refuse ``folder`` when its ``summary.json`` says it was written by a newer optrun
+    (:class:`FormatVersionError`, as :func:`read_summary`), before anything of it is touched (a
+    lock file made in it, say). A summary that cannot be read is left to the caller's own read."""
+    try:
+        read_summary(folder, label)
+    except (OSError, ValueError):
+        pass
+
+
+def config_path(folder: str) -> str:
+    """The path of a run's or sweep's ``config.yaml`` (what a resume reads its config from)."""
+    return os.path.join(folder, "config.yaml")
+
+
 def has_record(folder: str, name: str) -> bool:
     """Does ``folder`` hold the file ``name``?"""
     return os.path.isfile(os.path.join(folder, name))

@@ -29,7 +29,7 @@ import numpy as np
 import orjson
 
 from .files import atomic_open, write_npz
-from .folder import FLUSH_BYTES, FLUSH_SECONDS, jsonable
+from .folder import FLUSH_BYTES, FLUSH_SECONDS, atomic_write_json, atomic_write_text, jsonable
 from .rows import RowFormat
 from .thinning import TARGET_COLUMNS, TARGETS, LogMarks, first_crossings
 
@@ -49,6 +49,26 @@ ROW_FIELDS = (
     + TARGET_COLUMNS
     + ("error",)
 )
+
+
+class SweepFolder:
+    """The whole files of a sweep folder being written: ``config.yaml``, the meta record, the head
+    of ``summary.json`` while the sweep starts (:func:`write_summary` writes it with its rows)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def write_config(self, text: str) -> None:
+        """``config.yaml``: the resolved base config with the sweep block."""
+        atomic_write_text(os.path.join(self.path, "config.yaml"), text)
+
+    def write_meta(self, meta: dict, resuming: bool = False) -> None:
+        """``meta.json``, or ``meta.resume.json`` for a resume (the first meta record is kept)."""
+        atomic_write_json(os.path.join(self.path, "meta.resume.json" if resuming else "meta.json"), meta)
+
+    def write_head(self, summary: dict) -> None:
+        """``summary.json`` without rows (a sweep starting: its status and what it runs)."""
+        atomic_write_json(os.path.join(self.path, "summary.json"), summary)
 
 
 def trace_name(batch: int) -> str:
