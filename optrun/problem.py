@@ -15,6 +15,7 @@ from .config import RunConfig
 from .errors import ConfigError, OptrunError
 from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
+from .store.records import recorded_module_dirs
 
 
 def build_objective(config: RunConfig) -> Objective:
@@ -30,6 +31,7 @@ def build_objective(config: RunConfig) -> Objective:
         bounds_array(config.bounds),
         start_point(config),
         config.source,
+        recorded_module_dirs(config.source),
     )
 
 
@@ -48,7 +50,9 @@ def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> 
         for k, v in params.items():
             if isinstance(v, np.ndarray) and k in given and np.all(v == given[k]):
                 params[k] = given[k]
-        opt = build_user_optimizer(config.algorithm.name, params, config.dim, config.source)
+        opt = build_user_optimizer(
+            config.algorithm.name, params, config.dim, config.source, recorded_module_dirs(config.source)
+        )
         alpha = params.get("alpha", 1.0)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.ndarray)):
             alpha = 1.0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 runs_dir_option = click.option(
@@ -32,30 +30,10 @@ def format_option(*choices: str, default: str = "table"):
 
 # ------------------------------------------------------------------------------- shell completion
 # Called by click when the shell asks (``_OPTRUN_COMPLETE=bash_complete``): they list folders and
-# read no file, and import neither numpy nor optrun's readers, so a TAB answers at once.
+# read no file, and import neither numpy nor optrun's readers (only the stdlib-only
+# optrun.store.names), so a TAB answers at once.
 
-RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv")  # as optrun.store.parts.RUN_FILES
 RELATIVE = ("last", "-1", "-2", "-3")
-
-
-def _runs_dir(ctx: click.Context) -> str:
-    return ctx.params.get("runs_dir") or os.environ.get("OPTRUN_RUNS_DIR") or "runs"
-
-
-def _run_ids(runs_dir: str) -> list[str]:
-    """The run and sweep folders of ``runs_dir``, newest first (ids begin with their start time)."""
-    try:
-        names = os.listdir(runs_dir)
-    except OSError:
-        return []
-    return sorted(
-        (
-            n
-            for n in names
-            if not n.startswith(".") and any(os.path.isfile(os.path.join(runs_dir, n, f)) for f in RUN_FILES)
-        ),
-        reverse=True,
-    )
 
 
 def complete_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
@@ -64,10 +42,11 @@ def complete_runs(ctx: click.Context, param: click.Parameter, incomplete: str) -
     shell is not kept waiting for that.)"""
     from click.shell_completion import CompletionItem
 
+    from ..store.names import default_runs_dir, run_names
+
     if incomplete.startswith((".", "/", "~")):
         return [CompletionItem(incomplete, type="dir")]
-    runs_dir = _runs_dir(ctx)
-    ids = _run_ids(runs_dir)
+    ids = run_names(ctx.params.get("runs_dir") or default_runs_dir())
     items = [
         CompletionItem(r, help="the newest run" if r in ("last", "-1") else None)
         for r in RELATIVE[: 1 + len(ids)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -41,8 +40,7 @@ def resume(run_selector, runs_dir, quiet, workers):
       optrun resume 20261122-0451
     """
     from ..execution.run import resume_run
-    from ..store.parts import folder_kind
-    from ..store.records import has_record
+    from ..store.parts import folder_kind, member_of
     from ..store.select import resolve_run
     from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
 
@@ -50,13 +48,11 @@ def resume(run_selector, runs_dir, quiet, workers):
     from ..errors import RunSelectionError
 
     path = resolve_run(run_selector, runs_dir)
-    if not has_record(path, "summary.json") and has_record(
-        os.path.dirname(os.path.normpath(path)), "summary.json"
-    ):
+    sweep = member_of(path)
+    if sweep is not None:
         raise RunSelectionError(
             f"{run_selector} is one member of a sweep; resume the whole sweep "
-            f"(optrun resume {os.path.dirname(os.path.normpath(path))}): it reruns "
-            "only the members that did not finish"
+            f"(optrun resume {sweep}): it reruns only the members that did not finish"
         )
     kind = folder_kind(path)
     argv = ["optrun", *sys.argv[1:]]

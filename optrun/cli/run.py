@@ -255,8 +255,9 @@ def print_dry_run(plan) -> None:
         for note in notes:
             click.echo(f"# note: {note}")
         from ..objectives.user import module_record
+        from ..store.records import recorded_module_dirs
 
-        dirs = module_record(c).get("module_dirs")
+        dirs = module_record(c, recorded=recorded_module_dirs).get("module_dirs")
         if dirs:  # read elsewhere (optrun run -), the config looks beside itself and in the working folder
             click.echo(
                 f"# user code is imported from {', '.join(dirs)}: run this output from there, or with "

@@ -261,7 +261,9 @@ def _algorithm(c: Checker, raw: Any) -> AlgorithmConfig:
         if raw.get("variant", "user") != "user":
             raise c.fail("algorithm.variant", "a user optimizer has no variants; remove the key")
         try:
-            load_factory(name, c.source)
+            from ..store.records import recorded_module_dirs
+
+            load_factory(name, c.source, recorded_module_dirs(c.source))
         except UserCodeError as e:
             raise c.fail("algorithm.name", e.message) from None
         try:

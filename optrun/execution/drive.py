@@ -76,8 +76,7 @@ class _Sink:
         now = time.monotonic()
         if now - self.last_beat >= HEARTBEAT_SECONDS:
             self.last_beat = now
-            self.live.folder.write_json(
-                "summary.json",
+            self.live.folder.write_summary(
                 {
                     **self.live.base,
                     "status": "running",
@@ -237,8 +236,8 @@ def _record(
     folder = live.folder
     release_space(folder)
     try:
-        folder.write_json("summary.json", summary)
-        folder.write_json("meta.json", live.meta)
+        folder.write_summary(summary)
+        folder.write_meta(live.meta)
         if summary["status"] in ("completed", "diverged"):
             drop_checkpoint(folder.path)  # a finished run needs no checkpoint
     except OSError as e:

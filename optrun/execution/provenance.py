@@ -32,6 +32,7 @@ def meta_record(
 
     from .. import __version__
     from ..objectives.user import module_record
+    from ..store.records import recorded_module_dirs
 
     cwd = os.getcwd()
     versions = {"optrun": __version__, "numpy": np.__version__, "python": python_version()}
@@ -47,7 +48,7 @@ def meta_record(
             "git_commit": git_commit(cwd),
             "started_at": started,
             **sweep,
-            **module_record(*configs),
+            **module_record(*configs, recorded=recorded_module_dirs),
         }
     return {
         "format_version": FORMAT_VERSION,
@@ -56,7 +57,7 @@ def meta_record(
         "machine": machine_name(),
         "command": command,
         "cwd": cwd,
-        **module_record(*configs),
+        **module_record(*configs, recorded=recorded_module_dirs),
         "git_commit": git_commit(cwd),
         "started_at": started,
     }

@@ -11,8 +11,7 @@ import numpy as np
 from ..config import RunConfig
 from ..objectives import Objective
 from ..runner import MemberResult
-
-SUMMARY_X_MAX = 1000  # coordinates of final_x/best_x kept in summary.json; larger points go to x.npz
+from ..store.folder import summary_points
 
 
 @dataclass
@@ -77,18 +76,17 @@ def member_summary(
     if dist is _UNSET:
         dist = final_distances(objective, r.final_x[None, :])[0]
     f_gap = (r.final_f - objective.f_min) if objective.f_min is not None else None
-    big = r.final_x.size > SUMMARY_X_MAX
+    points = summary_points(r.final_x, r.best_x)  # large points: None here, and x_file names their file
     return {
         "status": r.status,
         "stop_reason": r.stop_reason,
         "iterations": r.iterations,
         "final_f": r.final_f,
-        # above SUMMARY_X_MAX coordinates the points go to x.npz (final_x, best_x), not into the JSON
-        "final_x": None if big else r.final_x.tolist(),
+        "final_x": points["final_x"],
         "final_grad_norm": r.final_grad_norm,
         "best_f": r.best_f,
-        "best_x": None if big else r.best_x.tolist(),
-        **({"x_file": "x.npz"} if big else {}),
+        "best_x": points["best_x"],
+        **({"x_file": points["x_file"]} if "x_file" in points else {}),
         "best_iteration": r.best_iteration,
         "f_min": objective.f_min,
         "f_gap": f_gap,

@@ -17,8 +17,8 @@ from ..runner import Checkpoint
 from ..store import FORMAT_VERSION, RunFolder, TraceWriter
 from ..store.checkpoint import checkpoint_path
 from ..store.folder import FolderLock, utc_now
-from ..store.records import read_record, read_summary
-from ..store.resumetrace import recorded_hits, truncate_trace
+from ..store.records import check_format, config_path, read_meta, read_summary
+from ..store.resumetrace import recorded_hits
 from ..store.space import reserve_space
 from .checkpoints import load_checkpoint
 from .drive import OpenRun, Reporter, drive
@@ -93,9 +93,9 @@ def _open(
     }
     try:
         reserve_space(folder)
-        folder.write_file("config.yaml", config.to_yaml())
-        folder.write_json("meta.json", meta)
-        folder.write_json("summary.json", {**base, "status": "running", "updated_at": started})
+        folder.write_config(config.to_yaml())
+        folder.write_meta(meta)
+        folder.write_summary({**base, "status": "running", "updated_at": started})
         writer = TraceWriter(
             folder.path,
             config.trace.x_columns(config.dim),
@@ -117,6 +117,7 @@ def resume_run(
     from its last checkpoint, in its own folder, which it locks first: a second resume of the same
     run exits 2 instead of interleaving the trace."""
     run_id = os.path.basename(os.path.normpath(path))
+    check_format(path, f"run {run_id}")  # a newer format is refused before its folder is locked
     with Signals(RUN_NOTICE) as sig, FolderLock.acquire(path, f"run {run_id}"):
         with sig.eagerly():
             live, ck, prior_wall = _prepare_resume(path, run_id, argv)
@@ -127,7 +128,7 @@ def _resumable(path: str, run_id: str) -> tuple[dict, dict, str]:
     """The summary, meta record and checkpoint path of a run that can be resumed."""
     try:
         old = read_summary(path, f"run {run_id}")
-        meta = read_record(path, "meta.json")
+        meta = read_meta(path)
     except (OSError, ValueError) as e:
         raise RunReadError(f"run {run_id}: cannot read summary.json/meta.json ({e})") from None
     status = old.get("status")
@@ -144,7 +145,7 @@ def _resumable(path: str, run_id: str) -> tuple[dict, dict, str]:
     if ck_path is None:
         raise RunSelectionError(
             f"run {run_id} has no checkpoint (it stopped before the first one); "
-            f"rerun it with: optrun run {os.path.join(path, 'config.yaml')}"
+            f"rerun it with: optrun run {config_path(path)}"
         )
     return old, meta, ck_path
 
@@ -155,7 +156,7 @@ def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple[Ope
     from ..config import load_config
 
     old, meta, ck_path = _resumable(path, run_id)
-    config = load_config(os.path.join(path, "config.yaml"))
+    config = load_config(config_path(path))
     objective, optimizer, x0 = build_single(config)
     ck, last_forced, hits = load_checkpoint(ck_path, optimizer.init(x0.copy()))
     folder = RunFolder(path, run_id)
@@ -172,8 +173,8 @@ def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple[Ope
             "command": argv if argv is not None else list(sys.argv),
         }
     )
-    folder.write_json("meta.json", meta)
-    folder.write_json("summary.json", {**base, "status": "running", "updated_at": resumed})
+    folder.write_meta(meta)
+    folder.write_summary({**base, "status": "running", "updated_at": resumed})
     live = OpenRun(folder, config, objective, optimizer, x0, base, meta, writer)
     return live, ck, float(old.get("wall_time_s") or 0.0)
 
@@ -184,10 +185,7 @@ def _resumed_trace(
     """The trace files cut back to ``keep_upto`` and a writer appending to them, holding the
     target hits up to there (from the checkpoint, or found on the trace's rows)."""
     try:
-        counts = [
-            truncate_trace(folder.file(f"trace.{fmt}"), keep_upto, fmt == "jsonl")
-            for fmt in config.trace.formats
-        ]
+        counts = folder.truncate_traces(config.trace.formats, keep_upto)
         writer = TraceWriter(
             folder.path,
             config.trace.x_columns(config.dim),

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from ..errors import RunReadError, RunSelectionError, StorageError
 from ..store import FORMAT_VERSION, RunFolder
-from ..store.folder import FolderLock, atomic_write_json, atomic_write_text, utc_now
-from ..store.records import read_summary
-from ..store.sweepstore import ROW_FIELDS, write_summary
+from ..store.folder import FolderLock, utc_now
+from ..store.records import check_format, config_path, read_summary
+from ..store.sweepstore import ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from .batch import BatchJob
 from .executors import Executor, executor_for
@@ -125,7 +125,7 @@ class _Sweep:
         self.failures: list[str] = []
         self.stop_all = False
         self.next_save = time.monotonic() + SAVE_SECONDS
-        self.meta_name = "meta.resume.json" if resuming else "meta.json"
+        self.folder = SweepFolder(path)
 
     def start(self, workers: int | None, argv: list[str] | None, executor: Executor | None) -> Executor:
         """Write the folder's first files, tell the reporter, and choose the executor (``executor``
@@ -156,12 +156,9 @@ class _Sweep:
             if not self.resuming:
                 from ..config.yamlio import dump_yaml
 
-                atomic_write_text(os.path.join(self.path, "config.yaml"), dump_yaml(plan.resolved_dict()))
-            atomic_write_json(os.path.join(self.path, self.meta_name), self.meta)
-            atomic_write_json(
-                os.path.join(self.path, "summary.json"),
-                {**self.base_summary, "status": "running", "updated_at": started},
-            )
+                self.folder.write_config(dump_yaml(plan.resolved_dict()))
+            self.folder.write_meta(self.meta, self.resuming)
+            self.folder.write_head({**self.base_summary, "status": "running", "updated_at": started})
         except OSError as e:
             raise StorageError(f"cannot write the sweep folder {self.path}: {e.strerror or e}") from None
         if self.reporter:
@@ -252,7 +249,7 @@ class _Sweep:
         self.meta["ended_at"] = summary["ended_at"]
         try:
             self._write_summary(summary)
-            atomic_write_json(os.path.join(self.path, self.meta_name), self.meta)
+            self.folder.write_meta(self.meta, self.resuming)
         except OSError as e:
             raise StorageError(f"cannot write the sweep summary of {self.path}: {e.strerror or e}") from None
         failed = bool(
@@ -279,6 +276,7 @@ def resume_sweep(
     whose batch trace file is gone (their rows are rerun into a new batch file). The folder is
     locked first: a second resume of the same sweep exits 2 instead of writing beside this one."""
     run_id = os.path.basename(os.path.normpath(path))
+    check_format(path, f"sweep {run_id}")  # a newer format is refused before its folder is locked
     lock = FolderLock.acquire(path, f"sweep {run_id}")
     try:
         plan, rows, todo = _resumable(path, run_id)
@@ -313,7 +311,7 @@ def _resumable(path: str, run_id: str) -> tuple[Plan, list[dict[str, Any]] | Non
         raise RunSelectionError(
             f"sweep {run_id} is still running (pid {old.get('pid')}); it cannot be resumed"
         )
-    plan = load_plan(os.path.join(path, "config.yaml"))
+    plan = load_plan(config_path(path))
     if not plan.is_sweep:
         raise RunSelectionError(f"{path}: config.yaml has no sweep block")
     rows = old.get("rows") or None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -193,13 +194,14 @@ def build(
     bounds: np.ndarray | None = None,
     start: np.ndarray | None = None,
     source: str | None = None,
+    recorded: Sequence[str] = (),
 ) -> Objective:
     """The objective a resolved config describes.
 
     User objectives import and probe the user's code (or compile the expression) and check value
     and gradient at ``start`` (the centre of ``bounds`` when None); errors are
     :class:`~optrun.errors.UserCodeError`. Their modules are found beside the config file
-    ``source`` (:func:`.user.module_dirs`).
+    ``source`` and in the folders its run folder ``recorded`` (:func:`.user.module_dirs`).
     """
     name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
     if is_user(params):
@@ -208,7 +210,13 @@ def build(
         b = np.asarray(bounds, dtype=np.float64).reshape(dim, 2)
         make = function_objective if "function" in params else expression_objective
         return make(
-            name, dim, params, b, None if start is None else np.asarray(start, dtype=np.float64), source
+            name,
+            dim,
+            params,
+            b,
+            None if start is None else np.asarray(start, dtype=np.float64),
+            source,
+            recorded,
         )
     spec = get_objective(name) if isinstance(spec_or_name, str) else spec_or_name
     own = {p.name: params[p.name] for p in spec.params if p.name in params}

@@ -26,7 +26,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,11 +48,11 @@ def check_ref(ref: Any) -> str | None:
     return None
 
 
-def load_callable(ref: str, role: str, source: str | None = None) -> Callable:
+def load_callable(ref: str, role: str, source: str | None = None, recorded: Sequence[str] = ()) -> Callable:
     """Import ``module:attr`` from the folders of :func:`module_dirs` (``source`` is the config
-    file), then the installed packages."""
+    file, ``recorded`` the folders its run folder records), then the installed packages."""
     mod_name, _, attr = ref.partition(":")
-    dirs = module_dirs(source)
+    dirs = module_dirs(source, recorded)
     try:
         module = call_user(import_user_module, mod_name, dirs)  # a second Ctrl-C aborts a hung import
     except ModuleNotFoundError as e:
@@ -84,46 +84,34 @@ def load_callable(ref: str, role: str, source: str | None = None) -> Callable:
 MODULE_DIRS_KEY = "module_dirs"  # meta.json of a run or sweep: the folders searched, in order
 
 
-def module_dirs(source: str | None) -> list[str]:
+def module_dirs(source: str | None, recorded: Sequence[str] = ()) -> list[str]:
     """The folders a user module is imported from, in order (then the installed packages):
 
     1. the folder of the config file ``source``, so that ``optrun run configs/x.yaml`` finds the
        ``my_objective.py`` beside it from any working folder;
-    2. when that config is a run's or sweep's own ``config.yaml``, the folders recorded in the
-       ``meta.json`` beside it (``module_dirs``; ``cwd`` for folders written before it existed),
-       so that ``optrun resume`` and ``optrun run RUN/config.yaml`` find the module again;
+    2. ``recorded``: when that config is a run's or sweep's own ``config.yaml``, the folders its
+       ``meta.json`` records (read by the caller with
+       :func:`optrun.store.records.recorded_module_dirs`), so that ``optrun resume`` and
+       ``optrun run RUN/config.yaml`` find the module again;
     3. the working folder.
     """
     dirs: list[str] = []
     if source and os.path.isfile(source):
-        here = os.path.dirname(os.path.abspath(source))
-        dirs.append(here)
-        if os.path.basename(source) == "config.yaml":
-            dirs += _recorded_dirs(os.path.join(here, "meta.json"))
+        dirs.append(os.path.dirname(os.path.abspath(source)))
+        dirs += recorded
     dirs.append(os.getcwd())
     return list(dict.fromkeys(dirs))
 
 
-def _recorded_dirs(meta_path: str) -> list[str]:
-    import json
-
-    try:
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError):
-        return []
-    if not isinstance(meta, dict):
-        return []
-    recorded = meta.get(MODULE_DIRS_KEY, [meta.get("cwd")])
-    return [d for d in recorded if isinstance(d, str) and d] if isinstance(recorded, list) else []
-
-
-def module_record(*configs) -> dict[str, list[str]]:
+def module_record(
+    *configs, recorded: Callable[[str | None], Sequence[str]] = lambda source: ()
+) -> dict[str, list[str]]:
     """``{"module_dirs": [...]}`` for a run's or sweep's ``meta.json`` when a config imports user
-    code (a ``function`` objective or a ``module:factory`` optimizer); ``{}`` otherwise."""
+    code (a ``function`` objective or a ``module:factory`` optimizer); ``{}`` otherwise.
+    ``recorded(source)`` gives the folders a run folder's config records (see :func:`module_dirs`)."""
     for c in configs:
         if "function" in c.objective.params or ":" in c.algorithm.name:
-            return {MODULE_DIRS_KEY: module_dirs(c.source)}
+            return {MODULE_DIRS_KEY: module_dirs(c.source, recorded(c.source))}
     return {}
 
 
@@ -311,19 +299,25 @@ def function_objective(
     bounds: np.ndarray,
     start: np.ndarray | None = None,
     source: str | None = None,
+    recorded: Sequence[str] = (),
 ) -> Objective:
     """The objective of ``{function: ..., gradient: ...}``, probed and checked at the start point;
-    the modules are found as :func:`module_dirs` says for the config file ``source``."""
+    the modules are found as :func:`module_dirs` says for the config file ``source`` (and the
+    folders ``recorded`` by its run folder)."""
     ref, gref = params["function"], params.get("gradient")
     timeout = params.get("timeout_s")
     value = UserFunction(
-        load_callable(ref, "objective function", source), ref, "objective function", (), timeout_s=timeout
+        load_callable(ref, "objective function", source, recorded),
+        ref,
+        "objective function",
+        (),
+        timeout_s=timeout,
     )
     pts = probe_points(bounds, start)
     value.probe(pts)
     if gref:
         grad = UserFunction(
-            load_callable(gref, "gradient function", source),
+            load_callable(gref, "gradient function", source, recorded),
             gref,
             "gradient function",
             (dim,),
@@ -367,8 +361,10 @@ def expression_objective(
     bounds: np.ndarray,
     start: np.ndarray | None = None,
     source: str | None = None,
+    recorded: Sequence[str] = (),
 ) -> Objective:
-    """The objective of ``{expression: ...}``, differentiated exactly, checked at the start point."""
+    """The objective of ``{expression: ...}``, differentiated exactly, checked at the start point
+    (``source`` and ``recorded`` as :func:`function_objective` takes them: no module is imported)."""
     expr = Expression(params["expression"])
     x = probe_points(bounds, start)[:1]
     with np.errstate(all="ignore"):

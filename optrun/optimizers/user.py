@@ -18,7 +18,7 @@ During the run the checked wrapper turns an exception in ``init``/``update`` int
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,15 +62,16 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_factory(spec: str, source: str | None = None) -> Callable[..., Any]:
+def load_factory(spec: str, source: str | None = None, recorded: Sequence[str] = ()) -> Callable[..., Any]:
     """Import ``module:attribute`` from the folders of :func:`optrun.objectives.user.module_dirs`
-    (``source`` is the config file: its folder, then the working folder) and return the callable."""
+    (``source`` is the config file: its folder, the folders its run folder ``recorded``, then the
+    working folder) and return the callable."""
     from ..objectives.user import import_user_module, module_dirs, not_found
 
     if not NAME_RE.match(spec):
         raise UserCodeError(f"user optimizer '{spec}': the name must look like 'package.module:factory'")
     module_name, _, attr = spec.partition(":")
-    dirs = module_dirs(source)
+    dirs = module_dirs(source, recorded)
     try:
         module = call_user(import_user_module, module_name, dirs)
     except ModuleNotFoundError as e:
@@ -173,14 +174,16 @@ def checked(spec: str, opt: Any) -> Optimizer:
     return Optimizer(init, update)
 
 
-def build_user_optimizer(spec: str, params: dict[str, Any], dim: int, source: str | None = None) -> Optimizer:
+def build_user_optimizer(
+    spec: str, params: dict[str, Any], dim: int, source: str | None = None, recorded: Sequence[str] = ()
+) -> Optimizer:
     """Load, construct and probe a user optimizer; returns a fresh, checked instance.
 
     The factory is called twice: once for a probe (``init`` on ``(S, dim)`` points of 0.5's, S
     the batch size of any ``(S, 1)`` parameter, and one ``update`` with a gradient of ones), once
     for the run, so that a stateful factory's run starts clean.
     """
-    factory = load_factory(spec, source)
+    factory = load_factory(spec, source, recorded)
 
     def make() -> Optimizer:
         try:

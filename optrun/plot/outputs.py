@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ..errors import PlotError
+from ..store.pictures import default_picture
 from .data import FORMATS
 from .where import parse_where
 
@@ -41,8 +42,8 @@ def default_output(run, kind: str) -> str:
     """Where a picture of one run goes when no file is named: ``<run folder>/<kind>.png``
     (``<sweep folder>/<kind>-member-<N>.png`` for a sweep member)."""
     if getattr(run, "sweep_path", None) is not None:
-        return os.path.join(run.sweep_path, f"{kind}-member-{run.member}.png")
-    return os.path.join(run.path, f"{kind}.png")
+        return default_picture(run.sweep_path, kind, run.member)
+    return default_picture(run.path, kind)
 
 
 def shared_output(kind: str) -> str:

@@ -5,12 +5,12 @@ what the lines share is said once in the title, what tells them apart in the leg
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PlotError
+from ..store.pictures import default_picture
 from ..store.values import json_value
 from .convergence import plot_convergence
 from .data import BAND_LINES, DEFAULT_DPI, CurveSeries, LegendEntry, objective_panels
@@ -52,7 +52,7 @@ def plot_sweeps(
     sweeps = list({s.id: s for s in sweeps}.values())
     if out is None:
         name = "convergence" + (f"-{subset_name(selectors, where, only)}" if where or only else "")
-        out = os.path.join(sweeps[0].path, f"{name}.png") if len(sweeps) == 1 else shared_output(name)
+        out = default_picture(sweeps[0].path, name) if len(sweeps) == 1 else shared_output(name)
     output_format(out)
     check_dpi(dpi)
     lines = sweep_lines(sweeps, group_by, where, only=only)

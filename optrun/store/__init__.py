@@ -1,7 +1,8 @@
 """Run and sweep folders on disk: the only package that reads or writes them.
 
-Writing: ``folder`` creates run folders and writes their files atomically (a reader never sees
-half a file), ``sweepstore`` sweep folders, ``rows`` and ``thinning`` the trace rows. Reading:
+Writing: ``folder`` creates run folders and writes their files, ``sweepstore`` sweep folders,
+both through ``files``, the one atomic writer (a reader never sees half a file); ``rows`` and
+``thinning`` format the trace rows. ``names`` (standard library only) says what a run folder is. Reading:
 ``run`` and ``sweep`` read one folder, ``listing`` a runs folder, ``select`` what a RUN argument
 names, from the files ``parts`` and ``traces`` read (``status``, ``values`` and ``members`` help).
 The layout is a versioned contract documented in docs/formats.md.

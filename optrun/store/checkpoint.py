@@ -1,5 +1,5 @@
-"""A run's ``checkpoint.npz``: named arrays written whole under a temporary name and renamed
-over the file, read back as a dict. What the arrays mean (the loop's state, the optimizer's
+"""A run's ``checkpoint.npz``: named arrays written whole by :mod:`optrun.store.files` (a temporary
+name renamed over the file), read back as a dict. What the arrays mean (the loop's state, the optimizer's
 state by field name, the trace's target hits) is :mod:`optrun.execution.checkpoints`' business."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from ..errors import RunReadError
+from .files import write_npz
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -16,11 +17,7 @@ CHECKPOINT = "checkpoint.npz"
 def write_checkpoint(folder: str, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``folder/checkpoint.npz`` atomically (a reader sees the old checkpoint
     or the new one)."""
-    path = os.path.join(folder, CHECKPOINT)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    write_npz(os.path.join(folder, CHECKPOINT), arrays)
 
 
 def read_checkpoint(path: str) -> dict[str, np.ndarray]:

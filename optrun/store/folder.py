@@ -1,8 +1,8 @@
 """Creating run folders and writing their files.
 
-Every whole file (``config.yaml``, ``summary.json``, ``meta.json``) is written to a temporary
-name in the same folder and renamed over the target, so a reader sees the old file or the new
-one, never half of one. The traces are streamed: rows are formatted a chunk at a time and each
+Every whole file (``config.yaml``, ``summary.json``, ``meta.json``, ``x.npz``) is written by
+:mod:`optrun.store.files` (a temporary name in the same folder renamed over the target), so a
+reader sees the old file or the new one, never half of one. The traces are streamed: rows are formatted a chunk at a time and each
 block of complete lines is appended with one ``os.write`` call, so after a crash the trace holds
 every row up to the last block written and at most a partial last line, which readers drop.
 """
@@ -20,8 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import RunSelectionError, StorageError
+from .files import write_npz, write_text
 
 FORMAT_VERSION = 1
+SUMMARY_X_MAX = 1000  # coordinates of final_x/best_x kept in summary.json; larger points go to x.npz
+POINTS_FILE = "x.npz"
 FLUSH_SECONDS = 0.5  # longest a recorded row waits in memory before it reaches the file
 FLUSH_BYTES = 1 << 18
 
@@ -46,21 +49,20 @@ def jsonable(obj: Any) -> Any:
 
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see either the old or the new file."""
-    tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_text(path, text)
 
 
 def atomic_write_json(path: str, obj: Any) -> None:
     atomic_write_text(path, json.dumps(jsonable(obj), indent=1, allow_nan=False) + "\n")
+
+
+def summary_points(final_x: np.ndarray, best_x: np.ndarray) -> dict[str, Any]:
+    """The summary fields of a run's (or member's) final and best points: ``final_x`` and ``best_x``
+    as lists, or, above :data:`SUMMARY_X_MAX` coordinates, None and ``x_file`` naming the file that
+    holds them (:meth:`RunFolder.write_points`; a sweep batch names its own)."""
+    if final_x.size > SUMMARY_X_MAX:
+        return {"final_x": None, "best_x": None, "x_file": POINTS_FILE}
+    return {"final_x": final_x.tolist(), "best_x": best_x.tolist()}
 
 
 def utc_now() -> str:
@@ -162,12 +164,28 @@ class RunFolder:
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_json(self.file(name), obj)
 
+    def write_config(self, text: str) -> None:
+        """``config.yaml``: the resolved config's YAML text."""
+        self.write_file("config.yaml", text)
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        self.write_json("meta.json", meta)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        self.write_json("summary.json", summary)
+
     def write_points(self, final_x: np.ndarray, best_x: np.ndarray) -> None:
-        """``x.npz`` (``final_x``, ``best_x``): a run's points too large for its summary, written
-        whole under a temporary name."""
-        with open(self.file("x.npz.tmp"), "wb") as fx:
-            np.savez(fx, final_x=final_x, best_x=best_x)
-        os.replace(self.file("x.npz.tmp"), self.file("x.npz"))
+        """``x.npz`` (``final_x``, ``best_x``): a run's points too large for its summary (see
+        :func:`summary_points`), written whole under a temporary name."""
+        write_npz(self.file(POINTS_FILE), {"final_x": final_x, "best_x": best_x})
+
+    def truncate_traces(self, formats: tuple[str, ...], upto: int) -> list[int | None]:
+        """Cut the trace files of ``formats`` (``csv``, ``jsonl``) back to the rows of iterations up
+        to ``upto`` (resuming from a checkpoint); the rows each keeps (None: no such file).
+        Raises OSError or ValueError."""
+        from .resumetrace import truncate_trace
+
+        return [truncate_trace(self.file(f"trace.{fmt}"), upto, fmt == "jsonl") for fmt in formats]
 
     def remove(self) -> None:
         """Delete the folder and everything in it (a run that could not write its first files)."""

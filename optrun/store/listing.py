@@ -13,17 +13,13 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from ..errors import RunSelectionError
-from .parts import folder_kind, has_run_files, read_heads
+from .names import default_runs_dir, has_run_files  # noqa: F401  (default_runs_dir: moved to store.names)
+from .parts import folder_kind, read_heads
 from .run import Run, read_run
 from .status import parse_time
 from .sweep import Sweep, read_sweep
 
 ID_TIME_RE = re.compile(r"^(\d{8}-\d{6})(?:\.(\d{1,6}))?")
-
-
-def default_runs_dir() -> str:
-    """The runs folder the CLI uses without ``--runs-dir``: ``$OPTRUN_RUNS_DIR``, else ``runs``."""
-    return os.environ.get("OPTRUN_RUNS_DIR") or "runs"
 
 
 def sort_key(run: Run | Sweep) -> tuple[float, str]:

@@ -4,7 +4,8 @@ Every read checks ``format_version`` first: a folder written by a newer format i
 (:class:`~optrun.errors.FormatVersionError`, one line naming the folder, its format and the one
 read here) or, read leniently for a listing, reported ``unreadable``. A damaged file raises
 :class:`~optrun.errors.RunReadError` naming the folder and the problem, or reads as ``{}`` with the
-problem listed. :func:`folder_kind` tells a sweep folder from a run folder by the head of its summary.
+problem listed. :func:`folder_kind` tells a sweep folder from a run folder by the head of its summary,
+:func:`member_of` a sweep member's address from a folder of its own.
 
 ``config.yaml`` is read with yaml's safe loader, not with optrun's config reader (store reads below
 config): it was written by ``optrun.config.yamlio.dump_yaml``, whose dumper quotes every string the config
@@ -22,8 +23,8 @@ import yaml
 
 from ..errors import FormatVersionError, RunReadError
 from .folder import FORMAT_VERSION
+from .names import RUN_FILES, has_run_files  # noqa: F401  (the names' home is store.names)
 
-RUN_FILES = ("summary.json", "config.yaml", "meta.json", "trace.csv", "trace.jsonl")  # any one: a run folder
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KIND_RE = re.compile(rb'"kind"\s*:\s*"([A-Za-z_]+)"')
 
@@ -208,11 +209,6 @@ def _type_words(types: tuple[type, ...]) -> str:
     return " or ".join(names)
 
 
-def has_run_files(path: str) -> bool:
-    """Whether ``path`` holds any file of a run or sweep folder (:data:`RUN_FILES`)."""
-    return any(os.path.isfile(os.path.join(path, name)) for name in RUN_FILES)
-
-
 def folder_kind(path: str) -> str:
     """``sweep`` when ``path/summary.json`` says ``"kind": "sweep"``, else ``run``.
 
@@ -226,3 +222,15 @@ def folder_kind(path: str) -> str:
     except OSError:
         return "run"
     return m.group(1).decode() if m else "run"
+
+
+def member_of(path: str) -> str | None:
+    """The sweep folder ``path`` is a member's address in (``<sweep folder>/<member>``, as
+    :func:`optrun.store.select.resolve_run` gives ``SWEEP/7``): ``path`` holds no ``summary.json``
+    and its parent folder does. None when ``path`` is a run or sweep folder of its own."""
+    parent = os.path.dirname(os.path.normpath(path))
+    if os.path.isfile(os.path.join(path, "summary.json")) or not os.path.isfile(
+        os.path.join(parent, "summary.json")
+    ):
+        return None
+    return parent

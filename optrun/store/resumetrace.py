@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .folder import atomic_write_text
+from .files import write_text
 from .thinning import TARGETS
 
 
@@ -30,7 +30,7 @@ def truncate_trace(path: str, last_iteration: int, json_lines: bool) -> int | No
         if it > last_iteration:
             break
         kept.append(ln)
-    atomic_write_text(path, "".join(x + "\n" for x in head + kept))
+    write_text(path, "".join(x + "\n" for x in head + kept))
     return len(kept)
 
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OptrunError, RunSelectionError
-from .listing import default_runs_dir, newest_first, run_folders
-from .parts import folder_kind, has_run_files
+from .listing import newest_first, run_folders
+from .names import default_runs_dir, has_run_files
+from .parts import folder_kind
 from .run import Run, read_run
 from .sweep import Sweep, read_sweep
 from .values import SPEC_SPLIT

@@ -28,7 +28,8 @@ import time
 import numpy as np
 import orjson
 
-from .folder import FLUSH_BYTES, FLUSH_SECONDS, jsonable
+from .files import atomic_open, write_npz
+from .folder import FLUSH_BYTES, FLUSH_SECONDS, atomic_write_json, atomic_write_text, jsonable
 from .rows import RowFormat
 from .thinning import TARGET_COLUMNS, TARGETS, LogMarks, first_crossings
 
@@ -50,6 +51,26 @@ ROW_FIELDS = (
 )
 
 
+class SweepFolder:
+    """The whole files of a sweep folder being written: ``config.yaml``, the meta record, the head
+    of ``summary.json`` while the sweep starts (:func:`write_summary` writes it with its rows)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def write_config(self, text: str) -> None:
+        """``config.yaml``: the resolved base config with the sweep block."""
+        atomic_write_text(os.path.join(self.path, "config.yaml"), text)
+
+    def write_meta(self, meta: dict, resuming: bool = False) -> None:
+        """``meta.json``, or ``meta.resume.json`` for a resume (the first meta record is kept)."""
+        atomic_write_json(os.path.join(self.path, "meta.resume.json" if resuming else "meta.json"), meta)
+
+    def write_head(self, summary: dict) -> None:
+        """``summary.json`` without rows (a sweep starting: its status and what it runs)."""
+        atomic_write_json(os.path.join(self.path, "summary.json"), summary)
+
+
 def trace_name(batch: int) -> str:
     return os.path.join("traces", f"batch-{batch:04d}.csv")
 
@@ -65,11 +86,8 @@ def write_points(folder: str, batch: int, members, final_x, best_x) -> str:
     ``final_x`` and ``best_x`` ``(S, d)``, for members whose points are too large for the summary
     rows; returns the file's path relative to the sweep folder (the rows' ``x_file``)."""
     name = points_name(batch)
-    path = os.path.join(folder, name)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, members=np.asarray(members, dtype=np.int64), final_x=final_x, best_x=best_x)
-    os.replace(tmp, path)
+    arrays = {"members": np.asarray(members, dtype=np.int64), "final_x": final_x, "best_x": best_x}
+    write_npz(os.path.join(folder, name), arrays)
     return name
 
 
@@ -190,19 +208,11 @@ def _plain(v):
     return v
 
 
-@contextlib.contextmanager
 def _streamed(path: str):
-    """A text file written piece by piece under a temporary name, renamed over ``path`` at the end:
-    readers see the old file or the whole new one, and memory holds one piece at a time."""
-    tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="", buffering=1 << 20) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """A text file written piece by piece under a temporary name, renamed over ``path`` at the end
+    (:func:`optrun.store.files.atomic_open`): readers see the old file or the whole new one, and
+    memory holds one piece at a time."""
+    return atomic_open(path, "w", newline="", buffering=1 << 20)
 
 
 def write_summary(folder: str, summary: dict, columns: list[str], rows: list[dict]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from optrun.objectives.user import module_dirs
+from optrun.store.records import recorded_module_dirs
 
 OBJECTIVE = textwrap.dedent("""
     import numpy as np
@@ -152,7 +153,8 @@ def test_module_dirs_read_a_run_folders_record(tmp_path, monkeypatch, meta, reco
     (run / "config.yaml").write_text("{}")
     (run / "meta.json").write_text(meta if isinstance(meta, str) else json.dumps(meta))
     monkeypatch.chdir(tmp_path)
-    assert module_dirs(str(run / "config.yaml")) == [str(run), *recorded, str(tmp_path)]
+    config = str(run / "config.yaml")
+    assert module_dirs(config, recorded_module_dirs(config)) == [str(run), *recorded, str(tmp_path)]
     assert module_dirs(None) == [str(tmp_path)]
 
 
