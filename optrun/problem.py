@@ -15,7 +15,7 @@ from .config import RunConfig
 from .errors import ConfigError, OptrunError
 from .objectives import Objective
 from .optimizers import Optimizer, get_algorithm
-from .store.records import recorded_module_dirs
+from .store.records import config_path, recorded_module_dirs
 
 
 def build_objective(config: RunConfig) -> Objective:
@@ -33,6 +33,14 @@ def build_objective(config: RunConfig) -> Objective:
         config.source,
         recorded_module_dirs(config.source),
     )
+
+
+def recorded_objective(config: dict[str, Any], folder: str) -> Objective:
+    """The objective of a recorded run, rebuilt from the config it recorded (messages name the
+    folder's ``config.yaml``); raises what validating or building it raises."""
+    from .config import validate
+
+    return build_objective(validate(dict(config), source=config_path(folder)))
 
 
 def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> Optimizer:

@@ -8,7 +8,6 @@ run's summary records it, whatever its trace keeps), wall time and time per iter
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,11 +118,10 @@ def _finite_or_none(v: Any) -> float | None:
 
 def _objective(run: Run):
     """The run's objective rebuilt from its config, or ``None`` (for runs that died early)."""
-    from ..config import validate
-    from ..problem import build_objective
+    from ..problem import recorded_objective
 
     try:
-        return build_objective(validate(dict(run.config), source=os.path.join(run.path, "config.yaml")))
+        return recorded_objective(run.config, run.path)
     except (OptrunError, KeyError, ValueError, TypeError):
         return None
 

@@ -7,7 +7,6 @@ from the traces, the labels that tell the runs apart.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,10 +36,9 @@ def _objective_key(config: dict[str, Any]) -> str:
 
 
 def _objective_of(run):
-    from ..config import validate
-    from ..problem import build_objective
+    from ..problem import recorded_objective
 
-    return build_objective(validate(run.config, source=os.path.join(run.path, "config.yaml")))
+    return recorded_objective(run.config, run.path)
 
 
 def _trace(run) -> dict[str, np.ndarray]:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from ..errors import RunSelectionError
-from .names import default_runs_dir, has_run_files  # noqa: F401  (default_runs_dir: moved to store.names)
+from .names import has_run_files
 from .parts import folder_kind, read_heads
 from .run import Run, read_run
 from .status import parse_time

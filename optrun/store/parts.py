@@ -23,7 +23,6 @@ import yaml
 
 from ..errors import FormatVersionError, RunReadError
 from .folder import FORMAT_VERSION
-from .names import RUN_FILES, has_run_files  # noqa: F401  (the names' home is store.names)
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KIND_RE = re.compile(rb'"kind"\s*:\s*"([A-Za-z_]+)"')

@@ -9,9 +9,13 @@ import sys
 from optrun.store import names, parts
 
 
-def test_the_readers_and_completion_share_one_list_of_run_files():
-    assert parts.RUN_FILES is names.RUN_FILES
+def test_every_run_file_makes_a_run_folder_for_completion(tmp_path):
     assert "trace.jsonl" in names.RUN_FILES
+    for i, file in enumerate(names.RUN_FILES):
+        folder = tmp_path / f"2026010{i}-000000.000-r-aaaaaa"
+        folder.mkdir()
+        (folder / file).write_text("{}")
+        assert names.has_run_files(str(folder))
 
 
 def test_run_names_lists_run_folders_newest_first(tmp_path):
