@@ -20,6 +20,13 @@ from typing import Any
 from ..signals import Interrupt, in_user_code, main_thread
 
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+#: the exit statuses of an interrupted run or sweep (its record is final; only exiting is left)
+INTERRUPTED_CODES = frozenset(EXIT_INTERRUPTED.values())
+
+# Set by the CLI (hold_interrupts): once a run or sweep of this process was interrupted, a late
+# SIGINT is ignored from the moment its Signals are left, so that nothing after its record (the
+# result line, the exit) can be cut by a KeyboardInterrupt or by death by SIGINT.
+_hold = False
 
 
 def exit_code(status: str, received: int | None, failed: bool) -> int:
@@ -88,8 +95,24 @@ class Signals:
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
+            if _hold and sig == signal.SIGINT and self.received is not None:
+                old = signal.SIG_IGN  # the record is final: no gap where a Ctrl-C kills the exit
             signal.signal(sig, old)
         self._old = {}
+
+
+def interrupted(code: int) -> bool:
+    """Does exit status ``code`` say a run or sweep was interrupted (130, or 143 after SIGTERM)?"""
+    return code in INTERRUPTED_CODES
+
+
+def hold_interrupts() -> None:
+    """For the CLI, before it runs anything: when a run or sweep ends interrupted, SIGINT stays
+    ignored from the moment its handlers are removed, with no moment in between where Python's
+    default handler (a KeyboardInterrupt, or death by SIGINT while the interpreter exits) is in
+    place. A library caller's handlers are restored as they were."""
+    global _hold
+    _hold = True
 
 
 def ignore_interrupts() -> None:
