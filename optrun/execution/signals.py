@@ -110,9 +110,19 @@ def hold_interrupts() -> None:
     """For the CLI, before it runs anything: when a run or sweep ends interrupted, SIGINT stays
     ignored from the moment its handlers are removed, with no moment in between where Python's
     default handler (a KeyboardInterrupt, or death by SIGINT while the interpreter exits) is in
-    place. A library caller's handlers are restored as they were."""
+    place. Outside a run, a Ctrl-C raises KeyboardInterrupt as usual but SIGINT is ignored from
+    then on, so that a second one cannot cut the exit (status 130) either. A library caller's
+    handlers are restored as they were (this is not called outside the CLI)."""
     global _hold
     _hold = True
+    if main_thread():
+        signal.signal(signal.SIGINT, _interrupt_once)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """The CLI's SIGINT handler outside a run or sweep: KeyboardInterrupt, once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def ignore_interrupts() -> None:
