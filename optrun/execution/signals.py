@@ -7,6 +7,10 @@ checkpoint, the summary are always written): a second Ctrl-C raises
 :class:`~optrun.signals.Interrupt` only while user code runs (:func:`optrun.signals.call_user`),
 to abort an evaluation that hangs, and a sweep uses it to stop waiting for its workers
 (:attr:`Signals.hurry`). Single runs and sweeps share these rules and :func:`exit_code`.
+
+Under the CLI (:func:`hold_interrupts`) no Ctrl-C, however late, can turn the exit status 130
+into death by SIGINT: once a run or sweep is interrupted, SIGINT is ignored from the moment its
+handlers go, and outside a run the first Ctrl-C raises KeyboardInterrupt and the next are ignored.
 """
 
 from __future__ import annotations
