@@ -118,3 +118,15 @@ def test_a_resumed_sweep_runs_through_the_executor_it_is_given(tmp_path, configs
     assert outcome.exit_code == 0 and Counting.batches == 1
     assert outcome.summary["workers"] == 3 and outcome.summary["counts"] == {"completed": 2}
     assert outcome.rows[0] == first.rows[0] and outcome.rows[1]["batch"] == 2
+
+
+def test_a_stopped_pool_yields_every_batch_once(tmp_path, configs_dir):
+    """The contract another engine follows too: each batch comes back exactly once, with one row
+    per member, or with None when it never started (its members stay pending)."""
+    jobs = _jobs(
+        tmp_path, configs_dir, "seed=0:2", "algorithm.name=amsgrad,adam,adagrad,rmsprop,nadam,adamax"
+    )
+    with Signals() as sig:
+        out = list(ProcessPoolExecutor(1).results(jobs, sig, lambda: True))
+    assert sorted(job.batch for job, _ in out) == [job.batch for job in jobs]
+    assert all(rows is None or len(rows) == len(job.indices) for job, rows in out)
