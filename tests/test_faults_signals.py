@@ -586,3 +586,70 @@ def test_a_batch_a_signal_stopped_before_it_started_leaves_its_members_pending(
     monkeypatch.setattr(batch, "_STOP", [])
     bno, rows = batch._worker((str(tmp_path), 0, [0, 1, 2], plan.members))
     assert bno == 0 and [r["status"] for r in rows] == ["completed"] * 3
+
+
+def _late_ctrl_c_case(monkeypatch, tmp_path, configs_dir):
+    """``optrun run`` in this process: a Ctrl-C when the run starts (it ends interrupted), then a
+    late one exactly while the result line is printed (after the run's handlers were removed,
+    before the CLI's last words). Returns the SIGINT disposition seen at that moment."""
+    from optrun import cli
+    from optrun.cli import console
+    from optrun.cli import run as run_cmd
+    from optrun.execution import signals as sigs
+
+    seen = []
+    start, print_result = console.PlainReporter.start, run_cmd._print_result
+
+    def start_then_ctrl_c(self, *args):
+        start(self, *args)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def late_ctrl_c_then_print(*args):
+        seen.append(signal.getsignal(signal.SIGINT))
+        os.kill(os.getpid(), signal.SIGINT)
+        print_result(*args)
+
+    monkeypatch.setattr(sigs, "_hold", False)  # main() sets it; restored after the test
+    monkeypatch.setattr(console.PlainReporter, "start", start_then_ctrl_c)
+    monkeypatch.setattr(run_cmd, "_print_result", late_ctrl_c_then_print)
+    monkeypatch.setenv("OPTRUN_RUNS_DIR", str(tmp_path / "runs"))
+    cfg = str(configs_dir / "amsgrad.yaml")
+    monkeypatch.setattr("sys.argv", ["optrun", "run", cfg, "iterations=2000000", "--format", "json"])
+    old = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    return ended.value.code, seen
+
+
+def test_a_late_ctrl_c_after_an_interrupted_run_cannot_cut_its_exit(
+    monkeypatch, tmp_path, configs_dir, capsys
+):
+    """The window a repeated SIGINT used to hit (about 1 sweep in 8 under ``timeout -s INT``): the
+    run's handlers were removed and Python's default one was back until the CLI ignored SIGINT,
+    so a late Ctrl-C raised KeyboardInterrupt there (the result line lost) and one more during
+    that exit killed the process by SIGINT (exit -2, not 130). Now SIGINT is ignored from the
+    moment the interrupted run's handlers go."""
+    code, seen = _late_ctrl_c_case(monkeypatch, tmp_path, configs_dir)
+    out, err = capsys.readouterr()
+    assert code == 130
+    assert seen == [signal.SIG_IGN]
+    assert json.loads(out.splitlines()[-1])["status"] == "interrupted"  # the result line is printed
+    assert "optrun: interrupted\n" not in err.replace("optrun: interrupted:", "")
+
+
+def test_signals_restore_a_library_callers_handler_after_an_interrupted_run():
+    """Outside the CLI (``optrun.execute`` from a script) the caller's handler comes back as it
+    was, interrupted or not: only the CLI, which has nothing left to do but exit, ignores SIGINT."""
+    from optrun.execution.signals import Signals
+
+    old = signal.getsignal(signal.SIGINT)
+    try:
+        with Signals() as sig:
+            os.kill(os.getpid(), signal.SIGINT)
+            _wait(lambda: sig.received, "the signal")
+        assert signal.getsignal(signal.SIGINT) is old
+    finally:
+        signal.signal(signal.SIGINT, old)

@@ -96,6 +96,9 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point: every failure is one line on stderr and an exit code."""
+    from ..execution.signals import hold_interrupts, ignore_interrupts
+
+    hold_interrupts()  # an interrupted run's or sweep's exit cannot be cut by a late Ctrl-C
     try:
         code = cli.main(prog_name="optrun", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as e:  # bare `optrun`: the help, on stdout
@@ -109,6 +112,7 @@ def main() -> None:
         e.show()
         sys.exit(e.exit_code)
     except (click.Abort, KeyboardInterrupt):
+        ignore_interrupts()  # a second Ctrl-C must not turn exit status 130 into death by SIGINT
         click.echo("optrun: interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:  # `optrun runs | head`

@@ -64,8 +64,8 @@ def resume(run_selector, runs_dir, quiet, workers):
     else:
         outcome = resume_run(path, PlainReporter(quiet=quiet), argv=argv)
         click.echo(result_line(outcome))
-    if outcome.exit_code in (130, 143):
-        from ..execution.signals import ignore_interrupts
+    from ..execution.signals import ignore_interrupts, interrupted
 
+    if interrupted(outcome.exit_code):
         ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
     sys.exit(outcome.exit_code)

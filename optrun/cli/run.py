@@ -125,6 +125,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     failed or missed its expect: block (a sweep: a member did, or a gate such as
     expect.success_rate_min failed); 2 bad input; 130 interrupted (143 on SIGTERM).
     """
+    from ..execution.signals import ignore_interrupts, interrupted
     from ..sweep import load_plan
     from .console import result_line, sweep_result_line
 
@@ -155,12 +156,10 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
             outcome = _run_one(plan, runs_dir, silent, verbose, argv)
             line = result_line(outcome)
             data = {"path": outcome.path, **outcome.summary}
-        if plot and outcome.exit_code not in (130, 143):  # a sweep: median and IQR band per configuration
+        if plot and not interrupted(outcome.exit_code):  # a sweep: median and IQR band per configuration
             worst = max(worst, _draw(_picture(plan, outcome.path), outcome.path, data, silent))
         _print_result(line, data, fmt)
-        if outcome.exit_code in (130, 143):
-            from ..execution.signals import ignore_interrupts
-
+        if interrupted(outcome.exit_code):
             ignore_interrupts()  # the record is final: a late Ctrl-C must not change the exit status
             sys.exit(outcome.exit_code)
         worst = max(worst, outcome.exit_code)

@@ -33,7 +33,9 @@ Progress = Callable[[BatchJob, float], None]
 
 
 class Executor(Protocol):
-    """Runs a sweep's batches."""
+    """Runs a sweep's batches, ``workers`` at a time (recorded in the sweep's summary)."""
+
+    workers: int
 
     def results(
         self,
@@ -42,10 +44,10 @@ class Executor(Protocol):
         stopped: Callable[[], bool],
         progress: Progress | None = None,
     ) -> Iterator[tuple[BatchJob, Rows | None]]:
-        """Run ``jobs``; yield each with its rows (one per member, in order) as it finishes, or
-        with None when a signal came before it started (its members stay pending). ``stopped``
-        (the sweep fails fast) stops starting new batches, as a signal does. Batches abandoned
-        after a second signal are yielded last, with ``interrupted`` rows."""
+        """Run ``jobs`` and yield each of them once: with its rows (one per member, in order) as
+        it finishes, or with None when it never started because a signal came or ``stopped``
+        (the sweep fails fast) said so first (its members stay pending). Batches abandoned after
+        a second signal are yielded last, with ``interrupted`` rows."""
         ...
 
 
@@ -62,9 +64,10 @@ class SerialExecutor:
         stopped: Callable[[], bool],
         progress: Progress | None = None,
     ) -> Iterator[tuple[BatchJob, Rows | None]]:
-        for job in jobs:
+        for n, job in enumerate(jobs):
             if sig.received is not None or stopped():
-                break
+                yield from ((left, None) for left in jobs[n:])  # never started: pending
+                return
             T = max(job.configs[0].iterations, 1)
 
             def prog(c, job=job, T=T):
@@ -184,10 +187,13 @@ class ProcessPoolExecutor:
             if (sig.received is not None or stopped()) and pending:
                 for fut in pending:
                     fut.cancel()
-                pending -= {f for f in pending if f.cancelled()}
                 if sig.received is not None and forwarded < sig.count:
                     forwarded = sig.count
                     pids.send(sig.received)
+                cancelled = [f for f in futs if f in pending and f.cancelled()]  # in batch order
+                pending -= set(cancelled)
+                for fut in cancelled:  # never started: their members stay pending
+                    yield futs.pop(fut), None
                 if sig.hurry:
                     give_up = give_up or time.monotonic() + HURRY_GRACE_S
                     if time.monotonic() >= give_up:

@@ -7,6 +7,10 @@ checkpoint, the summary are always written): a second Ctrl-C raises
 :class:`~optrun.signals.Interrupt` only while user code runs (:func:`optrun.signals.call_user`),
 to abort an evaluation that hangs, and a sweep uses it to stop waiting for its workers
 (:attr:`Signals.hurry`). Single runs and sweeps share these rules and :func:`exit_code`.
+
+Under the CLI (:func:`hold_interrupts`) no Ctrl-C, however late, can turn the exit status 130
+into death by SIGINT: once a run or sweep is interrupted, SIGINT is ignored from the moment its
+handlers go, and outside a run the first Ctrl-C raises KeyboardInterrupt and the next are ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ from typing import Any
 from ..signals import Interrupt, in_user_code, main_thread
 
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+#: the exit statuses of an interrupted run or sweep (its record is final; only exiting is left)
+INTERRUPTED_CODES = frozenset(EXIT_INTERRUPTED.values())
+
+# Set by the CLI (hold_interrupts): once a run or sweep of this process was interrupted, a late
+# SIGINT is ignored from the moment its Signals are left, so that nothing after its record (the
+# result line, the exit) can be cut by a KeyboardInterrupt or by death by SIGINT.
+_hold = False
 
 
 def exit_code(status: str, received: int | None, failed: bool) -> int:
@@ -88,8 +99,34 @@ class Signals:
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
+            if _hold and sig == signal.SIGINT and self.received is not None:
+                old = signal.SIG_IGN  # the record is final: no gap where a Ctrl-C kills the exit
             signal.signal(sig, old)
         self._old = {}
+
+
+def interrupted(code: int) -> bool:
+    """Does exit status ``code`` say a run or sweep was interrupted (130, or 143 after SIGTERM)?"""
+    return code in INTERRUPTED_CODES
+
+
+def hold_interrupts() -> None:
+    """For the CLI, before it runs anything: when a run or sweep ends interrupted, SIGINT stays
+    ignored from the moment its handlers are removed, with no moment in between where Python's
+    default handler (a KeyboardInterrupt, or death by SIGINT while the interpreter exits) is in
+    place. Outside a run, a Ctrl-C raises KeyboardInterrupt as usual but SIGINT is ignored from
+    then on, so that a second one cannot cut the exit (status 130) either. A library caller's
+    handlers are restored as they were (this is not called outside the CLI)."""
+    global _hold
+    _hold = True
+    if main_thread():
+        signal.signal(signal.SIGINT, _interrupt_once)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """The CLI's SIGINT handler outside a run or sweep: KeyboardInterrupt, once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def ignore_interrupts() -> None:

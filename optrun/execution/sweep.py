@@ -133,7 +133,7 @@ class _Sweep:
         plan, members = self.plan, self.plan.members
         self.workers = max(1, min(workers or os.cpu_count() or 1, len(self.batches)))
         if executor is not None:
-            self.workers = getattr(executor, "workers", self.workers)
+            self.workers = executor.workers
         started = utc_now()
         self.t0 = time.perf_counter()
         self.base_summary = {
@@ -271,10 +271,12 @@ def resume_sweep(
     reporter: SweepReporter | None = None,
     workers: int | None = None,
     argv: list[str] | None = None,
+    executor: Executor | None = None,
 ) -> SweepOutcome:
     """Run the members of the sweep at ``path`` that are missing, failed or interrupted, and those
-    whose batch trace file is gone (their rows are rerun into a new batch file). The folder is
-    locked first: a second resume of the same sweep exits 2 instead of writing beside this one."""
+    whose batch trace file is gone (their rows are rerun into a new batch file), through
+    ``executor`` when given (else as :func:`execute_sweep` chooses). The folder is locked first:
+    a second resume of the same sweep exits 2 instead of writing beside this one."""
     run_id = os.path.basename(os.path.normpath(path))
     check_format(path, f"sweep {run_id}")  # a newer format is refused before its folder is locked
     lock = FolderLock.acquire(path, f"sweep {run_id}")
@@ -293,6 +295,7 @@ def resume_sweep(
         only=todo,
         previous_rows=rows,
         lock=lock,
+        executor=executor,
     )
 
 

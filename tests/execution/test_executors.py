@@ -45,7 +45,8 @@ def test_serial_reports_progress_and_stops_starting_batches(tmp_path, configs_di
                 jobs, sig, lambda: bool(seen), lambda job, frac: seen.append((job.batch, frac))
             )
         )
-    assert [job.batch for job, _ in out] == [0]  # stopped after the first batch
+    assert [job.batch for job, rows in out if rows is not None] == [0]  # stopped after the first batch
+    assert out[1:] == [(jobs[1], None)]  # the batch never started is yielded once, with None
     assert seen[-1] == (0, 1.0) and all(0 < f <= 1 for _, f in seen)
 
 
@@ -79,19 +80,53 @@ def test_one_meta_builder_keeps_each_kinds_keys(configs_dir):
     assert run["command"] == sweep["command"] == ["optrun", "run"]
 
 
-def test_a_sweep_runs_through_the_executor_it_is_given(tmp_path, configs_dir):
+class Counting(SerialExecutor):
+    """A stand-in for another engine: the serial one, counting the batches it yields."""
+
+    workers = 3
+    batches = 0
+
+    def results(self, jobs, sig, stopped, progress=None):
+        for job, rows in super().results(jobs, sig, stopped, progress):
+            Counting.batches += 1
+            yield job, rows
+
+
+def test_a_sweep_runs_through_the_executor_it_is_given(tmp_path, configs_dir, monkeypatch):
     from optrun.execution.sweep import execute_sweep
 
-    class Counting(SerialExecutor):
-        workers = 3
-        batches = 0
-
-        def results(self, jobs, sig, stopped, progress=None):
-            for job, rows in super().results(jobs, sig, stopped, progress):
-                Counting.batches += 1
-                yield job, rows
-
+    monkeypatch.setattr(Counting, "batches", 0)
     plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=20",), ("algorithm.name=amsgrad,adam",))
     outcome = execute_sweep(plan, str(tmp_path), executor=Counting())
     assert outcome.exit_code == 0 and Counting.batches == 2
     assert outcome.summary["workers"] == 3 and outcome.summary["counts"] == {"completed": 2}
+
+
+def test_a_resumed_sweep_runs_through_the_executor_it_is_given(tmp_path, configs_dir, monkeypatch):
+    """Only the members left run, through the given engine, which the summary records."""
+    import json
+
+    from optrun.execution.sweep import execute_sweep, resume_sweep
+
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=20",), ("algorithm.name=amsgrad,adam",))
+    first = execute_sweep(plan, str(tmp_path), workers=1)
+    summary = json.loads((tmp_path / first.run_id / "summary.json").read_text())
+    summary["rows"][1]["status"] = "interrupted"  # as a Ctrl-C leaves it
+    (tmp_path / first.run_id / "summary.json").write_text(json.dumps(summary))
+    monkeypatch.setattr(Counting, "batches", 0)
+    outcome = resume_sweep(first.path, executor=Counting())
+    assert outcome.exit_code == 0 and Counting.batches == 1
+    assert outcome.summary["workers"] == 3 and outcome.summary["counts"] == {"completed": 2}
+    assert outcome.rows[0] == first.rows[0] and outcome.rows[1]["batch"] == 2
+
+
+def test_a_stopped_pool_yields_every_batch_once(tmp_path, configs_dir):
+    """The contract another engine follows too: each batch comes back exactly once, with one row
+    per member, or with None when it never started (its members stay pending)."""
+    jobs = _jobs(
+        tmp_path, configs_dir, "seed=0:2", "algorithm.name=amsgrad,adam,adagrad,rmsprop,nadam,adamax"
+    )
+    with Signals() as sig:
+        out = list(ProcessPoolExecutor(1).results(jobs, sig, lambda: True))
+    assert sorted(job.batch for job, _ in out) == [job.batch for job in jobs]
+    assert all(rows is None or len(rows) == len(job.indices) for job, rows in out)
