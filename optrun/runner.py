@@ -45,9 +45,9 @@ class Problem:
     iterations: int
     f_target: float | None = None
     grad_norm_tol: float | None = None
-    #: the objective's compiled gradient ``(code, params)`` when the optimizer's ``steps`` may run
-    #: whole chunks with it (:func:`optrun.backends.chunked_gradient`), else None
-    compiled: tuple[int, np.ndarray] | None = None
+    #: may whole chunks of steps run in one compiled call with the objective's compiled gradient
+    #: (when the optimizer and the objective have them: :func:`optrun.backends.stepper.stepper_for`)
+    chunks: bool = False
     #: ``project(x)``, applied in place after every step (a box constraint...); None: no-op
     project: Projection | None = None
 
@@ -333,7 +333,9 @@ def run(
         raise ValueError("x0 must have shape (S, d)")
     members = Members(*x.shape, problem.f_target, problem.grad_norm_tol)
     loop = Loop(problem, x)
-    stepper = stepper_for(problem.optimizer, problem.compiled, problem.project)
+    stepper = stepper_for(
+        problem.optimizer, x.shape[1], problem.objective if problem.chunks else None, problem.project
+    )
     T, K, X, D = problem.iterations, loop.K, loop.X, loop.D
     advance, observe = stepper.advance, loop.observe  # the loop's two calls per step
     interrupted = False

@@ -116,14 +116,17 @@ class ChunkStepper(FusedStepper):
         return n, self.steps(code, params, self.g, state, x, t + 1, X[k : k + n], D[k : k + n])
 
 
-def stepper_for(
-    optimizer: Any, compiled: tuple[int, np.ndarray] | None = None, project: Projection | None = None
-) -> Stepper:
-    """The stepper a run uses: chunks when ``compiled`` is given (see
-    :func:`optrun.backends.chunked_gradient`) and the optimizer can step in chunks and there is no
-    projection; else the fused step when the optimizer has one; else ``update``."""
-    if compiled is not None and project is None and getattr(optimizer, "steps", None) is not None:
-        return ChunkStepper(optimizer, compiled)
+def stepper_for(optimizer: Any, d: int, objective: Any = None, project: Projection | None = None) -> Stepper:
+    """The stepper a run of dimension ``d`` uses, chosen here once: chunks of compiled steps when
+    an ``objective`` is given (the caller allows chunks), the optimizer can step in chunks, there
+    is no projection and :func:`optrun.backends.chunked_gradient` finds a compiled gradient; else
+    the fused step when the optimizer has one; else ``update``."""
+    if objective is not None and project is None and getattr(optimizer, "steps", None) is not None:
+        from . import chunked_gradient  # numba is loaded already: the optimizer is a numba kernel
+
+        compiled = chunked_gradient(objective, optimizer, d)
+        if compiled is not None:
+            return ChunkStepper(optimizer, compiled)
     if getattr(optimizer, "apply", None) is not None:
         return FusedStepper(optimizer, project)
     return Stepper(optimizer, project)

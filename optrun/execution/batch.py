@@ -47,8 +47,6 @@ def run_batch(
     ``should_stop`` is polled between steps (between chunks of compiled steps on the numba backend's
     chunked path): the executor running the batch says when a signal asks it to stop.
     """
-    from ..backends import chunked_gradient
-
     t0 = time.perf_counter()
     writer = None
     handed = [-1]  # the last iteration handed on (an evaluation timeout names the next one)
@@ -80,7 +78,7 @@ def run_batch(
             cfg0.iterations,
             cfg0.stop.f_target,
             cfg0.stop.grad_norm,
-            chunked_gradient(objective, optimizer, cfg0.dim),
+            chunks=True,
         )
         results = run(problem, on_chunk, should_stop=should_stop)
         writer.close()

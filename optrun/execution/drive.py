@@ -141,8 +141,6 @@ def _loop(
     live: OpenRun, sink: _Sink, sig: Signals, resume: Checkpoint | None
 ) -> tuple[MemberResult | None, str | None]:
     """The runner's loop; its result, or None and the error that stopped it (None: a signal)."""
-    from ..backends import chunked_gradient
-
     config = live.config
     problem = Problem(
         live.objective,
@@ -151,7 +149,7 @@ def _loop(
         config.iterations,
         config.stop.f_target,
         config.stop.grad_norm,
-        chunked_gradient(live.objective, live.optimizer, config.dim),
+        chunks=True,
     )
     error: str | None = None
     result: MemberResult | None = None

@@ -110,7 +110,7 @@ def rows_of(cfg, S: int, chunked: bool, counter: list | None = None):
         cfg.iterations,
         cfg.stop.f_target,
         cfg.stop.grad_norm,
-        chunked_gradient(objective, optimizer, cfg.dim) if chunked else None,
+        chunks=chunked,
     )
     got: list = []
     results = run(
@@ -209,7 +209,7 @@ def test_an_interrupted_chunked_run_resumes_to_the_same_rows():
 
     def problem():
         opt = build_optimizer(cfg, batch_params(configs))
-        return Problem(objective, opt, x0, cfg.iterations, compiled=chunked_gradient(objective, opt, cfg.dim))
+        return Problem(objective, opt, x0, cfg.iterations, chunks=True)
 
     got: list = []
     checkpoints: list = []

@@ -27,21 +27,23 @@ def fused_like(opt: Optimizer, steps=None) -> Fused:
 
 def test_the_stepper_is_chosen_from_the_optimizer_and_the_problem():
     opt = gd()
-    assert type(stepper_for(opt)) is Stepper
-    assert type(stepper_for(opt, (0, np.zeros(1)))) is Stepper  # no chunks without Fused.steps
+    sphere = get_objective("sphere").build(2)  # it has a compiled gradient
+    assert type(stepper_for(opt, 2)) is Stepper
+    assert type(stepper_for(opt, 2, sphere)) is Stepper  # no chunks without Fused.steps
     f = fused_like(opt)
-    assert type(stepper_for(f)) is FusedStepper
+    assert type(stepper_for(f, 2)) is FusedStepper
     chunked = fused_like(opt, steps=lambda *a: a[3])
-    assert type(stepper_for(chunked, (0, np.zeros(1)))) is ChunkStepper
-    assert type(stepper_for(chunked)) is FusedStepper  # no compiled gradient
+    assert type(stepper_for(chunked, 2, sphere)) is ChunkStepper
+    assert type(stepper_for(chunked, 2)) is FusedStepper  # the caller allows no chunks
+    assert type(stepper_for(chunked, 1 << 17, sphere)) is FusedStepper  # large steps go to threads instead
     # a projection needs every point in Python: never chunks
-    assert type(stepper_for(chunked, (0, np.zeros(1)), project=lambda x: None)) is FusedStepper
+    assert type(stepper_for(chunked, 2, sphere, project=lambda x: None)) is FusedStepper
 
 
 @pytest.mark.parametrize("fused", [False, True])
 def test_a_stepper_writes_the_point_and_the_squared_step(fused):
     opt = gd(0.25)
-    stepper = stepper_for(fused_like(opt) if fused else opt)
+    stepper = stepper_for(fused_like(opt) if fused else opt, 2)
     x = np.array([[1.0, -2.0]])
     X, D = np.empty((3, 1, 2)), np.empty((3, 1))
     n, _ = stepper.advance(2.0 * x, opt.init(x), x, 0, X, D, 0, 3)
