@@ -16,8 +16,7 @@ from click.testing import CliRunner
 
 from optrun.cli import cli
 from optrun.compare import compare_runs, gate, member_value
-from optrun.execution.provenance import git_commit
-from optrun.store.folder import machine_name, platform_text, python_version
+from optrun.execution.provenance import git_commit, machine_name, platform_text, python_version
 from optrun.store.select import load_run, resolve_run
 
 AMSGRAD = Path(__file__).resolve().parent.parent / "configs" / "amsgrad.yaml"

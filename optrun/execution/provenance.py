@@ -11,13 +11,39 @@ from typing import Any
 
 from ..config import RunConfig
 from ..store import FORMAT_VERSION
-from ..store.folder import (
-    hostname,
-    machine_name,
-    platform_text,
-    process_start_ticks,
-    python_version,
-)
+from ..store.folder import hostname, process_start_ticks
+
+
+def platform_text() -> str:
+    """``platform.platform()``'s text (e.g. Linux-6.1-x86_64-with-glibc2.36) without its cost:
+    the standard function runs ``uname -p`` in a subprocess on Linux, and the module takes 2 ms
+    to import."""
+    try:
+        u = os.uname()
+    except AttributeError:  # pragma: no cover - not POSIX
+        import platform
+
+        return platform.platform()
+    try:  # 'glibc 2.36', as platform.libc_ver() reads it
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):  # not glibc
+        libc = ""
+    return f"{u.sysname}-{u.release}-{u.machine}" + (f"-with-{libc.replace(' ', '')}" if libc else "")
+
+
+def machine_name() -> str:
+    """The processor architecture (``x86_64``, ``arm64``), as ``platform.machine()`` gives it."""
+    try:
+        return os.uname().machine
+    except AttributeError:  # pragma: no cover - not POSIX
+        import platform
+
+        return platform.machine()
+
+
+def python_version() -> str:
+    """``platform.python_version()`` (e.g. 3.11.7) without importing platform."""
+    return sys.version.split()[0]
 
 
 def meta_record(

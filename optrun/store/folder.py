@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -73,38 +72,6 @@ def new_run_id(label: str) -> str:
     """``YYYYMMDD-HHMMSS.mmm-label-xxxxxx``: sorts by start time (UTC), unique by the hash."""
     now = datetime.now(timezone.utc)
     return f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{label}-{os.urandom(3).hex()}"
-
-
-def platform_text() -> str:
-    """``platform.platform()``'s text (e.g. Linux-6.1-x86_64-with-glibc2.36) without its cost:
-    the standard function runs ``uname -p`` in a subprocess on Linux, and the module takes 2 ms
-    to import."""
-    try:
-        u = os.uname()
-    except AttributeError:  # pragma: no cover - not POSIX
-        import platform
-
-        return platform.platform()
-    try:  # 'glibc 2.36', as platform.libc_ver() reads it
-        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
-    except (ValueError, OSError):  # not glibc
-        libc = ""
-    return f"{u.sysname}-{u.release}-{u.machine}" + (f"-with-{libc.replace(' ', '')}" if libc else "")
-
-
-def machine_name() -> str:
-    """The processor architecture (``x86_64``, ``arm64``), as ``platform.machine()`` gives it."""
-    try:
-        return os.uname().machine
-    except AttributeError:  # pragma: no cover - not POSIX
-        import platform
-
-        return platform.machine()
-
-
-def python_version() -> str:
-    """``platform.python_version()`` (e.g. 3.11.7) without importing platform."""
-    return sys.version.split()[0]
 
 
 def hostname() -> str:
