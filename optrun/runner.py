@@ -46,7 +46,9 @@ class Problem:
     f_target: float | None = None
     grad_norm_tol: float | None = None
     #: may whole chunks of steps run in one compiled call with the objective's compiled gradient
-    #: (when the optimizer and the objective have them: :func:`optrun.backends.stepper.stepper_for`)
+    #: (when the optimizer and the objective have them: :func:`optrun.backends.stepper.stepper_for`)?
+    #: Inside a chunk the gradient is computed by compiled code, not by ``Loop.observe``: an
+    #: objective that depends on the step index or on a random stream must not allow chunks
     chunks: bool = False
     #: ``project(x)``, applied in place after every step (a box constraint...); None: no-op
     project: Projection | None = None

@@ -51,7 +51,9 @@ class Stepper:
     (``g`` the gradient there), at most to the end of the chunk buffers ``X``, ``D`` and to step
     ``T``: the points into ``X[k], X[k + 1] ..``, the squared step norms into ``D[k] ..``; it
     returns how many steps were taken and the new state. Here one step per call, a closure: it is
-    the runner's hot path, kept to the calls it needs.
+    the runner's hot path, kept to the calls it needs. The squared step norm is the optimizer's
+    step's, taken before a projection moves ``x`` back into the feasible set (the distance moved
+    may then be shorter).
     """
 
     def __init__(self, optimizer: Any, project: Projection | None = None):
