@@ -284,11 +284,6 @@ def resolve_run(selector: str, runs_dir: str) -> str:
     )
 
 
-def select_run(selector: str, runs_dir: str) -> Run:
-    """:func:`resolve_run` then a strict :func:`load_run` (a run or a sweep member)."""
-    return load_run(resolve_run(selector, runs_dir))
-
-
 def select(selector: str, runs_dir: str, groups: bool = False) -> Run | Sweep | MemberGroup:
     """:func:`resolve_run` then a strict :func:`load_sweep` for a sweep, :func:`load_run` otherwise.
 
