@@ -1,0 +1,77 @@
+"""One implementation per built-in, two ways to call it: into a caller's buffer, or allocating.
+
+A built-in's gradient is written by a *kernel* ``kernel(x, g, take) -> f``: it computes the value
+of each row of ``x`` (``(..., d)``), writes the gradient into ``g`` (``x``'s shape, float64) and gets
+every ``d``-sized temporary it needs from ``take(shape, n)`` (``n`` arrays of ``shape``; ``take(shape,
+n, "C")`` for C order whatever ``x``'s layout, as a gufunc's result is laid out), so that
+its ufuncs run with ``out=`` in the order the formula states them. :func:`gradient_pair` turns it
+into the objective's two entry points:
+
+- ``evaluate_into(x, g)``: temporaries from a :class:`Scratch` that keeps them from one call to the
+  next (per thread and per shape), so a step allocates nothing of size ``d`` after the first;
+- ``value_and_grad(x)``: a new ``g`` and new temporaries every call, as before.
+
+Both run the same ufuncs on the same values in the same order, so they give the same bits. The
+temporaries (and a new ``g``) are laid out as numpy lays out a ufunc's result for ``x``: C order,
+or Fortran order for a Fortran-ordered ``x``, which matters to the bits of a last-axis sum.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+Take = Callable[..., list[np.ndarray]]  # (shape, n, order=None) -> n arrays
+Kernel = Callable[[np.ndarray, np.ndarray, Take], np.ndarray]
+
+
+def layout(x: np.ndarray) -> str:
+    """The order numpy gives a ufunc's result for ``x``: ``"F"`` for a Fortran-only array, else ``"C"``."""
+    return "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
+
+
+def fresh(order: str) -> Take:
+    """New temporaries at every call, laid out in ``order``."""
+    return lambda shape, n, layout=None: [np.empty(shape, order=layout or order) for _ in range(n)]
+
+
+class Scratch:
+    """Temporaries kept between calls: per thread (a sweep may evaluate in threads), for the last
+    ``keep`` requests ``(shape, n)`` (a run asks for one or two shapes: its ``(S, d)`` batch, its
+    chunk rows). Only for a C-contiguous ``x``: every temporary is in C order."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self.local = threading.local()
+
+    def take(self, shape: tuple[int, ...], n: int, order: str | None = None) -> list[np.ndarray]:
+        cache: dict | None = getattr(self.local, "cache", None)
+        if cache is None:
+            cache = self.local.cache = {}
+        key = (shape, n)
+        bufs = cache.get(key)
+        if bufs is None:
+            while len(cache) >= self.keep:
+                del cache[next(iter(cache))]  # the oldest shape
+            bufs = cache[key] = [np.empty(shape) for _ in range(n)]
+        return bufs
+
+
+def gradient_pair(kernel: Kernel):
+    """``(value_and_grad, evaluate_into)`` for ``kernel`` (module docstring)."""
+    scratch = Scratch()
+
+    def evaluate_into(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        if x.flags.c_contiguous:
+            return kernel(x, g, scratch.take)
+        return kernel(x, g, fresh(layout(x)))
+
+    def value_and_grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x)
+        order = layout(x)
+        g = np.empty(x.shape, order=order)
+        return kernel(x, g, fresh(order)), g
+
+    return value_and_grad, evaluate_into
