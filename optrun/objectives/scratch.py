@@ -38,25 +38,37 @@ def fresh(order: str) -> Take:
 
 
 class Scratch:
-    """Temporaries kept between calls: per thread (a sweep may evaluate in threads), for the last
-    ``keep`` requests ``(shape, n)`` (a run asks for one or two shapes: its ``(S, d)`` batch, its
-    chunk rows). Only for a C-contiguous ``x``: every temporary is in C order."""
+    """Temporaries kept between calls: per thread (a sweep may evaluate in threads) and per shape of
+    ``x``, for the last ``keep`` shapes (a run uses one or two: its ``(S, d)`` batch, its chunk
+    rows). Only for a C-contiguous ``x``: every temporary is in C order."""
 
-    def __init__(self, keep: int = 4) -> None:
+    def __init__(self, keep: int = 3) -> None:
         self.keep = keep
         self.local = threading.local()
 
-    def take(self, shape: tuple[int, ...], n: int, order: str | None = None) -> list[np.ndarray]:
+    def taker(self, key: tuple[int, ...]) -> Take:
+        """``take`` for one call on an ``x`` of shape ``key``: its ``i``-th request gets the arrays
+        the ``i``-th request of the previous call of that shape got."""
         cache: dict | None = getattr(self.local, "cache", None)
         if cache is None:
             cache = self.local.cache = {}
-        key = (shape, n)
-        bufs = cache.get(key)
-        if bufs is None:
+        slots = cache.get(key)
+        if slots is None:
             while len(cache) >= self.keep:
                 del cache[next(iter(cache))]  # the oldest shape
-            bufs = cache[key] = [np.empty(shape) for _ in range(n)]
-        return bufs
+            slots = cache[key] = []
+        count = [0]
+
+        def take(shape: tuple[int, ...], n: int, order: str | None = None) -> list[np.ndarray]:
+            i = count[0]
+            count[0] = i + 1
+            if i < len(slots) and len(slots[i]) == n and slots[i][0].shape == shape:
+                return slots[i]
+            bufs = [np.empty(shape) for _ in range(n)]
+            slots[i:] = [bufs]
+            return bufs
+
+        return take
 
 
 def gradient_pair(kernel: Kernel):
@@ -65,7 +77,7 @@ def gradient_pair(kernel: Kernel):
 
     def evaluate_into(x: np.ndarray, g: np.ndarray) -> np.ndarray:
         if x.flags.c_contiguous:
-            return kernel(x, g, scratch.take)
+            return kernel(x, g, scratch.taker(x.shape))
         return kernel(x, g, fresh(layout(x)))
 
     def value_and_grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

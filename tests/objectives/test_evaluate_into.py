@@ -163,3 +163,22 @@ def test_user_objectives_have_no_evaluate_into_even_when_shifted():
     f, g = shifted.value_and_grad(x)
     f0, g0 = user.value_and_grad(x - np.array(shifted.info["shift"]))
     assert same_bits(f, f0) and same_bits(g, g0)
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_rosenbrock_in_blocks_of_columns_gives_the_bits_of_one_block(rows, monkeypatch):
+    """Rosenbrock works through the columns in cache-sized blocks, passing 200 t[lo - 1] from one
+    block to the next: blocks of any width give the bits of a single block."""
+    import optrun.objectives.library as library
+
+    d = 41
+    obj = OBJECTIVES["rosenbrock"].build(d)
+    x = points(obj, (rows, d), seed=8)
+    monkeypatch.setattr(library, "BLOCK", 1 << 40)
+    f, g = obj.value_and_grad(x)
+    for block in (1, 2, 3 * rows, 7 * rows, 40 * rows):
+        monkeypatch.setattr(library, "BLOCK", block)
+        buf = np.empty((rows, d))
+        assert same_bits(obj.evaluate_into(x, buf), f) and same_bits(buf, g), block
+        f2, g2 = obj.value_and_grad(x)
+        assert same_bits(f2, f) and same_bits(g2, g), block
