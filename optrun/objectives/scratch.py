@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-Take = Callable[..., list[np.ndarray]]  # (shape, n, order=None) -> n arrays
+Take = Callable[..., list[np.ndarray]]  # (shape, n, own order=None) -> n arrays
 Kernel = Callable[[np.ndarray, np.ndarray, Take], np.ndarray]
 
 
@@ -33,8 +33,12 @@ def layout(x: np.ndarray) -> str:
 
 
 def fresh(order: str) -> Take:
-    """New temporaries at every call, laid out in ``order``."""
-    return lambda shape, n, layout=None: [np.empty(shape, order=layout or order) for _ in range(n)]
+    """New temporaries at every call, laid out in ``order`` unless the request names its own."""
+
+    def take(shape: tuple[int, ...], n: int, own: str | None = None) -> list[np.ndarray]:
+        return [np.empty(shape, order=own or order) for _ in range(n)]
+
+    return take
 
 
 class Scratch:
@@ -59,7 +63,7 @@ class Scratch:
             slots = cache[key] = []
         count = [0]
 
-        def take(shape: tuple[int, ...], n: int, order: str | None = None) -> list[np.ndarray]:
+        def take(shape: tuple[int, ...], n: int, own: str | None = None) -> list[np.ndarray]:
             i = count[0]
             count[0] = i + 1
             if i < len(slots) and len(slots[i]) == n and slots[i][0].shape == shape:
