@@ -127,6 +127,16 @@ def test_no_array_of_d_floats_is_allocated_after_the_first_call(name, kind, rows
     assert peak < d * 8 / 4, f"{name} ({kind}, {rows} rows) allocated {peak} bytes per call"
 
 
+@pytest.mark.parametrize("name", ANY_D)
+def test_a_rotation_allocates_no_array_of_d_floats_after_the_first_call(name):
+    """Rotations go up to d = 2000 (a d x d matrix): there, half a vector is the bound (small
+    arrays of one value per row and numpy's bookkeeping take about 5 KB)."""
+    d = 2000
+    obj = transform(OBJECTIVES[name].build(d), shift=True, rotate=True, seed=2)
+    peak = largest_block_after_warm_up(obj, points(obj, (1, d), seed=3))
+    assert peak < d * 8 / 2, f"{name} (rotated) allocated {peak} bytes per call"
+
+
 def test_value_and_grad_still_allocates_a_new_gradient_each_call():
     """The check above can fail: the allocating path, measured the same way, is over the bound."""
     d = 100_000
