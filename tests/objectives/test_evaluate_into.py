@@ -127,7 +127,7 @@ def test_no_array_of_d_floats_is_allocated_after_the_first_call(name, kind, rows
     assert peak < d * 8 / 4, f"{name} ({kind}, {rows} rows) allocated {peak} bytes per call"
 
 
-@pytest.mark.parametrize("name", ANY_D)
+@pytest.mark.parametrize("name", ["sphere", "rosenbrock", "griewank"])  # the others: as plain above
 def test_a_rotation_allocates_no_array_of_d_floats_after_the_first_call(name):
     """Rotations go up to d = 2000 (a d x d matrix): at d = 1500, half a vector is the bound (small
     arrays of one value per row and numpy's bookkeeping take about 5 KB)."""
