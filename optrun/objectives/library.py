@@ -35,14 +35,9 @@ from .library_2d import (
     SIX_HUMP_CAMEL,
     THREE_HUMP_CAMEL,
 )
+from .scratch import column_blocks, short
 
 PI = np.pi
-BLOCK = 1 << 16  # elements of a temporary that a kernel working in blocks of columns keeps in cache
-
-
-def short(x: np.ndarray) -> tuple[int, ...]:
-    """The shape of ``x[..., :-1]``."""
-    return x.shape[:-1] + (x.shape[-1] - 1,)
 
 
 def _sphere(d: int):
@@ -106,14 +101,14 @@ def _rosenbrock(d: int):
     # g = 0; g[:-1] = (-400 a) t - 2 u; g[1:] += 200 t
     def kernel(x, g, take):
         m = x.shape[-1] - 1
-        width = min(m, max(1, BLOCK // max(1, x.size // (m + 1))))
+        block, starts = column_blocks(x, m)
         (v,) = take(short(x), 1)
-        tb, ub = take(x.shape[:-1] + (width,), 2)
+        tb, ub = take(block, 2)
         (carry,) = take(x.shape[:-1] + (1,), 1)
         # in blocks of columns, so that t and u stay in cache: g[lo] gets 200 t[lo - 1] from the
-        # block before (carry); the elementwise results are the same whatever the blocks
-        for lo in range(0, m, width):
-            n = min(width, m - lo)
+        # block before (carry)
+        for lo in starts:
+            n = min(block[-1], m - lo)
             a, b = x[..., lo : lo + n], x[..., lo + 1 : lo + n + 1]
             t, u, vv, head = tb[..., :n], ub[..., :n], v[..., lo : lo + n], g[..., lo : lo + n]
             np.multiply(a, a, out=t)
@@ -278,20 +273,24 @@ ST_F1 = Decimal("-39.1661657037714154638931697394768653403")
 def _styblinski_tang(d: int):
     # x2 = x x;  f = 0.5 sum(x2 x2 - 16 x2 + 5 x);  g = (2 x2) x - 16 x + 2.5
     def kernel(x, g, take):
-        x2, h = take(x.shape, 2)
-        np.multiply(x, x, out=x2)
-        np.multiply(x2, x2, out=h)
-        np.multiply(x2, 16.0, out=g)
-        np.subtract(h, g, out=h)
-        np.multiply(x, 5.0, out=g)
-        np.add(h, g, out=h)
-        f = 0.5 * np.sum(h, axis=-1)
-        np.multiply(x2, 2.0, out=x2)
-        np.multiply(x2, x, out=x2)
-        np.multiply(x, 16.0, out=g)
-        np.subtract(x2, g, out=g)
-        np.add(g, 2.5, out=g)
-        return f
+        block, starts = column_blocks(x, x.shape[-1])
+        (h,) = take(x.shape, 1)
+        (x2b,) = take(block, 1)
+        for lo in starts:
+            n = min(block[-1], x.shape[-1] - lo)
+            xb, gb, hb, x2 = x[..., lo : lo + n], g[..., lo : lo + n], h[..., lo : lo + n], x2b[..., :n]
+            np.multiply(xb, xb, out=x2)
+            np.multiply(x2, x2, out=hb)
+            np.multiply(x2, 16.0, out=gb)
+            np.subtract(hb, gb, out=hb)
+            np.multiply(xb, 5.0, out=gb)
+            np.add(hb, gb, out=hb)
+            np.multiply(x2, 2.0, out=x2)
+            np.multiply(x2, xb, out=x2)
+            np.multiply(xb, 16.0, out=gb)
+            np.subtract(x2, gb, out=gb)
+            np.add(gb, 2.5, out=gb)
+        return 0.5 * np.sum(h, axis=-1)
 
     return kernel
 
@@ -316,33 +315,42 @@ def _levy(d: int):
     # f = s1 s1 + sum((um um) bm) + ud ud (1 + sd sd) (s1, sd, ud: the first and last w);
     # df/dw: [:-1] = (2 um) bm + ((um um) (10 pi)) sin(2 pm), [0] += .., [-1] += ..;  g = df/dw / 4
     def kernel(x, g, take):
-        wm, pm, bm, um = take(short(x), 4)
-        head = g[..., :-1]
+        m = x.shape[-1] - 1
+        block, starts = column_blocks(x, m)
+        (v,) = take(short(x), 1)
+        # flat, so that a block's (..., n) view is contiguous: numpy's sin may round differently
+        # on strided arrays
+        rows = block[:-1]
+        flat = take((int(np.prod(block)),), 4)
+        for lo in starts:
+            n = min(block[-1], m - lo)
+            wm, pm, bm, um = (t[: int(np.prod(rows)) * n].reshape(rows + (n,)) for t in flat)
+            head, vv = g[..., lo : lo + n], v[..., lo : lo + n]
+            np.subtract(x[..., lo : lo + n], 1.0, out=wm)
+            np.divide(wm, 4.0, out=wm)
+            np.add(wm, 1.0, out=wm)
+            np.multiply(wm, PI, out=pm)
+            np.add(pm, 1.0, out=pm)
+            np.sin(pm, out=bm)
+            np.multiply(bm, bm, out=bm)
+            np.multiply(bm, 10.0, out=bm)
+            np.add(bm, 1.0, out=bm)
+            np.subtract(wm, 1.0, out=um)
+            np.multiply(um, um, out=head)
+            np.multiply(head, bm, out=vv)
+            np.multiply(head, 10.0 * PI, out=head)
+            np.multiply(pm, 2.0, out=pm)
+            np.sin(pm, out=pm)
+            np.multiply(head, pm, out=head)
+            np.multiply(um, 2.0, out=um)
+            np.multiply(um, bm, out=um)
+            np.add(um, head, out=head)
         w1 = 1.0 + (x[..., 0] - 1.0) / 4.0
         wd = 1.0 + (x[..., -1] - 1.0) / 4.0
-        np.subtract(x[..., :-1], 1.0, out=wm)
-        np.divide(wm, 4.0, out=wm)
-        np.add(wm, 1.0, out=wm)
         s1 = np.sin(PI * w1)
-        np.multiply(wm, PI, out=pm)
-        np.add(pm, 1.0, out=pm)
-        np.sin(pm, out=bm)
-        np.multiply(bm, bm, out=bm)
-        np.multiply(bm, 10.0, out=bm)
-        np.add(bm, 1.0, out=bm)
         sd = np.sin(2.0 * PI * wd)
-        np.subtract(wm, 1.0, out=um)
         ud = wd - 1.0
-        np.multiply(um, um, out=head)
-        np.multiply(head, bm, out=wm)
-        f = s1 * s1 + np.sum(wm, axis=-1) + ud * ud * (1.0 + sd * sd)
-        np.multiply(head, 10.0 * PI, out=head)
-        np.multiply(pm, 2.0, out=pm)
-        np.sin(pm, out=pm)
-        np.multiply(head, pm, out=head)
-        np.multiply(um, 2.0, out=um)
-        np.multiply(um, bm, out=um)
-        np.add(um, head, out=head)
+        f = s1 * s1 + np.sum(v, axis=-1) + ud * ud * (1.0 + sd * sd)
         g[..., -1] = 0.0
         g[..., 0] += PI * np.sin(2.0 * PI * w1)
         g[..., -1] += 2.0 * ud * (1.0 + sd * sd) + ud * ud * (2.0 * PI) * np.sin(4.0 * PI * wd)

@@ -11,9 +11,13 @@ into the objective's two entry points:
   next (per thread and per shape), so a step allocates nothing of size ``d`` after the first;
 - ``value_and_grad(x)``: a new ``g`` and new temporaries every call, as before.
 
-Both run the same ufuncs on the same values in the same order, so they give the same bits. The
-temporaries (and a new ``g``) are laid out as numpy lays out a ufunc's result for ``x``: C order,
-or Fortran order for a Fortran-ordered ``x``, which matters to the bits of a last-axis sum.
+Both run the same ufuncs on the same values in the same order, so they give the same bits. A
+kernel may work through the columns in blocks of about :data:`BLOCK` elements (:func:`column_blocks`)
+so that its temporaries stay in cache: elementwise results do not depend on the blocks, and its
+last-axis sums are taken over whole rows.
+
+The temporaries (and a new ``g``) are laid out as numpy lays out a ufunc's result for ``x``: C
+order, or Fortran order for a Fortran-ordered ``x``, which matters to the bits of a last-axis sum.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+BLOCK = 1 << 16  # elements of a temporary that a kernel working in blocks of columns keeps in cache
 Take = Callable[..., list[np.ndarray]]  # (shape, n, own order=None) -> n arrays
 Kernel = Callable[[np.ndarray, np.ndarray, Take], np.ndarray]
 
@@ -91,3 +96,17 @@ def gradient_pair(kernel: Kernel):
         return kernel(x, g, fresh(order)), g
 
     return value_and_grad, evaluate_into
+
+
+def short(x: np.ndarray) -> tuple[int, ...]:
+    """The shape of ``x[..., :-1]``."""
+    return x.shape[:-1] + (x.shape[-1] - 1,)
+
+
+def column_blocks(x: np.ndarray, m: int) -> tuple[tuple[int, ...], range]:
+    """Blocks of the first ``m`` columns of ``x`` of about :data:`BLOCK` elements over all rows:
+    the shape of a block's temporaries and the first column of each block (a block ends at the next
+    one's or at ``m``). Elementwise results do not depend on the blocks; sums are taken over whole
+    rows, after the loop."""
+    width = max(1, min(m, BLOCK // max(1, x.size // max(1, x.shape[-1]))))
+    return x.shape[:-1] + (width,), range(0, m, width)

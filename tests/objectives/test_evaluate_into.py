@@ -176,18 +176,19 @@ def test_user_objectives_have_no_evaluate_into_even_when_shifted():
 
 
 @pytest.mark.parametrize("rows", [1, 3])
-def test_rosenbrock_in_blocks_of_columns_gives_the_bits_of_one_block(rows, monkeypatch):
-    """Rosenbrock works through the columns in cache-sized blocks, passing 200 t[lo - 1] from one
-    block to the next: blocks of any width give the bits of a single block."""
-    import optrun.objectives.library as library
+@pytest.mark.parametrize("name", ["rosenbrock", "styblinski-tang", "levy"])
+def test_blocks_of_columns_of_any_width_give_the_bits_of_one_block(name, rows, monkeypatch):
+    """These kernels work through the columns in cache-sized blocks (rosenbrock passes 200 t[lo - 1]
+    from one block to the next): blocks of any width give the bits of a single block."""
+    import optrun.objectives.scratch as scratch
 
     d = 41
-    obj = OBJECTIVES["rosenbrock"].build(d)
+    obj = OBJECTIVES[name].build(d)
     x = points(obj, (rows, d), seed=8)
-    monkeypatch.setattr(library, "BLOCK", 1 << 40)
+    monkeypatch.setattr(scratch, "BLOCK", 1 << 40)
     f, g = obj.value_and_grad(x)
     for block in (1, 2, 3 * rows, 7 * rows, 40 * rows):
-        monkeypatch.setattr(library, "BLOCK", block)
+        monkeypatch.setattr(scratch, "BLOCK", block)
         buf = np.empty((rows, d))
         assert same_bits(obj.evaluate_into(x, buf), f) and same_bits(buf, g), block
         f2, g2 = obj.value_and_grad(x)
