@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..params import Param
+from .scratch import Kernel, gradient_pair
 
 ValueAndGrad = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+EvaluateInto = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Objective:
     (``analytic`` for built-ins, ``user`` for a user's gradient function, ``automatic`` for an
     expression differentiated exactly, ``finite-differences``) and ``evaluations_per_gradient``
     (extra objective evaluations one gradient costs: 0, or ``2 d`` for central differences).
+
+    ``evaluate_into(x, g)``, when not None, returns the same ``f`` as ``value_and_grad(x)`` and
+    writes the same gradient, bit for bit, into ``g`` (``x``'s shape, C-contiguous float64, not
+    overlapping ``x``), allocating nothing of size ``d`` once it has seen ``x``'s shape (built-ins
+    and their shifts and rotations; see :mod:`.scratch`).
     """
 
     name: str
@@ -39,6 +46,7 @@ class Objective:
     minima: np.ndarray
     f_min: float | None
     info: dict[str, Any] = field(default_factory=dict)
+    evaluate_into: EvaluateInto | None = None
 
     def value(self, x: np.ndarray) -> np.ndarray:
         return self.value_and_grad(x)[0]
@@ -58,7 +66,8 @@ class Objective:
 class ObjectiveSpec:
     """A built-in test function, before a dimension is chosen.
 
-    ``make(dim, **params)`` returns the ``value_and_grad`` function; ``bounds(dim)`` the default
+    ``make(dim, **params)`` returns the kernel ``(x, g, take) -> f`` of :mod:`.scratch` (the one
+    implementation behind ``value_and_grad`` and ``evaluate_into``); ``bounds(dim)`` the default
     ``(d, 2)`` box; ``minima(dim, **params)`` the ``(k, d)`` known minimizers and ``f_min(dim,
     **params)`` the optimal value. ``dims`` is ``(min_d, max_d)`` with ``max_d`` ``None`` for
     any dimension from ``min_d`` up.
@@ -68,7 +77,7 @@ class ObjectiveSpec:
     summary: str
     formula: str
     reference: str
-    make: Callable[..., ValueAndGrad]
+    make: Callable[..., Kernel]
     bounds: Callable[[int], np.ndarray]
     minima: Callable[..., np.ndarray]
     f_min: Callable[..., float | None]
@@ -91,10 +100,12 @@ class ObjectiveSpec:
 
     def build(self, dim: int, **params: Any) -> Objective:
         minima = np.asarray(self.minima(dim, **params), dtype=float).reshape(-1, dim)
+        value_and_grad, evaluate_into = gradient_pair(self.make(dim, **params))
         return Objective(
             name=self.name,
             dim=dim,
-            value_and_grad=self.make(dim, **params),
+            value_and_grad=value_and_grad,
+            evaluate_into=evaluate_into,
             bounds=np.asarray(self.bounds(dim), dtype=float).reshape(dim, 2),
             minima=minima,
             f_min=self.f_min(dim, **params),
@@ -113,3 +124,17 @@ def origin(d: int, **_: Any) -> np.ndarray:
 
 def zero(d: int, **_: Any) -> float:
     return 0.0
+
+
+def ones(d: int, **_: Any) -> np.ndarray:
+    return np.ones((1, d))
+
+
+def points(*pts: tuple[float, ...]) -> Callable[..., np.ndarray]:
+    """Fixed minimizers of a fixed-dimension function."""
+    arr = np.array(pts, dtype=float)
+    return lambda d, **_: arr
+
+
+def constant(v: float) -> Callable[..., float]:
+    return lambda d, **_: float(v)

@@ -10,7 +10,11 @@ that are not exact numbers (Himmelblau, six-hump camel, Styblinski-Tang) were co
 method on the gradient in 60-digit decimal arithmetic and rounded to float64.
 
 Every function is a composition of numpy ufuncs and last-axis reductions, so a batch ``(S, d)``
-gives row for row the same bits as ``S`` single ``(1, d)`` calls.
+gives row for row the same bits as ``S`` single ``(1, d)`` calls. Each is written once, as a kernel
+``(x, g, take) -> f`` (:mod:`.scratch`) whose ufuncs write with ``out=`` into the gradient ``g`` or
+into temporaries from ``take``, so ``evaluate_into`` allocates nothing of size ``d`` per call; the
+comment above each kernel is the formula it evaluates, in that order. The functions of a fixed
+dimension (d = 2) are in :mod:`.library_2d`.
 """
 
 from __future__ import annotations
@@ -20,34 +24,29 @@ from decimal import Decimal
 import numpy as np
 
 from ..params import Param
-from .base import ObjectiveSpec, box, origin, zero
+from .base import ObjectiveSpec, box, ones, origin, zero
+from .library_2d import (
+    BEALE,
+    BOOTH,
+    EASOM,
+    GOLDSTEIN_PRICE,
+    HIMMELBLAU,
+    MATYAS,
+    SIX_HUMP_CAMEL,
+    THREE_HUMP_CAMEL,
+)
+from .scratch import column_blocks, short
 
 PI = np.pi
 
 
-def _ones(d: int, **_) -> np.ndarray:
-    return np.ones((1, d))
-
-
-def _points(*pts: tuple[float, ...]):
-    """Fixed minimizers of a fixed-dimension function."""
-    arr = np.array(pts, dtype=float)
-    return lambda d, **_: arr
-
-
-def _const(v: float):
-    return lambda d, **_: float(v)
-
-
-# ---------------------------------------------------------------------------------- any d
-
-
 def _sphere(d: int):
-    def value_and_grad(x: np.ndarray):
-        # sum of squares; for d = 2 this is x0*x0 + x1*x1, the tutorials' x**2.0 + y**2.0
-        return np.vecdot(x, x), np.multiply(x, 2.0)
+    # f = x . x (for d = 2 this is x0*x0 + x1*x1, the tutorials' x**2.0 + y**2.0);  g = 2 x
+    def kernel(x, g, take):
+        np.multiply(x, 2.0, out=g)
+        return np.vecdot(x, x)
 
-    return value_and_grad
+    return kernel
 
 
 SPHERE = ObjectiveSpec(
@@ -73,11 +72,15 @@ def _ellipsoid(d: int, condition: float = 1e6):
     w = ellipsoid_weights(d, condition)
     w2 = 2.0 * w
 
-    def value_and_grad(x: np.ndarray):
-        wx = w * x
-        return np.sum(wx * x, axis=-1), w2 * x
+    # f = sum((w x) x);  g = (2 w) x
+    def kernel(x, g, take):
+        np.multiply(w, x, out=g)
+        np.multiply(g, x, out=g)
+        f = np.sum(g, axis=-1)
+        np.multiply(w2, x, out=g)
+        return f
 
-    return value_and_grad
+    return kernel
 
 
 ELLIPSOID = ObjectiveSpec(
@@ -94,17 +97,41 @@ ELLIPSOID = ObjectiveSpec(
 
 
 def _rosenbrock(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., :-1], x[..., 1:]
-        t = b - a * a
-        u = 1.0 - a
-        f = np.sum(100.0 * (t * t) + u * u, axis=-1)
-        g = np.zeros(x.shape)
-        g[..., :-1] = -400.0 * a * t - 2.0 * u
-        g[..., 1:] += 200.0 * t
-        return f, g
+    # a = x[:-1], b = x[1:], t = b - a a, u = 1 - a;  f = sum(100 (t t) + u u);
+    # g = 0; g[:-1] = (-400 a) t - 2 u; g[1:] += 200 t
+    def kernel(x, g, take):
+        m = x.shape[-1] - 1
+        block, starts = column_blocks(x, m)
+        (v,) = take(short(x), 1)
+        tb, ub = take(block, 2)
+        (carry,) = take(x.shape[:-1] + (1,), 1)
+        # in blocks of columns, so that t and u stay in cache: g[lo] gets 200 t[lo - 1] from the
+        # block before (carry)
+        for lo in starts:
+            n = min(block[-1], m - lo)
+            a, b = x[..., lo : lo + n], x[..., lo + 1 : lo + n + 1]
+            t, u, vv, head = tb[..., :n], ub[..., :n], v[..., lo : lo + n], g[..., lo : lo + n]
+            np.multiply(a, a, out=t)
+            np.subtract(b, t, out=t)
+            np.subtract(1.0, a, out=u)
+            np.multiply(t, t, out=vv)
+            np.multiply(vv, 100.0, out=vv)
+            np.multiply(u, u, out=head)
+            np.add(vv, head, out=vv)
+            np.multiply(a, -400.0, out=head)
+            np.multiply(head, t, out=head)
+            np.multiply(u, 2.0, out=u)
+            np.subtract(head, u, out=head)
+            np.multiply(t, 200.0, out=t)
+            if lo > 0:
+                np.add(head[..., :1], carry, out=head[..., :1])
+            np.add(head[..., 1:], t[..., : n - 1], out=head[..., 1:])
+            np.copyto(carry, t[..., n - 1 :])
+        g[..., -1] = 0.0
+        np.add(g[..., -1:], carry, out=g[..., -1:])
+        return np.sum(v, axis=-1)
 
-    return value_and_grad
+    return kernel
 
 
 ROSENBROCK = ObjectiveSpec(
@@ -114,7 +141,7 @@ ROSENBROCK = ObjectiveSpec(
     reference="Rosenbrock 1960, Comput. J. 3(3):175-184; SB (De Jong's domain [-2.048, 2.048])",
     make=_rosenbrock,
     bounds=box(-2.048, 2.048),
-    minima=_ones,
+    minima=ones,
     f_min=zero,
     dims=(2, None),
     minima_text="x_i = 1 for all i",
@@ -124,11 +151,23 @@ ROSENBROCK = ObjectiveSpec(
 def _rastrigin(d: int):
     tau = 2.0 * PI
 
-    def value_and_grad(x: np.ndarray):
-        f = 10.0 * d + np.sum(x * x - 10.0 * np.cos(tau * x), axis=-1)
-        return f, 2.0 * x + (10.0 * tau) * np.sin(tau * x)
+    # f = 10 d + sum(x x - 10 cos(tau x));  g = 2 x + (10 tau) sin(tau x)
+    def kernel(x, g, take):
+        (h,) = take(x.shape, 1)
+        np.multiply(x, tau, out=h)
+        np.cos(h, out=h)
+        np.multiply(h, 10.0, out=h)
+        np.multiply(x, x, out=g)
+        np.subtract(g, h, out=h)
+        f = 10.0 * d + np.sum(h, axis=-1)
+        np.multiply(x, tau, out=h)
+        np.sin(h, out=h)
+        np.multiply(h, 10.0 * tau, out=h)
+        np.multiply(x, 2.0, out=g)
+        np.add(g, h, out=g)
+        return f
 
-    return value_and_grad
+    return kernel
 
 
 RASTRIGIN = ObjectiveSpec(
@@ -146,19 +185,28 @@ RASTRIGIN = ObjectiveSpec(
 def _ackley(d: int, a: float = 20.0, b: float = 0.2, c: float = 2.0 * PI):
     e1 = np.exp(1.0)
 
-    def value_and_grad(x: np.ndarray):
-        r = np.sqrt(np.sum(x * x, axis=-1) / d)
-        m = np.sum(np.cos(c * x), axis=-1) / d
+    # r = sqrt(sum(x x) / d), m = sum(cos(c x)) / d;  g = k x + (e^m c / d) sin(c x)
+    def kernel(x, g, take):
+        (h,) = take(x.shape, 1)
+        np.multiply(x, x, out=g)
+        r = np.sqrt(np.sum(g, axis=-1) / d)
+        np.multiply(x, c, out=g)
+        np.cos(g, out=g)
+        m = np.sum(g, axis=-1) / d
         er, em = np.exp(-b * r), np.exp(m)
         # (a - a e^{-b r}) + (e - e^{m}): exactly 0 at the origin
         f = (a - a * er) + (e1 - em)
         pos = r > 0.0
         # d r / d x_i = x_i / (d r); at r = 0 the cone's subgradient 0 is used
         k = np.where(pos, (a * b) * er / (d * np.where(pos, r, 1.0)), 0.0)
-        g = k[..., None] * x + (em * (c / d))[..., None] * np.sin(c * x)
-        return f, g
+        np.multiply(x, c, out=h)
+        np.sin(h, out=h)
+        np.multiply(h, (em * (c / d))[..., None], out=h)
+        np.multiply(k[..., None], x, out=g)
+        np.add(g, h, out=g)
+        return f
 
-    return value_and_grad
+    return kernel
 
 
 ACKLEY = ObjectiveSpec(
@@ -181,20 +229,29 @@ ACKLEY = ObjectiveSpec(
 def _griewank(d: int):
     sq = np.sqrt(np.arange(1, d + 1, dtype=float))
 
-    def value_and_grad(x: np.ndarray):
-        z = x / sq
-        cz = np.cos(z)
+    # z = x / sq, p = prod(cos z);  f = sum(x x) / 4000 + (1 - p);
+    # g = x / 2000 + sin(z) / sq * (left right), left and right the products of cos z_j for j < i
+    # and j > i (exclusive prefix and suffix products: no division by cos)
+    def kernel(x, g, take):
+        z, cz, right = take(x.shape, 3)
+        np.divide(x, sq, out=z)
+        np.cos(z, out=cz)
         p = np.prod(cz, axis=-1)
-        f = np.sum(x * x, axis=-1) / 4000.0 + (1.0 - p)
-        # prod_{j != i} cos(z_j) from exclusive prefix and suffix products (no division by cos)
-        left = np.ones(x.shape)
-        right = np.ones(x.shape)
-        left[..., 1:] = np.cumprod(cz[..., :-1], axis=-1)
-        right[..., :-1] = np.cumprod(cz[..., :0:-1], axis=-1)[..., ::-1]
-        g = x / 2000.0 + np.sin(z) / sq * (left * right)
-        return f, g
+        np.multiply(x, x, out=g)
+        f = np.sum(g, axis=-1) / 4000.0 + (1.0 - p)
+        g[..., 0] = 1.0
+        np.cumprod(cz[..., :-1], axis=-1, out=g[..., 1:])
+        right[..., -1] = 1.0
+        np.cumprod(cz[..., :0:-1], axis=-1, out=right[..., -2::-1])
+        np.multiply(g, right, out=g)
+        np.sin(z, out=z)
+        np.divide(z, sq, out=z)
+        np.multiply(z, g, out=z)
+        np.divide(x, 2000.0, out=g)
+        np.add(g, z, out=g)
+        return f
 
-    return value_and_grad
+    return kernel
 
 
 GRIEWANK = ObjectiveSpec(
@@ -214,12 +271,28 @@ ST_F1 = Decimal("-39.1661657037714154638931697394768653403")
 
 
 def _styblinski_tang(d: int):
-    def value_and_grad(x: np.ndarray):
-        x2 = x * x
-        f = 0.5 * np.sum(x2 * x2 - 16.0 * x2 + 5.0 * x, axis=-1)
-        return f, 2.0 * x2 * x - 16.0 * x + 2.5
+    # x2 = x x;  f = 0.5 sum(x2 x2 - 16 x2 + 5 x);  g = (2 x2) x - 16 x + 2.5
+    def kernel(x, g, take):
+        block, starts = column_blocks(x, x.shape[-1])
+        (h,) = take(x.shape, 1)
+        (x2b,) = take(block, 1)
+        for lo in starts:
+            n = min(block[-1], x.shape[-1] - lo)
+            xb, gb, hb, x2 = x[..., lo : lo + n], g[..., lo : lo + n], h[..., lo : lo + n], x2b[..., :n]
+            np.multiply(xb, xb, out=x2)
+            np.multiply(x2, x2, out=hb)
+            np.multiply(x2, 16.0, out=gb)
+            np.subtract(hb, gb, out=hb)
+            np.multiply(xb, 5.0, out=gb)
+            np.add(hb, gb, out=hb)
+            np.multiply(x2, 2.0, out=x2)
+            np.multiply(x2, xb, out=x2)
+            np.multiply(xb, 16.0, out=gb)
+            np.subtract(x2, gb, out=gb)
+            np.add(gb, 2.5, out=gb)
+        return 0.5 * np.sum(h, axis=-1)
 
-    return value_and_grad
+    return kernel
 
 
 STYBLINSKI_TANG = ObjectiveSpec(
@@ -238,24 +311,53 @@ STYBLINSKI_TANG = ObjectiveSpec(
 
 
 def _levy(d: int):
-    def value_and_grad(x: np.ndarray):
-        w = 1.0 + (x - 1.0) / 4.0
-        w1, wd = w[..., 0], w[..., -1]
-        wm = w[..., :-1]
+    # w = 1 + (x - 1) / 4, wm = w[:-1], um = wm - 1, pm = pi wm + 1, bm = 1 + 10 sin(pm)^2;
+    # f = s1 s1 + sum((um um) bm) + ud ud (1 + sd sd) (s1, sd, ud: the first and last w);
+    # df/dw: [:-1] = (2 um) bm + ((um um) (10 pi)) sin(2 pm), [0] += .., [-1] += ..;  g = df/dw / 4
+    def kernel(x, g, take):
+        m = x.shape[-1] - 1
+        block, starts = column_blocks(x, m)
+        (v,) = take(short(x), 1)
+        # flat, so that a block's (..., n) view is contiguous: numpy's sin may round differently
+        # on strided arrays
+        rows = block[:-1]
+        flat = take((int(np.prod(block)),), 4)
+        for lo in starts:
+            n = min(block[-1], m - lo)
+            wm, pm, bm, um = (t[: int(np.prod(rows)) * n].reshape(rows + (n,)) for t in flat)
+            head, vv = g[..., lo : lo + n], v[..., lo : lo + n]
+            np.subtract(x[..., lo : lo + n], 1.0, out=wm)
+            np.divide(wm, 4.0, out=wm)
+            np.add(wm, 1.0, out=wm)
+            np.multiply(wm, PI, out=pm)
+            np.add(pm, 1.0, out=pm)
+            np.sin(pm, out=bm)
+            np.multiply(bm, bm, out=bm)
+            np.multiply(bm, 10.0, out=bm)
+            np.add(bm, 1.0, out=bm)
+            np.subtract(wm, 1.0, out=um)
+            np.multiply(um, um, out=head)
+            np.multiply(head, bm, out=vv)
+            np.multiply(head, 10.0 * PI, out=head)
+            np.multiply(pm, 2.0, out=pm)
+            np.sin(pm, out=pm)
+            np.multiply(head, pm, out=head)
+            np.multiply(um, 2.0, out=um)
+            np.multiply(um, bm, out=um)
+            np.add(um, head, out=head)
+        w1 = 1.0 + (x[..., 0] - 1.0) / 4.0
+        wd = 1.0 + (x[..., -1] - 1.0) / 4.0
         s1 = np.sin(PI * w1)
-        sm = np.sin(PI * wm + 1.0)
         sd = np.sin(2.0 * PI * wd)
-        um, ud = wm - 1.0, wd - 1.0
-        f = s1 * s1 + np.sum(um * um * (1.0 + 10.0 * (sm * sm)), axis=-1) + ud * ud * (1.0 + sd * sd)
-        gw = np.zeros(x.shape)  # df/dw
-        gw[..., :-1] = 2.0 * um * (1.0 + 10.0 * (sm * sm)) + um * um * (10.0 * PI) * np.sin(
-            2.0 * (PI * wm + 1.0)
-        )
-        gw[..., 0] += PI * np.sin(2.0 * PI * w1)
-        gw[..., -1] += 2.0 * ud * (1.0 + sd * sd) + ud * ud * (2.0 * PI) * np.sin(4.0 * PI * wd)
-        return f, gw / 4.0
+        ud = wd - 1.0
+        f = s1 * s1 + np.sum(v, axis=-1) + ud * ud * (1.0 + sd * sd)
+        g[..., -1] = 0.0
+        g[..., 0] += PI * np.sin(2.0 * PI * w1)
+        g[..., -1] += 2.0 * ud * (1.0 + sd * sd) + ud * ud * (2.0 * PI) * np.sin(4.0 * PI * wd)
+        np.divide(g, 4.0, out=g)
+        return f
 
-    return value_and_grad
+    return kernel
 
 
 LEVY = ObjectiveSpec(
@@ -268,7 +370,7 @@ LEVY = ObjectiveSpec(
     reference="Levy & Montalvo 1985, SIAM J. Sci. Stat. Comput. 6(1):15-29; SB",
     make=_levy,
     bounds=box(-10.0, 10.0),
-    minima=_ones,
+    minima=ones,
     f_min=zero,
     aliases=("lévy",),
     minima_text="x_i = 1 for all i",
@@ -278,13 +380,20 @@ LEVY = ObjectiveSpec(
 def _zakharov(d: int):
     half_i = 0.5 * np.arange(1, d + 1, dtype=float)
 
-    def value_and_grad(x: np.ndarray):
-        s = np.sum(half_i * x, axis=-1)
+    # s = sum(half_i x), s2 = s s;  f = sum(x x) + s2 + s2 s2;  g = 2 x + (2 s + 4 s2 s) half_i
+    def kernel(x, g, take):
+        (h,) = take(x.shape, 1)
+        np.multiply(half_i, x, out=g)
+        s = np.sum(g, axis=-1)
         s2 = s * s
-        f = np.sum(x * x, axis=-1) + s2 + s2 * s2
-        return f, 2.0 * x + (2.0 * s + 4.0 * s2 * s)[..., None] * half_i
+        np.multiply(x, x, out=g)
+        f = np.sum(g, axis=-1) + s2 + s2 * s2
+        np.multiply((2.0 * s + 4.0 * s2 * s)[..., None], half_i, out=h)
+        np.multiply(x, 2.0, out=g)
+        np.add(g, h, out=g)
+        return f
 
-    return value_and_grad
+    return kernel
 
 
 ZAKHAROV = ObjectiveSpec(
@@ -296,225 +405,6 @@ ZAKHAROV = ObjectiveSpec(
     bounds=box(-5.0, 10.0),
     minima=origin,
     f_min=zero,
-)
-
-# ---------------------------------------------------------------------------------- d = 2
-
-
-def _beale(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        b2 = b * b
-        b3 = b2 * b
-        t1 = 1.5 - a + a * b
-        t2 = 2.25 - a + a * b2
-        t3 = 2.625 - a + a * b3
-        f = t1 * t1 + t2 * t2 + t3 * t3
-        ga = 2.0 * (t1 * (b - 1.0) + t2 * (b2 - 1.0) + t3 * (b3 - 1.0))
-        gb = 2.0 * a * (t1 + 2.0 * b * t2 + 3.0 * b2 * t3)
-        return f, np.stack([ga, gb], axis=-1)
-
-    return value_and_grad
-
-
-BEALE = ObjectiveSpec(
-    name="beale",
-    summary="flat regions and sharp ridges near the corners",
-    formula="f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
-    reference="Beale 1958; SB",
-    make=_beale,
-    bounds=box(-4.5, 4.5),
-    minima=_points((3.0, 0.5)),
-    f_min=zero,
-    dims=(2, 2),
-)
-
-
-def _booth(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        p = a + 2.0 * b - 7.0
-        q = 2.0 * a + b - 5.0
-        return p * p + q * q, np.stack([2.0 * p + 4.0 * q, 4.0 * p + 2.0 * q], axis=-1)
-
-    return value_and_grad
-
-
-BOOTH = ObjectiveSpec(
-    name="booth",
-    summary="a plain quadratic plate",
-    formula="f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2",
-    reference="SB; JY no. 24",
-    make=_booth,
-    bounds=box(-10.0, 10.0),
-    minima=_points((1.0, 3.0)),
-    f_min=zero,
-    dims=(2, 2),
-)
-
-
-def _matyas(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        f = 0.26 * (a * a + b * b) - 0.48 * a * b
-        return f, np.stack([0.52 * a - 0.48 * b, 0.52 * b - 0.48 * a], axis=-1)
-
-    return value_and_grad
-
-
-MATYAS = ObjectiveSpec(
-    name="matyas",
-    summary="plate-shaped quadratic, nearly flat along the diagonal",
-    formula="f(x, y) = 0.26 (x^2 + y^2) - 0.48 x y",
-    reference="SB; JY no. 71",
-    make=_matyas,
-    bounds=box(-10.0, 10.0),
-    minima=origin,
-    f_min=zero,
-    dims=(2, 2),
-)
-
-
-def _himmelblau(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        p = a * a + b - 11.0
-        q = a + b * b - 7.0
-        return p * p + q * q, np.stack([4.0 * a * p + 2.0 * q, 2.0 * p + 4.0 * b * q], axis=-1)
-
-    return value_and_grad
-
-
-HIMMELBLAU = ObjectiveSpec(
-    name="himmelblau",
-    summary="four global minima of equal value 0",
-    formula="f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2",
-    reference="Himmelblau 1972, Applied Nonlinear Programming, McGraw-Hill",
-    make=_himmelblau,
-    bounds=box(-5.0, 5.0),
-    minima=_points(
-        (3.0, 2.0),
-        (-2.805118086952745, 3.131312518250573),
-        (-3.779310253377747, -3.2831859912861696),
-        (3.5844283403304917, -1.8481265269644036),
-    ),
-    f_min=zero,
-    dims=(2, 2),
-)
-
-
-def _three_hump_camel(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        a2 = a * a
-        a4 = a2 * a2
-        f = 2.0 * a2 - 1.05 * a4 + a4 * a2 / 6.0 + a * b + b * b
-        return f, np.stack([4.0 * a - 4.2 * a2 * a + a4 * a + b, a + 2.0 * b], axis=-1)
-
-    return value_and_grad
-
-
-THREE_HUMP_CAMEL = ObjectiveSpec(
-    name="three-hump-camel",
-    summary="three local minima, the global one at the origin",
-    formula="f(x, y) = 2x^2 - 1.05x^4 + x^6/6 + xy + y^2",
-    reference="Branin 1972; SB",
-    make=_three_hump_camel,
-    bounds=box(-5.0, 5.0),
-    minima=origin,
-    f_min=zero,
-    dims=(2, 2),
-    aliases=("three_hump_camel", "camel3"),
-)
-
-SIX_HUMP_X, SIX_HUMP_Y = 0.08984201310031806, -0.7126564030207396
-SIX_HUMP_F = -1.0316284534898774
-
-
-def _six_hump_camel(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        a2, b2 = a * a, b * b
-        f = (4.0 - 2.1 * a2 + a2 * a2 / 3.0) * a2 + a * b + (-4.0 + 4.0 * b2) * b2
-        ga = 8.0 * a - 8.4 * a2 * a + 2.0 * a2 * a2 * a + b
-        gb = a - 8.0 * b + 16.0 * b2 * b
-        return f, np.stack([ga, gb], axis=-1)
-
-    return value_and_grad
-
-
-SIX_HUMP_CAMEL = ObjectiveSpec(
-    name="six-hump-camel",
-    summary="six local minima, two of them global (symmetric about the origin)",
-    formula="f(x, y) = (4 - 2.1x^2 + x^4/3) x^2 + xy + (-4 + 4y^2) y^2",
-    reference="Dixon & Szegoe 1978, Towards Global Optimisation 2; SB (x in [-3, 3], y in [-2, 2])",
-    make=_six_hump_camel,
-    bounds=lambda d: np.array([[-3.0, 3.0], [-2.0, 2.0]]),
-    minima=_points((SIX_HUMP_X, SIX_HUMP_Y), (-SIX_HUMP_X, -SIX_HUMP_Y)),
-    f_min=_const(SIX_HUMP_F),
-    dims=(2, 2),
-    aliases=("six_hump_camel", "camel6"),
-)
-
-
-def _goldstein_price(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        s = a + b + 1.0
-        p = 19.0 - 14.0 * a + 3.0 * a * a - 14.0 * b + 6.0 * a * b + 3.0 * b * b
-        t = 2.0 * a - 3.0 * b
-        q = 18.0 - 32.0 * a + 12.0 * a * a + 48.0 * b - 36.0 * a * b + 27.0 * b * b
-        A = 1.0 + s * s * p
-        B = 30.0 + t * t * q
-        dA = 2.0 * s * p + s * s * (-14.0 + 6.0 * a + 6.0 * b)  # dA/da = dA/db
-        dBa = 4.0 * t * q + t * t * (-32.0 + 24.0 * a - 36.0 * b)
-        dBb = -6.0 * t * q + t * t * (48.0 - 36.0 * a + 54.0 * b)
-        return A * B, np.stack([dA * B + A * dBa, dA * B + A * dBb], axis=-1)
-
-    return value_and_grad
-
-
-GOLDSTEIN_PRICE = ObjectiveSpec(
-    name="goldstein-price",
-    summary="several local minima, values spanning six orders of magnitude",
-    formula=(
-        "f(x, y) = [1 + (x+y+1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)]"
-        " [30 + (2x-3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)]"
-    ),
-    reference="Goldstein & Price 1971, Math. Comp. 25(115):569-574; SB",
-    make=_goldstein_price,
-    bounds=box(-2.0, 2.0),
-    minima=_points((0.0, -1.0)),
-    f_min=_const(3.0),
-    dims=(2, 2),
-    aliases=("goldstein_price",),
-)
-
-
-def _easom(d: int):
-    def value_and_grad(x: np.ndarray):
-        a, b = x[..., 0], x[..., 1]
-        da, db = a - PI, b - PI
-        E = np.exp(-(da * da + db * db))
-        ca, cb = np.cos(a), np.cos(b)
-        f = -(ca * cb) * E
-        ga = E * cb * (np.sin(a) + 2.0 * da * ca)
-        gb = E * ca * (np.sin(b) + 2.0 * db * cb)
-        return f, np.stack([ga, gb], axis=-1)
-
-    return value_and_grad
-
-
-EASOM = ObjectiveSpec(
-    name="easom",
-    summary="flat almost everywhere, one narrow hole at (pi, pi)",
-    formula="f(x, y) = -cos(x) cos(y) exp(-((x - pi)^2 + (y - pi)^2))",
-    reference="Easom 1990, A survey of global optimization techniques (M.Eng. thesis, U. Louisville); SB",
-    make=_easom,
-    bounds=box(-100.0, 100.0),
-    minima=_points((PI, PI)),
-    f_min=_const(-1.0),
-    dims=(2, 2),
 )
 
 SPECS = (

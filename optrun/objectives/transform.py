@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .base import Objective
+from .scratch import gradient_pair
 
 MAX_ROTATE_DIM = 2000  # Q is d x d and each evaluation costs O(d^2)
 
@@ -57,27 +58,60 @@ def transform(
         s = np.zeros(d)
     else:
         s = np.asarray(shift, dtype=float).reshape(d)
-    vg = objective.value_and_grad
     info: dict[str, Any] = {**objective.info, "shift": s.tolist(), "rotated": bool(rotate)}
 
     if not rotate:
 
-        def value_and_grad(x: np.ndarray):
-            return vg(x - s)
+        def shifted(into):  # f(x - s)
+            def kernel(x, g, take):
+                (y,) = take(x.shape, 1)
+                np.subtract(x, s, out=y)
+                return into(y, g)
 
+            return kernel
+
+        make = shifted
         minima = objective.minima + s
     else:
         Q = haar_orthogonal(rng, d)
         QT = np.ascontiguousarray(Q.T)
         centre = pivot + s
 
-        # np.vecdot over a broadcast row axis: each z_j = <Q_j, x - c - s> is computed by the same
-        # kernel whatever the batch size, unlike a matmul whose BLAS blocking depends on it
-        def value_and_grad(x: np.ndarray):
-            z = pivot + np.vecdot((x - centre)[..., None, :], Q)
-            f, g = vg(z)
-            return f, np.vecdot(g[..., None, :], QT)
+        # z = pivot + Q (x - c - s);  f(z);  g = Q^T grad f(z). np.vecdot over a broadcast row axis:
+        # each z_j = <Q_j, x - c - s> is computed by the same kernel whatever the batch size, unlike
+        # a matmul whose BLAS blocking depends on it
+        def rotated(into):
+            def kernel(x, g, take):
+                (y,) = take(x.shape, 1)
+                z, gz = take(x.shape, 2, "C")
+                np.subtract(x, centre, out=y)
+                np.vecdot(y[..., None, :], Q, out=z)
+                np.add(pivot, z, out=z)
+                f = into(z, gz)
+                np.vecdot(gz[..., None, :], QT, out=g)
+                return f
 
+            return kernel
+
+        make = rotated
         minima = centre + (objective.minima - pivot) @ Q
         info["rotation"] = "haar"
-    return replace(objective, value_and_grad=value_and_grad, minima=minima, info=info)
+    # value_and_grad allocates as before (the inner function's too); evaluate_into keeps its
+    # temporaries and calls the inner evaluate_into, which keeps its own
+    value_and_grad = gradient_pair(make(copied_into(objective.value_and_grad)))[0]
+    evaluate_into = None
+    if objective.evaluate_into is not None:
+        evaluate_into = gradient_pair(make(objective.evaluate_into))[1]
+    return replace(
+        objective, value_and_grad=value_and_grad, evaluate_into=evaluate_into, minima=minima, info=info
+    )
+
+
+def copied_into(value_and_grad):
+    """``evaluate_into`` made of a ``value_and_grad``: its new gradient copied into ``g``."""
+
+    def evaluate_into(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        f, g[...] = value_and_grad(x)
+        return f
+
+    return evaluate_into
