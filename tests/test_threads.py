@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -54,8 +55,10 @@ def test_optrun_threads_caps_the_count(monkeypatch, env, want):
     [
         ("run", "h.job = (generation, fn, args)"),  # after the first helper got its job, before the next
         ("run", "self.cond.notify_all()"),  # jobs handed over, not yet announced
+        ("run", "self.spin.posted"),  # jobs announced, not yet posted to the watching helpers
         ("run", "fn(*calls[0])"),  # the caller's own share
         ("_settle", "mine = ["),
+        ("_settle", "self.spin.until_all("),  # watching for the helpers' end
         ("_settle", "self.cond.wait()"),  # waiting for the helpers
     ],
 )
@@ -97,3 +100,139 @@ def test_a_new_thread_count_replaces_the_team_and_ends_its_helpers():
     while sum(th.name == "optrun-kernel" and th.is_alive() for th in threading.enumerate()) > 1:
         assert time.monotonic() < deadline, "the old team's helpers did not end"
         time.sleep(0.01)
+
+
+# ------------------------------------------------------------------ the spinning hand-off
+
+
+def _cpu_ns(native_id: int) -> int:
+    """CPU time of one thread of this process so far (Linux schedstat, nanoseconds)."""
+    with open(f"/proc/self/task/{native_id}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def _started(team: T.Team) -> list[int]:
+    team.run(lambda: None, [()] * team.n)  # every helper has run once, so it has an id
+    return [h.native_id for h in team.helpers]
+
+
+needs_schedstat = pytest.mark.skipif(
+    not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/schedstat"),
+    reason="per-thread CPU time from /proc (Linux)",
+)
+
+
+@needs_schedstat
+def test_helpers_stop_spending_cpu_after_the_spin_window():
+    pytest.importorskip("numba")
+    import time
+
+    team = T.Team(2, spin_us=1000)
+    try:
+        assert team.spin is not None
+        (tid,) = _started(team)
+        time.sleep(0.05)  # far past the 1 ms window: asleep on the condition variable
+        before = _cpu_ns(tid)
+        time.sleep(0.2)
+        assert _cpu_ns(tid) - before < 2_000_000  # a sleeping thread gains no CPU time
+    finally:
+        team.close()
+
+
+@needs_schedstat
+def test_a_helper_spins_within_its_window():
+    """The control of the test above: a long window shows up as CPU time spent waiting."""
+    pytest.importorskip("numba")
+    import time
+
+    team = T.Team(2, spin_us=300_000)
+    try:
+        (tid,) = _started(team)
+        before = _cpu_ns(tid)
+        time.sleep(0.1)
+        assert _cpu_ns(tid) - before > 20_000_000
+    finally:
+        team.spin = None  # do not let the close wait out the window
+        team.close()
+
+
+@pytest.mark.parametrize("spin_us", [0.0, 100.0])
+def test_python_threads_sharing_the_team_each_get_every_call(spin_us):
+    import numpy as np
+
+    team = T.Team(3, spin_us=spin_us)
+    arrays = [np.zeros(30) for _ in range(4)]
+    errors = []
+
+    def add_one(a, lo, hi):
+        a[lo:hi] += 1.0
+
+    def user(a):
+        try:
+            for _ in range(200):
+                team.run(add_one, [(a, 0, 10), (a, 10, 20), (a, 20, 30)])
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    users = [threading.Thread(target=user, args=(a,)) for a in arrays]
+    for u in users:
+        u.start()
+    for u in users:
+        u.join()
+    team.close()
+    assert errors == []
+    for a in arrays:
+        assert (a == 200.0).all()
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+def test_a_split_numba_step_gives_the_bits_of_one_thread(monkeypatch, threads):
+    """The same column split with the helpers spinning: x and the state of a fused AMSGrad step
+    (update and apply) are the same bits on 1, 2 and 3 threads."""
+    pytest.importorskip("numba")
+    import numpy as np
+
+    from optrun.backends import fused
+    from optrun.optimizers import get_algorithm
+
+    monkeypatch.setattr(fused, "PARALLEL_MIN_D", 16)
+    monkeypatch.setattr(fused.numba.config, "NUMBA_NUM_THREADS", 8)
+    v = get_algorithm("amsgrad").variant("torch")
+    p = {q.name: q.default for q in v.params}
+    rng = np.random.default_rng(11)
+    x0, grads = rng.standard_normal((2, 999)), rng.standard_normal((6, 2, 999))
+
+    def trajectory():
+        opt, x = fused.fused_builder(v.build)(**p), x0.copy()
+        s, sq, out = opt.init(x), np.empty(2), []
+        for t, g in enumerate(grads, 1):
+            step, s = opt.update(g, s, x, t) if t % 2 else (None, opt.apply(g, s, x, t, sq))
+            if step is not None:
+                x += step
+            out.append(np.concatenate([x.ravel(), s.mu.ravel(), s.nu.ravel(), s.nu_max.ravel()]))
+        return np.array(out)
+
+    monkeypatch.setenv("OPTRUN_THREADS", "1")
+    one = trajectory()
+    monkeypatch.setenv("OPTRUN_THREADS", threads)
+    assert fused.threads() == int(threads)
+    assert trajectory().tobytes() == one.tobytes()
+
+
+def test_one_thread_never_uses_the_team(monkeypatch):
+    pytest.importorskip("numba")
+    import numpy as np
+
+    from optrun.backends import fused
+    from optrun.optimizers import get_algorithm
+
+    def refuse(n):
+        raise AssertionError("OPTRUN_THREADS=1 must run every step on the calling thread")
+
+    monkeypatch.setattr(fused, "PARALLEL_MIN_D", 16)
+    monkeypatch.setattr(fused, "team", refuse)
+    monkeypatch.setenv("OPTRUN_THREADS", "1")
+    opt = fused.fused_builder(get_algorithm("gd").variant(None).build)(alpha=0.1)
+    x = np.ones(100)
+    opt.apply(np.ones(100), opt.init(x), x, 1, np.empty(1))
+    assert (x == 0.9).all()
