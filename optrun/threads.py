@@ -72,6 +72,7 @@ class Team:
         self.lock = threading.Lock()  # one step at a time (Python threads may share the team)
         self.cond = threading.Condition()  # guards the helpers' job/done fields; wakes both sides
         self.generation = 0  # the current step's number; a helper's job is stamped with it
+        self.waiting = False  # the caller is (about to be) asleep on ``cond`` for its helpers
         self.helpers = [_Helper() for _ in range(n - 1)]
         self.spin = _Spin.make(n, SPIN_US if spin_us is None else spin_us)
         for i, h in enumerate(self.helpers, 1):
@@ -83,10 +84,15 @@ class Team:
             spin = self.spin  # None: sleep at once (a benchmark compares the two)
             if spin is not None:  # watch for the next job a while before sleeping (no GIL held)
                 spin.until_not(spin.posted, i, h.done, spin.rounds, spin.grace)
-            with self.cond:
-                while h.job is None or h.job[0] == h.done:
-                    self.cond.wait()
-                generation, fn, args = h.job
+            job = h.job
+            if job is None or job[0] == h.done:  # nothing posted within the window: sleep
+                with self.cond:
+                    h.asleep = True  # before the check: a job posted after it is announced
+                    while h.job is None or h.job[0] == h.done:
+                        self.cond.wait()
+                    h.asleep = False
+                    job = h.job
+            generation, fn, args = job
             if fn is None:  # the team was replaced
                 return
             error = None
@@ -94,9 +100,10 @@ class Team:
                 fn(*args)
             except BaseException as e:  # noqa: BLE001 - any failure goes to the caller, which raises it
                 error = e
-            with self.cond:
-                h.error, h.done = error, generation
-                self.cond.notify_all()
+            h.error, h.done = error, generation
+            if self.waiting:  # read after done is set: a caller that missed it is asleep, wake it
+                with self.cond:
+                    self.cond.notify_all()
             if spin is not None:  # last: the caller, watching, takes the GIL as this thread lets it go
                 spin.finished[i] = generation
 
@@ -115,8 +122,9 @@ class Team:
             try:
                 for h, args in zip(helpers, calls[1:]):
                     h.job = (generation, fn, args)
-                with self.cond:
-                    self.cond.notify_all()
+                if any(h.asleep for h in helpers):  # read after the jobs are set (see _serve)
+                    with self.cond:
+                        self.cond.notify_all()
                 if self.spin is not None:  # last: a watching helper wakes as this thread starts its share
                     self.spin.posted[1 : len(helpers) + 1] = generation
                 fn(*calls[0])
@@ -137,10 +145,15 @@ class Team:
                 mine = [h for h in helpers if h.job is not None and h.job[0] == generation]
                 if self.spin is not None and len(mine) == len(helpers):
                     self.spin.until_all(self.spin.finished, 1, len(mine) + 1, generation, self.spin.rounds)
-                with self.cond:
-                    self.cond.notify_all()  # a job handed over just before an interrupt
-                    while any(h.done != generation for h in mine):
-                        self.cond.wait()
+                if any(h.done != generation for h in mine):
+                    with self.cond:
+                        self.waiting = True  # before the check: a helper done after it wakes us
+                        try:
+                            self.cond.notify_all()  # a job handed over just before an interrupt
+                            while any(h.done != generation for h in mine):
+                                self.cond.wait()
+                        finally:
+                            self.waiting = False
                 failure = next((h.error for h in mine if h.error is not None), None)
                 break
             except KeyboardInterrupt as e:
@@ -190,11 +203,18 @@ class _Spin:
 
 class _Helper:
     """One helper thread's mailbox: ``job`` = ``(step, fn, args)``, ``done`` = the last step it
-    finished, ``error`` = that step's failure or None."""
+    finished, ``error`` = that step's failure or None.
+
+    ``job`` and ``done`` are written outside the condition's lock; each side sets its own flag
+    (``asleep``, the team's ``waiting``) before it checks the other's field under the lock, and
+    the other side reads that flag after writing its field, so (Python's operations being
+    sequentially consistent under the GIL) either the sleeper sees the field or the writer sees
+    the flag and notifies: no wake-up is lost, and none is paid for while both watch."""
 
     def __init__(self) -> None:
         self.job: tuple[int, Callable | None, tuple | None] | None = None
         self.native_id = 0  # the thread's id for the OS (its CPU time in /proc), once started
+        self.asleep = False  # (about to be) asleep on the condition variable
         self.done = 0
         self.error: BaseException | None = None
 

@@ -54,7 +54,7 @@ def test_optrun_threads_caps_the_count(monkeypatch, env, want):
     ("where", "text"),
     [
         ("run", "h.job = (generation, fn, args)"),  # after the first helper got its job, before the next
-        ("run", "self.cond.notify_all()"),  # jobs handed over, not yet announced
+        ("run", "if any(h.asleep"),  # jobs handed over, not yet announced
         ("run", "self.spin.posted"),  # jobs announced, not yet posted to the watching helpers
         ("run", "fn(*calls[0])"),  # the caller's own share
         ("_settle", "mine = ["),
