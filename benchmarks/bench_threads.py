@@ -57,18 +57,20 @@ def split_runs(team: T.Team, fn: Callable, calls: list[tuple], gap_us: float) ->
             busy(gap_us)
             fn(*whole)
 
-    def on_team(n: int, watch: bool) -> None:
+    def on_team(n: int, watch: bool, yield_every: int = T.YIELD_EVERY) -> None:
         team.spin = spin if watch else None
+        spin.yield_every = yield_every
         try:
             for _ in range(n):
                 busy(gap_us)
                 team.run(fn, calls)
         finally:
-            team.spin = spin
+            team.spin, spin.yield_every = spin, T.YIELD_EVERY
 
     return {
         "one": one,
         "spin": functools.partial(on_team, watch=True),
+        "spin, no yield": functools.partial(on_team, watch=True, yield_every=0),
         "sleep": functools.partial(on_team, watch=False),
     }
 
@@ -79,7 +81,15 @@ def handoff(rounds: int, gaps=(0.0, 20.0, 50.0, 200.0, 1000.0)) -> Table:
     calls = [(0, d // 2, a), (d // 2, d, a)]
     t = Table(
         f"Hand-off: one call split over the team (trivial kernel, d = {d:,}), time per step minus the gap",
-        ["gap", "1 thread", "team, spinning", "team, sleeping", "hand-off spinning", "hand-off sleeping"],
+        [
+            "gap",
+            "1 thread",
+            "team, spinning",
+            "team, spinning without yields",
+            "team, sleeping",
+            "hand-off spinning",
+            "hand-off sleeping",
+        ],
     )
     for gap in gaps:
         progress(f"hand-off, gap {gap:g} us")
@@ -87,13 +97,12 @@ def handoff(rounds: int, gaps=(0.0, 20.0, 50.0, 200.0, 1000.0)) -> Table:
         m = {k: median(v) - gap * 1e-6 for k, v in got.items()}
         t.add(
             f"{gap:g} µs",
-            *[fmt_time(m[k]) for k in ("one", "spin", "sleep")],
+            *[fmt_time(m[k]) for k in ("one", "spin", "spin, no yield", "sleep")],
             fmt_time(m["spin"] - m["one"]),
             fmt_time(m["sleep"] - m["one"]),
         )
-    spin = team.spin
     t.notes += [
-        f"spin window {T.SPIN_US:g} µs ({spin.rounds if spin else 0} rounds); a gap is a busy Python "
+        f"spin window {T.SPIN_US:g} µs, a yield every {T.YIELD_EVERY} rounds; a gap is a busy Python "
         "loop holding the GIL, as the runner's own work between two steps does.",
         "hand-off = team − 1 thread (the kernel's work is ~1 µs).",
     ]
@@ -105,8 +114,9 @@ def fused_runs(team: T.Team, opt, g: np.ndarray, x: np.ndarray) -> dict[str, Cal
     spinning or only sleeping."""
     spin, box, sq = team.spin, [opt.init(x)], np.empty(1)
 
-    def run(n: int, threads: int, watch: bool) -> None:
+    def run(n: int, threads: int, watch: bool, yield_every: int = T.YIELD_EVERY) -> None:
         team.spin = spin if watch else None
+        spin.yield_every = yield_every
         os.environ["OPTRUN_THREADS"] = str(threads)  # read by every step
         try:
             s = box[0]
@@ -115,11 +125,12 @@ def fused_runs(team: T.Team, opt, g: np.ndarray, x: np.ndarray) -> dict[str, Cal
             box[0] = s
         finally:
             os.environ.pop("OPTRUN_THREADS")
-            team.spin = spin
+            team.spin, spin.yield_every = spin, T.YIELD_EVERY
 
     return {
         "one": functools.partial(run, threads=1, watch=True),
         "spin": functools.partial(run, threads=2, watch=True),
+        "spin, no yield": functools.partial(run, threads=2, watch=True, yield_every=0),
         "sleep": functools.partial(run, threads=2, watch=False),
     }
 
@@ -132,7 +143,15 @@ def steps(rounds: int, sizes=(10**6, 10**7), algorithms=("gd", "amsgrad")) -> Ta
     team = T.team(2)
     t = Table(
         "Fused numba steps on one thread and on the team (apply: x += step and its squared norm)",
-        ["algorithm", "d", "1 thread", "team, spinning", "team, sleeping", "sleeping / spinning"],
+        [
+            "algorithm",
+            "d",
+            "1 thread",
+            "team, spinning",
+            "team, spinning without yields",
+            "team, sleeping",
+            "sleeping / spinning",
+        ],
     )
     rng = np.random.default_rng(5)
     for d in sizes:
@@ -147,7 +166,8 @@ def steps(rounds: int, sizes=(10**6, 10**7), algorithms=("gd", "amsgrad")) -> Ta
             got = timed(fns, n, rounds)
             m = {k: median(v) for k, v in got.items()}
             ratio = median([b / a for a, b in zip(got["spin"], got["sleep"])])
-            t.add(name, K.fmt_d(d), *[fmt_time(m[k]) for k in ("one", "spin", "sleep")], f"{ratio:.2f}×")
+            keys = ("one", "spin", "spin, no yield", "sleep")
+            t.add(name, K.fmt_d(d), *[fmt_time(m[k]) for k in keys], f"{ratio:.2f}×")
     t.notes.append("sleeping / spinning: median of the per-round ratios (> 1: the spin saves time).")
     return t
 

@@ -41,6 +41,8 @@ SPIN_US = 100.0
 #: how long (microseconds) a helper that saw its post waits before taking the GIL (measured on
 #: the reference machine, trivial kernel: hand-off 27.6 us with 0, 21.3 us with 2, 23.9 us with 5)
 GRACE_US = 2.0
+#: spin rounds between two ``sched_yield`` calls of a watching thread (0: never)
+YIELD_EVERY = 64
 
 
 def available() -> int:
@@ -49,6 +51,11 @@ def available() -> int:
     env = os.environ.get("OPTRUN_THREADS", "").strip()
     if env.isascii() and env.isdigit() and int(env) >= 1:
         return int(env)
+    return cpus()
+
+
+def cpus() -> int:
+    """The CPUs this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -83,7 +90,7 @@ class Team:
         while True:
             spin = self.spin  # None: sleep at once (a benchmark compares the two)
             if spin is not None:  # watch for the next job a while before sleeping (no GIL held)
-                spin.until_not(spin.posted, i, h.done, spin.rounds, spin.grace)
+                spin.until_not(spin.posted, i, h.done, spin.window_ns, spin.grace_ns, spin.yield_every)
             job = h.job
             if job is None or job[0] == h.done:  # nothing posted within the window: sleep
                 with self.cond:
@@ -144,7 +151,8 @@ class Team:
             try:
                 mine = [h for h in helpers if h.job is not None and h.job[0] == generation]
                 if self.spin is not None and len(mine) == len(helpers):
-                    self.spin.until_all(self.spin.finished, 1, len(mine) + 1, generation, self.spin.rounds)
+                    sp = self.spin
+                    sp.until_all(sp.finished, 1, len(mine) + 1, generation, sp.window_ns, sp.yield_every)
                 if any(h.done != generation for h in mine):
                     with self.cond:
                         self.waiting = True  # before the check: a helper done after it wakes us
@@ -175,30 +183,30 @@ class Team:
 
 class _Spin:
     """The words the team watches without the GIL (:mod:`optrun.backends.spin`): ``posted[i]``
-    the last step handed to helper ``i``, ``finished[i]`` the last it finished; ``rounds`` spin
-    rounds make about ``spin_us`` microseconds."""
+    the last step handed to helper ``i``, ``finished[i]`` the last it finished; each watch lasts
+    at most ``window_ns``, a helper takes the GIL ``grace_ns`` after its post, and a watching
+    thread yields its core every ``yield_every`` rounds (0: never)."""
 
-    _rounds_per_us: float | None = None  # measured once per process
-
-    def __init__(self, n: int, rounds: int, grace: int, until_not: Callable, until_all: Callable):
+    def __init__(self, n: int, window_ns: int, grace_ns: int, until_not: Callable, until_all: Callable):
         self.posted = np.zeros(n, dtype=np.int64)
         self.finished = np.zeros(n, dtype=np.int64)
-        self.rounds, self.grace, self.until_not, self.until_all = rounds, grace, until_not, until_all
+        self.window_ns, self.grace_ns, self.yield_every = window_ns, grace_ns, YIELD_EVERY
+        self.until_not, self.until_all = until_not, until_all
 
     @classmethod
     def make(cls, n: int, spin_us: float) -> _Spin | None:
-        """None (sleep on the condition variable only) when there are no helpers, ``spin_us`` is
-        0 or numba is not installed."""
-        if n < 2 or spin_us <= 0:
+        """None (sleep on the condition variable only) when there are no helpers, more threads
+        than CPUs (a watching thread would hold a core another thread of the team needs),
+        ``spin_us`` is 0, numba is not installed or the C library has no monotonic clock."""
+        if n < 2 or n > cpus() or spin_us <= 0:
             return None
         try:
-            from .backends.spin import rounds_per_us, until_all, until_not
+            from .backends.spin import AVAILABLE, until_all, until_not
         except ImportError:
             return None
-        if cls._rounds_per_us is None:
-            cls._rounds_per_us = rounds_per_us()
-        per_us = cls._rounds_per_us
-        return cls(n, max(1, int(spin_us * per_us)), int(GRACE_US * per_us), until_not, until_all)
+        if not AVAILABLE:
+            return None
+        return cls(n, int(spin_us * 1000), int(GRACE_US * 1000), until_not, until_all)
 
 
 class _Helper:

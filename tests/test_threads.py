@@ -58,17 +58,18 @@ def test_optrun_threads_caps_the_count(monkeypatch, env, want):
         ("run", "self.spin.posted"),  # jobs announced, not yet posted to the watching helpers
         ("run", "fn(*calls[0])"),  # the caller's own share
         ("_settle", "mine = ["),
-        ("_settle", "self.spin.until_all("),  # watching for the helpers' end
+        ("_settle", "sp.until_all("),  # watching for the helpers' end
         ("_settle", "self.cond.wait()"),  # waiting for the helpers
     ],
 )
-def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(where, text):
+def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(monkeypatch, where, text):
     """A KeyboardInterrupt injected (with a line tracer) where a step hands out jobs, computes
     and waits: it reaches the caller, never while a helper still works on the step, and the next
     step is waited for properly (no token of the broken step ends it early)."""
     import time
 
-    team = T.team(3)
+    monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0, 1, 2})  # 3 threads may watch
+    team = T.Team(3)
     running: list[int] = []
     lock = threading.Lock()
 
@@ -88,6 +89,7 @@ def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(where, text):
     team.run(call, [(0,), (1,), (2,)])
     with lock:
         assert running == []
+    team.close()
 
 
 def test_a_new_thread_count_replaces_the_team_and_ends_its_helpers():
@@ -147,19 +149,29 @@ def test_a_helper_spins_within_its_window():
 
     team = T.Team(2, spin_us=300_000)
     try:
+        team.spin.yield_every = 0  # the whole window on the core, however busy the machine
         (tid,) = _started(team)
         before = _cpu_ns(tid)
         time.sleep(0.1)
-        assert _cpu_ns(tid) - before > 20_000_000
+        assert _cpu_ns(tid) - before > 5_000_000
     finally:
         team.spin = None  # do not let the close wait out the window
         team.close()
 
 
+def test_no_watching_with_more_threads_than_cpus(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert T.Team(2).spin is not None
+    assert T.Team(3).spin is None
+    assert T.Team(2, spin_us=0).spin is None
+
+
 @pytest.mark.parametrize("spin_us", [0.0, 100.0])
-def test_python_threads_sharing_the_team_each_get_every_call(spin_us):
+def test_python_threads_sharing_the_team_each_get_every_call(monkeypatch, spin_us):
     import numpy as np
 
+    monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0, 1, 2})  # 3 threads may watch
     team = T.Team(3, spin_us=spin_us)
     arrays = [np.zeros(30) for _ in range(4)]
     errors = []
