@@ -372,6 +372,43 @@ def roof_steps():
     return _ROOF_STEPS[0]
 
 
+_SPIN_WORK = []
+
+
+def parallel_speedup(threads: int, rounds: int = 5) -> float | None:
+    """How much faster a compute-bound compiled loop (no memory traffic) runs split over
+    ``threads`` threads of optrun's team than on one: about ``threads`` on an idle machine, about
+    1 while another process holds the other core (then no two-core figure of the run is
+    representative). Median of ``rounds`` interleaved pairs; None without numba."""
+    try:
+        from numba import njit
+    except ImportError:
+        return None
+    from optrun.threads import team
+
+    if not _SPIN_WORK:
+
+        @njit(nogil=True)
+        def work(lo, hi, a, reps):
+            for _ in range(reps):
+                for j in range(lo, hi):
+                    a[j] = a[j] * 0.999 + 1.0
+
+        _SPIN_WORK.append(work)
+    work, a, reps = _SPIN_WORK[0], np.zeros(2000), 3000
+    w = (a.size + threads - 1) // threads
+    calls = [(c * w, min(a.size, (c + 1) * w), a, reps) for c in range(threads)]
+    work(0, a.size, a, 1)
+    got = interleaved(
+        {
+            "one": lambda: time_loop(lambda n: work(0, a.size, a, reps), 1),
+            "team": lambda: time_loop(lambda n: team(threads).run(work, calls), 1),
+        },
+        rounds,
+    )
+    return median([o / t for o, t in zip(got["one"], got["team"])])
+
+
 def roof_label(block: int | None) -> str:
     return "whole arrays" if block is None else f"blocks of {block:,}"
 
