@@ -89,9 +89,12 @@ class Team:
         h.native_id = threading.get_native_id()
         while True:
             spin = self.spin  # None: sleep at once (a benchmark compares the two)
-            if spin is not None:  # watch for the next job a while before sleeping (no GIL held)
-                spin.until_not(spin.posted, i, h.done, spin.window_ns, spin.grace_ns, spin.yield_every)
+            seen = spin is not None and spin.until_not(
+                spin.posted, i, h.done, spin.window_ns, spin.grace_ns, spin.yield_every
+            )  # watch for the next job a while before sleeping (no GIL held)
             job = h.job
+            if seen and job is not None and job[0] == h.done == spin.posted[i]:
+                continue  # the post seen was a job the caller ran itself: watch for the next
             if job is None or job[0] == h.done:  # nothing posted within the window: sleep
                 with self.cond:
                     h.asleep = True  # before the check: a job posted after it is announced
@@ -99,20 +102,39 @@ class Team:
                         self.cond.wait()
                     h.asleep = False
                     job = h.job
-            generation, fn, args = job
-            if fn is None:  # the team was replaced
+            if job[1] is None:  # the team was replaced
                 return
+            if not self._take(i, h, job):  # the caller took it: wait until it is done with it
+                with h.claim:
+                    pass
+
+    def _take(self, i: int, h: _Helper, job: tuple) -> bool:
+        """Run helper ``i``'s ``job`` on this thread unless another thread has taken it or it is
+        done; True when it ran here. The helper and the caller both take jobs this way (the
+        caller, done with its own share, the jobs no helper has started), so each runs once,
+        with the same columns and the same bits whoever runs it: a helper whose core another
+        process holds costs a step its share's time on the caller, not the milliseconds until
+        the scheduler runs it."""
+        generation, fn, args = job
+        if not h.claim.acquire(blocking=False):
+            return False
+        try:
+            if h.done == generation:
+                return False
             error = None
             try:
                 fn(*args)
             except BaseException as e:  # noqa: BLE001 - any failure goes to the caller, which raises it
                 error = e
             h.error, h.done = error, generation
-            if self.waiting:  # read after done is set: a caller that missed it is asleep, wake it
-                with self.cond:
-                    self.cond.notify_all()
-            if spin is not None:  # last: the caller, watching, takes the GIL as this thread lets it go
-                spin.finished[i] = generation
+        finally:
+            h.claim.release()
+        if self.waiting:  # read after done is set: a caller that missed it is asleep, wake it
+            with self.cond:
+                self.cond.notify_all()
+        if self.spin is not None:  # last: the caller, watching, takes the GIL as this thread lets it go
+            self.spin.finished[i] = generation
+        return True
 
     def run(self, fn: Callable, calls: list[tuple]) -> None:
         """``fn(*calls[c])`` for every ``c``, the first on this thread; returns (or raises, a
@@ -150,6 +172,10 @@ class Team:
         while True:
             try:
                 mine = [h for h in helpers if h.job is not None and h.job[0] == generation]
+                for i, h in enumerate(helpers, 1):  # the jobs no helper has started yet
+                    job = h.job
+                    if job is not None and job[0] == generation and h.done != generation:
+                        self._take(i, h, job)
                 if self.spin is not None and len(mine) == len(helpers):
                     sp = self.spin
                     sp.until_all(sp.finished, 1, len(mine) + 1, generation, sp.window_ns, sp.yield_every)
@@ -223,6 +249,7 @@ class _Helper:
         self.job: tuple[int, Callable | None, tuple | None] | None = None
         self.native_id = 0  # the thread's id for the OS (its CPU time in /proc), once started
         self.asleep = False  # (about to be) asleep on the condition variable
+        self.claim = threading.Lock()  # held by the thread running the job (helper or caller)
         self.done = 0
         self.error: BaseException | None = None
 

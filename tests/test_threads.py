@@ -12,10 +12,14 @@ from optrun import threads as T
 
 
 def test_every_call_runs_once_the_first_on_the_caller():
+    import time
+
     seen = []
     lock = threading.Lock()
 
     def call(i):
+        if not i:  # the caller's share: long enough for the helpers to take theirs
+            time.sleep(0.2)
         with lock:
             seen.append((i, threading.current_thread().name))
 
@@ -74,12 +78,14 @@ def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(monkeypatch, wher
     lock = threading.Lock()
 
     def call(i):
-        if i:
-            with lock:
-                running.append(i)
-            time.sleep(0.02)
-            with lock:
-                running.remove(i)
+        if not i:  # the caller's share: long enough for the helpers to take theirs
+            time.sleep(0.05)
+            return
+        with lock:
+            running.append(i)
+        time.sleep(0.15)
+        with lock:
+            running.remove(i)
 
     with interrupt_at(getattr(T.Team, where), text) as fired, pytest.raises(KeyboardInterrupt):
         team.run(call, [(0,), (1,), (2,)])
@@ -89,6 +95,37 @@ def test_a_ctrl_c_during_a_step_returns_only_after_the_helpers(monkeypatch, wher
     team.run(call, [(0,), (1,), (2,)])
     with lock:
         assert running == []
+    team.close()
+
+
+def test_the_caller_runs_a_job_no_helper_has_started():
+    """A helper that does not wake (here: never notified, as when another process holds its
+    core) leaves its share to the caller, once the caller is done with its own; the helper
+    then finds its job done and serves the next step."""
+    import time
+
+    team = T.Team(2, spin_us=0)  # the helper sleeps between steps
+    ran = []
+
+    def call(i):
+        if not i:  # the caller's share: long enough for a helper that wakes to take its own
+            time.sleep(0.1)
+        ran.append((i, threading.current_thread().name))
+
+    team.run(call, [(0,), (1,)])
+    assert sorted(ran) == [(0, threading.current_thread().name), (1, "optrun-kernel")]
+    notify = team.cond.notify_all
+    team.cond.notify_all = lambda: None
+    try:
+        ran.clear()
+        team.run(call, [(0,), (1,)])
+        assert sorted(ran) == [(0, threading.current_thread().name), (1, threading.current_thread().name)]
+    finally:
+        team.cond.notify_all = notify
+    ran.clear()
+    for _ in range(3):
+        team.run(call, [(0,), (1,)])
+    assert len(ran) == 6 and sorted(i for i, _ in ran) == [0, 0, 0, 1, 1, 1]
     team.close()
 
 
@@ -114,7 +151,9 @@ def _cpu_ns(native_id: int) -> int:
 
 
 def _started(team: T.Team) -> list[int]:
-    team.run(lambda: None, [()] * team.n)  # every helper has run once, so it has an id
+    import time
+
+    team.run(time.sleep, [(0.2,)] + [(0.0,)] * (team.n - 1))  # every helper has run once
     return [h.native_id for h in team.helpers]
 
 
