@@ -5,13 +5,14 @@
 Times, interleaved in one process (medians of ``rounds``):
 
 * a trivial ``nogil`` kernel (``a[lo:hi] += 1`` over 2,000 elements) called on one thread, and
-  split over the team with its helper spinning between steps (``SPIN_US``) and sleeping on the
-  condition variable only (the team before issue 16): the difference to one thread is the
-  hand-off, paid on every large numba step;
+  split over the team as it is now (helpers watching between steps for ``SPIN_US``, the caller
+  taking the shares no helper has started), watching only, and as before issue 16 (sleeping on
+  the condition variable, each helper running its own share): the difference to one thread is
+  the hand-off, paid on every large numba step;
 * the same with a gap between two steps (a busy Python loop standing in for the runner's work:
   objective, trace), to show which gaps the spin window covers;
-* the fused gd and AMSGrad steps (torch variant) at d = 1e6 and 1e7, on one thread and on the
-  team, spinning and sleeping.
+* the fused gd and AMSGrad steps at d = 1e6 and 1e7, on one thread and on the team in those
+  three modes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def busy(us: float) -> None:
         pass
 
 
+#: the team's modes compared: now (watching, the caller takes unstarted shares), watching only, and
+#: as before issue 16 (sleeping on the condition variable, each helper runs its own share)
+KEYS = ("new", "spin", "sleep")
+MODES = ("team now", "team, watching, no taking", "team as before (sleeping)")
+
+
+def speedup_note() -> str:
+    import bench_kernels as K
+
+    x = K.parallel_speedup(2)
+    return (
+        f"two threads ran a compute-bound loop {x:.2f}× faster than one here (about 2× on an idle machine)."
+    )
+
+
 def timed(fns: dict[str, Callable[[int], None]], n: int, rounds: int) -> dict[str, list[float]]:
     """Seconds per inner step of each ``fns[k](n)``, interleaved over ``rounds``."""
     return interleaved({k: functools.partial(time_loop, f, n) for k, f in fns.items()}, rounds)
@@ -57,21 +73,20 @@ def split_runs(team: T.Team, fn: Callable, calls: list[tuple], gap_us: float) ->
             busy(gap_us)
             fn(*whole)
 
-    def on_team(n: int, watch: bool, yield_every: int = T.YIELD_EVERY) -> None:
-        team.spin = spin if watch else None
-        spin.yield_every = yield_every
+    def on_team(n: int, watch: bool, steal: bool = True) -> None:
+        team.spin, team.steal = (spin if watch else None), steal
         try:
             for _ in range(n):
                 busy(gap_us)
                 team.run(fn, calls)
         finally:
-            team.spin, spin.yield_every = spin, T.YIELD_EVERY
+            team.spin, team.steal = spin, True
 
     return {
         "one": one,
-        "spin": functools.partial(on_team, watch=True),
-        "spin, no yield": functools.partial(on_team, watch=True, yield_every=0),
-        "sleep": functools.partial(on_team, watch=False),
+        "new": functools.partial(on_team, watch=True),
+        "spin": functools.partial(on_team, watch=True, steal=False),
+        "sleep": functools.partial(on_team, watch=False, steal=False),
     }
 
 
@@ -81,15 +96,7 @@ def handoff(rounds: int, gaps=(0.0, 20.0, 50.0, 200.0, 1000.0)) -> Table:
     calls = [(0, d // 2, a), (d // 2, d, a)]
     t = Table(
         f"Hand-off: one call split over the team (trivial kernel, d = {d:,}), time per step minus the gap",
-        [
-            "gap",
-            "1 thread",
-            "team, spinning",
-            "team, spinning without yields",
-            "team, sleeping",
-            "hand-off spinning",
-            "hand-off sleeping",
-        ],
+        ["gap", "1 thread", *MODES, *[f"hand-off, {m}" for m in MODES]],
     )
     for gap in gaps:
         progress(f"hand-off, gap {gap:g} us")
@@ -97,14 +104,15 @@ def handoff(rounds: int, gaps=(0.0, 20.0, 50.0, 200.0, 1000.0)) -> Table:
         m = {k: median(v) - gap * 1e-6 for k, v in got.items()}
         t.add(
             f"{gap:g} µs",
-            *[fmt_time(m[k]) for k in ("one", "spin", "spin, no yield", "sleep")],
-            fmt_time(m["spin"] - m["one"]),
-            fmt_time(m["sleep"] - m["one"]),
+            *[fmt_time(m[k]) for k in ("one", *KEYS)],
+            *[fmt_time(m[k] - m["one"]) for k in KEYS],
         )
     t.notes += [
-        f"spin window {T.SPIN_US:g} µs, a yield every {T.YIELD_EVERY} rounds; a gap is a busy Python "
+        f"watch window {T.SPIN_US:g} µs, a yield every {T.YIELD_EVERY} rounds; a gap is a busy Python "
         "loop holding the GIL, as the runner's own work between two steps does.",
-        "hand-off = team − 1 thread (the kernel's work is ~1 µs).",
+        "hand-off = team − 1 thread (the kernel's work is ~1 µs; 'team now' mostly runs both shares on "
+        "the caller, which takes the helper's share when the helper has not started it).",
+        speedup_note(),
     ]
     return t
 
@@ -114,9 +122,8 @@ def fused_runs(team: T.Team, opt, g: np.ndarray, x: np.ndarray) -> dict[str, Cal
     spinning or only sleeping."""
     spin, box, sq = team.spin, [opt.init(x)], np.empty(1)
 
-    def run(n: int, threads: int, watch: bool, yield_every: int = T.YIELD_EVERY) -> None:
-        team.spin = spin if watch else None
-        spin.yield_every = yield_every
+    def run(n: int, threads: int, watch: bool = True, steal: bool = True) -> None:
+        team.spin, team.steal = (spin if watch else None), steal
         os.environ["OPTRUN_THREADS"] = str(threads)  # read by every step
         try:
             s = box[0]
@@ -125,13 +132,13 @@ def fused_runs(team: T.Team, opt, g: np.ndarray, x: np.ndarray) -> dict[str, Cal
             box[0] = s
         finally:
             os.environ.pop("OPTRUN_THREADS")
-            team.spin, spin.yield_every = spin, T.YIELD_EVERY
+            team.spin, team.steal = spin, True
 
     return {
-        "one": functools.partial(run, threads=1, watch=True),
-        "spin": functools.partial(run, threads=2, watch=True),
-        "spin, no yield": functools.partial(run, threads=2, watch=True, yield_every=0),
-        "sleep": functools.partial(run, threads=2, watch=False),
+        "one": functools.partial(run, threads=1),
+        "new": functools.partial(run, threads=2),
+        "spin": functools.partial(run, threads=2, steal=False),
+        "sleep": functools.partial(run, threads=2, watch=False, steal=False),
     }
 
 
@@ -143,15 +150,7 @@ def steps(rounds: int, sizes=(10**6, 10**7), algorithms=("gd", "amsgrad")) -> Ta
     team = T.team(2)
     t = Table(
         "Fused numba steps on one thread and on the team (apply: x += step and its squared norm)",
-        [
-            "algorithm",
-            "d",
-            "1 thread",
-            "team, spinning",
-            "team, spinning without yields",
-            "team, sleeping",
-            "sleeping / spinning",
-        ],
+        ["algorithm", "d", "1 thread", *MODES, "before / now"],
     )
     rng = np.random.default_rng(5)
     for d in sizes:
@@ -165,10 +164,13 @@ def steps(rounds: int, sizes=(10**6, 10**7), algorithms=("gd", "amsgrad")) -> Ta
             progress(f"steps {name} d={d:.0e}")
             got = timed(fns, n, rounds)
             m = {k: median(v) for k, v in got.items()}
-            ratio = median([b / a for a, b in zip(got["spin"], got["sleep"])])
-            keys = ("one", "spin", "spin, no yield", "sleep")
-            t.add(name, K.fmt_d(d), *[fmt_time(m[k]) for k in keys], f"{ratio:.2f}×")
-    t.notes.append("sleeping / spinning: median of the per-round ratios (> 1: the spin saves time).")
+            ratio = median([b / a for a, b in zip(got["new"], got["sleep"])])
+            t.add(name, K.fmt_d(d), *[fmt_time(m[k]) for k in ("one", *KEYS)], f"{ratio:.2f}×")
+    t.notes += [
+        "before / now: team as before issue 16 (sleeping, helpers run their own shares) over the team as "
+        "now, median of the per-round ratios (> 1: faster now).",
+        speedup_note(),
+    ]
     return t
 
 

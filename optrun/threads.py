@@ -12,19 +12,25 @@ CPUs this process may run on. Helpers start on first use.
 
 The hand-off. A helper asleep on a condition variable wakes 50-100 us after it is notified on the
 2-core reference machine, against 0.2-0.5 ms for a gd step at d = 1e6 on two threads. So after a
-step each helper first watches a word (``posted``) for :data:`SPIN_US` without the GIL
-(:mod:`optrun.backends.spin`: a compiled loop of atomic loads, the CPU's spin-wait hint and a
-``sched_yield`` every ~2 us, so a thread of another process waiting for the core gets it), and
-only then sleeps on the condition variable: an idle team costs no CPU after the window, and a
-run whose steps come less than :data:`SPIN_US` apart hands each step over in a few
-microseconds. The caller, done with its own share, watches the helpers' ``finished`` words the
-same way. The jobs themselves still go through the condition-guarded fields (``job``, ``done``,
-``error``), so a helper that stopped watching is woken as before and an interrupt leaves the same
-states. A helper that saw its post waits :data:`GRACE_US` more before taking the GIL, which the
-caller holds until its own call releases it: taking it at once would put the helper to sleep on
-the GIL and wake it late. A process that shares its cores with another busy process (two sweep
-workers each with a team on two cores) loses at most :data:`SPIN_US` of a core per step to the
-watch, and the yields hand that core over when another thread wants it.
+step each helper first watches a word (``posted``) for at most :data:`SPIN_US` without the GIL
+(:mod:`optrun.backends.spin`: a compiled loop of atomic loads and the CPU's spin-wait hint,
+bounded by the monotonic clock, with a ``sched_yield`` every :data:`YIELD_EVERY` rounds so that
+a thread waiting for the core gets it), and only then sleeps on the condition variable: an idle
+team costs no CPU after the window, and steps less than :data:`SPIN_US` apart are handed over
+in a few microseconds. The caller, done with its own share, watches the helpers' ``finished``
+words the same way. A helper that saw its post waits :data:`GRACE_US` before taking the GIL,
+which the caller holds until its own call releases it (taking it at once puts the helper to
+sleep on the GIL). A team with more threads than the process's CPUs only sleeps.
+
+Who runs a share. Each job is claimed by the thread that starts it: its helper, or the caller
+once done with its own share, when the helper has not started it yet (another process holds the
+helper's core, or it is still waking). Same columns, same call, same bits; a step then costs
+its shares back to back on the caller instead of waiting for the scheduler. Measured on the
+busy reference machine (load 4-5 on 2 cores, where the other core was mostly someone else's):
+a gd step at d = 1e6 took 0.66 ms on one thread and 0.69-0.73 ms on the team, against 1.1-1.4
+ms on the team before. Several workers of a sweep, each with its own team, share the cores the
+same way; the watches' yields and time bound keep what they take to at most :data:`SPIN_US` a
+step.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ import numpy as np
 #: caller for the helpers' end of a step, before sleeping on the condition variable
 SPIN_US = 100.0
 #: how long (microseconds) a helper that saw its post waits before taking the GIL (measured on
-#: the reference machine, trivial kernel: hand-off 27.6 us with 0, 21.3 us with 2, 23.9 us with 5)
+#: the reference machine, trivial kernel, no stealing: hand-off 27.6 us with 0, 21.3 us with 2,
+#: 23.9 us with 5)
 GRACE_US = 2.0
 #: spin rounds between two ``sched_yield`` calls of a watching thread (0: never)
 YIELD_EVERY = 64
@@ -80,6 +87,7 @@ class Team:
         self.cond = threading.Condition()  # guards the helpers' job/done fields; wakes both sides
         self.generation = 0  # the current step's number; a helper's job is stamped with it
         self.waiting = False  # the caller is (about to be) asleep on ``cond`` for its helpers
+        self.steal = True  # the caller runs the jobs no helper has started (False: a benchmark's control)
         self.helpers = [_Helper() for _ in range(n - 1)]
         self.spin = _Spin.make(n, SPIN_US if spin_us is None else spin_us)
         for i, h in enumerate(self.helpers, 1):
@@ -174,7 +182,7 @@ class Team:
                 mine = [h for h in helpers if h.job is not None and h.job[0] == generation]
                 for i, h in enumerate(helpers, 1):  # the jobs no helper has started yet
                     job = h.job
-                    if job is not None and job[0] == generation and h.done != generation:
+                    if self.steal and job is not None and job[0] == generation and h.done != generation:
                         self._take(i, h, job)
                 if self.spin is not None and len(mine) == len(helpers):
                     sp = self.spin
