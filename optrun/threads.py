@@ -27,7 +27,7 @@ once done with its own share, when the helper has not started it yet (another pr
 helper's core, or it is still waking). Same columns, same call, same bits; a step then costs
 its shares back to back on the caller instead of waiting for the scheduler. Measured on the
 busy reference machine (load 3-5 on 2 cores; ``benchmarks/bench_threads.py``, interleaved): a
-trivial kernel's hand-off 4-6 us, against 13-20 us watching without taking and 21-30 us as
+trivial kernel's hand-off 4-7 us, against 13-20 us watching without taking and 21-46 us as
 before (sleeping); a gd step at d = 1e6 0.65-0.82 ms, against 0.67-1.04 ms as before. Several
 workers of a sweep, each with its own team, share the cores the same way; the watches' yields
 and time bound keep what they take to at most :data:`SPIN_US` a step.
