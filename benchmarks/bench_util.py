@@ -50,6 +50,17 @@ def verdict(value: float | None, limit: float) -> str:
     return f"PASS (≤ {limit:g})" if value <= limit else f"MISS (> {limit:g})"
 
 
+def bound_verdict(value: float | None, limit: float, bound: float | None) -> str:
+    """:func:`verdict`, with ``BOUND`` between: a figure over ``limit`` that is within ``bound``,
+    the ratio a kernel's own passes imply when the library's exact operation order (kept for
+    bit-identity) forbids fewer passes."""
+    if value is None or value <= limit or bound is None or bound <= limit:
+        return verdict(value, limit)
+    if value <= bound:
+        return f"BOUND (≤ its passes' {bound:.2f}×)"
+    return f"MISS (> {limit:g}, > its passes' {bound:.2f}×)"
+
+
 def interleaved(fns: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
     """Call every function once per round, rotating the order each round; collect what each returns.
 

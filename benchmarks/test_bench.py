@@ -154,3 +154,25 @@ def test_full_suite_writes_outside_the_committed_record_unless_asked(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(R.__file__)))
     p = subprocess.run(["git", "check-ignore", "-q", os.path.relpath(default, root)], cwd=root)
     assert p.returncode == 0, f"{default} is not ignored by git"
+
+
+def test_bound_verdict_marks_figures_within_their_passes():
+    from bench_util import bound_verdict
+
+    assert bound_verdict(2.9, 3.0, 3.6).startswith("PASS")
+    assert bound_verdict(3.4, 3.0, 3.6).startswith("BOUND")
+    assert bound_verdict(3.7, 3.0, 3.6).startswith("MISS")
+    assert bound_verdict(3.4, 3.0, 2.5).startswith("MISS")  # passes that allow 3x give no excuse
+    assert bound_verdict(None, 3.0, 3.6) == "—"
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_two_core_roof_adds_g_like_the_one_core_roof(threads):
+    pytest.importorskip("numba")
+    g = np.arange(11.0)
+    x0 = np.ones(11)
+    one, two = K.Roof(g, x0, k=2, r=1), K.Roof(g, x0, k=2, r=1)
+    one.body(None)(3)
+    two.two_cores(threads)(3)
+    np.testing.assert_array_equal(two.x, one.x)
+    np.testing.assert_array_equal(two.stacked, one.stacked)
