@@ -139,6 +139,9 @@ def adam_optax(
     into Adam, ICLR workshop 2016, as optax writes it.
     """
     has_wd = T.nonzero(weight_decay)
+    # v and so v_hat are never -0.0 (sums and products of +0.0, squares and positive factors),
+    # and v_hat + 0.0 == v_hat for every other value, NaN included: the pass is skipped at 0
+    has_eps_root = T.nonzero(eps_root)
 
     def update(g, s, x, t):
         T.ema(s.mu, g, beta1, s.tmp)
@@ -153,11 +156,14 @@ def adam_optax(
         else:
             np.multiply(s.mu, inv_bc1, out=s.step)
         np.multiply(s.nu, inv_bc2, out=s.tmp)
+        v_hat = s.tmp
         if amsgrad:
             T.running_max(s.nu_max, s.tmp)
-            np.copyto(s.tmp, s.nu_max)
-        np.add(s.tmp, eps_root, out=s.tmp)
-        T.root_plus_eps(s.tmp, s.tmp, eps)
+            v_hat = s.nu_max
+        if has_eps_root:
+            np.add(v_hat, eps_root, out=s.tmp)
+            v_hat = s.tmp
+        T.root_plus_eps(s.tmp, v_hat, eps)
         np.divide(s.step, s.tmp, out=s.step)
         if has_wd:
             np.multiply(x, weight_decay, out=s.tmp)
@@ -248,13 +254,13 @@ def nadam_torch(
         np.divide(s.nu, bc2, out=s.den)
         T.root_plus_eps(s.den, s.den, eps)
         # y = x (* decay) + c1 * g / den + c2 * m / den, two roundings as torch's two addcdiv_
-        if has_wd and decoupled_weight_decay:
-            np.multiply(x, 1.0 - alpha * weight_decay, out=s.step)
-        else:
-            np.copyto(s.step, x)
         np.multiply(g, c1, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
-        np.add(s.step, s.tmp, out=s.step)
+        if has_wd and decoupled_weight_decay:
+            np.multiply(x, 1.0 - alpha * weight_decay, out=s.step)
+            np.add(s.step, s.tmp, out=s.step)
+        else:  # x + tmp straight into the step buffer: the same sum as copying x there first
+            np.add(x, s.tmp, out=s.step)
         np.multiply(s.mu, c2, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
         np.add(s.step, s.tmp, out=s.step)

@@ -85,6 +85,7 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
     for the gradient at the current point (torch's and optax's convention).
     """
     has_wd = isinstance(weight_decay, np.ndarray) or weight_decay != 0
+    damped = T.nonzero(dampening)  # else g * (1 - 0) == g bit for bit: that pass is skipped
     neg_alpha = -alpha  # the sign folded into the scale: -(b * alpha) == b * (-alpha) exactly
 
     def init(x):
@@ -98,8 +99,11 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
             np.copyto(s.buf, g)  # torch: buf = grad.clone() on the first step
         else:
             np.multiply(s.buf, momentum, out=s.buf)
-            np.multiply(g, 1.0 - dampening, out=s.step)
-            np.add(s.buf, s.step, out=s.buf)
+            if damped:
+                np.multiply(g, 1.0 - dampening, out=s.step)
+                np.add(s.buf, s.step, out=s.buf)
+            else:
+                np.add(s.buf, g, out=s.buf)
         if nesterov:
             T.add_scaled(s.step, g, s.buf, momentum)
             np.multiply(s.step, neg_alpha, out=s.step)
