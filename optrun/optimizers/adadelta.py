@@ -21,6 +21,8 @@ class AdadeltaState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
 
+    SCRATCH = ("geff", "delta", "tmp")  # written before read in every step (see blocked())
+
 
 def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     """Adadelta (Zeiler, arXiv:1212.5701, 2012, algorithm 1) with a learning rate::

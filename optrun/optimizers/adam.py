@@ -39,6 +39,8 @@ class AdamState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
 
+    SCRATCH = ("geff", "tmp")  # written before read in every step (see blocked())
+
 
 def adam_state(x: np.ndarray) -> AdamState:
     """The Adam family's state for ``x``: zero moments, scratch buffers."""
@@ -195,6 +197,8 @@ class NadamState(NamedTuple):
     tmp: np.ndarray  # (..., d)
     den: np.ndarray  # (..., d)
 
+    SCRATCH = ("geff", "tmp", "den")  # written before read in every step (see blocked())
+
 
 def nadam_torch_coefficients(t, beta1, beta2, momentum_decay) -> tuple:
     """torch NAdam's per-step scalars (both backends): ``1 - beta2**t``, ``mu(t)``, ``mu(t+1)``."""
@@ -280,6 +284,8 @@ class AdamaxState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
 
+    SCRATCH = ("geff", "tmp")  # written before read in every step (see blocked())
+
 
 def adamax_coefficients(t, alpha, beta1, torch_order=True) -> tuple:
     """AdaMax's per-step scalar (both backends): torch ``-(alpha / (1 - beta1**t))``, optax
@@ -346,6 +352,8 @@ class AmsgradState(NamedTuple):
     nu_max: np.ndarray  # (..., d) running maximum vhat
     step: np.ndarray  # (..., d) step buffer
     tmp: np.ndarray  # (..., d) scratch
+
+    SCRATCH = ("tmp",)  # written before read in every step (see blocked())
 
 
 def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:

@@ -31,6 +31,8 @@ class AdagradState(NamedTuple):
     step: np.ndarray  # (..., d) step buffer
     tmp: np.ndarray  # (..., d) scratch
 
+    SCRATCH = ("tmp",)  # written before read in every step (see blocked())
+
 
 def adagrad_tutorial(alpha, eps) -> Optimizer:
     """AdaGrad as the AdaGrad tutorial writes it (Duchi et al. 2011)::
@@ -62,6 +64,8 @@ class AdagradTorchState(NamedTuple):
     geff: np.ndarray  # (..., d) gradient after weight decay
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
+
+    SCRATCH = ("geff", "tmp")  # written before read in every step (see blocked())
 
 
 def adagrad_torch_coefficients(t, alpha, lr_decay) -> tuple:
@@ -103,6 +107,8 @@ class AdagradOptaxState(NamedTuple):
     zero: np.ndarray  # (..., d) bool: where the sum is 0 (optax scales those by 0)
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
+
+    SCRATCH = ("zero", "tmp")  # written before read in every step (see blocked())
 
 
 def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
@@ -204,6 +210,8 @@ class RmspropState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
     tmp2: np.ndarray  # (..., d)
+
+    SCRATCH = ("geff", "tmp", "tmp2")  # written before read in every step (see blocked())
 
 
 def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimizer:

@@ -71,6 +71,8 @@ class MomentumState(NamedTuple):
     geff: np.ndarray  # (..., d) gradient after coupled weight decay
     step: np.ndarray  # (..., d) step buffer
 
+    SCRATCH = ("geff",)  # written before read in every step (see blocked())
+
 
 def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False) -> Optimizer:
     """SGD with momentum as torch.optim.SGD computes it (and optax.sgd when its extras are off)::
