@@ -44,7 +44,7 @@ class AdamState(NamedTuple):
 
 def adam_state(x: np.ndarray) -> AdamState:
     """The Adam family's state for ``x``: zero moments, scratch buffers."""
-    z, e = np.zeros_like, np.empty_like
+    z, e = T.zeros, np.empty_like
     return AdamState(z(x), z(x), z(x), e(x), e(x), e(x))
 
 
@@ -244,7 +244,7 @@ def nadam_torch(
     pdtype = np.float32 if mu_product_float32 else np.float64
 
     def init(x):
-        z, e = np.zeros_like, np.empty_like
+        z, e = T.zeros, np.empty_like
         return NadamState(z(x), z(x), np.ones(x.shape[:-1] + (1,), dtype=pdtype), e(x), e(x), e(x), e(x))
 
     def update(g, s, x, t):
@@ -307,7 +307,7 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
     w1 = 1.0 - beta1
 
     def init(x):
-        z, e = np.zeros_like, np.empty_like
+        z, e = T.zeros, np.empty_like
         return AdamaxState(z(x), z(x), e(x), e(x), e(x))
 
     def update(g, s, x, t):
@@ -369,7 +369,7 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
     neg_alpha = -alpha  # (m * (-alpha)) / den == -((m * alpha) / den) exactly: one pass fewer
 
     def init(x):
-        return AmsgradState(*(np.zeros_like(x) for _ in range(3)), np.empty_like(x), np.empty_like(x))
+        return AmsgradState(*(T.zeros(x) for _ in range(3)), np.empty_like(x), np.empty_like(x))
 
     def update(g, s, x, t):
         T.ema(s.mu, g, b1_of(beta1, t), s.tmp)

@@ -47,7 +47,7 @@ def adagrad_tutorial(alpha, eps) -> Optimizer:
     neg_alpha = -alpha
 
     def init(x):
-        return AdagradState(np.zeros_like(x), np.empty_like(x), np.empty_like(x))
+        return AdagradState(T.zeros(x), np.empty_like(x), np.empty_like(x))
 
     def update(g, s, x, t):
         T.accumulate_square(s.sum_sq, g, s.tmp)
@@ -84,7 +84,7 @@ def adagrad_torch(alpha, lr_decay, weight_decay, initial_accumulator_value, eps)
     has_wd = T.nonzero(weight_decay)
 
     def init(x):
-        s = np.zeros_like(x)
+        s = np.empty_like(x)
         s[...] = initial_accumulator_value
         return AdagradTorchState(s, np.empty_like(x), np.empty_like(x), np.empty_like(x))
 
@@ -126,7 +126,7 @@ def adagrad_optax(alpha, initial_accumulator_value, eps) -> Optimizer:
     may_be_zero = bool(np.any(np.asarray(initial_accumulator_value) <= 0.0))
 
     def init(x):
-        s = np.zeros_like(x)
+        s = np.empty_like(x)
         s[...] = initial_accumulator_value
         return AdagradOptaxState(s, np.zeros(x.shape, dtype=bool), np.empty_like(x), np.empty_like(x))
 
@@ -236,7 +236,7 @@ def rmsprop_torch(alpha, decay, eps, weight_decay, momentum, centered) -> Optimi
     w = 1.0 - decay
 
     def init(x):
-        z = np.zeros_like
+        z = T.zeros
         return RmspropState(
             z(x), z(x), z(x), np.empty_like(x), np.empty_like(x), np.empty_like(x), np.empty_like(x)
         )
@@ -284,8 +284,8 @@ def rmsprop_optax(alpha, decay, eps, initial_scale, eps_in_sqrt, centered, momen
     """
 
     def init(x):
-        z = np.zeros_like
-        nu = z(x)
+        z = T.zeros
+        nu = np.empty_like(x)
         nu[...] = initial_scale
         return RmspropState(
             nu, z(x), z(x), np.empty_like(x), np.empty_like(x), np.empty_like(x), np.empty_like(x)

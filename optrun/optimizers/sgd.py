@@ -91,7 +91,7 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
     neg_alpha = -alpha  # the sign folded into the scale: -(b * alpha) == b * (-alpha) exactly
 
     def init(x):
-        return MomentumState(np.zeros_like(x), np.empty_like(x), np.empty_like(x))
+        return MomentumState(T.zeros(x), np.empty_like(x), np.empty_like(x))
 
     def update(g, s, x, t):
         if has_wd:
