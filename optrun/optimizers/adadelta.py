@@ -21,6 +21,8 @@ class AdadeltaState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
 
+    SCRATCH = ("geff", "delta", "tmp")  # written before read in every step (see blocked())
+
 
 def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     """Adadelta (Zeiler, arXiv:1212.5701, 2012, algorithm 1) with a learning rate::
@@ -39,7 +41,7 @@ def adadelta(alpha, rho, eps, weight_decay=0.0, torch_order=True) -> Optimizer:
     avg_sq = T.decay_add_square if torch_order else T.ema_square
 
     def init(x):
-        z, e = np.zeros_like, np.empty_like
+        z, e = T.zeros, np.empty_like
         return AdadeltaState(z(x), z(x), e(x), e(x), e(x), e(x))
 
     def update(g, s, x, t):

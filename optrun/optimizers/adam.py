@@ -39,10 +39,12 @@ class AdamState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
 
+    SCRATCH = ("geff", "tmp")  # written before read in every step (see blocked())
+
 
 def adam_state(x: np.ndarray) -> AdamState:
     """The Adam family's state for ``x``: zero moments, scratch buffers."""
-    z, e = np.zeros_like, np.empty_like
+    z, e = T.zeros, np.empty_like
     return AdamState(z(x), z(x), z(x), e(x), e(x), e(x))
 
 
@@ -139,6 +141,9 @@ def adam_optax(
     into Adam, ICLR workshop 2016, as optax writes it.
     """
     has_wd = T.nonzero(weight_decay)
+    # v and so v_hat are never -0.0 (sums and products of +0.0, squares and positive factors),
+    # and v_hat + 0.0 == v_hat for every other value, NaN included: the pass is skipped at 0
+    has_eps_root = T.nonzero(eps_root)
 
     def update(g, s, x, t):
         T.ema(s.mu, g, beta1, s.tmp)
@@ -153,11 +158,14 @@ def adam_optax(
         else:
             np.multiply(s.mu, inv_bc1, out=s.step)
         np.multiply(s.nu, inv_bc2, out=s.tmp)
+        v_hat = s.tmp
         if amsgrad:
             T.running_max(s.nu_max, s.tmp)
-            np.copyto(s.tmp, s.nu_max)
-        np.add(s.tmp, eps_root, out=s.tmp)
-        T.root_plus_eps(s.tmp, s.tmp, eps)
+            v_hat = s.nu_max
+        if has_eps_root:
+            np.add(v_hat, eps_root, out=s.tmp)
+            v_hat = s.tmp
+        T.root_plus_eps(s.tmp, v_hat, eps)
         np.divide(s.step, s.tmp, out=s.step)
         if has_wd:
             np.multiply(x, weight_decay, out=s.tmp)
@@ -188,6 +196,8 @@ class NadamState(NamedTuple):
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
     den: np.ndarray  # (..., d)
+
+    SCRATCH = ("geff", "tmp", "den")  # written before read in every step (see blocked())
 
 
 def nadam_torch_coefficients(t, beta1, beta2, momentum_decay) -> tuple:
@@ -234,7 +244,7 @@ def nadam_torch(
     pdtype = np.float32 if mu_product_float32 else np.float64
 
     def init(x):
-        z, e = np.zeros_like, np.empty_like
+        z, e = T.zeros, np.empty_like
         return NadamState(z(x), z(x), np.ones(x.shape[:-1] + (1,), dtype=pdtype), e(x), e(x), e(x), e(x))
 
     def update(g, s, x, t):
@@ -248,13 +258,13 @@ def nadam_torch(
         np.divide(s.nu, bc2, out=s.den)
         T.root_plus_eps(s.den, s.den, eps)
         # y = x (* decay) + c1 * g / den + c2 * m / den, two roundings as torch's two addcdiv_
-        if has_wd and decoupled_weight_decay:
-            np.multiply(x, 1.0 - alpha * weight_decay, out=s.step)
-        else:
-            np.copyto(s.step, x)
         np.multiply(g, c1, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
-        np.add(s.step, s.tmp, out=s.step)
+        if has_wd and decoupled_weight_decay:
+            np.multiply(x, 1.0 - alpha * weight_decay, out=s.step)
+            np.add(s.step, s.tmp, out=s.step)
+        else:  # x + tmp straight into the step buffer: the same sum as copying x there first
+            np.add(x, s.tmp, out=s.step)
         np.multiply(s.mu, c2, out=s.tmp)
         np.divide(s.tmp, s.den, out=s.tmp)
         np.add(s.step, s.tmp, out=s.step)
@@ -273,6 +283,8 @@ class AdamaxState(NamedTuple):
     geff: np.ndarray  # (..., d)
     step: np.ndarray  # (..., d)
     tmp: np.ndarray  # (..., d)
+
+    SCRATCH = ("geff", "tmp")  # written before read in every step (see blocked())
 
 
 def adamax_coefficients(t, alpha, beta1, torch_order=True) -> tuple:
@@ -295,7 +307,7 @@ def adamax(alpha, beta1, beta2, eps, weight_decay=0.0, torch_order=True) -> Opti
     w1 = 1.0 - beta1
 
     def init(x):
-        z, e = np.zeros_like, np.empty_like
+        z, e = T.zeros, np.empty_like
         return AdamaxState(z(x), z(x), e(x), e(x), e(x))
 
     def update(g, s, x, t):
@@ -341,6 +353,8 @@ class AmsgradState(NamedTuple):
     step: np.ndarray  # (..., d) step buffer
     tmp: np.ndarray  # (..., d) scratch
 
+    SCRATCH = ("tmp",)  # written before read in every step (see blocked())
+
 
 def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
     """AMSGrad as the AMSGrad tutorial writes it (Reddi, Kale & Kumar 2018), no bias correction::
@@ -355,7 +369,7 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
     neg_alpha = -alpha  # (m * (-alpha)) / den == -((m * alpha) / den) exactly: one pass fewer
 
     def init(x):
-        return AmsgradState(*(np.zeros_like(x) for _ in range(3)), np.empty_like(x), np.empty_like(x))
+        return AmsgradState(*(T.zeros(x) for _ in range(3)), np.empty_like(x), np.empty_like(x))
 
     def update(g, s, x, t):
         T.ema(s.mu, g, b1_of(beta1, t), s.tmp)

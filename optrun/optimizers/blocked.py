@@ -18,6 +18,13 @@ of shape ``(S, 1)``) are updated once per step by the kernel, so they are restor
 value at the start of the step before every slice after the first: each slice sees the state
 the whole-array call would have seen, and all slices leave the same value behind.
 
+A state's ``SCRATCH`` fields (a class attribute naming the buffers every step writes before
+it reads them: ``tmp``, ``geff``...) are not sliced: all slices use one buffer of a slice's size
+per field, which stays in cache, where slices of the d-sized field would each be written back
+to memory (about 2 arrays of traffic per scratch field and step). The d-sized fields in the
+state are then left as ``init`` made them. Only what a step writes before reading may be shared,
+so the results are the same bits.
+
 Blocking pays only when the arrays of one step no longer fit in the caches; below
 :data:`MIN_ELEMENTS` elements (measured, see the benchmarks) the wrapper calls ``update`` once.
 """
@@ -62,10 +69,21 @@ def blocked(
         if x.size < min_elements or d < 2 * width:
             return None
         make = type(state)._make if hasattr(state, "_fields") else type(state)
+        names = getattr(state, "_fields", ())
+        scratch = set(getattr(type(state), "SCRATCH", ()))
+        # one slice-sized buffer per scratch field, shared by the slices (module doc)
+        shared = {
+            k: np.empty(x.shape[:-1] + (width,), dtype=f.dtype)
+            for k, f in enumerate(state)
+            if k < len(names) and names[k] in scratch and f.shape == x.shape
+        }
         parts = []
         for a in range(0, d, width):
             b = min(d, a + width)
-            fields = [f[..., a:b] if f.shape == x.shape else f for f in state]
+            fields = [
+                shared[k][..., : b - a] if k in shared else f[..., a:b] if f.shape == x.shape else f
+                for k, f in enumerate(state)
+            ]
             parts.append((a, b, make(fields), x[..., a:b]))
         return parts
 

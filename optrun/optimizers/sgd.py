@@ -71,6 +71,8 @@ class MomentumState(NamedTuple):
     geff: np.ndarray  # (..., d) gradient after coupled weight decay
     step: np.ndarray  # (..., d) step buffer
 
+    SCRATCH = ("geff",)  # written before read in every step (see blocked())
+
 
 def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False) -> Optimizer:
     """SGD with momentum as torch.optim.SGD computes it (and optax.sgd when its extras are off)::
@@ -85,10 +87,11 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
     for the gradient at the current point (torch's and optax's convention).
     """
     has_wd = isinstance(weight_decay, np.ndarray) or weight_decay != 0
+    damped = T.nonzero(dampening)  # else g * (1 - 0) == g bit for bit: that pass is skipped
     neg_alpha = -alpha  # the sign folded into the scale: -(b * alpha) == b * (-alpha) exactly
 
     def init(x):
-        return MomentumState(np.zeros_like(x), np.empty_like(x), np.empty_like(x))
+        return MomentumState(T.zeros(x), np.empty_like(x), np.empty_like(x))
 
     def update(g, s, x, t):
         if has_wd:
@@ -98,8 +101,11 @@ def heavy_ball(alpha, momentum, dampening=0.0, weight_decay=0.0, nesterov=False)
             np.copyto(s.buf, g)  # torch: buf = grad.clone() on the first step
         else:
             np.multiply(s.buf, momentum, out=s.buf)
-            np.multiply(g, 1.0 - dampening, out=s.step)
-            np.add(s.buf, s.step, out=s.buf)
+            if damped:
+                np.multiply(g, 1.0 - dampening, out=s.step)
+                np.add(s.buf, s.step, out=s.buf)
+            else:
+                np.add(s.buf, g, out=s.buf)
         if nesterov:
             T.add_scaled(s.step, g, s.buf, momentum)
             np.multiply(s.step, neg_alpha, out=s.step)

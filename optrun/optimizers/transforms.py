@@ -112,6 +112,15 @@ def decay_add_square(avg: np.ndarray, value: np.ndarray, decay, tmp: np.ndarray)
 # ------------------------------------------------------------------ shared pieces
 
 
+def zeros(x: np.ndarray) -> np.ndarray:
+    """Zeros shaped like ``x`` for a kernel's state, as fresh zero pages (``np.zeros``, calloc):
+    no pass fills them at ``init``, and a field a step never writes (Adam's maximum outside
+    AMSGrad) never takes memory. Subclasses and non-C-contiguous ``x`` get ``np.zeros_like``."""
+    if type(x) is np.ndarray and x.flags.c_contiguous:
+        return np.zeros(x.shape, dtype=x.dtype)
+    return np.zeros_like(x)
+
+
 def nonzero(v) -> bool:
     """Whether an optional term (weight decay, momentum) must be computed: any nonzero member."""
     return bool(np.any(v != 0)) if isinstance(v, np.ndarray) else v != 0

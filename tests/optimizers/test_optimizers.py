@@ -430,3 +430,16 @@ def test_algorithms_unknown_name_is_one_line_exit_2():
     r = invoke("adamm")
     assert r.exit_code == 2
     assert "unknown algorithm 'adamm'" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_state_zeros_are_zeros_like():
+    """``T.zeros`` (the kernels' zeroed state) equals ``np.zeros_like`` in shape, dtype and
+    subclass: plain C arrays get fresh zero pages, anything else ``zeros_like`` itself."""
+
+    class Sub(np.ndarray):
+        pass
+
+    for x in (np.ones((3, 5)), np.ones(7, dtype=np.float32), np.ones((4, 6)).T, np.ones(5).view(Sub)):
+        z = T.zeros(x)
+        assert type(z) is type(x) and z.shape == x.shape and z.dtype == x.dtype
+        assert not z.any() and not np.shares_memory(z, x)
