@@ -16,7 +16,7 @@ from ..errors import RunReadError, RunSelectionError, StorageError
 from ..store import FORMAT_VERSION, RunFolder
 from ..store.folder import FolderLock, utc_now
 from ..store.records import check_format, config_path, read_summary
-from ..store.sweepstore import ROW_FIELDS, SweepFolder, write_summary
+from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from .batch import BatchJob
 from .executors import Executor, executor_for
@@ -120,6 +120,7 @@ class _Sweep:
                 for i in range(len(members))
             ]
         )
+        self.cells: list[str | None] = [None] * len(members)  # summary.csv text of a row's fields
         self.done_members = 0
         self.batches_done = 0
         self.failures: list[str] = []
@@ -184,8 +185,9 @@ class _Sweep:
         pending); save the summary now and then, so a killed sweep keeps its finished members."""
         if res is None:
             return
-        rows = self.rows
+        rows, cells = self.rows, self.cells
         for i, r in zip(job.indices, res):
+            cells[i] = r.pop(ROW_CELLS, None)
             rows[i] = {
                 "member": rows[i].get("member", i),
                 "batch": job.batch,
@@ -215,7 +217,8 @@ class _Sweep:
 
     def _write_summary(self, summary: dict[str, Any]) -> None:
         """summary.csv and summary.json: the member number, its batch, the axis values, the fields."""
-        write_summary(self.path, summary, ["member", "batch", *self.axis_cols, *ROW_FIELDS], self.rows)
+        columns = ["member", "batch", *self.axis_cols, *ROW_FIELDS]
+        write_summary(self.path, summary, columns, self.rows, self.cells, len(columns) - len(ROW_FIELDS))
 
     def finish(self) -> SweepOutcome:
         """The final summary (status, counts, gates), written with the meta record; the outcome."""
