@@ -77,9 +77,11 @@ def optrun_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "optrun"]
 
 
-def sweep_once(members: int, workers: int | None, own_rss: bool = False) -> tuple[float, int, int, float]:
-    """(wall seconds from spawn to exit, peak RSS KiB, trace rows, the sweep's own wall_time_s)
-    of one CLI sweep into a fresh runs folder."""
+def sweep_once(
+    members: int, workers: int | None, own_rss: bool = False
+) -> tuple[float, int, int, float, float]:
+    """(wall seconds from spawn to exit, peak RSS KiB, trace rows, the sweep's own wall_time_s,
+    CPU seconds of the CLI process and its workers) of one CLI sweep into a fresh runs folder."""
     import json
 
     runs = tempfile.mkdtemp(prefix="optrun-bench-sweep-")
@@ -97,7 +99,7 @@ def sweep_once(members: int, workers: int | None, own_rss: bool = False) -> tupl
                 rows += f.read().count(b"\n") - 1
         with open(os.path.join(runs, folder, "summary.json"), "rb") as f:
             inner = json.load(f)["wall_time_s"]
-        return r.wall_s, r.maxrss_kib, rows, inner
+        return r.wall_s, r.maxrss_kib, rows, inner, r.cpu_s
     finally:
         shutil.rmtree(runs, ignore_errors=True)
 
@@ -124,12 +126,13 @@ def parent_serial(members: int, rounds: int) -> dict[str, float]:
     from optrun.execution.batch import BatchJob, run_batch
     from optrun.execution.sweep import execute_sweep
     from optrun.sweep import load_plan, make_batches
+    from optrun.sweep.batches import batch_configs
 
     runs = tempfile.mkdtemp(prefix="optrun-bench-parent-")
     try:
         plan = load_plan(CONFIG, [], [f"seed=0:{members}"])
         batches = make_batches(plan.members)
-        jobs = [BatchJob(runs, b, idx, [plan.members[i] for i in idx]) for b, idx in enumerate(batches)]
+        jobs = [BatchJob(runs, b, idx, batch_configs(plan, idx)) for b, idx in enumerate(batches)]
         results = {j.batch: run_batch(*j, should_stop=lambda: False) for j in jobs}
         shutil.rmtree(os.path.join(runs, "traces"))
 
@@ -149,7 +152,7 @@ def parent_serial(members: int, rounds: int) -> dict[str, float]:
         def t_pickle() -> float:
             t0 = time.perf_counter()
             for j in jobs:  # the pool pickles each job in the parent and unpickles it in a worker
-                pickle.loads(pickle.dumps(tuple(j), pickle.HIGHEST_PROTOCOL))
+                pickle.loads(pickle.dumps(tuple(j), pickle.HIGHEST_PROTOCOL))  # as the pool does
             for rows in results.values():  # and the rows back
                 pickle.loads(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
             return time.perf_counter() - t0
@@ -183,23 +186,24 @@ def one_at_a_time(sample: int) -> float:
         shutil.rmtree(runs, ignore_errors=True)
 
 
-def timed_sweeps(big: int, small: int, repeats: int) -> dict[tuple[int, int], list[tuple[float, float]]]:
-    """(spawn-to-exit, the sweep's own wall_time_s) of each sweep, by (members, workers): rounds of
-    the four settings in rotating order, so a busy spell hits each of them."""
+def timed_sweeps(big: int, small: int, repeats: int) -> dict[tuple[int, int], list[tuple[float, ...]]]:
+    """(spawn-to-exit, the sweep's own wall_time_s, CPU seconds) of each sweep, by (members,
+    workers): rounds of the four settings in rotating order, so a busy spell hits each of them."""
     settings = [(big, 2), (big, 1), (small, 2), (small, 1)]
-    out: dict[tuple[int, int], list[tuple[float, float]]] = {k: [] for k in settings}
+    out: dict[tuple[int, int], list[tuple[float, ...]]] = {k: [] for k in settings}
     for r in range(repeats):
         for members, w in settings[r % 4 :] + settings[: r % 4]:
-            wall, _, _, inner = sweep_once(members, w)
-            out[(members, w)].append((wall, inner))
+            wall, _, _, inner, cpu = sweep_once(members, w)
+            out[(members, w)].append((wall, inner, cpu))
     return out
 
 
 def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float]) -> Table:
     """The sweep with two workers and one, the slope per member, the parent's serial part."""
     big, small = a.members, a.small
-    med = {k: median([w for w, _ in v]) for k, v in walls.items()}
-    inner = {k: median([i for _, i in v]) for k, v in walls.items()}
+    med = {k: median([x[0] for x in v]) for k, v in walls.items()}
+    inner = {k: median([x[1] for x in v]) for k, v in walls.items()}
+    cpu = {k: median([x[2] for x in v]) for k, v in walls.items()}
     speedup = med[(big, 1)] / med[(big, 2)]
     slope = (med[(big, 2)] - med[(small, 2)]) / (big - small)
     t = Table(
@@ -232,6 +236,12 @@ def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float]) -> 
         f"{fmt_time(inner[(big, 2)])} / {fmt_time(inner[(big, 1)])} ({inner[(big, 1)] / inner[(big, 2)]:.2f}×)",
         "",
     )
+    t.add(
+        f"CPU time of all processes, {big:,} members, 2 / 1 workers",
+        f"{fmt_time(cpu[(big, 2)])} / {fmt_time(cpu[(big, 1)])}; "
+        f"per extra member {fmt_time((cpu[(big, 1)] - cpu[(small, 1)]) / (big - small))} (1 worker)",
+        "",
+    )
     serial = sum(parent.values())
     t.add(
         f"the parent's serial part, {big:,} members",
@@ -239,10 +249,12 @@ def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float]) -> 
         f"{fmt_time(parent['sweep'])}, pickling {fmt_time(parent['pickle'])})",
         "",
     )
-    runs = "; ".join(f"{m:,}x{w}: " + ", ".join(fmt_time(x) for x, _ in walls[(m, w)]) for (m, w) in walls)
+    runs = "; ".join(f"{m:,}x{w}: " + ", ".join(fmt_time(x[0]) for x in walls[(m, w)]) for (m, w) in walls)
     t.notes += [
         f"medians of {a.repeats} rounds (spawn to exit; runs: {runs})",
         "the parent's serial part is measured in this process (medians of 5), see the module's docstring",
+        "CPU time: user + system of the CLI process and the workers it reaped (wait4), less sensitive "
+        "than wall time to other processes on the machine",
         f"cores: {cores}; load average after timing (1, 5, 15 min): {load_average()}",
     ]
     return t
@@ -270,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     progress(f"sweeps of {a.members:,} and {a.small:,} members, 2 workers and --workers 1, {a.repeats}x")
     sweep_once(100, None)  # warm-up: fills the bytecode cache and the page cache
     walls = timed_sweeps(a.members, a.small, a.repeats)
-    _, _, rows, _ = sweep_once(a.small, 2)
+    _, _, rows, _, _ = sweep_once(a.small, 2)
     rows = rows * a.members // a.small
     progress("the parent's serial part, in this process")
     parent = parent_serial(a.members, 5)
@@ -286,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         ["how", "wall time", "members/s", "vs one at a time", "target"],
     )
     for w, label in ((2, "optrun run --sweep --workers 2"), (1, "optrun run --sweep --workers 1")):
-        wall = median([x for x, _ in walls[(a.members, w)]])
+        wall = median([x[0] for x in walls[(a.members, w)]])
         ratio = alone_total / wall
         target = (
             f"{verdict(wall, TARGET_WALL_S)}; ratio {'PASS' if ratio >= TARGET_RATIO else 'MISS'} "
@@ -316,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     peaks = []
     for n in (a.members, a.large):
-        wall, kib, _, _ = sweep_once(n, None, own_rss=True)
+        wall, kib, _, _, _ = sweep_once(n, None, own_rss=True)
         peaks.append(kib * 1024)
         m.add(f"{n:,}", fmt_time(wall), f"{n / wall:,.0f}", f"{kib / 1024:,.0f} MiB")
     m.notes += [

@@ -18,6 +18,7 @@ from ..store.folder import FolderLock, utc_now
 from ..store.records import check_format, config_path, read_summary
 from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
+from ..sweep.batches import batch_configs
 from .batch import BatchJob
 from .executors import Executor, executor_for
 from .provenance import meta_record, process_record, still_running
@@ -168,9 +169,8 @@ class _Sweep:
 
     def run(self, executor: Executor) -> None:
         """Every batch through ``executor``, each one's rows kept as it finishes."""
-        members = self.plan.members
         jobs = [
-            BatchJob(self.path, self.first_batch + b, idx, [members[i] for i in idx])
+            BatchJob(self.path, self.first_batch + b, idx, batch_configs(self.plan, idx))
             for b, idx in enumerate(self.batches)
         ]
         for job, rows in executor.results(jobs, self.sig, lambda: self.stop_all, self._progress):

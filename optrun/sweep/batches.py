@@ -79,3 +79,36 @@ def make_batches(members: list[RunConfig], batch_max: int = BATCH_MAX) -> list[l
             out.append(idx[j : j + size])
             j += size
     return out
+
+
+class BatchConfigs(list):
+    """A batch's member configs (a plain list of them), which pickles small: the distinct configs
+    once, then which one each member is and its seed (``RunConfig.with_seed`` rebuilds the same
+    configs where it is unpickled). A process pool sends each batch's configs to a worker: a
+    1,000-member batch of seeds is a few kilobytes instead of a config's fields per member."""
+
+    def __init__(self, configs: list[RunConfig], bases: list[RunConfig], which: list[int], seeds: list):
+        super().__init__(configs)
+        self.bases, self.which, self.seeds = bases, which, seeds
+
+    def __reduce__(self):
+        used = sorted(set(self.which))
+        place = {b: k for k, b in enumerate(used)}
+        return unpack_configs, ([self.bases[b] for b in used], [place[b] for b in self.which], self.seeds)
+
+
+def unpack_configs(bases: list[RunConfig], which: list[int], seeds: list) -> list[RunConfig]:
+    """The member configs a :class:`BatchConfigs` pickled."""
+    return [bases[b] if s is None else bases[b].with_seed(s) for b, s in zip(which, seeds)]
+
+
+def batch_configs(plan: Any, idx: list[int]) -> list[RunConfig]:
+    """The configs of the members ``idx`` of ``plan`` (:class:`~optrun.sweep.plan.Plan`): a
+    :class:`BatchConfigs` when the plan says which distinct config each member is (small to
+    pickle for a worker), else a plain list."""
+    configs = [plan.members[i] for i in idx]
+    if len(plan.base_of) != len(plan.members):  # a plan made by hand
+        return configs
+    base_of, assignments = plan.base_of, plan.assignments
+    seeds = [assignments[i].get("seed") for i in idx]
+    return BatchConfigs(configs, plan.bases, [base_of[i] for i in idx], seeds)
