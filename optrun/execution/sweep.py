@@ -108,18 +108,9 @@ class _Sweep:
         used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
         self.first_batch = max(used, default=-1) + 1
         self.axis_cols = [k for ax in plan.axes for k in ax.keys]
+        # one row per member; None: pending, its row made when it is written (see _complete)
         self.rows: list[dict[str, Any]] = (
-            [dict(r) for r in previous_rows]
-            if previous_rows
-            else [
-                {
-                    "member": i,
-                    "batch": None,
-                    **{k: cell(plan.assignments[i].get(k)) for k in self.axis_cols},
-                    "status": "pending",
-                }
-                for i in range(len(members))
-            ]
+            [dict(r) for r in previous_rows] if previous_rows else [None] * len(members)  # type: ignore[list-item]
         )
         self.cells: list[str | None] = [None] * len(members)  # summary.csv text of a row's fields
         self.done_members = 0
@@ -185,15 +176,20 @@ class _Sweep:
         pending); save the summary now and then, so a killed sweep keeps its finished members."""
         if res is None:
             return
-        rows, cells = self.rows, self.cells
+        rows, cells, axis_cols, assignments = self.rows, self.cells, self.axis_cols, self.plan.assignments
         for i, r in zip(job.indices, res):
             cells[i] = r.pop(ROW_CELLS, None)
-            rows[i] = {
-                "member": rows[i].get("member", i),
-                "batch": job.batch,
-                **{k: rows[i].get(k) for k in self.axis_cols},
-                **r,
-            }
+            old = rows[i]
+            if old is None:
+                axes = {k: cell(assignments[i].get(k)) for k in axis_cols}
+                rows[i] = {"member": i, "batch": job.batch, **axes, **r}
+            else:  # a resumed sweep's row: its recorded number and axis values
+                rows[i] = {
+                    "member": old.get("member", i),
+                    "batch": job.batch,
+                    **{k: old.get(k) for k in axis_cols},
+                    **r,
+                }
             if r["status"] == "failed":
                 msg = r.get("error", "failed")
                 self.failures.append(f"member {i}: {msg}")
@@ -215,14 +211,27 @@ class _Sweep:
             # at most every SAVE_SECONDS, and never more than ~10% of the time on saving
             self.next_save = time.monotonic() + max(SAVE_SECONDS, 10 * (time.monotonic() - t))
 
+    def _complete(self) -> None:
+        """Give each member that has no row yet its pending row."""
+        rows, assignments = self.rows, self.plan.assignments
+        for i in [i for i, r in enumerate(rows) if r is None]:
+            rows[i] = {
+                "member": i,
+                "batch": None,
+                **{k: cell(assignments[i].get(k)) for k in self.axis_cols},
+                "status": "pending",
+            }
+
     def _write_summary(self, summary: dict[str, Any]) -> None:
         """summary.csv and summary.json: the member number, its batch, the axis values, the fields."""
+        self._complete()
         columns = ["member", "batch", *self.axis_cols, *ROW_FIELDS]
         write_summary(self.path, summary, columns, self.rows, self.cells, len(columns) - len(ROW_FIELDS))
 
     def finish(self) -> SweepOutcome:
         """The final summary (status, counts, gates), written with the meta record; the outcome."""
         wall = time.perf_counter() - self.t0
+        self._complete()
         sig, rows = self.sig, self.rows
         statuses = [r.get("status") for r in rows]
         counts = {s: statuses.count(s) for s in sorted(set(statuses))}
