@@ -103,7 +103,10 @@ class _Sweep:
         self.reporter, self.fail_fast, self.sig = reporter, fail_fast, sig
         members = plan.members
         self.todo = list(range(len(members))) if only is None else list(only)
-        self.batches = [[self.todo[i] for i in b] for b in make_batches([members[i] for i in self.todo])]
+        kinds = [plan.base_of[i] for i in self.todo] if len(plan.base_of) == len(members) else None
+        self.batches = [
+            [self.todo[i] for i in b] for b in make_batches([members[i] for i in self.todo], kinds=kinds)
+        ]
         self.run_id = os.path.basename(os.path.normpath(path))
         used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
         self.first_batch = max(used, default=-1) + 1
