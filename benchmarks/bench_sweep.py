@@ -4,6 +4,7 @@ memory of a 100,000-member sweep.
 
     python benchmarks/bench_sweep.py              # about 40 s on 2 cores
     python benchmarks/bench_sweep.py --quick      # 2,000 / 20,000 members, a 50-run sample
+    python benchmarks/bench_sweep.py --base /path/to/other/checkout   # and a before/after table
 
 Method:
 
@@ -78,18 +79,23 @@ def optrun_cmd() -> list[str]:
 
 
 def sweep_once(
-    members: int, workers: int | None, own_rss: bool = False
+    members: int, workers: int | None, own_rss: bool = False, tree: str | None = None
 ) -> tuple[float, int, int, float, float]:
     """(wall seconds from spawn to exit, peak RSS KiB, trace rows, the sweep's own wall_time_s,
-    CPU seconds of the CLI process and its workers) of one CLI sweep into a fresh runs folder."""
+    CPU seconds of the CLI process and its workers) of one CLI sweep into a fresh runs folder;
+    ``tree``: another checkout of optrun (``python -m optrun`` with it on ``PYTHONPATH``)."""
     import json
 
     runs = tempfile.mkdtemp(prefix="optrun-bench-sweep-")
     try:
-        cmd = optrun_cmd() + ["run", CONFIG, "--sweep", f"seed=0:{members}", "--runs-dir", runs, "--quiet"]
+        env = child_env()
+        if tree:
+            env["PYTHONPATH"] = tree
+        head = [sys.executable, "-m", "optrun"] if tree else optrun_cmd()
+        cmd = head + ["run", CONFIG, "--sweep", f"seed=0:{members}", "--runs-dir", runs, "--quiet"]
         if workers:
             cmd += ["--workers", str(workers)]
-        r = run_process(cmd, own_rss=own_rss, cwd=runs, env=child_env())
+        r = run_process(cmd, own_rss=own_rss, cwd=runs, env=env)
         if r.returncode != 0:
             raise SystemExit(f"the sweep failed (exit {r.returncode}): {' '.join(cmd)}")
         (folder,) = os.listdir(runs)
@@ -260,6 +266,30 @@ def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float]) -> 
     return t
 
 
+def before_after(base: str, members: int, repeats: int) -> Table:
+    """The sweep with this tree and with ``base`` (another checkout), interleaved."""
+    this = "this tree"
+    out: dict[tuple[str, int], list[tuple[float, ...]]] = {}
+    sweep_once(100, 2, tree=base)  # warm-up of the other tree's bytecode
+    for r in range(repeats):
+        for who, tree in ((this, None), (base, base))[:: 1 if r % 2 == 0 else -1]:
+            for w in (2, 1):
+                wall, _, _, inner, cpu = sweep_once(members, w, tree=tree)
+                out.setdefault((who, w), []).append((wall, inner, cpu))
+    t = Table(
+        f"Before and after: the {members:,}-member sweep with {base} and with this tree (interleaved)",
+        ["tree", "2 workers", "1 worker", "2 vs 1", "CPU, 2 / 1 workers"],
+    )
+    for who in (base, this):
+        m = {w: median([x[0] for x in out[(who, w)]]) for w in (2, 1)}
+        c = {w: median([x[2] for x in out[(who, w)]]) for w in (2, 1)}
+        t.add(
+            who, fmt_time(m[2]), fmt_time(m[1]), f"{m[1] / m[2]:.2f}×", f"{fmt_time(c[2])} / {fmt_time(c[1])}"
+        )
+    t.notes.append(f"medians of {repeats} rounds, spawn to exit; load average after: {load_average()}")
+    return t
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -272,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--large", type=int, default=100_000, help="members of the memory sweep")
     p.add_argument("--sample", type=int, default=200, help="members timed one at a time")
     p.add_argument("--repeats", type=int, default=3, help="timed rounds per setting (median)")
+    p.add_argument("--base", help="also time the sweep with this other checkout of optrun (before/after)")
     a = p.parse_args(argv)
     if a.quick:
         a.members, a.small, a.large, a.sample, a.repeats = 2_000, 200, 20_000, 50, 1
@@ -287,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     progress("the parent's serial part, in this process")
     parent = parent_serial(a.members, 5)
     print(issue16_table(a, cores, walls, rows, parent).markdown() + "\n")
+
+    if a.base:
+        progress(f"before and after: {a.base} and this tree, {a.repeats}x")
+        print(before_after(a.base, a.members, a.repeats).markdown() + "\n")
 
     progress(f"{a.sample} members one at a time through optrun.execute")
     per_member = one_at_a_time(a.sample)
