@@ -23,7 +23,8 @@ Method:
   (``load_plan``), the parent's bookkeeping of the sweep (``execute_sweep`` fed by an executor
   that hands back batch results computed beforehand: the folder, the rows, the summary files),
   and the pickling of the jobs sent to the workers and of the rows they send back (both ends).
-  Start-up (imports) is the CLI's fixed cost, in the 1,000-member figure.
+  Start-up (Python and the imports of a sweep's CLI process, timed from spawn to exit of a
+  ``python -c "import ..."``) is its fixed cost, in the 1,000-member figure too.
 * **one at a time**: the same members through the public API in this process,
   ``optrun.execute(config, runs_dir)`` in a loop (each makes its own run folder, as
   ``optrun run`` does). Timing all 10,000 would take minutes, so a sample of ``--sample``
@@ -124,6 +125,21 @@ class _Replay:
             yield job, [dict(r) for r in self.rows[job.batch]]
 
 
+STARTUP = (
+    "import optrun.cli, optrun.cli.run, optrun.execution.sweep, optrun.sweep, concurrent.futures.process"
+)
+
+
+def startup_s(rounds: int) -> float:
+    """Seconds from spawn to exit of a Python that imports what a sweep's CLI process imports
+    (median of ``rounds``): the fixed start of every sweep, before its plan."""
+    times = []
+    for _ in range(rounds):
+        r = run_process([sys.executable, "-c", STARTUP], env=child_env())
+        times.append(r.wall_s)
+    return median(times)
+
+
 def parent_serial(members: int, rounds: int) -> dict[str, float]:
     """Seconds of the parent's serial work for a sweep of ``members`` (medians of ``rounds``):
     the plan, the bookkeeping of execute_sweep, pickling the jobs and the rows (both ends)."""
@@ -204,7 +220,7 @@ def timed_sweeps(big: int, small: int, repeats: int) -> dict[tuple[int, int], li
     return out
 
 
-def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float]) -> Table:
+def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float], startup: float) -> Table:
     """The sweep with two workers and one, the slope per member, the parent's serial part."""
     big, small = a.members, a.small
     med = {k: median([x[0] for x in v]) for k, v in walls.items()}
@@ -255,6 +271,7 @@ def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float]) -> 
         f"{fmt_time(parent['sweep'])}, pickling {fmt_time(parent['pickle'])})",
         "",
     )
+    t.add("and its fixed start: Python and the imports of a sweep (spawn to exit)", fmt_time(startup), "")
     runs = "; ".join(f"{m:,}x{w}: " + ", ".join(fmt_time(x[0]) for x in walls[(m, w)]) for (m, w) in walls)
     t.notes += [
         f"medians of {a.repeats} rounds (spawn to exit; runs: {runs})",
@@ -317,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = rows * a.members // a.small
     progress("the parent's serial part, in this process")
     parent = parent_serial(a.members, 5)
-    print(issue16_table(a, cores, walls, rows, parent).markdown() + "\n")
+    startup = startup_s(5)
+    print(issue16_table(a, cores, walls, rows, parent, startup).markdown() + "\n")
 
     if a.base:
         progress(f"before and after: {a.base} and this tree, {a.repeats}x")
