@@ -126,12 +126,14 @@ def chunk_rows(S: int, d: int) -> int:
 
 class Members:
     """Per-member bookkeeping between chunks: status, stop reason, last kept row, final and best
-    point. :meth:`close` applies the stop rules to a chunk of rows and updates the rest."""
+    point. :meth:`close` applies the stop rules to a chunk of rows and updates the rest, for all
+    members at once: a few numpy calls per chunk whatever the number of members, no loop over them.
+    """
 
     def __init__(self, S: int, d: int, f_target: float | None, grad_norm_tol: float | None):
         self.S, self.target, self.gtol = S, f_target, grad_norm_tol
         self.status = np.full(S, RUNNING, dtype=np.int8)
-        self.reason = ["iterations"] * S
+        self.reason = np.full(S, "iterations", dtype=object)  # str per member (set by index arrays)
         self.last_row = np.zeros(S, dtype=np.int64)  # iteration of each member's last kept row
         self.final_f = np.full(S, np.nan)
         self.final_g = np.full(S, np.nan)
@@ -152,8 +154,7 @@ class Members:
         rows, ended = self._stops(f, gn, sn, n)
         if at_end:
             ended |= self.status == RUNNING
-        for s in np.flatnonzero(rows):
-            self._track(s, first, int(rows[s]), f, gn, xs)
+        self._track(first, rows, f, gn, xs)
         return Chunk(first, n, f, gn, sn, xs, rows, ended)
 
     def _stops(self, f, gn, sn, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,32 +168,38 @@ class Members:
             hit |= gn <= self.gtol
         event = (bad | hit) & alive
         rows = np.where(alive, n, 0)
-        ended = np.zeros(self.S, dtype=bool)
-        if event.any():
-            for s in np.flatnonzero(event.any(axis=0)):
-                r = int(np.argmax(event[:, s]))
-                rows[s] = r + 1
-                ended[s] = True
-                if bad[r, s]:
-                    self.status[s], self.reason[s] = DIVERGED, "nonfinite"
-                else:
-                    self.status[s] = COMPLETED
-                    hit_target = self.target is not None and f[r, s] <= self.target
-                    self.reason[s] = "f_target" if hit_target else "grad_norm"
+        ended = event.any(axis=0)
+        stopped = np.flatnonzero(ended)
+        if stopped.size:
+            r = np.argmax(event[:, stopped], axis=0)  # each one's first row meeting a rule
+            rows[stopped] = r + 1
+            diverged = bad[r, stopped]
+            self.status[stopped] = np.where(diverged, DIVERGED, COMPLETED)
+            on_target = f[r, stopped] <= self.target if self.target is not None else False
+            self.reason[stopped] = np.where(
+                diverged, "nonfinite", np.where(on_target, "f_target", "grad_norm")
+            ).astype(object)
         return rows, ended
 
-    def _track(self, s: int, first: int, m: int, f, gn, xs) -> None:
-        """Best and final point of member ``s`` after its ``m`` rows of this chunk."""
-        fs = f[:m, s]
-        ok = np.isfinite(fs)
-        if ok.any():
-            i = int(np.argmin(np.where(ok, fs, np.inf)))
-            if fs[i] < self.best_f[s]:
-                self.best_f[s], self.best_it[s] = fs[i], first + i
-                self.best_x[s] = xs[i, s]
-        self.last_row[s] = first + m - 1
-        self.final_f[s], self.final_g[s] = f[m - 1, s], gn[m - 1, s]
-        self.final_x[s] = xs[m - 1, s]
+    def _track(self, first: int, rows: np.ndarray, f, gn, xs) -> None:
+        """Best and final point of each member after its ``rows`` rows of this chunk."""
+        live = np.flatnonzero(rows)
+        if not live.size:
+            return
+        last = rows[live] - 1  # each member's last row in the chunk
+        mine = np.arange(len(f))[:, None] <= last  # (n, L): the member's own rows
+        fl = f[:, live]
+        fm = np.where(mine & np.isfinite(fl), fl, np.inf)
+        i = np.argmin(fm, axis=0)  # the first row of the smallest finite f (inf: none finite)
+        fi = fm[i, np.arange(live.size)]
+        better = fi < self.best_f[live]  # an inf (no finite f) never is
+        if better.any():
+            b = live[better]
+            self.best_f[b], self.best_it[b] = fi[better], first + i[better]
+            _copy_points(self.best_x, b, xs, i[better])
+        self.last_row[live] = first + last
+        self.final_f[live], self.final_g[live] = f[last, live], gn[last, live]
+        _copy_points(self.final_x, live, xs, last)
 
     def snapshot(self, it: int, x: np.ndarray, state: Any) -> Checkpoint:
         return Checkpoint(
@@ -216,27 +223,37 @@ class Members:
         self.best_f[:], self.best_it[:], self.best_x[:] = cp.best_f, cp.best_it, cp.best_x
 
     def results(self, interrupted: bool) -> list[MemberResult]:
-        out = []
-        for s in range(self.S):
-            if self.status[s] == RUNNING:
-                st, why = ("interrupted", "interrupted") if interrupted else ("completed", "iterations")
-            else:
-                st, why = ("diverged" if self.status[s] == DIVERGED else "completed"), self.reason[s]
-            best = float(self.best_f[s]) if np.isfinite(self.best_f[s]) else float("nan")
-            out.append(
-                MemberResult(
-                    status=st,
-                    stop_reason=why,
-                    iterations=int(self.last_row[s]),
-                    final_f=float(self.final_f[s]),
-                    final_x=self.final_x[s].copy(),
-                    final_grad_norm=float(self.final_g[s]),
-                    best_f=best,
-                    best_x=self.best_x[s].copy(),
-                    best_iteration=int(self.best_it[s]),
-                )
-            )
-        return out
+        """One result per member, its fields taken from the arrays by column (no per-member
+        arithmetic: the loop over members only packs the columns)."""
+        running, diverged = self.status == RUNNING, self.status == DIVERGED
+        status = np.where(diverged, "diverged", "completed").astype(object)
+        reason = self.reason.copy()
+        if running.any():
+            status[running] = "interrupted" if interrupted else "completed"
+            reason[running] = "interrupted" if interrupted else "iterations"
+        best = np.where(np.isfinite(self.best_f), self.best_f, np.nan)
+        final_x, best_x = self.final_x.copy(), self.best_x.copy()
+        columns = (
+            status.tolist(),
+            reason.tolist(),
+            self.last_row.tolist(),
+            self.final_f.tolist(),
+            list(final_x),
+            self.final_g.tolist(),
+            best.tolist(),
+            list(best_x),
+            self.best_it.tolist(),
+        )
+        return [MemberResult(*fields) for fields in zip(*columns)]
+
+
+def _copy_points(dst: np.ndarray, members: np.ndarray, xs: np.ndarray, rows: np.ndarray) -> None:
+    """``dst[members[j]] = xs[rows[j], members[j]]``; when every member takes the same row, one
+    copy from the chunk's buffer (no ``(S, d)`` temporary: the large-``d`` run)."""
+    if members.size == dst.shape[0] and (rows == rows[0]).all():
+        dst[...] = xs[rows[0]]
+    else:
+        dst[members] = xs[rows, members]
 
 
 class Loop:

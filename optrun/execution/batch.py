@@ -15,7 +15,7 @@ from ..objectives import Objective
 from ..problem import build_objective, build_optimizer, start_points
 from ..runner import MemberResult, Problem, run
 from ..signals import EvaluationTimeout, Interrupt
-from ..store.sweepstore import BatchTraceWriter, write_points
+from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, BatchTraceWriter, summary_cells, write_points
 from ..store.thinning import TARGET_COLUMNS
 from ..sweep import batch_params
 from .results import expect_failures, final_distances, member_summary
@@ -128,6 +128,8 @@ def _member_rows(
         )
         for row in rows:
             row["x_file"] = name
+    for row, text in zip(rows, summary_cells(list(ROW_FIELDS), rows)):  # summary.csv text, made here
+        row[ROW_CELLS] = text
     return rows
 
 

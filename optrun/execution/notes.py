@@ -41,11 +41,17 @@ def trace_size_note(configs: list[RunConfig], sweep: bool = False) -> str | None
     than :data:`TRACE_NOTE_BYTES` (rows x columns x bytes per number, per file), with the settings
     that would shrink it (only those that are not already in force)."""
     rows = total = 0
+    sizes: dict[tuple, tuple[int, int]] = {}  # (rows, bytes) by the sections they depend on
     for c in configs:
-        formats = ("csv",) if sweep else c.trace.formats  # a sweep writes CSV batch files
-        n = trace_rows(c)
-        rows += n
-        total += n * (4 + sweep + c.trace.x_columns(c.dim)) * sum(TRACE_BYTES_PER_VALUE[f] for f in formats)
+        key = (id(c.trace), id(c.objective), c.iterations)  # (the configs are alive: ids stay theirs)
+        size = sizes.get(key)
+        if size is None:
+            formats = ("csv",) if sweep else c.trace.formats  # a sweep writes CSV batch files
+            n = trace_rows(c)
+            per = (4 + sweep + c.trace.x_columns(c.dim)) * sum(TRACE_BYTES_PER_VALUE[f] for f in formats)
+            size = sizes[key] = (n, n * per)
+        rows += size[0]
+        total += size[1]
     if total <= TRACE_NOTE_BYTES:
         return None
     c = configs[0]

@@ -16,8 +16,9 @@ from ..errors import RunReadError, RunSelectionError, StorageError
 from ..store import FORMAT_VERSION, RunFolder
 from ..store.folder import FolderLock, utc_now
 from ..store.records import check_format, config_path, read_summary
-from ..store.sweepstore import ROW_FIELDS, SweepFolder, write_summary
+from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
+from ..sweep.batches import batch_configs
 from .batch import BatchJob
 from .executors import Executor, executor_for
 from .provenance import meta_record, process_record, still_running
@@ -102,24 +103,19 @@ class _Sweep:
         self.reporter, self.fail_fast, self.sig = reporter, fail_fast, sig
         members = plan.members
         self.todo = list(range(len(members))) if only is None else list(only)
-        self.batches = [[self.todo[i] for i in b] for b in make_batches([members[i] for i in self.todo])]
+        kinds = [plan.base_of[i] for i in self.todo] if len(plan.base_of) == len(members) else None
+        self.batches = [
+            [self.todo[i] for i in b] for b in make_batches([members[i] for i in self.todo], kinds=kinds)
+        ]
         self.run_id = os.path.basename(os.path.normpath(path))
         used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
         self.first_batch = max(used, default=-1) + 1
         self.axis_cols = [k for ax in plan.axes for k in ax.keys]
+        # one row per member; None: pending, its row made when it is written (see _complete)
         self.rows: list[dict[str, Any]] = (
-            [dict(r) for r in previous_rows]
-            if previous_rows
-            else [
-                {
-                    "member": i,
-                    "batch": None,
-                    **{k: cell(plan.assignments[i].get(k)) for k in self.axis_cols},
-                    "status": "pending",
-                }
-                for i in range(len(members))
-            ]
+            [dict(r) for r in previous_rows] if previous_rows else [None] * len(members)  # type: ignore[list-item]
         )
+        self.cells: list[str | None] = [None] * len(members)  # summary.csv text of a row's fields
         self.done_members = 0
         self.batches_done = 0
         self.failures: list[str] = []
@@ -167,9 +163,8 @@ class _Sweep:
 
     def run(self, executor: Executor) -> None:
         """Every batch through ``executor``, each one's rows kept as it finishes."""
-        members = self.plan.members
         jobs = [
-            BatchJob(self.path, self.first_batch + b, idx, [members[i] for i in idx])
+            BatchJob(self.path, self.first_batch + b, idx, batch_configs(self.plan, idx))
             for b, idx in enumerate(self.batches)
         ]
         for job, rows in executor.results(jobs, self.sig, lambda: self.stop_all, self._progress):
@@ -184,14 +179,20 @@ class _Sweep:
         pending); save the summary now and then, so a killed sweep keeps its finished members."""
         if res is None:
             return
-        rows = self.rows
+        rows, cells, axis_cols, assignments = self.rows, self.cells, self.axis_cols, self.plan.assignments
         for i, r in zip(job.indices, res):
-            rows[i] = {
-                "member": rows[i].get("member", i),
-                "batch": job.batch,
-                **{k: rows[i].get(k) for k in self.axis_cols},
-                **r,
-            }
+            cells[i] = r.pop(ROW_CELLS, None)
+            old = rows[i]
+            if old is None:
+                axes = {k: cell(assignments[i].get(k)) for k in axis_cols}
+                rows[i] = {"member": i, "batch": job.batch, **axes, **r}
+            else:  # a resumed sweep's row: its recorded number and axis values
+                rows[i] = {
+                    "member": old.get("member", i),
+                    "batch": job.batch,
+                    **{k: old.get(k) for k in axis_cols},
+                    **r,
+                }
             if r["status"] == "failed":
                 msg = r.get("error", "failed")
                 self.failures.append(f"member {i}: {msg}")
@@ -213,13 +214,27 @@ class _Sweep:
             # at most every SAVE_SECONDS, and never more than ~10% of the time on saving
             self.next_save = time.monotonic() + max(SAVE_SECONDS, 10 * (time.monotonic() - t))
 
+    def _complete(self) -> None:
+        """Give each member that has no row yet its pending row."""
+        rows, assignments = self.rows, self.plan.assignments
+        for i in [i for i, r in enumerate(rows) if r is None]:
+            rows[i] = {
+                "member": i,
+                "batch": None,
+                **{k: cell(assignments[i].get(k)) for k in self.axis_cols},
+                "status": "pending",
+            }
+
     def _write_summary(self, summary: dict[str, Any]) -> None:
         """summary.csv and summary.json: the member number, its batch, the axis values, the fields."""
-        write_summary(self.path, summary, ["member", "batch", *self.axis_cols, *ROW_FIELDS], self.rows)
+        self._complete()
+        columns = ["member", "batch", *self.axis_cols, *ROW_FIELDS]
+        write_summary(self.path, summary, columns, self.rows, self.cells, len(columns) - len(ROW_FIELDS))
 
     def finish(self) -> SweepOutcome:
         """The final summary (status, counts, gates), written with the meta record; the outcome."""
         wall = time.perf_counter() - self.t0
+        self._complete()
         sig, rows = self.sig, self.rows
         statuses = [r.get("status") for r in rows]
         counts = {s: statuses.count(s) for s in sorted(set(statuses))}

@@ -11,6 +11,11 @@ The text of a number can differ from ``repr`` (``1e-05`` is written ``0.00001``,
 ``2.5e-7``), never its value: ``float(text)`` and every JSON reader give back the same double.
 Non-finite numbers are ``nan``, ``inf`` and ``-inf`` in CSV (what ``float()`` and pandas read)
 and ``null`` in JSON, which has no spelling for them.
+
+A sweep's batch trace goes through :func:`csv_lines`, which stays in bytes: orjson's output is cut
+once per row (not per number, and never decoded to ``str`` and encoded back), and the integer
+columns come from texts made once per batch (member numbers) or per chunk (iterations), gathered
+with numpy (:func:`int_texts`), so nothing is formatted per row in Python.
 """
 
 from __future__ import annotations
@@ -30,6 +35,45 @@ def number_texts(values: np.ndarray) -> list[str]:
     if len(values) == 0:
         return []
     return orjson.dumps(np.ascontiguousarray(values), option=_NUMPY).decode()[1:-1].split(",")
+
+
+def int_texts(values: np.ndarray, end: bytes = b",") -> np.ndarray:
+    """The text of each element of a 1-D integer array followed by ``end``, as bytes in an object
+    array (so that ``texts[index]`` gathers the texts of many rows in one numpy call)."""
+    out = np.empty(len(values), dtype=object)
+    if len(values):
+        text = orjson.dumps(np.ascontiguousarray(values, dtype=np.int64), option=_NUMPY)
+        out[:] = [t + end for t in text[1:-1].split(b",")]
+    return out
+
+
+def float_row_texts(block: np.ndarray) -> list[bytes]:
+    """Each row of a 2-D float array (at least one column) as its comma-separated shortest
+    round-trip texts, in bytes; a non-finite number is ``nan``, ``inf`` or ``-inf`` (as ``repr``
+    spells it). One orjson call and one cut for the block."""
+    if len(block) == 0:
+        return []
+    block = np.ascontiguousarray(block, dtype=np.float64)
+    rows = orjson.dumps(block, option=_NUMPY)[2:-2].split(b"],[")
+    for i in np.flatnonzero(~np.isfinite(block).all(axis=1)).tolist():  # orjson wrote null
+        fields = rows[i].split(b",")
+        for j, text in RowFormat._non_finite(block[i]):
+            fields[j] = text.encode()
+        rows[i] = b",".join(fields)
+    return rows
+
+
+def csv_lines(heads: Sequence[Sequence[bytes]], floats: np.ndarray) -> bytes:
+    """CSV lines in bytes: line ``i`` is ``heads[0][i] + heads[1][i] + ...`` (texts that end with
+    their comma, :func:`int_texts`), then the texts of ``floats[i]`` (``(n, k)``, ``k >= 1``), then
+    a newline. The same text as :meth:`RowFormat.format` gives for the same numbers."""
+    rows = float_row_texts(floats)
+    w = len(heads) + 2
+    pieces = [b"\n"] * (w * len(rows))
+    for j, column in enumerate(heads):
+        pieces[j::w] = column
+    pieces[w - 2 :: w] = rows
+    return b"".join(pieces)
 
 
 class RowFormat:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
+import itertools
 import json
 import math
 import os
@@ -30,7 +32,7 @@ import orjson
 
 from .files import atomic_open, write_npz
 from .folder import FLUSH_BYTES, FLUSH_SECONDS, atomic_write_json, atomic_write_text, jsonable
-from .rows import RowFormat
+from .rows import PIECE_NUMBERS, csv_lines, int_texts
 from .thinning import TARGET_COLUMNS, TARGETS, LogMarks, first_crossings
 
 ROW_FIELDS = (
@@ -123,8 +125,8 @@ class BatchTraceWriter:
         self._tmp = self.path + ".partial"
         self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         cols = ["member", "iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
-        self._rows = RowFormat(cols, ints=2)
-        self._parts = [self._rows.header]
+        self._member_texts = int_texts(self.members)  # b"7," per member, made once
+        self._parts = [(",".join(cols) + "\n").encode()]
         self._pending = 0
         self._last = time.monotonic()
         self.rows_written = 0
@@ -149,13 +151,14 @@ class BatchTraceWriter:
         # member-major order within the chunk
         S = keep.shape[1]
         block = np.empty((int(np.count_nonzero(keep)), 3 + self.m))
+        its = int_texts(np.arange(first, first + n))  # b"12," per row of the chunk
         if len(block) == n * S:  # every row kept (the common case): transposes, no gathers
-            sel_s, sel_r = np.repeat(np.arange(S), n), np.tile(np.arange(n), S)
             cube = block.reshape(S, n, 3 + self.m)  # a view: block is new and contiguous
             for j, a in enumerate((f, gn, sn)):
                 cube[:, :, j] = a.T
             if self.m:
                 cube[:, :, 3:] = x[:, :, : self.m].transpose(1, 0, 2)
+            heads = (np.repeat(self._member_texts, n), np.tile(its, S))
         else:
             sel_s, sel_r = np.nonzero(keep.T)
             block[:, 0] = f[sel_r, sel_s]
@@ -163,8 +166,11 @@ class BatchTraceWriter:
             block[:, 2] = sn[sel_r, sel_s]
             if self.m:
                 block[:, 3:] = x[sel_r, sel_s, : self.m]
-        self.rows_written += len(sel_s)
-        for _, text, _ in self._rows.pieces([self.members[sel_s], sel_r + first], block, jsonl=False):
+            heads = (self._member_texts[sel_s], its[sel_r])
+        self.rows_written += len(block)
+        step = max(1, PIECE_NUMBERS // (5 + self.m))  # pieces that stay in the CPU's cache
+        for a in range(0, len(block), step):
+            text = csv_lines([h[a : a + step].tolist() for h in heads], block[a : a + step])
             self._parts.append(text)
             self._pending += len(text)
             if self._pending >= FLUSH_BYTES:
@@ -176,7 +182,7 @@ class BatchTraceWriter:
         """Append the pending lines; a write that fails (a full disk) is cut back off the file, so
         it always ends with a whole line."""
         if self._parts:
-            data = memoryview("".join(self._parts).encode())
+            data = memoryview(b"".join(self._parts))
             start = os.lseek(self._fd, 0, os.SEEK_END)
             try:
                 while data:
@@ -208,6 +214,66 @@ def _plain(v):
     return v
 
 
+_CSV_SPECIAL = (",", '"', "\r", "\n")  # characters that make csv.writer quote a field
+
+
+#: a row handed back by a batch may carry its ROW_FIELDS cells as summary.csv text under this key
+#: (formatted where the batch ran, in parallel): the sweep takes it out before keeping the row
+ROW_CELLS = "row_cells"
+
+
+def summary_lines(columns: list[str], rows: list[dict]) -> str:
+    """The lines ``csv.writer(f, lineterminator="\\n")`` writes for ``rows`` (``columns`` of each,
+    a missing key, None and a non-finite float as an empty cell), formatted a column at a time:
+    a column of one plain type goes through one ``map`` call instead of the writer's per-field
+    work (the summary of 100,000 members is written by the parent while nothing else runs)."""
+    if not rows:
+        return ""
+    if len(columns) < 2:  # (a row of one empty cell is written '""')
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(
+            [[_plain_text(r.get(c)) for c in columns] for r in rows]
+        )
+        return out.getvalue()
+    return "\n".join(summary_cells(columns, rows)) + "\n"
+
+
+def summary_cells(columns: list[str], rows: list[dict]) -> list[str]:
+    """Each row's cells of ``columns`` (at least two) as summary.csv text, without the newline."""
+    cells = [_column_texts(list(map(dict.get, rows, itertools.repeat(c)))) for c in columns]
+    return list(map(",".join, zip(*cells)))
+
+
+def _column_texts(values: list) -> list[str]:
+    """The csv.writer text of each cell of a column (see :func:`summary_lines`)."""
+    types = set(map(type, values))
+    if types == {int}:
+        return list(map(str, values))
+    if types == {float} and all(map(math.isfinite, values)):
+        return list(map(repr, values))  # csv.writer writes floats with repr
+    strings = [v for v in values if type(v) is str] if str in types else []
+    if types <= {int, float, str, type(None)} and not any(c in "\x00".join(strings) for c in _CSV_SPECIAL):
+        return [_plain_text(v) for v in values]
+    out = io.StringIO()  # anything else (quoting, bools, numpy scalars): the writer itself, a cell at a time
+    w = csv.writer(out, lineterminator="\n")
+    isfinite = math.isfinite
+    texts = []
+    for v in values:
+        out.seek(0)
+        out.truncate()
+        w.writerow(["" if v is None or (isinstance(v, float) and not isfinite(v)) else v, ""])
+        texts.append(out.getvalue()[:-2])  # the cell, without the empty cell's comma and the newline
+    return texts
+
+
+def _plain_text(v: int | float | str | None) -> str:
+    if v is None:
+        return ""
+    if type(v) is float:
+        return repr(v) if math.isfinite(v) else ""
+    return v if type(v) is str else str(v)
+
+
 def _streamed(path: str):
     """A text file written piece by piece under a temporary name, renamed over ``path`` at the end
     (:func:`optrun.store.files.atomic_open`): readers see the old file or the whole new one, and
@@ -215,21 +281,27 @@ def _streamed(path: str):
     return atomic_open(path, "w", newline="", buffering=1 << 20)
 
 
-def write_summary(folder: str, summary: dict, columns: list[str], rows: list[dict]) -> None:
+def write_summary(
+    folder: str,
+    summary: dict,
+    columns: list[str],
+    rows: list[dict],
+    cells: list[str | None] | None = None,
+    lead: int = 0,
+) -> None:
     """``summary.csv`` (``columns``, one line per member), then ``summary.json`` (``summary`` plus
     ``columns`` and ``rows``, compact), both streamed: 100,000 members never need the whole text
-    in memory."""
+    in memory. ``cells[i]``, when given, is row i's text of ``columns[lead:]`` (a batch formatted
+    it: :data:`ROW_CELLS`), or None (the row is formatted here)."""
     with _streamed(os.path.join(folder, "summary.csv")) as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(columns)
-        isfinite = math.isfinite
-        for r in rows:  # None and non-finite floats (null in summary.json) are empty cells
-            w.writerow(
-                [
-                    "" if v is None or (isinstance(v, float) and not isfinite(v)) else v
-                    for v in map(r.get, columns)
-                ]
-            )
+        csv.writer(f, lineterminator="\n").writerow(columns)
+        for i in range(0, len(rows), 1000):
+            part = rows[i : i + 1000]
+            done = cells[i : i + 1000] if cells is not None else [None] * len(part)
+            if None in done or lead < 2:
+                f.write(summary_lines(columns, part))
+            else:  # the row's first columns here, the others as the batch formatted them
+                f.write("\n".join(map("{},{}".format, summary_cells(columns[:lead], part), done)) + "\n")
     head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
     with _streamed(os.path.join(folder, "summary.json")) as f:
         f.write(head[:-1] + ',"rows":[')

@@ -44,31 +44,53 @@ def batch_params(configs: list[RunConfig]) -> dict[str, Any]:
     same numpy operations and agree bit for bit.
     """
     out: dict[str, Any] = {}
+    sections = [c.algorithm for c in configs]
+    distinct = list({id(a): a for a in sections}.values())  # seeds of one config share a section
+    place = {id(a): j for j, a in enumerate(distinct)}
+    which = np.array([place[id(a)] for a in sections], dtype=np.intp)
     for k, v in configs[0].algorithm.params.items():
         if _numeric(v):
-            out[k] = np.array([[float(c.algorithm.params[k])] for c in configs])
+            values = np.array([float(a.params[k]) for a in distinct])
+            out[k] = values[which].reshape(-1, 1)
         else:
             out[k] = v
     return out
 
 
-def make_batches(members: list[RunConfig], batch_max: int = BATCH_MAX) -> list[list[int]]:
+def make_batches(
+    members: list[RunConfig], batch_max: int = BATCH_MAX, kinds: list[int] | None = None
+) -> list[list[int]]:
     """Member indices grouped into batches, in order of each group's first member.
 
     A group of n members runs as ceil(n / batch_max) batches of near-equal size (10,000 members:
     ten batches of 1,000), so that a process pool shares the work evenly. The batches depend only
     on the members, never on the number of workers: a sweep's files are the same with any --workers.
+    ``kinds`` (the plan's ``base_of``: members of one kind differ only by seed) spares looking at
+    every member's sections.
     """
     groups: dict[tuple, list[int]] = {}
     # members that differ only in scalars (seed, start) share their section objects: their key
     # is computed once (the members are alive throughout, so the ids stay theirs)
     keys: dict[tuple, tuple] = {}
+    of_kind: dict[int, list[int]] = {}
     for i, cfg in enumerate(members):
-        ids = (id(cfg.algorithm), id(cfg.objective), id(cfg.stop), id(cfg.trace), cfg.iterations, cfg.backend)
-        key = keys.get(ids)
-        if key is None:
-            key = keys[ids] = batch_key(cfg)
-        groups.setdefault(key, []).append(i)
+        group = of_kind.get(kinds[i]) if kinds is not None else None
+        if group is None:
+            ids = (
+                id(cfg.algorithm),
+                id(cfg.objective),
+                id(cfg.stop),
+                id(cfg.trace),
+                cfg.iterations,
+                cfg.backend,
+            )
+            key = keys.get(ids)
+            if key is None:
+                key = keys[ids] = batch_key(cfg)
+            group = groups.setdefault(key, [])
+            if kinds is not None:
+                of_kind[kinds[i]] = group
+        group.append(i)
     out = []
     for idx in groups.values():
         k = -(-len(idx) // batch_max)
@@ -79,3 +101,36 @@ def make_batches(members: list[RunConfig], batch_max: int = BATCH_MAX) -> list[l
             out.append(idx[j : j + size])
             j += size
     return out
+
+
+class BatchConfigs(list):
+    """A batch's member configs (a plain list of them), which pickles small: the distinct configs
+    once, then which one each member is and its seed (``RunConfig.with_seed`` rebuilds the same
+    configs where it is unpickled). A process pool sends each batch's configs to a worker: a
+    1,000-member batch of seeds is a few kilobytes instead of a config's fields per member."""
+
+    def __init__(self, configs: list[RunConfig], bases: list[RunConfig], which: list[int], seeds: list):
+        super().__init__(configs)
+        self.bases, self.which, self.seeds = bases, which, seeds
+
+    def __reduce__(self):
+        used = sorted(set(self.which))
+        place = {b: k for k, b in enumerate(used)}
+        return unpack_configs, ([self.bases[b] for b in used], [place[b] for b in self.which], self.seeds)
+
+
+def unpack_configs(bases: list[RunConfig], which: list[int], seeds: list) -> list[RunConfig]:
+    """The member configs a :class:`BatchConfigs` pickled."""
+    return [bases[b] if s is None else bases[b].with_seed(s) for b, s in zip(which, seeds)]
+
+
+def batch_configs(plan: Any, idx: list[int]) -> list[RunConfig]:
+    """The configs of the members ``idx`` of ``plan`` (:class:`~optrun.sweep.plan.Plan`): a
+    :class:`BatchConfigs` when the plan says which distinct config each member is (small to
+    pickle for a worker), else a plain list."""
+    configs = [plan.members[i] for i in idx]
+    if len(plan.base_of) != len(plan.members):  # a plan made by hand
+        return configs
+    base_of, assignments = plan.base_of, plan.assignments
+    seeds = [assignments[i].get("seed") for i in idx]
+    return BatchConfigs(configs, plan.bases, [base_of[i] for i in idx], seeds)

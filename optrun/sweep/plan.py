@@ -36,6 +36,9 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     #: the config as read, overrides applied, without its sweep block: the members are made from it
     raw: dict[str, Any] = field(default_factory=dict)
+    #: the distinct validated configs, and which one each member is (with its own seed)
+    bases: list[RunConfig] = field(default_factory=list)
+    base_of: list[int] = field(default_factory=list)
 
     @property
     def is_sweep(self) -> bool:
@@ -154,22 +157,36 @@ def add_sweep_options(axes: list[Axis], sweep_options: list[str] | tuple[str, ..
 
 def _add_members(plan: Plan, raw: RawConfig) -> None:
     """The members of the product of the plan's axes, first axis slowest. Members that differ only
-    by seed share one validated config (``with_seed``), so 100,000 seeds validate once."""
-    cache: dict[str, RunConfig] = {}
+    by seed share one validated config (``with_seed``), so 100,000 seeds validate once: the config
+    is found by the positions of the member's values on the axes other than a seed axis (then by
+    the values themselves, so equal values on two positions share one config too)."""
+    cache: dict[str, int] = {}  # the sorted, repr'd assignment of a config: its place in plan.bases
     options = {a.keys[0]: a.option for a in plan.axes if a.option is not None}
     seen_notes: set[str] = set()
-    for combo in itertools.product(*(a.values for a in plan.axes)):
-        assignment = {k: v for a, vals in zip(plan.axes, combo) for k, v in zip(a.keys, vals)}
+    axes = plan.axes
+    keys = [k for a in axes for k in a.keys]
+    others = [j for j, a in enumerate(axes) if tuple(a.keys) != ("seed",)]
+    by_position: dict[tuple, int] = {}
+    chain = itertools.chain.from_iterable
+    for at in itertools.product(*(range(len(a.values)) for a in axes)):
+        assignment = dict(zip(keys, chain([a.values[i] for a, i in zip(axes, at)])))
         plan.assignments.append(assignment)
+        where = tuple([at[j] for j in others])
+        b = by_position.get(where)
+        if b is None:
+            # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
+            rest = sorted(
+                ((k, v) for k, v in assignment.items() if k != "seed"), key=lambda kv: switch_rank(kv[0])
+            )
+            ck = repr(rest)
+            b = cache.get(ck)
+            if b is None:
+                b = cache[ck] = len(plan.bases)
+                plan.bases.append(_member(plan, raw, rest, assignment, options, seen_notes))
+            by_position[where] = b
+        plan.base_of.append(b)
+        cfg = plan.bases[b]
         seed = assignment.get("seed")
-        # algorithm/objective swaps first, so that their hyperparameter axes apply to the new one
-        rest = sorted(
-            ((k, v) for k, v in assignment.items() if k != "seed"), key=lambda kv: switch_rank(kv[0])
-        )
-        ck = repr(rest)
-        cfg = cache.get(ck)
-        if cfg is None:
-            cfg = cache[ck] = _member(plan, raw, rest, assignment, options, seen_notes)
         if seed is not None:
             cfg = cfg.with_seed(seed)
         plan.members.append(cfg)
