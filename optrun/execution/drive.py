@@ -14,6 +14,7 @@ from ..config import RunConfig
 from ..errors import OptrunError, StorageError
 from ..objectives import Objective
 from ..optimizers import Optimizer
+from ..optimizers.user import is_user_name
 from ..runner import Checkpoint, Chunk, MemberResult, Problem, run
 from ..signals import EvaluationTimeout, Interrupt
 from ..store import RunFolder, TraceWriter
@@ -150,6 +151,8 @@ def _loop(
         config.stop.f_target,
         config.stop.grad_norm,
         chunks=True,
+        own_buffers=not is_user_name(config.algorithm.name),  # a user's optimizer may keep g or x
+        give_x0=True,  # the start point is built for this run alone
     )
     error: str | None = None
     result: MemberResult | None = None
