@@ -12,11 +12,9 @@ run (numpy ``update``, numba's fused step, or compiled chunks of steps); the obj
 in one place, ``Loop.observe``, for the rows the stepper wrote; per-member bookkeeping (stop
 rules, best and final points, checkpoints, results) is :class:`Members`'.
 
-A large run (``d`` so large that a chunk is one row) copies no point per step: its chunk's row
-is the current point itself, handed on as a view, and :class:`optrun.backends.points.Points`
-keeps the best and final points (the step out of place when the current point is the best, so
-nothing is copied); with ``Problem.own_buffers`` the objective's gradient goes into one buffer
-the runner reuses (``Objective.evaluate_into``, when the objective has it).
+A large run (a chunk of one row) copies no point per step: the chunk's row is the current point,
+viewed, and :class:`optrun.backends.points.Points` keeps the best and final points; with
+``Problem.own_buffers`` the gradient goes into one buffer (``Objective.evaluate_into``).
 
 Per member the loop records ``f``, ``grad_norm`` (Euclidean norm of the gradient at the point),
 ``step_norm`` (norm of the step that led to the point; 0 at iteration 0) and ``x``. Row ``t`` is
@@ -33,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .backends.points import Points
-from .backends.stepper import Projection, stepper_for
+from .backends.stepper import Projection, Stepper, stepper_for
 from .objectives import Objective
 from .optimizers import Optimizer
 
@@ -59,9 +57,8 @@ class Problem:
     chunks: bool = False
     #: ``project(x)``, applied in place after every step (a box constraint...); None: no-op
     project: Projection | None = None
-    #: the optimizer keeps no reference to the ``g`` and ``x`` it is given from one step to the
-    #: next (true of every built-in): the runner may then compute the gradient into one buffer it
-    #: reuses (``Objective.evaluate_into``) and alternate ``x`` between two buffers
+    #: the optimizer keeps no reference to the ``g`` and ``x`` it is given (every built-in): the
+    #: runner may reuse one gradient buffer (``evaluate_into``) and alternate ``x`` between two
     own_buffers: bool = False
     #: the caller gives ``x0`` away: the run steps it in place instead of copying it
     give_x0: bool = False
@@ -267,16 +264,19 @@ class Loop:
         #: a chunk of one row is the current point itself: no buffer of points (see the module doc)
         self.points = Points(x, problem.own_buffers) if K == 1 else None
         self.X = np.empty((K, S, d)) if self.points is None else None
+        #: the buffer the next step writes into (out of place while x is the best point), or None
+        self.target = self.points.target if self.points is not None else lambda: None
         self.observe = self._observer()
 
-    def members(self, problem: Problem) -> Members:
-        """The bookkeeping, tracking no coordinates when :class:`Points` keeps them."""
-        d = self.d if self.points is None else 0
-        return Members(self.S, d, problem.f_target, problem.grad_norm_tol)
+    def stepper(self, problem: Problem) -> Stepper:
+        chunks = problem.chunks and self.points is None  # chunks of one row gain nothing
+        return stepper_for(problem.optimizer, self.d, problem.objective if chunks else None, problem.project)
+
+    def members(self, p: Problem) -> Members:  # no coordinates when Points keeps them
+        return Members(self.S, self.d if self.points is None else 0, p.f_target, p.grad_norm_tol)
 
     def close(self, members: Members, first: int, n: int, at_end: bool) -> Chunk:
-        """:meth:`Members.close` on rows ``first .. first + n - 1``; a large run's chunk is the
-        current point, viewed."""
+        """:meth:`Members.close` on rows ``first ..``; a large run's chunk is x, viewed."""
         F, G, D, points = self.F[:n], self.G[:n], self.D[:n], self.points
         if points is None:
             return members.close(first, F, G, D, self.X[:n], at_end)
@@ -285,11 +285,18 @@ class Loop:
         points.closed(members.best_f, chunk.ended)
         return chunk
 
-    def snapshot(self, members: Members, t: int, x: np.ndarray, state: Any) -> Checkpoint:
-        cp = members.snapshot(t, x, state)
-        if self.points is not None:
-            cp.best_x = self.points.best_rows().copy()
-            cp.final_x = self.points.final_rows(members.status == RUNNING).copy()
+    def snapshot(self, members: Members, t: int, x: np.ndarray, state: Any, views: bool) -> Checkpoint:
+        """:meth:`Members.snapshot`; with ``views``, a large run's points and optimizer state are
+        the loop's own arrays, not copies (d numbers each: eight arrays for AMSGrad)."""
+        if self.points is None:
+            return members.snapshot(t, x, state)
+        if views:
+            cp = members.snapshot(t, x[:, :0], None)
+            cp.x, cp.opt_state = x, state
+        else:
+            cp = members.snapshot(t, x, state)
+        best, final = self.points.best_rows(), self.points.final_rows(members.status == RUNNING)
+        cp.best_x, cp.final_x = (best, final) if views else (best.copy(), final.copy())
         return cp
 
     def results(self, members: Members, interrupted: bool) -> list[MemberResult]:
@@ -373,13 +380,16 @@ def run(
     on_checkpoint: Callable[[Checkpoint], Any] | None = None,
     checkpoint_every_s: float | None = None,
     flush_every_s: float | None = None,
+    checkpoint_views: bool = False,
 ) -> list[MemberResult]:
     """Run the loop to the budget, a stop rule, or ``should_stop()``; one result per member.
 
     With ``on_checkpoint``, a :class:`Checkpoint` is handed over at a chunk boundary every
     ``checkpoint_every_s`` seconds and when the run is interrupted (after its rows were handed to
     ``on_chunk``). ``resume`` continues from such a checkpoint; the rows it produces are those an
-    uninterrupted run would have produced after ``resume.iteration``.
+    uninterrupted run would have produced after ``resume.iteration``. With ``checkpoint_views``
+    a large run's checkpoint holds the loop's own arrays, valid until ``on_checkpoint`` returns
+    (which writes them out); else it is a copy.
 
     With ``flush_every_s``, a chunk is also handed on when it is not full but that many seconds
     have passed since the last one: with a slow objective the trace, the progress, the heartbeat
@@ -390,13 +400,9 @@ def run(
     if x.ndim != 2:
         raise ValueError("x0 must have shape (S, d)")
     loop = Loop(problem, x)
-    members, points = loop.members(problem), loop.points
-    chunks = problem.chunks and points is None  # chunks of one row gain nothing
-    stepper = stepper_for(
-        problem.optimizer, x.shape[1], problem.objective if chunks else None, problem.project
-    )
+    members, points, target = loop.members(problem), loop.points, loop.target
     T, K, X, D = problem.iterations, loop.K, loop.X, loop.D
-    advance, observe = stepper.advance, loop.observe  # the loop's two calls per step
+    advance, observe = loop.stepper(problem).advance, loop.observe  # the loop's two calls per step
     interrupted = False
 
     def flush(first: int, n: int, at_end: bool) -> None:
@@ -423,13 +429,11 @@ def run(
                     if not members.running():
                         break
                     if on_checkpoint is not None and checkpoint_timer.due():
-                        on_checkpoint(loop.snapshot(members, t, x, state))
+                        on_checkpoint(loop.snapshot(members, t, x, state, checkpoint_views))
                         checkpoint_timer.reset()
-                if points is None:
-                    n, state = advance(g, state, x, t, X, D, k, T)
-                else:  # out of place when x is the best point so far
-                    out = points.target()
-                    n, state = advance(g, state, x, t, X, D, k, T, out)
+                out = target()
+                n, state = advance(g, state, x, t, X, D, k, T, out)
+                if out is not None:
                     x = points.stepped(out)
                 g = observe(k, n, x)
                 t += n
@@ -442,5 +446,5 @@ def run(
         if k:
             flush(first, k, True)
         if interrupted and on_checkpoint is not None:
-            on_checkpoint(loop.snapshot(members, t, x, state))
+            on_checkpoint(loop.snapshot(members, t, x, state, checkpoint_views))
     return loop.results(members, interrupted)

@@ -165,6 +165,7 @@ def _loop(
             on_checkpoint=sink.checkpoint if config.trace.checkpoint_s else None,
             checkpoint_every_s=config.trace.checkpoint_s,
             flush_every_s=CHUNK_SECONDS,
+            checkpoint_views=True,  # written out before the loop goes on: no copy of the arrays
         )
     except EvaluationTimeout as e:
         error = f"{e.message} at iteration {sink.handed + 1}"
