@@ -57,9 +57,16 @@ class Points:
             if self.alternate:
                 self.best_in = self.x
             else:
-                self._rows("best")[better] = self.x[better]
+                self._copy("best", better)
         if ended.any() and not (self.alternate and ended.all()):
-            self._rows("final")[ended] = self.x[ended]
+            self._copy("final", ended)
+
+    def _copy(self, name: str, rows: np.ndarray) -> None:
+        """Rows ``rows`` of ``x`` into the points ``name``, one at a time: no temporary (a
+        member's row is d numbers; a chunk of one row means d is large)."""
+        into = self._rows(name)
+        for s in np.flatnonzero(rows):
+            into[s] = self.x[s]
 
     def _rows(self, name: str) -> np.ndarray:
         rows = getattr(self, name)
