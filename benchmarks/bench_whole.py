@@ -209,13 +209,16 @@ def speed_table(ds: list[int], runs: str) -> tuple[Table, list[float]]:
 
 
 CHILD = """
-import json, resource, sys, tempfile, time
+import json, shutil, sys, tempfile
 sys.path[:0] = json.loads(sys.argv[1])
 import bench_whole as B
 cfg = B.config(*json.loads(sys.argv[2]))
 from optrun.execution.run import execute
-out = execute(cfg, tempfile.mkdtemp())
-print(json.dumps(out.summary.get("status")))
+runs = tempfile.mkdtemp()
+try:
+    print(json.dumps(execute(cfg, runs).summary.get("status")))
+finally:
+    shutil.rmtree(runs, ignore_errors=True)
 """
 
 
@@ -233,7 +236,17 @@ def peak_rss_kib(args: list, extra_path: list[str]) -> int:
 def memory_table(d: int, extra_path: list[str]) -> Table:
     t = Table(
         f"Peak memory of `optrun run` at d = {d:.0e} (5 iterations) vs the arrays it needs",
-        ["objective", "algorithm", "backend", "peak RSS above d = 2", "needed", "ratio", "target"],
+        [
+            "objective",
+            "algorithm",
+            "backend",
+            "peak RSS above d = 2",
+            "needed",
+            "ratio",
+            "target",
+            "needed + best x",
+            "ratio",
+        ],
     )
     for objective in ("sphere", "rosenbrock"):
         for algorithm in ("amsgrad", "adagrad"):
@@ -248,13 +261,16 @@ def memory_table(d: int, extra_path: list[str]) -> Table:
                     objective,
                     algorithm,
                     backend,
-                    f"{extra / 2**20:.0f} MiB",
+                    f"{extra / 2**20:.0f} MiB ({extra / (8 * d):.1f} arrays)",
                     f"{needed / 2**20:.0f} MiB ({2 + PERSISTENT[algorithm]} arrays)",
                     fmt_ratio(r),
                     verdict(r, LIMIT),
+                    f"{3 + PERSISTENT[algorithm]} arrays",
+                    fmt_ratio(extra / (needed + 8 * d)),
                 )
     t.notes.append(
-        "needed: x, the gradient and the optimizer state arrays that carry information between steps"
+        "needed: x, the gradient and the optimizer state arrays that carry information between "
+        "steps; + best x: the best point, which the run reports (a second point buffer)"
     )
     return t
 
