@@ -48,7 +48,7 @@ class OpenRun:
     folder: RunFolder
     config: RunConfig
     objective: Objective
-    optimizer: Optimizer
+    optimizer: Optimizer | None  # None once the loop is over: its state is not needed to record the run
     x0: np.ndarray
     base: dict[str, Any]  # the summary fields fixed for the run's life
     meta: dict[str, Any]
@@ -180,6 +180,7 @@ def _loop(
     except BaseException as e:  # noqa: BLE001 - SystemExit, a KeyboardInterrupt raised by user code itself...
         error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
     finally:
+        live.optimizer = problem = None  # the state's arrays (d numbers each) go before the summary's work
         try:
             live.writer.close()
         except OSError as e:
