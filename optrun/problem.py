@@ -18,18 +18,22 @@ from .optimizers import Optimizer, get_algorithm
 from .store.records import config_path, recorded_module_dirs
 
 
-def build_objective(config: RunConfig) -> Objective:
+def build_objective(
+    config: RunConfig, start: np.ndarray | None = None, bounds: np.ndarray | None = None
+) -> Objective:
     """The config's objective: a built-in (shifted/rotated as configured) or a user's function or
     expression, which is imported/compiled here and checked at the start point (raises
-    :class:`~optrun.errors.UserCodeError` naming the function, before any run folder exists)."""
+    :class:`~optrun.errors.UserCodeError` naming the function, before any run folder exists).
+    ``start`` and ``bounds``: ``start_point(config)`` and ``bounds_array(config.bounds)`` when the
+    caller has them already (checking that ten million pairs are equal takes tens of ms)."""
     from .objectives.resolve import build
 
     return build(
         config.objective.name,
         config.objective.dim,
         config.objective.params,
-        bounds_array(config.bounds),
-        start_point(config),
+        bounds_array(config.bounds) if bounds is None else bounds,
+        start_point(config) if start is None else start,
         config.source,
         recorded_module_dirs(config.source),
     )
@@ -72,32 +76,37 @@ def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> 
 
 
 def bounds_array(bounds: tuple[tuple[float, float], ...]) -> np.ndarray:
-    """A config's bounds as a ``(d, 2)`` float64 array (built from one pair when all dimensions
-    share it: converting a million pairs one by one takes most of a second)."""
+    """A config's bounds as a ``(d, 2)`` float64 array. When all dimensions share one pair it is
+    a read-only broadcast view of that pair (converting a million pairs one by one takes most of
+    a second, and a copy per dimension costs 160 MB at d = 1e7): copy it to write into it."""
     from .config import uniform_bounds
 
     if len(bounds) > 1 and uniform_bounds(bounds):
-        return np.tile(np.array(bounds[0], dtype=np.float64), (len(bounds), 1))
+        return np.broadcast_to(np.array(bounds[0], dtype=np.float64), (len(bounds), 2))
     return np.asarray(bounds, dtype=np.float64).reshape(len(bounds), 2)
 
 
-def start_point(config: RunConfig, seed: int | None = None) -> np.ndarray:
+def start_point(config: RunConfig, seed: int | None = None, bounds: np.ndarray | None = None) -> np.ndarray:
     """The ``(d,)`` start point: explicit, or uniform inside the bounds.
 
     ``rng: legacy`` draws ``RandomState(seed).random_sample(d)``, the same numbers as the
     tutorials' ``seed(seed); rand(d)`` on numpy's global legacy generator (without touching the
     global state); ``rng: generator`` draws ``default_rng(seed).random(d)``. Either way
-    ``x0 = low + r * (high - low)``, the tutorials' expression.
+    ``x0 = low + r * (high - low)``, the tutorials' expression. ``bounds``:
+    ``bounds_array(config.bounds)`` when the caller has it already.
     """
     if not isinstance(config.start, str):
         return np.array(config.start, dtype=np.float64)
     seed = config.seed if seed is None else seed
-    b = bounds_array(config.bounds)
+    b = bounds_array(config.bounds) if bounds is None else bounds
     d = len(b)
     if config.rng == "legacy":
         r = np.random.RandomState(seed).random_sample(d)
     else:
         r = np.random.default_rng(seed).random(d)
+    if b.strides[0] == 0:  # one pair for every dimension: the same operations on scalars, in place
+        low, high = b[0]
+        return np.add(np.multiply(r, high - low, out=r), low, out=r)  # low + r * (high - low)
     return b[:, 0] + r * (b[:, 1] - b[:, 0])
 
 
@@ -144,8 +153,10 @@ def build_single(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
     are ``(1, 1)`` arrays: the same numpy operations as a member of a batched sweep."""
     from .sweep import batch_params
 
+    bounds = bounds_array(config.bounds)
+    x0 = start_point(config, bounds=bounds)
     with located(config, "objective"):
-        objective = build_objective(config)
+        objective = build_objective(config, x0, bounds)
     with located(config, "algorithm"):
         optimizer = build_optimizer(config, batch_params([config]))
-    return objective, optimizer, start_point(config)[None, :]
+    return objective, optimizer, x0[None, :]

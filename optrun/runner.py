@@ -12,6 +12,10 @@ run (numpy ``update``, numba's fused step, or compiled chunks of steps); the obj
 in one place, ``Loop.observe``, for the rows the stepper wrote; per-member bookkeeping (stop
 rules, best and final points, checkpoints, results) is :class:`Members`'.
 
+A large run (a chunk of one row) copies no point per step: the chunk's row is the current point,
+viewed, and :class:`optrun.backends.points.Points` keeps the best and final points; with
+``Problem.own_buffers`` the gradient goes into one buffer (``Objective.evaluate_into``).
+
 Per member the loop records ``f``, ``grad_norm`` (Euclidean norm of the gradient at the point),
 ``step_norm`` (norm of the step that led to the point; 0 at iteration 0) and ``x``. Row ``t`` is
 the point after ``t`` steps; row 0 is the start point.
@@ -21,12 +25,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .backends.stepper import Projection, stepper_for
+from .backends.points import Points
+from .backends.stepper import Projection, Stepper, stepper_for
 from .objectives import Objective
 from .optimizers import Optimizer
 
@@ -52,6 +57,11 @@ class Problem:
     chunks: bool = False
     #: ``project(x)``, applied in place after every step (a box constraint...); None: no-op
     project: Projection | None = None
+    #: the optimizer keeps no reference to the ``g`` and ``x`` it is given (every built-in): the
+    #: runner may reuse one gradient buffer (``evaluate_into``) and alternate ``x`` between two
+    own_buffers: bool = False
+    #: the caller gives ``x0`` away: the run steps it in place instead of copying it
+    give_x0: bool = False
 
 
 @dataclass
@@ -264,9 +274,55 @@ class Loop:
         K = chunk_rows(S, d)
         self.S, self.d, self.K = S, d, K
         self.value_and_grad = problem.objective.value_and_grad
+        into = getattr(problem.objective, "evaluate_into", None) if problem.own_buffers else None
+        self.evaluate_into = into
+        self.g = np.empty((S, d)) if into is not None else None  # the gradient, every step
         self.F, self.G, self.D = np.empty((K, S)), np.empty((K, S)), np.empty((K, S))
-        self.X = np.empty((K, S, d))
+        #: a chunk of one row is the current point itself: no buffer of points (see the module doc)
+        self.points = Points(x, problem.own_buffers) if K == 1 else None
+        self.X = np.empty((K, S, d)) if self.points is None else None
+        #: the buffer the next step writes into (out of place while x is the best point), or None
+        self.target = self.points.target if self.points is not None else lambda: None
         self.observe = self._observer()
+
+    def stepper(self, problem: Problem) -> Stepper:
+        chunks = problem.chunks and self.points is None  # chunks of one row gain nothing
+        return stepper_for(problem.optimizer, self.d, problem.objective if chunks else None, problem.project)
+
+    def members(self, p: Problem) -> Members:  # no coordinates when Points keeps them
+        return Members(self.S, self.d if self.points is None else 0, p.f_target, p.grad_norm_tol)
+
+    def close(self, members: Members, first: int, n: int, at_end: bool) -> Chunk:
+        """:meth:`Members.close` on rows ``first ..``; a large run's chunk is x, viewed."""
+        F, G, D, points = self.F[:n], self.G[:n], self.D[:n], self.points
+        if points is None:
+            return members.close(first, F, G, D, self.X[:n], at_end)
+        chunk = members.close(first, F, G, D, points.x[None, :, :0], at_end)
+        chunk.x = points.x[None]
+        points.closed(members.best_f, chunk.ended)
+        return chunk
+
+    def snapshot(self, members: Members, t: int, x: np.ndarray, state: Any, views: bool) -> Checkpoint:
+        """:meth:`Members.snapshot`; with ``views``, a large run's points and optimizer state are
+        the loop's own arrays, not copies (d numbers each: eight arrays for AMSGrad)."""
+        if self.points is None:
+            return members.snapshot(t, x, state)
+        if views:
+            cp = members.snapshot(t, x[:, :0], None)
+            cp.x, cp.opt_state = x, state
+        else:
+            cp = members.snapshot(t, x, state)
+        best, final = self.points.best_rows(), self.points.final_rows(members.status == RUNNING)
+        cp.best_x, cp.final_x = (best, final) if views else (best.copy(), final.copy())
+        return cp
+
+    def results(self, members: Members, interrupted: bool) -> list[MemberResult]:
+        out = members.results(interrupted)
+        if self.points is not None:
+            best, final = self.points.best_rows(), self.points.final_rows(members.status == RUNNING)
+            for s, r in enumerate(out):
+                r.best_x, r.final_x = best[s], final[s]
+        return out
 
     def _observer(self) -> Callable[[int, int, np.ndarray], np.ndarray]:
         """``observe(k, n, x)``: ``f`` and the squared gradient norm of rows ``k .. k + n - 1``
@@ -275,10 +331,14 @@ class Loop:
         (the seam for objectives of the step index and a per-member random stream). A closure
         over the buffers: it runs once per step."""
         vg, F, G, X, S, d, vecdot = self.value_and_grad, self.F, self.G, self.X, self.S, self.d, np.vecdot
+        into, gb = self.evaluate_into, self.g
 
         def observe(k: int, n: int, x: np.ndarray) -> np.ndarray:
             if n == 1:  # the hot path of a step-by-step run: the point is x (as X[k]), no reshapes
-                f, g = vg(x)
+                if into is None:
+                    f, g = vg(x)
+                else:
+                    f, g = into(x, gb), gb
                 F[k] = f
                 vecdot(g, g, out=G[k])
                 return g
@@ -289,9 +349,6 @@ class Loop:
 
         return observe
 
-    def rows(self, n: int) -> tuple[np.ndarray, ...]:
-        return self.F[:n], self.G[:n], self.D[:n], self.X[:n]
-
     def start(self, problem: Problem, x: np.ndarray, members: Members, resume: Checkpoint | None) -> tuple:
         """``(state, g, t, first, k)`` at the start (row 0 is the start point) or after
         ``resume`` (``x`` and the bookkeeping restored; the gradient recomputed from ``x``)."""
@@ -301,10 +358,16 @@ class Loop:
         else:
             x[...] = resume.x
             state = resume.opt_state
-            members.restore(resume)
             t = resume.iteration
             first, k = t + 1, 0  # the point's row was recorded before: row 0 is overwritten
-        self.X[0] = x
+            if self.points is None:
+                members.restore(resume)
+            else:
+                none = np.empty((self.S, 0))
+                members.restore(replace(resume, best_x=none, final_x=none))
+                self.points.restore(resume.best_f, resume.best_x, resume.final_x, resume.status == RUNNING)
+        if self.X is not None:
+            self.X[0] = x
         g = self.observe(0, 1, x)
         self.D[0] = 0.0
         return state, g, t, first, k
@@ -334,33 +397,33 @@ def run(
     on_checkpoint: Callable[[Checkpoint], Any] | None = None,
     checkpoint_every_s: float | None = None,
     flush_every_s: float | None = None,
+    checkpoint_views: bool = False,
 ) -> list[MemberResult]:
     """Run the loop to the budget, a stop rule, or ``should_stop()``; one result per member.
 
     With ``on_checkpoint``, a :class:`Checkpoint` is handed over at a chunk boundary every
     ``checkpoint_every_s`` seconds and when the run is interrupted (after its rows were handed to
     ``on_chunk``). ``resume`` continues from such a checkpoint; the rows it produces are those an
-    uninterrupted run would have produced after ``resume.iteration``.
+    uninterrupted run would have produced after ``resume.iteration``. With ``checkpoint_views``
+    a large run's checkpoint holds the loop's own arrays, valid until ``on_checkpoint`` returns
+    (which writes them out); else it is a copy.
 
     With ``flush_every_s``, a chunk is also handed on when it is not full but that many seconds
     have passed since the last one: with a slow objective the trace, the progress, the heartbeat
     and the checkpoints stay on time. The rows are the same either way; only a batch's trace file
     (rows grouped by member within each chunk) would see the difference, so sweeps leave it unset.
     """
-    x = np.array(problem.x0, dtype=np.float64, copy=True)
+    x = np.array(problem.x0, dtype=np.float64, copy=None if problem.give_x0 else True, order="C")
     if x.ndim != 2:
         raise ValueError("x0 must have shape (S, d)")
-    members = Members(*x.shape, problem.f_target, problem.grad_norm_tol)
     loop = Loop(problem, x)
-    stepper = stepper_for(
-        problem.optimizer, x.shape[1], problem.objective if problem.chunks else None, problem.project
-    )
+    members, points, target = loop.members(problem), loop.points, loop.target
     T, K, X, D = problem.iterations, loop.K, loop.X, loop.D
-    advance, observe = stepper.advance, loop.observe  # the loop's two calls per step
+    advance, observe = loop.stepper(problem).advance, loop.observe  # the loop's two calls per step
     interrupted = False
 
     def flush(first: int, n: int, at_end: bool) -> None:
-        chunk = members.close(first, *loop.rows(n), at_end)
+        chunk = loop.close(members, first, n, at_end)
         if on_chunk is not None:
             on_chunk(chunk)
 
@@ -383,9 +446,12 @@ def run(
                     if not members.running():
                         break
                     if on_checkpoint is not None and checkpoint_timer.due():
-                        on_checkpoint(members.snapshot(t, x, state))
+                        on_checkpoint(loop.snapshot(members, t, x, state, checkpoint_views))
                         checkpoint_timer.reset()
-                n, state = advance(g, state, x, t, X, D, k, T)
+                out = target()
+                n, state = advance(g, state, x, t, X, D, k, T, out)
+                if out is not None:
+                    x = points.stepped(out)
                 g = observe(k, n, x)
                 t += n
                 k += n
@@ -397,5 +463,5 @@ def run(
         if k:
             flush(first, k, True)
         if interrupted and on_checkpoint is not None:
-            on_checkpoint(members.snapshot(t, x, state))
-    return members.results(interrupted)
+            on_checkpoint(loop.snapshot(members, t, x, state, checkpoint_views))
+    return loop.results(members, interrupted)

@@ -82,13 +82,16 @@ def _2d(a: np.ndarray) -> np.ndarray:
 TILE_ELEMENTS = 1 << 15
 
 
-def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndarray, *args: Any) -> None:
+def _call(
+    sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndarray, *args: Any, out: Any = None
+) -> None:
     """Run kernel ``name`` of :mod:`optrun.backends.kernels` over ``d`` columns; ``args`` are
     the kernel's from ``C`` on.
 
     ``sq`` None: ``update`` (the kernel writes ``step``). Otherwise ``apply``: ``x += step`` in
-    place, tile by tile, and ``sq[s]`` = the squared norm of member ``s``'s step (per-thread
-    partial sums added in thread order).
+    place (or ``out = x + step``, ``x`` unchanged, when ``out`` is given), tile by tile, and
+    ``sq[s]`` = the squared norm of member ``s``'s step (per-thread partial sums added in thread
+    order).
     """
     n = threads() if d >= PARALLEL_MIN_D else 1
     if sq is None:
@@ -100,6 +103,8 @@ def _call(sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndar
         return
     S = _2d(x).shape[0]
     tiles, drive = _tiles(n, S), DR.APPLY[name]
+    if out is not None:
+        drive, args = DR.APPLY_TO[name], (_2d(out), *args)
     if n > 1:
         part = np.empty((n, S))
         team(n).run(drive, [(lo, hi, tiles[c], part[c], *args) for c, (lo, hi) in enumerate(_ranges(d, n))])
@@ -131,8 +136,8 @@ def _fused(init: Callable, update: Callable, steps: Callable | None = None) -> F
     def plain(g, s, x, t):
         return update(g, s, x, t)
 
-    def apply(g, s, x, t, step_sq):
-        return update(g, s, x, t, step_sq)[1]
+    def apply(g, s, x, t, step_sq, out=None):
+        return update(g, s, x, t, step_sq, out)[1]
 
     return Fused(init, plain, apply, steps)
 
@@ -211,13 +216,13 @@ def _build(rule: Rule, numpy_build: Callable, **params: Any) -> Fused:
             held[0], held[1] = s, tuple(_2d(getattr(s, f)) for f in fields)
         return held[1]
 
-    def update(g, s, x, t, sq=None):
+    def update(g, s, x, t, sq=None, out=None):
         g2 = _2d(g)
         S, d = g2.shape
         C = no_coefficients(S) if make is None else per_step(t, S)
         if per_state is not None:
             C = per_state(s, C, h, S)
-        _call(sq, s.step, name, d, x, C, g2, _2d(x), *arrays(s), *tail(S))
+        _call(sq, s.step, name, d, x, C, g2, _2d(x), *arrays(s), *tail(S), out=out)
         return s.step, s
 
     def steps(code, p, g, s, x, t0, X, D):

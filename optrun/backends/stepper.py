@@ -26,8 +26,9 @@ Projection = Callable[[np.ndarray], None]
 class Fused(NamedTuple):
     """A numba-backend optimizer: ``init`` and ``update`` as every optimizer, plus
 
-    ``apply(g, state, x, t, step_sq) -> state``: the step ``update`` would return added to ``x``
-    in place (the same bits as ``x + step``), each member's squared step norm written into
+    ``apply(g, state, x, t, step_sq, out=None) -> state``: the step ``update`` would return added
+    to ``x`` in place (the same bits as ``x + step``), or written as ``x + step`` into ``out``
+    (``x`` unchanged) when ``out`` is given, each member's squared step norm written into
     ``step_sq`` (shape ``(S,)``; summed in another order than ``vecdot``, so the last bits may
     differ), without a d-sized step written and read back;
 
@@ -47,11 +48,14 @@ class Fused(NamedTuple):
 class Stepper:
     """``update``, then ``x += step`` and the squared step norm (any optimizer).
 
-    ``advance(g, state, x, t, X, D, k, T) -> (n, state)`` takes steps ``t + 1 ..`` from ``x``
-    (``g`` the gradient there), at most to the end of the chunk buffers ``X``, ``D`` and to step
-    ``T``: the points into ``X[k], X[k + 1] ..``, the squared step norms into ``D[k] ..``; it
-    returns how many steps were taken and the new state. Here one step per call, a closure: it is
-    the runner's hot path, kept to the calls it needs. The squared step norm is the optimizer's
+    ``advance(g, state, x, t, X, D, k, T, out=None) -> (n, state)`` takes steps ``t + 1 ..``
+    from ``x`` (``g`` the gradient there), at most to the end of the chunk buffers ``X``, ``D``
+    and to step ``T``: the points into ``X[k], X[k + 1] ..`` (``X`` None: the points are not
+    recorded), the squared step norms into ``D[k] ..``; it returns how many steps were taken and
+    the new state. ``x`` is moved in place, or, with ``out`` (one step), the new point is written
+    into ``out`` and ``x`` is left as it was (the same bits: ``x + step`` either way): the runner
+    keeps the best point so, without copying it. Here one step per call, a closure: it is the
+    runner's hot path, kept to the calls it needs. The squared step norm is the optimizer's
     step's, taken before a projection moves ``x`` back into the feasible set (the distance moved
     may then be shorter).
     """
@@ -65,13 +69,16 @@ class Stepper:
     def _one_step(update: Callable, project: Projection | None) -> Callable[..., tuple[int, Any]]:
         add, vecdot = np.add, np.vecdot
 
-        def advance(g, state, x, t, X, D, k, T):
+        def advance(g, state, x, t, X, D, k, T, out=None):
             step, state = update(g, state, x, t + 1)
-            add(x, step, out=x)
+            if out is None:
+                out = x
+            add(x, step, out=out)
             vecdot(step, step, out=D[k])
             if project is not None:
-                project(x)
-            X[k] = x
+                project(out)
+            if X is not None:
+                X[k] = out
             return 1, state
 
         return advance
@@ -84,11 +91,16 @@ class FusedStepper(Stepper):
         self.update, self.project, self.apply = optimizer.update, project, optimizer.apply
         apply = optimizer.apply
 
-        def advance(g, state, x, t, X, D, k, T):
-            state = apply(g, state, x, t + 1, D[k])
+        def advance(g, state, x, t, X, D, k, T, out=None):
+            if out is None:
+                state = apply(g, state, x, t + 1, D[k])
+                out = x
+            else:
+                state = apply(g, state, x, t + 1, D[k], out)
             if project is not None:
-                project(x)
-            X[k] = x
+                project(out)
+            if X is not None:
+                X[k] = out
             return 1, state
 
         self.advance = advance
@@ -107,10 +119,11 @@ class ChunkStepper(FusedStepper):
         self.compiled = compiled
         self.g: np.ndarray | None = None  # the gradient at x, updated in place by the chunks
 
-    def chunk(self, g, state, x, t, X, D, k, T):
-        """As ``advance``: a chunk of steps (the first step of a run alone)."""
+    def chunk(self, g, state, x, t, X, D, k, T, out=None):
+        """As ``advance``: a chunk of steps (the first step of a run alone); ``x`` in place, and
+        ``X`` given (the runner passes ``out`` only to a step whose point it does not record)."""
         if t < 1:
-            return self.one(g, state, x, t, X, D, k, T)
+            return self.one(g, state, x, t, X, D, k, T, out)
         if self.g is None:
             self.g = np.array(g, dtype=np.float64, order="C")
         code, params = self.compiled

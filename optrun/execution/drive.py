@@ -14,6 +14,7 @@ from ..config import RunConfig
 from ..errors import OptrunError, StorageError
 from ..objectives import Objective
 from ..optimizers import Optimizer
+from ..optimizers.user import is_user_name
 from ..runner import Checkpoint, Chunk, MemberResult, Problem, run
 from ..signals import EvaluationTimeout, Interrupt
 from ..store import RunFolder, TraceWriter
@@ -47,7 +48,7 @@ class OpenRun:
     folder: RunFolder
     config: RunConfig
     objective: Objective
-    optimizer: Optimizer
+    optimizer: Optimizer | None  # None once the loop is over: its state is not needed to record the run
     x0: np.ndarray
     base: dict[str, Any]  # the summary fields fixed for the run's life
     meta: dict[str, Any]
@@ -150,6 +151,8 @@ def _loop(
         config.stop.f_target,
         config.stop.grad_norm,
         chunks=True,
+        own_buffers=not is_user_name(config.algorithm.name),  # a user's optimizer may keep g or x
+        give_x0=True,  # the start point is built for this run alone
     )
     error: str | None = None
     result: MemberResult | None = None
@@ -162,6 +165,7 @@ def _loop(
             on_checkpoint=sink.checkpoint if config.trace.checkpoint_s else None,
             checkpoint_every_s=config.trace.checkpoint_s,
             flush_every_s=CHUNK_SECONDS,
+            checkpoint_views=True,  # written out before the loop goes on: no copy of the arrays
         )
     except EvaluationTimeout as e:
         error = f"{e.message} at iteration {sink.handed + 1}"
@@ -176,6 +180,7 @@ def _loop(
     except BaseException as e:  # noqa: BLE001 - SystemExit, a KeyboardInterrupt raised by user code itself...
         error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
     finally:
+        live.optimizer = problem = None  # the state's arrays (d numbers each) go before the summary's work
         try:
             live.writer.close()
         except OSError as e:

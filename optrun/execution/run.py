@@ -56,10 +56,11 @@ def execute(
     stops at once (nothing to record yet), later ones as :mod:`optrun.execution.signals` describes."""
     with Signals(RUN_NOTICE) as sig:
         with sig.eagerly():
-            objective, optimizer, x0 = build_single(config)
+            built = build_single(config)
         folder = RunFolder.create(runs_dir, config.name)
         with FolderLock.acquire(folder.path, f"run {folder.id}"):
-            live = _open(folder, config, objective, optimizer, x0, argv)
+            live = _open(folder, config, *built, argv)
+            del built  # live holds them: drive lets the optimizer (and its state) go after the loop
             return drive(live, reporter, verbose, sig)
 
 
