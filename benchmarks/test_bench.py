@@ -193,6 +193,14 @@ def test_a_numpy_row_at_1e7_is_bound_by_its_floor_plus_one_roof():
     row = K.KernelResult("adagrad", "torch", "float64", 10**7, None, ratio=3.5, floor_ratio=2.7)
     assert row.floor_bound == pytest.approx(3.7)
     assert row.target() == "BOUND (≤ floor + roof 3.70×)"
+    from types import SimpleNamespace
+
+    row.layout, row.traffic = SimpleNamespace(arrays_moved=5), SimpleNamespace(arrays=20)
+    assert row.passes_bound == 4.0
+    row.ratio = 3.8  # within its passes' 4x, which bound an unblocked step only: no excuse at 1e7
+    assert row.target() == "MISS (> 3, > floor + roof 3.70×)"
+    row.floor_ratio = None  # no floor measured: the passes' bound is the one printed
+    assert row.target() == "BOUND (≤ its passes' 4.00×)"
     row.d = 10**6
     assert row.target() == ""  # the numpy target is at d = 1e7
 
