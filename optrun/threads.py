@@ -3,9 +3,9 @@
 The numba kernels are compiled ``nogil=True``; a large step is split into one contiguous range of
 columns per thread, so every element goes through the same operations as on one thread and
 results are bit-identical whatever the thread count. (The numpy backend stays on one thread:
-measured with its cache-sized slices shared among two threads, AdaGrad, Adam, NAdam, AMSGrad and
-Adadelta steps at d = 1e7 took 0.95-1.17x their one-thread time: the slices' many ufunc passes
-are bound by the shared cache and memory, not by the core.)
+:func:`optrun.optimizers.blocked.blocked` can share its cache-sized slices among this team, but
+at d = 1e7 that measured 0.93-1.21x the one-thread time for the 23 variants, with a compute-bound
+control on the same two threads at 0.58-0.98x of one thread in the same rounds: no free core.)
 
 ``OPTRUN_THREADS=n`` caps the threads (``1``: every step on the calling thread); by default all
 CPUs this process may run on (asked once per process). Helpers start on first use.

@@ -38,11 +38,11 @@ element goes through the same calls as on one thread, and the first group writes
 small fields, which end the step with the value every slice leaves: the results are the same
 bits whatever the thread count. The first step of a wrapper runs on one thread (it finds which
 state field is the step). The numpy backend (:func:`optrun.backends.build_variant`) passes no
-``threads``: at d = 1e7 two threads measured 0.91-1.17x the time of one for all 23 variants
-(medians of interleaved rounds, ``benchmarks/bench_kernels.py``), on a machine where a
-compute-bound control split over the same two threads ran only 0.97-1.0x faster than on one
-(the second core held by other processes), so no gain could be shown; the benchmark measures
-both on every run.
+``threads``: at d = 1e7 two threads measured 0.93-1.21x the time of one for all 23 variants
+(medians of 7 interleaved rounds, ``benchmarks/bench_kernels.py``, which measures both on every
+run), while a compute-bound loop split over the same two threads in the same rounds ran at
+0.58-0.98x of its one-thread speed (the second core held by other processes): no gain could be
+shown, so none is claimed.
 """
 
 from __future__ import annotations
