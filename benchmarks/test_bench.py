@@ -185,7 +185,10 @@ def test_bounds_verdict_names_the_tightest_bound_a_figure_is_within():
     assert bounds_verdict(2.9, 3.0, bounds).startswith("PASS")
     assert bounds_verdict(3.5, 3.0, bounds) == "BOUND (≤ its passes' 3.60×)"
     assert bounds_verdict(3.9, 3.0, bounds) == "BOUND (≤ floor + roof 4.20×)"
-    assert bounds_verdict(4.3, 3.0, bounds) == "MISS (> 3, > its passes' 3.60×, > floor + roof 4.20×)"
+    assert (
+        bounds_verdict(4.3, 3.0, bounds)
+        == "MISS (> 3, > its passes' 3.60× by 19%, > floor + roof 4.20× by 2%)"
+    )
     assert bounds_verdict(3.5, 3.0, {"its passes'": 2.5, "floor + roof": None}) == "MISS (> 3)"
 
 
@@ -198,7 +201,7 @@ def test_a_numpy_row_at_1e7_is_bound_by_its_floor_plus_one_roof():
     row.layout, row.traffic = SimpleNamespace(arrays_moved=5), SimpleNamespace(arrays=20)
     assert row.passes_bound == 4.0
     row.ratio = 3.8  # within its passes' 4x, which bound an unblocked step only: no excuse at 1e7
-    assert row.target() == "MISS (> 3, > floor + roof 3.70×)"
+    assert row.target() == "MISS (> 3, > floor + roof 3.70× by 3%)"
     row.floor_ratio = None  # no floor measured: the passes' bound is the one printed
     assert row.target() == "BOUND (≤ its passes' 4.00×)"
     row.d = 10**6
