@@ -4,8 +4,8 @@ The numba kernels are compiled ``nogil=True``; a large step is split into one co
 columns per thread, so every element goes through the same operations as on one thread and
 results are bit-identical whatever the thread count. (The numpy backend stays on one thread:
 :func:`optrun.optimizers.blocked.blocked` can share its cache-sized slices among this team, but
-at d = 1e7 that measured 0.93-1.21x the one-thread time for the 23 variants, with a compute-bound
-control on the same two threads at 0.58-0.98x of one thread in the same rounds: no free core.)
+at d = 1e7 that measured 0.77-1.21x the one-thread time for the 23 variants, with a compute-bound
+control on the same two threads at a median 0.97x of one thread in the same rounds: no free core.)
 
 ``OPTRUN_THREADS=n`` caps the threads (``1``: every step on the calling thread); by default all
 CPUs this process may run on (asked once per process). Helpers start on first use.

@@ -38,11 +38,11 @@ element goes through the same calls as on one thread, and the first group writes
 small fields, which end the step with the value every slice leaves: the results are the same
 bits whatever the thread count. The first step of a wrapper runs on one thread (it finds which
 state field is the step). The numpy backend (:func:`optrun.backends.build_variant`) passes no
-``threads``: at d = 1e7 two threads measured 0.93-1.21x the time of one for all 23 variants
-(medians of 7 interleaved rounds, ``benchmarks/bench_kernels.py``, which measures both on every
-run), while a compute-bound loop split over the same two threads in the same rounds ran at
-0.58-0.98x of its one-thread speed (the second core held by other processes): no gain could be
-shown, so none is claimed.
+``threads``: in five interleaved measurements at d = 1e7 (benchmarks/results/issue16-numpy2.md;
+``benchmarks/bench_kernels.py`` measures it on every run) two threads took 0.77-1.21x the time of
+one, the compute-bound variants (AdaGrad, RMSProp, Adadelta, Adam) 0.91-1.11x, while a
+compute-bound loop split over the same two threads in the same rounds ran at a median 0.97x of
+its one-thread speed (the second core held by other processes): no gain could be shown.
 """
 
 from __future__ import annotations
