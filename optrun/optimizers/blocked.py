@@ -40,7 +40,7 @@ bits whatever the thread count. The first step of a wrapper runs on one thread (
 state field is the step). The numpy backend (:func:`optrun.backends.build_variant`) passes no
 ``threads``: in five interleaved measurements at d = 1e7 (benchmarks/results/issue16-numpy2.md;
 ``benchmarks/bench_kernels.py`` measures it on every run) two threads took 0.77-1.21x the time of
-one, the compute-bound variants (AdaGrad, RMSProp, Adadelta, Adam) 0.91-1.11x, while a
+one, the compute-bound variants (AdaGrad, RMSProp, Adadelta, Adam) 0.91-1.16x, while a
 compute-bound loop split over the same two threads in the same rounds ran at a median 0.97x of
 its one-thread speed (the second core held by other processes): no gain could be shown.
 """
