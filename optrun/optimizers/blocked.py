@@ -142,17 +142,12 @@ class Plan:
         scratch fields by one slice-sized buffer shared by these slices."""
         x, w = self.x, self.width
         shared = {k: np.empty(x.shape[:-1] + (w,), dtype=self.state[k].dtype) for k in self.scratch}
+        whole = {k: own.get(k, self.state[k]) for k in self.small_fields}  # not sliced
         parts = []
         for a in range(lo, hi, w):
             b = min(hi, a + w)
             fields = [
-                own[k]
-                if k in own
-                else shared[k][..., : b - a]
-                if k in shared
-                else f[..., a:b]
-                if f.shape == x.shape
-                else f
+                whole[k] if k in whole else shared[k][..., : b - a] if k in shared else f[..., a:b]
                 for k, f in enumerate(self.state)
             ]
             parts.append((a, b, self.make(fields), x[..., a:b]))
