@@ -54,11 +54,26 @@ def bound_verdict(value: float | None, limit: float, bound: float | None) -> str
     """:func:`verdict`, with ``BOUND`` between: a figure over ``limit`` that is within ``bound``,
     the ratio a kernel's own passes imply when the library's exact operation order (kept for
     bit-identity) forbids fewer passes."""
-    if value is None or value <= limit or bound is None or bound <= limit:
+    return bounds_verdict(value, limit, {"its passes'": bound})
+
+
+def bounds_verdict(value: float | None, limit: float, bounds: dict[str, float | None]) -> str:
+    """:func:`verdict`, with ``BOUND`` between: a figure over ``limit`` that is within one of
+    ``bounds`` (``{name: ratio}``, e.g. what a kernel's passes imply, or its in-cache arithmetic
+    plus one roof), naming the tightest it is within; a MISS says by how much it exceeds each
+    bound (a figure at its bound lands on either side by the noise). Bounds of at most ``limit``
+    excuse nothing."""
+    over = {k: b for k, b in bounds.items() if b is not None and b > limit}
+    if value is None or value <= limit or not over:
         return verdict(value, limit)
-    if value <= bound:
-        return f"BOUND (≤ its passes' {bound:.2f}×)"
-    return f"MISS (> {limit:g}, > its passes' {bound:.2f}×)"
+    within = sorted((b, k) for k, b in over.items() if value <= b)
+    if within:
+        return f"BOUND (≤ {within[0][1]} {within[0][0]:.2f}×)"
+    return (
+        f"MISS (> {limit:g}, "
+        + ", ".join(f"> {k} {b:.2f}× by {value / b - 1:.0%}" for k, b in over.items())
+        + ")"
+    )
 
 
 def interleaved(fns: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:

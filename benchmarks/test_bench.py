@@ -176,3 +176,52 @@ def test_two_core_roof_adds_g_like_the_one_core_roof(threads):
     two.two_cores(threads)(3)
     np.testing.assert_array_equal(two.x, one.x)
     np.testing.assert_array_equal(two.stacked, one.stacked)
+
+
+def test_bounds_verdict_names_the_tightest_bound_a_figure_is_within():
+    from bench_util import bounds_verdict
+
+    bounds = {"its passes'": 3.6, "floor + roof": 4.2}
+    assert bounds_verdict(2.9, 3.0, bounds).startswith("PASS")
+    assert bounds_verdict(3.5, 3.0, bounds) == "BOUND (≤ its passes' 3.60×)"
+    assert bounds_verdict(3.9, 3.0, bounds) == "BOUND (≤ floor + roof 4.20×)"
+    assert (
+        bounds_verdict(4.3, 3.0, bounds)
+        == "MISS (> 3, > its passes' 3.60× by 19%, > floor + roof 4.20× by 2%)"
+    )
+    assert bounds_verdict(3.5, 3.0, {"its passes'": 2.5, "floor + roof": None}) == "MISS (> 3)"
+
+
+def test_a_numpy_row_at_1e7_is_bound_by_its_floor_plus_one_roof():
+    row = K.KernelResult("adagrad", "torch", "float64", 10**7, None, ratio=3.5, floor_ratio=2.7)
+    assert row.floor_bound == pytest.approx(3.7)
+    assert row.target() == "BOUND (≤ floor + roof 3.70×)"
+    from types import SimpleNamespace
+
+    row.layout, row.traffic = SimpleNamespace(arrays_moved=5), SimpleNamespace(arrays=20)
+    assert row.passes_bound == 4.0
+    row.ratio = 3.8  # within its passes' 4x, which bound an unblocked step only: no excuse at 1e7
+    assert row.target() == "MISS (> 3, > floor + roof 3.70× by 3%)"
+    row.floor_ratio = None  # no floor measured: the passes' bound is the one printed
+    assert row.target() == "BOUND (≤ its passes' 4.00×)"
+    row.d = 10**6
+    assert row.target() == ""  # the numpy target is at d = 1e7
+
+
+def test_numpy_extras_time_the_floor_the_threads_and_the_control(monkeypatch):
+    """Each added sample is a positive time; the two-thread step is optrun's team (counted)."""
+    from optrun import threads
+
+    runs = []
+    monkeypatch.setattr(threads, "team", lambda n, team=threads.team: runs.append(n) or team(n))
+    monkeypatch.setattr(threads, "available", lambda: 2)
+    (_, v) = next((a, v) for a, v in K.registry_variants() if a == "adam")
+    rng = np.random.default_rng(0)
+    d = 1 << 20  # blocked and threaded as at 1e7; the floor is a smaller problem scaled up
+    fns = K.numpy_extras(v, rng.standard_normal(d), rng.standard_normal(d), 1)
+    want = {"floor", "threads", "ctl_one", "ctl_team"} if K.compute_control(2) else {"floor", "threads"}
+    assert set(fns) == want
+    assert all(fns[k]() > 0 for k in fns)
+    # the threaded step: its warm-up's second step and the sample (a first step finds the step
+    # field on one thread); the control: its warm-up and the sample
+    assert runs == [2] * (4 if "ctl_team" in fns else 2)

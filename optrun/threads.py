@@ -3,12 +3,12 @@
 The numba kernels are compiled ``nogil=True``; a large step is split into one contiguous range of
 columns per thread, so every element goes through the same operations as on one thread and
 results are bit-identical whatever the thread count. (The numpy backend stays on one thread:
-measured with its cache-sized slices shared among two threads, AdaGrad, Adam, NAdam, AMSGrad and
-Adadelta steps at d = 1e7 took 0.95-1.17x their one-thread time: the slices' many ufunc passes
-are bound by the shared cache and memory, not by the core.)
+:func:`optrun.optimizers.blocked.blocked` can share its cache-sized slices among this team, but
+at d = 1e7 that measured 0.77-1.21x the one-thread time for the 23 variants, with a compute-bound
+control on the same two threads at a median 0.97x of one thread in the same rounds: no free core.)
 
 ``OPTRUN_THREADS=n`` caps the threads (``1``: every step on the calling thread); by default all
-CPUs this process may run on. Helpers start on first use.
+CPUs this process may run on (asked once per process). Helpers start on first use.
 
 The hand-off. A helper asleep on a condition variable wakes 50-100 us after it is notified on the
 2-core reference machine, against 0.2-0.5 ms for a gd step at d = 1e6 on two threads. So after a
@@ -54,19 +54,30 @@ YIELD_EVERY = 64
 
 def available() -> int:
     """Threads a large step may use: ``OPTRUN_THREADS`` when set to a positive integer, else the
-    CPUs this process may run on."""
+    CPUs this process may run on. Read at every step (a dictionary look-up; the variable may
+    change while the process runs), the CPUs once (:func:`cpus`)."""
     env = os.environ.get("OPTRUN_THREADS", "").strip()
     if env.isascii() and env.isdigit() and int(env) >= 1:
         return int(env)
     return cpus()
 
 
+#: ``(the affinity function asked, its answer)``: :func:`cpus` asks the kernel once per process
+_CPUS: list = [None, 0]
+
+
 def cpus() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    """The CPUs this process may run on, asked once per process (a ``sched_getaffinity`` system
+    call on every step cost a few microseconds each; a forked child asks again, and so does a
+    test that replaces ``os.sched_getaffinity``)."""
+    ask = getattr(os, "sched_getaffinity", None)
+    if _CPUS[0] is not ask or ask is None:
+        try:
+            n = max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            n = max(1, os.cpu_count() or 1)
+        _CPUS[:] = [ask, n]
+    return _CPUS[1]
 
 
 class Team:
@@ -280,6 +291,7 @@ def team(n: int) -> Team:
 def _forget_team() -> None:  # a forked child has none of the parent's helper threads
     global _TEAM, _TEAM_LOCK
     _TEAM, _TEAM_LOCK = None, threading.Lock()
+    _CPUS[:] = [None, 0]  # and may be given other CPUs
 
 
 if hasattr(os, "register_at_fork"):

@@ -287,3 +287,21 @@ def test_one_thread_never_uses_the_team(monkeypatch):
     x = np.ones(100)
     opt.apply(np.ones(100), opt.init(x), x, 1, np.empty(1))
     assert (x == 0.9).all()
+
+
+def test_cpus_asks_the_kernel_once_per_process(monkeypatch):
+    calls = []
+
+    def affinity(pid):
+        calls.append(pid)
+        return {0, 1, 2}
+
+    monkeypatch.delenv("OPTRUN_THREADS", raising=False)
+    monkeypatch.setattr(T.os, "sched_getaffinity", affinity)
+    assert [T.available() for _ in range(5)] == [3] * 5
+    assert calls == [0]  # one system call, not one per step
+    monkeypatch.setenv("OPTRUN_THREADS", "1")  # the variable still counts at every call
+    assert T.available() == 1
+    monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0, 1})  # another answer: asked again
+    monkeypatch.delenv("OPTRUN_THREADS")
+    assert T.available() == 2 and calls == [0]

@@ -27,6 +27,22 @@ so the results are the same bits.
 
 Blocking pays only when the arrays of one step no longer fit in the caches; below
 :data:`MIN_ELEMENTS` elements (measured, see the benchmarks) the wrapper calls ``update`` once.
+
+Threads. Given ``threads`` (:mod:`optrun.threads`), a step of at least
+:data:`PARALLEL_MIN_ELEMENTS` elements shares its slices among the team (``OPTRUN_THREADS`` as for
+the numba backend; ``1``: the calling thread only): one contiguous group of slices per thread,
+each group with its own slice-sized scratch and its own copy of the state fields not shaped like
+``x``, restored before each slice from their value at the start of the step, exactly as on one
+thread. numpy releases the GIL inside each ufunc loop, so the threads compute at once. Every
+element goes through the same calls as on one thread, and the first group writes the state's own
+small fields, which end the step with the value every slice leaves: the results are the same
+bits whatever the thread count. The first step of a wrapper runs on one thread (it finds which
+state field is the step). The numpy backend (:func:`optrun.backends.build_variant`) passes no
+``threads``: in five interleaved measurements at d = 1e7 (benchmarks/results/issue16-numpy2.md;
+``benchmarks/bench_kernels.py`` measures it on every run) two threads took 0.77-1.21x the time of
+one, the compute-bound variants (AdaGrad, RMSProp, Adadelta, Adam) 0.91-1.16x, while a
+compute-bound loop split over the same two threads in the same rounds ran at a median 0.97x of
+its one-thread speed (the second core held by other processes): no gain could be shown.
 """
 
 from __future__ import annotations
@@ -43,10 +59,17 @@ from .base import Optimizer
 BLOCK_ELEMENTS = 1 << 16
 #: below this many elements per array a step is not blocked (its arrays mostly fit in cache)
 MIN_ELEMENTS = 1 << 19
+#: from this many elements per array a blocked step given ``threads`` shares its slices among them
+PARALLEL_MIN_ELEMENTS = 1 << 20
 
 
 def blocked(
-    optimizer: Optimizer, block: int = BLOCK_ELEMENTS, min_elements: int = MIN_ELEMENTS, min_width: int = 1024
+    optimizer: Optimizer,
+    block: int = BLOCK_ELEMENTS,
+    min_elements: int = MIN_ELEMENTS,
+    min_width: int = 1024,
+    threads: Any = None,
+    parallel_min: int | None = None,
 ) -> Optimizer:
     """``optimizer`` with each step computed in slices of about ``block`` elements (module doc).
 
@@ -54,60 +77,125 @@ def blocked(
     place and whose ``update`` returns that same state object; anything else (a state the kernel
     replaces, a nested state) is run unblocked. Steps of fewer than ``min_elements`` elements per
     array are run unblocked too, and a slice is at least ``min_width`` columns wide (many members
-    with few coordinates each are not worth slicing). Results are bit-identical to ``optimizer``
-    either way.
+    with few coordinates each are not worth slicing). Given ``threads`` (:mod:`optrun.threads`,
+    or anything with its ``available()`` and ``team(n)``), steps of at least ``parallel_min``
+    elements (None: :data:`PARALLEL_MIN_ELEMENTS` when the step is first planned) share their
+    slices among ``available()`` threads. Results are bit-identical to ``optimizer`` either way.
     """
     init, update = optimizer[0], optimizer[1]  # a fused apply, if any, is not blocked
     cache: dict[str, Any] = {}
 
-    def plan(state: Any, x: np.ndarray) -> list[tuple[int, int, Any, np.ndarray]] | None:
-        if not isinstance(state, tuple) or not all(isinstance(f, np.ndarray) for f in state):
-            return None
-        S = int(np.prod(x.shape[:-1], dtype=np.int64))
-        d = x.shape[-1]
-        width = max(min_width, block // max(S, 1), 1)
-        if x.size < min_elements or d < 2 * width:
-            return None
-        make = type(state)._make if hasattr(state, "_fields") else type(state)
-        names = getattr(state, "_fields", ())
-        scratch = set(getattr(type(state), "SCRATCH", ()))
-        # one slice-sized buffer per scratch field, shared by the slices (module doc)
-        shared = {
-            k: np.empty(x.shape[:-1] + (width,), dtype=f.dtype)
-            for k, f in enumerate(state)
-            if k < len(names) and names[k] in scratch and f.shape == x.shape
-        }
-        parts = []
-        for a in range(0, d, width):
-            b = min(d, a + width)
-            fields = [
-                shared[k][..., : b - a] if k in shared else f[..., a:b] if f.shape == x.shape else f
-                for k, f in enumerate(state)
-            ]
-            parts.append((a, b, make(fields), x[..., a:b]))
-        return parts
-
     def blocked_update(g: np.ndarray, state: Any, x: np.ndarray, t: int):
         if cache.get("state") is not state or cache.get("x") is not x:
             cache.clear()
-            cache.update(state=state, x=x, parts=plan(state, x), step=None)
-        parts = cache["parts"]
-        if parts is None:
+            width = max(min_width, block // max(int(np.prod(x.shape[:-1], dtype=np.int64)), 1), 1)
+            ok = isinstance(state, tuple) and all(isinstance(f, np.ndarray) for f in state)
+            sliced = ok and x.size >= min_elements and x.shape[-1] >= 2 * width
+            cache.update(state=state, x=x, plan=Plan(state, x, width) if sliced else None)
+            limit = PARALLEL_MIN_ELEMENTS if parallel_min is None else parallel_min
+            cache["parallel"] = threads is not None and x.size >= limit
+        pl = cache["plan"]
+        if pl is None:
             return update(g, state, x, t)
-        small = [(f, f.copy()) for f in state if f.shape != x.shape]
-        step_field = cache["step"]
-        for i, (a, b, st, xb) in enumerate(parts):
-            if i:
-                for f, start in small:
-                    np.copyto(f, start)
-            step, st_out = update(g[..., a:b], st, xb, t)
-            if st_out is not st:  # the kernel replaced its state: cannot be blocked
-                raise RuntimeError("blocked(): the kernel's update returned a new state")
-            if step_field is None:
-                step_field = next((k for k, f in enumerate(st) if f is step), -1)
-                if step_field < 0:
-                    raise RuntimeError("blocked(): the kernel's step is not a field of its state")
-                cache["step"] = step_field
-        return state[step_field], state
+        n = min(threads.available(), len(pl.parts)) if cache["parallel"] and pl.step_field is not None else 1
+        pl.save_start()
+        err = np.geterr()  # numpy's error state is per thread: the helpers take the caller's
+        if n > 1:
+            threads.team(n).run(
+                run_slices, [(update, g, t, parts, small, err) for small, parts in pl.groups(n)]
+            )
+        else:
+            a, b, st, xb = pl.parts[0]
+            pl.find_step(update(g[..., a:b], st, xb, t), st)
+            run_slices(update, g, t, pl.parts[1:], pl.small, None)
+        return state[pl.step_field], state
 
     return Optimizer(init, blocked_update)
+
+
+_REPLACED = "blocked(): the kernel's update returned a new state"
+
+
+class Plan:
+    """The slices of one state and ``x``: ``parts`` = ``(a, b, state slice, x slice)`` (one
+    thread), and per thread count the groups of slices each thread runs (:meth:`groups`)."""
+
+    def __init__(self, state: Any, x: np.ndarray, width: int):
+        self.state, self.x, self.width = state, x, width
+        self.make = type(state)._make if hasattr(state, "_fields") else type(state)
+        names = getattr(state, "_fields", ())
+        scratch = set(getattr(type(state), "SCRATCH", ()))
+        #: d-sized fields every step writes before reading: one slice-sized buffer each (module doc)
+        self.scratch = [
+            k for k, f in enumerate(state) if k < len(names) and names[k] in scratch and f.shape == x.shape
+        ]
+        #: fields not shaped like x (NAdam's running product): restored before each slice
+        self.small_fields = [k for k, f in enumerate(state) if f.shape != x.shape]
+        self.start = [state[k].copy() for k in self.small_fields]
+        self.small = [(state[k], s) for k, s in zip(self.small_fields, self.start)]
+        self.parts = self.slices(0, x.shape[-1], {})
+        self.step_field: int | None = None
+        self._groups: dict[int, list] = {}
+
+    def slices(self, lo: int, hi: int, own: dict[int, np.ndarray]) -> list[tuple[int, int, Any, np.ndarray]]:
+        """The slices of columns ``[lo, hi)``; fields in ``own`` replaced by those arrays, and
+        scratch fields by one slice-sized buffer shared by these slices."""
+        x, w = self.x, self.width
+        shared = {k: np.empty(x.shape[:-1] + (w,), dtype=self.state[k].dtype) for k in self.scratch}
+        whole = {k: own.get(k, self.state[k]) for k in self.small_fields}  # not sliced
+        parts = []
+        for a in range(lo, hi, w):
+            b = min(hi, a + w)
+            fields = [
+                whole[k] if k in whole else shared[k][..., : b - a] if k in shared else f[..., a:b]
+                for k, f in enumerate(self.state)
+            ]
+            parts.append((a, b, self.make(fields), x[..., a:b]))
+        return parts
+
+    def save_start(self) -> None:
+        """Keep the small fields' values at the start of the step (restored before each slice)."""
+        for f, start in self.small:
+            np.copyto(start, f)
+
+    def find_step(self, result: tuple, st: Any) -> None:
+        """Check the first slice's ``update`` result and find which state field is the step."""
+        step, st_out = result
+        if st_out is not st:  # the kernel replaced its state: cannot be blocked
+            raise RuntimeError(_REPLACED)
+        if self.step_field is None:
+            k = next((k for k, f in enumerate(st) if f is step), -1)
+            if k < 0:
+                raise RuntimeError("blocked(): the kernel's step is not a field of its state")
+            self.step_field = k
+
+    def groups(self, n: int) -> list[tuple[list, list]]:
+        """``n`` contiguous groups of whole slices, each ``(small, parts)``: the first works on the
+        state's own small fields and the one-thread scratch, the others on their own copies."""
+        out = self._groups.get(n)
+        if out is None:
+            k = -(-len(self.parts) // n)
+            out = [(self.small, self.parts[:k])]
+            for i in range(k, len(self.parts), k):
+                own = {f: self.state[f].copy() for f in self.small_fields}
+                lo, hi = self.parts[i][0], self.parts[min(i + k, len(self.parts)) - 1][1]
+                out.append(
+                    ([(own[f], s) for f, s in zip(self.small_fields, self.start)], self.slices(lo, hi, own))
+                )
+            self._groups[n] = out
+        return out
+
+
+def run_slices(update: Any, g: np.ndarray, t: int, parts: list, small: list, err: dict | None) -> None:
+    """One thread's share of a blocked step: ``update`` on each of its slices in order, the small
+    fields restored to their start values before each (``small``: ``(field, start)`` pairs); in
+    numpy error state ``err`` (None: the thread's own)."""
+    if err is not None:
+        with np.errstate(**err):
+            run_slices(update, g, t, parts, small, None)
+        return
+    for a, b, st, xb in parts:
+        for f, start in small:
+            np.copyto(f, start)
+        if update(g[..., a:b], st, xb, t)[1] is not st:
+            raise RuntimeError(_REPLACED)
