@@ -20,7 +20,7 @@ from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from ..sweep.batches import batch_configs
 from .batch import BatchJob
-from .executors import Executor, executor_for
+from .executors import Executor, ProcessPoolExecutor, executor_for
 from .provenance import meta_record, process_record, still_running
 from .results import SweepOutcome
 from .signals import Signals, exit_code, signal_name
@@ -148,6 +148,9 @@ class _Sweep:
         self.meta = meta_record(
             members, argv, started, {"workers": self.workers, "batches": len(self.batches)}
         )
+        executor = executor or executor_for(self.workers, len(self.batches))
+        if isinstance(executor, ProcessPoolExecutor):
+            executor.start()  # the workers start while the folder's first files are written
         try:
             if not self.resuming:
                 from ..config.yamlio import dump_yaml
@@ -156,10 +159,12 @@ class _Sweep:
             self.folder.write_meta(self.meta, self.resuming)
             self.folder.write_head({**self.base_summary, "status": "running", "updated_at": started})
         except OSError as e:
+            if isinstance(executor, ProcessPoolExecutor):
+                executor.close()
             raise StorageError(f"cannot write the sweep folder {self.path}: {e.strerror or e}") from None
         if self.reporter:
             self.reporter.sweep_start(self.run_id, self.path, plan, self.batches, self.workers)
-        return executor or executor_for(self.workers, len(self.batches))
+        return executor
 
     def run(self, executor: Executor) -> None:
         """Every batch through ``executor``, each one's rows kept as it finishes."""

@@ -130,3 +130,57 @@ def test_a_stopped_pool_yields_every_batch_once(tmp_path, configs_dir):
         out = list(ProcessPoolExecutor(1).results(jobs, sig, lambda: True))
     assert sorted(job.batch for job, _ in out) == [job.batch for job in jobs]
     assert all(rows is None or len(rows) == len(job.indices) for job, rows in out)
+
+
+def test_pool_workers_share_the_cpus_unless_the_user_set_threads(monkeypatch):
+    import os
+
+    from optrun.execution import executors
+
+    monkeypatch.setattr(executors, "cpus", lambda: 4)
+    for user, workers, want in (
+        (None, 2, "2"),
+        (None, 3, "1"),
+        (None, 8, "1"),  # never 0
+        ("", 2, "2"),  # blank: not set (optrun.threads ignores it too)
+        ("3", 2, "3"),  # the user's cap is kept
+    ):
+        if user is None:
+            monkeypatch.delenv("OPTRUN_THREADS", raising=False)
+        else:
+            monkeypatch.setenv("OPTRUN_THREADS", user)
+        executors.worker_threads(workers)
+        assert os.environ["OPTRUN_THREADS"] == want, (user, workers)
+
+
+def test_pool_worker_env_is_set_in_the_worker_only(monkeypatch):
+    import concurrent.futures as cf
+    import os
+
+    from optrun.execution.executors import pool_context, worker_threads
+    from optrun.threads import cpus
+
+    monkeypatch.delenv("OPTRUN_THREADS", raising=False)
+    with cf.ProcessPoolExecutor(
+        1, mp_context=pool_context(), initializer=worker_threads, initargs=(2,)
+    ) as pool:
+        seen = pool.submit(os.getenv, "OPTRUN_THREADS").result()
+    assert seen == str(max(1, cpus() // 2))
+    assert "OPTRUN_THREADS" not in os.environ
+
+
+def test_pool_started_early_gives_the_same_rows_and_closes(tmp_path, configs_dir):
+    axes = ("seed=0:3", "algorithm.name=amsgrad,adam")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    early = ProcessPoolExecutor(2)
+    early.start()
+    early.start()  # once
+    unused = ProcessPoolExecutor(2)
+    unused.start()
+    unused.close()
+    unused.close()
+    with Signals() as sig:
+        serial = list(SerialExecutor().results(_jobs(tmp_path / "a", configs_dir, *axes), sig, lambda: False))
+        pooled = list(early.results(_jobs(tmp_path / "b", configs_dir, *axes), sig, lambda: False))
+    assert _finals(serial) == _finals(pooled)
