@@ -127,6 +127,8 @@ class _Sweep:
         """Write the folder's first files, tell the reporter, and choose the executor (``executor``
         when given: its ``workers`` are recorded)."""
         plan, members = self.plan, self.plan.members
+        # the distinct configs (members differ from them only by seed), when the plan says which
+        kinds = plan.bases if len(plan.base_of) == len(members) else members
         self.workers = max(1, min(workers or os.cpu_count() or 1, len(self.batches)))
         if executor is not None:
             self.workers = executor.workers
@@ -139,15 +141,13 @@ class _Sweep:
             "name": plan.base.name,
             "members": len(members),
             "axes": self.axis_cols,
-            "algorithm": sorted({m.algorithm.name for m in members}),
-            "variant": sorted({m.algorithm.variant for m in members}),
-            "objective": sorted({m.objective.name for m in members}),
+            "algorithm": sorted({m.algorithm.name for m in kinds}),
+            "variant": sorted({m.algorithm.variant for m in kinds}),
+            "objective": sorted({m.objective.name for m in kinds}),
             **process_record(),
             "started_at": started,
         }
-        self.meta = meta_record(
-            members, argv, started, {"workers": self.workers, "batches": len(self.batches)}
-        )
+        self.meta = meta_record(kinds, argv, started, {"workers": self.workers, "batches": len(self.batches)})
         executor = executor or executor_for(self.workers, len(self.batches))
         if isinstance(executor, ProcessPoolExecutor):
             executor.start()  # the workers start while the folder's first files are written

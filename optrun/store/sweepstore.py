@@ -249,11 +249,15 @@ def _column_texts(values: list) -> list[str]:
     types = set(map(type, values))
     if types == {int}:
         return list(map(str, values))
+    if types == {type(None)}:  # a column no member has (error; a target never reached)
+        return [""] * len(values)
+    if types == {int, type(None)}:  # a target some members reached
+        return ["" if v is None else str(v) for v in values]
     if types == {float} and all(map(math.isfinite, values)):
         return list(map(repr, values))  # csv.writer writes floats with repr
     strings = [v for v in values if type(v) is str] if str in types else []
     if types <= {int, float, str, type(None)} and not any(c in "\x00".join(strings) for c in _CSV_SPECIAL):
-        return [_plain_text(v) for v in values]
+        return list(values) if types == {str} else [_plain_text(v) for v in values]
     out = io.StringIO()  # anything else (quoting, bools, numpy scalars): the writer itself, a cell at a time
     w = csv.writer(out, lineterminator="\n")
     isfinite = math.isfinite

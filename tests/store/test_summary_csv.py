@@ -124,3 +124,19 @@ def test_cells_formatted_by_the_batch_give_the_same_files(tmp_path):
     want = io.StringIO()
     csv.writer(want, lineterminator="\n").writerow(columns)
     assert (tmp_path / "plain" / "summary.csv").read_text() == want.getvalue() + written(columns, rows)
+
+
+def test_columns_of_one_shape_take_their_short_paths_with_the_same_text():
+    from optrun.store import sweepstore
+
+    rows = [{"hit": h, "none": None, "text": t} for h, t in ((7, "completed"), (None, "diverged"), (0, ""))]
+    columns = ["hit", "none", "text"]
+    assert summary_lines(columns, rows) == written(columns, rows) == '7,,completed\n,,diverged\n0,,\n'
+    seen = []
+    real = sweepstore._plain_text
+    try:  # the three columns are formatted without a call per cell
+        sweepstore._plain_text = lambda v: seen.append(v) or real(v)
+        assert sweepstore.summary_cells(columns[:2] + ["t2"], [{**r, "t2": "ok"} for r in rows])
+    finally:
+        sweepstore._plain_text = real
+    assert seen == []
