@@ -169,8 +169,9 @@ class BatchTraceWriter:
             heads = (self._member_texts[sel_s], its[sel_r])
         self.rows_written += len(block)
         step = max(1, PIECE_NUMBERS // (5 + self.m))  # pieces that stay in the CPU's cache
+        finite = bool(np.isfinite(block).all())  # (else each piece looks for its non-finite rows)
         for a in range(0, len(block), step):
-            text = csv_lines([h[a : a + step].tolist() for h in heads], block[a : a + step])
+            text = csv_lines([h[a : a + step].tolist() for h in heads], block[a : a + step], finite)
             self._parts.append(text)
             self._pending += len(text)
             if self._pending >= FLUSH_BYTES:
