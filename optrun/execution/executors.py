@@ -12,6 +12,7 @@ which come back ``interrupted``. Another engine (a Dask cluster, say) plugs in b
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import signal
@@ -109,6 +110,7 @@ def _worker_init(pids: Any, workers: int) -> None:
     signal.signal(signal.SIGINT, note)
     signal.signal(signal.SIGTERM, note)
     pids.put(os.getpid())
+    gc.freeze()  # what the worker inherited: its collections do not go over it (nor copy its pages)
     worker_threads(workers)
     for name in WORKER_IMPORTS:
         importlib.import_module(name)

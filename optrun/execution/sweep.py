@@ -8,6 +8,7 @@ See :mod:`optrun.sweep` for how members are declared and grouped and
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from typing import Any, Protocol
@@ -78,8 +79,15 @@ def execute_sweep(
         try:
             path = folder_path or folder.path
             sweep = _Sweep(plan, path, folder_path is not None, only, previous_rows, reporter, fail_fast, sig)
-            sweep.run(sweep.start(workers, argv, executor))
-            return sweep.finish()
+            executor = sweep.start(workers, argv, executor)  # (a pool's workers are forked here)
+            collecting = gc.isenabled()
+            gc.disable()  # the rows kept (one dict per member) are no garbage: no collection passes
+            try:
+                sweep.run(executor)
+                return sweep.finish()
+            finally:
+                if collecting:
+                    gc.enable()
         finally:
             if lock is not None:
                 lock.release()

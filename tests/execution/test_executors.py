@@ -184,3 +184,20 @@ def test_pool_started_early_gives_the_same_rows_and_closes(tmp_path, configs_dir
         serial = list(SerialExecutor().results(_jobs(tmp_path / "a", configs_dir, *axes), sig, lambda: False))
         pooled = list(early.results(_jobs(tmp_path / "b", configs_dir, *axes), sig, lambda: False))
     assert _finals(serial) == _finals(pooled)
+
+
+def test_a_sweep_leaves_the_garbage_collector_as_it_found_it(tmp_path, configs_dir):
+    import gc
+
+    from optrun.execution.sweep import execute_sweep
+
+    was = gc.isenabled()
+    try:
+        for collecting in (True, False):
+            gc.enable() if collecting else gc.disable()
+            plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=5",), ("seed=0:3",))
+            out = execute_sweep(plan, str(tmp_path / str(collecting)), executor=SerialExecutor())
+            assert [r["status"] for r in out.rows] == ["completed"] * 3
+            assert gc.isenabled() is collecting
+    finally:
+        gc.enable() if was else gc.disable()
