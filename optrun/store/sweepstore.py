@@ -308,17 +308,20 @@ def write_summary(
             else:  # the row's first columns here, the others as the batch formatted them
                 f.write("\n".join(map("{},{}".format, summary_cells(columns[:lead], part), done)) + "\n")
     head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
-    with _streamed(os.path.join(folder, "summary.json")) as f:
-        f.write(head[:-1] + ',"rows":[')
+    # in bytes: orjson's UTF-8 goes to the file as it is (the json module's text is ASCII)
+    with atomic_open(os.path.join(folder, "summary.json"), "wb", buffering=1 << 20) as f:
+        f.write((head[:-1] + ',"rows":[').encode())
         for i in range(0, len(rows), 1000):
             chunk = rows[i : i + 1000]
             try:  # orjson writes non-finite floats as null
-                part = orjson.dumps(chunk, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+                part = orjson.dumps(chunk, option=orjson.OPT_SERIALIZE_NUMPY)
             except orjson.JSONEncodeError:  # an integer beyond 64 bits (a swept value): the json module
                 part = json.dumps(
                     [{k: _plain(v) for k, v in r.items()} for r in chunk],
                     separators=(",", ":"),
                     allow_nan=False,
-                )
-            f.write(("," if i else "") + part[1:-1])
-        f.write("]}\n")
+                ).encode()
+            if i:
+                f.write(b",")
+            f.write(memoryview(part)[1:-1])
+        f.write(b"]}\n")
