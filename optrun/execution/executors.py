@@ -110,6 +110,7 @@ def _worker_init(pids: Any, workers: int) -> None:
     signal.signal(signal.SIGINT, note)
     signal.signal(signal.SIGTERM, note)
     pids.put(os.getpid())
+    gc.enable()  # (also when forked while the parent paused it: a batch may make cyclic garbage)
     gc.freeze()  # what the worker inherited: its collections do not go over it (nor copy its pages)
     worker_threads(workers)
     for name in WORKER_IMPORTS:

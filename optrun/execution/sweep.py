@@ -8,9 +8,11 @@ See :mod:`optrun.sweep` for how members are declared and grouped and
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..errors import RunReadError, RunSelectionError, StorageError
@@ -80,17 +82,29 @@ def execute_sweep(
             path = folder_path or folder.path
             sweep = _Sweep(plan, path, folder_path is not None, only, previous_rows, reporter, fail_fast, sig)
             executor = sweep.start(workers, argv, executor)  # (a pool's workers are forked here)
-            collecting = gc.isenabled()
-            gc.disable()  # the rows kept (one dict per member) are no garbage: no collection passes
-            try:
+            # the rows kept (a dict per member) are no garbage: no collection passes over them; for
+            # the whole run when the batches (a user's objective) run in other processes
+            with collector_paused(isinstance(executor, ProcessPoolExecutor)):
                 sweep.run(executor)
-                return sweep.finish()
-            finally:
-                if collecting:
-                    gc.enable()
+                with collector_paused():
+                    return sweep.finish()
         finally:
             if lock is not None:
                 lock.release()
+
+
+@contextlib.contextmanager
+def collector_paused(pause: bool = True) -> Iterator[None]:
+    """No garbage-collection passes inside the block (when ``pause``); the collector is left as
+    it was found (a block inside another one changes nothing)."""
+    collecting = pause and gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class _Sweep:
@@ -181,7 +195,8 @@ class _Sweep:
             for b, idx in enumerate(self.batches)
         ]
         for job, rows in executor.results(jobs, self.sig, lambda: self.stop_all, self._progress):
-            self._take(job, rows)
+            with collector_paused():
+                self._take(job, rows)
 
     def _progress(self, job: BatchJob, fraction: float) -> None:
         if self.reporter:

@@ -201,3 +201,30 @@ def test_a_sweep_leaves_the_garbage_collector_as_it_found_it(tmp_path, configs_d
             assert gc.isenabled() is collecting
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_the_collector_runs_while_batches_run_in_this_process_only(tmp_path, configs_dir):
+    """A user's objective may make cyclic garbage: batches run here see the collector on; a pool's
+    parent, which only keeps rows, pauses it while the workers (which keep theirs) run."""
+    import gc
+
+    from optrun.execution.sweep import execute_sweep
+
+    seen = []
+
+    class Here(SerialExecutor):
+        def results(self, *a, **k):
+            seen.append(("here", gc.isenabled()))
+            yield from super().results(*a, **k)
+
+    class Pool(ProcessPoolExecutor):
+        def results(self, *a, **k):
+            seen.append(("pool", gc.isenabled()))
+            yield from super().results(*a, **k)
+
+    assert gc.isenabled()
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=5",), ("seed=0:3",))
+    for n, ex in enumerate((Here(), Pool(2))):
+        out = execute_sweep(plan, str(tmp_path / str(n)), executor=ex)
+        assert [r["status"] for r in out.rows] == ["completed"] * 3
+    assert seen == [("here", True), ("pool", False)] and gc.isenabled()
