@@ -25,6 +25,11 @@ Method:
   and the pickling of the jobs sent to the workers and of the rows they send back (both ends).
   Start-up (Python and the imports of a sweep's CLI process, timed from spawn to exit of a
   ``python -c "import ..."``) is its fixed cost, in the 1,000-member figure too.
+* **a floor**: the fixed start, plus the plan, plus the trace text alone shared by two workers:
+  a 1,000-member batch's numbers (read back from its file) laid out by the batch writer's
+  formatter (``csv_lines``, orjson's shortest round-trip text cut into rows), once per 1,000
+  members, in this process. The optimizer's arithmetic, the summary rows, the pickling and the
+  summary files come on top: a sweep cannot take less on this machine with these files.
 * **one at a time**: the same members through the public API in this process,
   ``optrun.execute(config, runs_dir)`` in a loop (each makes its own run folder, as
   ``optrun run`` does). Timing all 10,000 would take minutes, so a sample of ``--sample``
@@ -36,6 +41,13 @@ Method:
 Targets: issue 6, the 10,000-member sweep in under 5 s, at least 50 times faster than one at a
 time; issue 16, at most 0.4 s with two workers, at most 35 µs per extra member, two workers at
 least 1.7x faster than one.
+
+Measured in one run (2026-12-06 08:32 UTC, commit 0f4f643, load 1.5-1.6 on the 2 cores: wall
+times move by ±15% between rounds; results/sweep.md): two workers 633 ms, one 873 ms (1.38x;
+1.60x on the sweep's own wall_time_s), 42.2 µs per extra member, CPU 1.07 s / 971 ms; the
+parent's serial part 110 ms and its fixed start 157 ms; the floor (fixed start + plan + the trace
+text of 1,010,000 rows halved) 353 ms, the text alone 35 µs per member; against main before
+issue 16, interleaved: two workers 841 -> 610 ms, one 1.18 s -> 850 ms.
 """
 
 from __future__ import annotations
@@ -185,6 +197,53 @@ def parent_serial(members: int, rounds: int) -> dict[str, float]:
         shutil.rmtree(runs, ignore_errors=True)
 
 
+def trace_text_s(members: int, rounds: int) -> float:
+    """Seconds to format the trace text of ``members`` members and nothing else (median of
+    ``rounds``): a 1,000-member batch's numbers, read back from its file, laid out as the batch
+    writer does (:func:`optrun.store.rows.csv_lines`, pieces of the same size), ``members / 1,000``
+    times; checked against the file's bytes. The workers' share of the floor."""
+    import numpy as np
+
+    from optrun.execution.batch import run_batch
+    from optrun.store.rows import PIECE_NUMBERS, csv_lines, int_texts
+    from optrun.sweep import load_plan
+    from optrun.sweep.batches import batch_configs
+
+    runs = tempfile.mkdtemp(prefix="optrun-bench-text-")
+    try:
+        idx = list(range(1000))
+        run_batch(
+            runs,
+            0,
+            idx,
+            batch_configs(load_plan(CONFIG, [], ["seed=0:1000"]), idx),
+            should_stop=lambda: False,
+        )
+        with open(os.path.join(runs, "traces", "batch-0000.csv"), "rb") as f:
+            want = f.read().split(b"\n", 1)[1]
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)
+    table = np.loadtxt(want.decode().splitlines(), delimiter=",", ndmin=2)
+    heads = [int_texts(table[:, j].astype(np.int64)).tolist() for j in (0, 1)]
+    block = np.ascontiguousarray(table[:, 2:])
+    step = max(1, PIECE_NUMBERS // block.shape[1])
+
+    def text() -> bytes:
+        return b"".join(
+            csv_lines([h[a : a + step] for h in heads], block[a : a + step])
+            for a in range(0, len(block), step)
+        )
+
+    assert text() == want, "the floor's text is not the batch's"
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(max(1, members // 1000)):
+            text()
+        times.append(time.perf_counter() - t0)
+    return median(times)
+
+
 def one_at_a_time(sample: int) -> float:
     """Seconds per member, run alone through ``optrun.execute``."""
     from dataclasses import replace
@@ -220,7 +279,9 @@ def timed_sweeps(big: int, small: int, repeats: int) -> dict[tuple[int, int], li
     return out
 
 
-def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float], startup: float) -> Table:
+def issue16_table(
+    a, cores: int, walls, rows: int, parent: dict[str, float], startup: float, text: float
+) -> Table:
     """The sweep with two workers and one, the slope per member, the parent's serial part."""
     big, small = a.members, a.small
     med = {k: median([x[0] for x in v]) for k, v in walls.items()}
@@ -272,6 +333,12 @@ def issue16_table(a, cores: int, walls, rows: int, parent: dict[str, float], sta
         "",
     )
     t.add("and its fixed start: Python and the imports of a sweep (spawn to exit)", fmt_time(startup), "")
+    floor = startup + parent["plan"] + text / 2
+    t.add(
+        "a floor for 2 workers: the fixed start + the plan + the trace text alone, halved",
+        f"{fmt_time(floor)} (the text of {rows:,} rows: {fmt_time(text)}, {fmt_time(text / big)} per member)",
+        "a lower bound (the arithmetic, rows, pickling and summary come on top)",
+    )
     runs = "; ".join(f"{m:,}x{w}: " + ", ".join(fmt_time(x[0]) for x in walls[(m, w)]) for (m, w) in walls)
     t.notes += [
         f"medians of {a.repeats} rounds (spawn to exit; runs: {runs})",
@@ -335,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     progress("the parent's serial part, in this process")
     parent = parent_serial(a.members, 5)
     startup = startup_s(5)
-    print(issue16_table(a, cores, walls, rows, parent, startup).markdown() + "\n")
+    text = trace_text_s(a.members, 5)
+    print(issue16_table(a, cores, walls, rows, parent, startup, text).markdown() + "\n")
 
     if a.base:
         progress(f"before and after: {a.base} and this tree, {a.repeats}x")

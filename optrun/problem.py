@@ -115,23 +115,35 @@ def start_points(configs: list[RunConfig]) -> np.ndarray:
 
     For ``rng: legacy`` one ``RandomState`` is reseeded per member instead of constructing one
     (``RandomState(seed)`` and ``rs.seed(seed)`` run the same legacy seeding and give the same
-    numbers; construction costs about 50 times more, which dominates a 10,000-seed sweep).
+    numbers; construction costs about 50 times more, which dominates a 10,000-seed sweep); the
+    draws are then moved into their boxes a block of members at a time (the same two roundings,
+    ``low + r * (high - low)``, per element).
     """
     x0 = np.empty((len(configs), configs[0].dim))
     rs = None
-    boxes: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    drawn: dict[tuple, list[int]] = {}  # bounds: the rows of x0 that hold legacy draws in [0, 1)
+    rows: list[int] = []
+    bounds = None
     for s, c in enumerate(configs):
         if c.start == "random" and c.rng == "legacy":
             if rs is None:
                 rs = np.random.RandomState()
-            box = boxes.get(c.bounds)
-            if box is None:
-                bnd = bounds_array(c.bounds)
-                box = boxes[c.bounds] = (bnd[:, 0], bnd[:, 1] - bnd[:, 0])
+            if c.bounds is not bounds:  # (members share their bounds object)
+                bounds = c.bounds
+                rows = drawn.setdefault(bounds, [])
             rs.seed(c.seed)
-            x0[s] = box[0] + rs.random_sample(c.dim) * box[1]
+            x0[s] = rs.random_sample(c.dim)
+            rows.append(s)
         else:
             x0[s] = start_point(c)
+    for key, at in drawn.items():
+        b = bounds_array(key)
+        low, width = b[:, 0], b[:, 1] - b[:, 0]
+        if len(at) == len(x0):
+            x0 *= width
+            x0 += low
+        else:
+            x0[at] = low + x0[at] * width
     return x0
 
 

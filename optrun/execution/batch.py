@@ -108,12 +108,14 @@ def _member_rows(
     S = len(indices)
     rows = []
     dists = final_distances(objective, np.stack([r.final_x for r in results]))
-    for s, (cfg, r) in enumerate(zip(configs, results)):
-        row = member_summary(cfg, objective, r, dists[s])
-        row["wall_time_s"] = wall / S
+    # each member's first iterations within the targets, None for a target never reached
+    member_hits = zip(*[[h if h >= 0 else None for h in row] for row in hits.tolist()])
+    each = wall / S
+    for cfg, r, dist, hit in zip(configs, results, dists, member_hits):
+        row = member_summary(cfg, objective, r, dist)
+        row["wall_time_s"] = each
         row["batch_wall_time_s"] = wall
-        for li, col in enumerate(TARGET_COLUMNS):
-            row[col] = int(hits[li, s]) if hits[li, s] >= 0 else None
+        row.update(zip(TARGET_COLUMNS, hit))
         fails = expect_failures(cfg, row)
         row["expect_passed"] = not fails
         row["expect_failures"] = fails

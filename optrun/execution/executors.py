@@ -12,6 +12,8 @@ which come back ``interrupted``. Another engine (a Dask cluster, say) plugs in b
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 import signal
 import sys
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from ..threads import cpus
 from .batch import BatchJob, interrupted_rows, run_batch, worker_failed_rows
 from .signals import Signals
 
@@ -81,11 +84,25 @@ class SerialExecutor:
 
 _STOP: list[int] = []  # in a pool worker: the signals that asked it to stop
 
+#: what a worker's first batch would import on first use (start points draw with numpy.random,
+#: which loads hashlib and secrets; the numpy kernels' blocked steps): imported by each worker as
+#: it starts, while the parent still writes the sweep's first files and pickles the jobs
+WORKER_IMPORTS = ("numpy.random", "optrun.optimizers.blocked")
 
-def _worker_init(pids: Any) -> None:
+
+def worker_threads(workers: int) -> None:
+    """In a pool worker: cap the helper threads of a large numba step (:mod:`optrun.threads`) at
+    this worker's share of the CPUs, ``max(1, cpus // workers)``, so that ``workers`` teams do not
+    oversubscribe the cores; unless the user set ``OPTRUN_THREADS``. Same bits either way."""
+    if not os.environ.get("OPTRUN_THREADS", "").strip():
+        os.environ["OPTRUN_THREADS"] = str(max(1, cpus() // max(1, workers)))
+
+
+def _worker_init(pids: Any, workers: int) -> None:
     """Pool workers note SIGINT/SIGTERM and stop their batch between two steps; they never raise
     KeyboardInterrupt (a terminal's Ctrl-C reaches every process of the group, and the parent
-    forwards the signal too). Each tells the parent its pid, for forwarding and killing."""
+    forwards the signal too). Each tells the parent its pid, for forwarding and killing, sets its
+    thread cap and imports what every batch needs."""
 
     def note(signum, frame):
         _STOP.append(signum)
@@ -93,6 +110,16 @@ def _worker_init(pids: Any) -> None:
     signal.signal(signal.SIGINT, note)
     signal.signal(signal.SIGTERM, note)
     pids.put(os.getpid())
+    gc.enable()  # (also when forked while the parent paused it: a batch may make cyclic garbage)
+    gc.freeze()  # what the worker inherited: its collections do not go over it (nor copy its pages)
+    worker_threads(workers)
+    for name in WORKER_IMPORTS:
+        importlib.import_module(name)
+
+
+def _started() -> int:
+    """A no-op job: submitted first, it makes the pool fork its workers at once."""
+    return os.getpid()
 
 
 def _worker(job: tuple) -> tuple[int, Rows | None]:
@@ -135,14 +162,13 @@ class ProcessPoolExecutor:
 
     def __init__(self, workers: int):
         self.workers = workers
+        self._pool: tuple[Any, _WorkerPids] | None = None
 
-    def results(
-        self,
-        jobs: list[BatchJob],
-        sig: Signals,
-        stopped: Callable[[], bool],
-        progress: Progress | None = None,
-    ) -> Iterator[tuple[BatchJob, Rows | None]]:
+    def start(self) -> None:
+        """Fork the workers now (else at the first batch): they start, and import what a batch
+        needs, while the caller still prepares the jobs."""
+        if self._pool is not None:
+            return
         import concurrent.futures as cf
 
         ctx = pool_context()
@@ -151,8 +177,28 @@ class ProcessPoolExecutor:
             max_workers=self.workers,
             mp_context=ctx,
             initializer=_worker_init,
-            initargs=(pids.queue,),
+            initargs=(pids.queue, self.workers),
         )
+        pool.submit(_started)  # a forked pool starts all its workers at the first submit
+        self._pool = pool, pids
+
+    def close(self) -> None:
+        """Shut down the workers of :meth:`start` when no batch will be sent to them."""
+        if self._pool is not None:
+            (pool, pids), self._pool = self._pool, None
+            pool.shutdown(wait=True)
+            pids.close()
+
+    def results(
+        self,
+        jobs: list[BatchJob],
+        sig: Signals,
+        stopped: Callable[[], bool],
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[BatchJob, Rows | None]]:
+        self.start()
+        assert self._pool is not None
+        (pool, pids), self._pool = self._pool, None
         futs = {pool.submit(_worker, job): job for job in jobs}
         pending = set(futs)
         try:

@@ -8,8 +8,11 @@ See :mod:`optrun.sweep` for how members are declared and grouped and
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..errors import RunReadError, RunSelectionError, StorageError
@@ -20,7 +23,7 @@ from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from ..sweep.batches import batch_configs
 from .batch import BatchJob
-from .executors import Executor, executor_for
+from .executors import Executor, ProcessPoolExecutor, executor_for
 from .provenance import meta_record, process_record, still_running
 from .results import SweepOutcome
 from .signals import Signals, exit_code, signal_name
@@ -78,11 +81,30 @@ def execute_sweep(
         try:
             path = folder_path or folder.path
             sweep = _Sweep(plan, path, folder_path is not None, only, previous_rows, reporter, fail_fast, sig)
-            sweep.run(sweep.start(workers, argv, executor))
-            return sweep.finish()
+            executor = sweep.start(workers, argv, executor)  # (a pool's workers are forked here)
+            # the rows kept (a dict per member) are no garbage: no collection passes over them; for
+            # the whole run when the batches (a user's objective) run in other processes
+            with collector_paused(isinstance(executor, ProcessPoolExecutor)):
+                sweep.run(executor)
+                with collector_paused():
+                    return sweep.finish()
         finally:
             if lock is not None:
                 lock.release()
+
+
+@contextlib.contextmanager
+def collector_paused(pause: bool = True) -> Iterator[None]:
+    """No garbage-collection passes inside the block (when ``pause``); the collector is left as
+    it was found (a block inside another one changes nothing)."""
+    collecting = pause and gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class _Sweep:
@@ -127,6 +149,8 @@ class _Sweep:
         """Write the folder's first files, tell the reporter, and choose the executor (``executor``
         when given: its ``workers`` are recorded)."""
         plan, members = self.plan, self.plan.members
+        # the distinct configs (members differ from them only by seed), when the plan says which
+        kinds = plan.bases if len(plan.base_of) == len(members) else members
         self.workers = max(1, min(workers or os.cpu_count() or 1, len(self.batches)))
         if executor is not None:
             self.workers = executor.workers
@@ -139,15 +163,16 @@ class _Sweep:
             "name": plan.base.name,
             "members": len(members),
             "axes": self.axis_cols,
-            "algorithm": sorted({m.algorithm.name for m in members}),
-            "variant": sorted({m.algorithm.variant for m in members}),
-            "objective": sorted({m.objective.name for m in members}),
+            "algorithm": sorted({m.algorithm.name for m in kinds}),
+            "variant": sorted({m.algorithm.variant for m in kinds}),
+            "objective": sorted({m.objective.name for m in kinds}),
             **process_record(),
             "started_at": started,
         }
-        self.meta = meta_record(
-            members, argv, started, {"workers": self.workers, "batches": len(self.batches)}
-        )
+        self.meta = meta_record(kinds, argv, started, {"workers": self.workers, "batches": len(self.batches)})
+        executor = executor or executor_for(self.workers, len(self.batches))
+        if isinstance(executor, ProcessPoolExecutor):
+            executor.start()  # the workers start while the folder's first files are written
         try:
             if not self.resuming:
                 from ..config.yamlio import dump_yaml
@@ -156,10 +181,12 @@ class _Sweep:
             self.folder.write_meta(self.meta, self.resuming)
             self.folder.write_head({**self.base_summary, "status": "running", "updated_at": started})
         except OSError as e:
+            if isinstance(executor, ProcessPoolExecutor):
+                executor.close()
             raise StorageError(f"cannot write the sweep folder {self.path}: {e.strerror or e}") from None
         if self.reporter:
             self.reporter.sweep_start(self.run_id, self.path, plan, self.batches, self.workers)
-        return executor or executor_for(self.workers, len(self.batches))
+        return executor
 
     def run(self, executor: Executor) -> None:
         """Every batch through ``executor``, each one's rows kept as it finishes."""
@@ -168,7 +195,8 @@ class _Sweep:
             for b, idx in enumerate(self.batches)
         ]
         for job, rows in executor.results(jobs, self.sig, lambda: self.stop_all, self._progress):
-            self._take(job, rows)
+            with collector_paused():
+                self._take(job, rows)
 
     def _progress(self, job: BatchJob, fraction: float) -> None:
         if self.reporter:

@@ -47,14 +47,17 @@ def int_texts(values: np.ndarray, end: bytes = b",") -> np.ndarray:
     return out
 
 
-def float_row_texts(block: np.ndarray) -> list[bytes]:
+def float_row_texts(block: np.ndarray, finite: bool = False) -> list[bytes]:
     """Each row of a 2-D float array (at least one column) as its comma-separated shortest
     round-trip texts, in bytes; a non-finite number is ``nan``, ``inf`` or ``-inf`` (as ``repr``
-    spells it). One orjson call and one cut for the block."""
+    spells it). One orjson call and one cut for the block. ``finite``: the caller knows every
+    number is finite (it checked a larger block at once)."""
     if len(block) == 0:
         return []
     block = np.ascontiguousarray(block, dtype=np.float64)
     rows = orjson.dumps(block, option=_NUMPY)[2:-2].split(b"],[")
+    if finite:
+        return rows
     for i in np.flatnonzero(~np.isfinite(block).all(axis=1)).tolist():  # orjson wrote null
         fields = rows[i].split(b",")
         for j, text in RowFormat._non_finite(block[i]):
@@ -63,11 +66,12 @@ def float_row_texts(block: np.ndarray) -> list[bytes]:
     return rows
 
 
-def csv_lines(heads: Sequence[Sequence[bytes]], floats: np.ndarray) -> bytes:
+def csv_lines(heads: Sequence[Sequence[bytes]], floats: np.ndarray, finite: bool = False) -> bytes:
     """CSV lines in bytes: line ``i`` is ``heads[0][i] + heads[1][i] + ...`` (texts that end with
     their comma, :func:`int_texts`), then the texts of ``floats[i]`` (``(n, k)``, ``k >= 1``), then
-    a newline. The same text as :meth:`RowFormat.format` gives for the same numbers."""
-    rows = float_row_texts(floats)
+    a newline. The same text as :meth:`RowFormat.format` gives for the same numbers. ``finite``:
+    as in :func:`float_row_texts`."""
+    rows = float_row_texts(floats, finite)
     w = len(heads) + 2
     pieces = [b"\n"] * (w * len(rows))
     for j, column in enumerate(heads):

@@ -169,8 +169,9 @@ class BatchTraceWriter:
             heads = (self._member_texts[sel_s], its[sel_r])
         self.rows_written += len(block)
         step = max(1, PIECE_NUMBERS // (5 + self.m))  # pieces that stay in the CPU's cache
+        finite = bool(np.isfinite(block).all())  # (else each piece looks for its non-finite rows)
         for a in range(0, len(block), step):
-            text = csv_lines([h[a : a + step].tolist() for h in heads], block[a : a + step])
+            text = csv_lines([h[a : a + step].tolist() for h in heads], block[a : a + step], finite)
             self._parts.append(text)
             self._pending += len(text)
             if self._pending >= FLUSH_BYTES:
@@ -249,11 +250,15 @@ def _column_texts(values: list) -> list[str]:
     types = set(map(type, values))
     if types == {int}:
         return list(map(str, values))
+    if types == {type(None)}:  # a column no member has (error; a target never reached)
+        return [""] * len(values)
+    if types == {int, type(None)}:  # a target some members reached
+        return ["" if v is None else str(v) for v in values]
     if types == {float} and all(map(math.isfinite, values)):
         return list(map(repr, values))  # csv.writer writes floats with repr
     strings = [v for v in values if type(v) is str] if str in types else []
     if types <= {int, float, str, type(None)} and not any(c in "\x00".join(strings) for c in _CSV_SPECIAL):
-        return [_plain_text(v) for v in values]
+        return list(values) if types == {str} else [_plain_text(v) for v in values]
     out = io.StringIO()  # anything else (quoting, bools, numpy scalars): the writer itself, a cell at a time
     w = csv.writer(out, lineterminator="\n")
     isfinite = math.isfinite
@@ -303,17 +308,20 @@ def write_summary(
             else:  # the row's first columns here, the others as the batch formatted them
                 f.write("\n".join(map("{},{}".format, summary_cells(columns[:lead], part), done)) + "\n")
     head = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"), allow_nan=False)
-    with _streamed(os.path.join(folder, "summary.json")) as f:
-        f.write(head[:-1] + ',"rows":[')
+    # in bytes: orjson's UTF-8 goes to the file as it is (the json module's text is ASCII)
+    with atomic_open(os.path.join(folder, "summary.json"), "wb", buffering=1 << 20) as f:
+        f.write((head[:-1] + ',"rows":[').encode())
         for i in range(0, len(rows), 1000):
             chunk = rows[i : i + 1000]
             try:  # orjson writes non-finite floats as null
-                part = orjson.dumps(chunk, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+                part = orjson.dumps(chunk, option=orjson.OPT_SERIALIZE_NUMPY)
             except orjson.JSONEncodeError:  # an integer beyond 64 bits (a swept value): the json module
                 part = json.dumps(
                     [{k: _plain(v) for k, v in r.items()} for r in chunk],
                     separators=(",", ":"),
                     allow_nan=False,
-                )
-            f.write(("," if i else "") + part[1:-1])
-        f.write("]}\n")
+                ).encode()
+            if i:
+                f.write(b",")
+            f.write(memoryview(part)[1:-1])
+        f.write(b"]}\n")

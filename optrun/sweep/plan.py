@@ -8,6 +8,7 @@ runs; an invalid member is reported with the axis values that made it.
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -129,7 +130,13 @@ def load_plan(
         raise ConfigError(
             f"the sweep has {n:,} members; at most {MAX_MEMBERS:,} are allowed", source=raw.source
         )
-    _add_members(plan, raw)
+    collecting = gc.isenabled()
+    gc.disable()  # a member adds a few objects, none of them garbage: no collection pass over them
+    try:
+        _add_members(plan, raw)
+    finally:
+        if collecting:
+            gc.enable()
     return plan
 
 

@@ -130,3 +130,101 @@ def test_a_stopped_pool_yields_every_batch_once(tmp_path, configs_dir):
         out = list(ProcessPoolExecutor(1).results(jobs, sig, lambda: True))
     assert sorted(job.batch for job, _ in out) == [job.batch for job in jobs]
     assert all(rows is None or len(rows) == len(job.indices) for job, rows in out)
+
+
+def test_pool_workers_share_the_cpus_unless_the_user_set_threads(monkeypatch):
+    import os
+
+    from optrun.execution import executors
+
+    monkeypatch.setattr(executors, "cpus", lambda: 4)
+    for user, workers, want in (
+        (None, 2, "2"),
+        (None, 3, "1"),
+        (None, 8, "1"),  # never 0
+        ("", 2, "2"),  # blank: not set (optrun.threads ignores it too)
+        ("3", 2, "3"),  # the user's cap is kept
+    ):
+        if user is None:
+            monkeypatch.delenv("OPTRUN_THREADS", raising=False)
+        else:
+            monkeypatch.setenv("OPTRUN_THREADS", user)
+        executors.worker_threads(workers)
+        assert os.environ["OPTRUN_THREADS"] == want, (user, workers)
+
+
+def test_pool_worker_env_is_set_in_the_worker_only(monkeypatch):
+    import concurrent.futures as cf
+    import os
+
+    from optrun.execution.executors import pool_context, worker_threads
+    from optrun.threads import cpus
+
+    monkeypatch.delenv("OPTRUN_THREADS", raising=False)
+    with cf.ProcessPoolExecutor(
+        1, mp_context=pool_context(), initializer=worker_threads, initargs=(2,)
+    ) as pool:
+        seen = pool.submit(os.getenv, "OPTRUN_THREADS").result()
+    assert seen == str(max(1, cpus() // 2))
+    assert "OPTRUN_THREADS" not in os.environ
+
+
+def test_pool_started_early_gives_the_same_rows_and_closes(tmp_path, configs_dir):
+    axes = ("seed=0:3", "algorithm.name=amsgrad,adam")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    early = ProcessPoolExecutor(2)
+    early.start()
+    early.start()  # once
+    unused = ProcessPoolExecutor(2)
+    unused.start()
+    unused.close()
+    unused.close()
+    with Signals() as sig:
+        serial = list(SerialExecutor().results(_jobs(tmp_path / "a", configs_dir, *axes), sig, lambda: False))
+        pooled = list(early.results(_jobs(tmp_path / "b", configs_dir, *axes), sig, lambda: False))
+    assert _finals(serial) == _finals(pooled)
+
+
+def test_a_sweep_leaves_the_garbage_collector_as_it_found_it(tmp_path, configs_dir):
+    import gc
+
+    from optrun.execution.sweep import execute_sweep
+
+    was = gc.isenabled()
+    try:
+        for collecting in (True, False):
+            gc.enable() if collecting else gc.disable()
+            plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=5",), ("seed=0:3",))
+            out = execute_sweep(plan, str(tmp_path / str(collecting)), executor=SerialExecutor())
+            assert [r["status"] for r in out.rows] == ["completed"] * 3
+            assert gc.isenabled() is collecting
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_the_collector_runs_while_batches_run_in_this_process_only(tmp_path, configs_dir):
+    """A user's objective may make cyclic garbage: batches run here see the collector on; a pool's
+    parent, which only keeps rows, pauses it while the workers (which keep theirs) run."""
+    import gc
+
+    from optrun.execution.sweep import execute_sweep
+
+    seen = []
+
+    class Here(SerialExecutor):
+        def results(self, *a, **k):
+            seen.append(("here", gc.isenabled()))
+            yield from super().results(*a, **k)
+
+    class Pool(ProcessPoolExecutor):
+        def results(self, *a, **k):
+            seen.append(("pool", gc.isenabled()))
+            yield from super().results(*a, **k)
+
+    assert gc.isenabled()
+    plan = load_plan(str(configs_dir / "amsgrad.yaml"), ("iterations=5",), ("seed=0:3",))
+    for n, ex in enumerate((Here(), Pool(2))):
+        out = execute_sweep(plan, str(tmp_path / str(n)), executor=ex)
+        assert [r["status"] for r in out.rows] == ["completed"] * 3
+    assert seen == [("here", True), ("pool", False)] and gc.isenabled()

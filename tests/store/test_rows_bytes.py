@@ -79,3 +79,29 @@ def test_any_rows_match_the_str_formatter(rows):
     iterations = np.array([r[1] for r in rows], dtype=np.int64)
     floats = np.array([r[2] for r in rows], dtype=np.float64)
     assert bytes_lines(members, iterations, floats) == str_lines(members, iterations, floats)
+
+
+def test_finite_blocks_skip_the_non_finite_search_with_the_same_text():
+    floats = np.array([a for a in AWKWARD if math.isfinite(a)][:12]).reshape(-1, 3)
+    ints = [int_texts(np.arange(len(floats))).tolist()] * 2
+    assert csv_lines(ints, floats, finite=True) == csv_lines(ints, floats)
+    assert b"null" not in csv_lines(ints, floats, finite=True)
+    # a caller that says "finite" wrongly gets orjson's null, never another number
+    assert b"null" in csv_lines([[b"0,"], [b"0,"]], np.array([[math.nan, 1.0]]), finite=True)
+
+
+def test_a_sweep_trace_with_non_finite_rows_keeps_their_spelling(tmp_path):
+    from optrun.store.sweepstore import BatchTraceWriter
+
+    w = BatchTraceWriter(str(tmp_path), 0, [5, 6], x_columns=0)
+    f = np.array([[1.0, 2.0], [math.inf, 0.5]])
+    ones = np.ones((2, 2))
+    w.add(0, f, ones, ones, np.zeros((2, 2, 1)), np.array([2, 2]), np.array([True, True]))
+    w.close()
+    text = (tmp_path / "traces" / "batch-0000.csv").read_text()
+    assert text.splitlines()[1:] == [
+        "5,0,1.0,1.0,1.0",
+        "5,1,inf,1.0,1.0",
+        "6,0,2.0,1.0,1.0",
+        "6,1,0.5,1.0,1.0",
+    ]

@@ -124,3 +124,51 @@ def test_cells_formatted_by_the_batch_give_the_same_files(tmp_path):
     want = io.StringIO()
     csv.writer(want, lineterminator="\n").writerow(columns)
     assert (tmp_path / "plain" / "summary.csv").read_text() == want.getvalue() + written(columns, rows)
+
+
+def test_columns_of_one_shape_take_their_short_paths_with_the_same_text():
+    from optrun.store import sweepstore
+
+    rows = [{"hit": h, "none": None, "text": t} for h, t in ((7, "completed"), (None, "diverged"), (0, ""))]
+    columns = ["hit", "none", "text"]
+    assert summary_lines(columns, rows) == written(columns, rows) == "7,,completed\n,,diverged\n0,,\n"
+    seen = []
+    real = sweepstore._plain_text
+    try:  # the three columns are formatted without a call per cell
+        sweepstore._plain_text = lambda v: seen.append(v) or real(v)
+        assert sweepstore.summary_cells(columns[:2] + ["t2"], [{**r, "t2": "ok"} for r in rows])
+    finally:
+        sweepstore._plain_text = real
+    assert seen == []
+
+
+def test_summary_json_bytes_are_the_text_it_had(tmp_path):
+    import json
+
+    import orjson
+
+    from optrun.store.folder import jsonable
+    from optrun.store.sweepstore import write_summary
+
+    def as_text(summary, columns, rows):  # what write_summary wrote through a text stream
+        text = json.dumps({**jsonable(summary), "columns": columns}, separators=(",", ":"))[:-1]
+        parts = []
+        for i in range(0, len(rows), 1000):
+            chunk = rows[i : i + 1000]
+            try:
+                parts.append(orjson.dumps(chunk, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1])
+            except orjson.JSONEncodeError:
+                plain = [{k: (None if v != v else v) for k, v in r.items()} for r in chunk]
+                parts.append(json.dumps(plain, separators=(",", ":"))[1:-1])
+        return (text + ',"rows":[' + ",".join(parts) + "]}\n").encode("utf-8")
+
+    columns = ["member", "name", "f"]
+    many = [{"member": i, "name": "é ü €", "f": 1.0 / (i + 1)} for i in range(2500)]
+    many[3]["f"] = math.nan
+    huge = many[:1500] + [{"member": 2**70, "name": "ß", "f": 0.5}]  # the second chunk: the json module
+    for n, rows in enumerate((many, huge, [])):
+        summary = {"kind": "sweep", "name": "naïve", "members": len(rows)}
+        write_summary(str(tmp_path), summary, columns, rows)
+        got = (tmp_path / "summary.json").read_bytes()
+        assert got == as_text(summary, columns, rows), n
+        assert json.loads(got)["rows"][:1] == rows[:1]

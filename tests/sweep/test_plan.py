@@ -376,3 +376,28 @@ def test_load_plan_errors_are_config_errors(tmp_path):
     with pytest.raises(ConfigError) as e:
         plan_of(tmp_path, "sweep: {seed: {range: [1001]}, algorithm.alpha: {linspace: [0.1, 0.2, 1000]}}\n")
     assert "the sweep has 1,001,000 members; at most 1,000,000 are allowed" in str(e.value)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_a_plan_leaves_the_garbage_collector_as_it_found_it(tmp_path, collecting):
+    import gc
+
+    was = gc.isenabled()
+    passes = []
+
+    def count(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            passes.append(info)
+
+    try:
+        gc.enable() if collecting else gc.disable()
+        gc.callbacks.append(count)
+        plan = plan_of(tmp_path, "", options=("seed=0:30000",))  # ~150,000 new objects
+        assert len(plan.members) == 30000 and gc.isenabled() is collecting
+        assert passes == []  # no full collection over them while they were made
+        with pytest.raises(ConfigError):  # an invalid member: the collector is restored too
+            plan_of(tmp_path, "", options=("seed=0:2", "algorithm.alpha=-1,0.1"))
+        assert gc.isenabled() is collecting
+    finally:
+        gc.callbacks.remove(count)
+        gc.enable() if was else gc.disable()
