@@ -1,9 +1,9 @@
 """Tile drivers and chunk loops, generated from the element kernels of :mod:`.kernels`.
 
-Every kernel shares the head ``kernel(lo, hi, step, so, add, C, g, x, *rest)``, so two templates
+Every kernel shares the head ``kernel(lo, hi, step, so, add, C, g, x, *rest)``, so three templates
 serve them all:
 
-``apply(lo, hi, tile, sq, C, g, x, *rest)`` (:func:`_apply_template`)
+``apply(lo, hi, tile, sq, C, g, x, *rest)`` (:data:`_APPLY_SOURCE`)
     runs the kernel over columns ``[lo, hi)`` in tiles of ``tile.shape[1]`` columns with ``add``
     set: each element's step goes into ``x`` in the same pass that computes it (``x`` gets exactly
     the bits of ``np.add(x, step, out=x)``, the step being the same double) and into the tile,
@@ -15,7 +15,7 @@ serve them all:
     must be a multiple of ``SUM_BLOCK``. (Measured, AdaGrad torch, 2 threads: adding the tile
     into ``x`` in a second pass took 9.4 ms at d = 1e7 and 1.0 ms at 1e6; in the kernel's pass
     7.3 ms and 0.65 ms.)
-``apply_to(lo, hi, tile, sq, out, C, g, x, *rest)`` (:func:`_apply_to_template`)
+``apply_to(lo, hi, tile, sq, out, C, g, x, *rest)`` (:data:`_APPLY_TO_SOURCE`)
     the same step out of place: tile by tile, ``x``'s columns are copied into ``out`` and the
     kernel steps ``out`` in place while they are in cache (``x`` is read once and not written):
     the bits ``apply`` leaves in ``x`` (the kernel reads the same values), for a runner that
@@ -29,9 +29,13 @@ serve them all:
     step.
 
 Each generated function is the template's code with the kernel bound as a global and its own
-name (``<kernel>_apply``, ``<kernel>_steps``), so numba's on-disk cache (``cache=True``) keeps one
-entry per kernel, keyed by that name, and finds it again in the next process (a closure over the
-kernel, or the kernel passed as an argument, would be compiled anew in every process). numba
+name (``<kernel>_apply``, ``<kernel>_steps``): the chunk loop is the template function's code, the
+tile drivers are compiled from source with the kernel's parameters written out in place of
+``*rest`` and the kernel inlined (numba inlines no call with ``*args``; a call per tile passes
+every array's fields, ~0.5 us for the Adam kernels), so the tile can be short. numba's on-disk
+cache (``cache=True``) keeps one entry per kernel, keyed by that name, and finds it again in the
+next process (a closure over the kernel, or the kernel passed as an argument, would be compiled
+anew in every process). numba
 checks a cache entry against the source file of the function only (here this one), while the
 compiled driver contains its kernel's code: so the cache name also carries :data:`SOURCE_TAG`, a
 hash of :mod:`.kernels` and :mod:`.compiled`, and editing a kernel compiles its drivers anew.
@@ -83,23 +87,28 @@ def sum_tile(n, tile, acc):
         acc[s] = r
 
 
-def _apply_template(lo, hi, tile, sq, C, g, x, *rest):
+#: the tile drivers' source: ``{rest}`` is the kernel's parameters after ``x`` spelled out, because
+#: numba inlines a function (``inline="always"``) only into a call without ``*args``
+_APPLY_SOURCE = """
+def {name}(lo, hi, tile, sq, C, g, x, {rest}):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
-        kernel(a, b, tile, a, True, C, g, x, *rest)  # noqa: F821 (bound by _generate)
+        kernel(a, b, tile, a, True, C, g, x, {rest})
         sum_tile(b - a, tile, acc)
     sq[:] = acc
+"""
 
-
-def _apply_to_template(lo, hi, tile, sq, out, C, g, x, *rest):
+_APPLY_TO_SOURCE = """
+def {name}(lo, hi, tile, sq, out, C, g, x, {rest}):
     acc = np.zeros(g.shape[0])
     for a in range(lo, hi, tile.shape[1]):
         b = min(hi, a + tile.shape[1])
         out[:, a:b] = x[:, a:b]
-        kernel(a, b, tile, a, True, C, g, out, *rest)  # noqa: F821 (bound by _generate)
+        kernel(a, b, tile, a, True, C, g, out, {rest})
         sum_tile(b - a, tile, acc)
     sq[:] = acc
+"""
 
 
 def _steps_template(n, code, p, X, D, tile, C, g, x, *rest):
@@ -120,14 +129,31 @@ def _generate(template: Callable, name: str, **bound: Callable) -> Callable:
     return njit(**K.JIT)(fn)
 
 
+def _inlined(source: str, kernel: str, role: str) -> Callable:
+    """The driver ``source`` for ``kernel``, compiled lazily with the kernel inlined into it (no call
+    per tile: a call passes every array's fields, ~0.5 us for the Adam kernels) and cached under
+    its name ``<kernel>_<role>`` and :data:`SOURCE_TAG`. The source is compiled as this file's
+    code, which numba's cache needs (it checks a cache entry against that file)."""
+    fn_k = getattr(K, kernel)
+    rest = ", ".join(list(inspect.signature(fn_k.py_func).parameters)[8:])
+    name = f"{kernel}_{role}"
+    scope = {
+        "__name__": __name__,  # the module numba's cache imports to rebuild the driver's environment
+        "np": np,
+        "sum_tile": sum_tile,
+        "kernel": njit(error_model="numpy", nogil=True, inline="always")(fn_k.py_func),
+    }
+    exec(compile(source.format(name=name, rest=rest), __file__, "exec"), scope)
+    fn = scope[name]
+    fn.__qualname__ = f"{name}_{SOURCE_TAG}"
+    fn.__doc__ = f"{role} of kernels.{kernel}"
+    return njit(**K.JIT)(fn)
+
+
 #: kernel name -> its tile driver
-APPLY: dict[str, Callable] = {
-    n: _generate(_apply_template, f"{n}_apply", kernel=getattr(K, n)) for n in K.KERNELS
-}
+APPLY: dict[str, Callable] = {n: _inlined(_APPLY_SOURCE, n, "apply") for n in K.KERNELS}
 #: kernel name -> its out-of-place tile driver
-APPLY_TO: dict[str, Callable] = {
-    n: _generate(_apply_to_template, f"{n}_apply_to", kernel=getattr(K, n)) for n in K.KERNELS
-}
+APPLY_TO: dict[str, Callable] = {n: _inlined(_APPLY_TO_SOURCE, n, "apply_to") for n in K.KERNELS}
 #: kernel name -> its chunk loop
 STEPS: dict[str, Callable] = {
     n: _generate(_steps_template, f"{n}_steps", apply=APPLY[n], gradient=gradient) for n in K.KERNELS

@@ -81,6 +81,26 @@ def _2d(a: np.ndarray) -> np.ndarray:
 #: 0.29-0.66x (per-tile call overhead amortised; still far inside the 1 MiB L2)
 TILE_ELEMENTS = 1 << 15
 
+#: kernels whose tiles are one :data:`optrun.backends.drivers.SUM_BLOCK` per row (8 KiB, in L1),
+#: when :data:`TILE_ELEMENTS` allows: the kernels with little arithmetic per element, bound by
+#: memory, where summing a 256 KiB tile from L2 leaves memory idle for a tenth of the step.
+#: Measured on one thread (interleaved, minima of 5-9 rounds, d = 1e6 / 1e7): gd 0.70x / 0.73x the
+#: time with 32K tiles, heavy_ball (momentum) 0.84x / 0.91x; the kernels with a square root and
+#: a division per element are bound by the divider and take 1.04-1.10x with short tiles (more
+#: row set-up and loop tails per element), so they keep :data:`TILE_ELEMENTS`. (In cache, one
+#: thread: AdaGrad's update 2.5 cycles an element, AMSGrad's 2.6-3.9, gd's 0.6; the fused apply
+#: adds 0.3-0.4 for the tile and its sum of squares. At d = 1e6, where the arrays stream from L3,
+#: that makes AdaGrad's step about 1.6x its one-core memory roof whatever the memory traffic: no
+#: square root or division can be dropped without changing bits.)
+SHORT_TILES = frozenset({"gd", "heavy_ball"})
+
+#: where a tile starts, in bytes modulo 4 KiB: half a page away from the start of numpy's large
+#: arrays (when mmap'ed, as at d = 1e6 and up in a fresh process: 16 bytes past a page), so that the kernel's store into the tile and its load of
+#: ``x`` at the same column do not share their low 12 address bits (the CPU then takes the load
+#: for one depending on the store: "4K aliasing"; gd at d = 1e6 with 32K tiles, measured
+#: 0.83x the time of an aliased tile)
+TILE_OFFSET = 16 + 2048
+
 
 def _call(
     sq: np.ndarray | None, step: np.ndarray, name: str, d: int, x: np.ndarray, *args: Any, out: Any = None
@@ -102,7 +122,7 @@ def _call(
             kernel(0, d, st, 0, False, *args)
         return
     S = _2d(x).shape[0]
-    tiles, drive = _tiles(n, S), DR.APPLY[name]
+    tiles, drive = _tiles(n, S, name), DR.APPLY[name]
     if out is not None:
         drive, args = DR.APPLY_TO[name], (_2d(out), *args)
     if n > 1:
@@ -118,15 +138,25 @@ def _call(
 _SCRATCH = threading.local()
 
 
-def _tiles(threads: int, S: int) -> np.ndarray:
-    """The ``(threads, S, width)`` tile buffers, kept between steps (per Python thread): a fresh
-    allocation of this size is mmap'ed and page-faulted on every step (measured ~1 ms at d = 1e6).
-    ``width`` is a whole number of :data:`optrun.backends.drivers.SUM_BLOCK` columns (see
-    ``drivers.sum_tile``) with about :data:`TILE_ELEMENTS` elements for all ``S`` rows together."""
-    shape = (threads, S, max(1, TILE_ELEMENTS // (max(S, 1) * DR.SUM_BLOCK)) * DR.SUM_BLOCK)
-    buf = getattr(_SCRATCH, "tiles", None)
+def _tiles(threads: int, S: int, kernel: str) -> np.ndarray:
+    """The ``(threads, S, width)`` tile buffers of ``kernel``, kept between steps (per Python
+    thread): a fresh allocation of this size is mmap'ed and page-faulted on every step (measured
+    ~1 ms at d = 1e6). ``width`` is a whole number of :data:`optrun.backends.drivers.SUM_BLOCK`
+    columns (see ``drivers.sum_tile``) with about :data:`TILE_ELEMENTS` elements for all ``S``
+    rows together, one block for the kernels of :data:`SHORT_TILES`; the buffer starts at
+    :data:`TILE_OFFSET` modulo 4 KiB. The width changes no bit: step norms are summed per block
+    whatever the tile."""
+    elements = min(TILE_ELEMENTS, DR.SUM_BLOCK) if kernel in SHORT_TILES else TILE_ELEMENTS
+    shape = (threads, S, max(1, elements // (max(S, 1) * DR.SUM_BLOCK)) * DR.SUM_BLOCK)
+    cache = getattr(_SCRATCH, "tiles", None)
+    if cache is None:
+        cache = _SCRATCH.tiles = {}
+    buf = cache.get(kernel in SHORT_TILES)
     if buf is None or buf.shape != shape:
-        buf = _SCRATCH.tiles = np.empty(shape)
+        n = shape[0] * shape[1] * shape[2]
+        raw = np.empty(n + 512)  # 512 float64: room to move the start anywhere in a page
+        start = ((TILE_OFFSET - raw.ctypes.data) % 4096) // 8
+        buf = cache[kernel in SHORT_TILES] = raw[start : start + n].reshape(shape)
     return buf
 
 
@@ -229,7 +259,7 @@ def _build(rule: Rule, numpy_build: Callable, **params: Any) -> Fused:
         """Steps ``t0 ..`` in one compiled call (:data:`optrun.backends.drivers.STEPS`)."""
         S, n = x.shape[0], X.shape[0]
         C = per_step.rows(t0, n, S)
-        DR.STEPS[name](n, code, p, X, D, _tiles(1, S)[0], C, g, x, *arrays(s), *tail(S))
+        DR.STEPS[name](n, code, p, X, D, _tiles(1, S, name)[0], C, g, x, *arrays(s), *tail(S))
         return s
 
     return _fused(numpy_build(**params).init, update, None if per_state is not None else steps)
