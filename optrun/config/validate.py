@@ -226,7 +226,7 @@ def _default_bounds(c: Checker, spec: Any, dim: int) -> list[tuple[float, float]
             f"bounds: {[[-5.0, 5.0]] * min(dim, 2)}{' (one pair per dimension)' if dim > 2 else ''}",
         )
     box = spec.bounds(dim)  # a (d, 2) array
-    if (box == box[0]).all():  # one shared pair object: O(1) per dimension here and downstream
+    if box.strides[0] == 0 or (box == box[0]).all():  # one shared pair object: O(1) per dimension here and downstream
         return [(float(box[0, 0]), float(box[0, 1]))] * dim
     return list(map(tuple, box.tolist()))
 
