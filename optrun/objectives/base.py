@@ -59,8 +59,9 @@ class Objective:
         """Euclidean distance from each point of ``x`` (``(..., d)``) to the nearest known minimizer."""
         if self.minima.size == 0:
             return None
-        diff = np.asarray(x)[..., None, :] - self.minima
-        return np.sqrt(np.min(np.sum(diff * diff, axis=-1), axis=-1))
+        diff = np.subtract(np.asarray(x)[..., None, :], self.minima, dtype=np.float64)
+        np.multiply(diff, diff, out=diff)  # squared in place: one temporary of x's size, not two
+        return np.sqrt(np.min(np.sum(diff, axis=-1), axis=-1))
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,14 @@ def box(lo: float, hi: float) -> Callable[[int], np.ndarray]:
     return lambda d: np.broadcast_to(pair, (d, 2))
 
 
+def same_everywhere(v: float, d: int) -> np.ndarray:
+    """The one minimizer ``x_i = v`` for all ``i`` as a read-only ``(1, d)`` broadcast view (no
+    array of d numbers held for the run's life)."""
+    return np.broadcast_to(np.float64(v), (1, d))
+
+
 def origin(d: int, **_: Any) -> np.ndarray:
-    return np.zeros((1, d))
+    return same_everywhere(0.0, d)
 
 
 def zero(d: int, **_: Any) -> float:
@@ -132,7 +139,7 @@ def zero(d: int, **_: Any) -> float:
 
 
 def ones(d: int, **_: Any) -> np.ndarray:
-    return np.ones((1, d))
+    return same_everywhere(1.0, d)
 
 
 def points(*pts: tuple[float, ...]) -> Callable[..., np.ndarray]:
