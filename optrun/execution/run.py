@@ -12,7 +12,7 @@ from ..config import RunConfig
 from ..errors import RunReadError, RunSelectionError, StorageError
 from ..objectives import Objective
 from ..optimizers import Optimizer
-from ..problem import build_single
+from ..problem import build_single, build_started
 from ..runner import Checkpoint
 from ..store import FORMAT_VERSION, RunFolder, TraceWriter
 from ..store.checkpoint import checkpoint_path
@@ -56,11 +56,12 @@ def execute(
     stops at once (nothing to record yet), later ones as :mod:`optrun.execution.signals` describes."""
     with Signals(RUN_NOTICE) as sig:
         with sig.eagerly():
-            built = build_single(config)
+            *built, start_values = build_started(config)
         folder = RunFolder.create(runs_dir, config.name)
         with FolderLock.acquire(folder.path, f"run {folder.id}"):
             live = _open(folder, config, *built, argv)
-            del built  # live holds them: drive lets the optimizer (and its state) go after the loop
+            live.start_values = start_values  # the start check's f and gradient: row 0's
+            del built, start_values  # live holds them: drive lets them go after the loop
             return drive(live, reporter, verbose, sig)
 
 
