@@ -169,7 +169,7 @@ class UniformBounds(Sequence):
     tuple ``(pair,) * n`` (indexing, iteration, ``len``, equality and hash with that tuple) without
     holding ``n`` references (80 MB at d = 1e7) or scanning them to learn they are all one pair."""
 
-    __slots__ = ("pair", "n", "_hash")
+    __slots__ = ("_hash", "n", "pair")
 
     def __init__(self, pair: tuple[float, float], n: int):
         self.pair, self.n, self._hash = tuple(pair), int(n), None
