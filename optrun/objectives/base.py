@@ -7,6 +7,7 @@ parameters as an :class:`Objective`, which is what the runner uses.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,9 +60,57 @@ class Objective:
         """Euclidean distance from each point of ``x`` (``(..., d)``) to the nearest known minimizer."""
         if self.minima.size == 0:
             return None
-        diff = np.subtract(np.asarray(x)[..., None, :], self.minima, dtype=np.float64)
+        x = np.asarray(x)
+        d = x.shape[-1]
+        if d >= BLOCKED_FROM and x.dtype == np.float64 and blocked_sums_agree():  # no temporary of d
+            rows = x.reshape(-1, d)
+            sq = np.array([[squared_distance(r, m) for m in self.minima] for r in rows])
+            return np.sqrt(np.min(sq.reshape(x.shape[:-1] + (len(self.minima),)), axis=-1))
+        diff = np.subtract(x[..., None, :], self.minima, dtype=np.float64)
         np.multiply(diff, diff, out=diff)  # squared in place: one temporary of x's size, not two
         return np.sqrt(np.min(np.sum(diff, axis=-1), axis=-1))
+
+
+#: points of at least this many coordinates have their distances summed piece by piece
+BLOCKED_FROM = 1 << 20
+PIECE = 1 << 15
+
+
+def squared_distance(x: np.ndarray, m: np.ndarray, piece: int = PIECE) -> np.float64:
+    """``np.sum((x - m) ** 2)`` of two 1-D float64 arrays, bit for bit, through one buffer of
+    ``piece`` numbers instead of a temporary of their size. numpy sums a contiguous row pairwise
+    (the halves cut at a multiple of 8, down to blocks of 128), so the row's sum is rebuilt from
+    the sums of the same halves, down to parts of at most ``piece`` numbers that numpy sums
+    itself (``blocked_sums_agree`` checks that this numpy does so)."""
+    buf = np.empty(min(piece, len(x)))
+
+    def part(lo: int, hi: int) -> np.float64:
+        n = hi - lo
+        if n <= piece:
+            b = buf[:n]
+            np.subtract(x[lo:hi], m[lo:hi], out=b)
+            np.multiply(b, b, out=b)
+            return np.add.reduce(b)
+        h = n // 2
+        h -= h % 8
+        return part(lo, lo + h) + part(lo + h, hi)
+
+    return part(0, len(x))
+
+
+@functools.cache
+def blocked_sums_agree() -> bool:
+    """Does :func:`squared_distance` give this numpy's ``np.sum`` bits? Checked once, on numbers of
+    every magnitude where the order of the additions shows (else the distance takes a temporary)."""
+    rng = np.random.default_rng(16)
+    for n, piece in ((5 * PIECE + 13, PIECE), (4099, 128), (1000, 256)):
+        x = rng.standard_normal(n) * np.exp(rng.uniform(-30.0, 30.0, n))
+        m = rng.standard_normal(n)
+        diff = np.subtract(x[None, None, :], m[None, :], dtype=np.float64)
+        np.multiply(diff, diff, out=diff)
+        if np.sum(diff, axis=-1)[0, 0].tobytes() != squared_distance(x, m, piece).tobytes():
+            return False
+    return True
 
 
 @dataclass(frozen=True)
