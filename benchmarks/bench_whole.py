@@ -3,6 +3,7 @@
     python benchmarks/bench_whole.py            # d = 1e6 and 1e7, about 2 minutes on 2 cores
     python benchmarks/bench_whole.py --quick    # d = 1e6 only
     python benchmarks/bench_whole.py --optrun /work/wt/base16   # another checkout's optrun
+    python benchmarks/bench_whole.py --setup-only               # setup at d = 1e7 alone, ~30 s
 
 For sphere and Rosenbrock, AMSGrad and AdaGrad (the tutorial configs), the numba and the numpy
 backend, at each d:
@@ -307,11 +308,38 @@ def memory_table(d: int, extra_path: list[str]) -> Table:
     return t
 
 
+def setup_table(d: int, runs: str, rounds: int = 3) -> Table:
+    """Setup alone (``--setup-only``): each configuration's execute() to its first row, ``rounds``
+    times after a d = 2 run of it (imports and compiled code out of the figure)."""
+    t = Table(
+        f"Setup at d = {d:.0e}: execute() called to the first row handed on ({rounds} runs each)",
+        ["objective", "algorithm", "backend", "median", "max", "target"],
+    )
+    for objective in ("sphere", "rosenbrock"):
+        for algorithm in ("amsgrad", "adagrad"):
+            for backend in ("numba", "numpy"):
+                progress(f"setup: d={d:g} {objective} {algorithm} {backend}")
+                whole(config(algorithm, objective, 2, backend, 3), runs, lambda: None)
+                cfg = config(algorithm, objective, d, backend, 3)
+                times = [whole(cfg, runs, lambda: None)[1] for _ in range(rounds)]
+                m = median(times)
+                t.add(
+                    objective,
+                    algorithm,
+                    backend,
+                    fmt_time(m),
+                    fmt_time(max(times)),
+                    verdict(m, SETUP_LIMIT_S),
+                )
+    return t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="d = 1e6 only")
     ap.add_argument("--optrun", help="a checkout whose optrun to measure (put first on sys.path)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
+    ap.add_argument("--setup-only", action="store_true", help="only the setup of every configuration")
     a = ap.parse_args()
     ds = [10**6] if a.quick else [10**6, 10**7]
     extra_path = [os.path.abspath(a.optrun)] if a.optrun else []
@@ -320,6 +348,9 @@ def main() -> None:
     print(f"optrun from {os.path.dirname(optrun.__file__)}\n")
     runs = tempfile.mkdtemp()
     try:
+        if a.setup_only:
+            print(setup_table(max(ds), runs).markdown())
+            return
         speed, setups = speed_table(ds, runs)
         print(speed.markdown() + "\n")
         s = Table(
