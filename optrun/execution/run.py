@@ -123,6 +123,10 @@ def resume_run(
     with Signals(RUN_NOTICE) as sig, FolderLock.acquire(path, f"run {run_id}"):
         with sig.eagerly():
             live, ck, prior_wall = _prepare_resume(path, run_id, argv)
+        # marked running only once a Ctrl-C is recorded, not raised: the run then ends interrupted
+        live.folder.write_meta(live.meta)
+        resumed = live.meta["resumes"][-1]["at"]
+        live.folder.write_summary({**live.base, "status": "running", "updated_at": resumed})
         return drive(live, reporter, verbose, sig, resume=ck, prior_wall=prior_wall)
 
 
@@ -153,8 +157,8 @@ def _resumable(path: str, run_id: str) -> tuple[dict, dict, str]:
 
 
 def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple[OpenRun, Checkpoint, float]:
-    """Check that the run at ``path`` can be resumed, rebuild its problem from its config, cut
-    its trace back to the checkpoint and mark it running again (the caller holds its lock)."""
+    """Check that the run at ``path`` can be resumed, rebuild its problem from its config and cut
+    its trace back to the checkpoint (the caller holds its lock, and marks it running again)."""
     from ..config import load_config
 
     old, meta, ck_path = _resumable(path, run_id)
@@ -175,8 +179,6 @@ def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple[Ope
             "command": argv if argv is not None else list(sys.argv),
         }
     )
-    folder.write_meta(meta)
-    folder.write_summary({**base, "status": "running", "updated_at": resumed})
     live = OpenRun(folder, config, objective, optimizer, x0, base, meta, writer)
     return live, ck, float(old.get("wall_time_s") or 0.0)
 
