@@ -19,13 +19,17 @@ from .store.records import config_path, recorded_module_dirs
 
 
 def build_objective(
-    config: RunConfig, start: np.ndarray | None = None, bounds: np.ndarray | None = None
+    config: RunConfig,
+    start: np.ndarray | None = None,
+    bounds: np.ndarray | None = None,
+    check_start: bool = True,
 ) -> Objective:
     """The config's objective: a built-in (shifted/rotated as configured) or a user's function or
     expression, which is imported/compiled here and checked at the start point (raises
     :class:`~optrun.errors.UserCodeError` naming the function, before any run folder exists).
     ``start`` and ``bounds``: ``start_point(config)`` and ``bounds_array(config.bounds)`` when the
-    caller has them already (checking that ten million pairs are equal takes tens of ms)."""
+    caller has them already (checking that ten million pairs are equal takes tens of ms).
+    ``check_start``: False when the caller checks a built-in at the start itself."""
     from .objectives.resolve import build
 
     return build(
@@ -36,6 +40,7 @@ def build_objective(
         start_point(config) if start is None else start,
         config.source,
         recorded_module_dirs(config.source),
+        check_start,
     )
 
 
@@ -163,12 +168,28 @@ def located(config: RunConfig, key: str):
 def build_single(config: RunConfig) -> tuple[Objective, Optimizer, np.ndarray]:
     """A single run's objective, optimizer and ``(1, d)`` start point. Its numeric hyperparameters
     are ``(1, 1)`` arrays: the same numpy operations as a member of a batched sweep."""
+    objective, optimizer, x0, _ = build_started(config)
+    return objective, optimizer, x0
+
+
+def build_started(
+    config: RunConfig,
+) -> tuple[Objective, Optimizer, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """:func:`build_single` and, for a built-in objective, ``(f, g)`` at the start point: its
+    check's values (:func:`optrun.objectives.resolve.finite_at_start`), the gradient in a
+    ``(1, d)`` buffer, for the run's first row (``Problem.start_values``: one gradient, not two);
+    None for a user objective (which checks itself at the start point)."""
+    from .objectives.resolve import finite_at_start, is_user
     from .sweep import batch_params
 
     bounds = bounds_array(config.bounds)
     x0 = start_point(config, bounds=bounds)
+    builtin = not is_user(config.objective.params)
+    values = None
     with located(config, "objective"):
-        objective = build_objective(config, x0, bounds)
+        objective = build_objective(config, x0, bounds, check_start=not builtin)
+        if builtin:
+            values = finite_at_start(objective, x0, np.empty((1, len(x0))))
     with located(config, "algorithm"):
         optimizer = build_optimizer(config, batch_params([config]))
-    return objective, optimizer, x0[None, :]
+    return objective, optimizer, x0[None, :], values

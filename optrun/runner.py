@@ -62,6 +62,11 @@ class Problem:
     own_buffers: bool = False
     #: the caller gives ``x0`` away: the run steps it in place instead of copying it
     give_x0: bool = False
+    #: ``(f, g)``, the objective at ``x0`` computed already (the start check): ``(S,)`` and a
+    #: C-contiguous ``(S, d)`` float64 gradient. Row 0 takes them instead of calling the objective
+    #: again and ``g`` becomes the gradient buffer (used with ``own_buffers`` and ``evaluate_into``,
+    #: when not resuming; else ignored)
+    start_values: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -276,7 +281,11 @@ class Loop:
         self.value_and_grad = problem.objective.value_and_grad
         into = getattr(problem.objective, "evaluate_into", None) if problem.own_buffers else None
         self.evaluate_into = into
-        self.g = np.empty((S, d)) if into is not None else None  # the gradient, every step
+        given = problem.start_values if into is not None else None
+        if given is not None and not (given[1].shape == (S, d) and given[1].flags.c_contiguous):
+            given = None
+        self.given = given  # row 0's f and gradient, until start() takes them
+        self.g = (np.empty((S, d)) if given is None else given[1]) if into is not None else None
         self.F, self.G, self.D = np.empty((K, S)), np.empty((K, S)), np.empty((K, S))
         #: a chunk of one row is the current point itself: no buffer of points (see the module doc)
         self.points = Points(x, problem.own_buffers) if K == 1 else None
@@ -368,7 +377,13 @@ class Loop:
                 self.points.restore(resume.best_f, resume.best_x, resume.final_x, resume.status == RUNNING)
         if self.X is not None:
             self.X[0] = x
-        g = self.observe(0, 1, x)
+        if self.given is not None and resume is None:  # what observe(0, 1, x) would compute
+            f, g = self.given
+            self.F[0] = f
+            np.vecdot(g, g, out=self.G[0])
+        else:
+            g = self.observe(0, 1, x)
+        self.given = None
         self.D[0] = 0.0
         return state, g, t, first, k
 

@@ -34,6 +34,7 @@ from .model import (
     RunConfig,
     StopConfig,
     TraceConfig,
+    UniformBounds,
     start_outside_bounds,
     uniform_bounds,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "RunConfig",
     "StopConfig",
     "TraceConfig",
+    "UniformBounds",
     "config_source",
     "dump_yaml",
     "load_config",

@@ -6,7 +6,9 @@ reruns the run bit for bit; the schema is documented in the README ("Config form
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +105,7 @@ class RunConfig:
 
     name: str
     objective: ObjectiveConfig
-    bounds: tuple[tuple[float, float], ...]
+    bounds: Bounds  # one (low, high) pair per dimension; UniformBounds when they are all one pair
     start: str | tuple[float, ...]
     algorithm: AlgorithmConfig
     iterations: int
@@ -162,9 +164,59 @@ class RunConfig:
         return dump_yaml(self.to_dict())
 
 
-def uniform_bounds(bounds: tuple[tuple[float, float], ...]) -> bool:
-    """Do all dimensions share one [low, high] pair? Fast (identity comparisons) for the pairs
-    the loader builds, which share one tuple object whenever they are equal."""
+class UniformBounds(Sequence):
+    """``n`` dimensions sharing one ``(low, high)`` pair: a read-only sequence that behaves as the
+    tuple ``(pair,) * n`` (indexing, iteration, ``len``, equality and hash with that tuple) without
+    holding ``n`` references (80 MB at d = 1e7) or scanning them to learn they are all one pair."""
+
+    __slots__ = ("_hash", "n", "pair")
+
+    def __init__(self, pair: tuple[float, float], n: int):
+        self.pair, self.n, self._hash = tuple(pair), int(n), None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return UniformBounds(self.pair, len(range(*i.indices(self.n))))
+        if not -self.n <= i < self.n:
+            raise IndexError("bounds index out of range")
+        return self.pair
+
+    def __iter__(self):
+        return itertools.repeat(self.pair, self.n)
+
+    def count(self, value: Any) -> int:
+        return self.n if value == self.pair else 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, UniformBounds):
+            return self.n == other.n and (self.n == 0 or self.pair == other.pair)
+        if isinstance(other, tuple):
+            return len(other) == self.n and other.count(self.pair) == self.n
+        return NotImplemented
+
+    def __hash__(self) -> int:  # the tuple's: equal objects hash alike (computed once, when asked)
+        if self._hash is None:
+            self._hash = hash(tuple(self))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"(({self.pair!r},) * {self.n})"
+
+    def __reduce__(self):
+        return UniformBounds, (self.pair, self.n)
+
+
+Bounds = tuple[tuple[float, float], ...] | UniformBounds
+
+
+def uniform_bounds(bounds: Bounds) -> bool:
+    """Do all dimensions share one [low, high] pair? Immediate for :class:`UniformBounds` (what the
+    loader builds when they do); fast (identity comparisons) for a tuple of shared pair objects."""
+    if isinstance(bounds, UniformBounds):
+        return bounds.n > 0
     return bool(bounds) and bounds.count(bounds[0]) == len(bounds)
 
 

@@ -35,6 +35,7 @@ from .model import (
     RunConfig,
     StopConfig,
     TraceConfig,
+    UniformBounds,
 )
 
 
@@ -67,7 +68,7 @@ def validate(
     return RunConfig(
         name=name,
         objective=ObjectiveConfig(name=spec.name, dim=dim, params=oparams),
-        bounds=tuple(bounds),
+        bounds=bounds if isinstance(bounds, UniformBounds) else tuple(bounds),
         start=start,
         algorithm=algorithm,
         iterations=iterations,
@@ -198,7 +199,7 @@ def _space(
             "one bounds pair per dimension, or an explicit start point",
         )
     if bounds is not None and single:
-        bounds = bounds * dim
+        bounds = UniformBounds(bounds[0], dim)
     if bounds is not None and len(bounds) != dim:
         raise c.fail("bounds", f"has {len(bounds)} pairs but the objective has dimension {dim}")
     if start_dim is not None and start_dim != dim:
@@ -217,7 +218,7 @@ def _space(
     return dim, bounds, start
 
 
-def _default_bounds(c: Checker, spec: Any, dim: int) -> list[tuple[float, float]]:
+def _default_bounds(c: Checker, spec: Any, dim: int) -> list[tuple[float, float]] | UniformBounds:
     """The objective's own bounds for ``dim``; a user objective has none, so they must be given."""
     if spec.bounds is None:
         raise c.fail(
@@ -226,8 +227,8 @@ def _default_bounds(c: Checker, spec: Any, dim: int) -> list[tuple[float, float]
             f"bounds: {[[-5.0, 5.0]] * min(dim, 2)}{' (one pair per dimension)' if dim > 2 else ''}",
         )
     box = spec.bounds(dim)  # a (d, 2) array
-    if (box == box[0]).all():  # one shared pair object: O(1) per dimension here and downstream
-        return [(float(box[0, 0]), float(box[0, 1]))] * dim
+    if box.strides[0] == 0 or (box == box[0]).all():  # one pair: nothing per dimension here or downstream
+        return UniformBounds((float(box[0, 0]), float(box[0, 1])), dim)
     return list(map(tuple, box.tolist()))
 
 

@@ -53,6 +53,8 @@ class OpenRun:
     base: dict[str, Any]  # the summary fields fixed for the run's life
     meta: dict[str, Any]
     writer: TraceWriter
+    #: ``(f, g)`` at ``x0`` computed already (the start check), for the first row; None: not known
+    start_values: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -153,7 +155,9 @@ def _loop(
         chunks=True,
         own_buffers=not is_user_name(config.algorithm.name),  # a user's optimizer may keep g or x
         give_x0=True,  # the start point is built for this run alone
+        start_values=live.start_values,
     )
+    live.start_values = None  # the loop holds the gradient as its buffer from here
     error: str | None = None
     result: MemberResult | None = None
     try:

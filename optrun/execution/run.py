@@ -12,7 +12,7 @@ from ..config import RunConfig
 from ..errors import RunReadError, RunSelectionError, StorageError
 from ..objectives import Objective
 from ..optimizers import Optimizer
-from ..problem import build_single
+from ..problem import build_single, build_started
 from ..runner import Checkpoint
 from ..store import FORMAT_VERSION, RunFolder, TraceWriter
 from ..store.checkpoint import checkpoint_path
@@ -56,11 +56,12 @@ def execute(
     stops at once (nothing to record yet), later ones as :mod:`optrun.execution.signals` describes."""
     with Signals(RUN_NOTICE) as sig:
         with sig.eagerly():
-            built = build_single(config)
+            *built, start_values = build_started(config)
         folder = RunFolder.create(runs_dir, config.name)
         with FolderLock.acquire(folder.path, f"run {folder.id}"):
             live = _open(folder, config, *built, argv)
-            del built  # live holds them: drive lets the optimizer (and its state) go after the loop
+            live.start_values = start_values  # the start check's f and gradient: row 0's
+            del built, start_values  # live holds them: drive lets them go after the loop
             return drive(live, reporter, verbose, sig)
 
 
@@ -122,6 +123,10 @@ def resume_run(
     with Signals(RUN_NOTICE) as sig, FolderLock.acquire(path, f"run {run_id}"):
         with sig.eagerly():
             live, ck, prior_wall = _prepare_resume(path, run_id, argv)
+        # marked running only once a Ctrl-C is recorded, not raised: the run then ends interrupted
+        live.folder.write_meta(live.meta)
+        resumed = live.meta["resumes"][-1]["at"]
+        live.folder.write_summary({**live.base, "status": "running", "updated_at": resumed})
         return drive(live, reporter, verbose, sig, resume=ck, prior_wall=prior_wall)
 
 
@@ -152,8 +157,8 @@ def _resumable(path: str, run_id: str) -> tuple[dict, dict, str]:
 
 
 def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple[OpenRun, Checkpoint, float]:
-    """Check that the run at ``path`` can be resumed, rebuild its problem from its config, cut
-    its trace back to the checkpoint and mark it running again (the caller holds its lock)."""
+    """Check that the run at ``path`` can be resumed, rebuild its problem from its config and cut
+    its trace back to the checkpoint (the caller holds its lock, and marks it running again)."""
     from ..config import load_config
 
     old, meta, ck_path = _resumable(path, run_id)
@@ -174,8 +179,6 @@ def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple[Ope
             "command": argv if argv is not None else list(sys.argv),
         }
     )
-    folder.write_meta(meta)
-    folder.write_summary({**base, "status": "running", "updated_at": resumed})
     live = OpenRun(folder, config, objective, optimizer, x0, base, meta, writer)
     return live, ck, float(old.get("wall_time_s") or 0.0)
 

@@ -7,6 +7,7 @@ parameters as an :class:`Objective`, which is what the runner uses.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,8 @@ class Objective:
 
     ``value_and_grad(x)`` maps ``(..., d)`` to ``((...), (..., d))``. ``minima`` holds every
     known global minimizer as rows of a ``(k, d)`` array (empty when unknown) and ``f_min`` the
-    optimal value (``None`` when unknown). ``bounds`` is the ``(d, 2)`` default box.
+    optimal value (``None`` when unknown). ``bounds`` is the ``(d, 2)`` default box, read-only (a
+    broadcast view of one pair when every coordinate shares it: copy it to write into it).
 
     ``info`` describes how the objective was built: ``params`` (its config keys), ``gradient``
     (``analytic`` for built-ins, ``user`` for a user's gradient function, ``automatic`` for an
@@ -58,8 +60,57 @@ class Objective:
         """Euclidean distance from each point of ``x`` (``(..., d)``) to the nearest known minimizer."""
         if self.minima.size == 0:
             return None
-        diff = np.asarray(x)[..., None, :] - self.minima
-        return np.sqrt(np.min(np.sum(diff * diff, axis=-1), axis=-1))
+        x = np.asarray(x)
+        d = x.shape[-1]
+        if d >= BLOCKED_FROM and x.dtype == np.float64 and blocked_sums_agree():  # no temporary of d
+            rows = x.reshape(-1, d)
+            sq = np.array([[squared_distance(r, m) for m in self.minima] for r in rows])
+            return np.sqrt(np.min(sq.reshape(x.shape[:-1] + (len(self.minima),)), axis=-1))
+        diff = np.subtract(x[..., None, :], self.minima, dtype=np.float64)
+        np.multiply(diff, diff, out=diff)  # squared in place: one temporary of x's size, not two
+        return np.sqrt(np.min(np.sum(diff, axis=-1), axis=-1))
+
+
+#: points of at least this many coordinates have their distances summed piece by piece
+BLOCKED_FROM = 1 << 20
+PIECE = 1 << 15
+
+
+def squared_distance(x: np.ndarray, m: np.ndarray, piece: int = PIECE) -> np.float64:
+    """``np.sum((x - m) ** 2)`` of two 1-D float64 arrays, bit for bit, through one buffer of
+    ``piece`` numbers instead of a temporary of their size. numpy sums a contiguous row pairwise
+    (the halves cut at a multiple of 8, down to blocks of 128), so the row's sum is rebuilt from
+    the sums of the same halves, down to parts of at most ``piece`` numbers that numpy sums
+    itself (``blocked_sums_agree`` checks that this numpy does so)."""
+    buf = np.empty(min(piece, len(x)))
+
+    def part(lo: int, hi: int) -> np.float64:
+        n = hi - lo
+        if n <= piece:
+            b = buf[:n]
+            np.subtract(x[lo:hi], m[lo:hi], out=b)
+            np.multiply(b, b, out=b)
+            return np.add.reduce(b)
+        h = n // 2
+        h -= h % 8
+        return part(lo, lo + h) + part(lo + h, hi)
+
+    return part(0, len(x))
+
+
+@functools.cache
+def blocked_sums_agree() -> bool:
+    """Does :func:`squared_distance` give this numpy's ``np.sum`` bits? Checked once, on numbers of
+    every magnitude where the order of the additions shows (else the distance takes a temporary)."""
+    rng = np.random.default_rng(16)
+    for n, piece in ((5 * PIECE + 13, PIECE), (4099, 128), (1000, 256)):
+        x = rng.standard_normal(n) * np.exp(rng.uniform(-30.0, 30.0, n))
+        m = rng.standard_normal(n)
+        diff = np.subtract(x[None, None, :], m[None, :], dtype=np.float64)
+        np.multiply(diff, diff, out=diff)
+        if np.sum(diff, axis=-1)[0, 0].tobytes() != squared_distance(x, m, piece).tobytes():
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -114,12 +165,22 @@ class ObjectiveSpec:
 
 
 def box(lo: float, hi: float) -> Callable[[int], np.ndarray]:
-    """Default bounds ``[lo, hi]`` in every coordinate."""
-    return lambda d: np.tile([float(lo), float(hi)], (d, 1))
+    """Default bounds ``[lo, hi]`` in every coordinate: a read-only ``(d, 2)`` broadcast view of the
+    one pair (a copy per coordinate costs 160 MB and a quarter of a second at d = 1e7; every
+    consumer reads it, and one that must write copies it)."""
+    pair = np.array([float(lo), float(hi)])
+    pair.flags.writeable = False
+    return lambda d: np.broadcast_to(pair, (d, 2))
+
+
+def same_everywhere(v: float, d: int) -> np.ndarray:
+    """The one minimizer ``x_i = v`` for all ``i`` as a read-only ``(1, d)`` broadcast view (no
+    array of d numbers held for the run's life)."""
+    return np.broadcast_to(np.float64(v), (1, d))
 
 
 def origin(d: int, **_: Any) -> np.ndarray:
-    return np.zeros((1, d))
+    return same_everywhere(0.0, d)
 
 
 def zero(d: int, **_: Any) -> float:
@@ -127,7 +188,7 @@ def zero(d: int, **_: Any) -> float:
 
 
 def ones(d: int, **_: Any) -> np.ndarray:
-    return np.ones((1, d))
+    return same_everywhere(1.0, d)
 
 
 def points(*pts: tuple[float, ...]) -> Callable[..., np.ndarray]:

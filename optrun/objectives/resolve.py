@@ -195,6 +195,7 @@ def build(
     start: np.ndarray | None = None,
     source: str | None = None,
     recorded: Sequence[str] = (),
+    check_start: bool = True,
 ) -> Objective:
     """The objective a resolved config describes.
 
@@ -202,6 +203,8 @@ def build(
     and gradient at ``start`` (the centre of ``bounds`` when None); errors are
     :class:`~optrun.errors.UserCodeError`. Their modules are found beside the config file
     ``source`` and in the folders its run folder ``recorded`` (:func:`.user.module_dirs`).
+    A built-in is checked at ``start`` (:func:`finite_at_start`) unless ``check_start`` is False
+    (a caller that checks it itself, keeping the values).
     """
     name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
     if is_user(params):
@@ -224,16 +227,24 @@ def build(
     obj = transform(
         obj, params.get("shift", False), params.get("rotate", False), params.get("transform_seed", 0)
     )
-    if start is not None:
+    if start is not None and check_start:
         finite_at_start(obj, np.asarray(start, dtype=np.float64))
     return replace(obj, info={**obj.info, "params": dict(params)})
 
 
-def finite_at_start(obj: Objective, start: np.ndarray) -> None:
+def finite_at_start(
+    obj: Objective, start: np.ndarray, g: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Refuse a start (e.g. ``start: [1e200, 1e200]`` on rosenbrock) where a built-in's value or
-    gradient overflows: the run would diverge at iteration 0 and report nothing useful."""
+    gradient overflows: the run would diverge at iteration 0 and report nothing useful. Returns
+    ``f`` and the gradient at ``start[None, :]`` (written into ``g``, a ``(1, d)`` buffer, when
+    given and the objective has ``evaluate_into``: the same bits either way)."""
     from .user import check_start
 
     with np.errstate(all="ignore"):
-        f, g = obj.value_and_grad(start[None, :])
+        if g is not None and obj.evaluate_into is not None:
+            f = obj.evaluate_into(start[None, :], g)
+        else:
+            f, g = obj.value_and_grad(start[None, :])
     check_start(f"objective '{obj.name}'", f, g, start, f"the gradient of objective '{obj.name}'")
+    return f, g

@@ -269,16 +269,24 @@ def probe_points(bounds: np.ndarray, start: np.ndarray | None) -> np.ndarray:
 
 
 def check_start(role: str, f: np.ndarray, g: np.ndarray, x: np.ndarray, gradient_role: str) -> None:
-    point = np.array2string(x, precision=6, threshold=8, separator=", ")
     if not np.isfinite(f).all():
         raise UserCodeError(
-            f"{role} is {f.item()} at the start point {point}; choose bounds or a start where it is finite"
+            f"{role} is {f.item()} at the start point {_point(x)}; "
+            "choose bounds or a start where it is finite"
         )
-    if not np.isfinite(g).all():
+    # a finite sum of squares means every coordinate is finite: one pass, no mask of d booleans
+    # (an infinite one may be finite numbers whose squares overflow: then look at each)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(np.vecdot(g, g)).all()
+    if not finite and not np.isfinite(g).all():
         bad = int(np.flatnonzero(~np.isfinite(g))[0])
         raise UserCodeError(
-            f"{gradient_role} is {g.ravel()[bad]} in coordinate {bad} at the start point {point}"
+            f"{gradient_role} is {g.ravel()[bad]} in coordinate {bad} at the start point {_point(x)}"
         )
+
+
+def _point(x: np.ndarray) -> str:
+    return np.array2string(x, precision=6, threshold=8, separator=", ")
 
 
 def _reshaped(value2d: Callable, grad2d: Callable):
