@@ -1,4 +1,4 @@
-"""Run every optrun benchmark of issue 9 and write the results as markdown.
+"""Run every optrun benchmark (issues 9 and 16) and write the results as markdown.
 
     python benchmarks/run.py            # everything, about 10 minutes on 2 cores
     python benchmarks/run.py --quick    # d <= 1e6, few repeats, about 3 minutes
@@ -19,6 +19,10 @@ Benchmarks (see each module's docstring for the method):
   startup   bench_processes.py  optrun --help / optrun run vs importing the four core packages
   memory    bench_processes.py  peak RSS of a 1,000,000- vs a 1,000-iteration run
   trace     bench_trace.py    trace writing cost per row
+  whole     bench_whole.py    a whole run's iteration at d = 1e6, 1e7 vs its kernel plus its gradient;
+                              setup and peak memory at d = 1e7 (issue 16)
+  sweep     bench_sweep.py    the 10,000-member sweep: 2 vs 1 workers, cost per extra member, the
+                              parent's serial part (printed on stdout, not in the results file)
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_util import Machine, Table, fmt_ratio, fmt_time, load_average, progress, verdict  # noqa: E402
+from bench_util import Machine, Table, fmt_ratio, fmt_time, load_average, median, progress, verdict  # noqa: E402
 
-SECTIONS = ("kernels", "peers", "tutorial", "startup", "memory", "trace")
+SECTIONS = ("kernels", "peers", "tutorial", "startup", "memory", "trace", "whole", "sweep")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -272,6 +276,34 @@ def headline_row(hl: Table, r, big: int, fused: list[tuple[str, str]], peer_time
     )
 
 
+def whole_section(report: Report, hl: Table, quick: bool) -> None:
+    """Issue 16, target 1: a whole run's iteration against its kernel plus its gradient, the
+    setup at the largest d and the peak memory (:mod:`bench_whole`)."""
+    import shutil
+    import tempfile
+
+    import bench_whole as W
+
+    ds = [10**6] if quick else [10**6, 10**7]
+    runs = tempfile.mkdtemp()
+    try:
+        speed, setups = W.speed_table(ds, runs)
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)
+    setup = Table(
+        f"Setup at d = {max(ds):.0e}: execute() called to the first row handed on",
+        ["runs", "median", "max", "target"],
+    )
+    setup.add(
+        len(setups), fmt_time(median(setups)), fmt_time(max(setups)), verdict(median(setups), W.SETUP_LIMIT_S)
+    )
+    memory = W.memory_table(max(ds), [])
+    report.section("6. A whole run at large d", speed, setup, memory)
+    hl.add(
+        f"setup at d = {max(ds):.0e}", fmt_time(median(setups)), f"< {W.SETUP_LIMIT_S} s", setup.rows[0][3]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     quick = a.quick
@@ -378,6 +410,13 @@ def main(argv: list[str] | None = None) -> int:
         t = B.trace_rows(50_000 if quick else 200_000, 3 if quick else 5)
         report.section("5. Trace writing", t)
         hl.add("trace row, 2-D run", t.rows[0][2], "≤ 2 µs", t.rows[0][5])
+    if "whole" in a.only:
+        whole_section(report, hl, quick)
+    if "sweep" in a.only:
+        import bench_sweep as SW
+
+        progress("the 10,000-member sweep (bench_sweep.py --quick in quick mode)")
+        SW.main(["--quick"] if quick else [])
     report.write(final=True)
     print("\n## " + hl.title + "\n\n" + hl.markdown(), flush=True)
     progress(f"done in {time.perf_counter() - t_start:.0f} s; results in {a.output}")
