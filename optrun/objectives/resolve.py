@@ -28,9 +28,7 @@ import numpy as np
 
 from . import get_objective
 from .base import Objective, ObjectiveSpec
-from .expression import Expression, ExpressionError
 from .transform import MAX_ROTATE_DIM, transform
-from .user import check_ref, expression_objective, function_objective
 
 USER_KEYS = ("name", "dim", "function", "gradient", "expression", "f_min", "minima", "timeout_s")
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -95,6 +93,10 @@ def transform_params(raw: dict[str, Any]) -> dict[str, Any]:
 
 def user_params(raw: dict[str, Any], builtin_names: list[str]) -> tuple[UserSpec, dict[str, Any]]:
     """Validate a user objective's keys (``raw`` holds only :data:`USER_KEYS`); nothing is imported."""
+    # a user's objective brings its own machinery: a built-in run never imports it (start-up)
+    from .expression import Expression, ExpressionError
+    from .user import check_ref
+
     if "function" in raw and "expression" in raw:
         raise ObjectiveKeyError("expression", "give either 'function' or 'expression', not both")
     label = raw.get("name")
@@ -211,6 +213,8 @@ def build(
         if bounds is None:
             raise ValueError("a user objective needs bounds")
         b = np.asarray(bounds, dtype=np.float64).reshape(dim, 2)
+        from .user import expression_objective, function_objective
+
         make = function_objective if "function" in params else expression_objective
         return make(
             name,

@@ -35,7 +35,6 @@ from ..errors import OptrunError, UserCodeError
 from ..signals import Interrupt, call_user
 from ..text import article, plural
 from .base import Objective
-from .expression import Expression
 from .numdiff import central_difference
 
 REF_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -373,6 +372,8 @@ def expression_objective(
 ) -> Objective:
     """The objective of ``{expression: ...}``, differentiated exactly, checked at the start point
     (``source`` and ``recorded`` as :func:`function_objective` takes them: no module is imported)."""
+    from .expression import Expression  # only an expression's run compiles one (start-up)
+
     expr = Expression(params["expression"])
     x = probe_points(bounds, start)[:1]
     with np.errstate(all="ignore"):
