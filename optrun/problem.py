@@ -13,7 +13,7 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import ConfigError, OptrunError
-from .objectives import Objective
+from .objectives import Objective, get_objective
 from .optimizers import Optimizer, get_algorithm
 from .store.records import config_path, recorded_module_dirs
 
@@ -150,6 +150,46 @@ def start_points(configs: list[RunConfig]) -> np.ndarray:
         else:
             x0[at] = low + x0[at] * width
     return x0
+
+
+def build_rounds(configs: list[RunConfig], objective: Objective):
+    """The :class:`~optrun.objectives.rounds.Rounds` of a run or a batch (``configs``, one per
+    member, sharing objective and noise) whose objective is online or whose gradients are noisy;
+    None otherwise. Each member's streams are seeded by its own ``seed``."""
+    from .objectives.rounds import Rounds, needs_rounds
+
+    noise = configs[0].objective.noise
+    if not needs_rounds(objective, noise):
+        return None
+    return Rounds(objective, noise, [c.seed for c in configs], configs[0].dim)
+
+
+def records_regret(config: RunConfig) -> bool:
+    """Does a run of ``config`` record regret (an online objective whose ``x*`` is known)? Read
+    from the config alone: nothing is built or imported."""
+    from .objectives.resolve import is_user
+
+    params = config.objective.params
+    if is_user(params):
+        return bool(params.get("online") and params.get("minima"))
+    return get_objective(config.objective.name).online is not None
+
+
+def projection(config: RunConfig):
+    """``project(x)`` for ``constraint: box`` (a clip of each row of ``x`` onto the bounds, in
+    place, the paper's projection onto a box), None for ``constraint: none``."""
+    if config.constraint != "box":
+        return None
+    b = bounds_array(config.bounds)
+    if b.strides[0] == 0:  # one pair for every coordinate
+        lo, hi = float(b[0, 0]), float(b[0, 1])
+    else:
+        lo, hi = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
+
+    def project(x: np.ndarray) -> None:
+        np.clip(x, lo, hi, out=x)
+
+    return project
 
 
 @contextlib.contextmanager

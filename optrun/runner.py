@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,10 @@ class Problem:
     #: again and ``g`` becomes the gradient buffer (used with ``own_buffers`` and ``evaluate_into``,
     #: when not resuming; else ignored)
     start_values: tuple[np.ndarray, np.ndarray] | None = None
+    #: an online objective or gradient noise (:class:`optrun.objectives.rounds.Rounds`): the one
+    #: place the objective is called asks it for each row's values and the gradient the optimizer
+    #: sees, and the chunks carry its extra columns (``regret``, ``avg_regret``); one step at a time
+    rounds: Any = None
 
 
 @dataclass
@@ -86,6 +90,7 @@ class Chunk:
     x: np.ndarray
     rows: np.ndarray
     ended: np.ndarray  # (S,) bool: the member's last row is in this chunk
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (n, S): regret columns
 
 
 @dataclass
@@ -99,6 +104,7 @@ class MemberResult:
     best_f: float
     best_x: np.ndarray
     best_iteration: int
+    extra: dict[str, float] = field(default_factory=dict)  # each extra column at the last row
 
 
 @dataclass
@@ -120,6 +126,8 @@ class Checkpoint:
     best_f: np.ndarray
     best_it: np.ndarray
     best_x: np.ndarray
+    #: the extra columns' last values (``final.NAME``) and the rounds' state (``rounds.NAME``)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def copy_state(state: Any) -> Any:
@@ -145,8 +153,11 @@ class Members:
     members at once: a few numpy calls per chunk whatever the number of members, no loop over them.
     """
 
-    def __init__(self, S: int, d: int, f_target: float | None, grad_norm_tol: float | None):
+    def __init__(
+        self, S: int, d: int, f_target: float | None, grad_norm_tol: float | None, extra: tuple[str, ...] = ()
+    ):
         self.S, self.target, self.gtol = S, f_target, grad_norm_tol
+        self.final_extra = {name: np.full(S, np.nan) for name in extra}
         self.status = np.full(S, RUNNING, dtype=np.int8)
         self.reason = np.full(S, "iterations", dtype=object)  # str per member (set by index arrays)
         self.last_row = np.zeros(S, dtype=np.int64)  # iteration of each member's last kept row
@@ -160,9 +171,10 @@ class Members:
     def running(self) -> bool:
         return bool((self.status == RUNNING).any())
 
-    def close(self, first: int, f, gn, sn, xs, at_end: bool) -> Chunk:
+    def close(self, first: int, f, gn, sn, xs, at_end: bool, extra: dict | None = None) -> Chunk:
         """Apply stop rules to rows ``first ..`` (``f``, squared norms ``gn``, ``sn``, points
-        ``xs``; the norms are rooted in place), update the results, and return the chunk."""
+        ``xs``, ``extra`` columns; the norms are rooted in place), update the results, and
+        return the chunk."""
         n = len(f)
         np.sqrt(gn, out=gn)  # the loop records squared norms; one call per chunk, the same bits
         np.sqrt(sn, out=sn)
@@ -170,7 +182,11 @@ class Members:
         if at_end:
             ended |= self.status == RUNNING
         self._track(first, rows, f, gn, xs)
-        return Chunk(first, n, f, gn, sn, xs, rows, ended)
+        if extra:
+            live = np.flatnonzero(rows)
+            for name, col in extra.items():
+                self.final_extra[name][live] = col[rows[live] - 1, live]
+        return Chunk(first, n, f, gn, sn, xs, rows, ended, extra or {})
 
     def _stops(self, f, gn, sn, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows kept per member and which members ended, from the first row meeting a rule."""
@@ -230,9 +246,12 @@ class Members:
             self.best_f.copy(),
             self.best_it.copy(),
             self.best_x.copy(),
+            {f"final.{k}": v.copy() for k, v in self.final_extra.items()},
         )
 
     def restore(self, cp: Checkpoint) -> None:
+        for k, v in self.final_extra.items():
+            v[:] = cp.extra[f"final.{k}"]
         self.status[:], self.reason[:], self.last_row[:] = cp.status, cp.reason, cp.last_row
         self.final_f[:], self.final_g[:], self.final_x[:] = cp.final_f, cp.final_g, cp.final_x
         self.best_f[:], self.best_it[:], self.best_x[:] = cp.best_f, cp.best_it, cp.best_x
@@ -259,7 +278,11 @@ class Members:
             list(best_x),
             self.best_it.tolist(),
         )
-        return [MemberResult(*fields) for fields in zip(*columns)]
+        out = [MemberResult(*fields) for fields in zip(*columns)]
+        for name, values in self.final_extra.items():
+            for r, v in zip(out, values.tolist()):
+                r.extra[name] = v
+        return out
 
 
 def _copy_points(dst: np.ndarray, members: np.ndarray, xs: np.ndarray, rows: np.ndarray) -> None:
@@ -279,14 +302,16 @@ class Loop:
         K = chunk_rows(S, d)
         self.S, self.d, self.K = S, d, K
         self.value_and_grad = problem.objective.value_and_grad
+        self.rounds = problem.rounds
         into = getattr(problem.objective, "evaluate_into", None) if problem.own_buffers else None
-        self.evaluate_into = into
+        self.evaluate_into = into = into if self.rounds is None else None
         given = problem.start_values if into is not None else None
         if given is not None and not (given[1].shape == (S, d) and given[1].flags.c_contiguous):
             given = None
         self.given = given  # row 0's f and gradient, until start() takes them
         self.g = (np.empty((S, d)) if given is None else given[1]) if into is not None else None
         self.F, self.G, self.D = np.empty((K, S)), np.empty((K, S)), np.empty((K, S))
+        self.E = {name: np.empty((K, S)) for name in (self.rounds.columns if self.rounds else ())}
         #: a chunk of one row is the current point itself: no buffer of points (see the module doc)
         self.points = Points(x, problem.own_buffers) if K == 1 else None
         self.X = np.empty((K, S, d)) if self.points is None else None
@@ -295,18 +320,22 @@ class Loop:
         self.observe = self._observer()
 
     def stepper(self, problem: Problem) -> Stepper:
-        chunks = problem.chunks and self.points is None  # chunks of one row gain nothing
+        # chunks of one row gain nothing; rounds (online, noise) are observed one step at a time
+        chunks = problem.chunks and self.points is None and self.rounds is None
         return stepper_for(problem.optimizer, self.d, problem.objective if chunks else None, problem.project)
 
     def members(self, p: Problem) -> Members:  # no coordinates when Points keeps them
-        return Members(self.S, self.d if self.points is None else 0, p.f_target, p.grad_norm_tol)
+        return Members(
+            self.S, self.d if self.points is None else 0, p.f_target, p.grad_norm_tol, tuple(self.E)
+        )
 
     def close(self, members: Members, first: int, n: int, at_end: bool) -> Chunk:
         """:meth:`Members.close` on rows ``first ..``; a large run's chunk is x, viewed."""
         F, G, D, points = self.F[:n], self.G[:n], self.D[:n], self.points
+        extra = {name: col[:n] for name, col in self.E.items()}
         if points is None:
-            return members.close(first, F, G, D, self.X[:n], at_end)
-        chunk = members.close(first, F, G, D, points.x[None, :, :0], at_end)
+            return members.close(first, F, G, D, self.X[:n], at_end, extra)
+        chunk = members.close(first, F, G, D, points.x[None, :, :0], at_end, extra)
         chunk.x = points.x[None]
         points.closed(members.best_f, chunk.ended)
         return chunk
@@ -315,7 +344,7 @@ class Loop:
         """:meth:`Members.snapshot`; with ``views``, a large run's points and optimizer state are
         the loop's own arrays, not copies (d numbers each: eight arrays for AMSGrad)."""
         if self.points is None:
-            return members.snapshot(t, x, state)
+            return self._with_rounds(members.snapshot(t, x, state))
         if views:
             cp = members.snapshot(t, x[:, :0], None)
             cp.x, cp.opt_state = x, state
@@ -323,6 +352,11 @@ class Loop:
             cp = members.snapshot(t, x, state)
         best, final = self.points.best_rows(), self.points.final_rows(members.status == RUNNING)
         cp.best_x, cp.final_x = (best, final) if views else (best.copy(), final.copy())
+        return self._with_rounds(cp)
+
+    def _with_rounds(self, cp: Checkpoint) -> Checkpoint:
+        if self.rounds is not None:
+            cp.extra.update({f"rounds.{k}": v for k, v in self.rounds.state().items()})
         return cp
 
     def results(self, members: Members, interrupted: bool) -> list[MemberResult]:
@@ -333,16 +367,23 @@ class Loop:
                 r.best_x, r.final_x = best[s], final[s]
         return out
 
-    def _observer(self) -> Callable[[int, int, np.ndarray], np.ndarray]:
-        """``observe(k, n, x)``: ``f`` and the squared gradient norm of rows ``k .. k + n - 1``
-        (points in ``X``; ``x`` is the last), all members of all rows in one call of the
-        objective; returns the gradient of the last row. The one place the objective is called
-        (the seam for objectives of the step index and a per-member random stream). A closure
-        over the buffers: it runs once per step."""
+    def _observer(self) -> Callable[[int, int, np.ndarray, int], np.ndarray]:
+        """``observe(k, n, x, row)``: ``f`` and the squared gradient norm of rows ``k .. k + n - 1``
+        (points in ``X``; ``x`` is the last, the run's row ``row``), all members of all rows in one
+        call of the objective; returns the gradient of the last row. The one place the objective is
+        called: with rounds (an online objective, gradient noise) they compute the row, one step
+        at a time. A closure over the buffers: it runs once per step."""
         vg, F, G, X, S, d, vecdot = self.value_and_grad, self.F, self.G, self.X, self.S, self.d, np.vecdot
         into, gb = self.evaluate_into, self.g
+        if self.rounds is not None:
+            at, E = self.rounds.observe, tuple(self.E.values())
 
-        def observe(k: int, n: int, x: np.ndarray) -> np.ndarray:
+            def observe_round(k: int, n: int, x: np.ndarray, row: int) -> np.ndarray:
+                return at(x, row, F[k], G[k], [e[k] for e in E])
+
+            return observe_round
+
+        def observe(k: int, n: int, x: np.ndarray, row: int) -> np.ndarray:
             if n == 1:  # the hot path of a step-by-step run: the point is x (as X[k]), no reshapes
                 if into is None:
                     f, g = vg(x)
@@ -369,6 +410,9 @@ class Loop:
             state = resume.opt_state
             t = resume.iteration
             first, k = t + 1, 0  # the point's row was recorded before: row 0 is overwritten
+            if self.rounds is not None:
+                kept = {key[7:]: v for key, v in resume.extra.items() if key.startswith("rounds.")}
+                self.rounds.restore(kept, t)
             if self.points is None:
                 members.restore(resume)
             else:
@@ -382,7 +426,7 @@ class Loop:
             self.F[0] = f
             np.vecdot(g, g, out=self.G[0])
         else:
-            g = self.observe(0, 1, x)
+            g = self.observe(0, 1, x, t)
         self.given = None
         self.D[0] = 0.0
         return state, g, t, first, k
@@ -467,7 +511,7 @@ def run(
                 n, state = advance(g, state, x, t, X, D, k, T, out)
                 if out is not None:
                     x = points.stepped(out)
-                g = observe(k, n, x)
+                g = observe(k, n, x, t + n)
                 t += n
                 k += n
         except BaseException:

@@ -52,12 +52,27 @@ def f_text(s: dict) -> str:
     """``f = 0.123 (best 0.1 at 1,234)``; says plainly when no f, or no finite f, was seen
     (a run that diverged at once has no best value: not ``best nan``)."""
     f, best, at = s.get("final_f"), s.get("best_f"), s.get("best_iteration")
+    if s.get("final_avg_regret") is not None:  # an online run: its regret is what it is judged by
+        return (
+            f"regret R_T / T = {s['final_avg_regret']:.6g} (R_T = {s['final_regret']:.6g}), x = {_point(s)}"
+        )
     if f is None and best is None:
         return "no f computed yet"
     fs = "f = n/a" if f is None else f"f = {f:.6g}"
     if best is None or not math.isfinite(best):
         return f"{fs} (no finite f seen)"
     return f"{fs} (best {best:.6g}" + ("" if at is None else f" at {at:,}") + ")"
+
+
+def _point(s: dict) -> str:
+    x = s.get("final_x")
+    if not x:
+        return "n/a"
+    return (
+        f"{x[0]:.6g}"
+        if len(x) == 1
+        else "[" + ", ".join(f"{v:.6g}" for v in x[:3]) + (", ...]" if len(x) > 3 else "]")
+    )
 
 
 class _Throttled:

@@ -136,7 +136,9 @@ def detail_text(spec, r: dict) -> str:
 
     d = r["dim"]
     minima = r["minima"]
-    f_star = r["f_min_text"] + (f" ({r['f_min']!r} at d = {d})" if spec.f_min_text else "")
+    f_star = r["f_min_text"] + (
+        f" ({r['f_min']!r} at d = {d})" if spec.f_min_text and r["f_min"] is not None else ""
+    )
     formula = r["formula"]
     lines = [
         f"{r['name']}: {r['summary']}",
@@ -162,6 +164,8 @@ def detail_text(spec, r: dict) -> str:
             for p in r["params"]
         ]
     lines.append(f"  transforms  {r['transform_keys']}")
+    if r["online"]:
+        lines.append(f"  online      {r['online']}")
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ TOP_KEYS = (
     "name",
     "objective",
     "bounds",
+    "constraint",
     "start",
     "algorithm",
     "iterations",
@@ -35,6 +36,7 @@ SWEEP_EXPECT_KEYS = ("success_rate_min", "f_gap_median_max")  # gates over a swe
 TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s", "formats")
 TRACE_FORMATS = ("csv", "jsonl")  # the trace files a run can write: trace.csv, trace.jsonl
 RNG_MODES = ("generator", "legacy")
+CONSTRAINTS = ("none", "box")  # box: x is projected onto the bounds after every step (a clip)
 BACKENDS = ("auto", "numpy", "numba")  # optrun.backends: how the built-in kernels are computed
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_ITERATIONS = 100
@@ -52,6 +54,8 @@ class ObjectiveConfig:
     name: str
     dim: int
     params: dict[str, Any]
+    #: gradient noise, resolved (``optrun.objectives.rounds.validate_noise``); None: exact gradients
+    noise: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class RunConfig:
     trace: TraceConfig = field(default_factory=TraceConfig)
     source: str = "<config>"
     backend: str = "auto"  # auto | numpy | numba (optrun.backends); results are the same bits
+    constraint: str = "none"  # none | box (CONSTRAINTS)
 
     @property
     def dim(self) -> int:
@@ -132,13 +137,19 @@ class RunConfig:
         """The resolved config as plain YAML-ready data, in the documented key order."""
         return {
             "name": self.name,
-            "objective": {"name": self.objective.name, "dim": self.objective.dim, **self.objective.params},
+            "objective": {
+                "name": self.objective.name,
+                "dim": self.objective.dim,
+                **self.objective.params,
+                **({"noise": self.objective.noise} if self.objective.noise else {}),
+            },
             # one pair when every dimension shares it: a d = 1e6 config stays small and re-readable
             "bounds": (
                 list(self.bounds[0])
                 if len(self.bounds) > 1 and uniform_bounds(self.bounds)
                 else [list(b) for b in self.bounds]
             ),
+            "constraint": self.constraint,
             "start": self.start if isinstance(self.start, str) else list(self.start),
             "algorithm": {
                 "name": self.algorithm.name,

@@ -20,6 +20,7 @@ from ..text import type_name as _tname
 from .checker import Checker, short
 from .model import (
     BACKENDS,
+    CONSTRAINTS,
     DEFAULT_ITERATIONS,
     EXPECT_KEYS,
     NAME_RE,
@@ -51,8 +52,14 @@ def validate(
     for key in ("objective", "algorithm"):
         if key not in data:
             raise c.fail(key, "is required (see the README's config format)")
-    spec, oparams = _objective(c, data.get("objective"))
+    raw_objective = data.get("objective")
+    noise = None
+    if isinstance(raw_objective, dict) and "noise" in raw_objective:
+        noise = _noise(c, raw_objective["noise"])
+        raw_objective = {k: v for k, v in raw_objective.items() if k != "noise"}
+    spec, oparams = _objective(c, raw_objective)
     dim, bounds, start = _space(c, data, spec, oparams)
+    constraint = _constraint(c, data.get("constraint", "none"), bounds, start)
     algorithm = _algorithm(c, data.get("algorithm"))
     iterations = c.integer("iterations", data.get("iterations", DEFAULT_ITERATIONS), 0, 10**12)
     seed = c.integer("seed", data.get("seed", 0), 0, 2**32 - 1)
@@ -67,7 +74,7 @@ def validate(
     trace = _trace(c, _section(data, "trace"))
     return RunConfig(
         name=name,
-        objective=ObjectiveConfig(name=spec.name, dim=dim, params=oparams),
+        objective=ObjectiveConfig(name=spec.name, dim=dim, params=oparams, noise=noise),
         bounds=bounds if isinstance(bounds, UniformBounds) else tuple(bounds),
         start=start,
         algorithm=algorithm,
@@ -79,7 +86,32 @@ def validate(
         trace=trace,
         source=source,
         backend=backend,
+        constraint=constraint,
     )
+
+
+def _noise(c: Checker, raw: Any) -> dict[str, Any] | None:
+    from ..objectives.rounds import NoiseError, validate_noise
+
+    try:
+        return validate_noise(raw)
+    except NoiseError as e:
+        raise c.fail("objective.noise" + (f".{e.key}" if e.key else ""), e.message) from None
+
+
+def _constraint(c: Checker, raw: Any, bounds: Any, start: Any) -> str:
+    """``none`` or ``box``; a box needs an explicit start inside the bounds it projects onto."""
+    if raw not in CONSTRAINTS:
+        raise c.fail("constraint", f"must be one of {', '.join(CONSTRAINTS)}, not {raw!r}")
+    if raw == "box" and not isinstance(start, str):
+        for i, (v, (lo, hi)) in enumerate(zip(start, bounds)):
+            if not lo <= v <= hi:
+                raise c.fail(
+                    "start",
+                    f"coordinate {i} ({v!r}) is outside the bounds [{lo!r}, {hi!r}] that "
+                    "'constraint: box' keeps every point in",
+                )
+    return raw
 
 
 def refuse_sweep_gates(config: RunConfig, c: Checker) -> None:
@@ -127,10 +159,12 @@ def _objective(c: Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
                 "objective.name",
                 unknown("objective", name, objective_names(), "objectives"),
             ) from None
-        valid = ("name", "dim") + tuple(p.name for p in spec.params) + TRANSFORM_KEYS
+        valid = ("name", "dim") + tuple(p.name for p in spec.params)
+        valid += ("noise",) + (() if spec.online else TRANSFORM_KEYS)  # (noise: taken out before)
         c.mapping("objective", raw, valid)
         params = {p.name: c.param(f"objective.{p.name}", p, raw.get(p.name, p.default)) for p in spec.params}
-        params.update(transform_params(raw))
+        if not spec.online:
+            params.update(transform_params(raw))
         return spec, params
     except ObjectiveKeyError as e:
         raise c.fail(f"objective.{e.key}", e.message) from None

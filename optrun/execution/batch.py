@@ -12,7 +12,8 @@ import numpy as np
 
 from ..config import RunConfig
 from ..objectives import Objective
-from ..problem import build_objective, build_optimizer, start_points
+from ..objectives.rounds import trace_columns
+from ..problem import build_objective, build_optimizer, build_rounds, projection, start_points
 from ..runner import MemberResult, Problem, run
 from ..signals import EvaluationTimeout, Interrupt
 from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, BatchTraceWriter, summary_cells, write_points
@@ -63,11 +64,21 @@ def run_batch(
             cfg0.trace.every,
             cfg0.trace.log_per_decade,
             objective.f_min,
+            trace_columns(objective),
         )
 
         def on_chunk(c):
             handed[0] = c.first_iteration + c.n - 1
-            writer.add(c.first_iteration, c.f, c.grad_norm, c.step_norm, c.x, c.rows, c.ended)
+            writer.add(
+                c.first_iteration,
+                c.f,
+                c.grad_norm,
+                c.step_norm,
+                c.x,
+                c.rows,
+                c.ended,
+                tuple(c.extra.values()),
+            )
             if progress is not None:
                 progress(c)
 
@@ -79,6 +90,8 @@ def run_batch(
             cfg0.stop.f_target,
             cfg0.stop.grad_norm,
             chunks=True,
+            project=projection(cfg0),
+            rounds=build_rounds(configs, objective),
         )
         results = run(problem, on_chunk, should_stop=should_stop)
         writer.close()

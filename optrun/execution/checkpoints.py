@@ -38,6 +38,7 @@ def save_checkpoint(
     if hits is not None:
         arrays["hits"] = np.array(hits, dtype=np.int64)
     arrays.update({f"state.{k}": v for k, v in zip(state._fields, state)})
+    arrays.update({f"extra.{k}": np.asarray(v) for k, v in ck.extra.items()})  # regret and its rounds
     write_checkpoint(folder.path, arrays)
     return True
 
@@ -67,6 +68,7 @@ def load_checkpoint(path: str, template_state: Any) -> tuple[Checkpoint, bool, n
             data["best_f"],
             data["best_it"],
             data["best_x"],
+            {k[len("extra.") :]: data[k] for k in data if k.startswith("extra.")},
         ),
         forced,
         hits,

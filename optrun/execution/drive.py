@@ -15,6 +15,7 @@ from ..errors import OptrunError, StorageError
 from ..objectives import Objective
 from ..optimizers import Optimizer
 from ..optimizers.user import is_user_name
+from ..problem import build_rounds, projection
 from ..runner import Checkpoint, Chunk, MemberResult, Problem, run
 from ..signals import EvaluationTimeout, Interrupt
 from ..store import RunFolder, TraceWriter
@@ -91,7 +92,13 @@ class _Sink:
     def _rows(self, c: Chunk, m: int) -> None:
         f = c.f[:m, 0]
         self.live.writer.add(
-            c.first_iteration, f, c.grad_norm[:m, 0], c.step_norm[:m, 0], c.x[:m, 0], last=bool(c.ended[0])
+            c.first_iteration,
+            f,
+            c.grad_norm[:m, 0],
+            c.step_norm[:m, 0],
+            c.x[:m, 0],
+            last=bool(c.ended[0]),
+            extra=tuple(col[:m, 0] for col in c.extra.values()),
         )
         fin = f[np.isfinite(f)]
         if fin.size:
@@ -156,6 +163,8 @@ def _loop(
         own_buffers=not is_user_name(config.algorithm.name),  # a user's optimizer may keep g or x
         give_x0=True,  # the start point is built for this run alone
         start_values=live.start_values,
+        project=projection(config),
+        rounds=build_rounds([config], live.objective),
     )
     live.start_values = None  # the loop holds the gradient as its buffer from here
     error: str | None = None

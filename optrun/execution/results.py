@@ -91,6 +91,7 @@ def member_summary(
         "f_min": objective.f_min,
         "f_gap": f_gap,
         "distance_to_optimum": dist,
+        **{f"final_{k}": v for k, v in r.extra.items()},  # final_regret, final_avg_regret
     }
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..config import RunConfig
 from ..errors import RunReadError, RunSelectionError, StorageError
 from ..objectives import Objective
+from ..objectives.rounds import trace_columns
 from ..optimizers import Optimizer
 from ..problem import build_single, build_started
 from ..runner import Checkpoint
@@ -39,6 +40,7 @@ KEPT_ON_RESUME = (
     "variant",
     "objective",
     "dim",
+    "constraint",
     "iterations_planned",
     "started_at",
 )
@@ -83,6 +85,7 @@ def _open(
         "variant": config.algorithm.variant,
         "objective": config.objective.name,
         "dim": config.dim,
+        "constraint": config.constraint,
         "iterations_planned": config.iterations,
         **process_record(),
         "started_at": started,
@@ -105,6 +108,7 @@ def _open(
             log_per_decade=config.trace.log_per_decade,
             f_min=objective.f_min,
             formats=config.trace.formats,
+            extra=trace_columns(objective),
         )
     except OSError as e:
         folder.remove()  # nothing half-written is left behind
@@ -199,6 +203,7 @@ def _resumed_trace(
             log_per_decade=config.trace.log_per_decade,
             f_min=objective.f_min,
             formats=config.trace.formats,
+            extra=trace_columns(objective),
         )
         writer.last_iteration = keep_upto
         if objective.f_min is not None:  # the targets reached up to the checkpoint, found on every row

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..errors import RunReadError, RunSelectionError, StorageError
+from ..problem import records_regret
 from ..store import FORMAT_VERSION, RunFolder
 from ..store.folder import FolderLock, utc_now
 from ..store.records import check_format, config_path, read_summary
-from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
+from ..store.sweepstore import REGRET_FIELDS, ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from ..sweep.batches import batch_configs
 from .batch import BatchJob
@@ -133,6 +134,9 @@ class _Sweep:
         used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
         self.first_batch = max(used, default=-1) + 1
         self.axis_cols = [k for ax in plan.axes for k in ax.keys]
+        # an online objective's members add their final regret (before the fields a batch formats)
+        kinds = plan.bases if len(plan.base_of) == len(members) else members
+        self.lead_cols = self.axis_cols + (list(REGRET_FIELDS) if any(map(records_regret, kinds)) else [])
         # one row per member; None: pending, its row made when it is written (see _complete)
         self.rows: list[dict[str, Any]] = (
             [dict(r) for r in previous_rows] if previous_rows else [None] * len(members)  # type: ignore[list-item]
@@ -256,7 +260,7 @@ class _Sweep:
     def _write_summary(self, summary: dict[str, Any]) -> None:
         """summary.csv and summary.json: the member number, its batch, the axis values, the fields."""
         self._complete()
-        columns = ["member", "batch", *self.axis_cols, *ROW_FIELDS]
+        columns = ["member", "batch", *self.lead_cols, *ROW_FIELDS]
         write_summary(self.path, summary, columns, self.rows, self.cells, len(columns) - len(ROW_FIELDS))
 
     def finish(self) -> SweepOutcome:

@@ -1,6 +1,6 @@
 """Objective registry: built-in test functions by name, and the builder for any objective config.
 
-Built-ins live in :mod:`.library`; shift/rotation in :mod:`.transform`; user functions and
+Built-ins live in :mod:`.library` (online ones, ``f_t`` per round, in :mod:`.online`); shift/rotation in :mod:`.transform`; user functions and
 expressions in :mod:`.user` and :mod:`.expression`; finite differences in :mod:`.numdiff`.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 from ..registry import all_names, lookup
 from .base import Objective, ObjectiveSpec
 from .library import SPECS
+from .online import SPECS as ONLINE_SPECS
 
-OBJECTIVES: dict[str, ObjectiveSpec] = {s.name: s for s in SPECS}
+OBJECTIVES: dict[str, ObjectiveSpec] = {s.name: s for s in SPECS + ONLINE_SPECS}
 TRANSFORM_KEYS = ("shift", "rotate", "transform_seed")
 
 

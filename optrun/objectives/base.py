@@ -22,6 +22,20 @@ EvaluateInto = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
+class OnlineFunction:
+    """The functions ``f_t`` of an online objective, rounds ``t = 1, 2, ...``.
+
+    ``value_and_grad(x, t, u)`` maps ``(S, d)`` points to ``f_t`` of each row, ``(S,)``, and its
+    gradient, ``(S, d)``. ``u`` is ``(S, draws)``: round ``t``'s uniforms in [0, 1) from each
+    member's own random stream (None when ``draws`` is 0), so that a member's sequence of
+    functions is its own whatever batch it runs in (see :mod:`optrun.objectives.rounds`).
+    """
+
+    value_and_grad: Callable[[np.ndarray, int, np.ndarray | None], tuple[np.ndarray, np.ndarray]]
+    draws: int = 0
+
+
+@dataclass(frozen=True)
 class Objective:
     """A concrete objective of fixed dimension ``dim``.
 
@@ -39,6 +53,11 @@ class Objective:
     writes the same gradient, bit for bit, into ``g`` (``x``'s shape, C-contiguous float64, not
     overlapping ``x``), allocating nothing of size ``d`` once it has seen ``x``'s shape (built-ins
     and their shifts and rotations; see :mod:`.scratch`).
+
+    ``online``, when not None, makes this an online objective: round ``t``'s gradient is
+    ``f_t``'s (:class:`OnlineFunction`), taken at the point after ``t - 1`` steps, and regret is
+    measured against ``minima[0]``. ``value_and_grad`` is then the average function (what a
+    contour or a start check looks at).
     """
 
     name: str
@@ -49,6 +68,7 @@ class Objective:
     f_min: float | None
     info: dict[str, Any] = field(default_factory=dict)
     evaluate_into: EvaluateInto | None = None
+    online: OnlineFunction | None = None
 
     def value(self, x: np.ndarray) -> np.ndarray:
         return self.value_and_grad(x)[0]
@@ -138,6 +158,9 @@ class ObjectiveSpec:
     aliases: tuple[str, ...] = ()
     f_min_text: str | None = None  # f* in words when it depends on d, e.g. "-39.16616570377142 d"
     minima_text: str | None = None  # the minimizers in words, e.g. "x_i = 1 for all i"
+    #: an online objective's ``online(dim, **params) -> OnlineFunction`` (``make`` is then the
+    #: average of its functions); None for a fixed function
+    online: Callable[..., OnlineFunction] | None = None
 
     def accepts_dim(self, d: int) -> bool:
         lo, hi = self.dims
@@ -161,6 +184,7 @@ class ObjectiveSpec:
             minima=minima,
             f_min=self.f_min(dim, **params),
             info={"params": dict(params), "gradient": "analytic", "evaluations_per_gradient": 0},
+            online=None if self.online is None else self.online(dim, **params),
         )
 
 

@@ -15,6 +15,13 @@ TRANSFORM_DOC = (
 )
 
 
+ONLINE_DOC = (
+    "round t's gradient (t = 1, 2, ...) is f_t's at the point after t - 1 steps; the trace adds "
+    "regret R_t = sum over s <= t of f_s(x_s) - f_s(x*) and avg_regret R_t / t; row r holds round "
+    "t = r + 1 (its f is f_t at the point played)"
+)
+
+
 def _num(v: float) -> str:
     return f"{v:.10g}"
 
@@ -69,5 +76,6 @@ def describe(spec: ObjectiveSpec, dim: int | None = None) -> dict[str, Any]:
         "params": [
             {"name": p.name, "default": p.default, "range": p.range_text(), "doc": p.doc} for p in spec.params
         ],
-        "transform_keys": TRANSFORM_DOC,
+        "transform_keys": "none (an online objective)" if spec.online else TRANSFORM_DOC,
+        "online": ONLINE_DOC if spec.online else None,
     }

@@ -30,7 +30,18 @@ from . import get_objective
 from .base import Objective, ObjectiveSpec
 from .transform import MAX_ROTATE_DIM, transform
 
-USER_KEYS = ("name", "dim", "function", "gradient", "expression", "f_min", "minima", "timeout_s")
+USER_KEYS = (
+    "name",
+    "dim",
+    "function",
+    "gradient",
+    "expression",
+    "f_min",
+    "minima",
+    "timeout_s",
+    "online",
+    "noise",
+)
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -128,6 +139,21 @@ def user_params(raw: dict[str, Any], builtin_names: list[str]) -> tuple[UserSpec
                 raise ObjectiveKeyError(f"minima.{i}", f"must be a point [x0, x1, ...], not {p!r}")
             pts.append([_finite(f"minima.{i}.{j}", v) for j, v in enumerate(p)])
         minima = pts
+    online = raw.get("online", False)
+    if not isinstance(online, bool):
+        raise ObjectiveKeyError("online", f"must be true or false, not {online!r}")
+    if online and "function" not in raw:
+        raise ObjectiveKeyError(
+            "online", "applies to 'function' objectives: f(x, t) returning values and gradients"
+        )
+    if online and raw.get("gradient") is not None:
+        raise ObjectiveKeyError(
+            "gradient", "an online function f(x, t) returns its values and gradients: leave 'gradient' out"
+        )
+    if online and minima is not None and len(minima) != 1:
+        raise ObjectiveKeyError(
+            "minima", "an online function's x* (regret is measured against it) is one point"
+        )
     if "function" in raw:
         ref, gref = raw["function"], raw.get("gradient")
         for key, r in (("function", ref), ("gradient", gref)):
@@ -137,6 +163,8 @@ def user_params(raw: dict[str, Any], builtin_names: list[str]) -> tuple[UserSpec
         name = label or _label(ref)
         spec = UserSpec(name=name, kind="function", default_dim=None)
         out = {"function": ref, "gradient": gref, "f_min": f_min, "minima": minima}
+        if online:
+            out["online"] = True
         if raw.get("timeout_s") is not None:  # the longest one call of the function may take
             timeout = _finite("timeout_s", raw["timeout_s"])
             if timeout <= 0:
@@ -216,6 +244,8 @@ def build(
         from .user import expression_objective, function_objective
 
         make = function_objective if "function" in params else expression_objective
+        if params.get("online"):
+            from .user_online import online_function_objective as make
         return make(
             name,
             dim,

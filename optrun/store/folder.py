@@ -235,7 +235,8 @@ class FolderLock:
 class TraceWriter:
     """Streams one member's trace rows to ``trace.csv`` and ``trace.jsonl`` (``formats`` picks them).
 
-    Columns: ``iteration, f, grad_norm, step_norm, x0 .. x{m-1}`` (m = ``x_columns``). Floats are
+    Columns: ``iteration, f, grad_norm, step_norm``, the ``extra`` columns (``regret, avg_regret``
+    for an online objective), ``x0 .. x{m-1}`` (m = ``x_columns``). Floats are
     written as their shortest round-trip text (:mod:`optrun.store.rows`), so a trace reads back
     bit for bit. In the JSON Lines file non-finite numbers are ``null``. With ``every = k`` only
     iterations divisible by k are kept, plus each member's last row. With ``log_per_decade = N`` the rows kept are
@@ -258,15 +259,18 @@ class TraceWriter:
         log_per_decade: int | None = None,
         f_min: float | None = None,
         formats: tuple[str, ...] = ("csv", "jsonl"),
+        extra: tuple[str, ...] = (),
     ):
         from .rows import RowFormat
         from .thinning import TARGETS, LogMarks
 
-        self.m, self.every = x_columns, every
+        self.m, self.every, self.e = x_columns, every, len(extra)
         self.marks = LogMarks(log_per_decade) if log_per_decade else None
         self.f_min = f_min
         self.hits = np.full((len(TARGETS), 1), -1, dtype=np.int64)  # first iteration at each target
-        self.columns = ["iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
+        self.columns = ["iteration", "f", "grad_norm", "step_norm", *extra] + [
+            f"x{i}" for i in range(x_columns)
+        ]
         self._rows = RowFormat(self.columns, ints=1)
         mode = os.O_WRONLY | (os.O_APPEND if append else os.O_CREAT | os.O_EXCL)
         self._csv = os.open(os.path.join(folder, "trace.csv"), mode, 0o644) if "csv" in formats else None
@@ -290,16 +294,21 @@ class TraceWriter:
         step_norm: np.ndarray,
         x: np.ndarray,
         last: bool = False,
+        extra: tuple[np.ndarray, ...] = (),
     ) -> None:
-        """Add rows for iterations ``first_iteration ..`` (1-D f/grad_norm/step_norm, x ``(n, d)``)."""
+        """Add rows for iterations ``first_iteration ..`` (1-D f/grad_norm/step_norm and ``extra``
+        columns, x ``(n, d)``)."""
         n = len(f)
         if n == 0:
             return
         its = np.arange(first_iteration, first_iteration + n)
-        block = np.empty((n, 3 + self.m))
+        a = 3 + self.e  # the first x column
+        block = np.empty((n, a + self.m))
         block[:, 0], block[:, 1], block[:, 2] = f, grad_norm, step_norm
+        for j, col in enumerate(extra, 3):
+            block[:, j] = col
         if self.m:
-            block[:, 3:] = x[:, : self.m]
+            block[:, a:] = x[:, : self.m]
         cross = None
         if self.f_min is not None and (self.hits < 0).any():  # on every row, whatever is kept
             from .thinning import first_crossings

@@ -51,6 +51,8 @@ ROW_FIELDS = (
     + TARGET_COLUMNS
     + ("error",)
 )
+#: the columns an online objective's members add to the summary (before ROW_FIELDS)
+REGRET_FIELDS = ("final_regret", "final_avg_regret")
 
 
 class SweepFolder:
@@ -114,9 +116,10 @@ class BatchTraceWriter:
         every: int = 1,
         log_per_decade: int | None = None,
         f_min: float | None = None,
+        extra: tuple[str, ...] = (),
     ):
         self.members = np.asarray(members, dtype=np.int64)
-        self.m, self.every = x_columns, every
+        self.m, self.every, self.e = x_columns, every, len(extra)
         self.marks = LogMarks(log_per_decade) if log_per_decade else None
         self.f_min = f_min
         self.hits = np.full((len(TARGETS), len(members)), -1, dtype=np.int64)
@@ -124,15 +127,18 @@ class BatchTraceWriter:
         self.path = os.path.join(folder, trace_name(batch))
         self._tmp = self.path + ".partial"
         self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        cols = ["member", "iteration", "f", "grad_norm", "step_norm"] + [f"x{i}" for i in range(x_columns)]
+        cols = ["member", "iteration", "f", "grad_norm", "step_norm", *extra] + [
+            f"x{i}" for i in range(x_columns)
+        ]
         self._member_texts = int_texts(self.members)  # b"7," per member, made once
         self._parts = [(",".join(cols) + "\n").encode()]
         self._pending = 0
         self._last = time.monotonic()
         self.rows_written = 0
 
-    def add(self, first: int, f, gn, sn, x, rows: np.ndarray, ended: np.ndarray) -> None:
-        """Rows of a runner chunk: ``f``/``gn``/``sn`` ``(n, S)``, ``x`` ``(n, S, d)``."""
+    def add(self, first: int, f, gn, sn, x, rows: np.ndarray, ended: np.ndarray, extra: tuple = ()) -> None:
+        """Rows of a runner chunk: ``f``/``gn``/``sn`` and the ``extra`` columns ``(n, S)``, ``x``
+        ``(n, S, d)``."""
         n = f.shape[0]
         if n == 0 or not rows.any():
             return
@@ -150,25 +156,25 @@ class BatchTraceWriter:
             keep = thin
         # member-major order within the chunk
         S = keep.shape[1]
-        block = np.empty((int(np.count_nonzero(keep)), 3 + self.m))
+        columns, at = (f, gn, sn, *extra), 3 + self.e  # the first x column
+        block = np.empty((int(np.count_nonzero(keep)), at + self.m))
         its = int_texts(np.arange(first, first + n))  # b"12," per row of the chunk
         if len(block) == n * S:  # every row kept (the common case): transposes, no gathers
-            cube = block.reshape(S, n, 3 + self.m)  # a view: block is new and contiguous
-            for j, a in enumerate((f, gn, sn)):
+            cube = block.reshape(S, n, at + self.m)  # a view: block is new and contiguous
+            for j, a in enumerate(columns):
                 cube[:, :, j] = a.T
             if self.m:
-                cube[:, :, 3:] = x[:, :, : self.m].transpose(1, 0, 2)
+                cube[:, :, at:] = x[:, :, : self.m].transpose(1, 0, 2)
             heads = (np.repeat(self._member_texts, n), np.tile(its, S))
         else:
             sel_s, sel_r = np.nonzero(keep.T)
-            block[:, 0] = f[sel_r, sel_s]
-            block[:, 1] = gn[sel_r, sel_s]
-            block[:, 2] = sn[sel_r, sel_s]
+            for j, a in enumerate(columns):
+                block[:, j] = a[sel_r, sel_s]
             if self.m:
-                block[:, 3:] = x[sel_r, sel_s, : self.m]
+                block[:, at:] = x[sel_r, sel_s, : self.m]
             heads = (self._member_texts[sel_s], its[sel_r])
         self.rows_written += len(block)
-        step = max(1, PIECE_NUMBERS // (5 + self.m))  # pieces that stay in the CPU's cache
+        step = max(1, PIECE_NUMBERS // (5 + self.e + self.m))  # pieces that stay in the CPU's cache
         finite = bool(np.isfinite(block).all())  # (else each piece looks for its non-finite rows)
         for a in range(0, len(block), step):
             text = csv_lines([h[a : a + step].tolist() for h in heads], block[a : a + step], finite)

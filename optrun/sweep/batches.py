@@ -1,7 +1,8 @@
 """Batches: which sweep members share one vectorized loop, and their hyperparameters as arrays.
 
-Members that share algorithm, variant, non-numeric hyperparameters, objective, iteration budget,
-stop rules, trace settings and backend form a group; a group runs as near-equal batches of at most
+Members that share algorithm, variant, non-numeric hyperparameters, objective (and its gradient
+noise), constraint (and the bounds it projects onto), iteration budget, stop rules, trace settings
+and backend form a group; a group runs as near-equal batches of at most
 :data:`BATCH_MAX` members, whatever the number of workers.
 """
 
@@ -26,6 +27,9 @@ def batch_key(cfg: RunConfig) -> tuple:
         cfg.objective.name,
         cfg.objective.dim,
         repr(sorted(cfg.objective.params.items())),
+        repr(cfg.objective.noise),
+        cfg.constraint,
+        cfg.bounds if cfg.constraint == "box" else None,  # (the projection is the batch's)
         cfg.iterations,
         cfg.stop,
         cfg.trace,
