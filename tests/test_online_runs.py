@@ -103,7 +103,9 @@ def test_gradient_noise_is_what_the_steps_show_and_f_stays_noise_free(tmp_path):
     x = np.stack([c[f"x{i}"] for i in range(3)], axis=1)
     np.testing.assert_allclose(c["f"], np.sum(x * x, axis=1), rtol=1e-14)  # the noise-free f
     np.testing.assert_allclose(c["grad_norm"], np.linalg.norm(2 * x, axis=1), rtol=1e-14)
-    z = np.random.Generator(np.random.PCG64(np.random.SeedSequence([42, NOISE_STREAM]))).standard_normal((60, 3))
+    z = np.random.Generator(np.random.PCG64(np.random.SeedSequence([42, NOISE_STREAM]))).standard_normal(
+        (60, 3)
+    )
     seen = (x[:-1] - x[1:]) / 0.1  # gd: x_{t+1} = x_t - alpha (g(x_t) + noise_t)
     np.testing.assert_allclose(seen, 2 * x[:-1] + 0.1 * z, rtol=1e-9, atol=1e-12)
 
@@ -134,7 +136,9 @@ def test_members_equal_runs_alone_and_share_their_noise_by_seed(tmp_path):
             members.setdefault(int(rec[0]), []).append(rec[1:])
     grid = list(itertools.product(["adam", "amsgrad"], range(3), [0.02, 0.05]))
     for m, (algo, seed, alpha) in enumerate(grid):
-        alone = run_json(cfg, tmp_path / "alone", f"algorithm.name={algo}", f"seed={seed}", f"algorithm.alpha={alpha}")
+        alone = run_json(
+            cfg, tmp_path / "alone", f"algorithm.name={algo}", f"seed={seed}", f"algorithm.alpha={alpha}"
+        )
         assert members[m] == rows(Path(alone["path"]) / "trace.csv")[1], (algo, seed, alpha)
     # the same seed: the same rounds (which ones drew the large slope), whatever the algorithm
     large = {m: [r[2] == "1010.0" for r in rs] for m, rs in members.items()}
@@ -172,7 +176,7 @@ def test_an_interrupted_noisy_online_run_resumes_to_the_same_bytes(tmp_path, opt
     assert s["final_regret"] == r["final_regret"] and s["final_x"] == r["final_x"]
 
 
-USER_ONLINE = '''
+USER_ONLINE = """
 import numpy as np
 
 def f(x, t):
@@ -181,7 +185,7 @@ def f(x, t):
 
 def wrong(x, t):
     return x[:, 0], x[:, 0]
-'''
+"""
 
 
 def test_a_users_online_function_of_x_and_t(tmp_path):
@@ -205,7 +209,11 @@ def test_a_users_online_function_of_the_wrong_shape_is_one_line_and_no_folder(tm
     (tmp_path / "mine.py").write_text(USER_ONLINE)
     cfg = write(
         tmp_path,
-        {"objective": {"function": "mine:wrong", "online": True}, "bounds": [[-1.0, 1.0]], "algorithm": "adam"},
+        {
+            "objective": {"function": "mine:wrong", "online": True},
+            "bounds": [[-1.0, 1.0]],
+            "algorithm": "adam",
+        },
     )
     res = invoke("run", cfg, "--runs-dir", tmp_path / "runs")
     assert res.exit_code == 2
@@ -221,7 +229,10 @@ def test_a_users_online_function_of_the_wrong_shape_is_one_line_and_no_folder(tm
         ({"objective": {"name": "sphere", "noise": {"std": 0.1, "law": "levy"}}}, "objective.noise.law"),
         ({"constraint": "sphere"}, "constraint"),
         ({"objective": {"name": "reddi-online", "rotate": True}}, "objective.rotate"),
-        ({"algorithm": {"name": "adam", "schedule": {"name": "inverse_sqrt", "power": 2}}}, "algorithm.schedule"),
+        (
+            {"algorithm": {"name": "adam", "schedule": {"name": "inverse_sqrt", "power": 2}}},
+            "algorithm.schedule",
+        ),
     ],
 )
 def test_bad_stochastic_input_is_one_line_exit_2_and_no_folder(tmp_path, change, words):
