@@ -262,6 +262,7 @@ def test_run_folder_contents(tmp_path, runs_dir, monkeypatch):
         "name",
         "objective",
         "bounds",
+        "constraint",
         "start",
         "algorithm",
         "iterations",
