@@ -186,8 +186,10 @@ def projection(config: RunConfig):
     else:
         lo, hi = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
 
-    def project(x: np.ndarray) -> None:
-        np.clip(x, lo, hi, out=x)
+    maximum, minimum = np.maximum, np.minimum
+
+    def project(x: np.ndarray) -> None:  # np.clip's values, without its Python-level wrapper
+        minimum(maximum(x, lo, out=x), hi, out=x)
 
     return project
 
