@@ -222,12 +222,15 @@ class Rounds:
     def _noisy(self, g: np.ndarray, row: int) -> np.ndarray:
         """``g + std z`` (``std |g| z`` when relative) plus the spikes, into ``self.seen``."""
         seen, tmp, relative = self.seen, self.tmp, self.noise["relative"]
-        np.copyto(seen, g)
-        if self.law is not None:
+        if self.law is None:
+            np.copyto(seen, g)
+        elif relative:
             np.multiply(self.law.row(row), self.noise["std"], out=tmp)
-            if relative:
-                tmp *= np.abs(g)
-            seen += tmp
+            tmp *= np.abs(g)
+            np.add(g, tmp, out=seen)
+        else:
+            np.multiply(self.law.row(row), self.noise["std"], out=seen)
+            seen += g  # (g + noise: addition commutes, bit for bit)
         if self.spikes is not None:
             u, p, size = self.spikes.row(row), self.noise["spike_prob"], self.noise["spike_size"]
             spike = np.where(u < 0.5 * p, size, np.where(u < p, -size, 0.0))
