@@ -176,9 +176,7 @@ def test_a_bad_inverse_sqrt_key_is_one_line_exit_2(tmp_path):
     from optrun.cli import cli
 
     p = tmp_path / "c.yaml"
-    p.write_text(
-        "objective: sphere\nalgorithm: {name: adam, schedule: {name: inverse_sqrt, power: 1}}\n"
-    )
+    p.write_text("objective: sphere\nalgorithm: {name: adam, schedule: {name: inverse_sqrt, power: 1}}\n")
     r = CliRunner().invoke(cli, ["run", str(p), "--runs-dir", str(tmp_path / "runs")])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert r.output.strip().count("\n") == 0 and "algorithm.schedule.power" in r.output
