@@ -396,8 +396,9 @@ def zero_denominator_possible(eps) -> bool:
 
 
 def adam_paper(alpha, beta1, beta2, eps=0.0, amsgrad=False) -> Optimizer:
-    """Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018: Algorithm 1 (Adam,
-    ``amsgrad=False``) and Algorithm 2 (AMSGrad), with a constant beta1 and no bias correction::
+    """Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018: Algorithm 1 with
+    Adam's moving averages (``amsgrad=False``; the paper's section 2) and Algorithm 2 (AMSGrad),
+    with a constant beta1 and no bias correction::
 
         m(t)    = beta1 * m(t-1) + (1 - beta1) * g(t)
         v(t)    = beta2 * v(t-1) + (1 - beta2) * g(t)**2
@@ -406,13 +407,13 @@ def adam_paper(alpha, beta1, beta2, eps=0.0, amsgrad=False) -> Optimizer:
 
     with ``m(0) = v(0) = vhat(0) = 0``. The paper writes ``alpha_t``, ``beta1_t`` and
     ``alpha_t m_t / sqrt(vhat_t)``: a step-size schedule is ``algorithm.schedule`` (the paper's
-    ``alpha / sqrt(t)`` is ``inverse_sqrt``), beta1 is held constant (its section 5 experiments
-    do so; the beta1_t schedule is the AMSGrad tutorial variant's), and ``eps`` (default 0, the
+    ``alpha / sqrt(t)`` is ``inverse_sqrt``), beta1 is held constant (as in the paper's
+    experiments; a beta1_t schedule is the AMSGrad tutorial variant's), and ``eps`` (default 0, the
     paper's rule) is added to the root. The operations are the tutorial kernel's, in its order
     (:func:`amsgrad_tutorial` with ``beta1_schedule: constant`` gives the same bits when
     ``eps > 0``). One addition: where the denominator is 0 (eps = 0 and every gradient of that
     coordinate so far 0, so m = 0 too) the paper's 0 / 0 is taken as 0 (no step), as optax
-    does for AdaGrad's zero accumulator, instead of a NaN that would end the run; the pass
+    does for AdaGrad's zero accumulator, instead of a NaN in x; the pass
     ``max(den, TINY)`` doing it runs only when some member has eps = 0, and changes no other
     denominator.
     """
