@@ -404,7 +404,9 @@ def adamax(
 
 
 @njit(**JIT)
-def amsgrad_tutorial(lo, hi, step, so, add, C, g, x, mu, nu, nu_max, beta2, omb2, alpha, eps):
+def adam_paper(lo, hi, step, so, add, C, g, x, mu, nu, nu_max, beta2, omb2, alpha, eps, amsgrad, guard):
+    # Reddi et al.'s Algorithms 1 and 2 with beta1(t) from C: the paper variants (constant beta1)
+    # and the AMSGrad tutorial (its beta1 schedule; amsgrad always, no guard)
     for s in range(g.shape[0]):
         x_ = x[s, lo:hi]
         d1, o1 = C[0, s], C[1, s]  # beta1(t), 1 - beta1(t)
@@ -417,9 +419,13 @@ def amsgrad_tutorial(lo, hi, step, so, add, C, g, x, mu, nu, nu_max, beta2, omb2
             mu_[j] = m
             v = nu_[j] * b2 + (gj * gj) * o2  # ema_square
             nu_[j] = v
-            vh = maximum(nu_max_[j], v)
-            nu_max_[j] = vh
-            out = -((m * a) / (np.sqrt(vh) + e))
+            if amsgrad:
+                v = maximum(nu_max_[j], v)
+                nu_max_[j] = v
+            den = np.sqrt(v) + e  # root_plus_eps
+            if guard:  # np.maximum(den, TINY): 0 / 0 gives 0
+                den = maximum(den, 5e-324)
+            out = -((m * a) / den)
             step_[j] = out
             if add:  # the fused step: x += step in the same pass
                 x_[j] = x_[j] + out
@@ -439,5 +445,5 @@ KERNELS = (
     "adam_optax",
     "nadam_torch",
     "adamax",
-    "amsgrad_tutorial",
+    "adam_paper",
 )

@@ -94,6 +94,20 @@ def _amsgrad_b1(t: np.ndarray, h: Any) -> tuple:
     return b1, 1.0 - b1
 
 
+def _paper_rows(S: int, h: Any) -> tuple:
+    """The rows of the ``adam_paper`` kernel (the paper variants and the AMSGrad tutorial)."""
+    return rows(h.beta2, S), rows(1.0 - h.beta2, S), rows(h.alpha, S), rows(h.eps, S)
+
+
+def _constant_b1(t: np.ndarray, h: Any) -> tuple:
+    """The paper variants' beta1 and 1 - beta1, the same for every step of the block: the
+    values the numpy kernel's ``ema`` computes (``1.0 - beta1``, float or ``(S, 1)``)."""
+    b1 = np.broadcast_to(
+        np.asarray(h.beta1, dtype=np.float64), np.broadcast_shapes(np.shape(h.beta1), t.shape)
+    )
+    return b1, 1.0 - b1
+
+
 def _nadam_per_state(s: Any, coefs: np.ndarray, h: Any, S: int) -> np.ndarray:
     """``(1 - beta2**t, c1, c2)`` from the block's ``(1 - beta2**t, mu(t), mu(t+1))`` and the
     running product kept in the state, by :func:`optrun.optimizers.adam.nadam_step_sizes`."""
@@ -204,10 +218,15 @@ RULES: dict[Callable, Rule] = {
         lambda h: (T.nonzero(h.weight_decay), bool(h.torch_order)),
         lambda t, h: A.adamax_coefficients(t, h.alpha, h.beta1, h.torch_order),
     ),
+    # Reddi et al.'s Algorithm 2 with the tutorial's beta1(t): always the maximum, never the guard
     A.amsgrad_tutorial: Rule(
-        "amsgrad_tutorial",
+        "adam_paper", ("mu", "nu", "nu_max"), _paper_rows, lambda h: (True, False), _amsgrad_b1
+    ),
+    A.adam_paper: Rule(
+        "adam_paper",
         ("mu", "nu", "nu_max"),
-        lambda S, h: (rows(h.beta2, S), rows(1.0 - h.beta2, S), rows(h.alpha, S), rows(h.eps, S)),
-        coefficients=_amsgrad_b1,
+        _paper_rows,
+        lambda h: (bool(h.amsgrad), A.zero_denominator_possible(h.eps)),
+        _constant_b1,
     ),
 }

@@ -1,7 +1,8 @@
 """The Adam family: Adam, AdamW, AdaMax, NAdam and AMSGrad.
 
 Two kernels carry the family, one per library, each with switches (AMSGrad's maximum, decoupled
-weight decay, Nesterov's look-ahead); the AMSGrad tutorial kernel and AdaMax are separate rules.
+weight decay, Nesterov's look-ahead); the AMSGrad tutorial kernel, AdaMax and the AMSGrad paper's
+Algorithms 1 and 2 (Adam and AMSGrad without bias correction) are separate rules.
 What differs between the libraries, and is reproduced here:
 
 - torch updates the first moment with ``lerp_`` and the second with ``mul_(b2).addcmul_``, divides
@@ -381,3 +382,61 @@ def amsgrad_tutorial(alpha, beta1, beta2, eps, beta1_schedule) -> Optimizer:
         return s.step, s
 
     return Optimizer(init, update)
+
+
+# ---------------------------------------------------------------- Adam and AMSGrad (the paper)
+
+#: the smallest positive double: ``max(sqrt(v) + eps, TINY)`` changes only a denominator of 0
+TINY = 5e-324
+
+
+def zero_denominator_possible(eps) -> bool:
+    """Whether :func:`adam_paper` needs its ``max(den, TINY)`` pass: some member has eps = 0."""
+    return not bool(np.all(np.asarray(eps) > 0))
+
+
+def adam_paper(alpha, beta1, beta2, eps=0.0, amsgrad=False) -> Optimizer:
+    """Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018: Algorithm 1 with
+    Adam's moving averages (``amsgrad=False``; the paper's section 2) and Algorithm 2 (AMSGrad),
+    with a constant beta1 and no bias correction::
+
+        m(t)    = beta1 * m(t-1) + (1 - beta1) * g(t)
+        v(t)    = beta2 * v(t-1) + (1 - beta2) * g(t)**2
+        vhat(t) = max(vhat(t-1), v(t))                   (Algorithm 2; Algorithm 1 uses v(t))
+        x(t+1)  = x(t) - alpha * m(t) / (sqrt(vhat(t)) + eps)
+
+    with ``m(0) = v(0) = vhat(0) = 0``. The paper writes ``alpha_t``, ``beta1_t`` and
+    ``alpha_t m_t / sqrt(vhat_t)``: a step-size schedule is ``algorithm.schedule`` (the paper's
+    ``alpha / sqrt(t)`` is ``inverse_sqrt``), beta1 is held constant (as in the paper's
+    experiments; a beta1_t schedule is the AMSGrad tutorial variant's), and ``eps`` (default 0, the
+    paper's rule) is added to the root. The operations are the tutorial kernel's, in its order
+    (:func:`amsgrad_tutorial` with ``beta1_schedule: constant`` gives the same bits when
+    ``eps > 0``). One addition: where the denominator is 0 (eps = 0 and every gradient of that
+    coordinate so far 0, so m = 0 too) the paper's 0 / 0 is taken as 0 (no step), as optax
+    does for AdaGrad's zero accumulator, instead of a NaN in x; the pass
+    ``max(den, TINY)`` doing it runs only when some member has eps = 0, and changes no other
+    denominator.
+    """
+    neg_alpha = -alpha  # (m * (-alpha)) / den == -((m * alpha) / den) exactly: one pass fewer
+    guard = zero_denominator_possible(eps)
+
+    def init(x):
+        return AmsgradState(*(T.zeros(x) for _ in range(3)), np.empty_like(x), np.empty_like(x))
+
+    def update(g, s, x, t):
+        T.ema(s.mu, g, beta1, s.tmp)
+        T.ema_square(s.nu, g, beta2, s.tmp)
+        if amsgrad:
+            T.running_max(s.nu_max, s.nu)
+        T.root_plus_eps(s.tmp, s.nu_max if amsgrad else s.nu, eps)
+        if guard:
+            np.maximum(s.tmp, TINY, out=s.tmp)
+        np.multiply(s.mu, neg_alpha, out=s.step)
+        np.divide(s.step, s.tmp, out=s.step)
+        return s.step, s
+
+    return Optimizer(init, update)
+
+
+#: Algorithm 2: :func:`adam_paper` with the running maximum
+amsgrad_paper = partial(adam_paper, amsgrad=True)

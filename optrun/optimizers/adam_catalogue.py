@@ -10,12 +10,14 @@ from . import hyper as H
 from .adam import (
     BETA1_SCHEDULES,
     adam_optax,
+    adam_paper,
     adam_torch,
     adamax,
     adamax_optax,
     adamw_optax,
     adamw_torch,
     amsgrad_optax,
+    amsgrad_paper,
     amsgrad_torch,
     amsgrad_tutorial,
     nadam_optax,
@@ -32,6 +34,26 @@ _OPTAX_ADAM = (
     H.eps_root(),
 )
 _OPTAX_LR = "optax has no default learning rate; optrun uses torch's."
+
+_PAPER = "Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018"
+_PAPER_PARAMS = (
+    H.alpha(1e-3, "step size (alpha_t = alpha / sqrt(t) with schedule: inverse_sqrt)"),
+    H.beta1(),
+    H.beta2(),
+    H.eps(0.0, "added to the root; the paper has none (0)"),
+)
+_PAPER_RULE = (
+    "m = beta1 * m + (1 - beta1) * g\n"
+    "v = beta2 * v + (1 - beta2) * g**2\n"
+    "{max}"
+    "x = x - alpha * m / (sqrt({v}) + eps)   (0 / 0 = 0)"
+)
+_PAPER_NOTES = (
+    _PAPER + ", {what}: a constant beta1, no bias correction, m, v{hat} starting at 0. eps "
+    "(0 by default: the paper has none) is added to the root; a denominator of 0 (eps = 0 and "
+    "only zero gradients so far in that coordinate) gives a step of 0. The paper's step size "
+    "alpha_t = alpha / sqrt(t) is schedule: inverse_sqrt."
+)
 
 _ADAM_TORCH_RULE = (
     "g = g + weight_decay * x\n"
@@ -66,6 +88,13 @@ ADAM = Algorithm(
             rule=_ADAM_OPTAX_RULE,
             notes="optax.adam: both moments bias-corrected first, eps_root inside the root. "
             "Differs from torch only in rounding when eps_root = 0. " + _OPTAX_LR,
+        ),
+        Variant(
+            "paper",
+            _PAPER_PARAMS,
+            adam_paper,
+            rule=_PAPER_RULE.format(max="", v="v"),
+            notes=_PAPER_NOTES.format(what="Algorithm 1 with Adam's moving averages (section 2)", hat=""),
         ),
     ),
     default_variant="torch",
@@ -247,6 +276,13 @@ AMSGRAD = Algorithm(
             ),
             notes="optax.amsgrad: the maximum is over the bias-corrected v, so early large "
             "corrections persist longer than in torch. " + _OPTAX_LR,
+        ),
+        Variant(
+            "paper",
+            _PAPER_PARAMS,
+            amsgrad_paper,
+            rule=_PAPER_RULE.format(max="vhat = max(vhat, v)\n", v="vhat"),
+            notes=_PAPER_NOTES.format(what="Algorithm 2 (AMSGrad)", hat=", vhat"),
         ),
     ),
     default_variant="tutorial",

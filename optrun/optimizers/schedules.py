@@ -10,6 +10,9 @@ constant      ``lr(k) = alpha``
 exponential   ``lr(k) = alpha * decay_rate ** (k / decay_steps)``
               (optax.exponential_decay; torch ExponentialLR(gamma) is ``decay_steps: 1``)
 inverse_time  ``lr(k) = alpha / (1 + decay_rate * (k / decay_steps))`` (Keras InverseTimeDecay)
+inverse_sqrt  ``lr(k) = alpha / sqrt(k + 1)``: ``alpha_t = alpha / sqrt(t)``, ``t = 1, 2, ...``
+              (the step size of Reddi, Kale & Kumar's analysis, ICLR 2018, theorem 4, and of
+              Kingma & Ba's, ICLR 2015, theorem 4.1)
 step          ``lr(k) = alpha * decay_rate ** floor(k / decay_steps)``
               (torch StepLR(step_size=decay_steps, gamma=decay_rate))
 cosine        warm-up ``k < W``: ``lr(k) = (warmup_init - alpha) * (1 - k / W) + alpha``;
@@ -67,6 +70,7 @@ SCHEDULES: dict[str, tuple[tuple[Param, ...], tuple[str, ...]]] = {
         ),
         ("decay_rate",),
     ),
+    "inverse_sqrt": ((), ()),
     "step": (
         (
             _DECAY_STEPS,
@@ -91,6 +95,7 @@ SUMMARIES = {
     "constant": "lr(k) = alpha",
     "exponential": "lr(k) = alpha * decay_rate ** (k / decay_steps)",
     "inverse_time": "lr(k) = alpha / (1 + decay_rate * (k / decay_steps))",
+    "inverse_sqrt": "lr(k) = alpha / sqrt(k + 1), i.e. alpha / sqrt(t) for step t = 1, 2, ...",
     "step": "lr(k) = alpha * decay_rate ** floor(k / decay_steps)",
     "cosine": "linear warm-up from warmup_init over warmup_steps, then cosine from alpha to alpha_min at decay_steps",
 }
@@ -163,6 +168,8 @@ def learning_rate(schedule: dict[str, Any], alpha) -> Callable[[int], Any]:
             return alpha / (1.0 + rate * p)
 
         return lr
+    if name == "inverse_sqrt":
+        return lambda k: alpha / math.sqrt(k + 1)
     if name == "cosine":
         D, W = schedule["decay_steps"], schedule["warmup_steps"]
         a_min, w_init = schedule["alpha_min"], schedule["warmup_init"]

@@ -56,6 +56,8 @@ EXTRA = [
     ("amsgrad", "tutorial", {"beta1_schedule": "inverse"}),
     ("amsgrad", "tutorial", {"beta1_schedule": "constant"}),
     ("amsgrad", "torch", {"weight_decay": 0.01}),
+    ("adam", "paper", {"eps": 1e-8}),  # eps > 0 for every member: no max(den, TINY) pass
+    ("amsgrad", "paper", {"eps": 1e-8}),
 ]
 
 

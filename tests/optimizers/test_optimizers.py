@@ -423,7 +423,8 @@ def test_algorithms_json_and_markdown():
     assert torch_params["momentum_decay"] == 4e-3 and torch_params["alpha"] == 2e-3
     md = invoke("--format", "markdown").output
     rows = [line for line in md.splitlines() if line.startswith("| `")]
-    assert len(rows) == len(ALGORITHMS) + 5  # algorithms, then the five schedules
+    assert len(rows) == len(ALGORITHMS) + 6  # algorithms, then the six schedules
+    assert rows[-3].startswith("| `inverse_sqrt` | lr(k) = alpha / sqrt(k + 1)")
 
 
 def test_algorithms_unknown_name_is_one_line_exit_2():

@@ -3,10 +3,11 @@
 Each kernel below skips a pass for some values: AdaGrad (optax) its zero mask when no member's
 accumulator can be 0, RMSProp (torch) the copy of a step computed aside when no member has
 momentum, Adam (optax) the ``+ eps_root`` when it is 0, SGD with momentum the ``* (1 - 0)`` when
-dampening is 0. A batch in which another member needs the full pass runs every member through
-it, so member 0 of such a batch is the full computation and the same member run alone the
-shortened one: the two must agree to the last bit. The gradient has zero and negative-zero
-coordinates, where a skipped ``+ 0.0`` or ``* 1.0`` could show (``-0.0 + 0.0`` is ``+0.0``).
+dampening is 0, Adam and AMSGrad (paper) their ``max(den, TINY)`` when eps > 0. A batch in which
+another member needs the full pass runs every member through it, so member 0 of such a batch is
+the full computation and the same member run alone the shortened one: the two must agree to the
+last bit. The gradient has zero and negative-zero coordinates, where a skipped ``+ 0.0`` or
+``* 1.0`` could show (``-0.0 + 0.0`` is ``+0.0``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ CASES = [
     ("amsgrad", "optax", "eps_root", 0.0, 1e-8),
     ("nadam", "optax", "eps_root", 0.0, 1e-8),
     ("momentum", "torch", "dampening", 0.0, 0.1),
+    ("adam", "paper", "eps", 1e-8, 0.0),  # max(den, TINY) only when some member has eps = 0
+    ("amsgrad", "paper", "eps", 1e-8, 0.0),
 ]
 
 

@@ -53,6 +53,20 @@ def test_inverse_time():
     np.testing.assert_allclose(stair, 0.1 / (1 + 2.0 * (K // 50)), rtol=1e-14)
 
 
+def test_inverse_sqrt_counts_t_from_1():
+    """alpha_t = alpha / sqrt(t), t = k + 1: the first update uses alpha itself."""
+    got = lrs("inverse_sqrt")
+    assert got[0] == 0.1 and got[3] == 0.05 and got[99] == pytest.approx(0.01, rel=1e-15)
+    np.testing.assert_allclose(got, [0.1 / math.sqrt(t) for t in range(1, len(K) + 1)], rtol=1e-15, atol=0)
+    assert validate_schedule({"name": "inverse_sqrt"}) == {"name": "inverse_sqrt"}  # no parameters
+    alphas = np.array([[0.5], [0.02]])
+    f = learning_rate(validate_schedule("inverse_sqrt"), alphas)
+    for k in (0, 1, 9, 999):
+        assert [f(k)[i, 0] for i in range(2)] == [
+            learning_rate({"name": "inverse_sqrt"}, a)(k) for a in (0.5, 0.02)
+        ]
+
+
 def test_step():
     got = lrs({"name": "step", "decay_steps": 300})
     want = np.select([K < 300, K < 600, K < 900, K < 1200], [0.1, 0.01, 0.001, 0.0001], 0.00001)
@@ -94,6 +108,8 @@ def test_array_alpha_broadcasts_like_floats():
         ({"name": "step", "decay_steps": 10, "gamma": 0.5}, "algorithm.schedule.gamma"),
         ({"name": "inverse_time", "decay_rate": 1.0, "staircase": "no"}, "algorithm.schedule.staircase"),
         ([1, 2], "algorithm.schedule"),
+        ({"name": "inverse_sqrt", "decay_steps": 10}, "algorithm.schedule.decay_steps"),
+        ({"name": "inverse-sqrt"}, "algorithm.schedule.name"),
     ],
 )
 def test_bad_schedules_name_their_key(raw, key):
@@ -135,6 +151,37 @@ def test_schedule_scales_every_algorithms_step(algorithm):
         a = a.copy()
         b, ss = sched.update(g, ss, x, t)
         np.testing.assert_array_equal(b, a * ((alpha * 0.5 ** ((t - 1) / 3)) / alpha))
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_inverse_sqrt_scales_every_algorithms_step(algorithm):
+    """Every algorithm's step at t is its unscheduled step over sqrt(t), to the few roundings of
+    the factor lr(k) / alpha and of the product (a relative 1e-15; 1 / sqrt(2) is 0.29 away)."""
+    _, plain = build(algorithm)
+    _, sched = build(algorithm, "inverse_sqrt")
+    x = np.array([[0.5, -0.3, 0.2]])
+    sp, ss = plain.init(x.copy()), sched.init(x.copy())
+    for t in range(1, 30):
+        g = 2 * x
+        a, sp = plain.update(g, sp, x, t)
+        a = a.copy()
+        b, ss = sched.update(g, ss, x, t)
+        np.testing.assert_allclose(b, a / math.sqrt(t), rtol=1e-15, atol=0)
+        assert t == 1 or not np.array_equal(a, b)
+
+
+def test_a_bad_inverse_sqrt_key_is_one_line_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from optrun.cli import cli
+
+    p = tmp_path / "c.yaml"
+    p.write_text("objective: sphere\nalgorithm: {name: adam, schedule: {name: inverse_sqrt, power: 1}}\n")
+    r = CliRunner().invoke(cli, ["run", str(p), "--runs-dir", str(tmp_path / "runs")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.output.strip().count("\n") == 0 and "algorithm.schedule.power" in r.output
+    assert "valid keys: name" in r.output
+    assert not (tmp_path / "runs").exists()
 
 
 def test_constant_schedule_is_bit_identical_to_none(tmp_path):
