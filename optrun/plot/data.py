@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import PlotError
 from .thin import thin_curve, thin_path
 
-KINDS = ("auto", "contour", "surface", "convergence")
+KINDS = ("auto", "contour", "surface", "convergence", "regret")
 FORMATS = ("png", "svg", "pdf")
 GRID_POINTS = 240  # contour grid resolution per axis
 CONTOUR_LEVELS = 50  # as the tutorials
@@ -58,11 +58,20 @@ class CurveSeries:
 
 @dataclass(frozen=True)
 class Panel:
-    """One subplot of a convergence figure: its title (the objective), y label and scale."""
+    """One subplot of a convergence figure: its title (the objective), y label and scale.
+
+    ``signed`` marks values that may be negative or zero (an average regret): the scale is then
+    chosen from what is drawn (:func:`signed_scale`) and ``log`` is not used. ``hline`` is a
+    reference value drawn as a dotted line (a known optimum x*); ``note`` a text shown in the
+    middle of a panel that has no line (what was not recorded).
+    """
 
     title: str
     ylabel: str = "f(x) − f*"
     log: bool = True
+    signed: bool = False
+    hline: float | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +227,28 @@ def fit_values(lines: list[dict[str, Any]], log: bool) -> tuple[list[str], float
         [f"beyond {VALUE_CEILING:.0e} drawn at {VALUE_CEILING:.0e}"] if capped else []
     )
     return notes, (floor if clipped else smallest), floor
+
+
+def signed_scale(lines: Sequence[dict[str, Any]]) -> tuple[str, float | None]:
+    """The y scale of a panel whose values may be negative or zero (an average regret), from its
+    prepared lines (:func:`prepare_curve`): ``("log", None)`` when every finite drawn value is
+    positive; otherwise ``("symlog", L)``, logarithmic beyond ``±L`` and linear within, ``L`` the
+    power of ten at or below the smallest nonzero size a line ends at (so where the lines end
+    stays readable), but at least 1e-6 of the largest size drawn; ``("linear", None)`` when
+    nothing drawn is nonzero."""
+    arrays = [a for line in lines for a in (line["mid"], line["lo"], line["hi"]) if a is not None]
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.array([])
+    if finite.size and np.all(finite > 0):
+        return "log", None
+    size = np.abs(finite)
+    if not size.size or size.max() == 0:
+        return "linear", None
+    ends = [
+        abs(float(a[np.isfinite(a)][-1])) for a in (line["mid"] for line in lines) if np.isfinite(a).any()
+    ]
+    ends = [e for e in ends if e > 0] or [float(size[size > 0].min())]
+    low = max(min(ends), float(size.max()) * 1e-6)
+    return "symlog", float(10.0 ** np.floor(np.log10(low)))
 
 
 def run_bounds(run, objective) -> np.ndarray:
