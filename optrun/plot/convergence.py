@@ -55,6 +55,7 @@ def convergence_figure(
     xlabel: str = "iteration",
     xlog: bool = False,
     columns: int | None = None,
+    legend_below: bool = False,
 ):
     """Build (not save) the convergence figure: one subplot per :class:`Panel` (shared iteration
     axis, each its own y axis), a series drawn in the panel its ``panel`` index names, with its
@@ -66,7 +67,8 @@ def convergence_figure(
     (:class:`LegendEntry`), by default one per series, none for a single series (the title names
     it). Without ``panels`` there is one, with ``ylabel`` and ``log``. The shared x axis is
     labelled ``xlabel``, logarithmic with ``xlog``; ``columns`` fixes the panels per row (the
-    regret figure's two). Returns the Figure.
+    regret figure's two); ``legend_below`` puts a legend without section headers under the
+    panels, its rows side by side, so a wide figure does not grow wider. Returns the Figure.
     """
     panels = list(panels) if panels else [Panel("", ylabel, log)]
     prepared = _prepared(series, len(panels), budget)
@@ -107,7 +109,10 @@ def convergence_figure(
             axes[0].set_title(wrap(title, width))
         entries = _legend_entries(legend, prepared, banded)
         if entries:
-            _outside_legend(fig, entries, base)
+            if legend_below and not any(e.kind == "header" for e in entries):
+                _legend_below(fig, entries, base)
+            else:
+                _outside_legend(fig, entries, base)
     return fig
 
 
@@ -206,10 +211,8 @@ def _legend_entries(
     return [e for e in legend if e.kind != "band" or banded]
 
 
-def _outside_legend(fig, entries: Sequence[LegendEntry], base: tuple[float, float]) -> None:
-    """The figure's legend right of the panels (constrained layout gives it its own column, so it
-    never covers a curve or the title); the figure grows by the legend's width, and in height or
-    by columns when the rows do not fit, so the panels keep their size."""
+def _handles(entries: Sequence[LegendEntry]) -> list[Any]:
+    """A legend handle per row: an empty one for a header, a patch for a band, else a line."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -221,6 +224,32 @@ def _outside_legend(fig, entries: Sequence[LegendEntry], base: tuple[float, floa
             handles.append(Patch(facecolor=e.colour, alpha=0.25, lw=0))
         else:
             handles.append(Line2D([], [], color=e.colour, ls=e.linestyle, lw=1.8))
+    return handles
+
+
+def _legend_below(fig, entries: Sequence[LegendEntry], base: tuple[float, float]) -> None:
+    """The figure's legend under the panels (its own row in the constrained layout), up to three
+    rows side by side; the figure grows in height by the legend's, so the panels keep their size."""
+    leg = fig.legend(
+        _handles(entries),
+        [wrap(e.label, 50) for e in entries],
+        loc="outside lower center",
+        ncols=min(3, len(entries)),
+        handlelength=3.2,
+        frameon=True,
+        framealpha=1.0,
+        edgecolor="0.7",
+        borderaxespad=0.3,
+    )
+    fig.draw_without_rendering()
+    fig.set_size_inches(base[0], base[1] + leg.get_window_extent().height / fig.dpi + 0.15)
+
+
+def _outside_legend(fig, entries: Sequence[LegendEntry], base: tuple[float, float]) -> None:
+    """The figure's legend right of the panels (constrained layout gives it its own column, so it
+    never covers a curve or the title); the figure grows by the legend's width, and in height or
+    by columns when the rows do not fit, so the panels keep their size."""
+    handles = _handles(entries)
     labels = [wrap(e.label, 40) for e in entries]
 
     def place(ncols: int):

@@ -108,4 +108,9 @@ def first_optimum(objective: Any) -> float | None:
     return float(minima[0, 0])
 
 
-REGRET_LAYOUT = {"xlabel": X_LABEL, "xlog": True, "columns": 2}  # how the figure is laid out
+REGRET_LAYOUT = {
+    "xlabel": X_LABEL,
+    "xlog": True,
+    "columns": 2,
+    "legend_below": True,
+}  # how the figure is laid out

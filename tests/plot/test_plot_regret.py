@@ -268,7 +268,18 @@ def test_several_runs_and_a_sweep_write_their_pictures(online_runs, online_sweep
     r = invoke("plot", online_runs["adam"], online_runs["amsgrad"], "-o", out, runs_dir=online_runs["dir"])
     assert r.exit_code == 0, r.output
     assert out.read_text().startswith("<?xml")
-    (leg,) = figures[0].legends
+    fig = figures[0]
+    (leg,) = fig.legends
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()  # laid out as written
+    renderer = fig.canvas.get_renderer()
+    box = leg.get_window_extent(renderer)
+    whole = fig.bbox
+    assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0  # not cut off
+    for ax in fig.axes:  # under the panels, their tick labels and axis labels included
+        assert box.y1 <= ax.get_tightbbox(renderer).y0
+    assert fig.get_figwidth() == pytest.approx(11.2)  # the two panels' width: the legend adds none
     assert [t.get_text()[:18] for t in leg.get_texts()] == ["adam, last $R_t/t$", "amsgrad, last $R_t"]
     runs, folder, _ = online_sweep
     r = invoke("plot", folder, runs_dir=runs)
