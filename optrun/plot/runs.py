@@ -117,8 +117,9 @@ def plot_runs(
     """Draw loaded runs (:func:`optrun.store.select.load_run` objects) and return the file written.
 
     ``kind`` is ``auto`` (regret for online runs, contour for 2-D runs, convergence otherwise),
-    ``contour``, ``surface``, ``convergence`` or ``regret`` (:func:`regret_of_runs`). ``where`` (``["algorithm=adam", "alpha=0.1"]``, :func:`parse_where`) keeps
-    the runs whose config matches. ``out`` defaults to ``<run folder>/<kind>.png`` for one run
+    ``contour``, ``surface``, ``convergence`` or ``regret`` (:func:`regret_of_runs`). ``where``
+    (``["algorithm=adam", "alpha=0.1"]``, :func:`parse_where`) keeps the runs whose config
+    matches. ``out`` defaults to ``<run folder>/<kind>.png`` for one run
     and to ``<kind>.png`` in the working folder for several. A run given twice is drawn once.
     """
     if not runs:
@@ -219,8 +220,8 @@ def regret_of_runs(
     tells the runs apart, else by ``labels``, with the run's last ``R_t / t``. The legend has a
     row per run (none for one run: the title names it)."""
     algos = [algorithm_text(r) for r in runs]
-    names = algos if len(set(algos)) == len(algos) else list(labels)
-    if len(set(algos)) == len(algos):  # a run that did not complete still says so
+    names = list(labels)
+    if len(set(algos)) == len(algos):  # the algorithm tells them apart; one not completed says so
         names = [a + (f" [{r.status}]" if r.status != "completed" else "") for a, r in zip(algos, runs)]
     keys = [f"{r.objective or '?'} (d={run_dim(r)})" for r in runs]
     order = list(dict.fromkeys(keys))

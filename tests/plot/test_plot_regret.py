@@ -157,6 +157,20 @@ def test_runs_draw_x_and_average_regret_against_t_equal_iteration_plus_one(onlin
     assert [e.label for e in legend] == [series[0].label, series[2].label]
 
 
+def test_runs_of_one_algorithm_are_told_apart_by_their_settings(tmp_path):
+    from optrun.plot import regret_of_runs, run_labels
+
+    runs = []
+    for k, alpha in enumerate([0.1, 0.5]):
+        f, cols = online_columns(10, k)
+        cfg = online_config("same", "adam")
+        cfg["algorithm"] = {"name": "adam", "alpha": alpha}
+        runs.append(load(write_run(tmp_path, f"r{k}", f, config=cfg, columns=cols)))
+    series, _, legend = regret_of_runs(runs, run_labels(runs))
+    assert [e.label.split(",")[0] for e in legend] == ["alpha=0.1", "alpha=0.5"]
+    assert series[0].linestyle == series[2].linestyle and series[0].colour != series[2].colour
+
+
 def test_a_run_in_more_dimensions_draws_its_first_coordinate_and_one_without_x_says_so(tmp_path):
     from optrun.plot import regret_of_runs
 
