@@ -24,8 +24,12 @@ BASE_CONFIG = {
 }
 
 
-def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None, every=1, started=None):
-    """A hand-made run folder whose trace holds the values ``f`` at iterations 0, every, 2*every ..."""
+def write_run(
+    runs_dir, run_id, f, *, config=None, iterations=None, summary=None, every=1, started=None, columns=None
+):
+    """A hand-made run folder whose trace holds the values ``f`` at iterations 0, every, 2*every ...
+    ``columns`` (name -> values, one per row) are written after ``step_norm`` in their order, e.g.
+    an online run's ``regret``, ``avg_regret`` and ``x0``."""
     path = os.path.join(str(runs_dir), run_id)
     os.makedirs(path)
     f = np.asarray(f, dtype=float)
@@ -60,18 +64,29 @@ def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None
         yaml.safe_dump(cfg, fh, sort_keys=False)
     with open(os.path.join(path, "meta.json"), "w") as fh:
         json.dump({"format_version": 1, "optrun": "0.1.0", "numpy": np.__version__}, fh)
+    extra = {k: np.asarray(v, dtype=float) for k, v in (columns or {}).items()}
+    assert all(len(v) == len(f) for v in extra.values())
     with open(os.path.join(path, "trace.csv"), "w") as fh:
-        fh.write("iteration,f,grad_norm,step_norm\n")
-        fh.writelines(f"{i},{float(v)!r},1.0,0.1\n" for i, v in zip(its, f))
+        fh.write(",".join(["iteration", "f", "grad_norm", "step_norm", *extra]) + "\n")
+        fh.writelines(
+            ",".join([str(i), repr(float(v)), "1.0", "0.1", *(repr(float(c[k])) for c in extra.values())])
+            + "\n"
+            for k, (i, v) in enumerate(zip(its, f))
+        )
     return path
 
 
 TARGET_COLS = [f"hit_1e-{k}" for k in range(1, 9)]
 
 
-def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z", base=None):
+def write_sweep(
+    runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z", base=None, traces=None, columns=None
+):
     """A hand-made sweep folder. ``axes``: dotted key -> values (product, first slowest);
-    ``rows``: one dict per member with any of f_gap/final_f/status/hit_1e-k (axis values filled in)."""
+    ``rows``: one dict per member with any of f_gap/final_f/status/hit_1e-k (axis values filled in).
+    ``traces``: one dict per member of trace columns (``iteration``, ``f``, then any others, as
+    ``regret``, ``avg_regret``, ``x0``; every member the same names), written to batch 0;
+    ``columns``: extra summary columns (``final_avg_regret``) whose values the rows hold."""
     sweep_id = f"{started[:4]}{started[5:7]}{started[8:10]}-{started[11:13]}{started[14:16]}{started[17:19]}.000-{name}"
     path = os.path.join(str(runs_dir), sweep_id)
     os.makedirs(path)
@@ -101,7 +116,7 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
         json.dump({"format_version": 1}, f)
     os.makedirs(os.path.join(path, "traces"))
     with open(os.path.join(path, "traces", "batch-0000.csv"), "w") as f:  # no rows: readers need the file
-        f.write("member,iteration,f,grad_norm,step_norm\n")
+        write_batch_rows(f, traces)
     summary = {
         "format_version": 1,
         "kind": "sweep",
@@ -111,12 +126,23 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
         "axes": list(axes),
         "status": "completed",
         "started_at": started,
-        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS],
+        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS, *(columns or [])],
         "rows": full,
     }
     with open(os.path.join(path, "summary.json"), "w") as f:
         json.dump(summary, f)
     return path
+
+
+def write_batch_rows(fh, traces):
+    """A batch trace: the header, then each member's rows (``traces``: one dict of columns per
+    member, ``iteration`` and ``f`` first; ``grad_norm`` and ``step_norm`` filled in)."""
+    extra = [k for k in (traces[0] if traces else {}) if k not in ("iteration", "f")]
+    fh.write(",".join(["member", "iteration", "f", "grad_norm", "step_norm", *extra]) + "\n")
+    for m, t in enumerate(traces or []):
+        for k, i in enumerate(t["iteration"]):
+            values = [repr(float(t[c][k])) for c in ("f", *extra)]
+            fh.write(",".join([str(m), str(int(i)), values[0], "1.0", "0.1", *values[1:]]) + "\n")
 
 
 def gaps(values, **extra):

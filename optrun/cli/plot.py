@@ -7,7 +7,7 @@ import click
 from .options import complete_runs, runs_dir_option
 from .selectors import SelectorCommand
 
-KIND_CHOICES = ("auto", "contour", "surface", "convergence")
+KIND_CHOICES = ("auto", "contour", "surface", "convergence", "regret")
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})  # -1, -2 reach RUN...
@@ -18,8 +18,8 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence")
     "output",
     type=click.Path(dir_okay=False),
     help="File to write; .png, .svg or .pdf picks the format. [default: one run: "
-    "<run folder>/<kind>.png; one sweep: <sweep folder>/convergence.png; part of a "
-    "sweep (SWEEP:KEY=VALUE, --where): <sweep folder>/convergence-KEY=VALUE,....png; "
+    "<run folder>/<kind>.png; one sweep: <sweep folder>/<kind>.png (convergence or regret); "
+    "part of a sweep (SWEEP:KEY=VALUE, --where): <sweep folder>/<kind>-KEY=VALUE,....png; "
     "several: the same names in the working folder]",
 )
 @click.option(
@@ -27,7 +27,8 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence")
     type=click.Choice(KIND_CHOICES),
     default="auto",
     show_default=True,
-    help="auto: contour for 2-D runs, convergence otherwise.",
+    help="auto: regret for online runs (traces with avg_regret), else contour for 2-D runs, "
+    "convergence otherwise.",
 )
 @click.option("--surface", is_flag=True, help="The 3-D surface view (same as --kind surface).")
 @click.option("--cmap", default="viridis", show_default=True, help="matplotlib colormap of the contour.")
@@ -68,6 +69,16 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
     by a line (start circled, end crossed, known minima starred). For any dimension,
     --kind convergence draws f - f* against iteration on a log scale, one line per run,
     one panel per objective.
+
+    For online runs and sweeps (an online objective: traces with regret and
+    avg_regret) --kind regret, what auto picks for them, draws the two panels of
+    Reddi et al. (2018) per objective, side by side against the round t =
+    iteration + 1 on a log axis: the point played x_t (its first coordinate when
+    d > 1; dotted: the known optimum x*) and the average regret R_t / t (log
+    scale when every value drawn is positive, else a symmetric log scale whose
+    linear band the axis label states). A sweep draws per configuration the
+    median across seeds with the interquartile band. Online runs mixed with
+    others are refused: plot them apart or all with --kind convergence.
     Traces longer than a few thousand points are thinned before drawing.
 
     \b
@@ -81,6 +92,8 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
       optrun plot SWEEP --where seed=3           # one member per configuration
       optrun plot SWEEP:algorithm=adam SWEEP:algorithm=amsgrad,alpha=0.1   # configuration groups
       optrun plot SWEEP:algorithm=adam,alpha=0.01   # SWEEP/convergence-algorithm=adam,alpha=0.01.png
+      optrun plot last -2 -o reddi.png           # online runs: x_t and R_t / t
+      optrun plot SWEEP --kind regret --where algorithm=amsgrad
     """
     from ..plot import plot_runs
     from .selectors import check_selectors
@@ -102,13 +115,12 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
     if sweeps:  # a sweep: median and interquartile band per configuration
         if len(sweeps) != len(chosen):
             raise click.UsageError("plot sweeps together or runs together; a sweep member (SWEEP/7) is a run")
-        if kind not in ("auto", "convergence"):
-            raise click.UsageError(
-                f"a sweep is drawn as convergence curves, not --kind {kind}; "
-                "plot one member (SWEEP/7) for its path"
-            )
         from ..plot import plot_sweeps
 
-        click.echo(plot_sweeps(sweeps, output, title=title, dpi=dpi, where=where, only=only, selectors=specs))
+        click.echo(
+            plot_sweeps(
+                sweeps, output, kind=kind, title=title, dpi=dpi, where=where, only=only, selectors=specs
+            )
+        )
         return
     click.echo(plot_runs(chosen, output, kind=kind, title=title, cmap=cmap, dpi=dpi, where=where))

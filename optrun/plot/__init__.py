@@ -8,7 +8,10 @@ Three kinds of picture:
 * ``convergence`` (any dimension): ``f - f*`` against iteration on a logarithmic axis, one panel
   per objective (:mod:`~optrun.plot.convergence`); a sweep as the median of its seeds with the
   interquartile band (:mod:`~optrun.plot.sweeps`). ``where`` conditions choose what is drawn
-  (:mod:`~optrun.plot.where`).
+  (:mod:`~optrun.plot.where`);
+* ``regret`` (online runs and sweeps, whose traces have ``avg_regret``): the two panels of Reddi,
+  Kale and Kumar (2018) per objective, ``x_t`` and ``R_t / t`` against the round ``t`` on a log
+  axis (:mod:`~optrun.plot.regret`), drawn by the convergence figure's code.
 
 The package, by job: :mod:`~optrun.plot.data` (what to draw; no matplotlib),
 :mod:`~optrun.plot.thin` (long traces thinned to a few thousand points per series),
@@ -31,13 +34,15 @@ from .data import (
     Panel,
     PathSeries,
     contour_levels,
+    signed_scale,
 )
 from .draw import looks, palette, require_matplotlib
 from .labels import default_title, run_labels, run_tag
 from .outputs import default_output, output_format, shared_output, subset_name
-from .runs import plot_run_folder, plot_runs, resolve_kind
+from .regret import has_regret, rounds
+from .runs import plot_run_folder, plot_runs, regret_of_runs, resolve_kind
 from .sweeplines import SweepLine, sweep_curves, sweep_lines
-from .sweeps import plot_sweeps
+from .sweeps import plot_sweeps, sweep_picture
 from .thin import THIN_BUDGET, thin_curve, thin_path
 from .where import Where, parse_where, select_members, select_runs, value_matches
 
@@ -54,6 +59,7 @@ __all__ = [
     "convergence_figure",
     "default_output",
     "default_title",
+    "has_regret",
     "looks",
     "output_format",
     "palette",
@@ -63,16 +69,20 @@ __all__ = [
     "plot_run_folder",
     "plot_runs",
     "plot_sweeps",
+    "regret_of_runs",
     "require_matplotlib",
     "resolve_kind",
+    "rounds",
     "run_labels",
     "run_tag",
     "select_members",
     "select_runs",
     "shared_output",
+    "signed_scale",
     "subset_name",
     "sweep_curves",
     "sweep_lines",
+    "sweep_picture",
     "thin_curve",
     "thin_path",
     "value_matches",

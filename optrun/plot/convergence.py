@@ -24,6 +24,7 @@ from .data import (
     Panel,
     fit_values,
     prepare_curve,
+    signed_scale,
 )
 from .draw import looks, pyplot, save_and_close, style
 from .labels import wrap
@@ -34,9 +35,10 @@ PANEL_SIZE = (5.6, 3.9)  # inches per subplot when there are several
 SINGLE_SIZE = (7.6, 4.8)  # inches of a one-panel convergence figure (before the legend)
 
 
-def _grid_shape(n: int) -> tuple[int, int]:
-    """Rows and columns for ``n`` panels: side by side up to two, then two or three columns."""
-    cols = 1 if n == 1 else 2 if n <= 4 else 3
+def _grid_shape(n: int, columns: int | None = None) -> tuple[int, int]:
+    """Rows and columns for ``n`` panels: ``columns`` when given, else side by side up to two,
+    then two or three columns."""
+    cols = columns or (1 if n == 1 else 2 if n <= 4 else 3)
     return -(-n // cols), cols
 
 
@@ -50,6 +52,10 @@ def convergence_figure(
     legend: Sequence[LegendEntry] | None = None,
     budget: int = THIN_BUDGET,
     band_lines: int = BAND_LINES,
+    xlabel: str = "iteration",
+    xlog: bool = False,
+    columns: int | None = None,
+    legend_below: bool = False,
 ):
     """Build (not save) the convergence figure: one subplot per :class:`Panel` (shared iteration
     axis, each its own y axis), a series drawn in the panel its ``panel`` index names, with its
@@ -59,7 +65,10 @@ def convergence_figure(
     at most ``band_lines`` lines. The legend sits outside the panels, right of them, and the
     figure grows to hold it, so it never covers a curve or the title; ``legend`` gives its rows
     (:class:`LegendEntry`), by default one per series, none for a single series (the title names
-    it). Without ``panels`` there is one, with ``ylabel`` and ``log``. Returns the Figure.
+    it). Without ``panels`` there is one, with ``ylabel`` and ``log``. The shared x axis is
+    labelled ``xlabel``, logarithmic with ``xlog``; ``columns`` fixes the panels per row (the
+    regret figure's two); ``legend_below`` puts a legend without section headers under the
+    panels, its rows side by side, so a wide figure does not grow wider. Returns the Figure.
     """
     panels = list(panels) if panels else [Panel("", ylabel, log)]
     prepared = _prepared(series, len(panels), budget)
@@ -67,7 +76,7 @@ def convergence_figure(
     plt = pyplot()
     from matplotlib.ticker import FuncFormatter
 
-    rows, cols = _grid_shape(len(panels))
+    rows, cols = _grid_shape(len(panels), columns)
     base = SINGLE_SIZE if len(panels) == 1 else (PANEL_SIZE[0] * cols, PANEL_SIZE[1] * rows + 0.5)
     with plt.rc_context(style()):
         fig = plt.figure(figsize=base, layout="constrained")
@@ -83,8 +92,11 @@ def convergence_figure(
             below = p + cols
             if below >= len(panels):  # the lowest panel of its column carries the iteration axis
                 ax.xaxis.set_tick_params(labelbottom=True)
-                ax.set_xlabel("iteration")
-        axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+                ax.set_xlabel(xlabel)
+        if xlog:
+            axes[0].set_xscale("log")
+        else:
+            axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         spans = [(float(line["it"][0]), float(line["it"][-1])) for line in prepared if len(line["it"])]
         if spans:
             lo_it, hi_it = min(a for a, _ in spans), max(b for _, b in spans)
@@ -97,7 +109,10 @@ def convergence_figure(
             axes[0].set_title(wrap(title, width))
         entries = _legend_entries(legend, prepared, banded)
         if entries:
-            _outside_legend(fig, entries, base)
+            if legend_below and not any(e.kind == "header" for e in entries):
+                _legend_below(fig, entries, base)
+            else:
+                _outside_legend(fig, entries, base)
     return fig
 
 
@@ -122,8 +137,9 @@ def _prepared(series: Sequence[CurveSeries], n_panels: int, budget: int) -> list
 
 def _draw_panel(ax, panel: Panel, here: list[dict[str, Any]], band_lines: int, titled: bool) -> bool:
     """Draw one panel's lines (and their bands while it has at most ``band_lines`` of them), its
-    y axis and grid; return whether a band was shaded."""
-    notes, bottom, floor = fit_values(here, panel.log)
+    y axis, reference line, note and grid; return whether a band was shaded."""
+    scale, linthresh = signed_scale(here) if panel.signed else ("log" if panel.log else "linear", None)
+    notes, bottom, floor = fit_values(here, scale == "log")
     shade = sum(1 for line in here if line["lo"] is not None) <= band_lines
     banded = False
     for line in here:
@@ -136,7 +152,12 @@ def _draw_panel(ax, panel: Panel, here: list[dict[str, Any]], band_lines: int, t
                 line["it"], line["lo"], line["hi"], color=line["colour"], alpha=0.2, lw=0, zorder=2
             )
             banded = True
-    if panel.log:
+    if scale == "symlog":
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.axhline(0.0, color="0.55", lw=0.8, zorder=1)
+        notes.append(f"symmetric log scale, linear within ±{linthresh:g}")
+    _mark(ax, panel)
+    if scale == "log":
         ax.set_yscale("log")
         top = [
             float(np.nanmax(a[np.isfinite(a)]))
@@ -155,6 +176,14 @@ def _draw_panel(ax, panel: Panel, here: list[dict[str, Any]], band_lines: int, t
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", axis="y", alpha=0.12)
     return banded
+
+
+def _mark(ax, panel: Panel) -> None:
+    """The panel's reference line (dotted) and its note (centred, for a panel without lines)."""
+    if panel.hline is not None:
+        ax.axhline(panel.hline, color="0.3", ls=":", lw=1.3, zorder=1)
+    if panel.note:
+        ax.text(0.5, 0.5, wrap(panel.note, 36), transform=ax.transAxes, ha="center", va="center", color="0.3")
 
 
 def _legend_entries(
@@ -182,10 +211,8 @@ def _legend_entries(
     return [e for e in legend if e.kind != "band" or banded]
 
 
-def _outside_legend(fig, entries: Sequence[LegendEntry], base: tuple[float, float]) -> None:
-    """The figure's legend right of the panels (constrained layout gives it its own column, so it
-    never covers a curve or the title); the figure grows by the legend's width, and in height or
-    by columns when the rows do not fit, so the panels keep their size."""
+def _handles(entries: Sequence[LegendEntry]) -> list[Any]:
+    """A legend handle per row: an empty one for a header, a patch for a band, else a line."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -197,6 +224,32 @@ def _outside_legend(fig, entries: Sequence[LegendEntry], base: tuple[float, floa
             handles.append(Patch(facecolor=e.colour, alpha=0.25, lw=0))
         else:
             handles.append(Line2D([], [], color=e.colour, ls=e.linestyle, lw=1.8))
+    return handles
+
+
+def _legend_below(fig, entries: Sequence[LegendEntry], base: tuple[float, float]) -> None:
+    """The figure's legend under the panels (its own row in the constrained layout), up to three
+    rows side by side; the figure grows in height by the legend's, so the panels keep their size."""
+    leg = fig.legend(
+        _handles(entries),
+        [wrap(e.label, 50) for e in entries],
+        loc="outside lower center",
+        ncols=min(3, len(entries)),
+        handlelength=3.2,
+        frameon=True,
+        framealpha=1.0,
+        edgecolor="0.7",
+        borderaxespad=0.3,
+    )
+    fig.draw_without_rendering()
+    fig.set_size_inches(base[0], base[1] + leg.get_window_extent().height / fig.dpi + 0.15)
+
+
+def _outside_legend(fig, entries: Sequence[LegendEntry], base: tuple[float, float]) -> None:
+    """The figure's legend right of the panels (constrained layout gives it its own column, so it
+    never covers a curve or the title); the figure grows by the legend's width, and in height or
+    by columns when the rows do not fit, so the panels keep their size."""
+    handles = _handles(entries)
     labels = [wrap(e.label, 40) for e in entries]
 
     def place(ncols: int):
@@ -236,6 +289,7 @@ def plot_convergence(
     budget: int = THIN_BUDGET,
     panels: Sequence[Panel] | None = None,
     legend: Sequence[LegendEntry] | None = None,
+    **layout: Any,
 ) -> str:
     """Draw one line per series against iteration (:func:`convergence_figure`) into ``out``.
 
@@ -243,11 +297,12 @@ def plot_convergence(
     last bit) cannot be drawn there and are clipped to a floor one decade below the smallest
     positive value, and values beyond ``VALUE_CEILING`` (a diverging run) are drawn at it; the
     axis label then says so. Each series is thinned to about ``budget`` points
-    (:func:`~optrun.plot.thin.thin_curve`, applied to the median). Returns ``out``.
+    (:func:`~optrun.plot.thin.thin_curve`, applied to the median). ``layout`` (``xlabel``,
+    ``xlog``, ``columns``) goes to :func:`convergence_figure`. Returns ``out``.
     """
     check_dpi(dpi)
     output_format(out)
     fig = convergence_figure(
-        series, title=title, panels=panels, ylabel=ylabel, log=log, legend=legend, budget=budget
+        series, title=title, panels=panels, ylabel=ylabel, log=log, legend=legend, budget=budget, **layout
     )
     return save_and_close(fig, out, dpi)

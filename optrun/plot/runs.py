@@ -19,6 +19,8 @@ from .data import (
     DEFAULT_DPI,
     KINDS,
     CurveSeries,
+    LegendEntry,
+    Panel,
     PathSeries,
     objective_panels,
     run_bounds,
@@ -27,6 +29,16 @@ from .data import (
 from .draw import looks
 from .labels import algorithm_text, default_title, flatten, run_labels
 from .outputs import check_dpi, default_output, output_format, shared_output
+from .regret import (
+    REGRET_COLUMN,
+    REGRET_LAYOUT,
+    first_optimum,
+    has_regret,
+    played,
+    regret_layout,
+    regret_series,
+    rounds,
+)
 from .thin import THIN_BUDGET
 from .where import parse_where, select_runs
 
@@ -48,10 +60,37 @@ def _trace(run) -> dict[str, np.ndarray]:
     return t
 
 
+def _is_online(run) -> bool:
+    """Whether the run's trace has the regret columns (a trace that cannot be read is not: the
+    picture's own read of it then says what is wrong)."""
+    try:
+        return has_regret(run.trace())
+    except OptrunError:
+        return False
+
+
 def resolve_kind(runs: Sequence[Any], kind: str = "auto") -> str:
-    """``contour`` for 2-D runs whose traces hold x, ``convergence`` otherwise (for ``auto``)."""
+    """For ``auto``: ``regret`` for online runs (their traces have ``avg_regret``), else
+    ``contour`` for 2-D runs, ``convergence`` otherwise. :class:`PlotError` for a kind the runs
+    cannot take (``regret`` for a run without regret columns; ``auto`` for online runs mixed
+    with others)."""
     if kind not in KINDS:
         raise PlotError(f"unknown kind '{kind}'; choose one of {', '.join(KINDS)}")
+    if kind in ("auto", "regret"):
+        online = [_is_online(r) for r in runs]
+        if kind == "regret" and not all(online):
+            r = runs[online.index(False)]
+            raise PlotError(
+                f"run {r.id} has no regret columns in its trace (its objective is not online), "
+                "so --kind regret cannot draw it; use --kind convergence"
+            )
+        if all(online):
+            return "regret"
+        if any(online):
+            raise PlotError(
+                f"run {runs[online.index(True)].id} is online (its trace has regret columns) and "
+                f"run {runs[online.index(False)].id} is not: plot them apart, or all with --kind convergence"
+            )
     two_d = all(run_dim(r) == 2 for r in runs)
     if kind == "auto":
         return "contour" if two_d else "convergence"
@@ -77,9 +116,10 @@ def plot_runs(
 ) -> str:
     """Draw loaded runs (:func:`optrun.store.select.load_run` objects) and return the file written.
 
-    ``kind`` is ``auto`` (contour for 2-D runs, convergence otherwise), ``contour``, ``surface``
-    or ``convergence``. ``where`` (``["algorithm=adam", "alpha=0.1"]``, :func:`parse_where`) keeps
-    the runs whose config matches. ``out`` defaults to ``<run folder>/<kind>.png`` for one run
+    ``kind`` is ``auto`` (regret for online runs, contour for 2-D runs, convergence otherwise),
+    ``contour``, ``surface``, ``convergence`` or ``regret`` (:func:`regret_of_runs`). ``where``
+    (``["algorithm=adam", "alpha=0.1"]``, :func:`parse_where`) keeps the runs whose config
+    matches. ``out`` defaults to ``<run folder>/<kind>.png`` for one run
     and to ``<kind>.png`` in the working folder for several. A run given twice is drawn once.
     """
     if not runs:
@@ -103,6 +143,11 @@ def plot_runs(
     ]
     if kind == "convergence":
         return _plot_runs_convergence(runs, labels, out, title, dpi, budget)
+    if kind == "regret":
+        series, panels, legend = regret_of_runs(runs, labels)
+        return plot_convergence(
+            series, out, title=title, dpi=dpi, budget=budget, panels=panels, legend=legend, **REGRET_LAYOUT
+        )
 
     keys = {_objective_key(r.config) for r in runs}
     if len(keys) > 1:
@@ -164,6 +209,51 @@ def _plot_runs_convergence(runs, labels, out, title, dpi, budget) -> str:
         )
     panels = objective_panels(keys, series, gaps)
     return plot_convergence(series, out, title=title, dpi=dpi, budget=budget, panels=panels)
+
+
+def regret_of_runs(
+    runs: Sequence[Any], labels: Sequence[str]
+) -> tuple[list[CurveSeries], list[Panel], list[LegendEntry]]:
+    """What the regret picture of online runs draws (:mod:`~optrun.plot.regret`): per objective
+    the panels ``x_t`` and ``R_t / t`` against ``t = iteration + 1``, a line per run in both; a
+    colour per run and a line style per algorithm, labelled by algorithm (and variant) when that
+    tells the runs apart, else by ``labels``, with the run's last ``R_t / t``. The legend has a
+    row per run (none for one run: the title names it)."""
+    algos = [algorithm_text(r) for r in runs]
+    names = list(labels)
+    if len(set(algos)) == len(algos):  # the algorithm tells them apart; one not completed says so
+        names = [a + (f" [{r.status}]" if r.status != "completed" else "") for a, r in zip(algos, runs)]
+    keys = [f"{r.objective or '?'} (d={run_dim(r)})" for r in runs]
+    order = list(dict.fromkeys(keys))
+    styled = looks(algos, list(range(len(runs))))
+    series, legend = [], []
+    recorded: dict[str, bool] = {}
+    for r, name, key, (colour, ls) in zip(runs, names, keys, styled):
+        t = _trace(r)
+        x = played(t)
+        recorded[key] = recorded.get(key, True) and x is not None
+        last = t[REGRET_COLUMN][-1]
+        label = f"{name}, last $R_t/t$ = {last:.3g}"
+        series += regret_series(
+            label, rounds(t["iteration"]), x, t[REGRET_COLUMN], order.index(key), colour, ls
+        )
+        legend.append(LegendEntry(label, "line", colour, ls))
+    first = {k: runs[keys.index(k)] for k in order}
+    panels = regret_layout(
+        keys,
+        {k: run_dim(r) for k, r in first.items()},
+        {k: _optimum(r) for k, r in first.items()},
+        recorded,
+    )
+    return series, panels, legend if len(runs) > 1 else []
+
+
+def _optimum(run) -> float | None:
+    """The first coordinate of the run's objective's known minimizer, when it has one."""
+    try:
+        return first_optimum(_objective_of(run))
+    except OptrunError:
+        return None
 
 
 def plot_run_folder(path: str, out: str | None = None, **options: Any) -> str:

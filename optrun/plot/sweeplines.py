@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..store.values import json_value
-from .data import CurveSeries
+from .data import CurveSeries, Panel
 from .labels import flatten
+from .regret import REGRET_COLUMN, first_optimum, has_regret, regret_layout, regret_series, rounds
 from .where import parse_where, select_members
 
 SWEEP_PLOT_MEMBERS = 1000  # members drawn per configuration at most (evenly spaced by member number)
@@ -122,31 +123,107 @@ def sweep_lines(
     return lines
 
 
-def member_curves(lines: Sequence[SweepLine], gaps: Sequence[bool]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per line, the union of its members' recorded iterations and the ``(m, n)`` matrix of their
-    f - f* (f where ``gaps`` says f* is not used). A member that stopped early keeps its last
-    value (it is frozen, not missing). Every batch file is read once, whatever the lines."""
+def line_traces(lines: Sequence[SweepLine]) -> dict[str, dict[int, dict[str, np.ndarray]]]:
+    """Sweep id -> member -> trace columns, for every member the lines draw; every batch file is
+    read once, whatever the lines."""
     wanted: dict[str, set[int]] = {}
     for line in lines:
         wanted.setdefault(line.sweep.id, set()).update(line.members)
     by_id = {line.sweep.id: line.sweep for line in lines}
-    read = {sid: by_id[sid].traces(sorted(ms)) for sid, ms in wanted.items()}
+    return {sid: by_id[sid].traces(sorted(ms)) for sid, ms in wanted.items()}
+
+
+def member_matrix(
+    line: SweepLine, traces: dict[int, dict[str, np.ndarray]], column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the line's members' recorded iterations and the ``(m, n)`` matrix of their
+    ``column`` on it (NaN before a member's first row and for a member without rows). A member
+    that stopped early keeps its last value (it is frozen, not missing)."""
+    its = [traces[m]["iteration"] for m in line.members]
+    grid = np.unique(np.concatenate(its)) if its else np.empty(0, dtype=np.int64)
+    values = np.full((len(line.members), grid.size), np.nan)
+    for k, m in enumerate(line.members):
+        t = traces[m]
+        if t["iteration"].size == 0:
+            continue
+        idx = np.searchsorted(t["iteration"], grid, side="right") - 1
+        ok = idx >= 0
+        values[k, ok] = t[column][idx[ok]]
+    return grid, values
+
+
+def member_curves(
+    lines: Sequence[SweepLine], gaps: Sequence[bool], read: dict[str, Any] | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per line, the union of its members' recorded iterations and the ``(m, n)`` matrix of their
+    f - f* (f where ``gaps`` says f* is not used), as :func:`member_matrix` lays it out; ``read``
+    the traces when :func:`line_traces` has read them."""
+    read = line_traces(lines) if read is None else read
     out = []
     for line, gap in zip(lines, gaps):
-        traces = read[line.sweep.id]
-        its = [traces[m]["iteration"] for m in line.members]
-        grid = np.unique(np.concatenate(its)) if its else np.empty(0, dtype=np.int64)
-        values = np.full((len(line.members), grid.size), np.nan)
-        for k, m in enumerate(line.members):
-            t = traces[m]
-            if t["iteration"].size == 0:
-                continue
-            f = t["f"] - line.sweep.rows[m]["f_min"] if gap else t["f"]
-            idx = np.searchsorted(t["iteration"], grid, side="right") - 1
-            ok = idx >= 0
-            values[k, ok] = f[idx[ok]]
+        grid, values = member_matrix(line, read[line.sweep.id], "f")
+        if gap:
+            f_min = np.array([line.sweep.rows[m]["f_min"] for m in line.members], dtype=float)
+            values = values - f_min[:, None]
         out.append((grid, values))
     return out
+
+
+def online_lines(lines: Sequence[SweepLine], read: dict[str, Any]) -> list[int | None]:
+    """Per line, ``None`` when every member of it that recorded rows has the regret columns (an
+    online run's trace), else the number of a member that has not."""
+    out: list[int | None] = []
+    for line in lines:
+        traces = read[line.sweep.id]
+        bad = [m for m in line.members if traces[m]["iteration"].size and not has_regret(traces[m])]
+        out.append(bad[0] if bad else None)
+    return out
+
+
+def regret_of_lines(
+    lines: Sequence[SweepLine],
+    read: dict[str, Any],
+    labels: Sequence[str],
+    styled: Sequence[tuple[str, Any]],
+) -> tuple[list[CurveSeries], list[Panel]]:
+    """What the regret picture of sweeps draws (:mod:`~optrun.plot.regret`): per objective the
+    panels ``x_t`` and ``R_t / t`` against ``t = iteration + 1``; per line (configuration) the
+    ``(m, n)`` matrices of its members' x0 and avg_regret (drawn as median and interquartile band),
+    with its label and ``(colour, linestyle)``."""
+    keys = [line.objective for line in lines]
+    order = list(dict.fromkeys(keys))
+    series: list[CurveSeries] = []
+    recorded: dict[str, bool] = {}
+    for line, key, label, (colour, ls) in zip(lines, keys, labels, styled):
+        traces = read[line.sweep.id]
+        x_kept = all("x0" in traces[m] for m in line.members)
+        recorded[key] = recorded.get(key, True) and x_kept
+        grid, avg = member_matrix(line, traces, REGRET_COLUMN)
+        x = member_matrix(line, traces, "x0")[1] if x_kept else None
+        series += regret_series(label, rounds(grid), x, avg, order.index(key), colour, ls)
+    facts = {k: _objective_facts(lines[keys.index(k)]) for k in order}
+    panels = regret_layout(
+        keys, {k: f[0] for k, f in facts.items()}, {k: f[1] for k, f in facts.items()}, recorded
+    )
+    return series, panels
+
+
+def _objective_facts(line: SweepLine) -> tuple[int | None, float | None]:
+    """The dimension of the line's objective and the first coordinate of its known minimizer
+    (``None`` for what its first member's config does not tell)."""
+    from ..errors import OptrunError
+    from ..problem import recorded_objective
+
+    try:
+        config = line.sweep.member_config(line.members[0])
+    except OptrunError:
+        return None, None
+    objective = config.get("objective")
+    dim = objective.get("dim") if isinstance(objective, dict) else None
+    try:
+        return dim, first_optimum(recorded_objective(config, line.sweep.path))
+    except OptrunError:
+        return dim, None
 
 
 def has_f_star(line: SweepLine) -> bool:

@@ -9,15 +9,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import PlotError
 from ..store.pictures import default_picture
 from ..store.values import json_value
 from .convergence import plot_convergence
-from .data import BAND_LINES, DEFAULT_DPI, CurveSeries, LegendEntry, objective_panels
+from .data import BAND_LINES, DEFAULT_DPI, CurveSeries, LegendEntry, Panel, objective_panels
 from .draw import LINE_STYLES, looks
 from .labels import short_names, value_label
 from .outputs import check_dpi, output_format, shared_output, subset_name
-from .sweeplines import SweepLine, has_f_star, member_curves, sweep_lines
+from .regret import REGRET_LAYOUT
+from .sweeplines import (
+    SweepLine,
+    has_f_star,
+    line_traces,
+    member_curves,
+    online_lines,
+    regret_of_lines,
+    sweep_lines,
+)
 from .thin import THIN_BUDGET
 
 
@@ -25,6 +36,7 @@ def plot_sweeps(
     sweeps: Sequence[Any],
     out: str | None = None,
     *,
+    kind: str = "auto",
     group_by: str | None = None,
     title: str | None = None,
     dpi: float = DEFAULT_DPI,
@@ -33,16 +45,20 @@ def plot_sweeps(
     only: dict[str, set[int]] | None = None,
     selectors: Sequence[str] = (),
 ) -> str:
-    """Convergence of sweeps (:func:`optrun.store.select.load_sweep` objects); returns the file written.
+    """Convergence (or regret) of sweeps (:func:`optrun.store.select.load_sweep` objects); returns
+    the file written.
 
     Per configuration (:func:`~optrun.plot.sweeplines.sweep_lines`) the median of f - f* across
     its members, with the interquartile band; one panel per objective (own y scale, f - f* on a
     log scale where f* is known), a line style per algorithm and a colour per setting (the other
-    axes), the legend outside the panels. ``where`` (``["algorithm=adam", "alpha=0.1"]``) chooses
+    axes), the legend outside the panels. ``kind`` ``regret`` (what ``auto`` picks for online
+    sweeps, whose traces have ``avg_regret``) draws instead two panels per objective, x_t and
+    R_t / t against t, each the median and band across seeds (:func:`sweep_picture`).
+    ``where`` (``["algorithm=adam", "alpha=0.1"]``) chooses
     the members drawn, and ``only`` (sweep id -> member numbers: the groups ``SWEEP:KEY=VALUE``
-    selectors name) too. ``out`` defaults to ``<sweep folder>/convergence.png`` for one sweep,
-    ``convergence.png`` in the working folder for several; a part of them (``where``, ``only``) is
-    written beside it as ``convergence-<what>.png`` (:func:`~optrun.plot.outputs.subset_name` of
+    selectors name) too. ``out`` defaults to ``<sweep folder>/<kind>.png`` for one sweep,
+    ``<kind>.png`` in the working folder for several; a part of them (``where``, ``only``) is
+    written beside it as ``<kind>-<what>.png`` (:func:`~optrun.plot.outputs.subset_name` of
     ``selectors``, the selectors' text after ``SWEEP:``, and ``where``), so it never replaces the
     picture of the whole sweep. The title states the settings that every line drawn shares
     (``alpha = 0.01``), the legend those that differ.
@@ -50,34 +66,82 @@ def plot_sweeps(
     if not sweeps:
         raise PlotError("give at least one sweep to plot")
     sweeps = list({s.id: s for s in sweeps}.values())
-    if out is None:
-        name = "convergence" + (f"-{subset_name(selectors, where, only)}" if where or only else "")
-        out = default_picture(sweeps[0].path, name) if len(sweeps) == 1 else shared_output(name)
-    output_format(out)
+    if out is not None:
+        output_format(out)
     check_dpi(dpi)
+    kind, series, panels, legend, said = sweep_picture(sweeps, kind, group_by, where, only)
+    if out is None:
+        name = kind + (f"-{subset_name(selectors, where, only)}" if where or only else "")
+        out = default_picture(sweeps[0].path, name) if len(sweeps) == 1 else shared_output(name)
+        output_format(out)
+    layout = REGRET_LAYOUT if kind == "regret" else {}
+    return plot_convergence(
+        series, out, title=title or said, dpi=dpi, budget=budget, panels=panels, legend=legend, **layout
+    )
+
+
+def sweep_picture(
+    sweeps: Sequence[Any],
+    kind: str = "auto",
+    group_by: str | None = None,
+    where: Sequence[str] = (),
+    only: dict[str, set[int]] | None = None,
+) -> tuple[str, list[CurveSeries], list[Panel], list[LegendEntry] | None, str]:
+    """What :func:`plot_sweeps` draws, without drawing: the kind (``auto`` resolved), the series,
+    panels, legend rows and title. :class:`PlotError` for a kind a sweep cannot take."""
+    if kind not in ("auto", "convergence", "regret"):
+        raise PlotError(
+            f"a sweep is drawn as convergence curves (or regret panels, online), not --kind {kind}; "
+            "plot one member (SWEEP/7) for its path"
+        )
     lines = sweep_lines(sweeps, group_by, where, only=only)
     if not lines:
         raise PlotError("no member of the sweep is left to draw")
+    read = line_traces(lines)
+    kind = _sweep_kind(lines, read, kind)
     keys = [line.objective for line in lines]
     order = list(dict.fromkeys(keys))
-    gaps = {k: all(has_f_star(line) for line in lines if line.objective == k) for k in order}
-    curves = member_curves(lines, [gaps[k] for k in keys])
-    if not any(values.size for _, values in curves):
-        raise PlotError(f"sweep {sweeps[0].id} has no trace rows to plot")
-
     enc = _encode(lines)
-    series = [
-        CurveSeries(label, grid, values, order.index(key), colour, ls)
-        for label, (grid, values), key, (colour, ls) in zip(enc.labels, curves, keys, enc.styled)
-    ]
-    panels = objective_panels(keys, series, gaps)
+    if kind == "regret":
+        series, panels = regret_of_lines(lines, read, enc.labels, enc.styled)
+    else:
+        gaps = {k: all(has_f_star(line) for line in lines if line.objective == k) for k in order}
+        curves = member_curves(lines, [gaps[k] for k in keys], read)
+        series = [
+            CurveSeries(label, grid, values, order.index(key), colour, ls)
+            for label, (grid, values), key, (colour, ls) in zip(enc.labels, curves, keys, enc.styled)
+        ]
+        panels = objective_panels(keys, series, gaps)
+    if not any(np.size(s.values) for s in series):
+        raise PlotError(f"sweep {sweeps[0].id} has no trace rows to plot")
     per_panel = [sum(1 for line in lines if line.objective == k) for k in order]
     counts = sorted({len(line.members) for line in lines})
     banded = max(counts) > 1 and min(per_panel) <= BAND_LINES
     legend = _legend(enc, len(lines), banded)
-    if title is None:
-        title = _title(sweeps, lines, enc, order, counts, per_panel, banded)
-    return plot_convergence(series, out, title=title, dpi=dpi, budget=budget, panels=panels, legend=legend)
+    return kind, series, panels, legend, _title(sweeps, lines, enc, order, counts, per_panel, banded)
+
+
+def _sweep_kind(lines: Sequence[SweepLine], read: dict[str, Any], kind: str) -> str:
+    """``regret`` for ``auto`` when every line is online (its traces have the regret columns),
+    ``convergence`` when none is; :class:`PlotError` for ``regret`` on a member that is not
+    online, and for ``auto`` on online lines mixed with others."""
+    if kind == "convergence":
+        return kind
+    bad = online_lines(lines, read)
+    offline = [(line, m) for line, m in zip(lines, bad) if m is not None]
+    if kind == "regret" and offline:
+        line, m = offline[0]
+        raise PlotError(
+            f"member {m} of sweep {line.sweep.id} has no regret columns in its trace (its objective is "
+            "not online), so --kind regret cannot draw it; use --kind convergence"
+        )
+    if kind == "auto" and offline and len(offline) < len(lines):
+        online = next(line for line, m in zip(lines, bad) if m is None)
+        raise PlotError(
+            f"'{online.label}' is online (its traces have regret columns) and '{offline[0][0].label}' "
+            "is not: plot them apart (--where), or all with --kind convergence"
+        )
+    return "convergence" if offline else "regret"
 
 
 @dataclass(frozen=True)
