@@ -7,6 +7,11 @@
 #
 # docs/images/amsgrad-contour.png  the AMSGrad tutorial's run (configs/amsgrad.yaml) on its contour
 # docs/images/convergence.png      five optimizers on the 10-D Rosenbrock function, f - f* per step
+# docs/images/reddi-online.png     the AMSGrad paper's online problem (configs/reddi-online.yaml)
+# docs/images/reddi-theorem1.png   its Theorem 1 (configs/reddi-theorem1.yaml)
+# docs/images/reddi-stochastic.png its stochastic problem, 20 seeds (configs/reddi-stochastic.yaml)
+#
+# The three reddi-* sweeps run 10^6 rounds each (a few minutes on 2 cores; SKIP_REDDI=1 skips them).
 #
 # The runs go to a temporary runs folder that is removed afterwards; only the PNGs are kept.
 # Each "algorithm={...}" below is the whole algorithm section: the config's own keys are not merged in.
@@ -36,4 +41,12 @@ done
 "$optrun" plot -5 -4 -3 -2 -1 --kind convergence -o "$out/convergence.png" --dpi 90 \
   --title "Rosenbrock, d = 10: five optimizers from the same start"
 
-ls -l "$out"/amsgrad-contour.png "$out"/convergence.png
+# 3. The AMSGrad paper's experiment, as shipped: x_t and R_t / t for Adam and AMSGrad.
+if [ -z "${SKIP_REDDI:-}" ]; then
+  for name in reddi-online reddi-theorem1 reddi-stochastic; do
+    "$optrun" run "$root/configs/$name.yaml" --quiet >/dev/null
+    "$optrun" plot last -o "$out/$name.png" --dpi 90
+  done
+fi
+
+ls -l "$out"/*.png
