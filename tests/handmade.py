@@ -24,8 +24,13 @@ BASE_CONFIG = {
 }
 
 
-def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None, every=1, started=None):
-    """A hand-made run folder whose trace holds the values ``f`` at iterations 0, every, 2*every ..."""
+def write_run(
+    runs_dir, run_id, f, *, config=None, iterations=None, summary=None, every=1, started=None, regret=None
+):
+    """A hand-made run folder whose trace holds the values ``f`` at iterations 0, every, 2*every ...
+    ``regret`` (one R_t per row): an online run's, with the trace columns ``regret`` and
+    ``avg_regret`` (R_t / t) after ``step_norm`` and ``final_regret``/``final_avg_regret`` in its
+    summary."""
     path = os.path.join(str(runs_dir), run_id)
     os.makedirs(path)
     f = np.asarray(f, dtype=float)
@@ -53,6 +58,10 @@ def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None
         "wall_time_s": 2.0,
         "time_per_iteration_s": 2.0 / max(int(its[-1]), 1),
     }
+    if regret is not None:
+        regret = np.asarray(regret, dtype=float)
+        avg = regret / np.maximum(its, 1)
+        s.update(final_regret=float(regret[-1]), final_avg_regret=float(avg[-1]))
     s.update(summary or {})
     with open(os.path.join(path, "summary.json"), "w") as fh:
         json.dump(s, fh)
@@ -61,17 +70,25 @@ def write_run(runs_dir, run_id, f, *, config=None, iterations=None, summary=None
     with open(os.path.join(path, "meta.json"), "w") as fh:
         json.dump({"format_version": 1, "optrun": "0.1.0", "numpy": np.__version__}, fh)
     with open(os.path.join(path, "trace.csv"), "w") as fh:
-        fh.write("iteration,f,grad_norm,step_norm\n")
-        fh.writelines(f"{i},{float(v)!r},1.0,0.1\n" for i, v in zip(its, f))
+        if regret is None:
+            fh.write("iteration,f,grad_norm,step_norm\n")
+            fh.writelines(f"{i},{float(v)!r},1.0,0.1\n" for i, v in zip(its, f))
+        else:
+            fh.write("iteration,f,grad_norm,step_norm,regret,avg_regret\n")
+            fh.writelines(
+                f"{i},{float(v)!r},1.0,0.1,{float(r)!r},{float(a)!r}\n"
+                for i, v, r, a in zip(its, f, regret, avg)
+            )
     return path
 
 
 TARGET_COLS = [f"hit_1e-{k}" for k in range(1, 9)]
 
 
-def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z", base=None):
+def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z", base=None, columns=()):
     """A hand-made sweep folder. ``axes``: dotted key -> values (product, first slowest);
-    ``rows``: one dict per member with any of f_gap/final_f/status/hit_1e-k (axis values filled in)."""
+    ``rows``: one dict per member with any of f_gap/final_f/status/hit_1e-k (axis values filled in);
+    ``columns``: more member-table columns (``REGRET_COLS`` for online members, see ``regrets``)."""
     sweep_id = f"{started[:4]}{started[5:7]}{started[8:10]}-{started[11:13]}{started[14:16]}{started[17:19]}.000-{name}"
     path = os.path.join(str(runs_dir), sweep_id)
     os.makedirs(path)
@@ -111,7 +128,7 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
         "axes": list(axes),
         "status": "completed",
         "started_at": started,
-        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS],
+        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS, *columns],
         "rows": full,
     }
     with open(os.path.join(path, "summary.json"), "w") as f:
@@ -122,5 +139,25 @@ def write_sweep(runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z
 def gaps(values, **extra):
     return [
         {"f_gap": v, **({"status": "diverged", "final_f": None} if v is None else {}), **extra}
+        for v in values
+    ]
+
+
+REGRET_COLS = ["final_regret", "final_avg_regret"]
+
+
+def regrets(values, steps=100, **extra):
+    """Online members' rows: final average regret ``values`` (R_T / T, ``None`` for a diverged
+    member), final regret R_T = value * ``steps``; f is unknown (no f*), as for online objectives."""
+    return [
+        {
+            "final_avg_regret": v,
+            "final_regret": None if v is None else v * steps,
+            "f_gap": None,
+            "f_min": None,
+            "final_f": 0.5,
+            **({"status": "diverged"} if v is None else {}),
+            **extra,
+        }
         for v in values
     ]
