@@ -375,7 +375,9 @@ def compare_sweeps(
         [r for r in (s.rows if rows is None else rows) if r.get("status") not in NOT_RUN]
         for s, rows in zip(sweeps, chosen)
     ]
-    metric = ranked_metric(given, [r for rows in live for r in rows], metric)
+    # a failed member has no figure at all (it counts inf): the members with results decide
+    online = [r for rows in live for r in rows if r.get("status") != "failed"]
+    metric = ranked_metric(given, online, metric)
     metric, label = metric_label(metric, target, live, notes)
     sweep_labels, legend = _sweep_labels(sweeps, specs)
     plan = _split(sweeps, live, sweep_labels, specs, group_by, legend)

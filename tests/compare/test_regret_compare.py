@@ -170,3 +170,12 @@ def test_a_sweep_with_a_member_without_regret_keeps_f(tmp_path):
     )
     c = compare_sweeps([load_sweep(p)])
     assert c.metric in ("f_gap", "final_f")  # not every member is online: f decides, as today
+
+
+def test_a_failed_member_of_an_online_sweep_counts_as_online(tmp_path):
+    """A failed member has no regret (nor f) in its row: the members with results decide."""
+    rows = regrets([0.1, 0.2, 0.3])
+    rows[1] = {"status": "failed", "final_f": None, "f_gap": None, "f_min": None}
+    p = write_sweep(tmp_path / "runs", "failed", {"seed": [0, 1, 2]}, rows, columns=REGRET_COLS)
+    (g,) = compare_sweeps([load_sweep(p)]).groups
+    assert g.values.tolist() == [0.1, float("inf"), 0.3] and g.missing == 1
