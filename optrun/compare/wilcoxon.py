@@ -67,16 +67,25 @@ class Wilcoxon:
 
 def signed_rank_counts(doubled_ranks: Sequence[int]) -> list[int]:
     """Counts of the ``2^m`` sign patterns by ``2 W+`` (index ``s`` = patterns with ``2 W+ = s``):
-    the coefficients of ``prod_i (1 + q^(r_i))`` over the doubled ranks ``r_i`` (exact integers)."""
+    the coefficients of ``prod_i (1 + q^(r_i))`` over the doubled ranks ``r_i`` (exact integers:
+    int64 while the total ``2^m`` fits, Python integers beyond)."""
     size = sum(doubled_ranks) + 1
-    poly = [0] * size
-    poly[0] = 1
+    if len(doubled_ranks) < 63:  # every count <= 2^m < 2^63: numpy, one slice add per rank
+        poly = np.zeros(size, dtype=np.int64)
+        poly[0] = 1
+        top = 0
+        for r in doubled_ranks:  # multiply by (1 + q^r)
+            poly[r : top + r + 1] += poly[: top + 1].copy()
+            top += r
+        return poly.tolist()
+    big = [0] * size
+    big[0] = 1
     top = 0
     for r in doubled_ranks:
-        for s in range(top, -1, -1):  # multiply by (1 + q^r), highest powers first
-            poly[s + r] += poly[s]
+        for s in range(top, -1, -1):  # highest powers first
+            big[s + r] += big[s]
         top += r
-    return poly
+    return big
 
 
 def paired_differences(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -28,6 +28,15 @@ def test_sign_pattern_counts_match_enumeration(ranks):
     assert counts == brute_counts(ranks) and sum(counts) == 2 ** len(ranks)
 
 
+def test_sign_pattern_counts_beyond_int64_are_exact():
+    # 62 ranks in int64, the 63rd (2^63 patterns) in Python integers: one more factor (1 + q^126)
+    below = signed_rank_counts(list(range(2, 125, 2)))
+    above = signed_rank_counts(list(range(2, 127, 2)))
+    shifted = [0] * 126 + below
+    assert above == [a + b for a, b in zip([*below, *[0] * 126], shifted)]
+    assert sum(above) == 2**63 and above == above[::-1]
+
+
 def test_textbook_all_positive_differences_exact():
     # d = 1 2 3 4 5 (x above y on every pair): W+ = 15, W- = 0; only the all-plus of the 32 sign
     # patterns has W+ >= 15: two-sided p = 2/32
