@@ -25,11 +25,23 @@ BASE_CONFIG = {
 
 
 def write_run(
-    runs_dir, run_id, f, *, config=None, iterations=None, summary=None, every=1, started=None, columns=None
+    runs_dir,
+    run_id,
+    f,
+    *,
+    config=None,
+    iterations=None,
+    summary=None,
+    every=1,
+    started=None,
+    columns=None,
+    regret=None,
 ):
     """A hand-made run folder whose trace holds the values ``f`` at iterations 0, every, 2*every ...
     ``columns`` (name -> values, one per row) are written after ``step_norm`` in their order, e.g.
-    an online run's ``regret``, ``avg_regret`` and ``x0``."""
+    an online run's ``regret``, ``avg_regret`` and ``x0``. ``regret`` (one R_t per row): an online
+    run's, with the trace columns ``regret`` and ``avg_regret`` (R_t / t) after ``step_norm`` and
+    ``final_regret``/``final_avg_regret`` in its summary."""
     path = os.path.join(str(runs_dir), run_id)
     os.makedirs(path)
     f = np.asarray(f, dtype=float)
@@ -57,6 +69,10 @@ def write_run(
         "wall_time_s": 2.0,
         "time_per_iteration_s": 2.0 / max(int(its[-1]), 1),
     }
+    if regret is not None:
+        regret = np.asarray(regret, dtype=float)
+        avg = regret / np.maximum(its, 1)
+        s.update(final_regret=float(regret[-1]), final_avg_regret=float(avg[-1]))
     s.update(summary or {})
     with open(os.path.join(path, "summary.json"), "w") as fh:
         json.dump(s, fh)
@@ -65,6 +81,8 @@ def write_run(
     with open(os.path.join(path, "meta.json"), "w") as fh:
         json.dump({"format_version": 1, "optrun": "0.1.0", "numpy": np.__version__}, fh)
     extra = {k: np.asarray(v, dtype=float) for k, v in (columns or {}).items()}
+    if regret is not None:
+        extra = {"regret": regret, "avg_regret": avg, **extra}
     assert all(len(v) == len(f) for v in extra.values())
     with open(os.path.join(path, "trace.csv"), "w") as fh:
         fh.write(",".join(["iteration", "f", "grad_norm", "step_norm", *extra]) + "\n")
@@ -80,13 +98,14 @@ TARGET_COLS = [f"hit_1e-{k}" for k in range(1, 9)]
 
 
 def write_sweep(
-    runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z", base=None, traces=None, columns=None
+    runs_dir, name, axes, rows, *, started="2025-01-01T00:00:00.000Z", base=None, traces=None, columns=()
 ):
     """A hand-made sweep folder. ``axes``: dotted key -> values (product, first slowest);
     ``rows``: one dict per member with any of f_gap/final_f/status/hit_1e-k (axis values filled in).
     ``traces``: one dict per member of trace columns (``iteration``, ``f``, then any others, as
     ``regret``, ``avg_regret``, ``x0``; every member the same names), written to batch 0;
-    ``columns``: extra summary columns (``final_avg_regret``) whose values the rows hold."""
+    ``columns``: more member-table columns (``final_avg_regret``; ``REGRET_COLS`` for online
+    members, see ``regrets``) whose values the rows hold."""
     sweep_id = f"{started[:4]}{started[5:7]}{started[8:10]}-{started[11:13]}{started[14:16]}{started[17:19]}.000-{name}"
     path = os.path.join(str(runs_dir), sweep_id)
     os.makedirs(path)
@@ -126,7 +145,7 @@ def write_sweep(
         "axes": list(axes),
         "status": "completed",
         "started_at": started,
-        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS, *(columns or [])],
+        "columns": ["member", "batch", *axes, "status", "final_f", "f_gap", *TARGET_COLS, *(columns or ())],
         "rows": full,
     }
     with open(os.path.join(path, "summary.json"), "w") as f:
@@ -148,5 +167,25 @@ def write_batch_rows(fh, traces):
 def gaps(values, **extra):
     return [
         {"f_gap": v, **({"status": "diverged", "final_f": None} if v is None else {}), **extra}
+        for v in values
+    ]
+
+
+REGRET_COLS = ["final_regret", "final_avg_regret"]
+
+
+def regrets(values, steps=100, **extra):
+    """Online members' rows: final average regret ``values`` (R_T / T, ``None`` for a diverged
+    member), final regret R_T = value * ``steps``; f is unknown (no f*), as for online objectives."""
+    return [
+        {
+            "final_avg_regret": v,
+            "final_regret": None if v is None else v * steps,
+            "f_gap": None,
+            "f_min": None,
+            "final_f": 0.5,
+            **({"status": "diverged"} if v is None else {}),
+            **extra,
+        }
         for v in values
     ]

@@ -115,8 +115,10 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
     default=None,
     metavar="METRIC",
     help="What 'best' means and what --fail-if-worse checks: final_f, best_f, f_gap, distance, "
-    "grad_norm, iterations_to_target, wall_time, time_per_iteration (lower is better). "
-    "[default: final_f for runs; f_gap for sweeps (final f where f* is unknown)]",
+    "grad_norm, iterations_to_target, final_avg_regret, final_regret, wall_time, "
+    "time_per_iteration (lower is better). [default: final_avg_regret when every run or member "
+    "is online (records regret); else final_f for runs, f_gap for sweeps (final f where f* is "
+    "unknown)]",
 )
 @click.option(
     "--target",
@@ -170,7 +172,7 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
     type=float,
     default=0.05,
     show_default=True,
-    help="Sweeps: significance level of the Mann-Whitney test (and of --fail-if-worse); "
+    help="Sweeps: significance level of the tests (and of --fail-if-worse); "
     "--alpha is the same option (the statisticians' name, not the learning rate).",
 )
 @quiet_option
@@ -193,9 +195,13 @@ def compare(selectors, runs_dir, **options):
     its labels wrapped; no number is cut.
     Two sweeps, two configurations (SWEEP:algorithm=adam,alpha=0.1 names one
     with all its seeds), or two groups of --group-by are compared by a two-sided
-    Mann-Whitney U test across seeds (U, p-value, which is better, a one-line
-    verdict). A sweep over algorithm.name and objective.name also gets a
-    ranking: each algorithm's mean rank over objectives.
+    test across seeds (statistic, p-value, which is better, a one-line verdict):
+    the Wilcoxon signed-rank test of pairs when both have the same seeds (each
+    member paired with the other's member of its seed: common random numbers),
+    else the Mann-Whitney U test. A sweep over algorithm.name and objective.name
+    also gets a ranking: each algorithm's mean rank over objectives.
+    Online runs (every run or member records regret) are ranked and tested on
+    final average regret R_T / T instead of f.
 
     \b
     RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ...;
@@ -210,7 +216,7 @@ def compare(selectors, runs_dir, **options):
       optrun compare RUN_A RUN_B RUN_C --sort final_f --plot convergence.png
       optrun compare BASELINE CANDIDATE --fail-if-worse --rtol 0.05   # exit 1 if worse
       optrun compare SWEEP                       # one sweep: median and IQR per configuration
-      optrun compare SWEEP:algorithm=adam SWEEP:algorithm=amsgrad   # two configurations, tested
+      optrun compare SWEEP:algorithm=adam SWEEP:algorithm=amsgrad   # paired by seed
       optrun compare SWEEP_A SWEEP_B --fail-if-worse   # worse only if significant
       optrun compare SWEEP --group-by algorithm.name --format markdown
 
@@ -245,7 +251,7 @@ def _compare_runs(runs, o: _Options) -> None:
 
     fmt, plot_file, rtol, quiet, sort = o.fmt, o.plot_file, o.rtol, o.quiet, o.sort
 
-    metric = metric_key(o.metric or "final_f")
+    metric = None if o.metric is None else metric_key(o.metric)  # None: compare_runs chooses
     if sort is not None:
         sort = metric_key(sort)
     comparison = compare_runs(runs, metric=metric, target=o.target, sort=sort, all_config=o.all_config)

@@ -145,13 +145,29 @@ def _matched(cmp) -> bool:
     return all(_side_text(cmp, t.a) and _side_text(cmp, t.a) == _side_text(cmp, t.b) for t in cmp.tests)
 
 
-def _test_table(cmp) -> tuple[list[str], list[list[str]], int]:
+TEST_TITLES = {
+    "mann-whitney": "Mann-Whitney U tests across seeds",
+    "wilcoxon": "Wilcoxon signed-rank tests of the members paired by seed",
+}
+
+
+def _test_kinds(cmp) -> list[tuple[str, list]]:
+    """The tests by kind (independent samples first, then paired), each kind its own table."""
+    kinds = [(k, [t for t in cmp.tests if t.test == k]) for k in TEST_TITLES]
+    return [(k, ts) for k, ts in kinds if ts]
+
+
+def _test_table(cmp, tests) -> tuple[list[str], list[list[str]], int]:
     """The tests as rows; with the number of label columns (repeated in every block of a narrow
     terminal). When each test pairs the same configuration of two sides, as a baseline against a
-    candidate sweep does, the configuration is one column and the sides are A and B of the header."""
+    candidate sweep does, the configuration is one column and the sides are A and B of the header.
+    Paired tests have one count (pairs) and W (min) for U (min)."""
     from ..compare import fmt_number
 
-    figures = ["n A", "n B", "median A", "median B", "U (min)", "p", "P(A better)", "better"]
+    paired = tests[0].test == "wilcoxon"
+    counts = ["pairs"] if paired else ["n A", "n B"]
+    stat = "W (min)" if paired else "U (min)"
+    figures = [*counts, "median A", "median B", stat, "p", "P(A better)", "better"]
     matched = _matched(cmp)
     several = len(cmp.sides) > 2
     if matched:
@@ -159,7 +175,7 @@ def _test_table(cmp) -> tuple[list[str], list[list[str]], int]:
     else:
         header = ["A", "B", *figures]
     body = []
-    for t in cmp.tests:
+    for t in tests:
         if matched:
             names = [
                 _side_text(cmp, t.a),
@@ -171,11 +187,10 @@ def _test_table(cmp) -> tuple[list[str], list[list[str]], int]:
         body.append(
             [
                 *names,
-                str(t.n_a),
-                str(t.n_b),
+                *([str(t.n_pairs)] if paired else [str(t.n_a), str(t.n_b)]),
                 fmt_number(t.median_a),
                 fmt_number(t.median_b),
-                f"{t.u_min:g}",
+                f"{t.statistic:g}",
                 f"{t.p_value:.3g}",
                 f"{t.prob_a_better:.2f}",
                 {t.a: "A", t.b: "B"}.get(t.better, "neither"),
@@ -258,13 +273,14 @@ def print_sweeps(cmp, result: str | None) -> None:
     if cmp.constant:
         say(_constant_line(cmp), width)
     print_table(header, body, right=tuple(range(1, len(header))), styles=styles, width=width)
-    if cmp.tests:
+    for kind, tests in _test_kinds(cmp):
         click.echo("")
-        say(f"Mann-Whitney U tests across seeds (two-sided, significance level {cmp.alpha:g}):", width)
-        th, tb, labels = _test_table(cmp)
+        say(f"{TEST_TITLES[kind]} (two-sided, significance level {cmp.alpha:g}):", width)
+        th, tb, labels = _test_table(cmp, tests)
         if _sides_line(cmp):
             say(_sides_line(cmp), width)
         print_table(th, tb, right=tuple(range(labels, len(th) - 1)), width=width, repeat=labels)
+    if cmp.tests:
         # the table holds every figure: in words, each difference found, and how many tests found none
         said = [t for t in cmp.tests if t.better or len(cmp.tests) == 1]
         for t in said:
@@ -302,9 +318,10 @@ def markdown_sweeps(cmp, result: str | None) -> str:
     if cmp.constant:
         text += _constant_line(cmp) + "\n\n"
     text += markdown_text(header, body)
-    if cmp.tests:
-        th, tb, _ = _test_table(cmp)
-        text += f"\nMann-Whitney U tests (two-sided, significance level {cmp.alpha:g})\n\n"
+    for kind, tests in _test_kinds(cmp):
+        th, tb, _ = _test_table(cmp, tests)
+        title = TEST_TITLES[kind].replace(" across seeds", "")
+        text += f"\n{title} (two-sided, significance level {cmp.alpha:g})\n\n"
         text += (_sides_line(cmp) + "\n\n" if _sides_line(cmp) else "") + markdown_text(th, tb)
     if cmp.ranking is not None:
         rh, rb = _ranking_table(cmp)
@@ -373,6 +390,10 @@ def csv_sweeps(cmp) -> str:
             "prob_a_better",
             "alpha",
             "better",
+            "test",
+            "n_pairs",
+            "w_plus",
+            "w_minus",
         ]
         text += "\n" + csv_text(keys, [[getattr(t, k) for k in keys] for t in cmp.tests])
     if cmp.ranking is not None:

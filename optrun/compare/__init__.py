@@ -6,6 +6,8 @@ CLI lays the rows out (:mod:`optrun.cli.compare`, :mod:`optrun.cli.compare_rende
 - :mod:`.runs`: runs side by side (:func:`compare_runs`); :mod:`.configdiff`: the config diff;
 - :mod:`.groups`: sweep configurations aggregated across seeds, tested, ranked;
 - :mod:`.sweeps`: sweeps compared (:func:`compare_sweeps`);
+- :mod:`.paired`: two configurations tested, paired by seed (Wilcoxon signed-rank,
+  :mod:`.wilcoxon`) when they share their seeds, else Mann-Whitney U (:mod:`.stats`);
 - :mod:`.gate`: the CI gate of runs and of sweeps; :mod:`.stats`: quantiles and Mann-Whitney U.
 """
 
@@ -33,11 +35,14 @@ from .metrics import (
     fmt_target,
     metric_key,
     rank,
+    ranked_metric,
     short_label,
 )
+from .paired import Pairing, seed_pairs, verdict
 from .runs import Comparison, compare_runs
 from .runstats import RunStats, first_below, run_stats, summary_hits
 from .sweeps import SweepComparison, compare_sweeps, side_name, value_text
+from .wilcoxon import Wilcoxon, wilcoxon_signed_rank
 
 __all__ = [
     "COMPLETE",
@@ -48,11 +53,13 @@ __all__ = [
     "GateResult",
     "GroupStats",
     "Metric",
+    "Pairing",
     "Ranking",
     "Row",
     "RunStats",
     "SweepComparison",
     "TestResult",
+    "Wilcoxon",
     "aggregate",
     "compare_runs",
     "compare_sweeps",
@@ -71,9 +78,13 @@ __all__ = [
     "metric_key",
     "rank",
     "rank_matrix",
+    "ranked_metric",
     "run_stats",
+    "seed_pairs",
     "short_label",
     "side_name",
     "summary_hits",
     "value_text",
+    "verdict",
+    "wilcoxon_signed_rank",
 ]

@@ -1,8 +1,8 @@
 """The CI gate: is a candidate worse than the baseline on the chosen metric beyond a relative
 tolerance, in the spirit of asv's ``compare --factor`` (airspeed-velocity,
 ``asv/commands/compare.py``). :func:`gate` checks runs (the first is the baseline);
-:func:`gate_sweeps` checks sweeps' configurations, asking the Mann-Whitney test for significance
-once both sides have :data:`MIN_TEST_MEMBERS` members. The verdict is one line and an exit code."""
+:func:`gate_sweeps` checks sweeps' configurations, asking the test for significance (Mann-Whitney,
+or Wilcoxon signed-rank when paired by seed) once both sides have :data:`MIN_TEST_MEMBERS` members. The verdict is one line and an exit code."""
 
 from __future__ import annotations
 
@@ -100,8 +100,11 @@ def _fmt_distinct(v: float | None) -> str:
 def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
     """CI gate between sweeps: the first side is the BASELINE, the others CANDIDATES. A candidate
     configuration is worse when its median is worse than the baseline's beyond ``rtol``
-    (:func:`is_worse`) AND, when both have at least :data:`MIN_TEST_MEMBERS` members, the
-    Mann-Whitney test says the difference is significant (p < alpha)."""
+    (:func:`is_worse`) AND, when both have at least :data:`MIN_TEST_MEMBERS` members, the test
+    (Mann-Whitney, or Wilcoxon signed-rank of the pairs by seed) says the difference is
+    significant (p < alpha). A paired test whose pairs are too few to ever reach p < alpha (five
+    pairs: the smallest two-sided p is 2 / 2^5 = 0.0625) leaves the median to decide, as fewer
+    than :data:`MIN_TEST_MEMBERS` members do."""
     if not (rtol >= 0 and math.isfinite(rtol)):
         raise CompareError(f"--rtol must be a number >= 0, not {rtol}")
     if not comparison.tests:
@@ -114,12 +117,15 @@ def gate_sweeps(comparison: SweepComparison, rtol: float = 0.0) -> GateResult:
     for t in comparison.tests:
         bad = is_worse(t.median_b, t.median_a, rtol)
         tested = t.n_a >= MIN_TEST_MEMBERS and t.n_b >= MIN_TEST_MEMBERS
+        why_not = f"fewer than {MIN_TEST_MEMBERS} members"
+        if tested and t.test == "wilcoxon" and 2.0 / 2.0**t.n_pairs >= t.alpha:
+            # n pairs cannot reach p < alpha (the smallest two-sided p is 2 / 2^n): the median decides
+            tested, why_not = False, f"{t.n_pairs} pairs cannot reach p < {t.alpha:g}"
         if bad and tested:
             bad = t.p_value < t.alpha
-        why = f"p = {t.p_value:.3g}" + (
-            f" {'<' if t.p_value < t.alpha else '>='} {t.alpha:g}"
-            if tested
-            else f", not tested: fewer than {MIN_TEST_MEMBERS} members"
+        why = ("paired, " if t.test == "wilcoxon" else "") + f"p = {t.p_value:.3g}"
+        why += (
+            f" {'<' if t.p_value < t.alpha else '>='} {t.alpha:g}" if tested else f", not tested: {why_not}"
         )
         parts.append(f"{t.b} median {fmt_number(t.median_b)} vs {fmt_number(t.median_a)} ({why})")
         if bad:

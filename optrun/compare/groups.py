@@ -7,8 +7,10 @@ often heavy-tailed across seeds) and, per target of the ladder, the success rate
 members that reached it) with the median iterations among those that did: the "fixed-target"
 view of benchmarking (Hansen et al. 2021, "COCO: a platform for comparing continuous optimizers
 in a black-box setting", Optim. Methods Softw. 36(1)). Two configurations are compared with the
-Mann-Whitney U test across seeds (:mod:`optrun.compare.stats`, :class:`TestResult`), so "A beats
-B" comes with a p-value; algorithms on several objectives get a mean rank (:class:`Ranking`).
+Mann-Whitney U test across seeds (:mod:`optrun.compare.stats`, :class:`TestResult`), or, when
+their members share their seeds, the Wilcoxon signed-rank test of the pairs
+(:mod:`optrun.compare.paired`), so "A beats B" comes with a p-value; algorithms on several
+objectives get a mean rank (:class:`Ranking`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import CompareError
 from ..store.values import json_value
-from .metrics import fmt_number, fmt_target
+from .metrics import COMPLETE, METRICS, fmt_number, fmt_target, metric_key
 from .stats import mann_whitney_u, quantile, rankdata
 
 SWEEP_METRIC_COLUMNS: dict[str, str] = {
@@ -31,6 +34,8 @@ SWEEP_METRIC_COLUMNS: dict[str, str] = {
     "distance": "distance_to_optimum",
     "grad_norm": "final_grad_norm",
     "wall_time": "wall_time_s",
+    "final_avg_regret": "final_avg_regret",
+    "final_regret": "final_regret",
 }
 NOT_RUN = ("pending",)  # members that never ran are left out of every statistic
 
@@ -54,6 +59,49 @@ def member_value(row: dict[str, Any], metric: str, target: float) -> float:
             return math.inf  # its last f may still be finite (1e267): it is not a result
         v = _num(row.get(SWEEP_METRIC_COLUMNS[metric]))
     return math.inf if v is None or math.isnan(v) else v
+
+
+def check_options(
+    metric: str, target: float, alpha: float, targets: Sequence[float]
+) -> tuple[str, float, list[float]]:
+    """A sweep comparison's metric key, the target as the ladder writes it, and the ladder
+    (largest first); a metric sweeps are not compared on or a bad option is a CompareError."""
+    metric = metric_key(metric)
+    if metric not in SWEEP_METRIC_COLUMNS and metric != "iterations_to_target":
+        raise CompareError(
+            f"sweeps are not compared on {METRICS[metric].label}; use one of "
+            f"{', '.join(list(SWEEP_METRIC_COLUMNS) + ['iterations_to_target'])}"
+        )
+    if not (isinstance(alpha, float) and 0 < alpha < 1):
+        raise CompareError(f"--significance must be a number between 0 and 1, not {alpha}")
+    targets = sorted(targets, reverse=True)
+    if metric == "iterations_to_target" and not any(math.isclose(target, t) for t in targets):
+        raise CompareError(
+            f"sweeps record the targets {', '.join(fmt_target(t) for t in targets)}; "
+            f"--target {target:g} is not one of them"
+        )
+    return metric, next((t for t in targets if math.isclose(target, t)), target), targets
+
+
+def metric_label(
+    metric: str, target: float, live: Sequence[Sequence[dict[str, Any]]], notes: list[str]
+) -> tuple[str, str]:
+    """A sweep comparison's metric (final f where some member's f* is unknown) and its label in
+    tables and lines."""
+    if metric == "f_gap":
+        unknown = sum(
+            1
+            for rows in live
+            for r in rows
+            if r.get("f_min") is None and r.get("status") == COMPLETE and r.get("f_gap") is None
+        )
+        if unknown:
+            metric = "final_f"
+            notes.append("f* is unknown for some members: configurations are compared on final f")
+    label = {"f_gap": "final f - f*", "iterations_to_target": f"iterations to {fmt_target(target)}"}.get(
+        metric, METRICS[metric].label
+    )
+    return metric, label
 
 
 @dataclass
@@ -80,6 +128,7 @@ class GroupStats:
     success: dict[float, float]
     hit_median: dict[float, float | None]
     problem: str = ""
+    seeds: list[Any] | None = None  # each member's seed (the sweep's seed axis), None without one
 
     @property
     def n(self) -> int:
@@ -88,12 +137,17 @@ class GroupStats:
 
 @dataclass
 class TestResult:
-    """A two-sided Mann-Whitney U test of side ``a`` against side ``b`` across seeds.
+    """A two-sided test of side ``a`` against side ``b`` across seeds: ``test`` is
+    ``mann-whitney`` (independent samples) or ``wilcoxon`` (signed-rank, the members paired by
+    seed: ``n_pairs`` pairs, :mod:`optrun.compare.paired`).
 
-    ``u`` is U of ``a`` (pairs where a's value is larger, ties 1/2), ``u_min`` the smaller of the two
-    U statistics (the textbook U, what the verdict line prints); ``prob_a_better`` estimates
-    P(a < b) + P(a = b) / 2 (lower is better); ``better`` is the label of the significantly better
-    side at level ``alpha`` or ``None``; ``line`` is the one-line verdict.
+    Mann-Whitney: ``u`` is U of ``a`` (pairs where a's value is larger, ties 1/2), ``u_min`` the
+    smaller of the two U statistics (the textbook U, what the verdict line prints);
+    ``prob_a_better`` estimates P(a < b) + P(a = b) / 2 (lower is better). Wilcoxon: ``u`` is
+    ``None``, ``w_plus``/``w_minus`` the rank sums of the pairs where a is larger / smaller, and
+    ``prob_a_better`` the share of seeds on which a's value is lower (ties 1/2). ``better`` is the
+    label of the significantly better side at level ``alpha`` or ``None``; ``line`` the one-line
+    verdict.
     """
 
     a: str
@@ -103,17 +157,35 @@ class TestResult:
     n_b: int
     median_a: float
     median_b: float
-    u: float
+    u: float | None
     p_value: float
     method: str
     prob_a_better: float
     alpha: float
     better: str | None
     line: str
+    test: str = "mann-whitney"
+    n_pairs: int | None = None
+    w_plus: float | None = None
+    w_minus: float | None = None
 
     @property
-    def u_min(self) -> float:
-        return min(self.u, self.n_a * self.n_b - self.u)
+    def u_min(self) -> float | None:
+        return None if self.u is None else min(self.u, self.n_a * self.n_b - self.u)
+
+    @property
+    def statistic(self) -> float:
+        """What the tables print: min(U_A, U_B), or min(W+, W-) of a signed-rank test."""
+        u = self.u_min
+        return u if u is not None else min(self.w_plus or 0.0, self.w_minus or 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: a Mann-Whitney test's fields (and ``test``), a Wilcoxon test's with its pairs."""
+        out = {k: v for k, v in self.__dict__.items() if k not in ("n_pairs", "w_plus", "w_minus")}
+        out["u_min"] = self.u_min
+        if self.test == "wilcoxon":
+            out.update(n_pairs=self.n_pairs, w_plus=self.w_plus, w_minus=self.w_minus, w_min=self.statistic)
+        return out
 
 
 @dataclass
@@ -140,6 +212,7 @@ def aggregate(
 ) -> GroupStats:
     """Statistics of one configuration's members (see :class:`GroupStats`)."""
     values = np.array([member_value(r, metric, target) for r in rows], dtype=np.float64)
+    seeds = [r["seed"] for r in rows] if rows and all("seed" in r for r in rows) else None
     counts: dict[str, int] = {}
     for r in rows:
         counts[str(r.get("status"))] = counts.get(str(r.get("status")), 0) + 1
@@ -163,6 +236,7 @@ def aggregate(
         int(np.isinf(values).sum()),
         success,
         hit_median,
+        seeds=seeds,
     )
 
 

@@ -9,7 +9,7 @@ The ladder 1e-1 ... 1e-8 is the "target precision" convergence measure of perfor
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,8 @@ METRICS: dict[str, Metric] = {
         Metric("distance", "distance to optimum"),
         Metric("grad_norm", "final grad norm"),
         Metric("iterations_to_target", "iterations to target"),
+        Metric("final_avg_regret", "final average regret"),
+        Metric("final_regret", "final regret"),
         Metric("wall_time", "wall time", problem=False),
         Metric("time_per_iteration", "time per iteration", problem=False),
     )
@@ -54,11 +56,27 @@ def metric_key(name: str) -> str:
         "wall_time_s": "wall_time",
         "final_grad_norm": "grad_norm",
         "target": "iterations_to_target",
+        "avg_regret": "final_avg_regret",
+        "average_regret": "final_avg_regret",
+        "regret": "final_regret",
     }
     key = aliases.get(key, key)
     if key not in METRICS:
         raise CompareError(f"unknown metric '{name}'; choose one of {', '.join(METRICS)}")
     return key
+
+
+def ranked_metric(given: str | None, records: Iterable[Mapping[str, Any]], default: str) -> str:
+    """What compare ranks on: the metric ``given`` (``--metric``); else final average regret
+    (``R_T / T``, lower is better) when every record (a run's summary, a sweep member's row) has
+    ``final_avg_regret``, as online runs do (regret, not f, is what an online method is judged
+    by: f_t changes with t); else ``default`` (final f for runs, f - f* for sweeps)."""
+    if given is not None:
+        return metric_key(given)
+    records = list(records)
+    if records and all("final_avg_regret" in r for r in records):
+        return "final_avg_regret"
+    return default
 
 
 def short_label(run_id: str) -> str:

@@ -23,6 +23,7 @@ from .metrics import (
     fmt_target,
     metric_key,
     rank,
+    ranked_metric,
 )
 from .runstats import RunStats, run_stats
 
@@ -179,6 +180,16 @@ def _figure_rows(rows: _Rows, stats: Sequence[RunStats]) -> None:
     )
 
 
+def _regret_rows(rows: _Rows, stats: Sequence[RunStats]) -> None:
+    """Online runs: the final regret R_T and final average regret R_T / T."""
+    if not any(s.online for s in stats):
+        return
+    for key, label in (("final_regret", "final regret"), ("final_avg_regret", "final average regret")):
+        values = [getattr(s, key) for s in stats]
+        text = [fmt_number(v) if s.online else "not online" for s, v in zip(stats, values)]
+        rows.add(key, label, values, text, None)
+
+
 def _target_rows(
     rows: _Rows, stats: Sequence[RunStats], ladder: Sequence[float], problems: Sequence[str], notes: list[str]
 ) -> None:
@@ -219,7 +230,7 @@ def _target_rows(
 def compare_runs(
     runs: Sequence[Run],
     *,
-    metric: str = "final_f",
+    metric: str | None = None,
     target: float = 1e-6,
     sort: str | None = None,
     all_config: bool = False,
@@ -227,17 +238,20 @@ def compare_runs(
 ) -> Comparison:
     """Side-by-side rows for two or more runs (see the module docstring).
 
-    ``metric`` decides the overall best run; ``sort`` orders the columns by a metric, best first
-    (runs without a value last), otherwise they stay in the given order. ``target`` is the
-    f - f* target of the ``iterations_to_target`` metric.
+    ``metric`` decides the overall best run (default: final average regret when every run is
+    an online run, final f otherwise: :func:`~optrun.compare.metrics.ranked_metric`); ``sort``
+    orders the columns by a metric, best first (runs without a value last), otherwise they stay
+    in the given order. ``target`` is the f - f* target of the ``iterations_to_target`` metric.
     """
     if len(runs) < 2:
         raise CompareError("give at least two runs to compare")
-    metric = metric_key(metric)
+    chosen = None if metric is None else metric_key(metric)
     if not (isinstance(target, float) and target > 0 and math.isfinite(target)):
         raise CompareError(f"--target must be a positive number, not {target}")
-    ladder = sorted(set(targets) | ({target} if metric == "iterations_to_target" else set()), reverse=True)
+    ladder = sorted(set(targets) | ({target} if chosen == "iterations_to_target" else set()), reverse=True)
     stats = given = [run_stats(r, ladder) for r in runs]
+    online = [{"final_avg_regret": s.final_avg_regret} if s.online else {} for s in stats]
+    metric = ranked_metric(metric, online, "final_f")
     _check_thinning(metric, target, stats)
     if sort is not None:
         stats = _sorted(stats, metric_key(sort), target)
@@ -252,6 +266,7 @@ def compare_runs(
         )
     rows = _Rows(comparable)
     _figure_rows(rows, stats)
+    _regret_rows(rows, stats)
     _target_rows(rows, stats, ladder, problems, notes)
     rows.add(
         "wall_time",

@@ -44,6 +44,9 @@ class RunStats:
     wall_time: float | None
     time_per_iteration: float | None
     trace_every: int = 1
+    final_regret: float | None = None  # online runs: R_T (summary, else the trace's last row)
+    final_avg_regret: float | None = None  # R_T / T
+    online: bool = False  # the run records regret (an online objective)
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -62,6 +65,8 @@ class RunStats:
             "grad_norm": self.grad_norm,
             "wall_time": self.wall_time,
             "time_per_iteration": self.time_per_iteration,
+            "final_regret": self.final_regret,
+            "final_avg_regret": self.final_avg_regret,
         }[key]
 
 
@@ -197,6 +202,19 @@ def _hits(
     return hits, every
 
 
+def _regret(s: dict[str, Any], tr: dict[str, np.ndarray], n: int) -> tuple[bool, float | None, float | None]:
+    """Whether the run records regret, and its final R_T and R_T / T: the summary's, else the
+    trace's last row (a crashed or running online run)."""
+    online = "final_avg_regret" in s or "avg_regret" in tr
+    out = []
+    for key, column in (("final_regret", "regret"), ("final_avg_regret", "avg_regret")):
+        if key in s:
+            out.append(_finite_or_none(s.get(key)))
+        else:
+            out.append(float(tr[column][-1]) if n and column in tr else None)
+    return online, out[0], out[1]
+
+
 def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     """Figures of one run: the summary's where it has them, the trace's otherwise (a crashed or
     running run has no final summary; its trace holds every recorded iteration)."""
@@ -225,6 +243,7 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     tpi = _finite_or_none(s.get("time_per_iteration_s"))
     if tpi is None and wall is not None and iterations:
         tpi = wall / iterations
+    online, regret, avg_regret = _regret(s, tr, n)
     return RunStats(
         id=run.id,
         path=run.path,
@@ -247,6 +266,9 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
         wall_time=wall,
         time_per_iteration=tpi,
         trace_every=int(every) if isinstance(every, int) else 1,
+        final_regret=regret,
+        final_avg_regret=avg_regret,
+        online=online,
         config=run.config,
         meta=run.meta,
     )

@@ -17,18 +17,19 @@ from ..store.values import json_value, parse_member_spec, parse_pairs, value_key
 from .configdiff import MISSING, config_text, flatten
 from .groups import (
     NOT_RUN,
-    SWEEP_METRIC_COLUMNS,
     GroupStats,
     Ranking,
     TestResult,
     aggregate,
-    mann_whitney_verdict,
+    check_options,
     member_entity,
     member_problem,
+    metric_label,
     order_key,
     rank_matrix,
 )
-from .metrics import COMPLETE, METRICS, TARGETS, fmt_target, metric_key, short_label
+from .metrics import TARGETS, fmt_target, ranked_metric, short_label
+from .paired import verdict
 
 
 @dataclass
@@ -84,7 +85,7 @@ class SweepComparison:
                 "groups": [group(g) for g in self.groups],
                 "problems": list(dict.fromkeys(g.problem for g in self.groups)),
                 "best": [self.groups[i].label for i in self.best],
-                "tests": [{**t.__dict__, "u_min": t.u_min} for t in self.tests],
+                "tests": [t.to_dict() for t in self.tests],
                 "ranking": None
                 if self.ranking is None
                 else {
@@ -151,45 +152,6 @@ class _Sides:
     configs: list[_Config] = field(default_factory=list)
     defining: dict[str, set[str]] = field(default_factory=dict)  # side -> the axes that make it
     side_specs: dict[str, tuple[Any, str]] = field(default_factory=dict)  # side -> sweep, selector naming it
-
-
-def _check_options(
-    metric: str | None, target: float, alpha: float, targets: Sequence[float]
-) -> tuple[str, float, list[float]]:
-    """The metric's key, the target as the ladder writes it, and the ladder (largest first)."""
-    metric = "f_gap" if metric is None else metric_key(metric)
-    if metric not in SWEEP_METRIC_COLUMNS and metric != "iterations_to_target":
-        raise CompareError(
-            f"sweeps are not compared on {METRICS[metric].label}; use one of "
-            f"{', '.join(list(SWEEP_METRIC_COLUMNS) + ['iterations_to_target'])}"
-        )
-    if not (isinstance(alpha, float) and 0 < alpha < 1):
-        raise CompareError(f"--significance must be a number between 0 and 1, not {alpha}")
-    targets = sorted(targets, reverse=True)
-    if metric == "iterations_to_target" and not any(math.isclose(target, t) for t in targets):
-        raise CompareError(
-            f"sweeps record the targets {', '.join(fmt_target(t) for t in targets)}; "
-            f"--target {target:g} is not one of them"
-        )
-    return metric, next((t for t in targets if math.isclose(target, t)), target), targets
-
-
-def _metric_label(metric: str, target: float, live: Sequence[Sequence[dict[str, Any]]], notes: list[str]):
-    """The metric (final f where some member's f* is unknown) and its label in tables and lines."""
-    if metric == "f_gap":
-        unknown = sum(
-            1
-            for rows in live
-            for r in rows
-            if r.get("f_min") is None and r.get("status") == COMPLETE and r.get("f_gap") is None
-        )
-        if unknown:
-            metric = "final_f"
-            notes.append("f* is unknown for some members: configurations are compared on final f")
-    label = {"f_gap": "final f - f*", "iterations_to_target": f"iterations to {fmt_target(target)}"}.get(
-        metric, METRICS[metric].label
-    )
-    return metric, label
 
 
 def _sweep_labels(sweeps: Sequence[Any], specs: Sequence[str | None]) -> tuple[list[str], dict[str, str]]:
@@ -348,14 +310,14 @@ def _pairs(plan: _Sides, groups: Sequence[GroupStats], base: str, other: str, no
 def _tests(
     plan: _Sides, groups: Sequence[GroupStats], alpha: float, label: str, notes: list[str]
 ) -> list[TestResult]:
-    """Each later side against the first, by the Mann-Whitney U test across seeds."""
+    """Each later side against the first, across seeds: paired by seed or not (:func:`verdict`)."""
     tests: list[TestResult] = []
     if len(plan.sides) < 2:
         return tests
     base = plan.sides[0]
     for other in plan.sides[1:]:
         for i, j in _pairs(plan, groups, base, other, notes):
-            tests.append(mann_whitney_verdict(groups[i], groups[j], alpha, label))
+            tests.append(verdict(groups[i], groups[j], alpha, label, notes))
     if len(tests) > 1:
         notes.append(
             f"{len(tests)} tests at significance level {alpha:g} each: expect about {alpha * len(tests):.2g} "
@@ -401,7 +363,8 @@ def compare_sweeps(
     """
     if not sweeps:
         raise CompareError("give at least one sweep to compare")
-    metric, target, targets = _check_options(metric, target, alpha, targets)
+    given = metric
+    metric, target, targets = check_options(metric or "f_gap", target, alpha, targets)
     notes: list[str] = []
     specs = [getattr(s, "spec", None) for s in sweeps]  # a MemberGroup: some members of one sweep
     chosen = [s.rows if spec is not None else None for s, spec in zip(sweeps, specs)]
@@ -412,7 +375,10 @@ def compare_sweeps(
         [r for r in (s.rows if rows is None else rows) if r.get("status") not in NOT_RUN]
         for s, rows in zip(sweeps, chosen)
     ]
-    metric, label = _metric_label(metric, target, live, notes)
+    # a failed member has no figure at all (it counts inf): the members with results decide
+    online = [r for rows in live for r in rows if r.get("status") != "failed"]
+    metric = ranked_metric(given, online, metric)
+    metric, label = metric_label(metric, target, live, notes)
     sweep_labels, legend = _sweep_labels(sweeps, specs)
     plan = _split(sweeps, live, sweep_labels, specs, group_by, legend)
     constant = _constant_axes(plan)

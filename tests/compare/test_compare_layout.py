@@ -170,12 +170,12 @@ def shown_figures(j: dict) -> list[str]:
             hit = g["median_iterations"][t]
             out.append("0%" if not share else f"{share:.0%} @ {hit:,.0f}")
     for t in j["tests"]:
+        paired = t["test"] == "wilcoxon"  # one count (pairs) and W for U
         out += [
-            str(t["n_a"]),
-            str(t["n_b"]),
+            *([str(t["n_pairs"])] if paired else [str(t["n_a"]), str(t["n_b"])]),
             fmt_number(t["median_a"]),
             fmt_number(t["median_b"]),
-            f"{t['u_min']:g}",
+            f"{t['w_min' if paired else 'u_min']:g}",
             f"{t['p_value']:.3g}",
             f"{t['prob_a_better']:.2f}",
         ]
@@ -202,7 +202,7 @@ def test_real_sweeps_fit_the_terminal_and_lose_no_figure(real_sweeps, case, colu
     missing = [f for f in figures if f not in cells]
     assert not missing, f"{missing[:5]} not in\n{r.stdout}"
     # blocks stay readable: every column once (n, median, IQR, targets), two or more a block on average
-    group_table = r.stdout.split("Mann-Whitney U tests")[0]
+    group_table = r.stdout.split("Mann-Whitney U tests")[0].split("Wilcoxon signed-rank tests")[0]
     headers = [row for row in table_rows(group_table) if row[0] == "configuration"]
     figure_columns = 3 + len(targets)
     assert sum(len(h) - 1 for h in headers) == figure_columns

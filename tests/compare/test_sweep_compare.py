@@ -70,19 +70,32 @@ def test_unknown_f_star_falls_back_to_final_f(tmp_path):
     assert any("f* is unknown" in n for n in c.notes)
 
 
-def test_group_by_gives_an_exact_test(alpha_sweep):
+def test_group_by_gives_an_exact_paired_test(alpha_sweep):
     c = compare_sweeps([load_sweep(alpha_sweep)], group_by="alpha")
     assert c.sides == ["alpha=0.1", "alpha=0.2"]
     (t,) = c.tests
-    # every value of alpha=0.1 is below every value of alpha=0.2 (inf included), no ties, n = 5 and 5:
-    # U = 0 and the exact two-sided p = 2 / C(10, 5) = 2 / 252
-    assert (t.a, t.b, t.u, t.u_min, t.method) == ("alpha=0.1", "alpha=0.2", 0.0, 0.0, "exact")
-    assert t.p_value == pytest.approx(2 / 252, rel=1e-15)
-    assert t.better == "alpha=0.1" and t.prob_a_better == 1.0
-    assert t.line.startswith("alpha=0.1 beats alpha=0.2 on final f - f* (p = 0.00794 < 0.05)")
+    # both sides have seeds 0..4: paired by seed. alpha=0.1 is lower on every seed (inf included),
+    # no ties: W+ = 0, W- = 15, and the exact two-sided p = 2 / 2^5 = 0.0625 (five pairs cannot
+    # reach 0.05; Mann-Whitney of the same values, unpaired, would say 2 / 252)
+    assert (t.a, t.b, t.test, t.n_pairs, t.u, t.method) == (
+        "alpha=0.1",
+        "alpha=0.2",
+        "wilcoxon",
+        5,
+        None,
+        "exact",
+    )
+    assert (t.w_plus, t.w_minus, t.statistic) == (0.0, 15.0, 0.0)
+    assert t.p_value == 2 / 32
+    assert t.better is None and t.prob_a_better == 1.0
+    assert t.line.startswith(
+        "no significant difference in final f - f* between alpha=0.1 and alpha=0.2 (paired, p = 0.0625 >= 0.05)"
+    )
 
 
-def two_sweeps(tmp_path, base_values, cand_values):
+def two_sweeps(tmp_path, base_values, cand_values, cand_seed=100):
+    """Two one-configuration sweeps; the candidate's seeds start at ``cand_seed`` (100: no seed in
+    common, independent samples and the Mann-Whitney test; 0: the same seeds, paired)."""
     d = tmp_path / "runs"
     a = write_sweep(
         d,
@@ -94,7 +107,7 @@ def two_sweeps(tmp_path, base_values, cand_values):
     b = write_sweep(
         d,
         "cand",
-        {"seed": list(range(len(cand_values)))},
+        {"seed": list(range(cand_seed, cand_seed + len(cand_values)))},
         gaps(cand_values),
         started="2025-01-02T00:00:00.000Z",
     )
@@ -140,7 +153,10 @@ def test_matched_configurations_are_tested_pairwise(tmp_path):
     a = write_sweep(
         d, "a", axes, gaps([1.0, 2, 3, 4, 5, 10, 20, 30, 40, 50]), started="2025-01-01T00:00:00.000Z"
     )
-    b = write_sweep(d, "b", axes, gaps([6.0, 7, 8, 9, 10, 1, 2, 3, 4, 5]), started="2025-01-02T00:00:00.000Z")
+    axes_b = {**axes, "seed": [5, 6, 7, 8, 9]}  # no seed in common with a: independent samples
+    b = write_sweep(
+        d, "b", axes_b, gaps([6.0, 7, 8, 9, 10, 1, 2, 3, 4, 5]), started="2025-01-02T00:00:00.000Z"
+    )
     c = compare_sweeps([load_sweep(a), load_sweep(b)])
     # two sweeps are sides A and B (c.legend says which is which), not their ids in every label
     assert [(t.key, t.better) for t in c.tests] == [
@@ -239,12 +255,15 @@ def test_cli_table_json_csv_markdown(alpha_sweep):
 def test_cli_group_by_markdown_and_quiet(alpha_sweep):
     runs = os.path.dirname(alpha_sweep)
     md = invoke(runs, "compare", "-1", "--group-by", "algorithm.alpha", "--format", "markdown").stdout
-    assert "| alpha=0.1 | alpha=0.2 | 5 | 5 | 3 | 30 | 0 | 0.00794 | 1.00 | A |" in md  # better: column A
-    q = invoke(runs, "compare", "-1", "--group-by", "alpha", "-q")
-    assert q.exit_code == 0 and q.stdout.count("\n") == 1 and q.stdout.startswith("alpha=0.1 beats alpha=0.2")
+    assert "Wilcoxon signed-rank tests of the members paired by seed (two-sided" in md
+    assert "| alpha=0.1 | alpha=0.2 | 5 | 3 | 30 | 0 | 0.0625 | 1.00 | neither |" in md  # 5 pairs
+    q = invoke(runs, "compare", "-1", "--group-by", "alpha", "-q", "--significance", "0.1")
+    assert q.exit_code == 0 and q.stdout.count("\n") == 1
+    assert q.stdout.startswith("alpha=0.1 beats alpha=0.2 on final f - f* (paired, p = 0.0625 < 0.1)")
     csv_text = invoke(runs, "compare", "-1", "--group-by", "alpha", "--format", "csv").stdout
     tests = list(csv.DictReader(io.StringIO(csv_text.split("\n\n")[1])))
-    assert float(tests[0]["p_value"]) == pytest.approx(2 / 252) and tests[0]["better"] == "alpha=0.1"
+    assert float(tests[0]["p_value"]) == 2 / 32 and tests[0]["better"] == ""
+    assert (tests[0]["test"], tests[0]["n_pairs"], tests[0]["u"]) == ("wilcoxon", "5", "")
 
 
 def test_significance_level_changes_the_verdict_and_alpha_is_its_synonym(tmp_path):
@@ -442,6 +461,6 @@ def test_group_by_test_table_has_one_configuration_column(tmp_path):
     lines = text.splitlines()
     assert "A = algorithm=adam; B = algorithm=amsgrad" in lines
     head = lines.index("A = algorithm=adam; B = algorithm=amsgrad") + 1
-    assert lines[head].split()[:3] == ["configuration", "n", "A"]
-    assert lines[head + 2].split() == ["alpha=0.1", "5", "5", "3", "8", "0", "0.00794", "1.00", "A"]
-    assert lines[head + 3].split() == ["alpha=0.2", "5", "5", "30", "3", "0", "0.00794", "0.00", "B"]
+    assert lines[head].split()[:3] == ["configuration", "pairs", "median"]  # same seeds: paired
+    assert lines[head + 2].split() == ["alpha=0.1", "5", "3", "8", "0", "0.0625", "1.00", "neither"]
+    assert lines[head + 3].split() == ["alpha=0.2", "5", "30", "3", "0", "0.0625", "0.00", "neither"]

@@ -173,7 +173,7 @@ def test_compare_two_configurations_of_one_sweep(grid):
     assert [g["members"] for g in j["groups"]] == [[12, 13, 14], [27, 28, 29]]
     assert [g["median"] for g in j["groups"]] == [14.0, 29.0]
     (t,) = j["tests"]
-    assert (t["n_a"], t["n_b"], t["u"]) == (3, 3, 0.0)
+    assert (t["n_a"], t["n_b"], t["test"], t["w_plus"]) == (3, 3, "wilcoxon", 0.0)  # same seeds: paired
 
 
 def test_compare_one_selector_matching_several_configurations(grid):
