@@ -241,3 +241,15 @@ def test_bad_stochastic_input_is_one_line_exit_2_and_no_folder(tmp_path, change,
     (line,) = res.output.strip().splitlines()
     assert words in line
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_the_numba_backend_plays_the_same_points_with_noise_and_the_box(tmp_path):
+    pytest.importorskip("numba")
+    cfg = write(tmp_path, {**STOCHASTIC, "algorithm": {"name": "amsgrad", "variant": "paper", "alpha": 0.5}})
+    a, b = (
+        columns(Path(run_json(cfg, tmp_path / backend, f"backend={backend}", "seed=5")["path"]) / "trace.csv")
+        for backend in ("numpy", "numba")
+    )
+    for k in ("f", "grad_norm", "regret", "avg_regret", "x0"):
+        np.testing.assert_array_equal(a[k], b[k])
+    np.testing.assert_allclose(a["step_norm"], b["step_norm"], rtol=1e-14)  # (a fused norm's order)
