@@ -253,3 +253,36 @@ def test_the_numba_backend_plays_the_same_points_with_noise_and_the_box(tmp_path
     for k in ("f", "grad_norm", "regret", "avg_regret", "x0"):
         np.testing.assert_array_equal(a[k], b[k])
     np.testing.assert_allclose(a["step_norm"], b["step_norm"], rtol=1e-14)  # (a fused norm's order)
+
+
+def test_ci_can_gate_an_online_run_on_its_average_regret(tmp_path):
+    base = {
+        "objective": "reddi-theorem1",
+        "start": [1.0],
+        "constraint": "box",
+        "algorithm": {
+            "name": "amsgrad",
+            "variant": "paper",
+            "alpha": 0.5,
+            "beta1": 0.0,
+            "beta2": 0.1,
+            "schedule": "inverse_sqrt",
+        },
+        "iterations": 3000,
+        "expect": {"avg_regret_max": 0.05},
+    }
+    ok = invoke("run", write(tmp_path, base), "--runs-dir", tmp_path / "runs", "--quiet")
+    assert ok.exit_code == 0, ok.output
+    bad = invoke(
+        "run", write(tmp_path, base), "algorithm.name=adam", "--runs-dir", tmp_path / "runs", "--quiet"
+    )
+    assert bad.exit_code == 1
+    assert "final average regret" in bad.output and "(avg_regret_max)" in bad.output
+    never = invoke(
+        "run", write(tmp_path, {**base, "objective": "sphere", "start": [0.5, 0.5]}), "--runs-dir", tmp_path
+    )
+    assert never.exit_code == 2
+    assert (
+        "expect.avg_regret_max: can never pass" in never.output
+        and len(never.output.strip().splitlines()) == 1
+    )

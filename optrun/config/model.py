@@ -33,6 +33,7 @@ TOP_KEYS = (
 STOP_KEYS = ("f_target", "grad_norm")
 EXPECT_KEYS = ("status", "f_final_max", "f_best_max", "f_gap_max", "grad_norm_max", "distance_max")
 SWEEP_EXPECT_KEYS = ("success_rate_min", "f_gap_median_max")  # gates over a sweep's members
+ONLINE_EXPECT_KEYS = ("avg_regret_max",)  # online objectives: written to config.yaml only when set
 TRACE_KEYS = ("every", "log_per_decade", "x", "checkpoint_s", "formats")
 TRACE_FORMATS = ("csv", "jsonl")  # the trace files a run can write: trace.csv, trace.jsonl
 RNG_MODES = ("generator", "legacy")
@@ -74,10 +75,12 @@ class ExpectConfig:
     distance_max: float | None = None
     success_rate_min: float | None = None  # sweeps only: share of members that meet the rules above
     f_gap_median_max: float | None = None  # sweeps only: median over the members of final f - f*
+    avg_regret_max: float | None = None  # online objectives: final R_T / T
 
     def active(self) -> dict[str, Any]:
         """The per-member rules that are set (what each run or member is checked against)."""
-        return {k: getattr(self, k) for k in EXPECT_KEYS if getattr(self, k) is not None}
+        keys = EXPECT_KEYS + ONLINE_EXPECT_KEYS
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
     def sweep_gates(self) -> dict[str, Any]:
         """The sweep-level gates that are set."""
@@ -161,7 +164,11 @@ class RunConfig:
             "rng": self.rng,
             "backend": self.backend,
             "stop": {k: getattr(self.stop, k) for k in STOP_KEYS},
-            "expect": {**{k: getattr(self.expect, k) for k in EXPECT_KEYS}, **self.expect.sweep_gates()},
+            "expect": {
+                **{k: getattr(self.expect, k) for k in EXPECT_KEYS},
+                **{k: v for k in ONLINE_EXPECT_KEYS if (v := getattr(self.expect, k)) is not None},
+                **self.expect.sweep_gates(),
+            },
             "trace": {
                 "every": self.trace.every,
                 "log_per_decade": self.trace.log_per_decade,

@@ -24,6 +24,7 @@ from .model import (
     DEFAULT_ITERATIONS,
     EXPECT_KEYS,
     NAME_RE,
+    ONLINE_EXPECT_KEYS,
     RNG_MODES,
     STOP_KEYS,
     SWEEP_EXPECT_KEYS,
@@ -350,6 +351,14 @@ def _check_expect_can_pass(
         own = {p.name: oparams[p.name] for p in spec.params if p.name in oparams}
         f_min = spec.f_min(dim, **own)
         minima = expect.distance_max is None or len(spec.minima(dim, **own)) > 0
+    if expect.avg_regret_max is not None:
+        online = oparams.get("online") and oparams.get("minima") if is_user(oparams) else spec.online
+        if not online:
+            raise c.fail(
+                "expect.avg_regret_max",
+                "can never pass: regret needs an online objective whose x* is known "
+                f"('{spec.name}' is not one; see optrun objectives)",
+            )
     where = "give objective.f_min" if is_user(oparams) else f"'{spec.name}' has none"
     for key in ("f_gap_max", "f_gap_median_max"):
         if getattr(expect, key) is not None and f_min is None:
@@ -407,18 +416,19 @@ def _stop(c: Checker, raw: Any) -> StopConfig:
     )
 
 
+SIGNED_LIMITS = ("f_final_max", "f_best_max", "avg_regret_max")  # limits that may be negative
+
+
 def _expect(c: Checker, raw: Any) -> ExpectConfig:
-    c.mapping("expect", raw, EXPECT_KEYS + SWEEP_EXPECT_KEYS)
+    c.mapping("expect", raw, EXPECT_KEYS + ONLINE_EXPECT_KEYS + SWEEP_EXPECT_KEYS)
     status = raw.get("status")
     if status is not None and status not in ("completed", "diverged"):
         raise c.fail("expect.status", f"must be 'completed' or 'diverged', not {status!r}")
     expect = ExpectConfig(
         status=status,
         **{
-            k: c.number(
-                f"expect.{k}", raw.get(k), low=0.0 if k != "f_final_max" and k != "f_best_max" else None
-            )
-            for k in EXPECT_KEYS + SWEEP_EXPECT_KEYS
+            k: c.number(f"expect.{k}", raw.get(k), low=None if k in SIGNED_LIMITS else 0.0)
+            for k in EXPECT_KEYS + ONLINE_EXPECT_KEYS + SWEEP_EXPECT_KEYS
             if k != "status"
         },
     )

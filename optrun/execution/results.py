@@ -45,6 +45,7 @@ def check_expect(config: RunConfig, summary: dict[str, Any]) -> list[str]:
         ("f_gap_max", "f_gap", "f - f*"),
         ("grad_norm_max", "final_grad_norm", "final gradient norm"),
         ("distance_max", "distance_to_optimum", "distance to the optimum"),
+        ("avg_regret_max", "final_avg_regret", "final average regret"),
     )
     for key, field_, label in checks:
         limit = getattr(e, key)
