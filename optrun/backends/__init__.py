@@ -87,7 +87,12 @@ def build_variant(
         else:
             fused = fused_builder(variant.build)
             if fused is not None:
-                return scheduled(fused(**params), schedule, alpha)
+                from .stepper import given_steps
+
+                opt = fused(**params)
+                if opt.steps is not None:  # chunks with given gradients (online objectives)
+                    opt = opt._replace(given=given_steps(variant.build, params))
+                return scheduled(opt, schedule, alpha)
     return blocked(scheduled(variant.build(**params), schedule, alpha))
 
 

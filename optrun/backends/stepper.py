@@ -36,13 +36,19 @@ class Fused(NamedTuple):
     ``t0 >= 2``) with the objective's compiled gradient ``(code, p)``
     (:mod:`optrun.backends.compiled`): after each step ``x`` goes into ``X[k]``, the squared step
     norms into ``D[k]`` and the new gradient into ``g``, all in place. None when the kernel keeps
-    per-step state in Python (NAdam's torch variant).
+    per-step state in Python (NAdam's torch variant);
+
+    ``given(g, state, x, t0, G, box, X, D) -> state``: the same chunk with gradients known before
+    the steps (:func:`given_steps`): ``g`` for step ``t0``, then ``G[k]`` after step ``t0 + k``
+    (``G`` of shape ``(n, S, d)``), ``x`` clipped onto ``box = (lo, hi)`` after every step when
+    ``box`` is given. None when :func:`optrun.backends.build_variant` does not attach it.
     """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray, int], tuple[np.ndarray, Any]]
     apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any]
     steps: Callable[..., Any] | None = None
+    given: Callable[..., Any] | None = None
 
 
 class Stepper:
@@ -131,11 +137,96 @@ class ChunkStepper(FusedStepper):
         return n, self.steps(code, params, self.g, state, x, t + 1, X[k : k + n], D[k : k + n])
 
 
-def stepper_for(optimizer: Any, d: int, objective: Any = None, project: Projection | None = None) -> Stepper:
+class GivenStepper(FusedStepper):
+    """Whole chunks of steps in one compiled call (``Fused.given``) with the gradients the rounds
+    of an online objective give before the steps (``gradients(row, n)``,
+    :meth:`optrun.objectives.rounds.Rounds.gradients`: its gradient does not depend on ``x``),
+    and the projection onto a box after every step. The first step of a run is taken alone, as
+    by :class:`ChunkStepper`; the runner then observes the chunk's rows in one call
+    (:meth:`optrun.objectives.rounds.Rounds.observe_rows`)."""
+
+    def __init__(self, optimizer: Fused, gradients: Callable, project: Projection | None, d: int):
+        super().__init__(optimizer, project)
+        self.one = self.advance
+        self.advance = self.chunk
+        self.given, self.gradients = optimizer.given, gradients
+        self.box = (
+            None
+            if project is None
+            else tuple(np.array(np.broadcast_to(b, (d,)), dtype=np.float64) for b in project.box)
+        )
+
+    def chunk(self, g, state, x, t, X, D, k, T, out=None):
+        """As ``advance``: a chunk of steps (the first step of a run alone) from ``x``, in place."""
+        if t < 1:
+            return self.one(g, state, x, t, X, D, k, T, out)
+        n = min(len(X) - k, T - t)
+        G = self.gradients(t + 1, n)
+        return n, self.given(g, state, x, t + 1, G, self.box, X[k : k + n], D[k : k + n])
+
+
+def given_steps(build: Callable, params: dict[str, Any]) -> Callable[..., Any] | None:
+    """``Fused.given`` for the numba optimizer of the numpy builder ``build`` (a ``Variant.build``
+    or a partial of one) with ``params``, from its :class:`optrun.backends.table.Rule` as
+    :mod:`optrun.backends.fused` builds ``Fused.steps``: the coefficients of the numpy kernel's
+    ``coefficients`` for the chunk's steps (elementwise in ``t``: the bits of step by step), the
+    state arrays and hyperparameter rows the kernel reads. None when the rule keeps state in
+    Python (no chunks) or there is no rule. Imports numba: call it on the numba backend only."""
+    import functools
+    import inspect
+    import types
+
+    from . import drivers as DR
+    from .table import RULES
+
+    keywords: dict[str, Any] = {}
+    if isinstance(build, functools.partial):
+        keywords, build = dict(build.keywords), build.func
+    rule = RULES.get(build)
+    if rule is None or rule.per_state is not None:
+        return None
+    bound = inspect.signature(build).bind(**keywords, **params)
+    bound.apply_defaults()
+    h = types.SimpleNamespace(**bound.arguments)
+    make, drive, tails = rule.coefficients, DR.GIVEN_STEPS[rule.kernel], {}
+    no_box = np.zeros(0)
+
+    def given(g, s, x, t0, G, box, X, D):
+        S, n = x.shape[0], X.shape[0]
+        if S not in tails:
+            tile = np.empty((S, DR.SUM_BLOCK))  # its width changes no bit (``drivers.sum_tile``)
+            tails[S] = (tile, *rule.rows(S, h), *rule.flags(h))
+        tile, *tail = tails[S]
+        C = np.empty((n, 0, S))
+        if make is not None:
+            values = make(np.arange(t0, t0 + n, dtype=np.int64).reshape(-1, 1, 1), h)
+            C = np.empty((n, len(values), S))
+            for i, v in enumerate(values):
+                C[:, i] = np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(n, -1), (n, S))
+        arrays = (
+            a if a.ndim == 2 else a.reshape(-1, a.shape[-1]) for a in (getattr(s, f) for f in rule.state)
+        )
+        lo, hi = (no_box, no_box) if box is None else box
+        gb = np.array(g, dtype=np.float64, order="C")
+        drive(n, G, box is not None, lo, hi, X, D, tile, C, gb, x, *arrays, *tail)
+        return s
+
+    return given
+
+
+def stepper_for(
+    optimizer: Any, d: int, objective: Any = None, project: Projection | None = None, gradients: Any = None
+) -> Stepper:
     """The stepper a run of dimension ``d`` uses, chosen here once: chunks of compiled steps when
     an ``objective`` is given (the caller allows chunks), the optimizer can step in chunks, there
-    is no projection and :func:`optrun.backends.chunked_gradient` finds a compiled gradient; else
-    the fused step when the optimizer has one; else ``update``."""
+    is no projection and :func:`optrun.backends.chunked_gradient` finds a compiled gradient;
+    chunks with given gradients when ``gradients(row, n)`` is given (an online objective's
+    rounds, the caller allows chunks) and the optimizer has ``Fused.given`` (a projection then
+    must be a box: ``project.box``); else the fused step when the optimizer has one; else
+    ``update``."""
+    boxed = project is None or getattr(project, "box", None) is not None
+    if gradients is not None and boxed and getattr(optimizer, "given", None) is not None:
+        return GivenStepper(optimizer, gradients, project, d)
     if objective is not None and project is None and getattr(optimizer, "steps", None) is not None:
         from . import chunked_gradient  # numba is loaded already: the optimizer is a numba kernel
 
