@@ -158,8 +158,9 @@ class MemberStreams:
         return self.buf[:, r - self.lo]
 
     def rows(self, r: int, n: int) -> np.ndarray:
-        """Rows ``r .. r + n - 1`` as an ``(S, n, width)`` array (a view of the buffer when they are
-        in one block, else a copy), the same numbers :meth:`row` gives one by one."""
+        """Rows ``r .. r + n - 1`` as an ``(S, n, width)`` array (a view of the buffer, valid until
+        the next call, when they are in one block; else a copy), the numbers :meth:`row` gives one
+        by one."""
         first = self.row(r)  # (draws the block that holds row r)
         if r + n <= self.next:
             return self.buf[:, r - self.lo : r - self.lo + n]
