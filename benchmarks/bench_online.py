@@ -43,19 +43,32 @@ CONFIG = {
 }
 
 
-def variants() -> list[tuple[str, str]]:
+def variants() -> list[tuple[str, str, dict | None]]:
+    """(algorithm, variant, schedule): the defaults, ``paper`` when registered, and one scheduled
+    row (``inverse_sqrt`` when registered: the paper's step size; a schedule has no compiled step)."""
     from optrun.optimizers import get_algorithm
+    from optrun.optimizers.schedules import SCHEDULES
 
-    out = [("adam", "torch"), ("amsgrad", "tutorial"), ("amsgrad", "torch")]
-    for name in ("adam", "amsgrad"):
-        if "paper" in [v.name for v in get_algorithm(name).variants]:
-            out.append((name, "paper"))
+    out: list[tuple[str, str, dict | None]] = [("adam", "torch", None), ("amsgrad", "tutorial", None)]
+    out.append(("amsgrad", "torch", None))
+    paper = [
+        name for name in ("adam", "amsgrad") if "paper" in [v.name for v in get_algorithm(name).variants]
+    ]
+    out += [(name, "paper", None) for name in paper]
+    sched = (
+        {"name": "inverse_sqrt"}
+        if "inverse_sqrt" in SCHEDULES
+        else {"name": "inverse_time", "decay_rate": 1.0}
+    )
+    out.append(("amsgrad", "paper" if "amsgrad" in paper else "tutorial", sched))
     return out
 
 
-def config_file(folder: str, algorithm: str, variant: str) -> str:
-    path = os.path.join(folder, f"{algorithm}-{variant}.yaml")
+def config_file(folder: str, algorithm: str, variant: str, schedule: dict | None = None) -> str:
+    path = os.path.join(folder, f"{algorithm}-{variant}{'-scheduled' if schedule else ''}.yaml")
     data = {**CONFIG, "algorithm": {"name": algorithm, "variant": variant, "alpha": 0.5}}
+    if schedule:
+        data["algorithm"]["schedule"] = schedule
     with open(path, "w") as f:
         yaml.safe_dump(data, f, sort_keys=False)
     return path
@@ -77,6 +90,7 @@ def problem(path: str, backend: str, rounds: int, chunks: bool):
         x0,
         rounds,
         chunks=chunks,
+        own_buffers=True,  # as a single run of a built-in optimizer (optrun.execution.drive)
         project=projection(cfg[0]),
         rounds=build_rounds(cfg, objective),
     )
@@ -112,43 +126,49 @@ def check_same_rows(path: str) -> None:
 
 def loop_table(folder: str, chunked_rounds: int, step_rounds: int, repeats: int) -> Table:
     t = Table(
-        f"reddi-online, the runner's loop: µs per round and seconds for {ROUNDS:,} rounds",
+        f"reddi-online, the runner's loop: µs per round, and seconds for {ROUNDS:,} rounds in chunks",
         [
             "algorithm",
             "numpy",
-            "numba step by step",
-            "numba chunked",
-            f"chunked, {ROUNDS:.0e} rounds",
-            "numpy / chunked",
-            "step by step / chunked",
+            "numpy, chunks",
+            "numba",
+            "numba, chunks",
+            f"{ROUNDS:.0e} rounds in chunks",
+            "numpy / numba chunks",
+            "numba / numba chunks",
         ],
     )
-    for algorithm, variant in variants():
-        path = config_file(folder, algorithm, variant)
-        progress(f"loop: {algorithm}/{variant}")
+    for algorithm, variant, schedule in variants():
+        path = config_file(folder, algorithm, variant, schedule)
+        name = f"{algorithm}/{variant}" + (f", {schedule['name']}" if schedule else "")
+        progress(f"loop: {name}")
         check_same_rows(path)
+        big = step_rounds if schedule else chunked_rounds  # a schedule: a Python loop of steps
         got = interleaved(
             {
-                "numpy": lambda path=path: loop_seconds(path, "numpy", step_rounds, True),
+                "numpy": lambda path=path: loop_seconds(path, "numpy", step_rounds, False),
+                "numpy chunks": lambda path=path: loop_seconds(path, "numpy", step_rounds, True),
                 "step": lambda path=path: loop_seconds(path, "numba", step_rounds, False),
-                "chunked": lambda path=path: loop_seconds(path, "numba", chunked_rounds, True),
+                "chunks": lambda path=path, big=big: loop_seconds(path, "numba", big, True),
             },
             repeats,
         )
         best = {k: min(v) for k, v in got.items()}
         t.add(
-            f"{algorithm}/{variant}",
+            name,
             fmt_time(best["numpy"]),
+            fmt_time(best["numpy chunks"]),
             fmt_time(best["step"]),
-            fmt_time(best["chunked"]),
-            fmt_time(best["chunked"] * ROUNDS),
-            fmt_ratio(best["numpy"] / best["chunked"]),
-            fmt_ratio(best["step"] / best["chunked"]),
+            fmt_time(best["chunks"]),
+            fmt_time(best["chunks"] * ROUNDS),
+            fmt_ratio(best["numpy"] / best["chunks"]),
+            fmt_ratio(best["step"] / best["chunks"]),
         )
     t.notes.append(
-        f"numpy and step by step ran {step_rounds:,} rounds, chunked {chunked_rounds:,}; fastest of {repeats} "
-        "interleaved repeats. Seconds for 10^6 rounds: the per-round figure times 10^6 "
-        f"(numpy: {fmt_time(best['numpy'] * ROUNDS)} for the last row)."
+        f"numpy and numba step by step ran {step_rounds:,} rounds, numba in chunks {chunked_rounds:,} "
+        f"(scheduled: {step_rounds:,}); fastest of {repeats} interleaved repeats. Chunks: the rounds' "
+        "gradients computed a chunk at a time and the rows observed at once; numba without a "
+        "schedule steps the chunk in one compiled call, numpy (and a schedule) in a Python loop."
     )
     return t
 

@@ -324,9 +324,9 @@ class Loop:
         # chunks of one row gain nothing; rounds (online, noise) are chunked only when they can
         # give their gradients before the steps (an x-free gradient), else one step at a time
         chunks = problem.chunks and self.points is None
-        if self.rounds is not None:
+        if self.rounds is not None:  # (a Python loop of steps is given rows of one array: own_buffers)
             given = self.rounds.gradients if chunks and self.rounds.chunks else None
-            return stepper_for(problem.optimizer, self.d, None, problem.project, given)
+            return stepper_for(problem.optimizer, self.d, None, problem.project, given, problem.own_buffers)
         return stepper_for(problem.optimizer, self.d, problem.objective if chunks else None, problem.project)
 
     def members(self, p: Problem) -> Members:  # no coordinates when Points keeps them

@@ -137,6 +137,35 @@ class ChunkStepper(FusedStepper):
         return n, self.steps(code, params, self.g, state, x, t + 1, X[k : k + n], D[k : k + n])
 
 
+class GivenLoop(Stepper):
+    """:class:`Stepper`'s steps, a chunk of them per call, with the gradients the rounds give
+    before the steps (as :class:`GivenStepper`, for an optimizer without ``Fused.given``: numpy,
+    a scheduled one): the same operations step after step, in one Python loop here, and the
+    rounds' rows observed once per chunk instead of once per step. Only for an optimizer that
+    keeps no reference to the gradient it is given (the gradients are rows of one array)."""
+
+    def __init__(self, optimizer: Any, gradients: Callable, project: Projection | None = None):
+        super().__init__(optimizer, project)
+        self.gradients = gradients
+        self.advance = self.chunk
+
+    def chunk(self, g, state, x, t, X, D, k, T, out=None):
+        """As ``advance``: steps ``t + 1 ..`` to the end of the chunk buffers, ``x`` in place."""
+        update, add, vecdot, project = self.update, np.add, np.vecdot, self.project
+        n = min(len(X) - k, T - t)
+        G = self.gradients(t + 1, n)
+        for j in range(k, k + n):
+            step, state = update(g, state, x, t + 1)
+            add(x, step, out=x)
+            vecdot(step, step, out=D[j])
+            if project is not None:
+                project(x)
+            X[j] = x
+            g = G[j - k]
+            t += 1
+        return n, state
+
+
 class GivenStepper(FusedStepper):
     """Whole chunks of steps in one compiled call (``Fused.given``) with the gradients the rounds
     of an online objective give before the steps (``gradients(row, n)``,
@@ -215,18 +244,25 @@ def given_steps(build: Callable, params: dict[str, Any]) -> Callable[..., Any] |
 
 
 def stepper_for(
-    optimizer: Any, d: int, objective: Any = None, project: Projection | None = None, gradients: Any = None
+    optimizer: Any,
+    d: int,
+    objective: Any = None,
+    project: Projection | None = None,
+    gradients: Any = None,
+    loop: bool = False,
 ) -> Stepper:
     """The stepper a run of dimension ``d`` uses, chosen here once: chunks of compiled steps when
     an ``objective`` is given (the caller allows chunks), the optimizer can step in chunks, there
     is no projection and :func:`optrun.backends.chunked_gradient` finds a compiled gradient;
     chunks with given gradients when ``gradients(row, n)`` is given (an online objective's
     rounds, the caller allows chunks) and the optimizer has ``Fused.given`` (a projection then
-    must be a box: ``project.box``); else the fused step when the optimizer has one; else
-    ``update``."""
+    must be a box: ``project.box``), or in a Python loop (:class:`GivenLoop`) when it has no
+    fused step and ``loop`` (it keeps no reference to its gradient: ``Problem.own_buffers``); else the fused step when the optimizer has one; else ``update``."""
     boxed = project is None or getattr(project, "box", None) is not None
     if gradients is not None and boxed and getattr(optimizer, "given", None) is not None:
         return GivenStepper(optimizer, gradients, project, d)
+    if gradients is not None and loop and getattr(optimizer, "apply", None) is None:
+        return GivenLoop(optimizer, gradients, project)
     if objective is not None and project is None and getattr(optimizer, "steps", None) is not None:
         from . import chunked_gradient  # numba is loaded already: the optimizer is a numba kernel
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 pytest.importorskip("numba")
 
-from optrun.backends.stepper import FusedStepper, GivenStepper
+from optrun.backends.stepper import FusedStepper, GivenLoop, GivenStepper, Stepper
 from optrun.cli import cli
 from optrun.config.load import load_config
 from optrun.objectives import rounds as R
@@ -44,7 +44,7 @@ def configs(tmp_path: Path, seeds=(3,), *overrides: str, **changes):
     return out
 
 
-def problem(cfgs, chunks: bool, alphas=None) -> Problem:
+def problem(cfgs, chunks: bool, alphas=None, own: bool = True) -> Problem:
     x0 = start_points(cfgs)
     objective = build_objective(cfgs[0], x0[0], None)
     params = batch_params(cfgs)
@@ -57,6 +57,7 @@ def problem(cfgs, chunks: bool, alphas=None) -> Problem:
         x0,
         cfgs[0].iterations,
         chunks=chunks,
+        own_buffers=own,  # a single run of a built-in optimizer
         project=projection(cfgs[0]),
         rounds=build_rounds(cfgs, objective),
     )
@@ -137,6 +138,33 @@ def test_a_chunked_online_run_is_the_step_by_step_run_bit_for_bit(
     same(a, b)
     same_results(ra, rb)
     assert len(a["f"]) == BASE["iterations"] + 1
+
+
+LOOPS = [
+    ("backend=numpy",),
+    ("backend=numpy", "algorithm.name=amsgrad", "objective.noise={std: 0.5, spike_prob: 0.1, spike_size: 2}"),
+    ("backend=numpy", "objective=reddi-stochastic", "constraint=none"),
+    ("algorithm.schedule={name: exponential, decay_rate: 0.5, decay_steps: 100}",),  # numba, scheduled
+    ("objective=reddi-theorem1", "algorithm.schedule={name: inverse_time, decay_rate: 0.1}"),
+]
+
+
+@pytest.mark.parametrize("overrides", LOOPS)
+def test_steps_without_a_compiled_chunk_loop_take_the_rounds_a_chunk_at_a_time(
+    tmp_path, overrides, monkeypatch
+):
+    monkeypatch.setattr(R, "BLOCK_NUMBERS", 700)
+    cfg = configs(tmp_path, (3,), *overrides)
+    chunked, alone = problem(cfg, True), problem(cfg, False)
+    assert type(Loop(chunked, chunked.x0.copy()).stepper(chunked)) is GivenLoop
+    assert type(Loop(alone, alone.x0.copy()).stepper(alone)) is Stepper
+    a, ra = record(chunked)
+    b, rb = record(alone)
+    same(a, b)
+    same_results(ra, rb)
+    # an optimizer that may keep the gradient it is given (a user's) gets it step by step
+    shared = problem(cfg, True, own=False)
+    assert type(Loop(shared, shared.x0.copy()).stepper(shared)) is Stepper
 
 
 def test_a_chunk_is_one_call_for_its_rounds_not_one_per_step(tmp_path, monkeypatch):
