@@ -79,6 +79,7 @@ def build_variant(
     if resolve_backend(backend, d) == "numba":
         try:
             from .fused import fused_builder
+            from .stepper import Fused, given_steps
         except ImportError as e:  # installed but broken (e.g. a numpy it does not support)
             if backend == "numba":
                 raise ConfigError(
@@ -87,12 +88,17 @@ def build_variant(
         else:
             fused = fused_builder(variant.build)
             if fused is not None:
-                from .stepper import given_steps
-
                 opt = fused(**params)
-                if opt.steps is not None:  # chunks with given gradients (online objectives)
-                    opt = opt._replace(given=given_steps(variant.build, params))
-                return scheduled(opt, schedule, alpha)
+                if opt.steps is None:
+                    return scheduled(opt, schedule, alpha)
+                # chunks with given gradients (online objectives), scheduled ones too
+                opt = opt._replace(given=given_steps(variant.build, params))
+                if not schedule or schedule["name"] == "constant" or opt.given is None:
+                    return opt
+                plain = scheduled(opt, schedule, alpha)  # (no fused apply: Stepper steps it)
+                return Fused(
+                    plain[0], plain[1], None, None, given_steps(variant.build, params, schedule, alpha)
+                )
     return blocked(scheduled(variant.build(**params), schedule, alpha))
 
 

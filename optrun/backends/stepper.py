@@ -32,6 +32,9 @@ class Fused(NamedTuple):
     ``step_sq`` (shape ``(S,)``; summed in another order than ``vecdot``, so the last bits may
     differ), without a d-sized step written and read back;
 
+    ``apply`` is None for a scheduled optimizer (the step is scaled after the kernel wrote it),
+    which carries ``given`` only;
+
     ``steps(code, p, g, state, x, t0, X, D) -> state``: steps ``t0 .. t0 + n - 1`` (``n = len(X)``,
     ``t0 >= 2``) with the objective's compiled gradient ``(code, p)``
     (:mod:`optrun.backends.compiled`): after each step ``x`` goes into ``X[k]``, the squared step
@@ -46,7 +49,7 @@ class Fused(NamedTuple):
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray, int], tuple[np.ndarray, Any]]
-    apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any]
+    apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any] | None
     steps: Callable[..., Any] | None = None
     given: Callable[..., Any] | None = None
 
@@ -166,24 +169,26 @@ class GivenLoop(Stepper):
         return n, state
 
 
-class GivenStepper(FusedStepper):
+class GivenStepper(Stepper):
     """Whole chunks of steps in one compiled call (``Fused.given``) with the gradients the rounds
     of an online objective give before the steps (``gradients(row, n)``,
     :meth:`optrun.objectives.rounds.Rounds.gradients`: its gradient does not depend on ``x``),
     and the projection onto a box after every step. The first step of a run is taken alone, as
-    by :class:`ChunkStepper`; the runner then observes the chunk's rows in one call
+    by :class:`ChunkStepper` (fused, or ``update`` for a scheduled optimizer, which has no
+    ``apply``); the runner then observes the chunk's rows in one call
     (:meth:`optrun.objectives.rounds.Rounds.observe_rows`)."""
 
     def __init__(self, optimizer: Fused, gradients: Callable, project: Projection | None, d: int):
         super().__init__(optimizer, project)
-        self.one = self.advance
+        if optimizer.apply is not None:
+            self.one = FusedStepper(optimizer, project).advance
+        else:
+            self.one = self.advance
         self.advance = self.chunk
         self.given, self.gradients = optimizer.given, gradients
-        self.box = (
-            None
-            if project is None
-            else tuple(np.array(np.broadcast_to(b, (d,)), dtype=np.float64) for b in project.box)
-        )
+        self.box = None
+        if project is not None:
+            self.box = tuple(np.array(np.broadcast_to(b, (d,)), dtype=np.float64) for b in project.box)
 
     def chunk(self, g, state, x, t, X, D, k, T, out=None):
         """As ``advance``: a chunk of steps (the first step of a run alone) from ``x``, in place."""
@@ -194,17 +199,23 @@ class GivenStepper(FusedStepper):
         return n, self.given(g, state, x, t + 1, G, self.box, X[k : k + n], D[k : k + n])
 
 
-def given_steps(build: Callable, params: dict[str, Any]) -> Callable[..., Any] | None:
+def given_steps(
+    build: Callable, params: dict[str, Any], schedule: dict[str, Any] | None = None, alpha: Any = 1.0
+) -> Callable[..., Any] | None:
     """``Fused.given`` for the numba optimizer of the numpy builder ``build`` (a ``Variant.build``
     or a partial of one) with ``params``, from its :class:`optrun.backends.table.Rule` as
     :mod:`optrun.backends.fused` builds ``Fused.steps``: the coefficients of the numpy kernel's
     ``coefficients`` for the chunk's steps (elementwise in ``t``: the bits of step by step), the
-    state arrays and hyperparameter rows the kernel reads. None when the rule keeps state in
-    Python (no chunks) or there is no rule. Imports numba: call it on the numba backend only."""
+    state arrays and hyperparameter rows the kernel reads. With a non-constant ``schedule``
+    (``alpha`` the algorithm's), each step is multiplied by ``lr(t - 1) / alpha`` as
+    :func:`optrun.optimizers.schedules.scheduled` does (``vecdot``'s bits for one coordinate:
+    the 1-D objectives only). None when the rule keeps state in Python (no chunks) or there is
+    no rule. Imports numba: call it on the numba backend only."""
     import functools
     import inspect
     import types
 
+    from ..optimizers.schedules import learning_rate
     from . import drivers as DR
     from .table import RULES
 
@@ -217,8 +228,9 @@ def given_steps(build: Callable, params: dict[str, Any]) -> Callable[..., Any] |
     bound = inspect.signature(build).bind(**keywords, **params)
     bound.apply_defaults()
     h = types.SimpleNamespace(**bound.arguments)
-    make, drive, tails = rule.coefficients, DR.GIVEN_STEPS[rule.kernel], {}
-    no_box = np.zeros(0)
+    make, tails, no_box = rule.coefficients, {}, np.zeros(0)
+    lr = None if not schedule or schedule["name"] == "constant" else learning_rate(schedule, alpha)
+    drive = (DR.GIVEN_STEPS if lr is None else DR.SCHEDULED_STEPS)[rule.kernel]
 
     def given(g, s, x, t0, G, box, X, D):
         S, n = x.shape[0], X.shape[0]
@@ -232,12 +244,18 @@ def given_steps(build: Callable, params: dict[str, Any]) -> Callable[..., Any] |
             C = np.empty((n, len(values), S))
             for i, v in enumerate(values):
                 C[:, i] = np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(n, -1), (n, S))
-        arrays = (
-            a if a.ndim == 2 else a.reshape(-1, a.shape[-1]) for a in (getattr(s, f) for f in rule.state)
-        )
+        arrays = tuple(getattr(s, f) for f in rule.state)
+        arrays = tuple(a if a.ndim == 2 else a.reshape(-1, a.shape[-1]) for a in arrays)
         lo, hi = (no_box, no_box) if box is None else box
         gb = np.array(g, dtype=np.float64, order="C")
-        drive(n, G, box is not None, lo, hi, X, D, tile, C, gb, x, *arrays, *tail)
+        if lr is None:
+            drive(n, G, box is not None, lo, hi, X, D, tile, C, gb, x, *arrays, *tail)
+            return s
+        F = np.empty((n, S))
+        for i in range(n):  # the factor scheduled() multiplies step t0 + i by, as it computes it
+            F[i] = np.broadcast_to(np.asarray(lr(t0 + i - 1) / alpha, dtype=np.float64).reshape(-1), (S,))
+        step = s.step if s.step.ndim == 2 else s.step.reshape(-1, s.step.shape[-1])
+        drive(n, G, F, box is not None, lo, hi, X, D, step, C, gb, x, *arrays, *tail)
         return s
 
     return given
