@@ -192,9 +192,10 @@ def test_a_chunk_is_one_call_for_its_rounds_not_one_per_step(tmp_path, monkeypat
     assert asked == [(2, 1022), (1024, 1024), (2048, 553)]  # rows 2 .. 2600
 
 
-def test_sweep_members_equal_the_runs_alone_when_chunked(tmp_path):
+@pytest.mark.parametrize("schedule", [(), ("algorithm.schedule={name: inverse_time, decay_rate: 0.3}",)])
+def test_sweep_members_equal_the_runs_alone_when_chunked(tmp_path, schedule):
     seeds, alphas = [3, 4, 3, 9], [0.5, 0.1, 0.02, 0.5]
-    over = ("objective=reddi-stochastic", "objective.noise={std: 0.3, relative: true}")
+    over = ("objective=reddi-stochastic", "objective.noise={std: 0.3, relative: true}", *schedule)
     batch, _ = record(problem(configs(tmp_path, seeds, *over), True, alphas))
     for s, (seed, alpha) in enumerate(zip(seeds, alphas)):
         alone, _ = record(problem(configs(tmp_path, (seed,), *over), True, [alpha]))
