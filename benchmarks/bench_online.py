@@ -45,7 +45,7 @@ CONFIG = {
 
 def variants() -> list[tuple[str, str, dict | None]]:
     """(algorithm, variant, schedule): the defaults, ``paper`` when registered, and one scheduled
-    row (``inverse_sqrt`` when registered: the paper's step size; a schedule has no compiled step)."""
+    row (``inverse_sqrt`` when registered: the paper's step size)."""
     from optrun.optimizers import get_algorithm
     from optrun.optimizers.schedules import SCHEDULES
 
@@ -143,13 +143,12 @@ def loop_table(folder: str, chunked_rounds: int, step_rounds: int, repeats: int)
         name = f"{algorithm}/{variant}" + (f", {schedule['name']}" if schedule else "")
         progress(f"loop: {name}")
         check_same_rows(path)
-        big = step_rounds if schedule else chunked_rounds  # a schedule: a Python loop of steps
         got = interleaved(
             {
                 "numpy": lambda path=path: loop_seconds(path, "numpy", step_rounds, False),
                 "numpy chunks": lambda path=path: loop_seconds(path, "numpy", step_rounds, True),
                 "step": lambda path=path: loop_seconds(path, "numba", step_rounds, False),
-                "chunks": lambda path=path, big=big: loop_seconds(path, "numba", big, True),
+                "chunks": lambda path=path: loop_seconds(path, "numba", chunked_rounds, True),
             },
             repeats,
         )
@@ -165,10 +164,10 @@ def loop_table(folder: str, chunked_rounds: int, step_rounds: int, repeats: int)
             fmt_ratio(best["step"] / best["chunks"]),
         )
     t.notes.append(
-        f"numpy and numba step by step ran {step_rounds:,} rounds, numba in chunks {chunked_rounds:,} "
-        f"(scheduled: {step_rounds:,}); fastest of {repeats} interleaved repeats. Chunks: the rounds' "
-        "gradients computed a chunk at a time and the rows observed at once; numba without a "
-        "schedule steps the chunk in one compiled call, numpy (and a schedule) in a Python loop."
+        f"numpy and numba step by step ran {step_rounds:,} rounds, numba in chunks {chunked_rounds:,}; "
+        f"fastest of {repeats} interleaved repeats. Chunks: the rounds' gradients computed a chunk at "
+        "a time and the rows observed at once; numba steps the chunk in one compiled call, numpy in "
+        "a Python loop of its steps."
     )
     return t
 
