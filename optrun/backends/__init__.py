@@ -8,7 +8,8 @@
     One fused, compiled loop per step (:mod:`optrun.backends.fused`), multi-threaded above
     :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates; below, whole chunks of steps in
     one compiled call when the objective has a compiled gradient (:mod:`optrun.backends.compiled`;
-    the chunk loops are generated in :mod:`optrun.backends.drivers`). An optional extra:
+    the chunk loops are generated in :mod:`optrun.backends.drivers`) or is an online objective
+    whose gradient does not depend on ``x`` (:class:`optrun.backends.stepper.GivenStepper`). An optional extra:
     ``pip install numba`` (the ``fast`` extra). Points, f and the optimizer state are bit-identical to the
     numpy backend in float64; the fused step (:attr:`optrun.backends.stepper.Fused.apply`) sums the step norm in another
     order, so ``step_norm`` in the trace may differ in the last bits (within 1e-14 relative).
