@@ -23,6 +23,7 @@ Benchmarks (see each module's docstring for the method):
                               setup and peak memory at d = 1e7 (issue 16)
   sweep     bench_sweep.py    the 10,000-member sweep: 2 vs 1 workers, cost per extra member, the
                               parent's serial part (printed on stdout, not in the results file)
+  online    bench_online.py   reddi-online (issue 17): numpy vs numba step by step vs compiled chunks
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ sys.path.insert(0, HERE)
 
 from bench_util import Machine, Table, fmt_ratio, fmt_time, load_average, median, progress, verdict  # noqa: E402
 
-SECTIONS = ("kernels", "peers", "tutorial", "startup", "memory", "trace", "whole", "sweep")
+SECTIONS = ("kernels", "peers", "tutorial", "startup", "memory", "trace", "whole", "sweep", "online")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -417,6 +418,17 @@ def main(argv: list[str] | None = None) -> int:
 
         progress("the 10,000-member sweep (bench_sweep.py --quick in quick mode)")
         SW.main(["--quick"] if quick else [])
+    if "online" in a.only:
+        import bench_online as O
+
+        loop, command = O.tables(quick)
+        report.section("7. Online objectives", loop, command)
+        hl.add(
+            f"reddi-online, {command.rows[0][1]} rounds, optrun run backend=numba",
+            command.rows[0][2],
+            "a few seconds",
+            "",
+        )
     report.write(final=True)
     print("\n## " + hl.title + "\n\n" + hl.markdown(), flush=True)
     progress(f"done in {time.perf_counter() - t_start:.0f} s; results in {a.output}")

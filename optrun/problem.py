@@ -191,6 +191,7 @@ def projection(config: RunConfig):
     def project(x: np.ndarray) -> None:  # np.clip's values, without its Python-level wrapper
         minimum(maximum(x, lo, out=x), hi, out=x)
 
+    project.box = (lo, hi)  # what it clips onto: compiled chunks of steps clip so too
     return project
 
 

@@ -69,7 +69,8 @@ class Problem:
     start_values: tuple[np.ndarray, np.ndarray] | None = None
     #: an online objective or gradient noise (:class:`optrun.objectives.rounds.Rounds`): the one
     #: place the objective is called asks it for each row's values and the gradient the optimizer
-    #: sees, and the chunks carry its extra columns (``regret``, ``avg_regret``); one step at a time
+    #: sees, and the chunks carry its extra columns (``regret``, ``avg_regret``); one step at a time,
+    #: or whole chunks of compiled steps when its gradients do not depend on x (``Rounds.chunks``)
     rounds: Any = None
 
 
@@ -320,8 +321,12 @@ class Loop:
         self.observe = self._observer()
 
     def stepper(self, problem: Problem) -> Stepper:
-        # chunks of one row gain nothing; rounds (online, noise) are observed one step at a time
-        chunks = problem.chunks and self.points is None and self.rounds is None
+        # chunks of one row gain nothing; rounds (online, noise) are chunked only when they can
+        # give their gradients before the steps (an x-free gradient), else one step at a time
+        chunks = problem.chunks and self.points is None
+        if self.rounds is not None:  # (a Python loop of steps is given rows of one array: own_buffers)
+            given = self.rounds.gradients if chunks and self.rounds.chunks else None
+            return stepper_for(problem.optimizer, self.d, None, problem.project, given, problem.own_buffers)
         return stepper_for(problem.optimizer, self.d, problem.objective if chunks else None, problem.project)
 
     def members(self, p: Problem) -> Members:  # no coordinates when Points keeps them
@@ -376,10 +381,13 @@ class Loop:
         vg, F, G, X, S, d, vecdot = self.value_and_grad, self.F, self.G, self.X, self.S, self.d, np.vecdot
         into, gb = self.evaluate_into, self.g
         if self.rounds is not None:
-            at, E = self.rounds.observe, tuple(self.E.values())
+            at, at_rows, E = self.rounds.observe, self.rounds.observe_rows, tuple(self.E.values())
 
             def observe_round(k: int, n: int, x: np.ndarray, row: int) -> np.ndarray:
-                return at(x, row, F[k], G[k], [e[k] for e in E])
+                if n == 1:
+                    return at(x, row, F[k], G[k], [e[k] for e in E])
+                j = k + n  # a chunk of rounds whose gradients were given before the steps
+                return at_rows(X[k:j], row - n + 1, F[k:j], G[k:j], [e[k:j] for e in E])
 
             return observe_round
 

@@ -8,7 +8,8 @@
     One fused, compiled loop per step (:mod:`optrun.backends.fused`), multi-threaded above
     :data:`optrun.backends.fused.PARALLEL_MIN_D` coordinates; below, whole chunks of steps in
     one compiled call when the objective has a compiled gradient (:mod:`optrun.backends.compiled`;
-    the chunk loops are generated in :mod:`optrun.backends.drivers`). An optional extra:
+    the chunk loops are generated in :mod:`optrun.backends.drivers`) or is an online objective
+    whose gradient does not depend on ``x`` (:class:`optrun.backends.stepper.GivenStepper`). An optional extra:
     ``pip install numba`` (the ``fast`` extra). Points, f and the optimizer state are bit-identical to the
     numpy backend in float64; the fused step (:attr:`optrun.backends.stepper.Fused.apply`) sums the step norm in another
     order, so ``step_norm`` in the trace may differ in the last bits (within 1e-14 relative).
@@ -79,6 +80,7 @@ def build_variant(
     if resolve_backend(backend, d) == "numba":
         try:
             from .fused import fused_builder
+            from .stepper import Fused, given_steps
         except ImportError as e:  # installed but broken (e.g. a numpy it does not support)
             if backend == "numba":
                 raise ConfigError(
@@ -87,7 +89,17 @@ def build_variant(
         else:
             fused = fused_builder(variant.build)
             if fused is not None:
-                return scheduled(fused(**params), schedule, alpha)
+                opt = fused(**params)
+                if opt.steps is None:
+                    return scheduled(opt, schedule, alpha)
+                # chunks with given gradients (online objectives), scheduled ones too
+                opt = opt._replace(given=given_steps(variant.build, params))
+                if not schedule or schedule["name"] == "constant" or opt.given is None:
+                    return opt
+                plain = scheduled(opt, schedule, alpha)  # (no fused apply: Stepper steps it)
+                return Fused(
+                    plain[0], plain[1], None, None, given_steps(variant.build, params, schedule, alpha)
+                )
     return blocked(scheduled(variant.build(**params), schedule, alpha))
 
 

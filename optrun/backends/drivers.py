@@ -1,6 +1,6 @@
 """Tile drivers and chunk loops, generated from the element kernels of :mod:`.kernels`.
 
-Every kernel shares the head ``kernel(lo, hi, step, so, add, C, g, x, *rest)``, so three templates
+Every kernel shares the head ``kernel(lo, hi, step, so, add, C, g, x, *rest)``, so five templates
 serve them all:
 
 ``apply(lo, hi, tile, sq, C, g, x, *rest)`` (:data:`_APPLY_SOURCE`)
@@ -27,9 +27,20 @@ serve them all:
     ``C`` (squared step norms into ``D[k]``), then ``X[k] = x`` and the objective's compiled
     gradient (:func:`optrun.backends.compiled.gradient`) into ``g``, as the runner does step by
     step.
+``given_steps(n, G, project, lo, hi, X, D, tile, C, g, x, *rest)`` (:func:`_given_steps_template`)
+    the same chunk loop for gradients known before the steps (an online objective whose gradient
+    does not depend on ``x``: :meth:`optrun.objectives.rounds.Rounds.gradients`): after step ``k``,
+    with ``project``, ``x`` is clipped onto ``[lo, hi]`` (:func:`box`, the runner's projection),
+    then ``X[k] = x`` and ``g = G[k]``.
+``scheduled_steps(n, G, F, project, lo, hi, X, D, step, C, g, x, *rest)`` (:func:`_scheduled_steps_template`)
+    the same with a learning-rate schedule (:func:`optrun.optimizers.schedules.scheduled`): the
+    kernel writes its step into ``step``, which is multiplied by ``F[k, s]`` (``lr(t - 1) / alpha``)
+    and added to ``x``, its squares summed in column order: ``vecdot``'s bits for one column
+    (the only case it serves: the 1-D online objectives).
 
 Each generated function is the template's code with the kernel bound as a global and its own
-name (``<kernel>_apply``, ``<kernel>_steps``): the chunk loop is the template function's code, the
+name (``<kernel>_apply``, ``<kernel>_steps``, ``<kernel>_given_steps``,
+``<kernel>_scheduled_steps``): the chunk loop is the template function's code, the
 tile drivers are compiled from source with the kernel's parameters written out in place of
 ``*rest`` and the kernel inlined (numba inlines no call with ``*args``; a call per tile passes
 every array's fields, ~0.5 us for the Adam kernels), so the tile can be short. numba's on-disk
@@ -118,6 +129,47 @@ def _steps_template(n, code, p, X, D, tile, C, g, x, *rest):
         gradient(code, p, x, g)
 
 
+@njit(**K.JIT)
+def box(x, lo, hi):
+    """``x`` clipped onto ``[lo, hi]`` per column in place, with the values of ``np.minimum(np.maximum(x,
+    lo), hi)`` (the runner's projection): a NaN stays, and a bound equal to ``x`` (``-0.0`` against
+    ``0.0``) replaces it, as numpy's ``maximum`` and ``minimum`` return their second argument on a tie."""
+    for s in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            v = x[s, j]
+            if not (v > lo[j] or np.isnan(v)):
+                v = lo[j]
+            if not (v < hi[j] or np.isnan(v)):
+                v = hi[j]
+            x[s, j] = v
+
+
+def _given_steps_template(n, G, project, lo, hi, X, D, tile, C, g, x, *rest):
+    for k in range(n):
+        apply(0, x.shape[1], tile, D[k], C[k], g, x, *rest)  # noqa: F821 (bound by _generate)
+        if project:
+            box(x, lo, hi)
+        X[k] = x
+        g[:, :] = G[k]
+
+
+def _scheduled_steps_template(n, G, F, project, lo, hi, X, D, step, C, g, x, *rest):
+    for k in range(n):
+        kernel(0, x.shape[1], step, 0, False, C[k], g, x, *rest)  # noqa: F821 (bound by _generate)
+        for s in range(x.shape[0]):
+            f, acc = F[k, s], 0.0
+            for j in range(x.shape[1]):
+                v = step[s, j] * f
+                step[s, j] = v
+                x[s, j] = x[s, j] + v
+                acc = acc + v * v
+            D[k, s] = acc
+        if project:
+            box(x, lo, hi)
+        X[k] = x
+        g[:, :] = G[k]
+
+
 def _generate(template: Callable, name: str, **bound: Callable) -> Callable:
     """``template``'s code under its own ``name`` with ``bound`` as globals, compiled lazily (and
     cached under ``name`` and :data:`SOURCE_TAG`)."""
@@ -157,4 +209,12 @@ APPLY_TO: dict[str, Callable] = {n: _inlined(_APPLY_TO_SOURCE, n, "apply_to") fo
 #: kernel name -> its chunk loop
 STEPS: dict[str, Callable] = {
     n: _generate(_steps_template, f"{n}_steps", apply=APPLY[n], gradient=gradient) for n in K.KERNELS
+}
+#: kernel name -> its chunk loop with given gradients and a box projection
+GIVEN_STEPS: dict[str, Callable] = {
+    n: _generate(_given_steps_template, f"{n}_given_steps", apply=APPLY[n]) for n in K.KERNELS
+}
+#: kernel name -> its chunk loop with given gradients, a box projection and a learning-rate schedule
+SCHEDULED_STEPS: dict[str, Callable] = {
+    n: _generate(_scheduled_steps_template, f"{n}_scheduled_steps", kernel=getattr(K, n)) for n in K.KERNELS
 }

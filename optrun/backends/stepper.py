@@ -32,17 +32,26 @@ class Fused(NamedTuple):
     ``step_sq`` (shape ``(S,)``; summed in another order than ``vecdot``, so the last bits may
     differ), without a d-sized step written and read back;
 
+    ``apply`` is None for a scheduled optimizer (the step is scaled after the kernel wrote it),
+    which carries ``given`` only;
+
     ``steps(code, p, g, state, x, t0, X, D) -> state``: steps ``t0 .. t0 + n - 1`` (``n = len(X)``,
     ``t0 >= 2``) with the objective's compiled gradient ``(code, p)``
     (:mod:`optrun.backends.compiled`): after each step ``x`` goes into ``X[k]``, the squared step
     norms into ``D[k]`` and the new gradient into ``g``, all in place. None when the kernel keeps
-    per-step state in Python (NAdam's torch variant).
+    per-step state in Python (NAdam's torch variant);
+
+    ``given(g, state, x, t0, G, box, X, D) -> state``: the same chunk with gradients known before
+    the steps (:func:`given_steps`): ``g`` for step ``t0``, then ``G[k]`` after step ``t0 + k``
+    (``G`` of shape ``(n, S, d)``), ``x`` clipped onto ``box = (lo, hi)`` after every step when
+    ``box`` is given. None when :func:`optrun.backends.build_variant` does not attach it.
     """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray, int], tuple[np.ndarray, Any]]
-    apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any]
+    apply: Callable[[np.ndarray, Any, np.ndarray, int, np.ndarray], Any] | None
     steps: Callable[..., Any] | None = None
+    given: Callable[..., Any] | None = None
 
 
 class Stepper:
@@ -131,11 +140,156 @@ class ChunkStepper(FusedStepper):
         return n, self.steps(code, params, self.g, state, x, t + 1, X[k : k + n], D[k : k + n])
 
 
-def stepper_for(optimizer: Any, d: int, objective: Any = None, project: Projection | None = None) -> Stepper:
+class GivenLoop(Stepper):
+    """:class:`Stepper`'s steps, a chunk of them per call, with the gradients the rounds give
+    before the steps (as :class:`GivenStepper`, for an optimizer without ``Fused.given``: numpy,
+    a scheduled one): the same operations step after step, in one Python loop here, and the
+    rounds' rows observed once per chunk instead of once per step. Only for an optimizer that
+    keeps no reference to the gradient it is given (the gradients are rows of one array)."""
+
+    def __init__(self, optimizer: Any, gradients: Callable, project: Projection | None = None):
+        super().__init__(optimizer, project)
+        self.gradients = gradients
+        self.advance = self.chunk
+
+    def chunk(self, g, state, x, t, X, D, k, T, out=None):
+        """As ``advance``: steps ``t + 1 ..`` to the end of the chunk buffers, ``x`` in place."""
+        update, add, vecdot, project = self.update, np.add, np.vecdot, self.project
+        n = min(len(X) - k, T - t)
+        G = self.gradients(t + 1, n)
+        for j in range(k, k + n):
+            step, state = update(g, state, x, t + 1)
+            add(x, step, out=x)
+            vecdot(step, step, out=D[j])
+            if project is not None:
+                project(x)
+            X[j] = x
+            g = G[j - k]
+            t += 1
+        return n, state
+
+
+class GivenStepper(Stepper):
+    """Whole chunks of steps in one compiled call (``Fused.given``) with the gradients the rounds
+    of an online objective give before the steps (``gradients(row, n)``,
+    :meth:`optrun.objectives.rounds.Rounds.gradients`: its gradient does not depend on ``x``),
+    and the projection onto a box after every step. The first step of a run is taken alone, as
+    by :class:`ChunkStepper` (fused, or ``update`` for a scheduled optimizer, which has no
+    ``apply``); the runner then observes the chunk's rows in one call
+    (:meth:`optrun.objectives.rounds.Rounds.observe_rows`)."""
+
+    def __init__(self, optimizer: Fused, gradients: Callable, project: Projection | None, d: int):
+        super().__init__(optimizer, project)
+        if optimizer.apply is not None:
+            self.one = FusedStepper(optimizer, project).advance
+        else:
+            self.one = self.advance
+        self.advance = self.chunk
+        self.given, self.gradients = optimizer.given, gradients
+        self.box = None
+        if project is not None:
+            self.box = tuple(np.array(np.broadcast_to(b, (d,)), dtype=np.float64) for b in project.box)
+
+    def chunk(self, g, state, x, t, X, D, k, T, out=None):
+        """As ``advance``: a chunk of steps (the first step of a run alone) from ``x``, in place."""
+        if t < 1:
+            return self.one(g, state, x, t, X, D, k, T, out)
+        n = min(len(X) - k, T - t)
+        G = self.gradients(t + 1, n)
+        return n, self.given(g, state, x, t + 1, G, self.box, X[k : k + n], D[k : k + n])
+
+
+def given_steps(
+    build: Callable, params: dict[str, Any], schedule: dict[str, Any] | None = None, alpha: Any = 1.0
+) -> Callable[..., Any] | None:
+    """``Fused.given`` for the numba optimizer of the numpy builder ``build`` (a ``Variant.build``
+    or a partial of one) with ``params``, from its :class:`optrun.backends.table.Rule` as
+    :mod:`optrun.backends.fused` builds ``Fused.steps``: the coefficients of the numpy kernel's
+    ``coefficients`` for the chunk's steps (elementwise in ``t``: the bits of step by step), the
+    state arrays and hyperparameter rows the kernel reads. With a non-constant ``schedule``
+    (``alpha`` the algorithm's), each step is multiplied by ``lr(t - 1) / alpha`` as
+    :func:`optrun.optimizers.schedules.scheduled` does (``vecdot``'s bits for one coordinate:
+    the 1-D objectives only). None when the rule keeps state in Python (no chunks) or there is
+    no rule. Imports numba: call it on the numba backend only."""
+    import functools
+    import inspect
+    import types
+
+    from ..optimizers.schedules import learning_rate
+    from . import drivers as DR
+    from .table import RULES
+
+    keywords: dict[str, Any] = {}
+    if isinstance(build, functools.partial):
+        keywords, build = dict(build.keywords), build.func
+    rule = RULES.get(build)
+    if rule is None or rule.per_state is not None:
+        return None
+    bound = inspect.signature(build).bind(**keywords, **params)
+    bound.apply_defaults()
+    h = types.SimpleNamespace(**bound.arguments)
+    make, tails, no_box = rule.coefficients, {}, np.zeros(0)
+    lr = one = None
+    if schedule and schedule["name"] != "constant":
+        lr = learning_rate(schedule, alpha)
+        a = np.unique(np.asarray(alpha, dtype=np.float64))
+        if a.size == 1:  # every member's alpha, as a Python float (~0.3 us a step, not ~4)
+            a = float(a[0])
+            one = learning_rate(schedule, a)
+    drive = (DR.GIVEN_STEPS if lr is None else DR.SCHEDULED_STEPS)[rule.kernel]
+
+    def given(g, s, x, t0, G, box, X, D):
+        S, n = x.shape[0], X.shape[0]
+        if S not in tails:
+            tile = np.empty((S, DR.SUM_BLOCK))  # its width changes no bit (``drivers.sum_tile``)
+            tails[S] = (tile, *rule.rows(S, h), *rule.flags(h))
+        tile, *tail = tails[S]
+        C = np.empty((n, 0, S))
+        if make is not None:
+            values = make(np.arange(t0, t0 + n, dtype=np.int64).reshape(-1, 1, 1), h)
+            C = np.empty((n, len(values), S))
+            for i, v in enumerate(values):
+                C[:, i] = np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(n, -1), (n, S))
+        arrays = tuple(getattr(s, f) for f in rule.state)
+        arrays = tuple(a if a.ndim == 2 else a.reshape(-1, a.shape[-1]) for a in arrays)
+        lo, hi = (no_box, no_box) if box is None else box
+        gb = np.array(g, dtype=np.float64, order="C")
+        if lr is None:
+            drive(n, G, box is not None, lo, hi, X, D, tile, C, gb, x, *arrays, *tail)
+            return s
+        F = np.empty((n, S))
+        if one is not None:  # one alpha for all: Python floats, the same IEEE operations
+            F[...] = np.array([one(k - 1) / a for k in range(t0, t0 + n)])[:, None]
+        else:
+            for i in range(n):  # the factor scheduled() multiplies step t0 + i by, as it computes it
+                F[i] = np.broadcast_to(np.asarray(lr(t0 + i - 1) / alpha, dtype=np.float64).reshape(-1), (S,))
+        step = s.step if s.step.ndim == 2 else s.step.reshape(-1, s.step.shape[-1])
+        drive(n, G, F, box is not None, lo, hi, X, D, step, C, gb, x, *arrays, *tail)
+        return s
+
+    return given
+
+
+def stepper_for(
+    optimizer: Any,
+    d: int,
+    objective: Any = None,
+    project: Projection | None = None,
+    gradients: Any = None,
+    loop: bool = False,
+) -> Stepper:
     """The stepper a run of dimension ``d`` uses, chosen here once: chunks of compiled steps when
     an ``objective`` is given (the caller allows chunks), the optimizer can step in chunks, there
-    is no projection and :func:`optrun.backends.chunked_gradient` finds a compiled gradient; else
-    the fused step when the optimizer has one; else ``update``."""
+    is no projection and :func:`optrun.backends.chunked_gradient` finds a compiled gradient;
+    chunks with given gradients when ``gradients(row, n)`` is given (an online objective's
+    rounds, the caller allows chunks) and the optimizer has ``Fused.given`` (a projection then
+    must be a box: ``project.box``), or in a Python loop (:class:`GivenLoop`) when it has no
+    fused step and ``loop`` (it keeps no reference to its gradient: ``Problem.own_buffers``); else the fused step when the optimizer has one; else ``update``."""
+    boxed = project is None or getattr(project, "box", None) is not None
+    if gradients is not None and boxed and getattr(optimizer, "given", None) is not None:
+        return GivenStepper(optimizer, gradients, project, d)
+    if gradients is not None and loop and getattr(optimizer, "apply", None) is None:
+        return GivenLoop(optimizer, gradients, project)
     if objective is not None and project is None and getattr(optimizer, "steps", None) is not None:
         from . import chunked_gradient  # numba is loaded already: the optimizer is a numba kernel
 

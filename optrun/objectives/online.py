@@ -20,6 +20,7 @@ shows where one is needed (a start check, ``optrun objectives``) is the average 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,9 +40,23 @@ def _linear_kernel(slope: float):
     return kernel
 
 
-def _linear_rounds(large: float, small: float, big: Callable, draws: int) -> OnlineFunction:
+@dataclass(frozen=True)
+class LinearRounds(OnlineFunction):
+    """``f_t(x) = a_t x`` on one coordinate: the gradient ``a_t`` does not depend on ``x``, so a
+    chunk of rounds can be computed before the steps that take them.
+
+    ``slopes(t, u)`` is ``a_t`` for an int array of rounds ``t`` (shape ``(n, 1)``) and their
+    uniforms ``u`` (``(n, S, draws)``, None when ``draws`` is 0): an ``(n, S)`` or ``(n, 1)``
+    array holding the very numbers ``value_and_grad`` uses round by round (``large`` or
+    ``-small``, chosen by the same comparisons), so that ``a * x`` gives its bits."""
+
+    slopes: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None
+
+
+def _linear_rounds(large: float, small: float, big: Callable, draws: int) -> LinearRounds:
     """``f_t(x) = a_t x`` (``x`` of shape ``(S, 1)``) with ``a_t = large`` where ``big(t, u)`` is
-    true, else ``-small``; ``big`` is one bool for every member unless the round draws numbers."""
+    true, else ``-small``; ``big`` is one bool for every member unless the round draws numbers.
+    ``big`` is elementwise: it also takes an array of rounds and their draws (the slopes)."""
 
     def value_and_grad(x: np.ndarray, t: int, u: np.ndarray | None):
         if draws:  # a slope per member
@@ -50,7 +65,10 @@ def _linear_rounds(large: float, small: float, big: Callable, draws: int) -> Onl
         a = large if big(t, u) else -small  # one slope for every member: a Python float
         return x[:, 0] * a, np.full(x.shape, a)
 
-    return OnlineFunction(value_and_grad, draws)
+    def slopes(t: np.ndarray, u: np.ndarray | None) -> np.ndarray:
+        return np.where(big(t, u), large, -small)
+
+    return LinearRounds(value_and_grad, draws, slopes)
 
 
 def _optimum(slope: float) -> np.ndarray:
@@ -104,7 +122,7 @@ def _stochastic_slope(large: float = 1010.0, small: float = 10.0, prob: float = 
 
 
 def _stochastic(d: int, large: float = 1010.0, small: float = 10.0, prob: float = 0.01):
-    return _linear_rounds(large, small, lambda t, u: u[:, 0] < prob, 1)
+    return _linear_rounds(large, small, lambda t, u: u[..., 0] < prob, 1)
 
 
 REDDI_STOCHASTIC = ObjectiveSpec(

@@ -157,6 +157,22 @@ class MemberStreams:
             self._draw(self.B)
         return self.buf[:, r - self.lo]
 
+    def rows(self, r: int, n: int) -> np.ndarray:
+        """Rows ``r .. r + n - 1`` as an ``(S, n, width)`` array (a view of the buffer, valid until
+        the next call, when they are in one block; else a copy), the numbers :meth:`row` gives one
+        by one."""
+        first = self.row(r)  # (draws the block that holds row r)
+        if r + n <= self.next:
+            return self.buf[:, r - self.lo : r - self.lo + n]
+        out = np.empty((first.shape[0], n, self.width))
+        i = 0
+        while i < n:
+            self.row(r + i)
+            m = min(n - i, self.next - (r + i))
+            out[:, i : i + m] = self.buf[:, r + i - self.lo : r + i - self.lo + m]
+            i += m
+        return out
+
 
 @dataclass
 class Regret:
@@ -174,6 +190,7 @@ class Rounds:
 
     def __init__(self, objective: Objective, noise: dict[str, Any] | None, seeds: Sequence[int], d: int):
         S = len(seeds)
+        self.S, self.d = S, d
         self.objective, self.noise = objective, noise
         self.online = objective.online
         self.draws = None
@@ -192,6 +209,8 @@ class Rounds:
             xstar = np.ascontiguousarray(np.broadcast_to(objective.minima[0], (S, d)), dtype=np.float64)
             self.regret = Regret(xstar, np.zeros(S))
         self.columns = REGRET_COLUMNS if self.regret is not None else ()
+        #: (row, slopes, gradients, seen gradients) of the chunk :meth:`gradients` computed last
+        self.pending: tuple | None = None
 
     def observe(self, x: np.ndarray, row: int, f_out, g2_out, extra_out: Sequence) -> np.ndarray:
         """Round ``row + 1`` at ``x``: writes ``f`` and the squared norm of the noise-free
@@ -208,6 +227,72 @@ class Rounds:
         f_out[...] = f
         np.vecdot(g, g, out=g2_out)
         return g if self.noise is None else self._noisy(g, row)
+
+    # chunks of rounds ----------------------------------------------------------------------
+
+    @property
+    def chunks(self) -> bool:
+        """Can rounds be computed a chunk at a time, before the steps that take them? Yes when the
+        gradient does not depend on ``x``: a 1-D linear online objective (its ``slopes``), with or
+        without noise (whose scale is ``|g|`` at most, ``x``-free too)."""
+        return getattr(self.online, "slopes", None) is not None and self.d == 1
+
+    def gradients(self, row: int, n: int) -> np.ndarray:
+        """The gradients the optimizer is given at rows ``row .. row + n - 1``, ``(n, S, d)``,
+        before it steps to them: each row's the numbers :meth:`observe` would return there (the
+        same streams' rows, the same operations elementwise). The rows' ``f``, gradient norms and
+        regret follow from :meth:`observe_rows` once the steps are taken."""
+        t = np.arange(row + 1, row + n + 1, dtype=np.int64)[:, None]
+        u = None if self.draws is None else self.draws.rows(row, n).transpose(1, 0, 2)
+        a = self.online.slopes(t, u)  # (n, S) or (n, 1)
+        g = np.ascontiguousarray(np.broadcast_to(a[:, :, None], (n, self.S, self.d)))
+        seen = g if self.noise is None else self._noisy_rows(g, row, n)
+        self.pending = (row, a, g, seen)
+        return seen
+
+    def observe_rows(self, X: np.ndarray, row: int, f_out, g2_out, extra_out: Sequence) -> np.ndarray:
+        """:meth:`observe` for the ``n`` rows ``row ..`` of the chunk :meth:`gradients` gave (the
+        points ``X``, ``(n, S, 1)``), all at once: ``f_t`` at each row, the noise-free squared
+        gradient norms, the regret summed row after row in the order :meth:`observe` sums it
+        (``np.add.accumulate`` is sequential). Returns the last row's gradient for the optimizer."""
+        first, a, g, seen = self.pending
+        n = len(X)
+        if first != row or len(g) != n:
+            raise ValueError(f"rows {row} .. {row + n - 1} were not the chunk of rounds computed")
+        np.multiply(a, X[:, :, 0], out=f_out)
+        np.vecdot(g, g, out=g2_out)
+        if self.regret is not None:
+            reg = self.regret
+            acc = np.empty((n + 1, len(reg.total)))
+            acc[0] = reg.total
+            np.subtract(f_out, a * reg.xstar[:, 0], out=acc[1:])
+            np.add.accumulate(acc, axis=0, out=acc)
+            reg.total[...] = acc[n]
+            extra_out[0][...] = acc[1:]
+            np.divide(acc[1:], np.arange(row + 1, row + n + 1, dtype=np.float64)[:, None], out=extra_out[1])
+        self.pending = None
+        return seen[n - 1].copy()
+
+    def _noisy_rows(self, g: np.ndarray, row: int, n: int) -> np.ndarray:
+        """:meth:`_noisy` for ``n`` rows of gradients ``g`` (``(n, S, d)``) at once."""
+        relative = self.noise["relative"]
+        seen = g.copy()
+        if self.law is not None:
+            tmp = np.multiply(self.law.rows(row, n).transpose(1, 0, 2), self.noise["std"])
+            if relative:
+                tmp *= np.abs(g)
+            seen += tmp
+        if self.spikes is not None:
+            u, p, size = (
+                self.spikes.rows(row, n).transpose(1, 0, 2),
+                self.noise["spike_prob"],
+                self.noise["spike_size"],
+            )
+            spike = np.where(u < 0.5 * p, size, np.where(u < p, -size, 0.0))
+            if relative:
+                spike *= np.abs(g)
+            seen += spike
+        return seen
 
     def _regret(self, f: np.ndarray, t: int, u, extra_out: Sequence) -> None:
         reg = self.regret
