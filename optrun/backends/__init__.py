@@ -14,7 +14,8 @@
     numpy backend in float64; the fused step (:attr:`optrun.backends.stepper.Fused.apply`) sums the step norm in another
     order, so ``step_norm`` in the trace may differ in the last bits (within 1e-14 relative).
 ``auto`` (the default)
-    numba when it is installed and ``d >= NUMBA_MIN_D``, numpy otherwise.
+    numba when it is installed and ``d >= NUMBA_MIN_D``, numpy otherwise; and numba for a
+    built-in online objective whose rounds run as compiled chunks (:func:`optrun.problem.run_backend`).
 
 numba is imported only when the numba backend is chosen, never when optrun starts.
 """
