@@ -286,3 +286,17 @@ def test_ci_can_gate_an_online_run_on_its_average_regret(tmp_path):
         "expect.avg_regret_max: can never pass" in never.output
         and len(never.output.strip().splitlines()) == 1
     )
+
+
+def test_auto_takes_numba_only_for_online_rounds_that_run_as_compiled_chunks():
+    pytest.importorskip("numba")
+    from optrun.config import validate
+    from optrun.problem import run_backend
+
+    def backend(**data):
+        return run_backend(validate({"algorithm": "adam", **data}, "c.yaml"))
+
+    assert backend(objective="reddi-online") == "numba"
+    assert backend(objective={"name": "reddi-stochastic", "noise": {"std": 1.0}}) == "numba"
+    assert backend(objective="reddi-online", backend="numpy") == "numpy"
+    assert backend(objective={"name": "sphere", "dim": 1}) == "auto"  # (numpy at d = 1)
