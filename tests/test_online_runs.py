@@ -152,7 +152,8 @@ def test_members_equal_runs_alone_and_share_their_noise_by_seed(tmp_path):
 
 
 def test_an_interrupted_noisy_online_run_resumes_to_the_same_bytes(tmp_path, optrun_bin):
-    cfg = write(tmp_path, {**STOCHASTIC, "iterations": 100_000, "trace": {"checkpoint_s": 0.1, "every": 50}})
+    noisy = {**STOCHASTIC, "iterations": 100_000, "backend": "numpy"}  # step by step: time to interrupt it
+    cfg = write(tmp_path, {**noisy, "trace": {"checkpoint_s": 0.1, "every": 50}})
     env = {"OPTRUN_RUNS_DIR": str(tmp_path / "runs"), "NO_COLOR": "1", "PATH": str(Path(optrun_bin).parent)}
     p = subprocess.Popen([optrun_bin, "run", str(cfg), "-q"], env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
