@@ -301,3 +301,17 @@ def test_auto_takes_numba_only_for_online_rounds_that_run_as_compiled_chunks():
     assert backend(objective={"name": "reddi-stochastic", "noise": {"std": 1.0}}) == "numba"
     assert backend(objective="reddi-online", backend="numpy") == "numpy"
     assert backend(objective={"name": "sphere", "dim": 1}) == "auto"  # (numpy at d = 1)
+
+
+def test_compare_of_an_online_sweep_speaks_of_regret_and_pairs_by_seed(tmp_path):
+    cfg = write(tmp_path, {**STOCHASTIC, "iterations": 300})
+    res = invoke(
+        "run", cfg, "--sweep", "algorithm.name=adam,amsgrad", "--sweep", "seed=0:6",
+        "--runs-dir", tmp_path / "runs", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    (folder,) = list((tmp_path / "runs").iterdir())
+    out = invoke("compare", folder, "--group-by", "algorithm.name", "--runs-dir", tmp_path / "runs").output
+    assert out.startswith("final average regret across seeds (lower is better)")
+    assert "f - f* <= t" not in out  # no f-targets for an online objective
+    assert "Wilcoxon signed-rank tests of the members paired by seed" in out and "6 pairs by seed" in out
