@@ -210,11 +210,11 @@ def _per_batch(make: Callable[[int], Any]) -> Callable[[int], Any]:
     return get
 
 
-#: steps whose coefficients a builder computes at once (see :class:`_PerStep`)
+#: steps whose coefficients a builder computes at once (see :class:`PerStep`)
 STEP_BLOCK = 256
 
 
-class _PerStep:
+class PerStep:
     """A kernel's per-step coefficients (bias corrections ...) for :data:`STEP_BLOCK` steps at once.
 
     ``make(t)`` is the numpy kernel's own ``coefficients``, evaluated with ``t`` an int array of
@@ -260,7 +260,7 @@ def _build(rule: Rule, numpy_build: Callable, **params: Any) -> Fused:
     flags = rule.flags(h)
     tail = _per_batch(lambda S: (*rule.rows(S, h), *flags))
     make, per_state = rule.coefficients, rule.per_state
-    per_step = _PerStep(None if make is None else lambda t: make(t, h))
+    per_step = PerStep(None if make is None else lambda t: make(t, h))
     no_coefficients = _per_batch(lambda S: np.empty((0, S)))
     name, fields = rule.kernel, rule.state
     held: list[Any] = [None, ()]  # the last state seen and its arrays, as the kernel takes them
@@ -287,6 +287,21 @@ def _build(rule: Rule, numpy_build: Callable, **params: Any) -> Fused:
         return s
 
     return _fused(numpy_build(**params).init, update, None if per_state is not None else steps)
+
+
+def rule_and_params(build: Callable[..., Any], params: dict[str, Any]) -> tuple[Rule, Any] | None:
+    """The backend :class:`~optrun.backends.table.Rule` of a numpy builder (``Variant.build``, or a
+    partial of one) and its hyperparameters bound with ``params``, every default filled in, as a
+    namespace (what a rule's ``coefficients``, ``rows`` and ``flags`` read); None without a rule."""
+    keywords: dict[str, Any] = {}
+    if isinstance(build, functools.partial):
+        keywords, build = dict(build.keywords), build.func
+    rule = RULES.get(build)
+    if rule is None:
+        return None
+    bound = inspect.signature(build).bind(**keywords, **params)
+    bound.apply_defaults()
+    return rule, types.SimpleNamespace(**bound.arguments)
 
 
 def fused_builder(build: Callable[..., Any]) -> Callable[..., Fused] | None:

@@ -211,24 +211,16 @@ def given_steps(
     :func:`optrun.optimizers.schedules.scheduled` does (``vecdot``'s bits for one coordinate:
     the 1-D objectives only). None when the rule keeps state in Python (no chunks) or there is
     no rule. Imports numba: call it on the numba backend only."""
-    import functools
-    import inspect
-    import types
-
     from ..optimizers.schedules import learning_rate
     from . import drivers as DR
-    from .table import RULES
+    from .fused import PerStep, rule_and_params
 
-    keywords: dict[str, Any] = {}
-    if isinstance(build, functools.partial):
-        keywords, build = dict(build.keywords), build.func
-    rule = RULES.get(build)
-    if rule is None or rule.per_state is not None:
+    found = rule_and_params(build, params)
+    if found is None or found[0].per_state is not None:
         return None
-    bound = inspect.signature(build).bind(**keywords, **params)
-    bound.apply_defaults()
-    h = types.SimpleNamespace(**bound.arguments)
+    rule, h = found
     make, tails, no_box = rule.coefficients, {}, np.zeros(0)
+    per_step = PerStep(None if make is None else lambda t: make(t, h))
     lr = one = None
     if schedule and schedule["name"] != "constant":
         lr = learning_rate(schedule, alpha)
@@ -244,12 +236,7 @@ def given_steps(
             tile = np.empty((S, DR.SUM_BLOCK))  # its width changes no bit (``drivers.sum_tile``)
             tails[S] = (tile, *rule.rows(S, h), *rule.flags(h))
         tile, *tail = tails[S]
-        C = np.empty((n, 0, S))
-        if make is not None:
-            values = make(np.arange(t0, t0 + n, dtype=np.int64).reshape(-1, 1, 1), h)
-            C = np.empty((n, len(values), S))
-            for i, v in enumerate(values):
-                C[:, i] = np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(n, -1), (n, S))
+        C = per_step.rows(t0, n, S)  # the chunk's steps' coefficients, as Fused.steps takes them
         arrays = tuple(getattr(s, f) for f in rule.state)
         arrays = tuple(a if a.ndim == 2 else a.reshape(-1, a.shape[-1]) for a in arrays)
         lo, hi = (no_box, no_box) if box is None else box
