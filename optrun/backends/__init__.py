@@ -80,8 +80,8 @@ def build_variant(
     alpha = params.get("alpha", 1.0)
     if resolve_backend(backend, d) == "numba":
         try:
-            from .fused import fused_builder
-            from .stepper import Fused, given_steps
+            from .fused import fused_builder, given_steps
+            from .stepper import Fused
         except ImportError as e:  # installed but broken (e.g. a numpy it does not support)
             if backend == "numba":
                 raise ConfigError(

@@ -42,7 +42,7 @@ class Fused(NamedTuple):
     per-step state in Python (NAdam's torch variant);
 
     ``given(g, state, x, t0, G, box, X, D) -> state``: the same chunk with gradients known before
-    the steps (:func:`given_steps`): ``g`` for step ``t0``, then ``G[k]`` after step ``t0 + k``
+    the steps (:func:`optrun.backends.fused.given_steps`): ``g`` for step ``t0``, then ``G[k]`` after step ``t0 + k``
     (``G`` of shape ``(n, S, d)``), ``x`` clipped onto ``box = (lo, hi)`` after every step when
     ``box`` is given. None when :func:`optrun.backends.build_variant` does not attach it.
     """
@@ -197,64 +197,6 @@ class GivenStepper(Stepper):
         n = min(len(X) - k, T - t)
         G = self.gradients(t + 1, n)
         return n, self.given(g, state, x, t + 1, G, self.box, X[k : k + n], D[k : k + n])
-
-
-def given_steps(
-    build: Callable, params: dict[str, Any], schedule: dict[str, Any] | None = None, alpha: Any = 1.0
-) -> Callable[..., Any] | None:
-    """``Fused.given`` for the numba optimizer of the numpy builder ``build`` (a ``Variant.build``
-    or a partial of one) with ``params``, from its :class:`optrun.backends.table.Rule` as
-    :mod:`optrun.backends.fused` builds ``Fused.steps``: the coefficients of the numpy kernel's
-    ``coefficients`` for the chunk's steps (elementwise in ``t``: the bits of step by step), the
-    state arrays and hyperparameter rows the kernel reads. With a non-constant ``schedule``
-    (``alpha`` the algorithm's), each step is multiplied by ``lr(t - 1) / alpha`` as
-    :func:`optrun.optimizers.schedules.scheduled` does (``vecdot``'s bits for one coordinate:
-    the 1-D objectives only). None when the rule keeps state in Python (no chunks) or there is
-    no rule. Imports numba: call it on the numba backend only."""
-    from ..optimizers.schedules import learning_rate
-    from . import drivers as DR
-    from .fused import PerStep, rule_and_params
-
-    found = rule_and_params(build, params)
-    if found is None or found[0].per_state is not None:
-        return None
-    rule, h = found
-    make, tails, no_box = rule.coefficients, {}, np.zeros(0)
-    per_step = PerStep(None if make is None else lambda t: make(t, h))
-    lr = one = None
-    if schedule and schedule["name"] != "constant":
-        lr = learning_rate(schedule, alpha)
-        a = np.unique(np.asarray(alpha, dtype=np.float64))
-        if a.size == 1:  # every member's alpha, as a Python float (~0.3 us a step, not ~4)
-            a = float(a[0])
-            one = learning_rate(schedule, a)
-    drive = (DR.GIVEN_STEPS if lr is None else DR.SCHEDULED_STEPS)[rule.kernel]
-
-    def given(g, s, x, t0, G, box, X, D):
-        S, n = x.shape[0], X.shape[0]
-        if S not in tails:
-            tile = np.empty((S, DR.SUM_BLOCK))  # its width changes no bit (``drivers.sum_tile``)
-            tails[S] = (tile, *rule.rows(S, h), *rule.flags(h))
-        tile, *tail = tails[S]
-        C = per_step.rows(t0, n, S)  # the chunk's steps' coefficients, as Fused.steps takes them
-        arrays = tuple(getattr(s, f) for f in rule.state)
-        arrays = tuple(a if a.ndim == 2 else a.reshape(-1, a.shape[-1]) for a in arrays)
-        lo, hi = (no_box, no_box) if box is None else box
-        gb = np.array(g, dtype=np.float64, order="C")
-        if lr is None:
-            drive(n, G, box is not None, lo, hi, X, D, tile, C, gb, x, *arrays, *tail)
-            return s
-        F = np.empty((n, S))
-        if one is not None:  # one alpha for all: Python floats, the same IEEE operations
-            F[...] = np.array([one(k - 1) / a for k in range(t0, t0 + n)])[:, None]
-        else:
-            for i in range(n):  # the factor scheduled() multiplies step t0 + i by, as it computes it
-                F[i] = np.broadcast_to(np.asarray(lr(t0 + i - 1) / alpha, dtype=np.float64).reshape(-1), (S,))
-        step = s.step if s.step.ndim == 2 else s.step.reshape(-1, s.step.shape[-1])
-        drive(n, G, F, box is not None, lo, hi, X, D, step, C, gb, x, *arrays, *tail)
-        return s
-
-    return given
 
 
 def stepper_for(
