@@ -1,0 +1,210 @@
+"""A sweep's batches on a Dask cluster (``optrun run --executor dask``): :class:`DaskExecutor`.
+
+Each task is a whole batch (:class:`~optrun.execution.batch.BatchJob`), submitted with
+``pure=False`` (members draw random numbers) and ``retries``; results stream back with
+``as_completed``. A worker may be on another machine, so it writes nothing into the sweep folder:
+it runs the batch in a temporary folder of its own and hands back the batch's rows with the bytes
+of its files (the trace, a points file), which the client writes once, each whole under a temporary
+name. What travels is configs and results, not code: optrun and the users' modules must be
+importable on the workers (checked on every worker before the sweep starts).
+
+Signals (as :mod:`optrun.execution.executors` says): after a first SIGINT/SIGTERM the client
+cancels every batch not yet back (their members stay ``pending``, for ``optrun resume``) and
+keeps the finished ones. A worker that dies mid-batch has the batch retried by Dask; a batch that
+keeps killing workers (``KilledWorker``) comes back as failed members with the reason.
+
+``distributed`` is imported only here, and only when a :class:`DaskExecutor` is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..errors import OptrunError
+from ..store.sweepstore import batch_files, put_batch_files
+from .batch import BatchJob, run_batch, worker_failed_rows
+from .signals import Signals
+
+INSTALL = "--executor dask needs Dask's distributed scheduler: pip install 'optrun[dask]'"
+RETRIES = 2  # a batch whose worker died runs again at most this many times (Dask's retries)
+CONNECT_S = 30.0  # how long to wait for a scheduler (and for a LocalCluster's workers)
+POLL_S = 0.02  # how often the client looks at the signals while no batch comes back
+
+Rows = list[dict[str, Any]]
+Progress = Callable[[BatchJob, float], None]
+
+
+class DaskUnavailable(OptrunError):
+    """``--executor dask`` without dask[distributed] installed (exit 2)."""
+
+
+class WorkerSetupError(OptrunError):
+    """A worker cannot import a module the sweep needs (exit 2, before the sweep folder exists)."""
+
+
+def require_distributed() -> Any:
+    """The ``distributed`` module, or :class:`DaskUnavailable` naming how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise DaskUnavailable(INSTALL) from None
+    return distributed
+
+
+# ------------------------------------------------------------------------------ on a worker
+
+
+def worker_name() -> str:
+    """This worker's address (its host name outside a Dask worker)."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except ValueError:  # not inside a worker
+        return socket.gethostname()
+
+
+def remote_batch(batch: int, indices: list[int], configs: list) -> dict[str, Any]:
+    """One batch on a worker, in a temporary folder of its own: its rows, the bytes of the files
+    it wrote (by their path in the sweep folder), and who ran it."""
+    with tempfile.TemporaryDirectory(prefix="optrun-batch-") as tmp:
+        rows = run_batch(tmp, batch, indices, configs, should_stop=lambda: False)
+        files = batch_files(tmp, batch)
+    where = worker_name()
+    for row in rows:  # a failure says where it happened (a module missing on one machine)
+        if row.get("status") == "failed" and row.get("error"):
+            row["error"] = f"{row['error']} (on worker {where})"
+    return {"rows": rows, "files": files, "worker": where}
+
+
+def user_refs(configs: list) -> list[tuple[str, str, str | None]]:
+    """The user functions ``(ref, role, config source)`` the configs import."""
+    refs = []
+    for cfg in configs:
+        params = cfg.objective.params or {}
+        for key, role in (("function", "objective function"), ("gradient", "gradient function")):
+            ref = params.get(key)
+            if isinstance(ref, str) and (ref, role, cfg.source) not in refs:
+                refs.append((ref, role, cfg.source))
+    return refs
+
+
+def check_imports(refs: list[tuple[str, str, str | None]]) -> str | None:
+    """On a worker: why one of ``refs`` cannot be imported here, or None."""
+    from ..objectives.user import load_callable
+    from ..store.records import recorded_module_dirs
+
+    for ref, role, source in refs:
+        try:
+            load_callable(ref, role, source, recorded_module_dirs(source))
+        except OptrunError as e:
+            return e.message if hasattr(e, "message") else str(e)
+    return None
+
+
+# ------------------------------------------------------------------------------ the client
+
+
+class DaskExecutor:
+    """Batches as tasks on a Dask cluster: the one at ``scheduler`` (``tcp://HOST:PORT``), or a
+    ``LocalCluster`` of ``workers`` processes on 127.0.0.1 (no dashboard) that :meth:`close` stops."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        distributed = require_distributed()
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = distributed.Client(scheduler, timeout=CONNECT_S, set_as_default=False)
+            except (OSError, TimeoutError) as e:
+                raise OptrunError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+        else:
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,  # (a cancelled batch is no warning to print)
+            )
+            self.client = distributed.Client(self.cluster, set_as_default=False)
+        self.scheduler = self.client.scheduler.address
+        self.used: set[str] = set()  # the workers that handed back a batch
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the client, and the cluster it started."""
+        try:
+            self.client.close(timeout=CONNECT_S)
+        finally:
+            if self.cluster is not None:
+                self.cluster.close(timeout=CONNECT_S)
+                self.cluster = None
+
+    def check(self, configs: list) -> None:
+        """Raise :class:`WorkerSetupError` (one line naming the worker and the module) when a
+        worker cannot import the user functions ``configs`` name."""
+        refs = user_refs(configs)
+        if not refs:
+            return
+        answers = self.client.run(check_imports, refs)
+        for worker, problem in sorted(answers.items()):
+            if problem:
+                raise WorkerSetupError(f"worker {worker}: {problem}")
+
+    def record(self) -> dict[str, Any]:
+        """What the sweep's meta.json records of the executor."""
+        return {"executor": "dask", "scheduler": self.scheduler, "workers_used": sorted(self.used)}
+
+    def results(
+        self,
+        jobs: list[BatchJob],
+        sig: Signals,
+        stopped: Callable[[], bool],
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[BatchJob, Rows | None]]:
+        from distributed import as_completed
+
+        client = self.client
+        futs = {
+            client.submit(remote_batch, job.batch, job.indices, job.configs, pure=False, retries=RETRIES): job
+            for job in jobs
+        }
+        pending = dict(futs)
+        done = as_completed(list(futs), loop=client.loop)
+        try:
+            while pending and sig.received is None and not stopped():
+                ready = done.next_batch(block=False)
+                if not ready:
+                    time.sleep(POLL_S)
+                for fut in ready:
+                    job = pending.pop(fut)
+                    yield job, self._take(fut, job)
+        finally:
+            if pending:  # a signal, or the sweep fails fast: the batches not back are not waited for
+                client.cancel(list(pending), force=True)
+        for job in sorted(pending.values(), key=lambda j: j.batch):  # their members stay pending
+            yield job, None
+
+    def _take(self, fut: Any, job: BatchJob) -> Rows:
+        """A batch's rows, its files written into the sweep folder (once: the batch is back)."""
+        try:
+            out = fut.result()
+        except Exception as e:  # noqa: BLE001 - KilledWorker after the retries, a worker's own error
+            return worker_failed_rows(job, e)
+        finally:
+            fut.release()
+        put_batch_files(job.folder, out["files"])
+        self.used.add(out["worker"])
+        return out["rows"]
