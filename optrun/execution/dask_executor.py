@@ -18,10 +18,13 @@ keeps killing workers (``KilledWorker``) comes back as failed members with the r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -111,9 +114,30 @@ def check_imports(refs: list[tuple[str, str, str | None]]) -> str | None:
 # ------------------------------------------------------------------------------ the client
 
 
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored inside the block (from the main thread), so that the processes started
+    there keep ignoring it: a terminal's Ctrl-C reaches every process of its group, and the
+    LocalCluster's workers must not die of it (with tracebacks) while the client stops the sweep."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 class DaskExecutor:
     """Batches as tasks on a Dask cluster: the one at ``scheduler`` (``tcp://HOST:PORT``), or a
     ``LocalCluster`` of ``workers`` processes on 127.0.0.1 (no dashboard) that :meth:`close` stops."""
+
+    #: what a first Ctrl-C prints (the sweep's :class:`Signals` notice)
+    notice = (
+        "interrupted: the batches still out are cancelled (their members stay pending, for optrun "
+        "resume); every finished batch is kept"
+    )
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None):
         distributed = require_distributed()
@@ -124,14 +148,15 @@ class DaskExecutor:
             except (OSError, TimeoutError) as e:
                 raise OptrunError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
         else:
-            self.cluster = distributed.LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.ERROR,  # (a cancelled batch is no warning to print)
-            )
+            with sigint_ignored():  # the worker processes inherit it: a terminal's Ctrl-C is the client's
+                self.cluster = distributed.LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL,  # (failed batches are reported by the sweep)
+                )
             self.client = distributed.Client(self.cluster, set_as_default=False)
         self.scheduler = self.client.scheduler.address
         self.used: set[str] = set()  # the workers that handed back a batch
@@ -202,6 +227,9 @@ class DaskExecutor:
         try:
             out = fut.result()
         except Exception as e:  # noqa: BLE001 - KilledWorker after the retries, a worker's own error
+            last = getattr(getattr(e, "last_worker", None), "address", None)
+            if last is not None:  # KilledWorker: its text is a paragraph
+                e = RuntimeError(f"the batch's worker died every time it ran (the last one: {last})")
             return worker_failed_rows(job, e)
         finally:
             fut.release()

@@ -75,7 +75,7 @@ def execute_sweep(
     however many Ctrl-C arrive, the sweep ends ``interrupted`` with every finished member recorded.
     The batches run through ``executor`` when given, else serially (one worker or one batch) or in
     a local process pool of ``workers`` processes (default: the number of cores)."""
-    with Signals(SWEEP_NOTICE) as sig:
+    with Signals(getattr(executor, "notice", SWEEP_NOTICE)) as sig:
         if folder_path is None:
             folder = RunFolder.create(runs_dir, plan.base.name)
             lock = FolderLock.acquire(folder.path, f"sweep {folder.id}")

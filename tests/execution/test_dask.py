@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -214,3 +215,78 @@ def test_without_dask_one_line_says_how_to_install_it(tmp_path, configs_dir, mon
     (line,) = res.output.strip().splitlines()
     assert line.endswith("--executor dask needs Dask's distributed scheduler: pip install 'optrun[dask]'")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_batch_that_keeps_killing_workers_is_failed_members_and_the_sweep_goes_on(tmp_path, executor):
+    mod = f"daskkill_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{mod}.py").write_text(
+        "import os, signal\nimport numpy as np\n"
+        "def f(x):\n    return np.sum(x * x, axis=-1)\n"
+        "def bad(x):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "def g(x):\n    return 2 * x\n"
+    )
+    cfg = tmp_path / "k.yaml"
+    data = {
+        "name": "killer",
+        "objective": {"function": f"{mod}:f", "gradient": f"{mod}:g"},
+        "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
+        "algorithm": {"name": "adam"},
+        "iterations": 20,
+    }
+    cfg.write_text(yaml.safe_dump(data, sort_keys=False))
+    plan = load_plan(str(cfg), (), (f"objective.function={mod}:f,{mod}:bad", "seed=0:3"))
+    out = execute_sweep(plan, str(tmp_path / "runs"), executor=executor)
+    assert out.exit_code == 1 and out.summary["counts"] == {"completed": 3, "failed": 3}
+    failed = [r for r in out.rows if r["status"] == "failed"]
+    assert all(
+        r["error"].startswith("worker failed: the batch's worker died every time it ran") for r in failed
+    )
+    assert list(files(out.path)) == ["batch-0000.csv"]  # the good batch's trace, once
+    executor.client.wait_for_workers(2, timeout=WAIT_S)
+
+
+def test_ctrl_c_on_the_cli_keeps_finished_batches_and_resume_finishes_on_dask(tmp_path, cluster):
+    mod = slow_objective(tmp_path, 0.02)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "name": "cli",
+                "objective": {"function": f"{mod}:f", "gradient": f"{mod}:g"},
+                "bounds": [[-1.0, 1.0], [-1.0, 1.0]],
+                "algorithm": {"name": "adam", "alpha": 0.01},
+                "iterations": 60,
+            }
+        )
+    )
+    env = {**os.environ, "OPTRUN_DASK_SCHEDULER": cluster.scheduler_address, "NO_COLOR": "1"}
+    args = [os.sys.executable, "-m", "optrun", "run", str(cfg), "--runs-dir", str(tmp_path / "runs")]
+    args += ["--sweep", "algorithm.name=adam,amsgrad,adagrad,nesterov,adam", "--sweep", "seed=0:2"]
+    proc = subprocess.Popen(
+        [*args, "--executor", "dask"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end and not any(
+            (tmp_path / "runs").glob("*/traces/batch-*.csv")
+        ):  # the first batch is back
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "sweep interrupted" in out
+    (sweep,) = (tmp_path / "runs").iterdir()
+    counts = json.loads((sweep / "summary.json").read_text())["counts"]
+    assert counts.get("pending", 0) > 0 and counts.get("completed", 0) > 0
+    res = subprocess.run(
+        [os.sys.executable, "-m", "optrun", "resume", str(sweep), "--executor", "dask"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads((sweep / "summary.json").read_text())["counts"] == {"completed": 10}
+    assert json.loads((sweep / "meta.resume.json").read_text())["executor"] == "dask"
