@@ -36,7 +36,7 @@ from .signals import Signals
 
 INSTALL = "--executor dask needs Dask's distributed scheduler: pip install 'optrun[dask]'"
 RETRIES = 2  # a batch whose worker died runs again at most this many times (Dask's retries)
-CONNECT_S = 30.0  # how long to wait for a scheduler (and for a LocalCluster's workers)
+CONNECT_S = 10.0  # how long to wait for a scheduler, and for the client and cluster to close
 POLL_S = 0.02  # how often the client looks at the signals while no batch comes back
 
 Rows = list[dict[str, Any]]
@@ -114,6 +114,20 @@ def check_imports(refs: list[tuple[str, str, str | None]]) -> str | None:
 # ------------------------------------------------------------------------------ the client
 
 
+def reachable(scheduler: str) -> None:
+    """Raise a one-line error when a ``tcp://HOST:PORT`` scheduler does not answer (a client that
+    fails to connect leaves a traceback behind when it is collected)."""
+    if not scheduler.startswith("tcp://"):
+        return
+    host, _, port = scheduler[len("tcp://") :].rpartition(":")
+    if not port.isdigit() or not host:
+        raise OptrunError(f"--scheduler '{scheduler}': give tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_S).close()
+    except OSError as e:
+        raise OptrunError(f"cannot reach the Dask scheduler at {scheduler}: {e.strerror or e}") from None
+
+
 @contextlib.contextmanager
 def sigint_ignored() -> Iterator[None]:
     """SIGINT ignored inside the block (from the main thread), so that the processes started
@@ -143,9 +157,12 @@ class DaskExecutor:
         distributed = require_distributed()
         self.cluster = None
         if scheduler:
+            reachable(scheduler)
             try:
                 self.client = distributed.Client(scheduler, timeout=CONNECT_S, set_as_default=False)
-            except (OSError, TimeoutError) as e:
+            except ValueError as e:
+                raise OptrunError(f"--scheduler '{scheduler}': {e} (e.g. tcp://10.0.0.5:8786)") from None
+            except OSError as e:  # (TimeoutError too)
                 raise OptrunError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
         else:
             with sigint_ignored():  # the worker processes inherit it: a terminal's Ctrl-C is the client's

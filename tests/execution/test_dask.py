@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -290,3 +291,38 @@ def test_ctrl_c_on_the_cli_keeps_finished_batches_and_resume_finishes_on_dask(tm
     assert res.returncode == 0, res.stderr
     assert json.loads((sweep / "summary.json").read_text())["counts"] == {"completed": 10}
     assert json.loads((sweep / "meta.resume.json").read_text())["executor"] == "dask"
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path, configs_dir):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for address, says in [
+        (f"tcp://127.0.0.1:{port}", "cannot reach the Dask scheduler"),
+        ("tcp://x", "HOST:PORT"),
+    ]:
+        res = CliRunner().invoke(
+            cli,
+            ["run", str(configs_dir / "amsgrad.yaml"), "--sweep", "seed=0:2", "--executor", "dask"]
+            + ["--scheduler", address, "--runs-dir", str(tmp_path / "runs")],
+        )
+        assert res.exit_code == 2 and says in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_one_run_with_executor_dask_runs_here_with_a_note(tmp_path, configs_dir):
+    res = CliRunner().invoke(
+        cli,
+        ["run", str(configs_dir / "amsgrad.yaml"), "iterations=5", "--executor", "dask"]
+        + ["--scheduler", "tcp://x", "--runs-dir", str(tmp_path / "runs")],
+    )
+    assert res.exit_code == 0, res.output
+    assert "one run, not a sweep: it runs here (--executor dask)" in res.output
+
+
+def test_scheduler_needs_executor_dask(tmp_path, configs_dir):
+    res = CliRunner().invoke(
+        cli,
+        ["run", str(configs_dir / "amsgrad.yaml"), "--scheduler", "tcp://h:1", "--runs-dir", str(tmp_path)],
+    )
+    assert res.exit_code == 2 and "--scheduler needs --executor dask" in res.output
