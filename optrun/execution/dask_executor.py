@@ -8,9 +8,10 @@ of its files (the trace, a points file), which the client writes once, each whol
 name. What travels is configs and results, not code: optrun and the users' modules must be
 importable on the workers (checked on every worker before the sweep starts).
 
-Signals (as :mod:`optrun.execution.executors` says): after a first SIGINT/SIGTERM the client
-cancels every batch not yet back (their members stay ``pending``, for ``optrun resume``) and
-keeps the finished ones. A worker that dies mid-batch has the batch retried by Dask; a batch that
+Signals: after a first SIGINT/SIGTERM the client cancels every batch not yet back (their members
+stay ``pending``, for ``optrun resume``; unlike the local pool, a running batch's partial rows are
+not awaited) and keeps the finished ones; the batches already running on the workers see a Dask
+``Event`` and stop after their current step (a cancelled task's thread cannot be killed). A worker that dies mid-batch has the batch retried by Dask; a batch that
 keeps killing workers (``KilledWorker``) comes back as failed members with the reason.
 
 ``distributed`` is imported only here, and only when a :class:`DaskExecutor` is made.
@@ -38,6 +39,7 @@ INSTALL = "--executor dask needs Dask's distributed scheduler: pip install 'optr
 RETRIES = 2  # a batch whose worker died runs again at most this many times (Dask's retries)
 CONNECT_S = 10.0  # how long to wait for a scheduler, and for the client and cluster to close
 POLL_S = 0.02  # how often the client looks at the signals while no batch comes back
+STOP_POLL_S = 0.5  # how often a running batch asks whether the sweep was stopped
 
 Rows = list[dict[str, Any]]
 Progress = Callable[[BatchJob, float], None]
@@ -73,11 +75,35 @@ def worker_name() -> str:
         return socket.gethostname()
 
 
-def remote_batch(batch: int, indices: list[int], configs: list) -> dict[str, Any]:
+def stop_poller(event: str | None) -> Callable[[], bool]:
+    """On a worker: has the client set the Dask ``Event`` named ``event`` (the sweep was stopped)?
+    Asked of the scheduler at most every :data:`STOP_POLL_S`: a cancelled batch's thread cannot be
+    killed, so it stops itself between two steps instead of running to its end."""
+    if event is None:
+        return lambda: False
+    from distributed import Event
+
+    ev, due = Event(event), [time.monotonic() + STOP_POLL_S]
+
+    def stopped() -> bool:
+        now = time.monotonic()
+        if now < due[0]:
+            return False
+        due[0] = now + STOP_POLL_S
+        try:
+            return ev.is_set()
+        except (OSError, RuntimeError, TimeoutError):  # no scheduler to ask: keep going
+            return False
+
+    return stopped
+
+
+def remote_batch(batch: int, indices: list[int], configs: list, stop: str | None = None) -> dict[str, Any]:
     """One batch on a worker, in a temporary folder of its own: its rows, the bytes of the files
-    it wrote (by their path in the sweep folder), and who ran it."""
+    it wrote (by their path in the sweep folder), and who ran it. It stops between two steps once
+    the client sets the Dask event ``stop`` (its result is then not waited for)."""
     with tempfile.TemporaryDirectory(prefix="optrun-batch-") as tmp:
-        rows = run_batch(tmp, batch, indices, configs, should_stop=lambda: False)
+        rows = run_batch(tmp, batch, indices, configs, should_stop=stop_poller(stop))
         files = batch_files(tmp, batch)
     where = worker_name()
     for row in rows:  # a failure says where it happened (a module missing on one machine)
@@ -216,11 +242,14 @@ class DaskExecutor:
         stopped: Callable[[], bool],
         progress: Progress | None = None,
     ) -> Iterator[tuple[BatchJob, Rows | None]]:
-        from distributed import as_completed
+        from distributed import Event, as_completed
 
         client = self.client
+        stop = Event(client=client)  # set when the sweep stops: the running batches stop too
         futs = {
-            client.submit(remote_batch, job.batch, job.indices, job.configs, pure=False, retries=RETRIES): job
+            client.submit(
+                remote_batch, job.batch, job.indices, job.configs, stop.name, pure=False, retries=RETRIES
+            ): job
             for job in jobs
         }
         pending = dict(futs)
@@ -236,6 +265,8 @@ class DaskExecutor:
         finally:
             if pending:  # a signal, or the sweep fails fast: the batches not back are not waited for
                 client.cancel(list(pending), force=True)
+                with contextlib.suppress(OSError, TimeoutError):
+                    stop.set()
         for job in sorted(pending.values(), key=lambda j: j.batch):  # their members stay pending
             yield job, None
 

@@ -326,3 +326,33 @@ def test_scheduler_needs_executor_dask(tmp_path, configs_dir):
         ["run", str(configs_dir / "amsgrad.yaml"), "--scheduler", "tcp://h:1", "--runs-dir", str(tmp_path)],
     )
     assert res.exit_code == 2 and "--scheduler needs --executor dask" in res.output
+
+
+def test_a_stopped_sweep_stops_the_batches_running_on_the_workers(tmp_path, executor):
+    # a cancelled task's thread cannot be killed: the batch itself stops between two steps
+    mod = f"daskcount_{uuid.uuid4().hex[:8]}"
+    calls = tmp_path / "calls"
+    (tmp_path / f"{mod}.py").write_text(
+        "import time\nimport numpy as np\n"
+        f"def f(x):\n    time.sleep(0.002)\n    open({str(calls)!r}, 'a').write('.')\n"
+        "    return np.sum(x * x, axis=-1)\n"
+        "def g(x):\n    return 2 * x\n"
+    )
+    plan = user_plan(tmp_path, mod, iterations=5000)  # 10 s a batch, were it not stopped
+    full = 4 * 5000
+
+    def stop_once_running():
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end and (not calls.exists() or calls.stat().st_size < 20):
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_once_running, daemon=True).start()
+    out = execute_sweep(plan, str(tmp_path / "runs"), executor=executor)
+    assert out.exit_code == 143 and out.summary["counts"] == {"pending": 12}
+    assert files(out.path) == {}  # nothing came back: nothing written
+    seen, end = -1, time.monotonic() + WAIT_S
+    while time.monotonic() < end and calls.stat().st_size != seen:  # until the workers are quiet
+        seen = calls.stat().st_size
+        time.sleep(1.0)
+    assert seen < full / 4  # far from the 20,000 calls the batches would make
