@@ -17,6 +17,63 @@ runs_dir_option = click.option(
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only the result line.")
 
 
+executor_option = click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where a sweep's batches run: local, a process pool on this machine; dask, a Dask "
+    "cluster (--scheduler, else a LocalCluster of --workers processes on 127.0.0.1; needs "
+    "pip install 'optrun[dask]'). A single run always runs here.",
+)
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    envvar="OPTRUN_DASK_SCHEDULER",
+    show_envvar=True,
+    default=None,
+    help="The Dask scheduler of --executor dask, e.g. tcp://10.0.0.5:8786 (default: start a "
+    "LocalCluster here, closed at the end).",
+)
+
+
+def executor_options(f):
+    """``--executor`` and ``--scheduler``, shared by ``optrun run`` and ``optrun resume``."""
+    return executor_option(scheduler_option(f))
+
+
+def check_executor(executor: str, scheduler: str | None) -> None:
+    """``--scheduler`` on the command line needs ``--executor dask``; ``--executor dask`` needs
+    dask[distributed] (one line, exit 2, before any folder is made)."""
+    ctx = click.get_current_context()
+    if scheduler and executor != "dask" and ctx.get_parameter_source("scheduler").name == "COMMANDLINE":
+        raise click.UsageError("--scheduler needs --executor dask")
+    if executor == "dask":
+        from ..execution.dask_executor import require_distributed
+
+        require_distributed()
+
+
+def open_executor(executor: str, scheduler: str | None, workers: int | None, configs: list):
+    """A context giving the executor of a sweep: None (the local pool) or a connected
+    :class:`~optrun.execution.dask_executor.DaskExecutor`, closed at the end, whose workers were
+    checked to import the user code of ``configs``."""
+    import contextlib
+
+    if executor != "dask":
+        return contextlib.nullcontext(None)
+    from ..execution.dask_executor import DaskExecutor
+
+    ex = DaskExecutor(scheduler, workers)
+    try:
+        ex.check(configs)
+    except BaseException:
+        ex.close()
+        raise
+    return ex
+
+
 def format_option(*choices: str, default: str = "table"):
     return click.option(
         "--format",

@@ -6,7 +6,14 @@ import sys
 
 import click
 
-from .options import complete_runs, quiet_option, runs_dir_option
+from .options import (
+    check_executor,
+    complete_runs,
+    executor_options,
+    open_executor,
+    quiet_option,
+    runs_dir_option,
+)
 from .selectors import SelectorCommand, check_selectors
 
 
@@ -18,9 +25,11 @@ from .selectors import SelectorCommand, check_selectors
     "--workers",
     type=click.IntRange(1, 256),
     default=None,
-    help="Processes for a sweep's remaining batches (default: the number of cores).",
+    help="Processes for a sweep's remaining batches (default: the number of cores); with "
+    "--executor dask and no --scheduler, the LocalCluster's workers.",
 )
-def resume(run_selector, runs_dir, quiet, workers):
+@executor_options
+def resume(run_selector, runs_dir, quiet, workers, executor, scheduler):
     """Continue RUN where it stopped.
 
     A run (interrupted by Ctrl-C or SIGTERM, crashed, or failed, e.g. on a full
@@ -34,10 +43,14 @@ def resume(run_selector, runs_dir, quiet, workers):
     sweep (or a resume of one still running) exits 2 naming the process that
     writes it.
 
+    A sweep resumes locally or on a Dask cluster (--executor dask), whatever ran
+    its first part; a single run always resumes here.
+
     \b
     Examples:
       optrun resume last
       optrun resume 20261122-0451
+      optrun resume last --executor dask --scheduler tcp://head:8786
     """
     from ..execution.run import resume_run
     from ..store.parts import folder_kind, member_of
@@ -45,6 +58,7 @@ def resume(run_selector, runs_dir, quiet, workers):
     from .console import PlainReporter, PlainSweepReporter, result_line, sweep_result_line
 
     check_selectors([run_selector])
+    check_executor(executor, scheduler)
     from ..errors import RunSelectionError
 
     path = resolve_run(run_selector, runs_dir)
@@ -58,8 +72,14 @@ def resume(run_selector, runs_dir, quiet, workers):
     argv = ["optrun", *sys.argv[1:]]
     if kind == "sweep":
         from ..execution.sweep import resume_sweep
+        from ..store.records import config_path
+        from ..sweep import load_plan
 
-        outcome = resume_sweep(path, PlainSweepReporter(quiet=quiet), workers=workers, argv=argv)
+        configs = load_plan(config_path(path)).bases if executor == "dask" else []
+        with open_executor(executor, scheduler, workers, configs) as ex:
+            outcome = resume_sweep(
+                path, PlainSweepReporter(quiet=quiet), workers=workers, argv=argv, executor=ex
+            )
         click.echo(sweep_result_line(outcome))
     else:
         outcome = resume_run(path, PlainReporter(quiet=quiet), argv=argv)

@@ -9,7 +9,14 @@ import sys
 
 import click
 
-from .options import complete_config_args, quiet_option, runs_dir_option
+from .options import (
+    check_executor,
+    complete_config_args,
+    executor_options,
+    open_executor,
+    quiet_option,
+    runs_dir_option,
+)
 
 
 def _missing_equals(arg: str) -> str | None:
@@ -85,8 +92,10 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
     "--workers",
     type=click.IntRange(1, 256),
     default=None,
-    help="Processes for a sweep's batches (default: the number of cores).",
+    help="Processes for a sweep's batches (default: the number of cores); with --executor dask "
+    "and no --scheduler, the LocalCluster's workers.",
 )
+@executor_options
 @click.option(
     "--fail-fast", is_flag=True, help="Stop a sweep at the first failed member (default: keep going)."
 )
@@ -97,7 +106,7 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
     help="Also draw each run into its folder, as optrun plot does (contour.png for a 2-D "
     "objective, convergence.png otherwise); the path goes to stderr.",
 )
-def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast, plot):
+def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, executor, scheduler, fail_fast, plot):
     """Run one or more CONFIG files, each into a new folder under the runs folder.
 
     Overrides set any config key by its dotted path; values are typed by YAML rules
@@ -116,10 +125,13 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
       optrun run configs/amsgrad.yaml --sweep seed=0:10 --dry-run
       optrun run configs/amsgrad.yaml --dry-run > mine.yaml   # the resolved config
       cat mine.yaml | optrun run -
+      optrun run configs/amsgrad.yaml --sweep seed=0:1000 --executor dask   # a LocalCluster
+      optrun run configs/amsgrad.yaml --sweep seed=0:1000 --executor dask --scheduler tcp://head:8786
 
     A config with a sweep: block (or --sweep options) runs as a sweep: members that
     share algorithm, objective and dimension run as one vectorized batch, batches run
-    in a process pool, and one sweep folder holds a summary table and the traces.
+    in a process pool (or on a Dask cluster: --executor dask), and one sweep folder
+    holds a summary table and the traces.
 
     Exit status: 0 all runs completed and met their expect: block; 1 a run diverged,
     failed or missed its expect: block (a sweep: a member did, or a gate such as
@@ -132,6 +144,7 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     if verbose and quiet:
         raise click.UsageError("--verbose and --quiet contradict each other; give one")
     config_paths, overrides = split_args(args)
+    check_executor(executor, scheduler)
     plans = [load_plan(p, overrides, sweeps) for p in config_paths]  # validate all before running any
     for plan in plans:  # --quiet keeps the notes that change what runs (settings a swap dropped)
         for note in plan_notes(plan, quiet):
@@ -149,10 +162,15 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, fail_fast
     silent = quiet or fmt == "json"
     for plan in plans:
         if plan.is_sweep:
-            outcome = _run_sweep(plan, runs_dir, silent, verbose, workers, fail_fast, argv)
+            with open_executor(executor, scheduler, workers, plan.bases) as ex:
+                outcome = _run_sweep(plan, runs_dir, silent, verbose, workers, fail_fast, argv, ex)
             line = sweep_result_line(outcome)
             data = {"path": outcome.path, **{k: v for k, v in outcome.summary.items() if k != "rows"}}
         else:
+            if executor == "dask" and not quiet:
+                click.echo(
+                    f"note: {plan.source}: one run, not a sweep: it runs here (--executor dask)", err=True
+                )
             outcome = _run_one(plan, runs_dir, silent, verbose, argv)
             line = result_line(outcome)
             data = {"path": outcome.path, **outcome.summary}
@@ -176,14 +194,19 @@ def _run_one(plan, runs_dir: str, silent: bool, verbose: bool, argv: list[str]):
         return execute(plan.base, runs_dir, reporter, argv=argv, verbose=verbose)
 
 
-def _run_sweep(plan, runs_dir: str, silent: bool, verbose: bool, workers, fail_fast: bool, argv: list[str]):
-    """One sweep, reported by a bar on a terminal, plain lines otherwise."""
+def _run_sweep(
+    plan, runs_dir: str, silent: bool, verbose: bool, workers, fail_fast: bool, argv: list[str], executor
+):
+    """One sweep (through ``executor``, or the local pool when None), reported by a bar on a
+    terminal, plain lines otherwise."""
     from ..execution.sweep import execute_sweep  # multiprocessing: imported only for sweeps
     from .console import BarSweepReporter, PlainSweepReporter, use_bar
 
     reporter = BarSweepReporter() if use_bar(silent, verbose) else PlainSweepReporter(quiet=silent)
     with reporter:
-        return execute_sweep(plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast, argv=argv)
+        return execute_sweep(
+            plan, runs_dir, reporter, workers=workers, fail_fast=fail_fast, argv=argv, executor=executor
+        )
 
 
 def _picture(plan, path: str):

@@ -75,7 +75,7 @@ def execute_sweep(
     however many Ctrl-C arrive, the sweep ends ``interrupted`` with every finished member recorded.
     The batches run through ``executor`` when given, else serially (one worker or one batch) or in
     a local process pool of ``workers`` processes (default: the number of cores)."""
-    with Signals(SWEEP_NOTICE) as sig:
+    with Signals(getattr(executor, "notice", SWEEP_NOTICE)) as sig:
         if folder_path is None:
             folder = RunFolder.create(runs_dir, plan.base.name)
             lock = FolderLock.acquire(folder.path, f"sweep {folder.id}")
@@ -148,6 +148,7 @@ class _Sweep:
         self.stop_all = False
         self.next_save = time.monotonic() + SAVE_SECONDS
         self.folder = SweepFolder(path)
+        self.executor: Executor | None = None
 
     def start(self, workers: int | None, argv: list[str] | None, executor: Executor | None) -> Executor:
         """Write the folder's first files, tell the reporter, and choose the executor (``executor``
@@ -175,6 +176,7 @@ class _Sweep:
         }
         self.meta = meta_record(kinds, argv, started, {"workers": self.workers, "batches": len(self.batches)})
         executor = executor or executor_for(self.workers, len(self.batches))
+        self.meta.update(executor_record(executor))
         if isinstance(executor, ProcessPoolExecutor):
             executor.start()  # the workers start while the folder's first files are written
         try:
@@ -194,6 +196,7 @@ class _Sweep:
 
     def run(self, executor: Executor) -> None:
         """Every batch through ``executor``, each one's rows kept as it finishes."""
+        self.executor = executor
         jobs = [
             BatchJob(self.path, self.first_batch + b, idx, batch_configs(self.plan, idx))
             for b, idx in enumerate(self.batches)
@@ -293,6 +296,7 @@ class _Sweep:
             summary["gate"] = gate
         if sig.received is not None:
             summary["signal"] = signal_name(sig.received)
+        self.meta.update(executor_record(self.executor))
         self.meta["ended_at"] = summary["ended_at"]
         try:
             self._write_summary(summary)
@@ -344,6 +348,13 @@ def resume_sweep(
         lock=lock,
         executor=executor,
     )
+
+
+def executor_record(executor: Executor | None) -> dict[str, Any]:
+    """What meta.json records of the executor: ``executor`` ("local": this machine's processes, or
+    "dask" with its ``scheduler`` and ``workers_used``)."""
+    record = getattr(executor, "record", None)
+    return record() if record is not None else {"executor": "local"}
 
 
 def _resumable(path: str, run_id: str) -> tuple[Plan, list[dict[str, Any]] | None, list[int]]:

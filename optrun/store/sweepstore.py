@@ -95,6 +95,28 @@ def write_points(folder: str, batch: int, members, final_x, best_x) -> str:
     return name
 
 
+def batch_files(folder: str, batch: int) -> dict[str, bytes]:
+    """The files a batch wrote under ``folder`` (its trace, its points file), by their path relative
+    to the sweep folder: what a batch run on another machine hands back (see :func:`put_batch_files`)."""
+    out = {}
+    for name in (trace_name(batch), points_name(batch)):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                out[name.replace(os.sep, "/")] = f.read()
+    return out
+
+
+def put_batch_files(folder: str, files: dict[str, bytes]) -> None:
+    """Write the files of :func:`batch_files` into the sweep ``folder``, each whole under a
+    temporary name and then renamed (a reader never sees half a trace)."""
+    for name, data in files.items():
+        path = os.path.join(folder, *name.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_open(path, "wb") as f:
+            f.write(data)
+
+
 # ------------------------------------------------------------------------------ batch traces
 
 
