@@ -80,16 +80,26 @@ def build_optimizer(config: RunConfig, params: dict[str, Any] | None = None) -> 
     return build_variant(variant, params, run_backend(config), config.dim, schedule)
 
 
+#: ``auto`` takes numba for online rounds from this many rounds up: numba's first compile of a
+#: chunk loop takes seconds (once per cache), what numpy spends on about 100,000 rounds
+AUTO_NUMBA_ROUNDS = 100_000
+
+
 def run_backend(config: RunConfig) -> str:
     """The config's ``backend``, except that ``auto`` takes numba (when installed) for a built-in
-    online objective whose rounds run as compiled chunks (its gradient does not depend on x:
+    online objective whose rounds run as compiled chunks, at least :data:`AUTO_NUMBA_ROUNDS` of them (its gradient does not depend on x:
     :attr:`optrun.objectives.rounds.Rounds.chunks`), where numba is 25-60 times faster a round and
     the trace is the numpy backend's, byte for byte (at d = 1 no sum can be reordered)."""
     from .backends import numba_available
     from .objectives.resolve import is_user
 
     params = config.objective.params
-    if config.backend != "auto" or config.dim != 1 or is_user(params):
+    if (
+        config.backend != "auto"
+        or config.dim != 1
+        or is_user(params)
+        or config.iterations < AUTO_NUMBA_ROUNDS
+    ):
         return config.backend
     spec = get_objective(config.objective.name)
     if spec.online is None:

@@ -292,15 +292,18 @@ def test_ci_can_gate_an_online_run_on_its_average_regret(tmp_path):
 def test_auto_takes_numba_only_for_online_rounds_that_run_as_compiled_chunks():
     pytest.importorskip("numba")
     from optrun.config import validate
-    from optrun.problem import run_backend
+    from optrun.problem import AUTO_NUMBA_ROUNDS, run_backend
 
     def backend(**data):
         return run_backend(validate({"algorithm": "adam", **data}, "c.yaml"))
 
-    assert backend(objective="reddi-online") == "numba"
-    assert backend(objective={"name": "reddi-stochastic", "noise": {"std": 1.0}}) == "numba"
-    assert backend(objective="reddi-online", backend="numpy") == "numpy"
-    assert backend(objective={"name": "sphere", "dim": 1}) == "auto"  # (numpy at d = 1)
+    long = {"iterations": AUTO_NUMBA_ROUNDS}
+    assert backend(objective="reddi-online", **long) == "numba"
+    assert backend(objective={"name": "reddi-stochastic", "noise": {"std": 1.0}}, **long) == "numba"
+    assert backend(objective="reddi-online", backend="numpy", **long) == "numpy"
+    assert backend(objective={"name": "sphere", "dim": 1}, **long) == "auto"  # (numpy at d = 1)
+    # a short run would wait longer for numba's first compile than numpy takes for all of it
+    assert backend(objective="reddi-online", iterations=AUTO_NUMBA_ROUNDS - 1) == "auto"
 
 
 def test_compare_of_an_online_sweep_speaks_of_regret_and_pairs_by_seed(tmp_path):

@@ -125,7 +125,8 @@ def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, executor,
       optrun run configs/amsgrad.yaml --sweep seed=0:10 --dry-run
       optrun run configs/amsgrad.yaml --dry-run > mine.yaml   # the resolved config
       cat mine.yaml | optrun run -
-      optrun run configs/reddi-online.yaml     optrun run configs/reddi-online.yaml      # the AMSGrad paper's experiment    optrun run configs/reddi-online.yaml      # the AMSGrad paper's experiment optrun plot last   # the AMSGrad paper's experiment
+      optrun run configs/reddi-online.yaml             # the AMSGrad paper's experiment,
+      optrun plot last                                 # and its two panels
       optrun run configs/amsgrad.yaml --sweep seed=0:1000 --executor dask   # a LocalCluster
       optrun run configs/amsgrad.yaml --sweep seed=0:1000 --executor dask --scheduler tcp://head:8786
 

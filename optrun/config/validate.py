@@ -70,6 +70,7 @@ def validate(
     backend = _backend(c, data.get("backend", "auto"))
     name = _name(c, data.get("name"), algorithm, spec)
     stop = _stop(c, _section(data, "stop"))
+    _online_fits(c, spec, oparams, bounds, stop, "bounds" in data)
     expect = _expect(c, _section(data, "expect"))
     _check_expect_can_pass(c, expect, spec, dim, oparams)
     trace = _trace(c, _section(data, "trace"))
@@ -253,6 +254,35 @@ def _space(
     return dim, bounds, start
 
 
+def _online_fits(
+    c: Checker, spec: Any, oparams: dict[str, Any], bounds: Any, stop: StopConfig, given: bool
+) -> None:
+    """An online objective's f and gradient are one round's: a stop rule on them would end a run
+    on one lucky round. A built-in's x* (regret's reference) is the best point of its own box,
+    so other bounds are refused rather than measured against the wrong point."""
+    from ..objectives.resolve import is_user
+
+    online = bool(oparams.get("online")) if is_user(oparams) else spec.online is not None
+    if not online:
+        return
+    for key in ("f_target", "grad_norm"):
+        if getattr(stop, key) is not None:
+            raise c.fail(
+                f"stop.{key}",
+                "does not apply to an online objective: its f and gradient are one round's "
+                "(gate on regret with expect.avg_regret_max, or shorten iterations)",
+            )
+    if given and not is_user(oparams):
+        own = tuple(map(float, spec.bounds(len(bounds))[0]))
+        if any(tuple(b) != own for b in bounds):
+            raise c.fail(
+                "bounds",
+                f"'{spec.name}' is defined on [{own[0]:g}, {own[1]:g}] (its x* = "
+                f"{spec.minima(1)[0][0]:g} is measured against that box): leave bounds out or give "
+                f"[{own[0]:g}, {own[1]:g}]",
+            )
+
+
 def _default_bounds(c: Checker, spec: Any, dim: int) -> list[tuple[float, float]] | UniformBounds:
     """The objective's own bounds for ``dim``; a user objective has none, so they must be given."""
     if spec.bounds is None:
@@ -354,10 +384,14 @@ def _check_expect_can_pass(
     if expect.avg_regret_max is not None:
         online = oparams.get("online") and oparams.get("minima") if is_user(oparams) else spec.online
         if not online:
+            hint = (
+                "give objective.minima: the x* regret is measured against"
+                if is_user(oparams) and oparams.get("online")
+                else f"'{spec.name}' is not one; see optrun objectives"
+            )
             raise c.fail(
                 "expect.avg_regret_max",
-                "can never pass: regret needs an online objective whose x* is known "
-                f"('{spec.name}' is not one; see optrun objectives)",
+                f"can never pass: regret needs an online objective whose x* is known ({hint})",
             )
     where = "give objective.f_min" if is_user(oparams) else f"'{spec.name}' has none"
     for key in ("f_gap_max", "f_gap_median_max"):

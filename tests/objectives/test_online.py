@@ -85,6 +85,20 @@ def _config(objective, **top):
     return validate({"objective": objective, "algorithm": "adam", **top}, "c.yaml")
 
 
+def test_a_users_online_function_without_x_star_is_told_to_give_minima():
+    with pytest.raises(ConfigError) as e:
+        validate(
+            {
+                "objective": {"function": "m:f", "online": True},
+                "bounds": [[-1.0, 1.0]],
+                "algorithm": "adam",
+                "expect": {"avg_regret_max": 0.1},
+            },
+            "c.yaml",
+        )
+    assert "give objective.minima" in str(e.value)
+
+
 def test_an_online_config_resolves_to_one_dimension_on_its_box():
     c = _config("reddi-online")
     assert c.dim == 1 and list(c.bounds) == [(-1.0, 1.0)]
@@ -109,6 +123,10 @@ def test_an_online_config_resolves_to_one_dimension_on_its_box():
         ({"name": "reddi-online", "period": 0}, {}, "objective.period", "1"),
         ("reddi-online", {"constraint": "ball"}, "constraint", "none, box"),
         ("reddi-online", {"constraint": "box", "start": [2.0]}, "start", "outside the bounds"),
+        ("reddi-theorem1", {"bounds": [[-2.0, 3.0]]}, "bounds", "defined on [-1, 1]"),
+        ("reddi-online", {"stop": {"f_target": -5.0}}, "stop.f_target", "one round's"),
+        ("reddi-stochastic", {"stop": {"grad_norm": 1.0}}, "stop.grad_norm", "one round's"),
+        ("sphere", {"expect": {"avg_regret_max": 0.1}}, "expect.avg_regret_max", "see optrun objectives"),
     ],
 )
 def test_bad_online_configs_name_the_key(objective, top, key, words):
