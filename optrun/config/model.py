@@ -136,6 +136,13 @@ class RunConfig:
         new.__dict__.update(self.__dict__, seed=seed)
         return new
 
+    def with_source(self, source: str) -> RunConfig:
+        """This config read from ``source`` (an absolute path, for a process elsewhere whose
+        working folder differs), sharing every section object."""
+        new = object.__new__(RunConfig)
+        new.__dict__.update(self.__dict__, source=source)
+        return new
+
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain YAML-ready data, in the documented key order."""
         return {

@@ -27,6 +27,7 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -113,15 +114,36 @@ def remote_batch(batch: int, indices: list[int], configs: list, stop: str | None
 
 
 def user_refs(configs: list) -> list[tuple[str, str, str | None]]:
-    """The user functions ``(ref, role, config source)`` the configs import."""
+    """The user code ``(ref, role, config source)`` the configs import: objective and gradient
+    functions, and a user optimizer's factory (``algorithm.name: "module:factory"``)."""
     refs = []
     for cfg in configs:
         params = cfg.objective.params or {}
-        for key, role in (("function", "objective function"), ("gradient", "gradient function")):
-            ref = params.get(key)
+        wanted = [
+            (params.get("function"), "objective function"),
+            (params.get("gradient"), "gradient function"),
+        ]
+        if ":" in cfg.algorithm.name:
+            wanted.append((cfg.algorithm.name, "user optimizer"))
+        for ref, role in wanted:
             if isinstance(ref, str) and (ref, role, cfg.source) not in refs:
                 refs.append((ref, role, cfg.source))
     return refs
+
+
+def located(configs: list) -> list:
+    """``configs`` whose ``source`` is an absolute path: a worker's working folder is not this
+    process's, and a user module is looked for beside the config file."""
+    here: dict[str, str] = {}
+    out = []
+    for cfg in configs:
+        if os.path.isabs(cfg.source):
+            out.append(cfg)
+            continue
+        if cfg.source not in here:
+            here[cfg.source] = os.path.abspath(cfg.source)
+        out.append(cfg.with_source(here[cfg.source]))
+    return out
 
 
 def check_imports(refs: list[tuple[str, str, str | None]]) -> str | None:
@@ -141,10 +163,12 @@ def check_imports(refs: list[tuple[str, str, str | None]]) -> str | None:
 
 
 def reachable(scheduler: str) -> None:
-    """Raise a one-line error when a ``tcp://HOST:PORT`` scheduler does not answer (a client that
-    fails to connect leaves a traceback behind when it is collected)."""
+    """Raise a one-line error when ``scheduler`` is not a ``tcp://HOST:PORT`` address or does not
+    answer (a client that fails to connect leaves a traceback behind when it is collected)."""
     if not scheduler.startswith("tcp://"):
-        return
+        raise OptrunError(
+            f"--scheduler '{scheduler}': optrun connects to tcp://HOST:PORT addresses, e.g. tcp://10.0.0.5:8786"
+        )
     host, _, port = scheduler[len("tcp://") :].rpartition(":")
     if not port.isdigit() or not host:
         raise OptrunError(f"--scheduler '{scheduler}': give tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
@@ -156,17 +180,19 @@ def reachable(scheduler: str) -> None:
 
 @contextlib.contextmanager
 def sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored inside the block (from the main thread), so that the processes started
-    there keep ignoring it: a terminal's Ctrl-C reaches every process of its group, and the
-    LocalCluster's workers must not die of it (with tracebacks) while the client stops the sweep."""
+    """SIGINT blocked inside the block (from the main thread), so that the processes started
+    there keep it blocked (a signal mask survives fork and exec): a terminal's Ctrl-C reaches
+    every process of its group, and the LocalCluster's workers must not die of it (with
+    tracebacks) while the client stops the sweep. This process gets a SIGINT that came during
+    the block when it ends (blocked, not ignored: the Ctrl-C is not lost)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class DaskExecutor:
@@ -191,7 +217,10 @@ class DaskExecutor:
             except OSError as e:  # (TimeoutError too)
                 raise OptrunError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
         else:
-            with sigint_ignored():  # the worker processes inherit it: a terminal's Ctrl-C is the client's
+            # the worker processes inherit it: a terminal's Ctrl-C is the client's; and no warning
+            # that the scheduler's (unused) web server found port 8787 taken
+            with sigint_ignored(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers or os.cpu_count() or 1,
                     threads_per_worker=1,
@@ -203,7 +232,14 @@ class DaskExecutor:
             self.client = distributed.Client(self.cluster, set_as_default=False)
         self.scheduler = self.client.scheduler.address
         self.used: set[str] = set()  # the workers that handed back a batch
-        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        n = len(self.client.scheduler_info().get("workers", {}))
+        if n == 0:
+            self.close()
+            raise OptrunError(
+                f"the Dask scheduler at {self.scheduler} has no workers: start some "
+                f"(dask worker {self.scheduler}) or leave --scheduler out for a LocalCluster here"
+            )
+        self.workers = n
 
     def __enter__(self) -> DaskExecutor:
         return self
@@ -223,7 +259,7 @@ class DaskExecutor:
     def check(self, configs: list) -> None:
         """Raise :class:`WorkerSetupError` (one line naming the worker and the module) when a
         worker cannot import the user functions ``configs`` name."""
-        refs = user_refs(configs)
+        refs = user_refs(located(configs))
         if not refs:
             return
         answers = self.client.run(check_imports, refs)
@@ -248,7 +284,13 @@ class DaskExecutor:
         stop = Event(client=client)  # set when the sweep stops: the running batches stop too
         futs = {
             client.submit(
-                remote_batch, job.batch, job.indices, job.configs, stop.name, pure=False, retries=RETRIES
+                remote_batch,
+                job.batch,
+                job.indices,
+                located(job.configs),
+                stop.name,
+                pure=False,
+                retries=RETRIES,
             ): job
             for job in jobs
         }
@@ -281,6 +323,13 @@ class DaskExecutor:
             return worker_failed_rows(job, e)
         finally:
             fut.release()
-        put_batch_files(job.folder, out["files"])
+        try:
+            put_batch_files(job.folder, out["files"])
+        except OSError as e:  # a full disk here: the batch's members failed, as on the local pool
+            why = f"writing the batch's trace failed: {e.strerror or e}"
+            return [
+                {"status": "failed", "stop_reason": "error", "error": why, "iterations": None}
+                for _ in job.indices
+            ]
         self.used.add(out["worker"])
         return out["rows"]

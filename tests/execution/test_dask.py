@@ -356,3 +356,41 @@ def test_a_stopped_sweep_stops_the_batches_running_on_the_workers(tmp_path, exec
         seen = calls.stat().st_size
         time.sleep(1.0)
     assert seen < full / 4  # far from the 20,000 calls the batches would make
+
+
+def test_a_user_optimizer_is_checked_on_the_workers_too(configs_dir, monkeypatch):
+    from optrun.execution.dask_executor import user_refs
+
+    monkeypatch.chdir(configs_dir / "examples")
+    plan = load_plan("user-optimizer.yaml", (), ("seed=0:2",))
+    refs = user_refs(plan.members)
+    assert [(ref, role) for ref, role, _ in refs] == [(plan.members[0].algorithm.name, "user optimizer")]
+
+
+def test_configs_travel_with_absolute_sources(tmp_path, monkeypatch):
+    from optrun.execution.dask_executor import located
+
+    user_plan(tmp_path, slow_objective(tmp_path))  # writes MOD.yaml beside its module
+    (cfg,) = tmp_path.glob("*.yaml")
+    monkeypatch.chdir(tmp_path)
+    plan = load_plan(cfg.name, (), ("seed=0:3",))  # a relative path, as a user types it
+    assert not os.path.isabs(plan.members[0].source)
+    moved = located(plan.members)
+    assert all(os.path.isabs(c.source) for c in moved)
+    assert {os.path.dirname(c.source) for c in moved} == {str(tmp_path)}
+    assert [c.seed for c in moved] == [c.seed for c in plan.members]  # only the source changed
+
+
+def test_other_schedulers_and_an_empty_cluster_are_one_line(tmp_path, configs_dir):
+    from optrun.errors import OptrunError
+    from optrun.execution.dask_executor import reachable
+
+    for bad in ("tls://127.0.0.1:1", "inproc://x", "127.0.0.1:8786"):
+        with pytest.raises(OptrunError, match=r"tcp://HOST:PORT"):
+            reachable(bad)
+    empty = distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None)
+    try:
+        with pytest.raises(OptrunError, match="has no workers"):
+            DaskExecutor(empty.scheduler_address)
+    finally:
+        empty.close(timeout=WAIT_S)
