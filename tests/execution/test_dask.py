@@ -167,7 +167,7 @@ class SignalAfterFirstBatch:
 
 
 def test_an_interrupted_client_leaves_a_sweep_resume_finishes(tmp_path, executor, cluster):
-    plan = user_plan(tmp_path, slow_objective(tmp_path, 0.01))  # 0.4 s a batch: two still out
+    plan = user_plan(tmp_path, slow_objective(tmp_path, 0.05))  # 2 s a batch: two still out, even under load
     whole = execute_sweep(plan, str(tmp_path / "local"), workers=2)
     cut = execute_sweep(plan, str(tmp_path / "dask"), SignalAfterFirstBatch(), executor=executor)
     assert cut.exit_code == 143 and cut.summary["status"] == "interrupted"
