@@ -247,7 +247,7 @@ def test_a_batch_that_keeps_killing_workers_is_failed_members_and_the_sweep_goes
 
 
 def test_ctrl_c_on_the_cli_keeps_finished_batches_and_resume_finishes_on_dask(tmp_path, cluster):
-    mod = slow_objective(tmp_path, 0.02)
+    mod = slow_objective(tmp_path, 0.04)  # 2.4 s a batch: some still out when the signal lands
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         yaml.safe_dump(
