@@ -186,6 +186,9 @@ def f(x, t):
 
 def wrong(x, t):
     return x[:, 0], x[:, 0]
+
+def boom(x, t):
+    raise ValueError("no such round")
 """
 
 
@@ -318,3 +321,19 @@ def test_compare_of_an_online_sweep_speaks_of_regret_and_pairs_by_seed(tmp_path)
     assert out.startswith("final average regret across seeds (lower is better)")
     assert "f - f* <= t" not in out  # no f-targets for an online objective
     assert "Wilcoxon signed-rank tests of the members paired by seed" in out and "6 pairs by seed" in out
+
+
+def test_a_users_online_function_that_raises_is_one_line_naming_it_and_the_round(tmp_path):
+    (tmp_path / "mine.py").write_text(USER_ONLINE)
+    cfg = write(
+        tmp_path,
+        {
+            "objective": {"function": "mine:boom", "online": True},
+            "bounds": [[-1.0, 1.0]],
+            "algorithm": "adam",
+        },
+    )
+    res = invoke("run", cfg, "--runs-dir", tmp_path / "runs")
+    assert res.exit_code == 2
+    (line,) = res.output.strip().splitlines()
+    assert "online function 'mine:boom' raised ValueError at round 1: no such round" in line

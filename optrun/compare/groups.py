@@ -261,13 +261,7 @@ def mann_whitney_verdict(a: GroupStats, b: GroupStats, alpha: float, metric_labe
         f"median {fmt_number(first.median)} vs {fmt_number(second.median)}, n = {first.n} vs {second.n}, "
         f"P({first.label} better) = {p_first:.2f}; Mann-Whitney min(U_A, U_B) = {min(res.u1, res.u2):g} ({res.method})"
     )
-    if better is None:
-        line = (
-            f"no significant difference in {metric_label} between {a.label} and {b.label} "
-            f"(p = {res.p_value:.3g} >= {alpha:g}): {figures}"
-        )
-    else:
-        line = f"{first.label} beats {second.label} on {metric_label} (p = {res.p_value:.3g} < {alpha:g}): {figures}"
+    line = verdict_line(a, b, first, second, better, metric_label, res.p_value, alpha, figures)
     return TestResult(
         a.label,
         b.label,
@@ -284,6 +278,20 @@ def mann_whitney_verdict(a: GroupStats, b: GroupStats, alpha: float, metric_labe
         better,
         line,
     )
+
+
+def verdict_line(
+    a, b, first, second, better, metric_label: str, p: float, alpha: float, figures: str, tag: str = ""
+) -> str:
+    """A two-sided test's one-line verdict: which side beats the other on ``metric_label`` (or
+    that neither does), the p-value against ``alpha`` (``tag`` before it: ``"paired, "``), then
+    the ``figures``."""
+    if better is None:
+        return (
+            f"no significant difference in {metric_label} between {a.label} and {b.label} "
+            f"({tag}p = {p:.3g} >= {alpha:g}): {figures}"
+        )
+    return f"{first.label} beats {second.label} on {metric_label} ({tag}p = {p:.3g} < {alpha:g}): {figures}"
 
 
 def member_entity(sweep: Any, row: dict[str, Any], section: str) -> str | None:

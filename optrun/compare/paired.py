@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..store.values import value_key
-from .groups import GroupStats, TestResult, mann_whitney_verdict
+from .groups import GroupStats, TestResult, mann_whitney_verdict, verdict_line
 from .metrics import fmt_number
 from .wilcoxon import paired_differences, wilcoxon_signed_rank
 
@@ -94,16 +94,7 @@ def wilcoxon_verdict(
         + (f" ({ties} equal)" if ties else "")
         + f"; Wilcoxon signed-rank min(W+, W-) = {res.statistic:g} ({res.method})"
     )
-    if better is None:
-        line = (
-            f"no significant difference in {metric_label} between {a.label} and {b.label} "
-            f"(paired, p = {res.p_value:.3g} >= {alpha:g}): {figures}"
-        )
-    else:
-        line = (
-            f"{first.label} beats {second.label} on {metric_label} "
-            f"(paired, p = {res.p_value:.3g} < {alpha:g}): {figures}"
-        )
+    line = verdict_line(a, b, first, second, better, metric_label, res.p_value, alpha, figures, "paired, ")
     return TestResult(
         a.label,
         b.label,

@@ -179,7 +179,7 @@ def reachable(scheduler: str) -> None:
 
 
 @contextlib.contextmanager
-def sigint_ignored() -> Iterator[None]:
+def sigint_blocked() -> Iterator[None]:
     """SIGINT blocked inside the block (from the main thread), so that the processes started
     there keep it blocked (a signal mask survives fork and exec): a terminal's Ctrl-C reaches
     every process of its group, and the LocalCluster's workers must not die of it (with
@@ -219,7 +219,7 @@ class DaskExecutor:
         else:
             # the worker processes inherit it: a terminal's Ctrl-C is the client's; and no warning
             # that the scheduler's (unused) web server found port 8787 taken
-            with sigint_ignored(), warnings.catch_warnings():
+            with sigint_blocked(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers or os.cpu_count() or 1,

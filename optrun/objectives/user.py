@@ -64,7 +64,7 @@ def load_callable(ref: str, role: str, source: str | None = None, recorded: Sequ
         if isinstance(e, SyntaxError):  # its own text already ends with "(file, line N)": once
             what = f"{e.msg} ({os.path.basename(e.filename or '?')}, line {e.lineno})"
         else:
-            what = _first_line(e)
+            what = first_line(e)
         raise UserCodeError(
             f"{role} '{ref}': importing '{mod_name}' raised {type(e).__name__}: {what}"
         ) from None
@@ -137,7 +137,7 @@ def not_found(name: str, dirs: list[str]) -> str:
     return f"cannot import module '{name}' (looked in {', '.join(dirs)} and the installed packages)"
 
 
-def _first_line(e: BaseException) -> str:
+def first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else "(no message)"
 
@@ -170,7 +170,7 @@ class UserFunction:
         except (OptrunError, Interrupt):
             raise
         except BaseException as e:  # noqa: BLE001 - user code may raise anything (SystemExit too): one line
-            raise self._fail(f"raised {type(e).__name__}: {_first_line(e)}") from None
+            raise self._fail(f"raised {type(e).__name__}: {first_line(e)}") from None
         arr = self._numbers(out)
         if isinstance(arr, str):
             raise self._fail(arr)
@@ -252,7 +252,7 @@ class UserFunction:
         except (OptrunError, Interrupt):
             raise  # an overrun (EvaluationTimeout) or a real Ctrl-C
         except BaseException as e:  # noqa: BLE001 - user code may raise anything, SystemExit too
-            return f"raised {type(e).__name__}: {_first_line(e)}"
+            return f"raised {type(e).__name__}: {first_line(e)}"
         return self._numbers(out)
 
 

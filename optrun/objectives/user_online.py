@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import OptrunError, UserCodeError
 from ..signals import Interrupt, call_user
 from .base import Objective, OnlineFunction
-from .user import check_start, load_callable, probe_points
+from .user import check_start, first_line, load_callable, probe_points
 
 CONVENTION = "f(x, t) with x of shape (S, d) must return (values of shape (S,), gradients of shape (S, d))"
 
@@ -47,8 +47,7 @@ class OnlineUserFunction:
         except (OptrunError, Interrupt):
             raise
         except BaseException as e:  # noqa: BLE001 - user code may raise anything: one line
-            first = (str(e).strip().splitlines() or ["(no message)"])[0]
-            raise self._fail(f"raised {type(e).__name__} at round {t}: {first}") from None
+            raise self._fail(f"raised {type(e).__name__} at round {t}: {first_line(e)}") from None
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise self._fail(f"returned {type(out).__name__}; {CONVENTION}")
         try:
