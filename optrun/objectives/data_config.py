@@ -21,17 +21,30 @@ anywhere); :func:`prepare` reads the data and builds the training and test objec
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .base import Objective
 from .data import DataError, Dataset, load, same_columns
 from .data_losses import KINDS, DataLoss, data_loss, on_test
 from .data_optimum import Optimum, cached_optimum
 from .data_prep import KINDS as SYNTHETIC_KINDS
 from .data_prep import Standardization, split, synthetic
-from .resolve import ObjectiveKeyError
+
+
+class ObjectiveKeyError(ValueError):
+    """A bad value under ``objective.<key>`` of a learning objective; config validation adds file
+    and line."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key, self.message = key, message
+
 
 KEYS = (
     "name",
@@ -56,7 +69,7 @@ FITS = {
 
 
 def is_learning(raw: dict[str, Any]) -> bool:
-    return raw.get("name") in KINDS and "data" in raw
+    return raw.get("name") in KINDS
 
 
 def _bool(key: str, v: Any) -> bool:
@@ -122,6 +135,8 @@ def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     unknown = [k for k in raw if k not in KEYS]
     if unknown:
         raise ObjectiveKeyError(unknown[0], f"unknown key for a data objective (it takes {', '.join(KEYS)})")
+    if "data" not in raw:
+        raise ObjectiveKeyError("data", "is required: a data file (CSV, NPZ, libsvm) or {synthetic: ...}")
     name, data = raw["name"], raw["data"]
     if isinstance(data, dict):
         if "synthetic" not in data:
@@ -212,4 +227,106 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
     return Prepared(loss, test_loss, st, found, record)
 
 
-__all__ = ["KEYS", "DataError", "Prepared", "is_learning", "learning_params", "prepare"]
+def absolute_files(params: dict[str, Any], base: str | Path) -> dict[str, Any]:
+    """``params`` with its ``data`` and ``test`` file names made absolute from ``base`` (the config
+    file's folder), so that the config a run folder records finds them again."""
+    out = dict(params)
+    for key in ("data", "test"):
+        if isinstance(out[key], str):
+            out[key] = str((Path(base) / out[key]).resolve())
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _file_shape(name: str, path: str, target: str | None, stamp: tuple[int, int]) -> tuple[int, int]:
+    data = load(path, target)
+    _, classes = data_loss(name, data)
+    return data.features, 1 if classes is None else len(classes)
+
+
+def data_dim(name: str, params: dict[str, Any]) -> int:
+    """The dimension ``(features + intercept) x classes`` of validated ``params`` with absolute
+    file names; a file is read (once per content stamp), a synthetic set is not."""
+    data = params["data"]
+    if isinstance(data, dict):
+        features = data["features"]
+        classes = data.get("classes", 2) if name == "softmax" else 1
+    else:
+        try:
+            st = Path(data).stat()
+        except OSError:
+            raise DataError(f"{data}: no such data file") from None
+        features, classes = _file_shape(name, data, params["target"], (st.st_mtime_ns, st.st_size))
+    return (features + int(params["intercept"])) * classes
+
+
+def learning_config(raw: dict[str, Any], source: str) -> tuple[LearningSpec, dict[str, Any]]:
+    """Config validation's ``(spec, params)`` of a learning objective: the keys checked, files
+    made absolute from the config file ``source``'s folder and the dimension read from the data."""
+    params = absolute_files(learning_params(raw), Path(source).parent)
+    return LearningSpec(raw["name"], data_dim(raw["name"], params)), params
+
+
+@dataclass(frozen=True)
+class LearningSpec:
+    """What config validation needs of a learning objective: its one dimension (from the data)
+    and default bounds [-1, 1] (a random start near 0); f* is found when the run builds it."""
+
+    name: str
+    default_dim: int
+    params: tuple = ()
+    online: None = None
+
+    def accepts_dim(self, d: int) -> bool:
+        return d == self.default_dim
+
+    def dims_text(self) -> str:
+        return f"d = {self.default_dim} ((features + intercept) x classes of its data)"
+
+    def bounds(self, d: int) -> np.ndarray:
+        return np.broadcast_to(np.array([-1.0, 1.0]), (d, 2))
+
+    def minima(self, d: int, **_: Any) -> np.ndarray:
+        return np.empty((0, d))
+
+    def f_min(self, d: int, **_: Any) -> None:
+        return None
+
+
+def data_objective(name: str, dim: int, params: dict[str, Any], bounds: np.ndarray | None) -> Objective:
+    """The :class:`Objective` of validated ``params``: full-data value and gradient, f* as
+    ``f_min`` (None without a finite optimum) and ``info["data"]``, the record for ``meta.json``."""
+    prepared = prepare(name, params)
+    loss = prepared.train
+    if loss.dim != dim:
+        raise DataError(f"{params['data']}: the data now give dimension {loss.dim}, not {dim}")
+    return Objective(
+        name=name,
+        dim=dim,
+        value_and_grad=loss.value_and_grad,
+        bounds=LearningSpec(name, dim).bounds(dim) if bounds is None else bounds,
+        minima=np.empty((0, dim)),
+        f_min=prepared.optimum.f_star,
+        info={
+            "params": dict(params),
+            "gradient": "analytic",
+            "evaluations_per_gradient": 0,
+            "data": prepared.record,
+        },
+    )
+
+
+__all__ = [
+    "KEYS",
+    "DataError",
+    "LearningSpec",
+    "ObjectiveKeyError",
+    "Prepared",
+    "absolute_files",
+    "data_dim",
+    "data_objective",
+    "is_learning",
+    "learning_config",
+    "learning_params",
+    "prepare",
+]

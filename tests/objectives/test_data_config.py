@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from optrun.objectives.data import DataError
-from optrun.objectives.data_config import is_learning, learning_params, prepare
-from optrun.objectives.resolve import ObjectiveKeyError
+from optrun.objectives.data_config import ObjectiveKeyError, is_learning, learning_params, prepare
 
 HERE = Path(__file__).resolve().parent.parent / "data" / "learning"
 
