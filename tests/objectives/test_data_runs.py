@@ -52,6 +52,9 @@ def test_a_logistic_run_on_a_csv_file_records_f_star(tmp_path):
     expected = prepare("logistic", learning_params({**obj, "data": str(tmp_path / "train.csv")})).optimum
     assert summary["dim"] == 4 and summary["f_min"] == expected.f_star
     assert summary["f_gap"] == pytest.approx(summary["final_f"] - expected.f_star, rel=1e-12)
+    data = json.loads((folder / "meta.json").read_text())["data"]
+    assert data["f_star"] == expected.f_star and data["f_star_solver"] == "newton"
+    assert data["n"] == 150 and data["features"] == 3 and data["f_star_grad_norm"] < 1e-10
     recorded = yaml.safe_load((folder / "config.yaml").read_text())["objective"]
     assert recorded["data"] == str((tmp_path / "train.csv").resolve())  # found again on resume
     with open(folder / "trace.csv", newline="") as f:
