@@ -90,6 +90,9 @@ def _line_search(loss: DataLoss, w: np.ndarray, f: float, g: np.ndarray, step: n
         f_new, g_new = loss.value_and_grad(w_new)
         if f_new <= f + 1e-4 * t * slope:
             return w_new, float(f_new), g_new
+        # near the optimum f's rounding hides the decrease: a smaller gradient decides
+        if f_new <= f + 4 * np.finfo(float).eps * abs(f) and np.linalg.norm(g_new) < np.linalg.norm(g):
+            return w_new, float(f_new), g_new
         t /= 2
     return w, f, g  # no decrease left at this precision
 

@@ -121,3 +121,17 @@ def test_accuracy_and_minus_one_plus_one_labels():
     w = np.array([[0.5, 0.1], [-0.3, 0.2]])
     assert np.array_equal(a.value_and_grad(w)[0], b.value_and_grad(w)[0])
     assert a.accuracy(w).tolist() == pytest.approx([2 / 3, 1 / 3])
+
+
+@pytest.mark.parametrize("kind, data", [("logistic", CASES[2][1]), ("softmax", CASES[4][1])])
+def test_a_member_has_the_same_bits_in_any_batch_at_any_position(kind, data):
+    loss, _ = data_loss(kind, data, 1e-3)
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal(loss.dim)
+    f1, g1 = loss.value_and_grad(w[None, :])
+    for S in (3, 16, 17, 40):
+        for pos in (0, S // 2, S - 1):
+            x = rng.standard_normal((S, loss.dim))
+            x[pos] = w
+            f, g = loss.value_and_grad(x)
+            assert f[pos].tobytes() == f1[0].tobytes() and g[pos].tobytes() == g1[0].tobytes(), (S, pos)
