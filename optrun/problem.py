@@ -98,6 +98,7 @@ def run_backend(config: RunConfig) -> str:
         config.backend != "auto"
         or config.dim != 1
         or is_user(params)
+        or "data" in params
         or config.iterations < AUTO_NUMBA_ROUNDS
     ):
         return config.backend
@@ -201,6 +202,8 @@ def records_regret(config: RunConfig) -> bool:
     params = config.objective.params
     if is_user(params):
         return bool(params.get("online") and params.get("minima"))
+    if "data" in params:  # a learning objective: not online
+        return False
     return get_objective(config.objective.name).online is not None
 
 

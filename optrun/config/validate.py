@@ -144,6 +144,13 @@ def _objective(c: Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
     if not isinstance(raw, dict):
         raise c.fail("objective", f"must be a name or a mapping, not {_a(_tname(raw))}")
     try:
+        from ..objectives import data_config
+
+        if data_config.is_learning(raw):  # least-squares, logistic, softmax on data
+            try:
+                return data_config.learning_config(raw, c.source)
+            except data_config.ObjectiveKeyError as e:
+                raise c.fail(f"objective.{e.key}", e.message) from None
         if "function" in raw or "expression" in raw:
             c.mapping("objective", raw, USER_KEYS)
             return user_params(raw, objective_names())

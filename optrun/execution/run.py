@@ -95,6 +95,7 @@ def _open(
         "ended_at": None,
         "gradient": objective.info.get("gradient", "analytic"),
         "evaluations_per_gradient": objective.info.get("evaluations_per_gradient", 0),
+        **({"data": objective.info["data"]} if "data" in objective.info else {}),  # learning: f*, split
     }
     try:
         reserve_space(folder)

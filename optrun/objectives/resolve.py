@@ -255,6 +255,13 @@ def build(
             source,
             recorded,
         )
+    if "data" in params:  # a learning objective (validated by .data_config)
+        from .data_config import data_objective
+
+        obj = data_objective(name, dim, params, bounds)
+        if start is not None and check_start:
+            finite_at_start(obj, np.asarray(start, dtype=np.float64))
+        return obj
     spec = get_objective(name) if isinstance(spec_or_name, str) else spec_or_name
     own = {p.name: params[p.name] for p in spec.params if p.name in params}
     obj = spec.build(dim, **own)

@@ -1,0 +1,172 @@
+"""Learning objectives on a data set: least squares, logistic and softmax regression.
+
+With ``n`` samples ``x_i`` (rows of ``X``, ``p`` features) the losses are means over the samples
+plus ``(l2 / 2) ||W||^2`` over the weights only (an intercept is not regularised):
+
+* ``least-squares``: ``(x_i . w + b - y_i)^2 / 2``;
+* ``logistic``: ``log(1 + exp(-y_i (x_i . w + b)))`` with labels ``y_i`` in {-1, +1} (0/1 labels
+  are read as -1/+1);
+* ``softmax``: the cross-entropy ``logsumexp_k(z_ik) - z_{i, y_i}`` with ``z_i = x_i W + b``,
+  ``W`` features x classes; labels are whole numbers, the classes the training set's labels.
+
+The parameters are the matrix ``(p + intercept) x k`` (``k`` = 1 but for softmax; the intercept
+is its last row) flattened row by row: ``d = (p + intercept) k``. :meth:`DataLoss.value_and_grad`
+takes points ``(..., d)`` and computes all of them with batched matrix products against the one
+shared ``X`` (no copy per member), in chunks of members so that its temporaries stay under
+:data:`CHUNK_BYTES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import DataError, Dataset
+
+KINDS = ("least-squares", "logistic", "softmax")
+#: the bound on one chunk's temporaries (members x samples x classes float64 arrays, about 3 alive)
+CHUNK_BYTES = 32 * 1024**2
+
+
+def targets(
+    kind: str, data: Dataset, classes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(y, classes)``: the targets as ``kind`` uses them (floats; -1/+1; class indices) and, for
+    softmax, the sorted class labels (those of the training data, given as ``classes`` for a test
+    set). Labels that do not fit the objective raise :class:`DataError` naming the sample."""
+    y = data.y
+    if kind == "least-squares":
+        return y, None
+    if kind == "logistic":
+        values = set(np.unique(y).tolist())
+        if not (values <= {0.0, 1.0} or values <= {-1.0, 1.0}):
+            bad = next(
+                i for i, v in enumerate(y) if v not in (-1.0, 0.0, 1.0) or (v == 0.0 and -1.0 in values)
+            )
+            raise DataError(
+                f"{data.source}: sample {bad + 1} has label {y[bad]:g}; logistic labels are 0/1 or -1/+1"
+            )
+        if classes is None and len(values) < 2:
+            raise DataError(f"{data.source}: every label is {y[0]:g}; a classifier needs two classes")
+        return np.where(y > 0, 1.0, -1.0), None
+    whole = np.floor(y) == y
+    if not whole.all():
+        bad = int(np.argmin(whole))
+        raise DataError(
+            f"{data.source}: sample {bad + 1} has label {y[bad]:g}; softmax labels are whole numbers"
+        )
+    if classes is None:
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise DataError(f"{data.source}: every label is {y[0]:g}; a classifier needs two classes")
+    idx = np.searchsorted(classes, y)
+    known = (idx < len(classes)) & (classes[np.minimum(idx, len(classes) - 1)] == y)
+    if not known.all():
+        bad = int(np.argmin(known))
+        raise DataError(
+            f"{data.source}: sample {bad + 1} has label {y[bad]:g}, a class the training data lacks"
+        )
+    return idx.astype(np.float64), classes
+
+
+@dataclass(frozen=True)
+class DataLoss:
+    """One learning objective on one data set (see the module docstring)."""
+
+    kind: str
+    X: np.ndarray  # (n, p), shared by every member
+    y: np.ndarray  # (n,): targets, -1/+1 labels, or class indices
+    l2: float = 0.0
+    intercept: bool = True
+    classes: int = 1
+
+    @property
+    def rows(self) -> int:
+        return self.X.shape[1] + int(self.intercept)
+
+    @property
+    def dim(self) -> int:
+        return self.rows * self.classes
+
+    def scores(self, W: np.ndarray) -> np.ndarray:
+        """``z = X W_f + b`` of parameter matrices ``W`` ``(S, rows, k)``: ``(S, n, k)``."""
+        p = self.X.shape[1]
+        Z = np.matmul(self.X, W[:, :p, :])
+        if self.intercept:
+            Z += W[:, p, None, :]
+        return Z
+
+    def losses(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample losses ``(S, n)`` and their derivatives in ``z`` ``(S, n, k)``."""
+        y = self.y
+        if self.kind == "least-squares":
+            R = Z - y[:, None]
+            return 0.5 * R[..., 0] ** 2, R
+        if self.kind == "logistic":
+            t = -y * Z[..., 0]
+            soft = np.logaddexp(0.0, t)
+            return soft, (-y * np.exp(t - soft))[..., None]  # -y sigmoid(t)
+        m = Z.max(axis=-1, keepdims=True)
+        E = np.exp(Z - m)
+        s = E.sum(axis=-1, keepdims=True)
+        picked = np.take_along_axis(Z, self.y.astype(np.intp)[None, :, None], axis=-1)[..., 0]
+        loss = (np.log(s) + m)[..., 0] - picked
+        E /= s
+        E[:, np.arange(len(y)), self.y.astype(np.intp)] -= 1.0
+        return loss, E
+
+    def _chunk(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n, p = self.X.shape
+        loss, R = self.losses(self.scores(W))
+        f = loss.mean(axis=1)
+        G = np.empty_like(W)
+        G[:, :p, :] = np.matmul(self.X.T, R)
+        G[:, :p, :] /= n
+        if self.intercept:
+            G[:, p, :] = R.mean(axis=1)
+        if self.l2:
+            Wf = W[:, :p, :]
+            f += 0.5 * self.l2 * np.einsum("sjk,sjk->s", Wf, Wf)
+            G[:, :p, :] += self.l2 * Wf
+        return f, G
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The regularised mean loss of every point of ``x`` ``(..., d)`` and its gradient."""
+        x = np.asarray(x, dtype=np.float64)
+        lead = x.shape[:-1]
+        W = x.reshape(-1, self.rows, self.classes)
+        S = W.shape[0]
+        step = max(1, CHUNK_BYTES // (8 * self.X.shape[0] * self.classes))
+        f = np.empty(S)
+        G = np.empty_like(W)
+        for lo in range(0, S, step):
+            f[lo : lo + step], G[lo : lo + step] = self._chunk(W[lo : lo + step])
+        return f.reshape(lead), G.reshape(x.shape)
+
+    def accuracy(self, x: np.ndarray) -> np.ndarray:
+        """The fraction of samples each point of ``x`` classifies right (classification only)."""
+        W = np.asarray(x, dtype=np.float64).reshape(-1, self.rows, self.classes)
+        Z = self.scores(W)
+        if self.kind == "logistic":
+            right = np.where(Z[..., 0] > 0, 1.0, -1.0) == self.y
+        else:
+            right = np.argmax(Z, axis=-1) == self.y.astype(np.intp)
+        return right.mean(axis=1).reshape(np.shape(x)[:-1])
+
+
+def data_loss(
+    kind: str, train: Dataset, l2: float = 0.0, intercept: bool = True
+) -> tuple[DataLoss, np.ndarray | None]:
+    """The objective ``kind`` on ``train`` and, for softmax, its class labels (for a test set)."""
+    if kind not in KINDS:
+        raise DataError(f"objective.name: a data objective is one of {', '.join(KINDS)}, not {kind!r}")
+    y, classes = targets(kind, train)
+    k = 1 if classes is None else len(classes)
+    return DataLoss(kind, train.X, y, float(l2), bool(intercept), k), classes
+
+
+def on_test(loss: DataLoss, test: Dataset, classes: np.ndarray | None) -> DataLoss:
+    """The same objective (same parameters) on a test set."""
+    y, _ = targets(loss.kind, test, classes if classes is not None else np.array([-1.0, 1.0]))
+    return DataLoss(loss.kind, test.X, y, loss.l2, loss.intercept, loss.classes)

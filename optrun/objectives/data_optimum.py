@@ -1,0 +1,182 @@
+"""f*, the optimum of a learning objective's regularised training loss, and its cache.
+
+:func:`optimum` runs Newton's method (exact Hessian, least-squares solve, Armijo backtracking) when
+the ``d x d`` Hessian fits in :data:`HESSIAN_BYTES`, else L-BFGS (memory 20, the same line
+search), until the full gradient's norm is below :data:`TOLERANCE`. The losses are convex, so
+that point is the global minimum. A classifier without ``l2`` whose iterate classifies every
+training sample strictly right has no finite optimum (scaling the weights up lowers the loss
+without end): f* is then unknown, and :class:`Optimum` says why.
+
+:func:`cached_optimum` keeps the answer in ``.optrun-fstar/<key>.json`` beside the data file, the
+key a SHA-256 of the training arrays' bytes (after split and standardisation) and the problem's
+parameters, so a changed file or parameter never reuses a stale f*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import DataError
+from .data_losses import DataLoss
+
+TOLERANCE = 1e-10
+HESSIAN_BYTES = 256 * 1024**2
+CACHE_DIR = ".optrun-fstar"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """``f_star`` (None when there is no finite optimum: ``reason`` says why), the solver, its
+    iterations and the gradient norm reached."""
+
+    f_star: float | None
+    solver: str
+    iterations: int
+    grad_norm: float
+    reason: str | None = None
+
+
+def hessian(loss: DataLoss, w: np.ndarray) -> np.ndarray:
+    """The ``d x d`` Hessian of ``loss`` at one point ``w`` ``(d,)``."""
+    n, p = loss.X.shape
+    A = np.hstack([loss.X, np.ones((n, 1))]) if loss.intercept else loss.X
+    k = loss.classes
+    Z = loss.scores(w.reshape(1, loss.rows, k))[0]
+    if loss.kind == "least-squares":
+        H = A.T @ A / n
+    elif loss.kind == "logistic":
+        s = 1.0 / (1.0 + np.exp(-Z[:, 0]))
+        H = (A * (s * (1.0 - s))[:, None]).T @ A / n
+    else:
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        B = (A[:, :, None] * P[:, None, :]).reshape(n, -1)  # (n, rows k), row-major like w
+        H = -(B.T @ B) / n
+        H4 = H.reshape(loss.rows, k, loss.rows, k)
+        for c in range(k):
+            H4[:, c, :, c] += (A * P[:, c, None]).T @ A / n
+    reg = np.zeros((loss.rows, k))
+    reg[:p] = loss.l2
+    return H + np.diag(reg.ravel())
+
+
+def separated(loss: DataLoss, w: np.ndarray) -> bool:
+    """Does ``w`` classify every training sample strictly right (a proof of separability)?"""
+    if loss.kind == "least-squares" or loss.l2 > 0:
+        return False
+    Z = loss.scores(w.reshape(1, loss.rows, loss.classes))[0]
+    if loss.kind == "logistic":
+        return bool(np.all(loss.y * Z[:, 0] > 0))
+    yi = loss.y.astype(np.intp)
+    own = Z[np.arange(len(yi)), yi]
+    Z[np.arange(len(yi)), yi] = -np.inf
+    return bool(np.all(own > Z.max(axis=1)))
+
+
+def _line_search(loss: DataLoss, w: np.ndarray, f: float, g: np.ndarray, step: np.ndarray) -> tuple:
+    slope = float(g @ step)
+    if slope >= 0:  # not a descent direction (rounding near the optimum): steepest descent
+        step, slope = -g, -float(g @ g)
+    t = 1.0
+    for _ in range(60):
+        w_new = w + t * step
+        f_new, g_new = loss.value_and_grad(w_new)
+        if f_new <= f + 1e-4 * t * slope:
+            return w_new, float(f_new), g_new
+        # near the optimum f's rounding hides the decrease: a smaller gradient decides
+        if f_new <= f + 4 * np.finfo(float).eps * abs(f) and np.linalg.norm(g_new) < np.linalg.norm(g):
+            return w_new, float(f_new), g_new
+        t /= 2
+    return w, f, g  # no decrease left at this precision
+
+
+def optimum(loss: DataLoss, max_iterations: int = 200, hessian_bytes: int = HESSIAN_BYTES) -> Optimum:
+    """f* of ``loss`` (see the module docstring)."""
+    newton = loss.dim**2 * 8 <= hessian_bytes
+    w = np.zeros(loss.dim)
+    f, g = loss.value_and_grad(w)
+    f = float(f)
+    S, Y = [], []
+    for it in range(max_iterations + 1):
+        norm = float(np.linalg.norm(g))
+        if norm < TOLERANCE:
+            return Optimum(f, "newton" if newton else "l-bfgs", it, norm)
+        if separated(loss, w):
+            return Optimum(
+                None,
+                "newton" if newton else "l-bfgs",
+                it,
+                norm,
+                "no finite optimum: the training data are separable and l2 is 0 (set l2 > 0)",
+            )
+        if it == max_iterations:
+            break
+        if newton:
+            step = np.linalg.lstsq(hessian(loss, w), -g, rcond=None)[0]
+        else:
+            step = _two_loop(g, S, Y)
+        w_new, f_new, g_new = _line_search(loss, w, f, g, step)
+        if not newton:
+            s, y = w_new - w, g_new - g
+            if s @ y > 1e-300:
+                S, Y = (S + [s])[-20:], (Y + [y])[-20:]
+        if f_new == f and np.array_equal(w_new, w):
+            break
+        w, f, g = w_new, f_new, g_new
+    raise DataError(
+        f"f* of the {loss.kind} problem: the solver stopped at gradient norm {norm:.3g}, not below "
+        f"{TOLERANCE:g} (the problem may be too ill-conditioned; try standardize: true or l2 > 0)"
+    )
+
+
+def _two_loop(g: np.ndarray, S: list, Y: list) -> np.ndarray:
+    q = -g.copy()
+    alphas = []
+    for s, y in zip(reversed(S), reversed(Y)):
+        a = (s @ q) / (s @ y)
+        q -= a * y
+        alphas.append(a)
+    if S:
+        q *= (S[-1] @ Y[-1]) / (Y[-1] @ Y[-1])
+    for (s, y), a in zip(zip(S, Y), reversed(alphas)):
+        q += (a - (y @ q) / (s @ y)) * s
+    return q
+
+
+def cache_key(loss: DataLoss) -> str:
+    h = hashlib.sha256()
+    for a in (loss.X, loss.y):
+        h.update(repr((a.shape, a.dtype.str)).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(json.dumps([loss.kind, loss.l2.hex(), loss.intercept, loss.classes, TOLERANCE]).encode())
+    return h.hexdigest()
+
+
+def cached_optimum(loss: DataLoss, beside: str | Path | None) -> Optimum:
+    """:func:`optimum`, read from or written to the cache beside the data file ``beside`` (no
+    cache when None, e.g. synthetic data, or when that folder cannot be written)."""
+    if beside is None:
+        return optimum(loss)
+    path = Path(beside).resolve().parent / CACHE_DIR / f"{cache_key(loss)}.json"
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("format_version") == FORMAT_VERSION:
+            return Optimum(**doc["optimum"])
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    found = optimum(loss)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"format_version": FORMAT_VERSION, "optimum": asdict(found)}))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return found

@@ -1,0 +1,137 @@
+"""Learning objectives: values against scalar re-implementations of the issue's formulas, gradients
+against finite differences of those, many members against each alone, label checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from reference_math import ref_gradient
+
+from optrun.objectives import data_losses
+from optrun.objectives.data import DataError, Dataset
+from optrun.objectives.data_losses import data_loss, on_test
+from optrun.objectives.data_prep import synthetic
+
+
+def ref_value(kind, X, y, l2, intercept, k, w):
+    """The loss written from the formula, one sample at a time (plain Python floats)."""
+    n, p = len(X), len(X[0])
+    rows = p + int(intercept)
+    W = [[w[r * k + c] for c in range(k)] for r in range(rows)]
+    total = 0.0
+    for i in range(n):
+        z = [sum(X[i][j] * W[j][c] for j in range(p)) + (W[p][c] if intercept else 0.0) for c in range(k)]
+        if kind == "least-squares":
+            total += (z[0] - y[i]) ** 2 / 2
+        elif kind == "logistic":
+            yi = 1.0 if y[i] > 0 else -1.0
+            total += math.log1p(math.exp(-yi * z[0]))
+        else:
+            total += math.log(sum(math.exp(v) for v in z)) - z[int(y[i])]
+    reg = sum(W[j][c] ** 2 for j in range(p) for c in range(k))
+    return total / n + l2 / 2 * reg
+
+
+CASES = [
+    ("least-squares", synthetic("regression", 40, 3, seed=1, condition=10.0), 0.0, True),
+    ("least-squares", synthetic("regression", 40, 3, seed=2), 0.3, False),
+    ("logistic", synthetic("classification", 40, 3, seed=1, noise=1.0), 1e-2, True),
+    ("logistic", synthetic("classification", 40, 4, seed=3, noise=1.0), 0.0, False),
+    ("softmax", synthetic("multiclass", 60, 3, seed=1, noise=1.0, classes=3), 0.1, True),
+    ("softmax", synthetic("multiclass", 60, 2, seed=4, noise=1.0, classes=4), 0.0, False),
+]
+
+
+@pytest.mark.parametrize("kind, data, l2, intercept", CASES)
+def test_value_and_gradient_against_the_formula(kind, data, l2, intercept):
+    loss, classes = data_loss(kind, data, l2, intercept)
+    k = 1 if classes is None else len(classes)
+    assert loss.dim == (data.features + intercept) * k
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, loss.dim))
+    f, g = loss.value_and_grad(x)
+    assert f.shape == (5,) and g.shape == (5, loss.dim)
+    X, y = data.X.tolist(), data.y.tolist()
+
+    def ref(w):
+        return ref_value(kind, X, y, l2, intercept, k, w)
+
+    for s in range(5):
+        assert f[s] == pytest.approx(ref(x[s].tolist()), rel=1e-12)
+        assert np.allclose(g[s], ref_gradient(ref, x[s].tolist()), rtol=1e-7, atol=1e-9)
+
+
+def test_the_intercept_is_not_regularised():
+    d = synthetic("regression", 30, 2, seed=0)
+    loss, _ = data_loss("least-squares", d, l2=5.0, intercept=True)
+    b = np.array([0.0, 0.0, 2.0])
+    fb, gb = loss.value_and_grad(b)
+    assert fb == pytest.approx(np.mean((2.0 - d.y) ** 2) / 2, rel=1e-13)
+    assert gb[2] == pytest.approx(np.mean(2.0 - d.y), rel=1e-12)
+
+
+def test_members_in_chunks_equal_each_alone(monkeypatch):
+    d = synthetic("multiclass", 50, 3, seed=0, classes=3)
+    loss, _ = data_loss("softmax", d, 1e-3)
+    x = np.random.default_rng(1).standard_normal((2, 7, loss.dim))
+    monkeypatch.setattr(data_losses, "CHUNK_BYTES", 8 * 50 * 3 * 2)  # two members a chunk
+    f, g = loss.value_and_grad(x)
+    assert f.shape == (2, 7) and g.shape == x.shape
+    for i in range(2):
+        for j in range(7):
+            fi, gi = loss.value_and_grad(x[i, j])
+            assert (
+                fi.shape == ()
+                and np.allclose(fi, f[i, j], rtol=1e-14)
+                and np.allclose(gi, g[i, j], rtol=1e-13)
+            )
+
+
+def test_labels_that_do_not_fit_are_refused_naming_the_sample():
+    X = np.zeros((4, 2))
+
+    def refused(kind, y):
+        with pytest.raises(DataError) as e:
+            data_loss(kind, Dataset(X, np.array(y, dtype=float), "d.csv"))
+        return str(e.value)
+
+    assert (
+        refused("logistic", [0, 1, 2, 1]) == "d.csv: sample 3 has label 2; logistic labels are 0/1 or -1/+1"
+    )
+    assert (
+        refused("logistic", [0, 1, -1, 1]) == "d.csv: sample 1 has label 0; logistic labels are 0/1 or -1/+1"
+    )
+    assert refused("logistic", [1, 1, 1, 1]) == "d.csv: every label is 1; a classifier needs two classes"
+    assert (
+        refused("softmax", [0, 1, 2.5, 1])
+        == "d.csv: sample 3 has label 2.5; softmax labels are whole numbers"
+    )
+    loss, classes = data_loss("softmax", Dataset(X, np.array([3.0, 5, 5, 9]), "d.csv"))
+    assert classes.tolist() == [3, 5, 9] and loss.y.tolist() == [0, 1, 1, 2]
+    with pytest.raises(DataError, match=r"^t.csv: sample 2 has label 4, a class the training data lacks$"):
+        on_test(loss, Dataset(X[:2], np.array([5.0, 4.0]), "t.csv"), classes)
+
+
+def test_accuracy_and_minus_one_plus_one_labels():
+    X = np.array([[1.0], [-1.0], [2.0]])
+    a, _ = data_loss("logistic", Dataset(X, np.array([1.0, 0.0, 0.0]), "a"))
+    b, _ = data_loss("logistic", Dataset(X, np.array([1.0, -1.0, -1.0]), "b"))
+    w = np.array([[0.5, 0.1], [-0.3, 0.2]])
+    assert np.array_equal(a.value_and_grad(w)[0], b.value_and_grad(w)[0])
+    assert a.accuracy(w).tolist() == pytest.approx([2 / 3, 1 / 3])
+
+
+@pytest.mark.parametrize("kind, data", [("logistic", CASES[2][1]), ("softmax", CASES[4][1])])
+def test_a_member_has_the_same_bits_in_any_batch_at_any_position(kind, data):
+    loss, _ = data_loss(kind, data, 1e-3)
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal(loss.dim)
+    f1, g1 = loss.value_and_grad(w[None, :])
+    for S in (3, 16, 17, 40):
+        for pos in (0, S // 2, S - 1):
+            x = rng.standard_normal((S, loss.dim))
+            x[pos] = w
+            f, g = loss.value_and_grad(x)
+            assert f[pos].tobytes() == f1[0].tobytes() and g[pos].tobytes() == g1[0].tobytes(), (S, pos)
