@@ -132,7 +132,7 @@ def _synthetic(name: str, raw: dict[str, Any]) -> dict[str, Any]:
 def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     """The keys of a learning objective with their defaults; :class:`ObjectiveKeyError` names a
     bad one. No file is read."""
-    unknown = [k for k in raw if k not in KEYS]
+    unknown = [k for k in raw if k not in KEYS and k != "dim"]  # (dim: checked against the data)
     if unknown:
         raise ObjectiveKeyError(unknown[0], f"unknown key for a data objective (it takes {', '.join(KEYS)})")
     if "data" not in raw:
