@@ -185,3 +185,13 @@ def test_a_sweep_draws_per_configuration_the_median_and_quartiles_across_seeds(r
 def test_the_help_names_the_learning_kind():
     res = invoke("plot", "--help")
     assert "learning" in res.stdout and "test accuracy" in res.stdout
+
+
+def test_a_run_whose_f_star_is_unknown_draws_its_training_loss_f(tmp_path):
+    separable = {"synthetic": "classification", "n": 60, "features": 2, "seed": 4, "noise": 0.0}
+    folder = run(tmp_path, {"name": "logistic", "data": separable, "l2": 0.0, "test": 0.3})
+    r = load_run(str(folder))
+    assert r.summary["f_min"] is None  # no regularisation on separable data: no finite optimum
+    series, panels, _ = learning_of_runs([r], ["r"])
+    assert panels[0].title == "training loss, f" and "f* unknown" in panels[0].ylabel
+    assert series[0].values.tolist() == trace(folder / "trace.csv")["f"].tolist()
