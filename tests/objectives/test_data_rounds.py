@@ -177,7 +177,14 @@ CLASSES = {"synthetic": "classification", "n": 90, "features": 3, "seed": 4}
 
 @pytest.mark.parametrize("sampling", ["shuffle", "replace"])
 def test_a_sweep_member_equals_the_run_alone_bit_for_bit(tmp_path, sampling):
-    obj = {"name": "logistic", "data": CLASSES, "l2": 1e-3, "batch_size": 10, "sampling": sampling, "test": 0.2}
+    obj = {
+        "name": "logistic",
+        "data": CLASSES,
+        "l2": 1e-3,
+        "batch_size": 10,
+        "sampling": sampling,
+        "test": 0.2,
+    }
     cfg = write_config(tmp_path, obj, algorithm={"name": "adam", "alpha": 0.1}, iterations=40)
     args = ["--sweep", "algorithm.name=adam,amsgrad", "--sweep", "seed=3,5", "--workers", "1", "--quiet"]
     res = invoke("run", cfg, *args, "--runs-dir", tmp_path / "runs")
@@ -246,6 +253,7 @@ def test_an_interrupted_minibatch_run_ends_on_a_full_row_and_resumes_to_the_same
     assert resumed.returncode == 0, resumed.stderr
     ref = run_json(folder / "config.yaml", "--runs-dir", tmp_path / "ref")
     assert (folder / "trace.csv").read_bytes() == (ref / "trace.csv").read_bytes()
-    assert json.loads((folder / "summary.json").read_text())["final_x"] == json.loads(
-        (ref / "summary.json").read_text()
-    )["final_x"]
+    assert (
+        json.loads((folder / "summary.json").read_text())["final_x"]
+        == json.loads((ref / "summary.json").read_text())["final_x"]
+    )
