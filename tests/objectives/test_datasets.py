@@ -3,6 +3,7 @@ validated like ``{synthetic: ...}``, and run through ``optrun run``."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 from pathlib import Path
@@ -128,3 +129,72 @@ def test_a_bad_dataset_stops_the_cli_with_one_line(tmp_path, data, expected):
     res = CliRunner().invoke(cli, ["run", str(cfg), "--runs-dir", str(tmp_path / "runs")])
     assert res.exit_code == 2 and expected in res.output and len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_the_digits_config_validates_and_its_sweep_runs_shortened(tmp_path):
+    from optrun.config import load_config
+
+    cfg = load_config(str(CONFIGS / "digits-logistic.yaml"))
+    obj, alg = cfg.objective, cfg.algorithm
+    assert obj.name == "softmax" and obj.params["data"] == {"dataset": "digits"} and obj.dim == 650
+    assert obj.params["batch_size"] == 128 and obj.params["sampling"] == "shuffle"
+    assert alg.params["schedule"] == {"name": "inverse_sqrt"} and alg.variant == "paper"
+    args = ["run", str(CONFIGS / "digits-logistic.yaml"), "iterations=24", "--runs-dir", str(tmp_path)]
+    res = CliRunner().invoke(cli, [*args, "--workers", "1", "--quiet"])
+    assert res.exit_code == 0, res.output
+    (folder,) = [p for p in tmp_path.iterdir() if (p / "traces").is_dir()]
+    with open(folder / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 20 and {r["status"] for r in rows} == {"completed"}
+    assert {(r["algorithm.name"], r["seed"]) for r in rows} == {
+        (a, str(s)) for a in ("adam", "amsgrad") for s in range(10)
+    }
+
+
+def mnist_like(path: Path, rows: int, seed: int) -> None:
+    """A stand-in for the Kaggle CSV export of MNIST: a label column, then 784 pixels 0..255."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, size=(rows, 784)) * (rng.random((rows, 784)) < 0.2)
+    labels = np.arange(rows) % 10
+    header = "label," + ",".join(f"{i}x{j}" for i in range(1, 29) for j in range(1, 29))
+    body = "\n".join(f"{t}," + ",".join(map(str, r)) for t, r in zip(labels, pixels))
+    path.write_text(header + "\n" + body + "\n")
+
+
+def test_the_mnist_template_validates_with_stand_in_files_and_its_conversion_runs(tmp_path, monkeypatch):
+    import gzip
+    import textwrap
+
+    from optrun.config import load_config
+
+    template = tmp_path / "mnist-logistic.yaml"
+    text = (CONFIGS / "mnist-logistic.yaml").read_text()
+    template.write_text(text)
+    mnist_like(tmp_path / "mnist_train.csv", 60, 0)
+    mnist_like(tmp_path / "mnist_test.csv", 20, 1)
+    cfg = load_config(str(template))
+    obj = cfg.objective
+    assert obj.dim == 785 * 10 and obj.params["target"] == "label"
+    assert obj.params["data"] == str(tmp_path / "mnist_train.csv")  # read beside the config
+    assert obj.params["batch_size"] == 128 and cfg.iterations == 4690
+    # the IDX conversion written in the template's comments, run on stand-in IDX files
+    lines = text.splitlines()
+    start = lines.index("#     import gzip")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("#     "))
+    code = textwrap.dedent("\n".join(line[1:] for line in lines[start:end]))
+    rng = np.random.default_rng(2)
+    for prefix, n in (("train", 30), ("t10k", 10)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        for kind, a in (("images-idx3", images), ("labels-idx1", labels)):
+            head = bytes([0, 0, 8, a.ndim]) + np.array(a.shape, ">u4").tobytes()
+            (tmp_path / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(head + a.tobytes()))
+    monkeypatch.chdir(tmp_path)
+    exec(code, {})
+    with np.load(tmp_path / "mnist_train.npz") as z:
+        assert z["X"].shape == (30, 784) and z["y"].tolist() == (np.arange(30) % 10).tolist()
+    npz = ["objective.data=mnist_train.npz", "objective.test=mnist_test.npz", "objective.target=null"]
+    assert load_config(str(template), npz).objective.dim == 7850
