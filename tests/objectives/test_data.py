@@ -217,3 +217,14 @@ def test_the_fast_csv_reader_names_the_line_of_a_bad_row_in_a_later_chunk(
     p = tmp_path / "bad.csv"
     p.write_text("\na,y\n" + "\n".join(rows) + "\n")  # the header on line 2
     assert refusal(p, target="y") == f"{p}: {expected}"
+
+
+def test_the_fast_csv_reader_rounds_decimals_as_pythons_float(tmp_path):
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal(3000) * 10.0 ** rng.integers(-310, 300, 3000)
+    texts = [f"{v:.{k}g}" for v, k in zip(values, rng.integers(1, 20, 3000))]  # 1 to 19 digits
+    texts[:4] = ["5e-324", "1.7976931348623157e308", "0.1", "2.2250738585072011e-308"]
+    p = tmp_path / "many.csv"
+    p.write_text("a,b,label\n" + "".join(f"{a},{b},0\n" for a, b in zip(texts[::2], texts[1::2])))
+    d = load(p, target="label")
+    assert d.X.ravel().tobytes() == np.array([float(t) for t in texts]).tobytes()
