@@ -274,6 +274,25 @@ def _file_shape(name: str, path: str, target: str | None, stamp: tuple[int, int]
     return data.features, 1 if classes is None else len(classes), data.n
 
 
+def _stamp(path: str) -> tuple[int, int]:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        raise DataError(f"{path}: no such data file") from None
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=16)
+def _test_fits(name: str, path: str, test: str, target: str | None, stamps: tuple) -> None:
+    """Refuse a test file whose features or labels do not fit the training file's (read once per
+    pair of content stamps), so that a sweep says so before its folder exists."""
+    train = load(path, target)
+    tested = load(test, target, features=train.features)
+    same_columns(train, tested)
+    loss, classes = data_loss(name, train)
+    on_test(loss, tested, classes)
+
+
 def data_shape(name: str, params: dict[str, Any]) -> tuple[int, int]:
     """``(d, n)``: the dimension ``(features + intercept) x classes`` of validated ``params`` with
     absolute file names, and the number of training samples (after a split by fraction); a file is
@@ -287,12 +306,10 @@ def data_shape(name: str, params: dict[str, Any]) -> tuple[int, int]:
         features, n = data["features"], data["n"]
         classes = data.get("classes", 2) if name == "softmax" else 1
     else:
-        try:
-            st = Path(data).stat()
-        except OSError:
-            raise DataError(f"{data}: no such data file") from None
-        features, classes, n = _file_shape(name, data, params["target"], (st.st_mtime_ns, st.st_size))
+        features, classes, n = _file_shape(name, data, params["target"], _stamp(data))
     test = params["test"]
+    if isinstance(test, str):
+        _test_fits(name, data, test, params["target"], (_stamp(data), _stamp(test)))
     if isinstance(test, float):  # (the split's own count, data_prep.split)
         n -= min(max(1, round(test * n)), n - 1)
     return (features + int(params["intercept"])) * classes, n
