@@ -98,6 +98,9 @@ def read_csv(path: Path, target: str) -> Dataset:
             while chunk := list(itertools.islice(fh, CSV_CHUNK)):
                 values = _csv_chunk(path, header, chunk, line + 1)
                 k = len(values)
+                if n + k > len(y):  # more lines than counted (never, but the count only sizes X)
+                    X.resize((n + k, width - 1), refcheck=False)
+                    y.resize(n + k, refcheck=False)
                 X[n : n + k, :t], X[n : n + k, t:], y[n : n + k] = (
                     values[:, :t],
                     values[:, t + 1 :],
@@ -117,7 +120,7 @@ def _line_bound(path: Path) -> int:
     """At least the number of lines in ``path``: its line ends (\\n, \\r, \\r\\n) counted in binary."""
     ends, last = 0, b""
     with open(path, "rb") as fh:
-        while block := fh.read(1 << 24):
+        while block := fh.read(1 << 20):
             pair = last == b"\r" and block[:1] == b"\n"
             ends += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n") - pair
             last = block[-1:]

@@ -193,6 +193,9 @@ def test_the_fast_csv_reader_gives_the_cell_by_cell_readers_bits(tmp_path, monke
     d = load(p, target="label")
     assert d.X.tobytes() == X.tobytes() and d.y.tobytes() == y.tobytes() and d.columns == ("a", "b")
     assert d.X.flags.c_contiguous and d.X.flags.owndata and d.X.shape == X.shape and len(X) >= 2
+    monkeypatch.setattr(data, "_line_bound", lambda path: 2)  # the count only sizes X and y
+    d = load(p, target="label")
+    assert d.X.tobytes() == X.tobytes() and d.y.tobytes() == y.tobytes()
 
 
 @pytest.mark.parametrize(
@@ -228,3 +231,24 @@ def test_the_fast_csv_reader_rounds_decimals_as_pythons_float(tmp_path):
     p.write_text("a,b,label\n" + "".join(f"{a},{b},0\n" for a, b in zip(texts[::2], texts[1::2])))
     d = load(p, target="label")
     assert d.X.ravel().tobytes() == np.array([float(t) for t in texts]).tobytes()
+
+
+def test_the_csv_reader_holds_little_more_than_the_arrays_it_returns(tmp_path):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 1000, size=(20_000, 20))
+    p = tmp_path / "big.csv"
+    p.write_text("label," + ",".join(f"x{j}" for j in range(19)) + "\n")
+    with open(p, "a") as fh:
+        np.savetxt(fh, values, fmt="%d", delimiter=",")
+    tracemalloc.start()
+    try:
+        d = load(p, target="label")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert d.X.shape == (20_000, 19) and np.array_equal(d.y, values[:, 0])
+    # X and y filled in place, one chunk of lines at a time (the whole file's rows of strings
+    # would take ten times the arrays)
+    assert peak < 1.5 * (d.X.nbytes + d.y.nbytes)
