@@ -5,7 +5,8 @@
 
 * ``name``: ``least-squares``, ``logistic`` or ``softmax`` (:mod:`.data_losses`);
 * ``data``: a file (CSV, NPZ or libsvm, :mod:`.data`; a relative path is read from the config
-  file's folder) or a mapping ``{synthetic: regression | classification | multiclass, n, features,
+  file's folder), a data set shipped with optrun ``{dataset: digits}`` (:mod:`optrun.datasets`)
+  or a mapping ``{synthetic: regression | classification | multiclass, n, features,
   seed, condition, noise, classes}`` (:mod:`.data_prep`);
 * ``target``: a CSV file's target column (required for CSV, refused otherwise);
 * ``l2`` (>= 0, default 0), ``intercept`` (default true), ``standardize`` (default false: when
@@ -29,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from ..datasets import DATASETS, location
 from .base import Objective
 from .data import DataError, Dataset, load, same_columns
 from .data_losses import KINDS, DataLoss, data_loss, on_test
 from .data_optimum import Optimum, cached_optimum
 from .data_prep import KINDS as SYNTHETIC_KINDS
-from .data_prep import Standardization, split, synthetic
+from .data_prep import Standardization, shipped, split, synthetic
 from .data_rounds import SAMPLING, Learning, default_every, full_batch
 
 
@@ -129,6 +131,22 @@ def _synthetic(name: str, raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _dataset(name: str, raw: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in raw if k != "dataset"]
+    if unknown:
+        raise ObjectiveKeyError(f"data.{unknown[0]}", "unknown key; a shipped data set takes only 'dataset'")
+    if raw["dataset"] not in DATASETS:
+        raise ObjectiveKeyError(
+            "data.dataset", f"optrun ships no data set {raw['dataset']!r}; it ships {', '.join(DATASETS)}"
+        )
+    kind = "multiclass" if DATASETS[raw["dataset"]].classes > 2 else "classification"
+    if kind not in FITS[name]:
+        raise ObjectiveKeyError(
+            "data.dataset", f"'{raw['dataset']}' has {kind} labels, which do not fit {name}: use softmax"
+        )
+    return {"dataset": raw["dataset"]}
+
+
 def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     """The keys of a learning objective with their defaults; :class:`ObjectiveKeyError` names a
     bad one. No file is read."""
@@ -136,16 +154,24 @@ def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ObjectiveKeyError(unknown[0], f"unknown key for a data objective (it takes {', '.join(KEYS)})")
     if "data" not in raw:
-        raise ObjectiveKeyError("data", "is required: a data file (CSV, NPZ, libsvm) or {synthetic: ...}")
+        raise ObjectiveKeyError(
+            "data", "is required: a data file (CSV, NPZ, libsvm), {dataset: ...} or {synthetic: ...}"
+        )
     name, data = raw["name"], raw["data"]
-    if isinstance(data, dict):
+    if isinstance(data, dict) and "dataset" in data:
+        data = _dataset(name, data)
+    elif isinstance(data, dict):
         if "synthetic" not in data:
             raise ObjectiveKeyError(
-                "data", "a mapping must name a synthetic data set, e.g. {synthetic: regression}"
+                "data",
+                "a mapping must name a synthetic data set, e.g. {synthetic: regression}, or a shipped "
+                "one, e.g. {dataset: digits}",
             )
         data = _synthetic(name, data)
     elif not isinstance(data, str) or not data:
-        raise ObjectiveKeyError("data", f"must be a file name or {{synthetic: ...}}, not {data!r}")
+        raise ObjectiveKeyError(
+            "data", f"must be a file name, {{dataset: ...}} or {{synthetic: ...}}, not {data!r}"
+        )
     csv = isinstance(data, str) and data.lower().endswith(".csv")
     target = raw.get("target")
     if csv and not isinstance(target, str):
@@ -156,7 +182,8 @@ def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(test, str):
         if not isinstance(data, str):
             raise ObjectiveKeyError(
-                "test", "a test file needs a training file; for synthetic data give a fraction"
+                "test",
+                "a test file needs a training file; for a shipped or synthetic data set give a fraction",
             )
     elif test is not None and not (isinstance(test, float) and 0 < test < 1):
         raise ObjectiveKeyError("test", f"must be a file name or a fraction between 0 and 1, not {test!r}")
@@ -192,9 +219,12 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
     """Read (or make) the data of validated ``params`` (relative files from ``base``), split,
     standardise, build the objectives and find f*. :class:`DataError` on any bad file or value."""
     data, file = params["data"], None
-    if isinstance(data, dict):
+    if isinstance(data, dict) and "dataset" in data:
+        train: Dataset = shipped(data["dataset"])
+        file = location(data["dataset"])  # f* cached beside it, as beside a data file
+    elif isinstance(data, dict):
         kw = {k: v for k, v in data.items() if k != "synthetic"}
-        train: Dataset = synthetic(data["synthetic"], **kw)
+        train = synthetic(data["synthetic"], **kw)
     else:
         file = Path(base) / data
         train = load(file, params["target"])
@@ -268,7 +298,11 @@ def data_shape(name: str, params: dict[str, Any]) -> tuple[int, int]:
     absolute file names, and the number of training samples (after a split by fraction); a file is
     read (once per content stamp), a synthetic set is not."""
     data = params["data"]
-    if isinstance(data, dict):
+    if isinstance(data, dict) and "dataset" in data:
+        shipped_set = DATASETS[data["dataset"]]
+        features, n = shipped_set.features, shipped_set.samples
+        classes = shipped_set.classes if name == "softmax" else 1
+    elif isinstance(data, dict):
         features, n = data["features"], data["n"]
         classes = data.get("classes", 2) if name == "softmax" else 1
     else:
