@@ -327,6 +327,7 @@ class DaskExecutor:
                     stop.set()
         for job in sorted(pending.values(), key=lambda j: j.batch):  # their members stay pending
             yield job, None
+        self.data = None  # the sweep's data leave the workers with their last reference
 
     def _take(self, fut: Any, job: BatchJob) -> Rows:
         """A batch's rows, its files written into the sweep folder (once: the batch is back)."""

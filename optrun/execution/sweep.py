@@ -117,6 +117,7 @@ def _sweep_data(plan: Plan, folder_path: str | None, executor: Executor | None) 
         check_unchanged(recorded, data.records, f"sweep {os.path.basename(os.path.normpath(folder_path))}")
     if send is not None:
         send(data.datasets, data.optima)
+        data.datasets, data.optima = {}, {}  # (on the workers now: not held here for the sweep)
     return data
 
 
