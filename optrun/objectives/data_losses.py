@@ -97,11 +97,13 @@ class DataLoss:
             Z += W[:, p, None, :]
         return Z
 
-    def losses(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-sample losses ``(S, n)`` and their derivatives in ``z`` ``(S, n, k)``."""
-        y = self.y
+    def losses(self, Z: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample losses ``(S, m)`` of scores ``Z`` ``(S, m, k)`` and their derivatives in ``z``
+        ``(S, m, k)``; the targets ``y`` are ``(m,)`` shared or ``(S, m)`` per member (default: all
+        of the data's)."""
+        y = self.y if y is None else y
         if self.kind == "least-squares":
-            R = Z - y[:, None]
+            R = Z - y[..., None]
             return 0.5 * R[..., 0] ** 2, R
         if self.kind == "logistic":
             t = -y * Z[..., 0]
@@ -110,10 +112,11 @@ class DataLoss:
         m = Z.max(axis=-1, keepdims=True)
         E = np.exp(Z - m)
         s = E.sum(axis=-1, keepdims=True)
-        picked = np.take_along_axis(Z, self.y.astype(np.intp)[None, :, None], axis=-1)[..., 0]
+        at = np.broadcast_to(y.astype(np.intp), Z.shape[:-1])[..., None]
+        picked = np.take_along_axis(Z, at, axis=-1)[..., 0]
         loss = (np.log(s) + m)[..., 0] - picked
         E /= s
-        E[:, np.arange(len(y)), self.y.astype(np.intp)] -= 1.0
+        np.put_along_axis(E, at, np.take_along_axis(E, at, axis=-1) - 1.0, axis=-1)
         return loss, E
 
     def _chunk(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,14 +147,70 @@ class DataLoss:
             f[lo : lo + step], G[lo : lo + step] = self._chunk(W[lo : lo + step])
         return f.reshape(lead), G.reshape(x.shape)
 
+    def batch_value_and_grad(self, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Minibatch losses ``(S,)`` and gradients ``(S, d)`` of points ``x`` ``(S, d)``: member
+        ``s``'s loss is the mean per-sample loss over the samples ``idx[s]`` (``idx`` ``(S, B)``,
+        repeats allowed) plus ``(l2 / 2) ||W||^2``. The members' rows are gathered and multiplied
+        in batched matrix products, in chunks of members whose temporaries stay under
+        :data:`CHUNK_BYTES`; a member's result depends only on its own point and indices."""
+        x = np.asarray(x, dtype=np.float64)
+        idx = np.asarray(idx, dtype=np.intp)
+        S, B = idx.shape
+        W = x.reshape(S, self.rows, self.classes)
+        p = self.X.shape[1]
+        step = max(1, CHUNK_BYTES // (8 * B * (p + 3 * self.classes)))
+        f = np.empty(S)
+        G = np.empty_like(W)
+        for lo in range(0, S, step):
+            part = slice(lo, lo + step)
+            Xb = self.X[idx[part]]  # (s, B, p)
+            f[part], G[part] = self._minibatch(W[part], Xb, self.y[idx[part]])
+        return f, G.reshape(S, -1)
+
+    def _minibatch(self, W: np.ndarray, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        B, p = Xb.shape[1], Xb.shape[2]
+        Z = np.matmul(Xb, W[:, :p, :])
+        if self.intercept:
+            Z += W[:, p, None, :]
+        loss, R = self.losses(Z, yb)
+        f = loss.mean(axis=1)
+        G = np.empty_like(W)
+        np.matmul(Xb.transpose(0, 2, 1), R, out=G[:, :p, :])
+        G[:, :p, :] /= B
+        if self.intercept:
+            G[:, p, :] = R.mean(axis=1)
+        if self.l2:
+            Wf = W[:, :p, :]
+            f += 0.5 * self.l2 * np.einsum("sjk,sjk->s", Wf, Wf)
+            G[:, :p, :] += self.l2 * Wf
+        return f, G
+
+    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(loss, accuracy)`` of every point of ``x`` ``(..., d)`` on this (test) data set: the
+        mean per-sample loss WITHOUT the ``l2`` term, and the fraction of samples classified right
+        (``None`` for least squares); the scores are computed once for both."""
+        x = np.asarray(x, dtype=np.float64)
+        lead = x.shape[:-1]
+        W = x.reshape(-1, self.rows, self.classes)
+        step = max(1, CHUNK_BYTES // (8 * self.X.shape[0] * self.classes))
+        loss = np.empty(W.shape[0])
+        right = None if self.kind == "least-squares" else np.empty(W.shape[0])
+        for lo in range(0, W.shape[0], step):
+            Z = self.scores(W[lo : lo + step])
+            loss[lo : lo + step] = self.losses(Z)[0].mean(axis=1)
+            if right is not None:
+                right[lo : lo + step] = self._right(Z).mean(axis=1)
+        return loss.reshape(lead), None if right is None else right.reshape(lead)
+
+    def _right(self, Z: np.ndarray) -> np.ndarray:
+        if self.kind == "logistic":
+            return np.where(Z[..., 0] > 0, 1.0, -1.0) == self.y
+        return np.argmax(Z, axis=-1) == self.y.astype(np.intp)
+
     def accuracy(self, x: np.ndarray) -> np.ndarray:
         """The fraction of samples each point of ``x`` classifies right (classification only)."""
         W = np.asarray(x, dtype=np.float64).reshape(-1, self.rows, self.classes)
-        Z = self.scores(W)
-        if self.kind == "logistic":
-            right = np.where(Z[..., 0] > 0, 1.0, -1.0) == self.y
-        else:
-            right = np.argmax(Z, axis=-1) == self.y.astype(np.intp)
+        right = self._right(self.scores(W))
         return right.mean(axis=1).reshape(np.shape(x)[:-1])
 
 

@@ -135,3 +135,103 @@ def test_a_member_has_the_same_bits_in_any_batch_at_any_position(kind, data):
             x[pos] = w
             f, g = loss.value_and_grad(x)
             assert f[pos].tobytes() == f1[0].tobytes() and g[pos].tobytes() == g1[0].tobytes(), (S, pos)
+
+
+def ref_grad(kind, X, y, l2, intercept, k, w):
+    """The gradient written from the per-sample derivatives, one sample at a time."""
+    n, p = len(X), len(X[0])
+    rows = p + int(intercept)
+    W = [[w[r * k + c] for c in range(k)] for r in range(rows)]
+    g = [[0.0] * k for _ in range(rows)]
+    for i in range(n):
+        z = [sum(X[i][j] * W[j][c] for j in range(p)) + (W[p][c] if intercept else 0.0) for c in range(k)]
+        if kind == "least-squares":
+            r = [z[0] - y[i]]
+        elif kind == "logistic":
+            yi = 1.0 if y[i] > 0 else -1.0
+            r = [-yi / (1.0 + math.exp(yi * z[0]))]
+        else:
+            e = [math.exp(v) for v in z]
+            r = [e[c] / sum(e) - (c == int(y[i])) for c in range(k)]
+        for c in range(k):
+            for j in range(p):
+                g[j][c] += X[i][j] * r[c] / n
+            if intercept:
+                g[p][c] += r[c] / n
+    for j in range(p):
+        for c in range(k):
+            g[j][c] += l2 * W[j][c]
+    return np.array(g).ravel()
+
+
+@pytest.mark.parametrize("kind, data, l2, intercept", CASES)
+@pytest.mark.parametrize("B", [1, 7, 40])
+def test_minibatch_value_and_gradient_against_the_formula(kind, data, l2, intercept, B):
+    loss, classes = data_loss(kind, data, l2, intercept)
+    k = 1 if classes is None else len(classes)
+    rng = np.random.default_rng(B)
+    x = rng.standard_normal((4, loss.dim))
+    idx = rng.integers(0, len(data.y), size=(4, B))
+    idx[0, :] = idx[0, 0]  # one member sees one sample B times (sampling with replacement)
+    f, g = loss.batch_value_and_grad(x, idx)
+    assert f.shape == (4,) and g.shape == (4, loss.dim)
+    for s in range(4):
+        Xs, ys = data.X[idx[s]].tolist(), data.y[idx[s]].tolist()
+        w = x[s].tolist()
+
+        def ref(w, Xs=Xs, ys=ys):
+            return ref_value(kind, Xs, ys, l2, intercept, k, w)
+
+        assert f[s] == pytest.approx(ref(w), rel=1e-12)
+        assert np.allclose(g[s], ref_grad(kind, Xs, ys, l2, intercept, k, w), rtol=1e-12, atol=1e-14)
+        assert np.allclose(g[s], ref_gradient(ref, w), rtol=1e-7, atol=1e-9)
+
+
+def test_a_minibatch_of_every_sample_is_the_full_data_loss():
+    d = synthetic("multiclass", 30, 3, seed=5, classes=3)
+    loss, _ = data_loss("softmax", d, 0.2)
+    x = np.random.default_rng(3).standard_normal((3, loss.dim))
+    f, g = loss.batch_value_and_grad(x, np.tile(np.arange(30), (3, 1)))
+    F, G = loss.value_and_grad(x)
+    assert np.allclose(f, F, rtol=1e-14) and np.allclose(g, G, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind, data", [(c[0], c[1]) for c in CASES[::2]])
+def test_a_minibatch_member_has_the_same_bits_in_any_batch_at_any_position(kind, data, monkeypatch):
+    loss, _ = data_loss(kind, data, 1e-3)
+    rng = np.random.default_rng(4)
+    n = len(data.y)
+    for B in (1, 5, 128):
+        w, mine = rng.standard_normal(loss.dim), rng.integers(0, n, B)
+        f1, g1 = loss.batch_value_and_grad(w[None, :], mine[None, :])
+        for S, chunk in ((2, None), (3, 1), (16, None), (17, 5), (40, None)):
+            if chunk:  # chunks of `chunk` members
+                monkeypatch.setattr(
+                    data_losses, "CHUNK_BYTES", 8 * B * (data.features + 3 * loss.classes) * chunk
+                )
+            for pos in (0, S // 2, S - 1):
+                x, idx = rng.standard_normal((S, loss.dim)), rng.integers(0, n, (S, B))
+                x[pos], idx[pos] = w, mine
+                f, g = loss.batch_value_and_grad(x, idx)
+                assert f[pos].tobytes() == f1[0].tobytes(), (B, S, pos)
+                assert g[pos].tobytes() == g1[0].tobytes(), (B, S, pos)
+            monkeypatch.undo()
+
+
+@pytest.mark.parametrize("kind, data, l2, intercept", CASES)
+def test_evaluate_is_the_unregularised_loss_and_the_accuracy(kind, data, l2, intercept):
+    loss, classes = data_loss(kind, data, l2, intercept)
+    k = 1 if classes is None else len(classes)
+    x = np.random.default_rng(6).standard_normal((2, 3, loss.dim))
+    value, right = loss.evaluate(x)
+    assert value.shape == (2, 3)
+    X, y = data.X.tolist(), data.y.tolist()
+    for i in range(2):
+        for j in range(3):
+            assert value[i, j] == pytest.approx(
+                ref_value(kind, X, y, 0.0, intercept, k, x[i, j].tolist()), rel=1e-12
+            )
+    if kind == "least-squares":
+        assert right is None
+    else:
+        assert np.array_equal(right, loss.accuracy(x)) and 0 < right.mean() < 1
