@@ -413,7 +413,13 @@ def test_learning_data_go_to_the_workers_once_and_no_worker_reads_the_file(tmp_p
         X = rng.standard_normal((n, 4))
         np.savez(data / name, X=X, y=(X @ [1.0, -1.0, 0.5, 2.0] + rng.standard_normal(n) > 0).astype(float))
     cfg = tmp_path / "learn.yaml"
-    objective = {"name": "logistic", "data": "data/train.npz", "test": "data/test.npz", "l2": 1e-3}
+    objective = {
+        "name": "logistic",
+        "data": "data/train.npz",
+        "test": "data/test.npz",
+        "l2": 1e-3,
+        "batch_size": 50,
+    }
     cfg.write_text(yaml.safe_dump({"objective": objective, "algorithm": {"name": "adam"}, "iterations": 30}))
     plan = load_plan(str(cfg), (), ("algorithm.name=adam,amsgrad", "seed=0:3"))
     local = execute_sweep(plan, str(tmp_path / "local"), workers=2)
