@@ -34,10 +34,11 @@ from ..datasets import DATASETS, location
 from .base import Objective
 from .data import DataError, Dataset, load, same_columns
 from .data_losses import KINDS, DataLoss, data_loss, on_test
-from .data_optimum import Optimum, cached_optimum
+from .data_optimum import Optimum
 from .data_prep import KINDS as SYNTHETIC_KINDS
 from .data_prep import Standardization, shipped, split, synthetic
 from .data_rounds import SAMPLING, Learning, default_every, full_batch
+from .data_supply import array_hash, optimum_once, read
 
 
 class ObjectiveKeyError(ValueError):
@@ -227,10 +228,10 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
         train = synthetic(data["synthetic"], **kw)
     else:
         file = Path(base) / data
-        train = load(file, params["target"])
+        train = read(file, params["target"])
     test = None
     if isinstance(params["test"], str):
-        test = load(Path(base) / params["test"], params["target"], features=train.features)
+        test = read(Path(base) / params["test"], params["target"], features=train.features)
         same_columns(train, test)
     elif params["test"] is not None:
         train, test = split(train, params["test"], params["split_seed"])
@@ -241,7 +242,7 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
         test = None if test is None else st.apply(test)
     loss, classes = data_loss(name, train, params["l2"], params["intercept"])
     test_loss = None if test is None else on_test(loss, test, classes)
-    found = cached_optimum(loss, file)
+    found, sha = optimum_once(loss, file)  # once per process and content
     record = {
         "source": train.source,
         "n": train.n,
@@ -253,6 +254,8 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
         "f_star_solver": found.solver,
         "f_star_grad_norm": found.grad_norm,
         "f_star_note": found.reason,
+        "sha256": sha,  # of the training arrays and parameters: resume checks it
+        **({} if test is None else {"test_source": test.source, "test_sha256": array_hash(test.X, test.y)}),
     }
     return Prepared(loss, test_loss, st, found, record)
 
@@ -331,13 +334,17 @@ def learning_config(raw: dict[str, Any], source: str) -> tuple[LearningSpec, dic
 
 @dataclass(frozen=True)
 class LearningSpec:
-    """What config validation needs of a learning objective: its one dimension (from the data)
-    and default bounds [-1, 1] (a random start near 0); f* is found when the run builds it."""
+    """What config validation needs of a learning objective: its one dimension (from the data),
+    default bounds [-1, 1] and start 0; f* is found when the run builds it."""
 
     name: str
     default_dim: int
     params: tuple = ()
     online: None = None
+    #: without a ``start:`` key the run starts at x0 = 0 (the convention for these convex models)
+    zero_start = True
+    #: f* is the data's (found when the objective is built): expect rules on f - f* wait for it
+    f_min_from_data = True
     train_n: int = 0  # training samples
     batch_size: int | None = None
 
