@@ -282,7 +282,7 @@ def test_a_sweep_over_relative_data_files_reruns_from_its_folder_anywhere(tmp_pa
         X = rng.standard_normal((n, 3))
         np.savez(tmp_path / "cfg" / f"{name}.npz", X=X, y=(X[:, 0] + rng.standard_normal(n) > 0) * 1.0)
     obj = {"name": "logistic", "data": "a.npz", "l2": 1e-3, "batch_size": 16, "test": "b.npz"}
-    cfg = write_config(tmp_path / "cfg", obj, iterations=30)
+    write_config(tmp_path / "cfg", obj, iterations=30)
     axes = ["--sweep", "objective.l2=0.001,0.01", "--sweep", "objective.data=a.npz,b.npz"]
     monkeypatch.chdir(tmp_path / "cfg")
     first = run_json("c.yaml", *axes, "--workers", "1", "--runs-dir", tmp_path / "a")
