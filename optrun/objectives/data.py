@@ -18,6 +18,8 @@ import csv
 import itertools
 import math
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from ..errors import OptrunError
 
 #: the largest dense feature matrix a libsvm file is read into (bytes); a bigger one is refused
 MAX_DENSE_BYTES = 2 * 1024**3
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".zst", ".7z")
 #: lines of a CSV file parsed at once; a chunk with a bad field is read again cell by cell
 CSV_CHUNK = 1024
 
@@ -65,6 +68,11 @@ def load(
     if not path.is_file():
         raise DataError(f"{path}: no such data file" if not path.exists() else f"{path}: not a file")
     suffix = path.suffix.lower()
+    if suffix in COMPRESSED:
+        raise DataError(
+            f"{path}: compressed files are not read; decompress it first (e.g. gunzip) and name the "
+            "CSV, NPZ or libsvm file"
+        )
     if suffix == ".csv":
         if target is None:
             raise DataError(f"{path}: a CSV file needs 'target', the name of its target column")
@@ -135,6 +143,12 @@ def _csv_header(path: Path, fh: Any, target: str) -> tuple[int, list[str]]:
             header = [h.strip() for h in row]
             if target not in header:
                 raise DataError(f"{path}: no target column '{target}' (the columns are {', '.join(header)})")
+            twice = [h for i, h in enumerate(header) if h in header[:i]]
+            if twice:  # (a second target column would become a feature: the answer in the inputs)
+                at = [str(i + 1) for i, h in enumerate(header) if h == twice[0]]
+                raise DataError(
+                    f"{path}: line {line}: column name '{twice[0]}' is in columns {' and '.join(at)}"
+                )
             return line, header
     raise DataError(f"{path}: is empty (a CSV data file needs a header row and data rows)")
 
@@ -183,10 +197,13 @@ def csv_cells(path: Path, header: list[str], lines: list[str], first: int = 2) -
 def read_npz(path: Path) -> Dataset:
     """An ``.npz`` file holding ``X`` (``(n, p)`` numbers) and ``y`` (``(n,)`` numbers)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file (one array) named .npz
+            raise DataError(f"{path}: cannot be read as NPZ (it holds one array, not a zip of X and y)")
+        with loaded as z:
             arrays = {k: z[k] for k in ("X", "y") if k in z.files}
             names = list(z.files)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise DataError(f"{path}: cannot be read as NPZ ({e})") from None
     for key in ("X", "y"):
         if key not in arrays:
@@ -195,7 +212,9 @@ def read_npz(path: Path) -> Dataset:
     for key, a, ndim in (("X", X, 2), ("y", y, 1)):
         if a.ndim != ndim or a.dtype.kind not in "biuf":
             raise DataError(f"{path}: '{key}' must be a {ndim}-D array of numbers, not {a.ndim}-D {a.dtype}")
-    if X.shape[0] != y.shape[0] or X.shape[0] == 0:
+    if X.shape[0] == 0:
+        raise DataError(f"{path}: holds no samples ('X' has 0 rows)")
+    if X.shape[0] != y.shape[0]:
         raise DataError(f"{path}: 'X' has {X.shape[0]} rows but 'y' has {y.shape[0]} values")
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)

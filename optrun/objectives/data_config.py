@@ -32,7 +32,7 @@ import numpy as np
 
 from ..datasets import DATASETS, location
 from .base import Objective
-from .data import DataError, Dataset, load, same_columns
+from .data import COMPRESSED, DataError, Dataset, load, same_columns
 from .data_losses import KINDS, DataLoss, data_loss, on_test
 from .data_optimum import Optimum
 from .data_prep import KINDS as SYNTHETIC_KINDS
@@ -172,6 +172,10 @@ def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     elif not isinstance(data, str) or not data:
         raise ObjectiveKeyError(
             "data", f"must be a file name, {{dataset: ...}} or {{synthetic: ...}}, not {data!r}"
+        )
+    if isinstance(data, str) and Path(data).suffix.lower() in COMPRESSED:
+        raise ObjectiveKeyError(
+            "data", f"{data}: compressed files are not read; decompress it first (e.g. gunzip)"
         )
     csv = isinstance(data, str) and data.lower().endswith(".csv")
     target = raw.get("target")

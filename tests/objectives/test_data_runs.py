@@ -174,8 +174,22 @@ GOOD = "a,b,c,label\n0.5,1.0,-2.0,1\n1.5,-1.0,0.25,0\n-0.5,2.0,1.0,1\n"
             {"name": "logistic", "data": "big.svm"},
             ["big.svm", "300000000 features", "MB"],
         ),
+        (
+            {"train.csv": "label,a,label\n0,1,5\n1,2,6\n"},
+            {"name": "logistic", "data": "train.csv", "target": "label"},
+            ["train.csv", "line 1", "'label' is in columns 1 and 3"],
+        ),
     ],
-    ids=["nan", "inf", "ragged", "test-columns", "test-labels", "labels", "libsvm-too-large"],
+    ids=[
+        "nan",
+        "inf",
+        "ragged",
+        "test-columns",
+        "test-labels",
+        "labels",
+        "libsvm-too-large",
+        "duplicate-column",
+    ],
 )
 def test_every_data_error_is_one_line_naming_file_and_place(tmp_path, files, objective, message):
     for name, text in files.items():
@@ -195,3 +209,27 @@ def test_a_csv_with_a_byte_order_mark_finds_its_first_column(tmp_path):
     assert res.exit_code == 0, res.output
     folder = Path(json.loads(res.stdout.strip().splitlines()[-1])["path"])
     assert json.loads((folder / "meta.json").read_text())["data"]["features"] == 2
+
+
+def test_bad_npz_and_compressed_files_are_one_line(tmp_path):
+    np.save(tmp_path / "one.npy", np.zeros((3, 3)))
+    (tmp_path / "one.npy").rename(tmp_path / "one.npz")
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    np.savez(tmp_path / "good.npz", X=X, y=(X[:, 0] > 0) * 1.0)
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "good.npz").read_bytes()[:300])
+    np.savez(tmp_path / "empty.npz", X=np.zeros((0, 2)), y=np.zeros(0))
+    (tmp_path / "t.csv.gz").write_bytes(b"\x1f\x8b")
+    cases = {
+        "one.npz": "one.npz: cannot be read as NPZ (it holds one array",
+        "cut.npz": "cut.npz: cannot be read as NPZ",
+        "empty.npz": "empty.npz: holds no samples",
+        "t.csv.gz": "compressed files are not read",
+    }
+    for name, message in cases.items():
+        res = invoke(
+            "run", config(tmp_path, {"name": "logistic", "data": name}), "--runs-dir", tmp_path / "runs"
+        )
+        assert res.exit_code == 2, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], res.output
+        assert not (tmp_path / "runs").exists()
