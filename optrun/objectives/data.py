@@ -14,6 +14,7 @@ index 0; sparse rows are read into a dense array, refused above ``max_bytes``).
 
 from __future__ import annotations
 
+import array
 import csv
 import itertools
 import math
@@ -226,9 +227,30 @@ def read_npz(path: Path) -> Dataset:
     return Dataset(X, y, str(path), tuple(f"x{j}" for j in range(X.shape[1])))
 
 
-def _libsvm_rows(path: Path) -> tuple[list[tuple[int, float, list[int], list[float]]], int, int]:
-    """``(rows, lowest index, highest index)``; each row is ``(line, label, indices, values)``."""
-    rows, lo, hi = [], None, -1
+@dataclass
+class _Sparse:
+    """The rows of a libsvm file, compact (16 bytes a stored value, not Python lists): row ``r``
+    has ``labels[r]`` and the values ``values[starts[r]:starts[r + 1]]`` at ``indices[...]``."""
+
+    labels: array.array
+    starts: array.array
+    indices: array.array
+    values: array.array
+    lo: int
+    hi: int
+
+
+def _too_large(path: Path, rows: int, p: int, max_bytes: int, so_far: str = "") -> DataError:
+    return DataError(
+        f"{path}: {rows} row{'s' if rows != 1 else ''} x {p} features{so_far} would take {rows * p * 8 / 1024**2:,.0f} MB as a "
+        f"dense array, over the limit of {max_bytes / 1024**2:,.0f} MB"
+    )
+
+
+def _libsvm_rows(path: Path, width: int, max_bytes: int) -> _Sparse:
+    """The rows of ``path``, refused as soon as the rows read so far, at ``width`` or their highest
+    index, would pass ``max_bytes`` as a dense array (the file is not read to its end first)."""
+    rows = _Sparse(array.array("d"), array.array("q", [0]), array.array("q"), array.array("d"), -1, -1)
     try:
         fh = open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed by the with below; open errors told apart
     except OSError as e:
@@ -242,7 +264,7 @@ def _libsvm_rows(path: Path) -> tuple[list[tuple[int, float, list[int], list[flo
                 label = _number(tokens[0])
                 if label is None or not math.isfinite(label):
                     raise DataError(f"{path}: line {line}: the label '{tokens[0]}' is not a finite number")
-                idx, val, last = [], [], -1
+                last = -1
                 for col, tok in enumerate(tokens[1:], 2):
                     if tok.startswith("qid:"):
                         continue
@@ -257,24 +279,30 @@ def _libsvm_rows(path: Path) -> tuple[list[tuple[int, float, list[int], list[flo
                         raise DataError(
                             f"{path}: line {line}, feature {i}: indices must increase along a row"
                         )
+                    if last < 0 and (rows.lo < 0 or i < rows.lo):
+                        rows.lo = i
                     last = i
-                    idx.append(i)
-                    val.append(v)
-                if idx:
-                    lo = idx[0] if lo is None else min(lo, idx[0])
-                    hi = max(hi, idx[-1])
-                rows.append((line, label, idx, val))
+                    rows.indices.append(i)
+                    rows.values.append(v)
+                rows.labels.append(label)
+                rows.starts.append(len(rows.indices))
+                rows.hi = max(rows.hi, last)
+                n, p = len(rows.labels), max(width, rows.hi)  # (p: at least the final width)
+                if n * p * 8 > max_bytes:
+                    raise _too_large(path, n, p, max_bytes, f" by line {line}")
         except UnicodeDecodeError as e:
             raise DataError(f"{path}: is not libsvm text ({e})") from None
-    if not rows:
+    if not rows.labels:
         raise DataError(f"{path}: holds no data rows (libsvm format: 'label index:value ...' per line)")
-    return rows, (1 if lo is None else lo), hi
+    return rows
 
 
 def read_libsvm(path: Path, features: int | None = None, max_bytes: int = MAX_DENSE_BYTES) -> Dataset:
     """A libsvm/svmlight text file read into a dense ``(n, p)`` array (``p`` = the highest index,
-    or ``features`` when given); refused when that array would exceed ``max_bytes``."""
-    rows, lo, hi = _libsvm_rows(path)
+    or ``features`` when given); refused when that array would exceed ``max_bytes``, as soon as
+    the rows read tell (its stored values are kept at 16 bytes each until then)."""
+    rows = _libsvm_rows(path, features or 0, max_bytes)
+    lo, hi = (1 if rows.lo < 0 else rows.lo), rows.hi
     base = 0 if lo == 0 else 1
     p = hi + 1 - base
     if features is not None:
@@ -283,18 +311,16 @@ def read_libsvm(path: Path, features: int | None = None, max_bytes: int = MAX_DE
                 f"{path}: has feature index {hi}, more than the {features} features of the training data"
             )
         p = features
-    need = len(rows) * p * 8
-    if need > max_bytes:
-        raise DataError(
-            f"{path}: {len(rows)} rows x {p} features would take {need / 1024**2:,.0f} MB as a dense "
-            f"array, over the limit of {max_bytes / 1024**2:,.0f} MB"
-        )
-    X = np.zeros((len(rows), p))
-    y = np.empty(len(rows))
-    for r, (_, label, idx, val) in enumerate(rows):
-        y[r] = label
-        if idx:
-            X[r, np.asarray(idx) - base] = val
+    n = len(rows.labels)
+    if n * p * 8 > max_bytes:
+        raise _too_large(path, n, p, max_bytes)
+    X = np.zeros((n, p))
+    y = np.frombuffer(rows.labels, dtype=np.float64).copy()
+    starts = np.frombuffer(rows.starts, dtype=np.int64)
+    which = np.repeat(np.arange(n), np.diff(starts))
+    X[which, np.frombuffer(rows.indices, dtype=np.int64) - base] = np.frombuffer(
+        rows.values, dtype=np.float64
+    )
     return Dataset(X, y, str(path), tuple(str(j + base) for j in range(p)))
 
 

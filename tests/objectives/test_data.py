@@ -84,9 +84,18 @@ def test_libsvm_refusals_name_the_line(tmp_path, text, expected):
 
 def test_libsvm_over_the_memory_limit_is_refused_before_allocating(tmp_path):
     p = tmp_path / "wide.svm"
-    p.write_text("1 1:1 1000000:1\n0 5:1\n")
+    p.write_text("1 1:1 1000000:1\n0 5:1\nnot libsvm at all\n")
+    msg = refusal(p, max_bytes=1024**2)  # at its first line: the rest is never parsed
+    assert (
+        msg
+        == f"{p}: 1 row x 1000000 features by line 1 would take 8 MB as a dense array, over the limit of 1 MB"
+    )
+    p.write_text("1 1:1 100000:1\n0 5:1\n")
     msg = refusal(p, max_bytes=1024**2)
-    assert msg == f"{p}: 2 rows x 1000000 features would take 15 MB as a dense array, over the limit of 1 MB"
+    assert (
+        msg
+        == f"{p}: 2 rows x 100000 features by line 2 would take 2 MB as a dense array, over the limit of 1 MB"
+    )
     assert refusal(HERE / "small.libsvm", features=2).endswith(
         "more than the 2 features of the training data"
     )
