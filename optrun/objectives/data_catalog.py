@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..datasets import dataset_names
 from .data_config import KEYS
 
 DIMS = "(features + intercept) x classes, read from the data (classes = 1 but for softmax)"
 START = "x0 = 0 (every weight zero) unless the config gives start:"
 F_STAR = (
     "the regularised training loss's minimum, found by Newton's method (L-BFGS when the Hessian is "
-    "too large) to a gradient norm below 1e-10, cached beside the data file and recorded in "
-    "meta.json; none for separable data without l2 (then expect: rules on f - f* are refused)"
+    "too large) to a gradient norm below 1e-10 (times |g(0)| when that is above 1), cached beside "
+    "the data file and recorded in meta.json; none for separable data without l2, or when the "
+    "solver stops short (then expect: rules on f - f* are refused)"
 )
 
 SUMMARIES = {
@@ -37,7 +39,9 @@ KEY_DOCS: dict[str, tuple[str, str]] = {
     "data": (
         "(required)",
         "a data file: CSV (header row), NPZ (arrays X and y) or libsvm/svmlight text, relative to "
-        "the config's folder; or a seeded synthetic set {synthetic: regression | classification "
+        "the config's folder; a data set shipped with optrun, {dataset: NAME} ("
+        + "; ".join(f"{name}: {text}" for name, text in dataset_names())
+        + "); or a seeded synthetic set {synthetic: regression | classification "
         "| multiclass, n, features, seed, condition, noise, classes}",
     ),
     "target": ("-", "a CSV file's target column (required for CSV, refused for NPZ and libsvm)"),
@@ -55,6 +59,7 @@ KEY_DOCS: dict[str, tuple[str, str]] = {
     "split_seed": ("0", "the seed of the held-out split (test: a fraction)"),
     "batch_size": ("the whole data set", "samples per minibatch gradient (the whole set: deterministic)"),
     "sampling": ("shuffle", "shuffle (epochs of a seeded permutation) or replace (with replacement)"),
+    "noise": ("none", "gradient noise on top of the minibatch gradient, as for any objective: {std: 0.1}"),
 }
 
 EXAMPLE = """\
@@ -88,7 +93,7 @@ def describe_data(name: str) -> dict[str, Any]:
         "dims_text": DIMS,
         "start": START,
         "f_min_text": F_STAR,
-        "keys": [{"key": k, "default": KEY_DOCS[k][0], "doc": KEY_DOCS[k][1]} for k in KEYS],
+        "keys": [{"key": k, "default": KEY_DOCS[k][0], "doc": KEY_DOCS[k][1]} for k in (*KEYS, "noise")],
         "example": EXAMPLE.format(name=name, synthetic=_SYNTHETIC[name]),
     }
 

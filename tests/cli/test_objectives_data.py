@@ -40,9 +40,9 @@ def test_a_data_objective_explains_every_key_with_an_example(name):
     assert res.exit_code == 0, res.output
     for key in KEYS:
         assert f"\n    {key} " in res.output, key
-    assert "x0 = 0" in res.output and "example" in res.output
+    assert "x0 = 0" in res.output and "example" in res.output and "{dataset: NAME} (digits:" in res.output
     record = json.loads(invoke("objectives", name, "--format", "json").output)
-    assert [k["key"] for k in record["keys"]] == list(KEYS) and all(k["doc"] for k in record["keys"])
+    assert [k["key"] for k in record["keys"]] == [*KEYS, "noise"] and all(k["doc"] for k in record["keys"])
     md = invoke("objectives", name, "--format", "markdown").output
     assert md.startswith(f"### `{name}`") and "```yaml" in md
     res = invoke("objectives", name, "--dim", "3")
