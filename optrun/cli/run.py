@@ -104,7 +104,8 @@ def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
     "plot",
     is_flag=True,
     help="Also draw each run into its folder, as optrun plot does (contour.png for a 2-D "
-    "objective, convergence.png otherwise); the path goes to stderr.",
+    "objective, regret.png for an online one, learning.png for a learning problem with test "
+    "data, convergence.png otherwise); the path goes to stderr.",
 )
 def run(args, runs_dir, quiet, verbose, fmt, sweeps, dry_run, workers, executor, scheduler, fail_fast, plot):
     """Run one or more CONFIG files, each into a new folder under the runs folder.

@@ -54,6 +54,10 @@ def config_rows(stats: Sequence[RunStats], all_keys: bool = False) -> list[Row]:
     return rows
 
 
+#: a list longer than this prints its first three values and its length
+LIST_SHOWN = 8
+
+
 def config_text(v: Any) -> str:
     """A config value as a cell's text: ``null``, ``true``, a float's repr, ``[a, b]``, else ``str``.
 
@@ -67,5 +71,7 @@ def config_text(v: Any) -> str:
     if isinstance(v, float):
         return repr(v)
     if isinstance(v, (list, tuple)):
+        if len(v) > LIST_SHOWN:  # (a learning run's start: hundreds of zeros)
+            return "[" + ", ".join(config_text(x) for x in v[:3]) + f", ... {len(v)} values]"
         return "[" + ", ".join(config_text(x) for x in v) + "]"
     return str(v)

@@ -30,6 +30,10 @@ def algorithm_text(run) -> str:
 
 
 def value_text(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        from ..compare.configdiff import config_text  # (a long list: its first values and length)
+
+        return config_text(v)
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
