@@ -33,6 +33,8 @@ CHUNK_BYTES = 32 * 1024**2
 BLOCK_COLUMNS = 32
 #: full-data gradients: the rows of ``X`` taken at a time (with their scores: about this many bytes)
 BLOCK_ROWS_BYTES = 256 * 1024
+#: minibatch gradients: the gathered rows (and scores) of a chunk of members, about this many bytes
+BATCH_BYTES = 1024 * 1024
 
 
 def block_members(X: np.ndarray, classes: int) -> int:
@@ -202,13 +204,14 @@ class DataLoss:
         ``s``'s loss is the mean per-sample loss over the samples ``idx[s]`` (``idx`` ``(S, B)``,
         repeats allowed) plus ``(l2 / 2) ||W||^2``. The members' rows are gathered and multiplied
         in batched matrix products, in chunks of members whose temporaries stay under
-        :data:`CHUNK_BYTES`; a member's result depends only on its own point and indices."""
+        :data:`BATCH_BYTES` (so that they stay in cache); a member's result depends only on its own
+        point and indices."""
         x = np.asarray(x, dtype=np.float64)
         idx = np.asarray(idx, dtype=np.intp)
         S, B = idx.shape
         W = x.reshape(S, self.rows, self.classes)
         p = self.X.shape[1]
-        step = max(1, CHUNK_BYTES // (8 * B * (p + 3 * self.classes)))
+        step = max(1, BATCH_BYTES // (8 * B * (p + 3 * self.classes)))
         f = np.empty(S)
         G = np.empty_like(W)
         for lo in range(0, S, step):

@@ -217,7 +217,7 @@ def test_a_minibatch_member_has_the_same_bits_in_any_batch_at_any_position(kind,
         for S, chunk in ((2, None), (3, 1), (16, None), (17, 5), (40, None)):
             if chunk:  # chunks of `chunk` members
                 monkeypatch.setattr(
-                    data_losses, "CHUNK_BYTES", 8 * B * (data.features + 3 * loss.classes) * chunk
+                    data_losses, "BATCH_BYTES", 8 * B * (data.features + 3 * loss.classes) * chunk
                 )
             for pos in (0, S // 2, S - 1):
                 x, idx = rng.standard_normal((S, loss.dim)), rng.integers(0, n, (S, B))
