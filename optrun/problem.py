@@ -184,14 +184,19 @@ def start_points(configs: list[RunConfig]) -> np.ndarray:
 
 def build_rounds(configs: list[RunConfig], objective: Objective):
     """The :class:`~optrun.objectives.rounds.Rounds` of a run or a batch (``configs``, one per
-    member, sharing objective and noise) whose objective is online or whose gradients are noisy;
-    None otherwise. Each member's streams are seeded by its own ``seed``."""
+    member, sharing objective and noise) whose objective is online, whose gradients are noisy or
+    which learns on data with minibatches or a test set; None otherwise. Each member's streams are seeded by its own ``seed``."""
     from .objectives.rounds import Rounds, needs_rounds
 
     noise = configs[0].objective.noise
     if not needs_rounds(objective, noise):
         return None
-    return Rounds(objective, noise, [c.seed for c in configs], configs[0].dim)
+    seeds, c = [c.seed for c in configs], configs[0]
+    if objective.learning is not None:  # minibatches, test columns (see .objectives.data_rounds)
+        from .objectives.data_rounds import DataRounds
+
+        return DataRounds(objective, noise, seeds, c.dim, c.trace.every, c.iterations)
+    return Rounds(objective, noise, seeds, c.dim)
 
 
 def records_regret(config: RunConfig) -> bool:
@@ -205,6 +210,19 @@ def records_regret(config: RunConfig) -> bool:
     if "data" in params:  # a learning objective: not online
         return False
     return get_objective(config.objective.name).online is not None
+
+
+def summary_fields(config: RunConfig) -> tuple[str, ...]:
+    """The fields a member of ``config`` adds to a sweep's summary: its final regret (an online
+    objective whose ``x*`` is known) or its final test loss and accuracy (a learning problem with
+    test data). Read from the config alone."""
+    if records_regret(config):
+        return ("final_regret", "final_avg_regret")
+    params = config.objective.params
+    if "data" in params and params.get("test") is not None:
+        accuracy = config.objective.name != "least-squares"
+        return ("final_test_loss", "final_test_accuracy") if accuracy else ("final_test_loss",)
+    return ()
 
 
 def projection(config: RunConfig):

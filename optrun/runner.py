@@ -172,14 +172,18 @@ class Members:
     def running(self) -> bool:
         return bool((self.status == RUNNING).any())
 
-    def close(self, first: int, f, gn, sn, xs, at_end: bool, extra: dict | None = None) -> Chunk:
+    def close(
+        self, first: int, f, gn, sn, xs, at_end: bool, extra: dict | None = None, evaluated=None
+    ) -> Chunk:
         """Apply stop rules to rows ``first ..`` (``f``, squared norms ``gn``, ``sn``, points
         ``xs``, ``extra`` columns; the norms are rooted in place), update the results, and
-        return the chunk."""
+        return the chunk. ``evaluated`` (``(n,)`` bool, None: every row) marks the rows whose
+        ``f`` and gradient norm were computed (a minibatch run's recorded rows): elsewhere they
+        are NaN, which is not divergence."""
         n = len(f)
         np.sqrt(gn, out=gn)  # the loop records squared norms; one call per chunk, the same bits
         np.sqrt(sn, out=sn)
-        rows, ended = self._stops(f, gn, sn, n)
+        rows, ended = self._stops(f, gn, sn, n, evaluated)
         if at_end:
             ended |= self.status == RUNNING
         self._track(first, rows, f, gn, xs)
@@ -189,10 +193,13 @@ class Members:
                 self.final_extra[name][live] = col[rows[live] - 1, live]
         return Chunk(first, n, f, gn, sn, xs, rows, ended, extra or {})
 
-    def _stops(self, f, gn, sn, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _stops(self, f, gn, sn, n: int, evaluated=None) -> tuple[np.ndarray, np.ndarray]:
         """Rows kept per member and which members ended, from the first row meeting a rule."""
         alive = self.status == RUNNING
-        bad = ~(np.isfinite(f) & np.isfinite(gn) & np.isfinite(sn))
+        if evaluated is None:
+            bad = ~(np.isfinite(f) & np.isfinite(gn) & np.isfinite(sn))
+        else:  # (a row without f: only a non-finite step says it diverged)
+            bad = ~np.isfinite(sn) | (~(np.isfinite(f) & np.isfinite(gn)) & evaluated[:, None])
         hit = np.zeros_like(bad)
         if self.target is not None:
             hit |= f <= self.target
@@ -338,9 +345,11 @@ class Loop:
         """:meth:`Members.close` on rows ``first ..``; a large run's chunk is x, viewed."""
         F, G, D, points = self.F[:n], self.G[:n], self.D[:n], self.points
         extra = {name: col[:n] for name, col in self.E.items()}
+        evaluated = getattr(self.rounds, "evaluated", None)
+        evaluated = None if evaluated is None else evaluated(first, n)
         if points is None:
-            return members.close(first, F, G, D, self.X[:n], at_end, extra)
-        chunk = members.close(first, F, G, D, points.x[None, :, :0], at_end, extra)
+            return members.close(first, F, G, D, self.X[:n], at_end, extra, evaluated)
+        chunk = members.close(first, F, G, D, points.x[None, :, :0], at_end, extra, evaluated)
         chunk.x = points.x[None]
         points.closed(members.best_f, chunk.ended)
         return chunk
@@ -363,6 +372,13 @@ class Loop:
         if self.rounds is not None:
             cp.extra.update({f"rounds.{k}": v for k, v in self.rounds.state().items()})
         return cp
+
+    def settle(self, k: int, x: np.ndarray, t: int) -> None:
+        """Before an interrupted run's last chunk is closed: its last row (``k - 1``, iteration
+        ``t``, at ``x``) gets the values a minibatch run computes only on its recorded rows."""
+        settle = getattr(self.rounds, "settle", None)
+        if settle is not None and k:
+            settle(x, t, self.F[k - 1], self.G[k - 1], [e[k - 1] for e in self.E.values()])
 
     def results(self, members: Members, interrupted: bool) -> list[MemberResult]:
         out = members.results(interrupted)
@@ -528,6 +544,8 @@ def run(
                 flush(first, k, True)
             raise
         if k:
+            if interrupted:
+                loop.settle(k, x, t)
             flush(first, k, True)
         if interrupted and on_checkpoint is not None:
             on_checkpoint(loop.snapshot(members, t, x, state, checkpoint_views))

@@ -61,7 +61,16 @@ def f_text(s: dict) -> str:
     fs = "f = n/a" if f is None else f"f = {f:.6g}"
     if best is None or not math.isfinite(best):
         return f"{fs} (no finite f seen)"
-    return f"{fs} (best {best:.6g}" + ("" if at is None else f" at {at:,}") + ")"
+    return f"{fs} (best {best:.6g}" + ("" if at is None else f" at {at:,}") + ")" + _test_text(s)
+
+
+def _test_text(s: dict) -> str:
+    """``, test loss 0.31, accuracy 91.7%`` for a learning run with test data."""
+    loss, accuracy = s.get("final_test_loss"), s.get("final_test_accuracy")
+    if loss is None or not math.isfinite(loss):
+        return ""
+    tail = "" if accuracy is None or not math.isfinite(accuracy) else f", accuracy {100 * accuracy:.4g}%"
+    return f", test loss {loss:.6g}{tail}"
 
 
 def _point(s: dict) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
 from ..params import yaml_repr
@@ -74,6 +75,8 @@ def validate(
     expect = _expect(c, _section(data, "expect"))
     _check_expect_can_pass(c, expect, spec, dim, oparams)
     trace = _trace(c, _section(data, "trace"))
+    if getattr(spec, "minibatches", False):
+        trace = _minibatch_trace(c, spec, trace, _section(data, "trace"), iterations)
     return RunConfig(
         name=name,
         objective=ObjectiveConfig(name=spec.name, dim=dim, params=oparams, noise=noise),
@@ -479,6 +482,20 @@ def _expect(c: Checker, raw: Any) -> ExpectConfig:
             f"is a share of the members, between 0 and 1, not {yaml_repr(expect.success_rate_min)}",
         )
     return expect
+
+
+def _minibatch_trace(c: Checker, spec: Any, trace: TraceConfig, raw: Any, iterations: int) -> TraceConfig:
+    """A minibatch run computes the full loss on the rows its trace keeps: by default once an
+    epoch (at most 200 rows); log-spaced rows are not offered."""
+    if trace.log_per_decade is not None:
+        raise c.fail(
+            "trace.log_per_decade",
+            "a minibatch run computes the full loss only on the rows it records: "
+            "thin it with trace.every instead",
+        )
+    if "every" in raw:
+        return trace
+    return replace(trace, every=spec.default_every(iterations))
 
 
 def _trace(c: Checker, raw: Any) -> TraceConfig:

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..errors import RunReadError, RunSelectionError, StorageError
-from ..problem import records_regret
+from ..problem import summary_fields
 from ..store import FORMAT_VERSION, RunFolder
 from ..store.folder import FolderLock, utc_now
 from ..store.records import check_format, config_path, read_summary
-from ..store.sweepstore import REGRET_FIELDS, ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
+from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from ..sweep.batches import batch_configs
 from .batch import BatchJob
@@ -134,9 +134,11 @@ class _Sweep:
         used = [r.get("batch", -1) for r in (previous_rows or []) if isinstance(r.get("batch"), int)]
         self.first_batch = max(used, default=-1) + 1
         self.axis_cols = [k for ax in plan.axes for k in ax.keys]
-        # an online objective's members add their final regret (before the fields a batch formats)
+        # an online objective's members add their final regret, a learning problem's its test
+        # loss and accuracy (before the fields a batch formats)
         kinds = plan.bases if len(plan.base_of) == len(members) else members
-        self.lead_cols = self.axis_cols + (list(REGRET_FIELDS) if any(map(records_regret, kinds)) else [])
+        added = dict.fromkeys(name for kind in kinds for name in summary_fields(kind))
+        self.lead_cols = self.axis_cols + list(added)
         # one row per member; None: pending, its row made when it is written (see _complete)
         self.rows: list[dict[str, Any]] = (
             [dict(r) for r in previous_rows] if previous_rows else [None] * len(members)  # type: ignore[list-item]

@@ -69,6 +69,9 @@ class Objective:
     info: dict[str, Any] = field(default_factory=dict)
     evaluate_into: EvaluateInto | None = None
     online: OnlineFunction | None = None
+    #: a learning problem on data (:class:`optrun.objectives.data_rounds.Learning`): its
+    #: minibatches and test set; ``value_and_grad`` is then the full training loss
+    learning: Any = None
 
     def value(self, x: np.ndarray) -> np.ndarray:
         return self.value_and_grad(x)[0]

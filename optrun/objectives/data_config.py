@@ -12,8 +12,8 @@
   true, each feature is centred and scaled by the training data's mean and standard deviation);
 * ``test``: a test file in the training file's format, or a fraction in (0, 1) held out of the
   data by a split seeded with ``split_seed`` (default 0); none by default;
-* ``batch_size`` (a whole number >= 1, default the whole data set) and ``sampling`` (``shuffle``
-  or ``replace``): validated here; minibatches are not run yet.
+* ``batch_size`` (a whole number >= 1, default the whole data set; one at least the training set's
+  size is the whole set) and ``sampling`` (``shuffle`` or ``replace``): see :mod:`.data_rounds`.
 
 :func:`learning_params` checks the keys without reading any file (a run folder's config is read
 anywhere); :func:`prepare` reads the data and builds the training and test objectives.
@@ -35,6 +35,7 @@ from .data_losses import KINDS, DataLoss, data_loss, on_test
 from .data_optimum import Optimum, cached_optimum
 from .data_prep import KINDS as SYNTHETIC_KINDS
 from .data_prep import Standardization, split, synthetic
+from .data_rounds import SAMPLING, Learning, default_every, full_batch
 
 
 class ObjectiveKeyError(ValueError):
@@ -59,7 +60,6 @@ KEYS = (
     "sampling",
 )
 SYNTHETIC_KEYS = ("synthetic", "n", "features", "seed", "condition", "noise", "classes")
-SAMPLING = ("shuffle", "replace")
 #: the synthetic data each objective can use
 FITS = {
     "least-squares": ("regression",),
@@ -132,7 +132,7 @@ def _synthetic(name: str, raw: dict[str, Any]) -> dict[str, Any]:
 def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     """The keys of a learning objective with their defaults; :class:`ObjectiveKeyError` names a
     bad one. No file is read."""
-    unknown = [k for k in raw if k not in KEYS]
+    unknown = [k for k in raw if k not in KEYS and k != "dim"]  # (dim: checked against the data)
     if unknown:
         raise ObjectiveKeyError(unknown[0], f"unknown key for a data objective (it takes {', '.join(KEYS)})")
     if "data" not in raw:
@@ -238,33 +238,61 @@ def absolute_files(params: dict[str, Any], base: str | Path) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _file_shape(name: str, path: str, target: str | None, stamp: tuple[int, int]) -> tuple[int, int]:
+def _file_shape(name: str, path: str, target: str | None, stamp: tuple[int, int]) -> tuple[int, int, int]:
     data = load(path, target)
     _, classes = data_loss(name, data)
-    return data.features, 1 if classes is None else len(classes)
+    return data.features, 1 if classes is None else len(classes), data.n
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        raise DataError(f"{path}: no such data file") from None
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=16)
+def _test_fits(name: str, path: str, test: str, target: str | None, stamps: tuple) -> None:
+    """Refuse a test file whose features or labels do not fit the training file's (read once per
+    pair of content stamps), so that a sweep says so before its folder exists."""
+    train = load(path, target)
+    tested = load(test, target, features=train.features)
+    same_columns(train, tested)
+    loss, classes = data_loss(name, train)
+    on_test(loss, tested, classes)
+
+
+def data_shape(name: str, params: dict[str, Any]) -> tuple[int, int]:
+    """``(d, n)``: the dimension ``(features + intercept) x classes`` of validated ``params`` with
+    absolute file names, and the number of training samples (after a split by fraction); a file is
+    read (once per content stamp), a synthetic set is not."""
+    data = params["data"]
+    if isinstance(data, dict):
+        features, n = data["features"], data["n"]
+        classes = data.get("classes", 2) if name == "softmax" else 1
+    else:
+        features, classes, n = _file_shape(name, data, params["target"], _stamp(data))
+    test = params["test"]
+    if isinstance(test, str):
+        _test_fits(name, data, test, params["target"], (_stamp(data), _stamp(test)))
+    if isinstance(test, float):  # (the split's own count, data_prep.split)
+        n -= min(max(1, round(test * n)), n - 1)
+    return (features + int(params["intercept"])) * classes, n
 
 
 def data_dim(name: str, params: dict[str, Any]) -> int:
-    """The dimension ``(features + intercept) x classes`` of validated ``params`` with absolute
-    file names; a file is read (once per content stamp), a synthetic set is not."""
-    data = params["data"]
-    if isinstance(data, dict):
-        features = data["features"]
-        classes = data.get("classes", 2) if name == "softmax" else 1
-    else:
-        try:
-            st = Path(data).stat()
-        except OSError:
-            raise DataError(f"{data}: no such data file") from None
-        features, classes = _file_shape(name, data, params["target"], (st.st_mtime_ns, st.st_size))
-    return (features + int(params["intercept"])) * classes
+    """The dimension of :func:`data_shape`."""
+    return data_shape(name, params)[0]
 
 
 def learning_config(raw: dict[str, Any], source: str) -> tuple[LearningSpec, dict[str, Any]]:
     """Config validation's ``(spec, params)`` of a learning objective: the keys checked, files
-    made absolute from the config file ``source``'s folder and the dimension read from the data."""
+    made absolute from the config file ``source``'s folder, the dimension and the training set's
+    size read from the data."""
     params = absolute_files(learning_params(raw), Path(source).parent)
-    return LearningSpec(raw["name"], data_dim(raw["name"], params)), params
+    d, n = data_shape(raw["name"], params)
+    return LearningSpec(raw["name"], d, train_n=n, batch_size=params["batch_size"]), params
 
 
 @dataclass(frozen=True)
@@ -276,6 +304,16 @@ class LearningSpec:
     default_dim: int
     params: tuple = ()
     online: None = None
+    train_n: int = 0  # training samples
+    batch_size: int | None = None
+
+    @property
+    def minibatches(self) -> bool:
+        return not full_batch(self.batch_size, self.train_n)
+
+    def default_every(self, iterations: int) -> int:
+        """``trace.every`` when the config leaves it out (:func:`.data_rounds.default_every`)."""
+        return default_every(self.batch_size, self.train_n, iterations)
 
     def accepts_dim(self, d: int) -> bool:
         return d == self.default_dim
@@ -300,6 +338,7 @@ def data_objective(name: str, dim: int, params: dict[str, Any], bounds: np.ndarr
     loss = prepared.train
     if loss.dim != dim:
         raise DataError(f"{params['data']}: the data now give dimension {loss.dim}, not {dim}")
+    batch = None if full_batch(params["batch_size"], loss.X.shape[0]) else params["batch_size"]
     return Objective(
         name=name,
         dim=dim,
@@ -313,6 +352,7 @@ def data_objective(name: str, dim: int, params: dict[str, Any], bounds: np.ndarr
             "evaluations_per_gradient": 0,
             "data": prepared.record,
         },
+        learning=Learning(loss, prepared.test, batch, params["sampling"]),
     )
 
 
@@ -324,6 +364,7 @@ __all__ = [
     "Prepared",
     "absolute_files",
     "data_dim",
+    "data_shape",
     "data_objective",
     "is_learning",
     "learning_config",

@@ -137,12 +137,12 @@ class MemberStreams:
     (a row asked again, or one further on, is fine: rows skipped are drawn and dropped, which is
     how a resumed run finds its place)."""
 
-    def __init__(self, seeds: Sequence[int], width: int, fill: Fill, purpose: int):
+    def __init__(self, seeds: Sequence[int], width: int, fill: Fill, purpose: int, dtype=np.float64):
         self.gens = member_generators(seeds, purpose)
         S = len(self.gens)
         self.width, self.fill = width, fill
         self.B = int(max(1, min(MAX_BLOCK_ROWS, BLOCK_NUMBERS // max(1, S * width))))
-        self.buf = np.empty((S, self.B, width))
+        self.buf = np.empty((S, self.B, width), dtype=dtype)
         self.lo = self.next = 0  # rows lo .. next - 1 are in buf
 
     def _draw(self, n: int) -> None:
@@ -164,7 +164,7 @@ class MemberStreams:
         first = self.row(r)  # (draws the block that holds row r)
         if r + n <= self.next:
             return self.buf[:, r - self.lo : r - self.lo + n]
-        out = np.empty((first.shape[0], n, self.width))
+        out = np.empty((first.shape[0], n, self.width), dtype=self.buf.dtype)
         i = 0
         while i < n:
             self.row(r + i)
@@ -205,7 +205,7 @@ class Rounds:
             self.seen = np.empty((S, d))  # the noisy gradient the optimizer is given
             self.tmp = np.empty((S, d))
         self.regret = None
-        if trace_columns(objective):
+        if objective.online is not None and objective.minima.size:
             xstar = np.ascontiguousarray(np.broadcast_to(objective.minima[0], (S, d)), dtype=np.float64)
             self.regret = Regret(xstar, np.zeros(S))
         self.columns = REGRET_COLUMNS if self.regret is not None else ()
@@ -339,9 +339,16 @@ class Rounds:
 
 def trace_columns(objective: Objective) -> tuple[str, ...]:
     """The columns a run of ``objective`` adds to its trace: regret for an online objective whose
-    ``x*`` is known."""
+    ``x*`` is known; test loss (and accuracy) for a learning problem with test data."""
+    if objective.learning is not None:
+        return objective.learning.columns
     return REGRET_COLUMNS if objective.online is not None and objective.minima.size else ()
 
 
 def needs_rounds(objective: Objective, noise: dict[str, Any] | None) -> bool:
-    return objective.online is not None or noise is not None
+    learning = objective.learning
+    return (
+        objective.online is not None
+        or noise is not None
+        or (learning is not None and (learning.batch_size is not None or learning.test is not None))
+    )

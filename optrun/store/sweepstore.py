@@ -51,8 +51,6 @@ ROW_FIELDS = (
     + TARGET_COLUMNS
     + ("error",)
 )
-#: the columns an online objective's members add to the summary (before ROW_FIELDS)
-REGRET_FIELDS = ("final_regret", "final_avg_regret")
 
 
 class SweepFolder:

@@ -131,3 +131,58 @@ def test_a_sweep_member_equals_the_run_alone(tmp_path):
         with open(path / "trace.csv", newline="") as f:
             alone = list(csv.reader(f))[1:]
         assert len(alone) == 41 and members[m] == alone, (alpha, seed)
+
+
+GOOD = "a,b,c,label\n0.5,1.0,-2.0,1\n1.5,-1.0,0.25,0\n-0.5,2.0,1.0,1\n"
+
+
+@pytest.mark.parametrize(
+    "files, objective, message",
+    [
+        (
+            {"train.csv": "a,b,c,label\n0.5,1.0,-2.0,1\n1.5,nan,0.25,0\n"},
+            {"name": "logistic", "data": "train.csv", "target": "label"},
+            ["train.csv", "line 3", "b"],
+        ),
+        (
+            {"train.csv": "a,b,c,label\n0.5,1.0,-2.0,1\n1.5,inf,0.25,0\n"},
+            {"name": "logistic", "data": "train.csv", "target": "label"},
+            ["train.csv", "line 3", "b"],
+        ),
+        (
+            {"train.csv": "a,b,c,label\n0.5,1.0,-2.0,1\n1.5,0.25,0\n"},
+            {"name": "logistic", "data": "train.csv", "target": "label"},
+            ["train.csv", "line 3"],
+        ),
+        (
+            {"train.csv": GOOD, "test.csv": "a,b,d,label\n0.5,1.0,-2.0,1\n"},
+            {"name": "logistic", "data": "train.csv", "target": "label", "test": "test.csv"},
+            ["test.csv", "column 3", "'d'"],
+        ),
+        (
+            {"train.csv": GOOD, "test.csv": "a,b,c,label\n0.5,1.0,-2.0,3\n"},
+            {"name": "logistic", "data": "train.csv", "target": "label", "test": "test.csv"},
+            ["test.csv", "sample 1", "label 3"],
+        ),
+        (
+            {"train.csv": GOOD.replace(",0\n", ",2\n")},
+            {"name": "logistic", "data": "train.csv", "target": "label"},
+            ["train.csv", "sample 2", "label 2"],
+        ),
+        (
+            {"big.svm": "1 1:0.5 300000000:1.0\n-1 2:1.0\n"},
+            {"name": "logistic", "data": "big.svm"},
+            ["big.svm", "300000000 features", "MB"],
+        ),
+    ],
+    ids=["nan", "inf", "ragged", "test-columns", "test-labels", "labels", "libsvm-too-large"],
+)
+def test_every_data_error_is_one_line_naming_file_and_place(tmp_path, files, objective, message):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    for args in ([], ["--sweep", "seed=1,2", "--workers", "1"]):
+        res = invoke("run", config(tmp_path, objective), *args, "--runs-dir", tmp_path / "runs")
+        assert res.exit_code == 2, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and all(m in lines[0] for m in message), res.output
+        assert not (tmp_path / "runs").exists()
