@@ -34,7 +34,7 @@ BLOCK_COLUMNS = 32
 #: full-data gradients: the rows of ``X`` taken at a time (with their scores: about this many bytes)
 BLOCK_ROWS_BYTES = 256 * 1024
 #: minibatch gradients: the gathered rows (and scores) of a chunk of members, about this many bytes
-BATCH_BYTES = 1024 * 1024
+BATCH_BYTES = 2 * 1024 * 1024
 
 
 def block_members(X: np.ndarray, classes: int) -> int:
@@ -168,10 +168,7 @@ class DataLoss:
             fb, Gb = self._full_block(Wb, C)
             f[lo : lo + m] = fb[:m]
             G[lo : lo + m] = Gb[:, : m * k].reshape(self.rows, m, k).transpose(1, 0, 2)
-        if self.l2:
-            Wf = W[:, : self.X.shape[1], :]
-            f += 0.5 * self.l2 * np.einsum("sjk,sjk->s", Wf, Wf)
-            G[:, : self.X.shape[1], :] += self.l2 * Wf
+        self._add_l2(W, f, G)
         return f.reshape(x.shape[:-1]), G.reshape(x.shape)
 
     def _full_block(self, Wb: np.ndarray, C: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +204,7 @@ class DataLoss:
         :data:`BATCH_BYTES` (so that they stay in cache); a member's result depends only on its own
         point and indices."""
         x = np.asarray(x, dtype=np.float64)
-        idx = np.asarray(idx, dtype=np.intp)
+        idx = np.ascontiguousarray(idx, dtype=np.intp)
         S, B = idx.shape
         W = x.reshape(S, self.rows, self.classes)
         p = self.X.shape[1]
@@ -217,26 +214,24 @@ class DataLoss:
         for lo in range(0, S, step):
             part = slice(lo, lo + step)
             Xb = self.X[idx[part]]  # (s, B, p)
-            f[part], G[part] = self._minibatch(W[part], Xb, self.y[idx[part]])
+            Z = np.matmul(Xb, W[part, :p, :])
+            if self.intercept:
+                Z += W[part, p, None, :]
+            loss, R = self.losses(Z, self.y[idx[part]])
+            loss.mean(axis=1, out=f[part])
+            np.matmul(Xb.transpose(0, 2, 1), R, out=G[part, :p, :])
+            if self.intercept:
+                R.mean(axis=1, out=G[part, p, :])
+        G[:, :p, :] /= B
+        self._add_l2(W, f, G)
         return f, G.reshape(S, -1)
 
-    def _minibatch(self, W: np.ndarray, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        B, p = Xb.shape[1], Xb.shape[2]
-        Z = np.matmul(Xb, W[:, :p, :])
-        if self.intercept:
-            Z += W[:, p, None, :]
-        loss, R = self.losses(Z, yb)
-        f = loss.mean(axis=1)
-        G = np.empty_like(W)
-        np.matmul(Xb.transpose(0, 2, 1), R, out=G[:, :p, :])
-        G[:, :p, :] /= B
-        if self.intercept:
-            G[:, p, :] = R.mean(axis=1)
+    def _add_l2(self, W: np.ndarray, f: np.ndarray, G: np.ndarray) -> None:
+        """Add ``(l2 / 2) ||W_f||^2`` to ``f`` ``(S,)`` and ``l2 W_f`` to ``G`` ``(S, rows, k)``."""
         if self.l2:
-            Wf = W[:, :p, :]
+            Wf = W[:, : self.X.shape[1], :]
             f += 0.5 * self.l2 * np.einsum("sjk,sjk->s", Wf, Wf)
-            G[:, :p, :] += self.l2 * Wf
-        return f, G
+            G[:, : self.X.shape[1], :] += self.l2 * Wf
 
     def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """``(loss, accuracy)`` of every point of ``x`` ``(..., d)`` on this (test) data set: the
