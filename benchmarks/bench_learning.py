@@ -161,6 +161,26 @@ def torch_contenders(loss, pool, loop_members: int) -> dict:
     }
 
 
+def full_data(loss, members: int = 64) -> dict:
+    """The full-data loss and gradient of ``members`` points (the trace's rows) against its two
+    matrix products alone, all members' columns in one GEMM each: ``() -> seconds``."""
+    x = np.random.default_rng(3).standard_normal((members, loss.dim)) * 0.01
+    Wst = np.ascontiguousarray(x[:, :FEATURES].T)
+
+    def timed(fn):
+        def run() -> float:
+            t0 = time.perf_counter()
+            fn()
+            return time.perf_counter() - t0
+
+        return run
+
+    return {
+        "value_and_grad": timed(lambda: loss.value_and_grad(x)),
+        "X @ W, X.T @ R (roof)": timed(lambda: loss.X.T @ (loss.X @ Wst)),
+    }
+
+
 def real_run(loss, steps: int) -> float | None:
     """Seconds a step of ``optrun run`` on the sweep: the data written to an NPZ file, one untimed
     run of 1 step (it caches f* beside the file), then runs of a tenth of ``steps`` and ``steps``."""
@@ -223,10 +243,18 @@ def main(argv: list[str] | None = None) -> int:
         f()
     progress(f"timing {len(fns)} contenders, {rounds} rounds of {steps} steps")
     got = {k: min(v) for k, v in interleaved(fns, rounds).items()}
+    progress("timing the full-data loss and gradient of 64 members")
+    full = {k: min(v) for k, v in interleaved(full_data(loss), rounds + 2).items()}
     if not args.no_run:
         run = real_run(loss, steps_run)
         got["optrun run (sweep, whole command)"] = None if run is None else run / MEMBERS
     print_table(got, machine, steps, rounds, steps_run, args)
+    roof = full["X @ W, X.T @ R (roof)"]
+    print(f"\n### Full-data loss and gradient (the trace's rows), {N:,} x {FEATURES}, 64 members\n")
+    for name, sec in full.items():
+        print(
+            f"- {name}: {fmt_time(sec)} ({fmt_ratio(sec / roof)} the roof; fastest of {rounds + 2} interleaved)"
+        )
     return 0
 
 
