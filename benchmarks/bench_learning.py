@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     steps = args.steps or (4 if args.quick else 12)
     rounds = args.rounds or (2 if args.quick else 3)
-    steps_run = args.steps_run or (30 if args.quick else 150)
+    steps_run = args.steps_run or (30 if args.quick else 100)
     machine = Machine.describe()
     progress("building the data set")
     loss, pool = problem()
