@@ -27,7 +27,7 @@ replacement), so index drawing is timed by none of them (the real run draws its 
 includes it). Steps are a sample of the issue's 1,000 (the time a step takes does not change along
 the run); the seconds the issue's 1,000 x 1,000 would take are printed too.
 
-    python benchmarks/bench_learning.py            # about 1.5 minutes
+    python benchmarks/bench_learning.py            # about 2 minutes
     python benchmarks/bench_learning.py --quick    # about 30 s
     flock /tmp/bench.lock python benchmarks/bench_learning.py   # on a shared machine
 """

@@ -14,7 +14,8 @@ is its last row) flattened row by row: ``d = (p + intercept) k``. :meth:`DataLos
 takes points ``(..., d)`` and computes blocks of members side by side as matrix products with the
 one shared ``X`` (no copy per member), ``X`` taken in row blocks that stay in cache;
 :meth:`DataLoss.batch_value_and_grad` gathers each member's minibatch rows and uses batched
-matrix products, in chunks of members whose temporaries stay under :data:`CHUNK_BYTES`.
+matrix products, in chunks of members whose temporaries stay under :data:`BATCH_BYTES` (in cache);
+:meth:`DataLoss.evaluate` (a test set's loss and accuracy) uses the blocks of ``value_and_grad``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ import numpy as np
 from .data import DataError, Dataset
 
 KINDS = ("least-squares", "logistic", "softmax")
-#: the bound on one chunk's temporaries (members x samples x classes float64 arrays, about 3 alive)
-CHUNK_BYTES = 32 * 1024**2
 #: full-data gradients: about this many weight columns (members x classes) side by side in one product
 BLOCK_COLUMNS = 32
 #: full-data gradients: the rows of ``X`` taken at a time (with their scores: about this many bytes)
@@ -157,19 +156,40 @@ class DataLoss:
         column does not depend on its position among whole tiles of columns: tested)."""
         x = np.asarray(x, dtype=np.float64)
         W = x.reshape(-1, self.rows, self.classes)
-        S, k, C = W.shape[0], self.classes, block_members(self.X, self.classes)
-        f = np.empty(S)
+        f = np.empty(W.shape[0])
         G = np.empty_like(W)
-        Wb = np.zeros((self.rows, -(-C * k // 8) * 8))  # a whole number of 8-column tiles
+        for lo, m, Wb, C in self._member_blocks(W):
+            fb, Gb = self._full_block(Wb, C)
+            f[lo : lo + m] = fb[:m]
+            G[lo : lo + m] = Gb[:, : m * self.classes].reshape(self.rows, m, -1).transpose(1, 0, 2)
+        self._add_l2(W, f, G)
+        return f.reshape(x.shape[:-1]), G.reshape(x.shape)
+
+    def _member_blocks(self, W: np.ndarray):
+        """``(lo, m, Wb, C)``: members ``lo .. lo + m - 1`` of ``W`` ``(S, rows, k)`` side by side in
+        the columns of ``Wb`` ``(rows, width)``, a block of ``C`` members padded with zero columns
+        to whole 8-column tiles (one buffer, refilled for each block)."""
+        S, k, C = W.shape[0], self.classes, block_members(self.X, self.classes)
+        Wb = np.zeros((self.rows, -(-C * k // 8) * 8))
         for lo in range(0, S, C):
             m = min(C, S - lo)
             Wb[:, : m * k] = W[lo : lo + m].transpose(1, 0, 2).reshape(self.rows, m * k)
             Wb[:, m * k :] = 0.0
-            fb, Gb = self._full_block(Wb, C)
-            f[lo : lo + m] = fb[:m]
-            G[lo : lo + m] = Gb[:, : m * k].reshape(self.rows, m, k).transpose(1, 0, 2)
-        self._add_l2(W, f, G)
-        return f.reshape(x.shape[:-1]), G.reshape(x.shape)
+            yield lo, m, Wb, C
+
+    def _row_blocks(self, width: int):
+        """``(lo, hi)``: ``X`` in blocks of rows of about :data:`BLOCK_ROWS_BYTES` with their scores
+        (``width`` columns), as even as can be, at least 8 rows each (or all ``n``)."""
+        n, p = self.X.shape
+        blocks = -(-n // max(8, BLOCK_ROWS_BYTES // (8 * (p + 4 * width))))
+        return pairwise((n * np.arange(blocks + 1) // blocks).tolist())
+
+    def _block_scores(self, Wb: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        p = self.X.shape[1]
+        Z = self.X[lo:hi] @ Wb[:p]
+        if self.intercept:
+            Z += Wb[p]
+        return Z
 
     def _full_block(self, Wb: np.ndarray, C: int) -> tuple[np.ndarray, np.ndarray]:
         """The unregularised mean loss ``(C,)`` of ``C`` members side by side (``Wb``
@@ -180,18 +200,14 @@ class DataLoss:
         total = np.zeros(C)
         G = np.zeros_like(Wb)
         R = np.zeros((0, Wb.shape[1]))
-        blocks = -(-n // max(8, BLOCK_ROWS_BYTES // (8 * (p + 4 * Wb.shape[1]))))
-        for lo, hi in pairwise(n * np.arange(blocks + 1) // blocks):  # at least 8 rows (or n)
-            Xb = self.X[lo:hi]
-            Z = Xb @ Wb[:p]
-            if self.intercept:
-                Z += Wb[p]
+        for lo, hi in self._row_blocks(Wb.shape[1]):
+            Z = self._block_scores(Wb, lo, hi)
             loss, dZ = self.losses(Z[:, : C * k].reshape(hi - lo, C, k), self.y[lo:hi, None])
             total += loss.sum(axis=0)
             if len(R) != hi - lo:
                 R = np.zeros((hi - lo, Wb.shape[1]))
             R[:, : C * k] = dZ.reshape(hi - lo, C * k)
-            G[:p] += Xb.T @ R
+            G[:p] += self.X[lo:hi].T @ R
             if self.intercept:
                 G[p] += R.sum(axis=0)
         return total / n, G / n
@@ -236,24 +252,32 @@ class DataLoss:
     def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """``(loss, accuracy)`` of every point of ``x`` ``(..., d)`` on this (test) data set: the
         mean per-sample loss WITHOUT the ``l2`` term, and the fraction of samples classified right
-        (``None`` for least squares); the scores are computed once for both."""
+        (``None`` for least squares); the scores are computed once for both, in the blocks of
+        members and rows of :meth:`value_and_grad` (a member's bits do not depend on the others)."""
         x = np.asarray(x, dtype=np.float64)
-        lead = x.shape[:-1]
         W = x.reshape(-1, self.rows, self.classes)
-        step = max(1, CHUNK_BYTES // (8 * self.X.shape[0] * self.classes))
+        n, k = self.X.shape[0], self.classes
         loss = np.empty(W.shape[0])
         right = None if self.kind == "least-squares" else np.empty(W.shape[0])
-        for lo in range(0, W.shape[0], step):
-            Z = self.scores(W[lo : lo + step])
-            loss[lo : lo + step] = self.losses(Z)[0].mean(axis=1)
+        for lo, m, Wb, C in self._member_blocks(W):
+            total, hits = np.zeros(C), np.zeros(C)
+            for a, b in self._row_blocks(Wb.shape[1]):
+                Z = self._block_scores(Wb, a, b)[:, : C * k].reshape(b - a, C, k)
+                total += self.losses(Z, self.y[a:b, None])[0].sum(axis=0)
+                if right is not None:
+                    hits += self._right(Z, self.y[a:b, None]).sum(axis=0)
+            loss[lo : lo + m] = total[:m] / n
             if right is not None:
-                right[lo : lo + step] = self._right(Z).mean(axis=1)
+                right[lo : lo + m] = hits[:m] / n
+        lead = x.shape[:-1]
         return loss.reshape(lead), None if right is None else right.reshape(lead)
 
-    def _right(self, Z: np.ndarray) -> np.ndarray:
+    def _right(self, Z: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        """Which samples scores ``Z`` ``(..., m, k)`` classify right (targets as :meth:`losses`)."""
+        y = self.y if y is None else y
         if self.kind == "logistic":
-            return np.where(Z[..., 0] > 0, 1.0, -1.0) == self.y
-        return np.argmax(Z, axis=-1) == self.y.astype(np.intp)
+            return np.where(Z[..., 0] > 0, 1.0, -1.0) == y
+        return np.argmax(Z, axis=-1) == y.astype(np.intp)
 
     def accuracy(self, x: np.ndarray) -> np.ndarray:
         """The fraction of samples each point of ``x`` classifies right (classification only)."""

@@ -80,11 +80,15 @@ def test_members_in_blocks_equal_each_alone(monkeypatch, columns, rows_bytes):
     monkeypatch.setattr(data_losses, "BLOCK_COLUMNS", columns)  # 2 members or 1 or 5 side by side
     monkeypatch.setattr(data_losses, "BLOCK_ROWS_BYTES", rows_bytes)  # 1 to 50 rows at a time
     f, g = loss.value_and_grad(x)
-    assert f.shape == (2, 7) and g.shape == x.shape
+    e, a = loss.evaluate(x)
+    assert f.shape == (2, 7) and g.shape == x.shape and e.shape == a.shape == (2, 7)
+    assert np.allclose(e, f - 0.5e-3 * (x.reshape(2, 7, 4, 3)[:, :, :3] ** 2).sum(axis=(2, 3)), rtol=1e-13)
     for i in range(2):
         for j in range(7):
             fi, gi = loss.value_and_grad(x[i, j])
             assert fi.shape == () and fi.tobytes() == f[i, j].tobytes() and gi.tobytes() == g[i, j].tobytes()
+            ei, ai = loss.evaluate(x[i, j])
+            assert ei.tobytes() == e[i, j].tobytes() and ai == a[i, j]
             fr = ref_value("softmax", d.X.tolist(), d.y.tolist(), 1e-3, True, 3, x[i, j].tolist())
             assert fi == pytest.approx(fr, rel=1e-12)
             assert np.allclose(
@@ -139,12 +143,15 @@ def test_a_member_has_the_same_bits_in_any_batch_at_any_position(kind, data):
     rng = np.random.default_rng(2)
     w = rng.standard_normal(loss.dim) * 0.1
     f1, g1 = loss.value_and_grad(w[None, :])
+    e1, a1 = loss.evaluate(w[None, :])
     for S in (1, 2, 3, 16, 17, 40):
         for pos in (0, S // 2, S - 1):
             x = rng.standard_normal((S, loss.dim))
             x[pos] = w
             f, g = loss.value_and_grad(x)
             assert f[pos].tobytes() == f1[0].tobytes() and g[pos].tobytes() == g1[0].tobytes(), (S, pos)
+            e, a = loss.evaluate(x)
+            assert e[pos].tobytes() == e1[0].tobytes() and (a is None or a[pos] == a1[0]), (S, pos)
 
 
 def ref_grad(kind, X, y, l2, intercept, k, w):
