@@ -8,7 +8,7 @@ how a cycle hides). The layers, from the top (a module may import its own layer 
     store, problem, config, sweep
     runner, backends, threads
     optimizers, objectives
-    params, registry, text, signals, errors
+    params, registry, text, signals, errors, datasets
 
 ``store`` imports only ``errors`` and its own modules; only ``cli`` imports click and rich; no
 module imports or reads another module's private name; no two modules import each other, directly
@@ -30,7 +30,7 @@ LAYERS = (
     ("store", "problem", "config", "sweep"),
     ("runner", "backends", "threads"),
     ("optimizers", "objectives"),
-    ("params", "registry", "text", "signals", "errors"),
+    ("params", "registry", "text", "signals", "errors", "datasets"),
 )
 LEVEL = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 #: the lazy public API and the entry point sit above everything

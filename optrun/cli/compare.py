@@ -116,7 +116,9 @@ def _machine_output(fmt: str, to_dict, to_csv, verdict, baseline: str, rtol: flo
     metavar="METRIC",
     help="What 'best' means and what --fail-if-worse checks: final_f, best_f, f_gap, distance, "
     "grad_norm, iterations_to_target, final_avg_regret, final_regret, wall_time, "
-    "time_per_iteration (lower is better). [default: final_avg_regret when every run or member "
+    "time_per_iteration, and for learning runs with test data test_loss (final test loss) and "
+    "test_error (1 - final test accuracy; test_accuracy is the same ranking) (lower is better). "
+    "[default: final_avg_regret when every run or member "
     "is online (records regret); else final_f for runs, f_gap for sweeps (final f where f* is "
     "unknown)]",
 )
@@ -201,7 +203,10 @@ def compare(selectors, runs_dir, **options):
     else the Mann-Whitney U test. A sweep over algorithm.name and objective.name
     also gets a ranking: each algorithm's mean rank over objectives.
     Online runs (every run or member records regret) are ranked and tested on
-    final average regret R_T / T instead of f.
+    final average regret R_T / T instead of f. Learning runs with test data
+    (objective.test) add the rows final test loss and final test accuracy (its
+    best is the highest); --metric test_loss or test_error ranks and tests runs
+    and sweeps on them.
 
     \b
     RUN is a run folder, a unique prefix of a run id, or last / -1 (newest), -2, ...;
@@ -219,6 +224,7 @@ def compare(selectors, runs_dir, **options):
       optrun compare SWEEP:algorithm=adam SWEEP:algorithm=amsgrad   # paired by seed
       optrun compare SWEEP_A SWEEP_B --fail-if-worse   # worse only if significant
       optrun compare SWEEP --group-by algorithm.name --format markdown
+      optrun compare SWEEP --group-by algorithm.name --metric test_error   # learning
 
     Exit status: 0, or 1 when --fail-if-worse finds a worse candidate (for
     sweeps: a worse median beyond --rtol and, with 5 or more members each,
@@ -243,6 +249,12 @@ def compare(selectors, runs_dir, **options):
     if len(selectors) < 2:
         raise click.UsageError("give at least two runs to compare, e.g. optrun compare -2 -1")
     _compare_runs(chosen, o)
+
+
+def _direction(comparison) -> str:
+    """Which way 'best' points: lower, but higher for the rows that say so (test accuracy)."""
+    higher = [r.label for r in comparison.rows if r.higher]
+    return "lower is better" + (f"; higher for {', '.join(higher)}" if higher else "")
 
 
 def _compare_runs(runs, o: _Options) -> None:
@@ -274,14 +286,14 @@ def _compare_runs(runs, o: _Options) -> None:
         )
     elif fmt == "markdown":
         text = markdown_runs(comparison)
-        notes = ["Best per row in **bold** (lower is better).", *comparison.notes]
+        notes = [f"Best per row in **bold** ({_direction(comparison)}).", *comparison.notes]
         if result:
             notes.append(result)
         click.echo(text + "\n" + "".join(f"- {n}\n" for n in notes), nl=False)
     else:
         print_runs(comparison)
         click.echo("")
-        for note in ["* best per row (lower is better)", *comparison.notes]:
+        for note in [f"* best per row ({_direction(comparison)})", *comparison.notes]:
             say(note, output_width())
         if result:
             say(result, output_width())

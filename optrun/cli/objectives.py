@@ -1,4 +1,5 @@
-"""``optrun objectives [NAME]`` (the built-in test functions) and ``optrun check-gradient CONFIG``."""
+"""``optrun objectives [NAME]`` (the built-in test functions and the learning objectives) and
+``optrun check-gradient CONFIG``."""
 
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
 
 def _spec(name: str):
     from ..objectives import get_objective, objective_names
+    from ..objectives.data_catalog import data_names
     from ..registry import suggest
 
     try:
         return get_objective(name)
     except KeyError:
-        hint = suggest(name, objective_names(), listing="known objectives")
+        hint = suggest(name, [*objective_names(), *data_names()], listing="known objectives")
         raise click.BadParameter(f"unknown objective '{name}'{hint}", param_hint="NAME") from None
 
 
@@ -46,6 +48,12 @@ def objectives(name, dim, fmt):
     a one-line summary; NAME adds the formula, the reference, the parameters and
     every known global minimizer. Any built-in takes shift/rotate/transform_seed.
 
+    The learning objectives least-squares, logistic and softmax run on data (a
+    CSV, NPZ or libsvm file, or a synthetic set) and are listed in their own group;
+    NAME shows their keys (data, target, l2, intercept, standardize, test,
+    split_seed, batch_size, sampling) and an example config. Their dimension comes
+    from the data, they start at x0 = 0, and f* is found from the data.
+
     Your own Python function: objective: {function: 'my_mod:f', gradient: 'my_mod:g'}
     (gradient optional); timeout_s: 2 fails the run when one evaluation takes longer
     than 2 s (otherwise a hung function waits for Ctrl-C). Or an expression:
@@ -55,6 +63,7 @@ def objectives(name, dim, fmt):
     Examples:
       optrun objectives
       optrun objectives himmelblau
+      optrun objectives logistic
       optrun objectives styblinski-tang --dim 5 --format json
       optrun objectives --format markdown > objectives.md
     """
@@ -65,6 +74,17 @@ def objectives(name, dim, fmt):
         if dim is not None:
             raise click.UsageError("--dim needs a NAME, e.g. optrun objectives rosenbrock --dim 10")
         _echo_list(fmt)
+        return
+    from ..objectives.data_catalog import data_names, describe_data
+
+    if name in data_names():
+        if dim is not None:
+            raise click.UsageError(f"--dim: the dimension of '{name}' comes from its data")
+        r = describe_data(name)
+        if fmt == "json":
+            echo_json(r)
+        else:
+            click.echo(data_markdown(r) if fmt == "markdown" else data_text(r))
         return
     spec = _spec(name)
     if dim is not None and not spec.accepts_dim(dim):
@@ -99,6 +119,62 @@ def _echo_list(fmt: str) -> None:
         click.echo(_markdown(header, [[f"`{r[0]}`", *r[1:]] for r in rows]))
     else:
         print_table(header, rows)
+        _echo_data_list()
+
+
+def _echo_data_list() -> None:
+    """The learning objectives: a group of their own under the test functions."""
+    from ..objectives.data_catalog import data_names, describe_data
+    from .render import print_table
+
+    click.echo("\nLearning objectives on data (optrun objectives NAME: their keys and an example config):")
+    records = [describe_data(n) for n in data_names()]
+    print_table(
+        ["name", "dims", "start", "f*", "summary"],
+        [[r["name"], "from the data", "0", "from the data", r["summary"]] for r in records],
+    )
+
+
+def data_text(r: dict) -> str:
+    """A learning objective (``describe_data``'s record ``r``) for people: its loss, dimension,
+    start, f*, every config key with its default, and an example config."""
+    w = max(len(k["key"]) for k in r["keys"])
+    dw = max(len(k["default"]) for k in r["keys"])
+    lines = [
+        f"{r['name']}: {r['summary']}",
+        f"  loss        {r['formula']}",
+        f"  dimensions  {r['dims_text']}",
+        f"  start       {r['start']}",
+        f"  f*          {r['f_min_text']}",
+        "  keys (under objective:)",
+    ]
+    lines += [f"    {k['key']:<{w}}  {k['default']:<{dw}}  {k['doc']}" for k in r["keys"]]
+    lines += ["  example", *("    " + line for line in r["example"].splitlines())]
+    return "\n".join(lines)
+
+
+def data_markdown(r: dict) -> str:
+    """A learning objective (``describe_data``'s record ``r``) as a markdown section."""
+    keys = [[f"`{k['key']}`", k["default"], k["doc"]] for k in r["keys"]]
+    return "\n".join(
+        [
+            f"### `{r['name']}`",
+            "",
+            r["summary"],
+            "",
+            f"    {r['formula']}",
+            "",
+            f"- dimensions: {r['dims_text']}",
+            f"- start: {r['start']}",
+            f"- f*: {r['f_min_text']}",
+            "",
+            _markdown(["key", "default", "meaning"], keys),
+            "",
+            "```yaml",
+            r["example"],
+            "```",
+        ]
+    )
 
 
 def detail_markdown(r: dict) -> str:

@@ -7,7 +7,7 @@ import click
 from .options import complete_runs, runs_dir_option
 from .selectors import SelectorCommand
 
-KIND_CHOICES = ("auto", "contour", "surface", "convergence", "regret")
+KIND_CHOICES = ("auto", "contour", "surface", "convergence", "regret", "learning")
 
 
 @click.command(cls=SelectorCommand, context_settings={"ignore_unknown_options": True})  # -1, -2 reach RUN...
@@ -27,8 +27,8 @@ KIND_CHOICES = ("auto", "contour", "surface", "convergence", "regret")
     type=click.Choice(KIND_CHOICES),
     default="auto",
     show_default=True,
-    help="auto: regret for online runs (traces with avg_regret), else contour for 2-D runs, "
-    "convergence otherwise.",
+    help="auto: regret for online runs (traces with avg_regret), learning for learning runs "
+    "with test data (traces with test_loss), else contour for 2-D runs, convergence otherwise.",
 )
 @click.option("--surface", is_flag=True, help="The 3-D surface view (same as --kind surface).")
 @click.option("--cmap", default="viridis", show_default=True, help="matplotlib colormap of the contour.")
@@ -79,6 +79,14 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
     linear band the axis label states). A sweep draws per configuration the
     median across seeds with the interquartile band. Online runs mixed with
     others are refused: plot them apart or all with --kind convergence.
+
+    For learning runs and sweeps with test data (objective.test: traces with
+    test_loss) --kind learning, what auto picks for them, draws two panels per
+    objective against the iteration: the training loss f - f* (log scale; f
+    where f* is unknown) and the test accuracy (the test loss for least
+    squares, which has none). A sweep draws per configuration the median
+    across seeds with the interquartile band. A minibatch run's lines join the
+    rows it recorded (every trace.every steps).
     Traces longer than a few thousand points are thinned before drawing.
 
     \b
@@ -94,6 +102,7 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
       optrun plot SWEEP:algorithm=adam,alpha=0.01   # SWEEP/convergence-algorithm=adam,alpha=0.01.png
       optrun plot last -2 -o reddi.png           # online runs: x_t and R_t / t
       optrun plot SWEEP --kind regret --where algorithm=amsgrad
+      optrun plot SWEEP -o learning.png        # learning: f - f* and test accuracy
     """
     from ..plot import plot_runs
     from .selectors import check_selectors

@@ -36,7 +36,10 @@ SWEEP_METRIC_COLUMNS: dict[str, str] = {
     "wall_time": "wall_time_s",
     "final_avg_regret": "final_avg_regret",
     "final_regret": "final_regret",
+    "final_test_loss": "final_test_loss",
+    "test_error": "final_test_accuracy",  # ranked as 1 - accuracy (lower is better)
 }
+TEST_METRICS = ("final_test_loss", "test_error")  # recorded by learning runs with test data only
 NOT_RUN = ("pending",)  # members that never ran are left out of every statistic
 
 
@@ -58,7 +61,28 @@ def member_value(row: dict[str, Any], metric: str, target: float) -> float:
         if row.get("status") in ("diverged", "failed"):
             return math.inf  # its last f may still be finite (1e267): it is not a result
         v = _num(row.get(SWEEP_METRIC_COLUMNS[metric]))
+        if metric == "test_error" and v is not None:
+            v = 1.0 - v
     return math.inf if v is None or math.isnan(v) else v
+
+
+def check_recorded(metric: str, live: Sequence[Sequence[dict[str, Any]]]) -> None:
+    """Refuse a test metric no member records (no ``test:`` data, or test error of least squares)."""
+    if metric not in TEST_METRICS:
+        return
+    column = SWEEP_METRIC_COLUMNS[metric]
+    if any(_num(r.get(column)) is not None for rows in live for r in rows):
+        return
+    if metric == "test_error" and any(
+        _num(r.get("final_test_loss")) is not None for rows in live for r in rows
+    ):
+        raise CompareError(
+            "no member records a test accuracy (least-squares has none): use --metric test_loss"
+        )
+    raise CompareError(
+        f"no member records a {METRICS[metric].label.split(' (')[0]}: the objective has no test data "
+        "(a learning objective's objective.test, e.g. test: 0.2)"
+    )
 
 
 def check_options(

@@ -1,6 +1,7 @@
-"""What compare ranks on and how its figures print: the metrics (lower is better), the targets
-ladder of f - f*, the number formats of rows and verdict lines, the 'best' marker of a row, and
-:class:`Row`, one figure across the runs.
+"""What compare ranks on and how its figures print: the metrics (lower is better; a learning
+run's test accuracy is ranked as its test error, 1 - accuracy), the targets ladder of f - f*,
+the number formats of rows and verdict lines, the 'best' marker of a row, and :class:`Row`, one
+figure across the runs.
 
 The ladder 1e-1 ... 1e-8 is the "target precision" convergence measure of performance profiles
 (Dolan and Moré 2002, Math. Program. 91; Moré and Wild 2009, SIAM J. Optim. 20).
@@ -39,6 +40,8 @@ METRICS: dict[str, Metric] = {
         Metric("iterations_to_target", "iterations to target"),
         Metric("final_avg_regret", "final average regret"),
         Metric("final_regret", "final regret"),
+        Metric("final_test_loss", "final test loss"),
+        Metric("test_error", "test error (1 - test accuracy)"),
         Metric("wall_time", "wall time", problem=False),
         Metric("time_per_iteration", "time per iteration", problem=False),
     )
@@ -59,6 +62,12 @@ def metric_key(name: str) -> str:
         "avg_regret": "final_avg_regret",
         "average_regret": "final_avg_regret",
         "regret": "final_regret",
+        "test_loss": "final_test_loss",
+        # accuracy is ranked as its complement, so that every metric is lower-is-better
+        "final_test_error": "test_error",
+        "test_accuracy": "test_error",
+        "final_test_accuracy": "test_error",
+        "accuracy": "test_error",
     }
     key = aliases.get(key, key)
     if key not in METRICS:
@@ -96,6 +105,13 @@ def fmt_number(v: float | None) -> str:
     if isinstance(v, float) and math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return f"{v:.6g}"
+
+
+def fmt_percent(v: float | None) -> str:
+    """A share (an accuracy) as a percentage: ``0.975`` -> ``97.5%``."""
+    if v is None:
+        return "-"
+    return fmt_number(v) if not math.isfinite(v) else f"{100.0 * v:.4g}%"
 
 
 def fmt_seconds(v: float | None) -> str:
@@ -147,3 +163,4 @@ class Row:
     best: list[int] = field(default_factory=list)
     section: str = "results"
     note: str | None = None
+    higher: bool = False  # higher is better (test accuracy): ``best`` marks the highest value

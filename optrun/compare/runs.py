@@ -1,6 +1,6 @@
 """Runs side by side (:func:`compare_runs`, :class:`Comparison`): one :class:`Row` per figure of
 :class:`RunStats` with a value per run, the best run of each row marked (every figure here is
-better lower), the config keys whose values differ, and notes saying what cannot be compared
+better lower but a learning run's test accuracy), the config keys whose values differ, and notes saying what cannot be compared
 (runs on different problems are shown but not ranked on f; f - f* needs a known f*)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .metrics import (
     Row,
     fmt_int,
     fmt_number,
+    fmt_percent,
     fmt_seconds,
     fmt_target,
     metric_key,
@@ -54,6 +55,7 @@ class Comparison:
                 "values": dict(zip(ids, r.values)),
                 "best": [ids[i] for i in r.best],
                 **({"note": r.note} if r.note else {}),
+                **({"higher_is_better": True} if r.higher else {}),
             }
 
         from ..store.folder import jsonable
@@ -101,11 +103,15 @@ class _Rows:
         text: list[str],
         ranked: bool | None,
         note: str | None = None,
+        higher: bool = False,
     ) -> None:
         if ranked is None:  # a problem-dependent figure
             ranked = self.comparable
             note = note or (None if self.comparable else "not ranked: the runs solve different problems")
-        self.rows.append(Row(key, label, values, text, rank(values) if ranked else [], note=note))
+        order = [None if v is None else -v for v in values] if higher else values
+        self.rows.append(
+            Row(key, label, values, text, rank(order) if ranked else [], note=note, higher=higher)
+        )
 
 
 def _check_thinning(metric: str, target: float, stats: Sequence[RunStats]) -> None:
@@ -190,6 +196,23 @@ def _regret_rows(rows: _Rows, stats: Sequence[RunStats]) -> None:
         rows.add(key, label, values, text, None)
 
 
+def _test_rows(rows: _Rows, stats: Sequence[RunStats]) -> None:
+    """Learning runs with test data: the final test loss and, for classifiers, the final test
+    accuracy (higher is better: its best is the highest)."""
+    if not any(s.tested for s in stats):
+        return
+    losses = [s.final_test_loss for s in stats]
+    text = [fmt_number(v) if s.tested else "no test data" for s, v in zip(stats, losses)]
+    rows.add("final_test_loss", "final test loss", losses, text, None)
+    accuracy = [s.final_test_accuracy for s in stats]
+    if any(v is not None for v in accuracy):
+        text = [
+            fmt_percent(v) if v is not None else ("no test data" if not s.tested else "-")
+            for s, v in zip(stats, accuracy)
+        ]
+        rows.add("final_test_accuracy", "final test accuracy", accuracy, text, None, higher=True)
+
+
 def _target_rows(
     rows: _Rows, stats: Sequence[RunStats], ladder: Sequence[float], problems: Sequence[str], notes: list[str]
 ) -> None:
@@ -267,6 +290,7 @@ def compare_runs(
     rows = _Rows(comparable)
     _figure_rows(rows, stats)
     _regret_rows(rows, stats)
+    _test_rows(rows, stats)
     _target_rows(rows, stats, ladder, problems, notes)
     rows.add(
         "wall_time",

@@ -2,7 +2,8 @@
 a figure (a crashed or running run), from its trace. Status, iterations, final f, best f and its
 iteration, final gradient norm, distance to the nearest known minimizer, the optimality gap
 f - f*, the first iteration at which f - f* <= t for each target t (every iteration counts: the
-run's summary records it, whatever its trace keeps), wall time and time per iteration.
+run's summary records it, whatever its trace keeps), wall time and time per iteration; an
+online run's final regret, a learning run's final test loss and accuracy.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class RunStats:
     final_regret: float | None = None  # online runs: R_T (summary, else the trace's last row)
     final_avg_regret: float | None = None  # R_T / T
     online: bool = False  # the run records regret (an online objective)
+    final_test_loss: float | None = None  # learning runs with test data (summary, else the trace)
+    final_test_accuracy: float | None = None  # classification only
+    tested: bool = False  # the run records a test loss (a learning objective with test data)
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -67,6 +71,8 @@ class RunStats:
             "time_per_iteration": self.time_per_iteration,
             "final_regret": self.final_regret,
             "final_avg_regret": self.final_avg_regret,
+            "final_test_loss": self.final_test_loss,
+            "test_error": None if self.final_test_accuracy is None else 1.0 - self.final_test_accuracy,
         }[key]
 
 
@@ -215,6 +221,22 @@ def _regret(s: dict[str, Any], tr: dict[str, np.ndarray], n: int) -> tuple[bool,
     return online, out[0], out[1]
 
 
+def _tested(s: dict[str, Any], tr: dict[str, np.ndarray]) -> tuple[bool, float | None, float | None]:
+    """Whether the run records test figures, and its final test loss and accuracy: the summary's,
+    else the last trace row that has them (a crashed or running learning run; rows between a
+    minibatch run's recorded ones are NaN)."""
+    tested = "final_test_loss" in s or "test_loss" in tr
+    out = []
+    for key, column in (("final_test_loss", "test_loss"), ("final_test_accuracy", "test_accuracy")):
+        if key in s:
+            out.append(_finite_or_none(s.get(key)))
+            continue
+        col = tr.get(column)
+        kept = col[~np.isnan(col)] if col is not None else col
+        out.append(float(kept[-1]) if kept is not None and kept.size else None)
+    return tested, out[0], out[1]
+
+
 def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     """Figures of one run: the summary's where it has them, the trace's otherwise (a crashed or
     running run has no final summary; its trace holds every recorded iteration)."""
@@ -244,6 +266,7 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
     if tpi is None and wall is not None and iterations:
         tpi = wall / iterations
     online, regret, avg_regret = _regret(s, tr, n)
+    tested, test_loss, test_accuracy = _tested(s, tr)
     return RunStats(
         id=run.id,
         path=run.path,
@@ -269,6 +292,9 @@ def run_stats(run: Run, targets: Sequence[float] = TARGETS) -> RunStats:
         final_regret=regret,
         final_avg_regret=avg_regret,
         online=online,
+        final_test_loss=test_loss,
+        final_test_accuracy=test_accuracy,
+        tested=tested,
         config=run.config,
         meta=run.meta,
     )

@@ -22,6 +22,7 @@ from .groups import (
     TestResult,
     aggregate,
     check_options,
+    check_recorded,
     member_entity,
     member_problem,
     metric_label,
@@ -378,6 +379,7 @@ def compare_sweeps(
     # a failed member has no figure at all (it counts inf): the members with results decide
     online = [r for rows in live for r in rows if r.get("status") != "failed"]
     metric = ranked_metric(given, online, metric)
+    check_recorded(metric, live)
     metric, label = metric_label(metric, target, live, notes)
     sweep_labels, legend = _sweep_labels(sweeps, specs)
     plan = _split(sweeps, live, sweep_labels, specs, group_by, legend)

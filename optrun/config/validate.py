@@ -261,6 +261,8 @@ def _space(
         raise c.fail(f"objective.{problem[0]}", problem[1])
     if isinstance(start, list):
         start = tuple(c.number(f"start.{i}", v, nullable=False) for i, v in enumerate(start))
+    elif "start" not in data and getattr(spec, "zero_start", False):  # learning: x0 = 0, recorded
+        start = (0.0,) * dim
     return dim, bounds, start
 
 
@@ -403,9 +405,10 @@ def _check_expect_can_pass(
                 "expect.avg_regret_max",
                 f"can never pass: regret needs an online objective whose x* is known ({hint})",
             )
+    later = getattr(spec, "f_min_from_data", False)  # learning: checked once the data give f*
     where = "give objective.f_min" if is_user(oparams) else f"'{spec.name}' has none"
     for key in ("f_gap_max", "f_gap_median_max"):
-        if getattr(expect, key) is not None and f_min is None:
+        if getattr(expect, key) is not None and f_min is None and not later:
             raise c.fail(f"expect.{key}", f"can never pass: f - f* needs a known minimum f* ({where})")
     if expect.distance_max is not None and not minima:
         where = "give objective.minima" if is_user(oparams) else f"'{spec.name}' has none"

@@ -99,11 +99,18 @@ def stop_poller(event: str | None) -> Callable[[], bool]:
     return stopped
 
 
-def remote_batch(batch: int, indices: list[int], configs: list, stop: str | None = None) -> dict[str, Any]:
+def remote_batch(
+    batch: int, indices: list[int], configs: list, stop: str | None = None, data: tuple | None = None
+) -> dict[str, Any]:
     """One batch on a worker, in a temporary folder of its own: its rows, the bytes of the files
     it wrote (by their path in the sweep folder), and who ran it. It stops between two steps once
-    the client sets the Dask event ``stop`` (its result is then not waited for)."""
-    with tempfile.TemporaryDirectory(prefix="optrun-batch-") as tmp:
+    the client sets the Dask event ``stop`` (its result is then not waited for). ``data``: the
+    sweep's ``(datasets, optima)``, sent once to every worker, read instead of the data files."""
+    from ..objectives.data_supply import owned, provided
+
+    if data:  # this worker's own copies, once (see owned)
+        owned(data[0])
+    with tempfile.TemporaryDirectory(prefix="optrun-batch-") as tmp, provided(*(data or ({},))):
         rows = run_batch(tmp, batch, indices, configs, should_stop=stop_poller(stop))
         files = batch_files(tmp, batch)
     where = worker_name()
@@ -240,6 +247,7 @@ class DaskExecutor:
                 f"(dask worker {self.scheduler}) or leave --scheduler out for a LocalCluster here"
             )
         self.workers = n
+        self.data: Any = None  # the future of the sweep's data on every worker (send_data)
 
     def __enter__(self) -> DaskExecutor:
         return self
@@ -267,6 +275,13 @@ class DaskExecutor:
             if problem:
                 raise WorkerSetupError(f"worker {worker}: {problem}")
 
+    def send_data(self, datasets: dict, optima: dict) -> None:
+        """Send a sweep's data sets (read once, here: a worker needs no copy of the files) and
+        the f* found for them to every worker, once; its batches read them from there."""
+        self.data = None
+        if datasets:
+            (self.data,) = self.client.scatter([(datasets, optima)], broadcast=True, hash=False)
+
     def record(self) -> dict[str, Any]:
         """What the sweep's meta.json records of the executor."""
         return {"executor": "dask", "scheduler": self.scheduler, "workers_used": sorted(self.used)}
@@ -289,6 +304,7 @@ class DaskExecutor:
                 job.indices,
                 located(job.configs),
                 stop.name,
+                self.data,
                 pure=False,
                 retries=RETRIES,
             ): job
@@ -311,6 +327,7 @@ class DaskExecutor:
                     stop.set()
         for job in sorted(pending.values(), key=lambda j: j.batch):  # their members stay pending
             yield job, None
+        self.data = None  # the sweep's data leave the workers with their last reference
 
     def _take(self, fut: Any, job: BatchJob) -> Rows:
         """A batch's rows, its files written into the sweep folder (once: the batch is back)."""

@@ -23,6 +23,7 @@ from ..store.resumetrace import recorded_hits
 from ..store.space import reserve_space
 from .checkpoints import load_checkpoint
 from .drive import OpenRun, Reporter, drive
+from .learning import check_expect, check_unchanged
 from .provenance import meta_record, process_record, still_running
 from .results import RunOutcome
 from .signals import Signals
@@ -59,6 +60,8 @@ def execute(
     with Signals(RUN_NOTICE) as sig:
         with sig.eagerly():
             *built, start_values = build_started(config)
+            if "data" in built[0].info:  # learning: expect rules on f - f* need the data's f*
+                check_expect(config, built[0].info["data"])
         folder = RunFolder.create(runs_dir, config.name)
         with FolderLock.acquire(folder.path, f"run {folder.id}"):
             live = _open(folder, config, *built, argv)
@@ -169,6 +172,8 @@ def _prepare_resume(path: str, run_id: str, argv: list[str] | None) -> tuple[Ope
     old, meta, ck_path = _resumable(path, run_id)
     config = load_config(config_path(path))
     objective, optimizer, x0 = build_single(config)
+    if "data" in objective.info:  # learning: the data must be the run's
+        check_unchanged(meta.get("data"), [objective.info["data"]], f"run {run_id}")
     ck, last_forced, hits = load_checkpoint(ck_path, optimizer.init(x0.copy()))
     folder = RunFolder(path, run_id)
     writer = _resumed_trace(

@@ -19,12 +19,13 @@ from ..errors import RunReadError, RunSelectionError, StorageError
 from ..problem import summary_fields
 from ..store import FORMAT_VERSION, RunFolder
 from ..store.folder import FolderLock, utc_now
-from ..store.records import check_format, config_path, read_summary
+from ..store.records import check_format, config_path, read_meta, read_summary
 from ..store.sweepstore import ROW_CELLS, ROW_FIELDS, SweepFolder, write_summary
 from ..sweep import Plan, make_batches, sweep_gate
 from ..sweep.batches import batch_configs
 from .batch import BatchJob
 from .executors import Executor, ProcessPoolExecutor, executor_for
+from .learning import SweepData, check_unchanged, sweep_data
 from .provenance import meta_record, process_record, still_running
 from .results import SweepOutcome
 from .signals import Signals, exit_code, signal_name
@@ -76,12 +77,19 @@ def execute_sweep(
     The batches run through ``executor`` when given, else serially (one worker or one batch) or in
     a local process pool of ``workers`` processes (default: the number of cores)."""
     with Signals(getattr(executor, "notice", SWEEP_NOTICE)) as sig:
+        try:  # learning problems: their data read and f* found once, before the folder is made
+            data = _sweep_data(plan, folder_path, executor)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         if folder_path is None:
             folder = RunFolder.create(runs_dir, plan.base.name)
             lock = FolderLock.acquire(folder.path, f"sweep {folder.id}")
         try:
             path = folder_path or folder.path
             sweep = _Sweep(plan, path, folder_path is not None, only, previous_rows, reporter, fail_fast, sig)
+            sweep.data = data.meta()
             executor = sweep.start(workers, argv, executor)  # (a pool's workers are forked here)
             # the rows kept (a dict per member) are no garbage: no collection passes over them; for
             # the whole run when the batches (a user's objective) run in other processes
@@ -92,6 +100,25 @@ def execute_sweep(
         finally:
             if lock is not None:
                 lock.release()
+
+
+def _sweep_data(plan: Plan, folder_path: str | None, executor: Executor | None) -> SweepData:
+    """The sweep's learning data (:func:`~optrun.execution.learning.sweep_data`): on a resume,
+    refused when it changed since the sweep started; handed to an executor that sends data."""
+    members = plan.members
+    kinds = plan.bases if len(plan.base_of) == len(members) else members
+    send = getattr(executor, "send_data", None)
+    data = sweep_data(kinds, keep_arrays=send is not None)
+    if folder_path is not None and data.records:
+        try:
+            recorded = read_meta(folder_path).get("data")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        check_unchanged(recorded, data.records, f"sweep {os.path.basename(os.path.normpath(folder_path))}")
+    if send is not None:
+        send(data.datasets, data.optima)
+        data.datasets, data.optima = {}, {}  # (on the workers now: not held here for the sweep)
+    return data
 
 
 @contextlib.contextmanager
@@ -151,6 +178,7 @@ class _Sweep:
         self.next_save = time.monotonic() + SAVE_SECONDS
         self.folder = SweepFolder(path)
         self.executor: Executor | None = None
+        self.data: dict[str, Any] = {}
 
     def start(self, workers: int | None, argv: list[str] | None, executor: Executor | None) -> Executor:
         """Write the folder's first files, tell the reporter, and choose the executor (``executor``
@@ -177,6 +205,7 @@ class _Sweep:
             "started_at": started,
         }
         self.meta = meta_record(kinds, argv, started, {"workers": self.workers, "batches": len(self.batches)})
+        self.meta.update(self.data)  # learning problems: their data, as a run's meta.json
         executor = executor or executor_for(self.workers, len(self.batches))
         self.meta.update(executor_record(executor))
         if isinstance(executor, ProcessPoolExecutor):

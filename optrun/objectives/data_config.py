@@ -5,7 +5,8 @@
 
 * ``name``: ``least-squares``, ``logistic`` or ``softmax`` (:mod:`.data_losses`);
 * ``data``: a file (CSV, NPZ or libsvm, :mod:`.data`; a relative path is read from the config
-  file's folder) or a mapping ``{synthetic: regression | classification | multiclass, n, features,
+  file's folder), a data set shipped with optrun ``{dataset: digits}`` (:mod:`optrun.datasets`)
+  or a mapping ``{synthetic: regression | classification | multiclass, n, features,
   seed, condition, noise, classes}`` (:mod:`.data_prep`);
 * ``target``: a CSV file's target column (required for CSV, refused otherwise);
 * ``l2`` (>= 0, default 0), ``intercept`` (default true), ``standardize`` (default false: when
@@ -29,13 +30,15 @@ from typing import Any
 
 import numpy as np
 
+from ..datasets import DATASETS, location
 from .base import Objective
 from .data import DataError, Dataset, load, same_columns
 from .data_losses import KINDS, DataLoss, data_loss, on_test
-from .data_optimum import Optimum, cached_optimum
+from .data_optimum import Optimum
 from .data_prep import KINDS as SYNTHETIC_KINDS
-from .data_prep import Standardization, split, synthetic
+from .data_prep import Standardization, shipped, split, synthetic
 from .data_rounds import SAMPLING, Learning, default_every, full_batch
+from .data_supply import array_hash, optimum_once, read
 
 
 class ObjectiveKeyError(ValueError):
@@ -129,6 +132,22 @@ def _synthetic(name: str, raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _dataset(name: str, raw: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in raw if k != "dataset"]
+    if unknown:
+        raise ObjectiveKeyError(f"data.{unknown[0]}", "unknown key; a shipped data set takes only 'dataset'")
+    if raw["dataset"] not in DATASETS:
+        raise ObjectiveKeyError(
+            "data.dataset", f"optrun ships no data set {raw['dataset']!r}; it ships {', '.join(DATASETS)}"
+        )
+    kind = "multiclass" if DATASETS[raw["dataset"]].classes > 2 else "classification"
+    if kind not in FITS[name]:
+        raise ObjectiveKeyError(
+            "data.dataset", f"'{raw['dataset']}' has {kind} labels, which do not fit {name}: use softmax"
+        )
+    return {"dataset": raw["dataset"]}
+
+
 def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     """The keys of a learning objective with their defaults; :class:`ObjectiveKeyError` names a
     bad one. No file is read."""
@@ -136,16 +155,24 @@ def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ObjectiveKeyError(unknown[0], f"unknown key for a data objective (it takes {', '.join(KEYS)})")
     if "data" not in raw:
-        raise ObjectiveKeyError("data", "is required: a data file (CSV, NPZ, libsvm) or {synthetic: ...}")
+        raise ObjectiveKeyError(
+            "data", "is required: a data file (CSV, NPZ, libsvm), {dataset: ...} or {synthetic: ...}"
+        )
     name, data = raw["name"], raw["data"]
-    if isinstance(data, dict):
+    if isinstance(data, dict) and "dataset" in data:
+        data = _dataset(name, data)
+    elif isinstance(data, dict):
         if "synthetic" not in data:
             raise ObjectiveKeyError(
-                "data", "a mapping must name a synthetic data set, e.g. {synthetic: regression}"
+                "data",
+                "a mapping must name a synthetic data set, e.g. {synthetic: regression}, or a shipped "
+                "one, e.g. {dataset: digits}",
             )
         data = _synthetic(name, data)
     elif not isinstance(data, str) or not data:
-        raise ObjectiveKeyError("data", f"must be a file name or {{synthetic: ...}}, not {data!r}")
+        raise ObjectiveKeyError(
+            "data", f"must be a file name, {{dataset: ...}} or {{synthetic: ...}}, not {data!r}"
+        )
     csv = isinstance(data, str) and data.lower().endswith(".csv")
     target = raw.get("target")
     if csv and not isinstance(target, str):
@@ -156,7 +183,8 @@ def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(test, str):
         if not isinstance(data, str):
             raise ObjectiveKeyError(
-                "test", "a test file needs a training file; for synthetic data give a fraction"
+                "test",
+                "a test file needs a training file; for a shipped or synthetic data set give a fraction",
             )
     elif test is not None and not (isinstance(test, float) and 0 < test < 1):
         raise ObjectiveKeyError("test", f"must be a file name or a fraction between 0 and 1, not {test!r}")
@@ -192,15 +220,18 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
     """Read (or make) the data of validated ``params`` (relative files from ``base``), split,
     standardise, build the objectives and find f*. :class:`DataError` on any bad file or value."""
     data, file = params["data"], None
-    if isinstance(data, dict):
+    if isinstance(data, dict) and "dataset" in data:
+        train: Dataset = shipped(data["dataset"])
+        file = location(data["dataset"])  # f* cached beside it, as beside a data file
+    elif isinstance(data, dict):
         kw = {k: v for k, v in data.items() if k != "synthetic"}
-        train: Dataset = synthetic(data["synthetic"], **kw)
+        train = synthetic(data["synthetic"], **kw)
     else:
         file = Path(base) / data
-        train = load(file, params["target"])
+        train = read(file, params["target"])
     test = None
     if isinstance(params["test"], str):
-        test = load(Path(base) / params["test"], params["target"], features=train.features)
+        test = read(Path(base) / params["test"], params["target"], features=train.features)
         same_columns(train, test)
     elif params["test"] is not None:
         train, test = split(train, params["test"], params["split_seed"])
@@ -211,7 +242,7 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
         test = None if test is None else st.apply(test)
     loss, classes = data_loss(name, train, params["l2"], params["intercept"])
     test_loss = None if test is None else on_test(loss, test, classes)
-    found = cached_optimum(loss, file)
+    found, sha = optimum_once(loss, file)  # once per process and content
     record = {
         "source": train.source,
         "n": train.n,
@@ -223,6 +254,8 @@ def prepare(name: str, params: dict[str, Any], base: str | Path = ".") -> Prepar
         "f_star_solver": found.solver,
         "f_star_grad_norm": found.grad_norm,
         "f_star_note": found.reason,
+        "sha256": sha,  # of the training arrays and parameters: resume checks it
+        **({} if test is None else {"test_source": test.source, "test_sha256": array_hash(test.X, test.y)}),
     }
     return Prepared(loss, test_loss, st, found, record)
 
@@ -268,7 +301,11 @@ def data_shape(name: str, params: dict[str, Any]) -> tuple[int, int]:
     absolute file names, and the number of training samples (after a split by fraction); a file is
     read (once per content stamp), a synthetic set is not."""
     data = params["data"]
-    if isinstance(data, dict):
+    if isinstance(data, dict) and "dataset" in data:
+        shipped_set = DATASETS[data["dataset"]]
+        features, n = shipped_set.features, shipped_set.samples
+        classes = shipped_set.classes if name == "softmax" else 1
+    elif isinstance(data, dict):
         features, n = data["features"], data["n"]
         classes = data.get("classes", 2) if name == "softmax" else 1
     else:
@@ -297,13 +334,17 @@ def learning_config(raw: dict[str, Any], source: str) -> tuple[LearningSpec, dic
 
 @dataclass(frozen=True)
 class LearningSpec:
-    """What config validation needs of a learning objective: its one dimension (from the data)
-    and default bounds [-1, 1] (a random start near 0); f* is found when the run builds it."""
+    """What config validation needs of a learning objective: its one dimension (from the data),
+    default bounds [-1, 1] and start 0; f* is found when the run builds it."""
 
     name: str
     default_dim: int
     params: tuple = ()
     online: None = None
+    #: without a ``start:`` key the run starts at x0 = 0 (the convention for these convex models)
+    zero_start = True
+    #: f* is the data's (found when the objective is built): expect rules on f - f* wait for it
+    f_min_from_data = True
     train_n: int = 0  # training samples
     batch_size: int | None = None
 
@@ -364,8 +405,8 @@ __all__ = [
     "Prepared",
     "absolute_files",
     "data_dim",
-    "data_shape",
     "data_objective",
+    "data_shape",
     "is_learning",
     "learning_config",
     "learning_params",

@@ -67,6 +67,22 @@ def hessian(loss: DataLoss, w: np.ndarray) -> np.ndarray:
     return H + np.diag(reg.ravel())
 
 
+def newton_step(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The Newton step ``-H^-1 g`` by an LU solve of ``H`` plus a ridge of 1e-12 of its mean
+    diagonal (the softmax intercept's shift is a null direction of ``H``, which the gradient has
+    no part in); least squares (an SVD, ten times slower) if that is singular still. A step is
+    only a direction: the line search and the gradient norm decide."""
+    d = H.shape[0]
+    ridge = 1e-12 * max(float(np.trace(H)) / d, np.finfo(float).tiny)
+    try:
+        step = np.linalg.solve(H + ridge * np.eye(d), -g)
+        if np.all(np.isfinite(step)):
+            return step
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.lstsq(H, -g, rcond=None)[0]
+
+
 def separated(loss: DataLoss, w: np.ndarray) -> bool:
     """Does ``w`` classify every training sample strictly right (a proof of separability)?"""
     if loss.kind == "least-squares" or loss.l2 > 0:
@@ -119,7 +135,7 @@ def optimum(loss: DataLoss, max_iterations: int = 200, hessian_bytes: int = HESS
         if it == max_iterations:
             break
         if newton:
-            step = np.linalg.lstsq(hessian(loss, w), -g, rcond=None)[0]
+            step = newton_step(hessian(loss, w), g)
         else:
             step = _two_loop(g, S, Y)
         w_new, f_new, g_new = _line_search(loss, w, f, g, step)

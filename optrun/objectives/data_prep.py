@@ -1,5 +1,7 @@
 """Seeded synthetic data sets, seeded train/test splits and standardisation from training data.
 
+A shipped data set (``data: {dataset: digits}``, :mod:`optrun.datasets`) is read by :func:`shipped`.
+
 Synthetic data (``data: {synthetic: KIND, n: ..., features: ..., seed: ..., condition: ...,
 noise: ..., classes: ...}``): ``X = sqrt(n) U diag(s) Q^T`` with ``U`` ``(n, p)`` orthonormal
 columns and ``Q`` a ``p x p`` rotation, both from the seed, and ``s_j`` spaced geometrically so that
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..datasets import DATASETS, arrays
 from .data import DataError, Dataset
 
 KINDS = ("regression", "classification", "multiclass")
@@ -60,6 +63,14 @@ def synthetic(
         y = np.argmax(Z, axis=1).astype(np.float64)
     label = f"synthetic {kind} n={n} features={features} seed={seed} condition={condition:g} noise={noise:g}"
     return Dataset(X, y, label, tuple(f"x{j}" for j in range(features)))
+
+
+def shipped(name: str) -> Dataset:
+    """The data set ``name`` shipped with optrun (:data:`optrun.datasets.DATASETS`), read offline."""
+    if name not in DATASETS:
+        raise DataError(f"data.dataset: optrun ships no data set {name!r} (it ships {', '.join(DATASETS)})")
+    X, y = arrays(name)
+    return Dataset(X, y, f"{name} (shipped with optrun)", tuple(f"x{j}" for j in range(X.shape[1])))
 
 
 def split(data: Dataset, test_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:

@@ -1,6 +1,6 @@
 """Pictures of runs and sweeps, each written as PNG, SVG or PDF (chosen by the file's extension).
 
-Three kinds of picture:
+The kinds of picture:
 
 * ``contour`` (2-D objectives): the tutorials' filled contour of ``f`` over the run's bounds with
   each run's search path drawn over it (:mod:`~optrun.plot.contour`);
@@ -11,7 +11,10 @@ Three kinds of picture:
   (:mod:`~optrun.plot.where`);
 * ``regret`` (online runs and sweeps, whose traces have ``avg_regret``): the two panels of Reddi,
   Kale and Kumar (2018) per objective, ``x_t`` and ``R_t / t`` against the round ``t`` on a log
-  axis (:mod:`~optrun.plot.regret`), drawn by the convergence figure's code.
+  axis (:mod:`~optrun.plot.regret`), drawn by the convergence figure's code;
+* ``learning`` (learning runs and sweeps with test data, whose traces have ``test_loss``): per
+  objective the training loss f - f* and the test accuracy (test loss for least squares)
+  against iteration (:mod:`~optrun.plot.learning`), drawn by the convergence figure's code.
 
 The package, by job: :mod:`~optrun.plot.data` (what to draw; no matplotlib),
 :mod:`~optrun.plot.thin` (long traces thinned to a few thousand points per series),
@@ -38,9 +41,10 @@ from .data import (
 )
 from .draw import looks, palette, require_matplotlib
 from .labels import default_title, run_labels, run_tag
+from .learning import has_test
 from .outputs import default_output, output_format, shared_output, subset_name
 from .regret import has_regret, rounds
-from .runs import plot_run_folder, plot_runs, regret_of_runs, resolve_kind
+from .runs import learning_of_runs, plot_run_folder, plot_runs, regret_of_runs, resolve_kind
 from .sweeplines import SweepLine, sweep_curves, sweep_lines
 from .sweeps import plot_sweeps, sweep_picture
 from .thin import THIN_BUDGET, thin_curve, thin_path
@@ -60,6 +64,8 @@ __all__ = [
     "default_output",
     "default_title",
     "has_regret",
+    "has_test",
+    "learning_of_runs",
     "looks",
     "output_format",
     "palette",

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import PlotError
 from .thin import thin_curve, thin_path
 
-KINDS = ("auto", "contour", "surface", "convergence", "regret")
+KINDS = ("auto", "contour", "surface", "convergence", "regret", "learning")
 FORMATS = ("png", "svg", "pdf")
 GRID_POINTS = 240  # contour grid resolution per axis
 CONTOUR_LEVELS = 50  # as the tutorials

@@ -28,6 +28,7 @@ from .data import (
 )
 from .draw import looks
 from .labels import algorithm_text, default_title, flatten, run_labels
+from .learning import LEARNING_LAYOUT, has_test, learning_layout, learning_series, test_column
 from .outputs import check_dpi, default_output, output_format, shared_output
 from .regret import (
     REGRET_COLUMN,
@@ -69,11 +70,35 @@ def _is_online(run) -> bool:
         return False
 
 
+def _is_tested(run) -> bool:
+    """Whether the run's trace has the test columns (a learning run with test data)."""
+    try:
+        return has_test(run.trace())
+    except OptrunError:
+        return False
+
+
+def _learning_kind(runs: Sequence[Any], kind: str) -> str | None:
+    """``learning`` when every run's trace has test columns and ``kind`` is ``auto`` or
+    ``learning``; :class:`PlotError` for ``learning`` on a run without them; else ``None``."""
+    if kind not in ("auto", "learning"):
+        return None
+    tested = [_is_tested(r) for r in runs]
+    if kind == "learning" and not all(tested):
+        r = runs[tested.index(False)]
+        raise PlotError(
+            f"run {r.id} has no test columns in its trace (not a learning objective with test data: "
+            "objective.test), so --kind learning cannot draw it; use --kind convergence"
+        )
+    return "learning" if all(tested) else None
+
+
 def resolve_kind(runs: Sequence[Any], kind: str = "auto") -> str:
-    """For ``auto``: ``regret`` for online runs (their traces have ``avg_regret``), else
-    ``contour`` for 2-D runs, ``convergence`` otherwise. :class:`PlotError` for a kind the runs
-    cannot take (``regret`` for a run without regret columns; ``auto`` for online runs mixed
-    with others)."""
+    """For ``auto``: ``regret`` for online runs (their traces have ``avg_regret``), ``learning``
+    for learning runs with test data (their traces have ``test_loss``), else ``contour`` for 2-D
+    runs, ``convergence`` otherwise. :class:`PlotError` for a kind the runs cannot take
+    (``regret`` for a run without regret columns, ``learning`` for one without test columns;
+    ``auto`` for online runs mixed with others)."""
     if kind not in KINDS:
         raise PlotError(f"unknown kind '{kind}'; choose one of {', '.join(KINDS)}")
     if kind in ("auto", "regret"):
@@ -91,6 +116,9 @@ def resolve_kind(runs: Sequence[Any], kind: str = "auto") -> str:
                 f"run {runs[online.index(True)].id} is online (its trace has regret columns) and "
                 f"run {runs[online.index(False)].id} is not: plot them apart, or all with --kind convergence"
             )
+    learning = _learning_kind(runs, kind)
+    if learning:
+        return learning
     two_d = all(run_dim(r) == 2 for r in runs)
     if kind == "auto":
         return "contour" if two_d else "convergence"
@@ -143,10 +171,13 @@ def plot_runs(
     ]
     if kind == "convergence":
         return _plot_runs_convergence(runs, labels, out, title, dpi, budget)
-    if kind == "regret":
-        series, panels, legend = regret_of_runs(runs, labels)
+    if kind in ("regret", "learning"):
+        of_runs, layout = (
+            (regret_of_runs, REGRET_LAYOUT) if kind == "regret" else (learning_of_runs, LEARNING_LAYOUT)
+        )
+        series, panels, legend = of_runs(runs, labels)
         return plot_convergence(
-            series, out, title=title, dpi=dpi, budget=budget, panels=panels, legend=legend, **REGRET_LAYOUT
+            series, out, title=title, dpi=dpi, budget=budget, panels=panels, legend=legend, **layout
         )
 
     keys = {_objective_key(r.config) for r in runs}
@@ -183,18 +214,24 @@ def plot_runs(
     )
 
 
-def _plot_runs_convergence(runs, labels, out, title, dpi, budget) -> str:
-    """One panel per objective (f - f* on its own scale), a line style per algorithm, a colour per
-    run."""
+def _f_stars(runs: Sequence[Any]) -> list[float | None]:
+    """Each run's f*: its summary's, else its objective's (a run that died before its summary)."""
     f_stars = []
     for r in runs:
         fs = r.f_min
-        if fs is None and "f_min" not in r.summary:  # a run that died before its summary
+        if fs is None and "f_min" not in r.summary:
             try:
                 fs = _objective_of(r).f_min
             except OptrunError:
                 fs = None
         f_stars.append(fs)
+    return f_stars
+
+
+def _plot_runs_convergence(runs, labels, out, title, dpi, budget) -> str:
+    """One panel per objective (f - f* on its own scale), a line style per algorithm, a colour per
+    run."""
+    f_stars = _f_stars(runs)
     keys = [f"{r.objective or '?'} (d={run_dim(r)})" for r in runs]
     order = list(dict.fromkeys(keys))
     gaps = {k: all(fs is not None for fs, kk in zip(f_stars, keys) if kk == k) for k in order}
@@ -245,6 +282,42 @@ def regret_of_runs(
         {k: _optimum(r) for k, r in first.items()},
         recorded,
     )
+    return series, panels, legend if len(runs) > 1 else []
+
+
+def learning_of_runs(
+    runs: Sequence[Any], labels: Sequence[str]
+) -> tuple[list[CurveSeries], list[Panel], list[LegendEntry]]:
+    """What the learning picture of runs draws (:mod:`~optrun.plot.learning`): per objective the
+    training loss (f - f* where every f* of the objective is known, else f) and the test accuracy
+    (test loss for least squares) against the iteration, a line per run in both; a colour per run
+    and a line style per algorithm, labelled as the regret picture labels runs, with the run's
+    last test figure. The legend has a row per run (none for one run: the title names it)."""
+    algos = [algorithm_text(r) for r in runs]
+    names = list(labels)
+    if len(set(algos)) == len(algos):
+        names = [a + (f" [{r.status}]" if r.status != "completed" else "") for a, r in zip(algos, runs)]
+    keys = [f"{r.objective or '?'} (d={run_dim(r)})" for r in runs]
+    order = list(dict.fromkeys(keys))
+    traces = [_trace(r) for r in runs]
+    f_stars = _f_stars(runs)
+    gaps = {k: all(fs is not None for fs, kk in zip(f_stars, keys) if kk == k) for k in order}
+    columns = {k: test_column([t for t, kk in zip(traces, keys) if kk == k]) for k in order}
+    styled = looks(algos, list(range(len(runs))))
+    series, legend = [], []
+    for t, fs, name, key, (colour, ls) in zip(traces, f_stars, names, keys, styled):
+        column = columns[key]
+        kept = t[column][np.isfinite(t[column])]
+        last = (
+            "-"
+            if not kept.size
+            else (f"{100 * kept[-1]:.4g}%" if column == "test_accuracy" else f"{kept[-1]:.3g}")
+        )
+        label = f"{name}, last {column.replace('_', ' ')} {last}"
+        train = t["f"] - fs if gaps[key] else t["f"]
+        series += learning_series(label, t["iteration"], train, t[column], order.index(key), colour, ls)
+        legend.append(LegendEntry(label, "line", colour, ls))
+    panels = learning_layout(keys, series, gaps, columns)
     return series, panels, legend if len(runs) > 1 else []
 
 

@@ -18,6 +18,7 @@ from .convergence import plot_convergence
 from .data import BAND_LINES, DEFAULT_DPI, CurveSeries, LegendEntry, Panel, objective_panels
 from .draw import LINE_STYLES, looks
 from .labels import short_names, value_label
+from .learning import LEARNING_LAYOUT, learning_of_lines, untested_lines
 from .outputs import check_dpi, output_format, shared_output, subset_name
 from .regret import REGRET_LAYOUT
 from .sweeplines import (
@@ -74,7 +75,7 @@ def plot_sweeps(
         name = kind + (f"-{subset_name(selectors, where, only)}" if where or only else "")
         out = default_picture(sweeps[0].path, name) if len(sweeps) == 1 else shared_output(name)
         output_format(out)
-    layout = REGRET_LAYOUT if kind == "regret" else {}
+    layout = {"regret": REGRET_LAYOUT, "learning": LEARNING_LAYOUT}.get(kind, {})
     return plot_convergence(
         series, out, title=title or said, dpi=dpi, budget=budget, panels=panels, legend=legend, **layout
     )
@@ -89,9 +90,10 @@ def sweep_picture(
 ) -> tuple[str, list[CurveSeries], list[Panel], list[LegendEntry] | None, str]:
     """What :func:`plot_sweeps` draws, without drawing: the kind (``auto`` resolved), the series,
     panels, legend rows and title. :class:`PlotError` for a kind a sweep cannot take."""
-    if kind not in ("auto", "convergence", "regret"):
+    if kind not in ("auto", "convergence", "regret", "learning"):
         raise PlotError(
-            f"a sweep is drawn as convergence curves (or regret panels, online), not --kind {kind}; "
+            f"a sweep is drawn as convergence curves (or regret panels, online; learning panels, "
+            f"with test data), not --kind {kind}; "
             "plot one member (SWEEP/7) for its path"
         )
     lines = sweep_lines(sweeps, group_by, where, only=only)
@@ -104,6 +106,8 @@ def sweep_picture(
     enc = _encode(lines)
     if kind == "regret":
         series, panels = regret_of_lines(lines, read, enc.labels, enc.styled)
+    elif kind == "learning":
+        series, panels = learning_of_lines(lines, read, enc.labels, enc.styled)
     else:
         gaps = {k: all(has_f_star(line) for line in lines if line.objective == k) for k in order}
         curves = member_curves(lines, [gaps[k] for k in keys], read)
@@ -122,11 +126,24 @@ def sweep_picture(
 
 
 def _sweep_kind(lines: Sequence[SweepLine], read: dict[str, Any], kind: str) -> str:
-    """``regret`` for ``auto`` when every line is online (its traces have the regret columns),
+    """``learning`` for ``auto`` when every line's members have test columns (a learning
+    objective with test data; :class:`PlotError` for ``learning`` on a member without them);
+    ``regret`` for ``auto`` when every line is online (its traces have the regret columns),
     ``convergence`` when none is; :class:`PlotError` for ``regret`` on a member that is not
     online, and for ``auto`` on online lines mixed with others."""
     if kind == "convergence":
         return kind
+    if kind in ("auto", "learning"):
+        untested = [(line, m) for line, m in zip(lines, untested_lines(lines, read)) if m is not None]
+        if kind == "learning" and untested:
+            line, m = untested[0]
+            raise PlotError(
+                f"member {m} of sweep {line.sweep.id} has no test columns in its trace (not a learning "
+                "objective with test data: objective.test), so --kind learning cannot draw it; "
+                "use --kind convergence"
+            )
+        if not untested:
+            return "learning"
     bad = online_lines(lines, read)
     offline = [(line, m) for line, m in zip(lines, bad) if m is not None]
     if kind == "regret" and offline:

@@ -58,6 +58,17 @@ class Plan:
         # dimension and step sizes) on every other objective or algorithm when the folder's config
         # is run again or resumed.
         swapped = {k.split(".")[0] for ax in self.axes for k in ax.keys if switches_section(k)}
+        keys = [k for ax in self.axes for k in ax.keys]
+        learning = "data" in self.base.objective.params
+        if learning and any(k.startswith("objective.") for k in keys):
+            # a learning objective's dimension and zero start come from its data (data, target,
+            # intercept, test): an axis over its keys must not pin the base's on every member
+            swapped.add("objective")
+        if learning and any(k.startswith("objective.") or k == "iterations" for k in keys):
+            # nor its default trace.every (an epoch: data, test, batch_size and iterations decide it)
+            given = self.raw.get("trace")
+            if not isinstance(given, dict) or "every" not in given:
+                d["trace"].pop("every", None)
         for section in sorted(swapped):
             given = self.raw.get(section)
             d[section] = {"name": given} if isinstance(given, str) else copy.deepcopy(given)

@@ -394,3 +394,55 @@ def test_other_schedulers_and_an_empty_cluster_are_one_line(tmp_path, configs_di
             DaskExecutor(empty.scheduler_address)
     finally:
         empty.close(timeout=WAIT_S)
+
+
+def test_learning_data_go_to_the_workers_once_and_no_worker_reads_the_file(tmp_path, executor, monkeypatch):
+    """The client reads each data file once and sends the arrays (and f*) to every worker once:
+    the data folder deleted after the client read it, the workers still run every batch, and the
+    sweep equals a local one byte for byte."""
+    import shutil
+
+    import numpy as np
+
+    from optrun.objectives import data_supply
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train.npz", 200), ("test.npz", 60)):
+        X = rng.standard_normal((n, 4))
+        np.savez(data / name, X=X, y=(X @ [1.0, -1.0, 0.5, 2.0] + rng.standard_normal(n) > 0).astype(float))
+    cfg = tmp_path / "learn.yaml"
+    objective = {
+        "name": "logistic",
+        "data": "data/train.npz",
+        "test": "data/test.npz",
+        "l2": 1e-3,
+        "batch_size": 50,
+    }
+    cfg.write_text(yaml.safe_dump({"objective": objective, "algorithm": {"name": "adam"}, "iterations": 30}))
+    plan = load_plan(str(cfg), (), ("algorithm.name=adam,amsgrad", "seed=0:3"))
+    local = execute_sweep(plan, str(tmp_path / "local"), workers=2)
+
+    reads, scatters = [], []
+    real_load, real_scatter, real_send = data_supply.load, executor.client.scatter, executor.send_data
+    monkeypatch.setattr(
+        data_supply, "load", lambda path, *a, **k: reads.append(Path(path).name) or real_load(path, *a, **k)
+    )
+    monkeypatch.setattr(
+        executor.client, "scatter", lambda *a, **k: scatters.append(k) or real_scatter(*a, **k)
+    )
+
+    def send_then_delete(datasets, optima):
+        real_send(datasets, optima)
+        shutil.rmtree(data)  # the workers can read neither the files nor an f* cached beside them
+
+    monkeypatch.setattr(executor, "send_data", send_then_delete)
+    remote = execute_sweep(plan, str(tmp_path / "dask"), executor=executor)
+    assert remote.exit_code == 0 and remote.summary["counts"] == {"completed": 6}, remote.summary
+    assert len(files(remote.path)) == 2  # two batches, on the workers
+    assert sorted(reads) == ["test.npz", "train.npz"]  # each file read once, here
+    assert len(scatters) == 1 and scatters[0]["broadcast"] is True
+    assert_same_sweep(local.path, remote.path)
+    meta = [json.loads((Path(p) / "meta.json").read_text())["data"] for p in (local.path, remote.path)]
+    assert meta[0] == meta[1] and meta[0]["test_n"] == 60

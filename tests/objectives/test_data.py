@@ -153,3 +153,102 @@ def test_standardization_uses_the_training_data_only():
     assert st.scale[2] == 1.0 and np.all(a.X[:, 2] == 0)  # a constant feature is only centred
     b = st.apply(te)
     assert np.array_equal(b.X, (te.X - tr.X.mean(0)) / st.scale)
+
+
+def reference_csv(path, target):
+    """The cell-by-cell reader over the whole file: what read_csv gave before its fast path."""
+    import csv
+
+    from optrun.objectives.data import csv_cells
+
+    lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
+    first = next(i for i, t in enumerate(lines) if t.strip(" ,\r\n"))
+    header = [h.strip() for h in next(csv.reader([lines[first]]))]
+    values = csv_cells(path, header, lines[first + 1 :], first + 2)
+    t = header.index(target)
+    return np.delete(values, t, axis=1), values[:, t]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "1,2,0\n3,4.5,1\n",
+        "1,2,0\r\n3,4.5,1\r\n",  # CRLF
+        "1,2,0\r3,4.5,1\r",  # CR only
+        "\n1,2,0\n\n   \n,,\n3,4.5,1",  # blank, whitespace-only and empty-field lines; no final newline
+        ' 1 ,"2", 0\n+3,4.5e-3,-1\n',  # spaces, quotes, signs, exponents
+        "1_000,2,0\n3,4,1\n",  # Python's float takes underscores, np.loadtxt does not
+        "-0,0,1\n1,2,1\n-0.0,2,1\n",  # -0 keeps its sign (an integer would lose it)
+        "9007199254740993,1,0\n123456789012345678901234,1,0\n",  # above 2**53 and above int64
+        "1,2,0\n3,4,1\n5,6.5,0\n7,8,1\n9,10,0\n11,12,1\n13,14,0\n",  # whole and decimal chunks
+    ],
+)
+def test_the_fast_csv_reader_gives_the_cell_by_cell_readers_bits(tmp_path, monkeypatch, body):
+    import optrun.objectives.data as data
+
+    monkeypatch.setattr(data, "CSV_CHUNK", 2)  # chunk boundaries inside these small files
+    p = tmp_path / "d.csv"
+    p.write_bytes(("\n a ,b,label\n" + body).encode())
+    X, y = reference_csv(p, "label")
+    d = load(p, target="label")
+    assert d.X.tobytes() == X.tobytes() and d.y.tobytes() == y.tobytes() and d.columns == ("a", "b")
+    assert d.X.flags.c_contiguous and d.X.flags.owndata and d.X.shape == X.shape and len(X) >= 2
+    monkeypatch.setattr(data, "_line_bound", lambda path: 2)  # the count only sizes X and y
+    d = load(p, target="label")
+    assert d.X.tobytes() == X.tobytes() and d.y.tobytes() == y.tobytes()
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        (["1,2"] * 9 + ["1,2,3"], "line 12 has 3 fields, the header has 2"),
+        (["1,2"] * 9 + ["", "1,x"], "line 13, column 'y': 'x' is not a number"),
+        (["1,2"] * 9 + ["1e400,2"], "line 12, column 'a': 1e400 is not finite"),
+        (["1.5,2"] * 7 + ["1,2", "NaN,2"], "line 11, column 'a': NaN is not finite"),
+        (
+            ["1,2"] * 5 + ['1, "2"'],
+            "line 8, column 'y': '\"2\"' is not a number",
+        ),  # csv: quoted only at the start
+    ],
+)
+def test_the_fast_csv_reader_names_the_line_of_a_bad_row_in_a_later_chunk(
+    tmp_path, monkeypatch, rows, expected
+):
+    import optrun.objectives.data as data
+
+    monkeypatch.setattr(data, "CSV_CHUNK", 4)
+    p = tmp_path / "bad.csv"
+    p.write_text("\na,y\n" + "\n".join(rows) + "\n")  # the header on line 2
+    assert refusal(p, target="y") == f"{p}: {expected}"
+
+
+def test_the_fast_csv_reader_rounds_decimals_as_pythons_float(tmp_path):
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal(3000) * 10.0 ** rng.integers(-310, 300, 3000)
+    texts = [f"{v:.{k}g}" for v, k in zip(values, rng.integers(1, 20, 3000))]  # 1 to 19 digits
+    texts[:4] = ["5e-324", "1.7976931348623157e308", "0.1", "2.2250738585072011e-308"]
+    p = tmp_path / "many.csv"
+    p.write_text("a,b,label\n" + "".join(f"{a},{b},0\n" for a, b in zip(texts[::2], texts[1::2])))
+    d = load(p, target="label")
+    assert d.X.ravel().tobytes() == np.array([float(t) for t in texts]).tobytes()
+
+
+def test_the_csv_reader_holds_little_more_than_the_arrays_it_returns(tmp_path):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 1000, size=(20_000, 20))
+    p = tmp_path / "big.csv"
+    p.write_text("label," + ",".join(f"x{j}" for j in range(19)) + "\n")
+    with open(p, "a") as fh:
+        np.savetxt(fh, values, fmt="%d", delimiter=",")
+    tracemalloc.start()
+    try:
+        d = load(p, target="label")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert d.X.shape == (20_000, 19) and np.array_equal(d.y, values[:, 0])
+    # X and y filled in place, one chunk of lines at a time (the whole file's rows of strings
+    # would take ten times the arrays)
+    assert peak < 1.5 * (d.X.nbytes + d.y.nbytes)

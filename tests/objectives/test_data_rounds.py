@@ -177,7 +177,14 @@ CLASSES = {"synthetic": "classification", "n": 90, "features": 3, "seed": 4}
 
 @pytest.mark.parametrize("sampling", ["shuffle", "replace"])
 def test_a_sweep_member_equals_the_run_alone_bit_for_bit(tmp_path, sampling):
-    obj = {"name": "logistic", "data": CLASSES, "l2": 1e-3, "batch_size": 10, "sampling": sampling, "test": 0.2}
+    obj = {
+        "name": "logistic",
+        "data": CLASSES,
+        "l2": 1e-3,
+        "batch_size": 10,
+        "sampling": sampling,
+        "test": 0.2,
+    }
     cfg = write_config(tmp_path, obj, algorithm={"name": "adam", "alpha": 0.1}, iterations=40)
     args = ["--sweep", "algorithm.name=adam,amsgrad", "--sweep", "seed=3,5", "--workers", "1", "--quiet"]
     res = invoke("run", cfg, *args, "--runs-dir", tmp_path / "runs")
@@ -246,6 +253,23 @@ def test_an_interrupted_minibatch_run_ends_on_a_full_row_and_resumes_to_the_same
     assert resumed.returncode == 0, resumed.stderr
     ref = run_json(folder / "config.yaml", "--runs-dir", tmp_path / "ref")
     assert (folder / "trace.csv").read_bytes() == (ref / "trace.csv").read_bytes()
-    assert json.loads((folder / "summary.json").read_text())["final_x"] == json.loads(
-        (ref / "summary.json").read_text()
-    )["final_x"]
+    assert (
+        json.loads((folder / "summary.json").read_text())["final_x"]
+        == json.loads((ref / "summary.json").read_text())["final_x"]
+    )
+
+
+def test_a_sweep_over_data_keys_reruns_from_its_folder_config_to_the_same_bytes(tmp_path):
+    data = {"synthetic": "classification", "n": 300, "features": 3, "seed": 1}
+    obj = {"name": "logistic", "data": data, "batch_size": 16, "test": 0.2}
+    cfg = write_config(tmp_path, obj, iterations=100, algorithm={"name": "adam", "alpha": 0.05})
+    cfg.write_text(cfg.read_text().replace("every: 1\n", ""))
+    axes = ["--sweep", "objective.batch_size=16,64", "--sweep", "objective.data.features=3,5"]
+    first = run_json(cfg, *axes, "--workers", "1", "--runs-dir", tmp_path / "a")
+    again = run_json(first / "config.yaml", "--workers", "1", "--runs-dir", tmp_path / "b")
+    files = sorted(p.name for p in (first / "traces").glob("batch-*.csv"))
+    assert len(files) == 4
+    for name in files:  # each member's own dimension and its own epoch as trace.every
+        assert (first / "traces" / name).read_bytes() == (again / "traces" / name).read_bytes()
+    rows = json.loads((first / "summary.json").read_text())["rows"]
+    assert {r["iterations"] for r in rows} == {100}

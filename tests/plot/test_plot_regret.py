@@ -389,5 +389,5 @@ def test_the_regret_picture_of_a_sweep_mixing_online_and_offline_members_is_refu
 def test_the_help_names_the_regret_kind():
     r = CliRunner().invoke(cli, ["plot", "--help"], terminal_width=200)
     assert r.exit_code == 0
-    assert "[auto|contour|surface|convergence|regret]" in r.output
+    assert "[auto|contour|surface|convergence|regret|learning]" in r.output
     assert "auto: regret for online runs" in r.output and "optrun plot SWEEP --kind regret" in r.output
