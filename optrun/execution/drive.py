@@ -103,7 +103,10 @@ class _Sink:
         fin = f[np.isfinite(f)]
         if fin.size:
             self.best = min(self.best, float(fin.min()))
-        self.seen.update(final_f=float(c.f[m - 1, 0]), best_f=self.best if np.isfinite(self.best) else None)
+        # the chunk's last f (a minibatch run's rows between its recorded ones have none: the last
+        # one it has)
+        last_f = float(fin[-1]) if fin.size and not np.isfinite(c.f[m - 1, 0]) else float(c.f[m - 1, 0])
+        self.seen.update(final_f=last_f, best_f=self.best if np.isfinite(self.best) else None)
         if self.verbose and self.reporter:
             its = range(c.first_iteration, c.first_iteration + m)
             self.reporter.iterations(
@@ -114,9 +117,7 @@ class _Sink:
                 ]
             )
         if self.reporter:
-            self.reporter.progress(
-                c.first_iteration + m - 1, self.live.config.iterations, float(c.f[m - 1, 0]), self.best
-            )
+            self.reporter.progress(c.first_iteration + m - 1, self.live.config.iterations, last_f, self.best)
 
     def checkpoint(self, ck: Checkpoint) -> None:
         writer = self.live.writer

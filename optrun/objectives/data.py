@@ -91,7 +91,7 @@ def read_csv(path: Path, target: str) -> Dataset:
     line and column of a bad field, so the refusals are the cell-by-cell reader's."""
     try:
         bound = _line_bound(path)
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             line, header = _csv_header(path, fh, target)
             width, t = len(header), header.index(target)
             X, y, n = np.empty((bound - line, width - 1)), np.empty(bound - line), 0
@@ -211,7 +211,7 @@ def _libsvm_rows(path: Path) -> tuple[list[tuple[int, float, list[int], list[flo
     """``(rows, lowest index, highest index)``; each row is ``(line, label, indices, values)``."""
     rows, lo, hi = [], None, -1
     try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below; open errors told apart
+        fh = open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed by the with below; open errors told apart
     except OSError as e:
         raise DataError(f"{path}: cannot be read ({e})") from None
     with fh:

@@ -11,6 +11,7 @@ import copy
 import gc
 import itertools
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +90,34 @@ class Plan:
                 elif "zip" not in sweep:
                     sweep["zip"] = zips if len(zips) > 1 else zips[0]
             d["sweep"] = sweep
+        if learning:  # data files as given are relative to the config's folder, not the sweep's
+            _absolute_data_files(d, os.path.dirname(os.path.abspath(self.source)))
         return d
+
+
+DATA_FILE_KEYS = ("data", "test")
+
+
+def _absolute_data_files(d: dict[str, Any], base: str) -> None:
+    """Make the data file names of a learning objective's section, and of axes over them,
+    absolute from ``base`` in the resolved dict ``d`` (in place)."""
+
+    def absolute(v: Any) -> Any:
+        return os.path.normpath(os.path.join(base, v)) if isinstance(v, str) else v
+
+    obj = d.get("objective")
+    if isinstance(obj, dict):
+        for key in DATA_FILE_KEYS:
+            if key in obj:
+                obj[key] = absolute(obj[key])
+    blocks = [d.get("sweep", {})]
+    zips = blocks[0].get("zip")
+    blocks += zips if isinstance(zips, list) else [zips] if isinstance(zips, dict) else []
+    for block in blocks:
+        for key in DATA_FILE_KEYS:
+            values = block.get(f"objective.{key}")
+            if isinstance(values, list):
+                block[f"objective.{key}"] = [absolute(v) for v in values]
 
 
 def _conflict(key: str, value: Any, src: str, axes: list[Axis]) -> None:

@@ -49,7 +49,7 @@ def runs(tmp_path_factory):
     with test data."""
     tmp = tmp_path_factory.mktemp("learning")
     return {
-        "slow": run(tmp, LOGISTIC),
+        "slow": run(tmp, LOGISTIC, algorithm={"name": "gd", "alpha": 0.002}),
         "adam": run(tmp, LOGISTIC, algorithm={"name": "adam", "alpha": 0.05}),
         "untested": run(tmp, {k: v for k, v in LOGISTIC.items() if k != "test"}),
         "ls": run(tmp, {"name": "least-squares", "data": REGRESSION, "l2": 0.01, "test": 0.25}),

@@ -88,3 +88,48 @@ def test_the_cache_beside_the_data_is_keyed_by_content_and_parameters(tmp_path):
     assert cache_key(other) != cache_key(loss) and cached_optimum(other, p).f_star != 123.0
     assert len(list((tmp_path / CACHE_DIR).iterdir())) == 2
     assert cached_optimum(loss, None).f_star == first.f_star
+
+
+@pytest.mark.parametrize(
+    "kind, data, l2",
+    [
+        ("least-squares", synthetic("regression", 70, 3, seed=3), 0.1),
+        ("logistic", synthetic("classification", 70, 3, seed=3, noise=1.0), 0.01),
+        ("softmax", synthetic("multiclass", 70, 3, seed=3, noise=1.0, classes=3), 0.01),
+    ],
+)
+def test_the_hessian_summed_over_blocks_of_samples_is_the_gradients_derivative(monkeypatch, kind, data, l2):
+    from optrun.objectives import data_optimum
+
+    loss, _ = data_loss(kind, data, l2)
+    w = np.random.default_rng(0).standard_normal(loss.dim) * 0.3
+    whole = data_optimum.hessian(loss, w)
+    monkeypatch.setattr(data_optimum, "HESSIAN_BYTES", 4 * 8 * loss.rows * (loss.classes + 1) * 9)
+    blocked = data_optimum.hessian(loss, w)  # blocks of 9 samples
+    h = 1e-6
+    fd = np.empty_like(whole)
+    for j in range(loss.dim):
+        e = np.zeros(loss.dim)
+        e[j] = h
+        fd[:, j] = (loss.value_and_grad(w + e)[1] - loss.value_and_grad(w - e)[1]) / (2 * h)
+    assert np.allclose(blocked, whole, rtol=1e-12, atol=1e-14)
+    assert np.allclose(whole, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_f_star_of_large_targets_is_found_to_a_tolerance_relative_to_the_start_gradient():
+    d = synthetic("regression", 100, 3, seed=4)
+    big = Dataset(d.X, d.y * 1e6 + 3e6, "big", d.columns)
+    loss, _ = data_loss("least-squares", big)
+    A = np.hstack([big.X, np.ones((100, 1))])
+    w = np.linalg.lstsq(A, big.y, rcond=None)[0]
+    found = optimum(loss)
+    assert found.f_star == pytest.approx(np.mean((A @ w - big.y) ** 2) / 2, rel=1e-10)
+    assert found.reason is None
+
+
+def test_a_solver_that_stops_short_leaves_f_star_unknown_and_says_why():
+    d = synthetic("classification", 200, 5, seed=1, noise=1.0, condition=30.0)
+    loss, _ = data_loss("logistic", d, 1e-3)
+    found = optimum(loss, max_iterations=1)
+    assert found.f_star is None and found.grad_norm > 1e-10
+    assert found.reason.startswith("f* unknown: the solver stopped at gradient norm")

@@ -273,3 +273,22 @@ def test_a_sweep_over_data_keys_reruns_from_its_folder_config_to_the_same_bytes(
         assert (first / "traces" / name).read_bytes() == (again / "traces" / name).read_bytes()
     rows = json.loads((first / "summary.json").read_text())["rows"]
     assert {r["iterations"] for r in rows} == {100}
+
+
+def test_a_sweep_over_relative_data_files_reruns_from_its_folder_anywhere(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    (tmp_path / "cfg").mkdir()
+    for name, n in (("a", 120), ("b", 90)):
+        X = rng.standard_normal((n, 3))
+        np.savez(tmp_path / "cfg" / f"{name}.npz", X=X, y=(X[:, 0] + rng.standard_normal(n) > 0) * 1.0)
+    obj = {"name": "logistic", "data": "a.npz", "l2": 1e-3, "batch_size": 16, "test": "b.npz"}
+    write_config(tmp_path / "cfg", obj, iterations=30)
+    axes = ["--sweep", "objective.l2=0.001,0.01", "--sweep", "objective.data=a.npz,b.npz"]
+    monkeypatch.chdir(tmp_path / "cfg")
+    first = run_json("c.yaml", *axes, "--workers", "1", "--runs-dir", tmp_path / "a")
+    monkeypatch.chdir(tmp_path)
+    again = run_json(first / "config.yaml", "--workers", "1", "--runs-dir", tmp_path / "b")
+    files = sorted(p.name for p in (first / "traces").glob("batch-*.csv"))
+    assert len(files) == 4
+    for name in files:
+        assert (first / "traces" / name).read_bytes() == (again / "traces" / name).read_bytes()

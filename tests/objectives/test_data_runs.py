@@ -186,3 +186,12 @@ def test_every_data_error_is_one_line_naming_file_and_place(tmp_path, files, obj
         lines = res.output.strip().splitlines()
         assert len(lines) == 1 and all(m in lines[0] for m in message), res.output
         assert not (tmp_path / "runs").exists()
+
+
+def test_a_csv_with_a_byte_order_mark_finds_its_first_column(tmp_path):
+    (tmp_path / "train.csv").write_bytes(b"\xef\xbb\xbf" + b"label,a,b\n0,2,0\n1,0,2\n0,1,0\n1,0,1\n")
+    obj = {"name": "logistic", "data": "train.csv", "target": "label", "l2": 0.1}
+    res = invoke("run", config(tmp_path, obj), "--runs-dir", tmp_path / "runs", "--format", "json")
+    assert res.exit_code == 0, res.output
+    folder = Path(json.loads(res.stdout.strip().splitlines()[-1])["path"])
+    assert json.loads((folder / "meta.json").read_text())["data"]["features"] == 2
