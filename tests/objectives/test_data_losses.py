@@ -72,20 +72,27 @@ def test_the_intercept_is_not_regularised():
     assert gb[2] == pytest.approx(np.mean(2.0 - d.y), rel=1e-12)
 
 
-def test_members_in_chunks_equal_each_alone(monkeypatch):
+@pytest.mark.parametrize("columns, rows_bytes", [(6, 8 * 40), (2, 10**6), (16, 8 * 1000)])
+def test_members_in_blocks_equal_each_alone(monkeypatch, columns, rows_bytes):
     d = synthetic("multiclass", 50, 3, seed=0, classes=3)
     loss, _ = data_loss("softmax", d, 1e-3)
     x = np.random.default_rng(1).standard_normal((2, 7, loss.dim))
-    monkeypatch.setattr(data_losses, "CHUNK_BYTES", 8 * 50 * 3 * 2)  # two members a chunk
+    monkeypatch.setattr(data_losses, "BLOCK_COLUMNS", columns)  # 2 members or 1 or 5 side by side
+    monkeypatch.setattr(data_losses, "BLOCK_ROWS_BYTES", rows_bytes)  # 1 to 50 rows at a time
     f, g = loss.value_and_grad(x)
-    assert f.shape == (2, 7) and g.shape == x.shape
+    e, a = loss.evaluate(x)
+    assert f.shape == (2, 7) and g.shape == x.shape and e.shape == a.shape == (2, 7)
+    assert np.allclose(e, f - 0.5e-3 * (x.reshape(2, 7, 4, 3)[:, :, :3] ** 2).sum(axis=(2, 3)), rtol=1e-13)
     for i in range(2):
         for j in range(7):
             fi, gi = loss.value_and_grad(x[i, j])
-            assert (
-                fi.shape == ()
-                and np.allclose(fi, f[i, j], rtol=1e-14)
-                and np.allclose(gi, g[i, j], rtol=1e-13)
+            assert fi.shape == () and fi.tobytes() == f[i, j].tobytes() and gi.tobytes() == g[i, j].tobytes()
+            ei, ai = loss.evaluate(x[i, j])
+            assert ei.tobytes() == e[i, j].tobytes() and ai == a[i, j]
+            fr = ref_value("softmax", d.X.tolist(), d.y.tolist(), 1e-3, True, 3, x[i, j].tolist())
+            assert fi == pytest.approx(fr, rel=1e-12)
+            assert np.allclose(
+                gi, ref_grad("softmax", d.X.tolist(), d.y.tolist(), 1e-3, True, 3, x[i, j].tolist())
             )
 
 
@@ -123,18 +130,28 @@ def test_accuracy_and_minus_one_plus_one_labels():
     assert a.accuracy(w).tolist() == pytest.approx([2 / 3, 1 / 3])
 
 
-@pytest.mark.parametrize("kind, data", [("logistic", CASES[2][1]), ("softmax", CASES[4][1])])
+BIG = [
+    ("logistic", synthetic("classification", 3000, 60, seed=7, noise=1.0)),
+    ("softmax", synthetic("multiclass", 2000, 30, seed=8, noise=1.0, classes=10)),
+    ("least-squares", synthetic("regression", 5000, 100, seed=9)),
+]
+
+
+@pytest.mark.parametrize("kind, data", [("logistic", CASES[2][1]), ("softmax", CASES[4][1]), *BIG])
 def test_a_member_has_the_same_bits_in_any_batch_at_any_position(kind, data):
     loss, _ = data_loss(kind, data, 1e-3)
     rng = np.random.default_rng(2)
-    w = rng.standard_normal(loss.dim)
+    w = rng.standard_normal(loss.dim) * 0.1
     f1, g1 = loss.value_and_grad(w[None, :])
-    for S in (3, 16, 17, 40):
+    e1, a1 = loss.evaluate(w[None, :])
+    for S in (1, 2, 3, 16, 17, 40):
         for pos in (0, S // 2, S - 1):
             x = rng.standard_normal((S, loss.dim))
             x[pos] = w
             f, g = loss.value_and_grad(x)
             assert f[pos].tobytes() == f1[0].tobytes() and g[pos].tobytes() == g1[0].tobytes(), (S, pos)
+            e, a = loss.evaluate(x)
+            assert e[pos].tobytes() == e1[0].tobytes() and (a is None or a[pos] == a1[0]), (S, pos)
 
 
 def ref_grad(kind, X, y, l2, intercept, k, w):
@@ -207,7 +224,7 @@ def test_a_minibatch_member_has_the_same_bits_in_any_batch_at_any_position(kind,
         for S, chunk in ((2, None), (3, 1), (16, None), (17, 5), (40, None)):
             if chunk:  # chunks of `chunk` members
                 monkeypatch.setattr(
-                    data_losses, "CHUNK_BYTES", 8 * B * (data.features + 3 * loss.classes) * chunk
+                    data_losses, "BATCH_BYTES", 8 * B * (data.features + 3 * loss.classes) * chunk
                 )
             for pos in (0, S // 2, S - 1):
                 x, idx = rng.standard_normal((S, loss.dim)), rng.integers(0, n, (S, B))
