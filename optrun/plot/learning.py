@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .data import CurveSeries, Panel, y_axis
-from .sweeplines import SweepLine, has_f_star, member_curves, member_matrix
+from .sweeplines import SweepLine, has_f_star, lines_lacking, member_curves, member_matrix
 
 TEST_LOSS = "test_loss"
 TEST_ACCURACY = "test_accuracy"
@@ -90,14 +90,8 @@ def learning_series(
 
 
 def untested_lines(lines: Sequence[SweepLine], read: dict[str, Any]) -> list[int | None]:
-    """Per line, ``None`` when every member of it that recorded rows has the test columns, else
-    the number of a member that has not."""
-    out: list[int | None] = []
-    for line in lines:
-        traces = read[line.sweep.id]
-        bad = [m for m in line.members if traces[m]["iteration"].size and not has_test(traces[m])]
-        out.append(bad[0] if bad else None)
-    return out
+    """:func:`~optrun.plot.sweeplines.lines_lacking` the test columns."""
+    return lines_lacking(lines, read, has_test)
 
 
 def learning_of_lines(

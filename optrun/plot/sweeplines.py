@@ -5,7 +5,7 @@ members' ``f - f*`` on the union of their recorded iterations. No matplotlib her
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,15 +169,22 @@ def member_curves(
     return out
 
 
-def online_lines(lines: Sequence[SweepLine], read: dict[str, Any]) -> list[int | None]:
-    """Per line, ``None`` when every member of it that recorded rows has the regret columns (an
-    online run's trace), else the number of a member that has not."""
+def lines_lacking(
+    lines: Sequence[SweepLine], read: dict[str, Any], has: Callable[[dict[str, Any]], bool]
+) -> list[int | None]:
+    """Per line, ``None`` when every member of it that recorded rows has what ``has`` looks for
+    in its trace, else the number of a member that has not."""
     out: list[int | None] = []
     for line in lines:
         traces = read[line.sweep.id]
-        bad = [m for m in line.members if traces[m]["iteration"].size and not has_regret(traces[m])]
+        bad = [m for m in line.members if traces[m]["iteration"].size and not has(traces[m])]
         out.append(bad[0] if bad else None)
     return out
+
+
+def online_lines(lines: Sequence[SweepLine], read: dict[str, Any]) -> list[int | None]:
+    """:func:`lines_lacking` the regret columns (an online run's trace)."""
+    return lines_lacking(lines, read, has_regret)
 
 
 def regret_of_lines(
