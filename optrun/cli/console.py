@@ -61,7 +61,8 @@ def f_text(s: dict) -> str:
     fs = "f = n/a" if f is None else f"f = {f:.6g}"
     if best is None or not math.isfinite(best):
         return f"{fs} (no finite f seen)"
-    return f"{fs} (best {best:.6g}" + ("" if at is None else f" at {at:,}") + ")" + _test_text(s)
+    unknown = f"; f* unknown: {s['f_min_note']}" if s.get("f_min_note") else ""
+    return f"{fs} (best {best:.6g}" + ("" if at is None else f" at {at:,}") + f"{unknown})" + _test_text(s)
 
 
 def _test_text(s: dict) -> str:

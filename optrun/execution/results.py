@@ -90,10 +90,18 @@ def member_summary(
         **({"x_file": points["x_file"]} if "x_file" in points else {}),
         "best_iteration": r.best_iteration,
         "f_min": objective.f_min,
+        **({"f_min_note": note} if (note := f_star_note(objective)) else {}),
         "f_gap": f_gap,
         "distance_to_optimum": dist,
         **{f"final_{k}": v for k, v in r.extra.items()},  # final_regret, final_avg_regret
     }
+
+
+def f_star_note(objective: Objective) -> str | None:
+    """Why a learning objective's f* is unknown (separable data without l2, a solver stopped
+    short), else None."""
+    data = objective.info.get("data")
+    return data.get("f_star_note") if isinstance(data, dict) and objective.f_min is None else None
 
 
 def final_distances(objective: Objective, final_x: np.ndarray) -> list[float | None]:

@@ -233,3 +233,18 @@ def test_bad_npz_and_compressed_files_are_one_line(tmp_path):
         lines = res.output.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], res.output
         assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_on_separable_data_without_l2_says_f_star_is_unknown(tmp_path):
+    np.savez(
+        tmp_path / "sep.npz", X=np.array([[1.0, 0], [2, 1], [-1, 0], [-2, -1]]), y=np.array([1.0, 1, 0, 0])
+    )
+    res = invoke(
+        "run", config(tmp_path, {"name": "logistic", "data": "sep.npz"}), "--runs-dir", tmp_path / "runs"
+    )
+    assert res.exit_code == 0, res.output
+    line = res.stdout.strip().splitlines()[-1]
+    assert "f* unknown: no finite optimum: the training data are separable and l2 is 0" in line
+    (folder,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["f_min"] is None and summary["f_min_note"].startswith("no finite optimum")
