@@ -192,6 +192,8 @@ def learning_params(raw: dict[str, Any]) -> dict[str, Any]:
             )
     elif test is not None and not (isinstance(test, float) and 0 < test < 1):
         raise ObjectiveKeyError("test", f"must be a file name or a fraction between 0 and 1, not {test!r}")
+    if raw.get("split_seed") not in (None, 0) and not isinstance(test, float):
+        raise ObjectiveKeyError("split_seed", "seeds the split of test: FRACTION, and there is none")
     out = {
         "data": data,
         "target": target,
