@@ -56,7 +56,11 @@ def test_defaults_and_a_synthetic_data_set():
         ),
         ({"data": "d.npz", "batch_size": 0}, "batch_size", "must be a whole number from 1 up, not 0"),
         ({"data": "d.npz", "split_seed": 3}, "split_seed", "seeds the split of test: FRACTION"),
-        ({"data": "d.npz", "test": "t.npz", "split_seed": 3}, "split_seed", "seeds the split of test: FRACTION"),
+        (
+            {"data": "d.npz", "test": "t.npz", "split_seed": 3},
+            "split_seed",
+            "seeds the split of test: FRACTION",
+        ),
         (
             {"data": "d.npz", "sampling": "cyclic"},
             "sampling",
