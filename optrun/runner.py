@@ -176,10 +176,9 @@ class Members:
         self, first: int, f, gn, sn, xs, at_end: bool, extra: dict | None = None, evaluated=None
     ) -> Chunk:
         """Apply stop rules to rows ``first ..`` (``f``, squared norms ``gn``, ``sn``, points
-        ``xs``, ``extra`` columns; the norms are rooted in place), update the results, and
-        return the chunk. ``evaluated`` (``(n,)`` bool, None: every row) marks the rows whose
-        ``f`` and gradient norm were computed (a minibatch run's recorded rows): elsewhere they
-        are NaN, which is not divergence."""
+        ``xs``, ``extra`` columns; the norms are rooted in place), update the results, and return
+        the chunk. ``evaluated`` (``(n,)`` bool; None: all) marks the rows with ``f`` and a gradient
+        norm (a minibatch run's recorded rows): elsewhere they are NaN, which is not divergence."""
         n = len(f)
         np.sqrt(gn, out=gn)  # the loop records squared norms; one call per chunk, the same bits
         np.sqrt(sn, out=sn)
@@ -196,10 +195,8 @@ class Members:
     def _stops(self, f, gn, sn, n: int, evaluated=None) -> tuple[np.ndarray, np.ndarray]:
         """Rows kept per member and which members ended, from the first row meeting a rule."""
         alive = self.status == RUNNING
-        if evaluated is None:
-            bad = ~(np.isfinite(f) & np.isfinite(gn) & np.isfinite(sn))
-        else:  # (a row without f: only a non-finite step says it diverged)
-            bad = ~np.isfinite(sn) | (~(np.isfinite(f) & np.isfinite(gn)) & evaluated[:, None])
+        lost = ~(np.isfinite(f) & np.isfinite(gn))  # (a row without f: only its step can diverge)
+        bad = ~np.isfinite(sn) | (lost if evaluated is None else lost & evaluated[:, None])
         hit = np.zeros_like(bad)
         if self.target is not None:
             hit |= f <= self.target
@@ -345,8 +342,7 @@ class Loop:
         """:meth:`Members.close` on rows ``first ..``; a large run's chunk is x, viewed."""
         F, G, D, points = self.F[:n], self.G[:n], self.D[:n], self.points
         extra = {name: col[:n] for name, col in self.E.items()}
-        evaluated = getattr(self.rounds, "evaluated", None)
-        evaluated = None if evaluated is None else evaluated(first, n)
+        evaluated = self.rounds.evaluated(first, n) if hasattr(self.rounds, "evaluated") else None
         if points is None:
             return members.close(first, F, G, D, self.X[:n], at_end, extra, evaluated)
         chunk = members.close(first, F, G, D, points.x[None, :, :0], at_end, extra, evaluated)
@@ -374,8 +370,7 @@ class Loop:
         return cp
 
     def settle(self, k: int, x: np.ndarray, t: int) -> None:
-        """Before an interrupted run's last chunk is closed: its last row (``k - 1``, iteration
-        ``t``, at ``x``) gets the values a minibatch run computes only on its recorded rows."""
+        """An interrupted run's last row (``k - 1``, ``t``, at ``x``) gets a minibatch run's full values."""
         settle = getattr(self.rounds, "settle", None)
         if settle is not None and k:
             settle(x, t, self.F[k - 1], self.G[k - 1], [e[k - 1] for e in self.E.values()])

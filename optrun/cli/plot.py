@@ -80,13 +80,11 @@ def plot(selectors, output, kind, surface, cmap, title, dpi, where, runs_dir):
     median across seeds with the interquartile band. Online runs mixed with
     others are refused: plot them apart or all with --kind convergence.
 
-    For learning runs and sweeps with test data (objective.test: traces with
-    test_loss) --kind learning, what auto picks for them, draws two panels per
-    objective against the iteration: the training loss f - f* (log scale; f
-    where f* is unknown) and the test accuracy (the test loss for least
-    squares, which has none). A sweep draws per configuration the median
-    across seeds with the interquartile band. A minibatch run's lines join the
-    rows it recorded (every trace.every steps).
+    For learning runs and sweeps with test data (traces with test_loss) --kind
+    learning, what auto picks for them, draws per objective the training loss
+    f - f* (log scale; f where f* is unknown) and the test accuracy (the test
+    loss for least squares) against the iteration; sweeps as above. A
+    minibatch run's lines join the rows it recorded (every trace.every steps).
     Traces longer than a few thousand points are thinned before drawing.
 
     \b

@@ -138,6 +138,7 @@ def _objective(c: Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
     ``{name, dim, **params}`` reruns identically. User code is not imported here.
     """
     from ..objectives import TRANSFORM_KEYS, get_objective, objective_names
+    from ..objectives.base import LEARNING_KINDS
     from ..objectives.resolve import USER_KEYS, ObjectiveKeyError, transform_params, user_params
 
     if isinstance(raw, str):
@@ -147,9 +148,9 @@ def _objective(c: Checker, raw: Any) -> tuple[Any, dict[str, Any]]:
     if not isinstance(raw, dict):
         raise c.fail("objective", f"must be a name or a mapping, not {_a(_tname(raw))}")
     try:
-        from ..objectives import data_config
+        if raw.get("name") in LEARNING_KINDS:  # least-squares, logistic, softmax on data
+            from ..objectives import data_config
 
-        if data_config.is_learning(raw):  # least-squares, logistic, softmax on data
             try:
                 return data_config.learning_config(raw, c.source)
             except data_config.ObjectiveKeyError as e:

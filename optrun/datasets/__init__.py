@@ -11,22 +11,18 @@ numbers 0..16, and the digit 0..9 as the label (174 to 183 samples a class). The
 SHA-256 is checked on every load.
 
 Each entry of :data:`DATASETS` says what a data set is (:class:`Shipped`), so that a config is
-validated without reading the file; :func:`arrays` reads it and :func:`location` says where it is
-on disk (f* of a problem on it is cached beside it, as beside any data file, when that folder can
-be written).
+validated without reading the file; :func:`resource` is its packaged file (read and checked by
+:func:`optrun.objectives.data_prep.arrays`: this package reads nothing) and :func:`location` says
+where it is on disk (f* of a problem on it is cached beside it, as beside any data file, when that
+folder can be written).
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import numpy as np
-
-from ..errors import OptrunError
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -73,20 +69,10 @@ def location(name: str) -> Path | None:
     return where if isinstance(where, Path) else None
 
 
-def arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Features ``(samples, features)`` and labels ``(samples,)`` (float64) of the shipped data
-    set ``name`` (``KeyError`` when there is none); :class:`OptrunError` when its file is damaged."""
-    spec = DATASETS[name]
-    where = resources.files(__name__).joinpath(spec.file)
-    raw = where.read_bytes()
-    if hashlib.sha256(raw).hexdigest() != spec.sha256:
-        raise OptrunError(
-            f"{where}: optrun's shipped data set '{name}' is damaged (its SHA-256 is not the "
-            "recorded one): reinstall optrun"
-        )
-    values = np.loadtxt(gzip.decompress(raw).decode("ascii").splitlines(), delimiter=",", ndmin=2)
-    X = np.ascontiguousarray(values[:, : spec.features])
-    return X, values[:, spec.features].copy()
+def resource(name: str) -> Any:
+    """The packaged file of the shipped data set ``name`` (a ``Traversable``: read it with
+    ``read_bytes``; :func:`optrun.objectives.data_prep.shipped` does, and checks its SHA-256)."""
+    return resources.files(__name__).joinpath(DATASETS[name].file)
 
 
-__all__ = ["DATASETS", "Shipped", "arrays", "dataset_names", "location"]
+__all__ = ["DATASETS", "Shipped", "dataset_names", "location", "resource"]

@@ -95,6 +95,9 @@ class Objective:
 
 
 #: points of at least this many coordinates have their distances summed piece by piece
+#: the learning objectives on data (:mod:`.data_config`): named here so that telling a config of
+#: one apart imports nothing of theirs
+LEARNING_KINDS = ("least-squares", "logistic", "softmax")
 BLOCKED_FROM = 1 << 20
 PIECE = 1 << 15
 

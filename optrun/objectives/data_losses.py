@@ -25,9 +25,10 @@ from itertools import pairwise
 
 import numpy as np
 
+from .base import LEARNING_KINDS
 from .data import DataError, Dataset
 
-KINDS = ("least-squares", "logistic", "softmax")
+KINDS = LEARNING_KINDS
 #: full-data gradients: about this many weight columns (members x classes) side by side in one product
 BLOCK_COLUMNS = 32
 #: full-data gradients: the rows of ``X`` taken at a time (with their scores: about this many bytes)

@@ -16,12 +16,14 @@ normal entries over ``sqrt(p)``) makes the targets:
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import DATASETS, arrays
+from ..datasets import DATASETS, resource
 from .data import DataError, Dataset
 
 KINDS = ("regression", "classification", "multiclass")
@@ -63,6 +65,22 @@ def synthetic(
         y = np.argmax(Z, axis=1).astype(np.float64)
     label = f"synthetic {kind} n={n} features={features} seed={seed} condition={condition:g} noise={noise:g}"
     return Dataset(X, y, label, tuple(f"x{j}" for j in range(features)))
+
+
+def arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features ``(samples, features)`` and labels ``(samples,)`` (float64) of the shipped data
+    set ``name`` (``KeyError`` when there is none); :class:`DataError` when its file is damaged."""
+    spec = DATASETS[name]
+    where = resource(name)
+    raw = where.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != spec.sha256:
+        raise DataError(
+            f"{where}: optrun's shipped data set '{name}' is damaged (its SHA-256 is not the "
+            "recorded one): reinstall optrun"
+        )
+    values = np.loadtxt(gzip.decompress(raw).decode("ascii").splitlines(), delimiter=",", ndmin=2)
+    X = np.ascontiguousarray(values[:, : spec.features])
+    return X, values[:, spec.features].copy()
 
 
 def shipped(name: str) -> Dataset:

@@ -201,16 +201,9 @@ def plot_runs(
                 "be drawn; use --kind convergence"
             )
         paths.append(PathSeries(label, np.column_stack([t["x0"], t["x1"]]), t["f"]))
+    surface = kind == "surface"
     return plot_contour(
-        objective,
-        bounds,
-        paths,
-        out,
-        title=title,
-        cmap=cmap,
-        dpi=dpi,
-        surface=kind == "surface",
-        budget=budget,
+        objective, bounds, paths, out, title=title, cmap=cmap, dpi=dpi, surface=surface, budget=budget
     )
 
 

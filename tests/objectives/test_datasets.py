@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import optrun.datasets as datasets
 from optrun.cli import cli
 from optrun.errors import OptrunError
+from optrun.objectives import data_prep
 from optrun.objectives.data_config import ObjectiveKeyError, data_dim, learning_params, prepare
 from optrun.objectives.data_prep import shipped
 
@@ -23,7 +24,7 @@ DIGITS = {"name": "softmax", "data": {"dataset": "digits"}}
 
 
 def test_digits_is_the_uci_test_set_read_from_the_package():
-    X, y = datasets.arrays("digits")
+    X, y = data_prep.arrays("digits")
     assert X.shape == (1797, 64) and y.shape == (1797,) and X.dtype == y.dtype == np.float64
     assert X.flags.c_contiguous and X.min() == 0 and X.max() == 16 and np.array_equal(X, np.round(X))
     # the class counts of UCI's optdigits.tes
@@ -46,7 +47,7 @@ def test_a_damaged_file_is_refused_by_its_checksum(monkeypatch):
     bad = dataclasses.replace(datasets.DATASETS["digits"], sha256="0" * 64)
     monkeypatch.setitem(datasets.DATASETS, "digits", bad)
     with pytest.raises(OptrunError) as e:
-        datasets.arrays("digits")
+        data_prep.arrays("digits")
     assert "\n" not in str(e.value) and "'digits' is damaged" in str(e.value) and e.value.exit_code == 2
 
 
