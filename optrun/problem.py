@@ -218,11 +218,11 @@ def summary_fields(config: RunConfig) -> tuple[str, ...]:
     test data). Read from the config alone."""
     if records_regret(config):
         return ("final_regret", "final_avg_regret")
+    from .objectives.base import learning_columns
+
     params = config.objective.params
-    if "data" in params and params.get("test") is not None:
-        accuracy = config.objective.name != "least-squares"
-        return ("final_test_loss", "final_test_accuracy") if accuracy else ("final_test_loss",)
-    return ()
+    tested = "data" in params and params.get("test") is not None
+    return tuple(f"final_{c}" for c in learning_columns(config.objective.name, tested))
 
 
 def projection(config: RunConfig):

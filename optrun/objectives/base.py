@@ -98,6 +98,16 @@ class Objective:
 #: the learning objectives on data (:mod:`.data_config`): named here so that telling a config of
 #: one apart imports nothing of theirs
 LEARNING_KINDS = ("least-squares", "logistic", "softmax")
+
+
+def learning_columns(kind: str, tested: bool) -> tuple[str, ...]:
+    """The trace columns a learning problem of ``kind`` adds with test data (``tested``): the test
+    loss, and the accuracy of a classifier."""
+    if not tested:
+        return ()
+    return ("test_loss",) if kind == "least-squares" else ("test_loss", "test_accuracy")
+
+
 BLOCKED_FROM = 1 << 20
 PIECE = 1 << 15
 

@@ -183,13 +183,21 @@ def _two_loop(g: np.ndarray, S: list, Y: list) -> np.ndarray:
     return q
 
 
-def cache_key(loss: DataLoss) -> str:
+def array_hash(X: np.ndarray, y: np.ndarray, *extra: bytes) -> str:
+    """The SHA-256 of two arrays' shapes, types and bytes, then ``extra`` (a test set's content
+    hash; with the problem's parameters, f*'s cache key)."""
     h = hashlib.sha256()
-    for a in (loss.X, loss.y):
+    for a in (X, y):
         h.update(repr((a.shape, a.dtype.str)).encode())
         h.update(np.ascontiguousarray(a).tobytes())
-    h.update(json.dumps([loss.kind, loss.l2.hex(), loss.intercept, loss.classes, TOLERANCE]).encode())
+    for b in extra:
+        h.update(b)
     return h.hexdigest()
+
+
+def cache_key(loss: DataLoss) -> str:
+    params = [loss.kind, loss.l2.hex(), loss.intercept, loss.classes, TOLERANCE]
+    return array_hash(loss.X, loss.y, json.dumps(params).encode())
 
 
 def cached_optimum(loss: DataLoss, beside: str | Path | None) -> Optimum:

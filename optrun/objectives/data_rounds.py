@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Objective
+from .base import Objective, learning_columns
 from .data_losses import DataLoss
 from .rounds import MemberStreams, Rounds, member_generators
 
@@ -52,15 +52,9 @@ class Learning:
     sampling: str = "shuffle"
 
     @property
-    def classifier(self) -> bool:
-        return self.train.kind != "least-squares"
-
-    @property
     def columns(self) -> tuple[str, ...]:
         """The trace columns the test set adds."""
-        if self.test is None:
-            return ()
-        return ("test_loss", "test_accuracy") if self.classifier else ("test_loss",)
+        return learning_columns(self.train.kind, self.test is not None)
 
 
 def full_batch(batch_size: int | None, n: int) -> bool:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,7 +23,7 @@ import numpy as np
 
 from .data import Dataset, load
 from .data_losses import DataLoss
-from .data_optimum import Optimum, cache_key, cached_optimum
+from .data_optimum import Optimum, array_hash, cache_key, cached_optimum
 
 FileKey = tuple[str, "str | None", "int | None"]
 
@@ -103,15 +102,6 @@ def known_optima() -> dict[str, Optimum]:
     """Every f* this process found or was handed (by key): what a Dask client sends its workers."""
     with _lock:
         return dict(_optima)
-
-
-def array_hash(X: np.ndarray, y: np.ndarray) -> str:
-    """The SHA-256 of two arrays' shapes, types and bytes (a test set's content hash)."""
-    h = hashlib.sha256()
-    for a in (X, y):
-        h.update(repr((a.shape, a.dtype.str)).encode())
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
 
 
 __all__ = [
