@@ -22,7 +22,6 @@ anywhere); :func:`prepare` reads the data and builds the training and test objec
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..datasets import DATASETS, location
 from .base import Objective
-from .data import COMPRESSED, DataError, Dataset, load, same_columns
+from .data import COMPRESSED, DataError, Dataset, same_columns
 from .data_losses import KINDS, DataLoss, data_loss, on_test
 from .data_optimum import Optimum
 from .data_prep import KINDS as SYNTHETIC_KINDS
@@ -276,27 +275,17 @@ def absolute_files(params: dict[str, Any], base: str | Path) -> dict[str, Any]:
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _file_shape(name: str, path: str, target: str | None, stamp: tuple[int, int]) -> tuple[int, int, int]:
-    data = load(path, target)
+def _file_shape(name: str, path: str, target: str | None) -> tuple[int, int, int]:
+    data = read(path, target)  # (read once: the run's build reads it from there again)
     _, classes = data_loss(name, data)
     return data.features, 1 if classes is None else len(classes), data.n
 
 
-def _stamp(path: str) -> tuple[int, int]:
-    try:
-        st = Path(path).stat()
-    except OSError:
-        raise DataError(f"{path}: no such data file") from None
-    return st.st_mtime_ns, st.st_size
-
-
-@functools.lru_cache(maxsize=16)
-def _test_fits(name: str, path: str, test: str, target: str | None, stamps: tuple) -> None:
-    """Refuse a test file whose features or labels do not fit the training file's (read once per
-    pair of content stamps), so that a sweep says so before its folder exists."""
-    train = load(path, target)
-    tested = load(test, target, features=train.features)
+def _test_fits(name: str, path: str, test: str, target: str | None) -> None:
+    """Refuse a test file whose features or labels do not fit the training file's, so that a
+    sweep says so before its folder exists."""
+    train = read(path, target)
+    tested = read(test, target, features=train.features)
     same_columns(train, tested)
     loss, classes = data_loss(name, train)
     on_test(loss, tested, classes)
@@ -315,10 +304,10 @@ def data_shape(name: str, params: dict[str, Any]) -> tuple[int, int]:
         features, n = data["features"], data["n"]
         classes = data.get("classes", 2) if name == "softmax" else 1
     else:
-        features, classes, n = _file_shape(name, data, params["target"], _stamp(data))
+        features, classes, n = _file_shape(name, data, params["target"])
     test = params["test"]
     if isinstance(test, str):
-        _test_fits(name, data, test, params["target"], (_stamp(data), _stamp(test)))
+        _test_fits(name, data, test, params["target"])
     if isinstance(test, float):  # (the split's own count, data_prep.split)
         n -= min(max(1, round(test * n)), n - 1)
     return (features + int(params["intercept"])) * classes, n

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -38,9 +39,22 @@ def file_key(path: str | Path, target: str | None = None, features: int | None =
 
 
 def read(path: str | Path, target: str | None = None, features: int | None = None) -> Dataset:
-    """The data set in ``path``: the arrays handed over under :func:`provided`, else the file's."""
+    """The data set in ``path``: the arrays handed over under :func:`provided`, else the file's,
+    read once per content stamp (config validation, the run's build and a sweep's preparation
+    ask for it in turn)."""
     got = _given.get(file_key(path, target, features))
-    return got if got is not None else load(path, target, features=features)
+    if got is not None:
+        return got
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return load(path, target, features=features)  # (which names what is wrong)
+    return _loaded(str(path), target, features, (st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(path: str, target: str | None, features: int | None, stamp: tuple[int, int]) -> Dataset:
+    return load(path, target, features=features)
 
 
 @contextlib.contextmanager

@@ -248,3 +248,17 @@ def test_a_run_on_separable_data_without_l2_says_f_star_is_unknown(tmp_path):
     (folder,) = (tmp_path / "runs").iterdir()
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["f_min"] is None and summary["f_min_note"].startswith("no finite optimum")
+
+
+def test_a_run_reads_each_data_file_once(tmp_path, monkeypatch):
+    from optrun.objectives import data
+
+    write_csv(tmp_path / "train.csv")
+    write_csv(tmp_path / "test.csv", seed=1)
+    reads: list[str] = []
+    real = data.read_csv
+    monkeypatch.setattr(data, "read_csv", lambda path, *a: reads.append(Path(path).name) or real(path, *a))
+    obj = {"name": "logistic", "data": "train.csv", "target": "label", "l2": 0.01, "test": "test.csv"}
+    res = invoke("run", config(tmp_path, obj), "--runs-dir", tmp_path / "runs")
+    assert res.exit_code == 0, res.output
+    assert sorted(reads) == ["test.csv", "train.csv"]  # validation, build and f* share one read
