@@ -421,14 +421,14 @@ def test_learning_data_go_to_the_workers_once_and_no_worker_reads_the_file(tmp_p
         "batch_size": 50,
     }
     cfg.write_text(yaml.safe_dump({"objective": objective, "algorithm": {"name": "adam"}, "iterations": 30}))
-    plan = load_plan(str(cfg), (), ("algorithm.name=adam,amsgrad", "seed=0:3"))
-    local = execute_sweep(plan, str(tmp_path / "local"), workers=2)
-
     reads, scatters = [], []
     real_load, real_scatter, real_send = data_supply.load, executor.client.scatter, executor.send_data
     monkeypatch.setattr(
         data_supply, "load", lambda path, *a, **k: reads.append(Path(path).name) or real_load(path, *a, **k)
     )
+    plan = load_plan(str(cfg), (), ("algorithm.name=adam,amsgrad", "seed=0:3"))
+    local = execute_sweep(plan, str(tmp_path / "local"), workers=2)
+
     monkeypatch.setattr(
         executor.client, "scatter", lambda *a, **k: scatters.append(k) or real_scatter(*a, **k)
     )
@@ -441,7 +441,7 @@ def test_learning_data_go_to_the_workers_once_and_no_worker_reads_the_file(tmp_p
     remote = execute_sweep(plan, str(tmp_path / "dask"), executor=executor)
     assert remote.exit_code == 0 and remote.summary["counts"] == {"completed": 6}, remote.summary
     assert len(files(remote.path)) == 2  # two batches, on the workers
-    assert sorted(reads) == ["test.npz", "train.npz"]  # each file read once, here
+    assert sorted(reads) == ["test.npz", "train.npz"]  # each file read once, here, for both sweeps
     assert len(scatters) == 1 and scatters[0]["broadcast"] is True
     assert_same_sweep(local.path, remote.path)
     meta = [json.loads((Path(p) / "meta.json").read_text())["data"] for p in (local.path, remote.path)]
